@@ -1,0 +1,170 @@
+//! Cross-site request forgery defence, in one place for every form:
+//! 1. the request's Origin (or Referer) must be this site when the browser sends one;
+//! 2. the form's `csrf_token` must equal the session's token, or, before login, the random
+//!    token of the `studyhall_csrf` cookie (double-submit), compared in constant time.
+//!
+//! `CsrfForm<T>` reads the body once, checks the token, then deserialises `T` from it, so form
+//! types need no token field and a missing token is a 403, never a parse error.
+
+use super::user;
+use crate::error::AppError;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// The cookie holding the pre-login CSRF token.
+pub const ANON_COOKIE: &str = "studyhall_csrf";
+/// Largest form body accepted, in bytes.
+pub const FORM_LIMIT_BYTES: usize = 64 * 1024;
+
+/// A form whose CSRF token was checked.
+#[derive(Debug)]
+pub struct CsrfForm<T>(pub T);
+
+#[derive(Deserialize)]
+struct TokenOnly {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Bytes::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let body = body.await.map_err(payload_error)?;
+            let token: TokenOnly = serde_urlencoded::from_bytes(&body).unwrap_or(TokenOnly {
+                csrf_token: String::new(),
+            });
+            verify(&req, &token.csrf_token).await?;
+            let form = serde_urlencoded::from_bytes::<T>(&body)
+                .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}.")))?;
+            Ok(CsrfForm(form))
+        })
+    }
+}
+
+/// Turns a body-reading failure into a clear error (413 for an oversized body).
+pub fn payload_error(e: actix_web::Error) -> AppError {
+    if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge(format!(
+            "The form is larger than the {} KiB limit.",
+            FORM_LIMIT_BYTES / 1024
+        ))
+    } else {
+        AppError::BadRequest(format!("The request body could not be read: {e}."))
+    }
+}
+
+/// Checks the request's origin and the submitted token; `Err(Csrf)` when either fails.
+pub async fn verify(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
+    if !same_origin(req) {
+        return Err(AppError::Csrf);
+    }
+    let expected = match user::load(req).await? {
+        Some(user) => user.csrf_token,
+        None => req
+            .cookie(ANON_COOKIE)
+            .map(|c| c.value().to_owned())
+            .unwrap_or_default(),
+    };
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), submitted.as_bytes()) {
+        return Err(AppError::Csrf);
+    }
+    Ok(())
+}
+
+/// The token to put in a form: the session's when logged in, else the anonymous cookie's,
+/// minting one (and the cookie to set) when the browser has none yet.
+pub fn form_token(
+    req: &HttpRequest,
+    user: Option<&user::CurrentUser>,
+) -> (String, Option<Cookie<'static>>) {
+    if let Some(user) = user {
+        return (user.csrf_token.clone(), None);
+    }
+    if let Some(cookie) = req.cookie(ANON_COOKIE).filter(|c| c.value().len() == 64) {
+        return (cookie.value().to_owned(), None);
+    }
+    let token = super::session::random_token();
+    let cookie = Cookie::build(ANON_COOKIE, token.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .finish();
+    (token, Some(cookie))
+}
+
+/// True unless the browser says the request comes from another origin.
+fn same_origin(req: &HttpRequest) -> bool {
+    let Some(host) = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+    else {
+        return true;
+    };
+    let claimed = req
+        .headers()
+        .get(header::ORIGIN)
+        .or_else(|| req.headers().get(header::REFERER))
+        .and_then(|h| h.to_str().ok());
+    match claimed {
+        None => true,
+        Some("null") => false,
+        Some(url) => origin_host(url).is_some_and(|h| h.eq_ignore_ascii_case(host)),
+    }
+}
+
+/// `host[:port]` of an absolute URL.
+fn origin_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    Some(rest.split(['/', '?', '#']).next().unwrap_or(rest))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn origins_must_match_the_host() {
+        let same = TestRequest::post()
+            .insert_header((header::HOST, "127.0.0.1:8080"))
+            .insert_header((header::ORIGIN, "http://127.0.0.1:8080"))
+            .to_http_request();
+        assert!(same_origin(&same));
+        let cross = TestRequest::post()
+            .insert_header((header::HOST, "127.0.0.1:8080"))
+            .insert_header((header::ORIGIN, "https://evil.example"))
+            .to_http_request();
+        assert!(!same_origin(&cross));
+        let referer = TestRequest::post()
+            .insert_header((header::HOST, "127.0.0.1:8080"))
+            .insert_header((header::REFERER, "http://127.0.0.1:8080/review?deck=1"))
+            .to_http_request();
+        assert!(same_origin(&referer));
+        let opaque = TestRequest::post()
+            .insert_header((header::HOST, "a"))
+            .insert_header((header::ORIGIN, "null"))
+            .to_http_request();
+        assert!(!same_origin(&opaque));
+    }
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

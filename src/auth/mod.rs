@@ -1,0 +1,11 @@
+//! Who is asking, and may they: passwords, sessions, the current-user extractors, CSRF and
+//! login throttling.
+
+pub mod csrf;
+pub mod password;
+pub mod session;
+pub mod throttle;
+pub mod user;
+
+pub use csrf::CsrfForm;
+pub use user::{Admin, CurrentUser, MaybeUser};

@@ -1,0 +1,138 @@
+//! The logged-in user as an extractor: a handler that takes `CurrentUser` cannot run for an
+//! anonymous request, and one that takes `Admin` cannot run for anyone else.
+
+use super::session::{SESSION_COOKIE, token_hash};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::srs::day::StudyCalendar;
+use crate::startup::AppState;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use futures_util::future::LocalBoxFuture;
+use jiff::{Timestamp, tz::TimeZone};
+
+/// The user of the request's session.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// User id: every query of user data is scoped by it.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// IANA time zone name.
+    pub time_zone_name: String,
+    /// Parsed time zone.
+    pub time_zone: TimeZone,
+    /// Hour the study day starts.
+    pub day_starts_hour: u8,
+    /// New cards a day.
+    pub new_per_day: u32,
+    /// The session's CSRF token, for forms.
+    pub csrf_token: String,
+    /// The session's row id.
+    pub session_id: i64,
+}
+
+impl CurrentUser {
+    /// The user's study calendar.
+    pub fn calendar(&self) -> StudyCalendar {
+        StudyCalendar::new(self.time_zone.clone(), self.day_starts_hour)
+    }
+
+    /// The user's study day at `now`.
+    pub fn today(&self, now: Timestamp) -> i32 {
+        self.calendar().day_of(now)
+    }
+
+    /// Whether the user runs the site.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// Loads the session's user, once per request (later calls read the request's extensions).
+pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
+    if let Some(user) = req.extensions().get::<CurrentUser>() {
+        return Ok(Some(user.clone()));
+    }
+    let Some(cookie) = req.cookie(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let state = app_state(req)?;
+    let now = state.clock.now().as_second();
+    let Some(row) =
+        crate::db::sessions::find_user(&state.pool, &token_hash(cookie.value()), now).await?
+    else {
+        return Ok(None);
+    };
+    let role = Role::parse(&row.role).map_err(|e| anyhow::anyhow!(e))?;
+    let user = CurrentUser {
+        id: row.id,
+        username: row.username,
+        role,
+        // A stored zone that this build no longer knows falls back to UTC rather than
+        // locking the user out.
+        time_zone: TimeZone::get(&row.time_zone).unwrap_or(TimeZone::UTC),
+        time_zone_name: row.time_zone,
+        day_starts_hour: u8::try_from(row.day_starts_hour).unwrap_or(4),
+        new_per_day: u32::try_from(row.new_per_day).unwrap_or(20),
+        csrf_token: row.csrf_token,
+        session_id: row.session_id,
+    };
+    req.extensions_mut().insert(user.clone());
+    Ok(Some(user))
+}
+
+/// The shared application state.
+pub fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state is missing")))
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { load(&req).await?.ok_or(AppError::Unauthorized) })
+    }
+}
+
+/// The user if logged in; anonymous requests get `None` rather than a redirect.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl FromRequest for MaybeUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Ok(MaybeUser(load(&req).await?)) })
+    }
+}
+
+/// A logged-in admin; anyone else logged in gets 403.
+#[derive(Debug, Clone)]
+pub struct Admin(pub CurrentUser);
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let user = load(&req).await?.ok_or(AppError::Unauthorized)?;
+            if user.is_admin() {
+                Ok(Admin(user))
+            } else {
+                Err(AppError::Forbidden(
+                    "This page is for administrators.".to_owned(),
+                ))
+            }
+        })
+    }
+}

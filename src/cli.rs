@@ -1,0 +1,75 @@
+//! What the subcommands do, apart from parsing: kept in the library so tests can call it.
+
+use crate::domain::{DeckName, Password, Role, Username};
+use crate::import::{self, Format};
+use crate::study::{accounts, import::ImportReport};
+use anyhow::Context;
+use sqlx::SqlitePool;
+use std::path::Path;
+
+/// The address to print for a bound `host:port` (an unspecified host prints as 127.0.0.1).
+pub fn url_of(bind: &str, port: u16) -> String {
+    let host = bind.rsplit_once(':').map_or(bind, |(h, _)| h);
+    let host = match host {
+        "0.0.0.0" | "[::]" | "" => "127.0.0.1",
+        h => h,
+    };
+    format!("http://{host}:{port}/")
+}
+
+/// `studyhall import FILE --deck NAME`: all of the file or nothing.
+pub async fn import_file(
+    pool: &SqlitePool,
+    file: &Path,
+    deck: &str,
+    format: Option<Format>,
+) -> anyhow::Result<ImportReport> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not UTF-8 text (byte {})",
+            file.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    let format = format.unwrap_or_else(|| {
+        Format::detect(
+            &file.file_name().unwrap_or_default().to_string_lossy(),
+            &text,
+        )
+    });
+    let parsed = import::parse(format, &text)
+        .map_err(|e| anyhow::anyhow!("{} was not imported: {e}", file.display()))?;
+    let name = DeckName::parse(deck)?;
+    let now = jiff::Timestamp::now().as_second();
+    crate::study::import::import_deck(pool, &name, &parsed, None, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.public_message()))
+}
+
+/// `studyhall create-admin NAME`.
+pub async fn create_admin(pool: &SqlitePool, name: &str, password: &str) -> anyhow::Result<()> {
+    let username = Username::parse(name)?;
+    let password = Password::parse(password, username.as_str())?;
+    accounts::register(
+        pool,
+        &username,
+        &password,
+        Role::Admin,
+        jiff::Timestamp::now().as_second(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_print_a_host_a_browser_can_open() {
+        assert_eq!(url_of("127.0.0.1:8080", 8080), "http://127.0.0.1:8080/");
+        assert_eq!(url_of("0.0.0.0:0", 41234), "http://127.0.0.1:41234/");
+    }
+}

@@ -1,0 +1,167 @@
+//! Decks and their cards.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+/// A deck with one user's counts.
+#[derive(Debug, Clone, FromRow)]
+pub struct DeckSummary {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Cards in the deck.
+    pub total: i64,
+    /// Cards this user never reviewed.
+    pub new_count: i64,
+    /// Cards due for this user by `today`.
+    pub due_count: i64,
+}
+
+/// A deck.
+#[derive(Debug, Clone, FromRow)]
+pub struct DeckRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+}
+
+/// A card.
+#[derive(Debug, Clone, FromRow)]
+pub struct CardRow {
+    /// Id.
+    pub id: i64,
+    /// Its deck.
+    pub deck_id: i64,
+    /// Prompt.
+    pub front: String,
+    /// Answer.
+    pub back: String,
+    /// basic | generated.
+    pub kind: String,
+    /// For generated cards, the practice family.
+    pub generator: Option<String>,
+    /// Order within the deck.
+    pub position: i64,
+}
+
+/// Every deck with this user's new, due and total counts, by name.
+pub async fn list_with_counts(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    today: i32,
+) -> Result<Vec<DeckSummary>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT d.id, d.name, d.description,
+           (SELECT COUNT(*) FROM cards c WHERE c.deck_id = d.id) AS total,
+           (SELECT COUNT(*) FROM cards c WHERE c.deck_id = d.id AND NOT EXISTS
+               (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)) AS new_count,
+           (SELECT COUNT(*) FROM review_states s JOIN cards c ON c.id = s.card_id
+               WHERE s.user_id = ?1 AND s.due_day <= ?2 AND c.deck_id = d.id) AS due_count
+         FROM decks d ORDER BY d.name COLLATE NOCASE",
+    )
+    .bind(user_id)
+    .bind(today)
+    .fetch_all(db)
+    .await
+}
+
+/// One deck.
+pub async fn find(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<DeckRow>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, description FROM decks WHERE id = ?1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// The deck with this name, ignoring case.
+pub async fn find_by_name(
+    db: impl SqliteExecutor<'_>,
+    name: &str,
+) -> Result<Option<DeckRow>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, description FROM decks WHERE name = ?1")
+        .bind(name)
+        .fetch_optional(db)
+        .await
+}
+
+/// Creates a deck.
+pub async fn create(
+    db: impl SqliteExecutor<'_>,
+    name: &str,
+    description: &str,
+    owner_id: Option<i64>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO decks (name, description, owner_id, created_at) VALUES (?1, ?2, ?3, ?4)
+         RETURNING id",
+    )
+    .bind(name)
+    .bind(description)
+    .bind(owner_id)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+/// The next free position at the end of a deck.
+pub async fn next_position(db: impl SqliteExecutor<'_>, deck_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM cards WHERE deck_id = ?1")
+        .bind(deck_id)
+        .fetch_one(db)
+        .await
+}
+
+/// Adds a basic card unless the deck already has one with the same front and back; returns
+/// whether it was added.
+pub async fn add_card_if_absent(
+    db: impl SqliteExecutor<'_>,
+    deck_id: i64,
+    front: &str,
+    back: &str,
+    position: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO cards (deck_id, front, back, position, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+         ON CONFLICT (deck_id, front, back) DO NOTHING",
+    )
+    .bind(deck_id)
+    .bind(front)
+    .bind(back)
+    .bind(position)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A deck's cards in order.
+pub async fn cards(db: impl SqliteExecutor<'_>, deck_id: i64) -> Result<Vec<CardRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, deck_id, front, back, kind, generator, position FROM cards
+         WHERE deck_id = ?1 ORDER BY position, id",
+    )
+    .bind(deck_id)
+    .fetch_all(db)
+    .await
+}
+
+/// One card.
+pub async fn card(
+    db: impl SqliteExecutor<'_>,
+    card_id: i64,
+) -> Result<Option<CardRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, deck_id, front, back, kind, generator, position FROM cards WHERE id = ?1",
+    )
+    .bind(card_id)
+    .fetch_optional(db)
+    .await
+}

@@ -1,0 +1,97 @@
+//! Login sessions. Only a hash of each token is stored.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+/// A live session joined with its user.
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionUser {
+    /// The session's row id.
+    pub session_id: i64,
+    /// The session's CSRF token.
+    pub csrf_token: String,
+    /// User id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// admin | instructor | student.
+    pub role: String,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// 0..=23.
+    pub day_starts_hour: i64,
+    /// New cards a day.
+    pub new_per_day: i64,
+}
+
+/// Stores a new session.
+pub async fn create(
+    db: impl SqliteExecutor<'_>,
+    token_hash: &[u8],
+    user_id: i64,
+    csrf_token: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .bind(token_hash)
+    .bind(user_id)
+    .bind(csrf_token)
+    .bind(now)
+    .bind(expires_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The user of an unexpired session.
+pub async fn find_user(
+    db: impl SqliteExecutor<'_>,
+    token_hash: &[u8],
+    now: i64,
+) -> Result<Option<SessionUser>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.id AS session_id, s.csrf_token, u.id, u.username, u.role, u.time_zone,
+                u.day_starts_hour, u.new_per_day
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Ends one session.
+pub async fn delete(db: impl SqliteExecutor<'_>, session_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE id = ?1")
+        .bind(session_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user but one (after a password change).
+pub async fn delete_others(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    keep_session_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2")
+        .bind(user_id)
+        .bind(keep_session_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Forgets expired sessions.
+pub async fn delete_expired(db: impl SqliteExecutor<'_>, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}

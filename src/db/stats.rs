@@ -1,0 +1,92 @@
+//! Aggregates of one user's schedule and history for /stats.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+/// Interval (days) from which a card counts as mature, as Anki defines it.
+pub const MATURE_INTERVAL_DAYS: i64 = 21;
+
+/// Headline counts.
+#[derive(Debug, Clone, Copy, FromRow)]
+pub struct Counts {
+    /// Grades and repeats today that stand.
+    pub reviews_today: i64,
+    /// Cards ever reviewed.
+    pub learned: i64,
+    /// Cards due by today.
+    pub due_today: i64,
+    /// Cards due tomorrow.
+    pub due_tomorrow: i64,
+}
+
+/// Headline counts for `today`.
+pub async fn counts(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    today: i32,
+) -> Result<Counts, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT
+           (SELECT COUNT(*) FROM reviews r WHERE r.user_id = ?1 AND r.study_day = ?2
+              AND r.kind IN ('grade', 'repeat')
+              AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)) AS reviews_today,
+           (SELECT COUNT(*) FROM review_states WHERE user_id = ?1) AS learned,
+           (SELECT COUNT(*) FROM review_states WHERE user_id = ?1 AND due_day <= ?2) AS due_today,
+           (SELECT COUNT(*) FROM review_states WHERE user_id = ?1 AND due_day = ?2 + 1) AS due_tomorrow",
+    )
+    .bind(user_id)
+    .bind(today)
+    .fetch_one(db)
+    .await
+}
+
+/// Cards due per day before `until` (exclusive), overdue days included: `(day, count)`.
+pub async fn due_per_day(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    until: i32,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT due_day, COUNT(*) FROM review_states WHERE user_id = ?1 AND due_day < ?2
+         GROUP BY due_day ORDER BY due_day",
+    )
+    .bind(user_id)
+    .bind(until)
+    .fetch_all(db)
+    .await
+}
+
+/// Reviews per study day in `from..=to` that stand: `(day, count)`.
+pub async fn reviews_per_day(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    from: i32,
+    to: i32,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.study_day, COUNT(*) FROM reviews r
+         WHERE r.user_id = ?1 AND r.study_day BETWEEN ?2 AND ?3 AND r.kind IN ('grade', 'repeat')
+           AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)
+         GROUP BY r.study_day ORDER BY r.study_day",
+    )
+    .bind(user_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}
+
+/// Reviews of mature cards, and how many of them passed (grade 3 or more): `(total, passed)`.
+pub async fn mature_retention(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(r.quality >= 3), 0) FROM reviews r
+         WHERE r.user_id = ?1 AND r.kind = 'grade' AND r.interval_before >= ?2
+           AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)",
+    )
+    .bind(user_id)
+    .bind(MATURE_INTERVAL_DAYS)
+    .fetch_one(db)
+    .await
+}

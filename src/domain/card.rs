@@ -1,0 +1,158 @@
+//! Cards, decks and grades.
+
+use super::Invalid;
+use std::fmt;
+
+/// Longest side of a card, in characters: room for a long definition, not for a book.
+pub const MAX_CARD_TEXT_CHARS: usize = 10_000;
+/// Longest deck name, in characters.
+pub const MAX_DECK_NAME_CHARS: usize = 120;
+
+/// One side of a card: not blank, at most [`MAX_CARD_TEXT_CHARS`]. Kept exactly as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardText(String);
+
+impl CardText {
+    /// Parses one side; `side` names it in the message ("front", "back").
+    pub fn parse(raw: &str, side: &str) -> Result<Self, Invalid> {
+        if raw.trim().is_empty() {
+            return Err(Invalid::new(format!(
+                "The {side} of a card cannot be empty."
+            )));
+        }
+        let len = raw.chars().count();
+        if len > MAX_CARD_TEXT_CHARS {
+            return Err(Invalid::new(format!(
+                "The {side} of a card is {len} characters long; the limit is {MAX_CARD_TEXT_CHARS}."
+            )));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text, owned.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A deck's name: 1 to [`MAX_DECK_NAME_CHARS`] characters, trimmed, on one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeckName(String);
+
+impl DeckName {
+    /// Parses a typed deck name.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(Invalid::new("A deck needs a name."));
+        }
+        if name.chars().count() > MAX_DECK_NAME_CHARS {
+            return Err(Invalid::new(format!(
+                "Deck names are at most {MAX_DECK_NAME_CHARS} characters long."
+            )));
+        }
+        if name.contains(['\n', '\r']) {
+            return Err(Invalid::new("A deck name is a single line."));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DeckName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An SM-2 grade, 0 (blackout) to 5 (perfect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Grade(u8);
+
+impl Grade {
+    /// Every grade with the meaning shown on its button.
+    pub const MEANINGS: [&'static str; 6] = [
+        "Blackout: no memory at all",
+        "Wrong, but the answer felt familiar",
+        "Wrong, but the answer seemed easy once seen",
+        "Right, with serious difficulty",
+        "Right, after some hesitation",
+        "Perfect: right at once",
+    ];
+
+    /// Parses a submitted grade ("0".."5").
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        raw.trim()
+            .parse::<u8>()
+            .ok()
+            .and_then(|q| Self::try_from(q).ok())
+            .ok_or_else(|| {
+                Invalid::new(format!(
+                    "'{}' is not a grade: grades are whole numbers from 0 to 5.",
+                    raw.chars().take(20).collect::<String>()
+                ))
+            })
+    }
+
+    /// The number.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl TryFrom<u8> for Grade {
+    type Error = Invalid;
+
+    fn try_from(q: u8) -> Result<Self, Invalid> {
+        if q <= 5 {
+            Ok(Self(q))
+        } else {
+            Err(Invalid::new(format!(
+                "{q} is not a grade: grades are whole numbers from 0 to 5."
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_text_is_kept_exactly_but_not_blank_or_huge() {
+        assert_eq!(
+            CardText::parse(" a\nb ", "front").unwrap().as_str(),
+            " a\nb "
+        );
+        assert!(CardText::parse(" \n", "front").is_err());
+        let err = CardText::parse(&"x".repeat(MAX_CARD_TEXT_CHARS + 1), "back").unwrap_err();
+        assert!(err.0.contains("back"));
+    }
+
+    #[test]
+    fn deck_names_are_trimmed_single_lines() {
+        assert_eq!(DeckName::parse("  Quiz 3 ").unwrap().as_str(), "Quiz 3");
+        assert!(DeckName::parse("").is_err());
+        assert!(DeckName::parse("a\nb").is_err());
+        assert!(DeckName::parse(&"d".repeat(121)).is_err());
+    }
+
+    #[test]
+    fn grades_are_zero_to_five() {
+        assert_eq!(Grade::parse("5").unwrap().get(), 5);
+        assert_eq!(Grade::parse(" 0 ").unwrap().get(), 0);
+        for bad in ["9", "6", "-1", "2.5", "", "five"] {
+            assert!(Grade::parse(bad).is_err(), "{bad} should be refused");
+        }
+        assert!(Grade::try_from(6).is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! The one error type of the web layer. Every failure becomes a status and an error page;
+//! internal causes go to the log and never to the user.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Not logged in: pages redirect to /login.
+    #[error("you need to log in")]
+    Unauthorized,
+    /// Logged in, but this role may not.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The form's CSRF token or origin is missing or wrong.
+    #[error("this form is stale or came from another site")]
+    Csrf,
+    /// No such thing, or it belongs to someone else.
+    #[error("not found")]
+    NotFound,
+    /// The request clashes with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// Input that breaks a rule; the message says which.
+    #[error("{0}")]
+    Validation(String),
+    /// Malformed request.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Body over the limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Throttled.
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests {
+        /// When to try again.
+        retry_after_secs: u64,
+    },
+    /// A database failure.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A template failure.
+    #[error(transparent)]
+    Template(#[from] askama::Error),
+    /// Anything else unexpected.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::domain::Invalid> for AppError {
+    fn from(e: crate::domain::Invalid) -> Self {
+        AppError::Validation(e.0)
+    }
+}
+
+impl From<crate::import::ImportError> for AppError {
+    fn from(e: crate::import::ImportError) -> Self {
+        AppError::Validation(format!("The file was not imported: {e}."))
+    }
+}
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    nav: crate::routes::Nav,
+    title: &'a str,
+    message: &'a str,
+}
+
+impl AppError {
+    fn title(&self) -> &'static str {
+        match self.status_code() {
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::FORBIDDEN => "Not allowed",
+            StatusCode::CONFLICT => "Already done",
+            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "Please check your input",
+            StatusCode::PAYLOAD_TOO_LARGE => "Too large",
+            StatusCode::TOO_MANY_REQUESTS => "Slow down",
+            _ => "Something went wrong",
+        }
+    }
+
+    /// The message shown to the user: the error itself for client errors, a generic line for
+    /// server errors (whose cause is logged instead).
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Database(_) | AppError::Template(_) | AppError::Internal(_) => {
+                "The server failed to handle this request. It has been logged; please try again."
+                    .to_owned()
+            }
+            AppError::NotFound => "There is nothing here, or it is not yours to see.".to_owned(),
+            AppError::Csrf => {
+                "This form is stale or came from another site. Reload the page and try again."
+                    .to_owned()
+            }
+            other => capitalise(&other.to_string()),
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Unauthorized => StatusCode::SEE_OTHER,
+            AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Database(_) | AppError::Template(_) | AppError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        if let AppError::Unauthorized = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/login"))
+                .finish();
+        }
+        let mut response = HttpResponse::build(status);
+        if let AppError::TooManyRequests { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        let message = self.public_message();
+        let page = ErrorPage {
+            nav: crate::routes::Nav::anonymous(),
+            title: self.title(),
+            message: &message,
+        };
+        match page.render() {
+            Ok(html) => response.content_type(mime_html()).body(html),
+            Err(e) => {
+                tracing::error!(error = ?e, "error page failed to render");
+                response
+                    .content_type("text/plain; charset=utf-8")
+                    .body(message)
+            }
+        }
+    }
+}
+
+fn mime_html() -> &'static str {
+    "text/html; charset=utf-8"
+}

@@ -1,0 +1,154 @@
+//! Deck file formats, parsed into cards without touching the database. A parser either
+//! returns every card of a file or an error naming the line at fault, so an import can be
+//! all or nothing.
+
+mod delimited;
+mod quizwiz;
+
+use crate::domain::CardText;
+use std::fmt;
+
+/// One card read from a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedCard {
+    /// The prompt.
+    pub front: CardText,
+    /// The answer.
+    pub back: CardText,
+    /// The 1-based line where the card starts.
+    pub line: usize,
+}
+
+/// A whole file's cards, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedDeck {
+    /// The set's title, where the format carries one.
+    pub title: Option<String>,
+    /// The cards.
+    pub cards: Vec<ParsedCard>,
+}
+
+/// Why a file cannot be imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    /// The 1-based line at fault, when one line is.
+    pub line: Option<usize>,
+    /// What is wrong, as a sentence.
+    pub message: String,
+}
+
+impl ImportError {
+    fn at(line: usize, message: impl Into<String>) -> Self {
+        Self {
+            line: Some(line),
+            message: message.into(),
+        }
+    }
+
+    fn whole(message: impl Into<String>) -> Self {
+        Self {
+            line: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+/// The formats studyhall reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A Quizwiz/Quizlet page export: title, promo line, term/definition paragraphs, footer.
+    Quizwiz,
+    /// One `term<TAB>definition` per line (Quizlet's default export).
+    Tsv,
+    /// RFC 4180 CSV with a `front,back` header.
+    Csv,
+}
+
+impl Format {
+    /// Parses a format name as the CLI and the import form spell it.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "quizwiz" | "quizlet" => Some(Self::Quizwiz),
+            "tsv" => Some(Self::Tsv),
+            "csv" => Some(Self::Csv),
+            _ => None,
+        }
+    }
+
+    /// Guesses a file's format from its name, then from its first line.
+    pub fn detect(file_name: &str, text: &str) -> Self {
+        let lower = file_name.to_ascii_lowercase();
+        if lower.ends_with(".csv") {
+            return Self::Csv;
+        }
+        if lower.ends_with(".tsv") {
+            return Self::Tsv;
+        }
+        let first = text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        if first.contains('\t') {
+            Self::Tsv
+        } else if first.trim().eq_ignore_ascii_case("front,back") {
+            Self::Csv
+        } else {
+            Self::Quizwiz
+        }
+    }
+}
+
+/// Parses `text` as `format`.
+pub fn parse(format: Format, text: &str) -> Result<ParsedDeck, ImportError> {
+    // A byte order mark is an artefact of the exporting editor, not card text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let deck = match format {
+        Format::Quizwiz => quizwiz::parse(text)?,
+        Format::Tsv => delimited::parse_tsv(text)?,
+        Format::Csv => delimited::parse_csv(text)?,
+    };
+    if deck.cards.is_empty() {
+        return Err(ImportError::whole("the file holds no cards"));
+    }
+    Ok(deck)
+}
+
+/// Parses both sides of a card found at `line`, naming the line on failure.
+fn card(front: &str, back: &str, line: usize) -> Result<ParsedCard, ImportError> {
+    let front = CardText::parse(front, "front").map_err(|e| ImportError::at(line, e.0))?;
+    let back = CardText::parse(back, "back").map_err(|e| ImportError::at(line, e.0))?;
+    Ok(ParsedCard { front, back, line })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_detected_by_name_then_content() {
+        assert_eq!(Format::detect("x.csv", "a\tb"), Format::Csv);
+        assert_eq!(Format::detect("x.TSV", "a,b"), Format::Tsv);
+        assert_eq!(Format::detect("x.txt", "\n\nterm\tdef\n"), Format::Tsv);
+        assert_eq!(Format::detect("x.txt", "front,back\na,b\n"), Format::Csv);
+        assert_eq!(Format::detect("x.txt", "Title\n\nPromo\n"), Format::Quizwiz);
+    }
+
+    #[test]
+    fn an_empty_file_is_refused() {
+        for format in [Format::Quizwiz, Format::Tsv, Format::Csv] {
+            assert!(parse(format, "").is_err());
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! A user's own account: password, time zone, day start and new cards per day.
+
+use super::{Nav, page, page_with, see_other};
+use crate::auth::{CsrfForm, CurrentUser, user::app_state};
+use crate::domain::{DayStartHour, NewPerDay, Password, TimeZoneName};
+use crate::error::AppError;
+use crate::study::accounts;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(show_account)
+        .service(change_password)
+        .service(save_preferences);
+}
+
+#[derive(Template)]
+#[template(path = "account/show.html")]
+struct AccountPage {
+    nav: Nav,
+    role: &'static str,
+    time_zone: String,
+    day_starts_hour: String,
+    new_per_day: String,
+    notice: Option<&'static str>,
+    password_errors: Vec<String>,
+    preference_errors: Vec<String>,
+}
+
+impl AccountPage {
+    fn of(user: &CurrentUser) -> Self {
+        Self {
+            nav: Nav::for_user(user),
+            role: user.role.as_str(),
+            time_zone: user.time_zone_name.clone(),
+            day_starts_hour: user.day_starts_hour.to_string(),
+            new_per_day: user.new_per_day.to_string(),
+            notice: None,
+            password_errors: Vec::new(),
+            preference_errors: Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Saved {
+    saved: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+#[derive(Deserialize)]
+struct PreferencesForm {
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    day_starts_hour: String,
+    #[serde(default)]
+    new_per_day: String,
+}
+
+#[get("/account")]
+async fn show_account(
+    user: CurrentUser,
+    query: web::Query<Saved>,
+) -> Result<HttpResponse, AppError> {
+    let mut account = AccountPage::of(&user);
+    account.notice = match query.saved.as_deref() {
+        Some("password") => Some("Your password was changed; your other sessions were logged out."),
+        Some("preferences") => Some("Your study preferences were saved."),
+        _ => None,
+    };
+    page(&account)
+}
+
+#[post("/account/password")]
+async fn change_password(
+    req: HttpRequest,
+    user: CurrentUser,
+    form: CsrfForm<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let form = form.0;
+    let mut account = AccountPage::of(&user);
+    if form.new != form.confirm {
+        account
+            .password_errors
+            .push("The two new passwords differ.".to_owned());
+    }
+    match Password::parse(&form.new, &user.username) {
+        Ok(new) if account.password_errors.is_empty() => {
+            match accounts::change_password(&state.pool, &user, &form.current, &new).await {
+                Ok(()) => return Ok(see_other("/account?saved=password")),
+                Err(AppError::Validation(message)) => account.password_errors.push(message),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(_) => {}
+        Err(e) => account.password_errors.push(e.0),
+    }
+    page_with(StatusCode::UNPROCESSABLE_ENTITY, &account)
+}
+
+#[post("/account/preferences")]
+async fn save_preferences(
+    req: HttpRequest,
+    user: CurrentUser,
+    form: CsrfForm<PreferencesForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let form = form.0;
+    let zone = TimeZoneName::parse(&form.time_zone);
+    let hour = DayStartHour::parse(&form.day_starts_hour);
+    let new = NewPerDay::parse(&form.new_per_day);
+    if let (Ok(zone), Ok(hour), Ok(new)) = (&zone, &hour, &new) {
+        crate::db::users::set_preferences(
+            &state.pool,
+            user.id,
+            zone.as_str(),
+            hour.get(),
+            new.get(),
+        )
+        .await?;
+        return Ok(see_other("/account?saved=preferences"));
+    }
+    let mut account = AccountPage::of(&user);
+    account.time_zone = form.time_zone;
+    account.day_starts_hour = form.day_starts_hour;
+    account.new_per_day = form.new_per_day;
+    account.preference_errors = [zone.err(), hour.err(), new.err()]
+        .into_iter()
+        .flatten()
+        .map(|e| e.0)
+        .collect();
+    page_with(StatusCode::UNPROCESSABLE_ENTITY, &account)
+}

@@ -1,0 +1,228 @@
+//! Registering, logging in and out.
+
+use super::{Nav, see_other};
+use crate::auth::{CsrfForm, CurrentUser, MaybeUser, csrf, session, user::app_state};
+use crate::config::Registration;
+use crate::domain::{Password, Role, Username};
+use crate::error::AppError;
+use crate::study::accounts;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(home)
+        .service(show_login)
+        .service(log_in)
+        .service(log_out)
+        .service(show_register)
+        .service(register);
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    nav: Nav,
+    username: String,
+    error: Option<String>,
+    registration_open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "auth/register.html")]
+struct RegisterPage {
+    nav: Nav,
+    username: String,
+    errors: Vec<String>,
+    open: bool,
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct RegisterForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+/// Renders an anonymous form page, setting the pre-login CSRF cookie when the browser has none.
+fn anonymous_page(
+    req: &HttpRequest,
+    status: StatusCode,
+    build: impl FnOnce(Nav) -> Result<String, askama::Error>,
+) -> Result<HttpResponse, AppError> {
+    let (token, cookie) = csrf::form_token(req, None);
+    let mut response = HttpResponse::build(status);
+    if let Some(cookie) = cookie {
+        response.cookie(cookie);
+    }
+    Ok(response
+        .content_type("text/html; charset=utf-8")
+        .body(build(Nav::with_token(token))?))
+}
+
+#[get("/")]
+async fn home(user: MaybeUser) -> HttpResponse {
+    see_other(if user.0.is_some() { "/decks" } else { "/login" })
+}
+
+#[get("/login")]
+async fn show_login(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, AppError> {
+    if user.0.is_some() {
+        return Ok(see_other("/decks"));
+    }
+    let open = app_state(&req)?.registration == Registration::Open;
+    anonymous_page(&req, StatusCode::OK, |nav| {
+        LoginPage {
+            nav,
+            username: String::new(),
+            error: None,
+            registration_open: open,
+        }
+        .render()
+    })
+}
+
+#[post("/login")]
+async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let form = form.0;
+    let now = state.clock.now().as_second();
+    let ip = req
+        .peer_addr()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |a| a.ip());
+    match accounts::authenticate(
+        &state.pool,
+        &state.throttle,
+        ip,
+        &form.username,
+        &form.password,
+        now,
+    )
+    .await
+    {
+        Ok(user_id) => {
+            let cookie =
+                accounts::start_session(&state.pool, user_id, now, state.secure_cookies).await?;
+            let mut response = see_other("/decks");
+            response
+                .add_cookie(&cookie)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            Ok(response)
+        }
+        Err(AppError::Validation(message)) => {
+            let open = state.registration == Registration::Open;
+            anonymous_page(&req, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
+                LoginPage {
+                    nav,
+                    username: form.username,
+                    error: Some(message),
+                    registration_open: open,
+                }
+                .render()
+            })
+        }
+        Err(other) => Err(other),
+    }
+}
+
+#[post("/logout")]
+async fn log_out(
+    req: HttpRequest,
+    user: CurrentUser,
+    _form: CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    crate::db::sessions::delete(&state.pool, user.session_id).await?;
+    let mut response = see_other("/login");
+    response
+        .add_cookie(&session::expired_session_cookie(state.secure_cookies))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(response)
+}
+
+#[get("/register")]
+async fn show_register(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, AppError> {
+    if user.0.is_some() {
+        return Ok(see_other("/decks"));
+    }
+    let open = app_state(&req)?.registration == Registration::Open;
+    anonymous_page(&req, StatusCode::OK, |nav| {
+        RegisterPage {
+            nav,
+            username: String::new(),
+            errors: Vec::new(),
+            open,
+        }
+        .render()
+    })
+}
+
+#[post("/register")]
+async fn register(
+    req: HttpRequest,
+    form: CsrfForm<RegisterForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    if state.registration == Registration::Closed {
+        return Err(AppError::Forbidden(
+            "Registration is closed; ask an administrator for an account.".to_owned(),
+        ));
+    }
+    let form = form.0;
+    let now = state.clock.now().as_second();
+    let mut errors = Vec::new();
+    let username = Username::parse(&form.username)
+        .map_err(|e| errors.push(e.0))
+        .ok();
+    let password = Password::parse(&form.password, form.username.trim())
+        .map_err(|e| errors.push(e.0))
+        .ok();
+    if form.password != form.confirm {
+        errors.push("The two passwords differ.".to_owned());
+    }
+    let created = match (username, password) {
+        (Some(u), Some(p)) if errors.is_empty() => {
+            match accounts::register(&state.pool, &u, &p, Role::Student, now).await {
+                Ok(id) => Some(id),
+                Err(AppError::Validation(message)) => {
+                    errors.push(message);
+                    None
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        _ => None,
+    };
+    let Some(user_id) = created else {
+        return anonymous_page(&req, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
+            RegisterPage {
+                nav,
+                username: form.username,
+                errors,
+                open: true,
+            }
+            .render()
+        });
+    };
+    let cookie = accounts::start_session(&state.pool, user_id, now, state.secure_cookies).await?;
+    let mut response = see_other("/decks");
+    response
+        .add_cookie(&cookie)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(response)
+}

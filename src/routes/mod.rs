@@ -1,0 +1,107 @@
+//! Thin handlers, one file per area, mirroring `templates/`. Each extracts, parses into domain
+//! types, calls `study`, and renders a page or redirects (post/redirect/get).
+
+mod account;
+mod admin;
+mod assets;
+mod auth;
+mod decks;
+mod health;
+mod review;
+mod stats;
+
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+/// What the layout needs on every page.
+#[derive(Debug, Clone)]
+pub struct Nav {
+    /// The logged-in user's name.
+    pub username: Option<String>,
+    /// Whether to show admin links.
+    pub is_admin: bool,
+    /// The CSRF token for this page's forms.
+    pub csrf_token: String,
+    /// The stylesheet's versioned URL.
+    pub css: &'static str,
+    /// The script's versioned URL.
+    pub js: &'static str,
+}
+
+impl Nav {
+    /// The layout for a visitor who is not logged in (forms get `csrf_token` separately).
+    pub fn anonymous() -> Self {
+        Self {
+            username: None,
+            is_admin: false,
+            csrf_token: String::new(),
+            css: assets::css_url(),
+            js: assets::js_url(),
+        }
+    }
+
+    /// The layout for a logged-in user.
+    pub fn for_user(user: &CurrentUser) -> Self {
+        Self {
+            username: Some(user.username.clone()),
+            is_admin: user.is_admin(),
+            csrf_token: user.csrf_token.clone(),
+            ..Self::anonymous()
+        }
+    }
+
+    /// The anonymous layout with a pre-login form token.
+    pub fn with_token(token: String) -> Self {
+        Self {
+            csrf_token: token,
+            ..Self::anonymous()
+        }
+    }
+}
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PayloadConfig::new(crate::auth::csrf::FORM_LIMIT_BYTES))
+        .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            AppError::BadRequest(format!("The address has a bad parameter: {e}.")).into()
+        }))
+        .configure(health::configure)
+        .configure(assets::configure)
+        .configure(auth::configure)
+        .configure(account::configure)
+        .configure(decks::configure)
+        .configure(review::configure)
+        .configure(stats::configure)
+        .configure(admin::configure)
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// Renders a page with status 200.
+pub fn page(template: &impl Template) -> Result<HttpResponse, AppError> {
+    page_with(actix_web::http::StatusCode::OK, template)
+}
+
+/// Renders a page with `status` (e.g. 422 for a form re-shown with its errors).
+pub fn page_with(
+    status: actix_web::http::StatusCode,
+    template: &impl Template,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(template.render()?))
+}
+
+/// A 303 redirect (post/redirect/get).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}

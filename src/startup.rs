@@ -1,0 +1,121 @@
+//! Builds the application from `Settings`: database, migrations, first-start seeding, routes,
+//! middleware and a bound listener. The binary and the integration tests share this, so the
+//! tests run the real server (on port 0).
+
+use crate::auth::throttle::LoginThrottle;
+use crate::clock::Clock;
+use crate::config::{Registration, Settings};
+use crate::{course, db, routes};
+use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+use sqlx::SqlitePool;
+use std::net::TcpListener;
+use std::time::Instant;
+
+/// What every handler can reach.
+#[derive(Debug)]
+pub struct AppState {
+    /// The database.
+    pub pool: SqlitePool,
+    /// Now.
+    pub clock: Clock,
+    /// Whether /register is open.
+    pub registration: Registration,
+    /// SM-2's interval cap.
+    pub max_interval_days: u32,
+    /// Whether cookies are marked Secure.
+    pub secure_cookies: bool,
+    /// Failed logins per address.
+    pub throttle: LoginThrottle,
+}
+
+/// The security headers of every response, error pages included. The policy allows only
+/// this site's own scripts and styles: no inline script, no framing.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// A server bound to its port, ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: SqlitePool,
+}
+
+impl Application {
+    /// Opens the database (migrating it and importing the course deck on first start) and
+    /// binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pool = db::connect(&settings.database).await.map_err(|e| {
+            anyhow::anyhow!("cannot open database {}: {e}", settings.database.display())
+        })?;
+        if let Some(report) =
+            course::seed_on_first_start(&pool, settings.clock.now().as_second()).await?
+        {
+            tracing::info!(deck = %report.deck_name, cards = report.added, "imported the course deck");
+        }
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            clock: settings.clock.clone(),
+            registration: settings.registration,
+            max_interval_days: settings.max_interval_days,
+            secure_cookies: settings.secure_cookies,
+            throttle: LoginThrottle::default(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(routes::configure)
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("Content-Security-Policy", CSP))
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin")),
+                )
+                .wrap_fn(|req, srv| {
+                    // One log line per request: method, path (no query string), status, time.
+                    let method = req.method().clone();
+                    let path = req.path().to_owned();
+                    let started = Instant::now();
+                    let response = srv.call(req);
+                    async move {
+                        let response = response.await?;
+                        tracing::info!(
+                            %method,
+                            %path,
+                            status = response.status().as_u16(),
+                            micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                            "request"
+                        );
+                        Ok(response)
+                    }
+                })
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self { port, server, pool })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM (actix-web handles both gracefully: in-flight requests
+    /// finish) or `handle().stop()`, then closes the database cleanly.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.pool.close().await;
+        result
+    }
+}

@@ -1,0 +1,106 @@
+//! Registering, logging in and out, and changing a password.
+
+use crate::auth::{CurrentUser, password, session};
+use crate::db;
+use crate::domain::{Password, Role, Username};
+use crate::error::AppError;
+use actix_web::cookie::Cookie;
+use sqlx::SqlitePool;
+use std::net::IpAddr;
+
+use crate::auth::throttle::LoginThrottle;
+
+/// Creates an account with `role` (the very first account of a database is always admin).
+pub async fn register(
+    pool: &SqlitePool,
+    username: &Username,
+    password: &Password,
+    role: Role,
+    now: i64,
+) -> Result<i64, AppError> {
+    let hash = password::hash(password.expose().to_owned()).await?;
+    db::users::create(pool, username.as_str(), &hash, role.as_str(), now)
+        .await
+        .map_err(|e| {
+            if db::is_unique_violation(&e) {
+                AppError::Validation(format!("The username '{username}' is taken."))
+            } else {
+                e.into()
+            }
+        })
+}
+
+/// Checks a login, throttled per client address. Returns the user's id.
+pub async fn authenticate(
+    pool: &SqlitePool,
+    throttle: &LoginThrottle,
+    ip: IpAddr,
+    username: &str,
+    password_typed: &str,
+    now: i64,
+) -> Result<i64, AppError> {
+    throttle
+        .check(ip, now)
+        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+    let user = db::users::find_by_username(pool, username.trim()).await?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = password::verify(password_typed.to_owned(), hash).await?;
+    match user {
+        Some(user) if ok => {
+            throttle.record_success(ip);
+            Ok(user.id)
+        }
+        _ => {
+            throttle.record_failure(ip, now);
+            Err(AppError::Validation(
+                "Wrong username or password.".to_owned(),
+            ))
+        }
+    }
+}
+
+/// Starts a session for `user_id` and returns its cookie. Each login mints a new token, so a
+/// token planted before login is worthless after it.
+pub async fn start_session(
+    pool: &SqlitePool,
+    user_id: i64,
+    now: i64,
+    secure: bool,
+) -> Result<Cookie<'static>, AppError> {
+    let token = session::random_token();
+    let csrf = session::random_token();
+    let expires = now + session::SESSION_DAYS * 86_400;
+    db::sessions::delete_expired(pool, now).await?;
+    db::sessions::create(
+        pool,
+        &session::token_hash(&token),
+        user_id,
+        &csrf,
+        now,
+        expires,
+    )
+    .await?;
+    Ok(session::session_cookie(token, secure))
+}
+
+/// Changes the user's password after checking the current one, and ends their other
+/// sessions.
+pub async fn change_password(
+    pool: &SqlitePool,
+    user: &CurrentUser,
+    current: &str,
+    new: &Password,
+) -> Result<(), AppError> {
+    let row = db::users::find(pool, user.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !password::verify(current.to_owned(), Some(row.password_hash)).await? {
+        return Err(AppError::Validation(
+            "The current password is not right.".to_owned(),
+        ));
+    }
+    let hash = password::hash(new.expose().to_owned()).await?;
+    db::users::set_password_hash(pool, user.id, &hash).await?;
+    db::sessions::delete_others(pool, user.id, user.session_id).await?;
+    Ok(())
+}

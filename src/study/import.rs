@@ -1,0 +1,71 @@
+//! Importing parsed cards into a deck: all of a file or none of it.
+
+use crate::db;
+use crate::domain::DeckName;
+use crate::error::AppError;
+use crate::import::ParsedDeck;
+use sqlx::{SqliteConnection, SqlitePool};
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    /// The deck imported into.
+    pub deck_id: i64,
+    /// Its name.
+    pub deck_name: String,
+    /// Cards added.
+    pub added: usize,
+    /// Cards skipped because the deck already had them (same front and back).
+    pub already_present: usize,
+}
+
+/// Imports `parsed` into the deck called `name` (created if missing) in one transaction.
+pub async fn import_deck(
+    pool: &SqlitePool,
+    name: &DeckName,
+    parsed: &ParsedDeck,
+    owner_id: Option<i64>,
+    now: i64,
+) -> Result<ImportReport, AppError> {
+    let mut tx = db::begin_write(pool).await?;
+    let report = import_into(&mut tx, name, parsed, owner_id, now).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Imports inside a caller's transaction.
+pub async fn import_into(
+    conn: &mut SqliteConnection,
+    name: &DeckName,
+    parsed: &ParsedDeck,
+    owner_id: Option<i64>,
+    now: i64,
+) -> Result<ImportReport, AppError> {
+    let deck_id = match db::decks::find_by_name(&mut *conn, name.as_str()).await? {
+        Some(deck) => deck.id,
+        None => db::decks::create(&mut *conn, name.as_str(), "", owner_id, now).await?,
+    };
+    let mut position = db::decks::next_position(&mut *conn, deck_id).await?;
+    let mut added = 0;
+    for card in &parsed.cards {
+        let is_new = db::decks::add_card_if_absent(
+            &mut *conn,
+            deck_id,
+            card.front.as_str(),
+            card.back.as_str(),
+            position,
+            now,
+        )
+        .await?;
+        if is_new {
+            added += 1;
+            position += 1;
+        }
+    }
+    Ok(ImportReport {
+        deck_id,
+        deck_name: name.as_str().to_owned(),
+        added,
+        already_present: parsed.cards.len() - added,
+    })
+}

@@ -1,0 +1,7 @@
+//! The use cases: each runs the pure rules (`srs`, `import`) against the store (`db`) inside
+//! one transaction where it writes. Handlers call these and render the result.
+
+pub mod accounts;
+pub mod import;
+pub mod progress;
+pub mod review;

@@ -1,0 +1,104 @@
+//! A user's own progress: the model behind /stats.
+
+use crate::auth::CurrentUser;
+use crate::charts::{self, Bar, Cell};
+use crate::db;
+use crate::error::AppError;
+use crate::srs::day::date_of_day;
+use jiff::Timestamp;
+use sqlx::SqlitePool;
+use std::collections::HashMap;
+
+/// Days in the due forecast.
+pub const FORECAST_DAYS: i32 = 30;
+
+/// Everything /stats shows.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// Grades and repeats today.
+    pub reviews_today: i64,
+    /// Cards ever reviewed.
+    pub learned: i64,
+    /// Cards due today, same-day repeats included.
+    pub due_today: i64,
+    /// Cards due tomorrow.
+    pub due_tomorrow: i64,
+    /// Due cards per day for the next 30 days (overdue ones on today's bar).
+    pub forecast: Vec<Bar>,
+    /// The past year's reviews per day.
+    pub heat_map: Vec<Cell>,
+    /// Reviews in the past year.
+    pub reviews_past_year: i64,
+    /// Share of mature-card reviews graded 3 or more, in percent, and how many reviews.
+    pub retention: Option<(u32, i64)>,
+}
+
+/// Builds the user's progress at `now`.
+pub async fn progress(
+    pool: &SqlitePool,
+    user: &CurrentUser,
+    now: Timestamp,
+) -> Result<Progress, AppError> {
+    let today = user.today(now);
+    let counts = db::stats::counts(pool, user.id, today).await?;
+    let repeats = crate::srs::today::Today::from_events(
+        &super::review::today_events(pool, user.id, today).await?,
+    )
+    .repeats
+    .len();
+
+    let mut per_day = vec![0i64; usize::try_from(FORECAST_DAYS).unwrap_or(30)];
+    for (day, count) in db::stats::due_per_day(pool, user.id, today + FORECAST_DAYS).await? {
+        let offset = usize::try_from((day - i64::from(today)).max(0)).unwrap_or(0);
+        if let Some(slot) = per_day.get_mut(offset) {
+            *slot += count;
+        }
+    }
+    let forecast_values: Vec<(String, i64)> = per_day
+        .iter()
+        .zip(0..)
+        .map(|(count, offset)| (date_of_day(today + offset).to_string(), *count))
+        .collect();
+
+    let first = today - charts::WEEKS * 7;
+    let history: HashMap<i32, i64> = db::stats::reviews_per_day(pool, user.id, first, today)
+        .await?
+        .into_iter()
+        .filter_map(|(day, count)| Some((i32::try_from(day).ok()?, count)))
+        .collect();
+
+    let (mature_total, mature_passed) = db::stats::mature_retention(pool, user.id).await?;
+    let retention = (mature_total > 0).then(|| {
+        (
+            u32::try_from(mature_passed * 100 / mature_total).unwrap_or(0),
+            mature_total,
+        )
+    });
+
+    Ok(Progress {
+        reviews_today: counts.reviews_today,
+        learned: counts.learned,
+        due_today: counts.due_today + i64::try_from(repeats).unwrap_or(0),
+        due_tomorrow: counts.due_tomorrow,
+        forecast: charts::bars(&forecast_values, 600, 120),
+        heat_map: charts::heat_map(today, &history),
+        reviews_past_year: history.values().sum(),
+        retention,
+    })
+}
+
+impl Progress {
+    /// The retention figure for its tile.
+    pub fn retention_percent(&self) -> String {
+        self.retention
+            .map_or_else(|| "–".to_owned(), |(pct, _)| format!("{pct}%"))
+    }
+
+    /// What the retention figure is based on.
+    pub fn retention_label(&self) -> String {
+        match self.retention {
+            Some((_, n)) => format!("retention of mature cards ({n} reviews)"),
+            None => "retention (no mature cards yet)".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,53 @@
+// studyhall: progressive enhancement only. Every page works without this file; with it, the
+// review page takes keys: Space or Enter shows the answer, 0-5 grade, U undoes.
+(function () {
+  "use strict";
+  var shownAt = Date.now();
+
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+  }
+
+  function reveal(answer) {
+    answer.hidden = false;
+    var link = document.getElementById("show-answer");
+    if (link) link.parentNode.hidden = true;
+    var first = answer.querySelector("button.grade-4") || answer.querySelector("button.grade");
+    if (first) first.focus({ preventScroll: true });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var answer = document.getElementById("answer");
+    var link = document.getElementById("show-answer");
+    if (link && answer) {
+      link.addEventListener("click", function (e) { e.preventDefault(); reveal(answer); });
+    }
+    var form = document.getElementById("grade-form");
+    if (form) {
+      form.addEventListener("submit", function () {
+        var ms = document.getElementById("response-ms");
+        if (ms) ms.value = String(Date.now() - shownAt);
+      });
+    }
+  });
+
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    var answer = document.getElementById("answer");
+    if ((e.key === " " || e.key === "Enter") && answer && answer.hidden) {
+      e.preventDefault();
+      reveal(answer);
+      return;
+    }
+    if (/^[0-5]$/.test(e.key) && answer && !answer.hidden) {
+      var button = answer.querySelector('button[data-key="' + e.key + '"]');
+      if (button) { e.preventDefault(); button.click(); }
+      return;
+    }
+    if (e.key === "u" || e.key === "U") {
+      var undo = document.getElementById("undo-form");
+      if (undo) { e.preventDefault(); undo.requestSubmit ? undo.requestSubmit() : undo.submit(); }
+    }
+  });
+})();
