@@ -22,7 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .total_limit(IMPORT_LIMIT_BYTES + 64 * 1024)
                     .memory_limit(IMPORT_LIMIT_BYTES + 64 * 1024)
                     .error_handler(|e, _| {
-                        if e.status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                        if too_large(&e) {
                             AppError::PayloadTooLarge(format!(
                                 "Deck files are limited to {} MiB.",
                                 IMPORT_LIMIT_BYTES / 1024 / 1024
@@ -37,6 +37,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(show_import)
             .service(import_file),
     );
+}
+
+/// Whether a multipart failure is a size limit: a field's own limit reports 413 inside
+/// `Field`, the form's total limit a payload overflow (which the crate maps to 400).
+fn too_large(e: &actix_multipart::MultipartError) -> bool {
+    use actix_multipart::MultipartError;
+    match e {
+        MultipartError::Payload(actix_web::error::PayloadError::Overflow) => true,
+        other => other.status_code() == StatusCode::PAYLOAD_TOO_LARGE,
+    }
 }
 
 #[derive(Template)]

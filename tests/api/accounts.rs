@@ -1,0 +1,222 @@
+use crate::helpers::{PASSWORD, spawn_app, spawn_app_with};
+use reqwest::StatusCode;
+use studyhall::config::Registration;
+
+#[tokio::test]
+async fn health_check_answers_ok() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn the_first_account_is_admin_and_later_ones_are_students() {
+    let app = spawn_app().await;
+    app.register_ok("first").await;
+    assert_eq!(app.get("/admin/import").await.status(), StatusCode::OK);
+
+    let student = app.other_browser();
+    student.register_ok("second").await;
+    let response = student.get("/admin/import").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("administrators"));
+}
+
+#[tokio::test]
+async fn registration_explains_each_broken_rule_and_creates_nothing() {
+    let app = spawn_app().await;
+    let response = app
+        .submit(
+            "/register",
+            "/register",
+            &[
+                ("username", "x"),
+                ("password", "short"),
+                ("confirm", "other"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Usernames are 3 to 32 characters long."));
+    assert!(html.contains("Passwords are at least 8 characters long."));
+    assert!(html.contains("The two passwords differ."));
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+}
+
+#[tokio::test]
+async fn usernames_are_unique_regardless_of_case() {
+    let app = spawn_app().await;
+    app.register_ok("Ada").await;
+    let other = app.other_browser();
+    let response = other.register("ada").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("is taken"));
+}
+
+#[tokio::test]
+async fn logging_in_and_out_starts_and_ends_a_server_side_session() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let browser = app.other_browser();
+    let wrong = browser.login("ada", "not the password").await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong username or password.")
+    );
+
+    let ok = browser.login("ADA", PASSWORD).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let cookie = ok
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("studyhall_session="))
+        .expect("a session cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert_eq!(browser.get("/decks").await.status(), StatusCode::OK);
+
+    // Replay the cookie from a client that keeps it even after logout.
+    let token = cookie.split(';').next().unwrap().to_owned();
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let logout = browser.submit("/decks", "/logout", &[]).await;
+    assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+    let after = replay
+        .get(browser.url("/decks"))
+        .header("cookie", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+    assert_eq!(after.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn pages_that_need_a_login_redirect_to_it() {
+    let app = spawn_app().await;
+    for path in [
+        "/decks",
+        "/review",
+        "/stats",
+        "/account",
+        "/admin/import",
+        "/decks/1",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(response.headers()["location"], "/login", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn closed_registration_refuses_new_accounts() {
+    let app = spawn_app_with(|s| s.registration = Registration::Closed).await;
+    let html = app.get_html("/register").await;
+    assert!(html.contains("Registration is closed"));
+    let login_page = app.get_html("/login").await;
+    let response = app
+        .post_form(
+            "/register",
+            &[
+                ("csrf_token", &crate::helpers::csrf_in(&login_page)),
+                ("username", "eve"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_user_changes_password_and_preferences_with_clear_messages() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+
+    let bad = app
+        .submit(
+            "/account",
+            "/account/preferences",
+            &[
+                ("time_zone", "Mars/Olympus"),
+                ("day_starts_hour", "25"),
+                ("new_per_day", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("is not a time zone name"));
+    assert!(html.contains("whole hour from 0 to 23"));
+
+    let good = app
+        .submit(
+            "/account",
+            "/account/preferences",
+            &[
+                ("time_zone", "Europe/Madrid"),
+                ("day_starts_hour", "5"),
+                ("new_per_day", "7"),
+            ],
+        )
+        .await;
+    assert_eq!(good.status(), StatusCode::SEE_OTHER);
+    let html = app.get_html("/account?saved=preferences").await;
+    assert!(html.contains("value=\"Europe/Madrid\""));
+    assert!(html.contains("value=\"7\""));
+
+    let wrong = app
+        .submit(
+            "/account",
+            "/account/password",
+            &[
+                ("current", "nope nope nope"),
+                ("new", "a new passphrase"),
+                ("confirm", "a new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("current password is not right")
+    );
+
+    let changed = app
+        .submit(
+            "/account",
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "a new passphrase"),
+                ("confirm", "a new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    let browser = app.other_browser();
+    assert_eq!(
+        browser.login("ada", PASSWORD).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        browser.login("ada", "a new passphrase").await.status(),
+        StatusCode::SEE_OTHER
+    );
+}

@@ -1,0 +1,99 @@
+use crate::helpers::PASSWORD;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn studyhall(db: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_studyhall"))
+        .arg("--database")
+        .arg(db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn the_import_command_is_all_or_nothing_and_names_the_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let bad = dir.path().join("bad.tsv");
+    std::fs::write(&bad, "a\tb\nc\td\nbroken line\n").unwrap();
+    let out = studyhall(
+        &db,
+        &["import", bad.to_str().unwrap(), "--deck", "Mine"],
+        "",
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 3"), "{stderr}");
+
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, "front,back\nx,y\n\"a, b\",c\n").unwrap();
+    let out = studyhall(
+        &db,
+        &["import", good.to_str().unwrap(), "--deck", "Mine"],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 2 new cards into \"Mine\""));
+    let out = studyhall(
+        &db,
+        &["import", good.to_str().unwrap(), "--deck", "mine"],
+        "",
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 0 new cards"));
+
+    let pool = studyhall::db::connect(&db).await.unwrap();
+    let cards: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM cards c JOIN decks d ON d.id = c.deck_id WHERE d.name = 'Mine'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(cards, 2);
+}
+
+#[tokio::test]
+async fn create_admin_reads_the_password_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let out = studyhall(&db, &["create-admin", "boss"], "short\n");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8 characters"));
+    let out = studyhall(&db, &["create-admin", "boss"], &format!("{PASSWORD}\n"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = studyhall(&db, &["create-admin", "boss"], &format!("{PASSWORD}\n"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("taken"));
+
+    let pool = studyhall::db::connect(&db).await.unwrap();
+    let role: String = sqlx::query_scalar("SELECT role FROM users WHERE username = 'boss'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(role, "admin");
+    let ok = studyhall::auth::password::verify_blocking(
+        PASSWORD,
+        &sqlx::query_scalar::<_, String>("SELECT password_hash FROM users")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+    );
+    assert!(ok);
+}

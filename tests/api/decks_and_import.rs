@@ -1,0 +1,185 @@
+use crate::helpers::{TestApp, csrf_in, spawn_app};
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+
+async fn upload(
+    app: &TestApp,
+    file_name: &str,
+    content: Vec<u8>,
+    deck: &str,
+    format: &str,
+) -> reqwest::Response {
+    let form = Form::new()
+        .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
+        .text("deck", deck.to_owned())
+        .text("format", format.to_owned())
+        .part("file", Part::bytes(content).file_name(file_name.to_owned()));
+    app.client
+        .post(app.url("/admin/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_deck_list_shows_the_course_deck_with_this_users_counts() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let html = app.get_html("/decks").await;
+    assert!(html.contains("CS 7643 Quiz 3"));
+    assert!(html.contains("<td class=\"num new\">39</td>"));
+    app.grade_next(5, None).await;
+    let html = app.get_html("/decks").await;
+    assert!(html.contains("<td class=\"num new\">38</td>"));
+    assert!(html.contains("<td class=\"num due\">0</td>"));
+
+    let deck = app.get_html("/decks/1").await;
+    assert!(deck.contains("39 cards"));
+    let first = deck.find("L1 Loss").unwrap();
+    let last = deck.find("CAM = Class Activation Mapping").unwrap();
+    assert!(first < last);
+    assert!(
+        !deck.contains("View Set"),
+        "the related-sets footer is not cards"
+    );
+    assert_eq!(app.get("/decks/999").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/decks/abc").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_admin_imports_tsv_csv_and_quizwiz_files_without_duplicates() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+
+    let tsv = upload(
+        &app,
+        "set.tsv",
+        b"stride\tstep of the kernel\npadding\tzeros around the input\n".to_vec(),
+        "Basics",
+        "auto",
+    )
+    .await;
+    assert_eq!(tsv.status(), StatusCode::OK);
+    assert!(
+        tsv.text()
+            .await
+            .unwrap()
+            .contains("Imported 2 new cards into")
+    );
+
+    let csv = "front,back\n\"Conv params, with bias\",\"(K*K*C_in + 1) * C_out\"\n\"multi\nline\",\"say \"\"hi\"\"\"\n";
+    let response = upload(&app, "set.csv", csv.as_bytes().to_vec(), "Basics", "auto").await;
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Imported 2 new cards")
+    );
+    let again = upload(&app, "set.csv", csv.as_bytes().to_vec(), "basics", "csv").await;
+    let html = again.text().await.unwrap();
+    assert!(
+        html.contains("Imported 0 new cards") && html.contains("2 were already there"),
+        "{html}"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM cards WHERE deck_id = 2").await,
+        4
+    );
+    let back: String = sqlx::query_scalar("SELECT back FROM cards WHERE front = 'multi\nline'")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(back, "say \"hi\"");
+
+    // The course export re-imported into its own deck adds nothing.
+    let course = studyhall::course::COURSE_DECK.as_bytes().to_vec();
+    let response = upload(&app, "cs7643-quiz3.txt", course, "", "auto").await;
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("39 were already there")
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM cards").await, 43);
+}
+
+#[tokio::test]
+async fn a_malformed_file_is_refused_naming_the_line_and_nothing_is_imported() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let cases: &[(&str, &[u8], &str, &str)] = &[
+        (
+            "bad.csv",
+            b"front,back\na,b\nc,d,e\n",
+            "line 3",
+            "expected 2 fields",
+        ),
+        ("bad.csv", b"term,definition\na,b\n", "line 1", "front,back"),
+        ("bad.tsv", b"a\tb\nno tab\n", "line 2", "one tab"),
+        (
+            "bad.txt",
+            b"Title\n\nT1\n\nD1\n\nT2\n",
+            "line 7",
+            "no definition",
+        ),
+        ("empty.csv", b"front,back\n", "no cards", ""),
+        ("latin1.txt", b"caf\xe9\tcoffee\n", "not UTF-8", ""),
+    ];
+    for (name, content, expect_a, expect_b) in cases {
+        let response = upload(&app, name, content.to_vec(), "Broken", "auto").await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}"
+        );
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(expect_a) && html.contains(expect_b),
+            "{name}: {html}"
+        );
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM decks").await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM cards").await, 39);
+}
+
+#[tokio::test]
+async fn an_oversized_upload_is_refused_and_students_cannot_import() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let big = "a\tb\n".repeat(700_000).into_bytes();
+    let response = upload(&app, "big.tsv", big, "Big", "auto").await;
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(body.contains("limited to 2 MiB"));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM decks").await, 1);
+
+    let student = app.other_browser();
+    student.register_ok("student").await;
+    assert_eq!(
+        student.get("/admin/import").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let token = csrf_in(&student.get_html("/decks").await);
+    let form = Form::new()
+        .text("csrf_token", token)
+        .part("file", Part::bytes(b"a\tb\n".to_vec()).file_name("x.tsv"));
+    let response = student
+        .client
+        .post(student.url("/admin/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}

@@ -1,0 +1,200 @@
+//! A real server on a random port with a fresh SQLite file, and a browser-like client that
+//! keeps cookies and does not follow redirects.
+
+use actix_web::dev::ServerHandle;
+use reqwest::{Client, Response, StatusCode};
+use sqlx::SqlitePool;
+use std::path::PathBuf;
+use std::sync::Arc;
+use studyhall::clock::Clock;
+use studyhall::config::Settings;
+use studyhall::startup::Application;
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub settings: Settings,
+    pub client: Client,
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    dir: Arc<TempDir>,
+}
+
+pub fn client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = Settings::for_database(dir.path().join("data").join("test.db"));
+    settings.clock = Clock::system();
+    configure(&mut settings);
+    start(settings, dir).await
+}
+
+async fn start(settings: Settings, dir: Arc<TempDir>) -> TestApp {
+    let app = Application::build(settings.clone()).await.unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    let task = tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        settings,
+        client: client(),
+        handle,
+        task,
+        dir,
+    }
+}
+
+/// The value of the first `csrf_token` field in a page.
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("the page has a csrf_token field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.settings.database.clone()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.settings.clock
+    }
+
+    /// A second, independent browser.
+    pub fn other_browser(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            settings: self.settings.clone(),
+            client: client(),
+            handle: self.handle.clone(),
+            task: tokio::spawn(async { Ok(()) }),
+            dir: self.dir.clone(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_html(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.text().await.unwrap()
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a form with the CSRF token of the page at `page`, as a browser would.
+    pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+        let token = csrf_in(&self.get_html(page).await);
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        form.extend_from_slice(fields);
+        self.post_form(action, &form).await
+    }
+
+    pub async fn register(&self, username: &str) -> Response {
+        self.submit(
+            "/register",
+            "/register",
+            &[
+                ("username", username),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await
+    }
+
+    pub async fn register_ok(&self, username: &str) {
+        let response = self.register(username).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "registering {username}"
+        );
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.submit(
+            "/login",
+            "/login",
+            &[("username", username), ("password", password)],
+        )
+        .await
+    }
+
+    /// Grades the card at the front of the queue (or of `deck`), returning its id.
+    pub async fn grade_next(&self, quality: u8, deck: Option<i64>) -> i64 {
+        let page = match deck {
+            Some(d) => format!("/review?deck={d}"),
+            None => "/review".to_owned(),
+        };
+        let html = self.get_html(&page).await;
+        let card_id = card_id_in(&html).expect("a card is shown");
+        let response = self
+            .submit(
+                &page,
+                &format!("/review/{card_id}"),
+                &[
+                    ("quality", &quality.to_string()),
+                    ("deck", &deck.map(|d| d.to_string()).unwrap_or_default()),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "grading card {card_id}"
+        );
+        card_id
+    }
+
+    pub async fn pool(&self) -> SqlitePool {
+        studyhall::db::connect(&self.db_path()).await.unwrap()
+    }
+
+    /// Stops the server and starts a new one on the same database file.
+    pub async fn restart(self) -> TestApp {
+        self.handle.stop(true).await;
+        self.task.await.unwrap().unwrap();
+        start(self.settings, self.dir).await
+    }
+}
+
+/// The id of the card a review page shows.
+pub fn card_id_in(html: &str) -> Option<i64> {
+    let marker = "action=\"/review/";
+    let start = html.find(marker)? + marker.len();
+    html[start..].split('"').next()?.parse().ok()
+}
+
+/// The text of the front of the card a review page shows.
+pub fn front_in(html: &str) -> Option<String> {
+    let marker = "<div class=\"front\" id=\"front\">";
+    let start = html.find(marker)? + marker.len();
+    Some(html[start..start + html[start..].find("</div>")?].to_owned())
+}

@@ -1,0 +1,11 @@
+//! Integration tests: each drives a real studyhall server over HTTP on a random port, with a
+//! fresh SQLite file of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod accounts;
+mod cli;
+mod decks_and_import;
+mod helpers;
+mod review;
+mod security;
+mod stats;

@@ -1,0 +1,346 @@
+use crate::helpers::{TestApp, card_id_in, front_in, spawn_app};
+use reqwest::StatusCode;
+use sqlx::SqlitePool;
+
+const DAY: i64 = 86_400;
+
+#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
+struct State {
+    repetitions: i64,
+    easiness_hundredths: i64,
+    interval_days: i64,
+    due_day: i64,
+}
+
+async fn state(pool: &SqlitePool, username: &str, card_id: i64) -> Option<State> {
+    sqlx::query_as(
+        "SELECT s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day
+         FROM review_states s JOIN users u ON u.id = s.user_id
+         WHERE u.username = ?1 AND s.card_id = ?2",
+    )
+    .bind(username)
+    .bind(card_id)
+    .fetch_optional(pool)
+    .await
+    .unwrap()
+}
+
+async fn history(pool: &SqlitePool, username: &str) -> Vec<(String, Option<i64>)> {
+    sqlx::query_as(
+        "SELECT r.kind, r.quality FROM reviews r JOIN users u ON u.id = r.user_id
+         WHERE u.username = ?1 ORDER BY r.id",
+    )
+    .bind(username)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn today(app: &TestApp) -> i64 {
+    // Users start in UTC with days starting at 04:00.
+    let now = app.clock().now().as_second() - 4 * 3600;
+    now.div_euclid(DAY)
+}
+
+async fn set_new_per_day(app: &TestApp, n: &str) {
+    let response = app
+        .submit(
+            "/account",
+            "/account/preferences",
+            &[
+                ("time_zone", "UTC"),
+                ("day_starts_hour", "4"),
+                ("new_per_day", n),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_review_page_shows_the_course_deck_in_order_and_reveals_without_javascript() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let html = app.get_html("/review").await;
+    assert_eq!(front_in(&html).as_deref(), Some("L1 Loss"));
+    assert!(html.contains("<section id=\"answer\" hidden>"));
+    let card = card_id_in(&html).unwrap();
+    // Six grade buttons, each with its meaning and interval.
+    for q in 0..=5 {
+        assert!(html.contains(&format!("name=\"quality\" value=\"{q}\"")));
+    }
+    assert!(html.contains("Blackout") && html.contains("Perfect"));
+
+    let revealed = app.get_html(&format!("/review?show={card}")).await;
+    assert!(revealed.contains("<section id=\"answer\">"));
+    assert!(revealed.contains("Sum of Absolute Value of (true - predicted)"));
+}
+
+#[tokio::test]
+async fn grading_a_card_schedules_it_one_day_then_six_days_later() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let pool = app.pool().await;
+    let day0 = today(&app).await;
+
+    let card = app.grade_next(5, None).await;
+    assert_eq!(
+        state(&pool, "ada", card).await,
+        Some(State {
+            repetitions: 1,
+            easiness_hundredths: 260,
+            interval_days: 1,
+            due_day: day0 + 1
+        })
+    );
+    // The next card is the deck's second.
+    assert_eq!(
+        front_in(&app.get_html("/review").await).as_deref(),
+        Some("L2 Loss")
+    );
+
+    app.clock().advance(DAY);
+    // Yesterday's card is due and comes before new cards.
+    let again = app.grade_next(4, None).await;
+    assert_eq!(again, card);
+    assert_eq!(
+        state(&pool, "ada", card).await,
+        Some(State {
+            repetitions: 2,
+            easiness_hundredths: 260,
+            interval_days: 6,
+            due_day: day0 + 7
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_grade_below_four_brings_the_card_back_today_without_moving_its_schedule() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    set_new_per_day(&app, "1").await;
+    let pool = app.pool().await;
+
+    let card = app.grade_next(2, None).await;
+    let after_fail = state(&pool, "ada", card).await.unwrap();
+    assert_eq!(after_fail.repetitions, 0);
+    assert_eq!(after_fail.easiness_hundredths, 218);
+
+    // With no other card allowed today, the failed one returns.
+    let html = app.get_html("/review").await;
+    assert_eq!(card_id_in(&html), Some(card));
+    assert!(html.contains("Again today"));
+    assert_eq!(app.grade_next(3, None).await, card);
+    assert_eq!(app.grade_next(5, None).await, card);
+    assert_eq!(state(&pool, "ada", card).await.unwrap(), after_fail);
+    assert_eq!(
+        history(&pool, "ada").await,
+        vec![
+            ("grade".to_owned(), Some(2)),
+            ("repeat".to_owned(), Some(3)),
+            ("repeat".to_owned(), Some(5)),
+        ]
+    );
+
+    // Done for today: the page says when the next card is due.
+    let done = app.get_html("/review").await;
+    assert!(done.contains("You are done for today"));
+    let tomorrow = studyhall::srs::day::date_of_day(i32::try_from(today(&app).await + 1).unwrap());
+    assert!(done.contains(&tomorrow.to_string()), "{done}");
+}
+
+#[tokio::test]
+async fn new_cards_stop_at_the_daily_limit() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    set_new_per_day(&app, "2").await;
+    app.grade_next(5, None).await;
+    let html = app.get_html("/review").await;
+    assert!(html.contains("1 new"));
+    app.grade_next(5, None).await;
+    assert!(
+        app.get_html("/review")
+            .await
+            .contains("You are done for today")
+    );
+    // A forged grade of a third new card is refused.
+    let third_new: i64 =
+        sqlx::query_scalar("SELECT id FROM cards ORDER BY position LIMIT 1 OFFSET 2")
+            .fetch_one(&app.pool().await)
+            .await
+            .unwrap();
+    let response = app
+        .submit(
+            "/account",
+            &format!("/review/{third_new}"),
+            &[("quality", "5")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn undo_restores_the_state_and_the_history_keeps_both_events() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let pool = app.pool().await;
+    let first = app.grade_next(5, None).await;
+    let second = app.grade_next(3, None).await;
+    let before_undo_second = state(&pool, "ada", second).await;
+    assert!(before_undo_second.is_some());
+
+    let response = app.submit("/review", "/review/undo", &[("deck", "")]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        state(&pool, "ada", second).await,
+        None,
+        "the second card is new again"
+    );
+    assert!(state(&pool, "ada", first).await.is_some());
+    // The undone card is shown again.
+    assert_eq!(card_id_in(&app.get_html("/review").await), Some(second));
+
+    app.submit("/review", "/review/undo", &[("deck", "")]).await;
+    assert_eq!(state(&pool, "ada", first).await, None);
+    let kinds: Vec<String> = history(&pool, "ada")
+        .await
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(kinds, ["grade", "grade", "undo", "undo"]);
+
+    // Nothing left to undo today: a clear refusal that changes nothing.
+    let nothing = app.submit("/review", "/review/undo", &[("deck", "")]).await;
+    assert_eq!(nothing.status(), StatusCode::CONFLICT);
+    assert_eq!(history(&pool, "ada").await.len(), 4);
+}
+
+#[tokio::test]
+async fn undo_of_a_review_restores_the_earlier_schedule() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let pool = app.pool().await;
+    let card = app.grade_next(5, None).await;
+    let first_state = state(&pool, "ada", card).await;
+    app.clock().advance(DAY);
+    assert_eq!(app.grade_next(1, None).await, card);
+    app.submit("/review", "/review/undo", &[("deck", "")]).await;
+    assert_eq!(state(&pool, "ada", card).await, first_state);
+}
+
+#[tokio::test]
+async fn grade_nine_and_other_non_grades_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let card = card_id_in(&app.get_html("/review").await).unwrap();
+    for bad in ["9", "6", "-1", "", "five", "2.5"] {
+        let response = app
+            .submit("/review", &format!("/review/{card}"), &[("quality", bad)])
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quality {bad:?}"
+        );
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("whole numbers from 0 to 5")
+        );
+    }
+    let pool = app.pool().await;
+    assert!(history(&pool, "ada").await.is_empty());
+    assert_eq!(state(&pool, "ada", card).await, None);
+}
+
+#[tokio::test]
+async fn grading_twice_is_refused_the_second_time() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let card = app.grade_next(5, None).await;
+    let response = app
+        .submit("/review", &format!("/review/{card}"), &[("quality", "5")])
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response.text().await.unwrap().contains("already graded"));
+    assert_eq!(history(&app.pool().await, "ada").await.len(), 1);
+}
+
+#[tokio::test]
+async fn one_users_grades_leave_another_users_schedule_untouched() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let bob = app.other_browser();
+    bob.register_ok("bob").await;
+    let card = app.grade_next(5, None).await;
+    app.grade_next(5, None).await;
+
+    let pool = app.pool().await;
+    assert_eq!(state(&pool, "bob", card).await, None);
+    assert!(history(&pool, "bob").await.is_empty());
+    let html = bob.get_html("/review").await;
+    assert_eq!(
+        card_id_in(&html),
+        Some(card),
+        "bob still starts at the first card"
+    );
+    assert!(html.contains("20 new"));
+    // Bob's undo cannot reach Ada's grades.
+    let response = bob.submit("/review", "/review/undo", &[("deck", "")]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(history(&pool, "ada").await.len(), 2);
+}
+
+#[tokio::test]
+async fn reviewing_one_deck_stays_in_that_deck_and_unknown_cards_are_not_found() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let deck: i64 = sqlx::query_scalar("SELECT id FROM decks")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    let response = app
+        .submit(
+            &format!("/review?deck={deck}"),
+            &format!("/review/{}", 1),
+            &[("quality", "4"), ("deck", &deck.to_string())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()["location"],
+        format!("/review?deck={deck}").as_str()
+    );
+    assert_eq!(
+        app.get("/review?deck=999").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let missing = app
+        .submit("/review", "/review/424242", &[("quality", "4")])
+        .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_restart_on_the_same_file_keeps_everything_and_imports_the_deck_once() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let card = app.grade_next(5, None).await;
+    let app = app.restart().await;
+
+    let pool = app.pool().await;
+    let (decks, cards): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT COUNT(*) FROM decks), (SELECT COUNT(*) FROM cards)")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((decks, cards), (1, 39));
+    assert_eq!(
+        app.login("ada", crate::helpers::PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(state(&pool, "ada", card).await.unwrap().repetitions, 1);
+    assert_ne!(card_id_in(&app.get_html("/review").await), Some(card));
+}

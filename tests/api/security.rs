@@ -1,0 +1,274 @@
+use crate::helpers::{PASSWORD, csrf_in, spawn_app};
+use reqwest::StatusCode;
+
+fn assert_security_headers(response: &reqwest::Response) {
+    let h = response.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "same-origin");
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_error_pages_included() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    for path in [
+        "/healthz",
+        "/login",
+        "/decks",
+        "/no/such/page",
+        "/decks/999",
+        "/decks/not-a-number",
+    ] {
+        let response = app.get(path).await;
+        assert_security_headers(&response);
+    }
+    let missing = app.get("/no/such/page").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.text().await.unwrap().contains("Not found"));
+}
+
+#[tokio::test]
+async fn every_form_post_without_the_csrf_token_is_forbidden_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let posts: &[(&str, &[(&str, &str)])] = &[
+        ("/review/1", &[("quality", "5")]),
+        ("/review/undo", &[]),
+        (
+            "/account/preferences",
+            &[
+                ("time_zone", "UTC"),
+                ("day_starts_hour", "4"),
+                ("new_per_day", "1"),
+            ],
+        ),
+        (
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "x new password"),
+                ("confirm", "x new password"),
+            ],
+        ),
+        ("/logout", &[]),
+        ("/login", &[("username", "ada"), ("password", PASSWORD)]),
+        (
+            "/register",
+            &[
+                ("username", "eve"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        ),
+    ];
+    for (path, fields) in posts {
+        let missing = app.post_form(path, fields).await;
+        assert_eq!(
+            missing.status(),
+            StatusCode::FORBIDDEN,
+            "{path} without a token"
+        );
+        let mut forged = vec![("csrf_token", "0".repeat(64))];
+        forged.extend(fields.iter().map(|(k, v)| (*k, v.to_string())));
+        let forged: Vec<(&str, &str)> = forged.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let wrong = app.post_form(path, &forged).await;
+        assert_eq!(
+            wrong.status(),
+            StatusCode::FORBIDDEN,
+            "{path} with a wrong token"
+        );
+    }
+    let import = app
+        .client
+        .post(app.url("/admin/import"))
+        .multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::text("a\tb\n").file_name("x.tsv"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(import.status(), StatusCode::FORBIDDEN);
+
+    let pool = app.pool().await;
+    let (reviews, users, decks): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM reviews), (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM decks)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((reviews, users, decks), (0, 1, 1));
+    assert_eq!(
+        app.get("/decks").await.status(),
+        StatusCode::OK,
+        "still logged in"
+    );
+}
+
+#[tokio::test]
+async fn a_cross_site_origin_is_refused_even_with_the_right_token() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let token = csrf_in(&app.get_html("/review").await);
+    let response = app
+        .client
+        .post(app.url("/review/1"))
+        .header("origin", "https://evil.example")
+        .form(&[("csrf_token", token.as_str()), ("quality", "5")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let same = app
+        .client
+        .post(app.url("/review/1"))
+        .header("origin", app.address.as_str())
+        .form(&[("csrf_token", token.as_str()), ("quality", "5")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_413() {
+    let app = spawn_app().await;
+    let token = csrf_in(&app.get_html("/login").await);
+    let huge = "x".repeat(200 * 1024);
+    let response = app
+        .post_form(
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("username", "ada"),
+                ("password", &huge),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(response.text().await.unwrap().contains("limit"));
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_throttled_per_address() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let attacker = app.other_browser();
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(attacker.login("ada", "wrong password!").await.status());
+    }
+    assert!(
+        statuses[..10]
+            .iter()
+            .all(|s| *s == StatusCode::UNPROCESSABLE_ENTITY)
+    );
+    let throttled = attacker.login("ada", PASSWORD).await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 0 && retry <= 900);
+
+    // The owner, from another address, still gets in.
+    let owner = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let page = owner
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let response = owner
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf_token", csrf_in(&page).as_str()),
+            ("username", "ada"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn markup_in_card_text_and_deck_names_is_shown_as_text() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let payload = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let file = format!("front,back\n\"{payload}\",\"{payload}\"\n");
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
+        .text("deck", payload)
+        .text("format", "csv")
+        .part(
+            "file",
+            reqwest::multipart::Part::text(file).file_name("x.csv"),
+        );
+    let response = app
+        .client
+        .post(app.url("/admin/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    for page in ["/decks", "/decks/2", "/review?deck=2&show=40"] {
+        let html = app.get_html(page).await;
+        assert!(!html.contains(payload), "{page} must escape the payload");
+        let escaped = html.replace("&#60;", "&lt;").replace("&#62;", "&gt;");
+        assert!(
+            escaped.contains("&lt;script&gt;alert(1)&lt;"),
+            "{page}: {html}"
+        );
+        assert!(
+            escaped.contains("&lt;img src=x onerror=alert(2)&gt;"),
+            "{page}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sql_metacharacters_are_plain_text() {
+    let app = spawn_app().await;
+    let sneaky = "o'brien\"--";
+    let response = app.register(sneaky).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "usernames allow no quotes"
+    );
+    app.register_ok("obrien").await;
+    let browser = app.other_browser();
+    let response = browser.login("' OR '1'='1", "' OR '1'='1").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = app
+        .submit(
+            "/account",
+            "/account/preferences",
+            &[
+                ("time_zone", "UTC'; DROP TABLE users; --"),
+                ("day_starts_hour", "4"),
+                ("new_per_day", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(users, 1);
+}

@@ -1,0 +1,53 @@
+use crate::helpers::spawn_app;
+
+fn figure(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let start = html.find(&marker).unwrap() + marker.len();
+    html[start..start + html[start..].find('<').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn progress_shows_todays_reviews_the_forecast_and_the_heat_map() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let empty = app.get_html("/stats").await;
+    assert_eq!(figure(&empty, "reviews-today"), "0");
+    assert!(empty.contains("no mature cards yet"));
+
+    app.grade_next(5, None).await;
+    app.grade_next(4, None).await;
+    app.grade_next(1, None).await; // comes back today
+    let html = app.get_html("/stats").await;
+    assert_eq!(figure(&html, "reviews-today"), "3");
+    assert_eq!(figure(&html, "learned"), "3");
+    assert_eq!(
+        figure(&html, "due-today"),
+        "1",
+        "the failed card owes a repeat"
+    );
+    assert_eq!(figure(&html, "due-tomorrow"), "3");
+    // 30 forecast bars, tomorrow's the tallest; 53 weeks of heat map ending with today shaded.
+    assert_eq!(html.matches(" due</title></rect>").count(), 30);
+    assert!(html.contains(": 3 due</title>"));
+    assert!(html.contains("class=\"l4\"><title>"));
+    assert!(html.contains(": 3 reviews</title>"));
+    assert!(!html.contains("<script>"), "charts are drawn on the server");
+}
+
+#[tokio::test]
+async fn retention_counts_reviews_of_mature_cards() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let pool = app.pool().await;
+    // Make one mature card: interval 30 days, due today.
+    let card = app.grade_next(5, None).await;
+    sqlx::query("UPDATE review_states SET interval_days = 30, repetitions = 3, due_day = due_day - 1 WHERE card_id = ?1")
+        .bind(card)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(app.grade_next(4, None).await, card);
+    let html = app.get_html("/stats").await;
+    assert_eq!(figure(&html, "retention"), "100%");
+    assert!(html.contains("(1 reviews)"));
+}
