@@ -14,24 +14,57 @@ pub const COURSE_DECK: &str = include_str!("../decks/cs7643-quiz3.txt");
 const FALLBACK_NAME: &str = "CS 7643 Quiz 3";
 /// Marks a database whose first start imported the course deck.
 const SEEDED_KEY: &str = "course_deck_imported";
+/// Marks a database that received the practice deck (databases created before it existed get
+/// it on their next start).
+const PRACTICE_KEY: &str = "practice_deck_imported";
+/// The deck of generated problems, one card per practice family.
+pub const PRACTICE_DECK: &str = "CS 7643 practice problems";
 
-/// Imports the course deck unless this database already did; returns what was imported.
-pub async fn seed_on_first_start(
-    pool: &SqlitePool,
-    now: i64,
-) -> anyhow::Result<Option<ImportReport>> {
+/// Imports the course deck and the practice deck, each unless this database already had it,
+/// in one transaction; returns "deck name: cards" for each deck added.
+pub async fn seed_on_first_start(pool: &SqlitePool, now: i64) -> anyhow::Result<Vec<String>> {
     let mut tx = db::begin_write(pool).await?;
-    if db::meta::get(&mut *tx, SEEDED_KEY).await?.is_some() {
-        return Ok(None);
+    let mut seeded = Vec::new();
+    if db::meta::get(&mut *tx, SEEDED_KEY).await?.is_none() {
+        let parsed = import::parse(Format::Quizwiz, COURSE_DECK)?;
+        let name = DeckName::parse(parsed.title.as_deref().unwrap_or(FALLBACK_NAME))?;
+        let report: ImportReport = import_into(&mut tx, &name, &parsed, None, now)
+            .await
+            .map_err(|e| anyhow::anyhow!("importing the course deck failed: {e}"))?;
+        db::meta::set(&mut *tx, SEEDED_KEY, &now.to_string()).await?;
+        seeded.push(format!("{}: {} cards", report.deck_name, report.added));
     }
-    let parsed = import::parse(Format::Quizwiz, COURSE_DECK)?;
-    let name = DeckName::parse(parsed.title.as_deref().unwrap_or(FALLBACK_NAME))?;
-    let report = import_into(&mut tx, &name, &parsed, None, now)
-        .await
-        .map_err(|e| anyhow::anyhow!("importing the course deck failed: {e}"))?;
-    db::meta::set(&mut *tx, SEEDED_KEY, &now.to_string()).await?;
+    if db::meta::get(&mut *tx, PRACTICE_KEY).await?.is_none() {
+        let deck_id = match db::decks::find_by_name(&mut *tx, PRACTICE_DECK).await? {
+            Some(deck) => deck.id,
+            None => {
+                db::decks::create(
+                    &mut *tx,
+                    PRACTICE_DECK,
+                    "Generated problems: every review shows fresh numbers, checks your answer and explains it.",
+                    None,
+                    now,
+                )
+                .await?
+            }
+        };
+        for (position, family) in (1..).zip(crate::practice::FAMILIES) {
+            db::decks::add_generated_card_if_absent(
+                &mut *tx,
+                deck_id,
+                family.title,
+                family.description,
+                family.id,
+                position,
+                now,
+            )
+            .await?;
+        }
+        db::meta::set(&mut *tx, PRACTICE_KEY, &now.to_string()).await?;
+        seeded.push(format!("{PRACTICE_DECK}: {} cards", crate::practice::FAMILIES.len()));
+    }
     tx.commit().await?;
-    Ok(Some(report))
+    Ok(seeded)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
+use std::fmt;
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,9 @@ pub enum AppError {
     /// Body over the limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A body of a type this endpoint does not take.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Throttled.
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyRequests {
@@ -78,6 +82,7 @@ impl AppError {
             StatusCode::CONFLICT => "Already done",
             StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "Please check your input",
             StatusCode::PAYLOAD_TOO_LARGE => "Too large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported content type",
             StatusCode::TOO_MANY_REQUESTS => "Slow down",
             _ => "Something went wrong",
         }
@@ -119,6 +124,7 @@ impl ResponseError for AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Database(_) | AppError::Template(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -160,4 +166,52 @@ impl ResponseError for AppError {
 
 fn mime_html() -> &'static str {
     "text/html; charset=utf-8"
+}
+
+/// The JSON face of [`AppError`] for `/api`: `{"error": "..."}` with the same status, except
+/// that "not logged in" is a 401 rather than a redirect to the login page.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError(AppError::Database(e))
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self.0 {
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ref other => other.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = ?self.0, "api request failed");
+        }
+        let message = match self.0 {
+            AppError::Unauthorized => {
+                "Log in first: this API uses the site's session cookie.".to_owned()
+            }
+            AppError::NotFound => "Not found.".to_owned(),
+            ref other => other.public_message(),
+        };
+        HttpResponse::build(status).json(serde_json::json!({ "error": message }))
+    }
 }

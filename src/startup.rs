@@ -49,10 +49,8 @@ impl Application {
         let pool = db::connect(&settings.database).await.map_err(|e| {
             anyhow::anyhow!("cannot open database {}: {e}", settings.database.display())
         })?;
-        if let Some(report) =
-            course::seed_on_first_start(&pool, settings.clock.now().as_second()).await?
-        {
-            tracing::info!(deck = %report.deck_name, cards = report.added, "imported the course deck");
+        for deck in course::seed_on_first_start(&pool, settings.clock.now().as_second()).await? {
+            tracing::info!(%deck, "imported a shipped deck");
         }
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;

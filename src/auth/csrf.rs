@@ -54,7 +54,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
 pub fn payload_error(e: actix_web::Error) -> AppError {
     if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge(format!(
-            "The form is larger than the {} KiB limit.",
+            "The request body is larger than the {} KiB limit.",
             FORM_LIMIT_BYTES / 1024
         ))
     } else {

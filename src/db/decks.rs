@@ -142,6 +142,33 @@ pub async fn add_card_if_absent(
     Ok(done.rows_affected() == 1)
 }
 
+/// Adds a generated card (its problems come from practice family `generator`) unless the
+/// deck already has it; returns whether it was added.
+pub async fn add_generated_card_if_absent(
+    db: impl SqliteExecutor<'_>,
+    deck_id: i64,
+    front: &str,
+    back: &str,
+    generator: &str,
+    position: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO cards (deck_id, front, back, kind, generator, position, created_at, updated_at)
+         VALUES (?1, ?2, ?3, 'generated', ?4, ?5, ?6, ?6)
+         ON CONFLICT (deck_id, front, back) DO NOTHING",
+    )
+    .bind(deck_id)
+    .bind(front)
+    .bind(back)
+    .bind(generator)
+    .bind(position)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// A deck's cards in order.
 pub async fn cards(db: impl SqliteExecutor<'_>, deck_id: i64) -> Result<Vec<CardRow>, sqlx::Error> {
     sqlx::query_as(

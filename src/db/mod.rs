@@ -3,6 +3,7 @@
 
 pub mod decks;
 pub mod meta;
+pub mod practice;
 pub mod reviews;
 pub mod sessions;
 pub mod stats;

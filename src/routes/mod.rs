@@ -3,10 +3,12 @@
 
 mod account;
 mod admin;
+mod api;
 mod assets;
 mod auth;
 mod decks;
 mod health;
+mod practice;
 mod review;
 mod stats;
 
@@ -75,8 +77,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(account::configure)
         .configure(decks::configure)
         .configure(review::configure)
+        .configure(practice::configure)
         .configure(stats::configure)
         .configure(admin::configure)
+        .configure(api::configure)
         .default_service(web::to(not_found));
 }
 

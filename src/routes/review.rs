@@ -1,13 +1,17 @@
 //! The review loop: show the next card, reveal its answer, grade it, undo.
 
-use super::{Nav, page, see_other};
+use super::practice::Verdict;
+use super::{Nav, page, page_with, see_other};
 use crate::auth::{CsrfForm, CurrentUser, user::app_state};
 use crate::db::decks::{CardRow, DeckRow};
 use crate::domain::Grade;
 use crate::error::AppError;
+use crate::practice::{self, Variant};
 use crate::srs::day::date_of_day;
 use crate::srs::schedule::{Preview, Standing, interval_label};
+use crate::study::practice::{self as checking, Submission};
 use crate::study::review::{self, GradeExtras};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
@@ -15,6 +19,7 @@ use serde::Deserialize;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(show_review)
         .service(undo_grade)
+        .service(answer_card)
         .service(grade_card);
 }
 
@@ -22,6 +27,25 @@ struct GradeButton {
     quality: u8,
     meaning: &'static str,
     outcome: String,
+    suggested: bool,
+}
+
+/// A generated card's problem on the review page.
+struct ProblemView {
+    variant: Variant,
+    started_ms: i64,
+    answer: String,
+    error: Option<String>,
+    verdict: Option<Verdict>,
+    attempt_id: i64,
+}
+
+/// A problem to show again after an unreadable answer: same seed, the typed text, the error.
+struct Retry {
+    seed: u64,
+    started: String,
+    answer: String,
+    error: String,
 }
 
 #[derive(Template)]
@@ -36,6 +60,8 @@ struct CardPage {
     revealed: bool,
     standing: &'static str,
     grades: Vec<GradeButton>,
+    problem: Option<ProblemView>,
+    suggested: Option<u8>,
     due: i64,
     new_available: i64,
     repeats: usize,
@@ -56,6 +82,7 @@ struct DonePage {
 struct ReviewQuery {
     deck: Option<i64>,
     show: Option<i64>,
+    attempt: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +93,21 @@ struct GradeForm {
     deck: String,
     #[serde(default)]
     response_ms: String,
+    #[serde(default)]
+    attempt: String,
+}
+
+#[derive(Deserialize)]
+struct AnswerForm {
+    #[serde(default)]
+    answer: String,
+    #[serde(default)]
+    seed: String,
+    #[serde(default)]
+    started: String,
+    #[serde(default)]
+    deck: String,
+    give_up: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -98,7 +140,18 @@ async fn show_review(
     user: CurrentUser,
     query: web::Query<ReviewQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
+    render_review(&req, &user, &query, None).await
+}
+
+/// Builds the review page: the next card (revealed if asked), or the "done" page. A generated
+/// card shows a fresh variant and an answer box, or, after an answer, its verdict.
+async fn render_review(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    query: &ReviewQuery,
+    retry: Option<Retry>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(req)?;
     let deck = match query.deck {
         Some(id) => Some(
             crate::db::decks::find(&state.pool, id)
@@ -108,11 +161,11 @@ async fn show_review(
         None => None,
     };
     let now = state.clock.now();
-    let queue = review::next(&state.pool, &user, query.deck, now, state.max_interval_days).await?;
+    let queue = review::next(&state.pool, user, query.deck, now, state.max_interval_days).await?;
     let deck_id = query.deck.map(|d| d.to_string()).unwrap_or_default();
     let Some(shown) = queue.next else {
         return page(&DonePage {
-            nav: Nav::for_user(&user),
+            nav: Nav::for_user(user),
             deck,
             deck_id,
             next_due: queue.next_due_day.map(|d| date_of_day(d).to_string()),
@@ -126,6 +179,26 @@ async fn show_review(
             .map(|d| d.name)
             .unwrap_or_default(),
     };
+    let family = shown.card.generator.as_deref().and_then(practice::family);
+    let problem = match family {
+        None => None,
+        Some(family) => Some(
+            problem_view(
+                &state.pool,
+                user,
+                family,
+                shown.card.id,
+                query.attempt,
+                retry,
+                now,
+            )
+            .await?,
+        ),
+    };
+    let suggested = problem
+        .as_ref()
+        .and_then(|p| p.verdict.as_ref())
+        .map(|v| v.suggested);
     let grades = shown
         .previews
         .iter()
@@ -133,25 +206,84 @@ async fn show_review(
             quality: p.quality,
             meaning: Grade::MEANINGS[usize::from(p.quality)],
             outcome: outcome_of(p, shown.standing),
+            suggested: suggested == Some(p.quality),
         })
         .collect();
-    page(&CardPage {
-        nav: Nav::for_user(&user),
-        deck_name,
-        deck_query: query.deck.map(|d| format!("deck={d}&")).unwrap_or_default(),
-        deck_id,
-        revealed: query.show == Some(shown.card.id),
-        standing: match shown.standing {
-            Standing::New => "New card",
-            Standing::Scheduled(_) => "Review",
-            Standing::RepeatToday(_) => "Again today",
+    let status = if problem.as_ref().is_some_and(|p| p.error.is_some()) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page_with(
+        status,
+        &CardPage {
+            nav: Nav::for_user(user),
+            deck_name,
+            deck_query: query.deck.map(|d| format!("deck={d}&")).unwrap_or_default(),
+            deck_id,
+            revealed: query.show == Some(shown.card.id) || suggested.is_some(),
+            standing: match shown.standing {
+                Standing::New => "New card",
+                Standing::Scheduled(_) => "Review",
+                Standing::RepeatToday(_) => "Again today",
+            },
+            card: shown.card,
+            grades,
+            problem,
+            suggested,
+            due: queue.due,
+            new_available: queue.new_available,
+            repeats: queue.repeats,
+            can_undo: queue.can_undo,
         },
-        card: shown.card,
-        grades,
-        due: queue.due,
-        new_available: queue.new_available,
-        repeats: queue.repeats,
-        can_undo: queue.can_undo,
+    )
+}
+
+/// The problem of a generated card: the answered variant when `attempt` is this user's answer
+/// to this card, the retried one after an unreadable answer, else a fresh one.
+async fn problem_view(
+    pool: &sqlx::SqlitePool,
+    user: &CurrentUser,
+    family: &'static practice::Family,
+    card_id: i64,
+    attempt: Option<i64>,
+    retry: Option<Retry>,
+    now: jiff::Timestamp,
+) -> Result<ProblemView, AppError> {
+    if let Some(id) = attempt
+        && let Some((row, variant)) = checking::attempt(pool, user, id).await?
+        && row.card_id == Some(card_id)
+    {
+        return Ok(ProblemView {
+            verdict: Some(Verdict::of(&row, &variant)),
+            variant,
+            started_ms: now.as_millisecond(),
+            answer: row.answer,
+            error: None,
+            attempt_id: row.id,
+        });
+    }
+    Ok(match retry {
+        Some(r) => ProblemView {
+            variant: family.variant(r.seed),
+            started_ms: r
+                .started
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| now.as_millisecond()),
+            answer: r.answer,
+            error: Some(r.error),
+            verdict: None,
+            attempt_id: 0,
+        },
+        None => ProblemView {
+            variant: family.variant(checking::random_seed()),
+            started_ms: now.as_millisecond(),
+            answer: String::new(),
+            error: None,
+            verdict: None,
+            attempt_id: 0,
+        },
     })
 }
 
@@ -166,6 +298,76 @@ async fn undo_grade(
     Ok(see_other(&review_url(deck_of(&form.0.deck))))
 }
 
+#[post("/review/{card_id}/answer")]
+async fn answer_card(
+    req: HttpRequest,
+    user: CurrentUser,
+    card_id: web::Path<i64>,
+    form: CsrfForm<AnswerForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let form = form.0;
+    let card = crate::db::decks::card(&state.pool, *card_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let family = card
+        .generator
+        .as_deref()
+        .and_then(practice::family)
+        .ok_or_else(|| AppError::BadRequest("This card has no problem to answer.".to_owned()))?;
+    let seed = form
+        .seed
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s <= practice::MAX_SEED)
+        .ok_or_else(|| {
+            AppError::BadRequest("The problem's seed is missing or malformed.".to_owned())
+        })?;
+    let now = state.clock.now();
+    let response_ms = checking::elapsed_ms(&form.started, now.as_millisecond());
+    let submission = if form.give_up.is_some() {
+        Submission::GiveUp
+    } else {
+        Submission::Answer(&form.answer)
+    };
+    let deck = deck_of(&form.deck);
+    match checking::record_attempt(
+        &state.pool,
+        &user,
+        family,
+        seed,
+        submission,
+        response_ms,
+        Some(card.id),
+        now.as_second(),
+    )
+    .await
+    {
+        Ok(id) => {
+            let mut url = review_url(deck);
+            url.push_str(if deck.is_some() { "&" } else { "?" });
+            url.push_str(&format!("attempt={id}"));
+            Ok(see_other(&url))
+        }
+        Err(AppError::Validation(error)) => {
+            let query = ReviewQuery {
+                deck,
+                show: None,
+                attempt: None,
+            };
+            let retry = Retry {
+                seed,
+                started: form.started,
+                answer: form.answer,
+                error,
+            };
+            render_review(&req, &user, &query, Some(retry)).await
+        }
+        Err(other) => Err(other),
+    }
+}
+
 #[post("/review/{card_id}")]
 async fn grade_card(
     req: HttpRequest,
@@ -176,7 +378,7 @@ async fn grade_card(
     let state = app_state(&req)?;
     let form = form.0;
     let grade = Grade::parse(&form.quality)?;
-    let extras = GradeExtras {
+    let mut extras = GradeExtras {
         response_ms: form
             .response_ms
             .trim()
@@ -185,6 +387,19 @@ async fn grade_card(
             .filter(|ms| (0..86_400_000).contains(ms)),
         ..GradeExtras::default()
     };
+    if let Ok(id) = form.attempt.trim().parse::<i64>() {
+        // The answer this grade follows: it must be this user's, to this card.
+        let (row, _) = checking::attempt(&state.pool, &user, id)
+            .await?
+            .filter(|(row, _)| row.card_id == Some(*card_id))
+            .ok_or(AppError::NotFound)?;
+        extras = GradeExtras {
+            response_ms: row.response_ms,
+            variant_seed: Some(row.seed.to_string()),
+            answer: Some(row.answer),
+            suggested_quality: u8::try_from(row.suggested_quality).ok(),
+        };
+    }
     review::grade(
         &state.pool,
         &user,

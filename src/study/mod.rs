@@ -3,5 +3,6 @@
 
 pub mod accounts;
 pub mod import;
+pub mod practice;
 pub mod progress;
 pub mod review;

@@ -55,6 +55,7 @@ async fn the_deck_list_shows_the_course_deck_with_this_users_counts() {
 }
 
 #[tokio::test]
+/// Decks 1 and 2 are the shipped course and practice decks; imports start at 3.
 async fn an_admin_imports_tsv_csv_and_quizwiz_files_without_duplicates() {
     let app = spawn_app().await;
     app.register_ok("admin").await;
@@ -91,7 +92,7 @@ async fn an_admin_imports_tsv_csv_and_quizwiz_files_without_duplicates() {
         "{html}"
     );
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM cards WHERE deck_id = 2").await,
+        count(&app, "SELECT COUNT(*) FROM cards WHERE deck_id = 3").await,
         4
     );
     let back: String = sqlx::query_scalar("SELECT back FROM cards WHERE front = 'multi\nline'")
@@ -110,7 +111,7 @@ async fn an_admin_imports_tsv_csv_and_quizwiz_files_without_duplicates() {
             .unwrap()
             .contains("39 were already there")
     );
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM cards").await, 43);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM cards").await, 39 + 9 + 4);
 }
 
 #[tokio::test]
@@ -148,8 +149,8 @@ async fn a_malformed_file_is_refused_naming_the_line_and_nothing_is_imported() {
             "{name}: {html}"
         );
     }
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM decks").await, 1);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM cards").await, 39);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM decks").await, 2);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM cards").await, 39 + 9);
 }
 
 #[tokio::test]
@@ -162,7 +163,7 @@ async fn an_oversized_upload_is_refused_and_students_cannot_import() {
     let body = response.text().await.unwrap();
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert!(body.contains("limited to 2 MiB"));
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM decks").await, 1);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM decks").await, 2);
 
     let student = app.other_browser();
     student.register_ok("student").await;

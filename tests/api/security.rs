@@ -100,7 +100,7 @@ async fn every_form_post_without_the_csrf_token_is_forbidden_and_changes_nothing
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!((reviews, users, decks), (0, 1, 1));
+    assert_eq!((reviews, users, decks), (0, 1, 2));
     assert_eq!(
         app.get("/decks").await.status(),
         StatusCode::OK,
@@ -225,7 +225,7 @@ async fn markup_in_card_text_and_deck_names_is_shown_as_text() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    for page in ["/decks", "/decks/2", "/review?deck=2&show=40"] {
+    for page in ["/decks", "/decks/3", "/review?deck=3&show=49"] {
         let html = app.get_html(page).await;
         assert!(!html.contains(payload), "{page} must escape the payload");
         let escaped = html.replace("&#60;", "&lt;").replace("&#62;", "&gt;");

@@ -1,0 +1,377 @@
+//! Generated practice problems: the course's formulas with fresh numbers. Each family is a
+//! pure function of a u64 seed that returns a problem with its answer, a worked solution in
+//! that problem's numbers, and the wrong answers that reveal a known misconception.
+
+pub mod answer;
+mod conv;
+mod draw;
+mod fc;
+pub mod layers;
+mod losses;
+mod memory;
+mod network;
+mod receptive;
+
+pub use network::{alexnet, vgg16};
+
+use draw::Draw;
+use serde::Serialize;
+
+/// Seeds are kept below 2^53 so that JSON clients (JavaScript numbers) read them exactly.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
+/// Relative tolerance of real-valued answers.
+pub const REAL_TOLERANCE: f64 = 0.01;
+
+/// What a problem asks for (`params.asks` in the API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Asks {
+    /// A parameter count.
+    Parameters,
+    /// An output shape.
+    OutputShape,
+    /// Activation memory in KB (float32).
+    ActivationMemoryKb,
+    /// A receptive field in input pixels.
+    ReceptiveField,
+    /// A loss value.
+    Loss,
+    /// The name of the layer with the most parameters.
+    LayerWithMostParameters,
+    /// The name of the layer with the most activation memory.
+    LayerWithMostActivationMemory,
+}
+
+/// The correct answer of a problem (or a misconception's wrong one).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Expected {
+    /// An exact integer.
+    Integer(i64),
+    /// A real number, right within [`REAL_TOLERANCE`].
+    Real(f64),
+    /// A shape, e.g. [64, 55, 55].
+    Shape(Vec<u64>),
+    /// A layer name; any of several when layers tie.
+    Name(Vec<String>),
+}
+
+impl Expected {
+    /// How the answer reads on a page: "73,856", "0.2107", "64×55×55", "fc1".
+    pub fn display(&self) -> String {
+        match self {
+            Expected::Integer(n) => thousands(*n),
+            Expected::Real(x) => real(*x),
+            Expected::Shape(dims) => dims
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join("×"),
+            Expected::Name(names) => names.join(" or "),
+        }
+    }
+
+    /// The relative tolerance: 0 for exact answers.
+    pub fn tolerance(&self) -> f64 {
+        match self {
+            Expected::Real(_) => REAL_TOLERANCE,
+            _ => 0.0,
+        }
+    }
+
+    /// Whether a read answer matches this one.
+    fn matches(&self, typed: &Typed) -> bool {
+        match (self, typed) {
+            (Expected::Integer(n), Typed::Number(x)) => {
+                x.fract() == 0.0 && (*x - *n as f64).abs() < 0.5
+            }
+            (Expected::Real(v), Typed::Number(x)) => close(*v, *x),
+            (Expected::Shape(dims), Typed::Shape(typed)) => dims == typed,
+            (Expected::Name(names), Typed::Name(typed)) => {
+                names.iter().any(|n| n.eq_ignore_ascii_case(typed))
+            }
+            _ => false,
+        }
+    }
+
+    fn read(&self, raw: &str) -> Result<Typed, answer::Unreadable> {
+        Ok(match self {
+            Expected::Integer(_) | Expected::Real(_) => Typed::Number(answer::number(raw)?),
+            Expected::Shape(_) => Typed::Shape(answer::shape(raw)?),
+            Expected::Name(_) => Typed::Name(answer::name(raw)?),
+        })
+    }
+}
+
+fn close(expected: f64, typed: f64) -> bool {
+    if expected == 0.0 {
+        typed.abs() < 1e-9
+    } else {
+        ((typed - expected) / expected).abs() <= REAL_TOLERANCE
+    }
+}
+
+/// An answer as read.
+#[derive(Debug, Clone, PartialEq)]
+enum Typed {
+    Number(f64),
+    Shape(Vec<u64>),
+    Name(String),
+}
+
+/// A wrong answer that reveals a misunderstanding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Misconception {
+    /// The wrong answer it produces.
+    pub answer: Expected,
+    /// What went wrong, e.g. "forgot the bias".
+    pub label: &'static str,
+}
+
+/// What a problem gives the solver, in PyTorch's terms (`params` in the API).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Params {
+    /// What is asked.
+    pub asks: Asks,
+    /// The problem's data.
+    #[serde(flatten)]
+    pub data: Data,
+}
+
+/// Layer problems give an input and layers; loss problems give targets and predictions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Data {
+    /// A stack of layers applied to `input` ([C, H, W] or [features]).
+    Layers {
+        /// The input shape.
+        input: Vec<u64>,
+        /// The layers in order.
+        layers: Vec<layers::Named>,
+    },
+    /// A loss over a few examples.
+    Loss {
+        /// l1, l2, mse, bce, balanced_ce, focal, class_balanced_focal.
+        loss: &'static str,
+        /// True values (0/1 for classification).
+        targets: Vec<f64>,
+        /// Predictions (probabilities of class 1 for classification).
+        predictions: Vec<f64>,
+        /// Class weight of class 1 (class 0 gets 1 - alpha).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        alpha: Option<f64>,
+        /// Focusing parameter.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gamma: Option<f64>,
+        /// sum or mean.
+        reduction: &'static str,
+    },
+}
+
+/// What a generator returns for one seed.
+#[derive(Debug, Clone)]
+struct Problem {
+    prompt: String,
+    params: Params,
+    expected: Expected,
+    solution: Vec<String>,
+    misconceptions: Vec<Misconception>,
+}
+
+/// One problem of one family, fixed by its seed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Variant {
+    /// The family's id.
+    pub family: &'static str,
+    /// The seed.
+    pub seed: u64,
+    /// The question, in words.
+    pub prompt: String,
+    /// The question's data.
+    pub params: Params,
+    /// The answer.
+    pub expected: Expected,
+    /// The worked solution, step by step, with this variant's numbers.
+    pub solution: Vec<String>,
+    /// Known wrong answers, each distinct from the answer and from one another.
+    pub misconceptions: Vec<Misconception>,
+}
+
+/// The verdict on a typed answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// Right within the tolerance.
+    pub correct: bool,
+    /// The misconception the answer reveals, when wrong in a known way.
+    pub misconception: Option<&'static str>,
+}
+
+impl Variant {
+    /// Checks a typed answer; an unreadable one is an error and is not graded.
+    pub fn check(&self, raw: &str) -> Result<Checked, answer::Unreadable> {
+        let typed = self.expected.read(raw)?;
+        if self.expected.matches(&typed) {
+            return Ok(Checked {
+                correct: true,
+                misconception: None,
+            });
+        }
+        Ok(Checked {
+            correct: false,
+            misconception: self
+                .misconceptions
+                .iter()
+                .find(|m| m.answer.matches(&typed))
+                .map(|m| m.label),
+        })
+    }
+}
+
+/// A kind of problem.
+#[derive(Debug, Clone, Copy)]
+pub struct Family {
+    /// Stable id, used in URLs, the API and card records.
+    pub id: &'static str,
+    /// Short title.
+    pub title: &'static str,
+    /// What it drills.
+    pub description: &'static str,
+    generate: fn(&mut Draw) -> Problem,
+}
+
+impl Family {
+    /// The variant of `seed`.
+    pub fn variant(&self, seed: u64) -> Variant {
+        let problem = (self.generate)(&mut Draw::new(seed));
+        let mut misconceptions: Vec<Misconception> = Vec::new();
+        for m in problem.misconceptions {
+            let clashes = |other: &Expected| match (other, &m.answer) {
+                (Expected::Integer(a), Expected::Integer(b)) => a == b,
+                (Expected::Real(a), Expected::Real(b)) => {
+                    // Keep a misconception only if typing it could not be mistaken for the
+                    // answer or an earlier misconception (both within tolerance of it).
+                    (a - b).abs() <= 2.0 * REAL_TOLERANCE * a.abs().max(b.abs())
+                }
+                (a, b) => a == b,
+            };
+            if !clashes(&problem.expected) && !misconceptions.iter().any(|o| clashes(&o.answer)) {
+                misconceptions.push(m);
+            }
+        }
+        Variant {
+            family: self.id,
+            seed,
+            prompt: problem.prompt,
+            params: problem.params,
+            expected: problem.expected,
+            solution: problem.solution,
+            misconceptions,
+        }
+    }
+}
+
+/// Every family, in the order the practice deck and pages list them.
+pub const FAMILIES: &[Family] = &[
+    Family {
+        id: "conv-params",
+        title: "Conv layer parameters",
+        description: "Count the weights and biases of a Conv2d layer: (K·K·C_in + 1)·C_out.",
+        generate: conv::parameters,
+    },
+    Family {
+        id: "fc-params",
+        title: "Fully connected layer parameters",
+        description: "Count the weights and biases of a Linear layer: out·(in + 1).",
+        generate: fc::parameters,
+    },
+    Family {
+        id: "pool-params",
+        title: "Pooling layer parameters",
+        description: "How many parameters does a pooling layer learn?",
+        generate: conv::pool_parameters,
+    },
+    Family {
+        id: "output-shape",
+        title: "Output shape of a conv or pooling layer",
+        description: "floor((H + 2P − K)/S) + 1 per side, and the right number of channels.",
+        generate: conv::output_shape,
+    },
+    Family {
+        id: "activation-memory",
+        title: "Activation memory in KB",
+        description: "Memory of a layer's float32 output: C·H·W·4/1024 for conv, N·4/1024 for FC.",
+        generate: memory::activation_memory,
+    },
+    Family {
+        id: "transposed-conv",
+        title: "Transposed convolution output size",
+        description: "(H − 1)·S − 2P + K + output_padding per side.",
+        generate: conv::transposed_output,
+    },
+    Family {
+        id: "receptive-field",
+        title: "Receptive field of a stack",
+        description: "How many input pixels one output unit sees through conv and pooling layers.",
+        generate: receptive::receptive_field,
+    },
+    Family {
+        id: "network",
+        title: "Whole networks",
+        description: "VGG- and AlexNet-like stacks: total parameters, the biggest layers, shapes.",
+        generate: network::network,
+    },
+    Family {
+        id: "loss",
+        title: "Loss functions with numbers",
+        description: "L1, L2, MSE, binary, balanced, focal and class-balanced focal losses.",
+        generate: losses::loss,
+    },
+];
+
+/// The family with this id.
+pub fn family(id: &str) -> Option<&'static Family> {
+    FAMILIES.iter().find(|f| f.id == id)
+}
+
+/// An integer with thousands separators: 73,856.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// A real number to four significant digits, without trailing zeros: 0.2107, 288, 12.5.
+pub fn real(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return "0".to_owned();
+    }
+    if x < 0.0 {
+        return format!("-{}", real(-x));
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = usize::try_from((3 - magnitude).clamp(0, 12)).unwrap_or(0);
+    let text = format!("{x:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    };
+    match text.split_once('.') {
+        Some((int, frac)) => format!("{}.{frac}", thousands_str(int)),
+        None => thousands_str(&text),
+    }
+}
+
+fn thousands_str(int: &str) -> String {
+    int.parse::<i64>()
+        .map_or_else(|_| int.to_owned(), thousands)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,192 @@
+//! Property tests over thousands of seeds per family.
+
+use super::*;
+use proptest::prelude::*;
+
+/// The ways a student may type a right answer.
+fn typed_forms(expected: &Expected, style: u8) -> String {
+    match expected {
+        Expected::Integer(n) => match style % 4 {
+            0 => n.to_string(),
+            1 => thousands(*n),
+            2 => format!("{:e}", *n as f64),
+            _ => thousands(*n).replace(',', " "),
+        },
+        Expected::Real(x) => match style % 3 {
+            0 => real(*x),
+            1 => format!("{x}"),
+            _ => format!("{x:e}"),
+        },
+        Expected::Shape(dims) => {
+            let parts: Vec<String> = dims.iter().map(u64::to_string).collect();
+            match style % 3 {
+                0 => parts.join("x"),
+                1 => format!("({})", parts.join(", ")),
+                _ => parts.join(" × "),
+            }
+        }
+        Expected::Name(names) => names[usize::from(style) % names.len()].to_uppercase(),
+    }
+}
+
+fn wrong_form(expected: &Expected) -> String {
+    match expected {
+        Expected::Integer(n) => (n * 3 + 7).to_string(),
+        Expected::Real(x) => format!("{}", x * 1.37 + 0.5),
+        Expected::Shape(dims) => dims
+            .iter()
+            .map(|d| (d + 3).to_string())
+            .collect::<Vec<_>>()
+            .join("x"),
+        Expected::Name(_) => "no_such_layer".to_owned(),
+    }
+}
+
+fn check_family(family: &Family, seed: u64, style: u8) -> Result<(), TestCaseError> {
+    let v = family.variant(seed);
+    prop_assert_eq!(&v, &family.variant(seed), "deterministic");
+    prop_assert!(!v.prompt.is_empty() && !v.solution.is_empty());
+    match &v.expected {
+        Expected::Integer(n) => prop_assert!(*n >= 0),
+        Expected::Real(x) => prop_assert!(x.is_finite() && *x != 0.0),
+        Expected::Shape(dims) => prop_assert!(dims.iter().all(|d| *d > 0)),
+        Expected::Name(names) => prop_assert!(!names.is_empty()),
+    }
+    if let Data::Layers { input, layers } = &v.params.data {
+        let shape = match input[..] {
+            [c, h, w] => layers::Shape::Chw(c, h, w),
+            [n] => layers::Shape::Flat(n),
+            _ => return Err(TestCaseError::fail("input is [C, H, W] or [features]")),
+        };
+        prop_assert!(
+            layers::analyze(shape, layers).is_some(),
+            "every layer fits its input"
+        );
+    }
+    let right = typed_forms(&v.expected, style);
+    prop_assert_eq!(
+        v.check(&right),
+        Ok(Checked {
+            correct: true,
+            misconception: None
+        }),
+        "{} accepted",
+        right
+    );
+    for m in &v.misconceptions {
+        let typed = typed_forms(&m.answer, style);
+        let checked = v.check(&typed).map_err(|e| TestCaseError::fail(e.0))?;
+        prop_assert!(
+            !checked.correct,
+            "misconception {} ({}) must not pass",
+            m.label,
+            typed
+        );
+        prop_assert_eq!(checked.misconception, Some(m.label), "typed {}", typed);
+    }
+    let wrong = wrong_form(&v.expected);
+    prop_assert!(
+        !v.check(&wrong).map(|c| c.correct).unwrap_or(false),
+        "{} refused",
+        wrong
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn every_family_is_deterministic_valid_and_checks_its_own_answers(seed in 0..=MAX_SEED, style in 0u8..12) {
+        for family in FAMILIES {
+            check_family(family, seed, style)?;
+        }
+    }
+}
+
+#[test]
+fn each_family_lists_misconceptions_for_most_seeds() {
+    for family in FAMILIES {
+        let with = (0..500)
+            .filter(|s| !family.variant(*s).misconceptions.is_empty())
+            .count();
+        assert!(
+            with > 400,
+            "{} has misconceptions for only {with} of 500 seeds",
+            family.id
+        );
+    }
+}
+
+#[test]
+fn every_solution_ends_with_this_variants_answer() {
+    for family in FAMILIES {
+        for seed in 0..300 {
+            let v = family.variant(seed);
+            let text = v.solution.join(" ");
+            let answer = match &v.expected {
+                Expected::Shape(_) => v.expected.display(),
+                Expected::Name(names) => names[0].clone(),
+                other => other.display(),
+            };
+            assert!(
+                text.contains(&answer),
+                "{} seed {seed}: {answer} not in {text}",
+                family.id
+            );
+        }
+    }
+}
+
+#[test]
+fn a_forgotten_bias_is_named() {
+    let family = family("conv-params").unwrap();
+    let v = (0..100)
+        .map(|s| family.variant(s))
+        .find(|v| {
+            v.misconceptions
+                .iter()
+                .any(|m| m.label == "forgot the bias")
+        })
+        .unwrap();
+    let forgot = v
+        .misconceptions
+        .iter()
+        .find(|m| m.label == "forgot the bias")
+        .unwrap();
+    let checked = v.check(&forgot.answer.display()).unwrap();
+    assert_eq!(
+        checked,
+        Checked {
+            correct: false,
+            misconception: Some("forgot the bias")
+        }
+    );
+}
+
+#[test]
+fn unreadable_answers_are_errors_not_grades() {
+    let v = family("output-shape").unwrap().variant(7);
+    assert!(v.check("big").is_err());
+    let v = family("conv-params").unwrap().variant(7);
+    assert!(v.check("1,5").is_err());
+}
+
+#[test]
+fn reals_print_with_four_significant_digits() {
+    assert_eq!(real(0.210_721), "0.2107");
+    assert_eq!(real(288.0), "288");
+    assert_eq!(real(12_544.0), "12,544");
+    assert_eq!(real(-0.5), "-0.5");
+    assert_eq!(real(0.000_123_45), "0.0001234");
+    assert_eq!(thousands(138_357_544), "138,357,544");
+}
+
+#[test]
+fn every_family_has_a_unique_id() {
+    let mut ids: Vec<&str> = FAMILIES.iter().map(|f| f.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), FAMILIES.len());
+    assert!(FAMILIES.len() >= 9);
+}
