@@ -61,7 +61,10 @@ pub async fn seed_on_first_start(pool: &SqlitePool, now: i64) -> anyhow::Result<
             .await?;
         }
         db::meta::set(&mut *tx, PRACTICE_KEY, &now.to_string()).await?;
-        seeded.push(format!("{PRACTICE_DECK}: {} cards", crate::practice::FAMILIES.len()));
+        seeded.push(format!(
+            "{PRACTICE_DECK}: {} cards",
+            crate::practice::FAMILIES.len()
+        ));
     }
     tx.commit().await?;
     Ok(seeded)

@@ -6,6 +6,7 @@ mod accounts;
 mod cli;
 mod decks_and_import;
 mod helpers;
+mod practice;
 mod review;
 mod security;
 mod stats;

@@ -336,7 +336,11 @@ async fn a_restart_on_the_same_file_keeps_everything_and_imports_the_deck_once()
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!((decks, cards), (2, 39 + 9), "the course and practice decks, once");
+    assert_eq!(
+        (decks, cards),
+        (2, 39 + 9),
+        "the course and practice decks, once"
+    );
     assert_eq!(
         app.login("ada", crate::helpers::PASSWORD).await.status(),
         StatusCode::SEE_OTHER
