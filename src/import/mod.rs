@@ -152,3 +152,89 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! No input, however malformed, makes a parser panic; whatever parses has valid cards.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,400}",
+            // Text built from the characters the formats care about.
+            proptest::collection::vec(
+                prop_oneof![
+                    Just("\n".to_owned()),
+                    Just("\r\n".to_owned()),
+                    Just("\t".to_owned()),
+                    Just(",".to_owned()),
+                    Just("\"".to_owned()),
+                    Just("front,back\n".to_owned()),
+                    Just("Conjuntos de estudio relacionados".to_owned()),
+                    Just("Quizwiz".to_owned()),
+                    "[a-z ]{0,12}",
+                ],
+                0..60
+            )
+            .prop_map(|parts| parts.concat()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn no_input_makes_a_parser_panic(text in any_text()) {
+            for format in [Format::Quizwiz, Format::Tsv, Format::Csv] {
+                if let Ok(deck) = parse(format, &text) {
+                    prop_assert!(!deck.cards.is_empty());
+                    for card in &deck.cards {
+                        prop_assert!(!card.front.as_str().trim().is_empty());
+                        prop_assert!(!card.back.as_str().trim().is_empty());
+                        prop_assert!(card.line >= 1);
+                    }
+                }
+            }
+            let _ = Format::detect("x", &text);
+        }
+
+        #[test]
+        fn tsv_round_trips_what_it_is_given(
+            cards in proptest::collection::vec(("[a-zA-Z0-9 ,.;:!?]{1,30}", "[a-zA-Z0-9 ,.;:!?]{1,30}"), 1..20)
+        ) {
+            let cards: Vec<(String, String)> = cards
+                .into_iter()
+                .filter(|(f, b)| !f.trim().is_empty() && !b.trim().is_empty())
+                .collect();
+            prop_assume!(!cards.is_empty());
+            let text: String = cards.iter().map(|(f, b)| format!("{f}\t{b}\n")).collect();
+            let deck = parse(Format::Tsv, &text).unwrap();
+            let read: Vec<(String, String)> = deck
+                .cards
+                .iter()
+                .map(|c| (c.front.as_str().to_owned(), c.back.as_str().to_owned()))
+                .collect();
+            prop_assert_eq!(read, cards);
+        }
+
+        #[test]
+        fn csv_round_trips_quoted_fields(
+            cards in proptest::collection::vec(("[a-z\",\n ]{0,20}[a-z]", "[a-z\",\n ]{0,20}[a-z]"), 1..10)
+        ) {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            writer.write_record(["front", "back"]).unwrap();
+            for (f, b) in &cards {
+                writer.write_record([f, b]).unwrap();
+            }
+            let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+            let deck = parse(Format::Csv, &text).unwrap();
+            let read: Vec<(String, String)> = deck
+                .cards
+                .iter()
+                .map(|c| (c.front.as_str().to_owned(), c.back.as_str().to_owned()))
+                .collect();
+            prop_assert_eq!(read, cards);
+        }
+    }
+}
