@@ -167,7 +167,9 @@ async fn repeated_wrong_passwords_are_throttled_per_address() {
             .all(|s| *s == StatusCode::UNPROCESSABLE_ENTITY)
     );
     assert!(
-        statuses[10..].iter().all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        statuses[10..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
         "every attempt past the budget is throttled"
     );
     let throttled = attacker.login("ada", PASSWORD).await;
