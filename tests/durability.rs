@@ -21,7 +21,7 @@ fn free_port() -> u16 {
 
 async fn start(db: &std::path::Path) -> (Child, String) {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_studyhall"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_studyhall"))
         .args(["--bind", &format!("127.0.0.1:{port}"), "--database"])
         .arg(db)
         .env("RUST_LOG", "warn")
@@ -39,6 +39,8 @@ async fn start(db: &std::path::Path) -> (Child, String) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    child.kill().unwrap();
+    child.wait().unwrap();
     panic!("the server did not start");
 }
 
