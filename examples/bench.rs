@@ -1,0 +1,453 @@
+//! Load benchmark: seeds a database of U users x C cards with review history, starts the
+//! release server as its own process and drives it over HTTP/1.1 keep-alive with N concurrent
+//! simulated students, each with its own session. Prints figures; asserts nothing.
+//!
+//! Run it with `scripts/bench` (which builds the release binaries first), e.g.
+//! `scripts/bench --users 10000 --clients 64 --seconds 10`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use clap::Parser;
+use reqwest::{Client, StatusCode};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use studyhall::srs::day::StudyCalendar;
+
+#[derive(Parser)]
+struct Args {
+    /// Seeded students.
+    #[arg(long, default_value_t = 1000)]
+    users: i64,
+    /// Cards in the benchmark deck.
+    #[arg(long, default_value_t = 500)]
+    cards: i64,
+    /// Concurrent simulated students.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Review history of the one heavy user whose /stats is measured.
+    #[arg(long, default_value_t = 10_000)]
+    heavy_reviews: i64,
+    /// The server binary (default: `studyhall` beside this example's folder).
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Keep the database here instead of a temporary folder.
+    #[arg(long)]
+    database: Option<PathBuf>,
+}
+
+const DAY: i64 = 86_400;
+
+fn token(user: i64) -> String {
+    format!("{:064x}", 0xbe4c_0000_0000_u64 + user as u64)
+}
+
+fn csrf(user: i64) -> String {
+    format!("{:064x}", 0xc5f0_0000_0000_u64 + user as u64)
+}
+
+fn cookie(user: i64) -> String {
+    format!("studyhall_session={}", token(user))
+}
+
+/// Seeds everything with set-based SQL; returns (heavy user id, due (user, card) pairs).
+async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64)>) {
+    let pool = studyhall::db::connect(db).await.unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    studyhall::course::seed_on_first_start(&pool, now).await.unwrap();
+    let hash = studyhall::auth::password::hash_blocking("bench password").unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query(
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
+         INSERT INTO users (username, password_hash, role, created_at)
+         SELECT 'bench' || n, ?2, 'student', ?3 FROM seq",
+    )
+    .bind(a.users)
+    .bind(&hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let heavy: i64 = sqlx::query_scalar(
+        "INSERT INTO users (username, password_hash, role, created_at)
+         VALUES ('heavy', ?1, 'student', ?2) RETURNING id",
+    )
+    .bind(&hash)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    let deck: i64 =
+        sqlx::query_scalar("INSERT INTO decks (name, created_at) VALUES ('Bench deck', ?1) RETURNING id")
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    sqlx::query(
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
+         INSERT INTO cards (deck_id, front, back, position, created_at, updated_at)
+         SELECT ?2, 'Bench question ' || n, 'Bench answer ' || n, n, ?3, ?3 FROM seq",
+    )
+    .bind(a.cards)
+    .bind(deck)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    // 90% of the cards have a schedule; half of those are due (up to a week overdue).
+    sqlx::query(
+        "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+             interval_days, due_day, lapses, last_reviewed_at)
+         SELECT u.id, c.id, 2, 250, 6,
+                CASE WHEN c.position % 2 = 0 THEN ?2 - (c.position % 7)
+                     ELSE ?2 + 1 + (c.position % 30) END,
+                0, ?3
+         FROM users u JOIN cards c ON c.deck_id = ?1
+         WHERE u.username LIKE 'bench%' AND c.position <= ?4 * 9 / 10",
+    )
+    .bind(deck)
+    .bind(today)
+    .bind(now - 6 * DAY)
+    .bind(a.cards)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    // Two past grades per scheduled card: the history.
+    sqlx::query(
+        "INSERT INTO reviews (user_id, card_id, kind, reviewed_at, study_day, quality,
+             repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
+             last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after)
+         SELECT s.user_id, s.card_id, 'grade', ?2 - k.k * 7 * 86400, ?1 - k.k * 7,
+                3 + (s.card_id + k.k) % 3, k.k - 1, 250, 1, ?1 - k.k * 7, 0, ?2, k.k, 250, 6, ?1
+         FROM review_states s, (SELECT 1 AS k UNION ALL SELECT 2) k",
+    )
+    .bind(today)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    // The heavy user: a year of history over the deck.
+    sqlx::query(
+        "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1)
+         INSERT INTO reviews (user_id, card_id, kind, reviewed_at, study_day, quality,
+             repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
+             last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after)
+         SELECT ?2, (SELECT MIN(id) FROM cards WHERE deck_id = ?3) + n % ?4, 'grade',
+                ?5 - (n % 365) * 86400, ?6 - n % 365, 2 + n % 4, 3, 250, 25, ?6, 0, ?5, 4, 250,
+                60, ?6 + 60
+         FROM seq",
+    )
+    .bind(a.heavy_reviews)
+    .bind(heavy)
+    .bind(deck)
+    .bind(a.cards)
+    .bind(now)
+    .bind(today)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+             interval_days, due_day, lapses, last_reviewed_at)
+         SELECT ?1, id, 3, 250, 30, ?2 + position % 30, 1, ?3 FROM cards WHERE deck_id = ?4",
+    )
+    .bind(heavy)
+    .bind(today)
+    .bind(now)
+    .bind(deck)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    // A live session per user, so the load needs no logins (argon2 would dominate).
+    let users: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE username LIKE 'bench%' OR username = 'heavy'")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+    for id in users {
+        let hash = studyhall::auth::session::token_hash(&token(id));
+        studyhall::db::sessions::create(&mut *tx, &hash, id, &csrf(id), now, now + 30 * DAY)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    sqlx::query("PRAGMA optimize").execute(&pool).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+    let due: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT s.user_id, s.card_id FROM review_states s JOIN users u ON u.id = s.user_id
+         WHERE u.username LIKE 'bench%' AND s.due_day <= ?1 ORDER BY s.card_id, s.user_id",
+    )
+    .bind(today)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    (heavy, due)
+}
+
+/// Latencies in microseconds per endpoint.
+#[derive(Default)]
+struct Samples(BTreeMap<&'static str, Vec<u32>>);
+
+impl Samples {
+    fn merge(&mut self, other: Samples) {
+        for (k, mut v) in other.0 {
+            self.0.entry(k).or_default().append(&mut v);
+        }
+    }
+}
+
+async fn timed(samples: &mut Samples, name: &'static str, request: reqwest::RequestBuilder, expect: StatusCode) {
+    let started = Instant::now();
+    let response = request.send().await.expect("request failed");
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    if status != expect {
+        let message = body.split("class=\"message\">").nth(1).unwrap_or(&body).split('<').next().unwrap_or("");
+        panic!("{name}: expected {expect}, got {status}: {message}");
+    }
+    let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
+    samples.0.entry(name).or_default().push(micros);
+}
+
+/// Runs `clients` concurrent loops for `seconds`; each iteration calls `step(client, n, ...)`.
+async fn phase<F, Fut>(clients: usize, seconds: u64, step: F) -> (Samples, f64)
+where
+    F: Fn(usize, usize, Client, Samples) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Samples> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let step = Arc::new(step);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..clients {
+        let (stop, step) = (stop.clone(), step.clone());
+        tasks.push(tokio::spawn(async move {
+            // One keep-alive connection per simulated student.
+            let client = Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
+            let mut samples = Samples::default();
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                samples = step(i, n, client.clone(), samples).await;
+                n += 1;
+            }
+            samples
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Samples::default();
+    for t in tasks {
+        all.merge(t.await.unwrap());
+    }
+    (all, started.elapsed().as_secs_f64())
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[index.min(sorted.len() - 1)]) / 1000.0
+}
+
+struct Row {
+    phase: &'static str,
+    endpoint: &'static str,
+    count: usize,
+    rps: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+fn rows(phase: &'static str, samples: Samples, seconds: f64) -> Vec<Row> {
+    samples
+        .0
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(endpoint, mut v)| {
+            v.sort_unstable();
+            Row {
+                phase,
+                endpoint,
+                count: v.len(),
+                rps: v.len() as f64 / seconds,
+                p50: percentile(&v, 0.50),
+                p99: percentile(&v, 0.99),
+                max: percentile(&v, 1.0),
+            }
+        })
+        .collect()
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let a = Args::parse();
+    let dir = tempfile::tempdir().unwrap();
+    let db = a.database.clone().unwrap_or_else(|| dir.path().join("bench.db"));
+    let server = a.server.clone().unwrap_or_else(|| {
+        std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("studyhall")
+    });
+    let today = StudyCalendar::new(jiff::tz::TimeZone::UTC, 4).day_of(jiff::Timestamp::now());
+
+    let seeding = Instant::now();
+    let (heavy, due) = seed(&db, &a, today).await;
+    let seed_secs = seeding.elapsed().as_secs_f64();
+    let history: i64 = {
+        let pool = studyhall::db::connect(&db).await.unwrap();
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM reviews").fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    };
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(&server)
+        .args(["--bind", &format!("127.0.0.1:{port}"), "--database"])
+        .arg(&db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    println!(
+        "studyhall benchmark: {} users x {} cards, {history} review rows, {} clients, {} s per phase",
+        a.users, a.cards, a.clients, a.seconds
+    );
+    println!("server: {}", server.display());
+    let mut table = Vec::new();
+    let (users, clients, seconds) = (a.users, a.clients, a.seconds);
+
+    let b = base.clone();
+    let (s, t) = phase(clients, seconds, move |_, _, c, mut s| {
+        let url = format!("{b}/healthz");
+        async move {
+            timed(&mut s, "GET /healthz", c.get(url), StatusCode::OK).await;
+            s
+        }
+    })
+    .await;
+    table.extend(rows("alone", s, t));
+
+    let b = base.clone();
+    let (s, t) = phase(clients, seconds, move |i, n, c, mut s| {
+        let user = 1 + ((i + n * clients) as i64 % users);
+        let url = format!("{b}/review");
+        async move {
+            timed(&mut s, "GET /review", c.get(url).header("cookie", cookie(user)), StatusCode::OK).await;
+            s
+        }
+    })
+    .await;
+    table.extend(rows("alone", s, t));
+
+    // Grades: the clients work through the first half of the due (user, card) pairs, each
+    // pair once; the mixed phase takes the second half.
+    let half = due.len() / 2;
+    let due = Arc::new(due);
+    let b = base.clone();
+    let shared = due.clone();
+    let (s, t) = phase(clients, seconds, move |i, n, c, mut s| {
+        let (user, card) = shared[(i + n * clients) % half];
+        let url = format!("{b}/review/{card}");
+        let form = [("csrf_token", csrf(user)), ("quality", "4".to_owned())];
+        async move {
+            let request = c.post(url).header("cookie", cookie(user)).form(&form);
+            timed(&mut s, "POST /review/{card}", request, StatusCode::SEE_OTHER).await;
+            s
+        }
+    })
+    .await;
+    table.extend(rows("alone", s, t));
+
+    let b = base.clone();
+    let (s, t) = phase(clients, seconds, move |_, _, c, mut s| {
+        let url = format!("{b}/stats");
+        async move {
+            let request = c.get(url).header("cookie", cookie(heavy));
+            timed(&mut s, "GET /stats (10k reviews)", request, StatusCode::OK).await;
+            s
+        }
+    })
+    .await;
+    table.extend(rows("alone", s, t));
+
+    // A study session per student: see the card, grade it, now and then look at progress.
+    let b = base.clone();
+    let shared = due.clone();
+    let (s, t) = phase(clients, seconds, move |i, n, c, mut s| {
+        let (user, card) = shared[half + (i + n * clients) % half];
+        let b = b.clone();
+        async move {
+            let review = c.get(format!("{b}/review")).header("cookie", cookie(user));
+            timed(&mut s, "GET /review", review, StatusCode::OK).await;
+            let form = [("csrf_token", csrf(user)), ("quality", "4".to_owned())];
+            let grade = c.post(format!("{b}/review/{card}")).header("cookie", cookie(user)).form(&form);
+            timed(&mut s, "POST /review/{card}", grade, StatusCode::SEE_OTHER).await;
+            if n % 10 == 0 {
+                let stats = c.get(format!("{b}/stats")).header("cookie", cookie(user));
+                timed(&mut s, "GET /stats", stats, StatusCode::OK).await;
+                timed(&mut s, "GET /healthz", c.get(format!("{b}/healthz")), StatusCode::OK).await;
+            }
+            s
+        }
+    })
+    .await;
+    table.extend(rows("mixed", s, t));
+
+    let rss = peak_rss_mb(child.id());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let size_mb = ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db.display())).ok())
+        .map(|m| m.len())
+        .sum::<u64>() as f64
+        / 1_048_576.0;
+
+    let healthz = table
+        .iter()
+        .find(|r| r.phase == "alone" && r.endpoint == "GET /healthz")
+        .map_or(1.0, |r| r.rps);
+    println!();
+    println!("| phase | endpoint | requests | req/s | vs /healthz | p50 ms | p99 ms | max ms |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for r in &table {
+        println!(
+            "| {} | {} | {} | {:.0} | {:.0}% | {:.2} | {:.2} | {:.2} |",
+            r.phase,
+            r.endpoint,
+            r.count,
+            r.rps,
+            100.0 * r.rps / healthz,
+            r.p50,
+            r.p99,
+            r.max
+        );
+    }
+    println!();
+    println!("server peak RSS: {rss:.1} MB");
+    println!("database size: {size_mb:.1} MB");
+    println!("time to seed: {seed_secs:.1} s");
+}
