@@ -59,7 +59,9 @@ fn cookie(user: i64) -> String {
 async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64)>) {
     let pool = studyhall::db::connect(db).await.unwrap();
     let now = jiff::Timestamp::now().as_second();
-    studyhall::course::seed_on_first_start(&pool, now).await.unwrap();
+    studyhall::course::seed_on_first_start(&pool, now)
+        .await
+        .unwrap();
     let hash = studyhall::auth::password::hash_blocking("bench password").unwrap();
     let mut tx = pool.begin().await.unwrap();
     sqlx::query(
@@ -82,12 +84,13 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
     .fetch_one(&mut *tx)
     .await
     .unwrap();
-    let deck: i64 =
-        sqlx::query_scalar("INSERT INTO decks (name, created_at) VALUES ('Bench deck', ?1) RETURNING id")
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
+    let deck: i64 = sqlx::query_scalar(
+        "INSERT INTO decks (name, created_at) VALUES ('Bench deck', ?1) RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
     sqlx::query(
         "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
          INSERT INTO cards (deck_id, front, back, position, created_at, updated_at)
@@ -164,11 +167,12 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
     .await
     .unwrap();
     // A live session per user, so the load needs no logins (argon2 would dominate).
-    let users: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE username LIKE 'bench%' OR username = 'heavy'")
-            .fetch_all(&mut *tx)
-            .await
-            .unwrap();
+    let users: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM users WHERE username LIKE 'bench%' OR username = 'heavy'",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
     for id in users {
         let hash = studyhall::auth::session::token_hash(&token(id));
         studyhall::db::sessions::create(&mut *tx, &hash, id, &csrf(id), now, now + 30 * DAY)
@@ -176,8 +180,14 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
             .unwrap();
     }
     tx.commit().await.unwrap();
+    studyhall::db::stats::rebuild_review_days(&pool)
+        .await
+        .unwrap();
     sqlx::query("PRAGMA optimize").execute(&pool).await.unwrap();
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await
+        .unwrap();
     let due: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT s.user_id, s.card_id FROM review_states s JOIN users u ON u.id = s.user_id
          WHERE u.username LIKE 'bench%' AND s.due_day <= ?1 ORDER BY s.card_id, s.user_id",
@@ -202,13 +212,24 @@ impl Samples {
     }
 }
 
-async fn timed(samples: &mut Samples, name: &'static str, request: reqwest::RequestBuilder, expect: StatusCode) {
+async fn timed(
+    samples: &mut Samples,
+    name: &'static str,
+    request: reqwest::RequestBuilder,
+    expect: StatusCode,
+) {
     let started = Instant::now();
     let response = request.send().await.expect("request failed");
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     if status != expect {
-        let message = body.split("class=\"message\">").nth(1).unwrap_or(&body).split('<').next().unwrap_or("");
+        let message = body
+            .split("class=\"message\">")
+            .nth(1)
+            .unwrap_or(&body)
+            .split('<')
+            .next()
+            .unwrap_or("");
         panic!("{name}: expected {expect}, got {status}: {message}");
     }
     let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
@@ -290,8 +311,16 @@ fn rows(phase: &'static str, samples: Samples, seconds: f64) -> Vec<Row> {
 fn peak_rss_mb(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
@@ -299,9 +328,18 @@ fn peak_rss_mb(pid: u32) -> f64 {
 async fn main() {
     let a = Args::parse();
     let dir = tempfile::tempdir().unwrap();
-    let db = a.database.clone().unwrap_or_else(|| dir.path().join("bench.db"));
+    let db = a
+        .database
+        .clone()
+        .unwrap_or_else(|| dir.path().join("bench.db"));
     let server = a.server.clone().unwrap_or_else(|| {
-        std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("studyhall")
+        std::env::current_exe()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("studyhall")
     });
     let today = StudyCalendar::new(jiff::tz::TimeZone::UTC, 4).day_of(jiff::Timestamp::now());
 
@@ -310,12 +348,19 @@ async fn main() {
     let seed_secs = seeding.elapsed().as_secs_f64();
     let history: i64 = {
         let pool = studyhall::db::connect(&db).await.unwrap();
-        let n = sqlx::query_scalar("SELECT COUNT(*) FROM reviews").fetch_one(&pool).await.unwrap();
+        let n = sqlx::query_scalar("SELECT COUNT(*) FROM reviews")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         pool.close().await;
         n
     };
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(&server)
         .args(["--bind", &format!("127.0.0.1:{port}"), "--database"])
         .arg(&db)
@@ -355,7 +400,13 @@ async fn main() {
         let user = 1 + ((i + n * clients) as i64 % users);
         let url = format!("{b}/review");
         async move {
-            timed(&mut s, "GET /review", c.get(url).header("cookie", cookie(user)), StatusCode::OK).await;
+            timed(
+                &mut s,
+                "GET /review",
+                c.get(url).header("cookie", cookie(user)),
+                StatusCode::OK,
+            )
+            .await;
             s
         }
     })
@@ -374,7 +425,13 @@ async fn main() {
         let form = [("csrf_token", csrf(user)), ("quality", "4".to_owned())];
         async move {
             let request = c.post(url).header("cookie", cookie(user)).form(&form);
-            timed(&mut s, "POST /review/{card}", request, StatusCode::SEE_OTHER).await;
+            timed(
+                &mut s,
+                "POST /review/{card}",
+                request,
+                StatusCode::SEE_OTHER,
+            )
+            .await;
             s
         }
     })
@@ -403,12 +460,21 @@ async fn main() {
             let review = c.get(format!("{b}/review")).header("cookie", cookie(user));
             timed(&mut s, "GET /review", review, StatusCode::OK).await;
             let form = [("csrf_token", csrf(user)), ("quality", "4".to_owned())];
-            let grade = c.post(format!("{b}/review/{card}")).header("cookie", cookie(user)).form(&form);
+            let grade = c
+                .post(format!("{b}/review/{card}"))
+                .header("cookie", cookie(user))
+                .form(&form);
             timed(&mut s, "POST /review/{card}", grade, StatusCode::SEE_OTHER).await;
             if n % 10 == 0 {
                 let stats = c.get(format!("{b}/stats")).header("cookie", cookie(user));
                 timed(&mut s, "GET /stats", stats, StatusCode::OK).await;
-                timed(&mut s, "GET /healthz", c.get(format!("{b}/healthz")), StatusCode::OK).await;
+                timed(
+                    &mut s,
+                    "GET /healthz",
+                    c.get(format!("{b}/healthz")),
+                    StatusCode::OK,
+                )
+                .await;
             }
             s
         }

@@ -5,19 +5,20 @@
 use crate::auth::throttle::LoginThrottle;
 use crate::clock::Clock;
 use crate::config::{Registration, Settings};
-use crate::{course, db, routes};
+use crate::db::Db;
+use crate::study::grader::Grader;
+use crate::{course, routes};
 use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
-use sqlx::SqlitePool;
 use std::net::TcpListener;
 use std::time::Instant;
 
 /// What every handler can reach.
 #[derive(Debug)]
 pub struct AppState {
-    /// The database.
-    pub pool: SqlitePool,
+    /// The database: a read-only pool and the one writer.
+    pub db: Db,
     /// Now.
     pub clock: Clock,
     /// Whether /register is open.
@@ -28,6 +29,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Failed logins per address.
     pub throttle: LoginThrottle,
+    /// The group-commit writer of grades.
+    pub grader: Grader,
 }
 
 /// The security headers of every response, error pages included. The policy allows only
@@ -39,29 +42,32 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 pub struct Application {
     port: u16,
     server: Server,
-    pool: SqlitePool,
+    db: Db,
 }
 
 impl Application {
     /// Opens the database (migrating it and importing the course deck on first start) and
     /// binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = db::connect(&settings.database).await.map_err(|e| {
+        let db = Db::open(&settings.database).await.map_err(|e| {
             anyhow::anyhow!("cannot open database {}: {e}", settings.database.display())
         })?;
-        for deck in course::seed_on_first_start(&pool, settings.clock.now().as_second()).await? {
+        for deck in
+            course::seed_on_first_start(db.writer(), settings.clock.now().as_second()).await?
+        {
             tracing::info!(%deck, "imported a shipped deck");
         }
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
-            pool: pool.clone(),
+            db: db.clone(),
             clock: settings.clock.clone(),
             registration: settings.registration,
             max_interval_days: settings.max_interval_days,
             secure_cookies: settings.secure_cookies,
             throttle: LoginThrottle::default(),
+            grader: Grader::spawn(db.writer().clone(), settings.max_interval_days),
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -96,7 +102,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(10)
         .run();
-        Ok(Self { port, server, pool })
+        Ok(Self { port, server, db })
     }
 
     /// The bound port.
@@ -113,7 +119,7 @@ impl Application {
     /// finish) or `handle().stop()`, then closes the database cleanly.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.pool.close().await;
+        self.db.close().await;
         result
     }
 }

@@ -61,7 +61,7 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
     let state = app_state(req)?;
     let now = state.clock.now().as_second();
     let Some(row) =
-        crate::db::sessions::find_user(&state.pool, &token_hash(cookie.value()), now).await?
+        crate::db::sessions::find_user(state.db.reader(), &token_hash(cookie.value()), now).await?
     else {
         return Ok(None);
     };

@@ -17,16 +17,8 @@ use std::time::Duration;
 /// The migrations in `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Opens (creating if missing) the database file and applies pending migrations.
-///
-/// WAL lets readers run beside the one writer; `synchronous = NORMAL` in WAL mode survives a
-/// crash of the process (every commit is in the OS before it returns) but may lose the last
-/// commits on power loss, which the README states. Foreign keys are on for every connection.
-pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
-    }
-    let options = SqliteConnectOptions::new()
+fn options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -34,14 +26,82 @@ pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(true)
         .pragma("temp_store", "memory")
-        .pragma("cache_size", "-16000");
+        .pragma("cache_size", "-16000")
+}
+
+fn create_folder(path: &Path) -> Result<(), sqlx::Error> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+    }
+    Ok(())
+}
+
+/// Opens (creating if missing) the database file as one pool and applies pending migrations:
+/// for the command line, tests and tools. The server uses [`Db::open`].
+///
+/// WAL lets readers run beside the one writer; `synchronous = NORMAL` in WAL mode survives a
+/// crash of the process (every commit is in the OS before it returns) but may lose the last
+/// commits on power loss, which the README states. Foreign keys are on for every connection.
+pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
+    create_folder(path)?;
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .min_connections(1)
-        .connect_with(options)
+        .connect_with(options(path))
         .await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
+}
+
+/// The server's database: one writer connection, for which writers queue in async code, and a
+/// pool of read-only connections. SQLite allows one writer at a time anyway; queueing here
+/// instead of in SQLite's busy handler (which sleeps 1, 2, 5 ... 100 ms between retries)
+/// keeps write latency low under load, and read-only readers cannot write by mistake.
+#[derive(Debug, Clone)]
+pub struct Db {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl Db {
+    /// Opens the file (creating it and applying migrations through the writer).
+    pub async fn open(path: &Path) -> Result<Self, sqlx::Error> {
+        create_folder(path)?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options(path))
+            .await?;
+        MIGRATOR.run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options(path).read_only(true))
+            .await?;
+        Ok(Self { read, write })
+    }
+
+    /// The read-only pool.
+    pub fn reader(&self) -> &SqlitePool {
+        &self.read
+    }
+
+    /// The single writer connection's pool, for single-statement writes.
+    pub fn writer(&self) -> &SqlitePool {
+        &self.write
+    }
+
+    /// Starts a write transaction on the writer connection.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        begin_write(&self.write).await
+    }
+
+    /// Closes both pools (the writer last, which checkpoints the WAL).
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
 }
 
 /// Starts a write transaction that takes SQLite's write lock at once, so two writers queue on

@@ -4,6 +4,54 @@ use sqlx::{FromRow, SqliteExecutor};
 
 use super::decks::CardRow;
 
+// The writes of `record` run as several statements in one round trip. sqlx binds `?N` to the
+// N-th argument in every statement, but counts the numbers a statement skips against the
+// arguments too, so the numbering keeps each statement's gaps small: user, card and day first,
+// then the day's weights, the new state, and the event's own fields.
+//   ?1 user  ?2 card  ?3 study_day  ?4..?6 day weights  ?7..?12 new state
+//   ?13 kind  ?14 undoes  ?15 reviewed_at  ?16 quality  ?17..?22 before  ?23..?26 after
+//   ?27 response_ms  ?28 variant_seed  ?29 answer  ?30 suggested_quality
+
+/// Appends one history event.
+macro_rules! append_event_sql {
+    () => {
+        "INSERT INTO reviews (user_id, card_id, study_day, kind, undoes, reviewed_at, quality,
+             repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
+             last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after,
+             response_ms, variant_seed, answer, suggested_quality)
+         VALUES (?1, ?2, ?3, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25,
+             ?26, ?27, ?28, ?29, ?30)"
+    };
+}
+
+/// Adds the event's weight to its day in `review_days` (negative for an undo).
+macro_rules! count_day_sql {
+    () => {
+        "INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed)
+         VALUES (?1, ?3, ?4, ?5, ?6)
+         ON CONFLICT (user_id, study_day) DO UPDATE SET
+             reviews = reviews + excluded.reviews,
+             mature_reviews = mature_reviews + excluded.mature_reviews,
+             mature_passed = mature_passed + excluded.mature_passed"
+    };
+}
+
+/// Saves the card's new state.
+macro_rules! upsert_state_sql {
+    () => {
+        "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+             interval_days, due_day, lapses, last_reviewed_at)
+         VALUES (?1, ?2, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (user_id, card_id) DO UPDATE SET
+             repetitions = excluded.repetitions,
+             easiness_hundredths = excluded.easiness_hundredths,
+             interval_days = excluded.interval_days,
+             due_day = excluded.due_day,
+             lapses = excluded.lapses,
+             last_reviewed_at = excluded.last_reviewed_at"
+    };
+}
+
 /// A card's schedule for one user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
 pub struct StateRow {
@@ -50,6 +98,51 @@ pub struct NewEvent<'a> {
     pub answer: Option<&'a str>,
     /// Generated problems: the grade the checker suggested.
     pub suggested_quality: Option<u8>,
+    /// For an undo: the day weight of the event it takes back (subtracted).
+    pub takes_back: Option<DayWeight>,
+}
+
+/// What one event adds to its day in `review_days`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayWeight {
+    /// Reviews (grades and repeats).
+    pub reviews: i64,
+    /// Grades of mature cards.
+    pub mature_reviews: i64,
+    /// Of those, graded 3 or more.
+    pub mature_passed: i64,
+}
+
+impl DayWeight {
+    /// The weight of a grade or repeat given `quality` to a card whose interval was
+    /// `interval_before` days (None: new).
+    pub fn of(kind: &str, quality: Option<i64>, interval_before: Option<i64>) -> Self {
+        let mature =
+            kind == "grade" && interval_before.unwrap_or(0) >= super::stats::MATURE_INTERVAL_DAYS;
+        Self {
+            reviews: 1,
+            mature_reviews: i64::from(mature),
+            mature_passed: i64::from(mature && quality.unwrap_or(0) >= 3),
+        }
+    }
+}
+
+impl NewEvent<'_> {
+    fn day_weight(&self) -> DayWeight {
+        match (self.kind, self.takes_back) {
+            ("undo", Some(w)) => DayWeight {
+                reviews: -w.reviews,
+                mature_reviews: -w.mature_reviews,
+                mature_passed: -w.mature_passed,
+            },
+            ("undo", None) => DayWeight::default(),
+            (kind, _) => DayWeight::of(
+                kind,
+                self.quality.map(i64::from),
+                self.before.map(|b| b.interval_days),
+            ),
+        }
+    }
 }
 
 /// A history event as read back for undo.
@@ -61,6 +154,8 @@ pub struct EventRow {
     pub card_id: i64,
     /// grade | repeat.
     pub kind: String,
+    /// The grade.
+    pub quality: Option<i64>,
     /// The deck of the card.
     pub deck_id: i64,
     /// n before (NULL: was new).
@@ -122,90 +217,6 @@ pub async fn state(
     .await
 }
 
-/// Saves a user's state of one card.
-pub async fn put_state(
-    db: impl SqliteExecutor<'_>,
-    user_id: i64,
-    card_id: i64,
-    s: &StateRow,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
-             interval_days, due_day, lapses, last_reviewed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (user_id, card_id) DO UPDATE SET
-             repetitions = excluded.repetitions,
-             easiness_hundredths = excluded.easiness_hundredths,
-             interval_days = excluded.interval_days,
-             due_day = excluded.due_day,
-             lapses = excluded.lapses,
-             last_reviewed_at = excluded.last_reviewed_at",
-    )
-    .bind(user_id)
-    .bind(card_id)
-    .bind(s.repetitions)
-    .bind(s.easiness_hundredths)
-    .bind(s.interval_days)
-    .bind(s.due_day)
-    .bind(s.lapses)
-    .bind(s.last_reviewed_at)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Makes a card new again for a user.
-pub async fn delete_state(
-    db: impl SqliteExecutor<'_>,
-    user_id: i64,
-    card_id: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM review_states WHERE user_id = ?1 AND card_id = ?2")
-        .bind(user_id)
-        .bind(card_id)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
-/// Appends one event to the history.
-pub async fn append(db: impl SqliteExecutor<'_>, e: &NewEvent<'_>) -> Result<i64, sqlx::Error> {
-    let b = e.before.as_ref();
-    let a = e.after.as_ref();
-    sqlx::query_scalar(
-        "INSERT INTO reviews (user_id, card_id, kind, undoes, reviewed_at, study_day, quality,
-             repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
-             last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after,
-             response_ms, variant_seed, answer, suggested_quality)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20, ?21)
-         RETURNING id",
-    )
-    .bind(e.user_id)
-    .bind(e.card_id)
-    .bind(e.kind)
-    .bind(e.undoes)
-    .bind(e.reviewed_at)
-    .bind(e.study_day)
-    .bind(e.quality.map(i64::from))
-    .bind(b.map(|s| s.repetitions))
-    .bind(b.map(|s| s.easiness_hundredths))
-    .bind(b.map(|s| s.interval_days))
-    .bind(b.map(|s| s.due_day))
-    .bind(b.map(|s| s.lapses))
-    .bind(b.map(|s| s.last_reviewed_at))
-    .bind(a.map(|s| s.repetitions))
-    .bind(a.map(|s| s.easiness_hundredths))
-    .bind(a.map(|s| s.interval_days))
-    .bind(a.map(|s| s.due_day))
-    .bind(e.response_ms)
-    .bind(e.variant_seed)
-    .bind(e.answer)
-    .bind(e.suggested_quality.map(i64::from))
-    .fetch_one(db)
-    .await
-}
-
 /// The user's latest grade or repeat of study day `today` that has not been undone: what
 /// "Undo" takes back. Undo reaches back through today's session only.
 pub async fn last_undoable(
@@ -214,7 +225,7 @@ pub async fn last_undoable(
     today: i32,
 ) -> Result<Option<EventRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT r.id, r.card_id, r.kind, c.deck_id, r.repetitions_before, r.easiness_before,
+        "SELECT r.id, r.card_id, r.kind, r.quality, c.deck_id, r.repetitions_before, r.easiness_before,
                 r.interval_before, r.due_day_before, r.lapses_before, r.last_reviewed_before
          FROM reviews r JOIN cards c ON c.id = r.card_id
          WHERE r.user_id = ?1 AND r.study_day = ?2 AND r.kind IN ('grade', 'repeat')
@@ -247,26 +258,6 @@ pub async fn today_events(
     .await
 }
 
-/// The first card due by `today`, oldest due first, optionally in one deck.
-pub async fn first_due(
-    db: impl SqliteExecutor<'_>,
-    user_id: i64,
-    today: i32,
-    deck_id: Option<i64>,
-) -> Result<Option<CardRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position
-         FROM review_states s JOIN cards c ON c.id = s.card_id
-         WHERE s.user_id = ?1 AND s.due_day <= ?2 AND (?3 IS NULL OR c.deck_id = ?3)
-         ORDER BY s.due_day, c.deck_id, c.position, c.id LIMIT 1",
-    )
-    .bind(user_id)
-    .bind(today)
-    .bind(deck_id)
-    .fetch_optional(db)
-    .await
-}
-
 /// The first card this user never reviewed, in deck order.
 pub async fn first_new(
     db: impl SqliteExecutor<'_>,
@@ -286,27 +277,6 @@ pub async fn first_new(
     .await
 }
 
-/// How many cards are due by `today` and how many were never reviewed, optionally in one deck.
-pub async fn queue_counts(
-    db: impl SqliteExecutor<'_>,
-    user_id: i64,
-    today: i32,
-    deck_id: Option<i64>,
-) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT
-           (SELECT COUNT(*) FROM review_states s JOIN cards c ON c.id = s.card_id
-             WHERE s.user_id = ?1 AND s.due_day <= ?2 AND (?3 IS NULL OR c.deck_id = ?3)),
-           (SELECT COUNT(*) FROM cards c WHERE (?3 IS NULL OR c.deck_id = ?3) AND NOT EXISTS
-             (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id))",
-    )
-    .bind(user_id)
-    .bind(today)
-    .bind(deck_id)
-    .fetch_one(db)
-    .await
-}
-
 /// The earliest day after `today` on which a card falls due, optionally in one deck.
 pub async fn next_due_day(
     db: impl SqliteExecutor<'_>,
@@ -323,4 +293,245 @@ pub async fn next_due_day(
     .bind(deck_id)
     .fetch_one(db)
     .await
+}
+
+/// The head of a user's queue in one round trip: counts, and the first due card with its
+/// state and deck name (oldest due first).
+#[derive(Debug, Clone, FromRow)]
+pub struct QueueHeadRow {
+    /// Cards due by today.
+    pub due_count: i64,
+    /// Cards never reviewed.
+    pub new_count: i64,
+    /// The first due card, if any.
+    pub card_id: Option<i64>,
+    /// Its deck.
+    pub deck_id: Option<i64>,
+    /// Its deck's name.
+    pub deck_name: Option<String>,
+    /// Prompt.
+    pub front: Option<String>,
+    /// Answer.
+    pub back: Option<String>,
+    /// basic | generated.
+    pub kind: Option<String>,
+    /// Practice family of a generated card.
+    pub generator: Option<String>,
+    /// Position in its deck.
+    pub position: Option<i64>,
+    /// n.
+    pub repetitions: Option<i64>,
+    /// EF in hundredths.
+    pub easiness_hundredths: Option<i64>,
+    /// I.
+    pub interval_days: Option<i64>,
+    /// Due day.
+    pub due_day: Option<i64>,
+    /// Lapses.
+    pub lapses: Option<i64>,
+    /// Last review.
+    pub last_reviewed_at: Option<i64>,
+}
+
+impl QueueHeadRow {
+    /// The due card and its state, if there is one.
+    pub fn due(&self) -> Option<(CardRow, StateRow)> {
+        Some((
+            CardRow {
+                id: self.card_id?,
+                deck_id: self.deck_id?,
+                front: self.front.clone()?,
+                back: self.back.clone()?,
+                kind: self.kind.clone()?,
+                generator: self.generator.clone(),
+                position: self.position?,
+            },
+            StateRow {
+                repetitions: self.repetitions?,
+                easiness_hundredths: self.easiness_hundredths?,
+                interval_days: self.interval_days?,
+                due_day: self.due_day?,
+                lapses: self.lapses?,
+                last_reviewed_at: self.last_reviewed_at?,
+            },
+        ))
+    }
+}
+
+/// Counts and the first due card, in one query. Ties on the due day go by card id, which the
+/// `review_states_due` index yields without sorting.
+pub async fn queue_head(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    today: i32,
+    deck_id: Option<i64>,
+) -> Result<QueueHeadRow, sqlx::Error> {
+    sqlx::query_as(
+        "WITH pick AS (
+            SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
+                   s.lapses, s.last_reviewed_at
+            FROM review_states s
+            WHERE s.user_id = ?1 AND s.due_day <= ?2
+              AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
+            ORDER BY s.due_day, s.card_id LIMIT 1)
+         SELECT
+           (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1 AND s.due_day <= ?2
+              AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))) AS due_count,
+           (SELECT COUNT(*) FROM cards c WHERE ?3 IS NULL OR c.deck_id = ?3)
+             - (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1
+                  AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))) AS new_count,
+           c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position,
+           p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at
+         FROM (SELECT 1) AS one
+         LEFT JOIN pick p
+         LEFT JOIN cards c ON c.id = p.card_id
+         LEFT JOIN decks d ON d.id = c.deck_id",
+    )
+    .bind(user_id)
+    .bind(today)
+    .bind(deck_id)
+    .fetch_one(db)
+    .await
+}
+
+/// What grading one card needs to know, read in one query inside the grade's transaction.
+#[derive(Debug, Clone, FromRow)]
+pub struct GradeContextRow {
+    /// n (NULL: the card is new to this user).
+    pub repetitions: Option<i64>,
+    /// EF.
+    pub easiness_hundredths: Option<i64>,
+    /// I.
+    pub interval_days: Option<i64>,
+    /// Due day.
+    pub due_day: Option<i64>,
+    /// Lapses.
+    pub lapses: Option<i64>,
+    /// Last review.
+    pub last_reviewed_at: Option<i64>,
+    /// The grade of this card's latest standing event today, if any.
+    pub last_quality_today: Option<i64>,
+    /// New cards this user introduced today.
+    pub introduced_today: i64,
+}
+
+impl GradeContextRow {
+    /// The card's state, None when it is new.
+    pub fn state(&self) -> Option<StateRow> {
+        Some(StateRow {
+            repetitions: self.repetitions?,
+            easiness_hundredths: self.easiness_hundredths?,
+            interval_days: self.interval_days?,
+            due_day: self.due_day?,
+            lapses: self.lapses.unwrap_or(0),
+            last_reviewed_at: self.last_reviewed_at.unwrap_or(0),
+        })
+    }
+}
+
+/// The grading context of `card_id` for `user_id` on `today`; None if the card does not exist.
+pub async fn grade_context(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    card_id: i64,
+    today: i32,
+) -> Result<Option<GradeContextRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day, s.lapses,
+                s.last_reviewed_at,
+                (SELECT r.quality FROM reviews r
+                   WHERE r.user_id = ?1 AND r.card_id = ?2 AND r.study_day = ?3
+                     AND r.kind IN ('grade', 'repeat')
+                     AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)
+                   ORDER BY r.id DESC LIMIT 1) AS last_quality_today,
+                (SELECT COUNT(*) FROM reviews r
+                   WHERE r.user_id = ?1 AND r.study_day = ?3 AND r.kind = 'grade'
+                     AND r.repetitions_before IS NULL
+                     AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)) AS introduced_today
+         FROM cards c
+         LEFT JOIN review_states s ON s.user_id = ?1 AND s.card_id = c.id
+         WHERE c.id = ?2",
+    )
+    .bind(user_id)
+    .bind(card_id)
+    .bind(today)
+    .fetch_optional(db)
+    .await
+}
+
+/// How a write changes a card's state besides appending its event.
+#[derive(Debug, Clone, Copy)]
+pub enum StateChange<'a> {
+    /// Leave it (a same-day repeat).
+    Keep,
+    /// Save this state.
+    Put(&'a StateRow),
+    /// Delete it: the card is new again (undo of its first grade).
+    Delete,
+}
+
+/// Appends an event and applies its state change in one round trip: several statements that
+/// share numbered parameters, inside the caller's transaction.
+pub async fn record(
+    db: impl SqliteExecutor<'_>,
+    change: StateChange<'_>,
+    e: &NewEvent<'_>,
+) -> Result<(), sqlx::Error> {
+    let sql: &'static str = match change {
+        StateChange::Keep => concat!(append_event_sql!(), ";\n", count_day_sql!()),
+        StateChange::Put(_) => concat!(
+            upsert_state_sql!(),
+            ";\n",
+            append_event_sql!(),
+            ";\n",
+            count_day_sql!()
+        ),
+        StateChange::Delete => concat!(
+            "DELETE FROM review_states WHERE user_id = ?1 AND card_id = ?2;\n",
+            append_event_sql!(),
+            ";\n",
+            count_day_sql!()
+        ),
+    };
+    let day = e.day_weight();
+    let s = match change {
+        StateChange::Put(s) => Some(*s),
+        _ => None,
+    };
+    let b = e.before.as_ref();
+    let a = e.after.as_ref();
+    sqlx::query(sql)
+        .bind(e.user_id)
+        .bind(e.card_id)
+        .bind(e.study_day)
+        .bind(day.reviews)
+        .bind(day.mature_reviews)
+        .bind(day.mature_passed)
+        .bind(s.map(|s| s.repetitions))
+        .bind(s.map(|s| s.easiness_hundredths))
+        .bind(s.map(|s| s.interval_days))
+        .bind(s.map(|s| s.due_day))
+        .bind(s.map(|s| s.lapses))
+        .bind(s.map(|s| s.last_reviewed_at))
+        .bind(e.kind)
+        .bind(e.undoes)
+        .bind(e.reviewed_at)
+        .bind(e.quality.map(i64::from))
+        .bind(b.map(|s| s.repetitions))
+        .bind(b.map(|s| s.easiness_hundredths))
+        .bind(b.map(|s| s.interval_days))
+        .bind(b.map(|s| s.due_day))
+        .bind(b.map(|s| s.lapses))
+        .bind(b.map(|s| s.last_reviewed_at))
+        .bind(a.map(|s| s.repetitions))
+        .bind(a.map(|s| s.easiness_hundredths))
+        .bind(a.map(|s| s.interval_days))
+        .bind(a.map(|s| s.due_day))
+        .bind(e.response_ms)
+        .bind(e.variant_seed)
+        .bind(e.answer)
+        .bind(e.suggested_quality.map(i64::from))
+        .execute(db)
+        .await?;
+    Ok(())
 }

@@ -26,9 +26,8 @@ pub async fn counts(
 ) -> Result<Counts, sqlx::Error> {
     sqlx::query_as(
         "SELECT
-           (SELECT COUNT(*) FROM reviews r WHERE r.user_id = ?1 AND r.study_day = ?2
-              AND r.kind IN ('grade', 'repeat')
-              AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)) AS reviews_today,
+           (SELECT COALESCE(SUM(reviews), 0) FROM review_days
+              WHERE user_id = ?1 AND study_day = ?2) AS reviews_today,
            (SELECT COUNT(*) FROM review_states WHERE user_id = ?1) AS learned,
            (SELECT COUNT(*) FROM review_states WHERE user_id = ?1 AND due_day <= ?2) AS due_today,
            (SELECT COUNT(*) FROM review_states WHERE user_id = ?1 AND due_day = ?2 + 1) AS due_tomorrow",
@@ -63,10 +62,9 @@ pub async fn reviews_per_day(
     to: i32,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT r.study_day, COUNT(*) FROM reviews r
-         WHERE r.user_id = ?1 AND r.study_day BETWEEN ?2 AND ?3 AND r.kind IN ('grade', 'repeat')
-           AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)
-         GROUP BY r.study_day ORDER BY r.study_day",
+        "SELECT study_day, reviews FROM review_days
+         WHERE user_id = ?1 AND study_day BETWEEN ?2 AND ?3 AND reviews > 0
+         ORDER BY study_day",
     )
     .bind(user_id)
     .bind(from)
@@ -81,12 +79,33 @@ pub async fn mature_retention(
     user_id: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(r.quality >= 3), 0) FROM reviews r
-         WHERE r.user_id = ?1 AND r.kind = 'grade' AND r.interval_before >= ?2
-           AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)",
+        "SELECT COALESCE(SUM(mature_reviews), 0), COALESCE(SUM(mature_passed), 0)
+         FROM review_days WHERE user_id = ?1",
     )
     .bind(user_id)
-    .bind(MATURE_INTERVAL_DAYS)
     .fetch_one(db)
     .await
+}
+
+/// Rebuilds `review_days` from the history (as migration 0003 first filled it): for tools
+/// that write history directly, and as the reference the rollup is tested against.
+pub async fn rebuild_review_days(db: &sqlx::SqlitePool) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM review_days")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed)
+         SELECT r.user_id, r.study_day, COUNT(*),
+                COALESCE(SUM(r.kind = 'grade' AND r.interval_before >= ?1), 0),
+                COALESCE(SUM(r.kind = 'grade' AND r.interval_before >= ?1 AND r.quality >= 3), 0)
+         FROM reviews r
+         WHERE r.kind IN ('grade', 'repeat')
+           AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)
+         GROUP BY r.user_id, r.study_day",
+    )
+    .bind(MATURE_INTERVAL_DAYS)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }

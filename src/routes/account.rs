@@ -99,7 +99,7 @@ async fn change_password(
     }
     match Password::parse(&form.new, &user.username) {
         Ok(new) if account.password_errors.is_empty() => {
-            match accounts::change_password(&state.pool, &user, &form.current, &new).await {
+            match accounts::change_password(state.db.writer(), &user, &form.current, &new).await {
                 Ok(()) => return Ok(see_other("/account?saved=password")),
                 Err(AppError::Validation(message)) => account.password_errors.push(message),
                 Err(other) => return Err(other),
@@ -124,7 +124,7 @@ async fn save_preferences(
     let new = NewPerDay::parse(&form.new_per_day);
     if let (Ok(zone), Ok(hour), Ok(new)) = (&zone, &hour, &new) {
         crate::db::users::set_preferences(
-            &state.pool,
+            state.db.writer(),
             user.id,
             zone.as_str(),
             hour.get(),

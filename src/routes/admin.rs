@@ -102,7 +102,7 @@ async fn import_file(
         report: None,
     };
     match read_and_import(
-        &state.pool,
+        state.db.writer(),
         upload.file,
         &deck,
         &format,

@@ -106,7 +106,7 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
         .peer_addr()
         .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |a| a.ip());
     match accounts::authenticate(
-        &state.pool,
+        state.db.reader(),
         &state.throttle,
         ip,
         &form.username,
@@ -117,7 +117,8 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
     {
         Ok(user_id) => {
             let cookie =
-                accounts::start_session(&state.pool, user_id, now, state.secure_cookies).await?;
+                accounts::start_session(state.db.writer(), user_id, now, state.secure_cookies)
+                    .await?;
             let mut response = see_other("/decks");
             response
                 .add_cookie(&cookie)
@@ -147,7 +148,7 @@ async fn log_out(
     _form: CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
-    crate::db::sessions::delete(&state.pool, user.session_id).await?;
+    crate::db::sessions::delete(state.db.writer(), user.session_id).await?;
     let mut response = see_other("/login");
     response
         .add_cookie(&session::expired_session_cookie(state.secure_cookies))
@@ -197,7 +198,7 @@ async fn register(
     }
     let created = match (username, password) {
         (Some(u), Some(p)) if errors.is_empty() => {
-            match accounts::register(&state.pool, &u, &p, Role::Student, now).await {
+            match accounts::register(state.db.writer(), &u, &p, Role::Student, now).await {
                 Ok(id) => Some(id),
                 Err(AppError::Validation(message)) => {
                     errors.push(message);
@@ -219,7 +220,8 @@ async fn register(
             .render()
         });
     };
-    let cookie = accounts::start_session(&state.pool, user_id, now, state.secure_cookies).await?;
+    let cookie =
+        accounts::start_session(state.db.writer(), user_id, now, state.secure_cookies).await?;
     let mut response = see_other("/decks");
     response
         .add_cookie(&cookie)

@@ -30,7 +30,7 @@ struct DeckPage {
 async fn list_decks(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let today = user.today(state.clock.now());
-    let decks = crate::db::decks::list_with_counts(&state.pool, user.id, today).await?;
+    let decks = crate::db::decks::list_with_counts(state.db.reader(), user.id, today).await?;
     page(&DecksPage {
         nav: Nav::for_user(&user),
         decks,
@@ -44,10 +44,10 @@ async fn show_deck(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
-    let deck = crate::db::decks::find(&state.pool, *id)
+    let deck = crate::db::decks::find(state.db.reader(), *id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let cards = crate::db::decks::cards(&state.pool, deck.id).await?;
+    let cards = crate::db::decks::cards(state.db.reader(), deck.id).await?;
     page(&DeckPage {
         nav: Nav::for_user(&user),
         deck,

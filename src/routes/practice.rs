@@ -128,7 +128,7 @@ async fn show_problem(
     let (family, seed) = locate(&path.0, &path.1)?;
     let variant = family.variant(seed);
     let verdict = match query.attempt {
-        Some(id) => match checking::attempt(&state.pool, &user, id).await? {
+        Some(id) => match checking::attempt(state.db.reader(), &user, id).await? {
             Some((row, attempted)) if attempted == variant => Some(Verdict::of(&row, &attempted)),
             _ => return Err(AppError::NotFound),
         },
@@ -163,7 +163,7 @@ async fn answer_problem(
         Submission::Answer(&form.answer)
     };
     match checking::record_attempt(
-        &state.pool,
+        state.db.writer(),
         &user,
         family,
         seed,

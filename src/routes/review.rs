@@ -10,7 +10,7 @@ use crate::practice::{self, Variant};
 use crate::srs::day::date_of_day;
 use crate::srs::schedule::{Preview, Standing, interval_label};
 use crate::study::practice::{self as checking, Submission};
-use crate::study::review::{self, GradeExtras};
+use crate::study::review::{self, GradeExtras, GradeRequest};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
@@ -152,18 +152,26 @@ async fn render_review(
     retry: Option<Retry>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(req)?;
-    let deck = match query.deck {
-        Some(id) => Some(
-            crate::db::decks::find(&state.pool, id)
-                .await?
-                .ok_or(AppError::NotFound)?,
-        ),
-        None => None,
-    };
     let now = state.clock.now();
-    let queue = review::next(&state.pool, user, query.deck, now, state.max_interval_days).await?;
+    let queue = review::next(
+        state.db.reader(),
+        user,
+        query.deck,
+        now,
+        state.max_interval_days,
+    )
+    .await?;
     let deck_id = query.deck.map(|d| d.to_string()).unwrap_or_default();
     let Some(shown) = queue.next else {
+        // Only here is the deck looked up: a shown card proves its deck exists.
+        let deck = match query.deck {
+            Some(id) => Some(
+                crate::db::decks::find(state.db.reader(), id)
+                    .await?
+                    .ok_or(AppError::NotFound)?,
+            ),
+            None => None,
+        };
         return page(&DonePage {
             nav: Nav::for_user(user),
             deck,
@@ -172,19 +180,13 @@ async fn render_review(
             can_undo: queue.can_undo,
         });
     };
-    let deck_name = match &deck {
-        Some(d) => d.name.clone(),
-        None => crate::db::decks::find(&state.pool, shown.card.deck_id)
-            .await?
-            .map(|d| d.name)
-            .unwrap_or_default(),
-    };
+    let deck_name = shown.deck_name.clone();
     let family = shown.card.generator.as_deref().and_then(practice::family);
     let problem = match family {
         None => None,
         Some(family) => Some(
             problem_view(
-                &state.pool,
+                state.db.reader(),
                 user,
                 family,
                 shown.card.id,
@@ -294,7 +296,7 @@ async fn undo_grade(
     form: CsrfForm<UndoForm>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
-    review::undo(&state.pool, &user, state.clock.now()).await?;
+    review::undo(state.db.writer(), &user, state.clock.now()).await?;
     Ok(see_other(&review_url(deck_of(&form.0.deck))))
 }
 
@@ -307,7 +309,7 @@ async fn answer_card(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let form = form.0;
-    let card = crate::db::decks::card(&state.pool, *card_id)
+    let card = crate::db::decks::card(state.db.reader(), *card_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let family = card
@@ -333,7 +335,7 @@ async fn answer_card(
     };
     let deck = deck_of(&form.deck);
     match checking::record_attempt(
-        &state.pool,
+        state.db.writer(),
         &user,
         family,
         seed,
@@ -389,7 +391,7 @@ async fn grade_card(
     };
     if let Ok(id) = form.attempt.trim().parse::<i64>() {
         // The answer this grade follows: it must be this user's, to this card.
-        let (row, _) = checking::attempt(&state.pool, &user, id)
+        let (row, _) = checking::attempt(state.db.reader(), &user, id)
             .await?
             .filter(|(row, _)| row.card_id == Some(*card_id))
             .ok_or(AppError::NotFound)?;
@@ -400,15 +402,7 @@ async fn grade_card(
             suggested_quality: u8::try_from(row.suggested_quality).ok(),
         };
     }
-    review::grade(
-        &state.pool,
-        &user,
-        *card_id,
-        grade,
-        &extras,
-        state.clock.now(),
-        state.max_interval_days,
-    )
-    .await?;
+    let request = GradeRequest::new(&user, *card_id, grade, extras, state.clock.now());
+    state.grader.grade(request).await?;
     Ok(see_other(&review_url(deck_of(&form.deck))))
 }

@@ -1,7 +1,7 @@
 //! The review loop: which card comes next, what a grade does, and undo.
 
 use crate::auth::CurrentUser;
-use crate::db::{self, decks::CardRow, reviews::StateRow};
+use crate::db::{self, decks::CardRow, reviews::StateChange, reviews::StateRow};
 use crate::domain::Grade;
 use crate::error::AppError;
 use crate::srs::schedule::{self, CardSchedule, Outcome, Preview, Refusal, Standing};
@@ -15,6 +15,8 @@ use sqlx::{SqliteConnection, SqlitePool};
 pub struct Shown {
     /// The card.
     pub card: CardRow,
+    /// Its deck's name.
+    pub deck_name: String,
     /// New, due or a same-day repeat.
     pub standing: Standing,
     /// What each grade would do.
@@ -125,6 +127,9 @@ fn standing_of(state: Option<&StateRow>, owes_repeat: bool) -> Standing {
 
 /// The next card for `user` (optionally in one deck): due cards oldest first, then new cards
 /// within today's limit, then same-day repeats, the longest-waiting first.
+///
+/// The common case costs two queries (today's events, and the queue head with the first due
+/// card): each query is a hop to SQLite's worker thread, which dominates the page's cost.
 pub async fn next(
     pool: &SqlitePool,
     user: &CurrentUser,
@@ -135,27 +140,40 @@ pub async fn next(
     let today_day = user.today(now);
     let mut conn = pool.acquire().await?;
     let today = today_of(&mut conn, user.id, today_day).await?;
-    let (due, new_total) =
-        db::reviews::queue_counts(&mut *conn, user.id, today_day, deck_id).await?;
-    let new_available = new_total.min(i64::from(today.new_left(user.new_per_day)));
+    let head = db::reviews::queue_head(&mut *conn, user.id, today_day, deck_id).await?;
+    let new_available = head
+        .new_count
+        .min(i64::from(today.new_left(user.new_per_day)));
     let repeats: Vec<_> = today.repeats_in(deck_id).collect();
 
-    let mut card = db::reviews::first_due(&mut *conn, user.id, today_day, deck_id).await?;
+    let mut card: Option<(CardRow, Option<StateRow>)> = head.due().map(|(c, s)| (c, Some(s)));
     if card.is_none() && new_available > 0 {
-        card = db::reviews::first_new(&mut *conn, user.id, deck_id).await?;
+        card = db::reviews::first_new(&mut *conn, user.id, deck_id)
+            .await?
+            .map(|c| (c, None));
     }
     if card.is_none()
         && let Some(repeat) = repeats.first()
+        && let Some(c) = db::decks::card(&mut *conn, repeat.card_id).await?
     {
-        card = db::decks::card(&mut *conn, repeat.card_id).await?;
+        let state = db::reviews::state(&mut *conn, user.id, c.id).await?;
+        card = Some((c, state));
     }
+    let deck_name = head.deck_name.clone();
     let next = match card {
-        Some(card) => {
-            let state = db::reviews::state(&mut *conn, user.id, card.id).await?;
+        Some((card, state)) => {
             let standing = standing_of(state.as_ref(), today.owes_repeat(card.id));
+            let deck_name = match deck_name.filter(|_| Some(card.deck_id) == head.deck_id) {
+                Some(name) => name,
+                None => db::decks::find(&mut *conn, card.deck_id)
+                    .await?
+                    .map(|d| d.name)
+                    .unwrap_or_default(),
+            };
             Some(Shown {
                 previews: schedule::previews(standing, max_interval_days),
                 card,
+                deck_name,
                 standing,
             })
         }
@@ -169,7 +187,7 @@ pub async fn next(
     };
     Ok(Queue {
         next,
-        due,
+        due: head.due_count,
         new_available,
         repeats: repeats.len(),
         next_due_day,
@@ -177,33 +195,71 @@ pub async fn next(
     })
 }
 
-/// Records `grade` for `card_id`: a scheduled review moves the SM-2 state, a same-day repeat
-/// is only logged. One transaction; a refused grade changes nothing.
-pub async fn grade(
-    pool: &SqlitePool,
-    user: &CurrentUser,
-    card_id: i64,
-    grade: Grade,
-    extras: &GradeExtras,
-    now: Timestamp,
+/// One grade to record, with what the grader needs to know of its user.
+#[derive(Debug, Clone)]
+pub struct GradeRequest {
+    /// The user.
+    pub user_id: i64,
+    /// The user's study day at `now`.
+    pub today: i32,
+    /// The user's new-cards-per-day limit.
+    pub new_per_day: u32,
+    /// The card.
+    pub card_id: i64,
+    /// The grade.
+    pub grade: Grade,
+    /// Generated-problem extras.
+    pub extras: GradeExtras,
+    /// When the grade was given.
+    pub now: Timestamp,
+}
+
+impl GradeRequest {
+    /// A request by `user` at `now`.
+    pub fn new(
+        user: &CurrentUser,
+        card_id: i64,
+        grade: Grade,
+        extras: GradeExtras,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            user_id: user.id,
+            today: user.today(now),
+            new_per_day: user.new_per_day,
+            card_id,
+            grade,
+            extras,
+            now,
+        }
+    }
+}
+
+/// Records one grade on `conn`, inside the caller's write transaction: a scheduled review
+/// moves the SM-2 state, a same-day repeat is only logged. Everything is checked before the
+/// single write, so a refused grade writes nothing.
+pub async fn grade_in(
+    conn: &mut SqliteConnection,
+    r: &GradeRequest,
     max_interval_days: u32,
 ) -> Result<Graded, AppError> {
-    let today_day = user.today(now);
-    let at = now.as_second();
-    let mut tx = db::begin_write(pool).await?;
-    db::decks::card(&mut *tx, card_id)
+    let at = r.now.as_second();
+    let context = db::reviews::grade_context(&mut *conn, r.user_id, r.card_id, r.today)
         .await?
         .ok_or(AppError::NotFound)?;
-    let state = db::reviews::state(&mut *tx, user.id, card_id).await?;
-    let today = today_of(&mut tx, user.id, today_day).await?;
-    let standing = standing_of(state.as_ref(), today.owes_repeat(card_id));
-    if standing == Standing::New && today.new_left(user.new_per_day) == 0 {
+    let state = context.state();
+    let owes_repeat = context
+        .last_quality_today
+        .is_some_and(|q| q < i64::from(schedule::REPEAT_BELOW));
+    let standing = standing_of(state.as_ref(), owes_repeat);
+    let introduced = u32::try_from(context.introduced_today).unwrap_or(u32::MAX);
+    if standing == Standing::New && introduced >= r.new_per_day {
         return Err(AppError::Conflict(format!(
             "You have already started today's {} new cards; this one waits for tomorrow.",
-            user.new_per_day
+            r.new_per_day
         )));
     }
-    let outcome = schedule::apply(standing, grade.get(), today_day, max_interval_days).map_err(
+    let outcome = schedule::apply(standing, r.grade.get(), r.today, max_interval_days).map_err(
         |refusal| match refusal {
             Refusal::Quality(e) => AppError::Validation(e.to_string()),
             Refusal::NotDue { due_day } => AppError::Conflict(format!(
@@ -213,44 +269,45 @@ pub async fn grade(
         },
     )?;
     let (kind, after, result) = match outcome {
-        Outcome::Graded(next) => {
-            let after = row_of(&next, at);
-            db::reviews::put_state(&mut *tx, user.id, card_id, &after).await?;
-            (
-                "grade",
-                Some(after),
-                Graded::Scheduled {
-                    due_day: next.due_day,
-                },
-            )
-        }
+        Outcome::Graded(next) => (
+            "grade",
+            Some(row_of(&next, at)),
+            Graded::Scheduled {
+                due_day: next.due_day,
+            },
+        ),
         Outcome::Repeated => ("repeat", state, Graded::Repeated),
     };
-    db::reviews::append(
-        &mut *tx,
+    let change = match (&outcome, &after) {
+        (Outcome::Graded(_), Some(after)) => StateChange::Put(after),
+        _ => StateChange::Keep,
+    };
+    db::reviews::record(
+        &mut *conn,
+        change,
         &db::reviews::NewEvent {
-            user_id: user.id,
-            card_id,
+            user_id: r.user_id,
+            card_id: r.card_id,
             kind,
             undoes: None,
             reviewed_at: at,
-            study_day: today_day,
-            quality: Some(grade.get()),
+            study_day: r.today,
+            quality: Some(r.grade.get()),
             before: state,
             after,
-            response_ms: extras.response_ms,
-            variant_seed: extras.variant_seed.as_deref(),
-            answer: extras.answer.as_deref(),
-            suggested_quality: extras.suggested_quality,
+            response_ms: r.extras.response_ms,
+            variant_seed: r.extras.variant_seed.as_deref(),
+            answer: r.extras.answer.as_deref(),
+            suggested_quality: r.extras.suggested_quality,
+            takes_back: None,
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(result)
 }
 
-/// Takes back the user's latest grade or repeat that stands: the card's state is restored
-/// and an `undo` event is appended (the history keeps both). Returns the card's deck.
+/// Takes back the user's latest grade or repeat of today: the card's state is restored and an
+/// `undo` event is appended (the history keeps both). Returns the card's deck.
 pub async fn undo(pool: &SqlitePool, user: &CurrentUser, now: Timestamp) -> Result<i64, AppError> {
     let mut tx = db::begin_write(pool).await?;
     let event = db::reviews::last_undoable(&mut *tx, user.id, user.today(now))
@@ -258,12 +315,13 @@ pub async fn undo(pool: &SqlitePool, user: &CurrentUser, now: Timestamp) -> Resu
         .ok_or_else(|| AppError::Conflict("There is no grade from today to undo.".to_owned()))?;
     let current = db::reviews::state(&mut *tx, user.id, event.card_id).await?;
     let restored = event.before();
-    match &restored {
-        Some(s) => db::reviews::put_state(&mut *tx, user.id, event.card_id, s).await?,
-        None => db::reviews::delete_state(&mut *tx, user.id, event.card_id).await?,
-    }
-    db::reviews::append(
+    let change = match &restored {
+        Some(s) => StateChange::Put(s),
+        None => StateChange::Delete,
+    };
+    db::reviews::record(
         &mut *tx,
+        change,
         &db::reviews::NewEvent {
             user_id: user.id,
             card_id: event.card_id,
@@ -273,6 +331,11 @@ pub async fn undo(pool: &SqlitePool, user: &CurrentUser, now: Timestamp) -> Resu
             study_day: user.today(now),
             before: current,
             after: restored,
+            takes_back: Some(db::reviews::DayWeight::of(
+                &event.kind,
+                event.quality,
+                event.interval_before,
+            )),
             ..Default::default()
         },
     )

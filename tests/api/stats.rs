@@ -51,3 +51,50 @@ async fn retention_counts_reviews_of_mature_cards() {
     assert_eq!(figure(&html, "retention"), "100%");
     assert!(html.contains("(1 reviews)"));
 }
+
+#[tokio::test]
+async fn the_daily_rollup_always_equals_what_the_history_says() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let pool = app.pool().await;
+    // Grades, a failure with its repeats, undos, and a mature card, over two days.
+    let first = app.grade_next(5, None).await;
+    sqlx::query(
+        "UPDATE review_states SET interval_days = 40, due_day = due_day - 1 WHERE card_id = ?1",
+    )
+    .bind(first)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        app.grade_next(2, None).await,
+        first,
+        "the mature card is due again"
+    );
+    app.grade_next(4, None).await;
+    app.submit("/review", "/review/undo", &[("deck", "")]).await;
+    app.grade_next(1, None).await;
+    app.clock().advance(86_400);
+    app.grade_next(5, None).await;
+    app.grade_next(3, None).await;
+    app.submit("/review", "/review/undo", &[("deck", "")]).await;
+
+    let snapshot = || async {
+        sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(
+            "SELECT user_id, study_day, reviews, mature_reviews, mature_passed FROM review_days
+             WHERE reviews <> 0 OR mature_reviews <> 0 ORDER BY user_id, study_day",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let maintained = snapshot().await;
+    studyhall::db::stats::rebuild_review_days(&pool)
+        .await
+        .unwrap();
+    assert_eq!(maintained, snapshot().await);
+    assert!(
+        maintained.iter().any(|row| row.3 == 1),
+        "the mature review is counted"
+    );
+}

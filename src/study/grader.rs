@@ -1,0 +1,89 @@
+//! Group commit for grades. One task owns the write path for grades: it takes every grade
+//! that is waiting, records them all in one transaction, commits once, and only then answers
+//! each request. Under load this turns hundreds of small transactions (each paying SQLite's
+//! commit and several thread hops while holding the write lock) into a few large ones; when
+//! idle, a lone grade is committed at once, so latency stays as low as before.
+
+use super::review::{GradeRequest, Graded, grade_in};
+use crate::db;
+use crate::error::AppError;
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most grades in one transaction, bounding the time any one waits for the commit.
+const MAX_BATCH: usize = 256;
+/// Grades waiting before senders are made to wait too (backpressure).
+const QUEUE: usize = 4096;
+
+struct Job {
+    request: GradeRequest,
+    reply: oneshot::Sender<Result<Graded, AppError>>,
+}
+
+/// The handle handlers grade through.
+#[derive(Debug, Clone)]
+pub struct Grader {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Grader {
+    /// Starts the grading task on the current Tokio runtime, writing through `writer`.
+    pub fn spawn(writer: SqlitePool, max_interval_days: u32) -> Self {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run(queue, writer, max_interval_days));
+        Self { jobs }
+    }
+
+    /// Records a grade; answers once it is committed.
+    pub async fn grade(&self, request: GradeRequest) -> Result<Graded, AppError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { request, reply })
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("the grading task has stopped")))?;
+        answer
+            .await
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("the grading task dropped a grade")))?
+    }
+}
+
+async fn run(mut queue: mpsc::Receiver<Job>, writer: SqlitePool, max_interval_days: u32) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        commit_batch(&writer, std::mem::take(&mut batch), max_interval_days).await;
+    }
+}
+
+/// Records a batch in one transaction. A refused grade (not due, unknown card...) writes
+/// nothing and does not disturb the others; a database failure rolls the whole batch back and
+/// every grade in it gets the error, so no answer ever claims a grade that was not committed.
+async fn commit_batch(writer: &SqlitePool, batch: Vec<Job>, max_interval_days: u32) {
+    let fail_all = |batch: Vec<Job>, why: &str| {
+        tracing::error!(grades = batch.len(), "grade batch failed: {why}");
+        for job in batch {
+            let _ = job.reply.send(Err(AppError::Internal(anyhow::anyhow!(
+                "recording the grade failed: {why}"
+            ))));
+        }
+    };
+    let mut tx = match db::begin_write(writer).await {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(batch, &e.to_string()),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for job in &batch {
+        match grade_in(&mut tx, &job.request, max_interval_days).await {
+            Err(AppError::Database(e)) => {
+                let _ = tx.rollback().await;
+                return fail_all(batch, &e.to_string());
+            }
+            result => results.push(result),
+        }
+    }
+    if let Err(e) = tx.commit().await {
+        return fail_all(batch, &e.to_string());
+    }
+    for (job, result) in batch.into_iter().zip(results) {
+        let _ = job.reply.send(result);
+    }
+}
