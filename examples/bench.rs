@@ -450,6 +450,25 @@ async fn main() {
     .await;
     table.extend(rows("alone", s, t));
 
+    // The same page's latency for one student at a time, with nothing else running.
+    let b = base.clone();
+    let (s, t) = phase(1, seconds, move |_, _, c, mut s| {
+        let url = format!("{b}/stats");
+        async move {
+            let request = c.get(url).header("cookie", cookie(heavy));
+            timed(
+                &mut s,
+                "GET /stats (10k reviews), 1 client",
+                request,
+                StatusCode::OK,
+            )
+            .await;
+            s
+        }
+    })
+    .await;
+    table.extend(rows("alone", s, t));
+
     // A study session per student: see the card, grade it, now and then look at progress.
     let b = base.clone();
     let shared = due.clone();

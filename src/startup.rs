@@ -2,6 +2,7 @@
 //! middleware and a bound listener. The binary and the integration tests share this, so the
 //! tests run the real server (on port 0).
 
+use crate::auth::cache::SessionCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::clock::Clock;
 use crate::config::{Registration, Settings};
@@ -31,6 +32,8 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     /// The group-commit writer of grades.
     pub grader: Grader,
+    /// Recent session lookups.
+    pub sessions: SessionCache,
 }
 
 /// The security headers of every response, error pages included. The policy allows only
@@ -67,6 +70,7 @@ impl Application {
             max_interval_days: settings.max_interval_days,
             secure_cookies: settings.secure_cookies,
             throttle: LoginThrottle::default(),
+            sessions: SessionCache::default(),
             grader: Grader::spawn(db.writer().clone(), settings.max_interval_days),
         });
         let server = HttpServer::new(move || {

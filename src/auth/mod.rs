@@ -1,6 +1,7 @@
 //! Who is asking, and may they: passwords, sessions, the current-user extractors, CSRF and
 //! login throttling.
 
+pub mod cache;
 pub mod csrf;
 pub mod password;
 pub mod session;

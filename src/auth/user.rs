@@ -60,11 +60,15 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
     };
     let state = app_state(req)?;
     let now = state.clock.now().as_second();
-    let Some(row) =
-        crate::db::sessions::find_user(state.db.reader(), &token_hash(cookie.value()), now).await?
-    else {
+    let hash = token_hash(cookie.value());
+    if let Some(user) = state.sessions.get(&hash, now) {
+        req.extensions_mut().insert(user.clone());
+        return Ok(Some(user));
+    }
+    let Some(row) = crate::db::sessions::find_user(state.db.reader(), &hash, now).await? else {
         return Ok(None);
     };
+    let expires_at = row.expires_at;
     let role = Role::parse(&row.role).map_err(|e| anyhow::anyhow!(e))?;
     let user = CurrentUser {
         id: row.id,
@@ -79,6 +83,7 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         csrf_token: row.csrf_token,
         session_id: row.session_id,
     };
+    state.sessions.put(hash, user.clone(), expires_at, now);
     req.extensions_mut().insert(user.clone());
     Ok(Some(user))
 }

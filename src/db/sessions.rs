@@ -21,6 +21,8 @@ pub struct SessionUser {
     pub day_starts_hour: i64,
     /// New cards a day.
     pub new_per_day: i64,
+    /// When the session ends.
+    pub expires_at: i64,
 }
 
 /// Stores a new session.
@@ -54,7 +56,7 @@ pub async fn find_user(
 ) -> Result<Option<SessionUser>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.id AS session_id, s.csrf_token, u.id, u.username, u.role, u.time_zone,
-                u.day_starts_hour, u.new_per_day
+                u.day_starts_hour, u.new_per_day, s.expires_at
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = ?1 AND s.expires_at > ?2",
     )

@@ -100,7 +100,10 @@ async fn change_password(
     match Password::parse(&form.new, &user.username) {
         Ok(new) if account.password_errors.is_empty() => {
             match accounts::change_password(state.db.writer(), &user, &form.current, &new).await {
-                Ok(()) => return Ok(see_other("/account?saved=password")),
+                Ok(()) => {
+                    state.sessions.forget_user(user.id);
+                    return Ok(see_other("/account?saved=password"));
+                }
                 Err(AppError::Validation(message)) => account.password_errors.push(message),
                 Err(other) => return Err(other),
             }
@@ -131,6 +134,7 @@ async fn save_preferences(
             new.get(),
         )
         .await?;
+        state.sessions.forget_user(user.id);
         return Ok(see_other("/account?saved=preferences"));
     }
     let mut account = AccountPage::of(&user);

@@ -149,6 +149,7 @@ async fn log_out(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     crate::db::sessions::delete(state.db.writer(), user.session_id).await?;
+    state.sessions.forget_user(user.id);
     let mut response = see_other("/login");
     response
         .add_cookie(&session::expired_session_cookie(state.secure_cookies))

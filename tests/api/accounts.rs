@@ -220,3 +220,58 @@ async fn a_user_changes_password_and_preferences_with_clear_messages() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn a_password_change_ends_the_users_other_sessions_at_once() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let laptop = app.other_browser();
+    assert_eq!(
+        laptop.login("ada", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(laptop.get("/decks").await.status(), StatusCode::OK);
+    let changed = app
+        .submit(
+            "/account",
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "a new passphrase"),
+                ("confirm", "a new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    let after = laptop.get("/decks").await;
+    assert_eq!(
+        after.status(),
+        StatusCode::SEE_OTHER,
+        "the other session is over"
+    );
+    assert_eq!(
+        app.get("/decks").await.status(),
+        StatusCode::OK,
+        "this one goes on"
+    );
+}
+
+#[tokio::test]
+async fn new_preferences_apply_to_the_very_next_page() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    assert!(app.get_html("/review").await.contains("20 new"));
+    let saved = app
+        .submit(
+            "/account",
+            "/account/preferences",
+            &[
+                ("time_zone", "UTC"),
+                ("day_starts_hour", "4"),
+                ("new_per_day", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert!(app.get_html("/review").await.contains("3 new"));
+}
