@@ -128,7 +128,8 @@ impl DayWeight {
 }
 
 impl NewEvent<'_> {
-    fn day_weight(&self) -> DayWeight {
+    /// What this event adds to its day.
+    pub fn day_weight(&self) -> DayWeight {
         match (self.kind, self.takes_back) {
             ("undo", Some(w)) => DayWeight {
                 reviews: -w.reviews,
@@ -429,36 +430,6 @@ impl GradeContextRow {
     }
 }
 
-/// The grading context of `card_id` for `user_id` on `today`; None if the card does not exist.
-pub async fn grade_context(
-    db: impl SqliteExecutor<'_>,
-    user_id: i64,
-    card_id: i64,
-    today: i32,
-) -> Result<Option<GradeContextRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day, s.lapses,
-                s.last_reviewed_at,
-                (SELECT r.quality FROM reviews r
-                   WHERE r.user_id = ?1 AND r.card_id = ?2 AND r.study_day = ?3
-                     AND r.kind IN ('grade', 'repeat')
-                     AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)
-                   ORDER BY r.id DESC LIMIT 1) AS last_quality_today,
-                (SELECT COUNT(*) FROM reviews r
-                   WHERE r.user_id = ?1 AND r.study_day = ?3 AND r.kind = 'grade'
-                     AND r.repetitions_before IS NULL
-                     AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)) AS introduced_today
-         FROM cards c
-         LEFT JOIN review_states s ON s.user_id = ?1 AND s.card_id = c.id
-         WHERE c.id = ?2",
-    )
-    .bind(user_id)
-    .bind(card_id)
-    .bind(today)
-    .fetch_optional(db)
-    .await
-}
-
 /// How a write changes a card's state besides appending its event.
 #[derive(Debug, Clone, Copy)]
 pub enum StateChange<'a> {
@@ -533,5 +504,168 @@ pub async fn record(
         .bind(e.suggested_quality.map(i64::from))
         .execute(db)
         .await?;
+    Ok(())
+}
+
+/// A grade's context within a batch: `idx` is its position in the batch.
+#[derive(Debug, Clone, FromRow)]
+struct BatchContextRow {
+    idx: i64,
+    card_exists: bool,
+    #[sqlx(flatten)]
+    context: GradeContextRow,
+}
+
+/// The grading contexts of a whole batch of `(user, card, study day)` in one query (the batch
+/// travels as one JSON parameter); None where the card does not exist.
+pub async fn grade_contexts(
+    db: impl SqliteExecutor<'_>,
+    items: &[(i64, i64, i32)],
+) -> Result<Vec<Option<GradeContextRow>>, sqlx::Error> {
+    let json = serde_json::to_string(items).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let rows: Vec<BatchContextRow> = sqlx::query_as(
+        "WITH j AS (
+            SELECT CAST(key AS INTEGER) AS idx, json_extract(value, '$[0]') AS u,
+                   json_extract(value, '$[1]') AS c, json_extract(value, '$[2]') AS d
+            FROM json_each(?1))
+         SELECT j.idx, c.id IS NOT NULL AS card_exists,
+                s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day, s.lapses,
+                s.last_reviewed_at,
+                (SELECT r.quality FROM reviews r
+                   WHERE r.user_id = j.u AND r.card_id = j.c AND r.study_day = j.d
+                     AND r.kind IN ('grade', 'repeat')
+                     AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)
+                   ORDER BY r.id DESC LIMIT 1) AS last_quality_today,
+                (SELECT COUNT(*) FROM reviews r
+                   WHERE r.user_id = j.u AND r.study_day = j.d AND r.kind = 'grade'
+                     AND r.repetitions_before IS NULL
+                     AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)) AS introduced_today
+         FROM j
+         LEFT JOIN cards c ON c.id = j.c
+         LEFT JOIN review_states s ON s.user_id = j.u AND s.card_id = j.c
+         ORDER BY j.idx",
+    )
+    .bind(json)
+    .fetch_all(db)
+    .await?;
+    let mut out = vec![None; items.len()];
+    for row in rows {
+        if let Some(slot) = usize::try_from(row.idx).ok().and_then(|i| out.get_mut(i))
+            && row.card_exists
+        {
+            *slot = Some(row.context);
+        }
+    }
+    Ok(out)
+}
+
+/// Everything a batch of grades writes, gathered to be written in one round trip.
+#[derive(Debug, Default)]
+pub struct BatchWrites {
+    states: Vec<serde_json::Value>,
+    events: Vec<serde_json::Value>,
+    days: std::collections::BTreeMap<(i64, i32), DayWeight>,
+}
+
+impl BatchWrites {
+    /// Adds one event and its state change (`Put` or `Keep`).
+    pub fn push(&mut self, change: StateChange<'_>, e: &NewEvent<'_>) {
+        if let StateChange::Put(s) = change {
+            self.states.push(serde_json::json!([
+                e.user_id,
+                e.card_id,
+                s.repetitions,
+                s.easiness_hundredths,
+                s.interval_days,
+                s.due_day,
+                s.lapses,
+                s.last_reviewed_at
+            ]));
+        }
+        let b = e.before.as_ref();
+        let a = e.after.as_ref();
+        self.events.push(serde_json::json!([
+            e.user_id,
+            e.card_id,
+            e.study_day,
+            e.kind,
+            e.reviewed_at,
+            e.quality,
+            b.map(|s| s.repetitions),
+            b.map(|s| s.easiness_hundredths),
+            b.map(|s| s.interval_days),
+            b.map(|s| s.due_day),
+            b.map(|s| s.lapses),
+            b.map(|s| s.last_reviewed_at),
+            a.map(|s| s.repetitions),
+            a.map(|s| s.easiness_hundredths),
+            a.map(|s| s.interval_days),
+            a.map(|s| s.due_day),
+            e.response_ms,
+            e.variant_seed,
+            e.answer,
+            e.suggested_quality
+        ]));
+        let w = e.day_weight();
+        let day = self.days.entry((e.user_id, e.study_day)).or_default();
+        day.reviews += w.reviews;
+        day.mature_reviews += w.mature_reviews;
+        day.mature_passed += w.mature_passed;
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
+/// Writes a batch: states, events (in order, so ids follow the batch) and day counts, as
+/// three statements over three JSON parameters in one round trip.
+pub async fn record_batch(db: impl SqliteExecutor<'_>, w: &BatchWrites) -> Result<(), sqlx::Error> {
+    let days: Vec<serde_json::Value> = w
+        .days
+        .iter()
+        .map(|((user, day), d)| {
+            serde_json::json!([user, day, d.reviews, d.mature_reviews, d.mature_passed])
+        })
+        .collect();
+    let encode = |v: &Vec<serde_json::Value>| {
+        serde_json::to_string(v).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+    };
+    sqlx::query(
+        "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+             interval_days, due_day, lapses, last_reviewed_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+                value ->> 6, value ->> 7
+         FROM json_each(?1) WHERE true
+         ON CONFLICT (user_id, card_id) DO UPDATE SET
+             repetitions = excluded.repetitions,
+             easiness_hundredths = excluded.easiness_hundredths,
+             interval_days = excluded.interval_days,
+             due_day = excluded.due_day,
+             lapses = excluded.lapses,
+             last_reviewed_at = excluded.last_reviewed_at;
+         INSERT INTO reviews (user_id, card_id, study_day, kind, reviewed_at, quality,
+             repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
+             last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after,
+             response_ms, variant_seed, answer, suggested_quality)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+                value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
+                value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17,
+                value ->> 18, value ->> 19
+         FROM json_each(?2) ORDER BY CAST(key AS INTEGER);
+         INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+         FROM json_each(?3) WHERE true
+         ON CONFLICT (user_id, study_day) DO UPDATE SET
+             reviews = reviews + excluded.reviews,
+             mature_reviews = mature_reviews + excluded.mature_reviews,
+             mature_passed = mature_passed + excluded.mature_passed",
+    )
+    .bind(encode(&w.states)?)
+    .bind(encode(&w.events)?)
+    .bind(encode(&days)?)
+    .execute(db)
+    .await?;
     Ok(())
 }

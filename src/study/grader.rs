@@ -4,7 +4,7 @@
 //! commit and several thread hops while holding the write lock) into a few large ones; when
 //! idle, a lone grade is committed at once, so latency stays as low as before.
 
-use super::review::{GradeRequest, Graded, grade_in};
+use super::review::{GradeRequest, Graded, grade_batch};
 use crate::db;
 use crate::error::AppError;
 use sqlx::SqlitePool;
@@ -70,16 +70,14 @@ async fn commit_batch(writer: &SqlitePool, batch: Vec<Job>, max_interval_days: u
         Ok(tx) => tx,
         Err(e) => return fail_all(batch, &e.to_string()),
     };
-    let mut results = Vec::with_capacity(batch.len());
-    for job in &batch {
-        match grade_in(&mut tx, &job.request, max_interval_days).await {
-            Err(AppError::Database(e)) => {
-                let _ = tx.rollback().await;
-                return fail_all(batch, &e.to_string());
-            }
-            result => results.push(result),
+    let requests: Vec<GradeRequest> = batch.iter().map(|job| job.request.clone()).collect();
+    let results = match grade_batch(&mut tx, &requests, max_interval_days).await {
+        Ok(results) => results,
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return fail_all(batch, &e.to_string());
         }
-    }
+    };
     if let Err(e) = tx.commit().await {
         return fail_all(batch, &e.to_string());
     }

@@ -9,6 +9,7 @@ use crate::srs::sm2;
 use crate::srs::today::{Today, TodayEvent};
 use jiff::Timestamp;
 use sqlx::{SqliteConnection, SqlitePool};
+use std::collections::HashMap;
 
 /// The card to show and where it stands.
 #[derive(Debug, Clone)]
@@ -235,25 +236,105 @@ impl GradeRequest {
     }
 }
 
-/// Records one grade on `conn`, inside the caller's write transaction: a scheduled review
-/// moves the SM-2 state, a same-day repeat is only logged. Everything is checked before the
-/// single write, so a refused grade writes nothing.
-pub async fn grade_in(
+/// What a batch of grades has changed so far, so that each grade sees the ones before it in
+/// the same batch (a double submit, a repeat, the new-card count) exactly as if they had
+/// been committed one by one.
+#[derive(Default)]
+struct Overlay {
+    states: HashMap<(i64, i64), StateRow>,
+    last_quality: HashMap<(i64, i64), i64>,
+    introduced: HashMap<i64, i64>,
+}
+
+/// Records a batch of grades on `conn`, inside the caller's write transaction, with one read
+/// and one write for the whole batch. Each grade gets its own verdict: a refused grade (not
+/// due, unknown card, over the new-card limit) writes nothing and does not disturb the others.
+/// A database error fails the call, and the caller rolls the whole batch back.
+pub async fn grade_batch(
     conn: &mut SqliteConnection,
-    r: &GradeRequest,
+    requests: &[GradeRequest],
     max_interval_days: u32,
-) -> Result<Graded, AppError> {
-    let at = r.now.as_second();
-    let context = db::reviews::grade_context(&mut *conn, r.user_id, r.card_id, r.today)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let state = context.state();
-    let owes_repeat = context
-        .last_quality_today
-        .is_some_and(|q| q < i64::from(schedule::REPEAT_BELOW));
+) -> Result<Vec<Result<Graded, AppError>>, sqlx::Error> {
+    let keys: Vec<(i64, i64, i32)> = requests
+        .iter()
+        .map(|r| (r.user_id, r.card_id, r.today))
+        .collect();
+    let contexts = db::reviews::grade_contexts(&mut *conn, &keys).await?;
+    let mut overlay = Overlay::default();
+    let mut writes = db::reviews::BatchWrites::default();
+    let mut results = Vec::with_capacity(requests.len());
+    for (r, context) in requests.iter().zip(contexts) {
+        let Some(context) = context else {
+            results.push(Err(AppError::NotFound));
+            continue;
+        };
+        let key = (r.user_id, r.card_id);
+        let state = overlay
+            .states
+            .get(&key)
+            .copied()
+            .or_else(|| context.state());
+        let last_quality = overlay
+            .last_quality
+            .get(&key)
+            .copied()
+            .or(context.last_quality_today);
+        let introduced =
+            context.introduced_today + overlay.introduced.get(&r.user_id).copied().unwrap_or(0);
+        match decide(r, state, last_quality, introduced, max_interval_days) {
+            Err(refused) => results.push(Err(refused)),
+            Ok((kind, after, graded)) => {
+                let change = match (&graded, &after) {
+                    (Graded::Scheduled { .. }, Some(after)) => StateChange::Put(after),
+                    _ => StateChange::Keep,
+                };
+                writes.push(
+                    change,
+                    &db::reviews::NewEvent {
+                        user_id: r.user_id,
+                        card_id: r.card_id,
+                        kind,
+                        undoes: None,
+                        reviewed_at: r.now.as_second(),
+                        study_day: r.today,
+                        quality: Some(r.grade.get()),
+                        before: state,
+                        after,
+                        response_ms: r.extras.response_ms,
+                        variant_seed: r.extras.variant_seed.as_deref(),
+                        answer: r.extras.answer.as_deref(),
+                        suggested_quality: r.extras.suggested_quality,
+                        takes_back: None,
+                    },
+                );
+                if let (Graded::Scheduled { .. }, Some(after)) = (&graded, after) {
+                    overlay.states.insert(key, after);
+                }
+                if state.is_none() {
+                    *overlay.introduced.entry(r.user_id).or_default() += 1;
+                }
+                overlay.last_quality.insert(key, i64::from(r.grade.get()));
+                results.push(Ok(graded));
+            }
+        }
+    }
+    if !writes.is_empty() {
+        db::reviews::record_batch(&mut *conn, &writes).await?;
+    }
+    Ok(results)
+}
+
+/// The pure part of one grade: what it does to the card, or why it is refused.
+fn decide(
+    r: &GradeRequest,
+    state: Option<StateRow>,
+    last_quality_today: Option<i64>,
+    introduced_today: i64,
+    max_interval_days: u32,
+) -> Result<(&'static str, Option<StateRow>, Graded), AppError> {
+    let owes_repeat = last_quality_today.is_some_and(|q| q < i64::from(schedule::REPEAT_BELOW));
     let standing = standing_of(state.as_ref(), owes_repeat);
-    let introduced = u32::try_from(context.introduced_today).unwrap_or(u32::MAX);
-    if standing == Standing::New && introduced >= r.new_per_day {
+    if standing == Standing::New && introduced_today >= i64::from(r.new_per_day) {
         return Err(AppError::Conflict(format!(
             "You have already started today's {} new cards; this one waits for tomorrow.",
             r.new_per_day
@@ -268,42 +349,16 @@ pub async fn grade_in(
             )),
         },
     )?;
-    let (kind, after, result) = match outcome {
+    Ok(match outcome {
         Outcome::Graded(next) => (
             "grade",
-            Some(row_of(&next, at)),
+            Some(row_of(&next, r.now.as_second())),
             Graded::Scheduled {
                 due_day: next.due_day,
             },
         ),
         Outcome::Repeated => ("repeat", state, Graded::Repeated),
-    };
-    let change = match (&outcome, &after) {
-        (Outcome::Graded(_), Some(after)) => StateChange::Put(after),
-        _ => StateChange::Keep,
-    };
-    db::reviews::record(
-        &mut *conn,
-        change,
-        &db::reviews::NewEvent {
-            user_id: r.user_id,
-            card_id: r.card_id,
-            kind,
-            undoes: None,
-            reviewed_at: at,
-            study_day: r.today,
-            quality: Some(r.grade.get()),
-            before: state,
-            after,
-            response_ms: r.extras.response_ms,
-            variant_seed: r.extras.variant_seed.as_deref(),
-            answer: r.extras.answer.as_deref(),
-            suggested_quality: r.extras.suggested_quality,
-            takes_back: None,
-        },
-    )
-    .await?;
-    Ok(result)
+    })
 }
 
 /// Takes back the user's latest grade or repeat of today: the card's state is restored and an

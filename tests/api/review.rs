@@ -348,3 +348,75 @@ async fn a_restart_on_the_same_file_keeps_everything_and_imports_the_deck_once()
     assert_eq!(state(&pool, "ada", card).await.unwrap().repetitions, 1);
     assert_ne!(card_id_in(&app.get_html("/review").await), Some(card));
 }
+
+#[tokio::test]
+async fn grades_in_one_batch_see_each_other_as_if_committed_one_by_one() {
+    use studyhall::domain::Grade;
+    use studyhall::study::review::{GradeExtras, GradeRequest, Graded, grade_batch};
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let pool = app.pool().await;
+    let user: i64 = sqlx::query_scalar("SELECT id FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let now = app.clock().now();
+    let today = i32::try_from(today(&app).await).unwrap();
+    let request = |card_id: i64, q: u8, new_per_day: u32| GradeRequest {
+        user_id: user,
+        today,
+        new_per_day,
+        card_id,
+        grade: Grade::try_from(q).unwrap(),
+        extras: GradeExtras::default(),
+        now,
+    };
+    let batch = [
+        request(1, 2, 2),       // new card, failed: owes a repeat
+        request(1, 5, 2),       // the repeat, same batch
+        request(1, 5, 2),       // a double submit: refused, the card is not due
+        request(999_999, 5, 2), // no such card
+        request(2, 5, 2),       // second new card of the day
+        request(3, 5, 2),       // third: over the limit of 2
+    ];
+    let mut tx = pool.begin().await.unwrap();
+    let results = grade_batch(&mut tx, &batch, 36_500).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(matches!(results[0], Ok(Graded::Scheduled { .. })));
+    assert!(matches!(results[1], Ok(Graded::Repeated)));
+    assert!(matches!(
+        results[2],
+        Err(studyhall::error::AppError::Conflict(_))
+    ));
+    assert!(matches!(
+        results[3],
+        Err(studyhall::error::AppError::NotFound)
+    ));
+    assert!(matches!(results[4], Ok(Graded::Scheduled { .. })));
+    assert!(matches!(
+        results[5],
+        Err(studyhall::error::AppError::Conflict(_))
+    ));
+
+    assert_eq!(
+        history(&pool, "ada").await,
+        vec![
+            ("grade".to_owned(), Some(2)),
+            ("repeat".to_owned(), Some(5)),
+            ("grade".to_owned(), Some(5)),
+        ]
+    );
+    let first = state(&pool, "ada", 1).await.unwrap();
+    assert_eq!(
+        (first.repetitions, first.easiness_hundredths),
+        (0, 218),
+        "the repeat kept the schedule"
+    );
+    assert!(state(&pool, "ada", 3).await.is_none());
+    let counted: i64 = sqlx::query_scalar("SELECT reviews FROM review_days WHERE user_id = ?1")
+        .bind(user)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(counted, 3);
+}
