@@ -272,6 +272,40 @@ async fn sql_metacharacters_are_plain_text() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Deck names, card text and practice answers carry them as plain text too.
+    let sneaky_text = "x'); DROP TABLE cards; --";
+    let file = format!("front,back\n\"{sneaky_text}\",\"{sneaky_text}\"\n");
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
+        .text("deck", sneaky_text)
+        .text("format", "csv")
+        .part(
+            "file",
+            reqwest::multipart::Part::text(file).file_name("x.csv"),
+        );
+    let response = app
+        .client
+        .post(app.url("/admin/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let stored: (String, String) = sqlx::query_as(
+        "SELECT d.name, c.front FROM cards c JOIN decks d ON d.id = c.deck_id WHERE d.id = 3",
+    )
+    .fetch_one(&app.pool().await)
+    .await
+    .unwrap();
+    assert_eq!(stored, (sneaky_text.to_owned(), sneaky_text.to_owned()));
+    let practice = app
+        .submit(
+            "/practice/loss/1",
+            "/practice/loss/1",
+            &[("answer", "1'; DELETE FROM users; --")],
+        )
+        .await;
+    assert_eq!(practice.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(&app.pool().await)
         .await
