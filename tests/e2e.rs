@@ -82,26 +82,48 @@ async fn shoot(c: &Client, name: &str) {
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// The page's body, waiting out a navigation in progress (a submitted form's page may not
+/// have loaded yet; the old one's elements go stale).
+async fn body(c: &Client) -> fantoccini::elements::Element {
+    for _ in 0..100 {
+        if js(c, "return document.readyState").await == json!("complete")
+            && let Ok(body) = c.find(Locator::Css("body")).await
+        {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page never finished loading");
+}
+
 async fn body_text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    for _ in 0..20 {
+        if let Ok(text) = body(c).await.text().await {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page's text could not be read");
 }
 
 async fn press(c: &Client, keys: &str) {
-    c.find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .send_keys(keys)
-        .await
-        .unwrap();
+    for _ in 0..20 {
+        if body(c).await.send_keys(keys).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("could not press {keys:?}");
 }
 
 async fn js(c: &Client, script: &str) -> Value {
-    c.execute(script, vec![]).await.unwrap()
+    for _ in 0..20 {
+        if let Ok(value) = c.execute(script, vec![]).await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("could not run {script:?}");
 }
 
 /// Waits for the page to show `text`.
@@ -116,6 +138,7 @@ async fn wait_for_text(c: &Client, text: &str) {
 }
 
 async fn front(c: &Client) -> String {
+    body(c).await;
     c.find(Locator::Id("front"))
         .await
         .unwrap()
