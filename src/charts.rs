@@ -43,6 +43,42 @@ pub fn bars(values: &[(String, i64)], width: u32, height: u32) -> Vec<Bar> {
         .collect()
 }
 
+/// One part of a stacked bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Left edge.
+    pub x: u32,
+    /// Width.
+    pub width: u32,
+    /// 0, 1, 2...: which part (for its colour).
+    pub part: usize,
+}
+
+/// A horizontal bar `width` wide split in proportion to `values` (empty parts are left out).
+pub fn stacked(values: &[i64], width: u32) -> Vec<Segment> {
+    let total: i64 = values.iter().map(|v| (*v).max(0)).sum();
+    if total == 0 {
+        return Vec::new();
+    }
+    let mut x = 0;
+    let mut out = Vec::new();
+    let mut acc = 0i64;
+    for (part, v) in values.iter().enumerate() {
+        acc += (*v).max(0);
+        // Ends are rounded from the running total, so the parts always add up to `width`.
+        let end = u32::try_from(acc * i64::from(width) / total).unwrap_or(width);
+        if end > x {
+            out.push(Segment {
+                x,
+                width: end - x,
+                part,
+            });
+        }
+        x = end;
+    }
+    out
+}
+
 /// One day of a calendar heat map.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cell {
@@ -112,6 +148,29 @@ mod tests {
         assert_eq!(b[2].height, 100);
         assert_eq!(b[2].y, 0);
         assert_eq!(b[1].x, 100);
+    }
+
+    #[test]
+    fn stacked_bars_fill_the_width_in_proportion() {
+        let s = stacked(&[1, 1, 2], 200);
+        assert_eq!(s.iter().map(|p| p.width).sum::<u32>(), 200);
+        assert_eq!(
+            s[2],
+            Segment {
+                x: 100,
+                width: 100,
+                part: 2
+            }
+        );
+        assert!(stacked(&[0, 0], 10).is_empty());
+        assert_eq!(
+            stacked(&[0, 3], 30),
+            vec![Segment {
+                x: 0,
+                width: 30,
+                part: 1
+            }]
+        );
     }
 
     #[test]

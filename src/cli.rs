@@ -47,6 +47,19 @@ pub async fn import_file(
         .map_err(|e| anyhow::anyhow!("{}", e.public_message()))
 }
 
+/// `studyhall backup FILE`: refuses to overwrite an existing file.
+pub async fn backup(pool: &SqlitePool, file: &Path) -> anyhow::Result<()> {
+    if file.exists() {
+        anyhow::bail!("{} already exists; choose a new file name", file.display());
+    }
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    crate::db::backup_into(pool, file)
+        .await
+        .with_context(|| format!("backing up to {} failed", file.display()))
+}
+
 /// `studyhall create-admin NAME`.
 pub async fn create_admin(pool: &SqlitePool, name: &str, password: &str) -> anyhow::Result<()> {
     let username = Username::parse(name)?;

@@ -47,6 +47,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
         format: FormatArg,
     },
+    /// Write a consistent copy of the database to FILE, also while the server runs.
+    Backup {
+        /// The copy to write; must not exist yet.
+        file: PathBuf,
+    },
     /// Create an admin account; the password is read from standard input.
     CreateAdmin {
         /// The new admin's username.

@@ -60,6 +60,17 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             pool.close().await;
             Ok(())
         }
+        Command::Backup { file } => {
+            let pool = db::connect(&args.database).await?;
+            cli::backup(&pool, &file).await?;
+            println!(
+                "backed up {} to {}",
+                args.database.display(),
+                file.display()
+            );
+            pool.close().await;
+            Ok(())
+        }
         Command::CreateAdmin { name } => {
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;

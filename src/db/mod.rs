@@ -110,6 +110,16 @@ pub async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlit
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
+/// Writes a consistent, compacted copy of the database to `target` with `VACUUM INTO`: it
+/// reads one snapshot, so it is safe while the server writes.
+pub async fn backup_into(pool: &SqlitePool, target: &Path) -> Result<(), sqlx::Error> {
+    sqlx::query("VACUUM INTO ?1")
+        .bind(target.to_string_lossy().into_owned())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Whether an error is a UNIQUE constraint failure.
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     error

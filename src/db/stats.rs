@@ -109,3 +109,54 @@ pub async fn rebuild_review_days(db: &sqlx::SqlitePool) -> Result<(), sqlx::Erro
     .await?;
     tx.commit().await
 }
+
+/// One deck's cards for one user, by stage.
+#[derive(Debug, Clone, FromRow)]
+pub struct DeckStagesRow {
+    /// Deck id.
+    pub id: i64,
+    /// Deck name.
+    pub name: String,
+    /// Cards in the deck.
+    pub total: i64,
+    /// Cards reviewed, interval under 21 days.
+    pub learning: i64,
+    /// Cards with an interval of 21 days or more.
+    pub mature: i64,
+}
+
+/// Every deck with this user's learning and mature counts.
+pub async fn deck_stages(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+) -> Result<Vec<DeckStagesRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT d.id, d.name,
+           (SELECT COUNT(*) FROM cards c WHERE c.deck_id = d.id) AS total,
+           (SELECT COUNT(*) FROM review_states s JOIN cards c ON c.id = s.card_id
+              WHERE s.user_id = ?1 AND c.deck_id = d.id AND s.interval_days < ?2) AS learning,
+           (SELECT COUNT(*) FROM review_states s JOIN cards c ON c.id = s.card_id
+              WHERE s.user_id = ?1 AND c.deck_id = d.id AND s.interval_days >= ?2) AS mature
+         FROM decks d ORDER BY d.name COLLATE NOCASE",
+    )
+    .bind(user_id)
+    .bind(MATURE_INTERVAL_DAYS)
+    .fetch_all(db)
+    .await
+}
+
+/// The study days from `from` on with at least one review that stands, latest first.
+pub async fn study_days_desc(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    from: i32,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT study_day FROM review_days WHERE user_id = ?1 AND study_day >= ?2 AND reviews > 0
+         ORDER BY study_day DESC",
+    )
+    .bind(user_id)
+    .bind(from)
+    .fetch_all(db)
+    .await
+}

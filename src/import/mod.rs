@@ -3,6 +3,7 @@
 //! all or nothing.
 
 mod delimited;
+pub mod export;
 mod quizwiz;
 
 use crate::domain::CardText;

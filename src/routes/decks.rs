@@ -4,11 +4,15 @@ use super::{Nav, page};
 use crate::auth::{CurrentUser, user::app_state};
 use crate::db::decks::{CardRow, DeckRow, DeckSummary};
 use crate::error::AppError;
+use crate::import::export;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(list_decks).service(show_deck);
+    cfg.service(list_decks)
+        .service(show_deck)
+        .service(export_deck)
+        .service(show_card);
 }
 
 #[derive(Template)]
@@ -52,5 +56,138 @@ async fn show_deck(
         nav: Nav::for_user(&user),
         deck,
         cards,
+    })
+}
+
+/// A file download.
+pub fn download(content_type: &str, file_name: &str, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+        .body(body)
+}
+
+/// A deck name made safe for a file name: letters, digits, '-' and '_' only.
+fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stem = stem.trim_matches('-');
+    if stem.is_empty() {
+        "deck".to_owned()
+    } else {
+        stem.chars().take(60).collect()
+    }
+}
+
+#[get("/decks/{id}/export.{format}")]
+async fn export_deck(
+    req: HttpRequest,
+    _user: CurrentUser,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let (id, format) = path.into_inner();
+    let deck = crate::db::decks::find(state.db.reader(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let cards = crate::db::decks::cards(state.db.reader(), deck.id).await?;
+    let pairs = cards.iter().map(|c| (c.front.as_str(), c.back.as_str()));
+    let (body, content_type) = match format.as_str() {
+        "csv" => (export::to_csv(pairs), "text/csv; charset=utf-8"),
+        "tsv" => (
+            export::to_tsv(pairs),
+            "text/tab-separated-values; charset=utf-8",
+        ),
+        _ => return Err(AppError::NotFound),
+    };
+    let body =
+        body.map_err(|e| AppError::Validation(format!("The deck was not exported: {e}.")))?;
+    Ok(download(
+        content_type,
+        &format!("{}.{format}", file_stem(&deck.name)),
+        body,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "decks/card.html")]
+struct CardPage {
+    nav: Nav,
+    deck: DeckRow,
+    card: CardRow,
+    due: Option<String>,
+    interval: Option<i64>,
+    easiness: Option<String>,
+    history: Vec<HistoryLine>,
+}
+
+/// One line of a card's history as the page shows it.
+pub struct HistoryLine {
+    /// When.
+    pub at: String,
+    /// grade | repeat | undo.
+    pub kind: String,
+    /// The grade.
+    pub quality: String,
+    /// The interval after it.
+    pub interval: String,
+}
+
+/// A Unix time as "2026-11-29 18:33 UTC".
+pub fn utc_time(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+#[get("/cards/{id}")]
+async fn show_card(
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let db = state.db.reader();
+    let card = crate::db::decks::card(db, *id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let deck = crate::db::decks::find(db, card.deck_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let schedule = crate::db::reviews::state(db, user.id, card.id).await?;
+    let history = crate::db::reviews::history(db, user.id, Some(card.id))
+        .await?
+        .into_iter()
+        .map(|h| HistoryLine {
+            at: utc_time(h.reviewed_at),
+            quality: h.quality.map(|q| q.to_string()).unwrap_or_default(),
+            interval: h
+                .interval_after
+                .map(|i| format!("{i} d"))
+                .unwrap_or_default(),
+            kind: h.kind,
+        })
+        .collect();
+    page(&CardPage {
+        nav: Nav::for_user(&user),
+        due: schedule.map(|s| {
+            crate::srs::day::date_of_day(i32::try_from(s.due_day).unwrap_or(0)).to_string()
+        }),
+        interval: schedule.map(|s| s.interval_days),
+        easiness: schedule.map(|s| format!("{:.2}", s.easiness_hundredths as f64 / 100.0)),
+        deck,
+        card,
+        history,
     })
 }

@@ -31,6 +31,46 @@ pub struct Progress {
     pub reviews_past_year: i64,
     /// Share of mature-card reviews graded 3 or more, in percent, and how many reviews.
     pub retention: Option<(u32, i64)>,
+    /// Consecutive study days with reviews, up to today (or yesterday, if none yet today).
+    pub streak: u32,
+    /// Each deck's cards by stage.
+    pub decks: Vec<DeckProgress>,
+}
+
+/// One deck's cards for one user: new, learning (interval under 21 days), mature.
+#[derive(Debug, Clone)]
+pub struct DeckProgress {
+    /// Deck id.
+    pub id: i64,
+    /// Deck name.
+    pub name: String,
+    /// Never reviewed.
+    pub new: i64,
+    /// Reviewed, interval under 21 days.
+    pub learning: i64,
+    /// Interval of 21 days or more.
+    pub mature: i64,
+    /// The bar drawn for it.
+    pub bar: Vec<charts::Segment>,
+}
+
+/// Consecutive study days with reviews ending today, or yesterday when today has none yet (a
+/// streak is not broken before the day is over). `days` is latest first.
+pub fn streak(days: &[i64], today: i32) -> u32 {
+    let today = i64::from(today);
+    let mut expected = match days.first() {
+        Some(&d) if d == today || d == today - 1 => d,
+        _ => return 0,
+    };
+    let mut count = 0;
+    for &day in days {
+        if day != expected {
+            break;
+        }
+        count += 1;
+        expected -= 1;
+    }
+    count
 }
 
 /// Builds the user's progress at `now`.
@@ -75,7 +115,26 @@ pub async fn progress(
         )
     });
 
+    let days = db::stats::study_days_desc(pool, user.id, today - 3660).await?;
+    let decks = db::stats::deck_stages(pool, user.id)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let new = (d.total - d.learning - d.mature).max(0);
+            DeckProgress {
+                bar: charts::stacked(&[new, d.learning, d.mature], 240),
+                id: d.id,
+                name: d.name,
+                new,
+                learning: d.learning,
+                mature: d.mature,
+            }
+        })
+        .collect();
+
     Ok(Progress {
+        streak: streak(&days, today),
+        decks,
         reviews_today: counts.reviews_today,
         learned: counts.learned,
         due_today: counts.due_today + i64::try_from(repeats).unwrap_or(0),
@@ -85,6 +144,20 @@ pub async fn progress(
         reviews_past_year: history.values().sum(),
         retention,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::streak;
+
+    #[test]
+    fn a_streak_counts_back_from_today_or_yesterday() {
+        assert_eq!(streak(&[], 100), 0);
+        assert_eq!(streak(&[100, 99, 98, 96], 100), 3);
+        assert_eq!(streak(&[99, 98], 100), 2, "today is not over yet");
+        assert_eq!(streak(&[98, 97], 100), 0);
+        assert_eq!(streak(&[100], 100), 1);
+    }
 }
 
 impl Progress {

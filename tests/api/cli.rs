@@ -97,3 +97,36 @@ async fn create_admin_reads_the_password_from_stdin() {
     );
     assert!(ok);
 }
+
+#[tokio::test]
+async fn a_backup_taken_while_the_server_runs_is_consistent_and_complete() {
+    let app = crate::helpers::spawn_app().await;
+    app.register_ok("ada").await;
+    let card = app.grade_next(5, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("backups").join("copy.db");
+    let out = studyhall(&app.db_path(), &["backup", copy.to_str().unwrap()], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The server keeps working while and after the copy is taken.
+    app.grade_next(4, None).await;
+
+    let pool = studyhall::db::connect(&copy).await.unwrap();
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let graded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reviews WHERE card_id = ?1")
+        .bind(card)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(graded, 1);
+    let out = studyhall(&app.db_path(), &["backup", copy.to_str().unwrap()], "");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+}

@@ -5,6 +5,7 @@
 mod accounts;
 mod cli;
 mod decks_and_import;
+mod export;
 mod helpers;
 mod practice;
 mod review;
