@@ -146,20 +146,6 @@ pub async fn progress(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::streak;
-
-    #[test]
-    fn a_streak_counts_back_from_today_or_yesterday() {
-        assert_eq!(streak(&[], 100), 0);
-        assert_eq!(streak(&[100, 99, 98, 96], 100), 3);
-        assert_eq!(streak(&[99, 98], 100), 2, "today is not over yet");
-        assert_eq!(streak(&[98, 97], 100), 0);
-        assert_eq!(streak(&[100], 100), 1);
-    }
-}
-
 impl Progress {
     /// The retention figure for its tile.
     pub fn retention_percent(&self) -> String {
@@ -173,5 +159,19 @@ impl Progress {
             Some((_, n)) => format!("retention of mature cards ({n} reviews)"),
             None => "retention (no mature cards yet)".to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::streak;
+
+    #[test]
+    fn a_streak_counts_back_from_today_or_yesterday() {
+        assert_eq!(streak(&[], 100), 0);
+        assert_eq!(streak(&[100, 99, 98, 96], 100), 3);
+        assert_eq!(streak(&[99, 98], 100), 2, "today is not over yet");
+        assert_eq!(streak(&[98, 97], 100), 0);
+        assert_eq!(streak(&[100], 100), 1);
     }
 }
