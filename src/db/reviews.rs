@@ -69,6 +69,38 @@ pub struct StateRow {
     pub last_reviewed_at: i64,
 }
 
+/// A state read through a LEFT JOIN or from an event's "before" columns: all NULL when the
+/// card was new to the user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromRow)]
+pub struct MaybeState {
+    /// n.
+    pub repetitions: Option<i64>,
+    /// EF in hundredths.
+    pub easiness_hundredths: Option<i64>,
+    /// I in days.
+    pub interval_days: Option<i64>,
+    /// Due day.
+    pub due_day: Option<i64>,
+    /// Lapses.
+    pub lapses: Option<i64>,
+    /// Last review, Unix seconds.
+    pub last_reviewed_at: Option<i64>,
+}
+
+impl MaybeState {
+    /// The state, or None for a new card.
+    pub fn get(&self) -> Option<StateRow> {
+        Some(StateRow {
+            repetitions: self.repetitions?,
+            easiness_hundredths: self.easiness_hundredths?,
+            interval_days: self.interval_days?,
+            due_day: self.due_day?,
+            lapses: self.lapses.unwrap_or(0),
+            last_reviewed_at: self.last_reviewed_at.unwrap_or(0),
+        })
+    }
+}
+
 /// One history event to append.
 #[derive(Debug, Clone, Default)]
 pub struct NewEvent<'a> {
@@ -159,32 +191,9 @@ pub struct EventRow {
     pub quality: Option<i64>,
     /// The deck of the card.
     pub deck_id: i64,
-    /// n before (NULL: was new).
-    pub repetitions_before: Option<i64>,
-    /// EF before.
-    pub easiness_before: Option<i64>,
-    /// I before.
-    pub interval_before: Option<i64>,
-    /// Due day before.
-    pub due_day_before: Option<i64>,
-    /// Lapses before.
-    pub lapses_before: Option<i64>,
-    /// Last review time before.
-    pub last_reviewed_before: Option<i64>,
-}
-
-impl EventRow {
-    /// The state this event started from (None when the card was new).
-    pub fn before(&self) -> Option<StateRow> {
-        Some(StateRow {
-            repetitions: self.repetitions_before?,
-            easiness_hundredths: self.easiness_before?,
-            interval_days: self.interval_before?,
-            due_day: self.due_day_before?,
-            lapses: self.lapses_before.unwrap_or(0),
-            last_reviewed_at: self.last_reviewed_before.unwrap_or(0),
-        })
-    }
+    /// The state the event started from.
+    #[sqlx(flatten)]
+    pub before: MaybeState,
 }
 
 /// One of today's grade or repeat events that has not been undone.
@@ -226,8 +235,10 @@ pub async fn last_undoable(
     today: i32,
 ) -> Result<Option<EventRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT r.id, r.card_id, r.kind, r.quality, c.deck_id, r.repetitions_before, r.easiness_before,
-                r.interval_before, r.due_day_before, r.lapses_before, r.last_reviewed_before
+        "SELECT r.id, r.card_id, r.kind, r.quality, c.deck_id,
+                r.repetitions_before AS repetitions, r.easiness_before AS easiness_hundredths,
+                r.interval_before AS interval_days, r.due_day_before AS due_day,
+                r.lapses_before AS lapses, r.last_reviewed_before AS last_reviewed_at
          FROM reviews r JOIN cards c ON c.id = r.card_id
          WHERE r.user_id = ?1 AND r.study_day = ?2 AND r.kind IN ('grade', 'repeat')
            AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)
@@ -320,18 +331,9 @@ pub struct QueueHeadRow {
     pub generator: Option<String>,
     /// Position in its deck.
     pub position: Option<i64>,
-    /// n.
-    pub repetitions: Option<i64>,
-    /// EF in hundredths.
-    pub easiness_hundredths: Option<i64>,
-    /// I.
-    pub interval_days: Option<i64>,
-    /// Due day.
-    pub due_day: Option<i64>,
-    /// Lapses.
-    pub lapses: Option<i64>,
-    /// Last review.
-    pub last_reviewed_at: Option<i64>,
+    /// The due card's state.
+    #[sqlx(flatten)]
+    pub state: MaybeState,
 }
 
 impl QueueHeadRow {
@@ -347,14 +349,7 @@ impl QueueHeadRow {
                 generator: self.generator.clone(),
                 position: self.position?,
             },
-            StateRow {
-                repetitions: self.repetitions?,
-                easiness_hundredths: self.easiness_hundredths?,
-                interval_days: self.interval_days?,
-                due_day: self.due_day?,
-                lapses: self.lapses?,
-                last_reviewed_at: self.last_reviewed_at?,
-            },
+            self.state.get()?,
         ))
     }
 }
@@ -395,39 +390,16 @@ pub async fn queue_head(
     .await
 }
 
-/// What grading one card needs to know, read in one query inside the grade's transaction.
+/// What grading one card needs to know, read inside the grade's transaction.
 #[derive(Debug, Clone, FromRow)]
 pub struct GradeContextRow {
-    /// n (NULL: the card is new to this user).
-    pub repetitions: Option<i64>,
-    /// EF.
-    pub easiness_hundredths: Option<i64>,
-    /// I.
-    pub interval_days: Option<i64>,
-    /// Due day.
-    pub due_day: Option<i64>,
-    /// Lapses.
-    pub lapses: Option<i64>,
-    /// Last review.
-    pub last_reviewed_at: Option<i64>,
+    /// The card's state (all NULL: the card is new to this user).
+    #[sqlx(flatten)]
+    pub state: MaybeState,
     /// The grade of this card's latest standing event today, if any.
     pub last_quality_today: Option<i64>,
     /// New cards this user introduced today.
     pub introduced_today: i64,
-}
-
-impl GradeContextRow {
-    /// The card's state, None when it is new.
-    pub fn state(&self) -> Option<StateRow> {
-        Some(StateRow {
-            repetitions: self.repetitions?,
-            easiness_hundredths: self.easiness_hundredths?,
-            interval_days: self.interval_days?,
-            due_day: self.due_day?,
-            lapses: self.lapses.unwrap_or(0),
-            last_reviewed_at: self.last_reviewed_at.unwrap_or(0),
-        })
-    }
 }
 
 /// How a write changes a card's state besides appending its event.

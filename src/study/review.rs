@@ -273,7 +273,7 @@ pub async fn grade_batch(
             .states
             .get(&key)
             .copied()
-            .or_else(|| context.state());
+            .or_else(|| context.state.get());
         let last_quality = overlay
             .last_quality
             .get(&key)
@@ -369,7 +369,7 @@ pub async fn undo(pool: &SqlitePool, user: &CurrentUser, now: Timestamp) -> Resu
         .await?
         .ok_or_else(|| AppError::Conflict("There is no grade from today to undo.".to_owned()))?;
     let current = db::reviews::state(&mut *tx, user.id, event.card_id).await?;
-    let restored = event.before();
+    let restored = event.before.get();
     let change = match &restored {
         Some(s) => StateChange::Put(s),
         None => StateChange::Delete,
@@ -389,7 +389,7 @@ pub async fn undo(pool: &SqlitePool, user: &CurrentUser, now: Timestamp) -> Resu
             takes_back: Some(db::reviews::DayWeight::of(
                 &event.kind,
                 event.quality,
-                event.interval_before,
+                event.before.interval_days,
             )),
             ..Default::default()
         },
