@@ -12,6 +12,9 @@ pub enum AppError {
     /// Not logged in: pages redirect to /login.
     #[error("you need to log in")]
     Unauthorized,
+    /// An admin reset the password: the user must choose a new one first.
+    #[error("choose a new password first")]
+    PasswordChangeRequired,
     /// Logged in, but this role may not.
     #[error("{0}")]
     Forbidden(String),
@@ -65,6 +68,9 @@ impl From<crate::import::ImportError> for AppError {
     }
 }
 
+/// Where a user whose password was reset chooses a new one.
+pub const NEW_PASSWORD_PATH: &str = "/account/new-password";
+
 /// The error page.
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -117,7 +123,7 @@ fn capitalise(s: &str) -> String {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::Unauthorized => StatusCode::SEE_OTHER,
+            AppError::Unauthorized | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
@@ -137,10 +143,18 @@ impl ResponseError for AppError {
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }
-        if let AppError::Unauthorized = self {
-            return HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
-                .finish();
+        match self {
+            AppError::Unauthorized => {
+                return HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, "/login"))
+                    .finish();
+            }
+            AppError::PasswordChangeRequired => {
+                return HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, NEW_PASSWORD_PATH))
+                    .finish();
+            }
+            _ => {}
         }
         let mut response = HttpResponse::build(status);
         if let AppError::TooManyRequests { retry_after_secs } = self {
@@ -195,6 +209,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self.0 {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ref other => other.status_code(),
         }

@@ -31,6 +31,8 @@ pub struct CurrentUser {
     pub csrf_token: String,
     /// The session's row id.
     pub session_id: i64,
+    /// An admin reset the password: every page but choosing a new one is closed.
+    pub must_change_password: bool,
 }
 
 impl CurrentUser {
@@ -82,6 +84,7 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         new_per_day: u32::try_from(row.new_per_day).unwrap_or(20),
         csrf_token: row.csrf_token,
         session_id: row.session_id,
+        must_change_password: row.must_change_password,
     };
     state.sessions.put(hash, user.clone(), expires_at, now);
     req.extensions_mut().insert(user.clone());
@@ -101,8 +104,21 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { load(&req).await?.ok_or(AppError::Unauthorized) })
+        Box::pin(async move {
+            let user = load(&req).await?.ok_or(AppError::Unauthorized)?;
+            cleared(&req, user)
+        })
     }
+}
+
+/// Whether `user` may use this request's page: a user whose password was reset may only
+/// choose a new one (or log out).
+fn cleared(req: &HttpRequest, user: CurrentUser) -> Result<CurrentUser, AppError> {
+    let allowed = [crate::error::NEW_PASSWORD_PATH, "/logout"];
+    if user.must_change_password && !allowed.contains(&req.path()) {
+        return Err(AppError::PasswordChangeRequired);
+    }
+    Ok(user)
 }
 
 /// The user if logged in; anonymous requests get `None` rather than a redirect.
@@ -130,7 +146,7 @@ impl FromRequest for Admin {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let user = load(&req).await?.ok_or(AppError::Unauthorized)?;
+            let user = cleared(&req, load(&req).await?.ok_or(AppError::Unauthorized)?)?;
             if user.is_admin() {
                 Ok(Admin(user))
             } else {

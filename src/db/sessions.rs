@@ -23,6 +23,8 @@ pub struct SessionUser {
     pub new_per_day: i64,
     /// When the session ends.
     pub expires_at: i64,
+    /// The user must choose a new password before anything else.
+    pub must_change_password: bool,
 }
 
 /// Stores a new session.
@@ -56,9 +58,9 @@ pub async fn find_user(
 ) -> Result<Option<SessionUser>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.id AS session_id, s.csrf_token, u.id, u.username, u.role, u.time_zone,
-                u.day_starts_hour, u.new_per_day, s.expires_at
+                u.day_starts_hour, u.new_per_day, s.expires_at, u.must_change_password
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+         WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
     )
     .bind(token_hash)
     .bind(now)
@@ -70,6 +72,15 @@ pub async fn find_user(
 pub async fn delete(db: impl SqliteExecutor<'_>, session_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE id = ?1")
         .bind(session_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (disabled account, password reset).
+pub async fn delete_all(db: impl SqliteExecutor<'_>, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = ?1")
+        .bind(user_id)
         .execute(db)
         .await?;
     Ok(())

@@ -19,6 +19,91 @@ pub struct UserRow {
     pub day_starts_hour: i64,
     /// New cards a day.
     pub new_per_day: i64,
+    /// Whether the account is disabled.
+    pub disabled: bool,
+}
+
+/// A line of the admin's user list.
+#[derive(Debug, Clone, FromRow)]
+pub struct UserListRow {
+    /// Id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: String,
+    /// Disabled?
+    pub disabled: bool,
+    /// Must choose a new password at next login?
+    pub must_change_password: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Reviews recorded.
+    pub reviews: i64,
+}
+
+/// Accounts whose name contains `search` (all when empty), by name, at most `limit`.
+pub async fn list(
+    db: impl SqliteExecutor<'_>,
+    search: &str,
+    limit: i64,
+) -> Result<Vec<UserListRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id, u.username, u.role, u.disabled, u.must_change_password, u.created_at,
+                (SELECT COALESCE(SUM(reviews), 0) FROM review_days d WHERE d.user_id = u.id) AS reviews
+         FROM users u
+         WHERE ?1 = '' OR instr(lower(u.username), lower(?1)) > 0
+         ORDER BY u.username COLLATE NOCASE LIMIT ?2",
+    )
+    .bind(search)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Sets a user's role.
+pub async fn set_role(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    role: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE users SET role = ?2 WHERE id = ?1")
+        .bind(id)
+        .bind(role)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Disables or enables an account.
+pub async fn set_disabled(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    disabled: bool,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE users SET disabled = ?2 WHERE id = ?1")
+        .bind(id)
+        .bind(disabled)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces a password hash and says whether the user must change it at next login.
+pub async fn set_password(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    password_hash: &str,
+    must_change: bool,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE users SET password_hash = ?2, must_change_password = ?3 WHERE id = ?1")
+            .bind(id)
+            .bind(password_hash)
+            .bind(must_change)
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Creates an account; the first account of a database becomes admin, later ones get
@@ -49,7 +134,7 @@ pub async fn find_by_username(
     username: &str,
 ) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, username, password_hash, role, time_zone, day_starts_hour, new_per_day
+        "SELECT id, username, password_hash, role, time_zone, day_starts_hour, new_per_day, disabled
          FROM users WHERE username = ?1",
     )
     .bind(username)
@@ -60,7 +145,7 @@ pub async fn find_by_username(
 /// The account with this id.
 pub async fn find(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, username, password_hash, role, time_zone, day_starts_hour, new_per_day
+        "SELECT id, username, password_hash, role, time_zone, day_starts_hour, new_per_day, disabled
          FROM users WHERE id = ?1",
     )
     .bind(id)
@@ -74,7 +159,7 @@ pub async fn set_password_hash(
     id: i64,
     password_hash: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = ?2 WHERE id = ?1")
+    sqlx::query("UPDATE users SET password_hash = ?2, must_change_password = 0 WHERE id = ?1")
         .bind(id)
         .bind(password_hash)
         .execute(db)

@@ -11,7 +11,9 @@ use askama::Template;
 use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(show_account)
+    cfg.service(show_new_password)
+        .service(choose_new_password)
+        .service(show_account)
         .service(change_password)
         .service(save_preferences);
 }
@@ -147,4 +149,63 @@ async fn save_preferences(
         .map(|e| e.0)
         .collect();
     page_with(StatusCode::UNPROCESSABLE_ENTITY, &account)
+}
+
+#[derive(Template)]
+#[template(path = "account/new_password.html")]
+struct NewPasswordPage {
+    nav: Nav,
+    errors: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct NewPasswordForm {
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+#[get("/account/new-password")]
+async fn show_new_password(user: CurrentUser) -> Result<HttpResponse, AppError> {
+    if !user.must_change_password {
+        return Ok(see_other("/account"));
+    }
+    page(&NewPasswordPage {
+        nav: Nav::for_user(&user),
+        errors: Vec::new(),
+    })
+}
+
+#[post("/account/new-password")]
+async fn choose_new_password(
+    req: HttpRequest,
+    user: CurrentUser,
+    form: CsrfForm<NewPasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    if !user.must_change_password {
+        return Ok(see_other("/account"));
+    }
+    let form = form.0;
+    let mut errors = Vec::new();
+    if form.new != form.confirm {
+        errors.push("The two passwords differ.".to_owned());
+    }
+    match Password::parse(&form.new, &user.username) {
+        Ok(new) if errors.is_empty() => {
+            accounts::choose_new_password(state.db.writer(), &user, &new).await?;
+            state.sessions.forget_user(user.id);
+            return Ok(see_other("/decks"));
+        }
+        Ok(_) => {}
+        Err(e) => errors.push(e.0),
+    }
+    page_with(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &NewPasswordPage {
+            nav: Nav::for_user(&user),
+            errors,
+        },
+    )
 }

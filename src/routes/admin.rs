@@ -1,15 +1,18 @@
 //! Administration: importing deck files.
 
-use super::{Nav, page, page_with};
-use crate::auth::{Admin, csrf, user::app_state};
+use super::{Nav, page, page_with, see_other};
+use crate::auth::{Admin, CsrfForm, csrf, user::app_state};
 use crate::domain::DeckName;
+use crate::domain::Role;
 use crate::error::AppError;
 use crate::import::{self, Format};
+use crate::startup::AppState;
 use crate::study::import::{ImportReport, import_deck};
 use actix_multipart::form::{MultipartForm, MultipartFormConfig, bytes::Bytes, text::Text};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, get, post, web};
 use askama::Template;
+use serde::Deserialize;
 
 /// Largest deck file accepted, in bytes.
 pub const IMPORT_LIMIT_BYTES: usize = 2 * 1024 * 1024;
@@ -35,7 +38,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     }),
             )
             .service(show_import)
-            .service(import_file),
+            .service(import_file)
+            .service(list_users)
+            .service(set_role)
+            .service(set_disabled)
+            .service(reset_password),
     );
 }
 
@@ -157,4 +164,169 @@ async fn read_and_import(
         DeckName::parse(deck)?
     };
     import_deck(pool, &name, &parsed, Some(owner_id), now).await
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    nav: Nav,
+    search: String,
+    users: Vec<UserLine>,
+    notice: Option<String>,
+    temporary: Option<(String, String)>,
+}
+
+struct UserLine {
+    id: i64,
+    username: String,
+    role: String,
+    disabled: bool,
+    must_change_password: bool,
+    created: String,
+    reviews: i64,
+    is_me: bool,
+}
+
+#[derive(Deserialize)]
+struct UsersQuery {
+    #[serde(default)]
+    q: String,
+    saved: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+#[derive(Deserialize)]
+struct DisabledForm {
+    #[serde(default)]
+    disabled: String,
+}
+
+#[derive(Deserialize)]
+struct Nothing {}
+
+/// Most users listed at once; the search narrows the list.
+const USER_LIST_LIMIT: i64 = 200;
+
+async fn users_page(
+    state: &AppState,
+    admin: &crate::auth::CurrentUser,
+    search: &str,
+    notice: Option<String>,
+    temporary: Option<(String, String)>,
+) -> Result<UsersPage, AppError> {
+    let users = crate::db::users::list(state.db.reader(), search.trim(), USER_LIST_LIMIT)
+        .await?
+        .into_iter()
+        .map(|u| UserLine {
+            is_me: u.id == admin.id,
+            created: crate::srs::day::date_of_day(
+                i32::try_from(u.created_at.div_euclid(86_400)).unwrap_or(0),
+            )
+            .to_string(),
+            id: u.id,
+            username: u.username,
+            role: u.role,
+            disabled: u.disabled,
+            must_change_password: u.must_change_password,
+            reviews: u.reviews,
+        })
+        .collect();
+    Ok(UsersPage {
+        nav: Nav::for_user(admin),
+        search: search.to_owned(),
+        users,
+        notice,
+        temporary,
+    })
+}
+
+/// Refuses changes an admin makes to their own account, which could lock everyone out.
+fn not_self(admin: &crate::auth::CurrentUser, id: i64) -> Result<(), AppError> {
+    if admin.id == id {
+        return Err(AppError::Conflict(
+            "You cannot change your own role or disable your own account; ask another admin."
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+#[get("/users")]
+async fn list_users(
+    req: HttpRequest,
+    Admin(admin): Admin,
+    query: web::Query<UsersQuery>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let notice = query.saved.as_deref().map(|what| format!("Saved: {what}."));
+    page(&users_page(&state, &admin, &query.q, notice, None).await?)
+}
+
+#[post("/users/{id}/role")]
+async fn set_role(
+    req: HttpRequest,
+    Admin(admin): Admin,
+    id: web::Path<i64>,
+    form: CsrfForm<RoleForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    not_self(&admin, *id)?;
+    let role = Role::parse(&form.0.role)?;
+    if !crate::db::users::set_role(state.db.writer(), *id, role.as_str()).await? {
+        return Err(AppError::NotFound);
+    }
+    state.sessions.forget_user(*id);
+    Ok(see_other("/admin/users?saved=role"))
+}
+
+#[post("/users/{id}/disabled")]
+async fn set_disabled(
+    req: HttpRequest,
+    Admin(admin): Admin,
+    id: web::Path<i64>,
+    form: CsrfForm<DisabledForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    not_self(&admin, *id)?;
+    let disabled = match form.0.disabled.as_str() {
+        "1" => true,
+        "0" => false,
+        _ => return Err(AppError::BadRequest("disabled is 1 or 0.".to_owned())),
+    };
+    if !crate::db::users::set_disabled(state.db.writer(), *id, disabled).await? {
+        return Err(AppError::NotFound);
+    }
+    if disabled {
+        crate::db::sessions::delete_all(state.db.writer(), *id).await?;
+    }
+    state.sessions.forget_user(*id);
+    Ok(see_other(if disabled {
+        "/admin/users?saved=disabled"
+    } else {
+        "/admin/users?saved=enabled"
+    }))
+}
+
+/// Resets a password and shows the temporary one on this response only (never in a URL or a
+/// log), for the admin to pass on.
+#[post("/users/{id}/reset")]
+async fn reset_password(
+    req: HttpRequest,
+    Admin(admin): Admin,
+    id: web::Path<i64>,
+    _form: CsrfForm<Nothing>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let temporary = crate::study::accounts::reset_password(state.db.writer(), *id).await?;
+    state.sessions.forget_user(*id);
+    let name = crate::db::users::find(state.db.reader(), *id)
+        .await?
+        .map(|u| u.username)
+        .unwrap_or_default();
+    page(&users_page(&state, &admin, "", None, Some((name, temporary))).await?)
 }

@@ -46,6 +46,9 @@ pub async fn authenticate(
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let ok = password::verify(password_typed.to_owned(), hash).await?;
     match user {
+        Some(user) if ok && user.disabled => Err(AppError::Validation(
+            "This account is disabled; ask an administrator.".to_owned(),
+        )),
         Some(user) if ok => {
             throttle.record_success(ip);
             Ok(user.id)
@@ -81,6 +84,38 @@ pub async fn start_session(
     )
     .await?;
     Ok(session::session_cookie(token, secure))
+}
+
+/// Letters and digits a temporary password is drawn from (no look-alikes such as 0/O, 1/l).
+const TEMPORARY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// Resets a user's password to a random temporary one, returned to show the admin once; the
+/// user must choose a new password at next login, and their sessions end now.
+pub async fn reset_password(pool: &SqlitePool, user_id: i64) -> Result<String, AppError> {
+    let temporary: String = (0..14)
+        .map(|_| {
+            let i = rand::Rng::random_range(&mut rand::rng(), 0..TEMPORARY_ALPHABET.len());
+            char::from(TEMPORARY_ALPHABET[i])
+        })
+        .collect();
+    let hash = password::hash(temporary.clone()).await?;
+    if !db::users::set_password(pool, user_id, &hash, true).await? {
+        return Err(AppError::NotFound);
+    }
+    db::sessions::delete_all(pool, user_id).await?;
+    Ok(temporary)
+}
+
+/// Sets the new password a user chose after a reset, ending their other sessions.
+pub async fn choose_new_password(
+    pool: &SqlitePool,
+    user: &CurrentUser,
+    new: &Password,
+) -> Result<(), AppError> {
+    let hash = password::hash(new.expose().to_owned()).await?;
+    db::users::set_password_hash(pool, user.id, &hash).await?;
+    db::sessions::delete_others(pool, user.id, user.session_id).await?;
+    Ok(())
 }
 
 /// Changes the user's password after checking the current one, and ends their other

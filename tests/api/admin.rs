@@ -1,0 +1,204 @@
+use crate::helpers::{PASSWORD, TestApp, spawn_app};
+use reqwest::StatusCode;
+
+async fn user_id(app: &TestApp, name: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM users WHERE username = ?1")
+        .bind(name)
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn admins_list_and_search_users_and_students_cannot() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let student = app.other_browser();
+    student.register_ok("student1").await;
+    let html = app.get_html("/admin/users").await;
+    assert!(html.contains("student1") && html.contains("(you)"));
+    let found = app.get_html("/admin/users?q=STUD").await;
+    assert!(found.contains("student1") && !found.contains("(you)"));
+    assert_eq!(
+        student.get("/admin/users").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let forged = student
+        .submit(
+            "/decks",
+            &format!("/admin/users/{}/role", user_id(&app, "student1").await),
+            &[("role", "admin")],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        student.get("/admin/import").await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn an_admin_changes_a_role_and_it_applies_at_once() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let other = app.other_browser();
+    other.register_ok("teacher").await;
+    let id = user_id(&app, "teacher").await;
+    assert_eq!(
+        other.get("/admin/users").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let response = app
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/role"),
+            &[("role", "admin")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        other.get("/admin/users").await.status(),
+        StatusCode::OK,
+        "the new role applies to the live session"
+    );
+    let bad = app
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/role"),
+            &[("role", "root")],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let missing = app
+        .submit(
+            "/admin/users",
+            "/admin/users/999/role",
+            &[("role", "student")],
+        )
+        .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_admin_cannot_demote_or_disable_themselves() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let me = user_id(&app, "admin").await;
+    let demote = app
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{me}/role"),
+            &[("role", "student")],
+        )
+        .await;
+    assert_eq!(demote.status(), StatusCode::CONFLICT);
+    let disable = app
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{me}/disabled"),
+            &[("disabled", "1")],
+        )
+        .await;
+    assert_eq!(disable.status(), StatusCode::CONFLICT);
+    assert_eq!(app.get("/admin/users").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_disabled_account_loses_its_sessions_and_cannot_log_in_until_enabled() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let student = app.other_browser();
+    student.register_ok("student1").await;
+    let id = user_id(&app, "student1").await;
+    app.submit(
+        "/admin/users",
+        &format!("/admin/users/{id}/disabled"),
+        &[("disabled", "1")],
+    )
+    .await;
+    assert_eq!(
+        student.get("/decks").await.status(),
+        StatusCode::SEE_OTHER,
+        "logged out"
+    );
+    let login = student.login("student1", PASSWORD).await;
+    assert_eq!(login.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(login.text().await.unwrap().contains("disabled"));
+    app.submit(
+        "/admin/users",
+        &format!("/admin/users/{id}/disabled"),
+        &[("disabled", "0")],
+    )
+    .await;
+    assert_eq!(
+        student.login("student1", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn a_reset_password_works_once_and_forces_a_new_one() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let student = app.other_browser();
+    student.register_ok("student1").await;
+    let id = user_id(&app, "student1").await;
+    let response = app
+        .submit("/admin/users", &format!("/admin/users/{id}/reset"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    let marker = "id=\"temporary-password\">";
+    let start = html.find(marker).unwrap() + marker.len();
+    let temporary = html[start..start + html[start..].find('<').unwrap()].to_owned();
+    assert_eq!(temporary.len(), 14);
+    assert!(
+        !app.get_html("/admin/users").await.contains(&temporary),
+        "shown only once"
+    );
+
+    assert_eq!(
+        student.get("/decks").await.status(),
+        StatusCode::SEE_OTHER,
+        "sessions ended"
+    );
+    assert_eq!(
+        student.login("student1", PASSWORD).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        student.login("student1", &temporary).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    for page in ["/decks", "/review", "/stats", "/account"] {
+        let r = student.get(page).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{page}");
+        assert_eq!(r.headers()["location"], "/account/new-password");
+    }
+    let weak = student
+        .submit(
+            "/account/new-password",
+            "/account/new-password",
+            &[("new", "short"), ("confirm", "short")],
+        )
+        .await;
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let chosen = student
+        .submit(
+            "/account/new-password",
+            "/account/new-password",
+            &[("new", "my own phrase"), ("confirm", "my own phrase")],
+        )
+        .await;
+    assert_eq!(chosen.status(), StatusCode::SEE_OTHER);
+    assert_eq!(student.get("/decks").await.status(), StatusCode::OK);
+    let fresh = app.other_browser();
+    assert_eq!(
+        fresh.login("student1", &temporary).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        fresh.login("student1", "my own phrase").await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
