@@ -57,6 +57,14 @@ impl SessionCache {
         );
     }
 
+    /// Forgets everything (after a change to which decks whole classes may see).
+    pub fn forget_all(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// Forgets every session of a user (after logout, a password or preference change).
     pub fn forget_user(&self, user_id: i64) {
         self.entries

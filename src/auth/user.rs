@@ -9,6 +9,7 @@ use crate::startup::AppState;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
 use jiff::{Timestamp, tz::TimeZone};
+use std::sync::Arc;
 
 /// The user of the request's session.
 #[derive(Debug, Clone)]
@@ -33,6 +34,9 @@ pub struct CurrentUser {
     pub session_id: i64,
     /// An admin reset the password: every page but choosing a new one is closed.
     pub must_change_password: bool,
+    /// The decks this user may see, as a JSON array for SQL (`json_each`).
+    pub visible_decks: Arc<str>,
+    visible: Arc<[i64]>,
 }
 
 impl CurrentUser {
@@ -49,6 +53,30 @@ impl CurrentUser {
     /// Whether the user runs the site.
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Whether the user teaches (instructors and admins).
+    pub fn is_instructor(&self) -> bool {
+        matches!(self.role, Role::Instructor | Role::Admin)
+    }
+
+    /// Whether the user may see deck `deck_id`.
+    pub fn can_see(&self, deck_id: i64) -> bool {
+        self.visible.binary_search(&deck_id).is_ok()
+    }
+
+    /// The decks the user may see.
+    pub fn visible_deck_ids(&self) -> Arc<[i64]> {
+        self.visible.clone()
+    }
+
+    /// The decks a query should look at, as JSON: one deck (if visible) or all visible ones.
+    pub fn decks_json(&self, deck: Option<i64>) -> Result<Arc<str>, AppError> {
+        match deck {
+            None => Ok(self.visible_decks.clone()),
+            Some(id) if self.can_see(id) => Ok(Arc::from(format!("[{id}]"))),
+            Some(_) => Err(AppError::NotFound),
+        }
     }
 }
 
@@ -71,6 +99,11 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         return Ok(None);
     };
     let expires_at = row.expires_at;
+    let visible: Arc<[i64]> = crate::db::classes::visible_deck_ids(state.db.reader(), row.id)
+        .await?
+        .into();
+    let visible_decks: Arc<str> =
+        Arc::from(serde_json::to_string(&*visible).map_err(|e| anyhow::anyhow!(e))?);
     let role = Role::parse(&row.role).map_err(|e| anyhow::anyhow!(e))?;
     let user = CurrentUser {
         id: row.id,
@@ -85,6 +118,8 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         csrf_token: row.csrf_token,
         session_id: row.session_id,
         must_change_password: row.must_change_password,
+        visible_decks,
+        visible,
     };
     state.sessions.put(hash, user.clone(), expires_at, now);
     req.extensions_mut().insert(user.clone());

@@ -49,11 +49,13 @@ pub struct CardRow {
     pub position: i64,
 }
 
-/// Every deck with this user's new, due and total counts, by name.
+/// The decks in `decks` (a JSON array of ids: those the user may see) with this user's new,
+/// due and total counts, by name.
 pub async fn list_with_counts(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
     today: i32,
+    decks: &str,
 ) -> Result<Vec<DeckSummary>, sqlx::Error> {
     sqlx::query_as(
         "SELECT d.id, d.name, d.description,
@@ -62,10 +64,12 @@ pub async fn list_with_counts(
                (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)) AS new_count,
            (SELECT COUNT(*) FROM review_states s JOIN cards c ON c.id = s.card_id
                WHERE s.user_id = ?1 AND s.due_day <= ?2 AND c.deck_id = d.id) AS due_count
-         FROM decks d ORDER BY d.name COLLATE NOCASE",
+         FROM decks d WHERE d.id IN (SELECT value FROM json_each(?3))
+         ORDER BY d.name COLLATE NOCASE",
     )
     .bind(user_id)
     .bind(today)
+    .bind(decks)
     .fetch_all(db)
     .await
 }

@@ -270,39 +270,39 @@ pub async fn today_events(
     .await
 }
 
-/// The first card this user never reviewed, in deck order.
+/// The first card this user never reviewed, in deck order, among `decks` (JSON ids).
 pub async fn first_new(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
-    deck_id: Option<i64>,
+    decks: &str,
 ) -> Result<Option<CardRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position
          FROM cards c
-         WHERE (?2 IS NULL OR c.deck_id = ?2)
+         WHERE c.deck_id IN (SELECT value FROM json_each(?2))
            AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)
          ORDER BY c.deck_id, c.position, c.id LIMIT 1",
     )
     .bind(user_id)
-    .bind(deck_id)
+    .bind(decks)
     .fetch_optional(db)
     .await
 }
 
-/// The earliest day after `today` on which a card falls due, optionally in one deck.
+/// The earliest day after `today` on which a card of `decks` (JSON ids) falls due.
 pub async fn next_due_day(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
     today: i32,
-    deck_id: Option<i64>,
+    decks: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT MIN(s.due_day) FROM review_states s JOIN cards c ON c.id = s.card_id
-         WHERE s.user_id = ?1 AND s.due_day > ?2 AND (?3 IS NULL OR c.deck_id = ?3)",
+         WHERE s.user_id = ?1 AND s.due_day > ?2 AND c.deck_id IN (SELECT value FROM json_each(?3))",
     )
     .bind(user_id)
     .bind(today)
-    .bind(deck_id)
+    .bind(decks)
     .fetch_one(db)
     .await
 }
@@ -354,28 +354,32 @@ impl QueueHeadRow {
     }
 }
 
-/// Counts and the first due card, in one query. Ties on the due day go by card id, which the
-/// `review_states_due` index yields without sorting.
+/// Counts and the first due card among `decks` (JSON ids), in one query. Ties on the due day
+/// go by card id, which the `review_states_due` index yields without sorting.
 pub async fn queue_head(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
     today: i32,
-    deck_id: Option<i64>,
+    decks: &str,
 ) -> Result<QueueHeadRow, sqlx::Error> {
     sqlx::query_as(
-        "WITH pick AS (
+        "WITH allowed(deck_id) AS (SELECT value FROM json_each(?3)),
+         pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
                    s.lapses, s.last_reviewed_at
             FROM review_states s
             WHERE s.user_id = ?1 AND s.due_day <= ?2
-              AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
+              AND EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
+                          AND c.deck_id IN (SELECT deck_id FROM allowed))
             ORDER BY s.due_day, s.card_id LIMIT 1)
          SELECT
            (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1 AND s.due_day <= ?2
-              AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))) AS due_count,
-           (SELECT COUNT(*) FROM cards c WHERE ?3 IS NULL OR c.deck_id = ?3)
+              AND EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
+                          AND c.deck_id IN (SELECT deck_id FROM allowed))) AS due_count,
+           (SELECT COUNT(*) FROM cards c WHERE c.deck_id IN (SELECT deck_id FROM allowed))
              - (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1
-                  AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))) AS new_count,
+                  AND EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
+                              AND c.deck_id IN (SELECT deck_id FROM allowed))) AS new_count,
            c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position,
            p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at
          FROM (SELECT 1) AS one
@@ -385,7 +389,7 @@ pub async fn queue_head(
     )
     .bind(user_id)
     .bind(today)
-    .bind(deck_id)
+    .bind(decks)
     .fetch_one(db)
     .await
 }
@@ -483,24 +487,25 @@ pub async fn record(
 #[derive(Debug, Clone, FromRow)]
 struct BatchContextRow {
     idx: i64,
-    card_exists: bool,
+    card_deck: Option<i64>,
     #[sqlx(flatten)]
     context: GradeContextRow,
 }
 
 /// The grading contexts of a whole batch of `(user, card, study day)` in one query (the batch
-/// travels as one JSON parameter); None where the card does not exist.
+/// travels as one JSON parameter), each with its card's deck; None where the card does not
+/// exist.
 pub async fn grade_contexts(
     db: impl SqliteExecutor<'_>,
     items: &[(i64, i64, i32)],
-) -> Result<Vec<Option<GradeContextRow>>, sqlx::Error> {
+) -> Result<Vec<Option<(i64, GradeContextRow)>>, sqlx::Error> {
     let json = serde_json::to_string(items).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let rows: Vec<BatchContextRow> = sqlx::query_as(
         "WITH j AS (
             SELECT CAST(key AS INTEGER) AS idx, json_extract(value, '$[0]') AS u,
                    json_extract(value, '$[1]') AS c, json_extract(value, '$[2]') AS d
             FROM json_each(?1))
-         SELECT j.idx, c.id IS NOT NULL AS card_exists,
+         SELECT j.idx, c.deck_id AS card_deck,
                 s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day, s.lapses,
                 s.last_reviewed_at,
                 (SELECT r.quality FROM reviews r
@@ -523,9 +528,9 @@ pub async fn grade_contexts(
     let mut out = vec![None; items.len()];
     for row in rows {
         if let Some(slot) = usize::try_from(row.idx).ok().and_then(|i| out.get_mut(i))
-            && row.card_exists
+            && let Some(deck) = row.card_deck
         {
-            *slot = Some(row.context);
+            *slot = Some((deck, row.context));
         }
     }
     Ok(out)

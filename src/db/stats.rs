@@ -125,10 +125,11 @@ pub struct DeckStagesRow {
     pub mature: i64,
 }
 
-/// Every deck with this user's learning and mature counts.
+/// The decks in `decks` (JSON ids) with this user's learning and mature counts.
 pub async fn deck_stages(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
+    decks: &str,
 ) -> Result<Vec<DeckStagesRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT d.id, d.name,
@@ -137,10 +138,12 @@ pub async fn deck_stages(
               WHERE s.user_id = ?1 AND c.deck_id = d.id AND s.interval_days < ?2) AS learning,
            (SELECT COUNT(*) FROM review_states s JOIN cards c ON c.id = s.card_id
               WHERE s.user_id = ?1 AND c.deck_id = d.id AND s.interval_days >= ?2) AS mature
-         FROM decks d ORDER BY d.name COLLATE NOCASE",
+         FROM decks d WHERE d.id IN (SELECT value FROM json_each(?3))
+         ORDER BY d.name COLLATE NOCASE",
     )
     .bind(user_id)
     .bind(MATURE_INTERVAL_DAYS)
+    .bind(decks)
     .fetch_all(db)
     .await
 }

@@ -119,6 +119,8 @@ async fn import_file(
     .await
     {
         Ok(report) => {
+            // A new deck changes what everyone may see.
+            state.sessions.forget_all();
             shown.report = Some(report);
             shown.deck = String::new();
             page(&shown)

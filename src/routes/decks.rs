@@ -34,7 +34,9 @@ struct DeckPage {
 async fn list_decks(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let today = user.today(state.clock.now());
-    let decks = crate::db::decks::list_with_counts(state.db.reader(), user.id, today).await?;
+    let decks =
+        crate::db::decks::list_with_counts(state.db.reader(), user.id, today, &user.visible_decks)
+            .await?;
     page(&DecksPage {
         nav: Nav::for_user(&user),
         decks,
@@ -48,6 +50,9 @@ async fn show_deck(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
+    if !user.can_see(*id) {
+        return Err(AppError::NotFound);
+    }
     let deck = crate::db::decks::find(state.db.reader(), *id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -93,11 +98,14 @@ fn file_stem(name: &str) -> String {
 #[get("/decks/{id}/export.{format}")]
 async fn export_deck(
     req: HttpRequest,
-    _user: CurrentUser,
+    user: CurrentUser,
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let (id, format) = path.into_inner();
+    if !user.can_see(id) {
+        return Err(AppError::NotFound);
+    }
     let deck = crate::db::decks::find(state.db.reader(), id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -161,6 +169,7 @@ async fn show_card(
     let db = state.db.reader();
     let card = crate::db::decks::card(db, *id)
         .await?
+        .filter(|c| user.can_see(c.deck_id))
         .ok_or(AppError::NotFound)?;
     let deck = crate::db::decks::find(db, card.deck_id)
         .await?

@@ -311,6 +311,7 @@ async fn answer_card(
     let form = form.0;
     let card = crate::db::decks::card(state.db.reader(), *card_id)
         .await?
+        .filter(|c| user.can_see(c.deck_id))
         .ok_or(AppError::NotFound)?;
     let family = card
         .generator

@@ -10,6 +10,7 @@ use crate::srs::today::{Today, TodayEvent};
 use jiff::Timestamp;
 use sqlx::{SqliteConnection, SqlitePool};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The card to show and where it stands.
 #[derive(Debug, Clone)]
@@ -139,17 +140,22 @@ pub async fn next(
     max_interval_days: u32,
 ) -> Result<Queue, AppError> {
     let today_day = user.today(now);
+    let decks = user.decks_json(deck_id)?;
     let mut conn = pool.acquire().await?;
     let today = today_of(&mut conn, user.id, today_day).await?;
-    let head = db::reviews::queue_head(&mut *conn, user.id, today_day, deck_id).await?;
+    let head = db::reviews::queue_head(&mut *conn, user.id, today_day, &decks).await?;
     let new_available = head
         .new_count
         .min(i64::from(today.new_left(user.new_per_day)));
-    let repeats: Vec<_> = today.repeats_in(deck_id).collect();
+    // A card leaves the queue when its deck stops being visible (e.g. taken from a class).
+    let repeats: Vec<_> = today
+        .repeats_in(deck_id)
+        .filter(|r| user.can_see(r.deck_id))
+        .collect();
 
     let mut card: Option<(CardRow, Option<StateRow>)> = head.due().map(|(c, s)| (c, Some(s)));
     if card.is_none() && new_available > 0 {
-        card = db::reviews::first_new(&mut *conn, user.id, deck_id)
+        card = db::reviews::first_new(&mut *conn, user.id, &decks)
             .await?
             .map(|c| (c, None));
     }
@@ -182,7 +188,7 @@ pub async fn next(
     };
     let next_due_day = match next {
         Some(_) => None,
-        None => db::reviews::next_due_day(&mut *conn, user.id, today_day, deck_id)
+        None => db::reviews::next_due_day(&mut *conn, user.id, today_day, &decks)
             .await?
             .and_then(|d| i32::try_from(d).ok()),
     };
@@ -213,6 +219,8 @@ pub struct GradeRequest {
     pub extras: GradeExtras,
     /// When the grade was given.
     pub now: Timestamp,
+    /// The decks the user may see: a card of any other deck is "not found".
+    pub allowed_decks: Arc<[i64]>,
 }
 
 impl GradeRequest {
@@ -232,6 +240,7 @@ impl GradeRequest {
             grade,
             extras,
             now,
+            allowed_decks: user.visible_deck_ids(),
         }
     }
 }
@@ -264,7 +273,9 @@ pub async fn grade_batch(
     let mut writes = db::reviews::BatchWrites::default();
     let mut results = Vec::with_capacity(requests.len());
     for (r, context) in requests.iter().zip(contexts) {
-        let Some(context) = context else {
+        let Some((_, context)) =
+            context.filter(|(deck, _)| r.allowed_decks.binary_search(deck).is_ok())
+        else {
             results.push(Err(AppError::NotFound));
             continue;
         };

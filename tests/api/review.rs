@@ -370,6 +370,7 @@ async fn grades_in_one_batch_see_each_other_as_if_committed_one_by_one() {
         grade: Grade::try_from(q).unwrap(),
         extras: GradeExtras::default(),
         now,
+        allowed_decks: vec![1, 2].into(),
     };
     let batch = [
         request(1, 2, 2),       // new card, failed: owes a repeat

@@ -1,0 +1,216 @@
+//! Classes, their members and their decks; and which decks a user may see.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+/// A class.
+#[derive(Debug, Clone, FromRow)]
+pub struct ClassRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// The instructor who runs it.
+    pub owner_id: i64,
+    /// The code students join with.
+    pub join_code: String,
+    /// Members.
+    pub members: i64,
+}
+
+/// A member of a class.
+#[derive(Debug, Clone, FromRow)]
+pub struct MemberRow {
+    /// User id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+}
+
+/// The ids of the decks `user_id` may see: public decks, decks they own, decks assigned to a
+/// class they belong to or run; every deck for an admin.
+pub async fn visible_deck_ids(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT d.id FROM decks d
+         WHERE d.public = 1 OR d.owner_id = ?1
+            OR EXISTS (SELECT 1 FROM users u WHERE u.id = ?1 AND u.role = 'admin')
+            OR EXISTS (SELECT 1 FROM class_decks cd JOIN class_members m ON m.class_id = cd.class_id
+                       WHERE cd.deck_id = d.id AND m.user_id = ?1)
+            OR EXISTS (SELECT 1 FROM class_decks cd JOIN classes c ON c.id = cd.class_id
+                       WHERE cd.deck_id = d.id AND c.owner_id = ?1)
+         ORDER BY d.id",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Creates a class.
+pub async fn create(
+    db: impl SqliteExecutor<'_>,
+    name: &str,
+    owner_id: i64,
+    join_code: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO classes (name, owner_id, join_code, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+    )
+    .bind(name)
+    .bind(owner_id)
+    .bind(join_code)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+/// The classes a user runs.
+pub async fn owned_by(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+) -> Result<Vec<ClassRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.id, c.name, c.owner_id, c.join_code,
+                (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id) AS members
+         FROM classes c WHERE c.owner_id = ?1 ORDER BY c.name COLLATE NOCASE",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await
+}
+
+/// The classes a user belongs to.
+pub async fn joined_by(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+) -> Result<Vec<ClassRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.id, c.name, c.owner_id, c.join_code,
+                (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id) AS members
+         FROM classes c JOIN class_members me ON me.class_id = c.id AND me.user_id = ?1
+         ORDER BY c.name COLLATE NOCASE",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await
+}
+
+/// A class run by `owner_id` (another instructor's class is None).
+pub async fn find_owned(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    owner_id: i64,
+) -> Result<Option<ClassRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.id, c.name, c.owner_id, c.join_code,
+                (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id) AS members
+         FROM classes c WHERE c.id = ?1 AND c.owner_id = ?2",
+    )
+    .bind(class_id)
+    .bind(owner_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// The class with this join code.
+pub async fn find_by_code(
+    db: impl SqliteExecutor<'_>,
+    code: &str,
+) -> Result<Option<ClassRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.id, c.name, c.owner_id, c.join_code,
+                (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id) AS members
+         FROM classes c WHERE c.join_code = ?1",
+    )
+    .bind(code)
+    .fetch_optional(db)
+    .await
+}
+
+/// Adds a member (joining twice changes nothing).
+pub async fn join(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    user_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO class_members (class_id, user_id, joined_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
+        .bind(class_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Removes a member; returns whether they were one.
+pub async fn leave(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    user_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM class_members WHERE class_id = ?1 AND user_id = ?2")
+        .bind(class_id)
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A class's members by name.
+pub async fn members(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+) -> Result<Vec<MemberRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id, u.username FROM class_members m JOIN users u ON u.id = m.user_id
+         WHERE m.class_id = ?1 ORDER BY u.username COLLATE NOCASE",
+    )
+    .bind(class_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Replaces a class's join code.
+pub async fn set_join_code(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    code: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE classes SET join_code = ?2 WHERE id = ?1")
+        .bind(class_id)
+        .bind(code)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The ids of the decks assigned to a class.
+pub async fn deck_ids(db: impl SqliteExecutor<'_>, class_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT deck_id FROM class_decks WHERE class_id = ?1 ORDER BY deck_id")
+        .bind(class_id)
+        .fetch_all(db)
+        .await
+}
+
+/// Assigns a deck to a class, or takes it back.
+pub async fn set_deck(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    deck_id: i64,
+    assigned: bool,
+) -> Result<(), sqlx::Error> {
+    let sql = if assigned {
+        "INSERT INTO class_decks (class_id, deck_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
+    } else {
+        "DELETE FROM class_decks WHERE class_id = ?1 AND deck_id = ?2"
+    };
+    sqlx::query(sql)
+        .bind(class_id)
+        .bind(deck_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
