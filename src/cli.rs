@@ -42,7 +42,7 @@ pub async fn import_file(
         .map_err(|e| anyhow::anyhow!("{} was not imported: {e}", file.display()))?;
     let name = DeckName::parse(deck)?;
     let now = jiff::Timestamp::now().as_second();
-    crate::study::import::import_deck(pool, &name, &parsed, None, now)
+    crate::study::import::import_deck(pool, &name, &parsed, None, true, now)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.public_message()))
 }

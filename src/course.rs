@@ -28,7 +28,7 @@ pub async fn seed_on_first_start(pool: &SqlitePool, now: i64) -> anyhow::Result<
     if db::meta::get(&mut *tx, SEEDED_KEY).await?.is_none() {
         let parsed = import::parse(Format::Quizwiz, COURSE_DECK)?;
         let name = DeckName::parse(parsed.title.as_deref().unwrap_or(FALLBACK_NAME))?;
-        let report: ImportReport = import_into(&mut tx, &name, &parsed, None, now)
+        let report: ImportReport = import_into(&mut tx, &name, &parsed, None, true, now)
             .await
             .map_err(|e| anyhow::anyhow!("importing the course deck failed: {e}"))?;
         db::meta::set(&mut *tx, SEEDED_KEY, &now.to_string()).await?;
@@ -43,6 +43,7 @@ pub async fn seed_on_first_start(pool: &SqlitePool, now: i64) -> anyhow::Result<
                     PRACTICE_DECK,
                     "Generated problems: every review shows fresh numbers, checks your answer and explains it.",
                     None,
+                    true,
                     now,
                 )
                 .await?

@@ -9,4 +9,4 @@ pub mod throttle;
 pub mod user;
 
 pub use csrf::CsrfForm;
-pub use user::{Admin, CurrentUser, MaybeUser};
+pub use user::{Admin, CurrentUser, Instructor, MaybeUser};

@@ -192,3 +192,26 @@ impl FromRequest for Admin {
         })
     }
 }
+
+/// A logged-in instructor or admin; a student gets 403.
+#[derive(Debug, Clone)]
+pub struct Instructor(pub CurrentUser);
+
+impl FromRequest for Instructor {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let user = cleared(&req, load(&req).await?.ok_or(AppError::Unauthorized)?)?;
+            if user.is_instructor() {
+                Ok(Instructor(user))
+            } else {
+                Err(AppError::Forbidden(
+                    "This page is for instructors.".to_owned(),
+                ))
+            }
+        })
+    }
+}

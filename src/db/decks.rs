@@ -15,6 +15,8 @@ pub struct DeckSummary {
     pub total: i64,
     /// Cards this user never reviewed.
     pub new_count: i64,
+    /// Whether everyone sees it.
+    pub public: bool,
     /// Cards due for this user by `today`.
     pub due_count: i64,
 }
@@ -28,6 +30,10 @@ pub struct DeckRow {
     pub name: String,
     /// Description.
     pub description: String,
+    /// Who owns it (None for the shipped decks).
+    pub owner_id: Option<i64>,
+    /// Whether everyone sees it.
+    pub public: bool,
 }
 
 /// A card.
@@ -58,7 +64,7 @@ pub async fn list_with_counts(
     decks: &str,
 ) -> Result<Vec<DeckSummary>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT d.id, d.name, d.description,
+        "SELECT d.id, d.name, d.description, d.public,
            (SELECT COUNT(*) FROM cards c WHERE c.deck_id = d.id) AS total,
            (SELECT COUNT(*) FROM cards c WHERE c.deck_id = d.id AND NOT EXISTS
                (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)) AS new_count,
@@ -76,7 +82,7 @@ pub async fn list_with_counts(
 
 /// One deck.
 pub async fn find(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<DeckRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, description FROM decks WHERE id = ?1")
+    sqlx::query_as("SELECT id, name, description, owner_id, public FROM decks WHERE id = ?1")
         .bind(id)
         .fetch_optional(db)
         .await
@@ -87,7 +93,7 @@ pub async fn find_by_name(
     db: impl SqliteExecutor<'_>,
     name: &str,
 ) -> Result<Option<DeckRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, description FROM decks WHERE name = ?1")
+    sqlx::query_as("SELECT id, name, description, owner_id, public FROM decks WHERE name = ?1")
         .bind(name)
         .fetch_optional(db)
         .await
@@ -99,15 +105,17 @@ pub async fn create(
     name: &str,
     description: &str,
     owner_id: Option<i64>,
+    public: bool,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO decks (name, description, owner_id, created_at) VALUES (?1, ?2, ?3, ?4)
-         RETURNING id",
+        "INSERT INTO decks (name, description, owner_id, public, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
     )
     .bind(name)
     .bind(description)
     .bind(owner_id)
+    .bind(public)
     .bind(now)
     .fetch_one(db)
     .await

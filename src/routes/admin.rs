@@ -1,7 +1,7 @@
 //! Administration: importing deck files.
 
 use super::{Nav, page, page_with, see_other};
-use crate::auth::{Admin, CsrfForm, csrf, user::app_state};
+use crate::auth::{Admin, CsrfForm, Instructor, csrf, user::app_state};
 use crate::domain::DeckName;
 use crate::domain::Role;
 use crate::error::AppError;
@@ -76,7 +76,7 @@ struct ImportUpload {
 }
 
 #[get("/import")]
-async fn show_import(Admin(user): Admin) -> Result<HttpResponse, AppError> {
+async fn show_import(Instructor(user): Instructor) -> Result<HttpResponse, AppError> {
     page(&ImportPage {
         nav: Nav::for_user(&user),
         deck: String::new(),
@@ -89,7 +89,7 @@ async fn show_import(Admin(user): Admin) -> Result<HttpResponse, AppError> {
 #[post("/import")]
 async fn import_file(
     req: HttpRequest,
-    Admin(user): Admin,
+    Instructor(user): Instructor,
     upload: MultipartForm<ImportUpload>,
 ) -> Result<HttpResponse, AppError> {
     let upload = upload.into_inner();
@@ -113,7 +113,7 @@ async fn import_file(
         upload.file,
         &deck,
         &format,
-        user.id,
+        &user,
         state.clock.now().as_second(),
     )
     .await
@@ -138,7 +138,7 @@ async fn read_and_import(
     file: Option<Bytes>,
     deck: &str,
     format: &str,
-    owner_id: i64,
+    user: &crate::auth::CurrentUser,
     now: i64,
 ) -> Result<ImportReport, AppError> {
     let file = file
@@ -165,7 +165,19 @@ async fn read_and_import(
     } else {
         DeckName::parse(deck)?
     };
-    import_deck(pool, &name, &parsed, Some(owner_id), now).await
+    // An admin's deck is public; an instructor's is private to them and the classes they
+    // assign it to. Nobody adds cards to a deck that is not theirs.
+    let public = user.is_admin();
+    if let Some(existing) = crate::db::decks::find_by_name(pool, name.as_str()).await?
+        && !user.is_admin()
+        && existing.owner_id != Some(user.id)
+    {
+        return Err(AppError::Validation(format!(
+            "A deck named '{}' already exists and is not yours; choose another name.",
+            existing.name
+        )));
+    }
+    import_deck(pool, &name, &parsed, Some(user.id), public, now).await
 }
 
 #[derive(Template)]

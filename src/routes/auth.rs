@@ -54,6 +54,9 @@ struct RegisterForm {
     password: String,
     #[serde(default)]
     confirm: String,
+    /// An optional class join code.
+    #[serde(default)]
+    code: String,
 }
 
 #[derive(Deserialize)]
@@ -197,6 +200,19 @@ async fn register(
     if form.password != form.confirm {
         errors.push("The two passwords differ.".to_owned());
     }
+    let class = if form.code.trim().is_empty() {
+        None
+    } else {
+        let found = crate::db::classes::find_by_code(
+            state.db.reader(),
+            &crate::study::classes::normalise_code(&form.code),
+        )
+        .await?;
+        if found.is_none() {
+            errors.push("No class has that join code; check it with your instructor.".to_owned());
+        }
+        found
+    };
     let created = match (username, password) {
         (Some(u), Some(p)) if errors.is_empty() => {
             match accounts::register(state.db.writer(), &u, &p, Role::Student, now).await {
@@ -221,6 +237,9 @@ async fn register(
             .render()
         });
     };
+    if let Some(class) = class {
+        crate::db::classes::join(state.db.writer(), class.id, user_id, now).await?;
+    }
     let cookie =
         accounts::start_session(state.db.writer(), user_id, now, state.secure_cookies).await?;
     let mut response = see_other("/decks");

@@ -6,6 +6,7 @@ mod admin;
 mod api;
 mod assets;
 mod auth;
+mod classes;
 mod decks;
 mod health;
 mod practice;
@@ -81,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(stats::configure)
         .configure(admin::configure)
         .configure(api::configure)
+        .configure(classes::configure)
         .default_service(web::to(not_found));
 }
 

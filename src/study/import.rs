@@ -25,10 +25,11 @@ pub async fn import_deck(
     name: &DeckName,
     parsed: &ParsedDeck,
     owner_id: Option<i64>,
+    public: bool,
     now: i64,
 ) -> Result<ImportReport, AppError> {
     let mut tx = db::begin_write(pool).await?;
-    let report = import_into(&mut tx, name, parsed, owner_id, now).await?;
+    let report = import_into(&mut tx, name, parsed, owner_id, public, now).await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -39,11 +40,12 @@ pub async fn import_into(
     name: &DeckName,
     parsed: &ParsedDeck,
     owner_id: Option<i64>,
+    public: bool,
     now: i64,
 ) -> Result<ImportReport, AppError> {
     let deck_id = match db::decks::find_by_name(&mut *conn, name.as_str()).await? {
         Some(deck) => deck.id,
-        None => db::decks::create(&mut *conn, name.as_str(), "", owner_id, now).await?,
+        None => db::decks::create(&mut *conn, name.as_str(), "", owner_id, public, now).await?,
     };
     let mut position = db::decks::next_position(&mut *conn, deck_id).await?;
     let mut added = 0;

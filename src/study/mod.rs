@@ -2,6 +2,7 @@
 //! one transaction where it writes. Handlers call these and render the result.
 
 pub mod accounts;
+pub mod classes;
 pub mod grader;
 pub mod import;
 pub mod practice;

@@ -18,9 +18,12 @@ async fn the_first_account_is_admin_and_later_ones_are_students() {
 
     let student = app.other_browser();
     student.register_ok("second").await;
-    let response = student.get("/admin/import").await;
+    let response = student.get("/admin/users").await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response.text().await.unwrap().contains("administrators"));
+    let response = student.get("/admin/import").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("instructors"));
 }
 
 #[tokio::test]

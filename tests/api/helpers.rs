@@ -77,6 +77,18 @@ impl TestApp {
         &self.settings.clock
     }
 
+    /// The same browser (same cookies), for use in a closure.
+    pub fn clone_browser(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            settings: self.settings.clone(),
+            client: self.client.clone(),
+            handle: self.handle.clone(),
+            task: tokio::spawn(async { Ok(()) }),
+            dir: self.dir.clone(),
+        }
+    }
+
     /// A second, independent browser.
     pub fn other_browser(&self) -> TestApp {
         TestApp {

@@ -1,0 +1,236 @@
+//! Classes: instructors create them and assign decks; students join with a code and leave.
+
+use super::{Nav, page, page_with, see_other};
+use crate::auth::{CsrfForm, CurrentUser, Instructor, user::app_state};
+use crate::db::classes::{ClassRow, MemberRow};
+use crate::error::AppError;
+use crate::study::classes;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_classes)
+        .service(create_class)
+        .service(join_class)
+        .service(show_class)
+        .service(new_code)
+        .service(assign_deck)
+        .service(leave_class);
+}
+
+#[derive(Template)]
+#[template(path = "classes/index.html")]
+struct ClassesPage {
+    nav: Nav,
+    is_instructor: bool,
+    owned: Vec<ClassRow>,
+    joined: Vec<ClassRow>,
+    error: Option<String>,
+    code: String,
+}
+
+struct DeckChoice {
+    id: i64,
+    name: String,
+    public: bool,
+    assigned: bool,
+}
+
+#[derive(Template)]
+#[template(path = "classes/show.html")]
+struct ClassPage {
+    nav: Nav,
+    class: ClassRow,
+    members: Vec<MemberRow>,
+    decks: Vec<DeckChoice>,
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+#[derive(Deserialize)]
+struct AssignForm {
+    #[serde(default)]
+    assigned: String,
+}
+
+#[derive(Deserialize)]
+struct Nothing {}
+
+async fn classes_page(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    error: Option<String>,
+    code: String,
+) -> Result<ClassesPage, AppError> {
+    let state = app_state(req)?;
+    let db = state.db.reader();
+    Ok(ClassesPage {
+        nav: Nav::for_user(user),
+        is_instructor: user.is_instructor(),
+        owned: if user.is_instructor() {
+            crate::db::classes::owned_by(db, user.id).await?
+        } else {
+            Vec::new()
+        },
+        joined: crate::db::classes::joined_by(db, user.id).await?,
+        error,
+        code,
+    })
+}
+
+#[get("/classes")]
+async fn list_classes(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    page(&classes_page(&req, &user, None, String::new()).await?)
+}
+
+#[post("/classes")]
+async fn create_class(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    form: CsrfForm<NameForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    match classes::create(
+        state.db.writer(),
+        &form.0.name,
+        user.id,
+        state.clock.now().as_second(),
+    )
+    .await
+    {
+        Ok(id) => Ok(see_other(&format!("/classes/{id}"))),
+        Err(AppError::Validation(message)) => page_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &classes_page(&req, &user, Some(message), String::new()).await?,
+        ),
+        Err(other) => Err(other),
+    }
+}
+
+#[post("/classes/join")]
+async fn join_class(
+    req: HttpRequest,
+    user: CurrentUser,
+    form: CsrfForm<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    match classes::join(
+        state.db.writer(),
+        user.id,
+        &form.0.code,
+        state.clock.now().as_second(),
+    )
+    .await
+    {
+        Ok(_) => {
+            state.sessions.forget_user(user.id);
+            Ok(see_other("/classes"))
+        }
+        Err(AppError::Validation(message)) => page_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &classes_page(&req, &user, Some(message), form.0.code.clone()).await?,
+        ),
+        Err(other) => Err(other),
+    }
+}
+
+/// A class run by this instructor; another's is "not found".
+async fn owned(req: &HttpRequest, user: &CurrentUser, id: i64) -> Result<ClassRow, AppError> {
+    let state = app_state(req)?;
+    crate::db::classes::find_owned(state.db.reader(), id, user.id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+#[get("/classes/{id}")]
+async fn show_class(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let class = owned(&req, &user, *id).await?;
+    let db = state.db.reader();
+    let assigned = crate::db::classes::deck_ids(db, class.id).await?;
+    let today = user.today(state.clock.now());
+    let decks = crate::db::decks::list_with_counts(db, user.id, today, &user.visible_decks)
+        .await?
+        .into_iter()
+        .map(|d| DeckChoice {
+            assigned: assigned.contains(&d.id),
+            public: d.public,
+            id: d.id,
+            name: d.name,
+        })
+        .collect();
+    page(&ClassPage {
+        nav: Nav::for_user(&user),
+        members: crate::db::classes::members(db, class.id).await?,
+        class,
+        decks,
+    })
+}
+
+#[post("/classes/{id}/code")]
+async fn new_code(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    id: web::Path<i64>,
+    _form: CsrfForm<Nothing>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let class = owned(&req, &user, *id).await?;
+    classes::regenerate_code(state.db.writer(), class.id).await?;
+    Ok(see_other(&format!("/classes/{}", class.id)))
+}
+
+#[post("/classes/{id}/decks/{deck_id}")]
+async fn assign_deck(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    path: web::Path<(i64, i64)>,
+    form: CsrfForm<AssignForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let (id, deck_id) = path.into_inner();
+    let class = owned(&req, &user, id).await?;
+    if !user.can_see(deck_id) {
+        return Err(AppError::NotFound);
+    }
+    let assigned = match form.0.assigned.as_str() {
+        "1" => true,
+        "0" => false,
+        _ => return Err(AppError::BadRequest("assigned is 1 or 0.".to_owned())),
+    };
+    crate::db::classes::set_deck(state.db.writer(), class.id, deck_id, assigned).await?;
+    // Every member's view of the decks changes.
+    state.sessions.forget_all();
+    Ok(see_other(&format!("/classes/{}", class.id)))
+}
+
+#[post("/classes/{id}/leave")]
+async fn leave_class(
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    _form: CsrfForm<Nothing>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    if !crate::db::classes::leave(state.db.writer(), *id, user.id).await? {
+        return Err(AppError::NotFound);
+    }
+    state.sessions.forget_user(user.id);
+    Ok(see_other("/classes"))
+}
