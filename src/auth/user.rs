@@ -34,8 +34,10 @@ pub struct CurrentUser {
     pub session_id: i64,
     /// An admin reset the password: every page but choosing a new one is closed.
     pub must_change_password: bool,
-    /// The decks this user may see, as a JSON array for SQL (`json_each`).
-    pub visible_decks: Arc<str>,
+    /// The decks this user may not see, as a deck list for SQL: ids framed by commas,
+    /// ",5,7,", or "" when nothing is hidden (the common case, which the queries skip at no
+    /// cost per row).
+    pub hidden_decks: Arc<str>,
     visible: Arc<[i64]>,
 }
 
@@ -70,13 +72,15 @@ impl CurrentUser {
         self.visible.clone()
     }
 
-    /// The decks a query should look at, as JSON: one deck (if visible) or all visible ones.
-    pub fn decks_json(&self, deck: Option<i64>) -> Result<Arc<str>, AppError> {
-        match deck {
-            None => Ok(self.visible_decks.clone()),
-            Some(id) if self.can_see(id) => Ok(Arc::from(format!("[{id}]"))),
-            Some(_) => Err(AppError::NotFound),
+    /// The decks a queue query should look at: one deck (if visible), and the hidden ones.
+    pub fn deck_scope(&self, deck: Option<i64>) -> Result<DeckScope, AppError> {
+        if deck.is_some_and(|id| !self.can_see(id)) {
+            return Err(AppError::NotFound);
         }
+        Ok(DeckScope {
+            only: deck,
+            hidden: self.hidden_decks.clone(),
+        })
     }
 }
 
@@ -99,11 +103,18 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         return Ok(None);
     };
     let expires_at = row.expires_at;
-    let visible: Arc<[i64]> = crate::db::classes::visible_deck_ids(state.db.reader(), row.id)
-        .await?
-        .into();
-    let visible_decks: Arc<str> =
-        Arc::from(serde_json::to_string(&*visible).map_err(|e| anyhow::anyhow!(e))?);
+    let decks = crate::db::classes::deck_visibility(state.db.reader(), row.id).await?;
+    let visible: Arc<[i64]> = decks
+        .iter()
+        .filter(|(_, v)| *v)
+        .map(|(id, _)| *id)
+        .collect();
+    let hidden: Vec<i64> = decks
+        .iter()
+        .filter(|(_, v)| !*v)
+        .map(|(id, _)| *id)
+        .collect();
+    let hidden_decks: Arc<str> = Arc::from(deck_list(&hidden));
     let role = Role::parse(&row.role).map_err(|e| anyhow::anyhow!(e))?;
     let user = CurrentUser {
         id: row.id,
@@ -118,7 +129,7 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         csrf_token: row.csrf_token,
         session_id: row.session_id,
         must_change_password: row.must_change_password,
-        visible_decks,
+        hidden_decks,
         visible,
     };
     state.sessions.put(hash, user.clone(), expires_at, now);
@@ -214,4 +225,26 @@ impl FromRequest for Instructor {
             }
         })
     }
+}
+
+/// Ids framed by commas, ",5,7,", tested in SQL with `instr`; "" for none.
+pub fn deck_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(",");
+    for id in ids {
+        out.push_str(&id.to_string());
+        out.push(',');
+    }
+    out
+}
+
+/// Which decks a queue query covers.
+#[derive(Debug, Clone)]
+pub struct DeckScope {
+    /// One deck only, or all.
+    pub only: Option<i64>,
+    /// Decks to leave out (a deck list).
+    pub hidden: Arc<str>,
 }

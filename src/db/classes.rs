@@ -26,21 +26,21 @@ pub struct MemberRow {
     pub username: String,
 }
 
-/// The ids of the decks `user_id` may see: public decks, decks they own, decks assigned to a
-/// class they belong to or run; every deck for an admin.
-pub async fn visible_deck_ids(
+/// Every deck id with whether `user_id` may see it: public decks, decks they own, decks
+/// assigned to a class they belong to or run; every deck for an admin.
+pub async fn deck_visibility(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT d.id FROM decks d
-         WHERE d.public = 1 OR d.owner_id = ?1
-            OR EXISTS (SELECT 1 FROM users u WHERE u.id = ?1 AND u.role = 'admin')
-            OR EXISTS (SELECT 1 FROM class_decks cd JOIN class_members m ON m.class_id = cd.class_id
-                       WHERE cd.deck_id = d.id AND m.user_id = ?1)
-            OR EXISTS (SELECT 1 FROM class_decks cd JOIN classes c ON c.id = cd.class_id
-                       WHERE cd.deck_id = d.id AND c.owner_id = ?1)
-         ORDER BY d.id",
+) -> Result<Vec<(i64, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT d.id,
+                (d.public = 1 OR d.owner_id = ?1
+                 OR EXISTS (SELECT 1 FROM users u WHERE u.id = ?1 AND u.role = 'admin')
+                 OR EXISTS (SELECT 1 FROM class_decks cd JOIN class_members m ON m.class_id = cd.class_id
+                            WHERE cd.deck_id = d.id AND m.user_id = ?1)
+                 OR EXISTS (SELECT 1 FROM class_decks cd JOIN classes c ON c.id = cd.class_id
+                            WHERE cd.deck_id = d.id AND c.owner_id = ?1)) AS visible
+         FROM decks d ORDER BY d.id",
     )
     .bind(user_id)
     .fetch_all(db)

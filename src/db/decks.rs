@@ -55,27 +55,31 @@ pub struct CardRow {
     pub position: i64,
 }
 
-/// The decks in `decks` (a JSON array of ids: those the user may see) with this user's new,
+/// The decks not in `hidden` (a deck list: those the user may not see) with this user's new,
 /// due and total counts, by name.
 pub async fn list_with_counts(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
     today: i32,
-    decks: &str,
+    hidden: &str,
 ) -> Result<Vec<DeckSummary>, sqlx::Error> {
+    // One pass over the user's schedules, grouped by deck.
     sqlx::query_as(
-        "SELECT d.id, d.name, d.description, d.public,
-           (SELECT COUNT(*) FROM cards c WHERE c.deck_id = d.id) AS total,
-           (SELECT COUNT(*) FROM cards c WHERE c.deck_id = d.id AND NOT EXISTS
-               (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)) AS new_count,
-           (SELECT COUNT(*) FROM review_states s JOIN cards c ON c.id = s.card_id
-               WHERE s.user_id = ?1 AND s.due_day <= ?2 AND c.deck_id = d.id) AS due_count
-         FROM decks d WHERE d.id IN (SELECT value FROM json_each(?3))
+        "WITH mine AS (
+            SELECT c.deck_id, COUNT(*) AS scheduled, SUM(s.due_day <= ?2) AS due
+            FROM review_states s JOIN cards c ON c.id = s.card_id
+            WHERE s.user_id = ?1 GROUP BY c.deck_id),
+         sizes AS (SELECT deck_id, COUNT(*) AS total FROM cards GROUP BY deck_id)
+         SELECT d.id, d.name, d.description, d.public, COALESCE(z.total, 0) AS total,
+                COALESCE(z.total, 0) - COALESCE(m.scheduled, 0) AS new_count,
+                COALESCE(m.due, 0) AS due_count
+         FROM decks d LEFT JOIN sizes z ON z.deck_id = d.id LEFT JOIN mine m ON m.deck_id = d.id
+         WHERE ?3 = '' OR instr(?3, ',' || d.id || ',') = 0
          ORDER BY d.name COLLATE NOCASE",
     )
     .bind(user_id)
     .bind(today)
-    .bind(decks)
+    .bind(hidden)
     .fetch_all(db)
     .await
 }

@@ -270,39 +270,47 @@ pub async fn today_events(
     .await
 }
 
-/// The first card this user never reviewed, in deck order, among `decks` (JSON ids).
+/// The first card this user never reviewed, in deck order, in deck `only` (or all) but not in
+/// the `hidden` deck list.
 pub async fn first_new(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
-    decks: &str,
+    only: Option<i64>,
+    hidden: &str,
 ) -> Result<Option<CardRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position
          FROM cards c
-         WHERE c.deck_id IN (SELECT value FROM json_each(?2))
+         WHERE (?2 IS NULL OR c.deck_id = ?2)
+           AND (?3 = '' OR instr(?3, ',' || c.deck_id || ',') = 0)
            AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)
          ORDER BY c.deck_id, c.position, c.id LIMIT 1",
     )
     .bind(user_id)
-    .bind(decks)
+    .bind(only)
+    .bind(hidden)
     .fetch_optional(db)
     .await
 }
 
-/// The earliest day after `today` on which a card of `decks` (JSON ids) falls due.
+/// The earliest day after `today` on which a card falls due, in deck `only` (or all) but not
+/// in the `hidden` deck list.
 pub async fn next_due_day(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
     today: i32,
-    decks: &str,
+    only: Option<i64>,
+    hidden: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT MIN(s.due_day) FROM review_states s JOIN cards c ON c.id = s.card_id
-         WHERE s.user_id = ?1 AND s.due_day > ?2 AND c.deck_id IN (SELECT value FROM json_each(?3))",
+         WHERE s.user_id = ?1 AND s.due_day > ?2 AND (?3 IS NULL OR c.deck_id = ?3)
+           AND (?4 = '' OR instr(?4, ',' || c.deck_id || ',') = 0)",
     )
     .bind(user_id)
     .bind(today)
-    .bind(decks)
+    .bind(only)
+    .bind(hidden)
     .fetch_one(db)
     .await
 }
@@ -354,32 +362,38 @@ impl QueueHeadRow {
     }
 }
 
-/// Counts and the first due card among `decks` (JSON ids), in one query. Ties on the due day
-/// go by card id, which the `review_states_due` index yields without sorting.
+/// Counts and the first due card, in deck `only` (or all) but not in the `hidden` deck list,
+/// in one query. Ties on the due day go by card id, which the `review_states_due` index yields
+/// without sorting. With no deck chosen and nothing hidden (the common case) the per-row card
+/// checks are skipped.
 pub async fn queue_head(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
     today: i32,
-    decks: &str,
+    only: Option<i64>,
+    hidden: &str,
 ) -> Result<QueueHeadRow, sqlx::Error> {
     sqlx::query_as(
-        "WITH allowed(deck_id) AS (SELECT value FROM json_each(?3)),
-         pick AS (
+        "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
                    s.lapses, s.last_reviewed_at
             FROM review_states s
             WHERE s.user_id = ?1 AND s.due_day <= ?2
-              AND EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
-                          AND c.deck_id IN (SELECT deck_id FROM allowed))
+              AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
+              AND (?4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
+                                      AND instr(?4, ',' || c.deck_id || ',') = 0))
             ORDER BY s.due_day, s.card_id LIMIT 1)
          SELECT
            (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1 AND s.due_day <= ?2
-              AND EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
-                          AND c.deck_id IN (SELECT deck_id FROM allowed))) AS due_count,
-           (SELECT COUNT(*) FROM cards c WHERE c.deck_id IN (SELECT deck_id FROM allowed))
+              AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
+              AND (?4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
+                                      AND instr(?4, ',' || c.deck_id || ',') = 0))) AS due_count,
+           (SELECT COUNT(*) FROM cards c WHERE (?3 IS NULL OR c.deck_id = ?3)
+              AND (?4 = '' OR instr(?4, ',' || c.deck_id || ',') = 0))
              - (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1
-                  AND EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
-                              AND c.deck_id IN (SELECT deck_id FROM allowed))) AS new_count,
+                  AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
+                  AND (?4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
+                                          AND instr(?4, ',' || c.deck_id || ',') = 0))) AS new_count,
            c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position,
            p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at
          FROM (SELECT 1) AS one
@@ -389,7 +403,8 @@ pub async fn queue_head(
     )
     .bind(user_id)
     .bind(today)
-    .bind(decks)
+    .bind(only)
+    .bind(hidden)
     .fetch_one(db)
     .await
 }

@@ -125,25 +125,28 @@ pub struct DeckStagesRow {
     pub mature: i64,
 }
 
-/// The decks in `decks` (JSON ids) with this user's learning and mature counts.
+/// The decks not in `hidden` (a deck list) with this user's learning and mature counts.
 pub async fn deck_stages(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
-    decks: &str,
+    hidden: &str,
 ) -> Result<Vec<DeckStagesRow>, sqlx::Error> {
+    // One pass over the user's schedules, grouped by deck, instead of one per deck and stage.
     sqlx::query_as(
-        "SELECT d.id, d.name,
-           (SELECT COUNT(*) FROM cards c WHERE c.deck_id = d.id) AS total,
-           (SELECT COUNT(*) FROM review_states s JOIN cards c ON c.id = s.card_id
-              WHERE s.user_id = ?1 AND c.deck_id = d.id AND s.interval_days < ?2) AS learning,
-           (SELECT COUNT(*) FROM review_states s JOIN cards c ON c.id = s.card_id
-              WHERE s.user_id = ?1 AND c.deck_id = d.id AND s.interval_days >= ?2) AS mature
-         FROM decks d WHERE d.id IN (SELECT value FROM json_each(?3))
+        "WITH mine AS (
+            SELECT c.deck_id, SUM(s.interval_days < ?2) AS learning, SUM(s.interval_days >= ?2) AS mature
+            FROM review_states s JOIN cards c ON c.id = s.card_id
+            WHERE s.user_id = ?1 GROUP BY c.deck_id),
+         sizes AS (SELECT deck_id, COUNT(*) AS total FROM cards GROUP BY deck_id)
+         SELECT d.id, d.name, COALESCE(z.total, 0) AS total, COALESCE(m.learning, 0) AS learning,
+                COALESCE(m.mature, 0) AS mature
+         FROM decks d LEFT JOIN sizes z ON z.deck_id = d.id LEFT JOIN mine m ON m.deck_id = d.id
+         WHERE ?3 = '' OR instr(?3, ',' || d.id || ',') = 0
          ORDER BY d.name COLLATE NOCASE",
     )
     .bind(user_id)
     .bind(MATURE_INTERVAL_DAYS)
-    .bind(decks)
+    .bind(hidden)
     .fetch_all(db)
     .await
 }

@@ -165,7 +165,7 @@ async fn show_class(
     let db = state.db.reader();
     let assigned = crate::db::classes::deck_ids(db, class.id).await?;
     let today = user.today(state.clock.now());
-    let decks = crate::db::decks::list_with_counts(db, user.id, today, &user.visible_decks)
+    let decks = crate::db::decks::list_with_counts(db, user.id, today, &user.hidden_decks)
         .await?
         .into_iter()
         .map(|d| DeckChoice {

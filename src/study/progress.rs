@@ -116,7 +116,7 @@ pub async fn progress(
     });
 
     let days = db::stats::study_days_desc(pool, user.id, today - 3660).await?;
-    let decks = db::stats::deck_stages(pool, user.id, &user.visible_decks)
+    let decks = db::stats::deck_stages(pool, user.id, &user.hidden_decks)
         .await?
         .into_iter()
         .map(|d| {

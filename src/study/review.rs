@@ -140,10 +140,11 @@ pub async fn next(
     max_interval_days: u32,
 ) -> Result<Queue, AppError> {
     let today_day = user.today(now);
-    let decks = user.decks_json(deck_id)?;
+    let scope = user.deck_scope(deck_id)?;
     let mut conn = pool.acquire().await?;
     let today = today_of(&mut conn, user.id, today_day).await?;
-    let head = db::reviews::queue_head(&mut *conn, user.id, today_day, &decks).await?;
+    let head =
+        db::reviews::queue_head(&mut *conn, user.id, today_day, scope.only, &scope.hidden).await?;
     let new_available = head
         .new_count
         .min(i64::from(today.new_left(user.new_per_day)));
@@ -155,7 +156,7 @@ pub async fn next(
 
     let mut card: Option<(CardRow, Option<StateRow>)> = head.due().map(|(c, s)| (c, Some(s)));
     if card.is_none() && new_available > 0 {
-        card = db::reviews::first_new(&mut *conn, user.id, &decks)
+        card = db::reviews::first_new(&mut *conn, user.id, scope.only, &scope.hidden)
             .await?
             .map(|c| (c, None));
     }
@@ -188,9 +189,11 @@ pub async fn next(
     };
     let next_due_day = match next {
         Some(_) => None,
-        None => db::reviews::next_due_day(&mut *conn, user.id, today_day, &decks)
-            .await?
-            .and_then(|d| i32::try_from(d).ok()),
+        None => {
+            db::reviews::next_due_day(&mut *conn, user.id, today_day, scope.only, &scope.hidden)
+                .await?
+                .and_then(|d| i32::try_from(d).ok())
+        }
     };
     Ok(Queue {
         next,
