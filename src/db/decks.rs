@@ -53,6 +53,8 @@ pub struct CardRow {
     pub generator: Option<String>,
     /// Order within the deck.
     pub position: i64,
+    /// Tags, comma-separated.
+    pub tags: String,
 }
 
 /// The decks not in `hidden` (a deck list: those the user may not see) with this user's new,
@@ -188,7 +190,7 @@ pub async fn add_generated_card_if_absent(
 /// A deck's cards in order.
 pub async fn cards(db: impl SqliteExecutor<'_>, deck_id: i64) -> Result<Vec<CardRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, deck_id, front, back, kind, generator, position FROM cards
+        "SELECT id, deck_id, front, back, kind, generator, position, tags FROM cards
          WHERE deck_id = ?1 ORDER BY position, id",
     )
     .bind(deck_id)
@@ -202,9 +204,111 @@ pub async fn card(
     card_id: i64,
 ) -> Result<Option<CardRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, deck_id, front, back, kind, generator, position FROM cards WHERE id = ?1",
+        "SELECT id, deck_id, front, back, kind, generator, position, tags FROM cards WHERE id = ?1",
     )
     .bind(card_id)
     .fetch_optional(db)
     .await
+}
+
+/// Renames a deck and sets its description.
+pub async fn update(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    name: &str,
+    description: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE decks SET name = ?2, description = ?3 WHERE id = ?1")
+        .bind(id)
+        .bind(name)
+        .bind(description)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a deck with its cards and everyone's progress on them (foreign keys cascade).
+pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM decks WHERE id = ?1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Adds a basic card at the end of a deck; returns its id.
+pub async fn add_card(
+    db: impl SqliteExecutor<'_>,
+    deck_id: i64,
+    front: &str,
+    back: &str,
+    tags: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO cards (deck_id, front, back, tags, position, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(MAX(position), 0) + 1 FROM cards WHERE deck_id = ?1), ?5, ?5)
+         RETURNING id",
+    )
+    .bind(deck_id)
+    .bind(front)
+    .bind(back)
+    .bind(tags)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+/// Changes a card's text and tags; its id, and so every student's progress on it, stays.
+pub async fn update_card(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    front: &str,
+    back: &str,
+    tags: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cards SET front = ?2, back = ?3, tags = ?4, updated_at = ?5 WHERE id = ?1")
+        .bind(id)
+        .bind(front)
+        .bind(back)
+        .bind(tags)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a card and everyone's progress on it.
+pub async fn delete_card(db: impl SqliteExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM cards WHERE id = ?1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Swaps a card with its neighbour before (`up`) or after it in the deck; false at an end.
+pub async fn move_card(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    up: bool,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "WITH me AS (SELECT id, deck_id, position FROM cards WHERE id = ?1),
+         other AS (
+            SELECT c.id, c.position FROM cards c, me
+            WHERE c.deck_id = me.deck_id
+              AND ((?2 AND c.position < me.position) OR (NOT ?2 AND c.position > me.position))
+            ORDER BY CASE WHEN ?2 THEN -c.position ELSE c.position END LIMIT 1)
+         UPDATE cards SET position = CASE
+             WHEN id = (SELECT id FROM me) THEN (SELECT position FROM other)
+             ELSE (SELECT position FROM me) END
+         WHERE id IN ((SELECT id FROM me), (SELECT id FROM other)) AND EXISTS (SELECT 1 FROM other)",
+    )
+    .bind(id)
+    .bind(up)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 2)
 }

@@ -279,7 +279,7 @@ pub async fn first_new(
     hidden: &str,
 ) -> Result<Option<CardRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position
+        "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
          FROM cards c
          WHERE (?2 IS NULL OR c.deck_id = ?2)
            AND (?3 = '' OR instr(?3, ',' || c.deck_id || ',') = 0)
@@ -339,6 +339,8 @@ pub struct QueueHeadRow {
     pub generator: Option<String>,
     /// Position in its deck.
     pub position: Option<i64>,
+    /// Tags.
+    pub tags: Option<String>,
     /// The due card's state.
     #[sqlx(flatten)]
     pub state: MaybeState,
@@ -356,6 +358,7 @@ impl QueueHeadRow {
                 kind: self.kind.clone()?,
                 generator: self.generator.clone(),
                 position: self.position?,
+                tags: self.tags.clone().unwrap_or_default(),
             },
             self.state.get()?,
         ))
@@ -394,7 +397,7 @@ pub async fn queue_head(
                   AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
                   AND (?4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
                                           AND instr(?4, ',' || c.deck_id || ',') = 0))) AS new_count,
-           c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position,
+           c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position, c.tags,
            p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at
          FROM (SELECT 1) AS one
          LEFT JOIN pick p

@@ -74,6 +74,47 @@ impl fmt::Display for DeckName {
     }
 }
 
+/// A card's tags: up to 10, each 1 to 32 of lowercase letters, digits, '-' and '_'; typed
+/// separated by commas or spaces, stored as "cnn,loss".
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tags(String);
+
+impl Tags {
+    /// Parses typed tags (case is folded, duplicates dropped).
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let mut tags: Vec<String> = Vec::new();
+        for tag in raw
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            let tag = tag.to_lowercase();
+            if tag.chars().count() > 32
+                || !tag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(Invalid::new(format!(
+                    "'{}' is not a tag: use up to 32 letters, digits, '-' or '_'.",
+                    tag.chars().take(40).collect::<String>()
+                )));
+            }
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if tags.len() > 10 {
+            return Err(Invalid::new("A card has at most 10 tags."));
+        }
+        Ok(Self(tags.join(",")))
+    }
+
+    /// The stored form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// An SM-2 grade, 0 (blackout) to 5 (perfect).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Grade(u8);
@@ -144,6 +185,16 @@ mod tests {
         assert!(DeckName::parse("").is_err());
         assert!(DeckName::parse("a\nb").is_err());
         assert!(DeckName::parse(&"d".repeat(121)).is_err());
+    }
+
+    #[test]
+    fn tags_are_folded_deduplicated_and_checked() {
+        assert_eq!(Tags::parse(" CNN, loss cnn ").unwrap().as_str(), "cnn,loss");
+        assert_eq!(Tags::parse("").unwrap().as_str(), "");
+        assert!(Tags::parse("<b>").is_err());
+        let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
+        assert!(Tags::parse(&eleven.join(",")).is_err());
+        assert!(Tags::parse(&eleven[..10].join(",")).is_ok());
     }
 
     #[test]

@@ -5,7 +5,7 @@ mod account;
 mod card;
 
 pub use account::{DayStartHour, NewPerDay, Password, Role, TimeZoneName, Username};
-pub use card::{CardText, DeckName, Grade};
+pub use card::{CardText, DeckName, Grade, Tags};
 
 /// A value a user typed that breaks a rule; the text says which rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

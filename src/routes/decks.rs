@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct DecksPage {
     nav: Nav,
     decks: Vec<DeckSummary>,
+    is_instructor: bool,
 }
 
 #[derive(Template)]
@@ -28,6 +29,7 @@ struct DeckPage {
     nav: Nav,
     deck: DeckRow,
     cards: Vec<CardRow>,
+    can_edit: bool,
 }
 
 #[get("/decks")]
@@ -40,6 +42,7 @@ async fn list_decks(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse,
     page(&DecksPage {
         nav: Nav::for_user(&user),
         decks,
+        is_instructor: user.is_instructor(),
     })
 }
 
@@ -59,6 +62,7 @@ async fn show_deck(
     let cards = crate::db::decks::cards(state.db.reader(), deck.id).await?;
     page(&DeckPage {
         nav: Nav::for_user(&user),
+        can_edit: user.is_admin() || deck.owner_id == Some(user.id),
         deck,
         cards,
     })

@@ -8,6 +8,7 @@ mod assets;
 mod auth;
 mod classes;
 mod decks;
+mod edit;
 mod health;
 mod practice;
 mod review;
@@ -83,6 +84,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(admin::configure)
         .configure(api::configure)
         .configure(classes::configure)
+        .configure(edit::configure)
         .default_service(web::to(not_found));
 }
 

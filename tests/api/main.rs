@@ -7,6 +7,7 @@ mod admin;
 mod classes;
 mod cli;
 mod decks_and_import;
+mod edit;
 mod export;
 mod helpers;
 mod practice;

@@ -1,0 +1,400 @@
+//! Editing decks and cards in the browser: instructors edit their own decks, admins any.
+//! Editing a card keeps its id, so every student's progress on it stays; deleting asks first.
+
+use super::{Nav, page, page_with, see_other};
+use crate::auth::{CsrfForm, CurrentUser, Instructor, user::app_state};
+use crate::db::decks::{CardRow, DeckRow};
+use crate::domain::{CardText, DeckName, Tags};
+use crate::error::AppError;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_deck)
+        .service(show_editor)
+        .service(save_deck)
+        .service(confirm_delete_deck)
+        .service(delete_deck)
+        .service(add_card)
+        .service(save_card)
+        .service(move_card)
+        .service(confirm_delete_card)
+        .service(delete_card);
+}
+
+#[derive(Template)]
+#[template(path = "decks/edit.html")]
+struct EditorPage {
+    nav: Nav,
+    deck: DeckRow,
+    cards: Vec<CardRow>,
+    errors: Vec<String>,
+    new_front: String,
+    new_back: String,
+    new_tags: String,
+}
+
+#[derive(Template)]
+#[template(path = "decks/confirm_delete.html")]
+struct ConfirmPage {
+    nav: Nav,
+    what: String,
+    consequence: String,
+    action: String,
+    back: String,
+}
+
+#[derive(Deserialize)]
+struct DeckForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+struct CardForm {
+    #[serde(default)]
+    front: String,
+    #[serde(default)]
+    back: String,
+    #[serde(default)]
+    tags: String,
+}
+
+#[derive(Deserialize)]
+struct MoveForm {
+    #[serde(default)]
+    direction: String,
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// A deck this user may edit: another's deck they can see is 403, one they cannot see 404.
+async fn editable(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    deck_id: i64,
+) -> Result<DeckRow, AppError> {
+    let state = app_state(req)?;
+    if !user.can_see(deck_id) {
+        return Err(AppError::NotFound);
+    }
+    let deck = crate::db::decks::find(state.db.reader(), deck_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if user.is_admin() || deck.owner_id == Some(user.id) {
+        Ok(deck)
+    } else {
+        Err(AppError::Forbidden(
+            "Only the deck's owner or an admin edits it.".to_owned(),
+        ))
+    }
+}
+
+/// A card whose deck this user may edit.
+async fn editable_card(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    card_id: i64,
+) -> Result<(DeckRow, CardRow), AppError> {
+    let state = app_state(req)?;
+    let card = crate::db::decks::card(state.db.reader(), card_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let deck = editable(req, user, card.deck_id).await?;
+    Ok((deck, card))
+}
+
+async fn editor(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    deck: DeckRow,
+    errors: Vec<String>,
+    new: CardForm,
+) -> Result<EditorPage, AppError> {
+    let state = app_state(req)?;
+    Ok(EditorPage {
+        nav: Nav::for_user(user),
+        cards: crate::db::decks::cards(state.db.reader(), deck.id).await?,
+        deck,
+        errors,
+        new_front: new.front,
+        new_back: new.back,
+        new_tags: new.tags,
+    })
+}
+
+/// Both sides and the tags of a card form, or the messages of what is wrong.
+fn parse_card(form: &CardForm) -> Result<(CardText, CardText, Tags), Vec<String>> {
+    let front = CardText::parse(&form.front, "front");
+    let back = CardText::parse(&form.back, "back");
+    let tags = Tags::parse(&form.tags);
+    match (front, back, tags) {
+        (Ok(f), Ok(b), Ok(t)) => Ok((f, b, t)),
+        (f, b, t) => Err([f.err(), b.err(), t.err()]
+            .into_iter()
+            .flatten()
+            .map(|e| e.0)
+            .collect()),
+    }
+}
+
+fn duplicate(e: sqlx::Error) -> AppError {
+    if crate::db::is_unique_violation(&e) {
+        AppError::Validation("The deck already has a card with this front and back.".to_owned())
+    } else {
+        e.into()
+    }
+}
+
+#[post("/decks")]
+async fn create_deck(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    form: CsrfForm<DeckForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let name = DeckName::parse(&form.0.name)?;
+    // An admin's deck is public, an instructor's private until assigned to a class.
+    let id = crate::db::decks::create(
+        state.db.writer(),
+        name.as_str(),
+        form.0.description.trim(),
+        Some(user.id),
+        user.is_admin(),
+        state.clock.now().as_second(),
+    )
+    .await
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            AppError::Validation(format!("A deck named '{name}' already exists."))
+        } else {
+            e.into()
+        }
+    })?;
+    state.sessions.forget_all();
+    Ok(see_other(&format!("/decks/{id}/edit")))
+}
+
+#[get("/decks/{id}/edit")]
+async fn show_editor(
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let deck = editable(&req, &user, *id).await?;
+    page(
+        &editor(
+            &req,
+            &user,
+            deck,
+            Vec::new(),
+            CardForm {
+                front: String::new(),
+                back: String::new(),
+                tags: String::new(),
+            },
+        )
+        .await?,
+    )
+}
+
+#[post("/decks/{id}/edit")]
+async fn save_deck(
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: CsrfForm<DeckForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let deck = editable(&req, &user, *id).await?;
+    let name = DeckName::parse(&form.0.name)?;
+    crate::db::decks::update(
+        state.db.writer(),
+        deck.id,
+        name.as_str(),
+        form.0.description.trim(),
+    )
+    .await
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            AppError::Validation(format!("A deck named '{name}' already exists."))
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(see_other(&format!("/decks/{}/edit", deck.id)))
+}
+
+#[get("/decks/{id}/delete")]
+async fn confirm_delete_deck(
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let deck = editable(&req, &user, *id).await?;
+    let cards = crate::db::decks::cards(state.db.reader(), deck.id)
+        .await?
+        .len();
+    page(&ConfirmPage {
+        nav: Nav::for_user(&user),
+        what: format!("the deck \"{}\"", deck.name),
+        consequence: format!(
+            "Its {cards} cards and every student's progress on them will be deleted."
+        ),
+        action: format!("/decks/{}/delete", deck.id),
+        back: format!("/decks/{}/edit", deck.id),
+    })
+}
+
+#[post("/decks/{id}/delete")]
+async fn delete_deck(
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: CsrfForm<ConfirmForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let deck = editable(&req, &user, *id).await?;
+    if form.0.confirm != "yes" {
+        return Err(AppError::Validation(
+            "Deleting needs the confirmation on the previous page.".to_owned(),
+        ));
+    }
+    crate::db::decks::delete(state.db.writer(), deck.id).await?;
+    state.sessions.forget_all();
+    Ok(see_other("/decks"))
+}
+
+#[post("/decks/{id}/cards")]
+async fn add_card(
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: CsrfForm<CardForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let deck = editable(&req, &user, *id).await?;
+    let form = form.0;
+    let (front, back, tags) = match parse_card(&form) {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            return page_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &editor(&req, &user, deck, errors, form).await?,
+            );
+        }
+    };
+    let now = state.clock.now().as_second();
+    match crate::db::decks::add_card(
+        state.db.writer(),
+        deck.id,
+        front.as_str(),
+        back.as_str(),
+        tags.as_str(),
+        now,
+    )
+    .await
+    .map_err(duplicate)
+    {
+        Ok(_) => Ok(see_other(&format!("/decks/{}/edit", deck.id))),
+        Err(AppError::Validation(message)) => page_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &editor(&req, &user, deck, vec![message], form).await?,
+        ),
+        Err(other) => Err(other),
+    }
+}
+
+#[post("/cards/{id}/edit")]
+async fn save_card(
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: CsrfForm<CardForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let (deck, card) = editable_card(&req, &user, *id).await?;
+    let (front, back, tags) =
+        parse_card(&form.0).map_err(|errors| AppError::Validation(errors.join(" ")))?;
+    crate::db::decks::update_card(
+        state.db.writer(),
+        card.id,
+        front.as_str(),
+        back.as_str(),
+        tags.as_str(),
+        state.clock.now().as_second(),
+    )
+    .await
+    .map_err(duplicate)?;
+    Ok(see_other(&format!(
+        "/decks/{}/edit#card-{}",
+        deck.id, card.id
+    )))
+}
+
+#[post("/cards/{id}/move")]
+async fn move_card(
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: CsrfForm<MoveForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let (deck, card) = editable_card(&req, &user, *id).await?;
+    let up = match form.0.direction.as_str() {
+        "up" => true,
+        "down" => false,
+        _ => return Err(AppError::BadRequest("direction is up or down.".to_owned())),
+    };
+    crate::db::decks::move_card(state.db.writer(), card.id, up).await?;
+    Ok(see_other(&format!(
+        "/decks/{}/edit#card-{}",
+        deck.id, card.id
+    )))
+}
+
+#[get("/cards/{id}/delete")]
+async fn confirm_delete_card(
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (deck, card) = editable_card(&req, &user, *id).await?;
+    page(&ConfirmPage {
+        nav: Nav::for_user(&user),
+        what: format!(
+            "the card \"{}\"",
+            card.front.chars().take(80).collect::<String>()
+        ),
+        consequence: "Every student's progress on it will be deleted too.".to_owned(),
+        action: format!("/cards/{}/delete", card.id),
+        back: format!("/decks/{}/edit", deck.id),
+    })
+}
+
+#[post("/cards/{id}/delete")]
+async fn delete_card(
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: CsrfForm<ConfirmForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let (deck, card) = editable_card(&req, &user, *id).await?;
+    if form.0.confirm != "yes" {
+        return Err(AppError::Validation(
+            "Deleting needs the confirmation on the previous page.".to_owned(),
+        ));
+    }
+    crate::db::decks::delete_card(state.db.writer(), card.id).await?;
+    Ok(see_other(&format!("/decks/{}/edit", deck.id)))
+}

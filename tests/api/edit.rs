@@ -1,0 +1,223 @@
+use crate::helpers::{TestApp, card_id_in, spawn_app};
+use reqwest::StatusCode;
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn fronts(app: &TestApp, deck: i64) -> Vec<String> {
+    sqlx::query_scalar("SELECT front FROM cards WHERE deck_id = ?1 ORDER BY position")
+        .bind(deck)
+        .fetch_all(&app.pool().await)
+        .await
+        .unwrap()
+}
+
+async fn add(app: &TestApp, deck: i64, front: &str, back: &str, tags: &str) -> reqwest::Response {
+    let editor = format!("/decks/{deck}/edit");
+    app.submit(
+        &editor,
+        &format!("/decks/{deck}/cards"),
+        &[("front", front), ("back", back), ("tags", tags)],
+    )
+    .await
+}
+
+async fn card(app: &TestApp, deck: i64, front: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = ?1 AND front = ?2")
+        .bind(deck)
+        .bind(front)
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_admin_builds_a_deck_in_the_browser_and_edits_keep_progress() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let r = app
+        .submit(
+            "/decks",
+            "/decks",
+            &[("name", "Hand made"), ("description", "by hand")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let deck: i64 = location(&r)
+        .trim_start_matches("/decks/")
+        .trim_end_matches("/edit")
+        .parse()
+        .unwrap();
+    for (f, b) in [("one", "1"), ("two", "2"), ("three", "3")] {
+        assert_eq!(
+            add(&app, deck, f, b, "Numbers, small").await.status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+    assert_eq!(fronts(&app, deck).await, ["one", "two", "three"]);
+    let dup = add(&app, deck, "one", "1", "").await;
+    assert_eq!(dup.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(dup.text().await.unwrap().contains("already has a card"));
+    let empty = add(&app, deck, " ", "x", "").await;
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A student's progress survives an edit of the card's text.
+    let student = app.other_browser();
+    student.register_ok("student").await;
+    let html = student.get_html(&format!("/review?deck={deck}")).await;
+    let first = card_id_in(&html).unwrap();
+    let graded = student
+        .submit(
+            &format!("/review?deck={deck}"),
+            &format!("/review/{first}"),
+            &[("quality", "5")],
+        )
+        .await;
+    assert_eq!(graded.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .submit(
+            &format!("/decks/{deck}/edit"),
+            &format!("/cards/{first}/edit"),
+            &[("front", "uno"), ("back", "1"), ("tags", "numbers")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_states WHERE card_id = ?1")
+        .bind(first)
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1);
+    assert!(
+        student
+            .get_html(&format!("/cards/{first}"))
+            .await
+            .contains("uno")
+    );
+    let tags: String = sqlx::query_scalar("SELECT tags FROM cards WHERE id = ?1")
+        .bind(first)
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(tags, "numbers");
+
+    // Reorder: move "three" up twice.
+    let three = card(&app, deck, "three").await;
+    for _ in 0..2 {
+        app.submit(
+            &format!("/decks/{deck}/edit"),
+            &format!("/cards/{three}/move"),
+            &[("direction", "up")],
+        )
+        .await;
+    }
+    assert_eq!(fronts(&app, deck).await, ["three", "uno", "two"]);
+    app.submit(
+        &format!("/decks/{deck}/edit"),
+        &format!("/cards/{three}/move"),
+        &[("direction", "up")],
+    )
+    .await;
+    assert_eq!(
+        fronts(&app, deck).await,
+        ["three", "uno", "two"],
+        "the first card stays first"
+    );
+
+    // Deleting asks first; without the confirmation nothing happens.
+    let confirm = app.get_html(&format!("/cards/{first}/delete")).await;
+    assert!(confirm.contains("progress on it will be deleted"));
+    let unconfirmed = app
+        .submit(
+            &format!("/decks/{deck}/edit"),
+            &format!("/cards/{first}/delete"),
+            &[],
+        )
+        .await;
+    assert_eq!(unconfirmed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fronts(&app, deck).await.len(), 3);
+    let deleted = app
+        .submit(
+            &format!("/cards/{first}/delete"),
+            &format!("/cards/{first}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(fronts(&app, deck).await, ["three", "two"]);
+    let states: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_states WHERE card_id = ?1")
+        .bind(first)
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(states, 0);
+
+    // Rename, then delete the deck.
+    app.submit(
+        &format!("/decks/{deck}/edit"),
+        &format!("/decks/{deck}/edit"),
+        &[("name", "Renamed"), ("description", "")],
+    )
+    .await;
+    assert!(app.get_html("/decks").await.contains("Renamed"));
+    let gone = app
+        .submit(
+            &format!("/decks/{deck}/delete"),
+            &format!("/decks/{deck}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(gone.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get(&format!("/decks/{deck}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn only_the_owner_or_an_admin_edits_a_deck() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let student = app.other_browser();
+    student.register_ok("student").await;
+    // The course deck is public: a student sees it but may not edit it.
+    assert_eq!(
+        student.get("/decks/1/edit").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = student
+        .submit(
+            "/decks/1",
+            "/cards/1/edit",
+            &[("front", "x"), ("back", "y"), ("tags", "")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = student
+        .submit("/decks/1", "/decks/1/delete", &[("confirm", "yes")])
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = student
+        .submit("/decks", "/decks", &[("name", "Mine")])
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "students do not create decks"
+    );
+    assert_eq!(
+        student.get("/decks/999/edit").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let front: String = sqlx::query_scalar("SELECT front FROM cards WHERE id = 1")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(front, "L1 Loss");
+    assert_eq!(
+        app.get("/decks/1/edit").await.status(),
+        StatusCode::OK,
+        "admins edit any deck"
+    );
+}
