@@ -5,6 +5,7 @@ pub mod classes;
 pub mod decks;
 pub mod meta;
 pub mod practice;
+pub mod reports;
 pub mod reviews;
 pub mod sessions;
 pub mod stats;

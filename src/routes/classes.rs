@@ -17,7 +17,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(show_class)
         .service(new_code)
         .service(assign_deck)
-        .service(leave_class);
+        .service(leave_class)
+        .service(list_reports)
+        .service(resolve_report);
 }
 
 #[derive(Template)]
@@ -233,4 +235,68 @@ async fn leave_class(
     }
     state.sessions.forget_user(user.id);
     Ok(see_other("/classes"))
+}
+
+#[derive(Template)]
+#[template(path = "classes/reports.html")]
+struct ReportsPage {
+    nav: Nav,
+    class: ClassRow,
+    reports: Vec<ReportLine>,
+}
+
+struct ReportLine {
+    id: i64,
+    card_id: i64,
+    front: String,
+    deck_name: String,
+    username: String,
+    message: String,
+    at: String,
+}
+
+/// The open reports of a class's students on the class's decks, for its instructor.
+#[get("/classes/{id}/reports")]
+async fn list_reports(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let class = owned(&req, &user, *id).await?;
+    let reports = crate::db::reports::open_for_class(state.db.reader(), class.id)
+        .await?
+        .into_iter()
+        .map(|r| ReportLine {
+            at: super::decks::utc_time(r.created_at),
+            id: r.id,
+            card_id: r.card_id,
+            front: r.front,
+            deck_name: r.deck_name,
+            username: r.username,
+            message: r.message,
+        })
+        .collect();
+    page(&ReportsPage {
+        nav: Nav::for_user(&user),
+        class,
+        reports,
+    })
+}
+
+#[post("/classes/{id}/reports/{report_id}/resolve")]
+async fn resolve_report(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    path: web::Path<(i64, i64)>,
+    _form: CsrfForm<Nothing>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let (id, report_id) = path.into_inner();
+    let class = owned(&req, &user, id).await?;
+    let now = state.clock.now().as_second();
+    if !crate::db::reports::resolve(state.db.writer(), report_id, class.id, user.id, now).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(see_other(&format!("/classes/{}/reports", class.id)))
 }

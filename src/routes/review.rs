@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(show_review)
         .service(undo_grade)
         .service(answer_card)
+        .service(report_card)
         .service(grade_card);
 }
 
@@ -66,6 +67,7 @@ struct CardPage {
     new_available: i64,
     repeats: usize,
     can_undo: bool,
+    reported: bool,
 }
 
 #[derive(Template)]
@@ -83,6 +85,7 @@ struct ReviewQuery {
     deck: Option<i64>,
     show: Option<i64>,
     attempt: Option<i64>,
+    reported: Option<u8>,
 }
 
 #[derive(Deserialize)]
@@ -237,6 +240,7 @@ async fn render_review(
             new_available: queue.new_available,
             repeats: queue.repeats,
             can_undo: queue.can_undo,
+            reported: query.reported.is_some(),
         },
     )
 }
@@ -358,6 +362,7 @@ async fn answer_card(
                 deck,
                 show: None,
                 attempt: None,
+                reported: None,
             };
             let retry = Retry {
                 seed,
@@ -406,4 +411,51 @@ async fn grade_card(
     let request = GradeRequest::new(&user, *card_id, grade, extras, state.clock.now());
     state.grader.grade(request).await?;
     Ok(see_other(&review_url(deck_of(&form.deck))))
+}
+
+#[derive(Deserialize)]
+struct ReportForm {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    deck: String,
+}
+
+/// Longest report, in characters.
+const MAX_REPORT_CHARS: usize = 500;
+
+/// A student reports a problem with a card; their instructor triages it.
+#[post("/cards/{card_id}/report")]
+async fn report_card(
+    req: HttpRequest,
+    user: CurrentUser,
+    card_id: web::Path<i64>,
+    form: CsrfForm<ReportForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let card = crate::db::decks::card(state.db.reader(), *card_id)
+        .await?
+        .filter(|c| user.can_see(c.deck_id))
+        .ok_or(AppError::NotFound)?;
+    let message = form.0.message.trim();
+    if message.is_empty() || message.chars().count() > MAX_REPORT_CHARS {
+        return Err(AppError::Validation(format!(
+            "Describe the problem in 1 to {MAX_REPORT_CHARS} characters."
+        )));
+    }
+    crate::db::reports::create(
+        state.db.writer(),
+        card.id,
+        user.id,
+        message,
+        state.clock.now().as_second(),
+    )
+    .await?;
+    let mut url = review_url(deck_of(&form.0.deck));
+    url.push_str(if url.contains('?') {
+        "&reported=1"
+    } else {
+        "?reported=1"
+    });
+    Ok(see_other(&url))
 }

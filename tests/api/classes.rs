@@ -284,3 +284,117 @@ async fn students_cannot_run_classes_and_instructors_cannot_reach_each_others() 
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("is not yours"));
 }
+
+#[tokio::test]
+async fn a_students_report_reaches_the_class_instructor_who_resolves_it() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = make_instructor(&admin, "teacher").await;
+    let deck = import_private(&teacher, "Reported deck").await;
+    let (class, code) = new_class(&teacher, "Section R").await;
+    teacher
+        .submit(
+            &format!("/classes/{class}"),
+            &format!("/classes/{class}/decks/{deck}"),
+            &[("assigned", "1")],
+        )
+        .await;
+    let student = admin.other_browser();
+    student.register_ok("student").await;
+    student
+        .submit("/classes", "/classes/join", &[("code", &code)])
+        .await;
+
+    let review = format!("/review?deck={deck}");
+    let card = card_id_in(&student.get_html(&review).await).unwrap();
+    let long = "x".repeat(501);
+    let r = student
+        .submit(
+            &review,
+            &format!("/cards/{card}/report"),
+            &[("message", &long), ("deck", &deck.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = student
+        .submit(
+            &review,
+            &format!("/cards/{card}/report"),
+            &[
+                ("message", "The definition is <b>wrong</b>"),
+                ("deck", &deck.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        student
+            .get_html(&location(&r))
+            .await
+            .contains("your report was sent")
+    );
+
+    let triage = teacher.get_html(&format!("/classes/{class}/reports")).await;
+    assert!(triage.contains("secret term") && triage.contains("student"));
+    assert!(!triage.contains("<b>wrong</b>"), "the message is escaped");
+    let report: i64 = sqlx::query_scalar("SELECT id FROM card_reports")
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+
+    // Only the class's instructor resolves; students do not see the list.
+    assert_eq!(
+        student
+            .get(&format!("/classes/{class}/reports"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let other = make_instructor(&admin, "other").await;
+    let r = other
+        .submit(
+            "/classes",
+            &format!("/classes/{class}/reports/{report}/resolve"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = teacher
+        .submit(
+            &format!("/classes/{class}/reports"),
+            &format!("/classes/{class}/reports/{report}/resolve"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        teacher
+            .get_html(&format!("/classes/{class}/reports"))
+            .await
+            .contains("No open reports.")
+    );
+    let again = teacher
+        .submit(
+            &format!("/classes/{class}/reports"),
+            &format!("/classes/{class}/reports/{report}/resolve"),
+            &[],
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND, "already resolved");
+
+    // A card the student cannot see cannot be reported.
+    let hidden = import_private(&other, "Other deck").await;
+    let hidden_card: i64 = sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = ?1")
+        .bind(hidden)
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+    let r = student
+        .submit(
+            "/decks",
+            &format!("/cards/{hidden_card}/report"),
+            &[("message", "hi")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
