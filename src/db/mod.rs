@@ -1,6 +1,7 @@
 //! The only home of SQL. One file per table family; functions take any SQLite executor, so a
 //! caller can run several of them in one transaction.
 
+pub mod analytics;
 pub mod classes;
 pub mod decks;
 pub mod meta;

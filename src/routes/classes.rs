@@ -19,7 +19,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(assign_deck)
         .service(leave_class)
         .service(list_reports)
-        .service(resolve_report);
+        .service(resolve_report)
+        .service(show_dashboard)
+        .service(download_students);
 }
 
 #[derive(Template)]
@@ -299,4 +301,154 @@ async fn resolve_report(
         return Err(AppError::NotFound);
     }
     Ok(see_other(&format!("/classes/{}/reports", class.id)))
+}
+
+/// Days of the reviews-per-day chart.
+const CHART_DAYS: i32 = 30;
+
+#[derive(Template)]
+#[template(path = "classes/dashboard.html")]
+struct DashboardPage {
+    nav: Nav,
+    class: ClassRow,
+    active_7: i64,
+    active_30: i64,
+    chart: Vec<crate::charts::Bar>,
+    hardest: Vec<HardLine>,
+    misconceptions: Vec<crate::db::analytics::MisconceptionCount>,
+    students: Vec<StudentView>,
+}
+
+struct HardLine {
+    card_id: i64,
+    front: String,
+    mean_grade: String,
+    lapse_rate: String,
+    students: i64,
+    reviews: i64,
+}
+
+/// One student's figures as the table and the CSV show them.
+struct StudentView {
+    username: String,
+    reviews: i64,
+    retention: String,
+    overdue: i64,
+    last_active: String,
+}
+
+async fn student_views(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    class_id: i64,
+) -> Result<Vec<StudentView>, AppError> {
+    let state = app_state(req)?;
+    let today = user.today(state.clock.now());
+    Ok(
+        crate::db::analytics::students(state.db.reader(), class_id, today)
+            .await?
+            .into_iter()
+            .map(|s| StudentView {
+                retention: if s.mature_reviews > 0 {
+                    format!("{}%", s.mature_passed * 100 / s.mature_reviews)
+                } else {
+                    String::new()
+                },
+                last_active: s
+                    .last_active_day
+                    .and_then(|d| i32::try_from(d).ok())
+                    .map(|d| crate::srs::day::date_of_day(d).to_string())
+                    .unwrap_or_default(),
+                username: s.username,
+                reviews: s.reviews,
+                overdue: s.overdue,
+            })
+            .collect(),
+    )
+}
+
+#[get("/classes/{id}/dashboard")]
+async fn show_dashboard(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let class = owned(&req, &user, *id).await?;
+    let db = state.db.reader();
+    let today = user.today(state.clock.now());
+    let first = today - CHART_DAYS + 1;
+    let per_day: std::collections::HashMap<i64, i64> =
+        crate::db::analytics::reviews_per_day(db, class.id, first)
+            .await?
+            .into_iter()
+            .collect();
+    let values: Vec<(String, i64)> = (first..=today)
+        .map(|d| {
+            let label = crate::srs::day::date_of_day(d).to_string();
+            (label, per_day.get(&i64::from(d)).copied().unwrap_or(0))
+        })
+        .collect();
+    let hardest = crate::db::analytics::hardest_cards(db, class.id, 3, 10)
+        .await?
+        .into_iter()
+        .map(|h| HardLine {
+            mean_grade: format!("{:.2}", h.mean_grade),
+            lapse_rate: format!("{:.0}%", h.lapse_rate * 100.0),
+            card_id: h.card_id,
+            front: h.front,
+            students: h.students,
+            reviews: h.reviews,
+        })
+        .collect();
+    page(&DashboardPage {
+        nav: Nav::for_user(&user),
+        active_7: crate::db::analytics::active_students(db, class.id, today - 6).await?,
+        active_30: crate::db::analytics::active_students(db, class.id, today - 29).await?,
+        chart: crate::charts::bars(&values, 600, 120),
+        hardest,
+        misconceptions: crate::db::analytics::misconceptions(db, class.id, 10).await?,
+        students: student_views(&req, &user, class.id).await?,
+        class,
+    })
+}
+
+#[get("/classes/{id}/students.csv")]
+async fn download_students(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let class = owned(&req, &user, *id).await?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| AppError::Internal(anyhow::anyhow!(e));
+    writer
+        .write_record([
+            "student",
+            "reviews",
+            "retention",
+            "overdue_cards",
+            "last_active",
+        ])
+        .map_err(fail)?;
+    for s in student_views(&req, &user, class.id).await? {
+        writer
+            .write_record([
+                s.username,
+                s.reviews.to_string(),
+                s.retention,
+                s.overdue.to_string(),
+                s.last_active,
+            ])
+            .map_err(fail)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
+    let body = String::from_utf8(bytes).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    Ok(super::decks::download(
+        "text/csv; charset=utf-8",
+        "class-students.csv",
+        body,
+    ))
 }

@@ -398,3 +398,179 @@ async fn a_students_report_reaches_the_class_instructor_who_resolves_it() {
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+/// Grades `card` for `student` with `quality`, as the review form does.
+async fn grade(student: &TestApp, card: i64, quality: &str) {
+    let r = student
+        .submit(
+            "/decks",
+            &format!("/review/{card}"),
+            &[("quality", quality)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "grading card {card}");
+}
+
+#[tokio::test]
+async fn the_dashboard_matches_figures_computed_by_hand() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = make_instructor(&admin, "teacher").await;
+    // Two cards, A and B, in a private deck assigned to the class.
+    let form = Form::new()
+        .text(
+            "csrf_token",
+            csrf_in(&teacher.get_html("/admin/import").await),
+        )
+        .text("deck", "Dash deck")
+        .text("format", "tsv")
+        .part(
+            "file",
+            Part::text("card A\ta\ncard B\tb\n").file_name("d.tsv"),
+        );
+    teacher
+        .client
+        .post(teacher.url("/admin/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let pool = admin.pool().await;
+    let id_of = |front: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM cards WHERE front = ?1")
+                .bind(front)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let (a, b) = (id_of("card A").await, id_of("card B").await);
+    let deck: i64 = sqlx::query_scalar("SELECT id FROM decks WHERE name = 'Dash deck'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let (class, code) = new_class(&teacher, "Dash").await;
+    teacher
+        .submit(
+            &format!("/classes/{class}"),
+            &format!("/classes/{class}/decks/{deck}"),
+            &[("assigned", "1")],
+        )
+        .await;
+    let mut students = Vec::new();
+    for name in ["stu1", "stu2", "stu3"] {
+        let s = admin.other_browser();
+        s.register_ok(name).await;
+        s.submit("/classes", "/classes/join", &[("code", &code)])
+            .await;
+        students.push(s);
+    }
+    // Someone outside the class studies too: none of it may count.
+    let outsider = admin.other_browser();
+    outsider.register_ok("outsider").await;
+    outsider.grade_next(1, None).await;
+
+    // Day 0: A = 5, 4, 3 and B = 2, 3, 1 (all first reviews: no lapses).
+    for (s, (qa, qb)) in students.iter().zip([("5", "2"), ("4", "3"), ("3", "1")]) {
+        grade(s, a, qa).await;
+        grade(s, b, qb).await;
+    }
+    // s3 falls for a known practice misconception.
+    let seed = (0..200u64)
+        .find(|s| {
+            studyhall::practice::family("fc-params")
+                .unwrap()
+                .variant(*s)
+                .misconceptions
+                .iter()
+                .any(|m| m.label == "forgot the bias")
+        })
+        .unwrap();
+    let v = studyhall::practice::family("fc-params")
+        .unwrap()
+        .variant(seed);
+    let wrong = v
+        .misconceptions
+        .iter()
+        .find(|m| m.label == "forgot the bias")
+        .unwrap()
+        .answer
+        .display();
+    let page = format!("/practice/fc-params/{seed}");
+    students[2]
+        .submit(&page, &page, &[("answer", &wrong)])
+        .await;
+
+    // Day 1: s1 forgets A (a lapse: A had been learned) and recalls B.
+    admin.clock().advance(86_400);
+    grade(&students[0], a, "1").await;
+    grade(&students[0], b, "4").await;
+
+    // By hand: A = 5, 4, 3, 1 -> mean 3.25, lapse rate 1 of 1 learned reviews = 100%;
+    //          B = 2, 3, 1, 4 -> mean 2.50, lapse rate 0 of 0 -> 0%. B is the harder card.
+    let html = teacher
+        .get_html(&format!("/classes/{class}/dashboard"))
+        .await;
+    assert!(
+        html.contains("id=\"active-7\">3<") && html.contains("id=\"active-30\">3<"),
+        "the outsider is not counted"
+    );
+    let hardest = html.split("id=\"hardest\"").nth(1).unwrap();
+    let row_b = hardest.find(&format!("id=\"hard-{b}\"")).unwrap();
+    let row_a = hardest.find(&format!("id=\"hard-{a}\"")).unwrap();
+    assert!(row_b < row_a, "lowest mean grade first");
+    assert!(hardest.contains(&format!("<tr id=\"hard-{b}\"><td><a href=\"/cards/{b}\">card B</a></td><td class=\"num\">2.50</td><td class=\"num\">0%</td><td class=\"num\">3</td><td class=\"num\">4</td></tr>")));
+    assert!(hardest.contains(&format!("<tr id=\"hard-{a}\"><td><a href=\"/cards/{a}\">card A</a></td><td class=\"num\">3.25</td><td class=\"num\">100%</td><td class=\"num\">3</td><td class=\"num\">4</td></tr>")));
+    assert!(
+        html.contains(
+            "<tr><td>fc-params</td><td>forgot the bias</td><td class=\"num\">1</td></tr>"
+        )
+    );
+    assert!(html.matches(" reviews</title></rect>").count() == 30);
+
+    // Day 2: s2 and s3 have A and B overdue (due on day 1); s1's are due today.
+    admin.clock().advance(86_400);
+    let csv = teacher
+        .get(&format!("/classes/{class}/students.csv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let day = |n: i64| {
+        let now = admin.clock().now().as_second() - 4 * 3600 - (2 - n) * 86_400;
+        studyhall::srs::day::date_of_day(i32::try_from(now.div_euclid(86_400)).unwrap()).to_string()
+    };
+    assert_eq!(
+        csv,
+        format!(
+            "student,reviews,retention,overdue_cards,last_active\nstu1,4,,0,{}\nstu2,2,,2,{}\nstu3,2,,2,{}\n",
+            day(1),
+            day(0),
+            day(0)
+        )
+    );
+    assert_eq!(
+        students[0]
+            .get(&format!("/classes/{class}/dashboard"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let other = make_instructor(&admin, "other").await;
+    assert_eq!(
+        other
+            .get(&format!("/classes/{class}/dashboard"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        other
+            .get(&format!("/classes/{class}/students.csv"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}

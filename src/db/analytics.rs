@@ -1,0 +1,153 @@
+//! Class analytics for instructors. Every figure is over the class's members, and, where
+//! cards are concerned, over the decks assigned to the class.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+/// Members with at least one review on or after `since_day`.
+pub async fn active_students(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    since_day: i32,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT d.user_id) FROM review_days d
+         JOIN class_members m ON m.user_id = d.user_id AND m.class_id = ?1
+         WHERE d.study_day >= ?2 AND d.reviews > 0",
+    )
+    .bind(class_id)
+    .bind(since_day)
+    .fetch_one(db)
+    .await
+}
+
+/// The members' reviews per study day from `since_day` on: `(day, reviews)`.
+pub async fn reviews_per_day(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    since_day: i32,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT d.study_day, SUM(d.reviews) FROM review_days d
+         JOIN class_members m ON m.user_id = d.user_id AND m.class_id = ?1
+         WHERE d.study_day >= ?2 GROUP BY d.study_day ORDER BY d.study_day",
+    )
+    .bind(class_id)
+    .bind(since_day)
+    .fetch_all(db)
+    .await
+}
+
+/// A card the class finds hard.
+#[derive(Debug, Clone, FromRow)]
+pub struct HardCard {
+    /// The card.
+    pub card_id: i64,
+    /// Its front.
+    pub front: String,
+    /// Mean grade of the members' graded reviews.
+    pub mean_grade: f64,
+    /// Share of reviews of an already learned card that failed (grade below 3).
+    pub lapse_rate: f64,
+    /// Members who reviewed it.
+    pub students: i64,
+    /// Graded reviews.
+    pub reviews: i64,
+}
+
+/// The hardest cards of the class's decks, reviewed by at least `min_students` members:
+/// lowest mean grade first, then highest lapse rate.
+pub async fn hardest_cards(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    min_students: i64,
+    limit: i64,
+) -> Result<Vec<HardCard>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.id AS card_id, c.front, AVG(r.quality) AS mean_grade,
+                COALESCE(1.0 * SUM(r.quality < 3 AND r.repetitions_before > 0)
+                  / NULLIF(SUM(r.repetitions_before > 0), 0), 0.0) AS lapse_rate,
+                COUNT(DISTINCT r.user_id) AS students, COUNT(*) AS reviews
+         FROM reviews r
+         JOIN cards c ON c.id = r.card_id
+         JOIN class_decks cd ON cd.deck_id = c.deck_id AND cd.class_id = ?1
+         JOIN class_members m ON m.user_id = r.user_id AND m.class_id = ?1
+         WHERE r.kind = 'grade' AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)
+         GROUP BY c.id HAVING COUNT(DISTINCT r.user_id) >= ?2
+         ORDER BY mean_grade ASC, lapse_rate DESC, c.id LIMIT ?3",
+    )
+    .bind(class_id)
+    .bind(min_students)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// How often the members hit one misconception of a practice family.
+#[derive(Debug, Clone, FromRow)]
+pub struct MisconceptionCount {
+    /// Practice family.
+    pub family: String,
+    /// The misconception.
+    pub misconception: String,
+    /// Times hit.
+    pub hits: i64,
+}
+
+/// The misconceptions the members hit most often, most first.
+pub async fn misconceptions(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    limit: i64,
+) -> Result<Vec<MisconceptionCount>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT a.family, a.misconception, COUNT(*) AS hits FROM practice_attempts a
+         JOIN class_members m ON m.user_id = a.user_id AND m.class_id = ?1
+         WHERE a.misconception IS NOT NULL
+         GROUP BY a.family, a.misconception ORDER BY hits DESC, a.family, a.misconception LIMIT ?2",
+    )
+    .bind(class_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// One student's line of the class table.
+#[derive(Debug, Clone, FromRow)]
+pub struct StudentLine {
+    /// User id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Reviews that stand.
+    pub reviews: i64,
+    /// Reviews of mature cards.
+    pub mature_reviews: i64,
+    /// Of those, passed.
+    pub mature_passed: i64,
+    /// Cards due before `today`.
+    pub overdue: i64,
+    /// Last study day with reviews.
+    pub last_active_day: Option<i64>,
+}
+
+/// Every member's figures, by name.
+pub async fn students(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    today: i32,
+) -> Result<Vec<StudentLine>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id, u.username,
+                COALESCE((SELECT SUM(reviews) FROM review_days d WHERE d.user_id = u.id), 0) AS reviews,
+                COALESCE((SELECT SUM(mature_reviews) FROM review_days d WHERE d.user_id = u.id), 0) AS mature_reviews,
+                COALESCE((SELECT SUM(mature_passed) FROM review_days d WHERE d.user_id = u.id), 0) AS mature_passed,
+                (SELECT COUNT(*) FROM review_states s WHERE s.user_id = u.id AND s.due_day < ?2) AS overdue,
+                (SELECT MAX(study_day) FROM review_days d WHERE d.user_id = u.id AND d.reviews > 0) AS last_active_day
+         FROM class_members m JOIN users u ON u.id = m.user_id
+         WHERE m.class_id = ?1 ORDER BY u.username COLLATE NOCASE",
+    )
+    .bind(class_id)
+    .bind(today)
+    .fetch_all(db)
+    .await
+}
