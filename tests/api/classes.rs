@@ -574,3 +574,18 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_student_joins_from_the_account_page_too() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = make_instructor(&admin, "teacher").await;
+    let (_, code) = new_class(&teacher, "From account").await;
+    let student = admin.other_browser();
+    student.register_ok("student").await;
+    let r = student
+        .submit("/account", "/classes/join", &[("code", &code)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(student.get_html("/classes").await.contains("From account"));
+}
