@@ -1,7 +1,7 @@
 //! What the subcommands do, apart from parsing: kept in the library so tests can call it.
 
 use crate::domain::{DeckName, Password, Role, Username};
-use crate::import::{self, Format};
+use crate::import::Format;
 use crate::study::{accounts, import::ImportReport};
 use anyhow::Context;
 use sqlx::SqlitePool;
@@ -25,21 +25,14 @@ pub async fn import_file(
     format: Option<Format>,
 ) -> anyhow::Result<ImportReport> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not UTF-8 text (byte {})",
-            file.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })?;
-    let format = format.unwrap_or_else(|| {
-        Format::detect(
-            &file.file_name().unwrap_or_default().to_string_lossy(),
-            &text,
-        )
-    });
-    let parsed = import::parse(format, &text)
-        .map_err(|e| anyhow::anyhow!("{} was not imported: {e}", file.display()))?;
+    let file_name = file
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let parsed = crate::study::import::read_deck_file(&bytes, &file_name, format)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.public_message()))?;
     let name = DeckName::parse(deck)?;
     let now = jiff::Timestamp::now().as_second();
     crate::study::import::import_deck(pool, &name, &parsed, None, true, now)

@@ -2,6 +2,7 @@
 //! caller can run several of them in one transaction.
 
 pub mod analytics;
+pub mod anki;
 pub mod classes;
 pub mod decks;
 pub mod meta;

@@ -2,6 +2,7 @@
 //! returns every card of a file or an error naming the line at fault, so an import can be
 //! all or nothing.
 
+pub mod apkg;
 mod delimited;
 pub mod export;
 mod quizwiz;
@@ -46,7 +47,7 @@ impl ImportError {
         }
     }
 
-    fn whole(message: impl Into<String>) -> Self {
+    pub(crate) fn whole(message: impl Into<String>) -> Self {
         Self {
             line: None,
             message: message.into(),

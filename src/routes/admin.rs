@@ -5,7 +5,7 @@ use crate::auth::{Admin, CsrfForm, Instructor, csrf, user::app_state};
 use crate::domain::DeckName;
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::import::{self, Format};
+use crate::import::Format;
 use crate::startup::AppState;
 use crate::study::import::{ImportReport, import_deck};
 use actix_multipart::form::{MultipartForm, MultipartFormConfig, bytes::Bytes, text::Text};
@@ -145,18 +145,14 @@ async fn read_and_import(
         .filter(|f| !f.data.is_empty())
         .ok_or_else(|| AppError::Validation("Choose a file to import.".to_owned()))?;
     let file_name = file.file_name.clone().unwrap_or_default();
-    let text = std::str::from_utf8(&file.data).map_err(|e| {
-        AppError::Validation(format!(
-            "The file is not UTF-8 text (the first bad byte is at offset {}).",
-            e.valid_up_to()
-        ))
-    })?;
     let format = match format {
-        "auto" | "" => Format::detect(&file_name, text),
-        other => Format::parse(other)
-            .ok_or_else(|| AppError::Validation(format!("Unknown format '{other}'.")))?,
+        "auto" | "" | "apkg" => None,
+        other => Some(
+            Format::parse(other)
+                .ok_or_else(|| AppError::Validation(format!("Unknown format '{other}'.")))?,
+        ),
     };
-    let parsed = import::parse(format, text)?;
+    let parsed = crate::study::import::read_deck_file(&file.data, &file_name, format).await?;
     let name = if deck.trim().is_empty() {
         let stem = file_name
             .rsplit_once('.')

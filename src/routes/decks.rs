@@ -4,7 +4,7 @@ use super::{Nav, page};
 use crate::auth::{CurrentUser, user::app_state};
 use crate::db::decks::{CardRow, DeckRow, DeckSummary};
 use crate::error::AppError;
-use crate::import::export;
+use crate::import::{apkg, export};
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
@@ -114,6 +114,26 @@ async fn export_deck(
         .await?
         .ok_or(AppError::NotFound)?;
     let cards = crate::db::decks::cards(state.db.reader(), deck.id).await?;
+    if format == "apkg" {
+        let notes: Vec<(String, String)> = cards
+            .iter()
+            .map(|c| (apkg::text_to_html(&c.front), apkg::text_to_html(&c.back)))
+            .collect();
+        let collection = crate::db::anki::write_collection(
+            &deck.name,
+            &notes,
+            state.clock.now().as_millisecond(),
+        )
+        .await?;
+        let package = apkg::package(&collection).map_err(|e| AppError::Internal(e.into()))?;
+        return Ok(HttpResponse::Ok()
+            .content_type("application/octet-stream")
+            .insert_header((
+                actix_web::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.apkg\"", file_stem(&deck.name)),
+            ))
+            .body(package));
+    }
     let pairs = cards.iter().map(|c| (c.front.as_str(), c.back.as_str()));
     let (body, content_type) = match format.as_str() {
         "csv" => (export::to_csv(pairs), "text/csv; charset=utf-8"),

@@ -3,7 +3,7 @@
 use crate::db;
 use crate::domain::DeckName;
 use crate::error::AppError;
-use crate::import::ParsedDeck;
+use crate::import::{self, Format, ParsedDeck, apkg};
 use sqlx::{SqliteConnection, SqlitePool};
 
 /// What an import did.
@@ -70,4 +70,36 @@ pub async fn import_into(
         added,
         already_present: parsed.cards.len() - added,
     })
+}
+
+/// Reads an uploaded deck file: an Anki package (recognised by its zip signature), or UTF-8
+/// text in `format` (guessed from the name and first line when None).
+pub async fn read_deck_file(
+    bytes: &[u8],
+    file_name: &str,
+    format: Option<Format>,
+) -> Result<ParsedDeck, AppError> {
+    if apkg::is_zip(bytes) {
+        let collection = apkg::collection(bytes)?;
+        let notes = db::anki::read_notes(&collection).await.map_err(|e| {
+            AppError::Validation(format!(
+                "The file was not imported: the Anki collection could not be read ({e})."
+            ))
+        })?;
+        let deck = apkg::deck_from_notes(notes)?;
+        if deck.cards.is_empty() {
+            return Err(AppError::Validation(
+                "The file was not imported: the package holds no notes.".to_owned(),
+            ));
+        }
+        return Ok(deck);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        AppError::Validation(format!(
+            "The file is not UTF-8 text or an Anki package (the first bad byte is at offset {}).",
+            e.valid_up_to()
+        ))
+    })?;
+    let format = format.unwrap_or_else(|| Format::detect(file_name, text));
+    Ok(import::parse(format, text)?)
 }

@@ -178,3 +178,58 @@ async fn progress_shows_each_decks_stages_and_the_streak() {
     app.clock().advance(3 * 86_400);
     assert!(app.get_html("/stats").await.contains("id=\"streak\">0<"));
 }
+
+#[tokio::test]
+async fn an_anki_export_reimports_to_the_same_cards_and_a_broken_package_is_refused() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let apkg = app.get("/decks/1/export.apkg").await;
+    assert_eq!(apkg.status(), StatusCode::OK);
+    assert!(
+        apkg.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("CS-7643-Quiz-3.apkg")
+    );
+    let bytes = apkg.bytes().await.unwrap().to_vec();
+    assert!(bytes.starts_with(b"PK"));
+    let upload = |name: &'static str, data: Vec<u8>| {
+        let app = app.clone_browser();
+        async move {
+            let form = Form::new()
+                .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
+                .text("deck", name)
+                .text("format", "auto")
+                .part("file", Part::bytes(data).file_name(format!("{name}.apkg")));
+            app.client
+                .post(app.url("/admin/import"))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let response = upload("From Anki", bytes.clone()).await;
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Imported 39 new cards")
+    );
+    let course = cards_of(Format::Quizwiz, studyhall::course::COURSE_DECK);
+    let again = app.get("/decks/3/export.csv").await.text().await.unwrap();
+    assert_eq!(cards_of(Format::Csv, &again), course);
+
+    let mut broken = bytes;
+    broken.truncate(broken.len() / 2);
+    let response = upload("Broken", broken).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("not a readable Anki package")
+    );
+}

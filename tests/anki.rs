@@ -1,0 +1,75 @@
+//! Anki interop with the real tools: packages made by genanki and by Anki itself are imported
+//! through the upload form, and a deck is exported for Anki to read back. Run by
+//! `scripts/anki-test`, which installs genanki and anki from PyPI in a virtual environment,
+//! builds the packages before this test and reads the export with Anki after it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use helpers::{csrf_in, spawn_app};
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+#[tokio::test]
+#[ignore = "needs genanki and anki from PyPI: run scripts/anki-test"]
+async fn anki_packages_import_and_exports_open_in_anki() {
+    let dir = PathBuf::from(std::env::var("STUDYHALL_ANKI_DIR").expect("run scripts/anki-test"));
+    let expected: HashMap<String, Vec<(String, String)>> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected_import.json")).unwrap())
+            .unwrap();
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let pool = app.pool().await;
+
+    for (file, cards) in &expected {
+        let deck = format!("Imported {file}");
+        let form = Form::new()
+            .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
+            .text("deck", deck.clone())
+            .text("format", "auto")
+            .part(
+                "file",
+                Part::bytes(std::fs::read(dir.join(file)).unwrap()).file_name(file.clone()),
+            );
+        let response = app
+            .client
+            .post(app.url("/admin/import"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(&format!("Imported {} new cards", cards.len())),
+            "{file}: {html}"
+        );
+        let stored: Vec<(String, String)> = sqlx::query_as(
+            "SELECT c.front, c.back FROM cards c JOIN decks d ON d.id = c.deck_id WHERE d.name = ?1 ORDER BY c.position",
+        )
+        .bind(&deck)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(&stored, cards, "{file}");
+    }
+
+    // Export the course deck for Anki to read back (tests/anki/read_back.py).
+    let response = app.get("/decks/1/export.apkg").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    std::fs::write(dir.join("exported.apkg"), response.bytes().await.unwrap()).unwrap();
+    let cards: Vec<(String, String)> =
+        sqlx::query_as("SELECT front, back FROM cards WHERE deck_id = 1 ORDER BY position")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let expected_export = serde_json::json!({ "deck": "CS 7643 Quiz 3", "cards": cards });
+    std::fs::write(
+        dir.join("expected_export.json"),
+        expected_export.to_string(),
+    )
+    .unwrap();
+}
