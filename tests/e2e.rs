@@ -399,3 +399,114 @@ async fn script_in_card_text_and_deck_names_shows_as_text_and_never_runs() {
     shoot(&c, "xss-deck").await;
     c.close().await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: run scripts/e2e"]
+async fn an_instructor_runs_a_class_in_the_browser() {
+    let app = helpers::spawn_app().await;
+    let base = app.address.clone();
+    let c = browser().await;
+    register(&c, &base, "teacher").await; // the first account: an admin, who may teach
+
+    // Create a deck and a class whose name carries markup, assign the deck.
+    c.goto(&format!("{base}/decks")).await.unwrap();
+    c.find(Locator::Css("form[action='/decks'] input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("Week 1")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/decks'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&c, "Edit deck").await;
+    c.find(Locator::Css("#add-card textarea[name=front]"))
+        .await
+        .unwrap()
+        .send_keys("What is a stride?")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#add-card textarea[name=back]"))
+        .await
+        .unwrap()
+        .send_keys("The step of the kernel")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#add-card button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&c, "Cards (1)").await;
+    shoot(&c, "deck-edit").await;
+    assert_no_console_errors(&c, "/decks/{id}/edit").await;
+
+    c.goto(&format!("{base}/classes")).await.unwrap();
+    c.find(Locator::Css("form[action='/classes'] input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("<img src=x onerror=\"window.__xss = 4\">")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/classes'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&c, "Join code").await;
+    assert_eq!(
+        js(&c, "return window.__xss === undefined").await,
+        json!(true)
+    );
+    assert!(
+        body_text(&c).await.contains("<img src=x"),
+        "the class name shows as text"
+    );
+    c.find(Locator::Css("form[action$='/decks/3'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&c, "Take back").await;
+    shoot(&c, "class").await;
+    assert_no_console_errors(&c, "/classes/{id}").await;
+
+    let class_url = c.current_url().await.unwrap().to_string();
+    for (suffix, name) in [
+        ("/dashboard", "class-dashboard"),
+        ("/reports", "class-reports"),
+    ] {
+        c.goto(&format!("{class_url}{suffix}")).await.unwrap();
+        shoot(&c, name).await;
+        assert_no_console_errors(&c, suffix).await;
+    }
+    c.goto(&format!("{base}/admin/users")).await.unwrap();
+    shoot(&c, "admin-users").await;
+    assert_no_console_errors(&c, "/admin/users").await;
+
+    c.set_window_size(PHONE_WIDTH, 844).await.unwrap();
+    for (path, name) in [
+        (format!("{class_url}/dashboard"), "class-dashboard"),
+        (format!("{base}/admin/users"), "admin-users"),
+        (format!("{base}/classes"), "classes"),
+    ] {
+        c.goto(&path).await.unwrap();
+        let overflow = js(
+            &c,
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+        )
+        .await;
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{path} scrolls sideways by {overflow}px at {PHONE_WIDTH}px"
+        );
+        shoot(&c, &format!("{name}-phone")).await;
+    }
+    c.close().await.unwrap();
+}
