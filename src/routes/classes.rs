@@ -420,35 +420,27 @@ async fn download_students(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let class = owned(&req, &user, *id).await?;
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::Internal(anyhow::anyhow!(e));
-    writer
-        .write_record([
-            "student",
-            "reviews",
-            "retention",
-            "overdue_cards",
-            "last_active",
-        ])
-        .map_err(fail)?;
-    for s in student_views(&req, &user, class.id).await? {
-        writer
-            .write_record([
+    let lines = student_views(&req, &user, class.id)
+        .await?
+        .into_iter()
+        .map(|s| {
+            vec![
                 s.username,
                 s.reviews.to_string(),
                 s.retention,
                 s.overdue.to_string(),
                 s.last_active,
-            ])
-            .map_err(fail)?;
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
-    let body = String::from_utf8(bytes).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-    Ok(super::decks::download(
-        "text/csv; charset=utf-8",
+            ]
+        });
+    super::csv_download(
         "class-students.csv",
-        body,
-    ))
+        &[
+            "student",
+            "reviews",
+            "retention",
+            "overdue_cards",
+            "last_active",
+        ],
+        lines,
+    )
 }

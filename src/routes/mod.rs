@@ -107,6 +107,25 @@ pub fn page_with(
         .body(template.render()?))
 }
 
+/// A CSV file download: a header line, then one record per row, quoted as RFC 4180 requires.
+pub fn csv_download(
+    file_name: &str,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<HttpResponse, AppError> {
+    let fail = |e: csv::Error| AppError::Internal(anyhow::anyhow!(e));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header).map_err(fail)?;
+    for row in rows {
+        writer.write_record(&row).map_err(fail)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
+    let body = String::from_utf8(bytes).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    Ok(decks::download("text/csv; charset=utf-8", file_name, body))
+}
+
 /// A 303 redirect (post/redirect/get).
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

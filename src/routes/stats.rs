@@ -33,10 +33,28 @@ async fn show_stats(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse,
 async fn download_history(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let rows = crate::db::reviews::history(state.db.reader(), user.id, None).await?;
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::Internal(anyhow::anyhow!(e));
-    writer
-        .write_record([
+    let lines = rows.into_iter().map(|r| {
+        vec![
+            r.card_id.to_string(),
+            r.front,
+            jiff::Timestamp::from_second(r.reviewed_at)
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            r.kind,
+            r.quality.map(|q| q.to_string()).unwrap_or_default(),
+            r.interval_after.map(|i| i.to_string()).unwrap_or_default(),
+            r.easiness_after
+                .map(|e| format!("{:.2}", e as f64 / 100.0))
+                .unwrap_or_default(),
+            r.due_day_after
+                .and_then(|d| i32::try_from(d).ok())
+                .map(|d| crate::srs::day::date_of_day(d).to_string())
+                .unwrap_or_default(),
+        ]
+    });
+    super::csv_download(
+        "studyhall-history.csv",
+        &[
             "card_id",
             "card",
             "time_utc",
@@ -45,37 +63,7 @@ async fn download_history(req: HttpRequest, user: CurrentUser) -> Result<HttpRes
             "interval_days",
             "easiness",
             "due",
-        ])
-        .map_err(fail)?;
-    for r in rows {
-        let time = jiff::Timestamp::from_second(r.reviewed_at)
-            .map(|t| t.to_string())
-            .unwrap_or_default();
-        writer
-            .write_record([
-                r.card_id.to_string(),
-                r.front,
-                time,
-                r.kind,
-                r.quality.map(|q| q.to_string()).unwrap_or_default(),
-                r.interval_after.map(|i| i.to_string()).unwrap_or_default(),
-                r.easiness_after
-                    .map(|e| format!("{:.2}", e as f64 / 100.0))
-                    .unwrap_or_default(),
-                r.due_day_after
-                    .and_then(|d| i32::try_from(d).ok())
-                    .map(|d| crate::srs::day::date_of_day(d).to_string())
-                    .unwrap_or_default(),
-            ])
-            .map_err(fail)?;
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))?;
-    let body = String::from_utf8(bytes).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-    Ok(super::decks::download(
-        "text/csv; charset=utf-8",
-        "studyhall-history.csv",
-        body,
-    ))
+        ],
+        lines,
+    )
 }
