@@ -319,6 +319,9 @@ pub async fn next_due_day(
 /// state and deck name (oldest due first).
 #[derive(Debug, Clone, FromRow)]
 pub struct QueueHeadRow {
+    /// Today's standing grades and repeats, oldest first, as a JSON array of
+    /// `[card_id, deck_id, quality, introduced]` (folded in here to save a round trip).
+    pub today_events: String,
     /// Cards due by today.
     pub due_count: i64,
     /// Cards never reviewed.
@@ -387,6 +390,11 @@ pub async fn queue_head(
                                       AND instr(?4, ',' || c.deck_id || ',') = 0))
             ORDER BY s.due_day, s.card_id LIMIT 1)
          SELECT
+           (SELECT json_group_array(json_array(r.card_id, c.deck_id, r.quality,
+                       r.kind = 'grade' AND r.repetitions_before IS NULL) ORDER BY r.id)
+              FROM reviews r JOIN cards c ON c.id = r.card_id
+              WHERE r.user_id = ?1 AND r.study_day = ?5 AND r.kind IN ('grade', 'repeat')
+                AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)) AS today_events,
            (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1 AND s.due_day <= ?2
               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
               AND (?4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
@@ -408,6 +416,7 @@ pub async fn queue_head(
     .bind(today)
     .bind(only)
     .bind(hidden)
+    .bind(today)
     .fetch_one(db)
     .await
 }

@@ -109,16 +109,6 @@ pub async fn today_events(
         .collect())
 }
 
-async fn today_of(
-    conn: &mut SqliteConnection,
-    user_id: i64,
-    today: i32,
-) -> Result<Today, AppError> {
-    Ok(Today::from_events(
-        &today_events(&mut *conn, user_id, today).await?,
-    ))
-}
-
 fn standing_of(state: Option<&StateRow>, owes_repeat: bool) -> Standing {
     match state.map(schedule_of) {
         None => Standing::New,
@@ -130,8 +120,8 @@ fn standing_of(state: Option<&StateRow>, owes_repeat: bool) -> Standing {
 /// The next card for `user` (optionally in one deck): due cards oldest first, then new cards
 /// within today's limit, then same-day repeats, the longest-waiting first.
 ///
-/// The common case costs two queries (today's events, and the queue head with the first due
-/// card): each query is a hop to SQLite's worker thread, which dominates the page's cost.
+/// The common case costs one query (the queue head: counts, the first due card and today's
+/// events): each query is a hop to SQLite's worker thread, which dominates the page's cost.
 pub async fn next(
     pool: &SqlitePool,
     user: &CurrentUser,
@@ -142,9 +132,21 @@ pub async fn next(
     let today_day = user.today(now);
     let scope = user.deck_scope(deck_id)?;
     let mut conn = pool.acquire().await?;
-    let today = today_of(&mut conn, user.id, today_day).await?;
     let head =
         db::reviews::queue_head(&mut *conn, user.id, today_day, scope.only, &scope.hidden).await?;
+    let events: Vec<(i64, i64, i64, i64)> = serde_json::from_str(&head.today_events)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("today's events: {e}")))?;
+    let today = Today::from_events(
+        &events
+            .into_iter()
+            .map(|(card_id, deck_id, quality, introduced)| TodayEvent {
+                card_id,
+                deck_id,
+                quality: u8::try_from(quality).unwrap_or(0),
+                introduced: introduced != 0,
+            })
+            .collect::<Vec<_>>(),
+    );
     let new_available = head
         .new_count
         .min(i64::from(today.new_left(user.new_per_day)));
