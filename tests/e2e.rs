@@ -137,6 +137,19 @@ async fn wait_for_text(c: &Client, text: &str) {
     panic!("the page never showed {text:?}: {}", body_text(c).await);
 }
 
+/// Fails if the element is squeezed below `min_height` pixels: a style clash once collapsed
+/// every form on the site while every click still worked.
+async fn assert_laid_out(c: &Client, selector: &str, min_height: i64) {
+    let script = format!(
+        "return Math.round(document.querySelector('{selector}').getBoundingClientRect().height)"
+    );
+    let height = js(c, &script).await.as_i64().unwrap_or(0);
+    assert!(
+        height >= min_height,
+        "{selector} is {height}px high, expected at least {min_height}px"
+    );
+}
+
 async fn front(c: &Client) -> String {
     body(c).await;
     c.find(Locator::Id("front"))
@@ -199,6 +212,7 @@ async fn a_student_studies_with_the_keyboard_answers_a_problem_and_logs_out() {
 
     c.goto(&format!("{base}/register")).await.unwrap();
     shoot(&c, "register").await;
+    assert_laid_out(&c, "form.stack", 200).await;
     register(&c, &base, "ada").await;
     assert!(c.current_url().await.unwrap().path().ends_with("/decks"));
     shoot(&c, "decks").await;
@@ -442,6 +456,7 @@ async fn an_instructor_runs_a_class_in_the_browser() {
         .await
         .unwrap();
     wait_for_text(&c, "Cards (1)").await;
+    assert_laid_out(&c, "#add-card", 200).await;
     shoot(&c, "deck-edit").await;
     assert_no_console_errors(&c, "/decks/{id}/edit").await;
 
