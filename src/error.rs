@@ -45,6 +45,14 @@ pub enum AppError {
         /// When to try again.
         retry_after_secs: u64,
     },
+    /// The server is at a deliberate limit (password hashing, imports): try again shortly.
+    #[error("{message}")]
+    Busy {
+        /// What is busy.
+        message: String,
+        /// When to try again.
+        retry_after_secs: u64,
+    },
     /// A database failure.
     #[error(transparent)]
     Database(#[from] sqlx::Error),
@@ -59,6 +67,18 @@ pub enum AppError {
 impl From<crate::domain::Invalid> for AppError {
     fn from(e: crate::domain::Invalid) -> Self {
         AppError::Validation(e.0)
+    }
+}
+
+impl From<crate::auth::password::HashError> for AppError {
+    fn from(e: crate::auth::password::HashError) -> Self {
+        match e {
+            crate::auth::password::HashError::Busy(busy) => AppError::Busy {
+                message: busy.to_string(),
+                retry_after_secs: 2,
+            },
+            crate::auth::password::HashError::Failed(e) => AppError::Internal(e),
+        }
     }
 }
 
@@ -81,6 +101,17 @@ struct ErrorPage<'a> {
 }
 
 impl AppError {
+    /// Seconds to wait before trying again, for 429 and 503.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyRequests { retry_after_secs }
+            | AppError::Busy {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
     fn title(&self) -> &'static str {
         match self.status_code() {
             StatusCode::NOT_FOUND => "Not found",
@@ -90,6 +121,7 @@ impl AppError {
             StatusCode::PAYLOAD_TOO_LARGE => "Too large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported content type",
             StatusCode::TOO_MANY_REQUESTS => "Slow down",
+            StatusCode::SERVICE_UNAVAILABLE => "Busy",
             _ => "Something went wrong",
         }
     }
@@ -132,6 +164,7 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Template(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -140,7 +173,7 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status.is_server_error() {
+        if status.is_server_error() && !matches!(self, AppError::Busy { .. }) {
             tracing::error!(error = ?self, "request failed");
         }
         match self {
@@ -157,8 +190,8 @@ impl ResponseError for AppError {
             _ => {}
         }
         let mut response = HttpResponse::build(status);
-        if let AppError::TooManyRequests { retry_after_secs } = self {
-            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        if let Some(secs) = self.retry_after() {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         let message = self.public_message();
         let page = ErrorPage {
@@ -217,7 +250,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status.is_server_error() {
+        if status.is_server_error() && !matches!(self.0, AppError::Busy { .. }) {
             tracing::error!(error = ?self.0, "api request failed");
         }
         let message = match self.0 {
@@ -227,6 +260,10 @@ impl ResponseError for ApiError {
             AppError::NotFound => "Not found.".to_owned(),
             ref other => other.public_message(),
         };
-        HttpResponse::build(status).json(serde_json::json!({ "error": message }))
+        let mut response = HttpResponse::build(status);
+        if let Some(secs) = self.0.retry_after() {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        response.json(serde_json::json!({ "error": message }))
     }
 }

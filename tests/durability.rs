@@ -3,108 +3,15 @@
 //! that SQLite's integrity check passes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use reqwest::{Client, StatusCode};
-use std::process::{Child, Command, Stdio};
+use reqwest::StatusCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "correct horse battery";
+mod process;
+
+use process::{sign_up, start};
+
 const USERS: usize = 8;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start(db: &std::path::Path) -> (Child, String) {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_studyhall"))
-        .args(["--bind", &format!("127.0.0.1:{port}"), "--database"])
-        .arg(db)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
-            && r.status() == StatusCode::OK
-        {
-            return (child, base);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    panic!("the server did not start");
-}
-
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn csrf_in(html: &str) -> String {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).unwrap() + marker.len();
-    html[start..start + 64].to_owned()
-}
-
-async fn sign_up(base: &str, name: &str) -> (Client, String) {
-    let client = browser();
-    let page = client
-        .get(format!("{base}/register"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("csrf_token", csrf_in(&page)),
-        ("username", name.to_owned()),
-        ("password", PASSWORD.to_owned()),
-        ("confirm", PASSWORD.to_owned()),
-    ];
-    let r = client
-        .post(format!("{base}/register"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let page = client
-        .get(format!("{base}/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_in(&page);
-    let prefs = [
-        ("csrf_token", token.clone()),
-        ("time_zone", "UTC".to_owned()),
-        ("day_starts_hour", "4".to_owned()),
-        ("new_per_day", "9999".to_owned()),
-    ];
-    let r = client
-        .post(format!("{base}/account/preferences"))
-        .form(&prefs)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    (client, token)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn grades_answered_before_a_sigkill_survive_it_exactly_once() {

@@ -101,7 +101,17 @@ async fn change_password(
     }
     match Password::parse(&form.new, &user.username) {
         Ok(new) if account.password_errors.is_empty() => {
-            match accounts::change_password(state.db.writer(), &user, &form.current, &new).await {
+            match accounts::change_password(
+                state.db.writer(),
+                &state.throttle,
+                super::client_ip(&req),
+                &user,
+                &form.current,
+                &new,
+                state.clock.now().as_second(),
+            )
+            .await
+            {
                 Ok(()) => {
                     state.sessions.forget_user(user.id);
                     return Ok(see_other("/account?saved=password"));

@@ -105,9 +105,7 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
     let state = app_state(&req)?;
     let form = form.0;
     let now = state.clock.now().as_second();
-    let ip = req
-        .peer_addr()
-        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |a| a.ip());
+    let ip = super::client_ip(&req);
     match accounts::authenticate(
         state.db.reader(),
         &state.throttle,
@@ -215,11 +213,20 @@ async fn register(
     };
     let created = match (username, password) {
         (Some(u), Some(p)) if errors.is_empty() => {
+            // Each registration hashes a password: limited per address like logins.
+            state
+                .throttle
+                .register(super::client_ip(&req), now)
+                .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
             match accounts::register(state.db.writer(), &u, &p, Role::Student, now).await {
                 Ok(id) => Some(id),
                 Err(AppError::Validation(message)) => {
                     errors.push(message);
                     None
+                }
+                Err(busy @ AppError::Busy { .. }) => {
+                    state.throttle.refund_registration(super::client_ip(&req));
+                    return Err(busy);
                 }
                 Err(other) => return Err(other),
             }

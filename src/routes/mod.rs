@@ -126,6 +126,12 @@ pub fn csv_download(
     Ok(decks::download("text/csv; charset=utf-8", file_name, body))
 }
 
+/// The address a request comes from, for throttling.
+pub fn client_ip(req: &actix_web::HttpRequest) -> std::net::IpAddr {
+    req.peer_addr()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |a| a.ip())
+}
+
 /// A 303 redirect (post/redirect/get).
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

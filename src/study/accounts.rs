@@ -30,7 +30,35 @@ pub async fn register(
         })
 }
 
-/// Checks a login, throttled per client address. Returns the user's id.
+/// Checks `password_typed` against `hash` (None: an unknown user, checked against a decoy),
+/// throttled per client address and per account (see `auth::throttle`): a failure is
+/// reserved before hashing and given back only if the password is right or the check never
+/// ran.
+async fn checked_password(
+    throttle: &LoginThrottle,
+    ip: IpAddr,
+    username: &str,
+    password_typed: &str,
+    hash: Option<String>,
+    now: i64,
+) -> Result<bool, AppError> {
+    let attempt = throttle
+        .begin(ip, username, now)
+        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+    match password::verify(password_typed.to_owned(), hash).await {
+        Ok(true) => {
+            throttle.succeeded(attempt);
+            Ok(true)
+        }
+        Ok(false) => Ok(false),
+        Err(e) => {
+            throttle.cancel(attempt);
+            Err(e.into())
+        }
+    }
+}
+
+/// Checks a login, throttled per client address and per account. Returns the user's id.
 pub async fn authenticate(
     pool: &SqlitePool,
     throttle: &LoginThrottle,
@@ -39,26 +67,17 @@ pub async fn authenticate(
     password_typed: &str,
     now: i64,
 ) -> Result<i64, AppError> {
-    throttle
-        .check(ip, now)
-        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     let user = db::users::find_by_username(pool, username.trim()).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = password::verify(password_typed.to_owned(), hash).await?;
+    let ok = checked_password(throttle, ip, username, password_typed, hash, now).await?;
     match user {
         Some(user) if ok && user.disabled => Err(AppError::Validation(
             "This account is disabled; ask an administrator.".to_owned(),
         )),
-        Some(user) if ok => {
-            throttle.record_success(ip);
-            Ok(user.id)
-        }
-        _ => {
-            throttle.record_failure(ip, now);
-            Err(AppError::Validation(
-                "Wrong username or password.".to_owned(),
-            ))
-        }
+        Some(user) if ok => Ok(user.id),
+        _ => Err(AppError::Validation(
+            "Wrong username or password.".to_owned(),
+        )),
     }
 }
 
@@ -118,18 +137,30 @@ pub async fn choose_new_password(
     Ok(())
 }
 
-/// Changes the user's password after checking the current one, and ends their other
-/// sessions.
+/// Changes the user's password after checking the current one (throttled like a login, so a
+/// stolen session cannot be used to guess the password), and ends their other sessions.
 pub async fn change_password(
     pool: &SqlitePool,
+    throttle: &LoginThrottle,
+    ip: IpAddr,
     user: &CurrentUser,
     current: &str,
     new: &Password,
+    now: i64,
 ) -> Result<(), AppError> {
     let row = db::users::find(pool, user.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !password::verify(current.to_owned(), Some(row.password_hash)).await? {
+    if !checked_password(
+        throttle,
+        ip,
+        &user.username,
+        current,
+        Some(row.password_hash),
+        now,
+    )
+    .await?
+    {
         return Err(AppError::Validation(
             "The current password is not right.".to_owned(),
         ));
