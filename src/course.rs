@@ -35,7 +35,7 @@ pub async fn seed_on_first_start(pool: &SqlitePool, now: i64) -> anyhow::Result<
         seeded.push(format!("{}: {} cards", report.deck_name, report.added));
     }
     if db::meta::get(&mut *tx, PRACTICE_KEY).await?.is_none() {
-        let deck_id = match db::decks::find_by_name(&mut *tx, PRACTICE_DECK).await? {
+        let deck_id = match db::decks::find_by_name(&mut *tx, None, PRACTICE_DECK).await? {
             Some(deck) => deck.id,
             None => {
                 db::decks::create(

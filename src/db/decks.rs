@@ -94,15 +94,21 @@ pub async fn find(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<DeckRow
         .await
 }
 
-/// The deck with this name, ignoring case.
+/// `owner_id`'s deck with this name, ignoring case (`None`: the shipped decks, which have no
+/// owner). Names are unique per owner only.
 pub async fn find_by_name(
     db: impl SqliteExecutor<'_>,
+    owner_id: Option<i64>,
     name: &str,
 ) -> Result<Option<DeckRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, description, owner_id, public FROM decks WHERE name = ?1")
-        .bind(name)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(
+        "SELECT id, name, description, owner_id, public FROM decks
+         WHERE COALESCE(owner_id, 0) = COALESCE(?1, 0) AND name = ?2",
+    )
+    .bind(owner_id)
+    .bind(name)
+    .fetch_optional(db)
+    .await
 }
 
 /// Creates a deck.

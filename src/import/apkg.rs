@@ -9,6 +9,10 @@ use std::io::{Cursor, Read, Write};
 /// The collection file names, preferred first (Anki 2.1 writes both in "compatible" exports).
 const COLLECTIONS: &[&str] = &["collection.anki21", "collection.anki2"];
 
+/// The largest collection unpacked from a package. A 2 MiB upload can claim gigabytes (a zip
+/// bomb once peaked at 2.1 GB of memory): the size is checked while reading, never trusted.
+pub const MAX_COLLECTION_BYTES: u64 = 32 * 1024 * 1024;
+
 /// Whether `bytes` look like a zip file.
 pub fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04")
@@ -19,10 +23,23 @@ pub fn collection(bytes: &[u8]) -> Result<Vec<u8>, ImportError> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| ImportError::whole(format!("the file is not a readable Anki package: {e}")))?;
     for name in COLLECTIONS {
-        if let Ok(mut file) = archive.by_name(name) {
+        if let Ok(file) = archive.by_name(name) {
+            let too_large = || {
+                ImportError::whole(format!(
+                    "the package's collection is larger than {} MiB unpacked",
+                    MAX_COLLECTION_BYTES / 1024 / 1024
+                ))
+            };
+            if file.size() > MAX_COLLECTION_BYTES {
+                return Err(too_large());
+            }
             let mut out = Vec::new();
-            file.read_to_end(&mut out)
+            file.take(MAX_COLLECTION_BYTES + 1)
+                .read_to_end(&mut out)
                 .map_err(|e| ImportError::whole(format!("{name} could not be read: {e}")))?;
+            if out.len() as u64 > MAX_COLLECTION_BYTES {
+                return Err(too_large());
+            }
             return Ok(out);
         }
     }
@@ -176,6 +193,16 @@ mod tests {
         assert!(is_zip(&apkg));
         assert_eq!(collection(&apkg).unwrap(), b"sqlite bytes");
         assert!(collection(b"not a zip").is_err());
+    }
+
+    #[test]
+    fn a_zip_bomb_is_refused_while_reading() {
+        // 40 MiB of zeros compresses to a few dozen KiB.
+        let zeros = vec![0u8; (MAX_COLLECTION_BYTES + 8 * 1024 * 1024) as usize];
+        let apkg = package(&zeros).unwrap();
+        assert!(apkg.len() < 1024 * 1024);
+        let err = collection(&apkg).unwrap_err();
+        assert!(err.message.contains("larger than 32 MiB"), "{err}");
     }
 
     proptest! {

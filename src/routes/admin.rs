@@ -152,6 +152,7 @@ async fn read_and_import(
                 .ok_or_else(|| AppError::Validation(format!("Unknown format '{other}'.")))?,
         ),
     };
+    let _slot = crate::study::import::import_slot()?;
     let parsed = crate::study::import::read_deck_file(&file.data, &file_name, format).await?;
     let name = if deck.trim().is_empty() {
         let stem = file_name
@@ -162,18 +163,22 @@ async fn read_and_import(
         DeckName::parse(deck)?
     };
     // An admin's deck is public; an instructor's is private to them and the classes they
-    // assign it to. Nobody adds cards to a deck that is not theirs.
+    // assign it to. Names are per owner: an instructor's import goes into their own deck of
+    // that name, whatever others have; an admin may also add to a shipped deck.
     let public = user.is_admin();
-    if let Some(existing) = crate::db::decks::find_by_name(pool, name.as_str()).await?
-        && !user.is_admin()
-        && existing.owner_id != Some(user.id)
+    let owner = if user.is_admin()
+        && crate::db::decks::find_by_name(pool, Some(user.id), name.as_str())
+            .await?
+            .is_none()
+        && crate::db::decks::find_by_name(pool, None, name.as_str())
+            .await?
+            .is_some()
     {
-        return Err(AppError::Validation(format!(
-            "A deck named '{}' already exists and is not yours; choose another name.",
-            existing.name
-        )));
-    }
-    import_deck(pool, &name, &parsed, Some(user.id), public, now).await
+        None
+    } else {
+        Some(user.id)
+    };
+    import_deck(pool, &name, &parsed, owner, public, now).await
 }
 
 #[derive(Template)]

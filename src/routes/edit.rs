@@ -174,7 +174,7 @@ async fn create_deck(
     .await
     .map_err(|e| {
         if crate::db::is_unique_violation(&e) {
-            AppError::Validation(format!("A deck named '{name}' already exists."))
+            AppError::Validation(format!("You already have a deck named '{name}'."))
         } else {
             e.into()
         }
@@ -225,7 +225,7 @@ async fn save_deck(
     .await
     .map_err(|e| {
         if crate::db::is_unique_violation(&e) {
-            AppError::Validation(format!("A deck named '{name}' already exists."))
+            AppError::Validation(format!("You already have a deck named '{name}'."))
         } else {
             e.into()
         }

@@ -1,10 +1,32 @@
-//! Importing parsed cards into a deck: all of a file or none of it.
+//! Importing parsed cards into a deck. Everything that can be wrong with a file is checked
+//! before the first write; the writes then go in short batches so that grades, which share
+//! the one writer, keep flowing during a large import.
 
 use crate::db;
 use crate::domain::DeckName;
 use crate::error::AppError;
 use crate::import::{self, Format, ParsedDeck, apkg};
 use sqlx::{SqliteConnection, SqlitePool};
+use std::sync::LazyLock;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// The most cards one file may add.
+pub const MAX_IMPORT_CARDS: usize = 20_000;
+/// Cards written per transaction: a few milliseconds of the writer's time each.
+const BATCH: usize = 500;
+/// Imports that may run at once; more are asked to retry (each holds its file in memory and
+/// takes turns with grades on the writer).
+pub const CONCURRENT_IMPORTS: usize = 2;
+
+static IMPORT_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(CONCURRENT_IMPORTS));
+
+/// A place among the imports running now, or `Busy` when all are taken.
+pub fn import_slot() -> Result<SemaphorePermit<'static>, AppError> {
+    IMPORT_SLOTS.try_acquire().map_err(|_| AppError::Busy {
+        message: "Other imports are running; try again in a few seconds.".to_owned(),
+        retry_after_secs: 5,
+    })
+}
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +41,9 @@ pub struct ImportReport {
     pub already_present: usize,
 }
 
-/// Imports `parsed` into the deck called `name` (created if missing) in one transaction.
+/// Imports `parsed` into `owner_id`'s deck called `name` (created if missing), in batches of
+/// [`BATCH`] cards. The parse has already checked every card, so a batch fails only if the
+/// database does; importing the same file again then adds just what is missing.
 pub async fn import_deck(
     pool: &SqlitePool,
     name: &DeckName,
@@ -28,13 +52,42 @@ pub async fn import_deck(
     public: bool,
     now: i64,
 ) -> Result<ImportReport, AppError> {
-    let mut tx = db::begin_write(pool).await?;
-    let report = import_into(&mut tx, name, parsed, owner_id, public, now).await?;
-    tx.commit().await?;
-    Ok(report)
+    let mut report = None::<ImportReport>;
+    for cards in parsed.cards.chunks(BATCH) {
+        let mut tx = db::begin_write(pool).await?;
+        let deck_id = match &report {
+            Some(r) => r.deck_id,
+            None => deck_for(&mut tx, name, owner_id, public, now).await?,
+        };
+        let added = add_cards(&mut tx, deck_id, cards, now).await?;
+        tx.commit().await?;
+        let r = report.get_or_insert_with(|| ImportReport {
+            deck_id,
+            deck_name: name.as_str().to_owned(),
+            added: 0,
+            already_present: 0,
+        });
+        r.added += added;
+        r.already_present += cards.len() - added;
+    }
+    match report {
+        Some(r) => Ok(r),
+        // No cards: the deck is still created, as before.
+        None => {
+            let mut tx = db::begin_write(pool).await?;
+            let deck_id = deck_for(&mut tx, name, owner_id, public, now).await?;
+            tx.commit().await?;
+            Ok(ImportReport {
+                deck_id,
+                deck_name: name.as_str().to_owned(),
+                added: 0,
+                already_present: 0,
+            })
+        }
+    }
 }
 
-/// Imports inside a caller's transaction.
+/// Imports inside a caller's transaction (the shipped decks, at first start).
 pub async fn import_into(
     conn: &mut SqliteConnection,
     name: &DeckName,
@@ -43,13 +96,42 @@ pub async fn import_into(
     public: bool,
     now: i64,
 ) -> Result<ImportReport, AppError> {
-    let deck_id = match db::decks::find_by_name(&mut *conn, name.as_str()).await? {
-        Some(deck) => deck.id,
-        None => db::decks::create(&mut *conn, name.as_str(), "", owner_id, public, now).await?,
-    };
+    let deck_id = deck_for(conn, name, owner_id, public, now).await?;
+    let added = add_cards(conn, deck_id, &parsed.cards, now).await?;
+    Ok(ImportReport {
+        deck_id,
+        deck_name: name.as_str().to_owned(),
+        added,
+        already_present: parsed.cards.len() - added,
+    })
+}
+
+/// The owner's deck called `name`, created if missing.
+async fn deck_for(
+    conn: &mut SqliteConnection,
+    name: &DeckName,
+    owner_id: Option<i64>,
+    public: bool,
+    now: i64,
+) -> Result<i64, AppError> {
+    Ok(
+        match db::decks::find_by_name(&mut *conn, owner_id, name.as_str()).await? {
+            Some(deck) => deck.id,
+            None => db::decks::create(&mut *conn, name.as_str(), "", owner_id, public, now).await?,
+        },
+    )
+}
+
+/// Adds the cards the deck lacks at its end; returns how many were added.
+async fn add_cards(
+    conn: &mut SqliteConnection,
+    deck_id: i64,
+    cards: &[import::ParsedCard],
+    now: i64,
+) -> Result<usize, AppError> {
     let mut position = db::decks::next_position(&mut *conn, deck_id).await?;
     let mut added = 0;
-    for card in &parsed.cards {
+    for card in cards {
         let is_new = db::decks::add_card_if_absent(
             &mut *conn,
             deck_id,
@@ -64,42 +146,44 @@ pub async fn import_into(
             position += 1;
         }
     }
-    Ok(ImportReport {
-        deck_id,
-        deck_name: name.as_str().to_owned(),
-        added,
-        already_present: parsed.cards.len() - added,
-    })
+    Ok(added)
 }
 
 /// Reads an uploaded deck file: an Anki package (recognised by its zip signature), or UTF-8
-/// text in `format` (guessed from the name and first line when None).
+/// text in `format` (guessed from the name and first line when None). Every limit is checked
+/// here, before anything is written.
 pub async fn read_deck_file(
     bytes: &[u8],
     file_name: &str,
     format: Option<Format>,
 ) -> Result<ParsedDeck, AppError> {
-    if apkg::is_zip(bytes) {
+    let deck = if apkg::is_zip(bytes) {
         let collection = apkg::collection(bytes)?;
-        let notes = db::anki::read_notes(&collection).await.map_err(|e| {
-            AppError::Validation(format!(
-                "The file was not imported: the Anki collection could not be read ({e})."
-            ))
-        })?;
+        let notes = db::anki::read_notes(&collection)
+            .await
+            .map_err(|e| AppError::Validation(format!("The file was not imported: {e}.")))?;
         let deck = apkg::deck_from_notes(notes)?;
         if deck.cards.is_empty() {
             return Err(AppError::Validation(
                 "The file was not imported: the package holds no notes.".to_owned(),
             ));
         }
-        return Ok(deck);
+        deck
+    } else {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            AppError::Validation(format!(
+                "The file is not UTF-8 text or an Anki package (the first bad byte is at offset {}).",
+                e.valid_up_to()
+            ))
+        })?;
+        let format = format.unwrap_or_else(|| Format::detect(file_name, text));
+        import::parse(format, text)?
+    };
+    if deck.cards.len() > MAX_IMPORT_CARDS {
+        return Err(AppError::Validation(format!(
+            "The file was not imported: it holds {} cards, and at most {MAX_IMPORT_CARDS} are imported at once; split it into several files.",
+            deck.cards.len()
+        )));
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        AppError::Validation(format!(
-            "The file is not UTF-8 text or an Anki package (the first bad byte is at offset {}).",
-            e.valid_up_to()
-        ))
-    })?;
-    let format = format.unwrap_or_else(|| Format::detect(file_name, text));
-    Ok(import::parse(format, text)?)
+    Ok(deck)
 }

@@ -6,7 +6,7 @@ fn location(r: &reqwest::Response) -> String {
     r.headers()["location"].to_str().unwrap().to_owned()
 }
 
-async fn make_instructor(admin: &TestApp, name: &str) -> TestApp {
+pub(crate) async fn make_instructor(admin: &TestApp, name: &str) -> TestApp {
     let teacher = admin.other_browser();
     teacher.register_ok(name).await;
     let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = ?1")
@@ -26,7 +26,7 @@ async fn make_instructor(admin: &TestApp, name: &str) -> TestApp {
 }
 
 /// The instructor imports a private deck; returns its id.
-async fn import_private(teacher: &TestApp, deck: &str) -> i64 {
+pub(crate) async fn import_private(teacher: &TestApp, deck: &str) -> i64 {
     let form = Form::new()
         .text(
             "csrf_token",
@@ -53,7 +53,7 @@ async fn import_private(teacher: &TestApp, deck: &str) -> i64 {
         .unwrap()
 }
 
-async fn new_class(teacher: &TestApp, name: &str) -> (i64, String) {
+pub(crate) async fn new_class(teacher: &TestApp, name: &str) -> (i64, String) {
     let r = teacher
         .submit("/classes", "/classes", &[("name", name)])
         .await;
@@ -265,7 +265,8 @@ async fn students_cannot_run_classes_and_instructors_cannot_reach_each_others() 
         )
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    // An instructor cannot add cards to someone else's deck by importing under its name.
+    // An instructor cannot add cards to someone else's deck by importing under its name: the
+    // import makes a deck of their own with that name instead.
     let form = Form::new()
         .text(
             "csrf_token",
@@ -281,8 +282,18 @@ async fn students_cannot_run_classes_and_instructors_cannot_reach_each_others() 
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("is not yours"));
+    assert_eq!(r.status(), StatusCode::OK);
+    let pool = other.pool().await;
+    let counts: Vec<(Option<i64>, i64)> = sqlx::query_as(
+        "SELECT d.owner_id, COUNT(c.id) FROM decks d JOIN cards c ON c.deck_id = d.id
+         WHERE d.name = 'CS 7643 Quiz 3' GROUP BY d.id ORDER BY d.id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(counts.len(), 2, "{counts:?}");
+    assert_eq!(counts[0], (None, 39), "the shipped deck is untouched");
+    assert_eq!(counts[1].1, 1);
 }
 
 #[tokio::test]

@@ -10,6 +10,8 @@ mod decks_and_import;
 mod edit;
 mod export;
 mod helpers;
+mod hostile_imports;
+mod migrations;
 mod practice;
 mod review;
 mod security;

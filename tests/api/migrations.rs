@@ -1,0 +1,81 @@
+//! Upgrading a database made by an earlier version keeps every row.
+
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+#[tokio::test]
+async fn the_deck_rights_migration_keeps_cards_and_history_and_drops_only_taken_assignments() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let old = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .foreign_keys(true),
+        )
+        .await
+        .unwrap();
+    studyhall::db::MIGRATOR.run_to(7, &old).await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO users (id, username, password_hash, role, created_at) VALUES
+             (1, 'admin', 'x', 'admin', 0), (2, 'inst1', 'x', 'instructor', 0),
+             (3, 'inst2', 'x', 'instructor', 0), (4, 'student', 'x', 'student', 0);
+         INSERT INTO decks (id, name, owner_id, public, created_at) VALUES
+             (1, 'Shipped', NULL, 1, 0), (2, 'Private of inst1', 2, 0, 0);
+         INSERT INTO cards (id, deck_id, front, back, position, created_at, updated_at) VALUES
+             (1, 1, 'a', 'b', 1, 0, 0), (2, 2, 'c', 'd', 1, 0, 0), (3, 2, 'e', 'f', 2, 0, 0);
+         INSERT INTO classes (id, name, owner_id, join_code, created_at) VALUES
+             (1, 'inst1 class', 2, 'AAAA-BBBB', 0), (2, 'inst2 class', 3, 'CCCC-DDDD', 0);
+         INSERT INTO class_decks (class_id, deck_id) VALUES (1, 2), (2, 2), (2, 1);
+         INSERT INTO reviews (user_id, card_id, kind, reviewed_at, study_day, quality)
+             VALUES (4, 2, 'grade', 0, 0, 4);",
+    )
+    .execute(&old)
+    .await
+    .unwrap();
+    old.close().await;
+
+    let pool = studyhall::db::connect(&path).await.unwrap();
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM cards").await, 3);
+    assert_eq!(count("SELECT COUNT(*) FROM reviews").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM decks").await, 2);
+    // inst2 had taken inst1's private deck; the public deck and inst1's own stay assigned.
+    let assigned: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT class_id, deck_id FROM class_decks ORDER BY 1, 2")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(assigned, vec![(1, 2), (2, 1)]);
+    let problems: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(problems.is_empty());
+    // Names are now unique per owner only.
+    sqlx::query("INSERT INTO decks (name, owner_id, public, created_at) VALUES ('Private of inst1', 3, 0, 0)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let same_owner = sqlx::query(
+        "INSERT INTO decks (name, owner_id, public, created_at) VALUES ('PRIVATE of inst1', 2, 0, 0)",
+    )
+    .execute(&pool)
+    .await;
+    assert!(studyhall::db::is_unique_violation(&same_owner.unwrap_err()));
+    // Deleting a deck still cascades to its cards (the foreign keys survived the rebuild).
+    sqlx::query("DELETE FROM decks WHERE id = 2")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count("SELECT COUNT(*) FROM cards").await, 1);
+}
