@@ -258,6 +258,9 @@ impl ResponseError for ApiError {
                 "Log in first: this API uses the site's session cookie.".to_owned()
             }
             AppError::NotFound => "Not found.".to_owned(),
+            AppError::PasswordChangeRequired => format!(
+                "Your password was reset: choose a new password at {NEW_PASSWORD_PATH} first."
+            ),
             ref other => other.public_message(),
         };
         let mut response = HttpResponse::build(status);

@@ -62,6 +62,19 @@ impl CurrentUser {
         matches!(self.role, Role::Instructor | Role::Admin)
     }
 
+    /// Whether the user may change a deck owned by `owner_id`: its owner while they still
+    /// teach (rights follow the current role: a demoted instructor keeps the deck but not the
+    /// right to edit it), or an admin.
+    pub fn may_edit_deck(&self, owner_id: Option<i64>) -> bool {
+        self.is_admin() || (self.is_instructor() && owner_id == Some(self.id))
+    }
+
+    /// Whether the user may assign a deck to a class: a public deck gives nobody anything they
+    /// could not see already, a private one only its owner (or an admin) may hand out.
+    pub fn may_assign_deck(&self, owner_id: Option<i64>, public: bool) -> bool {
+        self.is_instructor() && (public || self.may_edit_deck(owner_id))
+    }
+
     /// Whether the user may see deck `deck_id`.
     pub fn can_see(&self, deck_id: i64) -> bool {
         self.visible.binary_search(&deck_id).is_ok()
@@ -159,7 +172,7 @@ impl FromRequest for CurrentUser {
 
 /// Whether `user` may use this request's page: a user whose password was reset may only
 /// choose a new one (or log out).
-fn cleared(req: &HttpRequest, user: CurrentUser) -> Result<CurrentUser, AppError> {
+pub fn cleared(req: &HttpRequest, user: CurrentUser) -> Result<CurrentUser, AppError> {
     let allowed = [crate::error::NEW_PASSWORD_PATH, "/logout"];
     if user.must_change_password && !allowed.contains(&req.path()) {
         return Err(AppError::PasswordChangeRequired);

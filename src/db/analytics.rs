@@ -1,36 +1,56 @@
-//! Class analytics for instructors. Every figure is over the class's members, and, where
-//! cards are concerned, over the decks assigned to the class.
+//! Class analytics for instructors. Every figure is over the class's members and over the
+//! decks assigned to the class only: a student's reviews in another class, or of their own
+//! decks, are none of this class's instructor's business. The per-user daily rollup
+//! (`review_days`) has no deck, so these read the history itself.
 
+use super::stats::MATURE_INTERVAL_DAYS;
 use sqlx::{FromRow, SqliteExecutor};
 
-/// Members with at least one review on or after `since_day`.
+/// The reviews that stand (graded or repeated, not undone) by members of class `?1` of cards
+/// in the class's decks, as a CTE named `standing` (a macro, so that `concat!` can build each
+/// query as one static string).
+macro_rules! standing {
+    () => {
+        "
+    WITH class_cards AS MATERIALIZED (
+        SELECT c.id FROM cards c JOIN class_decks cd ON cd.deck_id = c.deck_id
+        WHERE cd.class_id = ?1),
+    standing AS (
+        SELECT r.* FROM reviews r
+        JOIN class_members m ON m.user_id = r.user_id AND m.class_id = ?1
+        WHERE r.card_id IN class_cards AND r.kind IN ('grade', 'repeat')
+          AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id))"
+    };
+}
+
+/// Members with at least one review of the class's cards on or after `since_day`.
 pub async fn active_students(
     db: impl SqliteExecutor<'_>,
     class_id: i64,
     since_day: i32,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT d.user_id) FROM review_days d
-         JOIN class_members m ON m.user_id = d.user_id AND m.class_id = ?1
-         WHERE d.study_day >= ?2 AND d.reviews > 0",
-    )
+    sqlx::query_scalar(concat!(
+        standing!(),
+        " SELECT COUNT(DISTINCT user_id) FROM standing WHERE study_day >= ?2"
+    ))
     .bind(class_id)
     .bind(since_day)
     .fetch_one(db)
     .await
 }
 
-/// The members' reviews per study day from `since_day` on: `(day, reviews)`.
+/// The members' reviews of the class's cards per study day from `since_day` on:
+/// `(day, reviews)`.
 pub async fn reviews_per_day(
     db: impl SqliteExecutor<'_>,
     class_id: i64,
     since_day: i32,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT d.study_day, SUM(d.reviews) FROM review_days d
-         JOIN class_members m ON m.user_id = d.user_id AND m.class_id = ?1
-         WHERE d.study_day >= ?2 GROUP BY d.study_day ORDER BY d.study_day",
-    )
+    sqlx::query_as(concat!(
+        standing!(),
+        " SELECT study_day, COUNT(*) FROM standing WHERE study_day >= ?2
+         GROUP BY study_day ORDER BY study_day"
+    ))
     .bind(class_id)
     .bind(since_day)
     .fetch_all(db)
@@ -93,7 +113,8 @@ pub struct MisconceptionCount {
     pub hits: i64,
 }
 
-/// The misconceptions the members hit most often, most first.
+/// The misconceptions the members hit most often on generated cards of the class's decks,
+/// most first.
 pub async fn misconceptions(
     db: impl SqliteExecutor<'_>,
     class_id: i64,
@@ -102,6 +123,8 @@ pub async fn misconceptions(
     sqlx::query_as(
         "SELECT a.family, a.misconception, COUNT(*) AS hits FROM practice_attempts a
          JOIN class_members m ON m.user_id = a.user_id AND m.class_id = ?1
+         JOIN cards c ON c.id = a.card_id
+         JOIN class_decks cd ON cd.deck_id = c.deck_id AND cd.class_id = ?1
          WHERE a.misconception IS NOT NULL
          GROUP BY a.family, a.misconception ORDER BY hits DESC, a.family, a.misconception LIMIT ?2",
     )
@@ -130,24 +153,37 @@ pub struct StudentLine {
     pub last_active_day: Option<i64>,
 }
 
-/// Every member's figures, by name.
+/// Every member's figures over the class's cards, by name.
 pub async fn students(
     db: impl SqliteExecutor<'_>,
     class_id: i64,
     today: i32,
 ) -> Result<Vec<StudentLine>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT u.id, u.username,
-                COALESCE((SELECT SUM(reviews) FROM review_days d WHERE d.user_id = u.id), 0) AS reviews,
-                COALESCE((SELECT SUM(mature_reviews) FROM review_days d WHERE d.user_id = u.id), 0) AS mature_reviews,
-                COALESCE((SELECT SUM(mature_passed) FROM review_days d WHERE d.user_id = u.id), 0) AS mature_passed,
-                (SELECT COUNT(*) FROM review_states s WHERE s.user_id = u.id AND s.due_day < ?2) AS overdue,
-                (SELECT MAX(study_day) FROM review_days d WHERE d.user_id = u.id AND d.reviews > 0) AS last_active_day
+    sqlx::query_as(concat!(
+        standing!(),
+        ",
+         per_user AS (
+            SELECT user_id, COUNT(*) AS reviews,
+                   SUM(kind = 'grade' AND interval_before >= ?3) AS mature_reviews,
+                   SUM(kind = 'grade' AND interval_before >= ?3 AND quality >= 3) AS mature_passed,
+                   MAX(study_day) AS last_day
+            FROM standing GROUP BY user_id),
+         overdue AS (
+            SELECT s.user_id, COUNT(*) AS n FROM review_states s
+            JOIN class_members m ON m.user_id = s.user_id AND m.class_id = ?1
+            WHERE s.due_day < ?2 AND s.card_id IN class_cards GROUP BY s.user_id)
+         SELECT u.id, u.username, COALESCE(p.reviews, 0) AS reviews,
+                COALESCE(p.mature_reviews, 0) AS mature_reviews,
+                COALESCE(p.mature_passed, 0) AS mature_passed,
+                COALESCE(o.n, 0) AS overdue, p.last_day AS last_active_day
          FROM class_members m JOIN users u ON u.id = m.user_id
-         WHERE m.class_id = ?1 ORDER BY u.username COLLATE NOCASE",
-    )
+         LEFT JOIN per_user p ON p.user_id = u.id
+         LEFT JOIN overdue o ON o.user_id = u.id
+         WHERE m.class_id = ?1 ORDER BY u.username COLLATE NOCASE"
+    ))
     .bind(class_id)
     .bind(today)
+    .bind(MATURE_INTERVAL_DAYS)
     .fetch_all(db)
     .await
 }

@@ -214,3 +214,29 @@ pub async fn set_deck(
         .await?;
     Ok(())
 }
+
+/// A class a deck is assigned to, as its deck's owner sees it.
+#[derive(Debug, Clone, FromRow)]
+pub struct Assignment {
+    /// The class.
+    pub class_id: i64,
+    /// Its name.
+    pub class_name: String,
+    /// Its instructor's login name.
+    pub instructor: String,
+}
+
+/// Every class deck `deck_id` is assigned to, by name.
+pub async fn assignments(
+    db: impl SqliteExecutor<'_>,
+    deck_id: i64,
+) -> Result<Vec<Assignment>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.id AS class_id, c.name AS class_name, u.username AS instructor
+         FROM class_decks cd JOIN classes c ON c.id = cd.class_id JOIN users u ON u.id = c.owner_id
+         WHERE cd.deck_id = ?1 ORDER BY c.name COLLATE NOCASE, c.id",
+    )
+    .bind(deck_id)
+    .fetch_all(db)
+    .await
+}

@@ -17,6 +17,8 @@ pub struct DeckSummary {
     pub new_count: i64,
     /// Whether everyone sees it.
     pub public: bool,
+    /// Who owns it (None for the shipped decks).
+    pub owner_id: Option<i64>,
     /// Cards due for this user by `today`.
     pub due_count: i64,
 }
@@ -72,7 +74,7 @@ pub async fn list_with_counts(
             FROM review_states s JOIN cards c ON c.id = s.card_id
             WHERE s.user_id = ?1 GROUP BY c.deck_id),
          sizes AS (SELECT deck_id, COUNT(*) AS total FROM cards GROUP BY deck_id)
-         SELECT d.id, d.name, d.description, d.public, COALESCE(z.total, 0) AS total,
+         SELECT d.id, d.name, d.description, d.public, d.owner_id, COALESCE(z.total, 0) AS total,
                 COALESCE(z.total, 0) - COALESCE(m.scheduled, 0) AS new_count,
                 COALESCE(m.due, 0) AS due_count
          FROM decks d LEFT JOIN sizes z ON z.deck_id = d.id LEFT JOIN mine m ON m.deck_id = d.id

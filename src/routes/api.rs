@@ -48,11 +48,14 @@ struct AnswerBody {
     answer: String,
 }
 
+/// A logged-in user who may use the site now: one whose password an admin reset gets 403
+/// until they choose a new one, as every page does.
 async fn require_login(req: &HttpRequest) -> Result<(), ApiError> {
-    user::load(req)
+    let user = user::load(req)
         .await?
-        .map(|_| ())
-        .ok_or(ApiError(AppError::Unauthorized))
+        .ok_or(ApiError(AppError::Unauthorized))?;
+    user::cleared(req, user)?;
+    Ok(())
 }
 
 fn family(id: &str) -> Result<&'static practice::Family, ApiError> {

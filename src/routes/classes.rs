@@ -172,6 +172,7 @@ async fn show_class(
     let decks = crate::db::decks::list_with_counts(db, user.id, today, &user.hidden_decks)
         .await?
         .into_iter()
+        .filter(|d| assigned.contains(&d.id) || user.may_assign_deck(d.owner_id, d.public))
         .map(|d| DeckChoice {
             assigned: assigned.contains(&d.id),
             public: d.public,
@@ -218,6 +219,17 @@ async fn assign_deck(
         "0" => false,
         _ => return Err(AppError::BadRequest("assigned is 1 or 0.".to_owned())),
     };
+    // Taking a deck off one's own class is always allowed; handing one out is not.
+    if assigned {
+        let deck = crate::db::decks::find(state.db.reader(), deck_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !user.may_assign_deck(deck.owner_id, deck.public) {
+            return Err(AppError::Forbidden(
+                "Only a private deck's owner can assign it to a class.".to_owned(),
+            ));
+        }
+    }
     crate::db::classes::set_deck(state.db.writer(), class.id, deck_id, assigned).await?;
     // Every member's view of the decks changes.
     state.sessions.forget_all();

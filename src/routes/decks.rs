@@ -30,6 +30,8 @@ struct DeckPage {
     deck: DeckRow,
     cards: Vec<CardRow>,
     can_edit: bool,
+    /// The classes the deck is assigned to, shown to those who may edit it.
+    assignments: Vec<crate::db::classes::Assignment>,
 }
 
 #[get("/decks")]
@@ -60,9 +62,16 @@ async fn show_deck(
         .await?
         .ok_or(AppError::NotFound)?;
     let cards = crate::db::decks::cards(state.db.reader(), deck.id).await?;
+    let can_edit = user.may_edit_deck(deck.owner_id);
+    let assignments = if can_edit {
+        crate::db::classes::assignments(state.db.reader(), deck.id).await?
+    } else {
+        Vec::new()
+    };
     page(&DeckPage {
         nav: Nav::for_user(&user),
-        can_edit: user.is_admin() || deck.owner_id == Some(user.id),
+        can_edit,
+        assignments,
         deck,
         cards,
     })

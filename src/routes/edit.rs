@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(save_deck)
         .service(confirm_delete_deck)
         .service(delete_deck)
+        .service(take_back_deck)
         .service(add_card)
         .service(save_card)
         .service(move_card)
@@ -89,11 +90,11 @@ async fn editable(
     let deck = crate::db::decks::find(state.db.reader(), deck_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if user.is_admin() || deck.owner_id == Some(user.id) {
+    if user.may_edit_deck(deck.owner_id) {
         Ok(deck)
     } else {
         Err(AppError::Forbidden(
-            "Only the deck's owner or an admin edits it.".to_owned(),
+            "Only the deck's owner, while an instructor, or an admin edits it.".to_owned(),
         ))
     }
 }
@@ -231,6 +232,22 @@ async fn save_deck(
         }
     })?;
     Ok(see_other(&format!("/decks/{}/edit", deck.id)))
+}
+
+/// The deck's owner takes it back from a class, whoever runs the class.
+#[post("/decks/{id}/classes/{class_id}/remove")]
+async fn take_back_deck(
+    req: HttpRequest,
+    user: CurrentUser,
+    path: web::Path<(i64, i64)>,
+    _form: CsrfForm<ConfirmForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let (id, class_id) = path.into_inner();
+    let deck = editable(&req, &user, id).await?;
+    crate::db::classes::set_deck(state.db.writer(), class_id, deck.id, false).await?;
+    state.sessions.forget_all();
+    Ok(see_other(&format!("/decks/{}#assignments", deck.id)))
 }
 
 #[get("/decks/{id}/delete")]

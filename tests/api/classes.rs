@@ -513,6 +513,49 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
     students[2]
         .submit(&page, &page, &[("answer", &wrong)])
         .await;
+    // A free drill belongs to no deck, so it is not this class's business; a generated card
+    // of a deck the class studies is.
+    let practice: i64 =
+        sqlx::query_scalar("SELECT id FROM decks WHERE name = 'CS 7643 practice problems'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    teacher
+        .submit(
+            &format!("/classes/{class}"),
+            &format!("/classes/{class}/decks/{practice}"),
+            &[("assigned", "1")],
+        )
+        .await;
+    let review = format!("/review?deck={practice}");
+    let html = students[2].get_html(&review).await;
+    let after = &html[html.find("action=\"/review/").unwrap() + 16..];
+    let card: i64 = after[..after.find('/').unwrap()].parse().unwrap();
+    let marker = "name=\"seed\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    let card_seed: u64 = html[start..start + html[start..].find('"').unwrap()]
+        .parse()
+        .unwrap();
+    let family: String = sqlx::query_scalar("SELECT generator FROM cards WHERE id = ?1")
+        .bind(card)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let variant = studyhall::practice::family(&family)
+        .unwrap()
+        .variant(card_seed);
+    let misconception = variant.misconceptions.first().unwrap();
+    students[2]
+        .submit(
+            &review,
+            &format!("/review/{card}/answer"),
+            &[
+                ("answer", &misconception.answer.display()),
+                ("seed", &card_seed.to_string()),
+                ("deck", &practice.to_string()),
+            ],
+        )
+        .await;
 
     // Day 1: s1 forgets A (a lapse: A had been learned) and recalls B.
     admin.clock().advance(86_400);
@@ -534,10 +577,13 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
     assert!(row_b < row_a, "lowest mean grade first");
     assert!(hardest.contains(&format!("<tr id=\"hard-{b}\"><td><a href=\"/cards/{b}\">card B</a></td><td class=\"num\">2.50</td><td class=\"num\">0%</td><td class=\"num\">3</td><td class=\"num\">4</td></tr>")));
     assert!(hardest.contains(&format!("<tr id=\"hard-{a}\"><td><a href=\"/cards/{a}\">card A</a></td><td class=\"num\">3.25</td><td class=\"num\">100%</td><td class=\"num\">3</td><td class=\"num\">4</td></tr>")));
+    assert!(html.contains(&format!(
+        "<tr><td>{family}</td><td>{}</td><td class=\"num\">1</td></tr>",
+        misconception.label
+    )));
     assert!(
-        html.contains(
-            "<tr><td>fc-params</td><td>forgot the bias</td><td class=\"num\">1</td></tr>"
-        )
+        !html.contains("<td>fc-params</td>"),
+        "the free drill is not counted"
     );
     assert!(html.matches(" reviews</title></rect>").count() == 30);
 

@@ -14,5 +14,6 @@ mod hostile_imports;
 mod migrations;
 mod practice;
 mod review;
+mod rights;
 mod security;
 mod stats;

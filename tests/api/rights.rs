@@ -1,0 +1,274 @@
+//! Who may do what with decks and classes, probed the way a hostile colleague or a demoted
+//! instructor would.
+
+use crate::classes::{import_private, make_instructor, new_class};
+use crate::helpers::{TestApp, spawn_app};
+use reqwest::StatusCode;
+
+async fn join(student: &TestApp, code: &str) {
+    let r = student
+        .submit("/classes", "/classes/join", &[("code", code)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+async fn assign(teacher: &TestApp, class: i64, deck: i64) -> reqwest::Response {
+    teacher
+        .submit(
+            &format!("/classes/{class}"),
+            &format!("/classes/{class}/decks/{deck}"),
+            &[("assigned", "1")],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn an_instructor_cannot_hand_out_another_instructors_private_deck() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let inst1 = make_instructor(&admin, "inst1").await;
+    let inst2 = make_instructor(&admin, "inst2").await;
+    let deck = import_private(&inst1, "Exam answers").await;
+    let (class1, code1) = new_class(&inst1, "Section 1").await;
+    assert_eq!(
+        assign(&inst1, class1, deck).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // inst2 joins inst1's class, and so sees the deck...
+    join(&inst2, &code1).await;
+    assert_eq!(
+        inst2.get(&format!("/decks/{deck}")).await.status(),
+        StatusCode::OK
+    );
+    // ...but cannot assign it to a class of their own.
+    let (class2, code2) = new_class(&inst2, "Section 2").await;
+    assert!(
+        !inst2
+            .get_html(&format!("/classes/{class2}"))
+            .await
+            .contains("Exam answers"),
+        "not offered"
+    );
+    assert_eq!(
+        assign(&inst2, class2, deck).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let student = admin.other_browser();
+    student.register_ok("student2").await;
+    join(&student, &code2).await;
+    assert_eq!(
+        student.get(&format!("/decks/{deck}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        student
+            .get(&format!("/decks/{deck}/export.csv"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    // A public deck is anyone's to assign (it gives nothing away).
+    assert_eq!(
+        assign(&inst2, class2, 1).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    // The owner sees every class the deck is in and can take it back from any of them.
+    let page = inst1.get_html(&format!("/decks/{deck}")).await;
+    assert!(page.contains("Section 1") && !page.contains("Section 2"));
+    let r = inst1
+        .submit(
+            &format!("/decks/{deck}"),
+            &format!("/decks/{deck}/classes/{class1}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        inst1
+            .get_html(&format!("/decks/{deck}"))
+            .await
+            .contains("No class has this deck")
+    );
+    // Nobody else may take it back.
+    assert_eq!(
+        assign(&inst1, class1, deck).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let r = inst2
+        .submit(
+            "/decks",
+            &format!("/decks/{deck}/classes/{class1}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_class_dashboard_counts_only_its_own_decks() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let inst1 = make_instructor(&admin, "inst1").await;
+    let inst2 = make_instructor(&admin, "inst2").await;
+    let deck1 = import_private(&inst1, "Deck one").await;
+    let deck2 = import_private(&inst2, "Deck two").await;
+    let (class1, code1) = new_class(&inst1, "One").await;
+    let (class2, code2) = new_class(&inst2, "Two").await;
+    assign(&inst1, class1, deck1).await;
+    assign(&inst2, class2, deck2).await;
+    let student = admin.other_browser();
+    student.register_ok("both").await;
+    join(&student, &code1).await;
+    join(&student, &code2).await;
+    // Reviews of class one's private deck, and of the public course deck.
+    student.grade_next(4, Some(deck1)).await;
+    student.grade_next(2, Some(1)).await;
+
+    let csv = |teacher: &TestApp, class: i64| {
+        let teacher = teacher.clone_browser();
+        async move {
+            teacher
+                .get(&format!("/classes/{class}/students.csv"))
+                .await
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let one = csv(&inst1, class1).await;
+    let two = csv(&inst2, class2).await;
+    assert!(one.lines().nth(1).unwrap().starts_with("both,1,"), "{one}");
+    assert!(two.lines().nth(1).unwrap().starts_with("both,0,"), "{two}");
+    let dashboard = inst2
+        .get_html(&format!("/classes/{class2}/dashboard"))
+        .await;
+    assert!(!dashboard.contains("Deck one") && !dashboard.contains("secret term"));
+}
+
+#[tokio::test]
+async fn a_demoted_instructor_keeps_their_deck_but_not_the_right_to_edit_it() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = make_instructor(&admin, "teacher").await;
+    let deck = import_private(&teacher, "Mine").await;
+    assert_eq!(
+        teacher.get(&format!("/decks/{deck}/edit")).await.status(),
+        StatusCode::OK
+    );
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'teacher'")
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+    let r = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/role"),
+            &[("role", "student")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        teacher.get(&format!("/decks/{deck}/edit")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = teacher
+        .submit(
+            &format!("/decks/{deck}"),
+            &format!("/decks/{deck}/cards"),
+            &[("front", "new"), ("back", "card")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let page = teacher.get_html(&format!("/decks/{deck}")).await;
+    assert!(!page.contains("Edit deck"));
+    let cards: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards WHERE deck_id = ?1")
+        .bind(deck)
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(cards, 1);
+}
+
+#[tokio::test]
+async fn the_api_honours_a_forced_password_change() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let student = app.other_browser();
+    student.register_ok("student1").await;
+    assert_eq!(
+        student.get("/api/v1/practice").await.status(),
+        StatusCode::OK
+    );
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'student1'")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    let html = app
+        .submit("/admin/users", &format!("/admin/users/{id}/reset"), &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let marker = "id=\"temporary-password\">";
+    let start = html.find(marker).unwrap() + marker.len();
+    let temporary = html[start..start + html[start..].find('<').unwrap()].to_owned();
+    assert_eq!(
+        student.login("student1", &temporary).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    for path in [
+        "/api/v1/practice",
+        "/api/v1/practice/conv-params",
+        "/api/v1/practice/conv-params?seed=3",
+    ] {
+        let r = student.get(path).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("json")
+        );
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("new password"),
+            "{body}"
+        );
+    }
+    let r = student
+        .client
+        .post(student.url("/api/v1/practice/conv-params/3/answer"))
+        .json(&serde_json::json!({"answer": "1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn deck_names_are_per_owner_so_private_names_cannot_be_probed() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let inst1 = make_instructor(&admin, "inst1").await;
+    let inst2 = make_instructor(&admin, "inst2").await;
+    import_private(&inst1, "Final exam answers").await;
+    let create = |teacher: &TestApp| {
+        let teacher = teacher.clone_browser();
+        async move {
+            teacher
+                .submit(
+                    "/decks",
+                    "/decks",
+                    &[("name", "final EXAM answers"), ("description", "")],
+                )
+                .await
+        }
+    };
+    let r = create(&inst2).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "no 'already exists'");
+    // The same owner twice is still refused.
+    let r = create(&inst1).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("You already have a deck"));
+}
