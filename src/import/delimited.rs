@@ -1,6 +1,7 @@
 //! Delimited exports: TSV (one `term<TAB>definition` a line, Quizlet's default) and CSV
 //! (RFC 4180, `front,back` header; the `csv` crate does the quoting).
 
+use super::export::from_spreadsheet_safe;
 use super::{ImportError, ParsedDeck, card};
 
 pub(super) fn parse_tsv(text: &str) -> Result<ParsedDeck, ImportError> {
@@ -19,7 +20,12 @@ pub(super) fn parse_tsv(text: &str) -> Result<ParsedDeck, ImportError> {
                 format!("expected a term and a definition separated by one tab, found {tabs} tabs"),
             ));
         };
-        cards.push(card(front, back, line_no)?);
+        // Exports quote formula-like cells for spreadsheets; the quote is not the text.
+        cards.push(card(
+            from_spreadsheet_safe(front),
+            from_spreadsheet_safe(back),
+            line_no,
+        )?);
     }
     Ok(ParsedDeck { title: None, cards })
 }
@@ -61,7 +67,11 @@ pub(super) fn parse_csv(text: &str) -> Result<ParsedDeck, ImportError> {
                 ),
             ));
         }
-        cards.push(card(&record[0], &record[1], line)?);
+        cards.push(card(
+            from_spreadsheet_safe(&record[0]),
+            from_spreadsheet_safe(&record[1]),
+            line,
+        )?);
     }
     Ok(ParsedDeck { title: None, cards })
 }

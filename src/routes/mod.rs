@@ -107,7 +107,8 @@ pub fn page_with(
         .body(template.render()?))
 }
 
-/// A CSV file download: a header line, then one record per row, quoted as RFC 4180 requires.
+/// A CSV file download: a header line, then one record per row, quoted as RFC 4180 requires,
+/// every cell that a spreadsheet would run as a formula quoted with an apostrophe.
 pub fn csv_download(
     file_name: &str,
     header: &[&str],
@@ -117,7 +118,12 @@ pub fn csv_download(
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header).map_err(fail)?;
     for row in rows {
-        writer.write_record(&row).map_err(fail)?;
+        writer
+            .write_record(
+                row.iter()
+                    .map(|c| crate::import::export::spreadsheet_safe(c).into_owned()),
+            )
+            .map_err(fail)?;
     }
     let bytes = writer
         .into_inner()

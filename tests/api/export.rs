@@ -233,3 +233,87 @@ async fn an_anki_export_reimports_to_the_same_cards_and_a_broken_package_is_refu
             .contains("not a readable Anki package")
     );
 }
+
+#[tokio::test]
+async fn formulas_in_cards_are_inert_in_every_csv_and_come_back_on_reimport() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let hostile = [
+        (
+            "=HYPERLINK(\"http://evil.example\",\"click\")",
+            "+cmd|' /C calc'!A0",
+        ),
+        ("@SUM(1+1)*cmd|' /C calc'!A0", "-2+3"),
+        ("'=already quoted", "''two apostrophes"),
+    ];
+    let mut file = String::from("front,back\n");
+    for (f, b) in hostile {
+        file.push_str(&format!(
+            "\"{}\",\"{}\"\n",
+            f.replace('"', "\"\""),
+            b.replace('"', "\"\"")
+        ));
+    }
+    let form = Form::new()
+        .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
+        .text("deck", "Formulas")
+        .text("format", "csv")
+        .part("file", Part::text(file).file_name("f.csv"));
+    let r = app
+        .client
+        .post(app.url("/admin/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let deck: i64 = sqlx::query_scalar("SELECT id FROM decks WHERE name = 'Formulas'")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    // A student grades a formula card, so it appears in their history.
+    app.grade_next(4, Some(deck)).await;
+
+    let starts_a_formula = |text: &str| {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        reader.records().any(|r| {
+            r.unwrap()
+                .iter()
+                .any(|cell| cell.starts_with(['=', '+', '-', '@', '\t', '\r']))
+        })
+    };
+    let csv = app
+        .get(&format!("/decks/{deck}/export.csv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let tsv = app
+        .get(&format!("/decks/{deck}/export.tsv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let history = app.get("/stats/history.csv").await.text().await.unwrap();
+    assert!(history.contains("'=HYPERLINK"), "{history}");
+    for text in [&csv, &history] {
+        assert!(!starts_a_formula(text), "{text}");
+    }
+    assert!(tsv.lines().all(|l| !l.starts_with(['=', '+', '-', '@'])));
+    // The exports read back as the cards' text. (The hand-made file's own leading
+    // apostrophes were read as spreadsheet quotes, as a spreadsheet would.)
+    let expected: Vec<(String, String)> =
+        sqlx::query_as("SELECT front, back FROM cards WHERE deck_id = ?1 ORDER BY position")
+            .bind(deck)
+            .fetch_all(&app.pool().await)
+            .await
+            .unwrap();
+    assert_eq!(
+        expected[2],
+        ("=already quoted".to_owned(), "'two apostrophes".to_owned())
+    );
+    assert_eq!(cards_of(Format::Csv, &csv), expected);
+    assert_eq!(cards_of(Format::Tsv, &tsv), expected);
+}
