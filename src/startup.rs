@@ -77,6 +77,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .configure(routes::configure)
+                .wrap_fn(routes::head_as_get)
                 .wrap(
                     DefaultHeaders::new()
                         .add(("Content-Security-Policy", CSP))

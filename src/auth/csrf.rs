@@ -69,9 +69,12 @@ pub async fn verify(req: &HttpRequest, submitted: &str) -> Result<(), AppError> 
     }
     let expected = match user::load(req).await? {
         Some(user) => user.csrf_token,
+        // Only a token this server could have minted counts: 64 hex digits. A planted short
+        // or empty cookie must not make a guessable pair.
         None => req
             .cookie(ANON_COOKIE)
             .map(|c| c.value().to_owned())
+            .filter(|v| is_minted_token(v))
             .unwrap_or_default(),
     };
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), submitted.as_bytes()) {
@@ -89,7 +92,10 @@ pub fn form_token(
     if let Some(user) = user {
         return (user.csrf_token.clone(), None);
     }
-    if let Some(cookie) = req.cookie(ANON_COOKIE).filter(|c| c.value().len() == 64) {
+    if let Some(cookie) = req
+        .cookie(ANON_COOKIE)
+        .filter(|c| is_minted_token(c.value()))
+    {
         return (cookie.value().to_owned(), None);
     }
     let token = super::session::random_token();
@@ -101,7 +107,16 @@ pub fn form_token(
     (token, Some(cookie))
 }
 
-/// True unless the browser says the request comes from another origin.
+/// Whether a token looks like one [`super::session::random_token`] makes: 64 hex digits.
+fn is_minted_token(value: &str) -> bool {
+    value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// True unless the browser says the request comes from another origin: scheme and host
+/// must both be this site's (an `http://` page of the same host is another origin than the
+/// `https://` site, and may be a network attacker's). The site's scheme is `https` when
+/// cookies are marked Secure, else what the connection (or a proxy's `X-Forwarded-Proto`)
+/// says.
 fn same_origin(req: &HttpRequest) -> bool {
     let Some(host) = req
         .headers()
@@ -115,17 +130,21 @@ fn same_origin(req: &HttpRequest) -> bool {
         .get(header::ORIGIN)
         .or_else(|| req.headers().get(header::REFERER))
         .and_then(|h| h.to_str().ok());
+    let secure = user::app_state(req).is_ok_and(|s| s.secure_cookies);
+    let info = req.connection_info();
+    let scheme = if secure { "https" } else { info.scheme() };
     match claimed {
         None => true,
         Some("null") => false,
-        Some(url) => origin_host(url).is_some_and(|h| h.eq_ignore_ascii_case(host)),
+        Some(url) => origin_of(url)
+            .is_some_and(|(s, h)| s.eq_ignore_ascii_case(scheme) && h.eq_ignore_ascii_case(host)),
     }
 }
 
-/// `host[:port]` of an absolute URL.
-fn origin_host(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    Some(rest.split(['/', '?', '#']).next().unwrap_or(rest))
+/// `(scheme, host[:port])` of an absolute URL.
+fn origin_of(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    Some((scheme, rest.split(['/', '?', '#']).next().unwrap_or(rest)))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -159,6 +178,22 @@ mod tests {
             .insert_header((header::ORIGIN, "null"))
             .to_http_request();
         assert!(!same_origin(&opaque));
+        let other_scheme = TestRequest::post()
+            .insert_header((header::HOST, "127.0.0.1:8080"))
+            .insert_header((header::ORIGIN, "https://127.0.0.1:8080"))
+            .to_http_request();
+        assert!(
+            !same_origin(&other_scheme),
+            "https page posting to the http site"
+        );
+    }
+
+    #[test]
+    fn only_minted_tokens_count() {
+        assert!(is_minted_token(&"ab".repeat(32)));
+        assert!(!is_minted_token("a"));
+        assert!(!is_minted_token(""));
+        assert!(!is_minted_token(&"zz".repeat(32)));
     }
 
     #[test]

@@ -47,8 +47,21 @@ pub enum PackageError {
     #[error("{0}")]
     Refused(String),
     /// SQLite could not read it.
-    #[error("the Anki collection could not be read ({0})")]
+    #[error("the Anki collection could not be read: {}", describe(.0))]
     Unreadable(#[from] sqlx::Error),
+}
+
+/// SQLite's own words for what is wrong with a file, without the driver's internals (type
+/// names, error codes).
+fn describe(e: &sqlx::Error) -> String {
+    match e.as_database_error() {
+        Some(db) if db.message().contains("interrupt") => format!(
+            "reading it took longer than {} seconds",
+            READ_BUDGET.as_secs()
+        ),
+        Some(db) => db.message().to_owned(),
+        None => "it is damaged or not an Anki collection".to_owned(),
+    }
 }
 
 /// Sets SQLite's limits for a connection to an untrusted file, as SQLite's own "defense
@@ -102,6 +115,9 @@ pub async fn read_notes(collection: &[u8]) -> Result<Vec<Vec<String>>, PackageEr
     .await?;
     let result = read_checked_notes(&mut conn).await;
     conn.close().await?;
+    if let Err(PackageError::Unreadable(e)) = &result {
+        tracing::warn!(error = %e, "an uploaded Anki collection could not be read");
+    }
     result
 }
 
@@ -143,11 +159,18 @@ async fn read_checked_notes(conn: &mut SqliteConnection) -> Result<Vec<Vec<Strin
             "the package holds {count} notes; at most {MAX_NOTES} are imported at once"
         )));
     }
-    let mut rows =
-        sqlx::query_scalar::<_, String>("SELECT flds FROM notes ORDER BY id").fetch(&mut *conn);
+    // Read as bytes whatever the column holds (a crafted file may put numbers, blobs or NULL
+    // there), then check the text.
+    let mut rows = sqlx::query_scalar::<_, Vec<u8>>(
+        "SELECT COALESCE(CAST(flds AS BLOB), X'') FROM notes ORDER BY id",
+    )
+    .fetch(&mut *conn);
     let mut notes = Vec::new();
     let mut total = 0usize;
-    while let Some(fields) = rows.try_next().await? {
+    while let Some(bytes) = rows.try_next().await? {
+        let fields = String::from_utf8(bytes).map_err(|_| {
+            PackageError::Refused(format!("note {} is not UTF-8 text", notes.len() + 1))
+        })?;
         total += fields.len();
         if total > MAX_NOTES_BYTES || notes.len() as i64 >= MAX_NOTES {
             return Err(PackageError::Refused(format!(

@@ -33,11 +33,33 @@ fn options(path: &Path) -> SqliteConnectOptions {
         .pragma("cache_size", "-16000")
 }
 
+/// Creates the database's folder (readable by this user only, if it is new) and the file
+/// itself with mode 0600 when missing: it holds password hashes and every student's history.
+/// SQLite gives its `-wal` and `-shm` files the database file's mode.
 fn create_folder(path: &Path) -> Result<(), sqlx::Error> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(sqlx::Error::Io)?;
     }
-    Ok(())
+    create_private_file(path).map_err(sqlx::Error::Io)
+}
+
+/// Creates an empty file readable and writable by this user only, unless it exists.
+pub fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Opens (creating if missing) the database file as one pool and applies pending migrations:
@@ -117,6 +139,8 @@ pub async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlit
 /// Writes a consistent, compacted copy of the database to `target` with `VACUUM INTO`: it
 /// reads one snapshot, so it is safe while the server writes.
 pub async fn backup_into(pool: &SqlitePool, target: &Path) -> Result<(), sqlx::Error> {
+    // VACUUM INTO writes into an existing empty file, keeping its 0600 mode.
+    create_private_file(target).map_err(sqlx::Error::Io)?;
     sqlx::query("VACUUM INTO ?1")
         .bind(target.to_string_lossy().into_owned())
         .execute(pool)

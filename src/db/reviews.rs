@@ -429,6 +429,8 @@ pub struct GradeContextRow {
     pub state: MaybeState,
     /// The grade of this card's latest standing event today, if any.
     pub last_quality_today: Option<i64>,
+    /// This card's standing grades and repeats today.
+    pub events_today: i64,
     /// New cards this user introduced today.
     pub introduced_today: i64,
 }
@@ -540,6 +542,10 @@ pub async fn grade_contexts(
                      AND r.kind IN ('grade', 'repeat')
                      AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)
                    ORDER BY r.id DESC LIMIT 1) AS last_quality_today,
+                (SELECT COUNT(*) FROM reviews r
+                   WHERE r.user_id = j.u AND r.card_id = j.c AND r.study_day = j.d
+                     AND r.kind IN ('grade', 'repeat')
+                     AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)) AS events_today,
                 (SELECT COUNT(*) FROM reviews r
                    WHERE r.user_id = j.u AND r.study_day = j.d AND r.kind = 'grade'
                      AND r.repetitions_before IS NULL

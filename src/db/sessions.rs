@@ -108,3 +108,20 @@ pub async fn delete_expired(db: impl SqliteExecutor<'_>, now: i64) -> Result<u64
         .await?;
     Ok(done.rows_affected())
 }
+
+/// Deletes all but the newest `keep` sessions of a user; returns how many went.
+pub async fn keep_newest(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    keep: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "DELETE FROM sessions WHERE user_id = ?1 AND id NOT IN
+            (SELECT id FROM sessions WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2)",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .execute(db)
+    .await?
+    .rows_affected())
+}

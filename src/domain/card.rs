@@ -26,6 +26,12 @@ impl CardText {
                 "The {side} of a card is {len} characters long; the limit is {MAX_CARD_TEXT_CHARS}."
             )));
         }
+        if let Some(c) = super::stray_control(raw) {
+            return Err(Invalid::new(format!(
+                "The {side} of a card contains the control character U+{:04X}, which no page can show.",
+                u32::from(c)
+            )));
+        }
         Ok(Self(raw.to_owned()))
     }
 
@@ -47,19 +53,7 @@ pub struct DeckName(String);
 impl DeckName {
     /// Parses a typed deck name.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err(Invalid::new("A deck needs a name."));
-        }
-        if name.chars().count() > MAX_DECK_NAME_CHARS {
-            return Err(Invalid::new(format!(
-                "Deck names are at most {MAX_DECK_NAME_CHARS} characters long."
-            )));
-        }
-        if name.contains(['\n', '\r']) {
-            return Err(Invalid::new("A deck name is a single line."));
-        }
-        Ok(Self(name.to_owned()))
+        super::one_line_name(raw, "A deck", MAX_DECK_NAME_CHARS).map(Self)
     }
 
     /// The name.

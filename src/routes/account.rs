@@ -6,16 +6,19 @@ use crate::domain::{DayStartHour, NewPerDay, Password, TimeZoneName};
 use crate::error::AppError;
 use crate::study::accounts;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(show_new_password)
-        .service(choose_new_password)
-        .service(show_account)
-        .service(change_password)
-        .service(save_preferences);
+    cfg.service(
+        web::resource("/account/new-password")
+            .route(web::get().to(show_new_password))
+            .route(web::post().to(choose_new_password)),
+    )
+    .service(web::resource("/account").route(web::get().to(show_account)))
+    .service(web::resource("/account/password").route(web::post().to(change_password)))
+    .service(web::resource("/account/preferences").route(web::post().to(save_preferences)));
 }
 
 #[derive(Template)]
@@ -71,7 +74,6 @@ struct PreferencesForm {
     new_per_day: String,
 }
 
-#[get("/account")]
 async fn show_account(
     user: CurrentUser,
     query: web::Query<Saved>,
@@ -85,7 +87,6 @@ async fn show_account(
     page(&account)
 }
 
-#[post("/account/password")]
 async fn change_password(
     req: HttpRequest,
     user: CurrentUser,
@@ -126,7 +127,6 @@ async fn change_password(
     page_with(StatusCode::UNPROCESSABLE_ENTITY, &account)
 }
 
-#[post("/account/preferences")]
 async fn save_preferences(
     req: HttpRequest,
     user: CurrentUser,
@@ -176,7 +176,6 @@ struct NewPasswordForm {
     confirm: String,
 }
 
-#[get("/account/new-password")]
 async fn show_new_password(user: CurrentUser) -> Result<HttpResponse, AppError> {
     if !user.must_change_password {
         return Ok(see_other("/account"));
@@ -187,7 +186,6 @@ async fn show_new_password(user: CurrentUser) -> Result<HttpResponse, AppError> 
     })
 }
 
-#[post("/account/new-password")]
 async fn choose_new_password(
     req: HttpRequest,
     user: CurrentUser,

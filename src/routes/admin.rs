@@ -10,7 +10,7 @@ use crate::startup::AppState;
 use crate::study::import::{ImportReport, import_deck};
 use actix_multipart::form::{MultipartForm, MultipartFormConfig, bytes::Bytes, text::Text};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -37,12 +37,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         }
                     }),
             )
-            .service(show_import)
-            .service(import_file)
-            .service(list_users)
-            .service(set_role)
-            .service(set_disabled)
-            .service(reset_password),
+            .service(
+                web::resource("/import")
+                    .route(web::get().to(show_import))
+                    .route(web::post().to(import_file)),
+            )
+            .service(web::resource("/users").route(web::get().to(list_users)))
+            .service(web::resource("/users/{id}/role").route(web::post().to(set_role)))
+            .service(web::resource("/users/{id}/disabled").route(web::post().to(set_disabled)))
+            .service(web::resource("/users/{id}/reset").route(web::post().to(reset_password))),
     );
 }
 
@@ -75,7 +78,6 @@ struct ImportUpload {
     csrf_token: Option<Text<String>>,
 }
 
-#[get("/import")]
 async fn show_import(Instructor(user): Instructor) -> Result<HttpResponse, AppError> {
     page(&ImportPage {
         nav: Nav::for_user(&user),
@@ -86,7 +88,6 @@ async fn show_import(Instructor(user): Instructor) -> Result<HttpResponse, AppEr
     })
 }
 
-#[post("/import")]
 async fn import_file(
     req: HttpRequest,
     Instructor(user): Instructor,
@@ -271,7 +272,6 @@ fn not_self(admin: &crate::auth::CurrentUser, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-#[get("/users")]
 async fn list_users(
     req: HttpRequest,
     Admin(admin): Admin,
@@ -282,7 +282,6 @@ async fn list_users(
     page(&users_page(&state, &admin, &query.q, notice, None).await?)
 }
 
-#[post("/users/{id}/role")]
 async fn set_role(
     req: HttpRequest,
     Admin(admin): Admin,
@@ -299,7 +298,6 @@ async fn set_role(
     Ok(see_other("/admin/users?saved=role"))
 }
 
-#[post("/users/{id}/disabled")]
 async fn set_disabled(
     req: HttpRequest,
     Admin(admin): Admin,
@@ -329,7 +327,6 @@ async fn set_disabled(
 
 /// Resets a password and shows the temporary one on this response only (never in a URL or a
 /// log), for the admin to pass on.
-#[post("/users/{id}/reset")]
 async fn reset_password(
     req: HttpRequest,
     Admin(admin): Admin,

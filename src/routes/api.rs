@@ -5,13 +5,34 @@ use crate::auth::{csrf::payload_error, user};
 use crate::error::{ApiError, AppError};
 use crate::practice::{self, Expected, MAX_SEED, Params};
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
+/// Everything under `/api/v1` answers in JSON, malformed requests and unknown paths too.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(list_families)
-        .service(show_variant)
-        .service(check_answer);
+    cfg.service(
+        web::scope("/api/v1")
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                ApiError(AppError::BadRequest(format!(
+                    "The address has a bad parameter: {}.",
+                    e.to_string()
+                        .trim_start_matches("Query deserialize error: ")
+                )))
+                .into()
+            }))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| ApiError(AppError::NotFound).into()),
+            )
+            .service(web::resource("/practice").route(web::get().to(list_families)))
+            .service(web::resource("/practice/{id}").route(web::get().to(show_variant)))
+            .service(
+                web::resource("/practice/{id}/{seed}/answer").route(web::post().to(check_answer)),
+            )
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, ApiError>(ApiError(AppError::NotFound))
+            })),
+    );
 }
 
 #[derive(Serialize)]
@@ -74,7 +95,6 @@ fn seed(raw: &str) -> Result<u64, ApiError> {
         })
 }
 
-#[get("/api/v1/practice")]
 async fn list_families(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     require_login(&req).await?;
     let families: Vec<FamilyJson> = practice::FAMILIES
@@ -88,7 +108,6 @@ async fn list_families(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(families))
 }
 
-#[get("/api/v1/practice/{id}")]
 async fn show_variant(
     req: HttpRequest,
     id: web::Path<String>,
@@ -109,7 +128,6 @@ async fn show_variant(
     }))
 }
 
-#[post("/api/v1/practice/{id}/{seed}/answer")]
 async fn check_answer(
     req: HttpRequest,
     path: web::Path<(String, String)>,

@@ -2,7 +2,7 @@
 //! hash of their content, so browsers may cache them forever and still see every change.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
@@ -28,7 +28,8 @@ pub fn js_url() -> &'static str {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(app_css).service(app_js);
+    cfg.service(web::resource("/static/app.css").route(web::get().to(app_css)))
+        .service(web::resource("/static/app.js").route(web::get().to(app_js)));
 }
 
 fn asset(content_type: &str, body: &'static str) -> HttpResponse {
@@ -38,12 +39,10 @@ fn asset(content_type: &str, body: &'static str) -> HttpResponse {
         .body(body)
 }
 
-#[get("/static/app.css")]
 async fn app_css() -> HttpResponse {
     asset("text/css; charset=utf-8", CSS)
 }
 
-#[get("/static/app.js")]
 async fn app_js() -> HttpResponse {
     asset("text/javascript; charset=utf-8", JS)
 }

@@ -7,17 +7,23 @@ use crate::domain::{Password, Role, Username};
 use crate::error::AppError;
 use crate::study::accounts;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(home)
-        .service(show_login)
-        .service(log_in)
-        .service(log_out)
-        .service(show_register)
-        .service(register);
+    cfg.service(web::resource("/").route(web::get().to(home)))
+        .service(
+            web::resource("/login")
+                .route(web::get().to(show_login))
+                .route(web::post().to(log_in)),
+        )
+        .service(web::resource("/logout").route(web::post().to(log_out)))
+        .service(
+            web::resource("/register")
+                .route(web::get().to(show_register))
+                .route(web::post().to(register)),
+        );
 }
 
 #[derive(Template)]
@@ -78,12 +84,10 @@ fn anonymous_page(
         .body(build(Nav::with_token(token))?))
 }
 
-#[get("/")]
 async fn home(user: MaybeUser) -> HttpResponse {
     see_other(if user.0.is_some() { "/decks" } else { "/login" })
 }
 
-#[get("/login")]
 async fn show_login(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, AppError> {
     if user.0.is_some() {
         return Ok(see_other("/decks"));
@@ -100,7 +104,6 @@ async fn show_login(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, A
     })
 }
 
-#[post("/login")]
 async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let form = form.0;
@@ -120,6 +123,8 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
             let cookie =
                 accounts::start_session(state.db.writer(), user_id, now, state.secure_cookies)
                     .await?;
+            // The oldest session may have ended: drop any cached copy of it.
+            state.sessions.forget_user(user_id);
             let mut response = see_other("/decks");
             response
                 .add_cookie(&cookie)
@@ -142,7 +147,6 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
     }
 }
 
-#[post("/logout")]
 async fn log_out(
     req: HttpRequest,
     user: CurrentUser,
@@ -158,7 +162,6 @@ async fn log_out(
     Ok(response)
 }
 
-#[get("/register")]
 async fn show_register(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, AppError> {
     if user.0.is_some() {
         return Ok(see_other("/decks"));
@@ -175,7 +178,6 @@ async fn show_register(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse
     })
 }
 
-#[post("/register")]
 async fn register(
     req: HttpRequest,
     form: CsrfForm<RegisterForm>,

@@ -6,22 +6,28 @@ use crate::db::classes::{ClassRow, MemberRow};
 use crate::error::AppError;
 use crate::study::classes;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(list_classes)
-        .service(create_class)
-        .service(join_class)
-        .service(show_class)
-        .service(new_code)
-        .service(assign_deck)
-        .service(leave_class)
-        .service(list_reports)
-        .service(resolve_report)
-        .service(show_dashboard)
-        .service(download_students);
+    cfg.service(
+        web::resource("/classes")
+            .route(web::get().to(list_classes))
+            .route(web::post().to(create_class)),
+    )
+    .service(web::resource("/classes/join").route(web::post().to(join_class)))
+    .service(web::resource("/classes/{id}").route(web::get().to(show_class)))
+    .service(web::resource("/classes/{id}/code").route(web::post().to(new_code)))
+    .service(web::resource("/classes/{id}/decks/{deck_id}").route(web::post().to(assign_deck)))
+    .service(web::resource("/classes/{id}/leave").route(web::post().to(leave_class)))
+    .service(web::resource("/classes/{id}/reports").route(web::get().to(list_reports)))
+    .service(
+        web::resource("/classes/{id}/reports/{report_id}/resolve")
+            .route(web::post().to(resolve_report)),
+    )
+    .service(web::resource("/classes/{id}/dashboard").route(web::get().to(show_dashboard)))
+    .service(web::resource("/classes/{id}/students.csv").route(web::get().to(download_students)));
 }
 
 #[derive(Template)]
@@ -94,12 +100,10 @@ async fn classes_page(
     })
 }
 
-#[get("/classes")]
 async fn list_classes(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
     page(&classes_page(&req, &user, None, String::new()).await?)
 }
 
-#[post("/classes")]
 async fn create_class(
     req: HttpRequest,
     Instructor(user): Instructor,
@@ -123,7 +127,6 @@ async fn create_class(
     }
 }
 
-#[post("/classes/join")]
 async fn join_class(
     req: HttpRequest,
     user: CurrentUser,
@@ -158,7 +161,6 @@ async fn owned(req: &HttpRequest, user: &CurrentUser, id: i64) -> Result<ClassRo
         .ok_or(AppError::NotFound)
 }
 
-#[get("/classes/{id}")]
 async fn show_class(
     req: HttpRequest,
     Instructor(user): Instructor,
@@ -188,7 +190,6 @@ async fn show_class(
     })
 }
 
-#[post("/classes/{id}/code")]
 async fn new_code(
     req: HttpRequest,
     Instructor(user): Instructor,
@@ -201,7 +202,6 @@ async fn new_code(
     Ok(see_other(&format!("/classes/{}", class.id)))
 }
 
-#[post("/classes/{id}/decks/{deck_id}")]
 async fn assign_deck(
     req: HttpRequest,
     Instructor(user): Instructor,
@@ -236,7 +236,6 @@ async fn assign_deck(
     Ok(see_other(&format!("/classes/{}", class.id)))
 }
 
-#[post("/classes/{id}/leave")]
 async fn leave_class(
     req: HttpRequest,
     user: CurrentUser,
@@ -270,7 +269,6 @@ struct ReportLine {
 }
 
 /// The open reports of a class's students on the class's decks, for its instructor.
-#[get("/classes/{id}/reports")]
 async fn list_reports(
     req: HttpRequest,
     Instructor(user): Instructor,
@@ -298,7 +296,6 @@ async fn list_reports(
     })
 }
 
-#[post("/classes/{id}/reports/{report_id}/resolve")]
 async fn resolve_report(
     req: HttpRequest,
     Instructor(user): Instructor,
@@ -379,7 +376,6 @@ async fn student_views(
     )
 }
 
-#[get("/classes/{id}/dashboard")]
 async fn show_dashboard(
     req: HttpRequest,
     Instructor(user): Instructor,
@@ -425,7 +421,6 @@ async fn show_dashboard(
     })
 }
 
-#[get("/classes/{id}/students.csv")]
 async fn download_students(
     req: HttpRequest,
     Instructor(user): Instructor,

@@ -5,14 +5,18 @@ use crate::auth::{CurrentUser, user::app_state};
 use crate::db::decks::{CardRow, DeckRow, DeckSummary};
 use crate::error::AppError;
 use crate::import::{apkg, export};
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(list_decks)
-        .service(show_deck)
-        .service(export_deck)
-        .service(show_card);
+    cfg.service(
+        web::resource("/decks")
+            .route(web::get().to(list_decks))
+            .route(web::post().to(super::edit::create_deck)),
+    )
+    .service(web::resource("/decks/{id}").route(web::get().to(show_deck)))
+    .service(web::resource("/decks/{id}/export.{format}").route(web::get().to(export_deck)))
+    .service(web::resource("/cards/{id}").route(web::get().to(show_card)));
 }
 
 #[derive(Template)]
@@ -34,7 +38,6 @@ struct DeckPage {
     assignments: Vec<crate::db::classes::Assignment>,
 }
 
-#[get("/decks")]
 async fn list_decks(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let today = user.today(state.clock.now());
@@ -48,7 +51,6 @@ async fn list_decks(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse,
     })
 }
 
-#[get("/decks/{id}")]
 async fn show_deck(
     req: HttpRequest,
     user: CurrentUser,
@@ -108,7 +110,6 @@ fn file_stem(name: &str) -> String {
     }
 }
 
-#[get("/decks/{id}/export.{format}")]
 async fn export_deck(
     req: HttpRequest,
     user: CurrentUser,
@@ -192,7 +193,6 @@ pub fn utc_time(seconds: i64) -> String {
         .unwrap_or_default()
 }
 
-#[get("/cards/{id}")]
 async fn show_card(
     req: HttpRequest,
     user: CurrentUser,

@@ -7,22 +7,33 @@ use crate::db::decks::{CardRow, DeckRow};
 use crate::domain::{CardText, DeckName, Tags};
 use crate::error::AppError;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(create_deck)
-        .service(show_editor)
-        .service(save_deck)
-        .service(confirm_delete_deck)
-        .service(delete_deck)
-        .service(take_back_deck)
-        .service(add_card)
-        .service(save_card)
-        .service(move_card)
-        .service(confirm_delete_card)
-        .service(delete_card);
+    cfg.service(
+        web::resource("/decks/{id}/edit")
+            .route(web::get().to(show_editor))
+            .route(web::post().to(save_deck)),
+    )
+    .service(
+        web::resource("/decks/{id}/delete")
+            .route(web::get().to(confirm_delete_deck))
+            .route(web::post().to(delete_deck)),
+    )
+    .service(
+        web::resource("/decks/{id}/classes/{class_id}/remove")
+            .route(web::post().to(take_back_deck)),
+    )
+    .service(web::resource("/decks/{id}/cards").route(web::post().to(add_card)))
+    .service(web::resource("/cards/{id}/edit").route(web::post().to(save_card)))
+    .service(web::resource("/cards/{id}/move").route(web::post().to(move_card)))
+    .service(
+        web::resource("/cards/{id}/delete")
+            .route(web::get().to(confirm_delete_card))
+            .route(web::post().to(delete_card)),
+    );
 }
 
 #[derive(Template)]
@@ -48,7 +59,7 @@ struct ConfirmPage {
 }
 
 #[derive(Deserialize)]
-struct DeckForm {
+pub(super) struct DeckForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -155,8 +166,7 @@ fn duplicate(e: sqlx::Error) -> AppError {
     }
 }
 
-#[post("/decks")]
-async fn create_deck(
+pub(super) async fn create_deck(
     req: HttpRequest,
     Instructor(user): Instructor,
     form: CsrfForm<DeckForm>,
@@ -184,7 +194,6 @@ async fn create_deck(
     Ok(see_other(&format!("/decks/{id}/edit")))
 }
 
-#[get("/decks/{id}/edit")]
 async fn show_editor(
     req: HttpRequest,
     user: CurrentUser,
@@ -207,7 +216,6 @@ async fn show_editor(
     )
 }
 
-#[post("/decks/{id}/edit")]
 async fn save_deck(
     req: HttpRequest,
     user: CurrentUser,
@@ -235,7 +243,6 @@ async fn save_deck(
 }
 
 /// The deck's owner takes it back from a class, whoever runs the class.
-#[post("/decks/{id}/classes/{class_id}/remove")]
 async fn take_back_deck(
     req: HttpRequest,
     user: CurrentUser,
@@ -250,7 +257,6 @@ async fn take_back_deck(
     Ok(see_other(&format!("/decks/{}#assignments", deck.id)))
 }
 
-#[get("/decks/{id}/delete")]
 async fn confirm_delete_deck(
     req: HttpRequest,
     user: CurrentUser,
@@ -272,7 +278,6 @@ async fn confirm_delete_deck(
     })
 }
 
-#[post("/decks/{id}/delete")]
 async fn delete_deck(
     req: HttpRequest,
     user: CurrentUser,
@@ -291,7 +296,6 @@ async fn delete_deck(
     Ok(see_other("/decks"))
 }
 
-#[post("/decks/{id}/cards")]
 async fn add_card(
     req: HttpRequest,
     user: CurrentUser,
@@ -331,7 +335,6 @@ async fn add_card(
     }
 }
 
-#[post("/cards/{id}/edit")]
 async fn save_card(
     req: HttpRequest,
     user: CurrentUser,
@@ -358,7 +361,6 @@ async fn save_card(
     )))
 }
 
-#[post("/cards/{id}/move")]
 async fn move_card(
     req: HttpRequest,
     user: CurrentUser,
@@ -379,7 +381,6 @@ async fn move_card(
     )))
 }
 
-#[get("/cards/{id}/delete")]
 async fn confirm_delete_card(
     req: HttpRequest,
     user: CurrentUser,
@@ -398,7 +399,6 @@ async fn confirm_delete_card(
     })
 }
 
-#[post("/cards/{id}/delete")]
 async fn delete_card(
     req: HttpRequest,
     user: CurrentUser,

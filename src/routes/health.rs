@@ -1,12 +1,11 @@
 //! Liveness: answers without touching the database, so it measures the HTTP stack alone.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(healthz);
+    cfg.service(web::resource("/healthz").route(web::get().to(healthz)));
 }
 
-#[get("/healthz")]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")

@@ -88,6 +88,46 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
+/// `HEAD` is `GET` without the body (RFC 9110): routes are declared for GET only, so a HEAD
+/// request is routed as a GET, and actix-web's HTTP/1 writer sends the headers alone (it
+/// remembers the request was HEAD). A known path asked with a method it lacks gets 405 with
+/// `Allow` from actix-web's resources; HEAD is added where GET is allowed.
+pub fn head_as_get<S, B>(
+    mut req: actix_web::dev::ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
++ use<S, B>
+where
+    S: actix_web::dev::Service<
+            actix_web::dev::ServiceRequest,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+{
+    use actix_web::http::{Method, StatusCode};
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    let response = srv.call(req);
+    async move {
+        let mut response = response.await?;
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+            let headers = response.headers_mut();
+            let allow = headers
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            if allow.split(',').any(|m| m.trim() == "GET")
+                && let Ok(value) = header::HeaderValue::from_str(&format!("{allow}, HEAD"))
+            {
+                headers.insert(header::ALLOW, value);
+            }
+        }
+        Ok(response)
+    }
+}
+
 async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }

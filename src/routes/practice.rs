@@ -7,15 +7,18 @@ use crate::error::AppError;
 use crate::practice::{self, Family, MAX_SEED, Variant};
 use crate::study::practice::{self as checking, Submission};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(list_families)
-        .service(new_problem)
-        .service(show_problem)
-        .service(answer_problem);
+    cfg.service(web::resource("/practice").route(web::get().to(list_families)))
+        .service(web::resource("/practice/{family}").route(web::get().to(new_problem)))
+        .service(
+            web::resource("/practice/{family}/{seed}")
+                .route(web::get().to(show_problem))
+                .route(web::post().to(answer_problem)),
+        );
 }
 
 /// A checked answer, as the problem pages show it.
@@ -96,7 +99,6 @@ fn locate(family: &str, seed: &str) -> Result<(&'static Family, u64), AppError> 
     Ok((family, seed))
 }
 
-#[get("/practice")]
 async fn list_families(user: CurrentUser) -> Result<HttpResponse, AppError> {
     page(&FamiliesPage {
         nav: Nav::for_user(&user),
@@ -104,7 +106,6 @@ async fn list_families(user: CurrentUser) -> Result<HttpResponse, AppError> {
     })
 }
 
-#[get("/practice/{family}")]
 async fn new_problem(
     _user: CurrentUser,
     family: web::Path<String>,
@@ -117,7 +118,6 @@ async fn new_problem(
     )))
 }
 
-#[get("/practice/{family}/{seed}")]
 async fn show_problem(
     req: HttpRequest,
     user: CurrentUser,
@@ -145,7 +145,6 @@ async fn show_problem(
     })
 }
 
-#[post("/practice/{family}/{seed}")]
 async fn answer_problem(
     req: HttpRequest,
     user: CurrentUser,

@@ -12,16 +12,16 @@ use crate::srs::schedule::{Preview, Standing, interval_label};
 use crate::study::practice::{self as checking, Submission};
 use crate::study::review::{self, GradeExtras, GradeRequest};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(show_review)
-        .service(undo_grade)
-        .service(answer_card)
-        .service(report_card)
-        .service(grade_card);
+    cfg.service(web::resource("/review").route(web::get().to(show_review)))
+        .service(web::resource("/review/undo").route(web::post().to(undo_grade)))
+        .service(web::resource("/review/{card_id}/answer").route(web::post().to(answer_card)))
+        .service(web::resource("/cards/{card_id}/report").route(web::post().to(report_card)))
+        .service(web::resource("/review/{card_id}").route(web::post().to(grade_card)));
 }
 
 struct GradeButton {
@@ -68,6 +68,7 @@ struct CardPage {
     repeats: usize,
     can_undo: bool,
     reported: bool,
+    seen_today: i64,
 }
 
 #[derive(Template)]
@@ -98,6 +99,9 @@ struct GradeForm {
     response_ms: String,
     #[serde(default)]
     attempt: String,
+    /// The card's events today when the page was shown (see `Shown::seen_today`).
+    #[serde(default)]
+    seen: String,
 }
 
 #[derive(Deserialize)]
@@ -137,7 +141,6 @@ fn deck_of(field: &str) -> Option<i64> {
     field.trim().parse().ok()
 }
 
-#[get("/review")]
 async fn show_review(
     req: HttpRequest,
     user: CurrentUser,
@@ -232,6 +235,7 @@ async fn render_review(
                 Standing::Scheduled(_) => "Review",
                 Standing::RepeatToday(_) => "Again today",
             },
+            seen_today: shown.seen_today,
             card: shown.card,
             grades,
             problem,
@@ -293,7 +297,6 @@ async fn problem_view(
     })
 }
 
-#[post("/review/undo")]
 async fn undo_grade(
     req: HttpRequest,
     user: CurrentUser,
@@ -304,7 +307,6 @@ async fn undo_grade(
     Ok(see_other(&review_url(deck_of(&form.0.deck))))
 }
 
-#[post("/review/{card_id}/answer")]
 async fn answer_card(
     req: HttpRequest,
     user: CurrentUser,
@@ -376,7 +378,6 @@ async fn answer_card(
     }
 }
 
-#[post("/review/{card_id}")]
 async fn grade_card(
     req: HttpRequest,
     user: CurrentUser,
@@ -408,7 +409,8 @@ async fn grade_card(
             suggested_quality: u8::try_from(row.suggested_quality).ok(),
         };
     }
-    let request = GradeRequest::new(&user, *card_id, grade, extras, state.clock.now());
+    let request = GradeRequest::new(&user, *card_id, grade, extras, state.clock.now())
+        .seen(form.seen.trim().parse::<i64>().ok());
     state.grader.grade(request).await?;
     Ok(see_other(&review_url(deck_of(&form.deck))))
 }
@@ -425,7 +427,6 @@ struct ReportForm {
 const MAX_REPORT_CHARS: usize = 500;
 
 /// A student reports a problem with a card; their instructor triages it.
-#[post("/cards/{card_id}/report")]
 async fn report_card(
     req: HttpRequest,
     user: CurrentUser,

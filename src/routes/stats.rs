@@ -4,11 +4,12 @@ use super::{Nav, page};
 use crate::auth::{CurrentUser, user::app_state};
 use crate::error::AppError;
 use crate::study::progress::{self, Progress};
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(show_stats).service(download_history);
+    cfg.service(web::resource("/stats").route(web::get().to(show_stats)))
+        .service(web::resource("/stats/history.csv").route(web::get().to(download_history)));
 }
 
 #[derive(Template)]
@@ -18,7 +19,6 @@ struct StatsPage {
     p: Progress,
 }
 
-#[get("/stats")]
 async fn show_stats(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let p = progress::progress(state.db.reader(), &user, state.clock.now()).await?;
@@ -29,7 +29,6 @@ async fn show_stats(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse,
 }
 
 /// The user's own review history as CSV: card, time, event, grade, interval, EF, due date.
-#[get("/stats/history.csv")]
 async fn download_history(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let rows = crate::db::reviews::history(state.db.reader(), user.id, None).await?;

@@ -81,8 +81,13 @@ pub async fn authenticate(
     }
 }
 
+/// The most sessions one account keeps: a phone, a laptop, a lab machine or two. A new login
+/// past it ends the oldest session, so a script logging in without end cannot pile them up.
+pub const MAX_SESSIONS_PER_USER: i64 = 10;
+
 /// Starts a session for `user_id` and returns its cookie. Each login mints a new token, so a
-/// token planted before login is worthless after it.
+/// token planted before login is worthless after it. Sessions past
+/// [`MAX_SESSIONS_PER_USER`] end, oldest first.
 pub async fn start_session(
     pool: &SqlitePool,
     user_id: i64,
@@ -102,6 +107,7 @@ pub async fn start_session(
         expires,
     )
     .await?;
+    db::sessions::keep_newest(pool, user_id, MAX_SESSIONS_PER_USER).await?;
     Ok(session::session_cookie(token, secure))
 }
 

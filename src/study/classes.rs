@@ -34,12 +34,8 @@ pub async fn create(
     owner_id: i64,
     now: i64,
 ) -> Result<i64, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 120 || name.contains(['\n', '\r']) {
-        return Err(AppError::Validation(
-            "A class needs a name of one line, at most 120 characters.".to_owned(),
-        ));
-    }
+    let name = crate::domain::one_line_name(name, "A class", 120)?;
+    let name = name.as_str();
     // A clash of two random 50-bit codes is all but impossible; one retry covers it.
     for _ in 0..2 {
         match db::classes::create(pool, name, owner_id, &new_join_code(), now).await {

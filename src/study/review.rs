@@ -23,6 +23,9 @@ pub struct Shown {
     pub standing: Standing,
     /// What each grade would do.
     pub previews: Vec<Preview>,
+    /// This card's standing grades and repeats today when shown. The grade form sends it
+    /// back, so a second submission of the same form (a double click) is recognised.
+    pub seen_today: i64,
 }
 
 /// The review page's model.
@@ -65,6 +68,8 @@ pub enum Graded {
     },
     /// A same-day repeat was logged.
     Repeated,
+    /// The same form was submitted again (a double click, a reload): nothing was recorded.
+    AlreadyGraded,
 }
 
 fn schedule_of(row: &StateRow) -> CardSchedule {
@@ -136,10 +141,14 @@ pub async fn next(
         db::reviews::queue_head(&mut *conn, user.id, today_day, scope.only, &scope.hidden).await?;
     let events: Vec<(i64, i64, i64, i64)> = serde_json::from_str(&head.today_events)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("today's events: {e}")))?;
+    let seen_today = |card_id: i64| {
+        let n = events.iter().filter(|e| e.0 == card_id).count();
+        i64::try_from(n).unwrap_or(i64::MAX)
+    };
     let today = Today::from_events(
         &events
-            .into_iter()
-            .map(|(card_id, deck_id, quality, introduced)| TodayEvent {
+            .iter()
+            .map(|&(card_id, deck_id, quality, introduced)| TodayEvent {
                 card_id,
                 deck_id,
                 quality: u8::try_from(quality).unwrap_or(0),
@@ -182,6 +191,7 @@ pub async fn next(
             };
             Some(Shown {
                 previews: schedule::previews(standing, max_interval_days),
+                seen_today: seen_today(card.id),
                 card,
                 deck_name,
                 standing,
@@ -226,6 +236,9 @@ pub struct GradeRequest {
     pub now: Timestamp,
     /// The decks the user may see: a card of any other deck is "not found".
     pub allowed_decks: Arc<[i64]>,
+    /// The card's standing events today when its page was shown, if the form said: a grade
+    /// whose page has since been graded is a resubmission and records nothing.
+    pub seen_today: Option<i64>,
 }
 
 impl GradeRequest {
@@ -246,7 +259,14 @@ impl GradeRequest {
             extras,
             now,
             allowed_decks: user.visible_deck_ids(),
+            seen_today: None,
         }
+    }
+
+    /// The same request, from a page that showed the card after `seen` events today.
+    pub fn seen(mut self, seen: Option<i64>) -> Self {
+        self.seen_today = seen;
+        self
     }
 }
 
@@ -257,6 +277,7 @@ impl GradeRequest {
 struct Overlay {
     states: HashMap<(i64, i64), StateRow>,
     last_quality: HashMap<(i64, i64), i64>,
+    events_today: HashMap<(i64, i64), i64>,
     introduced: HashMap<i64, i64>,
 }
 
@@ -297,6 +318,15 @@ pub async fn grade_batch(
             .or(context.last_quality_today);
         let introduced =
             context.introduced_today + overlay.introduced.get(&r.user_id).copied().unwrap_or(0);
+        let events_today = overlay
+            .events_today
+            .get(&key)
+            .copied()
+            .unwrap_or(context.events_today);
+        if r.seen_today.is_some_and(|seen| seen != events_today) {
+            results.push(Ok(Graded::AlreadyGraded));
+            continue;
+        }
         match decide(r, state, last_quality, introduced, max_interval_days) {
             Err(refused) => results.push(Err(refused)),
             Ok((kind, after, graded)) => {
@@ -330,6 +360,7 @@ pub async fn grade_batch(
                     *overlay.introduced.entry(r.user_id).or_default() += 1;
                 }
                 overlay.last_quality.insert(key, i64::from(r.grade.get()));
+                overlay.events_today.insert(key, events_today + 1);
                 results.push(Ok(graded));
             }
         }

@@ -13,6 +13,7 @@ mod helpers;
 mod hostile_imports;
 mod migrations;
 mod practice;
+mod protocol;
 mod review;
 mod rights;
 mod security;
