@@ -96,6 +96,12 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (set this when serving over https).
     #[arg(long, env = "STUDYHALL_SECURE_COOKIES", global = true)]
     pub secure_cookies: bool,
+
+    /// The server runs behind one reverse proxy that appends each client's address to
+    /// X-Forwarded-For: throttles count that address. Without it the header is ignored, since
+    /// anyone can send it.
+    #[arg(long, env = "STUDYHALL_BEHIND_PROXY", global = true)]
+    pub behind_proxy: bool,
 }
 
 /// Whether /register is open.
@@ -120,6 +126,8 @@ pub struct Settings {
     pub max_interval_days: u32,
     /// Whether cookies get the Secure flag.
     pub secure_cookies: bool,
+    /// Whether to take the client's address from the proxy's X-Forwarded-For.
+    pub behind_proxy: bool,
     /// Where "now" comes from.
     pub clock: Clock,
 }
@@ -133,6 +141,7 @@ impl Settings {
             registration: serve.registration,
             max_interval_days: serve.max_interval_days,
             secure_cookies: serve.secure_cookies,
+            behind_proxy: serve.behind_proxy,
             clock: Clock::system(),
         }
     }
@@ -145,6 +154,7 @@ impl Settings {
             registration: Registration::Open,
             max_interval_days: crate::srs::sm2::DEFAULT_MAX_INTERVAL_DAYS,
             secure_cookies: false,
+            behind_proxy: false,
             clock: Clock::system(),
         }
     }

@@ -28,6 +28,8 @@ pub struct AppState {
     pub max_interval_days: u32,
     /// Whether cookies are marked Secure.
     pub secure_cookies: bool,
+    /// Whether client addresses come from a reverse proxy's X-Forwarded-For.
+    pub behind_proxy: bool,
     /// Failed logins per address.
     pub throttle: LoginThrottle,
     /// The group-commit writer of grades.
@@ -69,6 +71,7 @@ impl Application {
             registration: settings.registration,
             max_interval_days: settings.max_interval_days,
             secure_cookies: settings.secure_cookies,
+            behind_proxy: settings.behind_proxy,
             throttle: LoginThrottle::default(),
             sessions: SessionCache::default(),
             grader: Grader::spawn(db.writer().clone(), settings.max_interval_days),

@@ -172,10 +172,24 @@ pub fn csv_download(
     Ok(decks::download("text/csv; charset=utf-8", file_name, body))
 }
 
-/// The address a request comes from, for throttling.
+/// The address a request comes from, for throttling: the connection's peer, or, behind a
+/// reverse proxy, the last address in X-Forwarded-For (the one the proxy itself appended;
+/// earlier ones are the client's to invent).
 pub fn client_ip(req: &actix_web::HttpRequest) -> std::net::IpAddr {
-    req.peer_addr()
-        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |a| a.ip())
+    let peer = req
+        .peer_addr()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |a| a.ip());
+    let behind_proxy = crate::auth::user::app_state(req).is_ok_and(|s| s.behind_proxy);
+    if !behind_proxy {
+        return peer;
+    }
+    req.headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer)
 }
 
 /// A 303 redirect (post/redirect/get).

@@ -380,3 +380,57 @@ async fn sql_metacharacters_are_plain_text() {
         .unwrap();
     assert_eq!(users, 1);
 }
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_behind_a_proxy() {
+    let free = studyhall::auth::throttle::FREE_FAILURES as usize;
+    let guess = |app: &crate::helpers::TestApp, forwarded: String| {
+        let app = app.clone_browser();
+        async move {
+            let token = csrf_in(&app.get_html("/login").await);
+            app.client
+                .post(app.url("/login"))
+                .header("x-forwarded-for", forwarded)
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("username", "ada"),
+                    ("password", "wrong guess"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // Directly exposed: the header is the client's to invent, so it buys no fresh budget.
+    let direct = spawn_app().await;
+    direct.register_ok("ada").await;
+    let attacker = direct.other_browser();
+    let mut statuses = Vec::new();
+    for i in 0..=free {
+        statuses.push(guess(&attacker, format!("10.0.0.{i}")).await);
+    }
+    assert_eq!(
+        statuses[free],
+        StatusCode::TOO_MANY_REQUESTS,
+        "{statuses:?}"
+    );
+
+    // Behind a proxy: the proxy's last entry is the client, so two students are two budgets.
+    let proxied = crate::helpers::spawn_app_with(|s| s.behind_proxy = true).await;
+    proxied.register_ok("ada").await;
+    let attacker = proxied.other_browser();
+    for _ in 0..=free {
+        guess(&attacker, "198.51.100.7, 10.0.0.1".to_owned()).await;
+    }
+    assert_eq!(
+        guess(&attacker, "203.0.113.9, 10.0.0.1".to_owned()).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the spoofed first entry is ignored"
+    );
+    assert_eq!(
+        guess(&attacker, "10.0.0.2".to_owned()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "another client of the proxy is not slowed"
+    );
+}
