@@ -80,7 +80,6 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .configure(routes::configure)
-                .wrap_fn(routes::head_as_get)
                 .wrap(
                     DefaultHeaders::new()
                         .add(("Content-Security-Policy", CSP))
@@ -88,14 +87,17 @@ impl Application {
                         .add(("X-Frame-Options", "DENY"))
                         .add(("Referrer-Policy", "same-origin")),
                 )
-                .wrap_fn(|req, srv| {
+                .wrap_fn(|mut req, srv| {
                     // One log line per request: method, path (no query string), status, time.
+                    // The same (one) middleware serves HEAD as GET and completes 405's Allow.
                     let method = req.method().clone();
                     let path = req.path().to_owned();
                     let started = Instant::now();
+                    routes::route_head_as_get(&mut req);
                     let response = srv.call(req);
                     async move {
-                        let response = response.await?;
+                        let mut response = response.await?;
+                        routes::allow_head(&mut response);
                         tracing::info!(
                             %method,
                             %path,

@@ -90,41 +90,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// `HEAD` is `GET` without the body (RFC 9110): routes are declared for GET only, so a HEAD
 /// request is routed as a GET, and actix-web's HTTP/1 writer sends the headers alone (it
-/// remembers the request was HEAD). A known path asked with a method it lacks gets 405 with
-/// `Allow` from actix-web's resources; HEAD is added where GET is allowed.
-pub fn head_as_get<S, B>(
-    mut req: actix_web::dev::ServiceRequest,
-    srv: &S,
-) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
-+ use<S, B>
-where
-    S: actix_web::dev::Service<
-            actix_web::dev::ServiceRequest,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-{
-    use actix_web::http::{Method, StatusCode};
-    if req.method() == Method::HEAD {
-        req.head_mut().method = Method::GET;
+/// remembers the request was HEAD). Called by the one request middleware, before routing.
+pub fn route_head_as_get(req: &mut actix_web::dev::ServiceRequest) {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
     }
-    let response = srv.call(req);
-    async move {
-        let mut response = response.await?;
-        if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-            let headers = response.headers_mut();
-            let allow = headers
-                .get(header::ALLOW)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
-            if allow.split(',').any(|m| m.trim() == "GET")
-                && let Ok(value) = header::HeaderValue::from_str(&format!("{allow}, HEAD"))
-            {
-                headers.insert(header::ALLOW, value);
-            }
-        }
-        Ok(response)
+}
+
+/// A known path asked with a method it lacks gets 405 with `Allow` from actix-web's
+/// resources; HEAD is allowed wherever GET is.
+pub fn allow_head<B>(response: &mut actix_web::dev::ServiceResponse<B>) {
+    if response.status() != actix_web::http::StatusCode::METHOD_NOT_ALLOWED {
+        return;
+    }
+    let headers = response.headers_mut();
+    let allow = headers
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    if allow.split(',').any(|m| m.trim() == "GET")
+        && let Ok(value) = header::HeaderValue::from_str(&format!("{allow}, HEAD"))
+    {
+        headers.insert(header::ALLOW, value);
     }
 }
 

@@ -1,26 +1,6 @@
-use crate::helpers::{TestApp, csrf_in, spawn_app};
+use crate::helpers::{TestApp, csrf_in, spawn_app, upload};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
-
-async fn upload(
-    app: &TestApp,
-    file_name: &str,
-    content: Vec<u8>,
-    deck: &str,
-    format: &str,
-) -> reqwest::Response {
-    let form = Form::new()
-        .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
-        .text("deck", deck.to_owned())
-        .text("format", format.to_owned())
-        .part("file", Part::bytes(content).file_name(file_name.to_owned()));
-    app.client
-        .post(app.url("/admin/import"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn count(app: &TestApp, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql)

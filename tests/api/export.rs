@@ -254,18 +254,7 @@ async fn formulas_in_cards_are_inert_in_every_csv_and_come_back_on_reimport() {
             b.replace('"', "\"\"")
         ));
     }
-    let form = Form::new()
-        .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
-        .text("deck", "Formulas")
-        .text("format", "csv")
-        .part("file", Part::text(file).file_name("f.csv"));
-    let r = app
-        .client
-        .post(app.url("/admin/import"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = crate::helpers::upload(&app, "f.csv", file.into_bytes(), "Formulas", "csv").await;
     assert_eq!(r.status(), StatusCode::OK);
     let deck: i64 = sqlx::query_scalar("SELECT id FROM decks WHERE name = 'Formulas'")
         .fetch_one(&app.pool().await)

@@ -2,6 +2,7 @@
 //! keeps cookies and does not follow redirects.
 
 use actix_web::dev::ServerHandle;
+use reqwest::multipart::{Form, Part};
 use reqwest::{Client, Response, StatusCode};
 use sqlx::SqlitePool;
 use std::path::PathBuf;
@@ -209,4 +210,25 @@ pub fn front_in(html: &str) -> Option<String> {
     let marker = "<div class=\"front\" id=\"front\">";
     let start = html.find(marker)? + marker.len();
     Some(html[start..start + html[start..].find("</div>")?].to_owned())
+}
+
+/// Uploads a deck file through the import form, as a browser would.
+pub async fn upload(
+    app: &TestApp,
+    file_name: &str,
+    content: Vec<u8>,
+    deck: &str,
+    format: &str,
+) -> reqwest::Response {
+    let form = Form::new()
+        .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
+        .text("deck", deck.to_owned())
+        .text("format", format.to_owned())
+        .part("file", Part::bytes(content).file_name(file_name.to_owned()));
+    app.client
+        .post(app.url("/admin/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
 }

@@ -2,9 +2,8 @@
 //! hold the site's writer. Each must be refused with a clear message, quickly, changing
 //! nothing; large legitimate imports must let grades through while they run.
 
-use crate::helpers::{TestApp, csrf_in, spawn_app};
+use crate::helpers::{TestApp, spawn_app};
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
 use sqlx::{Connection, SqliteConnection};
 use std::time::{Duration, Instant};
 
@@ -24,18 +23,9 @@ async fn package_from_sql(schema_sql: &'static str) -> Vec<u8> {
     studyhall::import::apkg::package(&std::fs::read(&path).unwrap()).unwrap()
 }
 
+/// Uploads into the deck "Uploaded", guessing the format.
 pub(crate) async fn upload(app: &TestApp, file_name: &str, bytes: Vec<u8>) -> reqwest::Response {
-    let form = Form::new()
-        .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
-        .text("deck", "Uploaded")
-        .text("format", "auto")
-        .part("file", Part::bytes(bytes).file_name(file_name.to_owned()));
-    app.client
-        .post(app.url("/admin/import"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
+    crate::helpers::upload(app, file_name, bytes, "Uploaded", "auto").await
 }
 
 async fn deck_count(app: &TestApp) -> i64 {

@@ -116,21 +116,7 @@ async fn names_with_control_or_direction_characters_are_refused() {
         let r = app.submit("/classes", "/classes", &[("name", name)]).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
     }
-    let form = reqwest::multipart::Form::new()
-        .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
-        .text("deck", "nul\u{0}deck")
-        .text("format", "tsv")
-        .part(
-            "file",
-            reqwest::multipart::Part::text("a\tb\n").file_name("x.tsv"),
-        );
-    let r = app
-        .client
-        .post(app.url("/admin/import"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = crate::helpers::upload(&app, "x.tsv", b"a\tb\n".to_vec(), "nul\u{0}deck", "tsv").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // Card text may hold tabs and line breaks, but not NUL.
     let r = app

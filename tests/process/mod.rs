@@ -116,8 +116,12 @@ pub fn rss_kib(child: &Child) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// Stops the child and waits for it.
-pub fn stop(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+/// A server process that is killed when dropped, so a failing test leaves nothing running.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
