@@ -28,6 +28,8 @@ pub struct CurrentUser {
     pub day_starts_hour: u8,
     /// New cards a day.
     pub new_per_day: u32,
+    /// A one-day extension of the new-card limit: (study day, extra cards).
+    pub extra_new: Option<(i32, u32)>,
     /// The session's CSRF token, for forms.
     pub csrf_token: String,
     /// The session's row id.
@@ -50,6 +52,16 @@ impl CurrentUser {
     /// The user's study day at `now`.
     pub fn today(&self, now: Timestamp) -> i32 {
         self.calendar().day_of(now)
+    }
+
+    /// New cards allowed on study day `today`: the preference, plus any extension granted
+    /// for that day ("study N more new cards today").
+    pub fn new_limit(&self, today: i32) -> u32 {
+        let extra = match self.extra_new {
+            Some((day, extra)) if day == today => extra,
+            _ => 0,
+        };
+        self.new_per_day.saturating_add(extra)
     }
 
     /// Whether the user runs the site.
@@ -139,6 +151,10 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         time_zone_name: row.time_zone,
         day_starts_hour: u8::try_from(row.day_starts_hour).unwrap_or(4),
         new_per_day: u32::try_from(row.new_per_day).unwrap_or(20),
+        extra_new: row
+            .extra_new_day
+            .and_then(|d| i32::try_from(d).ok())
+            .map(|d| (d, u32::try_from(row.extra_new).unwrap_or(0))),
         csrf_token: row.csrf_token,
         session_id: row.session_id,
         must_change_password: row.must_change_password,

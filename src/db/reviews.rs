@@ -270,27 +270,37 @@ pub async fn today_events(
     .await
 }
 
-/// The first card this user never reviewed, in deck order, in deck `only` (or all) but not in
-/// the `hidden` deck list.
+/// The next card this user never reviewed, in deck `only` (or all) but not in the `hidden`
+/// deck list. New cards come interleaved across the decks in scope, by position: the first
+/// card of every deck, then the second, and so on, so a student meets every deck (the
+/// generated problems included) from the first day.
 pub async fn first_new(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
     only: Option<i64>,
     hidden: &str,
 ) -> Result<Option<CardRow>, sqlx::Error> {
-    sqlx::query_as(
+    // Two statements, so that each gets its index: (deck_id, position) for one deck,
+    // (position, deck_id, id) for the interleaved walk over all of them.
+    let sql = if only.is_some() {
         "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
          FROM cards c
-         WHERE (?2 IS NULL OR c.deck_id = ?2)
-           AND (?3 = '' OR instr(?3, ',' || c.deck_id || ',') = 0)
+         WHERE c.deck_id = ?2 AND (?3 = '' OR instr(?3, ',' || c.deck_id || ',') = 0)
            AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)
-         ORDER BY c.deck_id, c.position, c.id LIMIT 1",
-    )
-    .bind(user_id)
-    .bind(only)
-    .bind(hidden)
-    .fetch_optional(db)
-    .await
+         ORDER BY c.position, c.id LIMIT 1"
+    } else {
+        "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
+         FROM cards c
+         WHERE ?2 IS NULL AND (?3 = '' OR instr(?3, ',' || c.deck_id || ',') = 0)
+           AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)
+         ORDER BY c.position, c.deck_id, c.id LIMIT 1"
+    };
+    sqlx::query_as(sql)
+        .bind(user_id)
+        .bind(only)
+        .bind(hidden)
+        .fetch_optional(db)
+        .await
 }
 
 /// The earliest day after `today` on which a card falls due, in deck `only` (or all) but not

@@ -21,6 +21,10 @@ pub struct SessionUser {
     pub day_starts_hour: i64,
     /// New cards a day.
     pub new_per_day: i64,
+    /// The study day of a one-day extension of the new-card limit, if any.
+    pub extra_new_day: Option<i64>,
+    /// How many more new cards that day allows.
+    pub extra_new: i64,
     /// When the session ends.
     pub expires_at: i64,
     /// The user must choose a new password before anything else.
@@ -58,7 +62,8 @@ pub async fn find_user(
 ) -> Result<Option<SessionUser>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.id AS session_id, s.csrf_token, u.id, u.username, u.role, u.time_zone,
-                u.day_starts_hour, u.new_per_day, s.expires_at, u.must_change_password
+                u.day_starts_hour, u.new_per_day, u.extra_new_day, u.extra_new, s.expires_at,
+                u.must_change_password
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
     )

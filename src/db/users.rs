@@ -186,3 +186,25 @@ pub async fn set_preferences(
     .await?;
     Ok(())
 }
+
+/// Allows `count` more new cards on study day `day` (added to any extension already granted
+/// for that day; an older day's extension is replaced), up to 9,999.
+pub async fn extend_new_cards(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    day: i32,
+    count: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET
+            extra_new = MIN(9999, CASE WHEN extra_new_day = ?2 THEN extra_new + ?3 ELSE ?3 END),
+            extra_new_day = ?2
+         WHERE id = ?1",
+    )
+    .bind(user_id)
+    .bind(day)
+    .bind(count)
+    .execute(db)
+    .await?;
+    Ok(())
+}

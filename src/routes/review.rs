@@ -19,6 +19,7 @@ use serde::Deserialize;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/review").route(web::get().to(show_review)))
         .service(web::resource("/review/undo").route(web::post().to(undo_grade)))
+        .service(web::resource("/review/more").route(web::post().to(study_more)))
         .service(web::resource("/review/{card_id}/answer").route(web::post().to(answer_card)))
         .service(web::resource("/cards/{card_id}/report").route(web::post().to(report_card)))
         .service(web::resource("/review/{card_id}").route(web::post().to(grade_card)));
@@ -79,7 +80,16 @@ struct DonePage {
     deck_id: String,
     next_due: Option<String>,
     can_undo: bool,
+    /// New cards waiting only because today's limit is used up.
+    new_held_back: i64,
+    /// Today's new-card limit.
+    new_limit: u32,
+    /// What the "study more" button offers.
+    more: i64,
 }
+
+/// New cards one "study more" press adds to today's limit, at most.
+const STUDY_MORE_STEP: i64 = 10;
 
 #[derive(Deserialize)]
 struct ReviewQuery {
@@ -184,6 +194,9 @@ async fn render_review(
             deck_id,
             next_due: queue.next_due_day.map(|d| date_of_day(d).to_string()),
             can_undo: queue.can_undo,
+            new_held_back: queue.new_held_back,
+            new_limit: queue.new_limit,
+            more: queue.new_held_back.min(STUDY_MORE_STEP),
         });
     };
     let deck_name = shown.deck_name.clone();
@@ -413,6 +426,37 @@ async fn grade_card(
         .seen(form.seen.trim().parse::<i64>().ok());
     state.grader.grade(request).await?;
     Ok(see_other(&review_url(deck_of(&form.deck))))
+}
+
+#[derive(Deserialize)]
+struct MoreForm {
+    #[serde(default)]
+    count: String,
+    #[serde(default)]
+    deck: String,
+}
+
+/// "Study N more new cards today": raises today's new-card limit for this day only.
+async fn study_more(
+    req: HttpRequest,
+    user: CurrentUser,
+    form: CsrfForm<MoreForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let count = form
+        .0
+        .count
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (1..=200).contains(n))
+        .ok_or_else(|| {
+            AppError::Validation("Ask for 1 to 200 more new cards at a time.".to_owned())
+        })?;
+    let today = user.today(state.clock.now());
+    crate::db::users::extend_new_cards(state.db.writer(), user.id, today, count).await?;
+    state.sessions.forget_user(user.id);
+    Ok(see_other(&review_url(deck_of(&form.0.deck))))
 }
 
 #[derive(Deserialize)]

@@ -43,6 +43,11 @@ pub struct Queue {
     pub next_due_day: Option<i32>,
     /// Whether today has a grade to undo.
     pub can_undo: bool,
+    /// New cards in scope that wait only because today's new-card limit is used up (0 when
+    /// the limit is not what stops the session).
+    pub new_held_back: i64,
+    /// Today's new-card limit.
+    pub new_limit: u32,
 }
 
 /// The optional extras a grade carries (generated problems fill the last three).
@@ -158,7 +163,7 @@ pub async fn next(
     );
     let new_available = head
         .new_count
-        .min(i64::from(today.new_left(user.new_per_day)));
+        .min(i64::from(today.new_left(user.new_limit(today_day))));
     // A card leaves the queue when its deck stops being visible (e.g. taken from a class).
     let repeats: Vec<_> = today
         .repeats_in(deck_id)
@@ -214,6 +219,8 @@ pub async fn next(
         repeats: repeats.len(),
         next_due_day,
         can_undo: today.events > 0,
+        new_held_back: head.new_count - new_available,
+        new_limit: user.new_limit(today_day),
     })
 }
 
@@ -253,7 +260,7 @@ impl GradeRequest {
         Self {
             user_id: user.id,
             today: user.today(now),
-            new_per_day: user.new_per_day,
+            new_per_day: user.new_limit(user.today(now)),
             card_id,
             grade,
             extras,

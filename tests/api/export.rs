@@ -158,13 +158,13 @@ async fn progress_shows_each_decks_stages_and_the_streak() {
     app.register_ok("ada").await;
     let html = app.get_html("/stats").await;
     assert!(html.contains("id=\"streak\">0<"));
-    let card = app.grade_next(5, None).await;
+    let card = app.grade_next(5, Some(1)).await;
     sqlx::query("UPDATE review_states SET interval_days = 30 WHERE card_id = ?1")
         .bind(card)
         .execute(&app.pool().await)
         .await
         .unwrap();
-    app.grade_next(4, None).await;
+    app.grade_next(4, Some(1)).await;
     let html = app.get_html("/stats").await;
     assert!(html.contains("id=\"streak\">1<"));
     let row = html.split("id=\"deck-1\"").nth(1).unwrap();

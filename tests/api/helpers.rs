@@ -202,7 +202,12 @@ impl TestApp {
 pub fn card_id_in(html: &str) -> Option<i64> {
     let marker = "action=\"/review/";
     let start = html.find(marker)? + marker.len();
-    html[start..].split('"').next()?.parse().ok()
+    // The grade form posts to /review/{id}; a generated card's answer form to /review/{id}/answer.
+    let digits: String = html[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// The text of the front of the card a review page shows.

@@ -83,7 +83,7 @@ async fn grading_a_card_schedules_it_one_day_then_six_days_later() {
     let pool = app.pool().await;
     let day0 = today(&app).await;
 
-    let card = app.grade_next(5, None).await;
+    let card = app.grade_next(5, Some(1)).await;
     assert_eq!(
         state(&pool, "ada", card).await,
         Some(State {
@@ -95,7 +95,7 @@ async fn grading_a_card_schedules_it_one_day_then_six_days_later() {
     );
     // The next card is the deck's second.
     assert_eq!(
-        front_in(&app.get_html("/review").await).as_deref(),
+        front_in(&app.get_html("/review?deck=1").await).as_deref(),
         Some("L2 Loss")
     );
 
@@ -142,9 +142,10 @@ async fn a_grade_below_four_brings_the_card_back_today_without_moving_its_schedu
         ]
     );
 
-    // Done for today: the page says when the next card is due.
+    // Done for today: the page says the new-card limit stops it, and when the next card is due.
     let done = app.get_html("/review").await;
-    assert!(done.contains("You are done for today"));
+    assert!(done.contains("id=\"new-limit\""), "{done}");
+    assert!(done.contains("The next review is due on"));
     let tomorrow = studyhall::srs::day::date_of_day(i32::try_from(today(&app).await + 1).unwrap());
     assert!(done.contains(&tomorrow.to_string()), "{done}");
 }
@@ -158,10 +159,10 @@ async fn new_cards_stop_at_the_daily_limit() {
     let html = app.get_html("/review").await;
     assert!(html.contains("1 new"));
     app.grade_next(5, None).await;
+    let done = app.get_html("/review").await;
     assert!(
-        app.get_html("/review")
-            .await
-            .contains("You are done for today")
+        done.contains("id=\"new-limit\"") && done.contains("2 new cards."),
+        "{done}"
     );
     // A forged grade of a third new card is refused.
     let third_new: i64 =
@@ -421,4 +422,70 @@ async fn grades_in_one_batch_see_each_other_as_if_committed_one_by_one() {
         .await
         .unwrap();
     assert_eq!(counted, 3);
+}
+
+#[tokio::test]
+async fn a_new_student_meets_a_generated_problem_among_the_first_ten_cards() {
+    let app = spawn_app().await;
+    app.register_ok("newcomer").await;
+    let mut decks = Vec::new();
+    for _ in 0..10 {
+        let html = app.get_html("/review").await;
+        if html.contains("id=\"answer-form\"") {
+            return;
+        }
+        decks.push(html.contains("CS 7643 Quiz 3"));
+        app.grade_next(4, None).await;
+    }
+    panic!("ten cards, none generated: {decks:?}");
+}
+
+#[tokio::test]
+async fn when_the_new_card_limit_stops_a_session_the_page_says_so_and_offers_more() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    set_new_per_day(&app, "3").await;
+    for _ in 0..3 {
+        app.grade_next(5, Some(1)).await;
+    }
+    let html = app.get_html("/review?deck=1").await;
+    assert!(
+        html.contains("studied today&#39;s 3 new cards")
+            || html.contains("studied today's 3 new cards"),
+        "{html}"
+    );
+    assert!(html.contains("36 more new cards wait in this deck"));
+    assert!(html.contains("Study 10 more new cards today"));
+    let r = app
+        .submit(
+            "/review?deck=1",
+            "/review/more",
+            &[("count", "10"), ("deck", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/review?deck=1");
+    for _ in 0..10 {
+        app.grade_next(5, Some(1)).await;
+    }
+    let html = app.get_html("/review?deck=1").await;
+    assert!(html.contains("26 more new cards wait"), "{html}");
+    // Bad counts change nothing.
+    for bad in ["0", "201", "lots"] {
+        let r = app
+            .submit(
+                "/review?deck=1",
+                "/review/more",
+                &[("count", bad), ("deck", "1")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    // The extension was for that day only: the next day, after its 13 reviews, 3 new cards.
+    app.clock().advance(86_400);
+    for _ in 0..16 {
+        app.grade_next(5, Some(1)).await;
+    }
+    let html = app.get_html("/review?deck=1").await;
+    assert!(html.contains("23 more new cards wait"), "{html}");
 }
