@@ -32,6 +32,8 @@ pub struct AppState {
     pub behind_proxy: bool,
     /// Failed logins per address.
     pub throttle: LoginThrottle,
+    /// Writes per user (grades, answers, reports).
+    pub writes: crate::auth::budget::WriteBudget,
     /// The group-commit writer of grades.
     pub grader: Grader,
     /// Recent session lookups.
@@ -73,6 +75,7 @@ impl Application {
             secure_cookies: settings.secure_cookies,
             behind_proxy: settings.behind_proxy,
             throttle: LoginThrottle::default(),
+            writes: crate::auth::budget::WriteBudget::default(),
             sessions: SessionCache::default(),
             grader: Grader::spawn(db.writer().clone(), settings.max_interval_days),
         });

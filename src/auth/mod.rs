@@ -1,6 +1,7 @@
 //! Who is asking, and may they: passwords, sessions, the current-user extractors, CSRF and
-//! login throttling.
+//! login throttling, and the per-user write budget.
 
+pub mod budget;
 pub mod cache;
 pub mod csrf;
 pub mod password;

@@ -180,6 +180,14 @@ pub fn client_ip(req: &actix_web::HttpRequest) -> std::net::IpAddr {
         .unwrap_or(peer)
 }
 
+/// Takes one write from the user's budget (see `auth::budget`), or 429 with Retry-After.
+pub fn spend_write(state: &crate::startup::AppState, user: &CurrentUser) -> Result<(), AppError> {
+    state
+        .writes
+        .spend(user.id, state.clock.now().as_millisecond())
+        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })
+}
+
 /// A 303 redirect (post/redirect/get).
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

@@ -152,6 +152,7 @@ async fn answer_problem(
     form: CsrfForm<AnswerForm>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
+    super::spend_write(&state, &user)?;
     let (family, seed) = locate(&path.0, &path.1)?;
     let form = form.0;
     let now = state.clock.now();

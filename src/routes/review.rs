@@ -316,6 +316,7 @@ async fn undo_grade(
     form: CsrfForm<UndoForm>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
+    super::spend_write(&state, &user)?;
     review::undo(state.db.writer(), &user, state.clock.now()).await?;
     Ok(see_other(&review_url(deck_of(&form.0.deck))))
 }
@@ -327,6 +328,7 @@ async fn answer_card(
     form: CsrfForm<AnswerForm>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
+    super::spend_write(&state, &user)?;
     let form = form.0;
     let card = crate::db::decks::card(state.db.reader(), *card_id)
         .await?
@@ -398,6 +400,7 @@ async fn grade_card(
     form: CsrfForm<GradeForm>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
+    super::spend_write(&state, &user)?;
     let form = form.0;
     let grade = Grade::parse(&form.quality)?;
     let mut extras = GradeExtras {
@@ -478,6 +481,7 @@ async fn report_card(
     form: CsrfForm<ReportForm>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
+    super::spend_write(&state, &user)?;
     let card = crate::db::decks::card(state.db.reader(), *card_id)
         .await?
         .filter(|c| user.can_see(c.deck_id))

@@ -434,3 +434,60 @@ async fn forwarded_addresses_count_only_behind_a_proxy() {
         "another client of the proxy is not slowed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_script_cannot_grow_the_database_without_end_on_one_login() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let page = "/practice/conv-params/7";
+    let token = csrf_in(&app.get_html(page).await);
+    let started = std::time::Instant::now();
+    let burst = studyhall::auth::budget::BURST as usize;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let app = app.clone_browser();
+            let token = token.clone();
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for _ in 0..(burst + 200) / 8 {
+                    let r = app
+                        .post_form(
+                            "/practice/conv-params/7",
+                            &[("csrf_token", &token), ("answer", "12")],
+                        )
+                        .await;
+                    statuses.push(r.status());
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs() + 1;
+    let throttled = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(throttled > 0, "no answer was refused");
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM practice_attempts")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    let allowed = burst as u64 + u64::from(studyhall::auth::budget::PER_SECOND) * elapsed;
+    assert!(
+        rows as usize >= burst,
+        "the budget's worth was written: {rows}"
+    );
+    assert!(
+        (rows as u64) <= allowed,
+        "{rows} rows in {elapsed} s, budget {allowed}"
+    );
+    // Another student is not affected.
+    let other = app.other_browser();
+    other.register_ok("bob").await;
+    let r = other.submit(page, page, &[("answer", "12")]).await;
+    assert_ne!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+}
