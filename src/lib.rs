@@ -18,3 +18,4 @@ pub mod routes;
 pub mod srs;
 pub mod startup;
 pub mod study;
+pub mod text;

@@ -491,3 +491,26 @@ async fn a_script_cannot_grow_the_database_without_end_on_one_login() {
     let r = other.submit(page, page, &[("answer", "12")]).await;
     assert_ne!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn addresses_in_card_text_become_safe_links_and_nothing_else_does() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let file = "front,back\n\"ResNet\",\"He et al., https://arxiv.org/abs/1512.03385.\nSecond line\"\n\"Trap\",\"https://x.org/\"\"onmouseover=\"\"alert(1) and javascript:alert(2) <b>bold</b>\"\n";
+    let r =
+        crate::helpers::upload(&app, "links.csv", file.as_bytes().to_vec(), "Links", "csv").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let deck: i64 = sqlx::query_scalar("SELECT id FROM decks WHERE name = 'Links'")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    let html = app.get_html(&format!("/decks/{deck}")).await;
+    assert!(html.contains(
+        "He et al., <a href=\"https://arxiv.org/abs/1512.03385\" rel=\"nofollow noopener noreferrer\" target=\"_blank\">https://arxiv.org/abs/1512.03385</a>.\nSecond line"
+    ));
+    // The quote ends the address and is shown as text: no attribute can be smuggled in.
+    assert!(html.contains(
+        "<a href=\"https://x.org/\" rel=\"nofollow noopener noreferrer\" target=\"_blank\">https://x.org/</a>&#34;onmouseover=&#34;alert(1)"
+    ));
+    assert!(!html.contains("<b>bold</b>") && !html.contains("href=\"javascript"));
+}
