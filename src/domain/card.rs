@@ -124,6 +124,10 @@ impl Grade {
         "Perfect: right at once",
     ];
 
+    /// A word for each grade, for messages ("Took back your Good on ..."): the four-button
+    /// names where a grade has one (Again = 1, Hard = 3, Good = 4, Easy = 5).
+    pub const NAMES: [&'static str; 6] = ["Blackout", "Again", "Almost", "Hard", "Good", "Easy"];
+
     /// Parses a submitted grade ("0".."5").
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         raw.trim()

@@ -70,6 +70,7 @@ struct CardPage {
     can_undo: bool,
     reported: bool,
     seen_today: i64,
+    took_back: Option<String>,
 }
 
 #[derive(Template)]
@@ -86,6 +87,7 @@ struct DonePage {
     new_limit: u32,
     /// What the "study more" button offers.
     more: i64,
+    took_back: Option<String>,
 }
 
 /// New cards one "study more" press adds to today's limit, at most.
@@ -97,6 +99,9 @@ struct ReviewQuery {
     show: Option<i64>,
     attempt: Option<i64>,
     reported: Option<u8>,
+    /// The card an undo just took back (shown first) and the grade it took back.
+    undone: Option<i64>,
+    q: Option<u8>,
 }
 
 #[derive(Deserialize)]
@@ -159,6 +164,33 @@ async fn show_review(
     render_review(&req, &user, &query, None).await
 }
 
+/// "Took back your Good on 'Inception Net'." after an undo (the redirect names the card and
+/// the grade; a card the user cannot see names nothing).
+async fn took_back_message(
+    db: &sqlx::SqlitePool,
+    user: &CurrentUser,
+    query: &ReviewQuery,
+) -> Result<Option<String>, AppError> {
+    let Some(card_id) = query.undone else {
+        return Ok(None);
+    };
+    let Some(card) = crate::db::decks::card(db, card_id)
+        .await?
+        .filter(|c| user.can_see(c.deck_id))
+    else {
+        return Ok(None);
+    };
+    let mut front: String = card.front.chars().take(60).collect();
+    if card.front.chars().count() > 60 {
+        front.push('…');
+    }
+    let grade = query
+        .q
+        .and_then(|q| Grade::NAMES.get(usize::from(q)))
+        .map_or_else(|| "grade".to_owned(), |name| (*name).to_owned());
+    Ok(Some(format!("Took back your {grade} on ‘{front}’.")))
+}
+
 /// Builds the review page: the next card (revealed if asked), or the "done" page. A generated
 /// card shows a fresh variant and an answer box, or, after an answer, its verdict.
 async fn render_review(
@@ -173,11 +205,13 @@ async fn render_review(
         state.db.reader(),
         user,
         query.deck,
+        query.undone,
         now,
         state.max_interval_days,
     )
     .await?;
     let deck_id = query.deck.map(|d| d.to_string()).unwrap_or_default();
+    let took_back = took_back_message(state.db.reader(), user, query).await?;
     let Some(shown) = queue.next else {
         // Only here is the deck looked up: a shown card proves its deck exists.
         let deck = match query.deck {
@@ -197,6 +231,7 @@ async fn render_review(
             new_held_back: queue.new_held_back,
             new_limit: queue.new_limit,
             more: queue.new_held_back.min(STUDY_MORE_STEP),
+            took_back,
         });
     };
     let deck_name = shown.deck_name.clone();
@@ -249,6 +284,7 @@ async fn render_review(
                 Standing::RepeatToday(_) => "Again today",
             },
             seen_today: shown.seen_today,
+            took_back,
             card: shown.card,
             grades,
             problem,
@@ -317,8 +353,15 @@ async fn undo_grade(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     super::spend_write(&state, &user)?;
-    review::undo(state.db.writer(), &user, state.clock.now()).await?;
-    Ok(see_other(&review_url(deck_of(&form.0.deck))))
+    let undone = review::undo(state.db.writer(), &user, state.clock.now()).await?;
+    let deck = deck_of(&form.0.deck);
+    let mut url = review_url(deck);
+    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push_str(&format!("undone={}", undone.card_id));
+    if let Some(q) = undone.quality {
+        url.push_str(&format!("&q={q}"));
+    }
+    Ok(see_other(&url))
 }
 
 async fn answer_card(
@@ -380,6 +423,8 @@ async fn answer_card(
                 show: None,
                 attempt: None,
                 reported: None,
+                undone: None,
+                q: None,
             };
             let retry = Retry {
                 seed,

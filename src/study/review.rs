@@ -136,6 +136,7 @@ pub async fn next(
     pool: &SqlitePool,
     user: &CurrentUser,
     deck_id: Option<i64>,
+    prefer: Option<i64>,
     now: Timestamp,
     max_interval_days: u32,
 ) -> Result<Queue, AppError> {
@@ -170,7 +171,19 @@ pub async fn next(
         .filter(|r| user.can_see(r.deck_id))
         .collect();
 
-    let mut card: Option<(CardRow, Option<StateRow>)> = head.due().map(|(c, s)| (c, Some(s)));
+    // A card just taken back by an undo comes first, if it belongs to this session's scope.
+    let mut card: Option<(CardRow, Option<StateRow>)> = None;
+    if let Some(id) = prefer
+        && let Some(c) = db::decks::card(&mut *conn, id).await?
+        && user.can_see(c.deck_id)
+        && deck_id.is_none_or(|d| d == c.deck_id)
+    {
+        let state = db::reviews::state(&mut *conn, user.id, c.id).await?;
+        card = Some((c, state));
+    }
+    if card.is_none() {
+        card = head.due().map(|(c, s)| (c, Some(s)));
+    }
     if card.is_none() && new_available > 0 {
         card = db::reviews::first_new(&mut *conn, user.id, scope.only, &scope.hidden)
             .await?
@@ -415,9 +428,24 @@ fn decide(
     })
 }
 
+/// What an undo took back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Undone {
+    /// The card, which is back in the queue as it was before the grade.
+    pub card_id: i64,
+    /// Its deck.
+    pub deck_id: i64,
+    /// The grade taken back.
+    pub quality: Option<i64>,
+}
+
 /// Takes back the user's latest grade or repeat of today: the card's state is restored and an
-/// `undo` event is appended (the history keeps both). Returns the card's deck.
-pub async fn undo(pool: &SqlitePool, user: &CurrentUser, now: Timestamp) -> Result<i64, AppError> {
+/// `undo` event is appended (the history keeps both). Says what it took back.
+pub async fn undo(
+    pool: &SqlitePool,
+    user: &CurrentUser,
+    now: Timestamp,
+) -> Result<Undone, AppError> {
     let mut tx = db::begin_write(pool).await?;
     let event = db::reviews::last_undoable(&mut *tx, user.id, user.today(now))
         .await?
@@ -450,5 +478,9 @@ pub async fn undo(pool: &SqlitePool, user: &CurrentUser, now: Timestamp) -> Resu
     )
     .await?;
     tx.commit().await?;
-    Ok(event.deck_id)
+    Ok(Undone {
+        card_id: event.card_id,
+        deck_id: event.deck_id,
+        quality: event.quality,
+    })
 }

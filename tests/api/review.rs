@@ -489,3 +489,47 @@ async fn when_the_new_card_limit_stops_a_session_the_page_says_so_and_offers_mor
     let html = app.get_html("/review?deck=1").await;
     assert!(html.contains("23 more new cards wait"), "{html}");
 }
+
+#[tokio::test]
+async fn undo_says_what_it_took_back_and_shows_the_card_again() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let first = app.grade_next(4, Some(1)).await;
+    let second = app.grade_next(5, Some(1)).await;
+    assert_ne!(first, second);
+    let r = app
+        .submit("/review?deck=1", "/review/undo", &[("deck", "1")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("/review?deck=1&undone={second}&q=5"));
+    let html = app.get_html(&location).await;
+    assert!(html.contains("Took back your Easy on ‘L2 Loss’."), "{html}");
+    assert_eq!(
+        card_id_in(&html),
+        Some(second),
+        "the card comes back at once"
+    );
+    // From the "done" page too: the message, and the card, which is new again.
+    set_new_per_day(&app, "2").await;
+    let done = app.get_html("/review?deck=1").await;
+    assert!(done.contains("id=\"new-limit\"") || card_id_in(&done).is_some());
+    let r = app
+        .submit("/review?deck=1", "/review/undo", &[("deck", "1")])
+        .await;
+    let html = app
+        .get_html(r.headers()["location"].to_str().unwrap())
+        .await;
+    assert!(html.contains("Took back your Good on ‘L1 Loss’."), "{html}");
+    assert_eq!(card_id_in(&html), Some(first));
+    // A card from another deck is named, but the session stays in its deck.
+    let other = app.grade_next(4, Some(2)).await;
+    let r = app
+        .submit("/review?deck=1", "/review/undo", &[("deck", "1")])
+        .await;
+    let html = app
+        .get_html(r.headers()["location"].to_str().unwrap())
+        .await;
+    assert!(html.contains("Took back your Good on"));
+    assert_ne!(card_id_in(&html), Some(other));
+}
