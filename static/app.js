@@ -18,6 +18,13 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // Registration: take the time zone from the browser (the field keeps UTC without script).
+    var zone = document.querySelector("input[data-detect-zone]");
+    if (zone && zone.value === "UTC" && window.Intl) {
+      var detected = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (detected) zone.value = detected;
+    }
+
     var answer = document.getElementById("answer");
     var link = document.getElementById("show-answer");
     if (link && answer) {

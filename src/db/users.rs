@@ -208,3 +208,17 @@ pub async fn extend_new_cards(
     .await?;
     Ok(())
 }
+
+/// Sets a user's time zone (an IANA name already checked).
+pub async fn set_time_zone(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    time_zone: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET time_zone = ?2 WHERE id = ?1")
+        .bind(id)
+        .bind(time_zone)
+        .execute(db)
+        .await?;
+    Ok(())
+}

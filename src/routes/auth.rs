@@ -42,6 +42,22 @@ struct RegisterPage {
     username: String,
     errors: Vec<String>,
     open: bool,
+    time_zone: String,
+    zones: &'static [String],
+}
+
+/// Every time zone name the bundled database knows, for the registration form's list.
+fn zone_names() -> &'static [String] {
+    static NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        let mut names: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|n| n.as_str().to_owned())
+            .filter(|n| n.contains('/') || n == "UTC")
+            .collect();
+        names.sort();
+        names
+    });
+    &NAMES
 }
 
 #[derive(Deserialize)]
@@ -63,6 +79,9 @@ struct RegisterForm {
     /// An optional class join code.
     #[serde(default)]
     code: String,
+    /// The browser's time zone (filled by the page's script; typed or picked without it).
+    #[serde(default)]
+    time_zone: String,
 }
 
 #[derive(Deserialize)]
@@ -84,8 +103,23 @@ fn anonymous_page(
         .body(build(Nav::with_token(token))?))
 }
 
-async fn home(user: MaybeUser) -> HttpResponse {
-    see_other(if user.0.is_some() { "/decks" } else { "/login" })
+#[derive(Template)]
+#[template(path = "auth/welcome.html")]
+struct WelcomePage {
+    nav: Nav,
+    registration_open: bool,
+}
+
+/// A logged-out visitor sees what the site is and where to go; a user, their decks.
+async fn home(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, AppError> {
+    if user.0.is_some() {
+        return Ok(see_other("/decks"));
+    }
+    let registration_open = app_state(&req)?.registration == Registration::Open;
+    super::page(&WelcomePage {
+        nav: Nav::anonymous(),
+        registration_open,
+    })
 }
 
 async fn show_login(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, AppError> {
@@ -173,6 +207,8 @@ async fn show_register(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse
             username: String::new(),
             errors: Vec::new(),
             open,
+            time_zone: "UTC".to_owned(),
+            zones: zone_names(),
         }
         .render()
     })
@@ -242,16 +278,23 @@ async fn register(
                 username: form.username,
                 errors,
                 open: true,
+                time_zone: form.time_zone,
+                zones: zone_names(),
             }
             .render()
         });
     };
+    if let Ok(zone) = crate::domain::TimeZoneName::parse(&form.time_zone) {
+        crate::db::users::set_time_zone(state.db.writer(), user_id, zone.as_str()).await?;
+    }
+    let mut next = "/decks?welcome=1".to_owned();
     if let Some(class) = class {
         crate::db::classes::join(state.db.writer(), class.id, user_id, now).await?;
+        next.push_str(&format!("&joined={}", class.id));
     }
     let cookie =
         accounts::start_session(state.db.writer(), user_id, now, state.secure_cookies).await?;
-    let mut response = see_other("/decks");
+    let mut response = see_other(&next);
     response
         .add_cookie(&cookie)
         .map_err(|e| anyhow::anyhow!(e))?;

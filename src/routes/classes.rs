@@ -37,6 +37,8 @@ struct ClassesPage {
     is_instructor: bool,
     owned: Vec<ClassRow>,
     joined: Vec<ClassRow>,
+    /// The class just joined, by name, to confirm it.
+    just_joined: Option<String>,
     error: Option<String>,
     code: String,
 }
@@ -95,13 +97,29 @@ async fn classes_page(
             Vec::new()
         },
         joined: crate::db::classes::joined_by(db, user.id).await?,
+        just_joined: None,
         error,
         code,
     })
 }
 
-async fn list_classes(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    page(&classes_page(&req, &user, None, String::new()).await?)
+#[derive(Deserialize)]
+struct JoinedQuery {
+    joined: Option<i64>,
+}
+
+async fn list_classes(
+    req: HttpRequest,
+    user: CurrentUser,
+    query: web::Query<JoinedQuery>,
+) -> Result<HttpResponse, AppError> {
+    let mut classes = classes_page(&req, &user, None, String::new()).await?;
+    classes.just_joined = classes
+        .joined
+        .iter()
+        .find(|c| Some(c.id) == query.joined)
+        .map(|c| c.name.clone());
+    page(&classes)
 }
 
 async fn create_class(
@@ -141,9 +159,9 @@ async fn join_class(
     )
     .await
     {
-        Ok(_) => {
+        Ok(id) => {
             state.sessions.forget_user(user.id);
-            Ok(see_other("/classes"))
+            Ok(see_other(&format!("/classes?joined={id}")))
         }
         Err(AppError::Validation(message)) => page_with(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -25,6 +25,30 @@ struct DecksPage {
     nav: Nav,
     decks: Vec<DeckSummary>,
     is_instructor: bool,
+    /// Just registered: a first word (the first account learns it runs the site).
+    welcome: bool,
+    /// The class just joined, by name.
+    joined: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct DecksQuery {
+    welcome: Option<u8>,
+    joined: Option<i64>,
+}
+
+/// The name of class `id` if `user` belongs to it (for "You joined ...").
+pub(super) async fn joined_name(
+    db: &sqlx::SqlitePool,
+    user: &CurrentUser,
+    id: Option<i64>,
+) -> Result<Option<String>, AppError> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(crate::db::classes::joined_by(db, user.id)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .map(|c| c.name))
 }
 
 #[derive(Template)]
@@ -38,7 +62,11 @@ struct DeckPage {
     assignments: Vec<crate::db::classes::Assignment>,
 }
 
-async fn list_decks(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
+async fn list_decks(
+    req: HttpRequest,
+    user: CurrentUser,
+    query: web::Query<DecksQuery>,
+) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let today = user.today(state.clock.now());
     let decks =
@@ -48,6 +76,8 @@ async fn list_decks(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse,
         nav: Nav::for_user(&user),
         decks,
         is_instructor: user.is_instructor(),
+        welcome: query.welcome.is_some(),
+        joined: joined_name(state.db.reader(), &user, query.joined).await?,
     })
 }
 

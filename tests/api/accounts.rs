@@ -278,3 +278,76 @@ async fn new_preferences_apply_to_the_very_next_page() {
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     assert!(app.get_html("/review").await.contains("3 new"));
 }
+
+#[tokio::test]
+async fn a_first_visit_explains_the_site_and_the_first_account_learns_it_runs_it() {
+    let app = spawn_app().await;
+    let home = app.get("/").await;
+    assert_eq!(home.status(), reqwest::StatusCode::OK);
+    let html = home.text().await.unwrap();
+    assert!(html.contains("spaced-repetition") && html.contains("id=\"welcome-login\""));
+    assert!(html.contains("id=\"welcome-register\""));
+
+    // The browser's zone (filled in by the page's script) is kept.
+    let token = crate::helpers::csrf_in(&app.get_html("/register").await);
+    let r = app
+        .post_form(
+            "/register",
+            &[
+                ("csrf_token", &token),
+                ("username", "founder"),
+                ("password", crate::helpers::PASSWORD),
+                ("confirm", crate::helpers::PASSWORD),
+                ("time_zone", "America/New_York"),
+            ],
+        )
+        .await;
+    assert_eq!(r.headers()["location"], "/decks?welcome=1");
+    let html = app.get_html("/decks?welcome=1").await;
+    assert!(
+        html.contains("administrator</strong>, as its first account"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/classes\">Create a class"));
+    let zone: String = sqlx::query_scalar("SELECT time_zone FROM users WHERE username = 'founder'")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(zone, "America/New_York");
+    assert_eq!(app.get("/").await.headers()["location"], "/decks");
+
+    // A student who registers with a class code is told which class they joined.
+    let r = app
+        .submit("/classes", "/classes", &[("name", "CS 7643 Fall")])
+        .await;
+    let class_url = r.headers()["location"].to_str().unwrap().to_owned();
+    let class_page = app.get_html(&class_url).await;
+    let marker = "id=\"join-code\">";
+    let start = class_page.find(marker).unwrap() + marker.len();
+    let code = class_page[start..start + 10].to_owned();
+    let student = app.other_browser();
+    let token = crate::helpers::csrf_in(&student.get_html("/register").await);
+    let r = student
+        .post_form(
+            "/register",
+            &[
+                ("csrf_token", &token),
+                ("username", "learner"),
+                ("password", crate::helpers::PASSWORD),
+                ("confirm", crate::helpers::PASSWORD),
+                ("code", &code),
+                ("time_zone", "Not/AZone"),
+            ],
+        )
+        .await;
+    let next = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(next.starts_with("/decks?welcome=1&joined="), "{next}");
+    let html = student.get_html(&next).await;
+    assert!(html.contains("You joined the class ‘CS 7643 Fall’."));
+    assert!(!html.contains("administrator"));
+    let zone: String = sqlx::query_scalar("SELECT time_zone FROM users WHERE username = 'learner'")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(zone, "UTC", "an unknown zone falls back to UTC");
+}
