@@ -34,6 +34,8 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     /// Writes per user (grades, answers, reports).
     pub writes: crate::auth::budget::WriteBudget,
+    /// Temporary passwords waiting to be shown to the admin who reset them.
+    pub handover: crate::auth::handover::Handover,
     /// The group-commit writer of grades.
     pub grader: Grader,
     /// Recent session lookups.
@@ -76,6 +78,7 @@ impl Application {
             behind_proxy: settings.behind_proxy,
             throttle: LoginThrottle::default(),
             writes: crate::auth::budget::WriteBudget::default(),
+            handover: crate::auth::handover::Handover::default(),
             sessions: SessionCache::default(),
             grader: Grader::spawn(db.writer().clone(), settings.max_interval_days),
         });

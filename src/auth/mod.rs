@@ -4,6 +4,7 @@
 pub mod budget;
 pub mod cache;
 pub mod csrf;
+pub mod handover;
 pub mod password;
 pub mod session;
 pub mod throttle;

@@ -44,8 +44,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/users").route(web::get().to(list_users)))
             .service(web::resource("/users/{id}/role").route(web::post().to(set_role)))
-            .service(web::resource("/users/{id}/disabled").route(web::post().to(set_disabled)))
-            .service(web::resource("/users/{id}/reset").route(web::post().to(reset_password))),
+            .service(
+                web::resource("/users/{id}/disabled")
+                    .route(web::post().to(set_disabled))
+                    .route(web::get().to(confirm_disabled)),
+            )
+            .service(
+                web::resource("/users/{id}/reset")
+                    .route(web::post().to(reset_password))
+                    .route(web::get().to(confirm_reset)),
+            ),
     );
 }
 
@@ -208,6 +216,8 @@ struct UsersQuery {
     #[serde(default)]
     q: String,
     saved: Option<String>,
+    /// The key of a temporary password to show once (see `auth::handover`).
+    shown: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -279,7 +289,12 @@ async fn list_users(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let notice = query.saved.as_deref().map(|what| format!("Saved: {what}."));
-    page(&users_page(&state, &admin, &query.q, notice, None).await?)
+    let temporary = query.shown.as_deref().and_then(|key| {
+        state
+            .handover
+            .take(key, admin.id, state.clock.now().as_second())
+    });
+    page(&users_page(&state, &admin, &query.q, notice, temporary).await?)
 }
 
 async fn set_role(
@@ -325,8 +340,8 @@ async fn set_disabled(
     }))
 }
 
-/// Resets a password and shows the temporary one on this response only (never in a URL or a
-/// log), for the admin to pass on.
+/// Resets a password and redirects to the user list, which shows the temporary password to
+/// this admin once (never in a URL or a log): reloading that page resets nothing.
 async fn reset_password(
     req: HttpRequest,
     Admin(admin): Admin,
@@ -334,11 +349,82 @@ async fn reset_password(
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
+    not_self(&admin, *id)?;
     let temporary = crate::study::accounts::reset_password(state.db.writer(), *id).await?;
     state.sessions.forget_user(*id);
     let name = crate::db::users::find(state.db.reader(), *id)
         .await?
         .map(|u| u.username)
         .unwrap_or_default();
-    page(&users_page(&state, &admin, "", None, Some((name, temporary))).await?)
+    let key = state
+        .handover
+        .put(admin.id, name, temporary, state.clock.now().as_second());
+    Ok(see_other(&format!("/admin/users?shown={key}")))
+}
+
+#[derive(Template)]
+#[template(path = "admin/confirm.html")]
+struct ConfirmPage {
+    nav: Nav,
+    title: String,
+    message: String,
+    action: String,
+    field: Option<(&'static str, &'static str)>,
+    button: &'static str,
+}
+
+/// Asks before an action that locks a user out: disabling the account, or resetting the
+/// password (which ends their sessions).
+async fn confirm_user_action(
+    req: HttpRequest,
+    Admin(admin): Admin,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let (id, action) = path.into_inner();
+    not_self(&admin, id)?;
+    let user = crate::db::users::find(state.db.reader(), id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let name = user.username;
+    let confirm = match action.as_str() {
+        "disabled" => ConfirmPage {
+            nav: Nav::for_user(&admin),
+            title: format!("Disable {name}?"),
+            message: format!(
+                "{name} will be logged out everywhere and cannot log in until an admin enables the account again. Their history is kept."
+            ),
+            action: format!("/admin/users/{id}/disabled"),
+            field: Some(("disabled", "1")),
+            button: "Disable the account",
+        },
+        "reset" => ConfirmPage {
+            nav: Nav::for_user(&admin),
+            title: format!("Reset {name}'s password?"),
+            message: format!(
+                "{name} will be logged out everywhere. You will see a temporary password once, to pass on privately; {name} must choose a new one after logging in with it."
+            ),
+            action: format!("/admin/users/{id}/reset"),
+            field: None,
+            button: "Reset the password",
+        },
+        _ => return Err(AppError::NotFound),
+    };
+    page(&confirm)
+}
+
+async fn confirm_disabled(
+    req: HttpRequest,
+    admin: Admin,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    confirm_user_action(req, admin, web::Path::from((*id, "disabled".to_owned()))).await
+}
+
+async fn confirm_reset(
+    req: HttpRequest,
+    admin: Admin,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    confirm_user_action(req, admin, web::Path::from((*id, "reset".to_owned()))).await
 }

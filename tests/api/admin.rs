@@ -143,14 +143,13 @@ async fn a_reset_password_works_once_and_forces_a_new_one() {
     let student = app.other_browser();
     student.register_ok("student1").await;
     let id = user_id(&app, "student1").await;
-    let response = app
-        .submit("/admin/users", &format!("/admin/users/{id}/reset"), &[])
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let html = response.text().await.unwrap();
-    let marker = "id=\"temporary-password\">";
-    let start = html.find(marker).unwrap() + marker.len();
-    let temporary = html[start..start + html[start..].find('<').unwrap()].to_owned();
+    // Asked first.
+    let confirm = app.get_html(&format!("/admin/users/{id}/reset")).await;
+    assert!(
+        confirm.contains("Reset student1&#39;s password?")
+            || confirm.contains("Reset student1's password?")
+    );
+    let temporary = crate::helpers::reset_password(&app, id).await;
     assert_eq!(temporary.len(), 14);
     assert!(
         !app.get_html("/admin/users").await.contains(&temporary),
@@ -200,5 +199,40 @@ async fn a_reset_password_works_once_and_forces_a_new_one() {
     assert_eq!(
         fresh.login("student1", "my own phrase").await.status(),
         StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn disabling_asks_first_and_an_empty_search_says_so() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let student = app.other_browser();
+    student.register_ok("student1").await;
+    let id = user_id(&app, "student1").await;
+    let list = app.get_html("/admin/users").await;
+    assert!(list.contains(&format!("href=\"/admin/users/{id}/disabled\">Disable</a>")));
+    let confirm = app.get_html(&format!("/admin/users/{id}/disabled")).await;
+    assert!(confirm.contains("Disable student1?") && confirm.contains("id=\"confirm\""));
+    assert_eq!(
+        student.get("/decks").await.status(),
+        StatusCode::OK,
+        "nothing yet"
+    );
+    let r = app
+        .submit(
+            &format!("/admin/users/{id}/disabled"),
+            &format!("/admin/users/{id}/disabled"),
+            &[("disabled", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(student.get("/decks").await.status(), StatusCode::SEE_OTHER);
+    let none = app.get_html("/admin/users?q=nobody-like-this").await;
+    assert!(none.contains("No accounts match ‘nobody-like-this’."));
+    // The admin cannot be asked to lock themselves out.
+    let me = user_id(&app, "admin").await;
+    assert_ne!(
+        app.get(&format!("/admin/users/{me}/reset")).await.status(),
+        StatusCode::OK
     );
 }

@@ -237,3 +237,22 @@ pub async fn upload(
         .await
         .unwrap()
 }
+
+/// An admin resets user `id`'s password the way the pages do (the confirmation page, then the
+/// POST, then the page it redirects to); returns the temporary password shown there.
+pub async fn reset_password(admin: &TestApp, id: i64) -> String {
+    let path = format!("/admin/users/{id}/reset");
+    let response = admin.submit(&path, &path, &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/admin/users?shown="), "{location}");
+    let html = admin.get_html(&location).await;
+    let marker = "id=\"temporary-password\">";
+    let start = html.find(marker).expect("the temporary password is shown") + marker.len();
+    let temporary = html[start..start + html[start..].find('<').unwrap()].to_owned();
+    assert!(
+        !admin.get_html(&location).await.contains(&temporary),
+        "shown only once: reloading shows nothing and resets nothing"
+    );
+    temporary
+}

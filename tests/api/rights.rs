@@ -204,15 +204,7 @@ async fn the_api_honours_a_forced_password_change() {
         .fetch_one(&app.pool().await)
         .await
         .unwrap();
-    let html = app
-        .submit("/admin/users", &format!("/admin/users/{id}/reset"), &[])
-        .await
-        .text()
-        .await
-        .unwrap();
-    let marker = "id=\"temporary-password\">";
-    let start = html.find(marker).unwrap() + marker.len();
-    let temporary = html[start..start + html[start..].find('<').unwrap()].to_owned();
+    let temporary = crate::helpers::reset_password(&app, id).await;
     assert_eq!(
         student.login("student1", &temporary).await.status(),
         StatusCode::SEE_OTHER
