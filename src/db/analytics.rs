@@ -1,24 +1,31 @@
-//! Class analytics for instructors. Every figure is over the class's members and over the
-//! decks assigned to the class only: a student's reviews in another class, or of their own
-//! decks, are none of this class's instructor's business. The per-user daily rollup
+//! Class analytics for instructors. Every figure is over the class's students (members whose
+//! role is student: an assistant promoted to instructor stops counting) and over what the
+//! class studies: the decks assigned to it and the public decks everyone studies (the shipped
+//! course deck among them). A student's reviews of another class's private decks, or of
+//! their own, are none of this class's instructor's business. The per-user daily rollup
 //! (`review_days`) has no deck, so these read the history itself.
 
 use super::stats::MATURE_INTERVAL_DAYS;
 use sqlx::{FromRow, SqliteExecutor};
 
-/// The reviews that stand (graded or repeated, not undone) by members of class `?1` of cards
-/// in the class's decks, as a CTE named `standing` (a macro, so that `concat!` can build each
-/// query as one static string).
+/// The CTEs every figure starts from (a macro, so that `concat!` can build each query as one
+/// static string): `class_cards`, the cards class `?1` studies; `students`, its members who
+/// are students; `standing`, their reviews of those cards that stand (graded or repeated, not
+/// undone).
 macro_rules! standing {
     () => {
         "
     WITH class_cards AS MATERIALIZED (
-        SELECT c.id FROM cards c JOIN class_decks cd ON cd.deck_id = c.deck_id
-        WHERE cd.class_id = ?1),
+        SELECT c.id FROM cards c JOIN decks d ON d.id = c.deck_id
+        WHERE d.public = 1
+           OR EXISTS (SELECT 1 FROM class_decks cd WHERE cd.class_id = ?1 AND cd.deck_id = d.id)),
+    students AS MATERIALIZED (
+        SELECT m.user_id FROM class_members m JOIN users u ON u.id = m.user_id
+        WHERE m.class_id = ?1 AND u.role = 'student'),
     standing AS (
         SELECT r.* FROM reviews r
-        JOIN class_members m ON m.user_id = r.user_id AND m.class_id = ?1
-        WHERE r.card_id IN class_cards AND r.kind IN ('grade', 'repeat')
+        WHERE r.user_id IN students AND r.card_id IN class_cards
+          AND r.kind IN ('grade', 'repeat')
           AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id))"
     };
 }
@@ -74,7 +81,7 @@ pub struct HardCard {
     pub reviews: i64,
 }
 
-/// The hardest cards of the class's decks, reviewed by at least `min_students` members:
+/// The hardest cards the class studies, reviewed by at least `min_students` students:
 /// lowest mean grade first, then highest lapse rate.
 pub async fn hardest_cards(
     db: impl SqliteExecutor<'_>,
@@ -82,19 +89,17 @@ pub async fn hardest_cards(
     min_students: i64,
     limit: i64,
 ) -> Result<Vec<HardCard>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT c.id AS card_id, c.front, AVG(r.quality) AS mean_grade,
+    sqlx::query_as(concat!(
+        standing!(),
+        " SELECT c.id AS card_id, c.front, AVG(r.quality) AS mean_grade,
                 COALESCE(1.0 * SUM(r.quality < 3 AND r.repetitions_before > 0)
                   / NULLIF(SUM(r.repetitions_before > 0), 0), 0.0) AS lapse_rate,
                 COUNT(DISTINCT r.user_id) AS students, COUNT(*) AS reviews
-         FROM reviews r
-         JOIN cards c ON c.id = r.card_id
-         JOIN class_decks cd ON cd.deck_id = c.deck_id AND cd.class_id = ?1
-         JOIN class_members m ON m.user_id = r.user_id AND m.class_id = ?1
-         WHERE r.kind = 'grade' AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)
+         FROM standing r JOIN cards c ON c.id = r.card_id
+         WHERE r.kind = 'grade'
          GROUP BY c.id HAVING COUNT(DISTINCT r.user_id) >= ?2
-         ORDER BY mean_grade ASC, lapse_rate DESC, c.id LIMIT ?3",
-    )
+         ORDER BY mean_grade ASC, lapse_rate DESC, c.id LIMIT ?3"
+    ))
     .bind(class_id)
     .bind(min_students)
     .bind(limit)
@@ -113,21 +118,19 @@ pub struct MisconceptionCount {
     pub hits: i64,
 }
 
-/// The misconceptions the members hit most often on generated cards of the class's decks,
-/// most first.
+/// The misconceptions the students hit most often on generated cards the class studies, most
+/// first.
 pub async fn misconceptions(
     db: impl SqliteExecutor<'_>,
     class_id: i64,
     limit: i64,
 ) -> Result<Vec<MisconceptionCount>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT a.family, a.misconception, COUNT(*) AS hits FROM practice_attempts a
-         JOIN class_members m ON m.user_id = a.user_id AND m.class_id = ?1
-         JOIN cards c ON c.id = a.card_id
-         JOIN class_decks cd ON cd.deck_id = c.deck_id AND cd.class_id = ?1
-         WHERE a.misconception IS NOT NULL
-         GROUP BY a.family, a.misconception ORDER BY hits DESC, a.family, a.misconception LIMIT ?2",
-    )
+    sqlx::query_as(concat!(
+        standing!(),
+        " SELECT a.family, a.misconception, COUNT(*) AS hits FROM practice_attempts a
+         WHERE a.user_id IN students AND a.card_id IN class_cards AND a.misconception IS NOT NULL
+         GROUP BY a.family, a.misconception ORDER BY hits DESC, a.family, a.misconception LIMIT ?2"
+    ))
     .bind(class_id)
     .bind(limit)
     .fetch_all(db)
@@ -170,16 +173,16 @@ pub async fn students(
             FROM standing GROUP BY user_id),
          overdue AS (
             SELECT s.user_id, COUNT(*) AS n FROM review_states s
-            JOIN class_members m ON m.user_id = s.user_id AND m.class_id = ?1
-            WHERE s.due_day < ?2 AND s.card_id IN class_cards GROUP BY s.user_id)
+            WHERE s.user_id IN students AND s.due_day < ?2 AND s.card_id IN class_cards
+            GROUP BY s.user_id)
          SELECT u.id, u.username, COALESCE(p.reviews, 0) AS reviews,
                 COALESCE(p.mature_reviews, 0) AS mature_reviews,
                 COALESCE(p.mature_passed, 0) AS mature_passed,
                 COALESCE(o.n, 0) AS overdue, p.last_day AS last_active_day
-         FROM class_members m JOIN users u ON u.id = m.user_id
+         FROM students st JOIN users u ON u.id = st.user_id
          LEFT JOIN per_user p ON p.user_id = u.id
          LEFT JOIN overdue o ON o.user_id = u.id
-         WHERE m.class_id = ?1 ORDER BY u.username COLLATE NOCASE"
+         ORDER BY u.username COLLATE NOCASE"
     ))
     .bind(class_id)
     .bind(today)

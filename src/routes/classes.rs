@@ -433,7 +433,17 @@ async fn show_dashboard(
         active_30: crate::db::analytics::active_students(db, class.id, today - 29).await?,
         chart: crate::charts::bars(&values, 600, 120),
         hardest,
-        misconceptions: crate::db::analytics::misconceptions(db, class.id, 10).await?,
+        misconceptions: crate::db::analytics::misconceptions(db, class.id, 10)
+            .await?
+            .into_iter()
+            .map(|mut m| {
+                // Families by their titles ("Conv layer parameters"), not their ids.
+                if let Some(family) = crate::practice::family(&m.family) {
+                    m.family = family.title.to_owned();
+                }
+                m
+            })
+            .collect(),
         students: student_views(&req, &user, class.id).await?,
         class,
     })

@@ -121,7 +121,7 @@ async fn a_class_dashboard_counts_only_its_own_decks() {
     student.register_ok("both").await;
     join(&student, &code1).await;
     join(&student, &code2).await;
-    // Reviews of class one's private deck, and of the public course deck.
+    // A review of class one's private deck, and one of the public course deck.
     student.grade_next(4, Some(deck1)).await;
     student.grade_next(2, Some(1)).await;
 
@@ -136,10 +136,12 @@ async fn a_class_dashboard_counts_only_its_own_decks() {
                 .unwrap()
         }
     };
+    // Class one counts its private deck and the public course deck; class two only the
+    // public deck, which every class studies.
     let one = csv(&inst1, class1).await;
     let two = csv(&inst2, class2).await;
-    assert!(one.lines().nth(1).unwrap().starts_with("both,1,"), "{one}");
-    assert!(two.lines().nth(1).unwrap().starts_with("both,0,"), "{two}");
+    assert!(one.lines().nth(1).unwrap().starts_with("both,2,"), "{one}");
+    assert!(two.lines().nth(1).unwrap().starts_with("both,1,"), "{two}");
     let dashboard = inst2
         .get_html(&format!("/classes/{class2}/dashboard"))
         .await;
@@ -263,4 +265,58 @@ async fn deck_names_are_per_owner_so_private_names_cannot_be_probed() {
     let r = create(&inst1).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("You already have a deck"));
+}
+
+#[tokio::test]
+async fn a_member_promoted_to_instructor_no_longer_counts_as_a_student() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = make_instructor(&admin, "teacher").await;
+    let (class, code) = new_class(&teacher, "Section").await;
+    for name in ["stu", "assistant"] {
+        let s = admin.other_browser();
+        s.register_ok(name).await;
+        join(&s, &code).await;
+        s.grade_next(4, Some(1)).await;
+    }
+    let csv = teacher
+        .get(&format!("/classes/{class}/students.csv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    make_instructor_by_name(&admin, "assistant").await;
+    let csv = teacher
+        .get(&format!("/classes/{class}/students.csv"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("stu,1,") && !csv.contains("assistant,"));
+    let dashboard = teacher
+        .get_html(&format!("/classes/{class}/dashboard"))
+        .await;
+    assert!(dashboard.contains("id=\"active-7\">1<"));
+    assert!(
+        dashboard.contains("no mature cards yet"),
+        "retention says why it is empty"
+    );
+}
+
+async fn make_instructor_by_name(admin: &TestApp, name: &str) {
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = ?1")
+        .bind(name)
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+    let r = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/role"),
+            &[("role", "instructor")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
