@@ -1,6 +1,28 @@
-//! Students' reports of problems with cards.
+//! Students' reports of problems with cards, and who hears of them: the instructor of every
+//! class the reporter belongs to that studies the card's deck (assigned to the class, or
+//! public), and the deck's owner if they teach; a report nobody else would see goes to the
+//! admins.
 
 use sqlx::{FromRow, SqliteExecutor};
+
+/// Whether the user `?1` (an admin when `?2` is 1) hears of report `r` on card `c` of deck
+/// `d`. A macro, so that `concat!` builds each query as one static string.
+macro_rules! hears_of {
+    () => {
+        "(d.owner_id = ?1
+          OR EXISTS (SELECT 1 FROM classes k JOIN class_members m ON m.class_id = k.id
+                     WHERE k.owner_id = ?1 AND m.user_id = r.user_id
+                       AND (d.public = 1 OR EXISTS (SELECT 1 FROM class_decks cd
+                                                    WHERE cd.class_id = k.id AND cd.deck_id = d.id)))
+          OR (?2 = 1
+              AND NOT EXISTS (SELECT 1 FROM users o WHERE o.id = d.owner_id
+                              AND o.role IN ('instructor', 'admin'))
+              AND NOT EXISTS (SELECT 1 FROM classes k JOIN class_members m ON m.class_id = k.id
+                              WHERE m.user_id = r.user_id
+                                AND (d.public = 1 OR EXISTS (SELECT 1 FROM class_decks cd
+                                                             WHERE cd.class_id = k.id AND cd.deck_id = d.id)))))"
+    };
+}
 
 /// An open report as the triage list shows it.
 #[derive(Debug, Clone, FromRow)]
@@ -40,7 +62,8 @@ pub async fn create(
     .await
 }
 
-/// Open reports by members of a class on cards of the decks assigned to it, oldest first.
+/// Open reports by members of a class on cards the class studies (its decks and the public
+/// ones), oldest first.
 pub async fn open_for_class(
     db: impl SqliteExecutor<'_>,
     class_id: i64,
@@ -52,7 +75,8 @@ pub async fn open_for_class(
          JOIN decks d ON d.id = c.deck_id
          JOIN users u ON u.id = r.user_id
          WHERE r.resolved_at IS NULL
-           AND EXISTS (SELECT 1 FROM class_decks cd WHERE cd.class_id = ?1 AND cd.deck_id = c.deck_id)
+           AND (d.public = 1 OR EXISTS (SELECT 1 FROM class_decks cd
+                                        WHERE cd.class_id = ?1 AND cd.deck_id = c.deck_id))
            AND EXISTS (SELECT 1 FROM class_members m WHERE m.class_id = ?1 AND m.user_id = r.user_id)
          ORDER BY r.id",
     )
@@ -73,8 +97,10 @@ pub async fn resolve(
         "UPDATE card_reports SET resolved_at = ?4, resolved_by = ?3
          WHERE id = ?1 AND resolved_at IS NULL
            AND EXISTS (SELECT 1 FROM classes k WHERE k.id = ?2 AND k.owner_id = ?3)
-           AND EXISTS (SELECT 1 FROM class_decks cd JOIN cards c ON c.deck_id = cd.deck_id
-                       WHERE cd.class_id = ?2 AND c.id = card_reports.card_id)
+           AND EXISTS (SELECT 1 FROM cards c JOIN decks d ON d.id = c.deck_id
+                       WHERE c.id = card_reports.card_id
+                         AND (d.public = 1 OR EXISTS (SELECT 1 FROM class_decks cd
+                                                      WHERE cd.class_id = ?2 AND cd.deck_id = d.id)))
            AND EXISTS (SELECT 1 FROM class_members m WHERE m.class_id = ?2 AND m.user_id = card_reports.user_id)",
     )
     .bind(report_id)
@@ -84,4 +110,120 @@ pub async fn resolve(
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Every open report user `user_id` hears of, oldest first (their inbox at /reports).
+pub async fn inbox(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    is_admin: bool,
+) -> Result<Vec<ReportRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT r.id, r.card_id, c.front, d.name AS deck_name, u.username, r.message, r.created_at
+         FROM card_reports r
+         JOIN cards c ON c.id = r.card_id
+         JOIN decks d ON d.id = c.deck_id
+         JOIN users u ON u.id = r.user_id
+         WHERE r.resolved_at IS NULL AND ",
+        hears_of!(),
+        " ORDER BY r.id"
+    ))
+    .bind(user_id)
+    .bind(is_admin)
+    .fetch_all(db)
+    .await
+}
+
+/// Replies to (and so resolves) a report `user_id` hears of; false if they do not.
+pub async fn reply(
+    db: impl SqliteExecutor<'_>,
+    report_id: i64,
+    user_id: i64,
+    is_admin: bool,
+    text: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(concat!(
+        "UPDATE card_reports SET reply = COALESCE(?4, reply), replied_at = CASE WHEN ?4 IS NULL
+                THEN replied_at ELSE ?5 END, resolved_at = ?5, resolved_by = ?1
+         WHERE id = ?3 AND EXISTS (
+            SELECT 1 FROM card_reports r JOIN cards c ON c.id = r.card_id
+            JOIN decks d ON d.id = c.deck_id WHERE r.id = ?3 AND ",
+        hears_of!(),
+        ")"
+    ))
+    .bind(user_id)
+    .bind(is_admin)
+    .bind(report_id)
+    .bind(text)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Who hears of report `report_id` filed by `reporter_id`, by name (instructors and the deck's
+/// owner), or an empty list when it goes to the admins.
+pub async fn audience(
+    db: &sqlx::SqlitePool,
+    report_id: i64,
+    reporter_id: i64,
+) -> Result<Option<Vec<String>>, sqlx::Error> {
+    let mine: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM card_reports WHERE id = ?1 AND user_id = ?2")
+            .bind(report_id)
+            .bind(reporter_id)
+            .fetch_optional(db)
+            .await?;
+    let Some(report_id) = mine else {
+        return Ok(None);
+    };
+    let names = sqlx::query_scalar(
+        "SELECT DISTINCT u.username FROM card_reports r
+         JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id
+         JOIN users u ON u.id = d.owner_id AND u.role IN ('instructor', 'admin')
+         WHERE r.id = ?1
+         UNION
+         SELECT DISTINCT u.username FROM card_reports r
+         JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id
+         JOIN class_members m ON m.user_id = r.user_id
+         JOIN classes k ON k.id = m.class_id
+         JOIN users u ON u.id = k.owner_id
+         WHERE r.id = ?1 AND (d.public = 1 OR EXISTS (SELECT 1 FROM class_decks cd
+                                                    WHERE cd.class_id = k.id AND cd.deck_id = d.id))
+         ORDER BY 1",
+    )
+    .bind(report_id)
+    .fetch_all(db)
+    .await?;
+    Ok(Some(names))
+}
+
+/// A user's report on a card, with any reply, as the card's page shows it.
+#[derive(Debug, Clone, FromRow)]
+pub struct MyReport {
+    /// What they said.
+    pub message: String,
+    /// The reply, if any.
+    pub reply: Option<String>,
+    /// Whether it was resolved.
+    pub resolved: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// `user_id`'s reports on `card_id`, newest first.
+pub async fn mine_on_card(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    card_id: i64,
+) -> Result<Vec<MyReport>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT message, reply, resolved_at IS NOT NULL AS resolved, created_at FROM card_reports
+         WHERE user_id = ?1 AND card_id = ?2 ORDER BY id DESC",
+    )
+    .bind(user_id)
+    .bind(card_id)
+    .fetch_all(db)
+    .await
 }

@@ -272,6 +272,7 @@ async fn leave_class(
 #[template(path = "classes/reports.html")]
 struct ReportsPage {
     nav: Nav,
+    back: String,
     class: ClassRow,
     reports: Vec<ReportLine>,
 }
@@ -309,6 +310,7 @@ async fn list_reports(
         .collect();
     page(&ReportsPage {
         nav: Nav::for_user(&user),
+        back: format!("/classes/{}/reports", class.id),
         class,
         reports,
     })

@@ -202,6 +202,8 @@ struct CardPage {
     interval: Option<i64>,
     easiness: Option<String>,
     history: Vec<HistoryLine>,
+    /// This user's reports on the card, with any reply.
+    reports: Vec<crate::db::reports::MyReport>,
 }
 
 /// One line of a card's history as the page shows it.
@@ -258,6 +260,7 @@ async fn show_card(
         }),
         interval: schedule.map(|s| s.interval_days),
         easiness: schedule.map(|s| format!("{:.2}", s.easiness_hundredths as f64 / 100.0)),
+        reports: crate::db::reports::mine_on_card(db, user.id, card.id).await?,
         deck,
         card,
         history,

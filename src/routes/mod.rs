@@ -11,6 +11,7 @@ mod decks;
 mod edit;
 mod health;
 mod practice;
+mod reports;
 mod review;
 mod stats;
 
@@ -85,6 +86,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::configure)
         .configure(classes::configure)
         .configure(edit::configure)
+        .configure(reports::configure)
         .default_service(web::to(not_found));
 }
 

@@ -68,7 +68,7 @@ struct CardPage {
     new_available: i64,
     repeats: usize,
     can_undo: bool,
-    reported: bool,
+    reported: Option<String>,
     seen_today: i64,
     took_back: Option<String>,
 }
@@ -88,6 +88,7 @@ struct DonePage {
     /// What the "study more" button offers.
     more: i64,
     took_back: Option<String>,
+    reported: Option<String>,
 }
 
 /// New cards one "study more" press adds to today's limit, at most.
@@ -98,7 +99,8 @@ struct ReviewQuery {
     deck: Option<i64>,
     show: Option<i64>,
     attempt: Option<i64>,
-    reported: Option<u8>,
+    /// A report just filed, to say who will see it.
+    reported: Option<i64>,
     /// The card an undo just took back (shown first) and the grade it took back.
     undone: Option<i64>,
     q: Option<u8>,
@@ -212,6 +214,21 @@ async fn render_review(
     .await?;
     let deck_id = query.deck.map(|d| d.to_string()).unwrap_or_default();
     let took_back = took_back_message(state.db.reader(), user, query).await?;
+    let reported = match query.reported {
+        Some(id) => crate::db::reports::audience(state.db.reader(), id, user.id)
+            .await?
+            .map(|names| {
+                if names.is_empty() {
+                    "Thanks: your report was sent to the site's administrators.".to_owned()
+                } else {
+                    format!(
+                        "Thanks: your report was sent to {}; a reply will show on the card's page.",
+                        names.join(", ")
+                    )
+                }
+            }),
+        None => None,
+    };
     let Some(shown) = queue.next else {
         // Only here is the deck looked up: a shown card proves its deck exists.
         let deck = match query.deck {
@@ -232,6 +249,7 @@ async fn render_review(
             new_limit: queue.new_limit,
             more: queue.new_held_back.min(STUDY_MORE_STEP),
             took_back,
+            reported,
         });
     };
     let deck_name = shown.deck_name.clone();
@@ -293,7 +311,7 @@ async fn render_review(
             new_available: queue.new_available,
             repeats: queue.repeats,
             can_undo: queue.can_undo,
-            reported: query.reported.is_some(),
+            reported,
         },
     )
 }
@@ -537,7 +555,7 @@ async fn report_card(
             "Describe the problem in 1 to {MAX_REPORT_CHARS} characters."
         )));
     }
-    crate::db::reports::create(
+    let report = crate::db::reports::create(
         state.db.writer(),
         card.id,
         user.id,
@@ -546,10 +564,7 @@ async fn report_card(
     )
     .await?;
     let mut url = review_url(deck_of(&form.0.deck));
-    url.push_str(if url.contains('?') {
-        "&reported=1"
-    } else {
-        "?reported=1"
-    });
+    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push_str(&format!("reported={report}"));
     Ok(see_other(&url))
 }

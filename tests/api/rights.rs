@@ -320,3 +320,109 @@ async fn make_instructor_by_name(admin: &TestApp, name: &str) {
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
+
+async fn report(student: &TestApp, card: i64, deck: i64, text: &str) -> String {
+    let page = format!("/review?deck={deck}");
+    let r = student
+        .submit(
+            &page,
+            &format!("/cards/{card}/report"),
+            &[("message", text), ("deck", &deck.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let next = r.headers()["location"].to_str().unwrap().to_owned();
+    let html = student.get_html(&next).await;
+    let marker = "id=\"reported\">";
+    let start = html.find(marker).expect("the confirmation") + marker.len();
+    html[start..start + html[start..].find('<').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn reports_on_the_course_deck_reach_the_class_instructor_or_the_admins() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = make_instructor(&admin, "teacher").await;
+    let bystander = make_instructor(&admin, "bystander").await;
+    let (class, code) = new_class(&teacher, "Section").await;
+    let student = admin.other_browser();
+    student.register_ok("student").await;
+    join(&student, &code).await;
+    let card: i64 = sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = 1 ORDER BY position")
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+    // In a class: the class's instructor hears of it, though the course deck is public and
+    // was never assigned.
+    let said = report(&student, card, 1, "The back has a typo").await;
+    assert!(said.contains("sent to teacher"), "{said}");
+    let triage = teacher.get_html(&format!("/classes/{class}/reports")).await;
+    assert!(triage.contains("The back has a typo"));
+    assert!(
+        teacher
+            .get_html("/reports")
+            .await
+            .contains("The back has a typo")
+    );
+    assert!(
+        !bystander
+            .get_html("/reports")
+            .await
+            .contains("The back has a typo")
+    );
+    assert!(
+        !admin
+            .get_html("/reports")
+            .await
+            .contains("The back has a typo")
+    );
+
+    // In no class: the admins hear of it.
+    let loner = admin.other_browser();
+    loner.register_ok("loner").await;
+    let said = report(&loner, card, 1, "Unclear wording").await;
+    assert!(said.contains("administrators"), "{said}");
+    assert!(admin.get_html("/reports").await.contains("Unclear wording"));
+    assert!(
+        !teacher
+            .get_html("/reports")
+            .await
+            .contains("Unclear wording")
+    );
+
+    // The instructor replies; the student reads it on the card's page, and it is resolved.
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM card_reports WHERE message = 'The back has a typo'")
+            .fetch_one(&admin.pool().await)
+            .await
+            .unwrap();
+    // Someone who does not hear of it cannot answer it.
+    let r = bystander
+        .submit(
+            "/reports",
+            &format!("/reports/{id}/reply"),
+            &[("reply", "no")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let back = format!("/classes/{class}/reports");
+    let r = teacher
+        .submit(
+            &back,
+            &format!("/reports/{id}/reply"),
+            &[("reply", "Fixed, thanks!"), ("back", &back)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], back.as_str());
+    assert!(
+        !teacher
+            .get_html(&back)
+            .await
+            .contains("The back has a typo")
+    );
+    let card_page = student.get_html(&format!("/cards/{card}")).await;
+    assert!(card_page.contains("Fixed, thanks!") && card_page.contains("The back has a typo"));
+    // Another student's report and its reply are not on this student's page.
+    assert!(!card_page.contains("Unclear wording"));
+}
