@@ -166,3 +166,22 @@ pub async fn study_days_desc(
     .fetch_all(db)
     .await
 }
+
+/// Today's study time (the sum of answer times, in milliseconds) and the cards due tomorrow,
+/// for the end of a session.
+pub async fn session_summary(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    today: i32,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT (SELECT COALESCE(SUM(r.response_ms), 0) FROM reviews r
+                 WHERE r.user_id = ?1 AND r.study_day = ?2 AND r.kind IN ('grade', 'repeat')
+                   AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)),
+                (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1 AND s.due_day = ?2 + 1)",
+    )
+    .bind(user_id)
+    .bind(today)
+    .fetch_one(db)
+    .await
+}

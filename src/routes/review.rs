@@ -71,6 +71,9 @@ struct CardPage {
     reported: Option<String>,
     seen_today: i64,
     took_back: Option<String>,
+    /// Where the session stands: done today, and how many in all.
+    done_today: i64,
+    total_today: i64,
 }
 
 #[derive(Template)]
@@ -89,6 +92,18 @@ struct DonePage {
     more: i64,
     took_back: Option<String>,
     reported: Option<String>,
+    /// The end-of-session summary, when something was studied today.
+    summary: Option<SessionSummary>,
+}
+
+/// What today's session came to.
+struct SessionSummary {
+    reviews: i64,
+    right: i64,
+    right_percent: i64,
+    minutes: i64,
+    due_tomorrow: i64,
+    streak: u32,
 }
 
 /// New cards one "study more" press adds to today's limit, at most.
@@ -164,6 +179,29 @@ async fn show_review(
     query: web::Query<ReviewQuery>,
 ) -> Result<HttpResponse, AppError> {
     render_review(&req, &user, &query, None).await
+}
+
+/// The end-of-session figures, when the user studied today.
+async fn session_summary(
+    db: &sqlx::SqlitePool,
+    user: &CurrentUser,
+    queue: &review::Queue,
+    now: jiff::Timestamp,
+) -> Result<Option<SessionSummary>, AppError> {
+    if queue.reviewed_today == 0 {
+        return Ok(None);
+    }
+    let today = user.today(now);
+    let (ms, due_tomorrow) = crate::db::stats::session_summary(db, user.id, today).await?;
+    let days = crate::db::stats::study_days_desc(db, user.id, today - 800).await?;
+    Ok(Some(SessionSummary {
+        reviews: queue.reviewed_today,
+        right: queue.right_today,
+        right_percent: queue.right_today * 100 / queue.reviewed_today,
+        minutes: (ms + 30_000) / 60_000,
+        due_tomorrow,
+        streak: crate::study::progress::streak(&days, today),
+    }))
 }
 
 /// "Took back your Good on 'Inception Net'." after an undo (the redirect names the card and
@@ -250,6 +288,7 @@ async fn render_review(
             more: queue.new_held_back.min(STUDY_MORE_STEP),
             took_back,
             reported,
+            summary: session_summary(state.db.reader(), user, &queue, now).await?,
         });
     };
     let deck_name = shown.deck_name.clone();
@@ -303,6 +342,11 @@ async fn render_review(
             },
             seen_today: shown.seen_today,
             took_back,
+            done_today: queue.reviewed_today,
+            total_today: queue.reviewed_today
+                + queue.due
+                + queue.new_available
+                + i64::try_from(queue.repeats).unwrap_or(0),
             card: shown.card,
             grades,
             problem,

@@ -48,6 +48,10 @@ pub struct Queue {
     pub new_held_back: i64,
     /// Today's new-card limit.
     pub new_limit: u32,
+    /// Grades and repeats today that stand.
+    pub reviewed_today: i64,
+    /// Of those, answered right (grade 3 or more).
+    pub right_today: i64,
 }
 
 /// The optional extras a grade carries (generated problems fill the last three).
@@ -234,6 +238,8 @@ pub async fn next(
         can_undo: today.events > 0,
         new_held_back: head.new_count - new_available,
         new_limit: user.new_limit(today_day),
+        reviewed_today: i64::try_from(events.len()).unwrap_or(i64::MAX),
+        right_today: i64::try_from(events.iter().filter(|e| e.2 >= 3).count()).unwrap_or(0),
     })
 }
 

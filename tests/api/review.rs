@@ -533,3 +533,34 @@ async fn undo_says_what_it_took_back_and_shows_the_card_again() {
     assert!(html.contains("Took back your Good on"));
     assert_ne!(card_id_in(&html), Some(other));
 }
+
+#[tokio::test]
+async fn a_session_shows_its_progress_and_ends_with_a_summary() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    set_new_per_day(&app, "3").await;
+    let html = app.get_html("/review?deck=1").await;
+    assert!(html.contains("Card 1 of 3 today"), "{html}");
+    // Right, wrong (which comes back), right; then the failed card's repeat.
+    app.grade_next(5, Some(1)).await;
+    assert!(
+        app.get_html("/review?deck=1")
+            .await
+            .contains("Card 2 of 3 today")
+    );
+    app.grade_next(1, Some(1)).await;
+    app.grade_next(4, Some(1)).await;
+    let html = app.get_html("/review?deck=1").await;
+    assert!(
+        html.contains("Card 4 of 4 today"),
+        "the repeat is counted: {html}"
+    );
+    app.grade_next(4, Some(1)).await;
+    let done = app.get_html("/review?deck=1").await;
+    assert!(done.contains("id=\"sum-reviews\">4<"), "{done}");
+    assert!(done.contains("id=\"sum-right\">3 <small>75%</small><"));
+    assert!(done.contains("id=\"sum-streak\">1 day<"));
+    // The two cards graded 4 or 5 are due tomorrow; the failed one too (interval 1).
+    assert!(done.contains("id=\"sum-tomorrow\">3<"), "{done}");
+    assert!(done.contains("href=\"/practice\""));
+}
