@@ -1,5 +1,6 @@
 // studyhall: progressive enhancement only. Every page works without this file; with it, the
-// review page takes keys: Space or Enter shows the answer, 0-5 grade, U undoes.
+// review page takes keys: Space or Enter shows the answer; then 1-4 (four buttons) or 0-5
+// (six grades) grade, Space means Good; U undoes.
 (function () {
   "use strict";
   var shownAt = Date.now();
@@ -13,8 +14,10 @@
     answer.hidden = false;
     var link = document.getElementById("show-answer");
     if (link) link.parentNode.hidden = true;
-    var first = answer.querySelector("button.grade-4") || answer.querySelector("button.grade");
-    if (first) first.focus({ preventScroll: true });
+    // Focus must not land on a grade button: a second Space would then press it on top of
+    // the key handler below. The answer section takes it instead.
+    answer.setAttribute("tabindex", "-1");
+    answer.focus({ preventScroll: true });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -47,10 +50,11 @@
       reveal(answer);
       return;
     }
-    if (/^[0-5]$/.test(e.key) && answer && !answer.hidden) {
-      var button = answer.querySelector('button[data-key="' + e.key + '"]');
-      if (button) { e.preventDefault(); button.click(); }
-      return;
+    if (answer && !answer.hidden && !e.repeat) {
+      var button = null;
+      if (/^[0-5]$/.test(e.key)) button = answer.querySelector('button[data-key="' + e.key + '"]');
+      else if (e.key === " ") button = answer.querySelector("button[data-space]");
+      if (button) { e.preventDefault(); button.click(); return; }
     }
     if (e.key === "u" || e.key === "U") {
       var undo = document.getElementById("undo-form");

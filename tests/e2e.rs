@@ -232,14 +232,24 @@ async fn a_student_studies_with_the_keyboard_answers_a_problem_and_logs_out() {
         json!(false)
     );
     shoot(&c, "review-answer").await;
-    press(&c, "5").await;
+    // Four buttons by default: 1 Again, 2 Hard, 3 Good, 4 Easy; Space after the answer is Good.
+    // Focus is not on a grade button, so that Space grades once, not twice.
+    assert_eq!(
+        js(
+            &c,
+            "return document.activeElement.classList.contains('grade')"
+        )
+        .await,
+        json!(false)
+    );
+    press(&c, "4").await;
     let second = wait_for_next_card(&c, "L1 Loss").await;
     assert_eq!(second, "L2 Loss");
     press(&c, " ").await;
-    press(&c, "4").await;
+    press(&c, " ").await;
     let third = wait_for_next_card(&c, "L2 Loss").await;
     press(&c, " ").await;
-    press(&c, "2").await;
+    press(&c, "1").await;
     let fourth = wait_for_next_card(&c, &third).await;
     assert_ne!(fourth, third);
     // U takes the last grade back: the third card is shown again.
@@ -287,7 +297,7 @@ async fn a_student_studies_with_the_keyboard_answers_a_problem_and_logs_out() {
     wait_for_text(&c, "Right.").await;
     assert!(body_text(&c).await.contains("Worked solution"));
     shoot(&c, "review-problem-checked").await;
-    press(&c, "5").await;
+    press(&c, "4").await;
     wait_for_text(&c, "Fully connected layer parameters").await;
     assert_no_console_errors(&c, "/review?deck=2").await;
 

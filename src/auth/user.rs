@@ -30,6 +30,8 @@ pub struct CurrentUser {
     pub new_per_day: u32,
     /// A one-day extension of the new-card limit: (study day, extra cards).
     pub extra_new: Option<(i32, u32)>,
+    /// Whether the review page shows SM-2's six grades rather than the four buttons.
+    pub six_grades: bool,
     /// The session's CSRF token, for forms.
     pub csrf_token: String,
     /// The session's row id.
@@ -155,6 +157,7 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
             .extra_new_day
             .and_then(|d| i32::try_from(d).ok())
             .map(|d| (d, u32::try_from(row.extra_new).unwrap_or(0))),
+        six_grades: row.grade_buttons == "six",
         csrf_token: row.csrf_token,
         session_id: row.session_id,
         must_change_password: row.must_change_password,

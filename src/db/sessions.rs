@@ -25,6 +25,8 @@ pub struct SessionUser {
     pub extra_new_day: Option<i64>,
     /// How many more new cards that day allows.
     pub extra_new: i64,
+    /// four | six.
+    pub grade_buttons: String,
     /// When the session ends.
     pub expires_at: i64,
     /// The user must choose a new password before anything else.
@@ -62,7 +64,8 @@ pub async fn find_user(
 ) -> Result<Option<SessionUser>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.id AS session_id, s.csrf_token, u.id, u.username, u.role, u.time_zone,
-                u.day_starts_hour, u.new_per_day, u.extra_new_day, u.extra_new, s.expires_at,
+                u.day_starts_hour, u.new_per_day, u.extra_new_day, u.extra_new, u.grade_buttons,
+                s.expires_at,
                 u.must_change_password
          FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",

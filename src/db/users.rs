@@ -222,3 +222,17 @@ pub async fn set_time_zone(
         .await?;
     Ok(())
 }
+
+/// Sets a user's grade buttons: "four" or "six".
+pub async fn set_grade_buttons(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    layout: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET grade_buttons = ?2 WHERE id = ?1")
+        .bind(id)
+        .bind(layout)
+        .execute(db)
+        .await?;
+    Ok(())
+}

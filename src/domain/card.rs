@@ -128,6 +128,23 @@ impl Grade {
     /// names where a grade has one (Again = 1, Hard = 3, Good = 4, Easy = 5).
     pub const NAMES: [&'static str; 6] = ["Blackout", "Again", "Almost", "Hard", "Good", "Easy"];
 
+    /// The four buttons offered by default: (grade, name, for a memory card, for a computed
+    /// answer). Again, Hard, Good, Easy are SM-2's grades 1, 3, 4 and 5.
+    pub const FOUR: [(u8, &'static str, &'static str); 4] = [
+        (1, "Again", "Wrong"),
+        (3, "Hard", "Right, with difficulty"),
+        (4, "Good", "Right"),
+        (5, "Easy", "Right at once"),
+    ];
+
+    /// The four-button grade nearest to `q` (0 to 2 fail: Again).
+    pub fn nearest_of_four(q: u8) -> u8 {
+        match q {
+            0..=2 => 1,
+            q => q.min(5),
+        }
+    }
+
     /// Parses a submitted grade ("0".."5").
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         raw.trim()

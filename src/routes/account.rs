@@ -29,6 +29,7 @@ struct AccountPage {
     time_zone: String,
     day_starts_hour: String,
     new_per_day: String,
+    six_grades: bool,
     notice: Option<&'static str>,
     password_errors: Vec<String>,
     preference_errors: Vec<String>,
@@ -42,6 +43,7 @@ impl AccountPage {
             time_zone: user.time_zone_name.clone(),
             day_starts_hour: user.day_starts_hour.to_string(),
             new_per_day: user.new_per_day.to_string(),
+            six_grades: user.six_grades,
             notice: None,
             password_errors: Vec::new(),
             preference_errors: Vec::new(),
@@ -72,6 +74,8 @@ struct PreferencesForm {
     day_starts_hour: String,
     #[serde(default)]
     new_per_day: String,
+    /// "four" or "six"; absent leaves the layout as it is.
+    grade_buttons: Option<String>,
 }
 
 async fn show_account(
@@ -137,7 +141,17 @@ async fn save_preferences(
     let zone = TimeZoneName::parse(&form.time_zone);
     let hour = DayStartHour::parse(&form.day_starts_hour);
     let new = NewPerDay::parse(&form.new_per_day);
-    if let (Ok(zone), Ok(hour), Ok(new)) = (&zone, &hour, &new) {
+    let layout = match form.grade_buttons.as_deref() {
+        None => Ok(None),
+        Some(l @ ("four" | "six")) => Ok(Some(l)),
+        Some(_) => Err(crate::domain::Invalid(
+            "Grade buttons are four or six.".to_owned(),
+        )),
+    };
+    if let (Ok(zone), Ok(hour), Ok(new), Ok(layout)) = (&zone, &hour, &new, &layout) {
+        if let Some(layout) = layout {
+            crate::db::users::set_grade_buttons(state.db.writer(), user.id, layout).await?;
+        }
         crate::db::users::set_preferences(
             state.db.writer(),
             user.id,
@@ -153,7 +167,7 @@ async fn save_preferences(
     account.time_zone = form.time_zone;
     account.day_starts_hour = form.day_starts_hour;
     account.new_per_day = form.new_per_day;
-    account.preference_errors = [zone.err(), hour.err(), new.err()]
+    account.preference_errors = [zone.err(), hour.err(), new.err(), layout.err()]
         .into_iter()
         .flatten()
         .map(|e| e.0)

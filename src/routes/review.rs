@@ -27,6 +27,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 struct GradeButton {
     quality: u8,
+    /// The key that presses it.
+    key: u8,
+    /// Its name on the button ("Good", or the grade's digit in the six-grade layout).
+    label: String,
     meaning: &'static str,
     outcome: String,
     suggested: bool,
@@ -71,6 +75,8 @@ struct CardPage {
     reported: Option<String>,
     seen_today: i64,
     took_back: Option<String>,
+    /// The four-button layout (keys 1 to 4) rather than six grades (keys 0 to 5).
+    four: bool,
     /// Where the session stands: done today, and how many in all.
     done_today: i64,
     total_today: i64,
@@ -179,6 +185,46 @@ async fn show_review(
     query: web::Query<ReviewQuery>,
 ) -> Result<HttpResponse, AppError> {
     render_review(&req, &user, &query, None).await
+}
+
+/// The grade buttons: by default four (Again, Hard, Good, Easy, keys 1 to 4; worded as an
+/// attempt on a computed problem), or SM-2's six grades (keys 0 to 5) for those who chose
+/// them. Every button previews the interval it would give.
+fn grade_buttons(
+    user: &CurrentUser,
+    shown: &review::Shown,
+    suggested: Option<u8>,
+    computed: bool,
+) -> Vec<GradeButton> {
+    let preview = |q: u8| shown.previews.iter().find(|p| p.quality == q);
+    if user.six_grades {
+        return shown
+            .previews
+            .iter()
+            .map(|p| GradeButton {
+                quality: p.quality,
+                key: p.quality,
+                label: p.quality.to_string(),
+                meaning: Grade::MEANINGS[usize::from(p.quality)],
+                outcome: outcome_of(p, shown.standing),
+                suggested: suggested == Some(p.quality),
+            })
+            .collect();
+    }
+    let suggested = suggested.map(Grade::nearest_of_four);
+    (1u8..)
+        .zip(Grade::FOUR)
+        .filter_map(|(key, (q, name, attempt))| {
+            preview(q).map(|p| GradeButton {
+                quality: q,
+                key,
+                label: if computed { attempt } else { name }.to_owned(),
+                meaning: if computed { name } else { "" },
+                outcome: outcome_of(p, shown.standing),
+                suggested: suggested == Some(q),
+            })
+        })
+        .collect()
 }
 
 /// The end-of-session figures, when the user studied today.
@@ -312,16 +358,7 @@ async fn render_review(
         .as_ref()
         .and_then(|p| p.verdict.as_ref())
         .map(|v| v.suggested);
-    let grades = shown
-        .previews
-        .iter()
-        .map(|p| GradeButton {
-            quality: p.quality,
-            meaning: Grade::MEANINGS[usize::from(p.quality)],
-            outcome: outcome_of(p, shown.standing),
-            suggested: suggested == Some(p.quality),
-        })
-        .collect();
+    let grades = grade_buttons(user, &shown, suggested, problem.is_some());
     let status = if problem.as_ref().is_some_and(|p| p.error.is_some()) {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -342,6 +379,7 @@ async fn render_review(
             },
             seen_today: shown.seen_today,
             took_back,
+            four: !user.six_grades,
             done_today: queue.reviewed_today,
             total_today: queue.reviewed_today
                 + queue.due

@@ -47,6 +47,11 @@ async fn the_deck_rights_migration_keeps_cards_and_history_and_drops_only_taken_
         }
     };
     assert_eq!(count("SELECT COUNT(*) FROM cards").await, 3);
+    // Accounts that existed keep the six grades they know; new ones get four.
+    assert_eq!(
+        count("SELECT COUNT(*) FROM users WHERE grade_buttons = 'six'").await,
+        4
+    );
     assert_eq!(count("SELECT COUNT(*) FROM reviews").await, 1);
     assert_eq!(count("SELECT COUNT(*) FROM decks").await, 2);
     // inst2 had taken inst1's private deck; the public deck and inst1's own stay assigned.

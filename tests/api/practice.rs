@@ -215,7 +215,9 @@ async fn a_generated_card_in_review_shows_a_fresh_problem_checks_it_and_suggests
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let checked = app.get_html(&location(&response)).await;
     assert!(checked.contains("<strong>Right.</strong>"));
-    assert!(checked.contains("Suggested grade: <strong>5</strong>"));
+    // Four buttons worded as an attempt; the suggested one marked.
+    assert!(checked.contains("Right at once") && checked.contains("Right, with difficulty"));
+    assert!(!checked.contains("Blackout"));
     assert!(checked.contains("grade-5 suggested"));
     let attempt = field(&checked, "attempt").unwrap();
 
@@ -299,7 +301,7 @@ async fn a_wrong_or_unreadable_answer_in_review_is_handled_without_grading() {
         .await;
     let html = app.get_html(&location(&wrong)).await;
     assert!(html.contains("Not quite."));
-    assert!(html.contains("Suggested grade: <strong>1</strong>"));
+    assert!(html.contains("grade-1 suggested"), "Wrong is suggested");
 
     // Giving up shows the solution and suggests 0.
     let html = app.get_html(&review).await;
@@ -317,7 +319,10 @@ async fn a_wrong_or_unreadable_answer_in_review_is_handled_without_grading() {
         )
         .await;
     let html = app.get_html(&location(&gave_up)).await;
-    assert!(html.contains("Suggested grade: <strong>0</strong>"));
+    assert!(
+        html.contains("grade-1 suggested"),
+        "a give-up suggests Wrong (grade 0 to 2)"
+    );
     assert!(html.contains("Worked solution"));
     let graded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reviews")
         .fetch_one(&app.pool().await)

@@ -65,7 +65,29 @@ async fn the_review_page_shows_the_course_deck_in_order_and_reveals_without_java
     assert_eq!(front_in(&html).as_deref(), Some("L1 Loss"));
     assert!(html.contains("<section id=\"answer\" hidden>"));
     let card = card_id_in(&html).unwrap();
-    // Six grade buttons, each with its meaning and interval.
+    // A new account gets four buttons (Again, Hard, Good, Easy: grades 1, 3, 4, 5), each with
+    // the interval it would give.
+    for (q, name) in [(1, "Again"), (3, "Hard"), (4, "Good"), (5, "Easy")] {
+        assert!(html.contains(&format!("name=\"quality\" value=\"{q}\"")));
+        assert!(html.contains(&format!("<span class=\"label\">{name}</span>")));
+    }
+    assert!(!html.contains("name=\"quality\" value=\"0\""));
+    assert_eq!(html.matches("class=\"interval\"").count(), 4);
+    // The six SM-2 grades are one preference away.
+    let r = app
+        .submit(
+            "/account",
+            "/account/preferences",
+            &[
+                ("time_zone", "UTC"),
+                ("day_starts_hour", "4"),
+                ("new_per_day", "20"),
+                ("grade_buttons", "six"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = app.get_html("/review").await;
     for q in 0..=5 {
         assert!(html.contains(&format!("name=\"quality\" value=\"{q}\"")));
     }
