@@ -36,6 +36,8 @@ pub struct AppState {
     pub writes: crate::auth::budget::WriteBudget,
     /// Temporary passwords waiting to be shown to the admin who reset them.
     pub handover: crate::auth::handover::Handover,
+    /// Places for imports running at once.
+    pub imports: tokio::sync::Semaphore,
     /// The group-commit writer of grades.
     pub grader: Grader,
     /// Recent session lookups.
@@ -79,6 +81,7 @@ impl Application {
             throttle: LoginThrottle::default(),
             writes: crate::auth::budget::WriteBudget::default(),
             handover: crate::auth::handover::Handover::default(),
+            imports: crate::study::import::import_slots(),
             sessions: SessionCache::default(),
             grader: Grader::spawn(db.writer().clone(), settings.max_interval_days),
         });

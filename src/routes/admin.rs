@@ -118,6 +118,7 @@ async fn import_file(
         report: None,
     };
     match read_and_import(
+        &state.imports,
         state.db.writer(),
         upload.file,
         &deck,
@@ -143,6 +144,7 @@ async fn import_file(
 }
 
 async fn read_and_import(
+    slots: &tokio::sync::Semaphore,
     pool: &sqlx::SqlitePool,
     file: Option<Bytes>,
     deck: &str,
@@ -161,7 +163,7 @@ async fn read_and_import(
                 .ok_or_else(|| AppError::Validation(format!("Unknown format '{other}'.")))?,
         ),
     };
-    let _slot = crate::study::import::import_slot()?;
+    let _slot = crate::study::import::import_slot(slots)?;
     let parsed = crate::study::import::read_deck_file(&file.data, &file_name, format).await?;
     let name = if deck.trim().is_empty() {
         let stem = file_name

@@ -7,7 +7,6 @@ use crate::domain::DeckName;
 use crate::error::AppError;
 use crate::import::{self, Format, ParsedDeck, apkg};
 use sqlx::{SqliteConnection, SqlitePool};
-use std::sync::LazyLock;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// The most cards one file may add.
@@ -18,11 +17,14 @@ const BATCH: usize = 500;
 /// takes turns with grades on the writer).
 pub const CONCURRENT_IMPORTS: usize = 2;
 
-static IMPORT_SLOTS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(CONCURRENT_IMPORTS));
+/// The places for imports running at once, one set per server.
+pub fn import_slots() -> Semaphore {
+    Semaphore::new(CONCURRENT_IMPORTS)
+}
 
 /// A place among the imports running now, or `Busy` when all are taken.
-pub fn import_slot() -> Result<SemaphorePermit<'static>, AppError> {
-    IMPORT_SLOTS.try_acquire().map_err(|_| AppError::Busy {
+pub fn import_slot(slots: &Semaphore) -> Result<SemaphorePermit<'_>, AppError> {
+    slots.try_acquire().map_err(|_| AppError::Busy {
         message: "Other imports are running; try again in a few seconds.".to_owned(),
         retry_after_secs: 5,
     })
