@@ -575,17 +575,17 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
     let row_b = hardest.find(&format!("id=\"hard-{b}\"")).unwrap();
     let row_a = hardest.find(&format!("id=\"hard-{a}\"")).unwrap();
     assert!(row_b < row_a, "lowest mean grade first");
-    assert!(hardest.contains(&format!("<tr id=\"hard-{b}\"><td><a href=\"/cards/{b}\">card B</a></td><td class=\"num\">2.50</td><td class=\"num\">0%</td><td class=\"num\">3</td><td class=\"num\">4</td></tr>")));
-    assert!(hardest.contains(&format!("<tr id=\"hard-{a}\"><td><a href=\"/cards/{a}\">card A</a></td><td class=\"num\">3.25</td><td class=\"num\">100%</td><td class=\"num\">3</td><td class=\"num\">4</td></tr>")));
+    assert!(hardest.contains(&format!("<tr id=\"hard-{b}\"><td data-label=\"Card\"><a href=\"/cards/{b}\">card B</a></td><td class=\"num\" data-label=\"Mean grade\">2.50</td><td class=\"num\" data-label=\"Lapse rate\">0%</td><td class=\"num\" data-label=\"Students\">3</td><td class=\"num\" data-label=\"Reviews\">4</td></tr>")));
+    assert!(hardest.contains(&format!("<tr id=\"hard-{a}\"><td data-label=\"Card\"><a href=\"/cards/{a}\">card A</a></td><td class=\"num\" data-label=\"Mean grade\">3.25</td><td class=\"num\" data-label=\"Lapse rate\">100%</td><td class=\"num\" data-label=\"Students\">3</td><td class=\"num\" data-label=\"Reviews\">4</td></tr>")));
     // Families appear by their titles.
     let title = studyhall::practice::family(&family).unwrap().title;
     assert!(html.contains(&format!(
-        "<tr><td>{title}</td><td>{}</td><td class=\"num\">1</td></tr>",
+        "<tr><td data-label=\"Problem family\">{title}</td><td data-label=\"Misconception\">{}</td><td class=\"num\" data-label=\"Times\">1</td></tr>",
         misconception.label
     )));
     let fc_title = studyhall::practice::family("fc-params").unwrap().title;
     assert!(
-        !html.contains(&format!("<td>{fc_title}</td>")),
+        !html.contains(&format!(">{fc_title}</td>")),
         "the free drill is not counted"
     );
     assert!(html.matches(" reviews</title></rect>").count() == 30);

@@ -15,11 +15,11 @@ async fn the_deck_list_shows_the_course_deck_with_this_users_counts() {
     app.register_ok("ada").await;
     let html = app.get_html("/decks").await;
     assert!(html.contains("CS 7643 Quiz 3"));
-    assert!(html.contains("<td class=\"num new\">39</td>"));
+    assert!(html.contains("<td class=\"num new\" data-label=\"New\">39</td>"));
     app.grade_next(5, None).await;
     let html = app.get_html("/decks").await;
-    assert!(html.contains("<td class=\"num new\">38</td>"));
-    assert!(html.contains("<td class=\"num due\">0</td>"));
+    assert!(html.contains("<td class=\"num new\" data-label=\"New\">38</td>"));
+    assert!(html.contains("<td class=\"num due\" data-label=\"Due\">0</td>"));
 
     let deck = app.get_html("/decks/1").await;
     assert!(deck.contains("39 cards"));

@@ -140,12 +140,14 @@ async fn a_cards_page_shows_this_users_schedule_and_history_only() {
     let html = app.get_html(&format!("/cards/{card}")).await;
     assert!(html.contains("L1 Loss"));
     assert!(html.contains("interval 1 days, easiness 2.60"));
-    assert!(html.contains("<td>grade</td><td class=\"num\">5</td>"));
+    assert!(html.contains(
+        "<td data-label=\"Event\">grade</td><td class=\"num\" data-label=\"Grade\">5</td>"
+    ));
     let bob = app.other_browser();
     bob.register_ok("bob").await;
     let theirs = bob.get_html(&format!("/cards/{card}")).await;
     assert!(theirs.contains("You have not studied this card yet."));
-    assert!(!theirs.contains("<td>grade</td>"));
+    assert!(!theirs.contains(">grade</td>"));
     assert_eq!(
         app.get("/cards/123456").await.status(),
         StatusCode::NOT_FOUND
@@ -168,9 +170,9 @@ async fn progress_shows_each_decks_stages_and_the_streak() {
     let html = app.get_html("/stats").await;
     assert!(html.contains("id=\"streak\">1<"));
     let row = html.split("id=\"deck-1\"").nth(1).unwrap();
-    assert!(row.contains("<td class=\"num new\">37</td>"));
-    assert!(row.contains("<td class=\"num again\">1</td>"));
-    assert!(row.contains("<td class=\"num due\">1</td>"));
+    assert!(row.contains("<td class=\"num new\" data-label=\"New\">37</td>"));
+    assert!(row.contains("<td class=\"num again\" data-label=\"Learning\">1</td>"));
+    assert!(row.contains("<td class=\"num due\" data-label=\"Mature\">1</td>"));
     // Yesterday and today make two days; a gap before them does not count.
     app.clock().advance(86_400);
     app.grade_next(5, None).await;
