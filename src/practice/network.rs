@@ -205,13 +205,18 @@ pub(super) fn network(d: &mut Draw) -> Problem {
         alexnet_like(d)
     };
     let reports = analyze(input, &layers).unwrap_or_default();
+    let article = if style.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        "An"
+    } else {
+        "A"
+    };
     let listing: Vec<String> = layers
         .iter()
         .filter(|l| l.layer != Layer::Relu)
         .map(|l| format!("  {}: {}", l.name, l.layer.describe()))
         .collect();
     let intro = format!(
-        "A {style} network takes a {input} image through these layers (each conv and hidden linear layer is followed by an in-place ReLU, which adds no parameters and no memory):\n{}\n",
+        "{article} {style} network takes a {input} image through these layers (each conv and hidden linear layer is followed by an in-place ReLU, which adds no parameters and no memory):\n{}\n",
         listing.join("\n")
     );
     let total: u64 = reports.iter().map(|r| r.parameters).sum();

@@ -190,3 +190,19 @@ fn every_family_has_a_unique_id() {
     assert_eq!(ids.len(), FAMILIES.len());
     assert!(FAMILIES.len() >= 9);
 }
+
+#[test]
+fn network_prompts_use_the_right_article() {
+    let network = super::family("network").unwrap();
+    let (mut vgg, mut alex) = (false, false);
+    for seed in 0..200 {
+        let prompt = network.variant(seed).prompt;
+        assert!(
+            !prompt.contains("A AlexNet") && !prompt.contains("a AlexNet"),
+            "{prompt}"
+        );
+        vgg |= prompt.starts_with("A VGG-like network");
+        alex |= prompt.starts_with("An AlexNet-like network");
+    }
+    assert!(vgg && alex);
+}

@@ -35,6 +35,8 @@ pub struct Verdict {
     pub misconception: Option<String>,
     /// The grade suggested for a review.
     pub suggested: u8,
+    /// The student asked for the solution instead of answering.
+    pub gave_up: bool,
 }
 
 impl Verdict {
@@ -51,6 +53,7 @@ impl Verdict {
             },
             misconception: row.misconception.clone(),
             suggested: u8::try_from(row.suggested_quality).unwrap_or(0),
+            gave_up: row.answer == crate::study::practice::GAVE_UP,
         }
     }
 }

@@ -323,6 +323,8 @@ async fn a_wrong_or_unreadable_answer_in_review_is_handled_without_grading() {
         html.contains("grade-1 suggested"),
         "a give-up suggests Wrong (grade 0 to 2)"
     );
+    assert!(html.contains("Here is the solution.") && !html.contains("Not quite"));
+    assert!(!html.contains("(gave up)"));
     assert!(html.contains("Worked solution"));
     let graded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reviews")
         .fetch_one(&app.pool().await)
