@@ -219,6 +219,17 @@ pub struct HistoryLine {
 }
 
 /// A Unix time as "2026-11-29 18:33 UTC".
+/// A moment as the user reads it: in their own time zone, with the zone's abbreviation.
+pub fn local_time(seconds: i64, zone: &jiff::tz::TimeZone) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| {
+            t.to_zoned_datetime(zone.clone())
+                .strftime("%Y-%m-%d %H:%M %Z")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 pub fn utc_time(seconds: i64) -> String {
     jiff::Timestamp::from_second(seconds)
         .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
@@ -244,7 +255,7 @@ async fn show_card(
         .await?
         .into_iter()
         .map(|h| HistoryLine {
-            at: utc_time(h.reviewed_at),
+            at: local_time(h.reviewed_at, &user.time_zone),
             quality: h.quality.map(|q| q.to_string()).unwrap_or_default(),
             interval: h
                 .interval_after

@@ -94,6 +94,10 @@ pub async fn progress(
             *slot += count;
         }
     }
+    // "Due today" counts the cards owed a repeat today; so does the forecast's first bar.
+    if let Some(first) = per_day.first_mut() {
+        *first += i64::try_from(repeats).unwrap_or(0);
+    }
     let forecast_values: Vec<(String, i64)> = per_day
         .iter()
         .zip(0..)
@@ -116,7 +120,7 @@ pub async fn progress(
     });
 
     let days = db::stats::study_days_desc(pool, user.id, today - 3660).await?;
-    let decks = db::stats::deck_stages(pool, user.id, &user.hidden_decks)
+    let decks: Vec<DeckProgress> = db::stats::deck_stages(pool, user.id, &user.hidden_decks)
         .await?
         .into_iter()
         .map(|d| {
@@ -134,9 +138,10 @@ pub async fn progress(
 
     Ok(Progress {
         streak: streak(&days, today),
-        decks,
         reviews_today: counts.reviews_today,
-        learned: counts.learned,
+        // "Studied" is what the deck table calls learning plus mature, over the same decks.
+        learned: decks.iter().map(|d| d.learning + d.mature).sum(),
+        decks,
         due_today: counts.due_today + i64::try_from(repeats).unwrap_or(0),
         due_tomorrow: counts.due_tomorrow,
         forecast: charts::bars(&forecast_values, 600, 120),

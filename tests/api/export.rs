@@ -139,7 +139,7 @@ async fn a_cards_page_shows_this_users_schedule_and_history_only() {
     let card = app.grade_next(5, None).await;
     let html = app.get_html(&format!("/cards/{card}")).await;
     assert!(html.contains("L1 Loss"));
-    assert!(html.contains("interval 1 days, easiness 2.60"));
+    assert!(html.contains("interval 1 day, easiness 2.60"));
     assert!(html.contains(
         "<td data-label=\"Event\">grade</td><td class=\"num\" data-label=\"Grade\">5</td>"
     ));

@@ -98,3 +98,30 @@ async fn the_daily_rollup_always_equals_what_the_history_says() {
         "the mature review is counted"
     );
 }
+
+#[tokio::test]
+async fn the_stats_page_agrees_with_itself() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    // Three cards studied: one right, one failed (owed a repeat today), one right.
+    app.grade_next(5, Some(1)).await;
+    app.grade_next(2, Some(1)).await;
+    app.grade_next(4, Some(1)).await;
+    let html = app.get_html("/stats").await;
+    let figure = |id: &str| {
+        let marker = format!("id=\"{id}\">");
+        let start = html.find(&marker).unwrap() + marker.len();
+        html[start..start + html[start..].find('<').unwrap()].to_owned()
+    };
+    // "Studied" is the table's learning plus mature.
+    assert_eq!(figure("learned"), "3");
+    assert!(html.contains("cards studied (learning and mature)"));
+    let row = html.split("id=\"deck-1\"").nth(1).unwrap();
+    assert!(row.contains("data-label=\"Learning\">3<"), "{row}");
+    // The failed card is due again today: the tile and the forecast's first bar agree.
+    assert_eq!(figure("due-today"), "1");
+    let forecast = html.split("class=\"chart forecast\"").nth(1).unwrap();
+    let first_bar =
+        &forecast[forecast.find("<title>").unwrap()..forecast.find("</title>").unwrap()];
+    assert!(first_bar.ends_with(": 1 due"), "{first_bar}");
+}
