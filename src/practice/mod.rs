@@ -57,6 +57,19 @@ pub enum Expected {
 }
 
 impl Expected {
+    /// What form an answer takes and how it is judged, shown beside the answer box before
+    /// anything is submitted.
+    pub fn format_hint(&self) -> &'static str {
+        match self {
+            Expected::Integer(_) => {
+                "A whole number, exact; separators, units and scientific notation are read (73,856 or 7.3856e4)."
+            }
+            Expected::Real(_) => "A number; answers within 1% count (0.2107 or 2.107e-1).",
+            Expected::Shape(_) => "A shape, channels first: 64×55×55, 64x55x55 or (64, 55, 55).",
+            Expected::Name(_) => "A layer's name as the listing gives it, such as conv3 or fc1.",
+        }
+    }
+
     /// How the answer reads on a page: "73,856", "0.2107", "64×55×55", "fc1".
     pub fn display(&self) -> String {
         match self {

@@ -206,3 +206,28 @@ fn network_prompts_use_the_right_article() {
     }
     assert!(vgg && alex);
 }
+
+#[test]
+fn the_format_hints_examples_are_read_as_they_say() {
+    use super::answer;
+    assert_eq!(answer::number("73,856").unwrap(), 73_856.0);
+    assert_eq!(answer::number("7.3856e4").unwrap(), 73_856.0);
+    assert_eq!(answer::number("0.2107").unwrap(), 0.2107);
+    assert!((answer::number("2.107e-1").unwrap() - 0.2107).abs() < 1e-12);
+    for spelling in ["64×55×55", "64x55x55", "(64, 55, 55)"] {
+        assert_eq!(
+            answer::shape(spelling).unwrap(),
+            vec![64, 55, 55],
+            "{spelling}"
+        );
+    }
+    assert_eq!(answer::name("conv3").unwrap(), "conv3");
+    for e in [
+        super::Expected::Integer(1),
+        super::Expected::Real(1.0),
+        super::Expected::Shape(vec![1]),
+        super::Expected::Name(vec!["fc1".into()]),
+    ] {
+        assert!(!e.format_hint().is_empty());
+    }
+}

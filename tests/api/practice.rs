@@ -526,3 +526,20 @@ async fn the_api_checks_answers_and_refuses_bad_requests_clearly() {
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_answer_format_and_tolerance_show_before_answering() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let html = app.get_html("/practice/conv-params/7").await;
+    assert!(html.contains("id=\"answer-hint\">A whole number, exact"));
+    assert!(
+        !html.contains("#7<"),
+        "the permanent link is not a number in the title"
+    );
+    assert!(html.contains("permanent link"));
+    let html = app.get_html("/practice/output-shape/7").await;
+    assert!(html.contains("A shape, channels first"));
+    let loss = app.get_html("/practice/loss/7").await;
+    assert!(loss.contains("within 1% count"));
+}
