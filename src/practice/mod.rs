@@ -223,6 +223,16 @@ impl Variant {
     /// Checks a typed answer; an unreadable one is an error and is not graded.
     pub fn check(&self, raw: &str) -> Result<Checked, answer::Unreadable> {
         let typed = self.expected.read(raw)?;
+        // A name that is no layer of this problem is a slip, not a wrong answer.
+        if let (Typed::Name(name), Data::Layers { layers, .. }) = (&typed, &self.params.data)
+            && !layers.iter().any(|l| l.name.eq_ignore_ascii_case(name))
+        {
+            let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
+            return Err(answer::Unreadable(format!(
+                "'{name}' names no layer here; the layers are {}.",
+                names.join(", ")
+            )));
+        }
         if self.expected.matches(&typed) {
             return Ok(Checked {
                 correct: true,

@@ -231,3 +231,18 @@ fn the_format_hints_examples_are_read_as_they_say() {
         assert!(!e.format_hint().is_empty());
     }
 }
+
+#[test]
+fn a_name_that_is_no_layer_is_unreadable_not_wrong() {
+    let network = super::family("network").unwrap();
+    let v = (0..500)
+        .map(|seed| network.variant(seed))
+        .find(|v| matches!(v.expected, super::Expected::Name(_)))
+        .expect("some network variant asks for a layer's name");
+    let err = v.check("conv99").unwrap_err();
+    assert!(err.0.contains("names no layer"), "{err}");
+    let super::Expected::Name(names) = &v.expected else {
+        unreachable!()
+    };
+    assert!(v.check(&names[0]).unwrap().correct);
+}
