@@ -292,6 +292,11 @@ pub(super) fn output_shape(d: &mut Draw) -> Problem {
             "kept the input's channels instead of one per filter",
         );
     }
+    // "98x203": the spatial size is right, the channels are missing.
+    add(
+        Some(Expected::Shape(vec![h_out, w_out])),
+        "left out the channels (the shape is C×H×W)",
+    );
     Problem {
         prompt: format!(
             "A layer {} takes a {input} input (C×H×W). What is its output shape? Answer as C×H×W.",
@@ -370,6 +375,10 @@ pub(super) fn transposed_output(d: &mut Draw) -> Problem {
         (
             square((h * s + k + op).checked_sub(2 * p)),
             "multiplied H by S instead of H − 1",
+        ),
+        (
+            Some(Expected::Shape(vec![h_out, h_out])),
+            "left out the channels (the shape is C×H×W)",
         ),
     ] {
         if let Some(answer) = answer {

@@ -246,3 +246,24 @@ fn a_name_that_is_no_layer_is_unreadable_not_wrong() {
     };
     assert!(v.check(&names[0]).unwrap().correct);
 }
+
+#[test]
+fn a_shape_without_its_channels_is_named_as_such() {
+    for id in ["output-shape", "transposed-conv"] {
+        let family = super::family(id).unwrap();
+        for seed in 0..200 {
+            let v = family.variant(seed);
+            let super::Expected::Shape(dims) = &v.expected else {
+                continue;
+            };
+            let typed = format!("{}x{}", dims[1], dims[2]);
+            let checked = v.check(&typed).unwrap();
+            assert!(!checked.correct);
+            assert_eq!(
+                checked.misconception,
+                Some("left out the channels (the shape is C×H×W)"),
+                "{id} {seed}: {typed}"
+            );
+        }
+    }
+}
