@@ -32,6 +32,9 @@ pub struct CurrentUser {
     pub extra_new: Option<(i32, u32)>,
     /// Whether the review page shows SM-2's six grades rather than the four buttons.
     pub six_grades: bool,
+    /// The section of the site this request is in ("decks", "review" ...), for the navigation
+    /// to mark the current page. Set per request, never taken from the cache.
+    pub section: &'static str,
     /// The session's CSRF token, for forms.
     pub csrf_token: String,
     /// The session's row id.
@@ -122,7 +125,8 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
     let state = app_state(req)?;
     let now = state.clock.now().as_second();
     let hash = token_hash(cookie.value());
-    if let Some(user) = state.sessions.get(&hash, now) {
+    if let Some(mut user) = state.sessions.get(&hash, now) {
+        user.section = section_of(req.path());
         req.extensions_mut().insert(user.clone());
         return Ok(Some(user));
     }
@@ -158,6 +162,7 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
             .and_then(|d| i32::try_from(d).ok())
             .map(|d| (d, u32::try_from(row.extra_new).unwrap_or(0))),
         six_grades: row.grade_buttons == "six",
+        section: section_of(req.path()),
         csrf_token: row.csrf_token,
         session_id: row.session_id,
         must_change_password: row.must_change_password,
@@ -167,6 +172,21 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
     state.sessions.put(hash, user.clone(), expires_at, now);
     req.extensions_mut().insert(user.clone());
     Ok(Some(user))
+}
+
+/// The navigation section a path belongs to.
+fn section_of(path: &str) -> &'static str {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    match first {
+        "decks" | "cards" => "decks",
+        "review" => "review",
+        "practice" => "practice",
+        "stats" => "stats",
+        "classes" | "reports" => "classes",
+        "admin" => "admin",
+        "account" => "account",
+        _ => "",
+    }
 }
 
 /// The shared application state.

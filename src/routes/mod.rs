@@ -34,6 +34,8 @@ pub struct Nav {
     pub css: &'static str,
     /// The script's versioned URL.
     pub js: &'static str,
+    /// The section the page belongs to, marked in the navigation.
+    pub section: &'static str,
 }
 
 impl Nav {
@@ -45,6 +47,7 @@ impl Nav {
             csrf_token: String::new(),
             css: assets::css_url(),
             js: assets::js_url(),
+            section: "",
         }
     }
 
@@ -54,6 +57,7 @@ impl Nav {
             username: Some(user.username.clone()),
             is_admin: user.is_admin(),
             csrf_token: user.csrf_token.clone(),
+            section: user.section,
             ..Self::anonymous()
         }
     }

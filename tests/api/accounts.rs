@@ -351,3 +351,39 @@ async fn a_first_visit_explains_the_site_and_the_first_account_learns_it_runs_it
         .unwrap();
     assert_eq!(zone, "UTC", "an unknown zone falls back to UTC");
 }
+
+#[tokio::test]
+async fn the_navigation_marks_the_current_page() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    for (path, link) in [
+        (
+            "/decks",
+            "<a href=\"/decks\" aria-current=\"page\">Decks</a>",
+        ),
+        (
+            "/decks/1",
+            "<a href=\"/decks\" aria-current=\"page\">Decks</a>",
+        ),
+        (
+            "/review",
+            "<a href=\"/review\" aria-current=\"page\">Review</a>",
+        ),
+        (
+            "/stats",
+            "<a href=\"/stats\" aria-current=\"page\">Progress</a>",
+        ),
+        (
+            "/practice",
+            "<a href=\"/practice\" aria-current=\"page\">Practice</a>",
+        ),
+        (
+            "/classes",
+            "<a href=\"/classes\" aria-current=\"page\">Classes</a>",
+        ),
+    ] {
+        let html = app.get_html(path).await;
+        assert!(html.contains(link), "{path}");
+        assert_eq!(html.matches("aria-current=\"page\"").count(), 1, "{path}");
+    }
+}
