@@ -5,7 +5,7 @@
 
 mod process;
 
-use process::{PASSWORD, Running, browser, csrf_in, rss_kib, sign_up, start};
+use process::{PASSWORD, Running, browser, csrf_in, page, rss_kib, sign_up, start};
 use reqwest::StatusCode;
 use std::collections::BTreeMap;
 
@@ -14,15 +14,7 @@ use std::collections::BTreeMap;
 const ALLOWED_GROWTH_KIB: u64 = 100 * 1024;
 
 async fn login_page_token(client: &reqwest::Client, base: &str) -> String {
-    let page = client
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    csrf_in(&page)
+    csrf_in(&page(client, &format!("{base}/login")).await)
 }
 
 /// Sends `n` requests at once; returns how many got each status.
@@ -98,15 +90,7 @@ async fn two_hundred_concurrent_registrations_stay_within_bounded_memory() {
     let (server, base) = start(&dir.path().join("flood.db")).await;
     let server = Running(server);
     let client = browser();
-    let page = client
-        .get(format!("{base}/register"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_in(&page);
+    let token = csrf_in(&page(&client, &format!("{base}/register")).await);
     let (before, _) = rss_kib(&server.0);
     let counts = burst(200, |i| {
         client.post(format!("{base}/register")).form(&[

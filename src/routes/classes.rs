@@ -274,17 +274,7 @@ struct ReportsPage {
     nav: Nav,
     back: String,
     class: ClassRow,
-    reports: Vec<ReportLine>,
-}
-
-struct ReportLine {
-    id: i64,
-    card_id: i64,
-    front: String,
-    deck_name: String,
-    username: String,
-    message: String,
-    at: String,
+    reports: Vec<super::reports::ReportLine>,
 }
 
 /// The open reports of a class's students on the class's decks, for its instructor.
@@ -295,19 +285,10 @@ async fn list_reports(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let class = owned(&req, &user, *id).await?;
-    let reports = crate::db::reports::open_for_class(state.db.reader(), class.id)
-        .await?
-        .into_iter()
-        .map(|r| ReportLine {
-            at: super::decks::utc_time(r.created_at),
-            id: r.id,
-            card_id: r.card_id,
-            front: r.front,
-            deck_name: r.deck_name,
-            username: r.username,
-            message: r.message,
-        })
-        .collect();
+    let reports = super::reports::lines(
+        crate::db::reports::open_for_class(state.db.reader(), class.id).await?,
+        &user,
+    );
     page(&ReportsPage {
         nav: Nav::for_user(&user),
         back: format!("/classes/{}/reports", class.id),

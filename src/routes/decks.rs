@@ -218,7 +218,6 @@ pub struct HistoryLine {
     pub interval: String,
 }
 
-/// A Unix time as "2026-11-29 18:33 UTC".
 /// A moment as the user reads it: in their own time zone, with the zone's abbreviation.
 pub fn local_time(seconds: i64, zone: &jiff::tz::TimeZone) -> String {
     jiff::Timestamp::from_second(seconds)
@@ -227,12 +226,6 @@ pub fn local_time(seconds: i64, zone: &jiff::tz::TimeZone) -> String {
                 .strftime("%Y-%m-%d %H:%M %Z")
                 .to_string()
         })
-        .unwrap_or_default()
-}
-
-pub fn utc_time(seconds: i64) -> String {
-    jiff::Timestamp::from_second(seconds)
-        .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default()
 }
 

@@ -17,30 +17,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Longest reply, in characters.
 const MAX_REPLY_CHARS: usize = 1_000;
 
-struct InboxLine {
-    id: i64,
-    card_id: i64,
-    front: String,
-    deck_name: String,
-    username: String,
-    message: String,
-    at: String,
+/// A report as the triage pages show it.
+pub(super) struct ReportLine {
+    pub(super) id: i64,
+    pub(super) card_id: i64,
+    pub(super) front: String,
+    pub(super) deck_name: String,
+    pub(super) username: String,
+    pub(super) message: String,
+    /// When, in the reader's time zone.
+    pub(super) at: String,
 }
 
-#[derive(Template)]
-#[template(path = "reports/inbox.html")]
-struct InboxPage {
-    nav: Nav,
-    reports: Vec<InboxLine>,
-}
-
-async fn inbox(req: HttpRequest, Instructor(user): Instructor) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let reports = crate::db::reports::inbox(state.db.reader(), user.id, user.is_admin())
-        .await?
-        .into_iter()
-        .map(|r| InboxLine {
-            at: super::decks::utc_time(r.created_at),
+/// Reports as lines for `reader`.
+pub(super) fn lines(
+    rows: Vec<crate::db::reports::ReportRow>,
+    reader: &crate::auth::CurrentUser,
+) -> Vec<ReportLine> {
+    rows.into_iter()
+        .map(|r| ReportLine {
+            at: super::decks::local_time(r.created_at, &reader.time_zone),
             id: r.id,
             card_id: r.card_id,
             front: r.front,
@@ -48,7 +44,22 @@ async fn inbox(req: HttpRequest, Instructor(user): Instructor) -> Result<HttpRes
             username: r.username,
             message: r.message,
         })
-        .collect();
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "reports/inbox.html")]
+struct InboxPage {
+    nav: Nav,
+    reports: Vec<ReportLine>,
+}
+
+async fn inbox(req: HttpRequest, Instructor(user): Instructor) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let reports = lines(
+        crate::db::reports::inbox(state.db.reader(), user.id, user.is_admin()).await?,
+        &user,
+    );
     page(&InboxPage {
         nav: Nav::for_user(&user),
         reports,

@@ -57,16 +57,11 @@ pub fn csrf_in(html: &str) -> String {
 
 pub async fn sign_up(base: &str, name: &str) -> (Client, String) {
     let client = browser();
-    let page = client
-        .get(format!("{base}/register"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     let form = [
-        ("csrf_token", csrf_in(&page)),
+        (
+            "csrf_token",
+            csrf_in(&page(&client, &format!("{base}/register")).await),
+        ),
         ("username", name.to_owned()),
         ("password", PASSWORD.to_owned()),
         ("confirm", PASSWORD.to_owned()),
@@ -78,15 +73,7 @@ pub async fn sign_up(base: &str, name: &str) -> (Client, String) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let page = client
-        .get(format!("{base}/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_in(&page);
+    let token = csrf_in(&page(&client, &format!("{base}/account")).await);
     let prefs = [
         ("csrf_token", token.clone()),
         ("time_zone", "UTC".to_owned()),
@@ -101,6 +88,11 @@ pub async fn sign_up(base: &str, name: &str) -> (Client, String) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     (client, token)
+}
+
+/// A page's HTML, fetched with `client`.
+pub async fn page(client: &Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// The process's resident memory now and at its peak, in KiB, from /proc.
