@@ -52,6 +52,7 @@ pub(super) fn lines(
 struct InboxPage {
     nav: Nav,
     reports: Vec<ReportLine>,
+    back: &'static str,
 }
 
 async fn inbox(req: HttpRequest, Instructor(user): Instructor) -> Result<HttpResponse, AppError> {
@@ -63,6 +64,7 @@ async fn inbox(req: HttpRequest, Instructor(user): Instructor) -> Result<HttpRes
     page(&InboxPage {
         nav: Nav::for_user(&user),
         reports,
+        back: "/reports",
     })
 }
 
