@@ -225,9 +225,11 @@ pub(super) fn loss(d: &mut Draw) -> Problem {
             )
         } else {
             format!(
-                "Example {}: y − ŷ = {y:.1} − {p:.1} = {:.1}; term = {}.",
+                "Example {}: y − ŷ = {} − {} = {}; term = {}.",
                 i + 1,
-                y - p,
+                one_place(*y),
+                operand(*p),
+                one_place(y - p),
                 real(term)
             )
         });
@@ -347,5 +349,25 @@ pub(super) fn loss(d: &mut Draw) -> Problem {
         expected: Expected::Real(expected),
         solution,
         misconceptions,
+    }
+}
+
+/// A value to one decimal place, negative with a true minus sign ("−1.2").
+fn one_place(x: f64) -> String {
+    let text = format!("{:.1}", x.abs());
+    if x < 0.0 && text != "0.0" {
+        format!("−{text}")
+    } else {
+        text
+    }
+}
+
+/// A value on the right of a minus sign: parenthesised when negative ("0.3 − (−1.2)").
+fn operand(x: f64) -> String {
+    let text = one_place(x);
+    if text.starts_with('−') {
+        format!("({text})")
+    } else {
+        text
     }
 }

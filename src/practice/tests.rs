@@ -267,3 +267,20 @@ fn a_shape_without_its_channels_is_named_as_such() {
         }
     }
 }
+
+#[test]
+fn negative_numbers_in_worked_subtractions_are_parenthesised() {
+    let loss = super::family("loss").unwrap();
+    let mut seen = false;
+    for seed in 0..2000 {
+        for step in loss.variant(seed).solution {
+            assert!(!step.contains("− -"), "{step}");
+            assert!(!step.contains(" - -"), "{step}");
+            seen |= step.contains("− (−");
+        }
+    }
+    assert!(
+        seen,
+        "some regression example subtracts a negative prediction"
+    );
+}
