@@ -197,19 +197,7 @@ async fn an_anki_export_reimports_to_the_same_cards_and_a_broken_package_is_refu
     assert!(bytes.starts_with(b"PK"));
     let upload = |name: &'static str, data: Vec<u8>| {
         let app = app.clone_browser();
-        async move {
-            let form = Form::new()
-                .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
-                .text("deck", name)
-                .text("format", "auto")
-                .part("file", Part::bytes(data).file_name(format!("{name}.apkg")));
-            app.client
-                .post(app.url("/admin/import"))
-                .multipart(form)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { crate::helpers::upload(&app, &format!("{name}.apkg"), data, name, "auto").await }
     };
     let response = upload("From Anki", bytes.clone()).await;
     assert!(
