@@ -34,23 +34,31 @@ pub async fn register(
 /// throttled per client address and per account (see `auth::throttle`): a failure is
 /// reserved before hashing and given back only if the password is right or the check never
 /// ran.
-async fn checked_password(
+async fn checked_password<T>(
     throttle: &LoginThrottle,
     ip: IpAddr,
     username: &str,
     password_typed: &str,
-    hash: Option<String>,
     now: i64,
-) -> Result<bool, AppError> {
+    lookup: impl Future<Output = Result<(Option<String>, T), AppError>>,
+) -> Result<(bool, T), AppError> {
+    // Reserve first: a throttled request costs neither a database read nor a hash.
     let attempt = throttle
         .begin(ip, username, now)
         .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+    let (hash, found) = match lookup.await {
+        Ok(looked_up) => looked_up,
+        Err(e) => {
+            throttle.cancel(attempt);
+            return Err(e);
+        }
+    };
     match password::verify(password_typed.to_owned(), hash).await {
         Ok(true) => {
             throttle.succeeded(attempt);
-            Ok(true)
+            Ok((true, found))
         }
-        Ok(false) => Ok(false),
+        Ok(false) => Ok((false, found)),
         Err(e) => {
             throttle.cancel(attempt);
             Err(e.into())
@@ -67,9 +75,11 @@ pub async fn authenticate(
     password_typed: &str,
     now: i64,
 ) -> Result<i64, AppError> {
-    let user = db::users::find_by_username(pool, username.trim()).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = checked_password(throttle, ip, username, password_typed, hash, now).await?;
+    let lookup = async {
+        let user = db::users::find_by_username(pool, username.trim()).await?;
+        Ok((user.as_ref().map(|u| u.password_hash.clone()), user))
+    };
+    let (ok, user) = checked_password(throttle, ip, username, password_typed, now, lookup).await?;
     match user {
         Some(user) if ok && user.disabled => Err(AppError::Validation(
             "This account is disabled; ask an administrator.".to_owned(),
@@ -154,19 +164,14 @@ pub async fn change_password(
     new: &Password,
     now: i64,
 ) -> Result<(), AppError> {
-    let row = db::users::find(pool, user.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !checked_password(
-        throttle,
-        ip,
-        &user.username,
-        current,
-        Some(row.password_hash),
-        now,
-    )
-    .await?
-    {
+    let lookup = async {
+        let row = db::users::find(pool, user.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok((Some(row.password_hash), ()))
+    };
+    let (right, ()) = checked_password(throttle, ip, &user.username, current, now, lookup).await?;
+    if !right {
         return Err(AppError::Validation(
             "The current password is not right.".to_owned(),
         ));
