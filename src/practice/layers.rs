@@ -92,6 +92,19 @@ pub struct Named {
     pub layer: Layer,
 }
 
+/// Indentation that marks a prompt line as one layer of a listing (see `Variant::prompt_blocks`).
+pub const LISTING_INDENT: &str = "  ";
+
+/// One line per layer, `name: Layer(...)`, each marked as a listing line, so that every family
+/// that lists layers shows them the same way (a monospace block on the pages).
+pub fn listing<'a>(layers: impl IntoIterator<Item = &'a Named>) -> String {
+    layers
+        .into_iter()
+        .map(|l| format!("{LISTING_INDENT}{}: {}", l.name, l.layer.describe()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 impl Named {
     /// A named layer.
     pub fn new(name: impl Into<String>, layer: Layer) -> Self {

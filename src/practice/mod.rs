@@ -219,7 +219,34 @@ pub struct Checked {
     pub misconception: Option<&'static str>,
 }
 
+/// A part of a prompt as the pages show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptBlock {
+    /// Words.
+    Text(String),
+    /// Layers, one per line, shown in a monospace block.
+    Listing(Vec<String>),
+}
+
 impl Variant {
+    /// The prompt cut into paragraphs and layer listings (lines that `layers::listing` marked),
+    /// so the pages set layers apart the same way for every family.
+    pub fn prompt_blocks(&self) -> Vec<PromptBlock> {
+        let mut blocks: Vec<PromptBlock> = Vec::new();
+        for line in self.prompt.lines() {
+            if let Some(layer) = line.strip_prefix(layers::LISTING_INDENT) {
+                if let Some(PromptBlock::Listing(lines)) = blocks.last_mut() {
+                    lines.push(layer.to_owned());
+                } else {
+                    blocks.push(PromptBlock::Listing(vec![layer.to_owned()]));
+                }
+            } else if !line.trim().is_empty() {
+                blocks.push(PromptBlock::Text(line.to_owned()));
+            }
+        }
+        blocks
+    }
+
     /// Checks a typed answer; an unreadable one is an error and is not graded.
     pub fn check(&self, raw: &str) -> Result<Checked, answer::Unreadable> {
         let typed = self.expected.read(raw)?;

@@ -1,6 +1,6 @@
 //! Whole networks: VGG- and AlexNet-like stacks of conv, pool, flatten and linear layers.
 
-use super::layers::{Layer, Named, Report, Shape, analyze};
+use super::layers::{Layer, Named, Report, Shape, analyze, listing};
 use super::{Asks, Data, Expected, Misconception, Params, Problem, draw::Draw, real, thousands};
 
 fn conv(c_in: u64, c_out: u64, k: u64, s: u64, p: u64) -> Layer {
@@ -210,14 +210,9 @@ pub(super) fn network(d: &mut Draw) -> Problem {
     } else {
         "A"
     };
-    let listing: Vec<String> = layers
-        .iter()
-        .filter(|l| l.layer != Layer::Relu)
-        .map(|l| format!("  {}: {}", l.name, l.layer.describe()))
-        .collect();
     let intro = format!(
         "{article} {style} network takes a {input} image through these layers (each conv and hidden linear layer is followed by an in-place ReLU, which adds no parameters and no memory):\n{}\n",
-        listing.join("\n")
+        listing(layers.iter().filter(|l| l.layer != Layer::Relu))
     );
     let total: u64 = reports.iter().map(|r| r.parameters).sum();
     let int = |n: u64| Expected::Integer(i64::try_from(n).unwrap_or(i64::MAX));

@@ -1,7 +1,7 @@
 //! Receptive field of a stack of conv and pooling layers, in input pixels per side.
 
 use super::conv::CHANNELS;
-use super::layers::{Layer, Named, Shape};
+use super::layers::{Layer, Named, Shape, listing};
 use super::{Asks, Data, Expected, Misconception, Params, Problem, draw::Draw};
 
 pub(super) fn receptive_field(d: &mut Draw) -> Problem {
@@ -88,14 +88,10 @@ pub(super) fn receptive_field(d: &mut Draw) -> Problem {
             label: "scaled each layer by its own stride instead of the strides before it",
         },
     ];
-    let listing: Vec<String> = layers
-        .iter()
-        .map(|l| format!("{}: {}", l.name, l.layer.describe()))
-        .collect();
     Problem {
         prompt: format!(
-            "A 3×224×224 image goes through {}. How many input pixels wide is the receptive field of one unit of the last layer's output?",
-            listing.join(", then ")
+            "A 3×224×224 image goes through these layers, in order:\n{}\nHow many input pixels wide is the receptive field of one unit of the last layer's output?",
+            listing(&layers)
         ),
         params: Params {
             asks: Asks::ReceptiveField,

@@ -284,3 +284,35 @@ fn negative_numbers_in_worked_subtractions_are_parenthesised() {
         "some regression example subtracts a negative prediction"
     );
 }
+
+#[test]
+fn layer_listings_are_one_monospace_block_whenever_a_prompt_lists_layers() {
+    for id in ["receptive-field", "network"] {
+        let family = FAMILIES.iter().find(|f| f.id == id).unwrap();
+        for seed in 0..50 {
+            let v = family.variant(seed);
+            let Data::Layers { layers, .. } = &v.params.data else {
+                panic!("{id} has no layers");
+            };
+            let blocks = v.prompt_blocks();
+            let listings: Vec<&Vec<String>> = blocks
+                .iter()
+                .filter_map(|b| match b {
+                    PromptBlock::Listing(lines) => Some(lines),
+                    PromptBlock::Text(_) => None,
+                })
+                .collect();
+            assert_eq!(listings.len(), 1, "{id} {seed}: {blocks:?}");
+            // Every named layer but the ReLUs the network's words account for is listed.
+            let shown = layers
+                .iter()
+                .filter(|l| l.layer != layers::Layer::Relu)
+                .count();
+            assert_eq!(listings[0].len(), shown, "{id} {seed}");
+            assert!(listings[0][0].starts_with(&layers[0].name));
+            assert!(
+                matches!(blocks.last(), Some(PromptBlock::Text(q)) if q.ends_with('?') || q.ends_with('.'))
+            );
+        }
+    }
+}
