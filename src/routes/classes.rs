@@ -323,7 +323,7 @@ struct DashboardPage {
     class: ClassRow,
     active_7: i64,
     active_30: i64,
-    chart: Vec<crate::charts::Bar>,
+    chart: crate::charts::BarChart,
     hardest: Vec<HardLine>,
     misconceptions: Vec<crate::db::analytics::MisconceptionCount>,
     students: Vec<StudentView>,
@@ -414,7 +414,10 @@ async fn show_dashboard(
         nav: Nav::for_user(&user),
         active_7: crate::db::analytics::active_students(db, class.id, today - 6).await?,
         active_30: crate::db::analytics::active_students(db, class.id, today - 29).await?,
-        chart: crate::charts::bars(&values, 600, 120),
+        chart: crate::charts::bar_chart(
+            &values,
+            &crate::charts::week_ticks(today, first - today..1),
+        ),
         hardest,
         misconceptions: crate::db::analytics::misconceptions(db, class.id, 10)
             .await?

@@ -1,7 +1,7 @@
 //! A user's own progress: the model behind /stats.
 
 use crate::auth::CurrentUser;
-use crate::charts::{self, Bar, Cell};
+use crate::charts::{self, BarChart, HeatMap};
 use crate::db;
 use crate::error::AppError;
 use crate::srs::day::date_of_day;
@@ -24,9 +24,9 @@ pub struct Progress {
     /// Cards due tomorrow.
     pub due_tomorrow: i64,
     /// Due cards per day for the next 30 days (overdue ones on today's bar).
-    pub forecast: Vec<Bar>,
+    pub forecast: BarChart,
     /// The past year's reviews per day.
-    pub heat_map: Vec<Cell>,
+    pub heat_map: HeatMap,
     /// Reviews in the past year.
     pub reviews_past_year: i64,
     /// Share of mature-card reviews graded 3 or more, in percent, and how many reviews.
@@ -144,7 +144,7 @@ pub async fn progress(
         decks,
         due_today: counts.due_today + i64::try_from(repeats).unwrap_or(0),
         due_tomorrow: counts.due_tomorrow,
-        forecast: charts::bars(&forecast_values, 600, 120),
+        forecast: charts::bar_chart(&forecast_values, &charts::week_ticks(today, 0..30)),
         heat_map: charts::heat_map(today, &history),
         reviews_past_year: history.values().sum(),
         retention,

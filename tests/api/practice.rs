@@ -61,7 +61,14 @@ async fn the_practice_page_lists_every_family_and_gives_each_problem_a_permanent
     let prompt_in = |html: &str| {
         html.split("id=\"prompt\">")
             .nth(1)
-            .map(|s| s[..s.find("</div>").unwrap()].to_owned())
+            // Paragraphs in the page, lines in the prompt.
+            .map(|s| {
+                s[..s.find("</div>").unwrap()]
+                    .trim()
+                    .trim_start_matches("<p>")
+                    .trim_end_matches("</p>")
+                    .replace("</p><p>", "\n")
+            })
     };
     assert_eq!(
         prompt_in(&first).as_deref(),

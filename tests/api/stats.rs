@@ -120,8 +120,18 @@ async fn the_stats_page_agrees_with_itself() {
     assert!(row.contains("data-label=\"Learning\">3<"), "{row}");
     // The failed card is due again today: the tile and the forecast's first bar agree.
     assert_eq!(figure("due-today"), "1");
-    let forecast = html.split("class=\"chart forecast\"").nth(1).unwrap();
+    let forecast = html.split("id=\"forecast\"").nth(1).unwrap();
     let first_bar =
         &forecast[forecast.find("<title>").unwrap()..forecast.find("</title>").unwrap()];
     assert!(first_bar.ends_with(": 1 due"), "{first_bar}");
+    // The chart carries the number without hover, and its axes.
+    let after_bar = &forecast[forecast.find("</rect>").unwrap()..];
+    assert!(
+        after_bar.starts_with("</rect><text class=\"value\""),
+        "{after_bar}"
+    );
+    assert!(after_bar[..after_bar.find("</text>").unwrap()].ends_with(">1"));
+    assert!(forecast.contains(">today</text>"));
+    assert!(html.contains("class=\"weekday\" x=\"0\""));
+    assert!(html.contains("class=\"month\""));
 }
