@@ -1,6 +1,6 @@
 //! Decks and their cards.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{FromRow, SqliteExecutor, SqlitePool};
 
 /// A deck with one user's counts.
 #[derive(Debug, Clone, FromRow)]
@@ -203,6 +203,72 @@ pub async fn cards(db: impl SqliteExecutor<'_>, deck_id: i64) -> Result<Vec<Card
     )
     .bind(deck_id)
     .fetch_all(db)
+    .await
+}
+
+/// The filter of the deck editor's search: the text in a card's front, back or tags, any
+/// ASCII case (`instr`, not `LIKE`, so `%` and `_` are searched for as themselves).
+/// A macro, not a constant, so the queries stay `&'static str` literals (`concat!`).
+macro_rules! matches_search {
+    () => {
+        "(?2 = '' OR instr(lower(front), lower(?2)) > 0
+          OR instr(lower(back), lower(?2)) > 0 OR instr(lower(tags), lower(?2)) > 0)"
+    };
+}
+
+/// Page `offset`..`offset + limit` of a deck's cards in order, only those matching `search`
+/// (all when empty), and how many match in all.
+pub async fn cards_page(
+    db: &SqlitePool,
+    deck_id: i64,
+    search: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<CardRow>, i64), sqlx::Error> {
+    let total: i64 = sqlx::query_scalar(concat!(
+        "SELECT COUNT(*) FROM cards WHERE deck_id = ?1 AND ",
+        matches_search!()
+    ))
+    .bind(deck_id)
+    .bind(search)
+    .fetch_one(db)
+    .await?;
+    let cards = sqlx::query_as(concat!(
+        "SELECT id, deck_id, front, back, kind, generator, position, tags FROM cards
+         WHERE deck_id = ?1 AND ",
+        matches_search!(),
+        " ORDER BY position, id LIMIT ?4 OFFSET ?3"
+    ))
+    .bind(deck_id)
+    .bind(search)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok((cards, total))
+}
+
+/// How many of the deck's cards matching `search` come before `card_id` in order, or `None`
+/// when the card does not match: where the editor finds it.
+pub async fn card_rank(
+    db: &SqlitePool,
+    deck_id: i64,
+    search: &str,
+    card_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(concat!(
+        "SELECT (SELECT COUNT(*) FROM cards AS c WHERE c.deck_id = ?1 AND ",
+        matches_search!(),
+        " AND (c.position, c.id) < (me.position, me.id))
+         FROM cards AS me
+         WHERE me.id = ?3 AND me.id IN (SELECT id FROM cards WHERE deck_id = ?1 AND ",
+        matches_search!(),
+        ")"
+    ))
+    .bind(deck_id)
+    .bind(search)
+    .bind(card_id)
+    .fetch_optional(db)
     .await
 }
 

@@ -36,16 +36,100 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// Cards per page of the editor: a deck of 1,000 cards is 20 short pages, not one long form.
+const EDITOR_PAGE: i64 = 50;
+
 #[derive(Template)]
 #[template(path = "decks/edit.html")]
 struct EditorPage {
     nav: Nav,
     deck: DeckRow,
     cards: Vec<CardRow>,
+    /// Cards matching the search (all the deck's when there is none).
+    matching: i64,
+    /// The number, in the deck's order, of the first card shown.
+    first_number: i64,
+    view: EditorView,
+    /// The page shown, 1-based, and how many there are.
+    page: i64,
+    pages: i64,
+    /// The card just added, to link to.
+    added: Option<CardRow>,
     errors: Vec<String>,
     new_front: String,
     new_back: String,
     new_tags: String,
+}
+
+impl EditorPage {
+    /// The editor's address for another page of the same search.
+    fn page_url(&self, page: i64) -> String {
+        editor_url(self.deck.id, &self.view.q, page, "")
+    }
+}
+
+/// Which part of the card list the editor shows, and what just happened there.
+#[derive(Debug, Default, Deserialize)]
+struct EditorView {
+    /// Search text.
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: Option<i64>,
+    /// A card just added or saved: its row opens, with a note.
+    #[serde(default)]
+    added: Option<i64>,
+    #[serde(default)]
+    saved: Option<i64>,
+}
+
+impl EditorView {
+    /// Whether card `id`'s row opens (the card just saved).
+    fn opens(&self, id: &i64) -> bool {
+        self.saved == Some(*id)
+    }
+}
+
+/// `/decks/{deck}/edit` showing `page` of the cards matching `q`, then `tail` (a fragment or
+/// further parameters).
+fn editor_url(deck: i64, q: &str, page: i64, tail: &str) -> String {
+    let query = serde_urlencoded::to_string([("q", q)]).unwrap_or_default();
+    let query = if q.is_empty() {
+        String::new()
+    } else {
+        format!("{query}&")
+    };
+    format!("/decks/{deck}/edit?{query}page={page}{tail}")
+}
+
+/// Where card `card_id` shows in the editor, within the search `q` while it still matches.
+async fn card_in_editor(
+    db: &sqlx::SqlitePool,
+    deck: i64,
+    q: &str,
+    card_id: i64,
+    note: &str,
+) -> Result<String, AppError> {
+    let (q, rank) = match crate::db::decks::card_rank(db, deck, q, card_id).await? {
+        Some(rank) => (q, rank),
+        None => (
+            "",
+            crate::db::decks::card_rank(db, deck, "", card_id)
+                .await?
+                .unwrap_or(0),
+        ),
+    };
+    let note = if note.is_empty() {
+        String::new()
+    } else {
+        format!("&{note}={card_id}")
+    };
+    Ok(editor_url(
+        deck,
+        q,
+        rank / EDITOR_PAGE + 1,
+        &format!("{note}#card-{card_id}"),
+    ))
 }
 
 #[derive(Template)]
@@ -74,12 +158,17 @@ struct CardForm {
     back: String,
     #[serde(default)]
     tags: String,
+    /// The editor's search when the form was sent, to return to it.
+    #[serde(default)]
+    q: String,
 }
 
 #[derive(Deserialize)]
 struct MoveForm {
     #[serde(default)]
     direction: String,
+    #[serde(default)]
+    q: String,
 }
 
 #[derive(Deserialize)]
@@ -128,13 +217,35 @@ async fn editor(
     req: &HttpRequest,
     user: &CurrentUser,
     deck: DeckRow,
+    mut view: EditorView,
     errors: Vec<String>,
     new: CardForm,
 ) -> Result<EditorPage, AppError> {
     let state = app_state(req)?;
+    let db = state.db.reader();
+    view.q = view.q.trim().chars().take(200).collect();
+    // An address past the last page (cards deleted since) shows the last page.
+    let (_, matching) = crate::db::decks::cards_page(db, deck.id, &view.q, 0, 0).await?;
+    let pages = ((matching + EDITOR_PAGE - 1) / EDITOR_PAGE).max(1);
+    let page = view.page.unwrap_or(1).clamp(1, pages);
+    let offset = (page - 1) * EDITOR_PAGE;
+    let (cards, _) =
+        crate::db::decks::cards_page(db, deck.id, &view.q, offset, EDITOR_PAGE).await?;
+    let added = match view.added {
+        Some(id) => crate::db::decks::card(db, id)
+            .await?
+            .filter(|c| c.deck_id == deck.id),
+        None => None,
+    };
     Ok(EditorPage {
         nav: Nav::for_user(user),
-        cards: crate::db::decks::cards(state.db.reader(), deck.id).await?,
+        cards,
+        matching,
+        first_number: offset + 1,
+        view,
+        page,
+        pages,
+        added,
         deck,
         errors,
         new_front: new.front,
@@ -198,6 +309,7 @@ async fn show_editor(
     req: HttpRequest,
     user: CurrentUser,
     id: web::Path<i64>,
+    view: web::Query<EditorView>,
 ) -> Result<HttpResponse, AppError> {
     let deck = editable(&req, &user, *id).await?;
     page(
@@ -205,11 +317,13 @@ async fn show_editor(
             &req,
             &user,
             deck,
+            view.into_inner(),
             Vec::new(),
             CardForm {
                 front: String::new(),
                 back: String::new(),
                 tags: String::new(),
+                q: String::new(),
             },
         )
         .await?,
@@ -310,7 +424,7 @@ async fn add_card(
         Err(errors) => {
             return page_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &editor(&req, &user, deck, errors, form).await?,
+                &editor(&req, &user, deck, EditorView::default(), errors, form).await?,
             );
         }
     };
@@ -326,10 +440,20 @@ async fn add_card(
     .await
     .map_err(duplicate)
     {
-        Ok(_) => Ok(see_other(&format!("/decks/{}/edit", deck.id))),
+        Ok(card_id) => Ok(see_other(
+            &card_in_editor(state.db.writer(), deck.id, "", card_id, "added").await?,
+        )),
         Err(AppError::Validation(message)) => page_with(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &editor(&req, &user, deck, vec![message], form).await?,
+            &editor(
+                &req,
+                &user,
+                deck,
+                EditorView::default(),
+                vec![message],
+                form,
+            )
+            .await?,
         ),
         Err(other) => Err(other),
     }
@@ -355,10 +479,9 @@ async fn save_card(
     )
     .await
     .map_err(duplicate)?;
-    Ok(see_other(&format!(
-        "/decks/{}/edit#card-{}",
-        deck.id, card.id
-    )))
+    Ok(see_other(
+        &card_in_editor(state.db.writer(), deck.id, &form.0.q, card.id, "saved").await?,
+    ))
 }
 
 async fn move_card(
@@ -375,10 +498,9 @@ async fn move_card(
         _ => return Err(AppError::BadRequest("direction is up or down.".to_owned())),
     };
     crate::db::decks::move_card(state.db.writer(), card.id, up).await?;
-    Ok(see_other(&format!(
-        "/decks/{}/edit#card-{}",
-        deck.id, card.id
-    )))
+    Ok(see_other(
+        &card_in_editor(state.db.writer(), deck.id, &form.0.q, card.id, "").await?,
+    ))
 }
 
 async fn confirm_delete_card(

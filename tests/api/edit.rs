@@ -221,3 +221,93 @@ async fn only_the_owner_or_an_admin_edits_a_deck() {
         "admins edit any deck"
     );
 }
+
+/// The ids of the card rows the editor page shows, in order.
+fn rows(html: &str) -> Vec<i64> {
+    html.split("<li id=\"card-")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].parse().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_editor_pages_and_searches_a_deck_of_a_thousand_cards() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let mut csv = String::from("front,back\n");
+    for i in 1..=1000 {
+        let topic = if i % 100 == 0 { "Pooling" } else { "Conv" };
+        csv.push_str(&format!("{topic} question {i},answer {i}\n"));
+    }
+    let r = crate::helpers::upload(&app, "big.csv", csv.into_bytes(), "Big", "csv").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let deck: i64 = sqlx::query_scalar("SELECT id FROM decks WHERE name = 'Big'")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    let editor = format!("/decks/{deck}/edit");
+
+    // One short page at a time, each card one collapsed line.
+    let html = app.get_html(&editor).await;
+    assert_eq!(rows(&html).len(), 50);
+    assert!(html.contains("Cards 1&ndash;50 of 1000"), "counts shown");
+    assert!(html.contains("Page 1 of 20"));
+    assert!(!html.contains("<details open"), "rows start collapsed");
+    assert!(html.contains("rel=\"next\""));
+    let last = app.get_html(&format!("{editor}?page=20")).await;
+    assert!(last.contains("Cards 951&ndash;1000 of 1000"));
+    assert!(last.contains("Conv question 999<"));
+    // Past the end shows the last page; a bad page number is refused, not a crash.
+    assert_eq!(
+        rows(&app.get_html(&format!("{editor}?page=99")).await),
+        rows(&last)
+    );
+    assert_eq!(
+        app.get(&format!("{editor}?page=x")).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    // Search finds by front, back or tags, any case, and `%` is a character, not a wildcard.
+    let found = app.get_html(&format!("{editor}?q=pOOLing")).await;
+    assert_eq!(rows(&found).len(), 10);
+    assert!(found.contains("Cards 1&ndash;10 of 10 matching &ldquo;pOOLing&rdquo;"));
+    let none = app.get_html(&format!("{editor}?q=%25")).await;
+    assert!(none.contains("No card matches"));
+    assert!(rows(&none).is_empty());
+
+    // Saving a card found by search returns to that search, on the card, opened.
+    let target = card(&app, deck, "Pooling question 700").await;
+    let r = app
+        .submit(
+            &format!("{editor}?q=pooling"),
+            &format!("/cards/{target}/edit"),
+            &[
+                ("front", "Pooling question 700, edited"),
+                ("back", "answer 700"),
+                ("tags", ""),
+                ("q", "pooling"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&r),
+        format!("{editor}?q=pooling&page=1&saved={target}#card-{target}")
+    );
+    let back = app.get_html(&location(&r)).await;
+    assert!(back.contains(&format!("<li id=\"card-{target}\">\n    <details open>")));
+    assert!(back.contains("Card saved."));
+
+    // A new card lands on the last page, and the note links to it.
+    let r = add(&app, deck, "The newest card", "new", "").await;
+    let added: i64 = card(&app, deck, "The newest card").await;
+    assert_eq!(
+        location(&r),
+        format!("{editor}?page=21&added={added}#card-{added}")
+    );
+    let page = app.get_html(&location(&r)).await;
+    assert!(page.contains(&format!(
+        "Card added: <a href=\"#card-{added}\">The newest card</a>"
+    )));
+    assert_eq!(rows(&page), [added]);
+}
