@@ -392,13 +392,28 @@ async fn script_in_card_text_and_deck_names_shows_as_text_and_never_runs() {
         .await
         .unwrap();
     c.find(Locator::Css(
-        "form[action='/admin/import'] button[type=submit]",
+        "form[action='/admin/import/preview'] button[type=submit]",
     ))
     .await
     .unwrap()
     .click()
     .await
     .unwrap();
+    // The preview shows the cards, as text, before anything is imported.
+    wait_for_text(&c, "3 cards will be added to a new deck").await;
+    assert!(body_text(&c).await.contains(payloads[0]));
+    assert_eq!(
+        js(&c, "return window.__xss === undefined").await,
+        json!(true),
+        "no script ran on the preview"
+    );
+    shoot(&c, "import-preview").await;
+    c.find(Locator::Id("confirm-import"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_text(&c, "Imported 3 new cards").await;
 
     for path in [

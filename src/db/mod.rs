@@ -6,6 +6,7 @@ pub mod anki;
 pub mod classes;
 pub mod decks;
 pub mod meta;
+pub mod pending_imports;
 pub mod practice;
 pub mod reports;
 pub mod reviews;

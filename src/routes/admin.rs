@@ -42,6 +42,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(show_import))
                     .route(web::post().to(import_file)),
             )
+            .service(web::resource("/import/preview").route(web::post().to(preview_import)))
+            .service(web::resource("/import/confirm").route(web::post().to(confirm_import)))
             .service(web::resource("/users").route(web::get().to(list_users)))
             .service(web::resource("/users/{id}/role").route(web::post().to(set_role)))
             .service(
@@ -143,15 +145,136 @@ async fn import_file(
     }
 }
 
-async fn read_and_import(
-    slots: &tokio::sync::Semaphore,
-    pool: &sqlx::SqlitePool,
+/// Cards shown in each table of a preview; the counts cover the rest.
+const PREVIEW_ROWS: usize = 200;
+
+#[derive(Template)]
+#[template(path = "admin/import_preview.html")]
+struct PreviewPage {
+    nav: Nav,
+    preview: crate::study::import::ImportPreview,
+    token: String,
+    rows: usize,
+}
+
+#[derive(Deserialize)]
+struct ConfirmImport {
+    #[serde(default)]
+    token: String,
+}
+
+/// Parses an upload and shows what importing it would do; nothing is imported until the
+/// instructor confirms. The parsed cards wait in the database (not the file: what is
+/// imported is exactly what was shown).
+async fn preview_import(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    upload: MultipartForm<ImportUpload>,
+) -> Result<HttpResponse, AppError> {
+    let upload = upload.into_inner();
+    let token = upload.csrf_token.as_ref().map_or("", |t| t.as_str());
+    csrf::verify(&req, token).await?;
+    let state = app_state(&req)?;
+    let deck = upload.deck.map(|t| t.into_inner()).unwrap_or_default();
+    let format = upload
+        .format
+        .map(|t| t.into_inner())
+        .unwrap_or_else(|| "auto".to_owned());
+    let pool = state.db.writer();
+    let previewed = async {
+        let _slot = crate::study::import::import_slot(&state.imports)?;
+        let (parsed, file_name) = read_upload(upload.file, &format).await?;
+        let name = deck_name(&deck, parsed.title.as_deref(), &file_name)?;
+        let (owner, _) = import_target(pool, &user, &name).await?;
+        crate::study::import::preview(pool, &name, parsed, owner).await
+    }
+    .await;
+    let preview = match previewed {
+        Ok(preview) => preview,
+        Err(AppError::Validation(message)) => {
+            return page_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ImportPage {
+                    nav: Nav::for_user(&user),
+                    deck,
+                    format,
+                    error: Some(message),
+                    report: None,
+                },
+            );
+        }
+        Err(other) => return Err(other),
+    };
+    let now = state.clock.now().as_second();
+    let token = crate::auth::session::random_token();
+    crate::db::pending_imports::drop_older_than(pool, now - 86_400).await?;
+    crate::db::pending_imports::save(
+        pool,
+        user.id,
+        &token,
+        &preview.deck_name,
+        &crate::study::import::cards_to_json(&preview.adding),
+        now,
+    )
+    .await?;
+    page(&PreviewPage {
+        nav: Nav::for_user(&user),
+        preview,
+        token,
+        rows: PREVIEW_ROWS,
+    })
+}
+
+/// Imports the cards of the preview the instructor confirms.
+async fn confirm_import(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    form: CsrfForm<ConfirmImport>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let pool = state.db.writer();
+    let mut shown = ImportPage {
+        nav: Nav::for_user(&user),
+        deck: String::new(),
+        format: "auto".to_owned(),
+        error: None,
+        report: None,
+    };
+    let Some(pending) = crate::db::pending_imports::take(pool, user.id, &form.0.token).await?
+    else {
+        shown.error = Some(
+            "That preview was imported already, replaced by a newer one, or is over a day old: choose the file again."
+                .to_owned(),
+        );
+        return page_with(StatusCode::UNPROCESSABLE_ENTITY, &shown);
+    };
+    let _slot = crate::study::import::import_slot(&state.imports)?;
+    let parsed = crate::import::ParsedDeck {
+        title: None,
+        cards: crate::study::import::cards_from_json(&pending.cards)?,
+    };
+    let name = DeckName::parse(&pending.deck_name)?;
+    let (owner, public) = import_target(pool, &user, &name).await?;
+    let report = import_deck(
+        pool,
+        &name,
+        &parsed,
+        owner,
+        public,
+        state.clock.now().as_second(),
+    )
+    .await?;
+    // A new deck changes what everyone may see.
+    state.sessions.forget_all();
+    shown.report = Some(report);
+    page(&shown)
+}
+
+/// An uploaded deck file, parsed and checked, and its name.
+async fn read_upload(
     file: Option<Bytes>,
-    deck: &str,
     format: &str,
-    user: &crate::auth::CurrentUser,
-    now: i64,
-) -> Result<ImportReport, AppError> {
+) -> Result<(crate::import::ParsedDeck, String), AppError> {
     let file = file
         .filter(|f| !f.data.is_empty())
         .ok_or_else(|| AppError::Validation("Choose a file to import.".to_owned()))?;
@@ -163,19 +286,29 @@ async fn read_and_import(
                 .ok_or_else(|| AppError::Validation(format!("Unknown format '{other}'.")))?,
         ),
     };
-    let _slot = crate::study::import::import_slot(slots)?;
     let parsed = crate::study::import::read_deck_file(&file.data, &file_name, format).await?;
-    let name = if deck.trim().is_empty() {
-        let stem = file_name
-            .rsplit_once('.')
-            .map_or(file_name.as_str(), |(s, _)| s);
-        DeckName::parse(parsed.title.as_deref().unwrap_or(stem))?
+    Ok((parsed, file_name))
+}
+
+/// The deck name typed, else the file's title, else its name without the extension.
+fn deck_name(typed: &str, title: Option<&str>, file_name: &str) -> Result<DeckName, AppError> {
+    if typed.trim().is_empty() {
+        let stem = file_name.rsplit_once('.').map_or(file_name, |(s, _)| s);
+        Ok(DeckName::parse(title.unwrap_or(stem))?)
     } else {
-        DeckName::parse(deck)?
-    };
-    // An admin's deck is public; an instructor's is private to them and the classes they
-    // assign it to. Names are per owner: an instructor's import goes into their own deck of
-    // that name, whatever others have; an admin may also add to a shipped deck.
+        Ok(DeckName::parse(typed)?)
+    }
+}
+
+/// Whose deck an import goes into, and whether it is public. An admin's deck is public; an
+/// instructor's is private to them and the classes they assign it to. Names are per owner: an
+/// instructor's import goes into their own deck of that name, whatever others have; an admin
+/// may also add to a shipped deck.
+async fn import_target(
+    pool: &sqlx::SqlitePool,
+    user: &crate::auth::CurrentUser,
+    name: &DeckName,
+) -> Result<(Option<i64>, bool), AppError> {
     let public = user.is_admin();
     let owner = if user.is_admin()
         && crate::db::decks::find_by_name(pool, Some(user.id), name.as_str())
@@ -189,6 +322,22 @@ async fn read_and_import(
     } else {
         Some(user.id)
     };
+    Ok((owner, public))
+}
+
+async fn read_and_import(
+    slots: &tokio::sync::Semaphore,
+    pool: &sqlx::SqlitePool,
+    file: Option<Bytes>,
+    deck: &str,
+    format: &str,
+    user: &crate::auth::CurrentUser,
+    now: i64,
+) -> Result<ImportReport, AppError> {
+    let _slot = crate::study::import::import_slot(slots)?;
+    let (parsed, file_name) = read_upload(file, format).await?;
+    let name = deck_name(deck, parsed.title.as_deref(), &file_name)?;
+    let (owner, public) = import_target(pool, user, &name).await?;
     import_deck(pool, &name, &parsed, owner, public, now).await
 }
 

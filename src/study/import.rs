@@ -89,6 +89,94 @@ pub async fn import_deck(
     }
 }
 
+/// What an import would do, shown before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportPreview {
+    /// The deck the cards go into.
+    pub deck_name: String,
+    /// That deck when it exists already, and how many cards it has.
+    pub existing: Option<(i64, usize)>,
+    /// The cards that would be added, in file order.
+    pub adding: Vec<import::ParsedCard>,
+    /// The cards that would be skipped, each with why.
+    pub skipped: Vec<(import::ParsedCard, String)>,
+}
+
+/// Which cards of `parsed` an import into `owner_id`'s deck `name` would add, and which it
+/// would skip (the deck has them, or the file repeats them): the same rule `add_cards`
+/// applies, a card being its exact front and back.
+pub async fn preview(
+    pool: &SqlitePool,
+    name: &DeckName,
+    parsed: ParsedDeck,
+    owner_id: Option<i64>,
+) -> Result<ImportPreview, AppError> {
+    let deck = db::decks::find_by_name(pool, owner_id, name.as_str()).await?;
+    let mut known: std::collections::HashMap<(String, String), Option<usize>> =
+        std::collections::HashMap::new();
+    let existing = match deck {
+        Some(deck) => {
+            let cards = db::decks::cards(pool, deck.id).await?;
+            let count = cards.len();
+            for c in cards {
+                known.insert((c.front, c.back), None);
+            }
+            Some((deck.id, count))
+        }
+        None => None,
+    };
+    let (mut adding, mut skipped) = (Vec::new(), Vec::new());
+    for card in parsed.cards {
+        let key = (
+            card.front.as_str().to_owned(),
+            card.back.as_str().to_owned(),
+        );
+        match known.get(&key) {
+            Some(None) => skipped.push((card, "already in the deck".to_owned())),
+            Some(Some(line)) => {
+                let why = format!("the same as line {line}");
+                skipped.push((card, why));
+            }
+            None => {
+                known.insert(key, Some(card.line));
+                adding.push(card);
+            }
+        }
+    }
+    Ok(ImportPreview {
+        deck_name: name.as_str().to_owned(),
+        existing,
+        adding,
+        skipped,
+    })
+}
+
+/// The cards of a preview as kept until the import is confirmed.
+pub fn cards_to_json(cards: &[import::ParsedCard]) -> String {
+    serde_json::Value::Array(
+        cards
+            .iter()
+            .map(|c| serde_json::json!([c.front.as_str(), c.back.as_str(), c.line]))
+            .collect(),
+    )
+    .to_string()
+}
+
+/// The cards kept by [`cards_to_json`], checked again as they are read back.
+pub fn cards_from_json(json: &str) -> Result<Vec<import::ParsedCard>, AppError> {
+    let rows: Vec<(String, String, usize)> = serde_json::from_str(json)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("a kept import is unreadable: {e}")))?;
+    rows.into_iter()
+        .map(|(front, back, line)| {
+            Ok(import::ParsedCard {
+                front: crate::domain::CardText::parse(&front, "front")?,
+                back: crate::domain::CardText::parse(&back, "back")?,
+                line,
+            })
+        })
+        .collect()
+}
+
 /// Imports inside a caller's transaction (the shipped decks, at first start).
 pub async fn import_into(
     conn: &mut SqliteConnection,

@@ -164,3 +164,140 @@ async fn an_oversized_upload_is_refused_and_students_cannot_import() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
+
+async fn greek_cards(app: &TestApp) -> i64 {
+    count(
+        app,
+        "SELECT COUNT(*) FROM cards JOIN decks ON decks.id = cards.deck_id WHERE decks.name = 'Greek'",
+    )
+    .await
+}
+
+/// The token the preview's confirm form carries.
+fn preview_token(html: &str) -> String {
+    let start = html.find("name=\"token\" value=\"").unwrap() + "name=\"token\" value=\"".len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn an_import_is_previewed_with_its_duplicates_and_commits_only_when_confirmed() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let first = b"front,back\nalpha,a\nbeta,b\n".to_vec();
+    let r = crate::helpers::upload(&app, "greek.csv", first, "Greek", "auto").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(greek_cards(&app).await, 2);
+
+    // Line 3 is in the deck, line 5 repeats line 4: two to add, two to skip.
+    let file = b"front,back\ngamma,c\nalpha,a\ndelta,d\ndelta,d\nepsilon,e\n".to_vec();
+    let r = crate::helpers::upload_to(
+        &app,
+        "/admin/import/preview",
+        "more.csv",
+        file,
+        "Greek",
+        "auto",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("<strong>3</strong> cards will be added to"),
+        "{html}"
+    );
+    assert!(html.contains("the existing deck"));
+    assert!(html.contains("<strong>2</strong> will be skipped as duplicates"));
+    assert!(html.contains("already in the deck"));
+    assert!(html.contains("the same as line 4"));
+    assert!(html.contains("Nothing has been imported yet"));
+    assert_eq!(greek_cards(&app).await, 2, "a preview writes no card");
+    let token = preview_token(&html);
+
+    // A forged or stale token imports nothing.
+    let forged = app
+        .submit(
+            "/admin/import",
+            "/admin/import/confirm",
+            &[("token", "0123")],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        forged
+            .text()
+            .await
+            .unwrap()
+            .contains("choose the file again")
+    );
+    assert_eq!(greek_cards(&app).await, 2);
+
+    let done = app
+        .submit(
+            "/admin/import",
+            "/admin/import/confirm",
+            &[("token", &token)],
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("Imported 3 new cards"));
+    assert_eq!(greek_cards(&app).await, 5);
+    // Confirming twice imports once.
+    let again = app
+        .submit(
+            "/admin/import",
+            "/admin/import/confirm",
+            &[("token", &token)],
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(greek_cards(&app).await, 5);
+
+    // A file with an error shows the line and keeps nothing for confirmation.
+    let bad = b"front,back\nzeta,z\n,missing front\n".to_vec();
+    let r = crate::helpers::upload_to(
+        &app,
+        "/admin/import/preview",
+        "bad.csv",
+        bad,
+        "Greek",
+        "csv",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("line 3"));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM pending_imports").await, 0);
+
+    // Another instructor cannot confirm this admin's preview.
+    let file = b"front,back\neta,h\n".to_vec();
+    let html = crate::helpers::upload_to(
+        &app,
+        "/admin/import/preview",
+        "eta.csv",
+        file,
+        "Greek",
+        "auto",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let token = preview_token(&html);
+    let other = app.other_browser();
+    other.register_ok("teacher").await;
+    sqlx::query("UPDATE users SET role = 'instructor' WHERE username = 'teacher'")
+        .execute(&app.pool().await)
+        .await
+        .unwrap();
+    let teacher = app.other_browser();
+    teacher.login("teacher", crate::helpers::PASSWORD).await;
+    assert_eq!(teacher.get("/admin/import").await.status(), StatusCode::OK);
+    let stolen = teacher
+        .submit(
+            "/admin/import",
+            "/admin/import/confirm",
+            &[("token", &token)],
+        )
+        .await;
+    assert_eq!(stolen.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(greek_cards(&app).await, 5);
+}

@@ -225,13 +225,26 @@ pub async fn upload(
     deck: &str,
     format: &str,
 ) -> reqwest::Response {
+    upload_to(app, "/admin/import", file_name, content, deck, format).await
+}
+
+/// Posts a deck file to `path` (`/admin/import` imports at once, `/admin/import/preview`
+/// shows the preview the import page's form leads to).
+pub async fn upload_to(
+    app: &TestApp,
+    path: &str,
+    file_name: &str,
+    content: Vec<u8>,
+    deck: &str,
+    format: &str,
+) -> reqwest::Response {
     let form = Form::new()
         .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
         .text("deck", deck.to_owned())
         .text("format", format.to_owned())
         .part("file", Part::bytes(content).file_name(file_name.to_owned()));
     app.client
-        .post(app.url("/admin/import"))
+        .post(app.url(path))
         .multipart(form)
         .send()
         .await

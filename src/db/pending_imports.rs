@@ -1,0 +1,69 @@
+//! Imports between their preview and their confirmation.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+/// An import waiting for its owner to confirm it.
+#[derive(Debug, Clone, FromRow)]
+pub struct PendingImport {
+    /// The random key the confirmation form carries.
+    pub token: String,
+    /// The deck it goes into.
+    pub deck_name: String,
+    /// The parsed cards, as JSON.
+    pub cards: String,
+    /// When the preview was made.
+    pub created_at: i64,
+}
+
+/// Keeps `user_id`'s import for confirmation, replacing any earlier one.
+pub async fn save(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    token: &str,
+    deck_name: &str,
+    cards: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO pending_imports (user_id, token, deck_name, cards, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (user_id) DO UPDATE SET token = excluded.token,
+             deck_name = excluded.deck_name, cards = excluded.cards,
+             created_at = excluded.created_at",
+    )
+    .bind(user_id)
+    .bind(token)
+    .bind(deck_name)
+    .bind(cards)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Takes (reads and deletes) `user_id`'s import with this token, if it is still there.
+pub async fn take(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    token: &str,
+) -> Result<Option<PendingImport>, sqlx::Error> {
+    sqlx::query_as(
+        "DELETE FROM pending_imports WHERE user_id = ?1 AND token = ?2
+         RETURNING token, deck_name, cards, created_at",
+    )
+    .bind(user_id)
+    .bind(token)
+    .fetch_optional(db)
+    .await
+}
+
+/// Drops imports previewed before `before` and never confirmed.
+pub async fn drop_older_than(db: impl SqliteExecutor<'_>, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM pending_imports WHERE created_at < ?1")
+            .bind(before)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}
