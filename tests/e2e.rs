@@ -77,6 +77,87 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
+/// WCAG 2.1 A and AA, the rules axe-core runs.
+const AXE_RUN: &str = "const done = arguments[arguments.length - 1];
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+      .then(r => done(r.violations.map(v => ({ id: v.id, help: v.help,
+        nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary) }))))
+      .catch(e => done([{ id: 'axe failed', help: String(e) }]));";
+
+/// Our own contrast check of every visible text, `<kbd>` and chart labels included.
+const CONTRAST: &str = include_str!("e2e/contrast.js");
+
+/// The td cells a phone does not show in full: hidden, or past the right edge of the screen.
+const CUT_CELLS: &str = "const width = document.documentElement.clientWidth;
+    return [...document.querySelectorAll('td')].filter(td => {
+      if (td.closest('[hidden], details:not([open])')) return false;
+      const s = getComputedStyle(td);
+      const r = td.getBoundingClientRect();
+      return s.display === 'none' || s.visibility !== 'visible' || r.right > width + 1 || r.left < -1;
+    }).map(td => td.outerHTML.slice(0, 120));";
+
+/// axe-core's source, which `scripts/e2e` installs from npm.
+fn axe_source() -> String {
+    let path = std::env::var("STUDYHALL_AXE").unwrap_or_else(|_| {
+        panic!("STUDYHALL_AXE is not set: run the browser tests with scripts/e2e")
+    });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read axe-core at {path}: {e}"))
+}
+
+/// Every check a main page must pass, on the page as it is now (never reloaded, so a page
+/// that answers a POST is audited too): axe-core's WCAG 2.1 A/AA rules and a contrast of at
+/// least 4.5:1 for every text at desktop width; then, at a phone's width, no sideways scroll
+/// and no table cell hidden or cut off. Screenshots at both widths, whole page.
+async fn audit(c: &Client, name: &str) {
+    body(c).await;
+    c.execute(&axe_source(), vec![]).await.unwrap();
+    let violations = c.execute_async(AXE_RUN, vec![]).await.unwrap();
+    assert_eq!(
+        violations,
+        json!([]),
+        "axe-core finds WCAG 2.1 A/AA violations on {name}"
+    );
+    let low = c
+        .execute(
+            &format!("return (function() {{ {CONTRAST} }}).apply(null, arguments)"),
+            vec![json!(4.5)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(low, json!([]), "text below 4.5:1 contrast on {name}");
+    assert_no_console_errors(c, name).await;
+    shoot_whole(c, name, 1280).await;
+
+    shoot_whole(c, &format!("{name}-phone"), PHONE_WIDTH).await;
+    c.set_window_size(PHONE_WIDTH, 844).await.unwrap();
+    let overflow = js(
+        c,
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+    )
+    .await;
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "{name} scrolls sideways by {overflow}px at {PHONE_WIDTH}px"
+    );
+    assert_eq!(
+        js(c, CUT_CELLS).await,
+        json!([]),
+        "table cells hidden or cut off on {name} at {PHONE_WIDTH}px"
+    );
+    c.set_window_size(1200, 900).await.unwrap();
+}
+
+/// A screenshot of the whole page at `width`.
+async fn shoot_whole(c: &Client, name: &str, width: u32) {
+    c.set_window_size(width, 900).await.unwrap();
+    let height = js(c, "return document.documentElement.scrollHeight").await;
+    let height = u32::try_from(height.as_i64().unwrap_or(900)).unwrap_or(900);
+    c.set_window_size(width, height.clamp(600, 5000))
+        .await
+        .unwrap();
+    shoot(c, name).await;
+}
+
 async fn shoot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
@@ -480,7 +561,7 @@ async fn an_instructor_runs_a_class_in_the_browser() {
         .click()
         .await
         .unwrap();
-    wait_for_text(&c, "Cards (1)").await;
+    wait_for_text(&c, "Card added").await;
     assert_laid_out(&c, "#add-card", 200).await;
     shoot(&c, "deck-edit").await;
     assert_no_console_errors(&c, "/decks/{id}/edit").await;
@@ -548,5 +629,465 @@ async fn an_instructor_runs_a_class_in_the_browser() {
         );
         shoot(&c, &format!("{name}-phone")).await;
     }
+    c.close().await.unwrap();
+}
+
+/// Fills and sends the registration form, with a class code when given.
+async fn register_in_class(c: &Client, base: &str, name: &str, code: &str) {
+    c.goto(&format!("{base}/register")).await.unwrap();
+    for (field, value) in [
+        ("username", name),
+        ("password", helpers::PASSWORD),
+        ("confirm", helpers::PASSWORD),
+        ("code", code),
+    ] {
+        c.find(Locator::Css(&format!("input[name={field}]")))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css("button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "Log out").await;
+}
+
+async fn log_in(c: &Client, base: &str, name: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys(name)
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(helpers::PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(c, "Log out").await;
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn exists(c: &Client, css: &str) -> bool {
+    body(c).await;
+    c.find(Locator::Css(css)).await.is_ok()
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    body(c).await;
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// An admin (the first account, over HTTP) with a class; returns the class's id and join code.
+async fn class_with_admin(app: &helpers::TestApp) -> (i64, String) {
+    app.register_ok("teacher").await;
+    let r = app
+        .submit("/classes", "/classes", &[("name", "CS 7643 Fall")])
+        .await;
+    let at = r.headers()["location"].to_str().unwrap().to_owned();
+    let id: i64 = at.trim_start_matches("/classes/").parse().unwrap();
+    let html = app.get_html(&at).await;
+    let start = html.find("id=\"join-code\">").unwrap() + "id=\"join-code\">".len();
+    let code = html[start..start + html[start..].find('<').unwrap()].to_owned();
+    (id, code)
+}
+
+/// What the review page shows: a flashcard's front, or a generated problem's title.
+async fn shown_card(c: &Client) -> (String, bool) {
+    if exists(c, "#answer-form").await {
+        (text_of(c, ".problem-title").await, true)
+    } else {
+        (front(c).await, false)
+    }
+}
+
+/// Answers the generated problem on the page correctly, from its permanent link.
+async fn solve_problem(c: &Client) {
+    let link = c
+        .find(Locator::Css(".problem-title a"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut parts = link.trim_start_matches("/practice/").split('/');
+    let family = practice::family(parts.next().unwrap()).unwrap();
+    let seed: u64 = parts.next().unwrap().parse().unwrap();
+    let answer = family.variant(seed).expected.display();
+    c.find(Locator::Id("answer"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{answer}\n"))
+        .await
+        .unwrap();
+    wait_for_text(c, "Worked solution").await;
+}
+
+/// The figure of a /stats tile.
+async fn tile(c: &Client, id: &str) -> i64 {
+    text_of(c, &format!("#{id}")).await.parse().unwrap()
+}
+
+/// What the forecast's bar `index` says it holds (its tooltip's count).
+async fn forecast_bar(c: &Client, index: usize) -> i64 {
+    let title = js(
+        c,
+        &format!("return document.querySelectorAll('#forecast rect title')[{index}].textContent"),
+    )
+    .await;
+    let title = title.as_str().unwrap().to_owned();
+    title
+        .rsplit(": ")
+        .next()
+        .unwrap()
+        .trim_end_matches(" due")
+        .parse()
+        .unwrap()
+}
+
+/// The sum of a column of the /stats deck table.
+async fn column_sum(c: &Client, label: &str) -> i64 {
+    js(
+        c,
+        &format!(
+            "return [...document.querySelectorAll('td[data-label={label}]')].reduce((s, td) => s + Number(td.textContent), 0)"
+        ),
+    )
+    .await
+    .as_i64()
+    .unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: run scripts/e2e"]
+async fn a_new_students_first_day_meets_problems_undoes_studies_more_and_sees_consistent_stats() {
+    let app = helpers::spawn_app().await;
+    let base = app.address.clone();
+    let (_, code) = class_with_admin(&app).await;
+    let c = browser().await;
+    register_in_class(&c, &base, "sam", &code).await;
+    assert!(
+        body_text(&c).await.contains("CS 7643 Fall"),
+        "joining is confirmed by name"
+    );
+
+    // Default settings, the whole queue: a generated problem comes among the first ten.
+    c.goto(&format!("{base}/review")).await.unwrap();
+    audit(&c, "first-card").await;
+    let mut studied = std::collections::BTreeSet::new();
+    let (mut grades, mut right) = (0i64, 0i64);
+    let mut first_problem = None;
+    for i in 0..10 {
+        let (card, problem) = shown_card(&c).await;
+        studied.insert(card.clone());
+        assert!(
+            text_of(&c, "#progress")
+                .await
+                .contains(&format!("Card {} of", i + 1)),
+            "the progress line counts the session"
+        );
+        if problem {
+            first_problem.get_or_insert(i + 1);
+            solve_problem(&c).await;
+            if first_problem == Some(i + 1) {
+                audit(&c, "first-problem-checked").await;
+            }
+            press(&c, "3").await;
+            right += 1;
+        } else {
+            press(&c, " ").await;
+            if i == 0 {
+                // The first card is failed: it comes back today.
+                press(&c, "1").await;
+                grades += 1;
+                wait_for_text(&c, "Card 2 of").await;
+                // /stats now, by hand: one review, one card learning, due again today.
+                c.goto(&format!("{base}/stats")).await.unwrap();
+                assert_eq!(tile(&c, "reviews-today").await, 1);
+                assert_eq!(tile(&c, "learned").await, 1);
+                assert_eq!(column_sum(&c, "Learning").await, 1);
+                assert_eq!(tile(&c, "due-today").await, 1);
+                assert_eq!(
+                    forecast_bar(&c, 0).await,
+                    1,
+                    "today's bar counts the repeat"
+                );
+                assert_eq!(tile(&c, "due-tomorrow").await, 1);
+                assert_eq!(forecast_bar(&c, 1).await, 1);
+                c.goto(&format!("{base}/review")).await.unwrap();
+                continue;
+            }
+            press(&c, "3").await;
+            right += 1;
+        }
+        grades += 1;
+        if !problem && i == 3 {
+            // Undo names what it took back and shows the card again.
+            wait_for_text(&c, &format!("Card {} of", i + 2)).await;
+            press(&c, "u").await;
+            wait_for_text(&c, "Took back your Good on").await;
+            assert!(text_of(&c, "#took-back").await.contains(&card));
+            assert_eq!(front(&c).await, card);
+            audit(&c, "after-undo").await;
+            press(&c, " ").await;
+            press(&c, "3").await;
+        }
+        wait_for_text(&c, &format!("Card {} of", i + 2)).await;
+    }
+    let first_problem = first_problem.expect("no generated problem among the first ten cards");
+    eprintln!("first generated problem: card {first_problem}");
+
+    // On to the day's limit of 20 new cards (the failed card's repeat comes on the way).
+    for _ in 0..40 {
+        if exists(&c, "#study-more").await {
+            break;
+        }
+        let (card, problem) = shown_card(&c).await;
+        studied.insert(card);
+        if problem {
+            solve_problem(&c).await;
+        } else {
+            press(&c, " ").await;
+        }
+        let before = text_of(&c, "#progress").await;
+        press(&c, "3").await;
+        grades += 1;
+        right += 1;
+        for _ in 0..100 {
+            if exists(&c, "#study-more").await
+                || exists(&c, "#progress").await && text_of(&c, "#progress").await != before
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert!(
+        exists(&c, "#study-more").await,
+        "the new-card limit ends the session"
+    );
+    assert!(
+        text_of(&c, "#new-limit")
+            .await
+            .contains("today's 20 new cards")
+    );
+    assert_eq!(studied.len(), 20);
+    // The end of the session, by hand: every grade, all right but the first, 20 cards due
+    // tomorrow (one day's interval after a first review, the failed card included).
+    assert_eq!(text_of(&c, "#sum-reviews").await, grades.to_string());
+    assert!(
+        text_of(&c, "#sum-right")
+            .await
+            .starts_with(&right.to_string())
+    );
+    assert_eq!(text_of(&c, "#sum-tomorrow").await, "20");
+    assert_eq!(text_of(&c, "#sum-streak").await, "1 day");
+    audit(&c, "session-done").await;
+
+    c.goto(&format!("{base}/stats")).await.unwrap();
+    assert_eq!(tile(&c, "reviews-today").await, grades);
+    assert_eq!(tile(&c, "learned").await, 20);
+    assert_eq!(
+        column_sum(&c, "Learning").await + column_sum(&c, "Mature").await,
+        20
+    );
+    assert_eq!(tile(&c, "due-today").await, 0);
+    assert_eq!(forecast_bar(&c, 0).await, 0);
+    assert_eq!(tile(&c, "due-tomorrow").await, 20);
+    assert_eq!(forecast_bar(&c, 1).await, 20);
+    assert_eq!(tile(&c, "streak").await, 1);
+    audit(&c, "stats-after-a-day").await;
+
+    // Study more: today's limit goes up without a trip to /account.
+    c.goto(&format!("{base}/review")).await.unwrap();
+    click(&c, "#study-more").await;
+    wait_for_text(&c, "today").await;
+    assert!(exists(&c, "#progress").await, "{}", body_text(&c).await);
+    eprintln!("after study more: {}", text_of(&c, "#progress").await);
+    let (card, _) = shown_card(&c).await;
+    assert!(!studied.contains(&card), "a new card, past the day's limit");
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: run scripts/e2e"]
+async fn every_main_page_passes_axe_and_contrast_and_fits_a_phone_and_reports_reach_the_instructor()
+{
+    let app = helpers::spawn_app().await;
+    let base = app.address.clone();
+    let (class, code) = class_with_admin(&app).await;
+    let c = browser().await;
+
+    // The checks can fail: pale text and an unlabelled input are caught by both.
+    c.goto(&format!("{base}/login")).await.unwrap();
+    js(
+        &c,
+        "const p = document.createElement('p'); p.textContent = 'pale'; p.style.color = '#b0b0b0';
+         document.querySelector('main').append(p, document.createElement('input')); return 1",
+    )
+    .await;
+    let low = c
+        .execute(
+            &format!("return (function() {{ {CONTRAST} }}).apply(null, arguments)"),
+            vec![json!(4.5)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(low[0]["text"], json!("pale"), "{low}");
+    c.execute(&axe_source(), vec![]).await.unwrap();
+    let found = c.execute_async(AXE_RUN, vec![]).await.unwrap().to_string();
+    assert!(
+        found.contains("color-contrast") && found.contains("label"),
+        "{found}"
+    );
+
+    for (path, name) in [
+        ("/", "home"),
+        ("/login", "login"),
+        ("/register", "register"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        audit(&c, name).await;
+    }
+
+    // A student, four buttons (the default).
+    register_in_class(&c, &base, "kim", &code).await;
+    audit(&c, "decks").await;
+    c.goto(&format!("{base}/review?deck=1")).await.unwrap();
+    audit(&c, "review-four").await;
+    press(&c, " ").await;
+    audit(&c, "review-four-answer").await;
+    // A report on a card of the course deck, a public deck nobody assigned, reaches the
+    // class's instructor, and the student is told so by name.
+    click(&c, "details.report summary").await;
+    c.find(Locator::Css("details.report textarea"))
+        .await
+        .unwrap()
+        .send_keys("The back of this card cuts off mid-sentence.")
+        .await
+        .unwrap();
+    click(&c, "details.report button").await;
+    wait_for_text(&c, "your report was sent to teacher").await;
+    c.goto(&format!("{base}/review?deck=2")).await.unwrap();
+    audit(&c, "review-problem-four").await;
+    click(&c, "button[name=give_up]").await;
+    wait_for_text(&c, "Here is the solution").await;
+    audit(&c, "review-problem-four-solution").await;
+    for (path, name) in [
+        ("/decks/1", "deck"),
+        ("/cards/1", "card"),
+        ("/practice", "practice"),
+        ("/practice/receptive-field/11", "practice-receptive-field"),
+        ("/practice/network/7", "practice-network"),
+        ("/stats", "stats"),
+        ("/classes", "classes-student"),
+        ("/account", "account"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        audit(&c, name).await;
+    }
+    c.goto(&format!("{base}/practice/network/7")).await.unwrap();
+    c.find(Locator::Id("answer"))
+        .await
+        .unwrap()
+        .send_keys("12\n")
+        .await
+        .unwrap();
+    wait_for_text(&c, "Worked solution").await;
+    audit(&c, "practice-network-answered").await;
+
+    // The six-grade layout, one preference away.
+    c.goto(&format!("{base}/account")).await.unwrap();
+    click(&c, "input[name=grade_buttons][value=six]").await;
+    js(
+        &c,
+        "document.querySelector('input[name=grade_buttons]').form.requestSubmit(); return 1",
+    )
+    .await;
+    wait_for_text(&c, "preferences were saved").await;
+    c.goto(&format!("{base}/review?deck=1")).await.unwrap();
+    press(&c, " ").await;
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelectorAll('#grade-form button.grade').length"
+        )
+        .await,
+        json!(6)
+    );
+    audit(&c, "review-six-answer").await;
+    c.goto(&format!("{base}/review?deck=2")).await.unwrap();
+    click(&c, "button[name=give_up]").await;
+    wait_for_text(&c, "Here is the solution").await;
+    audit(&c, "review-problem-six-solution").await;
+    click(&c, "form[action='/logout'] button").await;
+    wait_for_text(&c, "Log in").await;
+
+    // The instructor finds the report in the inbox and replies.
+    log_in(&c, &base, "teacher").await;
+    c.goto(&format!("{base}/reports")).await.unwrap();
+    assert!(body_text(&c).await.contains("cuts off mid-sentence"));
+    assert!(body_text(&c).await.contains("kim"));
+    audit(&c, "reports").await;
+    for (path, name) in [
+        (format!("/classes/{class}"), "class"),
+        (format!("/classes/{class}/dashboard"), "class-dashboard"),
+        (format!("/classes/{class}/reports"), "class-reports"),
+        ("/classes".to_owned(), "classes"),
+        ("/admin/users".to_owned(), "admin-users"),
+        ("/admin/users/2/reset".to_owned(), "admin-confirm-reset"),
+        ("/decks/1/edit".to_owned(), "deck-editor"),
+        ("/admin/import".to_owned(), "import"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        audit(&c, name).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("week2.csv");
+    std::fs::write(
+        &file,
+        "front,back\nWhat is a stride?,The step of the kernel\nL1 Loss,dup\n",
+    )
+    .unwrap();
+    c.find(Locator::Css("input[name=file]"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    click(
+        &c,
+        "form[action='/admin/import/preview'] button[type=submit]",
+    )
+    .await;
+    wait_for_text(&c, "Nothing has been imported yet").await;
+    audit(&c, "import-preview").await;
     c.close().await.unwrap();
 }
