@@ -125,6 +125,11 @@ async fn audit(c: &Client, name: &str) {
         .await
         .unwrap();
     assert_eq!(low, json!([]), "text below 4.5:1 contrast on {name}");
+    assert_eq!(
+        js(c, "return document.querySelectorAll('h1').length").await,
+        json!(1),
+        "one h1 on {name}"
+    );
     assert_no_console_errors(c, name).await;
     shoot_whole(c, name, 1280).await;
 
@@ -744,10 +749,20 @@ async fn solve_problem(c: &Client) {
     c.find(Locator::Id("answer"))
         .await
         .unwrap()
-        .send_keys(&format!("{answer}\n"))
+        .send_keys(&answer)
         .await
         .unwrap();
-    wait_for_text(c, "Worked solution").await;
+    click(c, "#answer-form button.primary").await;
+    for _ in 0..200 {
+        if body_text(c).await.contains("Worked solution") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "no worked solution after answering {answer:?} to {link}: {}",
+        c.source().await.unwrap_or_default()
+    );
 }
 
 /// The figure of a /stats tile.
@@ -924,6 +939,23 @@ async fn a_new_students_first_day_meets_problems_undoes_studies_more_and_sees_co
     assert_eq!(forecast_bar(&c, 1).await, 20);
     assert_eq!(tile(&c, "streak").await, 1);
     audit(&c, "stats-after-a-day").await;
+    // On a phone the year's heat map scrolls inside its panel and opens at today, its end.
+    c.set_window_size(PHONE_WIDTH, 844).await.unwrap();
+    let today_shown = js(
+        &c,
+        "const wrap = document.getElementById('heatmap-wrap').getBoundingClientRect();
+         const cells = document.querySelectorAll('#heatmap rect');
+         const today = cells[cells.length - 1].getBoundingClientRect();
+         const first = cells[0].getBoundingClientRect();
+         return [today.left >= wrap.left && today.right <= wrap.right + 1, first.left < wrap.left]",
+    )
+    .await;
+    assert_eq!(
+        today_shown,
+        json!([true, true]),
+        "today in view, last year scrolled off"
+    );
+    c.set_window_size(1200, 900).await.unwrap();
 
     // Study more: today's limit goes up without a trip to /account.
     c.goto(&format!("{base}/review")).await.unwrap();
