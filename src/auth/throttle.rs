@@ -155,11 +155,14 @@ impl LoginThrottle {
             return Err(secs(b.next_allowed, now));
         }
         let failures = previous.map_or(0, |b| b.failures) + 1;
+        // Times are whole seconds: a wait of b seconds from somewhere inside second `now`
+        // must end at the start of second now + b + 1, or it could last almost nothing.
+        let wait = backoff_secs(failures);
         state.accounts.insert(
             key.clone(),
             Backoff {
                 failures,
-                next_allowed: now + backoff_secs(failures),
+                next_allowed: now + wait + i64::from(wait > 0),
                 last: now,
             },
         );
@@ -286,9 +289,11 @@ mod tests {
             }
         }
         assert_eq!(passed, FREE_FAILURES);
-        assert_eq!(t.begin(a, "alice", 1000), Err(1));
-        assert!(t.begin(a, "alice", 1001).is_ok());
-        assert_eq!(t.begin(a, "alice", 1001), Err(2));
+        // The 1 s wait is a whole second whenever in second 1000 the last failure came.
+        assert_eq!(t.begin(a, "alice", 1000), Err(2));
+        assert_eq!(t.begin(a, "alice", 1001), Err(1));
+        assert!(t.begin(a, "alice", 1002).is_ok());
+        assert_eq!(t.begin(a, "alice", 1002), Err(3));
     }
 
     #[test]
