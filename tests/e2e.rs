@@ -260,32 +260,26 @@ async fn wait_for_next_card(c: &Client, before: &str) -> String {
     panic!("the card never changed from {before:?}");
 }
 
-async fn register(c: &Client, base: &str, name: &str) {
-    c.goto(&format!("{base}/register")).await.unwrap();
-    c.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(helpers::PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=confirm]"))
-        .await
-        .unwrap()
-        .send_keys(helpers::PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("button.primary"))
+/// Types `fields` (input or textarea names) into the page's form and presses `button`.
+async fn fill_and_send(c: &Client, fields: &[(&str, &str)], button: &str) {
+    for (field, value) in fields {
+        c.find(Locator::Css(&format!("[name={field}]")))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css(button))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+}
+
+async fn register(c: &Client, base: &str, name: &str) {
+    register_in_class(c, base, name, "").await;
     wait_for_text(c, "Decks").await;
 }
 
@@ -640,48 +634,28 @@ async fn an_instructor_runs_a_class_in_the_browser() {
 /// Fills and sends the registration form, with a class code when given.
 async fn register_in_class(c: &Client, base: &str, name: &str, code: &str) {
     c.goto(&format!("{base}/register")).await.unwrap();
-    for (field, value) in [
-        ("username", name),
-        ("password", helpers::PASSWORD),
-        ("confirm", helpers::PASSWORD),
-        ("code", code),
-    ] {
-        c.find(Locator::Css(&format!("input[name={field}]")))
-            .await
-            .unwrap()
-            .send_keys(value)
-            .await
-            .unwrap();
-    }
-    c.find(Locator::Css("button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_and_send(
+        c,
+        &[
+            ("username", name),
+            ("password", helpers::PASSWORD),
+            ("confirm", helpers::PASSWORD),
+            ("code", code),
+        ],
+        "button.primary",
+    )
+    .await;
     wait_for_text(c, "Log out").await;
 }
 
 async fn log_in(c: &Client, base: &str, name: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
-    c.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(name)
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(helpers::PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_and_send(
+        c,
+        &[("username", name), ("password", helpers::PASSWORD)],
+        "main form button[type=submit]",
+    )
+    .await;
     wait_for_text(c, "Log out").await;
 }
 

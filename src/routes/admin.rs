@@ -98,20 +98,29 @@ async fn show_import(Instructor(user): Instructor) -> Result<HttpResponse, AppEr
     })
 }
 
-async fn import_file(
-    req: HttpRequest,
-    Instructor(user): Instructor,
+/// An upload whose CSRF token is right: its file, deck name and format ("auto" when absent).
+async fn checked_upload(
+    req: &HttpRequest,
     upload: MultipartForm<ImportUpload>,
-) -> Result<HttpResponse, AppError> {
+) -> Result<(Option<Bytes>, String, String), AppError> {
     let upload = upload.into_inner();
     let token = upload.csrf_token.as_ref().map_or("", |t| t.as_str());
-    csrf::verify(&req, token).await?;
-    let state = app_state(&req)?;
+    csrf::verify(req, token).await?;
     let deck = upload.deck.map(|t| t.into_inner()).unwrap_or_default();
     let format = upload
         .format
         .map(|t| t.into_inner())
         .unwrap_or_else(|| "auto".to_owned());
+    Ok((upload.file, deck, format))
+}
+
+async fn import_file(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    upload: MultipartForm<ImportUpload>,
+) -> Result<HttpResponse, AppError> {
+    let (file, deck, format) = checked_upload(&req, upload).await?;
+    let state = app_state(&req)?;
     let mut shown = ImportPage {
         nav: Nav::for_user(&user),
         deck: deck.clone(),
@@ -122,7 +131,7 @@ async fn import_file(
     match read_and_import(
         &state.imports,
         state.db.writer(),
-        upload.file,
+        file,
         &deck,
         &format,
         &user,
@@ -171,19 +180,12 @@ async fn preview_import(
     Instructor(user): Instructor,
     upload: MultipartForm<ImportUpload>,
 ) -> Result<HttpResponse, AppError> {
-    let upload = upload.into_inner();
-    let token = upload.csrf_token.as_ref().map_or("", |t| t.as_str());
-    csrf::verify(&req, token).await?;
+    let (file, deck, format) = checked_upload(&req, upload).await?;
     let state = app_state(&req)?;
-    let deck = upload.deck.map(|t| t.into_inner()).unwrap_or_default();
-    let format = upload
-        .format
-        .map(|t| t.into_inner())
-        .unwrap_or_else(|| "auto".to_owned());
     let pool = state.db.writer();
     let previewed = async {
         let _slot = crate::study::import::import_slot(&state.imports)?;
-        let (parsed, file_name) = read_upload(upload.file, &format).await?;
+        let (parsed, file_name) = read_upload(file, &format).await?;
         let name = deck_name(&deck, parsed.title.as_deref(), &file_name)?;
         let (owner, _) = import_target(pool, &user, &name).await?;
         crate::study::import::preview(pool, &name, parsed, owner).await
