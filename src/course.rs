@@ -19,6 +19,21 @@ const SEEDED_KEY: &str = "course_deck_imported";
 const PRACTICE_KEY: &str = "practice_deck_imported";
 /// The deck of generated problems, one card per practice family.
 pub const PRACTICE_DECK: &str = "CS 7643 practice problems";
+/// The practice families this database has received, comma-separated: a family added to the
+/// code later reaches an existing site once, and a card its admin deleted stays deleted.
+const FAMILIES_KEY: &str = "practice_families";
+/// The families every practice deck had before they were tracked one by one.
+const FIRST_FAMILIES: &[&str] = &[
+    "conv-params",
+    "fc-params",
+    "pool-params",
+    "output-shape",
+    "activation-memory",
+    "transposed-conv",
+    "receptive-field",
+    "network",
+    "loss",
+];
 
 /// Imports the course deck and the practice deck, each unless this database already had it,
 /// in one transaction; returns "deck name: cards" for each deck added.
@@ -62,13 +77,63 @@ pub async fn seed_on_first_start(pool: &SqlitePool, now: i64) -> anyhow::Result<
             .await?;
         }
         db::meta::set(&mut *tx, PRACTICE_KEY, &now.to_string()).await?;
+        let all: Vec<&str> = crate::practice::FAMILIES.iter().map(|f| f.id).collect();
+        db::meta::set(&mut *tx, FAMILIES_KEY, &all.join(",")).await?;
         seeded.push(format!(
             "{PRACTICE_DECK}: {} cards",
             crate::practice::FAMILIES.len()
         ));
+    } else if let Some(added) = add_new_families(&mut *tx, now).await? {
+        seeded.push(added);
     }
     tx.commit().await?;
     Ok(seeded)
+}
+
+/// Gives a database that has the practice deck the cards of families it has not received
+/// yet, at the deck's end; returns what was added. A deck its admin deleted is not recreated.
+async fn add_new_families(
+    conn: &mut sqlx::SqliteConnection,
+    now: i64,
+) -> anyhow::Result<Option<String>> {
+    let received = db::meta::get(&mut *conn, FAMILIES_KEY)
+        .await?
+        .unwrap_or_else(|| FIRST_FAMILIES.join(","));
+    let received: Vec<&str> = received.split(',').filter(|id| !id.is_empty()).collect();
+    let missing: Vec<&crate::practice::Family> = crate::practice::FAMILIES
+        .iter()
+        .filter(|f| !received.contains(&f.id))
+        .collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let mut added = Vec::new();
+    if let Some(deck) = db::decks::find_by_name(&mut *conn, None, PRACTICE_DECK).await? {
+        let mut position = db::decks::next_position(&mut *conn, deck.id).await?;
+        for family in &missing {
+            if db::decks::add_generated_card_if_absent(
+                &mut *conn,
+                deck.id,
+                family.title,
+                family.description,
+                family.id,
+                position,
+                now,
+            )
+            .await?
+            {
+                added.push(family.title);
+                position += 1;
+            }
+        }
+    }
+    let all: Vec<&str> = received
+        .iter()
+        .copied()
+        .chain(missing.iter().map(|f| f.id))
+        .collect();
+    db::meta::set(&mut *conn, FAMILIES_KEY, &all.join(",")).await?;
+    Ok((!added.is_empty()).then(|| format!("{PRACTICE_DECK}: added {}", added.join(", "))))
 }
 
 #[cfg(test)]

@@ -84,3 +84,65 @@ async fn the_deck_rights_migration_keeps_cards_and_history_and_drops_only_taken_
         .unwrap();
     assert_eq!(count("SELECT COUNT(*) FROM cards").await, 1);
 }
+
+/// The generators of the practice deck's cards, in order.
+async fn practice_generators(app: &crate::helpers::TestApp) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT generator FROM cards JOIN decks ON decks.id = cards.deck_id
+         WHERE decks.name = 'CS 7643 practice problems' ORDER BY position, cards.id",
+    )
+    .fetch_all(&app.pool().await)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_family_new_to_a_database_reaches_its_practice_deck_once_and_deleted_cards_stay_deleted()
+{
+    let app = crate::helpers::spawn_app().await;
+    let all = practice_generators(&app).await;
+    assert_eq!(all.len(), studyhall::practice::FAMILIES.len());
+    // As a database made before "loss" existed: no loss card, and "loss" not received. Its
+    // admin deleted the network card.
+    let pool = app.pool().await;
+    sqlx::query("DELETE FROM cards WHERE generator IN ('loss', 'network')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let received: Vec<&str> = studyhall::practice::FAMILIES
+        .iter()
+        .map(|f| f.id)
+        .filter(|id| *id != "loss")
+        .collect();
+    sqlx::query("UPDATE app_meta SET value = ?1 WHERE key = 'practice_families'")
+        .bind(received.join(","))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let cards_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    drop(pool);
+
+    let app = app.restart().await;
+    let after = practice_generators(&app).await;
+    assert_eq!(after.last().map(String::as_str), Some("loss"), "{after:?}");
+    assert!(
+        !after.iter().any(|g| g == "network"),
+        "a deleted card stays deleted"
+    );
+    let cards_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(cards_after, cards_before + 1, "nothing else changes");
+
+    // Once: a second start adds nothing, even after the new card is deleted.
+    sqlx::query("DELETE FROM cards WHERE generator = 'loss'")
+        .execute(&app.pool().await)
+        .await
+        .unwrap();
+    let app = app.restart().await;
+    assert!(!practice_generators(&app).await.iter().any(|g| g == "loss"));
+}
