@@ -83,7 +83,7 @@ pub async fn seed_on_first_start(pool: &SqlitePool, now: i64) -> anyhow::Result<
             "{PRACTICE_DECK}: {} cards",
             crate::practice::FAMILIES.len()
         ));
-    } else if let Some(added) = add_new_families(&mut *tx, now).await? {
+    } else if let Some(added) = add_new_families(&mut tx, now).await? {
         seeded.push(added);
     }
     tx.commit().await?;
