@@ -123,6 +123,68 @@ pub fn shape(raw: &str) -> Result<Vec<u64>, Unreadable> {
     }
 }
 
+/// Reads a matrix, row by row: `[[1, 2], [3, 4]]`, `1 2; 3 4`, `1, 2; 3, 4`, or rows on
+/// lines. Entries are plain numbers (commas separate them, so no thousands separators).
+pub fn matrix(raw: &str) -> Result<Vec<Vec<f64>>, Unreadable> {
+    too_long(raw)?;
+    let unreadable = |why: &str| {
+        Unreadable(format!(
+            "\"{}\" is not a matrix{why}. Type it row by row, e.g. [[1, 2], [3, 4]] or 1 2; 3 4.",
+            raw.trim()
+        ))
+    };
+    let text = raw.trim().replace('\u{2212}', "-");
+    let rows: Vec<&str> = if text.starts_with('[') {
+        // [[1, 2], [3, 4]]: every "]" ends a row; the brackets that open them are dropped.
+        text.split(']').collect()
+    } else {
+        text.split([';', '\n']).collect()
+    };
+    let mut matrix: Vec<Vec<f64>> = Vec::new();
+    for row in rows {
+        let cells: Vec<&str> = row
+            .split(|c: char| c == ',' || c == '[' || c.is_whitespace())
+            .filter(|cell| !cell.is_empty())
+            .collect();
+        if cells.is_empty() {
+            continue;
+        }
+        let values: Result<Vec<f64>, _> = cells.iter().map(|cell| cell.parse::<f64>()).collect();
+        match values {
+            Ok(v) if v.iter().all(|x| x.is_finite()) => matrix.push(v),
+            _ => return Err(unreadable("")),
+        }
+    }
+    if matrix.is_empty() {
+        return Err(Unreadable("Type an answer first.".to_owned()));
+    }
+    if matrix.iter().any(|row| row.len() != matrix[0].len()) {
+        return Err(unreadable(": its rows have different lengths"));
+    }
+    Ok(matrix)
+}
+
+/// Reads a list of indices: `0, 2, 3`, `[0, 2, 3]`, `0 2 3`.
+pub fn indices(raw: &str) -> Result<Vec<u64>, Unreadable> {
+    too_long(raw)?;
+    let text = raw
+        .trim()
+        .trim_start_matches(['[', '('])
+        .trim_end_matches([']', ')']);
+    let parts: Result<Vec<u64>, _> = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse::<u64>())
+        .collect();
+    match parts {
+        Ok(list) if !list.is_empty() => Ok(list),
+        _ => Err(Unreadable(format!(
+            "\"{}\" is not a list of box indices. Type them in order, e.g. 0, 2, 3.",
+            raw.trim()
+        ))),
+    }
+}
+
 /// Normalises a layer name: case and spaces do not matter.
 pub fn name(raw: &str) -> Result<String, Unreadable> {
     too_long(raw)?;
@@ -143,6 +205,39 @@ pub fn name(raw: &str) -> Result<String, Unreadable> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn matrices_read_row_by_row_in_every_documented_spelling() {
+        let want = vec![vec![1.0, -2.0], vec![3.0, 4.5]];
+        for raw in [
+            "[[1, -2], [3, 4.5]]",
+            "[[1,-2],[3,4.5]]",
+            "1 -2; 3 4.5",
+            "1, \u{2212}2; 3, 4.5",
+            "1 -2\n3 4.5\n",
+            " [ [1 -2] [3 4.5] ] ",
+        ] {
+            assert_eq!(matrix(raw), Ok(want.clone()), "{raw}");
+        }
+        assert!(
+            matrix("1 2; 3")
+                .unwrap_err()
+                .0
+                .contains("different lengths")
+        );
+        assert!(matrix("1 two; 3 4").is_err());
+        assert!(matrix("  ").is_err());
+        assert_eq!(matrix("7"), Ok(vec![vec![7.0]]));
+    }
+
+    #[test]
+    fn index_lists_read_with_commas_spaces_or_brackets() {
+        for raw in ["0, 2, 3", "[0,2,3]", "0 2 3", "(0, 2, 3)"] {
+            assert_eq!(indices(raw), Ok(vec![0, 2, 3]), "{raw}");
+        }
+        assert!(indices("0, -1").is_err());
+        assert!(indices("").is_err());
+    }
 
     #[test]
     fn numbers_read_in_every_usual_spelling() {

@@ -4,6 +4,7 @@
 
 pub mod answer;
 mod conv;
+mod conv_backward;
 mod draw;
 mod fc;
 pub mod layers;
@@ -40,6 +41,14 @@ pub enum Asks {
     LayerWithMostParameters,
     /// The name of the layer with the most activation memory.
     LayerWithMostActivationMemory,
+    /// A convolution's output matrix.
+    ConvOutput,
+    /// The gradient with respect to a convolution's input.
+    GradInput,
+    /// The gradient with respect to a convolution's kernel.
+    GradWeight,
+    /// A transposed convolution's output matrix.
+    TransposedConvOutput,
 }
 
 /// The correct answer of a problem (or a misconception's wrong one).
@@ -54,6 +63,10 @@ pub enum Expected {
     Shape(Vec<u64>),
     /// A layer name; any of several when layers tie.
     Name(Vec<String>),
+    /// An integer matrix, row-major, exact.
+    Matrix(Vec<Vec<i64>>),
+    /// Indices (0-based), in order.
+    Indices(Vec<u64>),
 }
 
 impl Expected {
@@ -67,6 +80,8 @@ impl Expected {
             Expected::Real(_) => "A number; answers within 1% count (0.2107 or 2.107e-1).",
             Expected::Shape(_) => "A shape, channels first: 64×55×55, 64x55x55 or (64, 55, 55).",
             Expected::Name(_) => "A layer's name as the listing gives it, such as conv3 or fc1.",
+            Expected::Matrix(_) => "A matrix, row by row, exact: [[1, -2], [3, 4]] or 1 -2; 3 4.",
+            Expected::Indices(_) => "Box indices (0-based), in the order kept: 0, 2, 3.",
         }
     }
 
@@ -81,6 +96,24 @@ impl Expected {
                 .collect::<Vec<_>>()
                 .join("×"),
             Expected::Name(names) => names.join(" or "),
+            Expected::Matrix(rows) => format!(
+                "[{}]",
+                rows.iter()
+                    .map(|row| format!(
+                        "[{}]",
+                        row.iter()
+                            .map(|v| signed(*v))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Expected::Indices(list) => list
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 
@@ -103,6 +136,13 @@ impl Expected {
             (Expected::Name(names), Typed::Name(typed)) => {
                 names.iter().any(|n| n.eq_ignore_ascii_case(typed))
             }
+            (Expected::Matrix(rows), Typed::Matrix(typed)) => {
+                rows.len() == typed.len()
+                    && rows.iter().zip(typed).all(|(row, t)| {
+                        row.len() == t.len() && row.iter().zip(t).all(|(v, x)| *v as f64 == *x)
+                    })
+            }
+            (Expected::Indices(list), Typed::Indices(typed)) => list == typed,
             _ => false,
         }
     }
@@ -112,6 +152,8 @@ impl Expected {
             Expected::Integer(_) | Expected::Real(_) => Typed::Number(answer::number(raw)?),
             Expected::Shape(_) => Typed::Shape(answer::shape(raw)?),
             Expected::Name(_) => Typed::Name(answer::name(raw)?),
+            Expected::Matrix(_) => Typed::Matrix(answer::matrix(raw)?),
+            Expected::Indices(_) => Typed::Indices(answer::indices(raw)?),
         })
     }
 }
@@ -130,6 +172,8 @@ enum Typed {
     Number(f64),
     Shape(Vec<u64>),
     Name(String),
+    Matrix(Vec<Vec<f64>>),
+    Indices(Vec<u64>),
 }
 
 /// A wrong answer that reveals a misunderstanding.
@@ -161,6 +205,20 @@ pub enum Data {
         input: Vec<u64>,
         /// The layers in order.
         layers: Vec<layers::Named>,
+    },
+    /// One single-channel convolution on small integer matrices (row-major).
+    Conv {
+        /// The input X (or, for a transposed convolution, its input).
+        input: Vec<Vec<i64>>,
+        /// The kernel W.
+        kernel: Vec<Vec<i64>>,
+        /// The gradient of the loss with respect to the output, for the backward questions.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        upstream: Option<Vec<Vec<i64>>>,
+        /// The stride.
+        stride: u64,
+        /// Zero padding on every side.
+        padding: u64,
     },
     /// A loss over a few examples.
     Loss {
@@ -376,6 +434,12 @@ pub const FAMILIES: &[Family] = &[
         description: "L1, L2, MSE, binary, balanced, focal and class-balanced focal losses.",
         generate: losses::loss,
     },
+    Family {
+        id: "conv-backward",
+        title: "Convolution forwards and backwards",
+        description: "A small convolution in integers: its output (cross-correlation, as PyTorch computes it), the gradients with respect to the input and the kernel, a transposed convolution's output.",
+        generate: conv_backward::conv_backward,
+    },
 ];
 
 /// The family with this id.
@@ -394,6 +458,24 @@ pub fn thousands(n: i64) -> String {
         out.push(c);
     }
     if n < 0 { format!("-{out}") } else { out }
+}
+
+/// An integer with a true minus sign: 3, −2.
+pub fn signed(n: i64) -> String {
+    if n < 0 {
+        format!("\u{2212}{}", n.unsigned_abs())
+    } else {
+        n.to_string()
+    }
+}
+
+/// An integer as a factor in a product: negatives in parentheses, (−2).
+pub fn factor(n: i64) -> String {
+    if n < 0 {
+        format!("({})", signed(n))
+    } else {
+        n.to_string()
+    }
 }
 
 /// A real number to four significant digits, without trailing zeros: 0.2107, 288, 12.5.

@@ -26,6 +26,39 @@ fn typed_forms(expected: &Expected, style: u8) -> String {
             }
         }
         Expected::Name(names) => names[usize::from(style) % names.len()].to_uppercase(),
+        Expected::Matrix(rows) => {
+            let row = |r: &Vec<i64>, sep: &str| {
+                r.iter().map(i64::to_string).collect::<Vec<_>>().join(sep)
+            };
+            match style % 4 {
+                0 => expected.display(),
+                1 => rows
+                    .iter()
+                    .map(|r| row(r, " "))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                2 => rows
+                    .iter()
+                    .map(|r| row(r, ", "))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                _ => format!(
+                    "[{}]",
+                    rows.iter()
+                        .map(|r| format!("[{}]", row(r, ",")))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            }
+        }
+        Expected::Indices(list) => {
+            let parts: Vec<String> = list.iter().map(u64::to_string).collect();
+            match style % 3 {
+                0 => parts.join(", "),
+                1 => format!("[{}]", parts.join(",")),
+                _ => parts.join(" "),
+            }
+        }
     }
 }
 
@@ -39,6 +72,17 @@ fn wrong_form(expected: &Expected) -> String {
             .collect::<Vec<_>>()
             .join("x"),
         Expected::Name(_) => "no_such_layer".to_owned(),
+        Expected::Matrix(rows) => Expected::Matrix(
+            rows.iter()
+                .map(|r| r.iter().map(|v| v * 3 + 7).collect())
+                .collect(),
+        )
+        .display(),
+        Expected::Indices(list) => list
+            .iter()
+            .map(|i| (i + 7).to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -51,6 +95,10 @@ fn check_family(family: &Family, seed: u64, style: u8) -> Result<(), TestCaseErr
         Expected::Real(x) => prop_assert!(x.is_finite() && *x != 0.0),
         Expected::Shape(dims) => prop_assert!(dims.iter().all(|d| *d > 0)),
         Expected::Name(names) => prop_assert!(!names.is_empty()),
+        Expected::Matrix(rows) => {
+            prop_assert!(!rows.is_empty() && rows.iter().all(|r| r.len() == rows[0].len()))
+        }
+        Expected::Indices(list) => prop_assert!(!list.is_empty()),
     }
     if let Data::Layers { input, layers } = &v.params.data {
         let shape = match input[..] {
