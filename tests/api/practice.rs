@@ -550,3 +550,69 @@ async fn the_answer_format_and_tolerance_show_before_answering() {
     let loss = app.get_html("/practice/loss/7").await;
     assert!(loss.contains("within 1% count"));
 }
+
+#[tokio::test]
+async fn the_api_serves_convolution_problems_as_matrices_a_client_can_recompute() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let family = practice::family("conv-backward").unwrap();
+    // One seed of each question, found by asking the generator.
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..200u64 {
+        let variant = family.variant(seed);
+        let v: Value = app
+            .get(&format!("/api/v1/practice/conv-backward?seed={seed}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let asks = v["params"]["asks"].as_str().unwrap().to_owned();
+        if !seen.insert(asks.clone()) {
+            continue;
+        }
+        let input = v["params"]["input"].as_array().unwrap();
+        assert!(input.iter().all(|row| row.is_array()), "{v}");
+        assert!(v["params"]["kernel"][0].is_array());
+        assert!(v["params"]["stride"].is_u64() && v["params"]["padding"].is_u64());
+        assert_eq!(
+            v["params"]["upstream"].is_array(),
+            asks.starts_with("grad_"),
+            "the gradients give G: {v}"
+        );
+        // Typed with ASCII minus signs, rows separated by semicolons.
+        let Expected::Matrix(rows) = &variant.expected else {
+            panic!("a matrix answer")
+        };
+        let typed: Vec<String> = rows
+            .iter()
+            .map(|r| r.iter().map(i64::to_string).collect::<Vec<_>>().join(" "))
+            .collect();
+        let answer: Value = app
+            .client
+            .post(app.url(&format!("/api/v1/practice/conv-backward/{seed}/answer")))
+            .json(&json!({"answer": typed.join("; ")}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["correct"], true, "{answer}");
+        assert_eq!(
+            answer["expected"],
+            json!(rows),
+            "expected in the params' form"
+        );
+        assert_eq!(answer["tolerance"], 0.0);
+    }
+    let all: Vec<&str> = seen.iter().map(String::as_str).collect();
+    assert_eq!(
+        all,
+        [
+            "conv_output",
+            "grad_input",
+            "grad_weight",
+            "transposed_conv_output"
+        ]
+    );
+}
