@@ -5,6 +5,7 @@
 pub mod answer;
 mod conv;
 mod conv_backward;
+mod detection;
 mod draw;
 mod fc;
 pub mod layers;
@@ -49,6 +50,12 @@ pub enum Asks {
     GradWeight,
     /// A transposed convolution's output matrix.
     TransposedConvOutput,
+    /// How many anchors a detector lays over its feature maps.
+    AnchorCount,
+    /// The IoU of two boxes.
+    Iou,
+    /// The boxes non-maximum suppression keeps, in the order kept.
+    NmsKept,
 }
 
 /// The correct answer of a problem (or a misconception's wrong one).
@@ -219,6 +226,31 @@ pub enum Data {
         stride: u64,
         /// Zero padding on every side.
         padding: u64,
+    },
+    /// Feature maps an RPN or SSD head lays anchors over.
+    Anchors {
+        /// `[{h, w, scales, ratios}]`.
+        feature_maps: Vec<detection::FeatureMap>,
+    },
+    /// Boxes `[x1, y1, x2, y2]` in pixels, with scores and a threshold for NMS.
+    Boxes {
+        /// The boxes.
+        boxes: Vec<detection::BoxXyxy>,
+        /// Their scores.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scores: Option<Vec<f64>>,
+        /// NMS drops a box whose IoU with a kept one is above this.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        iou_threshold: Option<f64>,
+    },
+    /// YOLO v1's output: an S×S grid, B boxes and C classes per cell.
+    Yolo {
+        /// S.
+        grid: u64,
+        /// B.
+        boxes_per_cell: u64,
+        /// C.
+        classes: u64,
     },
     /// A loss over a few examples.
     Loss {
@@ -439,6 +471,12 @@ pub const FAMILIES: &[Family] = &[
         title: "Convolution forwards and backwards",
         description: "A small convolution in integers: its output (cross-correlation, as PyTorch computes it), the gradients with respect to the input and the kernel, a transposed convolution's output.",
         generate: conv_backward::conv_backward,
+    },
+    Family {
+        id: "detection",
+        title: "Object detection arithmetic",
+        description: "Anchors over an RPN's or SSD's feature maps, the IoU of two boxes, which boxes non-maximum suppression keeps, and YOLO's output shape.",
+        generate: detection::detection,
     },
 ];
 

@@ -616,3 +616,63 @@ async fn the_api_serves_convolution_problems_as_matrices_a_client_can_recompute(
         ]
     );
 }
+
+#[tokio::test]
+async fn the_api_serves_detection_problems_with_boxes_anchors_and_grids() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let family = practice::family("detection").unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for seed in 0..200u64 {
+        let variant = family.variant(seed);
+        let v: Value = app
+            .get(&format!("/api/v1/practice/detection?seed={seed}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let p = &v["params"];
+        let asks = p["asks"].as_str().unwrap().to_owned();
+        if !seen.insert(asks.clone()) {
+            continue;
+        }
+        match asks.as_str() {
+            "anchor_count" => {
+                let map = &p["feature_maps"][0];
+                for key in ["h", "w", "scales", "ratios"] {
+                    assert!(!map[key].is_null(), "{key} in {v}");
+                }
+            }
+            "iou" => assert_eq!(p["boxes"].as_array().unwrap().len(), 2),
+            "nms_kept" => {
+                assert_eq!(p["boxes"][0].as_array().unwrap().len(), 4);
+                assert_eq!(
+                    p["scores"].as_array().unwrap().len(),
+                    p["boxes"].as_array().unwrap().len()
+                );
+                assert!(p["iou_threshold"].is_f64());
+            }
+            "output_shape" => {
+                for key in ["grid", "boxes_per_cell", "classes"] {
+                    assert!(p[key].is_u64(), "{key} in {v}");
+                }
+            }
+            other => panic!("unexpected asks {other}"),
+        }
+        let answer: Value = app
+            .client
+            .post(app.url(&format!("/api/v1/practice/detection/{seed}/answer")))
+            .json(&json!({"answer": variant.expected.display()}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["correct"], true, "{answer}");
+        if asks == "nms_kept" {
+            assert!(answer["expected"].is_array(), "indices as a JSON list");
+        }
+    }
+    assert_eq!(seen.len(), 4, "{seen:?}");
+}
