@@ -13,6 +13,7 @@ mod losses;
 mod memory;
 mod network;
 mod receptive;
+mod style;
 
 pub use network::{alexnet, vgg16};
 
@@ -56,6 +57,12 @@ pub enum Asks {
     Iou,
     /// The boxes non-maximum suppression keeps, in the order kept.
     NmsKept,
+    /// A Gram matrix F·Fᵀ.
+    GramMatrix,
+    /// Gatys' style loss of one layer.
+    StyleLoss,
+    /// The content loss of one layer.
+    ContentLoss,
 }
 
 /// The correct answer of a problem (or a misconception's wrong one).
@@ -251,6 +258,20 @@ pub enum Data {
         boxes_per_cell: u64,
         /// C.
         classes: u64,
+    },
+    /// Style transfer's feature maps, [C][H][W] each.
+    Style {
+        /// The generated image's features F.
+        features: style::Features,
+        /// The style image's features S.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        style_features: Option<style::Features>,
+        /// The content image's features P.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        content_features: Option<style::Features>,
+        /// "gatys": E = Σ (G − A)² / (4·N²·M²).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        style_normalization: Option<&'static str>,
     },
     /// A loss over a few examples.
     Loss {
@@ -477,6 +498,12 @@ pub const FAMILIES: &[Family] = &[
         title: "Object detection arithmetic",
         description: "Anchors over an RPN's or SSD's feature maps, the IoU of two boxes, which boxes non-maximum suppression keeps, and YOLO's output shape.",
         generate: detection::detection,
+    },
+    Family {
+        id: "style-transfer",
+        title: "Style transfer: Gram matrix and losses",
+        description: "Tiny feature maps: the Gram matrix F·Fᵀ, Gatys' style loss of one layer, and the content loss.",
+        generate: style::style_transfer,
     },
 ];
 
