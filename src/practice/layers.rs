@@ -80,6 +80,13 @@ pub enum Layer {
     /// `nn.ReLU` (in place: no parameters, no memory of its own).
     #[serde(rename = "relu")]
     Relu,
+    /// `nn.BatchNorm2d`: a learned scale and shift per channel; its running mean and
+    /// variance are buffers, not parameters.
+    #[serde(rename = "batchnorm2d")]
+    BatchNorm2d {
+        /// C.
+        num_features: u64,
+    },
 }
 
 /// A layer with the name problems refer to it by.
@@ -106,6 +113,39 @@ pub fn listing<'a>(layers: impl IntoIterator<Item = &'a Named>) -> String {
 }
 
 impl Named {
+    /// "conv1: 3·3·64·128 = 73,728 (no bias)": the layer's parameter count, worked out.
+    pub fn parameter_line(&self) -> String {
+        let n = super::thousands(i64::try_from(self.layer.parameters()).unwrap_or(i64::MAX));
+        match self.layer {
+            Layer::Conv2d {
+                in_channels,
+                out_channels,
+                kernel_size: k,
+                bias: true,
+                ..
+            } => format!(
+                "{}: ({k}·{k}·{in_channels} + 1)·{out_channels} = {n}",
+                self.name
+            ),
+            Layer::Conv2d {
+                in_channels,
+                out_channels,
+                kernel_size: k,
+                bias: false,
+                ..
+            } => format!(
+                "{}: {k}·{k}·{in_channels}·{out_channels} = {n} (no bias: BatchNorm follows)",
+                self.name
+            ),
+            Layer::BatchNorm2d { num_features } => format!(
+                "{}: 2·{num_features} = {n} (a scale γ and a shift β per channel; the running mean and variance are buffers, not parameters)",
+                self.name
+            ),
+            _ if self.layer.parameters() == 0 => format!("{}: 0 (no weights)", self.name),
+            _ => format!("{}: {n}", self.name),
+        }
+    }
+
     /// A named layer.
     pub fn new(name: impl Into<String>, layer: Layer) -> Self {
         Self {
@@ -236,6 +276,9 @@ impl Layer {
                 Shape::Flat(n),
             ) if n == in_features => Some(Shape::Flat(out_features)),
             (Layer::Relu, shape) => Some(shape),
+            (Layer::BatchNorm2d { num_features }, Shape::Chw(c, h, w)) if c == num_features => {
+                Some(Shape::Chw(c, h, w))
+            }
             _ => None,
         }
     }
@@ -262,6 +305,7 @@ impl Layer {
                 out_features,
                 bias,
             } => out_features * (in_features + u64::from(bias)),
+            Layer::BatchNorm2d { num_features } => 2 * num_features,
             Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } | Layer::Flatten | Layer::Relu => 0,
         }
     }
@@ -323,6 +367,7 @@ impl Layer {
                 format!("Linear({in_features}, {out_features}{})", b(bias))
             }
             Layer::Relu => "ReLU(inplace=True)".to_owned(),
+            Layer::BatchNorm2d { num_features } => format!("BatchNorm2d({num_features})"),
         }
     }
 }

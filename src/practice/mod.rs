@@ -8,11 +8,13 @@ mod conv_backward;
 mod detection;
 mod draw;
 mod fc;
+mod inception;
 pub mod layers;
 mod losses;
 mod memory;
 mod network;
 mod receptive;
+mod residual;
 mod style;
 
 pub use network::{alexnet, vgg16};
@@ -63,6 +65,10 @@ pub enum Asks {
     StyleLoss,
     /// The content loss of one layer.
     ContentLoss,
+    /// Multiply-adds of one pass.
+    MultiplyAdds,
+    /// Parameters the 1×1 reductions of an Inception module save.
+    ParametersSavedByReductions,
 }
 
 /// The correct answer of a problem (or a misconception's wrong one).
@@ -258,6 +264,24 @@ pub enum Data {
         boxes_per_cell: u64,
         /// C.
         classes: u64,
+    },
+    /// A ResNet block: its main path and its shortcut (empty for the identity).
+    Residual {
+        /// The input shape [C, H, W].
+        input: Vec<u64>,
+        /// "basic" or "bottleneck".
+        block: &'static str,
+        /// The main path, in order (ReLUs left out: they have no parameters).
+        layers: Vec<layers::Named>,
+        /// The projection shortcut; empty for the identity.
+        shortcut: Vec<layers::Named>,
+    },
+    /// An Inception module: branches on the same input, concatenated on channels.
+    Inception {
+        /// The input shape [C, H, W].
+        input: Vec<u64>,
+        /// Each branch's layers, in order.
+        branches: Vec<Vec<layers::Named>>,
     },
     /// Style transfer's feature maps, [C][H][W] each.
     Style {
@@ -480,6 +504,18 @@ pub const FAMILIES: &[Family] = &[
         title: "Whole networks",
         description: "VGG- and AlexNet-like stacks: total parameters, the biggest layers, shapes.",
         generate: network::network,
+    },
+    Family {
+        id: "inception-module",
+        title: "Inception module",
+        description: "A GoogLeNet-style module of parallel 1×1, 3×3, 5×5 and pool branches: its parameters, output shape, multiply-adds, and what the 1×1 reductions save.",
+        generate: inception::inception_module,
+    },
+    Family {
+        id: "residual-block",
+        title: "ResNet block",
+        description: "A basic or bottleneck ResNet block with BatchNorm and an identity or projection shortcut: its parameters and output shape.",
+        generate: residual::residual_block,
     },
     Family {
         id: "loss",

@@ -111,6 +111,34 @@ fn check_family(family: &Family, seed: u64, style: u8) -> Result<(), TestCaseErr
             "every layer fits its input"
         );
     }
+    // Blocks and modules are valid too: every path fits its input, a residual block's
+    // shortcut gives its main path's shape, an Inception module's branches keep the size.
+    if let Data::Residual {
+        input,
+        layers,
+        shortcut,
+        ..
+    } = &v.params.data
+    {
+        let shape = layers::Shape::Chw(input[0], input[1], input[2]);
+        let main = layers::analyze(shape, layers).and_then(|r| r.last().map(|l| l.output));
+        let short = if shortcut.is_empty() {
+            Some(shape)
+        } else {
+            layers::analyze(shape, shortcut).and_then(|r| r.last().map(|l| l.output))
+        };
+        prop_assert!(main.is_some() && main == short, "{:?} vs {:?}", main, short);
+    }
+    if let Data::Inception { input, branches } = &v.params.data {
+        let shape = layers::Shape::Chw(input[0], input[1], input[2]);
+        for b in branches {
+            let out = layers::analyze(shape, b).and_then(|r| r.last().map(|l| l.output));
+            prop_assert!(
+                matches!(out, Some(layers::Shape::Chw(_, h, w)) if h == input[1] && w == input[2]),
+                "a branch keeps the size"
+            );
+        }
+    }
     let right = typed_forms(&v.expected, style);
     prop_assert_eq!(
         v.check(&right),

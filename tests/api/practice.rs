@@ -676,3 +676,78 @@ async fn the_api_serves_detection_problems_with_boxes_anchors_and_grids() {
     }
     assert_eq!(seen.len(), 4, "{seen:?}");
 }
+
+#[tokio::test]
+async fn the_api_serves_style_residual_and_inception_problems_completely() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    for (id, keys, asks_all) in [
+        (
+            "style-transfer",
+            &["features"][..],
+            &["content_loss", "gram_matrix", "style_loss"][..],
+        ),
+        (
+            "residual-block",
+            &["input", "block", "layers", "shortcut"][..],
+            &["output_shape", "parameters"][..],
+        ),
+        (
+            "inception-module",
+            &["input", "branches"][..],
+            &[
+                "multiply_adds",
+                "output_shape",
+                "parameters",
+                "parameters_saved_by_reductions",
+            ][..],
+        ),
+    ] {
+        let family = practice::family(id).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..120u64 {
+            let v: Value = app
+                .get(&format!("/api/v1/practice/{id}?seed={seed}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            let p = &v["params"];
+            for key in keys {
+                assert!(!p[key].is_null(), "{id}: {key} in {v}");
+            }
+            let asks = p["asks"].as_str().unwrap().to_owned();
+            match asks.as_str() {
+                "style_loss" => assert_eq!(p["style_normalization"], "gatys"),
+                "content_loss" => assert!(p["content_features"][0][0].is_array()),
+                _ => {}
+            }
+            if id == "residual-block" {
+                let types: Vec<&str> = p["layers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l["type"].as_str().unwrap())
+                    .collect();
+                assert!(types.contains(&"batchnorm2d") && types.contains(&"conv2d"));
+                assert_eq!(p["layers"][0]["bias"], false);
+            }
+            if !seen.insert(asks) {
+                continue;
+            }
+            let answer: Value = app
+                .client
+                .post(app.url(&format!("/api/v1/practice/{id}/{seed}/answer")))
+                .json(&json!({"answer": family.variant(seed).expected.display()}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(answer["correct"], true, "{id} {seed}: {answer}");
+        }
+        let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
+        assert_eq!(seen, asks_all, "{id}");
+    }
+}
