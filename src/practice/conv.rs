@@ -17,6 +17,7 @@ pub(super) fn one_layer(asks: Asks, input: Shape, name: &str, layer: Layer) -> P
         data: Data::Layers {
             input: input.dims(),
             layers: vec![Named::new(name, layer)],
+            of: None,
         },
     }
 }

@@ -225,6 +225,9 @@ pub enum Data {
         input: Vec<u64>,
         /// The layers in order.
         layers: Vec<layers::Named>,
+        /// The layer whose output a question is about, by name; without it, the last one's.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        of: Option<String>,
     },
     /// One single-channel convolution on small integer matrices (row-major).
     Conv {

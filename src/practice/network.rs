@@ -217,11 +217,12 @@ pub(super) fn network(d: &mut Draw) -> Problem {
     let total: u64 = reports.iter().map(|r| r.parameters).sum();
     let int = |n: u64| Expected::Integer(i64::try_from(n).unwrap_or(i64::MAX));
     let name_of = |names: Vec<String>| Expected::Name(names);
-    let layers_data = |asks| Params {
+    let layers_data = |asks, of: Option<&str>| Params {
         asks,
         data: Data::Layers {
             input: input.dims(),
             layers: layers.clone(),
+            of: of.map(str::to_owned),
         },
     };
 
@@ -262,7 +263,7 @@ pub(super) fn network(d: &mut Draw) -> Problem {
                 prompt: format!(
                     "{intro}How many learnable parameters does the whole network have?"
                 ),
-                params: layers_data(Asks::Parameters),
+                params: layers_data(Asks::Parameters, None),
                 expected: int(total),
                 solution,
                 misconceptions: vec![
@@ -302,7 +303,7 @@ pub(super) fn network(d: &mut Draw) -> Problem {
                 prompt: format!(
                     "{intro}Which layer has the most learnable parameters? Answer with its name."
                 ),
-                params: layers_data(Asks::LayerWithMostParameters),
+                params: layers_data(Asks::LayerWithMostParameters, None),
                 expected: name_of(answer),
                 solution,
                 misconceptions,
@@ -338,7 +339,7 @@ pub(super) fn network(d: &mut Draw) -> Problem {
                 prompt: format!(
                     "{intro}Which layer's output takes the most activation memory (float32, one image)? Answer with its name."
                 ),
-                params: layers_data(Asks::LayerWithMostActivationMemory),
+                params: layers_data(Asks::LayerWithMostActivationMemory, None),
                 expected: name_of(answer),
                 solution,
                 misconceptions,
@@ -361,7 +362,7 @@ pub(super) fn network(d: &mut Draw) -> Problem {
                     "{intro}What is the output shape of {} (the input to flatten)? Answer as C×H×W.",
                     last_pool.name
                 ),
-                params: layers_data(Asks::OutputShape),
+                params: layers_data(Asks::OutputShape, Some(&last_pool.name)),
                 expected: Expected::Shape(out.dims()),
                 solution,
                 misconceptions: vec![

@@ -98,6 +98,7 @@ pub(super) fn receptive_field(d: &mut Draw) -> Problem {
             data: Data::Layers {
                 input: Shape::Chw(3, 224, 224).dims(),
                 layers,
+                of: None,
             },
         },
         expected: int(rf),

@@ -100,7 +100,7 @@ fn check_family(family: &Family, seed: u64, style: u8) -> Result<(), TestCaseErr
         }
         Expected::Indices(list) => prop_assert!(!list.is_empty()),
     }
-    if let Data::Layers { input, layers } = &v.params.data {
+    if let Data::Layers { input, layers, .. } = &v.params.data {
         let shape = match input[..] {
             [c, h, w] => layers::Shape::Chw(c, h, w),
             [n] => layers::Shape::Flat(n),

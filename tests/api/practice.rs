@@ -751,3 +751,45 @@ async fn the_api_serves_style_residual_and_inception_problems_completely() {
         assert_eq!(seen, asks_all, "{id}");
     }
 }
+
+#[tokio::test]
+async fn a_question_about_one_layers_output_names_it_in_params() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let seed = (0..500u64)
+        .find(|s| {
+            matches!(
+                practice::family("network").unwrap().variant(*s).params.asks,
+                practice::Asks::OutputShape
+            )
+        })
+        .unwrap();
+    let v: Value = app
+        .get(&format!("/api/v1/practice/network?seed={seed}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let of = v["params"]["of"]
+        .as_str()
+        .expect("params.of names the layer");
+    let names: Vec<&str> = v["params"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&of) && names.last() != Some(&of),
+        "{of} in {names:?}"
+    );
+    assert!(v["prompt"].as_str().unwrap().contains(of));
+    // Without `of`, the question is about the last layer.
+    let one: Value = app
+        .get("/api/v1/practice/output-shape?seed=3")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(one["params"].get("of").is_none(), "{one}");
+}
