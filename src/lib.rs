@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod math;
 pub mod practice;
 pub mod routes;
 pub mod srs;

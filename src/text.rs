@@ -1,5 +1,6 @@
-//! Card text as the pages show it: web addresses become links. The text is split into
-//! segments here and each is escaped by the template, so no user text is ever marked safe.
+//! Card text as the pages show it: web addresses become links and TeX formulas MathML. The
+//! text is split into runs here and each is escaped by the template; the only markup a page
+//! takes from text is the MathML that `math` renders.
 
 /// A run of card text: plain, or a web address to link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -8,6 +9,38 @@ pub struct Segment<'a> {
     pub text: &'a str,
     /// Whether it is an `http://` or `https://` address.
     pub link: bool,
+}
+
+/// A run of text as a page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Run<'a> {
+    /// Plain text, escaped by the template.
+    Plain(&'a str),
+    /// A web address, shown as a link to itself.
+    Link(&'a str),
+    /// A formula rendered as MathML by `math`.
+    Math(String),
+    /// A formula that could not be read, shown as its escaped source.
+    Unreadable(&'a str),
+}
+
+/// Text split into its formulas (`\(…\)`, `\[…\]`), links and plain runs.
+pub fn runs(text: &str) -> Vec<Run<'_>> {
+    let mut out = Vec::new();
+    for piece in crate::math::pieces(text) {
+        match piece {
+            crate::math::Piece::Text(t) => out.extend(segments(t).into_iter().map(|s| {
+                if s.link {
+                    Run::Link(s.text)
+                } else {
+                    Run::Plain(s.text)
+                }
+            })),
+            crate::math::Piece::Math(m) => out.push(Run::Math(m)),
+            crate::math::Piece::Unreadable(src) => out.push(Run::Unreadable(src)),
+        }
+    }
+    out
 }
 
 /// Characters that end an address (besides whitespace): they cannot appear unescaped in one,

@@ -59,6 +59,8 @@ struct EditorPage {
     new_front: String,
     new_back: String,
     new_tags: String,
+    /// Whether to show the new card as students will see it, unsaved.
+    preview: bool,
 }
 
 impl EditorPage {
@@ -161,6 +163,9 @@ struct CardForm {
     /// The editor's search when the form was sent, to return to it.
     #[serde(default)]
     q: String,
+    /// "Preview" was pressed: show the card, save nothing.
+    #[serde(default)]
+    preview: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -248,6 +253,7 @@ async fn editor(
         added,
         deck,
         errors,
+        preview: new.preview.is_some(),
         new_front: new.front,
         new_back: new.back,
         new_tags: new.tags,
@@ -324,6 +330,7 @@ async fn show_editor(
                 back: String::new(),
                 tags: String::new(),
                 q: String::new(),
+                preview: None,
             },
         )
         .await?,
@@ -419,6 +426,10 @@ async fn add_card(
     let state = app_state(&req)?;
     let deck = editable(&req, &user, *id).await?;
     let form = form.0;
+    if form.preview.is_some() {
+        // Nothing is saved: the editor comes back with the form as typed and the card shown.
+        return page(&editor(&req, &user, deck, EditorView::default(), Vec::new(), form).await?);
+    }
     let (front, back, tags) = match parse_card(&form) {
         Ok(parsed) => parsed,
         Err(errors) => {

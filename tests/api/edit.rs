@@ -311,3 +311,59 @@ async fn the_editor_pages_and_searches_a_deck_of_a_thousand_cards() {
     )));
     assert_eq!(rows(&page), [added]);
 }
+
+async fn deck_size(app: &TestApp) -> usize {
+    fronts(app, 1).await.len()
+}
+
+#[tokio::test]
+async fn tex_in_cards_renders_as_mathml_previews_before_saving_and_bad_tex_shows_as_typed() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let editor = "/decks/1/edit";
+    let front =
+        r"Output height of a conv layer? \(\left\lfloor \frac{H + 2P - K}{S} \right\rfloor + 1\)";
+    let back =
+        r"With \(H = 224\): \[\frac{224 + 2 - 3}{1} + 1 = 224\] and a broken \(\frac{1}{\) one.";
+    let before = deck_size(&app).await;
+
+    // Preview: the card as students will see it, and nothing saved.
+    let r = app
+        .submit(
+            editor,
+            "/decks/1/cards",
+            &[
+                ("front", front),
+                ("back", back),
+                ("tags", ""),
+                ("preview", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let preview = &html[html.find("id=\"card-preview\"").expect("a preview")..];
+    assert!(
+        preview.contains("<math><mrow><mo") || preview.contains("<math>"),
+        "{preview}"
+    );
+    assert!(preview.contains("<mfrac>"));
+    assert!(preview.contains(r#"<math display="block">"#));
+    assert!(preview.contains(r#"<span class="tex-unreadable">\(\frac{1}{\)</span>"#));
+    assert!(preview.contains("could not be read"));
+    assert!(
+        html.contains("Output height of a conv layer?"),
+        "the form keeps the text"
+    );
+    assert_eq!(deck_size(&app).await, before, "a preview saves nothing");
+
+    // Saved, the card page renders the same way.
+    add(&app, 1, front, back, "").await;
+    let id = card(&app, 1, front).await;
+    let page = app.get_html(&format!("/cards/{id}")).await;
+    assert!(page.contains("<mfrac>") && page.contains("tex-unreadable"));
+    assert!(
+        !page.contains(r"\left\lfloor"),
+        "the TeX itself is not shown"
+    );
+}
