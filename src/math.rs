@@ -42,16 +42,13 @@ pub fn pieces(text: &str) -> Vec<Piece<'_>> {
     let mut out = Vec::new();
     let mut rest = text;
     let mut plain_len = 0;
-    loop {
-        let Some(open) = rest[plain_len..]
-            .find("\\(")
-            .into_iter()
-            .chain(rest[plain_len..].find("\\["))
-            .min()
-            .map(|i| i + plain_len)
-        else {
-            break;
-        };
+    while let Some(open) = rest[plain_len..]
+        .find("\\(")
+        .into_iter()
+        .chain(rest[plain_len..].find("\\["))
+        .min()
+        .map(|i| i + plain_len)
+    {
         let display = rest[open..].starts_with("\\[");
         let close_token = if display { "\\]" } else { "\\)" };
         let Some(close) = rest[open + 2..].find(close_token).map(|i| i + open + 2) else {
