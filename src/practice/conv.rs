@@ -252,12 +252,8 @@ pub(super) fn output_shape(d: &mut Draw) -> Problem {
         unreachable!("2-D layers keep C×H×W")
     };
 
-    let side = |label: &str, x: u64, y: u64| {
-        format!(
-            "{label}_out = floor(({label} + 2P − K)/S) + 1 = floor(({x} + 2·{p} − {k})/{s}) + 1 = {} + 1 = {y}.",
-            (x + 2 * p - k) / s
-        )
-    };
+    let side =
+        |label: &str, x: u64, y: u64| format!("{}.", super::output_size_tex(label, x, p, k, s, y));
     let mut solution = vec![side("H", h, h_out), side("W", w, w_out)];
     solution.push(if is_conv {
         format!("A conv layer outputs one channel per filter: C_out = {c_out}.")
@@ -345,7 +341,7 @@ pub(super) fn transposed_output(d: &mut Draw) -> Problem {
     };
     let solution = vec![
         format!(
-            "H_out = (H − 1)·S − 2P + K + output_padding = ({h} − 1)·{s} − 2·{p} + {k} + {op} = {h_out}."
+            r"\(H_{{\mathrm{{out}}}} = (H - 1) \cdot S - 2P + K + \mathrm{{output\_padding}} = ({h} - 1) \cdot {s} - 2 \cdot {p} + {k} + {op} = {h_out}\)."
         ),
         "The same holds for the width, which equals the height here.".to_owned(),
         format!("A transposed conv outputs C_out = {c_out} channels."),

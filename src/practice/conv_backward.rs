@@ -292,8 +292,15 @@ fn forward_problem(d: &mut Draw) -> Problem {
     let y = forward(&x, &w, g);
     let o = size(&y);
     let mut solution = vec![format!(
-        "Output side: floor(({n} + 2·{} − {k}) / {}) + 1 = {o}, so Y is {o}×{o}.",
-        g.padding, g.stride
+        "Output side: {}, so Y is {o}×{o}.",
+        super::output_size_tex(
+            "H",
+            n as u64,
+            g.padding as u64,
+            k as u64,
+            g.stride as u64,
+            o as u64
+        )
     )];
     if g.padding > 0 {
         solution.push(format!(

@@ -296,9 +296,9 @@ fn iou_problem(d: &mut Draw) -> Problem {
             thousands(union)
         ),
         format!(
-            "IoU = {} / {} = {}.",
-            thousands(inter),
-            thousands(union),
+            r"\(\displaystyle \mathrm{{IoU}} = \frac{{\text{{intersection}}}}{{\text{{union}}}} = \frac{{{}}}{{{}}} = {}\).",
+            super::tex_int(inter),
+            super::tex_int(union),
             real(value)
         ),
     ];

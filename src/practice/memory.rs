@@ -38,7 +38,10 @@ fn conv_memory(d: &mut Draw) -> Problem {
     let values = out.elements();
     let bytes = values * 4;
     let solution = vec![
-        format!("Output side: floor(({h} + 2·{p} − {k})/{s}) + 1 = {ho}, so the output is {out}."),
+        format!(
+            "Output side: {}, so the output is {out}.",
+            super::output_size_tex("H", h, p, k, s, ho)
+        ),
         format!("Values: {c}·{ho}·{wo} = {}.", thousands(values as i64)),
         format!(
             "Bytes: {}·4 = {} (a float32 is 4 bytes).",

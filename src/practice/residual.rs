@@ -201,14 +201,14 @@ pub(super) fn residual_block(d: &mut Draw) -> Problem {
         };
         let solution = vec![
             format!(
-                "The stride-{stride} convolution ({}) takes the side from {} to floor(({} + 2·1 − 3)/{stride}) + 1 = {h}{}.",
+                "The stride-{stride} convolution ({}) takes the side from {}: {}{}.",
                 if kind == Kind::Basic {
                     "conv1"
                 } else {
                     "conv2"
                 },
                 side_out * stride,
-                side_out * stride,
+                super::output_size_tex("H", side_out * stride, 1, 3, stride, h),
                 if kind == Kind::Bottleneck {
                     "; the 1×1 convolutions keep it"
                 } else {

@@ -192,8 +192,9 @@ pub(super) fn style_transfer(d: &mut Draw) -> Problem {
                 4 * n * n * m * m
             ));
             solution.push(format!(
-                "E = {sum} / {} = {}.",
-                4 * n * n * m * m,
+                r"\(\displaystyle E = \frac{{\sum (G - A)^2}}{{4 N^2 M^2}} = \frac{{{}}}{{{}}} = {}\).",
+                super::tex_int(sum),
+                super::tex_int((4 * n * n * m * m) as i64),
                 real(value)
             ));
             let transposed =
@@ -245,7 +246,10 @@ pub(super) fn style_transfer(d: &mut Draw) -> Problem {
                     "Only the entries that differ add to the sum: Σ (F − P)² = {} = {sum}.",
                     diffs.join(" + ")
                 ),
-                format!("Content loss = ½·{sum} = {}.", real(value)),
+                format!(
+                    r"\(\displaystyle \mathcal{{L}}_{{\mathrm{{content}}}} = \frac{{1}}{{2}} \sum (F - P)^2 = \frac{{1}}{{2}} \cdot {sum} = {}\).",
+                    real(value)
+                ),
             ];
             let entries = (c * h * w) as f64;
             Problem {

@@ -392,3 +392,25 @@ fn layer_listings_are_one_monospace_block_whenever_a_prompt_lists_layers() {
         }
     }
 }
+
+#[test]
+fn every_formula_in_prompts_and_solutions_renders() {
+    let mut formulas = 0;
+    for family in FAMILIES {
+        for seed in 0..300 {
+            let v = family.variant(seed);
+            for line in v.solution.iter().chain(std::iter::once(&v.prompt)) {
+                for piece in crate::math::pieces(line) {
+                    match piece {
+                        crate::math::Piece::Unreadable(src) => {
+                            panic!("{} {seed}: {src} does not render", family.id)
+                        }
+                        crate::math::Piece::Math(_) => formulas += 1,
+                        crate::math::Piece::Text(_) => {}
+                    }
+                }
+            }
+        }
+    }
+    assert!(formulas > 1000, "{formulas} formulas");
+}
