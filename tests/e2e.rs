@@ -1029,6 +1029,53 @@ async fn every_main_page_passes_axe_and_contrast_and_fits_a_phone_and_reports_re
     wait_for_text(&c, "Worked solution").await;
     audit(&c, "practice-network-answered").await;
 
+    // Worked solutions with formulas rendered as MathML, and the new families' pages.
+    for (path, name) in [
+        ("/practice/output-shape/4", "practice-output-shape-solution"),
+        (
+            "/practice/conv-backward/2",
+            "practice-conv-backward-solution",
+        ),
+        ("/practice/detection/4", "practice-detection-solution"),
+        (
+            "/practice/style-transfer/7",
+            "practice-style-transfer-solution",
+        ),
+        (
+            "/practice/residual-block/1",
+            "practice-residual-block-solution",
+        ),
+        (
+            "/practice/inception-module/2",
+            "practice-inception-module-solution",
+        ),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        click(&c, "button[name=give_up]").await;
+        wait_for_text(&c, "Worked solution").await;
+        assert!(
+            !body_text(&c).await.contains("could not be read"),
+            "every formula renders on {path}"
+        );
+        audit(&c, name).await;
+    }
+    c.goto(&format!("{base}/practice/output-shape/4"))
+        .await
+        .unwrap();
+    click(&c, "button[name=give_up]").await;
+    wait_for_text(&c, "Worked solution").await;
+    assert!(
+        js(
+            &c,
+            "return document.querySelectorAll('#solution math mfrac').length"
+        )
+        .await
+        .as_i64()
+        .unwrap()
+            >= 2,
+        "the output-size formula is a fraction in MathML"
+    );
+
     // The six-grade layout, one preference away.
     c.goto(&format!("{base}/account")).await.unwrap();
     click(&c, "input[name=grade_buttons][value=six]").await;

@@ -559,6 +559,35 @@ mod tests {
     }
 
     #[test]
+    fn a_hand_computed_3x3_kernel_forwards_and_backwards() {
+        let x = vec![
+            vec![1, 2, 0, 1],
+            vec![0, 1, 2, 1],
+            vec![1, 0, 1, 0],
+            vec![2, 1, 0, 1],
+        ];
+        let w = vec![vec![1, 0, -1], vec![0, 1, 0], vec![2, 0, 1]];
+        // Y[0][0] = (1 + 0 + 0) + (0 + 1 + 0) + (2 + 0 + 1) = 5, and so on.
+        assert_eq!(forward(&x, &w, S1), vec![vec![5, 3], vec![2, 4]]);
+        let g = vec![vec![1, 0], vec![0, 1]];
+        // dW[a][b] = X[a][b] + X[a + 1][b + 1].
+        assert_eq!(
+            grad_weight(&x, &g, 3, S1),
+            vec![vec![2, 4, 1], vec![0, 2, 2], vec![2, 0, 2]]
+        );
+        // dX: W placed at (0, 0) plus W placed at (1, 1).
+        assert_eq!(
+            grad_input(4, &w, &g, S1),
+            vec![
+                vec![1, 0, -1, 0],
+                vec![0, 2, 0, -1],
+                vec![2, 0, 2, 0],
+                vec![0, 2, 0, 1]
+            ]
+        );
+    }
+
+    #[test]
     fn stride_and_padding_follow_pytorch() {
         let x = vec![vec![1, 2, 3], vec![4, 5, 6], vec![7, 8, 9]];
         let w = vec![vec![1, 1], vec![1, 1]];

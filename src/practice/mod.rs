@@ -565,13 +565,14 @@ pub fn thousands(n: i64) -> String {
 }
 
 /// The output-size formula for side `var` (H or W) worked out, as TeX for the pages to render:
-/// var_out = ⌊(var + 2P − K)/S⌋ + 1 = ⌊(x + 2·p − k)/s⌋ + 1 = y.
+/// var_out = ⌊(var + 2P − K)/S⌋ + 1 = ⌊(x + 2·p − k)/s⌋ + 1 = y, in three formulas so that a
+/// narrow screen can wrap the line between them.
 pub fn output_size_tex(var: &str, x: u64, p: u64, k: u64, s: u64, y: u64) -> String {
     let floor = |top: String, bottom: String| {
         format!(r"\left\lfloor \frac{{{top}}}{{{bottom}}} \right\rfloor + 1")
     };
     format!(
-        r"\(\displaystyle {var}_{{\mathrm{{out}}}} = {} = {} = {} + 1 = {y}\)",
+        r"\(\displaystyle {var}_{{\mathrm{{out}}}} = {}\) \(\displaystyle = {}\) \(= {} + 1 = {y}\)",
         floor(format!("{var} + 2P - K"), "S".to_owned()),
         floor(format!(r"{x} + 2 \cdot {p} - {k}"), s.to_string()),
         (x + 2 * p).saturating_sub(k) / s.max(1)
