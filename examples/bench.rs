@@ -286,6 +286,57 @@ struct Row {
     p50: f64,
     p99: f64,
     max: f64,
+    /// The server's CPU time and context switches per request over the whole phase.
+    cpu_us: f64,
+    switches: f64,
+}
+
+/// The server's CPU time (µs, user + system, all threads) and context switches (voluntary
+/// and not, summed over its threads) so far, from /proc.
+fn server_cost(pid: u32) -> (f64, f64) {
+    let ticks_per_second = 100.0; // USER_HZ on Linux
+    let cpu = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name, which is in parentheses and may hold spaces.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / ticks_per_second * 1e6)
+        })
+        .unwrap_or(f64::NAN);
+    let mut switches = 0.0;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            for line in status.lines() {
+                if line.starts_with("voluntary_ctxt_switches:")
+                    || line.starts_with("nonvoluntary_ctxt_switches:")
+                {
+                    switches += line
+                        .split_whitespace()
+                        .nth(1)
+                        .and_then(|n| n.parse::<f64>().ok())
+                        .unwrap_or(0.0);
+                }
+            }
+        }
+    }
+    (cpu, switches)
+}
+
+/// Rows of one phase with the server's cost spread over all of the phase's requests.
+/// (Threads that ended during the phase take their switches with them; the server's threads
+/// live as long as it does.)
+fn costed(mut rows: Vec<Row>, before: (f64, f64), after: (f64, f64)) -> Vec<Row> {
+    let requests: usize = rows.iter().map(|r| r.count).sum();
+    let per = |x: f64| x / requests.max(1) as f64;
+    for r in &mut rows {
+        r.cpu_us = per(after.0 - before.0);
+        r.switches = per(after.1 - before.1);
+    }
+    rows
 }
 
 fn rows(phase: &'static str, samples: Samples, seconds: f64) -> Vec<Row> {
@@ -303,6 +354,8 @@ fn rows(phase: &'static str, samples: Samples, seconds: f64) -> Vec<Row> {
                 p50: percentile(&v, 0.50),
                 p99: percentile(&v, 0.99),
                 max: percentile(&v, 1.0),
+                cpu_us: f64::NAN,
+                switches: f64::NAN,
             }
         })
         .collect()
@@ -368,6 +421,7 @@ async fn main() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
+    let pid = child.id();
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
         if reqwest::get(format!("{base}/healthz")).await.is_ok() {
@@ -385,6 +439,7 @@ async fn main() {
     let (users, clients, seconds) = (a.users, a.clients, a.seconds);
 
     let b = base.clone();
+    let before = server_cost(pid);
     let (s, t) = phase(clients, seconds, move |_, _, c, mut s| {
         let url = format!("{b}/healthz");
         async move {
@@ -393,9 +448,10 @@ async fn main() {
         }
     })
     .await;
-    table.extend(rows("alone", s, t));
+    table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
 
     let b = base.clone();
+    let before = server_cost(pid);
     let (s, t) = phase(clients, seconds, move |i, n, c, mut s| {
         let user = 1 + ((i + n * clients) as i64 % users);
         let url = format!("{b}/review");
@@ -411,7 +467,7 @@ async fn main() {
         }
     })
     .await;
-    table.extend(rows("alone", s, t));
+    table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
 
     // Grades: the clients work through the first half of the due (user, card) pairs, each
     // pair once; the mixed phase takes the second half.
@@ -419,6 +475,7 @@ async fn main() {
     let due = Arc::new(due);
     let b = base.clone();
     let shared = due.clone();
+    let before = server_cost(pid);
     let (s, t) = phase(clients, seconds, move |i, n, c, mut s| {
         let (user, card) = shared[(i + n * clients) % half];
         let url = format!("{b}/review/{card}");
@@ -436,9 +493,10 @@ async fn main() {
         }
     })
     .await;
-    table.extend(rows("alone", s, t));
+    table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
 
     let b = base.clone();
+    let before = server_cost(pid);
     let (s, t) = phase(clients, seconds, move |_, _, c, mut s| {
         let url = format!("{b}/stats");
         async move {
@@ -448,10 +506,11 @@ async fn main() {
         }
     })
     .await;
-    table.extend(rows("alone", s, t));
+    table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
 
     // The same page's latency for one student at a time, with nothing else running.
     let b = base.clone();
+    let before = server_cost(pid);
     let (s, t) = phase(1, seconds, move |_, _, c, mut s| {
         let url = format!("{b}/stats");
         async move {
@@ -467,11 +526,12 @@ async fn main() {
         }
     })
     .await;
-    table.extend(rows("alone", s, t));
+    table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
 
     // A study session per student: see the card, grade it, now and then look at progress.
     let b = base.clone();
     let shared = due.clone();
+    let before = server_cost(pid);
     let (s, t) = phase(clients, seconds, move |i, n, c, mut s| {
         let (user, card) = shared[half + (i + n * clients) % half];
         let b = b.clone();
@@ -499,9 +559,9 @@ async fn main() {
         }
     })
     .await;
-    table.extend(rows("mixed", s, t));
+    table.extend(costed(rows("mixed", s, t), before, server_cost(pid)));
 
-    let rss = peak_rss_mb(child.id());
+    let rss = peak_rss_mb(pid);
     child.kill().unwrap();
     child.wait().unwrap();
     let size_mb = ["", "-wal", "-shm"]
@@ -511,16 +571,20 @@ async fn main() {
         .sum::<u64>() as f64
         / 1_048_576.0;
 
+    let wal_mb = std::fs::metadata(format!("{}-wal", db.display()))
+        .map_or(0.0, |m| m.len() as f64 / 1_048_576.0);
     let healthz = table
         .iter()
         .find(|r| r.phase == "alone" && r.endpoint == "GET /healthz")
         .map_or(1.0, |r| r.rps);
     println!();
-    println!("| phase | endpoint | requests | req/s | vs /healthz | p50 ms | p99 ms | max ms |");
-    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| phase | endpoint | requests | req/s | vs /healthz | p50 ms | p99 ms | max ms | server CPU µs/req | switches/req |"
+    );
+    println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in &table {
         println!(
-            "| {} | {} | {} | {:.0} | {:.0}% | {:.2} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {:.0} | {:.0}% | {:.2} | {:.2} | {:.2} | {:.0} | {:.1} |",
             r.phase,
             r.endpoint,
             r.count,
@@ -528,11 +592,13 @@ async fn main() {
             100.0 * r.rps / healthz,
             r.p50,
             r.p99,
-            r.max
+            r.max,
+            r.cpu_us,
+            r.switches
         );
     }
     println!();
     println!("server peak RSS: {rss:.1} MB");
-    println!("database size: {size_mb:.1} MB");
+    println!("database size: {size_mb:.1} MB (write-ahead log at the end: {wal_mb:.1} MB)");
     println!("time to seed: {seed_secs:.1} s");
 }
