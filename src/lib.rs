@@ -3,6 +3,7 @@
 //! Data flows one way: `routes` parse requests into `domain` types, call the pure `srs` and
 //! `import` modules through `study`, store through `db`, and render `templates/`.
 
+pub mod access_log;
 pub mod auth;
 pub mod charts;
 pub mod cli;

@@ -85,7 +85,10 @@ impl Application {
             sessions: SessionCache::default(),
             grader: Grader::spawn(db.writer().clone(), settings.max_interval_days),
         });
+        let access_log = std::sync::Arc::new(crate::access_log::AccessLog::default());
+        crate::access_log::AccessLog::spawn_summaries(access_log.clone());
         let server = HttpServer::new(move || {
+            let access_log = access_log.clone();
             App::new()
                 .app_data(state.clone())
                 .configure(routes::configure)
@@ -96,24 +99,27 @@ impl Application {
                         .add(("X-Frame-Options", "DENY"))
                         .add(("Referrer-Policy", "same-origin")),
                 )
-                .wrap_fn(|mut req, srv| {
-                    // One log line per request: method, path (no query string), status, time.
-                    // The same (one) middleware serves HEAD as GET and completes 405's Allow.
+                .wrap_fn(move |mut req, srv| {
+                    // The access log (see access_log): counters for every request, a line for
+                    // a server error or a slow one, every line at debug level. The same (one)
+                    // middleware serves HEAD as GET and completes 405's Allow.
+                    let started = Instant::now();
                     let method = req.method().clone();
                     let path = req.path().to_owned();
-                    let started = Instant::now();
                     routes::route_head_as_get(&mut req);
                     let response = srv.call(req);
+                    let log = access_log.clone();
                     async move {
                         let mut response = response.await?;
                         routes::allow_head(&mut response);
-                        tracing::info!(
-                            %method,
-                            %path,
-                            status = response.status().as_u16(),
-                            micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-                            "request"
-                        );
+                        let status = response.status().as_u16();
+                        let micros =
+                            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                        if log.record(status, micros) {
+                            tracing::warn!(%method, %path, status, micros, "request");
+                        } else {
+                            tracing::debug!(%method, %path, status, micros, "request");
+                        }
                         Ok(response)
                     }
                 })
