@@ -586,3 +586,37 @@ async fn a_session_shows_its_progress_and_ends_with_a_summary() {
     assert!(done.contains("id=\"sum-tomorrow\">3<"), "{done}");
     assert!(done.contains("href=\"/practice\""));
 }
+
+#[tokio::test]
+async fn the_queue_heads_fast_statement_agrees_with_the_filtered_one() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let pool = app.pool().await;
+    let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let today: i32 = sqlx::query_scalar("SELECT CAST(julianday('now') - 2440587.5 AS INTEGER)")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // A history with due, failed, repeated and untouched cards, then tomorrow's view too.
+    for q in [5, 2, 4, 1, 3, 5, 4, 0, 5] {
+        app.grade_next(q, None).await;
+    }
+    for day in [today - 1, today, today + 1, today + 7] {
+        let fast = studyhall::db::reviews::queue_head(&pool, user, day, None, "")
+            .await
+            .unwrap();
+        // A hidden list naming no deck takes the filtered statement and hides nothing.
+        let filtered = studyhall::db::reviews::queue_head(&pool, user, day, None, ",999999,")
+            .await
+            .unwrap();
+        assert_eq!(fast.due_count, filtered.due_count, "due on day {day}");
+        assert_eq!(fast.new_count, filtered.new_count, "new on day {day}");
+        assert_eq!(fast.today_events, filtered.today_events);
+        assert_eq!(fast.card_id, filtered.card_id);
+        assert_eq!(fast.state, filtered.state);
+        assert_eq!(fast.deck_name, filtered.deck_name);
+    }
+}
