@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod anki;
 pub mod classes;
 pub mod decks;
+pub mod hot;
 pub mod meta;
 pub mod pending_imports;
 pub mod practice;
@@ -88,6 +89,8 @@ pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
 pub struct Db {
     read: SqlitePool,
     write: SqlitePool,
+    /// The file, for the review page's per-thread reader (`hot`).
+    path: std::sync::Arc<Path>,
 }
 
 impl Db {
@@ -106,7 +109,16 @@ impl Db {
             .min_connections(1)
             .connect_with(options(path).read_only(true))
             .await?;
-        Ok(Self { read, write })
+        Ok(Self {
+            read,
+            write,
+            path: std::sync::Arc::from(path),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The read-only pool.

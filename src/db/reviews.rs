@@ -442,7 +442,7 @@ pub async fn queue_head(
 }
 
 /// `queue_head` over every deck, nothing hidden: ?1 the user, ?2 today.
-const QUEUE_HEAD_ALL_DECKS: &str = "WITH pick AS (
+pub(super) const QUEUE_HEAD_ALL_DECKS: &str = "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
                    s.lapses, s.last_reviewed_at
             FROM review_states s

@@ -288,7 +288,7 @@ async fn render_review(
     let state = app_state(req)?;
     let now = state.clock.now();
     let queue = review::next(
-        state.db.reader(),
+        &state.db,
         user,
         query.deck,
         query.undone,

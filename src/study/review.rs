@@ -135,9 +135,10 @@ fn standing_of(state: Option<&StateRow>, owes_repeat: bool) -> Standing {
 /// within today's limit, then same-day repeats, the longest-waiting first.
 ///
 /// The common case costs one query (the queue head: counts, the first due card and today's
-/// events): each query is a hop to SQLite's worker thread, which dominates the page's cost.
+/// events), run on the calling thread when it covers every deck (`db::hot`): each sqlx query
+/// is a hop to SQLite's worker thread, which dominated the page's cost.
 pub async fn next(
-    pool: &SqlitePool,
+    database: &db::Db,
     user: &CurrentUser,
     deck_id: Option<i64>,
     prefer: Option<i64>,
@@ -146,9 +147,14 @@ pub async fn next(
 ) -> Result<Queue, AppError> {
     let today_day = user.today(now);
     let scope = user.deck_scope(deck_id)?;
-    let mut conn = pool.acquire().await?;
-    let head =
-        db::reviews::queue_head(&mut *conn, user.id, today_day, scope.only, &scope.hidden).await?;
+    let pool = database.reader();
+    let head = if scope.only.is_none() && scope.hidden.is_empty() {
+        // The common case on this thread's own connection (see `db::hot`): no hand-off.
+        db::hot::queue_head_all_decks(database.path(), user.id, today_day)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("the review queue: {e}")))?
+    } else {
+        db::reviews::queue_head(pool, user.id, today_day, scope.only, &scope.hidden).await?
+    };
     let events: Vec<(i64, i64, i64, i64)> = serde_json::from_str(&head.today_events)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("today's events: {e}")))?;
     let seen_today = |card_id: i64| {
@@ -178,26 +184,26 @@ pub async fn next(
     // A card just taken back by an undo comes first, if it belongs to this session's scope.
     let mut card: Option<(CardRow, Option<StateRow>)> = None;
     if let Some(id) = prefer
-        && let Some(c) = db::decks::card(&mut *conn, id).await?
+        && let Some(c) = db::decks::card(pool, id).await?
         && user.can_see(c.deck_id)
         && deck_id.is_none_or(|d| d == c.deck_id)
     {
-        let state = db::reviews::state(&mut *conn, user.id, c.id).await?;
+        let state = db::reviews::state(pool, user.id, c.id).await?;
         card = Some((c, state));
     }
     if card.is_none() {
         card = head.due().map(|(c, s)| (c, Some(s)));
     }
     if card.is_none() && new_available > 0 {
-        card = db::reviews::first_new(&mut *conn, user.id, scope.only, &scope.hidden)
+        card = db::reviews::first_new(pool, user.id, scope.only, &scope.hidden)
             .await?
             .map(|c| (c, None));
     }
     if card.is_none()
         && let Some(repeat) = repeats.first()
-        && let Some(c) = db::decks::card(&mut *conn, repeat.card_id).await?
+        && let Some(c) = db::decks::card(pool, repeat.card_id).await?
     {
-        let state = db::reviews::state(&mut *conn, user.id, c.id).await?;
+        let state = db::reviews::state(pool, user.id, c.id).await?;
         card = Some((c, state));
     }
     let deck_name = head.deck_name.clone();
@@ -206,7 +212,7 @@ pub async fn next(
             let standing = standing_of(state.as_ref(), today.owes_repeat(card.id));
             let deck_name = match deck_name.filter(|_| Some(card.deck_id) == head.deck_id) {
                 Some(name) => name,
-                None => db::decks::find(&mut *conn, card.deck_id)
+                None => db::decks::find(pool, card.deck_id)
                     .await?
                     .map(|d| d.name)
                     .unwrap_or_default(),
@@ -223,11 +229,9 @@ pub async fn next(
     };
     let next_due_day = match next {
         Some(_) => None,
-        None => {
-            db::reviews::next_due_day(&mut *conn, user.id, today_day, scope.only, &scope.hidden)
-                .await?
-                .and_then(|d| i32::try_from(d).ok())
-        }
+        None => db::reviews::next_due_day(pool, user.id, today_day, scope.only, &scope.hidden)
+            .await?
+            .and_then(|d| i32::try_from(d).ok()),
     };
     Ok(Queue {
         next,

@@ -588,7 +588,7 @@ async fn a_session_shows_its_progress_and_ends_with_a_summary() {
 }
 
 #[tokio::test]
-async fn the_queue_heads_fast_statement_agrees_with_the_filtered_one() {
+async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtered_one() {
     let app = spawn_app().await;
     app.register_ok("ada").await;
     let pool = app.pool().await;
@@ -612,6 +612,14 @@ async fn the_queue_heads_fast_statement_agrees_with_the_filtered_one() {
         let filtered = studyhall::db::reviews::queue_head(&pool, user, day, None, ",999999,")
             .await
             .unwrap();
+        // And the same statement on the calling thread's own connection (`db::hot`).
+        let inline = studyhall::db::hot::queue_head_all_decks(&app.db_path(), user, day).unwrap();
+        assert_eq!(inline.due_count, filtered.due_count);
+        assert_eq!(inline.new_count, filtered.new_count);
+        assert_eq!(inline.today_events, filtered.today_events);
+        assert_eq!(inline.card_id, filtered.card_id);
+        assert_eq!(inline.state, filtered.state);
+        assert_eq!(inline.front, filtered.front);
         assert_eq!(fast.due_count, filtered.due_count, "due on day {day}");
         assert_eq!(fast.new_count, filtered.new_count, "new on day {day}");
         assert_eq!(fast.today_events, filtered.today_events);
