@@ -5,7 +5,9 @@
 //! running it inline costs the worker less than the hand-off did. Everything else stays on
 //! sqlx: writes, and pages heavy enough that they must not hold a worker.
 
+use super::decks::CardRow;
 use super::reviews::{MaybeState, QUEUE_HEAD_ALL_DECKS, QueueHeadRow};
+use rusqlite::OptionalExtension;
 use rusqlite::{Connection, OpenFlags};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -79,5 +81,47 @@ pub fn queue_head_all_decks(
                 },
             })
         })
+    })
+}
+
+/// `reviews::first_new` over every deck: the first card this user has never seen, the decks
+/// interleaved by position. The page asks for it when nothing is due, so a student working
+/// through new cards pays no hand-off either.
+pub fn first_new_all_decks(path: &Path, user_id: i64) -> rusqlite::Result<Option<CardRow>> {
+    with_reader(path, |conn| {
+        let mut statement = conn.prepare_cached(
+            "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
+             FROM cards c
+             WHERE NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)
+             ORDER BY c.position, c.deck_id, c.id LIMIT 1",
+        )?;
+        statement
+            .query_row((user_id,), |r| {
+                Ok(CardRow {
+                    id: r.get(0)?,
+                    deck_id: r.get(1)?,
+                    front: r.get(2)?,
+                    back: r.get(3)?,
+                    kind: r.get(4)?,
+                    generator: r.get(5)?,
+                    position: r.get(6)?,
+                    tags: r.get(7)?,
+                })
+            })
+            .optional()
+    })
+}
+
+/// `reviews::next_due_day` over every deck: the first day after `today` a card is due.
+pub fn next_due_day_all_decks(
+    path: &Path,
+    user_id: i64,
+    today: i32,
+) -> rusqlite::Result<Option<i64>> {
+    with_reader(path, |conn| {
+        let mut statement = conn.prepare_cached(
+            "SELECT MIN(due_day) FROM review_states WHERE user_id = ?1 AND due_day > ?2",
+        )?;
+        statement.query_row((user_id, today), |r| r.get(0))
     })
 }

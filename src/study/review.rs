@@ -148,10 +148,11 @@ pub async fn next(
     let today_day = user.today(now);
     let scope = user.deck_scope(deck_id)?;
     let pool = database.reader();
-    let head = if scope.only.is_none() && scope.hidden.is_empty() {
+    let all_decks = scope.only.is_none() && scope.hidden.is_empty();
+    let inline = |e: rusqlite::Error| AppError::Internal(anyhow::anyhow!("the review queue: {e}"));
+    let head = if all_decks {
         // The common case on this thread's own connection (see `db::hot`): no hand-off.
-        db::hot::queue_head_all_decks(database.path(), user.id, today_day)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("the review queue: {e}")))?
+        db::hot::queue_head_all_decks(database.path(), user.id, today_day).map_err(inline)?
     } else {
         db::reviews::queue_head(pool, user.id, today_day, scope.only, &scope.hidden).await?
     };
@@ -195,9 +196,12 @@ pub async fn next(
         card = head.due().map(|(c, s)| (c, Some(s)));
     }
     if card.is_none() && new_available > 0 {
-        card = db::reviews::first_new(pool, user.id, scope.only, &scope.hidden)
-            .await?
-            .map(|c| (c, None));
+        let first = if all_decks {
+            db::hot::first_new_all_decks(database.path(), user.id).map_err(inline)?
+        } else {
+            db::reviews::first_new(pool, user.id, scope.only, &scope.hidden).await?
+        };
+        card = first.map(|c| (c, None));
     }
     if card.is_none()
         && let Some(repeat) = repeats.first()
@@ -229,9 +233,16 @@ pub async fn next(
     };
     let next_due_day = match next {
         Some(_) => None,
-        None => db::reviews::next_due_day(pool, user.id, today_day, scope.only, &scope.hidden)
-            .await?
-            .and_then(|d| i32::try_from(d).ok()),
+        None => {
+            let day = if all_decks {
+                db::hot::next_due_day_all_decks(database.path(), user.id, today_day)
+                    .map_err(inline)?
+            } else {
+                db::reviews::next_due_day(pool, user.id, today_day, scope.only, &scope.hidden)
+                    .await?
+            };
+            day.and_then(|d| i32::try_from(d).ok())
+        }
     };
     Ok(Queue {
         next,

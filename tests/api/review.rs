@@ -604,6 +604,15 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
     for q in [5, 2, 4, 1, 3, 5, 4, 0, 5] {
         app.grade_next(q, None).await;
     }
+    let inline_new = studyhall::db::hot::first_new_all_decks(&app.db_path(), user)
+        .unwrap()
+        .map(|c| c.id);
+    let filtered_new = studyhall::db::reviews::first_new(&pool, user, None, ",999999,")
+        .await
+        .unwrap()
+        .map(|c| c.id);
+    assert!(inline_new.is_some());
+    assert_eq!(inline_new, filtered_new, "the first new card");
     for day in [today - 1, today, today + 1, today + 7] {
         let fast = studyhall::db::reviews::queue_head(&pool, user, day, None, "")
             .await
@@ -620,6 +629,12 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
         assert_eq!(inline.card_id, filtered.card_id);
         assert_eq!(inline.state, filtered.state);
         assert_eq!(inline.front, filtered.front);
+        assert_eq!(
+            studyhall::db::hot::next_due_day_all_decks(&app.db_path(), user, day).unwrap(),
+            studyhall::db::reviews::next_due_day(&pool, user, day, None, ",999999,")
+                .await
+                .unwrap()
+        );
         assert_eq!(fast.due_count, filtered.due_count, "due on day {day}");
         assert_eq!(fast.new_count, filtered.new_count, "new on day {day}");
         assert_eq!(fast.today_events, filtered.today_events);
