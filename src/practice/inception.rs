@@ -147,17 +147,7 @@ const TABLE: &[(&str, Widths, u64)] = &[
 ];
 
 fn conv(name: &str, cin: u64, cout: u64, k: u64) -> Named {
-    Named::new(
-        name,
-        Layer::Conv2d {
-            in_channels: cin,
-            out_channels: cout,
-            kernel_size: k,
-            stride: 1,
-            padding: k / 2,
-            bias: true,
-        },
-    )
+    Named::conv_same(name, cin, cout, k, 1, true)
 }
 
 /// The four branches, with the 1×1 reductions or without them (the naive module, whose pool

@@ -146,6 +146,28 @@ impl Named {
         }
     }
 
+    /// A `Conv2d` with "same" padding (K/2), as the Inception and ResNet blocks use.
+    pub fn conv_same(
+        name: &str,
+        in_channels: u64,
+        out_channels: u64,
+        kernel_size: u64,
+        stride: u64,
+        bias: bool,
+    ) -> Self {
+        Self::new(
+            name,
+            Layer::Conv2d {
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding: kernel_size / 2,
+                bias,
+            },
+        )
+    }
+
     /// A named layer.
     pub fn new(name: impl Into<String>, layer: Layer) -> Self {
         Self {

@@ -387,6 +387,18 @@ impl Variant {
 
     /// Checks a typed answer; an unreadable one is an error and is not graded.
     pub fn check(&self, raw: &str) -> Result<Checked, answer::Unreadable> {
+        // A tie reads "conv1_1 or conv1_2" on the page; typed as shown, it is right.
+        if let Expected::Name(names) = &self.expected
+            && names.len() > 1
+        {
+            let squeeze = |s: &str| s.split_whitespace().collect::<String>().to_lowercase();
+            if squeeze(raw) == squeeze(&self.expected.display()) {
+                return Ok(Checked {
+                    correct: true,
+                    misconception: None,
+                });
+            }
+        }
         let typed = self.expected.read(raw)?;
         // A name that is no layer of this problem is a slip, not a wrong answer.
         if let (Typed::Name(name), Data::Layers { layers, .. }) = (&typed, &self.params.data)

@@ -32,17 +32,7 @@ impl Kind {
 }
 
 fn conv(name: &str, cin: u64, cout: u64, k: u64, stride: u64) -> Named {
-    Named::new(
-        name,
-        Layer::Conv2d {
-            in_channels: cin,
-            out_channels: cout,
-            kernel_size: k,
-            stride,
-            padding: k / 2,
-            bias: false,
-        },
-    )
+    Named::conv_same(name, cin, cout, k, stride, false)
 }
 
 fn bn(name: &str, c: u64) -> Named {

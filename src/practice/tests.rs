@@ -414,3 +414,20 @@ fn every_formula_in_prompts_and_solutions_renders() {
     }
     assert!(formulas > 1000, "{formulas} formulas");
 }
+
+#[test]
+fn a_tie_typed_as_the_page_shows_it_is_right() {
+    let family = FAMILIES.iter().find(|f| f.id == "network").unwrap();
+    let tie = (0..5000)
+        .map(|seed| family.variant(seed))
+        .find(|v| matches!(&v.expected, Expected::Name(n) if n.len() > 1))
+        .expect("some network variant has a tie");
+    let shown = tie.expected.display();
+    assert!(shown.contains(" or "));
+    assert!(tie.check(&shown).unwrap().correct);
+    assert!(tie.check(&shown.to_uppercase()).unwrap().correct);
+    let Expected::Name(names) = &tie.expected else {
+        unreachable!()
+    };
+    assert!(tie.check(&names[1]).unwrap().correct, "either name alone");
+}

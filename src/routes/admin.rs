@@ -79,6 +79,19 @@ struct ImportPage {
     report: Option<ImportReport>,
 }
 
+impl ImportPage {
+    /// The import form for `user`, filled with `deck` and `format`.
+    fn new(user: &crate::auth::CurrentUser, deck: String, format: String) -> Self {
+        Self {
+            nav: Nav::for_user(user),
+            deck,
+            format,
+            error: None,
+            report: None,
+        }
+    }
+}
+
 #[derive(MultipartForm)]
 struct ImportUpload {
     #[multipart(limit = "2MiB")]
@@ -89,13 +102,7 @@ struct ImportUpload {
 }
 
 async fn show_import(Instructor(user): Instructor) -> Result<HttpResponse, AppError> {
-    page(&ImportPage {
-        nav: Nav::for_user(&user),
-        deck: String::new(),
-        format: "auto".to_owned(),
-        error: None,
-        report: None,
-    })
+    page(&ImportPage::new(&user, String::new(), "auto".to_owned()))
 }
 
 /// An upload whose CSRF token is right: its file, deck name and format ("auto" when absent).
@@ -121,13 +128,7 @@ async fn import_file(
 ) -> Result<HttpResponse, AppError> {
     let (file, deck, format) = checked_upload(&req, upload).await?;
     let state = app_state(&req)?;
-    let mut shown = ImportPage {
-        nav: Nav::for_user(&user),
-        deck: deck.clone(),
-        format: format.clone(),
-        error: None,
-        report: None,
-    };
+    let mut shown = ImportPage::new(&user, deck.clone(), format.clone());
     match read_and_import(
         &state.imports,
         state.db.writer(),
@@ -197,11 +198,8 @@ async fn preview_import(
             return page_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &ImportPage {
-                    nav: Nav::for_user(&user),
-                    deck,
-                    format,
                     error: Some(message),
-                    report: None,
+                    ..ImportPage::new(&user, deck, format)
                 },
             );
         }
@@ -235,13 +233,7 @@ async fn confirm_import(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let pool = state.db.writer();
-    let mut shown = ImportPage {
-        nav: Nav::for_user(&user),
-        deck: String::new(),
-        format: "auto".to_owned(),
-        error: None,
-        report: None,
-    };
+    let mut shown = ImportPage::new(&user, String::new(), "auto".to_owned());
     let Some(pending) = crate::db::pending_imports::take(pool, user.id, &form.0.token).await?
     else {
         shown.error = Some(
