@@ -270,6 +270,23 @@ pub async fn today_events(
     .await
 }
 
+/// The first unseen card of deck ?2 (not in the decks listed in ?3) for user ?1.
+pub(super) const FIRST_NEW_IN_DECK: &str =
+    "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
+     FROM cards c
+     WHERE c.deck_id = ?2 AND (?3 = '' OR instr(?3, ',' || c.deck_id || ',') = 0)
+       AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)
+     ORDER BY c.position, c.id LIMIT 1";
+
+/// The first unseen card over every deck (?2 is NULL) but those listed in ?3, the decks
+/// interleaved by position, for user ?1.
+pub(super) const FIRST_NEW_INTERLEAVED: &str =
+    "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
+     FROM cards c
+     WHERE ?2 IS NULL AND (?3 = '' OR instr(?3, ',' || c.deck_id || ',') = 0)
+       AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)
+     ORDER BY c.position, c.deck_id, c.id LIMIT 1";
+
 /// The next card this user never reviewed, in deck `only` (or all) but not in the `hidden`
 /// deck list. New cards come interleaved across the decks in scope, by position: the first
 /// card of every deck, then the second, and so on, so a student meets every deck (the
@@ -283,17 +300,9 @@ pub async fn first_new(
     // Two statements, so that each gets its index: (deck_id, position) for one deck,
     // (position, deck_id, id) for the interleaved walk over all of them.
     let sql = if only.is_some() {
-        "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
-         FROM cards c
-         WHERE c.deck_id = ?2 AND (?3 = '' OR instr(?3, ',' || c.deck_id || ',') = 0)
-           AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)
-         ORDER BY c.position, c.id LIMIT 1"
+        FIRST_NEW_IN_DECK
     } else {
-        "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
-         FROM cards c
-         WHERE ?2 IS NULL AND (?3 = '' OR instr(?3, ',' || c.deck_id || ',') = 0)
-           AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)
-         ORDER BY c.position, c.deck_id, c.id LIMIT 1"
+        FIRST_NEW_INTERLEAVED
     };
     sqlx::query_as(sql)
         .bind(user_id)
@@ -302,6 +311,13 @@ pub async fn first_new(
         .fetch_optional(db)
         .await
 }
+
+/// The first day after ?2 a card of user ?1 is due, in deck ?3 (all when NULL) but not in
+/// the decks listed in ?4.
+pub(super) const NEXT_DUE_DAY_FILTERED: &str =
+    "SELECT MIN(s.due_day) FROM review_states s JOIN cards c ON c.id = s.card_id
+     WHERE s.user_id = ?1 AND s.due_day > ?2 AND (?3 IS NULL OR c.deck_id = ?3)
+       AND (?4 = '' OR instr(?4, ',' || c.deck_id || ',') = 0)";
 
 /// The earliest day after `today` on which a card falls due, in deck `only` (or all) but not
 /// in the `hidden` deck list.
@@ -312,17 +328,13 @@ pub async fn next_due_day(
     only: Option<i64>,
     hidden: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT MIN(s.due_day) FROM review_states s JOIN cards c ON c.id = s.card_id
-         WHERE s.user_id = ?1 AND s.due_day > ?2 AND (?3 IS NULL OR c.deck_id = ?3)
-           AND (?4 = '' OR instr(?4, ',' || c.deck_id || ',') = 0)",
-    )
-    .bind(user_id)
-    .bind(today)
-    .bind(only)
-    .bind(hidden)
-    .fetch_one(db)
-    .await
+    sqlx::query_scalar(NEXT_DUE_DAY_FILTERED)
+        .bind(user_id)
+        .bind(today)
+        .bind(only)
+        .bind(hidden)
+        .fetch_one(db)
+        .await
 }
 
 /// The head of a user's queue in one round trip: counts, and the first due card with its
@@ -399,8 +411,19 @@ pub async fn queue_head(
             .fetch_one(db)
             .await;
     }
-    sqlx::query_as(
-        "WITH pick AS (
+    sqlx::query_as(QUEUE_HEAD_FILTERED)
+        .bind(user_id)
+        .bind(today)
+        .bind(only)
+        .bind(hidden)
+        .bind(today)
+        .fetch_one(db)
+        .await
+}
+
+/// `queue_head` in deck ?3 (or all when NULL) without the decks listed in ?4 (",3,7,"):
+/// ?1 the user, ?2 and ?5 today.
+pub(super) const QUEUE_HEAD_FILTERED: &str = "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
                    s.lapses, s.last_reviewed_at
             FROM review_states s
@@ -430,16 +453,7 @@ pub async fn queue_head(
          FROM (SELECT 1) AS one
          LEFT JOIN pick p
          LEFT JOIN cards c ON c.id = p.card_id
-         LEFT JOIN decks d ON d.id = c.deck_id",
-    )
-    .bind(user_id)
-    .bind(today)
-    .bind(only)
-    .bind(hidden)
-    .bind(today)
-    .fetch_one(db)
-    .await
-}
+         LEFT JOIN decks d ON d.id = c.deck_id";
 
 /// `queue_head` over every deck, nothing hidden: ?1 the user, ?2 today.
 pub(super) const QUEUE_HEAD_ALL_DECKS: &str = "WITH pick AS (

@@ -148,14 +148,16 @@ pub async fn next(
     let today_day = user.today(now);
     let scope = user.deck_scope(deck_id)?;
     let pool = database.reader();
-    let all_decks = scope.only.is_none() && scope.hidden.is_empty();
     let inline = |e: rusqlite::Error| AppError::Internal(anyhow::anyhow!("the review queue: {e}"));
-    let head = if all_decks {
-        // The common case on this thread's own connection (see `db::hot`): no hand-off.
-        db::hot::queue_head_all_decks(database.path(), user.id, today_day).map_err(inline)?
-    } else {
-        db::reviews::queue_head(pool, user.id, today_day, scope.only, &scope.hidden).await?
-    };
+    // On this thread's own connection (see `db::hot`): no hand-off to sqlx's thread.
+    let head = db::hot::queue_head(
+        database.path(),
+        user.id,
+        today_day,
+        scope.only,
+        &scope.hidden,
+    )
+    .map_err(inline)?;
     let events: Vec<(i64, i64, i64, i64)> = serde_json::from_str(&head.today_events)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("today's events: {e}")))?;
     let seen_today = |card_id: i64| {
@@ -196,12 +198,9 @@ pub async fn next(
         card = head.due().map(|(c, s)| (c, Some(s)));
     }
     if card.is_none() && new_available > 0 {
-        let first = if all_decks {
-            db::hot::first_new_all_decks(database.path(), user.id).map_err(inline)?
-        } else {
-            db::reviews::first_new(pool, user.id, scope.only, &scope.hidden).await?
-        };
-        card = first.map(|c| (c, None));
+        card = db::hot::first_new(database.path(), user.id, scope.only, &scope.hidden)
+            .map_err(inline)?
+            .map(|c| (c, None));
     }
     if card.is_none()
         && let Some(repeat) = repeats.first()
@@ -233,16 +232,15 @@ pub async fn next(
     };
     let next_due_day = match next {
         Some(_) => None,
-        None => {
-            let day = if all_decks {
-                db::hot::next_due_day_all_decks(database.path(), user.id, today_day)
-                    .map_err(inline)?
-            } else {
-                db::reviews::next_due_day(pool, user.id, today_day, scope.only, &scope.hidden)
-                    .await?
-            };
-            day.and_then(|d| i32::try_from(d).ok())
-        }
+        None => db::hot::next_due_day(
+            database.path(),
+            user.id,
+            today_day,
+            scope.only,
+            &scope.hidden,
+        )
+        .map_err(inline)?
+        .and_then(|d| i32::try_from(d).ok()),
     };
     Ok(Queue {
         next,

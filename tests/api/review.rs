@@ -604,7 +604,7 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
     for q in [5, 2, 4, 1, 3, 5, 4, 0, 5] {
         app.grade_next(q, None).await;
     }
-    let inline_new = studyhall::db::hot::first_new_all_decks(&app.db_path(), user)
+    let inline_new = studyhall::db::hot::first_new(&app.db_path(), user, None, "")
         .unwrap()
         .map(|c| c.id);
     let filtered_new = studyhall::db::reviews::first_new(&pool, user, None, ",999999,")
@@ -622,7 +622,7 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
             .await
             .unwrap();
         // And the same statement on the calling thread's own connection (`db::hot`).
-        let inline = studyhall::db::hot::queue_head_all_decks(&app.db_path(), user, day).unwrap();
+        let inline = studyhall::db::hot::queue_head(&app.db_path(), user, day, None, "").unwrap();
         assert_eq!(inline.due_count, filtered.due_count);
         assert_eq!(inline.new_count, filtered.new_count);
         assert_eq!(inline.today_events, filtered.today_events);
@@ -630,11 +630,56 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
         assert_eq!(inline.state, filtered.state);
         assert_eq!(inline.front, filtered.front);
         assert_eq!(
-            studyhall::db::hot::next_due_day_all_decks(&app.db_path(), user, day).unwrap(),
+            studyhall::db::hot::next_due_day(&app.db_path(), user, day, None, "").unwrap(),
             studyhall::db::reviews::next_due_day(&pool, user, day, None, ",999999,")
                 .await
                 .unwrap()
         );
+        // A chosen deck, and a hidden deck, inline and through sqlx.
+        for (only, hidden) in [
+            (Some(1), ""),
+            (Some(2), ""),
+            (None, ",2,"),
+            (Some(1), ",2,"),
+        ] {
+            let a =
+                studyhall::db::hot::queue_head(&app.db_path(), user, day, only, hidden).unwrap();
+            let b = studyhall::db::reviews::queue_head(&pool, user, day, only, hidden)
+                .await
+                .unwrap();
+            assert_eq!(
+                (
+                    a.due_count,
+                    a.new_count,
+                    a.card_id,
+                    a.state,
+                    &a.today_events
+                ),
+                (
+                    b.due_count,
+                    b.new_count,
+                    b.card_id,
+                    b.state,
+                    &b.today_events
+                ),
+                "{only:?} {hidden:?} on day {day}"
+            );
+            assert_eq!(
+                studyhall::db::hot::first_new(&app.db_path(), user, only, hidden)
+                    .unwrap()
+                    .map(|c| c.id),
+                studyhall::db::reviews::first_new(&pool, user, only, hidden)
+                    .await
+                    .unwrap()
+                    .map(|c| c.id)
+            );
+            assert_eq!(
+                studyhall::db::hot::next_due_day(&app.db_path(), user, day, only, hidden).unwrap(),
+                studyhall::db::reviews::next_due_day(&pool, user, day, only, hidden)
+                    .await
+                    .unwrap()
+            );
+        }
         assert_eq!(fast.due_count, filtered.due_count, "due on day {day}");
         assert_eq!(fast.new_count, filtered.new_count, "new on day {day}");
         assert_eq!(fast.today_events, filtered.today_events);
