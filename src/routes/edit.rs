@@ -61,9 +61,17 @@ struct EditorPage {
     new_tags: String,
     /// Whether to show the new card as students will see it, unsaved.
     preview: bool,
+    /// An existing card's edit, shown as students will see it, unsaved: its id, front, back
+    /// and tags as typed.
+    edit_preview: Option<(i64, String, String, String)>,
 }
 
 impl EditorPage {
+    /// The typed text of card `id` when it is being previewed.
+    fn previewing(&self, id: &i64) -> Option<&(i64, String, String, String)> {
+        self.edit_preview.as_ref().filter(|p| p.0 == *id)
+    }
+
     /// The editor's address for another page of the same search.
     fn page_url(&self, page: i64) -> String {
         editor_url(self.deck.id, &self.view.q, page, "")
@@ -254,6 +262,7 @@ async fn editor(
         deck,
         errors,
         preview: new.preview.is_some(),
+        edit_preview: None,
         new_front: new.front,
         new_back: new.back,
         new_tags: new.tags,
@@ -478,6 +487,38 @@ async fn save_card(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let (deck, card) = editable_card(&req, &user, *id).await?;
+    if form.0.preview.is_some() {
+        // Nothing is saved: the editor opens on the card, with the text as typed and shown.
+        let form = form.0;
+        let rank =
+            crate::db::decks::card_rank(state.db.reader(), deck.id, &form.q, card.id).await?;
+        let view = EditorView {
+            q: if rank.is_some() {
+                form.q.clone()
+            } else {
+                String::new()
+            },
+            page: Some(rank.unwrap_or(0) / EDITOR_PAGE + 1),
+            ..EditorView::default()
+        };
+        let mut shown = editor(
+            &req,
+            &user,
+            deck,
+            view,
+            Vec::new(),
+            CardForm {
+                front: String::new(),
+                back: String::new(),
+                tags: String::new(),
+                q: String::new(),
+                preview: None,
+            },
+        )
+        .await?;
+        shown.edit_preview = Some((card.id, form.front, form.back, form.tags));
+        return page(&shown);
+    }
     let (front, back, tags) =
         parse_card(&form.0).map_err(|errors| AppError::Validation(errors.join(" ")))?;
     crate::db::decks::update_card(

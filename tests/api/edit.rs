@@ -295,7 +295,8 @@ async fn the_editor_pages_and_searches_a_deck_of_a_thousand_cards() {
         format!("{editor}?q=pooling&page=1&saved={target}#card-{target}")
     );
     let back = app.get_html(&location(&r)).await;
-    assert!(back.contains(&format!("<li id=\"card-{target}\">\n    <details open>")));
+    let row = &back[back.find(&format!("<li id=\"card-{target}\">")).unwrap()..];
+    assert!(row[..row.find("<summary>").unwrap()].contains("<details open>"));
     assert!(back.contains("Card saved."));
 
     // A new card lands on the last page, and the note links to it.
@@ -366,4 +367,35 @@ async fn tex_in_cards_renders_as_mathml_previews_before_saving_and_bad_tex_shows
         !page.contains(r"\left\lfloor"),
         "the TeX itself is not shown"
     );
+
+    // An edit previews too, on the card's own row, and saves nothing.
+    let r = app
+        .submit(
+            editor,
+            &format!("/cards/{id}/edit"),
+            &[
+                ("front", front),
+                ("back", r"Edited: \(x^2\)"),
+                ("tags", ""),
+                ("q", ""),
+                ("preview", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let row = &html[html.find(&format!("<li id=\"card-{id}\">")).unwrap()..];
+    assert!(row[..row.find("<summary>").unwrap()].contains("<details open>"));
+    assert!(
+        row.contains(r"Edited: \(x^2\)</textarea>"),
+        "the text as typed"
+    );
+    let preview = &row[row.find("id=\"edit-preview\"").expect("a preview")..];
+    assert!(preview.contains("<msup>"), "{preview}");
+    let back_now: String = sqlx::query_scalar("SELECT back FROM cards WHERE id = ?1")
+        .bind(id)
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(back_now, back, "a preview saves nothing");
 }
