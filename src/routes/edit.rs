@@ -160,7 +160,7 @@ pub(super) struct DeckForm {
     description: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct CardForm {
     #[serde(default)]
     front: String,
@@ -334,13 +334,7 @@ async fn show_editor(
             deck,
             view.into_inner(),
             Vec::new(),
-            CardForm {
-                front: String::new(),
-                back: String::new(),
-                tags: String::new(),
-                q: String::new(),
-                preview: None,
-            },
+            CardForm::default(),
         )
         .await?,
     )
@@ -501,21 +495,7 @@ async fn save_card(
             page: Some(rank.unwrap_or(0) / EDITOR_PAGE + 1),
             ..EditorView::default()
         };
-        let mut shown = editor(
-            &req,
-            &user,
-            deck,
-            view,
-            Vec::new(),
-            CardForm {
-                front: String::new(),
-                back: String::new(),
-                tags: String::new(),
-                q: String::new(),
-                preview: None,
-            },
-        )
-        .await?;
+        let mut shown = editor(&req, &user, deck, view, Vec::new(), CardForm::default()).await?;
         shown.edit_preview = Some((card.id, form.front, form.back, form.tags));
         return page(&shown);
     }

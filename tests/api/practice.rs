@@ -551,6 +551,28 @@ async fn the_answer_format_and_tolerance_show_before_answering() {
     assert!(loss.contains("within 1% count"));
 }
 
+/// A variant of `family` through the API.
+async fn api_variant(app: &TestApp, family: &str, seed: u64) -> Value {
+    app.get(&format!("/api/v1/practice/{family}?seed={seed}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The API's verdict on `answer` to `family`'s variant `seed`.
+async fn api_answer(app: &TestApp, family: &str, seed: u64, answer: &str) -> Value {
+    app.client
+        .post(app.url(&format!("/api/v1/practice/{family}/{seed}/answer")))
+        .json(&json!({ "answer": answer }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_api_serves_convolution_problems_as_matrices_a_client_can_recompute() {
     let app = spawn_app().await;
@@ -560,12 +582,7 @@ async fn the_api_serves_convolution_problems_as_matrices_a_client_can_recompute(
     let mut seen = std::collections::BTreeSet::new();
     for seed in 0..200u64 {
         let variant = family.variant(seed);
-        let v: Value = app
-            .get(&format!("/api/v1/practice/conv-backward?seed={seed}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v = api_variant(&app, "conv-backward", seed).await;
         let asks = v["params"]["asks"].as_str().unwrap().to_owned();
         if !seen.insert(asks.clone()) {
             continue;
@@ -587,16 +604,7 @@ async fn the_api_serves_convolution_problems_as_matrices_a_client_can_recompute(
             .iter()
             .map(|r| r.iter().map(i64::to_string).collect::<Vec<_>>().join(" "))
             .collect();
-        let answer: Value = app
-            .client
-            .post(app.url(&format!("/api/v1/practice/conv-backward/{seed}/answer")))
-            .json(&json!({"answer": typed.join("; ")}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer = api_answer(&app, "conv-backward", seed, &typed.join("; ")).await;
         assert_eq!(answer["correct"], true, "{answer}");
         assert_eq!(
             answer["expected"],
@@ -625,12 +633,7 @@ async fn the_api_serves_detection_problems_with_boxes_anchors_and_grids() {
     let mut seen = std::collections::BTreeSet::new();
     for seed in 0..200u64 {
         let variant = family.variant(seed);
-        let v: Value = app
-            .get(&format!("/api/v1/practice/detection?seed={seed}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v = api_variant(&app, "detection", seed).await;
         let p = &v["params"];
         let asks = p["asks"].as_str().unwrap().to_owned();
         if !seen.insert(asks.clone()) {
@@ -659,16 +662,7 @@ async fn the_api_serves_detection_problems_with_boxes_anchors_and_grids() {
             }
             other => panic!("unexpected asks {other}"),
         }
-        let answer: Value = app
-            .client
-            .post(app.url(&format!("/api/v1/practice/detection/{seed}/answer")))
-            .json(&json!({"answer": variant.expected.display()}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer = api_answer(&app, "detection", seed, &variant.expected.display()).await;
         assert_eq!(answer["correct"], true, "{answer}");
         if asks == "nms_kept" {
             assert!(answer["expected"].is_array(), "indices as a JSON list");
@@ -706,12 +700,7 @@ async fn the_api_serves_style_residual_and_inception_problems_completely() {
         let family = practice::family(id).unwrap();
         let mut seen = std::collections::BTreeSet::new();
         for seed in 0..120u64 {
-            let v: Value = app
-                .get(&format!("/api/v1/practice/{id}?seed={seed}"))
-                .await
-                .json()
-                .await
-                .unwrap();
+            let v = api_variant(&app, id, seed).await;
             let p = &v["params"];
             for key in keys {
                 assert!(!p[key].is_null(), "{id}: {key} in {v}");
@@ -735,16 +724,7 @@ async fn the_api_serves_style_residual_and_inception_problems_completely() {
             if !seen.insert(asks) {
                 continue;
             }
-            let answer: Value = app
-                .client
-                .post(app.url(&format!("/api/v1/practice/{id}/{seed}/answer")))
-                .json(&json!({"answer": family.variant(seed).expected.display()}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let answer = api_answer(&app, id, seed, &family.variant(seed).expected.display()).await;
             assert_eq!(answer["correct"], true, "{id} {seed}: {answer}");
         }
         let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
@@ -764,12 +744,7 @@ async fn a_question_about_one_layers_output_names_it_in_params() {
             )
         })
         .unwrap();
-    let v: Value = app
-        .get(&format!("/api/v1/practice/network?seed={seed}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = api_variant(&app, "network", seed).await;
     let of = v["params"]["of"]
         .as_str()
         .expect("params.of names the layer");
