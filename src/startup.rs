@@ -104,8 +104,9 @@ impl Application {
                     // a server error or a slow one, every line at debug level. The same (one)
                     // middleware serves HEAD as GET and completes 405's Allow.
                     let started = Instant::now();
+                    // Kept for the log line (HEAD is served as GET below); the path is read
+                    // from the answered request, and only when a line is written.
                     let method = req.method().clone();
-                    let path = req.path().to_owned();
                     routes::route_head_as_get(&mut req);
                     let response = srv.call(req);
                     let log = access_log.clone();
@@ -116,8 +117,10 @@ impl Application {
                         let micros =
                             u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
                         if log.record(status, micros) {
+                            let path = response.request().path();
                             tracing::warn!(%method, %path, status, micros, "request");
                         } else {
+                            let path = response.request().path();
                             tracing::debug!(%method, %path, status, micros, "request");
                         }
                         Ok(response)

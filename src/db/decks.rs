@@ -216,24 +216,32 @@ macro_rules! matches_search {
     };
 }
 
-/// Page `offset`..`offset + limit` of a deck's cards in order, only those matching `search`
-/// (all when empty), and how many match in all.
-pub async fn cards_page(
+/// How many of a deck's cards match `search` (all of them when it is empty).
+pub async fn count_matching(
     db: &SqlitePool,
     deck_id: i64,
     search: &str,
-    offset: i64,
-    limit: i64,
-) -> Result<(Vec<CardRow>, i64), sqlx::Error> {
-    let total: i64 = sqlx::query_scalar(concat!(
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(concat!(
         "SELECT COUNT(*) FROM cards WHERE deck_id = ?1 AND ",
         matches_search!()
     ))
     .bind(deck_id)
     .bind(search)
     .fetch_one(db)
-    .await?;
-    let cards = sqlx::query_as(concat!(
+    .await
+}
+
+/// Page `offset`..`offset + limit` of a deck's cards in order, only those matching `search`
+/// (all when empty).
+pub async fn cards_page(
+    db: &SqlitePool,
+    deck_id: i64,
+    search: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<CardRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
         "SELECT id, deck_id, front, back, kind, generator, position, tags FROM cards
          WHERE deck_id = ?1 AND ",
         matches_search!(),
@@ -244,8 +252,7 @@ pub async fn cards_page(
     .bind(offset)
     .bind(limit)
     .fetch_all(db)
-    .await?;
-    Ok((cards, total))
+    .await
 }
 
 /// How many of the deck's cards matching `search` come before `card_id` in order, or `None`

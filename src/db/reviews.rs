@@ -421,9 +421,27 @@ pub async fn queue_head(
         .await
 }
 
+/// The queue head's `today_events` column, today being parameter `$day`: today's standing
+/// grades and repeats as `[card_id, deck_id, quality, introduced]`, oldest first. One text for
+/// both statements (a macro, so they stay `&'static str` literals).
+macro_rules! today_events {
+    ($day:literal) => {
+        concat!(
+            "(SELECT json_group_array(json_array(r.card_id, c.deck_id, r.quality,
+                       r.kind = 'grade' AND r.repetitions_before IS NULL) ORDER BY r.id)
+              FROM reviews r JOIN cards c ON c.id = r.card_id
+              WHERE r.user_id = ?1 AND r.study_day = ",
+            $day,
+            " AND r.kind IN ('grade', 'repeat')
+                AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)) AS today_events,"
+        )
+    };
+}
+
 /// `queue_head` in deck ?3 (or all when NULL) without the decks listed in ?4 (",3,7,"):
 /// ?1 the user, ?2 and ?5 today.
-pub(super) const QUEUE_HEAD_FILTERED: &str = "WITH pick AS (
+pub(super) const QUEUE_HEAD_FILTERED: &str = concat!(
+    "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
                    s.lapses, s.last_reviewed_at
             FROM review_states s
@@ -433,11 +451,9 @@ pub(super) const QUEUE_HEAD_FILTERED: &str = "WITH pick AS (
                                       AND instr(?4, ',' || c.deck_id || ',') = 0))
             ORDER BY s.due_day, s.card_id LIMIT 1)
          SELECT
-           (SELECT json_group_array(json_array(r.card_id, c.deck_id, r.quality,
-                       r.kind = 'grade' AND r.repetitions_before IS NULL) ORDER BY r.id)
-              FROM reviews r JOIN cards c ON c.id = r.card_id
-              WHERE r.user_id = ?1 AND r.study_day = ?5 AND r.kind IN ('grade', 'repeat')
-                AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)) AS today_events,
+",
+    today_events!("?5"),
+    "
            (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1 AND s.due_day <= ?2
               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
               AND (?4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
@@ -453,21 +469,21 @@ pub(super) const QUEUE_HEAD_FILTERED: &str = "WITH pick AS (
          FROM (SELECT 1) AS one
          LEFT JOIN pick p
          LEFT JOIN cards c ON c.id = p.card_id
-         LEFT JOIN decks d ON d.id = c.deck_id";
+         LEFT JOIN decks d ON d.id = c.deck_id"
+);
 
 /// `queue_head` over every deck, nothing hidden: ?1 the user, ?2 today.
-pub(super) const QUEUE_HEAD_ALL_DECKS: &str = "WITH pick AS (
+pub(super) const QUEUE_HEAD_ALL_DECKS: &str = concat!(
+    "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
                    s.lapses, s.last_reviewed_at
             FROM review_states s
             WHERE s.user_id = ?1 AND s.due_day <= ?2
             ORDER BY s.due_day, s.card_id LIMIT 1)
          SELECT
-           (SELECT json_group_array(json_array(r.card_id, c.deck_id, r.quality,
-                       r.kind = 'grade' AND r.repetitions_before IS NULL) ORDER BY r.id)
-              FROM reviews r JOIN cards c ON c.id = r.card_id
-              WHERE r.user_id = ?1 AND r.study_day = ?2 AND r.kind IN ('grade', 'repeat')
-                AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)) AS today_events,
+",
+    today_events!("?2"),
+    "
            (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1 AND s.due_day <= ?2) AS due_count,
            (SELECT COUNT(*) FROM cards) - (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1)
              AS new_count,
@@ -476,7 +492,8 @@ pub(super) const QUEUE_HEAD_ALL_DECKS: &str = "WITH pick AS (
          FROM (SELECT 1) AS one
          LEFT JOIN pick p
          LEFT JOIN cards c ON c.id = p.card_id
-         LEFT JOIN decks d ON d.id = c.deck_id";
+         LEFT JOIN decks d ON d.id = c.deck_id"
+);
 
 /// What grading one card needs to know, read inside the grade's transaction.
 #[derive(Debug, Clone, FromRow)]

@@ -238,12 +238,11 @@ async fn editor(
     let db = state.db.reader();
     view.q = view.q.trim().chars().take(200).collect();
     // An address past the last page (cards deleted since) shows the last page.
-    let (_, matching) = crate::db::decks::cards_page(db, deck.id, &view.q, 0, 0).await?;
+    let matching = crate::db::decks::count_matching(db, deck.id, &view.q).await?;
     let pages = ((matching + EDITOR_PAGE - 1) / EDITOR_PAGE).max(1);
     let page = view.page.unwrap_or(1).clamp(1, pages);
     let offset = (page - 1) * EDITOR_PAGE;
-    let (cards, _) =
-        crate::db::decks::cards_page(db, deck.id, &view.q, offset, EDITOR_PAGE).await?;
+    let cards = crate::db::decks::cards_page(db, deck.id, &view.q, offset, EDITOR_PAGE).await?;
     let added = match view.added {
         Some(id) => crate::db::decks::card(db, id)
             .await?
