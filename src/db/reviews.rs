@@ -393,7 +393,8 @@ impl QueueHeadRow {
 /// Counts and the first due card, in deck `only` (or all) but not in the `hidden` deck list,
 /// in one query. Ties on the due day go by card id, which the `review_states_due` index yields
 /// without sorting. With no deck chosen and nothing hidden (the common case) the per-row card
-/// checks are skipped.
+/// checks are skipped. The counts are sums over the tallies that triggers keep (migration
+/// 0013): a few rows, where counting read every schedule the student has.
 pub async fn queue_head(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
@@ -454,16 +455,14 @@ pub(super) const QUEUE_HEAD_FILTERED: &str = concat!(
 ",
     today_events!("?5"),
     "
-           (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1 AND s.due_day <= ?2
-              AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
-              AND (?4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
-                                      AND instr(?4, ',' || c.deck_id || ',') = 0))) AS due_count,
-           (SELECT COUNT(*) FROM cards c WHERE (?3 IS NULL OR c.deck_id = ?3)
-              AND (?4 = '' OR instr(?4, ',' || c.deck_id || ',') = 0))
-             - (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1
-                  AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
-                  AND (?4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
-                                          AND instr(?4, ',' || c.deck_id || ',') = 0))) AS new_count,
+           (SELECT COALESCE(SUM(t.cards), 0) FROM due_tally t WHERE t.user_id = ?1 AND t.due_day <= ?2
+              AND (?3 IS NULL OR t.deck_id = ?3)
+              AND (?4 = '' OR instr(?4, ',' || t.deck_id || ',') = 0)) AS due_count,
+           (SELECT COALESCE(SUM(t.cards), 0) FROM deck_tally t WHERE (?3 IS NULL OR t.deck_id = ?3)
+              AND (?4 = '' OR instr(?4, ',' || t.deck_id || ',') = 0))
+             - (SELECT COALESCE(SUM(t.cards), 0) FROM studied_tally t WHERE t.user_id = ?1
+                  AND (?3 IS NULL OR t.deck_id = ?3)
+                  AND (?4 = '' OR instr(?4, ',' || t.deck_id || ',') = 0)) AS new_count,
            c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position, c.tags,
            p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at
          FROM (SELECT 1) AS one
@@ -484,9 +483,10 @@ pub(super) const QUEUE_HEAD_ALL_DECKS: &str = concat!(
 ",
     today_events!("?2"),
     "
-           (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1 AND s.due_day <= ?2) AS due_count,
-           (SELECT COUNT(*) FROM cards) - (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1)
-             AS new_count,
+           (SELECT COALESCE(SUM(cards), 0) FROM due_tally WHERE user_id = ?1 AND due_day <= ?2)
+             AS due_count,
+           (SELECT COALESCE(SUM(cards), 0) FROM deck_tally)
+             - (SELECT COALESCE(SUM(cards), 0) FROM studied_tally WHERE user_id = ?1) AS new_count,
            c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position, c.tags,
            p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at
          FROM (SELECT 1) AS one

@@ -28,9 +28,11 @@ pub async fn counts(
         "SELECT
            (SELECT COALESCE(SUM(reviews), 0) FROM review_days
               WHERE user_id = ?1 AND study_day = ?2) AS reviews_today,
-           (SELECT COUNT(*) FROM review_states WHERE user_id = ?1) AS learned,
-           (SELECT COUNT(*) FROM review_states WHERE user_id = ?1 AND due_day <= ?2) AS due_today,
-           (SELECT COUNT(*) FROM review_states WHERE user_id = ?1 AND due_day = ?2 + 1) AS due_tomorrow",
+           (SELECT COALESCE(SUM(cards), 0) FROM studied_tally WHERE user_id = ?1) AS learned,
+           (SELECT COALESCE(SUM(cards), 0) FROM due_tally WHERE user_id = ?1 AND due_day <= ?2)
+             AS due_today,
+           (SELECT COALESCE(SUM(cards), 0) FROM due_tally WHERE user_id = ?1 AND due_day = ?2 + 1)
+             AS due_tomorrow",
     )
     .bind(user_id)
     .bind(today)
@@ -45,8 +47,8 @@ pub async fn due_per_day(
     until: i32,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT due_day, COUNT(*) FROM review_states WHERE user_id = ?1 AND due_day < ?2
-         GROUP BY due_day ORDER BY due_day",
+        "SELECT due_day, SUM(cards) FROM due_tally WHERE user_id = ?1 AND due_day < ?2
+         GROUP BY due_day HAVING SUM(cards) > 0 ORDER BY due_day",
     )
     .bind(user_id)
     .bind(until)
@@ -178,7 +180,8 @@ pub async fn session_summary(
         "SELECT (SELECT COALESCE(SUM(r.response_ms), 0) FROM reviews r
                  WHERE r.user_id = ?1 AND r.study_day = ?2 AND r.kind IN ('grade', 'repeat')
                    AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)),
-                (SELECT COUNT(*) FROM review_states s WHERE s.user_id = ?1 AND s.due_day = ?2 + 1)",
+                (SELECT COALESCE(SUM(cards), 0) FROM due_tally
+                 WHERE user_id = ?1 AND due_day = ?2 + 1)",
     )
     .bind(user_id)
     .bind(today)

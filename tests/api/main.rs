@@ -18,3 +18,4 @@ mod review;
 mod rights;
 mod security;
 mod stats;
+mod tallies;
