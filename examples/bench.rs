@@ -469,6 +469,46 @@ async fn main() {
     .await;
     table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
 
+    // One student's page from every client (the queue of one student, read 64 at a time).
+    let b = base.clone();
+    let before = server_cost(pid);
+    let (s, t) = phase(clients, seconds, move |_, _, c, mut s| {
+        let url = format!("{b}/review");
+        async move {
+            timed(
+                &mut s,
+                "GET /review, one student",
+                c.get(url).header("cookie", cookie(1)),
+                StatusCode::OK,
+            )
+            .await;
+            s
+        }
+    })
+    .await;
+    table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
+
+    // Half the connections, for the latency goal (p99 under 10 ms at 32).
+    let b = base.clone();
+    let half_clients = (clients / 2).max(1);
+    let before = server_cost(pid);
+    let (s, t) = phase(half_clients, seconds, move |i, n, c, mut s| {
+        let user = 1 + ((i + n * half_clients) as i64 % users);
+        let url = format!("{b}/review");
+        async move {
+            timed(
+                &mut s,
+                "GET /review, half the clients",
+                c.get(url).header("cookie", cookie(user)),
+                StatusCode::OK,
+            )
+            .await;
+            s
+        }
+    })
+    .await;
+    table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
+
     // Grades: the clients work through the first half of the due (user, card) pairs, each
     // pair once; the mixed phase takes the second half.
     let half = due.len() / 2;
@@ -494,6 +534,7 @@ async fn main() {
     })
     .await;
     table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
+    let wal_after_grades_mb = wal_mb(&db);
 
     let b = base.clone();
     let before = server_cost(pid);
@@ -571,8 +612,7 @@ async fn main() {
         .sum::<u64>() as f64
         / 1_048_576.0;
 
-    let wal_mb = std::fs::metadata(format!("{}-wal", db.display()))
-        .map_or(0.0, |m| m.len() as f64 / 1_048_576.0);
+    let wal_end_mb = wal_mb(&db);
     let healthz = table
         .iter()
         .find(|r| r.phase == "alone" && r.endpoint == "GET /healthz")
@@ -599,6 +639,73 @@ async fn main() {
     }
     println!();
     println!("server peak RSS: {rss:.1} MB");
-    println!("database size: {size_mb:.1} MB (write-ahead log at the end: {wal_mb:.1} MB)");
+    println!(
+        "database size: {size_mb:.1} MB (write-ahead log after the grades: {wal_after_grades_mb:.1} MB, at the end: {wal_end_mb:.1} MB)"
+    );
     println!("time to seed: {seed_secs:.1} s");
+
+    // Issue 11's goals, each against this run's figure.
+    let find = |phase: &str, endpoint: &str| {
+        table
+            .iter()
+            .find(|r| r.phase == phase && r.endpoint == endpoint)
+    };
+    let share = |endpoint: &str| find("alone", endpoint).map_or(0.0, |r| 100.0 * r.rps / healthz);
+    let mixed_p99 = table
+        .iter()
+        .filter(|r| r.phase == "mixed" && r.endpoint != "GET /healthz")
+        .map(|r| r.p99)
+        .fold(0.0, f64::max);
+    let goals: [(String, String, bool); 7] = [
+        (
+            "/review, 1,000 students, at least 40% of /healthz".into(),
+            format!("{:.0}%", share("GET /review")),
+            share("GET /review") >= 40.0,
+        ),
+        (
+            "/review, one student, at least 40% of /healthz".into(),
+            format!("{:.0}%", share("GET /review, one student")),
+            share("GET /review, one student") >= 40.0,
+        ),
+        (
+            format!("/review p99 under 10 ms at {half_clients} connections"),
+            find("alone", "GET /review, half the clients")
+                .map_or("-".into(), |r| format!("{:.2} ms", r.p99)),
+            find("alone", "GET /review, half the clients").is_some_and(|r| r.p99 < 10.0),
+        ),
+        (
+            "grades at 10,000/s or more".into(),
+            find("alone", "POST /review/{card}").map_or("-".into(), |r| format!("{:.0}/s", r.rps)),
+            find("alone", "POST /review/{card}").is_some_and(|r| r.rps >= 10_000.0),
+        ),
+        (
+            "write-ahead log bounded after the grades (under 32 MB)".into(),
+            format!("{wal_after_grades_mb:.1} MB"),
+            wal_after_grades_mb < 32.0,
+        ),
+        (
+            format!("mixed session p99 under 20 ms at {clients} clients (worst endpoint)"),
+            format!("{mixed_p99:.2} ms"),
+            mixed_p99 < 20.0,
+        ),
+        (
+            "peak RSS under 200 MB".into(),
+            format!("{rss:.1} MB"),
+            rss < 200.0,
+        ),
+    ];
+    println!();
+    println!("| goal | this run | |");
+    println!("| --- | ---: | --- |");
+    for (goal, figure, met) in goals {
+        println!(
+            "| {goal} | {figure} | {} |",
+            if met { "met" } else { "missed" }
+        );
+    }
+}
+
+/// The write-ahead log's size now, in MB.
+fn wal_mb(db: &std::path::Path) -> f64 {
+    std::fs::metadata(format!("{}-wal", db.display())).map_or(0.0, |m| m.len() as f64 / 1_048_576.0)
 }

@@ -83,7 +83,11 @@ impl Application {
             handover: crate::auth::handover::Handover::default(),
             imports: crate::study::import::import_slots(),
             sessions: SessionCache::default(),
-            grader: Grader::spawn(db.writer().clone(), settings.max_interval_days),
+            grader: Grader::spawn(
+                db.writer().clone(),
+                db.checkpointer().clone(),
+                settings.max_interval_days,
+            ),
         });
         let access_log = std::sync::Arc::new(crate::access_log::AccessLog::default());
         crate::access_log::AccessLog::spawn_summaries(access_log.clone());

@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod anki;
+pub mod checkpoint;
 pub mod classes;
 pub mod decks;
 pub mod hot;
@@ -91,6 +92,8 @@ pub struct Db {
     write: SqlitePool,
     /// The file, for the review page's per-thread reader (`hot`).
     path: std::sync::Arc<Path>,
+    /// Copies the write-ahead log back on a thread of its own.
+    checkpointer: checkpoint::Checkpointer,
 }
 
 impl Db {
@@ -101,7 +104,13 @@ impl Db {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options(path))
+            // `checkpoint` does it off the commit path. When the log starts over, a file that
+            // grew larger (under a bulk import, say) is cut back to 16 MB.
+            .connect_with(
+                options(path)
+                    .pragma("wal_autocheckpoint", "0")
+                    .pragma("journal_size_limit", "16777216"),
+            )
             .await?;
         MIGRATOR.run(&write).await?;
         let read = SqlitePoolOptions::new()
@@ -109,11 +118,18 @@ impl Db {
             .min_connections(1)
             .connect_with(options(path).read_only(true))
             .await?;
+        let checkpointer = checkpoint::Checkpointer::start(path).map_err(sqlx::Error::Io)?;
         Ok(Self {
             read,
             write,
             path: std::sync::Arc::from(path),
+            checkpointer,
         })
+    }
+
+    /// The background checkpointer, for writers that append without pause.
+    pub fn checkpointer(&self) -> &checkpoint::Checkpointer {
+        &self.checkpointer
     }
 
     /// The database file.

@@ -1,56 +1,8 @@
 //! Review states (the schedule) and the append-only review history.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
 
 use super::decks::CardRow;
-
-// The writes of `record` run as several statements in one round trip. sqlx binds `?N` to the
-// N-th argument in every statement, but counts the numbers a statement skips against the
-// arguments too, so the numbering keeps each statement's gaps small: user, card and day first,
-// then the day's weights, the new state, and the event's own fields.
-//   ?1 user  ?2 card  ?3 study_day  ?4..?6 day weights  ?7..?12 new state
-//   ?13 kind  ?14 undoes  ?15 reviewed_at  ?16 quality  ?17..?22 before  ?23..?26 after
-//   ?27 response_ms  ?28 variant_seed  ?29 answer  ?30 suggested_quality
-
-/// Appends one history event.
-macro_rules! append_event_sql {
-    () => {
-        "INSERT INTO reviews (user_id, card_id, study_day, kind, undoes, reviewed_at, quality,
-             repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
-             last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after,
-             response_ms, variant_seed, answer, suggested_quality)
-         VALUES (?1, ?2, ?3, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25,
-             ?26, ?27, ?28, ?29, ?30)"
-    };
-}
-
-/// Adds the event's weight to its day in `review_days` (negative for an undo).
-macro_rules! count_day_sql {
-    () => {
-        "INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed)
-         VALUES (?1, ?3, ?4, ?5, ?6)
-         ON CONFLICT (user_id, study_day) DO UPDATE SET
-             reviews = reviews + excluded.reviews,
-             mature_reviews = mature_reviews + excluded.mature_reviews,
-             mature_passed = mature_passed + excluded.mature_passed"
-    };
-}
-
-/// Saves the card's new state.
-macro_rules! upsert_state_sql {
-    () => {
-        "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
-             interval_days, due_day, lapses, last_reviewed_at)
-         VALUES (?1, ?2, ?7, ?8, ?9, ?10, ?11, ?12)
-         ON CONFLICT (user_id, card_id) DO UPDATE SET
-             repetitions = excluded.repetitions,
-             easiness_hundredths = excluded.easiness_hundredths,
-             interval_days = excluded.interval_days,
-             due_day = excluded.due_day,
-             lapses = excluded.lapses,
-             last_reviewed_at = excluded.last_reviewed_at"
-    };
-}
 
 /// A card's schedule for one user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
@@ -143,6 +95,8 @@ pub struct DayWeight {
     pub mature_reviews: i64,
     /// Of those, graded 3 or more.
     pub mature_passed: i64,
+    /// First grades of new cards (the daily new-card limit counts these).
+    pub introduced: i64,
 }
 
 impl DayWeight {
@@ -155,6 +109,7 @@ impl DayWeight {
             reviews: 1,
             mature_reviews: i64::from(mature),
             mature_passed: i64::from(mature && quality.unwrap_or(0) >= 3),
+            introduced: i64::from(kind == "grade" && interval_before.is_none()),
         }
     }
 }
@@ -167,6 +122,7 @@ impl NewEvent<'_> {
                 reviews: -w.reviews,
                 mature_reviews: -w.mature_reviews,
                 mature_passed: -w.mature_passed,
+                introduced: -w.introduced,
             },
             ("undo", None) => DayWeight::default(),
             (kind, _) => DayWeight::of(
@@ -520,72 +476,6 @@ pub enum StateChange<'a> {
     Delete,
 }
 
-/// Appends an event and applies its state change in one round trip: several statements that
-/// share numbered parameters, inside the caller's transaction.
-pub async fn record(
-    db: impl SqliteExecutor<'_>,
-    change: StateChange<'_>,
-    e: &NewEvent<'_>,
-) -> Result<(), sqlx::Error> {
-    let sql: &'static str = match change {
-        StateChange::Keep => concat!(append_event_sql!(), ";\n", count_day_sql!()),
-        StateChange::Put(_) => concat!(
-            upsert_state_sql!(),
-            ";\n",
-            append_event_sql!(),
-            ";\n",
-            count_day_sql!()
-        ),
-        StateChange::Delete => concat!(
-            "DELETE FROM review_states WHERE user_id = ?1 AND card_id = ?2;\n",
-            append_event_sql!(),
-            ";\n",
-            count_day_sql!()
-        ),
-    };
-    let day = e.day_weight();
-    let s = match change {
-        StateChange::Put(s) => Some(*s),
-        _ => None,
-    };
-    let b = e.before.as_ref();
-    let a = e.after.as_ref();
-    sqlx::query(sql)
-        .bind(e.user_id)
-        .bind(e.card_id)
-        .bind(e.study_day)
-        .bind(day.reviews)
-        .bind(day.mature_reviews)
-        .bind(day.mature_passed)
-        .bind(s.map(|s| s.repetitions))
-        .bind(s.map(|s| s.easiness_hundredths))
-        .bind(s.map(|s| s.interval_days))
-        .bind(s.map(|s| s.due_day))
-        .bind(s.map(|s| s.lapses))
-        .bind(s.map(|s| s.last_reviewed_at))
-        .bind(e.kind)
-        .bind(e.undoes)
-        .bind(e.reviewed_at)
-        .bind(e.quality.map(i64::from))
-        .bind(b.map(|s| s.repetitions))
-        .bind(b.map(|s| s.easiness_hundredths))
-        .bind(b.map(|s| s.interval_days))
-        .bind(b.map(|s| s.due_day))
-        .bind(b.map(|s| s.lapses))
-        .bind(b.map(|s| s.last_reviewed_at))
-        .bind(a.map(|s| s.repetitions))
-        .bind(a.map(|s| s.easiness_hundredths))
-        .bind(a.map(|s| s.interval_days))
-        .bind(a.map(|s| s.due_day))
-        .bind(e.response_ms)
-        .bind(e.variant_seed)
-        .bind(e.answer)
-        .bind(e.suggested_quality.map(i64::from))
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
 /// A grade's context within a batch: `idx` is its position in the batch.
 #[derive(Debug, Clone, FromRow)]
 struct BatchContextRow {
@@ -620,10 +510,8 @@ pub async fn grade_contexts(
                    WHERE r.user_id = j.u AND r.card_id = j.c AND r.study_day = j.d
                      AND r.kind IN ('grade', 'repeat')
                      AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)) AS events_today,
-                (SELECT COUNT(*) FROM reviews r
-                   WHERE r.user_id = j.u AND r.study_day = j.d AND r.kind = 'grade'
-                     AND r.repetitions_before IS NULL
-                     AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)) AS introduced_today
+                COALESCE((SELECT introduced FROM review_days
+                          WHERE user_id = j.u AND study_day = j.d), 0) AS introduced_today
          FROM j
          LEFT JOIN cards c ON c.id = j.c
          LEFT JOIN review_states s ON s.user_id = j.u AND s.card_id = j.c
@@ -647,15 +535,18 @@ pub async fn grade_contexts(
 #[derive(Debug, Default)]
 pub struct BatchWrites {
     states: Vec<serde_json::Value>,
+    /// `[user, card]` of states to delete (an undo of a card's first grade).
+    deletes: Vec<serde_json::Value>,
     events: Vec<serde_json::Value>,
     days: std::collections::BTreeMap<(i64, i32), DayWeight>,
 }
 
 impl BatchWrites {
-    /// Adds one event and its state change (`Put` or `Keep`).
+    /// Adds one event and its state change. Grades and undos both come through here, so the
+    /// history, the states and the day rollup have one write path.
     pub fn push(&mut self, change: StateChange<'_>, e: &NewEvent<'_>) {
-        if let StateChange::Put(s) = change {
-            self.states.push(serde_json::json!([
+        match change {
+            StateChange::Put(s) => self.states.push(serde_json::json!([
                 e.user_id,
                 e.card_id,
                 s.repetitions,
@@ -664,7 +555,9 @@ impl BatchWrites {
                 s.due_day,
                 s.lapses,
                 s.last_reviewed_at
-            ]));
+            ])),
+            StateChange::Delete => self.deletes.push(serde_json::json!([e.user_id, e.card_id])),
+            StateChange::Keep => {}
         }
         let b = e.before.as_ref();
         let a = e.after.as_ref();
@@ -688,13 +581,15 @@ impl BatchWrites {
             e.response_ms,
             e.variant_seed,
             e.answer,
-            e.suggested_quality
+            e.suggested_quality,
+            e.undoes
         ]));
         let w = e.day_weight();
         let day = self.days.entry((e.user_id, e.study_day)).or_default();
         day.reviews += w.reviews;
         day.mature_reviews += w.mature_reviews;
         day.mature_passed += w.mature_passed;
+        day.introduced += w.introduced;
     }
 
     /// Whether there is nothing to write.
@@ -703,19 +598,38 @@ impl BatchWrites {
     }
 }
 
-/// Writes a batch: states, events (in order, so ids follow the batch) and day counts, as
-/// three statements over three JSON parameters in one round trip.
-pub async fn record_batch(db: impl SqliteExecutor<'_>, w: &BatchWrites) -> Result<(), sqlx::Error> {
+/// Writes a batch (grades, or an undo): states, events (in order, so ids follow the batch)
+/// and day counts, as three statements over three JSON parameters in one round trip; an
+/// undo's deleted state goes first, in a statement of its own.
+pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<(), sqlx::Error> {
     let days: Vec<serde_json::Value> = w
         .days
         .iter()
         .map(|((user, day), d)| {
-            serde_json::json!([user, day, d.reviews, d.mature_reviews, d.mature_passed])
+            serde_json::json!([
+                user,
+                day,
+                d.reviews,
+                d.mature_reviews,
+                d.mature_passed,
+                d.introduced
+            ])
         })
         .collect();
     let encode = |v: &Vec<serde_json::Value>| {
         serde_json::to_string(v).map_err(|e| sqlx::Error::Encode(Box::new(e)))
     };
+    if !w.deletes.is_empty() {
+        // Its own statement: sqlx counts the parameter numbers a statement skips against the
+        // arguments of the statements after it, so one more JSON parameter below would shift.
+        sqlx::query(
+            "DELETE FROM review_states WHERE (user_id, card_id) IN
+                 (SELECT value ->> 0, value ->> 1 FROM json_each(?1))",
+        )
+        .bind(encode(&w.deletes)?)
+        .execute(&mut *db)
+        .await?;
+    }
     sqlx::query(
         "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
              interval_days, due_day, lapses, last_reviewed_at)
@@ -732,19 +646,21 @@ pub async fn record_batch(db: impl SqliteExecutor<'_>, w: &BatchWrites) -> Resul
          INSERT INTO reviews (user_id, card_id, study_day, kind, reviewed_at, quality,
              repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
              last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after,
-             response_ms, variant_seed, answer, suggested_quality)
+             response_ms, variant_seed, answer, suggested_quality, undoes)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
                 value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
                 value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17,
-                value ->> 18, value ->> 19
+                value ->> 18, value ->> 19, value ->> 20
          FROM json_each(?2) ORDER BY CAST(key AS INTEGER);
-         INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+         INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed,
+             introduced)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
          FROM json_each(?3) WHERE true
          ON CONFLICT (user_id, study_day) DO UPDATE SET
              reviews = reviews + excluded.reviews,
              mature_reviews = mature_reviews + excluded.mature_reviews,
-             mature_passed = mature_passed + excluded.mature_passed",
+             mature_passed = mature_passed + excluded.mature_passed,
+             introduced = introduced + excluded.introduced",
     )
     .bind(encode(&w.states)?)
     .bind(encode(&w.events)?)

@@ -97,10 +97,12 @@ pub async fn rebuild_review_days(db: &sqlx::SqlitePool) -> Result<(), sqlx::Erro
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed)
+        "INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed,
+             introduced)
          SELECT r.user_id, r.study_day, COUNT(*),
                 COALESCE(SUM(r.kind = 'grade' AND r.interval_before >= ?1), 0),
-                COALESCE(SUM(r.kind = 'grade' AND r.interval_before >= ?1 AND r.quality >= 3), 0)
+                COALESCE(SUM(r.kind = 'grade' AND r.interval_before >= ?1 AND r.quality >= 3), 0),
+                COALESCE(SUM(r.kind = 'grade' AND r.interval_before IS NULL), 0)
          FROM reviews r
          WHERE r.kind IN ('grade', 'repeat')
            AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)

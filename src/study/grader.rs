@@ -6,6 +6,7 @@
 
 use super::review::{GradeRequest, Graded, grade_batch};
 use crate::db;
+use crate::db::checkpoint::Checkpointer;
 use crate::error::AppError;
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
@@ -28,9 +29,9 @@ pub struct Grader {
 
 impl Grader {
     /// Starts the grading task on the current Tokio runtime, writing through `writer`.
-    pub fn spawn(writer: SqlitePool, max_interval_days: u32) -> Self {
+    pub fn spawn(writer: SqlitePool, checkpointer: Checkpointer, max_interval_days: u32) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(queue, writer, max_interval_days));
+        tokio::spawn(run(queue, writer, checkpointer, max_interval_days));
         Self { jobs }
     }
 
@@ -47,10 +48,17 @@ impl Grader {
     }
 }
 
-async fn run(mut queue: mpsc::Receiver<Job>, writer: SqlitePool, max_interval_days: u32) {
+async fn run(
+    mut queue: mpsc::Receiver<Job>,
+    writer: SqlitePool,
+    checkpointer: Checkpointer,
+    max_interval_days: u32,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         commit_batch(&writer, std::mem::take(&mut batch), max_interval_days).await;
+        // A stream of grades would otherwise grow the log without bound (`db::checkpoint`).
+        checkpointer.after_commit().await;
     }
 }
 

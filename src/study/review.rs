@@ -475,8 +475,8 @@ pub async fn undo(
         Some(s) => StateChange::Put(s),
         None => StateChange::Delete,
     };
-    db::reviews::record(
-        &mut *tx,
+    let mut writes = db::reviews::BatchWrites::default();
+    writes.push(
         change,
         &db::reviews::NewEvent {
             user_id: user.id,
@@ -494,8 +494,8 @@ pub async fn undo(
             )),
             ..Default::default()
         },
-    )
-    .await?;
+    );
+    db::reviews::record_batch(&mut tx, &writes).await?;
     tx.commit().await?;
     Ok(Undone {
         card_id: event.card_id,

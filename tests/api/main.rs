@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod checkpoint;
 mod classes;
 mod cli;
 mod decks_and_import;

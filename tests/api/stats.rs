@@ -80,8 +80,9 @@ async fn the_daily_rollup_always_equals_what_the_history_says() {
     app.submit("/review", "/review/undo", &[("deck", "")]).await;
 
     let snapshot = || async {
-        sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(
-            "SELECT user_id, study_day, reviews, mature_reviews, mature_passed FROM review_days
+        sqlx::query_as::<_, (i64, i64, i64, i64, i64, i64)>(
+            "SELECT user_id, study_day, reviews, mature_reviews, mature_passed, introduced
+             FROM review_days
              WHERE reviews <> 0 OR mature_reviews <> 0 ORDER BY user_id, study_day",
         )
         .fetch_all(&pool)
