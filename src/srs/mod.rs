@@ -1,6 +1,7 @@
 //! Scheduling, pure: no I/O and no clock reads. Callers pass `today` (a study day) in.
 
 pub mod day;
+pub mod fsrs;
 pub mod schedule;
 pub mod sm2;
 pub mod today;
