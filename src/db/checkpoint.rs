@@ -18,6 +18,12 @@ use tokio::sync::oneshot;
 /// grows on while the thread finishes its pass, so it peaks at about twice this.
 pub const RESTART_FRAMES: i64 = 2048;
 
+/// The log file's size past which the writer restarts the log even if the thread has not
+/// reported (it may be starved of CPU): twice the threshold, in 4 KB pages. A restart cuts a
+/// larger file back to this (`journal_size_limit`), so the file only grows past it when the
+/// log itself has.
+pub const LOG_FILE_LIMIT_BYTES: u64 = 2 * RESTART_FRAMES as u64 * 4096;
+
 /// How long the thread rests when the log is fully copied.
 const IDLE: Duration = Duration::from_millis(100);
 
@@ -27,6 +33,8 @@ const PACE: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Default)]
 struct Shared {
+    /// The log file.
+    wal: std::path::PathBuf,
     /// Frames in the log at the thread's last pass.
     log_frames: AtomicI64,
     stop: AtomicBool,
@@ -61,7 +69,12 @@ impl Checkpointer {
                 Ok(c)
             })
             .map_err(std::io::Error::other)?;
-        let shared = Arc::new(Shared::default());
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let shared = Arc::new(Shared {
+            wal: wal.into(),
+            ..Shared::default()
+        });
         let thread_shared = shared.clone();
         std::thread::Builder::new()
             .name("checkpoint".into())
@@ -91,6 +104,7 @@ impl Checkpointer {
     /// Whether the writer should have the log restarted before it writes again.
     fn log_too_long(&self) -> bool {
         self.shared.log_frames.load(Ordering::Relaxed) >= RESTART_FRAMES
+            || std::fs::metadata(&self.shared.wal).is_ok_and(|m| m.len() > LOG_FILE_LIMIT_BYTES)
     }
 
     /// Has the thread copy the rest of the log and start it over, and waits for that. The

@@ -106,11 +106,10 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             // `checkpoint` does it off the commit path. When the log starts over, a file that
             // grew larger (under a bulk import, say) is cut back to 16 MB.
-            .connect_with(
-                options(path)
-                    .pragma("wal_autocheckpoint", "0")
-                    .pragma("journal_size_limit", "16777216"),
-            )
+            .connect_with(options(path).pragma("wal_autocheckpoint", "0").pragma(
+                "journal_size_limit",
+                checkpoint::LOG_FILE_LIMIT_BYTES.to_string(),
+            ))
             .await?;
         MIGRATOR.run(&write).await?;
         let read = SqlitePoolOptions::new()
