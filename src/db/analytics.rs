@@ -5,7 +5,7 @@
 //! their own, are none of this class's instructor's business. The per-user daily rollup
 //! (`review_days`) has no deck, so these read the history itself.
 
-use super::stats::MATURE_INTERVAL_DAYS;
+use crate::srs::rollup::MATURE_INTERVAL_DAYS;
 use sqlx::{FromRow, SqliteExecutor};
 
 /// The CTEs every figure starts from (a macro, so that `concat!` can build each query as one
@@ -23,10 +23,8 @@ macro_rules! standing {
         SELECT m.user_id FROM class_members m JOIN users u ON u.id = m.user_id
         WHERE m.class_id = ?1 AND u.role = 'student'),
     standing AS (
-        SELECT r.* FROM reviews r
-        WHERE r.user_id IN students AND r.card_id IN class_cards
-          AND r.kind IN ('grade', 'repeat')
-          AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id))"
+        SELECT r.* FROM standing_reviews r
+        WHERE r.user_id IN students AND r.card_id IN class_cards)"
     };
 }
 

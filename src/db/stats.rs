@@ -2,8 +2,7 @@
 
 use sqlx::{FromRow, SqliteExecutor};
 
-/// Interval (days) from which a card counts as mature, as Anki defines it.
-pub const MATURE_INTERVAL_DAYS: i64 = 21;
+use crate::srs::rollup::MATURE_INTERVAL_DAYS;
 
 /// Headline counts.
 #[derive(Debug, Clone, Copy, FromRow)]
@@ -103,9 +102,7 @@ pub async fn rebuild_review_days(db: &sqlx::SqlitePool) -> Result<(), sqlx::Erro
                 COALESCE(SUM(r.kind = 'grade' AND r.interval_before >= ?1), 0),
                 COALESCE(SUM(r.kind = 'grade' AND r.interval_before >= ?1 AND r.quality >= 3), 0),
                 COALESCE(SUM(r.kind = 'grade' AND r.interval_before IS NULL), 0)
-         FROM reviews r
-         WHERE r.kind IN ('grade', 'repeat')
-           AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)
+         FROM standing_reviews r
          GROUP BY r.user_id, r.study_day",
     )
     .bind(MATURE_INTERVAL_DAYS)
@@ -179,9 +176,8 @@ pub async fn session_summary(
     today: i32,
 ) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
-        "SELECT (SELECT COALESCE(SUM(r.response_ms), 0) FROM reviews r
-                 WHERE r.user_id = ?1 AND r.study_day = ?2 AND r.kind IN ('grade', 'repeat')
-                   AND NOT EXISTS (SELECT 1 FROM reviews u WHERE u.undoes = r.id)),
+        "SELECT (SELECT COALESCE(SUM(r.response_ms), 0) FROM standing_reviews r
+                 WHERE r.user_id = ?1 AND r.study_day = ?2),
                 (SELECT COALESCE(SUM(cards), 0) FROM due_tally
                  WHERE user_id = ?1 AND due_day = ?2 + 1)",
     )

@@ -2,6 +2,7 @@
 
 pub mod day;
 pub mod fsrs;
+pub mod rollup;
 pub mod schedule;
 pub mod sm2;
 pub mod today;

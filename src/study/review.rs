@@ -487,7 +487,7 @@ pub async fn undo(
             study_day: user.today(now),
             before: current,
             after: restored,
-            takes_back: Some(db::reviews::DayWeight::of(
+            takes_back: Some(crate::srs::rollup::DayWeight::of(
                 &event.kind,
                 event.quality,
                 event.before.interval_days,

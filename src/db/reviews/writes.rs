@@ -1,0 +1,324 @@
+//! What grades and undos write, and what they read inside their transaction first. Both go
+//! through one batch writer, `record_batch`.
+
+use super::{MaybeState, StateRow};
+use crate::srs::rollup::DayWeight;
+use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
+
+/// One history event to append.
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent<'a> {
+    /// Whose.
+    pub user_id: i64,
+    /// Which card.
+    pub card_id: i64,
+    /// grade | repeat | undo.
+    pub kind: &'a str,
+    /// For an undo, the event it takes back.
+    pub undoes: Option<i64>,
+    /// Unix seconds.
+    pub reviewed_at: i64,
+    /// The user's study day then.
+    pub study_day: i32,
+    /// The grade, 0..=5 (none for undo).
+    pub quality: Option<u8>,
+    /// The state before (None: the card was new).
+    pub before: Option<StateRow>,
+    /// The state after (None: the card is new again).
+    pub after: Option<StateRow>,
+    /// Time from showing the card to the grade.
+    pub response_ms: Option<i64>,
+    /// Generated problems: the variant's seed.
+    pub variant_seed: Option<&'a str>,
+    /// Generated problems: what the student typed.
+    pub answer: Option<&'a str>,
+    /// Generated problems: the grade the checker suggested.
+    pub suggested_quality: Option<u8>,
+    /// For an undo: the day weight of the event it takes back (subtracted).
+    pub takes_back: Option<DayWeight>,
+}
+
+impl NewEvent<'_> {
+    /// What this event adds to its day.
+    pub fn day_weight(&self) -> DayWeight {
+        match (self.kind, self.takes_back) {
+            ("undo", Some(w)) => w.taken_back(),
+            ("undo", None) => DayWeight::default(),
+            (kind, _) => DayWeight::of(
+                kind,
+                self.quality.map(i64::from),
+                self.before.map(|b| b.interval_days),
+            ),
+        }
+    }
+}
+
+/// A history event as read back for undo.
+#[derive(Debug, Clone, FromRow)]
+pub struct EventRow {
+    /// Id.
+    pub id: i64,
+    /// Card.
+    pub card_id: i64,
+    /// grade | repeat.
+    pub kind: String,
+    /// The grade.
+    pub quality: Option<i64>,
+    /// The deck of the card.
+    pub deck_id: i64,
+    /// The state the event started from.
+    #[sqlx(flatten)]
+    pub before: MaybeState,
+}
+
+/// A user's state of one card.
+pub async fn state(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    card_id: i64,
+) -> Result<Option<StateRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT repetitions, easiness_hundredths, interval_days, due_day, lapses, last_reviewed_at
+         FROM review_states WHERE user_id = ?1 AND card_id = ?2",
+    )
+    .bind(user_id)
+    .bind(card_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// The user's latest grade or repeat of study day `today` that has not been undone: what
+/// "Undo" takes back. Undo reaches back through today's session only.
+pub async fn last_undoable(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    today: i32,
+) -> Result<Option<EventRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.id, r.card_id, r.kind, r.quality, c.deck_id,
+                r.repetitions_before AS repetitions, r.easiness_before AS easiness_hundredths,
+                r.interval_before AS interval_days, r.due_day_before AS due_day,
+                r.lapses_before AS lapses, r.last_reviewed_before AS last_reviewed_at
+         FROM standing_reviews r JOIN cards c ON c.id = r.card_id
+         WHERE r.user_id = ?1 AND r.study_day = ?2
+         ORDER BY r.id DESC LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(today)
+    .fetch_optional(db)
+    .await
+}
+
+/// What grading one card needs to know, read inside the grade's transaction.
+#[derive(Debug, Clone, FromRow)]
+pub struct GradeContextRow {
+    /// The card's state (all NULL: the card is new to this user).
+    #[sqlx(flatten)]
+    pub state: MaybeState,
+    /// The grade of this card's latest standing event today, if any.
+    pub last_quality_today: Option<i64>,
+    /// This card's standing grades and repeats today.
+    pub events_today: i64,
+    /// New cards this user introduced today.
+    pub introduced_today: i64,
+}
+
+/// How a write changes a card's state besides appending its event.
+#[derive(Debug, Clone, Copy)]
+pub enum StateChange<'a> {
+    /// Leave it (a same-day repeat).
+    Keep,
+    /// Save this state.
+    Put(&'a StateRow),
+    /// Delete it: the card is new again (undo of its first grade).
+    Delete,
+}
+
+/// A grade's context within a batch: `idx` is its position in the batch.
+#[derive(Debug, Clone, FromRow)]
+struct BatchContextRow {
+    idx: i64,
+    card_deck: Option<i64>,
+    #[sqlx(flatten)]
+    context: GradeContextRow,
+}
+
+/// The grading contexts of a whole batch of `(user, card, study day)` in one query (the batch
+/// travels as one JSON parameter), each with its card's deck; None where the card does not
+/// exist.
+pub async fn grade_contexts(
+    db: impl SqliteExecutor<'_>,
+    items: &[(i64, i64, i32)],
+) -> Result<Vec<Option<(i64, GradeContextRow)>>, sqlx::Error> {
+    let json = serde_json::to_string(items).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let rows: Vec<BatchContextRow> = sqlx::query_as(
+        "WITH j AS (
+            SELECT CAST(key AS INTEGER) AS idx, json_extract(value, '$[0]') AS u,
+                   json_extract(value, '$[1]') AS c, json_extract(value, '$[2]') AS d
+            FROM json_each(?1))
+         SELECT j.idx, c.deck_id AS card_deck,
+                s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day, s.lapses,
+                s.last_reviewed_at,
+                (SELECT r.quality FROM standing_reviews r
+                   WHERE r.user_id = j.u AND r.card_id = j.c AND r.study_day = j.d
+                   ORDER BY r.id DESC LIMIT 1) AS last_quality_today,
+                (SELECT COUNT(*) FROM standing_reviews r
+                   WHERE r.user_id = j.u AND r.card_id = j.c AND r.study_day = j.d)
+                  AS events_today,
+                COALESCE((SELECT introduced FROM review_days
+                          WHERE user_id = j.u AND study_day = j.d), 0) AS introduced_today
+         FROM j
+         LEFT JOIN cards c ON c.id = j.c
+         LEFT JOIN review_states s ON s.user_id = j.u AND s.card_id = j.c
+         ORDER BY j.idx",
+    )
+    .bind(json)
+    .fetch_all(db)
+    .await?;
+    let mut out = vec![None; items.len()];
+    for row in rows {
+        if let Some(slot) = usize::try_from(row.idx).ok().and_then(|i| out.get_mut(i))
+            && let Some(deck) = row.card_deck
+        {
+            *slot = Some((deck, row.context));
+        }
+    }
+    Ok(out)
+}
+
+/// Everything a batch of grades writes, gathered to be written in one round trip.
+#[derive(Debug, Default)]
+pub struct BatchWrites {
+    states: Vec<serde_json::Value>,
+    /// `[user, card]` of states to delete (an undo of a card's first grade).
+    deletes: Vec<serde_json::Value>,
+    events: Vec<serde_json::Value>,
+    days: std::collections::BTreeMap<(i64, i32), DayWeight>,
+}
+
+impl BatchWrites {
+    /// Adds one event and its state change. Grades and undos both come through here, so the
+    /// history, the states and the day rollup have one write path.
+    pub fn push(&mut self, change: StateChange<'_>, e: &NewEvent<'_>) {
+        match change {
+            StateChange::Put(s) => self.states.push(serde_json::json!([
+                e.user_id,
+                e.card_id,
+                s.repetitions,
+                s.easiness_hundredths,
+                s.interval_days,
+                s.due_day,
+                s.lapses,
+                s.last_reviewed_at
+            ])),
+            StateChange::Delete => self.deletes.push(serde_json::json!([e.user_id, e.card_id])),
+            StateChange::Keep => {}
+        }
+        let b = e.before.as_ref();
+        let a = e.after.as_ref();
+        self.events.push(serde_json::json!([
+            e.user_id,
+            e.card_id,
+            e.study_day,
+            e.kind,
+            e.reviewed_at,
+            e.quality,
+            b.map(|s| s.repetitions),
+            b.map(|s| s.easiness_hundredths),
+            b.map(|s| s.interval_days),
+            b.map(|s| s.due_day),
+            b.map(|s| s.lapses),
+            b.map(|s| s.last_reviewed_at),
+            a.map(|s| s.repetitions),
+            a.map(|s| s.easiness_hundredths),
+            a.map(|s| s.interval_days),
+            a.map(|s| s.due_day),
+            e.response_ms,
+            e.variant_seed,
+            e.answer,
+            e.suggested_quality,
+            e.undoes
+        ]));
+        self.days
+            .entry((e.user_id, e.study_day))
+            .or_default()
+            .add(e.day_weight());
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
+/// Writes a batch (grades, or an undo): states, events (in order, so ids follow the batch)
+/// and day counts, as three statements over three JSON parameters in one round trip; an
+/// undo's deleted state goes first, in a statement of its own.
+pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<(), sqlx::Error> {
+    let days: Vec<serde_json::Value> = w
+        .days
+        .iter()
+        .map(|((user, day), d)| {
+            serde_json::json!([
+                user,
+                day,
+                d.reviews,
+                d.mature_reviews,
+                d.mature_passed,
+                d.introduced
+            ])
+        })
+        .collect();
+    let encode = |v: &Vec<serde_json::Value>| {
+        serde_json::to_string(v).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+    };
+    if !w.deletes.is_empty() {
+        // Its own statement: sqlx counts the parameter numbers a statement skips against the
+        // arguments of the statements after it, so one more JSON parameter below would shift.
+        sqlx::query(
+            "DELETE FROM review_states WHERE (user_id, card_id) IN
+                 (SELECT value ->> 0, value ->> 1 FROM json_each(?1))",
+        )
+        .bind(encode(&w.deletes)?)
+        .execute(&mut *db)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+             interval_days, due_day, lapses, last_reviewed_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+                value ->> 6, value ->> 7
+         FROM json_each(?1) WHERE true
+         ON CONFLICT (user_id, card_id) DO UPDATE SET
+             repetitions = excluded.repetitions,
+             easiness_hundredths = excluded.easiness_hundredths,
+             interval_days = excluded.interval_days,
+             due_day = excluded.due_day,
+             lapses = excluded.lapses,
+             last_reviewed_at = excluded.last_reviewed_at;
+         INSERT INTO reviews (user_id, card_id, study_day, kind, reviewed_at, quality,
+             repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
+             last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after,
+             response_ms, variant_seed, answer, suggested_quality, undoes)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+                value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
+                value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17,
+                value ->> 18, value ->> 19, value ->> 20
+         FROM json_each(?2) ORDER BY CAST(key AS INTEGER);
+         INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed,
+             introduced)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
+         FROM json_each(?3) WHERE true
+         ON CONFLICT (user_id, study_day) DO UPDATE SET
+             reviews = reviews + excluded.reviews,
+             mature_reviews = mature_reviews + excluded.mature_reviews,
+             mature_passed = mature_passed + excluded.mature_passed,
+             introduced = introduced + excluded.introduced",
+    )
+    .bind(encode(&w.states)?)
+    .bind(encode(&w.events)?)
+    .bind(encode(&days)?)
+    .execute(db)
+    .await?;
+    Ok(())
+}
