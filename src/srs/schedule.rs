@@ -79,6 +79,46 @@ pub fn apply(
     }))
 }
 
+/// How a grade in a history counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// It moved the schedule.
+    Grade,
+    /// A same-day repeat: logged only.
+    Repeat,
+}
+
+/// A card's schedule replayed from its history: the grades and repeats that stand (no undo
+/// took them back), oldest first, as (study day, quality). The schedule is a pure function of
+/// that history, which is what lets a scheduler be switched and switched back with nothing
+/// lost. Returns the schedule (None for an empty history) and how each event counted; a
+/// refusal if the history holds a grade the rules would have refused.
+pub fn replay(
+    events: &[(i32, u8)],
+    max_interval_days: u32,
+) -> Result<(Option<CardSchedule>, Vec<Counted>), Refusal> {
+    let mut schedule: Option<CardSchedule> = None;
+    let mut last: Option<(i32, u8)> = None;
+    let mut counted = Vec::with_capacity(events.len());
+    for &(day, quality) in events {
+        let owes_repeat = last.is_some_and(|(d, q)| d == day && q < REPEAT_BELOW);
+        let standing = match schedule {
+            None => Standing::New,
+            Some(s) if owes_repeat => Standing::RepeatToday(s),
+            Some(s) => Standing::Scheduled(s),
+        };
+        match apply(standing, quality, day, max_interval_days)? {
+            Outcome::Graded(next) => {
+                schedule = Some(next);
+                counted.push(Counted::Grade);
+            }
+            Outcome::Repeated => counted.push(Counted::Repeat),
+        }
+        last = Some((day, quality));
+    }
+    Ok((schedule, counted))
+}
+
 /// What pressing one grade button would do, shown on the button.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preview {
@@ -124,6 +164,37 @@ pub fn interval_label(days: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_history_replays_to_its_schedule() {
+        // Day 10: 5 (new, I = 1). Day 11: 2 (lapse; back today), 3 (a repeat), 4 (recovered,
+        // still a repeat). Day 12: 5 (n was reset: I = 1). Day 13: 5 (I = 6).
+        let events = [(10, 5), (11, 2), (11, 3), (11, 4), (12, 5), (13, 5)];
+        let (schedule, counted) = replay(&events, 36_500).unwrap();
+        let s = schedule.unwrap();
+        assert_eq!(
+            counted,
+            [
+                Counted::Grade,
+                Counted::Grade,
+                Counted::Repeat,
+                Counted::Repeat,
+                Counted::Grade,
+                Counted::Grade
+            ]
+        );
+        assert_eq!(
+            (s.sm2.repetitions, s.sm2.interval_days, s.due_day),
+            (2, 6, 19)
+        );
+        assert_eq!(s.lapses, 1);
+        assert_eq!(replay(&[], 36_500), Ok((None, vec![])));
+        assert_eq!(
+            replay(&[(10, 5), (10, 5)], 36_500),
+            Err(Refusal::NotDue { due_day: 11 }),
+            "a second grade on the day of a good one was never allowed"
+        );
+    }
 
     fn scheduled(repetitions: u32, ef: u32, interval: u32, due_day: i32) -> Standing {
         Standing::Scheduled(CardSchedule {

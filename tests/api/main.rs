@@ -15,6 +15,7 @@ mod hostile_imports;
 mod migrations;
 mod practice;
 mod protocol;
+mod replay;
 mod review;
 mod rights;
 mod security;
