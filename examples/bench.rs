@@ -34,6 +34,9 @@ struct Args {
     /// each seeded student has about 225, and the phase grades each (student, card) once.
     #[arg(long)]
     grade_seconds: Option<u64>,
+    /// Every student on FSRS instead of SM-2.
+    #[arg(long)]
+    fsrs: bool,
     /// Review history of the one heavy user whose /stats is measured.
     #[arg(long, default_value_t = 10_000)]
     heavy_reviews: i64,
@@ -182,6 +185,19 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
         studyhall::db::sessions::create(&mut *tx, &hash, id, &csrf(id), now, now + 30 * DAY)
             .await
             .unwrap();
+    }
+    if a.fsrs {
+        // Every student on FSRS, each schedule with a memory as if FSRS had set it.
+        sqlx::query("UPDATE users SET scheduler = 'fsrs', desired_retention = 90")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE review_states SET stability = MAX(interval_days, 1) * 1.0, difficulty = 5.0",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     }
     tx.commit().await.unwrap();
     studyhall::db::stats::rebuild_review_days(&pool)

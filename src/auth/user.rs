@@ -32,6 +32,8 @@ pub struct CurrentUser {
     pub extra_new: Option<(i32, u32)>,
     /// Whether the review page shows SM-2's six grades rather than the four buttons.
     pub six_grades: bool,
+    /// SM-2 or FSRS.
+    pub scheduler: crate::srs::scheduler::Scheduler,
     /// The section of the site this request is in ("decks", "review" ...), for the navigation
     /// to mark the current page. Set per request, never taken from the cache.
     pub section: &'static str,
@@ -162,6 +164,8 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
             .and_then(|d| i32::try_from(d).ok())
             .map(|d| (d, u32::try_from(row.extra_new).unwrap_or(0))),
         six_grades: row.grade_buttons == "six",
+        scheduler: crate::srs::scheduler::Scheduler::parse(&row.scheduler, row.desired_retention)
+            .unwrap_or_default(),
         section: section_of(req.path()),
         csrf_token: row.csrf_token,
         session_id: row.session_id,

@@ -76,6 +76,8 @@ fn queue_head_row(r: &Row<'_>) -> rusqlite::Result<QueueHeadRow> {
             lapses: r.get("lapses")?,
             last_reviewed_at: r.get("last_reviewed_at")?,
         },
+        stability: r.get("stability")?,
+        difficulty: r.get("difficulty")?,
     })
 }
 

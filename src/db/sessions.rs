@@ -27,6 +27,10 @@ pub struct SessionUser {
     pub extra_new: i64,
     /// four | six.
     pub grade_buttons: String,
+    /// sm2 | fsrs.
+    pub scheduler: String,
+    /// FSRS's desired retention in percent.
+    pub desired_retention: i64,
     /// When the session ends.
     pub expires_at: i64,
     /// The user must choose a new password before anything else.
@@ -65,6 +69,7 @@ pub async fn find_user(
     sqlx::query_as(
         "SELECT s.id AS session_id, s.csrf_token, u.id, u.username, u.role, u.time_zone,
                 u.day_starts_hour, u.new_per_day, u.extra_new_day, u.extra_new, u.grade_buttons,
+                u.scheduler, u.desired_retention,
                 s.expires_at,
                 u.must_change_password
          FROM sessions s JOIN users u ON u.id = s.user_id

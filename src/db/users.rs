@@ -236,3 +236,22 @@ pub async fn set_grade_buttons(
         .await?;
     Ok(())
 }
+
+/// Sets a user's scheduler and, under FSRS, the desired retention.
+pub async fn set_scheduler(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    scheduler: crate::srs::scheduler::Scheduler,
+) -> Result<(), sqlx::Error> {
+    let retention = match scheduler {
+        crate::srs::scheduler::Scheduler::Fsrs { retention_pct } => i64::from(retention_pct),
+        crate::srs::scheduler::Scheduler::Sm2 => 90,
+    };
+    sqlx::query("UPDATE users SET scheduler = ?2, desired_retention = ?3 WHERE id = ?1")
+        .bind(id)
+        .bind(scheduler.name())
+        .bind(retention)
+        .execute(db)
+        .await?;
+    Ok(())
+}

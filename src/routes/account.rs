@@ -4,6 +4,7 @@ use super::{Nav, page, page_with, see_other};
 use crate::auth::{CsrfForm, CurrentUser, user::app_state};
 use crate::domain::{DayStartHour, NewPerDay, Password, TimeZoneName};
 use crate::error::AppError;
+use crate::srs::scheduler::Scheduler;
 use crate::study::accounts;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -18,7 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/account").route(web::get().to(show_account)))
     .service(web::resource("/account/password").route(web::post().to(change_password)))
-    .service(web::resource("/account/preferences").route(web::post().to(save_preferences)));
+    .service(web::resource("/account/preferences").route(web::post().to(save_preferences)))
+    .service(web::resource("/account/scheduler").route(web::post().to(save_scheduler)));
 }
 
 #[derive(Template)]
@@ -30,7 +32,10 @@ struct AccountPage {
     day_starts_hour: String,
     new_per_day: String,
     six_grades: bool,
+    fsrs: bool,
+    desired_retention: String,
     notice: Option<&'static str>,
+    scheduler_errors: Vec<String>,
     password_errors: Vec<String>,
     preference_errors: Vec<String>,
 }
@@ -44,7 +49,13 @@ impl AccountPage {
             day_starts_hour: user.day_starts_hour.to_string(),
             new_per_day: user.new_per_day.to_string(),
             six_grades: user.six_grades,
+            fsrs: user.scheduler.retention().is_some(),
+            desired_retention: match user.scheduler {
+                Scheduler::Fsrs { retention_pct } => retention_pct.to_string(),
+                Scheduler::Sm2 => "90".to_owned(),
+            },
             notice: None,
+            scheduler_errors: Vec::new(),
             password_errors: Vec::new(),
             preference_errors: Vec::new(),
         }
@@ -86,6 +97,9 @@ async fn show_account(
     account.notice = match query.saved.as_deref() {
         Some("password") => Some("Your password was changed; your other sessions were logged out."),
         Some("preferences") => Some("Your study preferences were saved."),
+        Some("scheduler") => {
+            Some("Your scheduler was saved, and every card you studied was rescheduled with it.")
+        }
         _ => None,
     };
     page(&account)
@@ -230,4 +244,49 @@ async fn choose_new_password(
             errors,
         },
     )
+}
+
+#[derive(Deserialize)]
+struct SchedulerForm {
+    #[serde(default)]
+    scheduler: String,
+    #[serde(default)]
+    desired_retention: String,
+}
+
+async fn save_scheduler(
+    req: HttpRequest,
+    user: CurrentUser,
+    form: CsrfForm<SchedulerForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let form = form.0;
+    let retention = form.desired_retention.trim().parse::<i64>().map_err(|_| {
+        crate::srs::scheduler::Unknown(format!(
+            "Desired retention is a whole percentage from 70 to 97, not \"{}\".",
+            form.desired_retention.chars().take(20).collect::<String>()
+        ))
+    });
+    let chosen = retention.and_then(|r| Scheduler::parse(&form.scheduler, r));
+    match chosen {
+        Ok(scheduler) => {
+            super::spend_write(&state, &user)?;
+            crate::study::scheduling::choose(
+                state.db.writer(),
+                user.id,
+                scheduler,
+                state.max_interval_days,
+            )
+            .await?;
+            state.sessions.forget_user(user.id);
+            Ok(see_other("/account?saved=scheduler"))
+        }
+        Err(e) => {
+            let mut account = AccountPage::of(&user);
+            account.fsrs = form.scheduler == "fsrs";
+            account.desired_retention = form.desired_retention.chars().take(20).collect();
+            account.scheduler_errors.push(e.0);
+            page_with(StatusCode::UNPROCESSABLE_ENTITY, &account)
+        }
+    }
 }

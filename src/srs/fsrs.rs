@@ -154,6 +154,12 @@ pub fn memory_from_grades(
     Ok(Some((memory.stability, memory.difficulty)))
 }
 
+/// The whole-day interval after which a card with `stability` falls to `desired_retention`.
+pub fn interval_days(parameters: &[f32], stability: f32, desired_retention: f32) -> u32 {
+    let model = FSRS::new(parameters).unwrap_or_default();
+    whole_days(model.next_interval(Some(stability), desired_retention, 3))
+}
+
 /// An interval in days as a whole number of days: rounded, at least one.
 fn whole_days(interval: f32) -> u32 {
     if interval.is_finite() {
@@ -286,6 +292,19 @@ mod tests {
             let states = try_next_states(&W.map(|w| w as f32)[..n], Some((10.0, 5.0)), 0.9, 10);
             assert!(states.is_ok(), "{n} parameters");
         }
+    }
+
+    #[test]
+    fn the_interval_of_a_stability_matches_next_states() {
+        let next = next_states(&[], Some((12.0, 5.0)), 0.85, 9);
+        for (s, _, interval) in next {
+            assert_eq!(interval_days(&[], s, 0.85), interval);
+        }
+        assert_eq!(
+            interval_days(&[], 10.0, 0.90),
+            10,
+            "stability is the 90% interval"
+        );
     }
 
     #[test]

@@ -4,5 +4,6 @@ pub mod day;
 pub mod fsrs;
 pub mod rollup;
 pub mod schedule;
+pub mod scheduler;
 pub mod sm2;
 pub mod today;

@@ -97,6 +97,24 @@ pub fn replay(
     events: &[(i32, u8)],
     max_interval_days: u32,
 ) -> Result<(Option<CardSchedule>, Vec<Counted>), Refusal> {
+    replay_checked(events, max_interval_days, true)
+}
+
+/// [`replay`] of a history graded under another scheduler, which may have shown a card before
+/// SM-2 would have: each grade is applied as SM-2 would have applied it had the card been due.
+/// This is the SM-2 schedule a student comes back to after switching away and back.
+pub fn replay_lenient(
+    events: &[(i32, u8)],
+    max_interval_days: u32,
+) -> Result<(Option<CardSchedule>, Vec<Counted>), Refusal> {
+    replay_checked(events, max_interval_days, false)
+}
+
+fn replay_checked(
+    events: &[(i32, u8)],
+    max_interval_days: u32,
+    check_due: bool,
+) -> Result<(Option<CardSchedule>, Vec<Counted>), Refusal> {
     let mut schedule: Option<CardSchedule> = None;
     let mut last: Option<(i32, u8)> = None;
     let mut counted = Vec::with_capacity(events.len());
@@ -105,6 +123,10 @@ pub fn replay(
         let standing = match schedule {
             None => Standing::New,
             Some(s) if owes_repeat => Standing::RepeatToday(s),
+            Some(s) if !check_due => Standing::Scheduled(CardSchedule {
+                due_day: s.due_day.min(day),
+                ..s
+            }),
             Some(s) => Standing::Scheduled(s),
         };
         match apply(standing, quality, day, max_interval_days)? {

@@ -8,3 +8,4 @@ pub mod import;
 pub mod practice;
 pub mod progress;
 pub mod review;
+pub mod scheduling;

@@ -5,6 +5,7 @@ use crate::db::{self, decks::CardRow, reviews::StateChange, reviews::StateRow};
 use crate::domain::Grade;
 use crate::error::AppError;
 use crate::srs::schedule::{self, CardSchedule, Outcome, Preview, Refusal, Standing};
+use crate::srs::scheduler::{self, Scheduler};
 use crate::srs::sm2;
 use crate::srs::today::{Today, TodayEvent};
 use jiff::Timestamp;
@@ -220,8 +221,24 @@ pub async fn next(
                     .map(|d| d.name)
                     .unwrap_or_default(),
             };
+            let previews = match user.scheduler.retention() {
+                None => schedule::previews(standing, max_interval_days),
+                Some(retention) => {
+                    let memory = match (head.card_id, head.stability, head.difficulty) {
+                        (Some(id), Some(s), Some(d)) if id == card.id => Some((s, d)),
+                        _ => db::reviews::memory(pool, user.id, card.id).await?,
+                    };
+                    scheduler::fsrs_previews(
+                        standing,
+                        memory.map(|(s, d)| (s as f32, d as f32)),
+                        today_day,
+                        retention,
+                        max_interval_days,
+                    )
+                }
+            };
             Some(Shown {
-                previews: schedule::previews(standing, max_interval_days),
+                previews,
                 seen_today: seen_today(card.id),
                 card,
                 deck_name,
@@ -275,6 +292,8 @@ pub struct GradeRequest {
     pub now: Timestamp,
     /// The decks the user may see: a card of any other deck is "not found".
     pub allowed_decks: Arc<[i64]>,
+    /// SM-2 or FSRS.
+    pub scheduler: Scheduler,
     /// The card's standing events today when its page was shown, if the form said: a grade
     /// whose page has since been graded is a resubmission and records nothing.
     pub seen_today: Option<i64>,
@@ -298,6 +317,7 @@ impl GradeRequest {
             extras,
             now,
             allowed_decks: user.visible_deck_ids(),
+            scheduler: user.scheduler,
             seen_today: None,
         }
     }
@@ -315,6 +335,7 @@ impl GradeRequest {
 #[derive(Default)]
 struct Overlay {
     states: HashMap<(i64, i64), StateRow>,
+    memory: HashMap<(i64, i64), (f64, f64)>,
     last_quality: HashMap<(i64, i64), i64>,
     events_today: HashMap<(i64, i64), i64>,
     introduced: HashMap<i64, i64>,
@@ -366,9 +387,25 @@ pub async fn grade_batch(
             results.push(Ok(Graded::AlreadyGraded));
             continue;
         }
-        match decide(r, state, last_quality, introduced, max_interval_days) {
+        let memory =
+            overlay
+                .memory
+                .get(&key)
+                .copied()
+                .or(match (context.stability, context.difficulty) {
+                    (Some(s), Some(d)) => Some((s, d)),
+                    _ => None,
+                });
+        match decide(
+            r,
+            state,
+            memory,
+            last_quality,
+            introduced,
+            max_interval_days,
+        ) {
             Err(refused) => results.push(Err(refused)),
-            Ok((kind, after, graded)) => {
+            Ok((kind, after, memory_after, graded)) => {
                 let change = match (&graded, &after) {
                     (Graded::Scheduled { .. }, Some(after)) => StateChange::Put(after),
                     _ => StateChange::Keep,
@@ -390,10 +427,14 @@ pub async fn grade_batch(
                         answer: r.extras.answer.as_deref(),
                         suggested_quality: r.extras.suggested_quality,
                         takes_back: None,
+                        memory_after,
                     },
                 );
                 if let (Graded::Scheduled { .. }, Some(after)) = (&graded, after) {
                     overlay.states.insert(key, after);
+                }
+                if let Some(m) = memory_after {
+                    overlay.memory.insert(key, m);
                 }
                 if state.is_none() {
                     *overlay.introduced.entry(r.user_id).or_default() += 1;
@@ -411,13 +452,15 @@ pub async fn grade_batch(
 }
 
 /// The pure part of one grade: what it does to the card, or why it is refused.
+#[allow(clippy::type_complexity)]
 fn decide(
     r: &GradeRequest,
     state: Option<StateRow>,
+    memory: Option<(f64, f64)>,
     last_quality_today: Option<i64>,
     introduced_today: i64,
     max_interval_days: u32,
-) -> Result<(&'static str, Option<StateRow>, Graded), AppError> {
+) -> Result<(&'static str, Option<StateRow>, Option<(f64, f64)>, Graded), AppError> {
     let owes_repeat = last_quality_today.is_some_and(|q| q < i64::from(schedule::REPEAT_BELOW));
     let standing = standing_of(state.as_ref(), owes_repeat);
     if standing == Standing::New && introduced_today >= i64::from(r.new_per_day) {
@@ -436,14 +479,35 @@ fn decide(
         },
     )?;
     Ok(match outcome {
-        Outcome::Graded(next) => (
-            "grade",
-            Some(row_of(&next, r.now.as_second())),
-            Graded::Scheduled {
-                due_day: next.due_day,
-            },
-        ),
-        Outcome::Repeated => ("repeat", state, Graded::Repeated),
+        Outcome::Graded(next) => {
+            let (next, memory_after) = match r.scheduler.retention() {
+                None => (next, None),
+                Some(retention) => {
+                    // The previous grade's day: its due day less the interval it gave.
+                    let last_graded = state
+                        .map(|s| i32::try_from(s.due_day - s.interval_days).unwrap_or(r.today));
+                    let (next, m) = scheduler::fsrs_grade(
+                        next,
+                        memory.map(|(s, d)| (s as f32, d as f32)),
+                        last_graded,
+                        r.grade.get(),
+                        r.today,
+                        retention,
+                        max_interval_days,
+                    );
+                    (next, Some((f64::from(m.0), f64::from(m.1))))
+                }
+            };
+            (
+                "grade",
+                Some(row_of(&next, r.now.as_second())),
+                memory_after,
+                Graded::Scheduled {
+                    due_day: next.due_day,
+                },
+            )
+        }
+        Outcome::Repeated => ("repeat", state, memory, Graded::Repeated),
     })
 }
 
@@ -496,6 +560,13 @@ pub async fn undo(
         },
     );
     db::reviews::record_batch(&mut tx, &writes).await?;
+    if restored.is_some() && user.scheduler.retention().is_some() {
+        // FSRS's memory is not in the event's before-columns: fold what still stands.
+        let memory =
+            super::scheduling::memory_of_card(&mut tx, user.id, event.card_id, user.scheduler)
+                .await?;
+        db::reviews::set_memory(&mut *tx, user.id, event.card_id, memory).await?;
+    }
     tx.commit().await?;
     Ok(Undone {
         card_id: event.card_id,

@@ -10,6 +10,7 @@ mod cli;
 mod decks_and_import;
 mod edit;
 mod export;
+mod fsrs;
 mod helpers;
 mod hostile_imports;
 mod migrations;

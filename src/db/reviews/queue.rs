@@ -138,6 +138,10 @@ pub struct QueueHeadRow {
     /// The due card's state.
     #[sqlx(flatten)]
     pub state: MaybeState,
+    /// Its FSRS stability, for a student on FSRS (the grade buttons preview FSRS).
+    pub stability: Option<f64>,
+    /// Its FSRS difficulty.
+    pub difficulty: Option<f64>,
 }
 
 impl QueueHeadRow {
@@ -212,7 +216,7 @@ macro_rules! today_events {
 pub(in crate::db) const QUEUE_HEAD_FILTERED: &str = concat!(
     "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
-                   s.lapses, s.last_reviewed_at
+                   s.lapses, s.last_reviewed_at, s.stability, s.difficulty
             FROM review_states s
             WHERE s.user_id = ?1 AND s.due_day <= ?2
               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
@@ -232,7 +236,8 @@ pub(in crate::db) const QUEUE_HEAD_FILTERED: &str = concat!(
                   AND (?3 IS NULL OR t.deck_id = ?3)
                   AND (?4 = '' OR instr(?4, ',' || t.deck_id || ',') = 0)) AS new_count,
            c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position, c.tags,
-           p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at
+           p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at,
+           p.stability, p.difficulty
          FROM (SELECT 1) AS one
          LEFT JOIN pick p
          LEFT JOIN cards c ON c.id = p.card_id
@@ -243,7 +248,7 @@ pub(in crate::db) const QUEUE_HEAD_FILTERED: &str = concat!(
 pub(in crate::db) const QUEUE_HEAD_ALL_DECKS: &str = concat!(
     "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
-                   s.lapses, s.last_reviewed_at
+                   s.lapses, s.last_reviewed_at, s.stability, s.difficulty
             FROM review_states s
             WHERE s.user_id = ?1 AND s.due_day <= ?2
             ORDER BY s.due_day, s.card_id LIMIT 1)
@@ -256,7 +261,8 @@ pub(in crate::db) const QUEUE_HEAD_ALL_DECKS: &str = concat!(
            (SELECT COALESCE(SUM(cards), 0) FROM deck_tally)
              - (SELECT COALESCE(SUM(cards), 0) FROM studied_tally WHERE user_id = ?1) AS new_count,
            c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position, c.tags,
-           p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at
+           p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at,
+           p.stability, p.difficulty
          FROM (SELECT 1) AS one
          LEFT JOIN pick p
          LEFT JOIN cards c ON c.id = p.card_id

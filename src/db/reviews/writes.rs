@@ -8,6 +8,9 @@ use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
 /// One history event to append.
 #[derive(Debug, Clone, Default)]
 pub struct NewEvent<'a> {
+    /// The card's FSRS memory (stability, difficulty) after a grade, for a student on FSRS:
+    /// saved with the state.
+    pub memory_after: Option<(f64, f64)>,
     /// Whose.
     pub user_id: i64,
     /// Which card.
@@ -121,6 +124,10 @@ pub struct GradeContextRow {
     pub events_today: i64,
     /// New cards this user introduced today.
     pub introduced_today: i64,
+    /// The card's FSRS stability, for a student on FSRS.
+    pub stability: Option<f64>,
+    /// The card's FSRS difficulty, for a student on FSRS.
+    pub difficulty: Option<f64>,
 }
 
 /// How a write changes a card's state besides appending its event.
@@ -158,7 +165,7 @@ pub async fn grade_contexts(
             FROM json_each(?1))
          SELECT j.idx, c.deck_id AS card_deck,
                 s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day, s.lapses,
-                s.last_reviewed_at,
+                s.last_reviewed_at, s.stability, s.difficulty,
                 (SELECT r.quality FROM standing_reviews r
                    WHERE r.user_id = j.u AND r.card_id = j.c AND r.study_day = j.d
                    ORDER BY r.id DESC LIMIT 1) AS last_quality_today,
@@ -209,7 +216,9 @@ impl BatchWrites {
                 s.interval_days,
                 s.due_day,
                 s.lapses,
-                s.last_reviewed_at
+                s.last_reviewed_at,
+                e.memory_after.map(|m| m.0),
+                e.memory_after.map(|m| m.1)
             ])),
             StateChange::Delete => self.deletes.push(serde_json::json!([e.user_id, e.card_id])),
             StateChange::Keep => {}
@@ -285,9 +294,9 @@ pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<
     }
     sqlx::query(
         "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
-             interval_days, due_day, lapses, last_reviewed_at)
+             interval_days, due_day, lapses, last_reviewed_at, stability, difficulty)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-                value ->> 6, value ->> 7
+                value ->> 6, value ->> 7, value ->> 8, value ->> 9
          FROM json_each(?1) WHERE true
          ON CONFLICT (user_id, card_id) DO UPDATE SET
              repetitions = excluded.repetitions,
@@ -295,7 +304,9 @@ pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<
              interval_days = excluded.interval_days,
              due_day = excluded.due_day,
              lapses = excluded.lapses,
-             last_reviewed_at = excluded.last_reviewed_at;
+             last_reviewed_at = excluded.last_reviewed_at,
+             stability = excluded.stability,
+             difficulty = excluded.difficulty;
          INSERT INTO reviews (user_id, card_id, study_day, kind, reviewed_at, quality,
              repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
              last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after,
@@ -318,6 +329,111 @@ pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<
     .bind(encode(&w.states)?)
     .bind(encode(&w.events)?)
     .bind(encode(&days)?)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Every standing grade and repeat of a user (of one card, or all), by card and then oldest
+/// first: (card, study day, quality). What switching scheduler replays.
+pub async fn standing_history(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    card_id: Option<i64>,
+) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT card_id, study_day, quality FROM standing_reviews
+         WHERE user_id = ?1 AND (?2 IS NULL OR card_id = ?2) AND quality IS NOT NULL
+         ORDER BY card_id, id",
+    )
+    .bind(user_id)
+    .bind(card_id)
+    .fetch_all(db)
+    .await
+}
+
+/// A card's schedule recomputed from its history, as `rewrite_states` writes it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Recomputed {
+    /// The card.
+    pub card_id: i64,
+    /// The schedule (SM-2's fields; interval and due day from whichever scheduler runs).
+    pub state: StateRow,
+    /// FSRS memory, or None under SM-2.
+    pub memory: Option<(f64, f64)>,
+}
+
+/// Rewrites a user's states (the last review time is kept) in one statement.
+pub async fn rewrite_states(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    states: &[Recomputed],
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<serde_json::Value> = states
+        .iter()
+        .map(|r| {
+            serde_json::json!([
+                r.card_id,
+                r.state.repetitions,
+                r.state.easiness_hundredths,
+                r.state.interval_days,
+                r.state.due_day,
+                r.state.lapses,
+                r.memory.map(|m| m.0),
+                r.memory.map(|m| m.1)
+            ])
+        })
+        .collect();
+    let json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "UPDATE review_states SET
+             repetitions = j.value ->> 1, easiness_hundredths = j.value ->> 2,
+             interval_days = j.value ->> 3, due_day = j.value ->> 4, lapses = j.value ->> 5,
+             stability = j.value ->> 6, difficulty = j.value ->> 7
+         FROM json_each(?2) AS j
+         WHERE review_states.user_id = ?1 AND review_states.card_id = j.value ->> 0",
+    )
+    .bind(user_id)
+    .bind(json)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// One card's FSRS memory, if it has one.
+pub async fn memory(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    card_id: i64,
+) -> Result<Option<(f64, f64)>, sqlx::Error> {
+    let row: Option<(Option<f64>, Option<f64>)> = sqlx::query_as(
+        "SELECT stability, difficulty FROM review_states WHERE user_id = ?1 AND card_id = ?2",
+    )
+    .bind(user_id)
+    .bind(card_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        Some((Some(s), Some(d))) => Some((s, d)),
+        _ => None,
+    })
+}
+
+/// Sets one card's FSRS memory (after an undo, recomputed from what remains).
+pub async fn set_memory(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    card_id: i64,
+    memory: Option<(f64, f64)>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE review_states SET stability = ?3, difficulty = ?4
+         WHERE user_id = ?1 AND card_id = ?2",
+    )
+    .bind(user_id)
+    .bind(card_id)
+    .bind(memory.map(|m| m.0))
+    .bind(memory.map(|m| m.1))
     .execute(db)
     .await?;
     Ok(())

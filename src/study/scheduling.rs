@@ -1,0 +1,82 @@
+//! Choosing a scheduler. A card's schedule is a fold over its standing grades under either
+//! scheduler (`srs::scheduler::recompute`), so switching recomputes every card from the
+//! history, in one transaction, and switching back gives the SM-2 schedule the student would
+//! have had.
+
+use crate::db;
+use crate::error::AppError;
+use crate::srs::scheduler::{Scheduler, recompute};
+use sqlx::SqlitePool;
+
+/// Sets `user_id`'s scheduler and reschedules every card they have studied under it.
+/// Returns how many cards were rescheduled.
+pub async fn choose(
+    pool: &SqlitePool,
+    user_id: i64,
+    scheduler: Scheduler,
+    max_interval_days: u32,
+) -> Result<usize, AppError> {
+    let mut tx = db::begin_write(pool).await?;
+    let history = db::reviews::standing_history(&mut *tx, user_id, None).await?;
+    let states = recompute_all(&history, scheduler, max_interval_days);
+    db::reviews::rewrite_states(&mut *tx, user_id, &states).await?;
+    db::users::set_scheduler(&mut *tx, user_id, scheduler).await?;
+    tx.commit().await?;
+    Ok(states.len())
+}
+
+/// The FSRS memory of one card from its standing history (after an undo).
+pub async fn memory_of_card(
+    conn: &mut sqlx::SqliteConnection,
+    user_id: i64,
+    card_id: i64,
+    scheduler: Scheduler,
+) -> Result<Option<(f64, f64)>, AppError> {
+    let history = db::reviews::standing_history(&mut *conn, user_id, Some(card_id)).await?;
+    Ok(recompute_all(
+        &history,
+        scheduler,
+        crate::srs::sm2::DEFAULT_MAX_INTERVAL_DAYS,
+    )
+    .first()
+    .and_then(|r| r.memory))
+}
+
+/// Every card's recomputed schedule from a history ordered by card, then oldest first.
+fn recompute_all(
+    history: &[(i64, i64, i64)],
+    scheduler: Scheduler,
+    max_interval_days: u32,
+) -> Vec<db::reviews::Recomputed> {
+    history
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter_map(|events| {
+            let card_id = events[0].0;
+            let events: Vec<(i32, u8)> = events
+                .iter()
+                .filter_map(|e| Some((i32::try_from(e.1).ok()?, u8::try_from(e.2).ok()?)))
+                .collect();
+            match recompute(&events, scheduler, max_interval_days) {
+                Ok(Some((s, memory))) => Some(db::reviews::Recomputed {
+                    card_id,
+                    state: db::reviews::StateRow {
+                        repetitions: i64::from(s.sm2.repetitions),
+                        easiness_hundredths: i64::from(s.sm2.easiness_hundredths),
+                        interval_days: i64::from(s.sm2.interval_days),
+                        due_day: i64::from(s.due_day),
+                        lapses: i64::from(s.lapses),
+                        last_reviewed_at: 0,
+                    },
+                    memory: memory.map(|(s, d)| (f64::from(s), f64::from(d))),
+                }),
+                Ok(None) => None,
+                Err(refusal) => {
+                    // A history the rules never produced (edited by hand): the card keeps
+                    // its schedule rather than lose it.
+                    tracing::warn!(card_id, ?refusal, "cannot replay this card's history");
+                    None
+                }
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,285 @@
+//! FSRS as a student's scheduler (issue 12): chosen on /account, scheduling every grade and
+//! undo over simulated weeks, and switched back to SM-2 with nothing lost.
+
+use crate::helpers::{PASSWORD, TestApp, card_id_in, spawn_app};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use reqwest::StatusCode;
+use sqlx::SqlitePool;
+use studyhall::srs::scheduler::{Scheduler, recompute};
+use studyhall::srs::sm2::DEFAULT_MAX_INTERVAL_DAYS;
+
+type States = Vec<(i64, i64, i64, i64, i64, i64, Option<f64>, Option<f64>)>;
+
+async fn states(pool: &SqlitePool, user: i64) -> States {
+    sqlx::query_as(
+        "SELECT card_id, repetitions, easiness_hundredths, interval_days, due_day, lapses,
+                stability, difficulty
+         FROM review_states WHERE user_id = ?1 ORDER BY card_id",
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn choose(app: &TestApp, scheduler: &str, retention: &str) -> reqwest::Response {
+    app.submit(
+        "/account",
+        "/account/scheduler",
+        &[("scheduler", scheduler), ("desired_retention", retention)],
+    )
+    .await
+}
+
+async fn student(app: &TestApp) -> (SqlitePool, i64) {
+    app.register_ok("ada").await;
+    let r = app
+        .submit(
+            "/account",
+            "/account/preferences",
+            &[
+                ("time_zone", "UTC"),
+                ("day_starts_hour", "4"),
+                ("new_per_day", "6"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let pool = app.pool().await;
+    let user = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    (pool, user)
+}
+
+/// Studies `days` days: each day grades what the page shows (random grades, an undo now and
+/// then) until nothing is left, then the day passes.
+async fn study(app: &TestApp, rng: &mut ChaCha8Rng, days: usize) -> usize {
+    let mut graded = 0;
+    for _ in 0..days {
+        for _ in 0..40 {
+            if app.get("/review").await.status().is_redirection() {
+                app.login("ada", PASSWORD).await;
+            }
+            let Some(card) = card_id_in(&app.get_html("/review").await) else {
+                break;
+            };
+            let q = rng.random_range(0..=5u8).to_string();
+            let r = app
+                .submit(
+                    "/review",
+                    &format!("/review/{card}"),
+                    &[("quality", &q), ("deck", "")],
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+            graded += 1;
+            if rng.random_bool(0.1) {
+                app.submit("/review", "/review/undo", &[("deck", "")]).await;
+            }
+        }
+        app.clock().advance(86_400);
+    }
+    graded
+}
+
+/// Every state against the fold of its card's standing history under `scheduler`.
+async fn assert_states_are_the_fold(pool: &SqlitePool, user: i64, scheduler: Scheduler) {
+    let stored = states(pool, user).await;
+    assert!(!stored.is_empty());
+    for (card, reps, ef, interval, due, lapses, stability, difficulty) in stored {
+        let history: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT study_day, quality FROM standing_reviews
+             WHERE user_id = ?1 AND card_id = ?2 ORDER BY id",
+        )
+        .bind(user)
+        .bind(card)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let events: Vec<(i32, u8)> = history.iter().map(|&(d, q)| (d as i32, q as u8)).collect();
+        let (s, memory) = recompute(&events, scheduler, DEFAULT_MAX_INTERVAL_DAYS)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (reps, ef, interval, due, lapses),
+            (
+                i64::from(s.sm2.repetitions),
+                i64::from(s.sm2.easiness_hundredths),
+                i64::from(s.sm2.interval_days),
+                i64::from(s.due_day),
+                i64::from(s.lapses)
+            ),
+            "card {card}, history {events:?}"
+        );
+        match (memory, stability, difficulty) {
+            (None, None, None) => {}
+            (Some((ms, md)), Some(s), Some(d)) => {
+                assert!((f64::from(ms) - s).abs() < 1e-3 * s.max(1.0), "{ms} {s}");
+                assert!((f64::from(md) - d).abs() < 1e-3, "{md} {d}");
+            }
+            other => panic!("card {card}: memory {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_student_on_fsrs_is_scheduled_by_fsrs_over_simulated_weeks() {
+    let app = spawn_app().await;
+    let (pool, user) = student(&app).await;
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    assert_eq!(
+        choose(&app, "fsrs", "85").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let account = app.get_html("/account?saved=scheduler").await;
+    assert!(account.contains("every card you studied was rescheduled"));
+    assert!(account.contains("value=\"fsrs\" checked"), "{account}");
+    assert!(account.contains("value=\"85\""));
+
+    let graded = study(&app, &mut rng, 21).await;
+    assert!(graded > 60, "only {graded} grades");
+    let scheduler = Scheduler::Fsrs { retention_pct: 85 };
+    assert_states_are_the_fold(&pool, user, scheduler).await;
+    // FSRS, not SM-2, set the intervals: SM-2 would never give these.
+    let stored = states(&pool, user).await;
+    assert!(stored.iter().all(|s| s.6.is_some() && s.7.is_some()));
+    let sm2_only = stored
+        .iter()
+        .filter(|s| ![1, 6].contains(&s.3) && s.1 <= 2)
+        .count();
+    assert!(
+        sm2_only > 0,
+        "no interval SM-2 would not have given: {stored:?}"
+    );
+
+    // The grade buttons preview FSRS: on a card that is due, each button shows the interval
+    // FSRS gives for its rating.
+    let mut checked = 0;
+    for _ in 0..30 {
+        let html = app.get_html("/review").await;
+        let Some(card) = card_id_in(&html) else {
+            app.clock().advance(86_400);
+            continue;
+        };
+        let state: (i64, i64, Option<f64>, Option<f64>) = sqlx::query_as(
+            "SELECT due_day, interval_days, stability, difficulty FROM review_states
+             WHERE user_id = ?1 AND card_id = ?2",
+        )
+        .bind(user)
+        .bind(card)
+        .fetch_optional(&pool)
+        .await
+        .unwrap()
+        .unwrap_or((0, 0, None, None));
+        let today = (app.clock().now().as_second() - 4 * 3600).div_euclid(86_400);
+        if let (due, interval, Some(s), Some(d)) = state
+            && due <= today
+            && html.contains("value=\"4\" class=\"grade")
+        {
+            let elapsed = u32::try_from(today - (due - interval)).unwrap();
+            let next =
+                studyhall::srs::fsrs::next_states(&[], Some((s as f32, d as f32)), 0.85, elapsed);
+            for (q, rating) in [(3u8, 1usize), (4, 2), (5, 3)] {
+                let button = html
+                    .split(&format!("value=\"{q}\" class=\"grade"))
+                    .nth(1)
+                    .unwrap();
+                let shown = button.split("<span class=\"interval\">").nth(1).unwrap();
+                let label = studyhall::srs::schedule::interval_label(next[rating].2);
+                assert!(
+                    shown.starts_with(&label),
+                    "grade {q} shows {:?}, FSRS gives {label}",
+                    &shown[..30.min(shown.len())]
+                );
+            }
+            checked += 1;
+        }
+        let r = app
+            .submit(
+                "/review",
+                &format!("/review/{card}"),
+                &[("quality", "4"), ("deck", "")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    assert!(checked >= 3, "only {checked} due cards previewed");
+}
+
+#[tokio::test]
+async fn switching_to_fsrs_and_back_gives_exactly_the_sm2_schedule() {
+    let app = spawn_app().await;
+    let (pool, user) = student(&app).await;
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    study(&app, &mut rng, 12).await;
+    let sm2 = states(&pool, user).await;
+    assert_states_are_the_fold(&pool, user, Scheduler::Sm2).await;
+
+    assert_eq!(
+        choose(&app, "fsrs", "90").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let on_fsrs = states(&pool, user).await;
+    assert_ne!(on_fsrs, sm2, "FSRS reschedules");
+    assert_states_are_the_fold(&pool, user, Scheduler::Fsrs { retention_pct: 90 }).await;
+    // A higher retention brings cards back sooner, never later.
+    assert_eq!(
+        choose(&app, "fsrs", "97").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let stricter = states(&pool, user).await;
+    for (a, b) in on_fsrs.iter().zip(&stricter) {
+        assert!(b.4 <= a.4, "{a:?} {b:?}");
+    }
+
+    assert_eq!(
+        choose(&app, "sm2", "90").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        states(&pool, user).await,
+        sm2,
+        "back to exactly SM-2's schedule"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_scheduler_or_retention_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (pool, user) = student(&app).await;
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    study(&app, &mut rng, 2).await;
+    let before = states(&pool, user).await;
+    for (scheduler, retention, message) in [
+        ("fsrs", "60", "from 70 to 97, not 60"),
+        ("fsrs", "98", "from 70 to 97, not 98"),
+        ("fsrs", "ninety", "not &#34;ninety&#34;"),
+        ("fsrs", "", "not &#34;&#34;"),
+        ("anki", "90", "The scheduler is SM-2 or FSRS."),
+    ] {
+        let r = choose(&app, scheduler, retention).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = r.text().await.unwrap();
+        assert!(html.contains(message), "{scheduler} {retention}: {html}");
+    }
+    let row: (String, i64) =
+        sqlx::query_as("SELECT scheduler, desired_retention FROM users WHERE id = ?1")
+            .bind(user)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(row, ("sm2".to_owned(), 90));
+    assert_eq!(states(&pool, user).await, before);
+    // A forged form without the CSRF token changes nothing either.
+    let forged = app
+        .post_form(
+            "/account/scheduler",
+            &[("scheduler", "fsrs"), ("desired_retention", "90")],
+        )
+        .await;
+    assert!(forged.status().is_client_error());
+    assert_eq!(states(&pool, user).await, before);
+}
