@@ -188,3 +188,20 @@ pub async fn students(
     .fetch_all(db)
     .await
 }
+
+/// The students' standing grades and repeats of the class's cards, one card of one student
+/// after another, oldest first: (user, card, study day, quality). What the scheduler
+/// comparison replays.
+pub async fn histories(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+) -> Result<Vec<(i64, i64, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        standing!(),
+        " SELECT user_id, card_id, study_day, quality FROM standing
+          WHERE quality IS NOT NULL ORDER BY user_id, card_id, id"
+    ))
+    .bind(class_id)
+    .fetch_all(db)
+    .await
+}

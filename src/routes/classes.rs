@@ -327,6 +327,57 @@ struct DashboardPage {
     hardest: Vec<HardLine>,
     misconceptions: Vec<crate::db::analytics::MisconceptionCount>,
     students: Vec<StudentView>,
+    predictions: Predictions,
+}
+
+/// Which scheduler predicts the class better (`srs::evaluate`).
+enum Predictions {
+    /// Too few later reviews to score: how many there are.
+    TooFew(usize),
+    /// The scores, formatted.
+    Scored {
+        scored: usize,
+        earlier: usize,
+        split: String,
+        rows: Vec<(&'static str, String, String)>,
+    },
+}
+
+/// Later reviews needed before the scores mean anything.
+const MIN_SCORED: usize = 30;
+
+fn predictions(histories: &[(i64, i64, i64, i64)]) -> Predictions {
+    let cards: Vec<Vec<(i32, u8)>> = histories
+        .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
+        .map(|events| {
+            events
+                .iter()
+                .filter_map(|e| Some((i32::try_from(e.2).ok()?, u8::try_from(e.3).ok()?)))
+                .collect()
+        })
+        .collect();
+    match crate::srs::evaluate::compare(&cards, MIN_SCORED) {
+        None => {
+            Predictions::TooFew(crate::srs::evaluate::compare(&cards, 1).map_or(0, |c| c.scored))
+        }
+        Some(c) => Predictions::Scored {
+            scored: c.scored,
+            earlier: c.earlier,
+            split: crate::srs::day::date_of_day(c.split_day).to_string(),
+            rows: vec![
+                (
+                    "SM-2",
+                    format!("{:.4}", c.sm2.log_loss),
+                    format!("{:.4}", c.sm2.rmse_bins),
+                ),
+                (
+                    "FSRS, default parameters",
+                    format!("{:.4}", c.fsrs.log_loss),
+                    format!("{:.4}", c.fsrs.rmse_bins),
+                ),
+            ],
+        },
+    }
 }
 
 struct HardLine {
@@ -431,6 +482,13 @@ async fn show_dashboard(
             })
             .collect(),
         students: student_views(&req, &user, class.id).await?,
+        predictions: {
+            // About 0.7 µs a review (150 ms for 210,000): off the worker thread.
+            let histories = crate::db::analytics::histories(db, class.id).await?;
+            web::block(move || predictions(&histories))
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("scheduler scores: {e}")))?
+        },
         class,
     })
 }

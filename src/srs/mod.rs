@@ -1,6 +1,7 @@
 //! Scheduling, pure: no I/O and no clock reads. Callers pass `today` (a study day) in.
 
 pub mod day;
+pub mod evaluate;
 pub mod fsrs;
 pub mod rollup;
 pub mod schedule;

@@ -57,11 +57,21 @@ async fn student(app: &TestApp) -> (SqlitePool, i64) {
 /// Studies `days` days: each day grades what the page shows (random grades, an undo now and
 /// then) until nothing is left, then the day passes.
 async fn study(app: &TestApp, rng: &mut ChaCha8Rng, days: usize) -> usize {
+    study_as(app, "ada", rng, days, true).await
+}
+
+async fn study_as(
+    app: &TestApp,
+    name: &str,
+    rng: &mut ChaCha8Rng,
+    days: usize,
+    pass_days: bool,
+) -> usize {
     let mut graded = 0;
     for _ in 0..days {
         for _ in 0..40 {
             if app.get("/review").await.status().is_redirection() {
-                app.login("ada", PASSWORD).await;
+                app.login(name, PASSWORD).await;
             }
             let Some(card) = card_id_in(&app.get_html("/review").await) else {
                 break;
@@ -80,7 +90,9 @@ async fn study(app: &TestApp, rng: &mut ChaCha8Rng, days: usize) -> usize {
                 app.submit("/review", "/review/undo", &[("deck", "")]).await;
             }
         }
-        app.clock().advance(86_400);
+        if pass_days {
+            app.clock().advance(86_400);
+        }
     }
     graded
 }
@@ -282,4 +294,68 @@ async fn a_bad_scheduler_or_retention_is_refused_and_changes_nothing() {
         .await;
     assert!(forged.status().is_client_error());
     assert_eq!(states(&pool, user).await, before);
+}
+
+#[tokio::test]
+async fn the_class_dashboard_scores_sm2_and_fsrs_on_the_class_history() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = crate::classes::make_instructor(&admin, "teacher").await;
+    let (class, code) = crate::classes::new_class(&teacher, "Scores").await;
+    let dashboard = format!("/classes/{class}/dashboard");
+    let students: Vec<TestApp> = {
+        let mut v = Vec::new();
+        for name in ["stu1", "stu2", "stu3"] {
+            let s = admin.other_browser();
+            s.register_ok(name).await;
+            s.submit("/classes", "/classes/join", &[("code", &code)])
+                .await;
+            v.push(s);
+        }
+        v
+    };
+    let empty = teacher.get_html(&dashboard).await;
+    assert!(empty.contains("Not enough reviews yet"), "{empty}");
+
+    // Three students study for four weeks (the clock is shared: it moves once a day).
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for _ in 0..28 {
+        for (s, name) in students.iter().zip(["stu1", "stu2", "stu3"]) {
+            study_as(s, name, &mut rng, 1, false).await;
+        }
+        admin.clock().advance(86_400);
+        if teacher.get(&dashboard).await.status().is_redirection() {
+            teacher.login("teacher", PASSWORD).await;
+        }
+    }
+    let html = teacher.get_html(&dashboard).await;
+    let section = html.split("id=\"predictions\"").nth(1).unwrap();
+    assert!(section.contains("id=\"prediction-scores\""), "{section}");
+
+    // The same figures computed here from the history.
+    let pool = admin.pool().await;
+    let rows = studyhall::db::analytics::histories(&pool, class)
+        .await
+        .unwrap();
+    let cards: Vec<Vec<(i32, u8)>> = rows
+        .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
+        .map(|e| e.iter().map(|r| (r.2 as i32, r.3 as u8)).collect())
+        .collect();
+    let c = studyhall::srs::evaluate::compare(&cards, 30).expect("enough reviews");
+    assert!(
+        section.contains(&format!("Scored on the {} reviews", c.scored)),
+        "{section}"
+    );
+    for (name, score) in [("SM-2", c.sm2), ("FSRS, default parameters", c.fsrs)] {
+        let row = format!(
+            "<td data-label=\"Scheduler\">{name}</td><td class=\"num\" data-label=\"Log loss\">{:.4}</td><td class=\"num\" data-label=\"RMSE (bins)\">{:.4}</td>",
+            score.log_loss, score.rmse_bins
+        );
+        assert!(section.contains(&row), "{row} in {section}");
+        assert!(score.log_loss > 0.0 && score.log_loss < 5.0);
+        assert!((0.0..=1.0).contains(&score.rmse_bins));
+    }
+    // Students' random grades ignore their intervals, so neither model can be right about
+    // them; a scheduler that always predicted certain recall would score far worse.
+    assert!(c.sm2.log_loss < 3.0 && c.fsrs.log_loss < 3.0);
 }

@@ -1,0 +1,218 @@
+//! Which scheduler predicts a class better, measured on the class's own reviews.
+//!
+//! Every grade after a card's first is a prediction: given the card's history until then, how
+//! likely was the student to remember it after the days that passed? The answer is scored
+//! against what happened (remembered = grade 3 or more). The history is split by time: reviews
+//! before the median day are the earlier part (what fitted parameters would learn from), and
+//! the later part is what the scores are computed on.
+//!
+//! - SM-2 predicts with the forgetting curve the FSRS benchmark uses for it: recall 90% at the
+//!   interval SM-2 gave, R = 0.9^(t / I).
+//! - FSRS predicts R = (1 + factor t / S)^decay from the memory folded over the earlier grades.
+//!
+//! Two scores, as the FSRS benchmark reports them: log loss (lower is better; 0.693 is a coin)
+//! and RMSE over bins (reviews grouped by interval, review count and lapses; the root mean
+//! square gap between predicted and observed recall, weighted by bin size).
+
+use super::fsrs::{Rating, next_states};
+use super::schedule::{Counted, replay_lenient};
+use std::collections::HashMap;
+
+/// A scheduler's scores on the later reviews.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score {
+    /// Mean negative log likelihood of the outcomes.
+    pub log_loss: f64,
+    /// Root mean square error between predicted and observed recall over bins.
+    pub rmse_bins: f64,
+}
+
+/// SM-2 against FSRS with its default parameters on one class's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// Reviews scored (the later part).
+    pub scored: usize,
+    /// Reviews in the earlier part.
+    pub earlier: usize,
+    /// The first study day of the later part.
+    pub split_day: i32,
+    /// SM-2's scores.
+    pub sm2: Score,
+    /// FSRS's scores with the default parameters.
+    pub fsrs: Score,
+}
+
+/// One prediction target.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    day: i32,
+    recalled: bool,
+    sm2: f64,
+    fsrs: f64,
+    bin: (u32, u32, u32),
+}
+
+/// Scores SM-2 and FSRS on `histories`: each one card of one student, its standing grades and
+/// repeats oldest first as (study day, quality). None when fewer than `min_scored` reviews
+/// fall in the later part.
+pub fn compare(histories: &[Vec<(i32, u8)>], min_scored: usize) -> Option<Comparison> {
+    let mut targets = Vec::new();
+    for history in histories {
+        targets_of(history, &mut targets);
+    }
+    if targets.is_empty() {
+        return None;
+    }
+    let mut days: Vec<i32> = targets.iter().map(|t| t.day).collect();
+    days.sort_unstable();
+    let split_day = days[days.len() / 2];
+    let (later, earlier): (Vec<Target>, Vec<Target>) =
+        targets.into_iter().partition(|t| t.day >= split_day);
+    if later.len() < min_scored.max(1) {
+        return None;
+    }
+    Some(Comparison {
+        scored: later.len(),
+        earlier: earlier.len(),
+        split_day,
+        sm2: score(&later, |t| t.sm2),
+        fsrs: score(&later, |t| t.fsrs),
+    })
+}
+
+/// FSRS-6's default decay and the factor that puts recall at 90% when t = S.
+const DECAY: f64 = -0.1542;
+
+fn fsrs_recall(elapsed: f64, stability: f64) -> f64 {
+    let factor = 0.9f64.powf(1.0 / DECAY) - 1.0;
+    (1.0 + factor * elapsed / stability).powf(DECAY)
+}
+
+fn targets_of(history: &[(i32, u8)], out: &mut Vec<Target>) {
+    // Which events were grades (repeats change nothing), then SM-2's interval after each.
+    let Ok((_, counted)) = replay_lenient(history, super::sm2::DEFAULT_MAX_INTERVAL_DAYS) else {
+        return;
+    };
+    let grades: Vec<(i32, u8)> = history
+        .iter()
+        .zip(&counted)
+        .filter(|(_, c)| **c == Counted::Grade)
+        .map(|(e, _)| *e)
+        .collect();
+    let mut memory: Option<(f32, f32)> = None;
+    let mut previous_day = 0;
+    let mut lapses = 0u32;
+    for (i, &(day, quality)) in grades.iter().enumerate() {
+        let elapsed = u32::try_from(day - previous_day).unwrap_or(0);
+        if let (Some((stability, _)), true) = (memory, i > 0) {
+            let sm2_interval = replay_lenient(&grades[..i], super::sm2::DEFAULT_MAX_INTERVAL_DAYS)
+                .ok()
+                .and_then(|(s, _)| s)
+                .map_or(1, |s| s.sm2.interval_days.max(1));
+            out.push(Target {
+                day,
+                recalled: quality >= 3,
+                sm2: 0.9f64.powf(f64::from(elapsed) / f64::from(sm2_interval)),
+                fsrs: fsrs_recall(f64::from(elapsed), f64::from(stability).max(0.01)),
+                bin: (log_bucket(elapsed), log_bucket(i as u32), lapses.min(3)),
+            });
+        }
+        if quality < 3 && i > 0 {
+            lapses += 1;
+        }
+        let rating = Rating::of_quality(quality).unwrap_or(Rating::Again);
+        let next = next_states(&[], memory, 0.9, if i == 0 { 0 } else { elapsed });
+        let (s, d, _) = next[rating.index()];
+        memory = Some((s, d));
+        previous_day = day;
+    }
+}
+
+fn log_bucket(n: u32) -> u32 {
+    n.max(1).ilog2()
+}
+
+fn score(targets: &[Target], predicted: impl Fn(&Target) -> f64) -> Score {
+    let n = targets.len() as f64;
+    let log_loss = targets
+        .iter()
+        .map(|t| {
+            let p = predicted(t).clamp(1e-4, 1.0 - 1e-4);
+            if t.recalled { -p.ln() } else { -(1.0 - p).ln() }
+        })
+        .sum::<f64>()
+        / n;
+    let mut bins: HashMap<(u32, u32, u32), (f64, f64, f64)> = HashMap::new();
+    for t in targets {
+        let bin = bins.entry(t.bin).or_default();
+        bin.0 += predicted(t);
+        bin.1 += f64::from(u8::from(t.recalled));
+        bin.2 += 1.0;
+    }
+    let squared: f64 = bins
+        .values()
+        .map(|(p, y, count)| count * ((p - y) / count).powi(2))
+        .sum();
+    Score {
+        log_loss,
+        rmse_bins: (squared / n).sqrt(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(recalled: bool, p: f64, bin: u32) -> Target {
+        Target {
+            day: 0,
+            recalled,
+            sm2: p,
+            fsrs: p,
+            bin: (bin, 0, 0),
+        }
+    }
+
+    #[test]
+    fn the_scores_follow_their_definitions() {
+        // Two reviews in one bin: p = 0.9 remembered, p = 0.6 forgotten.
+        let s = score(&[target(true, 0.9, 0), target(false, 0.6, 0)], |t| t.sm2);
+        let log_loss = (-(0.9f64.ln()) - (0.4f64.ln())) / 2.0;
+        assert!((s.log_loss - log_loss).abs() < 1e-12);
+        // Mean prediction 0.75 against an observed 0.5.
+        assert!((s.rmse_bins - 0.25).abs() < 1e-12);
+        // In two bins, each exact: no error.
+        let s = score(&[target(true, 1.0, 0), target(false, 0.0, 1)], |t| t.sm2);
+        assert!(s.rmse_bins < 1e-12);
+    }
+
+    #[test]
+    fn recall_is_ninety_percent_at_the_interval_or_the_stability() {
+        assert!((fsrs_recall(10.0, 10.0) - 0.9).abs() < 1e-9);
+        assert!(fsrs_recall(20.0, 10.0) < 0.9);
+    }
+
+    #[test]
+    fn a_history_gives_one_target_per_grade_after_the_first() {
+        // A grade, a lapse with its repeat the same day, then two more grades.
+        let history = vec![(10, 4), (11, 2), (11, 4), (12, 5), (18, 5)];
+        let mut targets = Vec::new();
+        targets_of(&history, &mut targets);
+        assert_eq!(targets.len(), 3, "the repeat is not a prediction");
+        assert_eq!(
+            targets.iter().map(|t| t.recalled).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+        // SM-2 gave 1 day after the first grade: the next day is its 90% point.
+        assert!((targets[0].sm2 - 0.9).abs() < 1e-9);
+        assert!(targets.iter().all(|t| (0.0..=1.0).contains(&t.fsrs)));
+    }
+
+    #[test]
+    fn too_few_later_reviews_give_no_verdict() {
+        let histories = vec![vec![(1, 4), (2, 4), (8, 4)]];
+        assert_eq!(compare(&histories, 50), None);
+        let c = compare(&histories, 1).unwrap();
+        assert_eq!(c.scored + c.earlier, 2);
+    }
+}
