@@ -42,6 +42,8 @@ pub struct AppState {
     pub grader: Grader,
     /// Recent session lookups.
     pub sessions: SessionCache,
+    /// FSRS fits of classes running now.
+    pub fits: std::sync::Arc<crate::study::fits::FitJobs>,
 }
 
 /// The security headers of every response, error pages included. The policy allows only
@@ -83,6 +85,7 @@ impl Application {
             handover: crate::auth::handover::Handover::default(),
             imports: crate::study::import::import_slots(),
             sessions: SessionCache::default(),
+            fits: std::sync::Arc::default(),
             grader: Grader::spawn(
                 db.writer().clone(),
                 db.checkpointer().clone(),

@@ -205,3 +205,52 @@ pub async fn histories(
     .fetch_all(db)
     .await
 }
+
+/// A class's fitted FSRS parameters.
+#[derive(Debug, Clone, FromRow)]
+pub struct FitRow {
+    /// The parameters, a JSON array of numbers.
+    pub parameters: String,
+    /// Reviews they were fitted on.
+    pub reviews: i64,
+    /// The first study day they did not see.
+    pub split_day: i64,
+    /// Unix seconds.
+    pub fitted_at: i64,
+}
+
+/// The class's fit, if any.
+pub async fn fit_of(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+) -> Result<Option<FitRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT parameters, reviews, split_day, fitted_at FROM class_fits WHERE class_id = ?1",
+    )
+    .bind(class_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Saves a class's fit, replacing the previous one.
+pub async fn save_fit(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    fit: &FitRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO class_fits (class_id, parameters, reviews, split_day, fitted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (class_id) DO UPDATE SET parameters = excluded.parameters,
+             reviews = excluded.reviews, split_day = excluded.split_day,
+             fitted_at = excluded.fitted_at",
+    )
+    .bind(class_id)
+    .bind(&fit.parameters)
+    .bind(fit.reviews)
+    .bind(fit.split_day)
+    .bind(fit.fitted_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(resolve_report)),
     )
     .service(web::resource("/classes/{id}/dashboard").route(web::get().to(show_dashboard)))
+    .service(web::resource("/classes/{id}/fit").route(web::post().to(start_fit)))
     .service(web::resource("/classes/{id}/students.csv").route(web::get().to(download_students)));
 }
 
@@ -331,7 +332,15 @@ struct DashboardPage {
 }
 
 /// Which scheduler predicts the class better (`srs::evaluate`).
-enum Predictions {
+struct Predictions {
+    verdict: Verdict,
+    /// A fit running now: (items done, items in all).
+    fitting: Option<(usize, usize)>,
+    /// The saved fit: (reviews, date fitted, the parameters as shown).
+    fitted: Option<(i64, String, String)>,
+}
+
+enum Verdict {
     /// Too few later reviews to score: how many there are.
     TooFew(usize),
     /// The scores, formatted.
@@ -346,7 +355,7 @@ enum Predictions {
 /// Later reviews needed before the scores mean anything.
 const MIN_SCORED: usize = 30;
 
-fn predictions(histories: &[(i64, i64, i64, i64)]) -> Predictions {
+fn predictions(histories: &[(i64, i64, i64, i64)], fit: Option<(Vec<f32>, i32)>) -> Verdict {
     let cards: Vec<Vec<(i32, u8)>> = histories
         .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
         .map(|events| {
@@ -356,28 +365,46 @@ fn predictions(histories: &[(i64, i64, i64, i64)]) -> Predictions {
                 .collect()
         })
         .collect();
-    match crate::srs::evaluate::compare(&cards, MIN_SCORED) {
-        None => {
-            Predictions::TooFew(crate::srs::evaluate::compare(&cards, 1).map_or(0, |c| c.scored))
+    let fitted = fit.as_ref().map(|(p, day)| (p.as_slice(), *day));
+    match crate::srs::evaluate::compare_fitted(&cards, MIN_SCORED, fitted) {
+        None => Verdict::TooFew(crate::srs::evaluate::compare(&cards, 1).map_or(0, |c| c.scored)),
+        Some(c) => {
+            let row = |name, s: crate::srs::evaluate::Score| {
+                (
+                    name,
+                    format!("{:.4}", s.log_loss),
+                    format!("{:.4}", s.rmse_bins),
+                )
+            };
+            let mut rows = vec![row("SM-2", c.sm2), row("FSRS, default parameters", c.fsrs)];
+            if let Some(s) = c.fitted {
+                rows.push(row("FSRS, this class's parameters", s));
+            }
+            Verdict::Scored {
+                scored: c.scored,
+                earlier: c.earlier,
+                split: crate::srs::day::date_of_day(c.split_day).to_string(),
+                rows,
+            }
         }
-        Some(c) => Predictions::Scored {
-            scored: c.scored,
-            earlier: c.earlier,
-            split: crate::srs::day::date_of_day(c.split_day).to_string(),
-            rows: vec![
-                (
-                    "SM-2",
-                    format!("{:.4}", c.sm2.log_loss),
-                    format!("{:.4}", c.sm2.rmse_bins),
-                ),
-                (
-                    "FSRS, default parameters",
-                    format!("{:.4}", c.fsrs.log_loss),
-                    format!("{:.4}", c.fsrs.rmse_bins),
-                ),
-            ],
-        },
     }
+}
+
+async fn start_fit(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    id: web::Path<i64>,
+    _form: CsrfForm<Nothing>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let class = owned(&req, &user, *id).await?;
+    state
+        .fits
+        .start(state.db.clone(), class.id, state.clock.now().as_second());
+    Ok(see_other(&format!(
+        "/classes/{}/dashboard#predictions",
+        class.id
+    )))
 }
 
 struct HardLine {
@@ -483,11 +510,32 @@ async fn show_dashboard(
             .collect(),
         students: student_views(&req, &user, class.id).await?,
         predictions: {
+            let saved = crate::db::analytics::fit_of(db, class.id).await?;
+            let fit = saved.as_ref().and_then(|f| {
+                let parameters: Vec<f32> = serde_json::from_str(&f.parameters).ok()?;
+                Some((parameters, i32::try_from(f.split_day).ok()?))
+            });
+            let shown = fit.as_ref().map(|(p, _)| {
+                p.iter()
+                    .map(|w| format!("{w:.4}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
             // About 0.7 µs a review (150 ms for 210,000): off the worker thread.
             let histories = crate::db::analytics::histories(db, class.id).await?;
-            web::block(move || predictions(&histories))
+            let verdict = web::block(move || predictions(&histories, fit))
                 .await
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("scheduler scores: {e}")))?
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("scheduler scores: {e}")))?;
+            Predictions {
+                verdict,
+                fitting: state.fits.progress(class.id).map(|p| (p.done, p.total)),
+                fitted: saved.zip(shown).map(|(f, shown)| {
+                    let day = i32::try_from(f.fitted_at.div_euclid(86_400))
+                        .map(|d| crate::srs::day::date_of_day(d).to_string())
+                        .unwrap_or_default();
+                    (f.reviews, day, shown)
+                }),
+            }
         },
         class,
     })

@@ -17,6 +17,7 @@
 use super::fsrs::{Rating, next_states};
 use super::schedule::{Counted, replay_lenient};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// A scheduler's scores on the later reviews.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,6 +41,8 @@ pub struct Comparison {
     pub sm2: Score,
     /// FSRS's scores with the default parameters.
     pub fsrs: Score,
+    /// FSRS's scores with parameters fitted on the earlier part, if given.
+    pub fitted: Option<Score>,
 }
 
 /// One prediction target.
@@ -49,6 +52,7 @@ struct Target {
     recalled: bool,
     sm2: f64,
     fsrs: f64,
+    fitted: f64,
     bin: (u32, u32, u32),
 }
 
@@ -56,16 +60,28 @@ struct Target {
 /// repeats oldest first as (study day, quality). None when fewer than `min_scored` reviews
 /// fall in the later part.
 pub fn compare(histories: &[Vec<(i32, u8)>], min_scored: usize) -> Option<Comparison> {
+    compare_fitted(histories, min_scored, None)
+}
+
+/// [`compare`], with a third score for FSRS with `fitted` parameters and the day they were
+/// fitted up to (reviews from that day on are the later part, which the fit never saw).
+pub fn compare_fitted(
+    histories: &[Vec<(i32, u8)>],
+    min_scored: usize,
+    fitted: Option<(&[f32], i32)>,
+) -> Option<Comparison> {
+    let parameters = fitted.and_then(|(p, _)| ::fsrs::check_and_fill_parameters(p).ok());
     let mut targets = Vec::new();
     for history in histories {
-        targets_of(history, &mut targets);
+        targets_of(history, parameters.as_deref(), &mut targets);
     }
     if targets.is_empty() {
         return None;
     }
-    let mut days: Vec<i32> = targets.iter().map(|t| t.day).collect();
-    days.sort_unstable();
-    let split_day = days[days.len() / 2];
+    let split_day = match fitted {
+        Some((_, day)) => day,
+        None => median_day(&targets),
+    };
     let (later, earlier): (Vec<Target>, Vec<Target>) =
         targets.into_iter().partition(|t| t.day >= split_day);
     if later.len() < min_scored.max(1) {
@@ -77,29 +93,96 @@ pub fn compare(histories: &[Vec<(i32, u8)>], min_scored: usize) -> Option<Compar
         split_day,
         sm2: score(&later, |t| t.sm2),
         fsrs: score(&later, |t| t.fsrs),
+        fitted: parameters.map(|_| score(&later, |t| t.fitted)),
     })
 }
 
-/// FSRS-6's default decay and the factor that puts recall at 90% when t = S.
-const DECAY: f64 = -0.1542;
-
-fn fsrs_recall(elapsed: f64, stability: f64) -> f64 {
-    let factor = 0.9f64.powf(1.0 / DECAY) - 1.0;
-    (1.0 + factor * elapsed / stability).powf(DECAY)
+fn median_day(targets: &[Target]) -> i32 {
+    let mut days: Vec<i32> = targets.iter().map(|t| t.day).collect();
+    days.sort_unstable();
+    days[days.len() / 2]
 }
 
-fn targets_of(history: &[(i32, u8)], out: &mut Vec<Target>) {
-    // Which events were grades (repeats change nothing), then SM-2's interval after each.
+/// The day that splits `histories` into an earlier and a later half (None if nothing to
+/// predict), and the training items of the earlier half: every card's grades as FSRS items,
+/// one per review after the first that falls before the split.
+pub fn training_set(histories: &[Vec<(i32, u8)>]) -> Option<(i32, Vec<::fsrs::FSRSItem>)> {
+    let mut targets = Vec::new();
+    for history in histories {
+        targets_of(history, None, &mut targets);
+    }
+    if targets.is_empty() {
+        return None;
+    }
+    let split_day = median_day(&targets);
+    let mut items = Vec::new();
+    for history in histories {
+        let grades = grades_of(history);
+        let mut reviews = Vec::new();
+        let mut previous = None;
+        for &(day, quality) in &grades {
+            if day >= split_day {
+                break;
+            }
+            let rating = Rating::of_quality(quality).unwrap_or(Rating::Again);
+            reviews.push(::fsrs::FSRSReview {
+                rating: rating.index() as u32 + 1,
+                delta_t: previous.map_or(0, |p: i32| u32::try_from(day - p).unwrap_or(0)),
+            });
+            previous = Some(day);
+            if reviews.len() > 1 {
+                items.push(::fsrs::FSRSItem {
+                    reviews: reviews.clone(),
+                });
+            }
+        }
+    }
+    Some((split_day, items))
+}
+
+/// The crate's optimizer on `items`; `progress` is updated as it trains.
+pub fn fit(
+    items: Vec<::fsrs::FSRSItem>,
+    progress: Option<Arc<Mutex<::fsrs::CombinedProgressState>>>,
+) -> Result<Vec<f32>, String> {
+    ::fsrs::compute_parameters(::fsrs::ComputeParametersInput {
+        train_set: items,
+        progress,
+        ..::fsrs::ComputeParametersInput::default()
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// FSRS-6's default decay (-w20).
+const DECAY: f64 = -0.1542;
+
+/// Recall after `elapsed` days at `stability`, with `decay`: 90% when elapsed = stability.
+fn fsrs_recall(elapsed: f64, stability: f64, decay: f64) -> f64 {
+    let factor = 0.9f64.powf(1.0 / decay) - 1.0;
+    (1.0 + factor * elapsed / stability).powf(decay)
+}
+
+/// The grades of a history (its repeats left out), as SM-2's rules tell them apart.
+fn grades_of(history: &[(i32, u8)]) -> Vec<(i32, u8)> {
     let Ok((_, counted)) = replay_lenient(history, super::sm2::DEFAULT_MAX_INTERVAL_DAYS) else {
-        return;
+        return Vec::new();
     };
-    let grades: Vec<(i32, u8)> = history
+    history
         .iter()
         .zip(&counted)
         .filter(|(_, c)| **c == Counted::Grade)
         .map(|(e, _)| *e)
-        .collect();
+        .collect()
+}
+
+fn targets_of(history: &[(i32, u8)], fitted: Option<&[f32]>, out: &mut Vec<Target>) {
+    // Repeats change nothing: only grades are predicted and folded.
+    let grades = grades_of(history);
+    let fitted_decay = fitted
+        .and_then(|w| w.get(20))
+        .map_or(DECAY, |w| -f64::from(*w));
     let mut memory: Option<(f32, f32)> = None;
+    let mut fitted_memory: Option<(f32, f32)> = None;
     let mut previous_day = 0;
     let mut lapses = 0u32;
     for (i, &(day, quality)) in grades.iter().enumerate() {
@@ -113,7 +196,10 @@ fn targets_of(history: &[(i32, u8)], out: &mut Vec<Target>) {
                 day,
                 recalled: quality >= 3,
                 sm2: 0.9f64.powf(f64::from(elapsed) / f64::from(sm2_interval)),
-                fsrs: fsrs_recall(f64::from(elapsed), f64::from(stability).max(0.01)),
+                fsrs: fsrs_recall(f64::from(elapsed), f64::from(stability).max(0.01), DECAY),
+                fitted: fitted_memory.map_or(0.5, |(s, _)| {
+                    fsrs_recall(f64::from(elapsed), f64::from(s).max(0.01), fitted_decay)
+                }),
                 bin: (log_bucket(elapsed), log_bucket(i as u32), lapses.min(3)),
             });
         }
@@ -121,9 +207,13 @@ fn targets_of(history: &[(i32, u8)], out: &mut Vec<Target>) {
             lapses += 1;
         }
         let rating = Rating::of_quality(quality).unwrap_or(Rating::Again);
-        let next = next_states(&[], memory, 0.9, if i == 0 { 0 } else { elapsed });
-        let (s, d, _) = next[rating.index()];
+        let days = if i == 0 { 0 } else { elapsed };
+        let (s, d, _) = next_states(&[], memory, 0.9, days)[rating.index()];
         memory = Some((s, d));
+        if let Some(w) = fitted {
+            let (s, d, _) = next_states(w, fitted_memory, 0.9, days)[rating.index()];
+            fitted_memory = Some((s, d));
+        }
         previous_day = day;
     }
 }
@@ -169,6 +259,7 @@ mod tests {
             recalled,
             sm2: p,
             fsrs: p,
+            fitted: p,
             bin: (bin, 0, 0),
         }
     }
@@ -188,8 +279,9 @@ mod tests {
 
     #[test]
     fn recall_is_ninety_percent_at_the_interval_or_the_stability() {
-        assert!((fsrs_recall(10.0, 10.0) - 0.9).abs() < 1e-9);
-        assert!(fsrs_recall(20.0, 10.0) < 0.9);
+        assert!((fsrs_recall(10.0, 10.0, DECAY) - 0.9).abs() < 1e-9);
+        assert!(fsrs_recall(20.0, 10.0, DECAY) < 0.9);
+        assert!((fsrs_recall(10.0, 10.0, -0.5) - 0.9).abs() < 1e-9);
     }
 
     #[test]
@@ -197,7 +289,7 @@ mod tests {
         // A grade, a lapse with its repeat the same day, then two more grades.
         let history = vec![(10, 4), (11, 2), (11, 4), (12, 5), (18, 5)];
         let mut targets = Vec::new();
-        targets_of(&history, &mut targets);
+        targets_of(&history, None, &mut targets);
         assert_eq!(targets.len(), 3, "the repeat is not a prediction");
         assert_eq!(
             targets.iter().map(|t| t.recalled).collect::<Vec<_>>(),

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod classes;
+pub mod fits;
 pub mod grader;
 pub mod import;
 pub mod practice;

@@ -358,4 +358,50 @@ async fn the_class_dashboard_scores_sm2_and_fsrs_on_the_class_history() {
     // Students' random grades ignore their intervals, so neither model can be right about
     // them; a scheduler that always predicted certain recall would score far worse.
     assert!(c.sm2.log_loss < 3.0 && c.fsrs.log_loss < 3.0);
+
+    // The instructor fits FSRS to the class: a background job, then a third row scored on the
+    // same later reviews the fit never saw.
+    let (split_day, items) = studyhall::srs::evaluate::training_set(&cards).unwrap();
+    let r = teacher
+        .submit(&dashboard, &format!("/classes/{class}/fit"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mut html = String::new();
+    for _ in 0..600 {
+        html = teacher.get_html(&dashboard).await;
+        if html.contains("id=\"fitted\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        html.contains(&format!("fitted on {} reviews", items.len())),
+        "{html}"
+    );
+    let saved: (String, i64) =
+        sqlx::query_as("SELECT parameters, split_day FROM class_fits WHERE class_id = ?1")
+            .bind(class)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let parameters: Vec<f32> = serde_json::from_str(&saved.0).unwrap();
+    assert_eq!(parameters.len(), 21);
+    assert_eq!(saved.1, i64::from(split_day));
+    let c = studyhall::srs::evaluate::compare_fitted(&cards, 30, Some((&parameters, split_day)))
+        .unwrap();
+    let fitted = c.fitted.unwrap();
+    let row = format!(
+        "<td data-label=\"Scheduler\">FSRS, this class&#39;s parameters</td><td class=\"num\" data-label=\"Log loss\">{:.4}</td>",
+        fitted.log_loss
+    );
+    assert!(html.contains(&row), "{row} in {html}");
+    // A forged fit request (no CSRF token) starts nothing and a student cannot ask.
+    let forged = teacher
+        .post_form(&format!("/classes/{class}/fit"), &[])
+        .await;
+    assert!(forged.status().is_client_error());
+    let by_student = students[0]
+        .submit("/classes", &format!("/classes/{class}/fit"), &[])
+        .await;
+    assert!(by_student.status().is_client_error());
 }
