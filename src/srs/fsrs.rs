@@ -351,10 +351,12 @@ mod tests {
                 let close = |a: f32, b: f64| (f64::from(a) - b).abs() <= 1e-3 * b.abs().max(1.0);
                 prop_assert!(close(g.0, s), "stability {} vs {s} for rating {}", g.0, i + 1);
                 prop_assert!(close(g.1, d), "difficulty {} vs {d} for rating {}", g.1, i + 1);
-                // Rounding may differ only where the unrounded interval sits at a half day.
+                // The crate computes in f32: rounding may go the other way only where the
+                // interval sits within f32's error of a half day.
                 let whole = interval.round().max(1.0);
+                let near_half = (interval.fract() - 0.5).abs() < 1e-2 + 1e-4 * interval;
                 prop_assert!(
-                    f64::from(g.2) == whole || (interval.fract() - 0.5).abs() < 1e-2,
+                    f64::from(g.2) == whole || near_half,
                     "interval {} vs {interval} for rating {}", g.2, i + 1
                 );
             }

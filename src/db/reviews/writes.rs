@@ -193,14 +193,84 @@ pub async fn grade_contexts(
     Ok(out)
 }
 
-/// Everything a batch of grades writes, gathered to be written in one round trip.
+/// A state row of a batch, as a named JSON object (`value ->> '$.due_day'` in SQL): a field
+/// cannot be read in the wrong position.
+#[derive(Debug, serde::Serialize)]
+struct StateJson {
+    user_id: i64,
+    card_id: i64,
+    repetitions: i64,
+    easiness_hundredths: i64,
+    interval_days: i64,
+    due_day: i64,
+    lapses: i64,
+    last_reviewed_at: i64,
+    stability: Option<f64>,
+    difficulty: Option<f64>,
+}
+
+/// A history event of a batch.
+#[derive(Debug, serde::Serialize)]
+struct EventJson<'a> {
+    user_id: i64,
+    card_id: i64,
+    study_day: i32,
+    kind: &'a str,
+    reviewed_at: i64,
+    quality: Option<u8>,
+    repetitions_before: Option<i64>,
+    easiness_before: Option<i64>,
+    interval_before: Option<i64>,
+    due_day_before: Option<i64>,
+    lapses_before: Option<i64>,
+    last_reviewed_before: Option<i64>,
+    repetitions_after: Option<i64>,
+    easiness_after: Option<i64>,
+    interval_after: Option<i64>,
+    due_day_after: Option<i64>,
+    response_ms: Option<i64>,
+    variant_seed: Option<&'a str>,
+    answer: Option<&'a str>,
+    suggested_quality: Option<u8>,
+    undoes: Option<i64>,
+}
+
+/// A day's rollup change of a batch.
+#[derive(Debug, serde::Serialize)]
+struct DayJson {
+    user_id: i64,
+    study_day: i32,
+    reviews: i64,
+    mature_reviews: i64,
+    mature_passed: i64,
+    introduced: i64,
+}
+
+/// A state to delete.
+#[derive(Debug, serde::Serialize)]
+struct KeyJson {
+    user_id: i64,
+    card_id: i64,
+}
+
+/// Everything a batch of grades writes, gathered to be written in one round trip: each part
+/// is already encoded as a JSON array of named objects.
 #[derive(Debug, Default)]
 pub struct BatchWrites {
-    states: Vec<serde_json::Value>,
-    /// `[user, card]` of states to delete (an undo of a card's first grade).
-    deletes: Vec<serde_json::Value>,
-    events: Vec<serde_json::Value>,
+    states: Vec<String>,
+    /// States to delete (an undo of a card's first grade).
+    deletes: Vec<String>,
+    events: Vec<String>,
     days: std::collections::BTreeMap<(i64, i32), DayWeight>,
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    // These structs of numbers and strings always serialize.
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn array(items: &[String]) -> String {
+    format!("[{}]", items.join(","))
 }
 
 impl BatchWrites {
@@ -208,46 +278,49 @@ impl BatchWrites {
     /// history, the states and the day rollup have one write path.
     pub fn push(&mut self, change: StateChange<'_>, e: &NewEvent<'_>) {
         match change {
-            StateChange::Put(s) => self.states.push(serde_json::json!([
-                e.user_id,
-                e.card_id,
-                s.repetitions,
-                s.easiness_hundredths,
-                s.interval_days,
-                s.due_day,
-                s.lapses,
-                s.last_reviewed_at,
-                e.memory_after.map(|m| m.0),
-                e.memory_after.map(|m| m.1)
-            ])),
-            StateChange::Delete => self.deletes.push(serde_json::json!([e.user_id, e.card_id])),
+            StateChange::Put(s) => self.states.push(json(&StateJson {
+                user_id: e.user_id,
+                card_id: e.card_id,
+                repetitions: s.repetitions,
+                easiness_hundredths: s.easiness_hundredths,
+                interval_days: s.interval_days,
+                due_day: s.due_day,
+                lapses: s.lapses,
+                last_reviewed_at: s.last_reviewed_at,
+                stability: e.memory_after.map(|m| m.0),
+                difficulty: e.memory_after.map(|m| m.1),
+            })),
+            StateChange::Delete => self.deletes.push(json(&KeyJson {
+                user_id: e.user_id,
+                card_id: e.card_id,
+            })),
             StateChange::Keep => {}
         }
         let b = e.before.as_ref();
         let a = e.after.as_ref();
-        self.events.push(serde_json::json!([
-            e.user_id,
-            e.card_id,
-            e.study_day,
-            e.kind,
-            e.reviewed_at,
-            e.quality,
-            b.map(|s| s.repetitions),
-            b.map(|s| s.easiness_hundredths),
-            b.map(|s| s.interval_days),
-            b.map(|s| s.due_day),
-            b.map(|s| s.lapses),
-            b.map(|s| s.last_reviewed_at),
-            a.map(|s| s.repetitions),
-            a.map(|s| s.easiness_hundredths),
-            a.map(|s| s.interval_days),
-            a.map(|s| s.due_day),
-            e.response_ms,
-            e.variant_seed,
-            e.answer,
-            e.suggested_quality,
-            e.undoes
-        ]));
+        self.events.push(json(&EventJson {
+            user_id: e.user_id,
+            card_id: e.card_id,
+            study_day: e.study_day,
+            kind: e.kind,
+            reviewed_at: e.reviewed_at,
+            quality: e.quality,
+            repetitions_before: b.map(|s| s.repetitions),
+            easiness_before: b.map(|s| s.easiness_hundredths),
+            interval_before: b.map(|s| s.interval_days),
+            due_day_before: b.map(|s| s.due_day),
+            lapses_before: b.map(|s| s.lapses),
+            last_reviewed_before: b.map(|s| s.last_reviewed_at),
+            repetitions_after: a.map(|s| s.repetitions),
+            easiness_after: a.map(|s| s.easiness_hundredths),
+            interval_after: a.map(|s| s.interval_days),
+            due_day_after: a.map(|s| s.due_day),
+            response_ms: e.response_ms,
+            variant_seed: e.variant_seed,
+            answer: e.answer,
+            suggested_quality: e.suggested_quality,
+            undoes: e.undoes,
+        }));
         self.days
             .entry((e.user_id, e.study_day))
             .or_default()
@@ -264,39 +337,38 @@ impl BatchWrites {
 /// and day counts, as three statements over three JSON parameters in one round trip; an
 /// undo's deleted state goes first, in a statement of its own.
 pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<(), sqlx::Error> {
-    let days: Vec<serde_json::Value> = w
+    let days: Vec<String> = w
         .days
         .iter()
-        .map(|((user, day), d)| {
-            serde_json::json!([
-                user,
-                day,
-                d.reviews,
-                d.mature_reviews,
-                d.mature_passed,
-                d.introduced
-            ])
+        .map(|(&(user_id, study_day), d)| {
+            json(&DayJson {
+                user_id,
+                study_day,
+                reviews: d.reviews,
+                mature_reviews: d.mature_reviews,
+                mature_passed: d.mature_passed,
+                introduced: d.introduced,
+            })
         })
         .collect();
-    let encode = |v: &Vec<serde_json::Value>| {
-        serde_json::to_string(v).map_err(|e| sqlx::Error::Encode(Box::new(e)))
-    };
     if !w.deletes.is_empty() {
         // Its own statement: sqlx counts the parameter numbers a statement skips against the
         // arguments of the statements after it, so one more JSON parameter below would shift.
         sqlx::query(
             "DELETE FROM review_states WHERE (user_id, card_id) IN
-                 (SELECT value ->> 0, value ->> 1 FROM json_each(?1))",
+                 (SELECT value ->> '$.user_id', value ->> '$.card_id' FROM json_each(?1))",
         )
-        .bind(encode(&w.deletes)?)
+        .bind(array(&w.deletes))
         .execute(&mut *db)
         .await?;
     }
     sqlx::query(
         "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
              interval_days, due_day, lapses, last_reviewed_at, stability, difficulty)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-                value ->> 6, value ->> 7, value ->> 8, value ->> 9
+         SELECT value ->> '$.user_id', value ->> '$.card_id', value ->> '$.repetitions',
+                value ->> '$.easiness_hundredths', value ->> '$.interval_days',
+                value ->> '$.due_day', value ->> '$.lapses', value ->> '$.last_reviewed_at',
+                value ->> '$.stability', value ->> '$.difficulty'
          FROM json_each(?1) WHERE true
          ON CONFLICT (user_id, card_id) DO UPDATE SET
              repetitions = excluded.repetitions,
@@ -311,14 +383,21 @@ pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<
              repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
              last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after,
              response_ms, variant_seed, answer, suggested_quality, undoes)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-                value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
-                value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17,
-                value ->> 18, value ->> 19, value ->> 20
+         SELECT value ->> '$.user_id', value ->> '$.card_id', value ->> '$.study_day',
+                value ->> '$.kind', value ->> '$.reviewed_at', value ->> '$.quality',
+                value ->> '$.repetitions_before', value ->> '$.easiness_before',
+                value ->> '$.interval_before', value ->> '$.due_day_before',
+                value ->> '$.lapses_before', value ->> '$.last_reviewed_before',
+                value ->> '$.repetitions_after', value ->> '$.easiness_after',
+                value ->> '$.interval_after', value ->> '$.due_day_after',
+                value ->> '$.response_ms', value ->> '$.variant_seed', value ->> '$.answer',
+                value ->> '$.suggested_quality', value ->> '$.undoes'
          FROM json_each(?2) ORDER BY CAST(key AS INTEGER);
          INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed,
              introduced)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
+         SELECT value ->> '$.user_id', value ->> '$.study_day', value ->> '$.reviews',
+                value ->> '$.mature_reviews', value ->> '$.mature_passed',
+                value ->> '$.introduced'
          FROM json_each(?3) WHERE true
          ON CONFLICT (user_id, study_day) DO UPDATE SET
              reviews = reviews + excluded.reviews,
@@ -326,9 +405,9 @@ pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<
              mature_passed = mature_passed + excluded.mature_passed,
              introduced = introduced + excluded.introduced",
     )
-    .bind(encode(&w.states)?)
-    .bind(encode(&w.events)?)
-    .bind(encode(&days)?)
+    .bind(array(&w.states))
+    .bind(array(&w.events))
+    .bind(array(&days))
     .execute(db)
     .await?;
     Ok(())
@@ -369,32 +448,35 @@ pub async fn rewrite_states(
     user_id: i64,
     states: &[Recomputed],
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<serde_json::Value> = states
+    let rows: Vec<String> = states
         .iter()
         .map(|r| {
-            serde_json::json!([
-                r.card_id,
-                r.state.repetitions,
-                r.state.easiness_hundredths,
-                r.state.interval_days,
-                r.state.due_day,
-                r.state.lapses,
-                r.memory.map(|m| m.0),
-                r.memory.map(|m| m.1)
-            ])
+            json(&StateJson {
+                user_id,
+                card_id: r.card_id,
+                repetitions: r.state.repetitions,
+                easiness_hundredths: r.state.easiness_hundredths,
+                interval_days: r.state.interval_days,
+                due_day: r.state.due_day,
+                lapses: r.state.lapses,
+                last_reviewed_at: 0,
+                stability: r.memory.map(|m| m.0),
+                difficulty: r.memory.map(|m| m.1),
+            })
         })
         .collect();
-    let json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "UPDATE review_states SET
-             repetitions = j.value ->> 1, easiness_hundredths = j.value ->> 2,
-             interval_days = j.value ->> 3, due_day = j.value ->> 4, lapses = j.value ->> 5,
-             stability = j.value ->> 6, difficulty = j.value ->> 7
+             repetitions = j.value ->> '$.repetitions',
+             easiness_hundredths = j.value ->> '$.easiness_hundredths',
+             interval_days = j.value ->> '$.interval_days', due_day = j.value ->> '$.due_day',
+             lapses = j.value ->> '$.lapses', stability = j.value ->> '$.stability',
+             difficulty = j.value ->> '$.difficulty'
          FROM json_each(?2) AS j
-         WHERE review_states.user_id = ?1 AND review_states.card_id = j.value ->> 0",
+         WHERE review_states.user_id = ?1 AND review_states.card_id = j.value ->> '$.card_id'",
     )
     .bind(user_id)
-    .bind(json)
+    .bind(array(&rows))
     .execute(db)
     .await?;
     Ok(())
