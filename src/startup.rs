@@ -40,8 +40,9 @@ pub struct AppState {
     pub imports: tokio::sync::Semaphore,
     /// The group-commit writer of grades.
     pub grader: Grader,
-    /// Recent session lookups.
-    pub sessions: SessionCache,
+    /// Recent session lookups (shared with background jobs that change what a session
+    /// carries).
+    pub sessions: std::sync::Arc<SessionCache>,
     /// FSRS fits of classes running now.
     pub fits: std::sync::Arc<crate::study::fits::FitJobs>,
 }
@@ -84,7 +85,7 @@ impl Application {
             writes: crate::auth::budget::WriteBudget::default(),
             handover: crate::auth::handover::Handover::default(),
             imports: crate::study::import::import_slots(),
-            sessions: SessionCache::default(),
+            sessions: std::sync::Arc::default(),
             fits: std::sync::Arc::default(),
             grader: Grader::spawn(
                 db.writer().clone(),

@@ -34,6 +34,8 @@ pub struct CurrentUser {
     pub six_grades: bool,
     /// SM-2 or FSRS.
     pub scheduler: crate::srs::scheduler::Scheduler,
+    /// FSRS's parameters: those fitted to the user's class, or empty for the defaults.
+    pub fsrs_parameters: Arc<[f32]>,
     /// The section of the site this request is in ("decks", "review" ...), for the navigation
     /// to mark the current page. Set per request, never taken from the cache.
     pub section: &'static str,
@@ -166,6 +168,12 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         six_grades: row.grade_buttons == "six",
         scheduler: crate::srs::scheduler::Scheduler::parse(&row.scheduler, row.desired_retention)
             .unwrap_or_default(),
+        fsrs_parameters: row
+            .fsrs_parameters
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<Vec<f32>>(p).ok())
+            .unwrap_or_default()
+            .into(),
         section: section_of(req.path()),
         csrf_token: row.csrf_token,
         session_id: row.session_id,

@@ -240,3 +240,33 @@ pub async fn assignments(
     .fetch_all(db)
     .await
 }
+
+/// FSRS parameters fitted to one of the user's classes (the first that has them), JSON: what
+/// a student on FSRS is scheduled with. The session lookup reads the same.
+pub async fn fsrs_parameters_of(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT f.parameters FROM class_fits f JOIN class_members m ON m.class_id = f.class_id
+         WHERE m.user_id = ?1 ORDER BY f.class_id LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// The class's members on FSRS, with their stored retention in percent.
+pub async fn fsrs_members(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id, u.desired_retention FROM users u
+         JOIN class_members m ON m.user_id = u.id
+         WHERE m.class_id = ?1 AND u.scheduler = 'fsrs' ORDER BY u.id",
+    )
+    .bind(class_id)
+    .fetch_all(db)
+    .await
+}

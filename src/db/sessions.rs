@@ -31,6 +31,8 @@ pub struct SessionUser {
     pub scheduler: String,
     /// FSRS's desired retention in percent.
     pub desired_retention: i64,
+    /// FSRS parameters fitted to one of the user's classes (the first that has them), JSON.
+    pub fsrs_parameters: Option<String>,
     /// When the session ends.
     pub expires_at: i64,
     /// The user must choose a new password before anything else.
@@ -70,6 +72,9 @@ pub async fn find_user(
         "SELECT s.id AS session_id, s.csrf_token, u.id, u.username, u.role, u.time_zone,
                 u.day_starts_hour, u.new_per_day, u.extra_new_day, u.extra_new, u.grade_buttons,
                 u.scheduler, u.desired_retention,
+                (SELECT f.parameters FROM class_fits f
+                   JOIN class_members m ON m.class_id = f.class_id
+                  WHERE m.user_id = u.id ORDER BY f.class_id LIMIT 1) AS fsrs_parameters,
                 s.expires_at,
                 u.must_change_password
          FROM sessions s JOIN users u ON u.id = s.user_id

@@ -162,6 +162,7 @@ async fn join_class(
     {
         Ok(id) => {
             state.sessions.forget_user(user.id);
+            refold_fsrs(&state, &user).await?;
             Ok(see_other(&format!("/classes?joined={id}")))
         }
         Err(AppError::Validation(message)) => page_with(
@@ -266,7 +267,23 @@ async fn leave_class(
         return Err(AppError::NotFound);
     }
     state.sessions.forget_user(user.id);
+    refold_fsrs(&state, &user).await?;
     Ok(see_other("/classes"))
+}
+
+/// A student on FSRS who joins or leaves a class may now be scheduled with other parameters
+/// (a class's fitted ones, or the defaults): their cards are recomputed under them.
+async fn refold_fsrs(state: &crate::startup::AppState, user: &CurrentUser) -> Result<(), AppError> {
+    if user.scheduler.retention().is_some() {
+        crate::study::scheduling::choose(
+            state.db.writer(),
+            user.id,
+            user.scheduler,
+            state.max_interval_days,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[derive(Template)]
@@ -398,9 +415,13 @@ async fn start_fit(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let class = owned(&req, &user, *id).await?;
-    state
-        .fits
-        .start(state.db.clone(), class.id, state.clock.now().as_second());
+    state.fits.start(
+        state.db.clone(),
+        state.sessions.clone(),
+        class.id,
+        state.max_interval_days,
+        state.clock.now().as_second(),
+    );
     Ok(see_other(&format!(
         "/classes/{}/dashboard#predictions",
         class.id

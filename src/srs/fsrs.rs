@@ -9,6 +9,11 @@
 use fsrs::{FSRS, MemoryState};
 use std::ops::RangeInclusive;
 
+/// FSRS-6's default parameters (what an empty parameter list means).
+pub fn default_parameters() -> &'static [f32] {
+    &fsrs::DEFAULT_PARAMETERS
+}
+
 /// The retention a learner asks for unless they choose another.
 pub const DEFAULT_DESIRED_RETENTION: f32 = 0.90;
 

@@ -70,7 +70,9 @@ impl Scheduler {
 /// Under FSRS: the memory after `quality` and the schedule it gives, on top of SM-2's
 /// `graded` (which keeps n, EF and lapses). `memory` is the card's before the grade (None if
 /// new) and `last_graded_day` the day of its previous grade.
+#[allow(clippy::too_many_arguments)]
 pub fn fsrs_grade(
+    parameters: &[f32],
     graded: CardSchedule,
     memory: Option<(f32, f32)>,
     last_graded_day: Option<i32>,
@@ -82,7 +84,7 @@ pub fn fsrs_grade(
     let rating = Rating::of_quality(quality).unwrap_or(Rating::Again);
     let elapsed = last_graded_day.map_or(0, |d| u32::try_from(today - d).unwrap_or(0));
     let (stability, difficulty, interval) =
-        fsrs::next_states(&[], memory, retention, elapsed)[rating.index()];
+        fsrs::next_states(parameters, memory, retention, elapsed)[rating.index()];
     (
         with_interval(graded, today, interval, max_interval_days),
         (stability, difficulty),
@@ -104,13 +106,14 @@ fn with_interval(s: CardSchedule, day: i32, interval: u32, max_interval_days: u3
 /// What each grade 0..=5 would do under FSRS to a card in `standing` with `memory`, on
 /// `today`, for the grade buttons.
 pub fn fsrs_previews(
+    parameters: &[f32],
     standing: Standing,
     memory: Option<(f32, f32)>,
     today: i32,
     retention: f32,
     max_interval_days: u32,
 ) -> Vec<Preview> {
-    let next = |elapsed: u32, memory| fsrs::next_states(&[], memory, retention, elapsed);
+    let next = |elapsed: u32, memory| fsrs::next_states(parameters, memory, retention, elapsed);
     let intervals = match standing {
         Standing::RepeatToday(s) => [s.sm2.interval_days; 4],
         Standing::New => next(0, None).map(|n| n.2),
@@ -136,6 +139,7 @@ pub fn fsrs_previews(
 /// memory folded over the grades (repeats leave it alone) with the interval from the last
 /// grade. None for an empty history.
 pub fn recompute(
+    parameters: &[f32],
     events: &[(i32, u8)],
     scheduler: Scheduler,
     max_interval_days: u32,
@@ -170,12 +174,12 @@ pub fn recompute(
             )
         })
         .collect();
-    let memory = fsrs::memory_from_grades(&[], &ratings)
+    let memory = fsrs::memory_from_grades(parameters, &ratings)
         .ok()
         .flatten()
         .unwrap_or((0.0, 0.0));
     let last_day = grades.last().map_or(schedule.due_day, |g| g.0);
-    let interval = fsrs::interval_days(&[], memory.0, retention);
+    let interval = fsrs::interval_days(parameters, memory.0, retention);
     Ok(Some((
         with_interval(schedule, last_day, interval, max_interval_days),
         Some(memory),
@@ -233,7 +237,7 @@ mod tests {
                                 c.0.due_day - i32::try_from(c.0.sm2.interval_days).unwrap_or(0)
                             });
                             let (s, m) =
-                                fsrs_grade(g, memory, last_graded, q, day, retention, 36_500);
+                                fsrs_grade(&[], g, memory, last_graded, q, day, retention, 36_500);
                             (s, Some(m))
                         }
                     });
@@ -257,7 +261,7 @@ mod tests {
             let scheduler = Scheduler::Fsrs { retention_pct };
             let (events, live) = study(&steps, scheduler);
             let (a, ma) = live.unwrap();
-            let (b, mb) = recompute(&events, scheduler, 36_500).unwrap().unwrap();
+            let (b, mb) = recompute(&[], &events, scheduler, 36_500).unwrap().unwrap();
             let (ma, mb) = (ma.unwrap(), mb.unwrap());
             prop_assert_eq!(a, b, "{:?}", events);
             prop_assert!((ma.0 - mb.0).abs() <= 1e-3 * ma.0.max(1.0), "{:?} {:?}", ma, mb);
@@ -271,9 +275,9 @@ mod tests {
             steps in proptest::collection::vec((0u8..=5, 0i32..10), 1..30),
         ) {
             let (events, live) = study(&steps, Scheduler::Sm2);
-            let fsrs = recompute(&events, Scheduler::Fsrs { retention_pct: 90 }, 36_500).unwrap();
+            let fsrs = recompute(&[], &events, Scheduler::Fsrs { retention_pct: 90 }, 36_500).unwrap();
             prop_assert!(fsrs.is_some());
-            let back = recompute(&events, Scheduler::Sm2, 36_500).unwrap();
+            let back = recompute(&[], &events, Scheduler::Sm2, 36_500).unwrap();
             prop_assert_eq!(back.map(|b| b.0), live.map(|l| l.0));
         }
     }

@@ -38,7 +38,14 @@ impl FitJobs {
 
     /// Starts fitting class `class_id` unless a fit of it is running. Returns whether it
     /// started.
-    pub fn start(self: &Arc<Self>, db: Db, class_id: i64, now: i64) -> bool {
+    pub fn start(
+        self: &Arc<Self>,
+        db: Db,
+        sessions: Arc<crate::auth::cache::SessionCache>,
+        class_id: i64,
+        max_interval_days: u32,
+        now: i64,
+    ) -> bool {
         let progress: Progress = fsrs::CombinedProgressState::new_shared();
         {
             let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
@@ -49,7 +56,12 @@ impl FitJobs {
         }
         let jobs = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = run(&db, class_id, progress, now).await {
+            let fitted = run(&db, class_id, progress, now).await;
+            let rescheduled = match fitted {
+                Ok(()) => reschedule(&db, &sessions, class_id, max_interval_days).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = rescheduled {
                 tracing::error!(class_id, "fitting FSRS parameters failed: {e}");
             }
             jobs.running
@@ -59,6 +71,25 @@ impl FitJobs {
         });
         true
     }
+}
+
+/// The class's students on FSRS are scheduled with its parameters now: their sessions are
+/// dropped (they carry the parameters) and their cards recomputed from their histories, so
+/// every memory is again the fold of its history under the parameters in use.
+async fn reschedule(
+    db: &Db,
+    sessions: &crate::auth::cache::SessionCache,
+    class_id: i64,
+    max_interval_days: u32,
+) -> anyhow::Result<()> {
+    sessions.forget_all();
+    for (user_id, retention) in db::classes::fsrs_members(db.reader(), class_id).await? {
+        let scheduler = crate::srs::scheduler::Scheduler::parse("fsrs", retention)?;
+        crate::study::scheduling::choose(db.writer(), user_id, scheduler, max_interval_days)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+    }
+    Ok(())
 }
 
 async fn run(db: &Db, class_id: i64, progress: Progress, now: i64) -> anyhow::Result<()> {

@@ -229,6 +229,7 @@ pub async fn next(
                         _ => db::reviews::memory(pool, user.id, card.id).await?,
                     };
                     scheduler::fsrs_previews(
+                        &user.fsrs_parameters,
                         standing,
                         memory.map(|(s, d)| (s as f32, d as f32)),
                         today_day,
@@ -294,6 +295,8 @@ pub struct GradeRequest {
     pub allowed_decks: Arc<[i64]>,
     /// SM-2 or FSRS.
     pub scheduler: Scheduler,
+    /// FSRS's parameters (empty: the defaults).
+    pub fsrs_parameters: Arc<[f32]>,
     /// The card's standing events today when its page was shown, if the form said: a grade
     /// whose page has since been graded is a resubmission and records nothing.
     pub seen_today: Option<i64>,
@@ -318,6 +321,7 @@ impl GradeRequest {
             now,
             allowed_decks: user.visible_deck_ids(),
             scheduler: user.scheduler,
+            fsrs_parameters: user.fsrs_parameters.clone(),
             seen_today: None,
         }
     }
@@ -487,6 +491,7 @@ fn decide(
                     let last_graded = state
                         .map(|s| i32::try_from(s.due_day - s.interval_days).unwrap_or(r.today));
                     let (next, m) = scheduler::fsrs_grade(
+                        &r.fsrs_parameters,
                         next,
                         memory.map(|(s, d)| (s as f32, d as f32)),
                         last_graded,
@@ -562,9 +567,14 @@ pub async fn undo(
     db::reviews::record_batch(&mut tx, &writes).await?;
     if restored.is_some() && user.scheduler.retention().is_some() {
         // FSRS's memory is not in the event's before-columns: fold what still stands.
-        let memory =
-            super::scheduling::memory_of_card(&mut tx, user.id, event.card_id, user.scheduler)
-                .await?;
+        let memory = super::scheduling::memory_of_card(
+            &mut tx,
+            user.id,
+            event.card_id,
+            user.scheduler,
+            &user.fsrs_parameters,
+        )
+        .await?;
         db::reviews::set_memory(&mut *tx, user.id, event.card_id, memory).await?;
     }
     tx.commit().await?;

@@ -17,8 +17,12 @@ pub async fn choose(
     max_interval_days: u32,
 ) -> Result<usize, AppError> {
     let mut tx = db::begin_write(pool).await?;
+    let parameters: Vec<f32> = db::classes::fsrs_parameters_of(&mut *tx, user_id)
+        .await?
+        .and_then(|p| serde_json::from_str(&p).ok())
+        .unwrap_or_default();
     let history = db::reviews::standing_history(&mut *tx, user_id, None).await?;
-    let states = recompute_all(&history, scheduler, max_interval_days);
+    let states = recompute_all(&parameters, &history, scheduler, max_interval_days);
     db::reviews::rewrite_states(&mut *tx, user_id, &states).await?;
     db::users::set_scheduler(&mut *tx, user_id, scheduler).await?;
     tx.commit().await?;
@@ -31,9 +35,11 @@ pub async fn memory_of_card(
     user_id: i64,
     card_id: i64,
     scheduler: Scheduler,
+    parameters: &[f32],
 ) -> Result<Option<(f64, f64)>, AppError> {
     let history = db::reviews::standing_history(&mut *conn, user_id, Some(card_id)).await?;
     Ok(recompute_all(
+        parameters,
         &history,
         scheduler,
         crate::srs::sm2::DEFAULT_MAX_INTERVAL_DAYS,
@@ -44,6 +50,7 @@ pub async fn memory_of_card(
 
 /// Every card's recomputed schedule from a history ordered by card, then oldest first.
 fn recompute_all(
+    parameters: &[f32],
     history: &[(i64, i64, i64)],
     scheduler: Scheduler,
     max_interval_days: u32,
@@ -56,7 +63,7 @@ fn recompute_all(
                 .iter()
                 .filter_map(|e| Some((i32::try_from(e.1).ok()?, u8::try_from(e.2).ok()?)))
                 .collect();
-            match recompute(&events, scheduler, max_interval_days) {
+            match recompute(parameters, &events, scheduler, max_interval_days) {
                 Ok(Some((s, memory))) => Some(db::reviews::Recomputed {
                     card_id,
                     state: db::reviews::StateRow {

@@ -99,6 +99,15 @@ async fn study_as(
 
 /// Every state against the fold of its card's standing history under `scheduler`.
 async fn assert_states_are_the_fold(pool: &SqlitePool, user: i64, scheduler: Scheduler) {
+    assert_states_are_the_fold_with(pool, user, scheduler, &[]).await;
+}
+
+async fn assert_states_are_the_fold_with(
+    pool: &SqlitePool,
+    user: i64,
+    scheduler: Scheduler,
+    parameters: &[f32],
+) {
     let stored = states(pool, user).await;
     assert!(!stored.is_empty());
     for (card, reps, ef, interval, due, lapses, stability, difficulty) in stored {
@@ -112,7 +121,7 @@ async fn assert_states_are_the_fold(pool: &SqlitePool, user: i64, scheduler: Sch
         .await
         .unwrap();
         let events: Vec<(i32, u8)> = history.iter().map(|&(d, q)| (d as i32, q as u8)).collect();
-        let (s, memory) = recompute(&events, scheduler, DEFAULT_MAX_INTERVAL_DAYS)
+        let (s, memory) = recompute(parameters, &events, scheduler, DEFAULT_MAX_INTERVAL_DAYS)
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -314,6 +323,11 @@ async fn the_class_dashboard_scores_sm2_and_fsrs_on_the_class_history() {
         }
         v
     };
+    // One student studies with FSRS: the class's fit will schedule them.
+    assert_eq!(
+        choose(&students[0], "fsrs", "90").await.status(),
+        StatusCode::SEE_OTHER
+    );
     let empty = teacher.get_html(&dashboard).await;
     assert!(empty.contains("Not enough reviews yet"), "{empty}");
 
@@ -395,7 +409,25 @@ async fn the_class_dashboard_scores_sm2_and_fsrs_on_the_class_history() {
         fitted.log_loss
     );
     assert!(html.contains(&row), "{row} in {html}");
+    // The student on FSRS is now scheduled with the class's parameters: every card is the
+    // fold of its history under them, and stays so as they grade on.
+    let stu1: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'stu1'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let fsrs = Scheduler::Fsrs { retention_pct: 90 };
+    assert_states_are_the_fold_with(&pool, stu1, fsrs, &parameters).await;
+    study_as(&students[0], "stu1", &mut rng, 3, true).await;
+    assert_states_are_the_fold_with(&pool, stu1, fsrs, &parameters).await;
+    assert_ne!(
+        parameters.as_slice(),
+        studyhall::srs::fsrs::default_parameters(),
+        "the fit moved the parameters"
+    );
     // A forged fit request (no CSRF token) starts nothing and a student cannot ask.
+    if teacher.get(&dashboard).await.status().is_redirection() {
+        teacher.login("teacher", PASSWORD).await;
+    }
     let forged = teacher
         .post_form(&format!("/classes/{class}/fit"), &[])
         .await;
