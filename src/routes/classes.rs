@@ -373,15 +373,7 @@ enum Verdict {
 const MIN_SCORED: usize = 30;
 
 fn predictions(histories: &[(i64, i64, i64, i64)], fit: Option<(Vec<f32>, i32)>) -> Verdict {
-    let cards: Vec<Vec<(i32, u8)>> = histories
-        .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
-        .map(|events| {
-            events
-                .iter()
-                .filter_map(|e| Some((i32::try_from(e.2).ok()?, u8::try_from(e.3).ok()?)))
-                .collect()
-        })
-        .collect();
+    let cards = crate::srs::evaluate::histories_by_card(histories);
     let fitted = fit.as_ref().map(|(p, day)| (p.as_slice(), *day));
     match crate::srs::evaluate::compare_fitted(&cards, MIN_SCORED, fitted) {
         None => Verdict::TooFew(crate::srs::evaluate::compare(&cards, 1).map_or(0, |c| c.scored)),

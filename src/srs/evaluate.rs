@@ -56,6 +56,19 @@ struct Target {
     bin: (u32, u32, u32),
 }
 
+/// Rows of (student, card, study day, quality), one card of one student after another and
+/// oldest first (as `db::analytics::histories` reads them), as one history per card.
+pub fn histories_by_card(rows: &[(i64, i64, i64, i64)]) -> Vec<Vec<(i32, u8)>> {
+    rows.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
+        .map(|events| {
+            events
+                .iter()
+                .filter_map(|e| Some((i32::try_from(e.2).ok()?, u8::try_from(e.3).ok()?)))
+                .collect()
+        })
+        .collect()
+}
+
 /// Scores SM-2 and FSRS on `histories`: each one card of one student, its standing grades and
 /// repeats oldest first as (study day, quality). None when fewer than `min_scored` reviews
 /// fall in the later part.

@@ -94,15 +94,7 @@ async fn reschedule(
 
 async fn run(db: &Db, class_id: i64, progress: Progress, now: i64) -> anyhow::Result<()> {
     let rows = db::analytics::histories(db.reader(), class_id).await?;
-    let histories: Vec<Vec<(i32, u8)>> = rows
-        .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
-        .map(|events| {
-            events
-                .iter()
-                .filter_map(|e| Some((i32::try_from(e.2).ok()?, u8::try_from(e.3).ok()?)))
-                .collect()
-        })
-        .collect();
+    let histories = evaluate::histories_by_card(&rows);
     let Some((split_day, items)) = evaluate::training_set(&histories) else {
         anyhow::bail!("the class has no reviews to fit on");
     };

@@ -1,7 +1,7 @@
 //! FSRS as a student's scheduler (issue 12): chosen on /account, scheduling every grade and
 //! undo over simulated weeks, and switched back to SM-2 with nothing lost.
 
-use crate::helpers::{PASSWORD, TestApp, card_id_in, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, card_id_in, set_new_per_day, spawn_app};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use reqwest::StatusCode;
@@ -34,18 +34,7 @@ async fn choose(app: &TestApp, scheduler: &str, retention: &str) -> reqwest::Res
 
 async fn student(app: &TestApp) -> (SqlitePool, i64) {
     app.register_ok("ada").await;
-    let r = app
-        .submit(
-            "/account",
-            "/account/preferences",
-            &[
-                ("time_zone", "UTC"),
-                ("day_starts_hour", "4"),
-                ("new_per_day", "6"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    set_new_per_day(app, "6").await;
     let pool = app.pool().await;
     let user = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
         .fetch_one(&pool)
@@ -351,10 +340,7 @@ async fn the_class_dashboard_scores_sm2_and_fsrs_on_the_class_history() {
     let rows = studyhall::db::analytics::histories(&pool, class)
         .await
         .unwrap();
-    let cards: Vec<Vec<(i32, u8)>> = rows
-        .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
-        .map(|e| e.iter().map(|r| (r.2 as i32, r.3 as u8)).collect())
-        .collect();
+    let cards = studyhall::srs::evaluate::histories_by_card(&rows);
     let c = studyhall::srs::evaluate::compare(&cards, 30).expect("enough reviews");
     assert!(
         section.contains(&format!("Scored on the {} reviews", c.scored)),

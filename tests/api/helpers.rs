@@ -269,3 +269,19 @@ pub async fn reset_password(admin: &TestApp, id: i64) -> String {
     );
     temporary
 }
+
+/// Sets the student's new cards per day on /account (UTC, days starting at 04:00).
+pub async fn set_new_per_day(app: &TestApp, n: &str) {
+    let response = app
+        .submit(
+            "/account",
+            "/account/preferences",
+            &[
+                ("time_zone", "UTC"),
+                ("day_starts_hour", "4"),
+                ("new_per_day", n),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}

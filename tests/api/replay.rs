@@ -2,7 +2,7 @@
 //! stand gives exactly the stored state. This is what lets a student switch scheduler and back
 //! with nothing lost (issue 12).
 
-use crate::helpers::{PASSWORD, TestApp, card_id_in, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, card_id_in, set_new_per_day, spawn_app};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sqlx::SqlitePool;
@@ -98,18 +98,7 @@ async fn every_state_is_the_replay_of_its_standing_history() {
         let app = spawn_app().await;
         app.register_ok("ada").await;
         // Few new cards a day, so sessions run out and the same-day repeats come up.
-        let r = app
-            .submit(
-                "/account",
-                "/account/preferences",
-                &[
-                    ("time_zone", "UTC"),
-                    ("day_starts_hour", "4"),
-                    ("new_per_day", "4"),
-                ],
-            )
-            .await;
-        assert!(r.status().is_redirection());
+        set_new_per_day(&app, "4").await;
         let pool = app.pool().await;
         let user: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ada'")
             .fetch_one(&pool)

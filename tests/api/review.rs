@@ -1,4 +1,4 @@
-use crate::helpers::{TestApp, card_id_in, front_in, spawn_app};
+use crate::helpers::{TestApp, card_id_in, front_in, set_new_per_day, spawn_app};
 use reqwest::StatusCode;
 use sqlx::SqlitePool;
 
@@ -40,21 +40,6 @@ async fn today(app: &TestApp) -> i64 {
     // Users start in UTC with days starting at 04:00.
     let now = app.clock().now().as_second() - 4 * 3600;
     now.div_euclid(DAY)
-}
-
-async fn set_new_per_day(app: &TestApp, n: &str) {
-    let response = app
-        .submit(
-            "/account",
-            "/account/preferences",
-            &[
-                ("time_zone", "UTC"),
-                ("day_starts_hour", "4"),
-                ("new_per_day", n),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
