@@ -211,13 +211,27 @@ macro_rules! today_events {
     };
 }
 
+/// The queue head's picked card with its state and deck, after its counts: one text for both
+/// statements.
+macro_rules! head_card {
+    () => {
+        "
+           c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position, c.tags,
+           p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at,
+           p.stability, p.difficulty
+         FROM (SELECT 1) AS one
+         LEFT JOIN pick p
+         LEFT JOIN cards c ON c.id = p.card_id
+         LEFT JOIN decks d ON d.id = c.deck_id"
+    };
+}
+
 /// `queue_head` in deck ?3 (or all when NULL) without the decks listed in ?4 (",3,7,"):
 /// ?1 the user, ?2 and ?5 today.
 pub(in crate::db) const QUEUE_HEAD_FILTERED: &str = concat!(
     "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
-                   s.lapses, s.last_reviewed_at, s.stability, s.difficulty
-            FROM review_states s
+                   s.lapses, s.last_reviewed_at, s.stability, s.difficulty FROM review_states s
             WHERE s.user_id = ?1 AND s.due_day <= ?2
               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
               AND (?4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
@@ -235,21 +249,15 @@ pub(in crate::db) const QUEUE_HEAD_FILTERED: &str = concat!(
              - (SELECT COALESCE(SUM(t.cards), 0) FROM studied_tally t WHERE t.user_id = ?1
                   AND (?3 IS NULL OR t.deck_id = ?3)
                   AND (?4 = '' OR instr(?4, ',' || t.deck_id || ',') = 0)) AS new_count,
-           c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position, c.tags,
-           p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at,
-           p.stability, p.difficulty
-         FROM (SELECT 1) AS one
-         LEFT JOIN pick p
-         LEFT JOIN cards c ON c.id = p.card_id
-         LEFT JOIN decks d ON d.id = c.deck_id"
+",
+    head_card!()
 );
 
 /// `queue_head` over every deck, nothing hidden: ?1 the user, ?2 today.
 pub(in crate::db) const QUEUE_HEAD_ALL_DECKS: &str = concat!(
     "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
-                   s.lapses, s.last_reviewed_at, s.stability, s.difficulty
-            FROM review_states s
+                   s.lapses, s.last_reviewed_at, s.stability, s.difficulty FROM review_states s
             WHERE s.user_id = ?1 AND s.due_day <= ?2
             ORDER BY s.due_day, s.card_id LIMIT 1)
          SELECT
@@ -260,11 +268,6 @@ pub(in crate::db) const QUEUE_HEAD_ALL_DECKS: &str = concat!(
              AS due_count,
            (SELECT COALESCE(SUM(cards), 0) FROM deck_tally)
              - (SELECT COALESCE(SUM(cards), 0) FROM studied_tally WHERE user_id = ?1) AS new_count,
-           c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position, c.tags,
-           p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at,
-           p.stability, p.difficulty
-         FROM (SELECT 1) AS one
-         LEFT JOIN pick p
-         LEFT JOIN cards c ON c.id = p.card_id
-         LEFT JOIN decks d ON d.id = c.deck_id"
+",
+    head_card!()
 );
