@@ -36,6 +36,8 @@ pub struct CurrentUser {
     pub scheduler: crate::srs::scheduler::Scheduler,
     /// FSRS's parameters: those fitted to the user's class, or empty for the defaults.
     pub fsrs_parameters: Arc<[f32]>,
+    /// Whether the retention is the user's own choice (else their class's default or 90%).
+    pub retention_chosen: bool,
     /// The section of the site this request is in ("decks", "review" ...), for the navigation
     /// to mark the current page. Set per request, never taken from the cache.
     pub section: &'static str,
@@ -168,6 +170,7 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         six_grades: row.grade_buttons == "six",
         scheduler: crate::srs::scheduler::Scheduler::parse(&row.scheduler, row.desired_retention)
             .unwrap_or_default(),
+        retention_chosen: row.retention_chosen,
         fsrs_parameters: row
             .fsrs_parameters
             .as_deref()

@@ -2,6 +2,20 @@
 
 use sqlx::{FromRow, SqliteExecutor};
 
+/// SQL for the retention user `u` is scheduled at under FSRS: their own if chosen, else the
+/// default of the first of their classes that has one, else 90 (a macro, so that `concat!`
+/// builds each query as one static string).
+#[macro_export]
+macro_rules! retention_of_user {
+    () => {
+        "(CASE WHEN u.retention_chosen = 1 THEN u.desired_retention
+               ELSE COALESCE((SELECT c.default_retention FROM classes c
+                                JOIN class_members m ON m.class_id = c.id
+                               WHERE m.user_id = u.id AND c.default_retention IS NOT NULL
+                               ORDER BY c.id LIMIT 1), 90) END)"
+    };
+}
+
 /// A class.
 #[derive(Debug, Clone, FromRow)]
 pub struct ClassRow {
@@ -256,17 +270,63 @@ pub async fn fsrs_parameters_of(
     .await
 }
 
-/// The class's members on FSRS, with their stored retention in percent.
+/// The class's members on FSRS, with the retention each is scheduled at, in percent.
 pub async fn fsrs_members(
     db: impl SqliteExecutor<'_>,
     class_id: i64,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT u.id, u.desired_retention FROM users u
-         JOIN class_members m ON m.user_id = u.id
-         WHERE m.class_id = ?1 AND u.scheduler = 'fsrs' ORDER BY u.id",
-    )
+    sqlx::query_as(concat!(
+        "SELECT u.id, ",
+        retention_of_user!(),
+        " FROM users u JOIN class_members m ON m.user_id = u.id
+         WHERE m.class_id = ?1 AND u.scheduler = 'fsrs' ORDER BY u.id"
+    ))
     .bind(class_id)
     .fetch_all(db)
     .await
+}
+
+/// The retention in percent a student on FSRS is scheduled at: their own if they chose one,
+/// else the default of the first of their classes that has one, else 90. The session lookup
+/// computes the same (`RETENTION_OF_USER`).
+pub async fn effective_retention(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(concat!(
+        "SELECT ",
+        retention_of_user!(),
+        " FROM users u WHERE u.id = ?1"
+    ))
+    .bind(user_id)
+    .fetch_one(db)
+    .await
+}
+
+/// A class's default retention, if it has one.
+pub async fn default_retention(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar("SELECT default_retention FROM classes WHERE id = ?1")
+            .bind(class_id)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
+}
+
+/// Sets (or, with None, clears) a class's default retention.
+pub async fn set_default_retention(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    retention: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE classes SET default_retention = ?2 WHERE id = ?1")
+        .bind(class_id)
+        .bind(retention)
+        .execute(db)
+        .await?;
+    Ok(())
 }

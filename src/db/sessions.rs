@@ -29,8 +29,10 @@ pub struct SessionUser {
     pub grade_buttons: String,
     /// sm2 | fsrs.
     pub scheduler: String,
-    /// FSRS's desired retention in percent.
+    /// FSRS's desired retention in percent: the user's own, or their class's default.
     pub desired_retention: i64,
+    /// Whether the user chose their own retention.
+    pub retention_chosen: bool,
     /// FSRS parameters fitted to one of the user's classes (the first that has them), JSON.
     pub fsrs_parameters: Option<String>,
     /// When the session ends.
@@ -68,18 +70,20 @@ pub async fn find_user(
     token_hash: &[u8],
     now: i64,
 ) -> Result<Option<SessionUser>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(concat!(
         "SELECT s.id AS session_id, s.csrf_token, u.id, u.username, u.role, u.time_zone,
                 u.day_starts_hour, u.new_per_day, u.extra_new_day, u.extra_new, u.grade_buttons,
-                u.scheduler, u.desired_retention,
+                u.scheduler, ",
+        crate::retention_of_user!(),
+        " AS desired_retention, u.retention_chosen,
                 (SELECT f.parameters FROM class_fits f
                    JOIN class_members m ON m.class_id = f.class_id
                   WHERE m.user_id = u.id ORDER BY f.class_id LIMIT 1) AS fsrs_parameters,
                 s.expires_at,
                 u.must_change_password
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
-    )
+         WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"
+    ))
     .bind(token_hash)
     .bind(now)
     .fetch_optional(db)

@@ -237,21 +237,27 @@ pub async fn set_grade_buttons(
     Ok(())
 }
 
-/// Sets a user's scheduler and, under FSRS, the desired retention.
+/// Sets a user's scheduler and, when `chosen`, the desired retention as their own choice
+/// (otherwise they follow their class's default).
 pub async fn set_scheduler(
     db: impl SqliteExecutor<'_>,
     id: i64,
     scheduler: crate::srs::scheduler::Scheduler,
+    chosen: bool,
 ) -> Result<(), sqlx::Error> {
     let retention = match scheduler {
         crate::srs::scheduler::Scheduler::Fsrs { retention_pct } => i64::from(retention_pct),
         crate::srs::scheduler::Scheduler::Sm2 => 90,
     };
-    sqlx::query("UPDATE users SET scheduler = ?2, desired_retention = ?3 WHERE id = ?1")
-        .bind(id)
-        .bind(scheduler.name())
-        .bind(retention)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET scheduler = ?2, desired_retention = ?3, retention_chosen = ?4
+         WHERE id = ?1",
+    )
+    .bind(id)
+    .bind(scheduler.name())
+    .bind(retention)
+    .bind(chosen)
+    .execute(db)
+    .await?;
     Ok(())
 }

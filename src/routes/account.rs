@@ -34,6 +34,8 @@ struct AccountPage {
     six_grades: bool,
     fsrs: bool,
     desired_retention: String,
+    /// The retention the user studies at when they leave the field empty.
+    retention_default: String,
     notice: Option<&'static str>,
     scheduler_errors: Vec<String>,
     password_errors: Vec<String>,
@@ -51,8 +53,16 @@ impl AccountPage {
             six_grades: user.six_grades,
             fsrs: user.scheduler.retention().is_some(),
             desired_retention: match user.scheduler {
-                Scheduler::Fsrs { retention_pct } => retention_pct.to_string(),
-                Scheduler::Sm2 => "90".to_owned(),
+                Scheduler::Fsrs { retention_pct } if user.retention_chosen => {
+                    retention_pct.to_string()
+                }
+                _ => String::new(),
+            },
+            retention_default: match user.scheduler {
+                Scheduler::Fsrs { retention_pct } if !user.retention_chosen => {
+                    retention_pct.to_string()
+                }
+                _ => "90".to_owned(),
             },
             notice: None,
             scheduler_errors: Vec::new(),
@@ -261,12 +271,18 @@ async fn save_scheduler(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let form = form.0;
-    let retention = form.desired_retention.trim().parse::<i64>().map_err(|_| {
-        crate::srs::scheduler::Unknown(format!(
-            "Desired retention is a whole percentage from 70 to 97, not \"{}\".",
-            form.desired_retention.chars().take(20).collect::<String>()
-        ))
-    });
+    // An empty retention follows the class's default (or 90%).
+    let own = !form.desired_retention.trim().is_empty();
+    let retention = if own {
+        form.desired_retention.trim().parse::<i64>().map_err(|_| {
+            crate::srs::scheduler::Unknown(format!(
+                "Desired retention is a whole percentage from 70 to 97, not \"{}\".",
+                form.desired_retention.chars().take(20).collect::<String>()
+            ))
+        })
+    } else {
+        Ok(90)
+    };
     let chosen = retention.and_then(|r| Scheduler::parse(&form.scheduler, r));
     match chosen {
         Ok(scheduler) => {
@@ -275,6 +291,7 @@ async fn save_scheduler(
                 state.db.writer(),
                 user.id,
                 scheduler,
+                own,
                 state.max_interval_days,
             )
             .await?;

@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/classes/{id}/dashboard").route(web::get().to(show_dashboard)))
     .service(web::resource("/classes/{id}/fit").route(web::post().to(start_fit)))
+    .service(web::resource("/classes/{id}/retention").route(web::post().to(set_retention)))
     .service(web::resource("/classes/{id}/students.csv").route(web::get().to(download_students)));
 }
 
@@ -58,6 +59,14 @@ struct ClassPage {
     class: ClassRow,
     members: Vec<MemberRow>,
     decks: Vec<DeckChoice>,
+    default_retention: String,
+    retention_errors: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RetentionForm {
+    #[serde(default)]
+    default_retention: String,
 }
 
 #[derive(Deserialize)]
@@ -186,8 +195,17 @@ async fn show_class(
     Instructor(user): Instructor,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let class = owned(&req, &user, *id).await?;
+    page(&class_page(&req, &user, class, Vec::new()).await?)
+}
+
+async fn class_page(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    class: ClassRow,
+    retention_errors: Vec<String>,
+) -> Result<ClassPage, AppError> {
+    let state = app_state(req)?;
     let db = state.db.reader();
     let assigned = crate::db::classes::deck_ids(db, class.id).await?;
     let today = user.today(state.clock.now());
@@ -202,12 +220,60 @@ async fn show_class(
             name: d.name,
         })
         .collect();
-    page(&ClassPage {
-        nav: Nav::for_user(&user),
+
+    Ok(ClassPage {
+        nav: Nav::for_user(user),
         members: crate::db::classes::members(db, class.id).await?,
+        default_retention: crate::db::classes::default_retention(db, class.id)
+            .await?
+            .map(|r| r.to_string())
+            .unwrap_or_default(),
         class,
         decks,
+        retention_errors,
     })
+}
+
+async fn set_retention(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    id: web::Path<i64>,
+    form: CsrfForm<RetentionForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let class = owned(&req, &user, *id).await?;
+    let text = form.0.default_retention.trim().to_owned();
+    let retention = match text.parse::<i64>() {
+        _ if text.is_empty() => Ok(None),
+        Ok(r) if (70..=97).contains(&r) => Ok(Some(r)),
+        _ => Err(format!(
+            "The default retention is a whole percentage from 70 to 97, or empty for none, not \"{}\".",
+            text.chars().take(20).collect::<String>()
+        )),
+    };
+    match retention {
+        Ok(retention) => {
+            crate::db::classes::set_default_retention(state.db.writer(), class.id, retention)
+                .await?;
+            state.sessions.forget_all();
+            for (student, _) in
+                crate::db::classes::fsrs_members(state.db.reader(), class.id).await?
+            {
+                crate::study::scheduling::reschedule(
+                    state.db.writer(),
+                    student,
+                    state.max_interval_days,
+                )
+                .await?;
+            }
+            Ok(see_other(&format!("/classes/{}#retention", class.id)))
+        }
+        Err(message) => {
+            let mut page = class_page(&req, &user, class, vec![message]).await?;
+            page.default_retention = text.chars().take(20).collect();
+            page_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
 }
 
 async fn new_code(
@@ -275,13 +341,8 @@ async fn leave_class(
 /// (a class's fitted ones, or the defaults): their cards are recomputed under them.
 async fn refold_fsrs(state: &crate::startup::AppState, user: &CurrentUser) -> Result<(), AppError> {
     if user.scheduler.retention().is_some() {
-        crate::study::scheduling::choose(
-            state.db.writer(),
-            user.id,
-            user.scheduler,
-            state.max_interval_days,
-        )
-        .await?;
+        crate::study::scheduling::reschedule(state.db.writer(), user.id, state.max_interval_days)
+            .await?;
     }
     Ok(())
 }

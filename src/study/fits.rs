@@ -83,9 +83,8 @@ async fn reschedule(
     max_interval_days: u32,
 ) -> anyhow::Result<()> {
     sessions.forget_all();
-    for (user_id, retention) in db::classes::fsrs_members(db.reader(), class_id).await? {
-        let scheduler = crate::srs::scheduler::Scheduler::parse("fsrs", retention)?;
-        crate::study::scheduling::choose(db.writer(), user_id, scheduler, max_interval_days)
+    for (user_id, _) in db::classes::fsrs_members(db.reader(), class_id).await? {
+        crate::study::scheduling::reschedule(db.writer(), user_id, max_interval_days)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
     }

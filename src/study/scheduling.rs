@@ -8,15 +8,56 @@ use crate::error::AppError;
 use crate::srs::scheduler::{Scheduler, recompute};
 use sqlx::SqlitePool;
 
-/// Sets `user_id`'s scheduler and reschedules every card they have studied under it.
-/// Returns how many cards were rescheduled.
+/// Sets `user_id`'s scheduler (with `chosen`: the retention is their own, not their class's
+/// default) and reschedules every card they have studied under it. Returns how many cards
+/// were rescheduled.
 pub async fn choose(
     pool: &SqlitePool,
     user_id: i64,
     scheduler: Scheduler,
+    chosen: bool,
     max_interval_days: u32,
 ) -> Result<usize, AppError> {
     let mut tx = db::begin_write(pool).await?;
+    db::users::set_scheduler(&mut *tx, user_id, scheduler, chosen).await?;
+    let scheduler = current(&mut tx, user_id).await?;
+    let n = recompute_in(&mut tx, user_id, scheduler, max_interval_days).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Reschedules `user_id`'s cards under the scheduler, retention and parameters they have now,
+/// after something those come from changed: a class's fit or default retention, or joining or
+/// leaving a class. Their choices are left as they are.
+pub async fn reschedule(
+    pool: &SqlitePool,
+    user_id: i64,
+    max_interval_days: u32,
+) -> Result<usize, AppError> {
+    let mut tx = db::begin_write(pool).await?;
+    let scheduler = current(&mut tx, user_id).await?;
+    let n = recompute_in(&mut tx, user_id, scheduler, max_interval_days).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// The user's scheduler with the retention they are scheduled at (their own or their
+/// class's default).
+async fn current(tx: &mut sqlx::SqliteConnection, user_id: i64) -> Result<Scheduler, AppError> {
+    let name: String = sqlx::query_scalar("SELECT scheduler FROM users WHERE id = ?1")
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let retention = db::classes::effective_retention(&mut *tx, user_id).await?;
+    Ok(Scheduler::parse(&name, retention).unwrap_or_default())
+}
+
+async fn recompute_in(
+    tx: &mut sqlx::SqliteConnection,
+    user_id: i64,
+    scheduler: Scheduler,
+    max_interval_days: u32,
+) -> Result<usize, AppError> {
     let parameters: Vec<f32> = db::classes::fsrs_parameters_of(&mut *tx, user_id)
         .await?
         .and_then(|p| serde_json::from_str(&p).ok())
@@ -24,8 +65,6 @@ pub async fn choose(
     let history = db::reviews::standing_history(&mut *tx, user_id, None).await?;
     let states = recompute_all(&parameters, &history, scheduler, max_interval_days);
     db::reviews::rewrite_states(&mut *tx, user_id, &states).await?;
-    db::users::set_scheduler(&mut *tx, user_id, scheduler).await?;
-    tx.commit().await?;
     Ok(states.len())
 }
 

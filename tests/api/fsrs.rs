@@ -267,7 +267,6 @@ async fn a_bad_scheduler_or_retention_is_refused_and_changes_nothing() {
         ("fsrs", "60", "from 70 to 97, not 60"),
         ("fsrs", "98", "from 70 to 97, not 98"),
         ("fsrs", "ninety", "not &#34;ninety&#34;"),
-        ("fsrs", "", "not &#34;&#34;"),
         ("anki", "90", "The scheduler is SM-2 or FSRS."),
     ] {
         let r = choose(&app, scheduler, retention).await;
@@ -422,4 +421,93 @@ async fn the_class_dashboard_scores_sm2_and_fsrs_on_the_class_history() {
         .submit("/classes", &format!("/classes/{class}/fit"), &[])
         .await;
     assert!(by_student.status().is_client_error());
+}
+
+#[tokio::test]
+async fn a_class_default_retention_schedules_the_students_who_leave_theirs_empty() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = crate::classes::make_instructor(&admin, "teacher").await;
+    let (class, code) = crate::classes::new_class(&teacher, "Retention").await;
+    let mut students = Vec::new();
+    for (name, retention) in [("stu1", ""), ("stu2", "85")] {
+        let s = admin.other_browser();
+        s.register_ok(name).await;
+        s.submit("/classes", "/classes/join", &[("code", &code)])
+            .await;
+        set_new_per_day(&s, "6").await;
+        assert_eq!(
+            choose(&s, "fsrs", retention).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        students.push(s);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for _ in 0..5 {
+        for (s, name) in students.iter().zip(["stu1", "stu2"]) {
+            study_as(s, name, &mut rng, 1, false).await;
+        }
+        admin.clock().advance(86_400);
+    }
+    let pool = admin.pool().await;
+    let id = |name: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE username = ?1")
+                .bind(name)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let (stu1, stu2) = (id("stu1").await, id("stu2").await);
+    let at = |retention_pct| Scheduler::Fsrs { retention_pct };
+    assert_states_are_the_fold(&pool, stu1, at(90)).await;
+    assert_states_are_the_fold(&pool, stu2, at(85)).await;
+
+    let page = format!("/classes/{class}");
+    let set = |value: &'static str| {
+        let teacher = &teacher;
+        let page = page.clone();
+        async move {
+            teacher
+                .submit(
+                    &page,
+                    &format!("/classes/{class}/retention"),
+                    &[("default_retention", value)],
+                )
+                .await
+        }
+    };
+    assert_eq!(set("80").await.status(), StatusCode::SEE_OTHER);
+    assert_states_are_the_fold(&pool, stu1, at(80)).await;
+    assert_states_are_the_fold(&pool, stu2, at(85)).await;
+    let at_80 = states(&pool, stu1).await;
+    assert_eq!(set("95").await.status(), StatusCode::SEE_OTHER);
+    assert_states_are_the_fold(&pool, stu1, at(95)).await;
+    for (a, b) in at_80.iter().zip(&states(&pool, stu1).await) {
+        assert!(
+            b.4 <= a.4,
+            "a stricter default brings cards back sooner: {a:?} {b:?}"
+        );
+    }
+    assert_states_are_the_fold(&pool, stu2, at(85)).await;
+    // The student sees what they study at.
+    let account = students[0].get_html("/account").await;
+    assert!(
+        account.contains("value=\"\" placeholder=\"95\""),
+        "{account}"
+    );
+
+    for (value, message) in [
+        ("60", "not &#34;60&#34;"),
+        ("ninety", "not &#34;ninety&#34;"),
+    ] {
+        let r = set(value).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains(message));
+    }
+    assert_states_are_the_fold(&pool, stu1, at(95)).await;
+    assert_eq!(set("").await.status(), StatusCode::SEE_OTHER);
+    assert_states_are_the_fold(&pool, stu1, at(90)).await;
 }
