@@ -270,17 +270,15 @@ pub async fn fsrs_parameters_of(
     .await
 }
 
-/// The class's members on FSRS, with the retention each is scheduled at, in percent.
+/// The class's members on FSRS.
 pub async fn fsrs_members(
     db: impl SqliteExecutor<'_>,
     class_id: i64,
-) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT u.id, ",
-        retention_of_user!(),
-        " FROM users u JOIN class_members m ON m.user_id = u.id
-         WHERE m.class_id = ?1 AND u.scheduler = 'fsrs' ORDER BY u.id"
-    ))
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT u.id FROM users u JOIN class_members m ON m.user_id = u.id
+         WHERE m.class_id = ?1 AND u.scheduler = 'fsrs' ORDER BY u.id",
+    )
     .bind(class_id)
     .fetch_all(db)
     .await

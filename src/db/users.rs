@@ -237,6 +237,14 @@ pub async fn set_grade_buttons(
     Ok(())
 }
 
+/// A user's scheduler's stored name ("sm2" or "fsrs").
+pub async fn scheduler_of(db: impl SqliteExecutor<'_>, id: i64) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT scheduler FROM users WHERE id = ?1")
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
 /// Sets a user's scheduler and, when `chosen`, the desired retention as their own choice
 /// (otherwise they follow their class's default).
 pub async fn set_scheduler(

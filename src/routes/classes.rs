@@ -245,7 +245,7 @@ async fn set_retention(
     let text = form.0.default_retention.trim().to_owned();
     let retention = match text.parse::<i64>() {
         _ if text.is_empty() => Ok(None),
-        Ok(r) if (70..=97).contains(&r) => Ok(Some(r)),
+        Ok(r) if crate::srs::scheduler::RETENTION_PCT.contains(&r) => Ok(Some(r)),
         _ => Err(format!(
             "The default retention is a whole percentage from 70 to 97, or empty for none, not \"{}\".",
             text.chars().take(20).collect::<String>()
@@ -255,17 +255,13 @@ async fn set_retention(
         Ok(retention) => {
             crate::db::classes::set_default_retention(state.db.writer(), class.id, retention)
                 .await?;
-            state.sessions.forget_all();
-            for (student, _) in
-                crate::db::classes::fsrs_members(state.db.reader(), class.id).await?
-            {
-                crate::study::scheduling::reschedule(
-                    state.db.writer(),
-                    student,
-                    state.max_interval_days,
-                )
-                .await?;
-            }
+            crate::study::scheduling::reschedule_class(
+                &state.db,
+                &state.sessions,
+                class.id,
+                state.max_interval_days,
+            )
+            .await?;
             Ok(see_other(&format!("/classes/{}#retention", class.id)))
         }
         Err(message) => {

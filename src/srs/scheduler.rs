@@ -15,6 +15,9 @@ pub type Memory = (f32, f32);
 /// A card's recomputed schedule and, under FSRS, its memory.
 pub type Rescheduled = (CardSchedule, Option<Memory>);
 
+/// The desired retentions offered, in percent (`fsrs::DESIRED_RETENTION_RANGE`).
+pub const RETENTION_PCT: std::ops::RangeInclusive<i64> = 70..=97;
+
 /// A student's scheduler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Scheduler {
@@ -37,7 +40,7 @@ pub struct Unknown(pub String);
 impl Scheduler {
     /// From the stored or submitted name ("sm2", "fsrs") and retention in percent.
     pub fn parse(name: &str, retention_pct: i64) -> Result<Self, Unknown> {
-        let in_range = (70..=97).contains(&retention_pct);
+        let in_range = RETENTION_PCT.contains(&retention_pct);
         match name {
             "sm2" => Ok(Self::Sm2),
             "fsrs" if in_range => Ok(Self::Fsrs {

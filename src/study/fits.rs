@@ -58,7 +58,14 @@ impl FitJobs {
         tokio::spawn(async move {
             let fitted = run(&db, class_id, progress, now).await;
             let rescheduled = match fitted {
-                Ok(()) => reschedule(&db, &sessions, class_id, max_interval_days).await,
+                Ok(()) => crate::study::scheduling::reschedule_class(
+                    &db,
+                    &sessions,
+                    class_id,
+                    max_interval_days,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.public_message())),
                 Err(e) => Err(e),
             };
             if let Err(e) = rescheduled {
@@ -71,24 +78,6 @@ impl FitJobs {
         });
         true
     }
-}
-
-/// The class's students on FSRS are scheduled with its parameters now: their sessions are
-/// dropped (they carry the parameters) and their cards recomputed from their histories, so
-/// every memory is again the fold of its history under the parameters in use.
-async fn reschedule(
-    db: &Db,
-    sessions: &crate::auth::cache::SessionCache,
-    class_id: i64,
-    max_interval_days: u32,
-) -> anyhow::Result<()> {
-    sessions.forget_all();
-    for (user_id, _) in db::classes::fsrs_members(db.reader(), class_id).await? {
-        crate::study::scheduling::reschedule(db.writer(), user_id, max_interval_days)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
-    }
-    Ok(())
 }
 
 async fn run(db: &Db, class_id: i64, progress: Progress, now: i64) -> anyhow::Result<()> {

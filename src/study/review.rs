@@ -224,8 +224,8 @@ pub async fn next(
             let previews = match user.scheduler.retention() {
                 None => schedule::previews(standing, max_interval_days),
                 Some(retention) => {
-                    let memory = match (head.card_id, head.stability, head.difficulty) {
-                        (Some(id), Some(s), Some(d)) if id == card.id => Some((s, d)),
+                    let memory = match head.stability.zip(head.difficulty) {
+                        Some(m) if head.card_id == Some(card.id) => Some(m),
                         _ => db::reviews::memory(pool, user.id, card.id).await?,
                     };
                     scheduler::fsrs_previews(
@@ -391,15 +391,11 @@ pub async fn grade_batch(
             results.push(Ok(Graded::AlreadyGraded));
             continue;
         }
-        let memory =
-            overlay
-                .memory
-                .get(&key)
-                .copied()
-                .or(match (context.stability, context.difficulty) {
-                    (Some(s), Some(d)) => Some((s, d)),
-                    _ => None,
-                });
+        let memory = overlay
+            .memory
+            .get(&key)
+            .copied()
+            .or(context.stability.zip(context.difficulty));
         match decide(
             r,
             state,
@@ -456,7 +452,9 @@ pub async fn grade_batch(
 }
 
 /// The pure part of one grade: what it does to the card, or why it is refused.
-#[allow(clippy::type_complexity)]
+/// What a grade does: its kind, the state after it, the FSRS memory after it, the verdict.
+type Decision = (&'static str, Option<StateRow>, Option<(f64, f64)>, Graded);
+
 fn decide(
     r: &GradeRequest,
     state: Option<StateRow>,
@@ -464,7 +462,7 @@ fn decide(
     last_quality_today: Option<i64>,
     introduced_today: i64,
     max_interval_days: u32,
-) -> Result<(&'static str, Option<StateRow>, Option<(f64, f64)>, Graded), AppError> {
+) -> Result<Decision, AppError> {
     let owes_repeat = last_quality_today.is_some_and(|q| q < i64::from(schedule::REPEAT_BELOW));
     let standing = standing_of(state.as_ref(), owes_repeat);
     if standing == Standing::New && introduced_today >= i64::from(r.new_per_day) {

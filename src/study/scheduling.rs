@@ -41,13 +41,26 @@ pub async fn reschedule(
     Ok(n)
 }
 
+/// Reschedules every student of class `class_id` on FSRS, after what they are scheduled with
+/// changed there (its fitted parameters or its default retention). Sessions carry both, so
+/// they are dropped first.
+pub async fn reschedule_class(
+    db: &db::Db,
+    sessions: &crate::auth::cache::SessionCache,
+    class_id: i64,
+    max_interval_days: u32,
+) -> Result<(), AppError> {
+    sessions.forget_all();
+    for user_id in db::classes::fsrs_members(db.reader(), class_id).await? {
+        reschedule(db.writer(), user_id, max_interval_days).await?;
+    }
+    Ok(())
+}
+
 /// The user's scheduler with the retention they are scheduled at (their own or their
 /// class's default).
 async fn current(tx: &mut sqlx::SqliteConnection, user_id: i64) -> Result<Scheduler, AppError> {
-    let name: String = sqlx::query_scalar("SELECT scheduler FROM users WHERE id = ?1")
-        .bind(user_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let name = db::users::scheduler_of(&mut *tx, user_id).await?;
     let retention = db::classes::effective_retention(&mut *tx, user_id).await?;
     Ok(Scheduler::parse(&name, retention).unwrap_or_default())
 }

@@ -495,10 +495,7 @@ pub async fn memory(
     .bind(card_id)
     .fetch_optional(db)
     .await?;
-    Ok(match row {
-        Some((Some(s), Some(d))) => Some((s, d)),
-        _ => None,
-    })
+    Ok(row.and_then(|(s, d)| s.zip(d)))
 }
 
 /// Sets one card's FSRS memory (after an undo, recomputed from what remains).
