@@ -36,6 +36,9 @@ pub struct CurrentUser {
     pub scheduler: crate::srs::scheduler::Scheduler,
     /// FSRS's parameters: those fitted to the user's class, or empty for the defaults.
     pub fsrs_parameters: Arc<[f32]>,
+    /// The exams of the user's classes that are not long past: a grade's due day lands in an
+    /// exam's window rather than jump it (`srs::exam`).
+    pub exams: Arc<[crate::srs::exam::ExamWindow]>,
     /// Whether the retention is the user's own choice (else their class's default or 90%).
     pub retention_chosen: bool,
     /// The section of the site this request is in ("decks", "review" ...), for the navigation
@@ -177,6 +180,7 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
             .and_then(|p| serde_json::from_str::<Vec<f32>>(p).ok())
             .unwrap_or_default()
             .into(),
+        exams: crate::db::exams::windows_from_json(row.exams.as_deref()).into(),
         section: section_of(req.path()),
         csrf_token: row.csrf_token,
         session_id: row.session_id,

@@ -75,6 +75,7 @@ fn queue_head_row(r: &Row<'_>) -> rusqlite::Result<QueueHeadRow> {
             due_day: r.get("due_day")?,
             lapses: r.get("lapses")?,
             last_reviewed_at: r.get("last_reviewed_at")?,
+            graded_day: r.get("graded_day")?,
         },
         stability: r.get("stability")?,
         difficulty: r.get("difficulty")?,

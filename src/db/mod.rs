@@ -6,6 +6,7 @@ pub mod anki;
 pub mod checkpoint;
 pub mod classes;
 pub mod decks;
+pub mod exams;
 pub mod hot;
 pub mod meta;
 pub mod pending_imports;

@@ -35,6 +35,8 @@ pub struct SessionUser {
     pub retention_chosen: bool,
     /// FSRS parameters fitted to one of the user's classes (the first that has them), JSON.
     pub fsrs_parameters: Option<String>,
+    /// The exams of the user's classes that are not long past, JSON (`exams_of_user!`).
+    pub exams: Option<String>,
     /// When the session ends.
     pub expires_at: i64,
     /// The user must choose a new password before anything else.
@@ -78,7 +80,9 @@ pub async fn find_user(
         " AS desired_retention, u.retention_chosen,
                 (SELECT f.parameters FROM class_fits f
                    JOIN class_members m ON m.class_id = f.class_id
-                  WHERE m.user_id = u.id ORDER BY f.class_id LIMIT 1) AS fsrs_parameters,
+                  WHERE m.user_id = u.id ORDER BY f.class_id LIMIT 1) AS fsrs_parameters, ",
+        crate::exams_of_user!(),
+        " AS exams,
                 s.expires_at,
                 u.must_change_password
          FROM sessions s JOIN users u ON u.id = s.user_id

@@ -293,6 +293,7 @@ async fn save_scheduler(
                 scheduler,
                 own,
                 state.max_interval_days,
+                state.clock.now(),
             )
             .await?;
             state.sessions.forget_user(user.id);

@@ -29,6 +29,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/classes/{id}/dashboard").route(web::get().to(show_dashboard)))
     .service(web::resource("/classes/{id}/fit").route(web::post().to(start_fit)))
     .service(web::resource("/classes/{id}/retention").route(web::post().to(set_retention)))
+    .service(web::resource("/classes/{id}/exams").route(web::post().to(add_exam)))
+    .service(
+        web::resource("/classes/{id}/exams/{exam_id}/delete").route(web::post().to(delete_exam)),
+    )
     .service(web::resource("/classes/{id}/students.csv").route(web::get().to(download_students)));
 }
 
@@ -61,6 +65,48 @@ struct ClassPage {
     decks: Vec<DeckChoice>,
     default_retention: String,
     retention_errors: Vec<String>,
+    exams: Vec<ExamLine>,
+    exam_errors: Vec<String>,
+    exam_form: ExamForm,
+}
+
+/// An exam as the class page lists it.
+struct ExamLine {
+    id: i64,
+    name: String,
+    date: String,
+    window_days: i64,
+    deck_names: String,
+}
+
+/// The exam form, as submitted (or empty): deck checkboxes come as `deck_<id>` fields.
+#[derive(Deserialize, Default)]
+struct ExamForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    window_days: String,
+    #[serde(flatten)]
+    fields: std::collections::HashMap<String, String>,
+}
+
+impl ExamForm {
+    /// The decks ticked.
+    fn decks(&self) -> Vec<i64> {
+        let mut decks: Vec<i64> = self
+            .fields
+            .keys()
+            .filter_map(|k| k.strip_prefix("deck_")?.parse().ok())
+            .collect();
+        decks.sort_unstable();
+        decks
+    }
+
+    fn ticked(&self, deck_id: &i64) -> bool {
+        self.fields.contains_key(&format!("deck_{deck_id}"))
+    }
 }
 
 #[derive(Deserialize)]
@@ -171,7 +217,7 @@ async fn join_class(
     {
         Ok(id) => {
             state.sessions.forget_user(user.id);
-            refold_fsrs(&state, &user).await?;
+            reschedule_member(&state, &user).await?;
             Ok(see_other(&format!("/classes?joined={id}")))
         }
         Err(AppError::Validation(message)) => page_with(
@@ -228,10 +274,97 @@ async fn class_page(
             .await?
             .map(|r| r.to_string())
             .unwrap_or_default(),
+        exams: crate::db::exams::of_class(db, class.id)
+            .await?
+            .into_iter()
+            .map(|e| ExamLine {
+                id: e.id,
+                name: e.name,
+                date: i32::try_from(e.exam_day)
+                    .map(|d| crate::srs::day::date_of_day(d).to_string())
+                    .unwrap_or_default(),
+                window_days: e.window_days,
+                deck_names: e.deck_names,
+            })
+            .collect(),
         class,
         decks,
         retention_errors,
+        exam_errors: Vec::new(),
+        exam_form: ExamForm::default(),
     })
+}
+
+/// The decks a class studies: those assigned to it and the public ones.
+fn class_decks(page: &ClassPage) -> Vec<i64> {
+    page.decks
+        .iter()
+        .filter(|d| d.assigned || d.public)
+        .map(|d| d.id)
+        .collect()
+}
+
+async fn add_exam(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    id: web::Path<i64>,
+    form: CsrfForm<ExamForm>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let class = owned(&req, &user, *id).await?;
+    let form = form.0;
+    let mut page = class_page(&req, &user, class.clone(), Vec::new()).await?;
+    let parsed = crate::study::exams::NewExam::parse(
+        &form.name,
+        &form.date,
+        &form.window_days,
+        form.decks(),
+        user.today(state.clock.now()),
+        &class_decks(&page),
+    );
+    match parsed {
+        Ok(exam) => {
+            crate::study::exams::create(
+                &state.db,
+                &state.sessions,
+                class.id,
+                &exam,
+                state.clock.now(),
+            )
+            .await?;
+            Ok(see_other(&format!("/classes/{}#exams", class.id)))
+        }
+        Err(problems) => {
+            page.exam_errors = problems;
+            page.exam_form = ExamForm {
+                name: form.name.chars().take(100).collect(),
+                date: form.date.chars().take(20).collect(),
+                window_days: form.window_days.chars().take(20).collect(),
+                fields: form.fields,
+            };
+            page_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
+}
+
+async fn delete_exam(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    path: web::Path<(i64, i64)>,
+    _form: CsrfForm<Nothing>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let (id, exam_id) = path.into_inner();
+    let class = owned(&req, &user, id).await?;
+    crate::study::exams::delete(
+        &state.db,
+        &state.sessions,
+        class.id,
+        exam_id,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(see_other(&format!("/classes/{}#exams", class.id)))
 }
 
 async fn set_retention(
@@ -260,6 +393,7 @@ async fn set_retention(
                 &state.sessions,
                 class.id,
                 state.max_interval_days,
+                state.clock.now(),
             )
             .await?;
             Ok(see_other(&format!("/classes/{}#retention", class.id)))
@@ -329,18 +463,23 @@ async fn leave_class(
         return Err(AppError::NotFound);
     }
     state.sessions.forget_user(user.id);
-    refold_fsrs(&state, &user).await?;
+    reschedule_member(&state, &user).await?;
     Ok(see_other("/classes"))
 }
 
-/// A student on FSRS who joins or leaves a class may now be scheduled with other parameters
-/// (a class's fitted ones, or the defaults): their cards are recomputed under them.
-async fn refold_fsrs(state: &crate::startup::AppState, user: &CurrentUser) -> Result<(), AppError> {
-    if user.scheduler.retention().is_some() {
-        crate::study::scheduling::reschedule(state.db.writer(), user.id, state.max_interval_days)
-            .await?;
-    }
-    Ok(())
+/// A student who joins or leaves a class may now have other FSRS parameters and exams.
+async fn reschedule_member(
+    state: &crate::startup::AppState,
+    user: &CurrentUser,
+) -> Result<(), AppError> {
+    crate::study::scheduling::membership_changed(
+        state.db.writer(),
+        user.id,
+        user.scheduler,
+        state.max_interval_days,
+        state.clock.now(),
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -403,6 +542,25 @@ struct DashboardPage {
     misconceptions: Vec<crate::db::analytics::MisconceptionCount>,
     students: Vec<StudentView>,
     predictions: Predictions,
+    exams: Vec<ExamRecallView>,
+    /// Whether the predictions use the class's fitted parameters (else FSRS's defaults).
+    exams_fitted: bool,
+}
+
+/// One exam's predicted recall, formatted.
+struct ExamRecallView {
+    id: i64,
+    name: String,
+    date: String,
+    cards: usize,
+    /// (student, recall, cards studied), least prepared first.
+    students: Vec<(String, String, usize)>,
+    /// (card front, mean recall, students who studied it), least likely first.
+    weakest: Vec<(String, String, usize)>,
+}
+
+fn percent(r: f64) -> String {
+    format!("{:.0}%", r * 100.0)
 }
 
 /// Which scheduler predicts the class better (`srs::evaluate`).
@@ -546,6 +704,10 @@ async fn show_dashboard(
             (label, per_day.get(&i64::from(d)).copied().unwrap_or(0))
         })
         .collect();
+    // The class's fitted parameters, if any: what the exam predictions use.
+    let parameters: Option<Vec<f32>> = crate::db::analytics::fit_of(db, class.id)
+        .await?
+        .and_then(|f| serde_json::from_str(&f.parameters).ok());
     let hardest = crate::db::analytics::hardest_cards(db, class.id, 3, 10)
         .await?
         .into_iter()
@@ -579,6 +741,29 @@ async fn show_dashboard(
             })
             .collect(),
         students: student_views(&req, &user, class.id).await?,
+        exams_fitted: parameters.is_some(),
+        exams: crate::study::exams::reports(&state.db, class.id, parameters.unwrap_or_default())
+            .await?
+            .into_iter()
+            .map(|r| ExamRecallView {
+                id: r.exam.id,
+                date: i32::try_from(r.exam.exam_day)
+                    .map(|d| crate::srs::day::date_of_day(d).to_string())
+                    .unwrap_or_default(),
+                name: r.exam.name,
+                cards: r.cards,
+                students: r
+                    .students
+                    .into_iter()
+                    .map(|s| (s.username, percent(s.recall), s.studied))
+                    .collect(),
+                weakest: r
+                    .weakest
+                    .into_iter()
+                    .map(|c| (c.front, percent(c.recall), c.studied))
+                    .collect(),
+            })
+            .collect(),
         predictions: {
             let saved = crate::db::analytics::fit_of(db, class.id).await?;
             let fit = saved.as_ref().and_then(|f| {

@@ -175,6 +175,27 @@ fn fsrs_recall(elapsed: f64, stability: f64, decay: f64) -> f64 {
     (1.0 + factor * elapsed / stability).powf(decay)
 }
 
+/// The predicted recall on study day `day` of a card with `history` (standing grades and
+/// repeats, oldest first), by FSRS with `parameters` (empty: the defaults), whatever scheduler
+/// the student uses: the memory folded over the grades, then the forgetting curve over the
+/// days since the last. None for a card never graded.
+pub fn recall_at(parameters: &[f32], history: &[(i32, u8)], day: i32) -> Option<f64> {
+    let grades = grades_of(history);
+    let mut memory: Option<(f32, f32)> = None;
+    let mut previous = None;
+    for &(graded, quality) in &grades {
+        let days = previous.map_or(0, |p: i32| u32::try_from(graded - p).unwrap_or(0));
+        let rating = Rating::of_quality(quality).unwrap_or(Rating::Again);
+        let (s, d, _) = next_states(parameters, memory, 0.9, days)[rating.index()];
+        memory = Some((s, d));
+        previous = Some(graded);
+    }
+    let (stability, _) = memory?;
+    let decay = parameters.get(20).map_or(DECAY, |w| -f64::from(*w));
+    let elapsed = f64::from((day - previous?).max(0));
+    Some(fsrs_recall(elapsed, f64::from(stability).max(0.01), decay))
+}
+
 /// The grades of a history (its repeats left out), as SM-2's rules tell them apart.
 fn grades_of(history: &[(i32, u8)]) -> Vec<(i32, u8)> {
     let Ok((_, counted)) = replay_lenient(history, super::sm2::DEFAULT_MAX_INTERVAL_DAYS) else {
@@ -295,6 +316,25 @@ mod tests {
         assert!((fsrs_recall(10.0, 10.0, DECAY) - 0.9).abs() < 1e-9);
         assert!(fsrs_recall(20.0, 10.0, DECAY) < 0.9);
         assert!((fsrs_recall(10.0, 10.0, -0.5) - 0.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn recall_at_a_day_follows_the_curve_from_the_last_grade() {
+        assert_eq!(recall_at(&[], &[], 100), None);
+        // One Good grade on day 10: FSRS-6's first stability for Good (w2) days later, 90%.
+        let w2 = f64::from(crate::srs::fsrs::default_parameters()[2]);
+        let history = [(10, 4)];
+        assert_eq!(recall_at(&[], &history, 10), Some(1.0));
+        let at = |day| recall_at(&[], &history, day).unwrap();
+        assert!((fsrs_recall(w2, w2, DECAY) - 0.9).abs() < 1e-9);
+        assert!((at(10 + w2.round() as i32) - fsrs_recall(w2.round(), w2, DECAY)).abs() < 1e-4);
+        assert!(at(30) < at(20) && at(20) < at(11));
+        // A same-day repeat changes nothing; another day's grade starts the curve again.
+        assert_eq!(
+            recall_at(&[], &[(10, 2), (10, 4)], 20),
+            recall_at(&[], &[(10, 2)], 20)
+        );
+        assert!(recall_at(&[], &[(10, 4), (19, 4)], 20).unwrap() > at(20));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod day;
 pub mod evaluate;
+pub mod exam;
 pub mod fsrs;
 pub mod rollup;
 pub mod schedule;

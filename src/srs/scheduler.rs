@@ -106,12 +106,15 @@ fn with_interval(s: CardSchedule, day: i32, interval: u32, max_interval_days: u3
     }
 }
 
-/// What each grade 0..=5 would do under FSRS to a card in `standing` with `memory`, on
-/// `today`, for the grade buttons.
+/// What each grade 0..=5 would do under FSRS to a card in `standing` with `memory`, last
+/// graded on `graded_day` (None: its due day less its interval), on `today`, for the grade
+/// buttons.
+#[allow(clippy::too_many_arguments)]
 pub fn fsrs_previews(
     parameters: &[f32],
     standing: Standing,
     memory: Option<(f32, f32)>,
+    graded_day: Option<i32>,
     today: i32,
     retention: f32,
     max_interval_days: u32,
@@ -121,7 +124,8 @@ pub fn fsrs_previews(
         Standing::RepeatToday(s) => [s.sm2.interval_days; 4],
         Standing::New => next(0, None).map(|n| n.2),
         Standing::Scheduled(s) => {
-            let last = s.due_day - i32::try_from(s.sm2.interval_days).unwrap_or(0);
+            let last = graded_day
+                .unwrap_or_else(|| s.due_day - i32::try_from(s.sm2.interval_days).unwrap_or(0));
             next(u32::try_from(today - last).unwrap_or(0), memory).map(|n| n.2)
         }
     };

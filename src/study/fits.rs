@@ -63,6 +63,7 @@ impl FitJobs {
                     &sessions,
                     class_id,
                     max_interval_days,
+                    jiff::Timestamp::from_second(now).unwrap_or_default(),
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.public_message())),

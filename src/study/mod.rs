@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod classes;
+pub mod exams;
 pub mod fits;
 pub mod grader;
 pub mod import;

@@ -4,6 +4,7 @@ use crate::auth::CurrentUser;
 use crate::db::{self, decks::CardRow, reviews::StateChange, reviews::StateRow};
 use crate::domain::Grade;
 use crate::error::AppError;
+use crate::srs::exam::{ExamWindow, Window};
 use crate::srs::schedule::{self, CardSchedule, Outcome, Preview, Refusal, Standing};
 use crate::srs::scheduler::{self, Scheduler};
 use crate::srs::sm2;
@@ -95,8 +96,10 @@ fn schedule_of(row: &StateRow) -> CardSchedule {
     }
 }
 
-fn row_of(s: &CardSchedule, reviewed_at: i64) -> StateRow {
+/// The state a grade on `graded_day` leaves.
+fn row_of(s: &CardSchedule, reviewed_at: i64, graded_day: i32) -> StateRow {
     StateRow {
+        graded_day: Some(i64::from(graded_day)),
         repetitions: i64::from(s.sm2.repetitions),
         easiness_hundredths: i64::from(s.sm2.easiness_hundredths),
         interval_days: i64::from(s.sm2.interval_days),
@@ -232,6 +235,7 @@ pub async fn next(
                         &user.fsrs_parameters,
                         standing,
                         memory.map(|(s, d)| (s as f32, d as f32)),
+                        state.map(|s| i32::try_from(s.graded_day()).unwrap_or(today_day)),
                         today_day,
                         retention,
                         max_interval_days,
@@ -297,6 +301,8 @@ pub struct GradeRequest {
     pub scheduler: Scheduler,
     /// FSRS's parameters (empty: the defaults).
     pub fsrs_parameters: Arc<[f32]>,
+    /// The exams of the user's classes: a due day that would jump one lands in its window.
+    pub exams: Arc<[ExamWindow]>,
     /// The card's standing events today when its page was shown, if the form said: a grade
     /// whose page has since been graded is a resubmission and records nothing.
     pub seen_today: Option<i64>,
@@ -322,6 +328,7 @@ impl GradeRequest {
             allowed_decks: user.visible_deck_ids(),
             scheduler: user.scheduler,
             fsrs_parameters: user.fsrs_parameters.clone(),
+            exams: user.exams.clone(),
             seen_today: None,
         }
     }
@@ -343,6 +350,55 @@ struct Overlay {
     last_quality: HashMap<(i64, i64), i64>,
     events_today: HashMap<(i64, i64), i64>,
     introduced: HashMap<i64, i64>,
+    /// Cards rescheduled in this batch: (deck, due day before the batch, due day now), so
+    /// that an exam's window loads count them where they are now.
+    moved: HashMap<(i64, i64), (i64, Option<i64>, i64)>,
+}
+
+impl Overlay {
+    /// The window loads read before the batch, corrected for the batch's own moves.
+    fn correct_loads(&self, user_id: i64, window: &Window<'_>, loads: &mut HashMap<i32, u32>) {
+        let in_window = |d: i64| (i64::from(window.first)..=i64::from(window.last)).contains(&d);
+        for (&(user, _), &(deck, before, now)) in &self.moved {
+            if user != user_id || !window.exam.covers(deck) {
+                continue;
+            }
+            if let Some(before) = before.filter(|d| in_window(*d))
+                && let Some(n) = loads.get_mut(&i32::try_from(before).unwrap_or(0))
+            {
+                *n = n.saturating_sub(1);
+            }
+            if in_window(now) {
+                *loads.entry(i32::try_from(now).unwrap_or(0)).or_default() += 1;
+            }
+        }
+    }
+}
+
+/// With exams: a grade whose due day would reach an exam's window (or jump the exam) comes
+/// due on the window's lightest day instead; the scheduler's interval stays as it gave it.
+async fn place_in_exam_window(
+    conn: &mut SqliteConnection,
+    r: &GradeRequest,
+    deck_id: i64,
+    overlay: &Overlay,
+    after: &mut StateRow,
+) -> Result<(), sqlx::Error> {
+    let natural = i32::try_from(after.due_day).unwrap_or(i32::MAX);
+    let Some(window) = crate::srs::exam::window_for(&r.exams, deck_id, r.today, natural) else {
+        return Ok(());
+    };
+    let mut loads = db::exams::window_loads(
+        &mut *conn,
+        r.user_id,
+        &window.exam.decks,
+        window.first,
+        window.last,
+    )
+    .await?;
+    overlay.correct_loads(r.user_id, &window, &mut loads);
+    after.due_day = i64::from(window.lightest(&loads));
+    Ok(())
 }
 
 /// Records a batch of grades on `conn`, inside the caller's write transaction, with one read
@@ -363,7 +419,7 @@ pub async fn grade_batch(
     let mut writes = db::reviews::BatchWrites::default();
     let mut results = Vec::with_capacity(requests.len());
     for (r, context) in requests.iter().zip(contexts) {
-        let Some((_, context)) =
+        let Some((deck_id, context)) =
             context.filter(|(deck, _)| r.allowed_decks.binary_search(deck).is_ok())
         else {
             results.push(Err(AppError::NotFound));
@@ -405,7 +461,15 @@ pub async fn grade_batch(
             max_interval_days,
         ) {
             Err(refused) => results.push(Err(refused)),
-            Ok((kind, after, memory_after, graded)) => {
+            Ok((kind, mut after, memory_after, mut graded)) => {
+                if let (Graded::Scheduled { .. }, Some(after)) = (&graded, after.as_mut())
+                    && !r.exams.is_empty()
+                {
+                    place_in_exam_window(&mut *conn, r, deck_id, &overlay, after).await?;
+                    graded = Graded::Scheduled {
+                        due_day: i32::try_from(after.due_day).unwrap_or(i32::MAX),
+                    };
+                }
                 let change = match (&graded, &after) {
                     (Graded::Scheduled { .. }, Some(after)) => StateChange::Put(after),
                     _ => StateChange::Keep,
@@ -432,6 +496,11 @@ pub async fn grade_batch(
                 );
                 if let (Graded::Scheduled { .. }, Some(after)) = (&graded, after) {
                     overlay.states.insert(key, after);
+                    let before = overlay
+                        .moved
+                        .get(&key)
+                        .map_or(state.map(|s| s.due_day), |m| m.1);
+                    overlay.moved.insert(key, (deck_id, before, after.due_day));
                 }
                 if let Some(m) = memory_after {
                     overlay.memory.insert(key, m);
@@ -486,8 +555,8 @@ fn decide(
                 None => (next, None),
                 Some(retention) => {
                     // The previous grade's day: its due day less the interval it gave.
-                    let last_graded = state
-                        .map(|s| i32::try_from(s.due_day - s.interval_days).unwrap_or(r.today));
+                    let last_graded =
+                        state.map(|s| i32::try_from(s.graded_day()).unwrap_or(r.today));
                     let (next, m) = scheduler::fsrs_grade(
                         &r.fsrs_parameters,
                         next,
@@ -503,7 +572,7 @@ fn decide(
             };
             (
                 "grade",
-                Some(row_of(&next, r.now.as_second())),
+                Some(row_of(&next, r.now.as_second(), r.today)),
                 memory_after,
                 Graded::Scheduled {
                     due_day: next.due_day,
@@ -537,7 +606,11 @@ pub async fn undo(
         .await?
         .ok_or_else(|| AppError::Conflict("There is no grade from today to undo.".to_owned()))?;
     let current = db::reviews::state(&mut *tx, user.id, event.card_id).await?;
-    let restored = event.before.get();
+    let mut restored = event.before.get();
+    if let Some(state) = restored.as_mut() {
+        state.graded_day =
+            db::reviews::last_grade_day(&mut *tx, user.id, event.card_id, event.id).await?;
+    }
     let change = match &restored {
         Some(s) => StateChange::Put(s),
         None => StateChange::Delete,

@@ -6,6 +6,7 @@
 use crate::db;
 use crate::error::AppError;
 use crate::srs::scheduler::{Scheduler, recompute};
+use jiff::Timestamp;
 use sqlx::SqlitePool;
 
 /// Sets `user_id`'s scheduler (with `chosen`: the retention is their own, not their class's
@@ -17,11 +18,12 @@ pub async fn choose(
     scheduler: Scheduler,
     chosen: bool,
     max_interval_days: u32,
+    now: Timestamp,
 ) -> Result<usize, AppError> {
     let mut tx = db::begin_write(pool).await?;
     db::users::set_scheduler(&mut *tx, user_id, scheduler, chosen).await?;
     let scheduler = current(&mut tx, user_id).await?;
-    let n = recompute_in(&mut tx, user_id, scheduler, max_interval_days).await?;
+    let n = recompute_in(&mut tx, user_id, scheduler, max_interval_days, now).await?;
     tx.commit().await?;
     Ok(n)
 }
@@ -33,12 +35,33 @@ pub async fn reschedule(
     pool: &SqlitePool,
     user_id: i64,
     max_interval_days: u32,
+    now: Timestamp,
 ) -> Result<usize, AppError> {
     let mut tx = db::begin_write(pool).await?;
     let scheduler = current(&mut tx, user_id).await?;
-    let n = recompute_in(&mut tx, user_id, scheduler, max_interval_days).await?;
+    let n = recompute_in(&mut tx, user_id, scheduler, max_interval_days, now).await?;
     tx.commit().await?;
     Ok(n)
+}
+
+/// After `user_id` joined or left a class: a student on FSRS may now be scheduled with other
+/// parameters (a class's fitted ones, or the defaults), so their cards are recomputed; anyone
+/// may have other exams, so their cards are placed around those.
+pub async fn membership_changed(
+    pool: &SqlitePool,
+    user_id: i64,
+    scheduler: Scheduler,
+    max_interval_days: u32,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    if scheduler.retention().is_some() {
+        reschedule(pool, user_id, max_interval_days, now).await?;
+    } else {
+        let mut tx = db::begin_write(pool).await?;
+        super::exams::place_cards(&mut tx, user_id, now).await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 /// Reschedules every student of class `class_id` on FSRS, after what they are scheduled with
@@ -49,10 +72,11 @@ pub async fn reschedule_class(
     sessions: &crate::auth::cache::SessionCache,
     class_id: i64,
     max_interval_days: u32,
+    now: Timestamp,
 ) -> Result<(), AppError> {
     sessions.forget_all();
     for user_id in db::classes::fsrs_members(db.reader(), class_id).await? {
-        reschedule(db.writer(), user_id, max_interval_days).await?;
+        reschedule(db.writer(), user_id, max_interval_days, now).await?;
     }
     Ok(())
 }
@@ -65,11 +89,13 @@ async fn current(tx: &mut sqlx::SqliteConnection, user_id: i64) -> Result<Schedu
     Ok(Scheduler::parse(&name, retention).unwrap_or_default())
 }
 
+/// Recomputes every card of the user from the history, then places them around their exams.
 async fn recompute_in(
     tx: &mut sqlx::SqliteConnection,
     user_id: i64,
     scheduler: Scheduler,
     max_interval_days: u32,
+    now: Timestamp,
 ) -> Result<usize, AppError> {
     let parameters: Vec<f32> = db::classes::fsrs_parameters_of(&mut *tx, user_id)
         .await?
@@ -78,6 +104,7 @@ async fn recompute_in(
     let history = db::reviews::standing_history(&mut *tx, user_id, None).await?;
     let states = recompute_all(&parameters, &history, scheduler, max_interval_days);
     db::reviews::rewrite_states(&mut *tx, user_id, &states).await?;
+    super::exams::place_cards(&mut *tx, user_id, now).await?;
     Ok(states.len())
 }
 
@@ -125,6 +152,9 @@ fn recompute_all(
                         due_day: i64::from(s.due_day),
                         lapses: i64::from(s.lapses),
                         last_reviewed_at: 0,
+                        // The fold's due day is the natural one: its last grade's day plus
+                        // the interval.
+                        graded_day: Some(i64::from(s.due_day) - i64::from(s.sm2.interval_days)),
                     },
                     memory: memory.map(|(s, d)| (f64::from(s), f64::from(d))),
                 }),

@@ -9,6 +9,7 @@ mod classes;
 mod cli;
 mod decks_and_import;
 mod edit;
+mod exams;
 mod export;
 mod fsrs;
 mod helpers;

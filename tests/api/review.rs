@@ -382,6 +382,7 @@ async fn grades_in_one_batch_see_each_other_as_if_committed_one_by_one() {
         seen_today: None,
         scheduler: studyhall::srs::scheduler::Scheduler::Sm2,
         fsrs_parameters: Vec::new().into(),
+        exams: Vec::new().into(),
     };
     let batch = [
         request(1, 2, 2),       // new card, failed: owes a repeat

@@ -27,6 +27,23 @@ pub struct StateRow {
     pub lapses: i64,
     /// Unix seconds of the last review.
     pub last_reviewed_at: i64,
+    /// The study day of the last grade (None in a state read back from a history event,
+    /// which does not keep it: `graded_day()` then reckons it from the due day).
+    #[sqlx(default)]
+    pub graded_day: Option<i64>,
+}
+
+impl StateRow {
+    /// The study day of the card's last grade. A state without it was scheduled before exams
+    /// could move a due day, so its due day less its interval is that day.
+    pub fn graded_day(&self) -> i64 {
+        self.graded_day.unwrap_or(self.due_day - self.interval_days)
+    }
+
+    /// The due day the scheduler gave, before any exam brought it forward.
+    pub fn natural_due_day(&self) -> i64 {
+        self.graded_day() + self.interval_days
+    }
 }
 
 /// A state read through a LEFT JOIN or from an event's "before" columns: all NULL when the
@@ -45,6 +62,9 @@ pub struct MaybeState {
     pub lapses: Option<i64>,
     /// Last review, Unix seconds.
     pub last_reviewed_at: Option<i64>,
+    /// The study day of the last grade.
+    #[sqlx(default)]
+    pub graded_day: Option<i64>,
 }
 
 impl MaybeState {
@@ -57,6 +77,7 @@ impl MaybeState {
             due_day: self.due_day?,
             lapses: self.lapses.unwrap_or(0),
             last_reviewed_at: self.last_reviewed_at.unwrap_or(0),
+            graded_day: self.graded_day,
         })
     }
 }

@@ -218,7 +218,7 @@ macro_rules! head_card {
         "
            c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position, c.tags,
            p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at,
-           p.stability, p.difficulty
+           p.graded_day, p.stability, p.difficulty
          FROM (SELECT 1) AS one
          LEFT JOIN pick p
          LEFT JOIN cards c ON c.id = p.card_id
@@ -231,7 +231,8 @@ macro_rules! head_card {
 pub(in crate::db) const QUEUE_HEAD_FILTERED: &str = concat!(
     "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
-                   s.lapses, s.last_reviewed_at, s.stability, s.difficulty FROM review_states s
+                   s.lapses, s.last_reviewed_at, s.graded_day, s.stability, s.difficulty
+            FROM review_states s
             WHERE s.user_id = ?1 AND s.due_day <= ?2
               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
               AND (?4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
@@ -257,7 +258,8 @@ pub(in crate::db) const QUEUE_HEAD_FILTERED: &str = concat!(
 pub(in crate::db) const QUEUE_HEAD_ALL_DECKS: &str = concat!(
     "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
-                   s.lapses, s.last_reviewed_at, s.stability, s.difficulty FROM review_states s
+                   s.lapses, s.last_reviewed_at, s.graded_day, s.stability, s.difficulty
+            FROM review_states s
             WHERE s.user_id = ?1 AND s.due_day <= ?2
             ORDER BY s.due_day, s.card_id LIMIT 1)
          SELECT

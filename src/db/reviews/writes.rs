@@ -81,7 +81,8 @@ pub async fn state(
     card_id: i64,
 ) -> Result<Option<StateRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT repetitions, easiness_hundredths, interval_days, due_day, lapses, last_reviewed_at
+        "SELECT repetitions, easiness_hundredths, interval_days, due_day, lapses, last_reviewed_at,
+                graded_day
          FROM review_states WHERE user_id = ?1 AND card_id = ?2",
     )
     .bind(user_id)
@@ -108,6 +109,26 @@ pub async fn last_undoable(
     )
     .bind(user_id)
     .bind(today)
+    .fetch_optional(db)
+    .await
+}
+
+/// The study day of the user's latest standing grade of a card other than event `except`:
+/// when the state an undo restores was graded (the history's before-columns do not keep it).
+pub async fn last_grade_day(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    card_id: i64,
+    except: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT study_day FROM standing_reviews
+         WHERE user_id = ?1 AND card_id = ?2 AND kind = 'grade' AND id <> ?3
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(card_id)
+    .bind(except)
     .fetch_optional(db)
     .await
 }
@@ -165,7 +186,7 @@ pub async fn grade_contexts(
             FROM json_each(?1))
          SELECT j.idx, c.deck_id AS card_deck,
                 s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day, s.lapses,
-                s.last_reviewed_at, s.stability, s.difficulty,
+                s.last_reviewed_at, s.graded_day, s.stability, s.difficulty,
                 (SELECT r.quality FROM standing_reviews r
                    WHERE r.user_id = j.u AND r.card_id = j.c AND r.study_day = j.d
                    ORDER BY r.id DESC LIMIT 1) AS last_quality_today,
@@ -205,6 +226,7 @@ struct StateJson {
     due_day: i64,
     lapses: i64,
     last_reviewed_at: i64,
+    graded_day: Option<i64>,
     stability: Option<f64>,
     difficulty: Option<f64>,
 }
@@ -287,6 +309,7 @@ impl BatchWrites {
                 due_day: s.due_day,
                 lapses: s.lapses,
                 last_reviewed_at: s.last_reviewed_at,
+                graded_day: s.graded_day,
                 stability: e.memory_after.map(|m| m.0),
                 difficulty: e.memory_after.map(|m| m.1),
             })),
@@ -364,11 +387,11 @@ pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<
     }
     sqlx::query(
         "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
-             interval_days, due_day, lapses, last_reviewed_at, stability, difficulty)
+             interval_days, due_day, lapses, last_reviewed_at, graded_day, stability, difficulty)
          SELECT value ->> '$.user_id', value ->> '$.card_id', value ->> '$.repetitions',
                 value ->> '$.easiness_hundredths', value ->> '$.interval_days',
                 value ->> '$.due_day', value ->> '$.lapses', value ->> '$.last_reviewed_at',
-                value ->> '$.stability', value ->> '$.difficulty'
+                value ->> '$.graded_day', value ->> '$.stability', value ->> '$.difficulty'
          FROM json_each(?1) WHERE true
          ON CONFLICT (user_id, card_id) DO UPDATE SET
              repetitions = excluded.repetitions,
@@ -377,6 +400,7 @@ pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<
              due_day = excluded.due_day,
              lapses = excluded.lapses,
              last_reviewed_at = excluded.last_reviewed_at,
+             graded_day = excluded.graded_day,
              stability = excluded.stability,
              difficulty = excluded.difficulty;
          INSERT INTO reviews (user_id, card_id, study_day, kind, reviewed_at, quality,
@@ -460,6 +484,7 @@ pub async fn rewrite_states(
                 due_day: r.state.due_day,
                 lapses: r.state.lapses,
                 last_reviewed_at: 0,
+                graded_day: r.state.graded_day,
                 stability: r.memory.map(|m| m.0),
                 difficulty: r.memory.map(|m| m.1),
             })
@@ -470,7 +495,8 @@ pub async fn rewrite_states(
              repetitions = j.value ->> '$.repetitions',
              easiness_hundredths = j.value ->> '$.easiness_hundredths',
              interval_days = j.value ->> '$.interval_days', due_day = j.value ->> '$.due_day',
-             lapses = j.value ->> '$.lapses', stability = j.value ->> '$.stability',
+             lapses = j.value ->> '$.lapses', graded_day = j.value ->> '$.graded_day',
+             stability = j.value ->> '$.stability',
              difficulty = j.value ->> '$.difficulty'
          FROM json_each(?2) AS j
          WHERE review_states.user_id = ?1 AND review_states.card_id = j.value ->> '$.card_id'",

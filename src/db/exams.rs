@@ -1,0 +1,305 @@
+//! A class's exams, the decks each covers, and what placing cards in their windows reads and
+//! writes (`srs::exam` decides where).
+
+use crate::srs::exam::{ExamWindow, Scheduled};
+use sqlx::{FromRow, SqliteExecutor};
+use std::collections::HashMap;
+
+/// SQL for the exams of user `u`'s classes that are not long past, as a JSON array of
+/// `{exam_day, window_days, decks}` (`windows_from_json` reads it): ?2 is now, Unix seconds.
+/// A macro so that the session lookup can carry it in its one static statement.
+#[macro_export]
+macro_rules! exams_of_user {
+    () => {
+        "(SELECT json_group_array(json_object('exam_day', e.exam_day,
+                   'window_days', e.window_days,
+                   'decks', (SELECT json_group_array(x.deck_id) FROM class_exam_decks x
+                              WHERE x.exam_id = e.id)))
+            FROM class_exams e JOIN class_members m ON m.class_id = e.class_id
+           WHERE m.user_id = u.id AND e.exam_day >= ?2 / 86400 - 2)"
+    };
+}
+
+#[derive(serde::Deserialize)]
+struct WindowJson {
+    exam_day: i32,
+    window_days: u32,
+    decks: Vec<i64>,
+}
+
+/// The exam windows in `exams_of_user!`'s JSON (none if it does not parse), earliest first,
+/// with their decks sorted.
+pub fn windows_from_json(json: Option<&str>) -> Vec<ExamWindow> {
+    let rows: Vec<WindowJson> = json
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default();
+    let mut windows: Vec<ExamWindow> = rows
+        .into_iter()
+        .map(|r| {
+            let mut decks = r.decks;
+            decks.sort_unstable();
+            decks.dedup();
+            ExamWindow {
+                exam_day: r.exam_day,
+                window_days: r.window_days,
+                decks,
+            }
+        })
+        .collect();
+    windows.sort_by_key(|w| (w.exam_day, w.window_days));
+    windows
+}
+
+/// The exams of `user_id`'s classes that are not long past (now is `now`, Unix seconds).
+pub async fn windows_of_user(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    now: i64,
+) -> Result<Vec<ExamWindow>, sqlx::Error> {
+    let json: Option<String> = sqlx::query_scalar(concat!(
+        "SELECT ",
+        exams_of_user!(),
+        " FROM users u WHERE u.id = ?1"
+    ))
+    .bind(user_id)
+    .bind(now)
+    .fetch_optional(db)
+    .await?
+    .flatten();
+    Ok(windows_from_json(json.as_deref()))
+}
+
+/// An exam as its class page lists it.
+#[derive(Debug, Clone, FromRow)]
+pub struct ExamRow {
+    /// Id.
+    pub id: i64,
+    /// Its name ("Quiz 3").
+    pub name: String,
+    /// Its study day.
+    pub exam_day: i64,
+    /// Study days before it that make its window.
+    pub window_days: i64,
+    /// The names of the decks it covers, joined by ", ".
+    pub deck_names: String,
+    /// The ids of those decks, JSON.
+    pub deck_ids: String,
+}
+
+impl ExamRow {
+    /// The decks it covers.
+    pub fn decks(&self) -> Vec<i64> {
+        serde_json::from_str(&self.deck_ids).unwrap_or_default()
+    }
+}
+
+/// A class's exams, earliest first.
+pub async fn of_class(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+) -> Result<Vec<ExamRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT e.id, e.name, e.exam_day, e.window_days,
+                COALESCE((SELECT group_concat(d.name, ', ') FROM class_exam_decks x
+                            JOIN decks d ON d.id = x.deck_id WHERE x.exam_id = e.id), '')
+                  AS deck_names,
+                (SELECT json_group_array(x.deck_id) FROM class_exam_decks x
+                  WHERE x.exam_id = e.id) AS deck_ids
+         FROM class_exams e WHERE e.class_id = ?1 ORDER BY e.exam_day, e.id",
+    )
+    .bind(class_id)
+    .fetch_all(db)
+    .await
+}
+
+/// A new exam of class `class_id` covering `decks`. Returns its id.
+pub async fn create(
+    db: &mut sqlx::SqliteConnection,
+    class_id: i64,
+    name: &str,
+    exam_day: i32,
+    window_days: u32,
+    decks: &[i64],
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO class_exams (class_id, name, exam_day, window_days, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    )
+    .bind(class_id)
+    .bind(name)
+    .bind(exam_day)
+    .bind(window_days)
+    .bind(now)
+    .fetch_one(&mut *db)
+    .await?;
+    let decks = serde_json::to_string(decks).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "INSERT INTO class_exam_decks (exam_id, deck_id)
+         SELECT ?1, value FROM json_each(?2) WHERE true ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(decks)
+    .execute(&mut *db)
+    .await?;
+    Ok(id)
+}
+
+/// Deletes exam `exam_id` of class `class_id`; returns whether there was one.
+pub async fn delete(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+    exam_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM class_exams WHERE id = ?1 AND class_id = ?2")
+        .bind(exam_id)
+        .bind(class_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// How many of `user_id`'s cards of `decks` fall due on each day of `first..=last`.
+pub async fn window_loads(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    decks: &[i64],
+    first: i32,
+    last: i32,
+) -> Result<HashMap<i32, u32>, sqlx::Error> {
+    let decks = serde_json::to_string(decks).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT due_day, SUM(cards) FROM due_tally
+         WHERE user_id = ?1 AND due_day BETWEEN ?2 AND ?3
+           AND deck_id IN (SELECT value FROM json_each(?4))
+         GROUP BY due_day",
+    )
+    .bind(user_id)
+    .bind(first)
+    .bind(last)
+    .bind(decks)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(d, n)| Some((i32::try_from(d).ok()?, u32::try_from(n).ok()?)))
+        .collect())
+}
+
+/// The user's scheduled cards an exam may move or may have moved: those of `decks`, and
+/// those whose due day is not the one their scheduler gave (an exam since deleted or changed
+/// brought it forward).
+pub async fn placeable(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    decks: &[i64],
+) -> Result<Vec<Scheduled>, sqlx::Error> {
+    let decks = serde_json::to_string(decks).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT s.card_id, c.deck_id, COALESCE(s.graded_day, s.due_day - s.interval_days),
+                COALESCE(s.graded_day, s.due_day - s.interval_days) + s.interval_days
+         FROM review_states s JOIN cards c ON c.id = s.card_id
+         WHERE s.user_id = ?1
+           AND (c.deck_id IN (SELECT value FROM json_each(?2))
+                OR (s.graded_day IS NOT NULL AND s.due_day <> s.graded_day + s.interval_days))
+         ORDER BY s.card_id",
+    )
+    .bind(user_id)
+    .bind(decks)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(card_id, deck_id, graded, natural)| {
+            Some(Scheduled {
+                card_id,
+                deck_id,
+                graded_day: i32::try_from(graded).ok()?,
+                natural_due: i32::try_from(natural).ok()?,
+            })
+        })
+        .collect())
+}
+
+/// Sets the due days of the user's cards, (card, due day), in one statement; rows whose day
+/// is already that are left alone, so the tallies' triggers run only for real moves.
+pub async fn set_due_days(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    due: &[(i64, i32)],
+) -> Result<u64, sqlx::Error> {
+    let json = serde_json::to_string(due).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let done = sqlx::query(
+        "UPDATE review_states SET due_day = j.value ->> '$[1]'
+         FROM json_each(?2) AS j
+         WHERE review_states.user_id = ?1 AND review_states.card_id = j.value ->> '$[0]'
+           AND review_states.due_day <> j.value ->> '$[1]'",
+    )
+    .bind(user_id)
+    .bind(json)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The class's members who are students, by name: whom its exam reports cover.
+pub async fn students(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+) -> Result<Vec<super::classes::MemberRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id, u.username FROM class_members m JOIN users u ON u.id = m.user_id
+         WHERE m.class_id = ?1 AND u.role = 'student' ORDER BY u.username COLLATE NOCASE",
+    )
+    .bind(class_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Every member of class `class_id`, by id: whom a change to its exams reschedules.
+pub async fn member_ids(
+    db: impl SqliteExecutor<'_>,
+    class_id: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT user_id FROM class_members WHERE class_id = ?1 ORDER BY user_id")
+        .bind(class_id)
+        .fetch_all(db)
+        .await
+}
+
+/// The standing grades of exam `exam_id`'s cards by the students of its class, one card of
+/// one student after another, oldest first: (user, card, study day, quality).
+pub async fn histories(
+    db: impl SqliteExecutor<'_>,
+    exam_id: i64,
+) -> Result<Vec<(i64, i64, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.user_id, r.card_id, r.study_day, r.quality
+         FROM standing_reviews r
+         JOIN cards c ON c.id = r.card_id
+         JOIN class_exam_decks x ON x.deck_id = c.deck_id AND x.exam_id = ?1
+         JOIN class_exams e ON e.id = x.exam_id
+         JOIN class_members m ON m.class_id = e.class_id AND m.user_id = r.user_id
+         JOIN users u ON u.id = r.user_id AND u.role = 'student'
+         WHERE r.quality IS NOT NULL
+         ORDER BY r.user_id, r.card_id, r.id",
+    )
+    .bind(exam_id)
+    .fetch_all(db)
+    .await
+}
+
+/// The cards exam `exam_id` covers: (id, front).
+pub async fn cards(
+    db: impl SqliteExecutor<'_>,
+    exam_id: i64,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.id, c.front FROM cards c
+         JOIN class_exam_decks x ON x.deck_id = c.deck_id
+         WHERE x.exam_id = ?1 ORDER BY c.deck_id, c.position, c.id",
+    )
+    .bind(exam_id)
+    .fetch_all(db)
+    .await
+}
