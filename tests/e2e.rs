@@ -565,6 +565,31 @@ async fn an_instructor_runs_a_class_in_the_browser() {
     shoot(&c, "class").await;
     assert_no_console_errors(&c, "/classes/{id}").await;
 
+    // An exam in three weeks covering the assigned deck, set with the class page's form (the
+    // date typed as the date picker would set it).
+    let today = studyhall::srs::day::StudyCalendar::new(jiff::tz::TimeZone::UTC, 4)
+        .day_of(app.clock().now());
+    let date = studyhall::srs::day::date_of_day(today + 21).to_string();
+    c.find(Locator::Css("#exams input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("Quiz 3")
+        .await
+        .unwrap();
+    js(
+        &c,
+        &format!("document.querySelector('#exams input[name=date]').value = '{date}'; return 0"),
+    )
+    .await;
+    click(&c, "#exams input[name=deck_3]").await;
+    click(&c, "#exams form[action$='/exams'] button").await;
+    wait_for_text(&c, "5 days").await;
+    assert!(
+        text_of(&c, "#exam-list").await.contains(&date),
+        "the exam is listed with its date"
+    );
+    audit(&c, "class-with-exam").await;
+
     // The class's pages with a deck assigned and markup in its name pass the full audit.
     let class_url = c.current_url().await.unwrap().to_string();
     for (path, name) in [
