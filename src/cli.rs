@@ -32,12 +32,12 @@ pub async fn import_file(
         .into_owned();
     let parsed = crate::study::import::read_deck_file(&bytes, &file_name, format)
         .await
-        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.public_message()))?;
+        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e))?;
     let name = DeckName::parse(deck)?;
     let now = jiff::Timestamp::now().as_second();
     crate::study::import::import_deck(pool, &name, &parsed, None, true, now)
         .await
-        .map_err(|e| anyhow::anyhow!("{}", e.public_message()))
+        .map_err(|e| anyhow::anyhow!("{}", e))
 }
 
 /// `studyhall backup FILE`: refuses to overwrite an existing file.
@@ -65,7 +65,7 @@ pub async fn create_admin(pool: &SqlitePool, name: &str, password: &str) -> anyh
         jiff::Timestamp::now().as_second(),
     )
     .await
-    .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+    .map_err(|e| anyhow::anyhow!("{}", e))?;
     Ok(())
 }
 

@@ -88,6 +88,32 @@ impl From<crate::import::ImportError> for AppError {
     }
 }
 
+impl From<crate::study::StudyError> for AppError {
+    fn from(e: crate::study::StudyError) -> Self {
+        use crate::study::StudyError as S;
+        match e {
+            S::NotFound => AppError::NotFound,
+            S::Conflict(m) => AppError::Conflict(m),
+            S::Validation(m) => AppError::Validation(m),
+            S::Busy {
+                message,
+                retry_after_secs,
+            } => AppError::Busy {
+                message,
+                retry_after_secs,
+            },
+            S::TooManyRequests { retry_after_secs } => {
+                AppError::TooManyRequests { retry_after_secs }
+            }
+            // The log gets the chain: what the use case was doing, then the store's error.
+            S::Database { context, source } => {
+                AppError::Internal(anyhow::Error::new(source).context(context))
+            }
+            S::Internal(e) => AppError::Internal(e),
+        }
+    }
+}
+
 /// Where a user whose password was reset chooses a new one.
 pub const NEW_PASSWORD_PATH: &str = "/account/new-password";
 

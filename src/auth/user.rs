@@ -26,19 +26,10 @@ pub struct CurrentUser {
     pub time_zone: TimeZone,
     /// Hour the study day starts.
     pub day_starts_hour: u8,
-    /// New cards a day.
-    pub new_per_day: u32,
-    /// A one-day extension of the new-card limit: (study day, extra cards).
-    pub extra_new: Option<(i32, u32)>,
     /// Whether the review page shows SM-2's six grades rather than the four buttons.
     pub six_grades: bool,
-    /// SM-2 or FSRS.
-    pub scheduler: crate::srs::scheduler::Scheduler,
-    /// FSRS's parameters: those fitted to the user's class, or empty for the defaults.
-    pub fsrs_parameters: Arc<[f32]>,
-    /// The exams of the user's classes that are not long past: a grade's due day lands in an
-    /// exam's window rather than jump it (`srs::exam`).
-    pub exams: Arc<[crate::srs::exam::ExamWindow]>,
+    /// What the study use cases need of the user: calendar, limits, decks, scheduler.
+    pub learner: crate::study::Learner,
     /// Whether the retention is the user's own choice (else their class's default or 90%).
     pub retention_chosen: bool,
     /// The section of the site this request is in ("decks", "review" ...), for the navigation
@@ -50,32 +41,22 @@ pub struct CurrentUser {
     pub session_id: i64,
     /// An admin reset the password: every page but choosing a new one is closed.
     pub must_change_password: bool,
-    /// The decks this user may not see, as a deck list for SQL: ids framed by commas,
-    /// ",5,7,", or "" when nothing is hidden (the common case, which the queries skip at no
-    /// cost per row).
-    pub hidden_decks: Arc<str>,
-    visible: Arc<[i64]>,
 }
 
 impl CurrentUser {
     /// The user's study calendar.
     pub fn calendar(&self) -> StudyCalendar {
-        StudyCalendar::new(self.time_zone.clone(), self.day_starts_hour)
+        self.learner.calendar.clone()
     }
 
     /// The user's study day at `now`.
     pub fn today(&self, now: Timestamp) -> i32 {
-        self.calendar().day_of(now)
+        self.learner.today(now)
     }
 
-    /// New cards allowed on study day `today`: the preference, plus any extension granted
-    /// for that day ("study N more new cards today").
+    /// New cards allowed on study day `today` (`Learner::new_limit`).
     pub fn new_limit(&self, today: i32) -> u32 {
-        let extra = match self.extra_new {
-            Some((day, extra)) if day == today => extra,
-            _ => 0,
-        };
-        self.new_per_day.saturating_add(extra)
+        self.learner.new_limit(today)
     }
 
     /// Whether the user runs the site.
@@ -103,23 +84,26 @@ impl CurrentUser {
 
     /// Whether the user may see deck `deck_id`.
     pub fn can_see(&self, deck_id: i64) -> bool {
-        self.visible.binary_search(&deck_id).is_ok()
+        self.learner.can_see(deck_id)
     }
 
     /// The decks the user may see.
     pub fn visible_deck_ids(&self) -> Arc<[i64]> {
-        self.visible.clone()
+        self.learner.visible.clone()
     }
 
-    /// The decks a queue query should look at: one deck (if visible), and the hidden ones.
-    pub fn deck_scope(&self, deck: Option<i64>) -> Result<DeckScope, AppError> {
-        if deck.is_some_and(|id| !self.can_see(id)) {
-            return Err(AppError::NotFound);
+    /// The signed-in account, as a password change takes it.
+    pub fn signed_in(&self) -> crate::study::accounts::SignedIn<'_> {
+        crate::study::accounts::SignedIn {
+            user_id: self.id,
+            username: &self.username,
+            session_id: self.session_id,
         }
-        Ok(DeckScope {
-            only: deck,
-            hidden: self.hidden_decks.clone(),
-        })
+    }
+
+    /// The decks the user may not see, as a deck list for SQL (`Learner::hidden_decks`).
+    pub fn hidden_decks(&self) -> &str {
+        &self.learner.hidden_decks
     }
 }
 
@@ -163,30 +147,40 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         // A stored zone that this build no longer knows falls back to UTC rather than
         // locking the user out.
         time_zone: TimeZone::get(&row.time_zone).unwrap_or(TimeZone::UTC),
-        time_zone_name: row.time_zone,
+        time_zone_name: row.time_zone.clone(),
         day_starts_hour: u8::try_from(row.day_starts_hour).unwrap_or(4),
-        new_per_day: u32::try_from(row.new_per_day).unwrap_or(20),
-        extra_new: row
-            .extra_new_day
-            .and_then(|d| i32::try_from(d).ok())
-            .map(|d| (d, u32::try_from(row.extra_new).unwrap_or(0))),
         six_grades: row.grade_buttons == "six",
-        scheduler: crate::srs::scheduler::Scheduler::parse(&row.scheduler, row.desired_retention)
-            .unwrap_or_default(),
         retention_chosen: row.retention_chosen,
-        fsrs_parameters: row
-            .fsrs_parameters
-            .as_deref()
-            .and_then(|p| serde_json::from_str::<Vec<f32>>(p).ok())
-            .unwrap_or_default()
-            .into(),
-        exams: crate::db::exams::windows_from_json(row.exams.as_deref()).into(),
+        learner: crate::study::Learner {
+            id: row.id,
+            calendar: StudyCalendar::new(
+                TimeZone::get(&row.time_zone).unwrap_or(TimeZone::UTC),
+                u8::try_from(row.day_starts_hour).unwrap_or(4),
+            ),
+            new_per_day: u32::try_from(row.new_per_day).unwrap_or(20),
+            extra_new: row
+                .extra_new_day
+                .and_then(|d| i32::try_from(d).ok())
+                .map(|d| (d, u32::try_from(row.extra_new).unwrap_or(0))),
+            scheduler: crate::srs::scheduler::Scheduler::parse(
+                &row.scheduler,
+                row.desired_retention,
+            )
+            .unwrap_or_default(),
+            fsrs_parameters: row
+                .fsrs_parameters
+                .as_deref()
+                .and_then(|p| serde_json::from_str::<Vec<f32>>(p).ok())
+                .unwrap_or_default()
+                .into(),
+            exams: crate::db::exams::windows_from_json(row.exams.as_deref()).into(),
+            hidden_decks,
+            visible,
+        },
         section: section_of(req.path()),
         csrf_token: row.csrf_token,
         session_id: row.session_id,
         must_change_password: row.must_change_password,
-        hidden_decks,
-        visible,
     };
     state.sessions.put(hash, user.clone(), expires_at, now);
     req.extensions_mut().insert(user.clone());
@@ -309,13 +303,4 @@ pub fn deck_list(ids: &[i64]) -> String {
         out.push(',');
     }
     out
-}
-
-/// Which decks a queue query covers.
-#[derive(Debug, Clone)]
-pub struct DeckScope {
-    /// One deck only, or all.
-    pub only: Option<i64>,
-    /// Decks to leave out (a deck list).
-    pub hidden: Arc<str>,
 }

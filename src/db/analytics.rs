@@ -254,3 +254,80 @@ pub async fn save_fit(
     .await?;
     Ok(())
 }
+
+/// A student's own fit and how it scored against what they had.
+#[derive(Debug, Clone, FromRow)]
+pub struct StudentFitRow {
+    /// The parameters, a JSON array of numbers.
+    pub parameters: String,
+    /// Reviews they were fitted on.
+    pub reviews: i64,
+    /// The first study day they did not see.
+    pub split_day: i64,
+    /// Unix seconds.
+    pub fitted_at: i64,
+    /// Later reviews both were scored on.
+    pub scored: i64,
+    /// Log loss of the student's own parameters on those.
+    pub own_log_loss: f64,
+    /// Log loss of their class's parameters (or FSRS's defaults) on the same.
+    pub baseline_log_loss: f64,
+    /// Whether the own parameters predicted better, and so schedule the student.
+    pub kept: bool,
+}
+
+/// The student's own fit, if any.
+pub async fn student_fit_of(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+) -> Result<Option<StudentFitRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT parameters, reviews, split_day, fitted_at, scored, own_log_loss,
+                baseline_log_loss, kept
+         FROM student_fits WHERE user_id = ?1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Saves a student's own fit, replacing the previous one.
+pub async fn save_student_fit(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    fit: &StudentFitRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO student_fits (user_id, parameters, reviews, split_day, fitted_at, scored,
+             own_log_loss, baseline_log_loss, kept)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (user_id) DO UPDATE SET parameters = excluded.parameters,
+             reviews = excluded.reviews, split_day = excluded.split_day,
+             fitted_at = excluded.fitted_at, scored = excluded.scored,
+             own_log_loss = excluded.own_log_loss,
+             baseline_log_loss = excluded.baseline_log_loss, kept = excluded.kept",
+    )
+    .bind(user_id)
+    .bind(&fit.parameters)
+    .bind(fit.reviews)
+    .bind(fit.split_day)
+    .bind(fit.fitted_at)
+    .bind(fit.scored)
+    .bind(fit.own_log_loss)
+    .bind(fit.baseline_log_loss)
+    .bind(fit.kept)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The student's standing grades and repeats, all decks: how many reviews their own fit
+/// would learn from.
+pub async fn review_count(db: impl SqliteExecutor<'_>, user_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM standing_reviews WHERE user_id = ?1 AND quality IS NOT NULL",
+    )
+    .bind(user_id)
+    .fetch_one(db)
+    .await
+}

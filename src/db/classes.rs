@@ -255,9 +255,40 @@ pub async fn assignments(
     .await
 }
 
-/// FSRS parameters fitted to one of the user's classes (the first that has them), JSON: what
-/// a student on FSRS is scheduled with. The session lookup reads the same.
+/// SQL for the FSRS parameters user `u` is scheduled with, JSON: their own fit where it was
+/// kept (it predicted their later reviews better), else the fit of the first of their
+/// classes that has one, else NULL for FSRS's defaults. A macro, so that the session lookup
+/// carries it in its one static statement.
+#[macro_export]
+macro_rules! fsrs_parameters_of_user {
+    () => {
+        "COALESCE((SELECT sf.parameters FROM student_fits sf
+                    WHERE sf.user_id = u.id AND sf.kept = 1),
+                  (SELECT f.parameters FROM class_fits f
+                     JOIN class_members m ON m.class_id = f.class_id
+                    WHERE m.user_id = u.id ORDER BY f.class_id LIMIT 1))"
+    };
+}
+
+/// The FSRS parameters the user is scheduled with (`fsrs_parameters_of_user!`), JSON.
 pub async fn fsrs_parameters_of(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar(concat!(
+        "SELECT ",
+        fsrs_parameters_of_user!(),
+        " FROM users u WHERE u.id = ?1"
+    ))
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?
+    .flatten())
+}
+
+/// The FSRS parameters fitted to the first of the user's classes that has them, JSON: what a
+/// student's own fit has to beat.
+pub async fn class_parameters_of(
     db: impl SqliteExecutor<'_>,
     user_id: i64,
 ) -> Result<Option<String>, sqlx::Error> {

@@ -33,7 +33,7 @@ pub struct SessionUser {
     pub desired_retention: i64,
     /// Whether the user chose their own retention.
     pub retention_chosen: bool,
-    /// FSRS parameters fitted to one of the user's classes (the first that has them), JSON.
+    /// The FSRS parameters the user is scheduled with (`fsrs_parameters_of_user!`), JSON.
     pub fsrs_parameters: Option<String>,
     /// The exams of the user's classes that are not long past, JSON (`exams_of_user!`).
     pub exams: Option<String>,
@@ -78,9 +78,9 @@ pub async fn find_user(
                 u.scheduler, ",
         crate::retention_of_user!(),
         " AS desired_retention, u.retention_chosen,
-                (SELECT f.parameters FROM class_fits f
-                   JOIN class_members m ON m.class_id = f.class_id
-                  WHERE m.user_id = u.id ORDER BY f.class_id LIMIT 1) AS fsrs_parameters, ",
+                ",
+        crate::fsrs_parameters_of_user!(),
+        " AS fsrs_parameters, ",
         crate::exams_of_user!(),
         " AS exams,
                 s.expires_at,

@@ -5,7 +5,9 @@ use crate::auth::{CsrfForm, CurrentUser, user::app_state};
 use crate::domain::{DayStartHour, NewPerDay, Password, TimeZoneName};
 use crate::error::AppError;
 use crate::srs::scheduler::Scheduler;
+use crate::study::StudyError;
 use crate::study::accounts;
+use crate::study::fits::FitOf;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -20,7 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/account").route(web::get().to(show_account)))
     .service(web::resource("/account/password").route(web::post().to(change_password)))
     .service(web::resource("/account/preferences").route(web::post().to(save_preferences)))
-    .service(web::resource("/account/scheduler").route(web::post().to(save_scheduler)));
+    .service(web::resource("/account/scheduler").route(web::post().to(save_scheduler)))
+    .service(web::resource("/account/fit").route(web::post().to(start_own_fit)));
 }
 
 #[derive(Template)]
@@ -40,6 +43,99 @@ struct AccountPage {
     scheduler_errors: Vec<String>,
     password_errors: Vec<String>,
     preference_errors: Vec<String>,
+    own_fit: OwnFitView,
+}
+
+/// The student's own FSRS parameters, as the account page shows them.
+#[derive(Default)]
+struct OwnFitView {
+    /// Their reviews so far.
+    reviews: i64,
+    /// Reviews needed to fit.
+    needed: i64,
+    /// A fit running now: (steps done, steps in all).
+    fitting: Option<(usize, usize)>,
+    /// The saved fit.
+    saved: Option<SavedFitView>,
+    /// What the fit is measured against: "your class's parameters" or FSRS's defaults.
+    baseline: &'static str,
+}
+
+struct SavedFitView {
+    reviews: i64,
+    date: String,
+    scored: i64,
+    own_log_loss: String,
+    baseline_log_loss: String,
+    kept: bool,
+}
+
+/// The account page of `user`, with their own fit read from the database.
+async fn account_page(
+    state: &crate::startup::AppState,
+    user: &CurrentUser,
+) -> Result<AccountPage, AppError> {
+    let mut account = AccountPage::of(user);
+    let db = state.db.reader();
+    let has_class_fit = crate::db::classes::class_parameters_of(db, user.id)
+        .await?
+        .is_some();
+    account.own_fit = OwnFitView {
+        reviews: crate::db::analytics::review_count(db, user.id).await?,
+        needed: crate::srs::evaluate::MIN_OWN_FIT_REVIEWS,
+        fitting: state
+            .fits
+            .progress(FitOf::Student(user.id))
+            .map(|p| (p.done, p.total)),
+        saved: crate::db::analytics::student_fit_of(db, user.id)
+            .await?
+            .map(|f| SavedFitView {
+                reviews: f.reviews,
+                date: i32::try_from(f.fitted_at.div_euclid(86_400))
+                    .map(|d| crate::srs::day::date_of_day(d).to_string())
+                    .unwrap_or_default(),
+                scored: f.scored,
+                own_log_loss: format!("{:.4}", f.own_log_loss),
+                baseline_log_loss: format!("{:.4}", f.baseline_log_loss),
+                kept: f.kept,
+            }),
+        baseline: if has_class_fit {
+            "your class's parameters"
+        } else {
+            "FSRS's default parameters"
+        },
+    };
+    Ok(account)
+}
+
+#[derive(Deserialize)]
+struct Nothing {}
+
+/// Starts fitting FSRS to the student's own reviews, once they have enough.
+async fn start_own_fit(
+    req: HttpRequest,
+    user: CurrentUser,
+    _form: CsrfForm<Nothing>,
+) -> Result<HttpResponse, AppError> {
+    let state = app_state(&req)?;
+    let reviews = crate::db::analytics::review_count(state.db.reader(), user.id).await?;
+    let needed = crate::srs::evaluate::MIN_OWN_FIT_REVIEWS;
+    if reviews < needed {
+        return Err(AppError::Conflict(format!(
+            "Fitting your own parameters takes {needed} reviews; you have {reviews}."
+        )));
+    }
+    super::spend_write(&state, &user)?;
+    state.fits.start(
+        FitOf::Student(user.id),
+        crate::study::fits::FitContext {
+            db: state.db.clone(),
+            sessions: state.sessions.clone(),
+            max_interval_days: state.max_interval_days,
+            now: state.clock.now(),
+        },
+    );
+    Ok(see_other("/account#own-fit"))
 }
 
 impl AccountPage {
@@ -49,16 +145,16 @@ impl AccountPage {
             role: user.role.as_str(),
             time_zone: user.time_zone_name.clone(),
             day_starts_hour: user.day_starts_hour.to_string(),
-            new_per_day: user.new_per_day.to_string(),
+            new_per_day: user.learner.new_per_day.to_string(),
             six_grades: user.six_grades,
-            fsrs: user.scheduler.retention().is_some(),
-            desired_retention: match user.scheduler {
+            fsrs: user.learner.scheduler.retention().is_some(),
+            desired_retention: match user.learner.scheduler {
                 Scheduler::Fsrs { retention_pct } if user.retention_chosen => {
                     retention_pct.to_string()
                 }
                 _ => String::new(),
             },
-            retention_default: match user.scheduler {
+            retention_default: match user.learner.scheduler {
                 Scheduler::Fsrs { retention_pct } if !user.retention_chosen => {
                     retention_pct.to_string()
                 }
@@ -68,6 +164,7 @@ impl AccountPage {
             scheduler_errors: Vec::new(),
             password_errors: Vec::new(),
             preference_errors: Vec::new(),
+            own_fit: OwnFitView::default(),
         }
     }
 }
@@ -100,10 +197,12 @@ struct PreferencesForm {
 }
 
 async fn show_account(
+    req: HttpRequest,
     user: CurrentUser,
     query: web::Query<Saved>,
 ) -> Result<HttpResponse, AppError> {
-    let mut account = AccountPage::of(&user);
+    let state = app_state(&req)?;
+    let mut account = account_page(&state, &user).await?;
     account.notice = match query.saved.as_deref() {
         Some("password") => Some("Your password was changed; your other sessions were logged out."),
         Some("preferences") => Some("Your study preferences were saved."),
@@ -122,7 +221,7 @@ async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let form = form.0;
-    let mut account = AccountPage::of(&user);
+    let mut account = account_page(&state, &user).await?;
     if form.new != form.confirm {
         account
             .password_errors
@@ -134,7 +233,7 @@ async fn change_password(
                 state.db.writer(),
                 &state.throttle,
                 super::client_ip(&req),
-                &user,
+                user.signed_in(),
                 &form.current,
                 &new,
                 state.clock.now().as_second(),
@@ -145,8 +244,8 @@ async fn change_password(
                     state.sessions.forget_user(user.id);
                     return Ok(see_other("/account?saved=password"));
                 }
-                Err(AppError::Validation(message)) => account.password_errors.push(message),
-                Err(other) => return Err(other),
+                Err(StudyError::Validation(message)) => account.password_errors.push(message),
+                Err(other) => return Err(other.into()),
             }
         }
         Ok(_) => {}
@@ -187,7 +286,7 @@ async fn save_preferences(
         state.sessions.forget_user(user.id);
         return Ok(see_other("/account?saved=preferences"));
     }
-    let mut account = AccountPage::of(&user);
+    let mut account = account_page(&state, &user).await?;
     account.time_zone = form.time_zone;
     account.day_starts_hour = form.day_starts_hour;
     account.new_per_day = form.new_per_day;
@@ -240,7 +339,7 @@ async fn choose_new_password(
     }
     match Password::parse(&form.new, &user.username) {
         Ok(new) if errors.is_empty() => {
-            accounts::choose_new_password(state.db.writer(), &user, &new).await?;
+            accounts::choose_new_password(state.db.writer(), user.signed_in(), &new).await?;
             state.sessions.forget_user(user.id);
             return Ok(see_other("/decks"));
         }
@@ -300,7 +399,7 @@ async fn save_scheduler(
             Ok(see_other("/account?saved=scheduler"))
         }
         Err(e) => {
-            let mut account = AccountPage::of(&user);
+            let mut account = account_page(&state, &user).await?;
             account.fsrs = form.scheduler == "fsrs";
             account.desired_retention = form.desired_retention.chars().take(20).collect();
             account.scheduler_errors.push(e.0);

@@ -189,7 +189,7 @@ async fn preview_import(
         let (parsed, file_name) = read_upload(file, &format).await?;
         let name = deck_name(&deck, parsed.title.as_deref(), &file_name)?;
         let (owner, _) = import_target(pool, &user, &name).await?;
-        crate::study::import::preview(pool, &name, parsed, owner).await
+        Ok::<_, AppError>(crate::study::import::preview(pool, &name, parsed, owner).await?)
     }
     .await;
     let preview = match previewed {
@@ -332,7 +332,7 @@ async fn read_and_import(
     let (parsed, file_name) = read_upload(file, format).await?;
     let name = deck_name(deck, parsed.title.as_deref(), &file_name)?;
     let (owner, public) = import_target(pool, user, &name).await?;
-    import_deck(pool, &name, &parsed, owner, public, now).await
+    Ok(import_deck(pool, &name, &parsed, owner, public, now).await?)
 }
 
 #[derive(Template)]

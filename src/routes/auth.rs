@@ -5,6 +5,7 @@ use crate::auth::{CsrfForm, CurrentUser, MaybeUser, csrf, session, user::app_sta
 use crate::config::Registration;
 use crate::domain::{Password, Role, Username};
 use crate::error::AppError;
+use crate::study::StudyError;
 use crate::study::accounts;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -165,7 +166,7 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
                 .map_err(|e| anyhow::anyhow!(e))?;
             Ok(response)
         }
-        Err(AppError::Validation(message)) => {
+        Err(StudyError::Validation(message)) => {
             let open = state.registration == Registration::Open;
             anonymous_page(&req, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
                 LoginPage {
@@ -177,7 +178,7 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
                 .render()
             })
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -258,15 +259,15 @@ async fn register(
                 .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
             match accounts::register(state.db.writer(), &u, &p, Role::Student, now).await {
                 Ok(id) => Some(id),
-                Err(AppError::Validation(message)) => {
+                Err(StudyError::Validation(message)) => {
                     errors.push(message);
                     None
                 }
-                Err(busy @ AppError::Busy { .. }) => {
+                Err(busy @ StudyError::Busy { .. }) => {
                     state.throttle.refund_registration(super::client_ip(&req));
-                    return Err(busy);
+                    return Err(busy.into());
                 }
-                Err(other) => return Err(other),
+                Err(other) => return Err(other.into()),
             }
         }
         _ => None,

@@ -4,7 +4,9 @@ use super::{Nav, page, page_with, see_other};
 use crate::auth::{CsrfForm, CurrentUser, Instructor, user::app_state};
 use crate::db::classes::{ClassRow, MemberRow};
 use crate::error::AppError;
+use crate::study::StudyError;
 use crate::study::classes;
+use crate::study::fits::FitOf;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -193,11 +195,11 @@ async fn create_class(
     .await
     {
         Ok(id) => Ok(see_other(&format!("/classes/{id}"))),
-        Err(AppError::Validation(message)) => page_with(
+        Err(StudyError::Validation(message)) => page_with(
             StatusCode::UNPROCESSABLE_ENTITY,
             &classes_page(&req, &user, Some(message), String::new()).await?,
         ),
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -220,11 +222,11 @@ async fn join_class(
             reschedule_member(&state, &user).await?;
             Ok(see_other(&format!("/classes?joined={id}")))
         }
-        Err(AppError::Validation(message)) => page_with(
+        Err(StudyError::Validation(message)) => page_with(
             StatusCode::UNPROCESSABLE_ENTITY,
             &classes_page(&req, &user, Some(message), form.0.code.clone()).await?,
         ),
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -255,7 +257,7 @@ async fn class_page(
     let db = state.db.reader();
     let assigned = crate::db::classes::deck_ids(db, class.id).await?;
     let today = user.today(state.clock.now());
-    let decks = crate::db::decks::list_with_counts(db, user.id, today, &user.hidden_decks)
+    let decks = crate::db::decks::list_with_counts(db, user.id, today, user.hidden_decks())
         .await?
         .into_iter()
         .filter(|d| assigned.contains(&d.id) || user.may_assign_deck(d.owner_id, d.public))
@@ -475,11 +477,12 @@ async fn reschedule_member(
     crate::study::scheduling::membership_changed(
         state.db.writer(),
         user.id,
-        user.scheduler,
+        user.learner.scheduler,
         state.max_interval_days,
         state.clock.now(),
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 #[derive(Template)]
@@ -623,11 +626,13 @@ async fn start_fit(
     let state = app_state(&req)?;
     let class = owned(&req, &user, *id).await?;
     state.fits.start(
-        state.db.clone(),
-        state.sessions.clone(),
-        class.id,
-        state.max_interval_days,
-        state.clock.now().as_second(),
+        FitOf::Class(class.id),
+        crate::study::fits::FitContext {
+            db: state.db.clone(),
+            sessions: state.sessions.clone(),
+            max_interval_days: state.max_interval_days,
+            now: state.clock.now(),
+        },
     );
     Ok(see_other(&format!(
         "/classes/{}/dashboard#predictions",
@@ -783,7 +788,10 @@ async fn show_dashboard(
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("scheduler scores: {e}")))?;
             Predictions {
                 verdict,
-                fitting: state.fits.progress(class.id).map(|p| (p.done, p.total)),
+                fitting: state
+                    .fits
+                    .progress(FitOf::Class(class.id))
+                    .map(|p| (p.done, p.total)),
                 fitted: saved.zip(shown).map(|(f, shown)| {
                     let day = i32::try_from(f.fitted_at.div_euclid(86_400))
                         .map(|d| crate::srs::day::date_of_day(d).to_string())

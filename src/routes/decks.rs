@@ -70,7 +70,7 @@ async fn list_decks(
     let state = app_state(&req)?;
     let today = user.today(state.clock.now());
     let decks =
-        crate::db::decks::list_with_counts(state.db.reader(), user.id, today, &user.hidden_decks)
+        crate::db::decks::list_with_counts(state.db.reader(), user.id, today, user.hidden_decks())
             .await?;
     page(&DecksPage {
         nav: Nav::for_user(&user),

@@ -5,6 +5,7 @@ use super::{Nav, page, page_with, see_other};
 use crate::auth::{CsrfForm, CurrentUser, user::app_state};
 use crate::error::AppError;
 use crate::practice::{self, Family, MAX_SEED, Variant};
+use crate::study::StudyError;
 use crate::study::practice::{self as checking, Submission};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -131,7 +132,7 @@ async fn show_problem(
     let (family, seed) = locate(&path.0, &path.1)?;
     let variant = family.variant(seed);
     let verdict = match query.attempt {
-        Some(id) => match checking::attempt(state.db.reader(), &user, id).await? {
+        Some(id) => match checking::attempt(state.db.reader(), &user.learner, id).await? {
             Some((row, attempted)) if attempted == variant => Some(Verdict::of(&row, &attempted)),
             _ => return Err(AppError::NotFound),
         },
@@ -167,7 +168,7 @@ async fn answer_problem(
     };
     match checking::record_attempt(
         state.db.writer(),
-        &user,
+        &user.learner,
         family,
         seed,
         submission,
@@ -181,7 +182,7 @@ async fn answer_problem(
             "/practice/{}/{seed}?attempt={id}",
             family.id
         ))),
-        Err(AppError::Validation(message)) => page_with(
+        Err(StudyError::Validation(message)) => page_with(
             StatusCode::UNPROCESSABLE_ENTITY,
             &ProblemPage {
                 nav: Nav::for_user(&user),
@@ -197,6 +198,6 @@ async fn answer_problem(
                 verdict: None,
             },
         ),
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }

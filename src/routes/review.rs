@@ -9,6 +9,7 @@ use crate::error::AppError;
 use crate::practice::{self, Variant};
 use crate::srs::day::date_of_day;
 use crate::srs::schedule::{Preview, Standing, interval_label};
+use crate::study::StudyError;
 use crate::study::practice::{self as checking, Submission};
 use crate::study::review::{self, GradeExtras, GradeRequest};
 use actix_web::http::StatusCode;
@@ -289,7 +290,7 @@ async fn render_review(
     let now = state.clock.now();
     let queue = review::next(
         &state.db,
-        user,
+        &user.learner,
         query.deck,
         query.undone,
         now,
@@ -410,7 +411,7 @@ async fn problem_view(
     now: jiff::Timestamp,
 ) -> Result<ProblemView, AppError> {
     if let Some(id) = attempt
-        && let Some((row, variant)) = checking::attempt(pool, user, id).await?
+        && let Some((row, variant)) = checking::attempt(pool, &user.learner, id).await?
         && row.card_id == Some(card_id)
     {
         return Ok(ProblemView {
@@ -453,7 +454,7 @@ async fn undo_grade(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     super::spend_write(&state, &user)?;
-    let undone = review::undo(state.db.writer(), &user, state.clock.now()).await?;
+    let undone = review::undo(state.db.writer(), &user.learner, state.clock.now()).await?;
     let deck = deck_of(&form.0.deck);
     let mut url = review_url(deck);
     url.push(if url.contains('?') { '&' } else { '?' });
@@ -501,7 +502,7 @@ async fn answer_card(
     let deck = deck_of(&form.deck);
     match checking::record_attempt(
         state.db.writer(),
-        &user,
+        &user.learner,
         family,
         seed,
         submission,
@@ -517,7 +518,7 @@ async fn answer_card(
             url.push_str(&format!("attempt={id}"));
             Ok(see_other(&url))
         }
-        Err(AppError::Validation(error)) => {
+        Err(StudyError::Validation(error)) => {
             let query = ReviewQuery {
                 deck,
                 show: None,
@@ -534,7 +535,7 @@ async fn answer_card(
             };
             render_review(&req, &user, &query, Some(retry)).await
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -559,7 +560,7 @@ async fn grade_card(
     };
     if let Ok(id) = form.attempt.trim().parse::<i64>() {
         // The answer this grade follows: it must be this user's, to this card.
-        let (row, _) = checking::attempt(state.db.reader(), &user, id)
+        let (row, _) = checking::attempt(state.db.reader(), &user.learner, id)
             .await?
             .filter(|(row, _)| row.card_id == Some(*card_id))
             .ok_or(AppError::NotFound)?;
@@ -570,7 +571,7 @@ async fn grade_card(
             suggested_quality: u8::try_from(row.suggested_quality).ok(),
         };
     }
-    let request = GradeRequest::new(&user, *card_id, grade, extras, state.clock.now())
+    let request = GradeRequest::new(&user.learner, *card_id, grade, extras, state.clock.now())
         .seen(form.seen.trim().parse::<i64>().ok());
     state.grader.grade(request).await?;
     Ok(see_other(&review_url(deck_of(&form.deck))))

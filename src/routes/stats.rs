@@ -21,7 +21,7 @@ struct StatsPage {
 
 async fn show_stats(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
-    let p = progress::progress(state.db.reader(), &user, state.clock.now()).await?;
+    let p = progress::progress(state.db.reader(), &user.learner, state.clock.now()).await?;
     page(&StatsPage {
         nav: Nav::for_user(&user),
         p,

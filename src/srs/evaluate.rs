@@ -166,6 +166,53 @@ pub fn fit(
     .map_err(|e| e.to_string())
 }
 
+/// Reviews a student needs before fitting parameters of their own: fewer, and the optimizer
+/// mostly learns noise.
+pub const MIN_OWN_FIT_REVIEWS: i64 = 1_000;
+
+/// A student's own parameters against the ones they have, both scored on the same later
+/// reviews (from the day the own fit stopped seeing them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OwnFit {
+    /// Reviews scored.
+    pub scored: usize,
+    /// The own parameters' scores.
+    pub own: Score,
+    /// The scores of what they have: their class's parameters, or FSRS's defaults.
+    pub baseline: Score,
+}
+
+impl OwnFit {
+    /// Whether the own parameters predict the later reviews better (lower log loss), and so
+    /// should schedule the student.
+    pub fn kept(&self) -> bool {
+        self.own.log_loss < self.baseline.log_loss
+    }
+}
+
+/// Scores a student's `own` parameters, fitted on their reviews before `split_day`, against
+/// `baseline` (empty: FSRS's defaults) on the reviews from that day on. None when nothing
+/// falls there.
+pub fn own_fit(
+    histories: &[Vec<(i32, u8)>],
+    own: &[f32],
+    baseline: &[f32],
+    split_day: i32,
+) -> Option<OwnFit> {
+    let baseline = if baseline.is_empty() {
+        super::fsrs::default_parameters()
+    } else {
+        baseline
+    };
+    let mine = compare_fitted(histories, 1, Some((own, split_day)))?;
+    let theirs = compare_fitted(histories, 1, Some((baseline, split_day)))?;
+    Some(OwnFit {
+        scored: mine.scored,
+        own: mine.fitted?,
+        baseline: theirs.fitted?,
+    })
+}
+
 /// FSRS-6's default decay (-w20).
 const DECAY: f64 = -0.1542;
 
@@ -316,6 +363,47 @@ mod tests {
         assert!((fsrs_recall(10.0, 10.0, DECAY) - 0.9).abs() < 1e-9);
         assert!(fsrs_recall(20.0, 10.0, DECAY) < 0.9);
         assert!((fsrs_recall(10.0, 10.0, -0.5) - 0.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn an_own_fit_is_kept_only_where_it_predicts_the_later_reviews_better() {
+        // A student who forgets fast: a card seen more than three days ago is forgotten,
+        // over 200 cards reviewed after gaps of 1 to 12 days.
+        let histories: Vec<Vec<(i32, u8)>> = (0..200)
+            .map(|card: i32| {
+                let mut day = card % 7;
+                let mut history = vec![(day, 4)];
+                for i in 0..30 {
+                    // The same first gap for every card: the optimizer drops first reviews
+                    // whose (rating, gap) pair is rare as outliers.
+                    let gap = if i == 0 {
+                        2
+                    } else {
+                        1 + (card * 7 + i * 5) % 12
+                    };
+                    day += gap;
+                    history.push((day, if gap <= 3 { 4 } else { 1 }));
+                }
+                history
+            })
+            .collect();
+        let defaults = crate::srs::fsrs::default_parameters();
+        // Against itself, nothing is better.
+        let same = own_fit(&histories, defaults, &[], 100).unwrap();
+        assert_eq!(same.own.log_loss, same.baseline.log_loss);
+        assert!(!same.kept());
+        // The optimizer, on the earlier half, learns that this student forgets within a week
+        // and predicts the later half better than FSRS's defaults.
+        let (split, items) = training_set(&histories).unwrap();
+        let quick = fit(items, None).unwrap();
+        let fitted = own_fit(&histories, &quick, &[], split).unwrap();
+        assert!(fitted.kept(), "{fitted:?}");
+        assert!(fitted.scored > 0);
+        // And the other way round, the defaults are not kept over them.
+        let back = own_fit(&histories, defaults, &quick, split).unwrap();
+        assert!(!back.kept(), "{back:?}");
+        assert_eq!(back.baseline.log_loss, fitted.own.log_loss);
+        assert_eq!(own_fit(&histories, &quick, &[], 10_000), None);
     }
 
     #[test]

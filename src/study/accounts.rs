@@ -1,9 +1,9 @@
 //! Registering, logging in and out, and changing a password.
 
-use crate::auth::{CurrentUser, password, session};
+use super::StudyError;
+use crate::auth::{password, session};
 use crate::db;
 use crate::domain::{Password, Role, Username};
-use crate::error::AppError;
 use actix_web::cookie::Cookie;
 use sqlx::SqlitePool;
 use std::net::IpAddr;
@@ -17,13 +17,13 @@ pub async fn register(
     password: &Password,
     role: Role,
     now: i64,
-) -> Result<i64, AppError> {
+) -> Result<i64, StudyError> {
     let hash = password::hash(password.expose().to_owned()).await?;
     db::users::create(pool, username.as_str(), &hash, role.as_str(), now)
         .await
         .map_err(|e| {
             if db::is_unique_violation(&e) {
-                AppError::Validation(format!("The username '{username}' is taken."))
+                StudyError::Validation(format!("The username '{username}' is taken."))
             } else {
                 e.into()
             }
@@ -40,12 +40,12 @@ async fn checked_password<T>(
     username: &str,
     password_typed: &str,
     now: i64,
-    lookup: impl Future<Output = Result<(Option<String>, T), AppError>>,
-) -> Result<(bool, T), AppError> {
+    lookup: impl Future<Output = Result<(Option<String>, T), StudyError>>,
+) -> Result<(bool, T), StudyError> {
     // Reserve first: a throttled request costs neither a database read nor a hash.
     let attempt = throttle
         .begin(ip, username, now)
-        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+        .map_err(|retry_after_secs| StudyError::TooManyRequests { retry_after_secs })?;
     let (hash, found) = match lookup.await {
         Ok(looked_up) => looked_up,
         Err(e) => {
@@ -74,18 +74,18 @@ pub async fn authenticate(
     username: &str,
     password_typed: &str,
     now: i64,
-) -> Result<i64, AppError> {
+) -> Result<i64, StudyError> {
     let lookup = async {
         let user = db::users::find_by_username(pool, username.trim()).await?;
         Ok((user.as_ref().map(|u| u.password_hash.clone()), user))
     };
     let (ok, user) = checked_password(throttle, ip, username, password_typed, now, lookup).await?;
     match user {
-        Some(user) if ok && user.disabled => Err(AppError::Validation(
+        Some(user) if ok && user.disabled => Err(StudyError::Validation(
             "This account is disabled; ask an administrator.".to_owned(),
         )),
         Some(user) if ok => Ok(user.id),
-        _ => Err(AppError::Validation(
+        _ => Err(StudyError::Validation(
             "Wrong username or password.".to_owned(),
         )),
     }
@@ -103,7 +103,7 @@ pub async fn start_session(
     user_id: i64,
     now: i64,
     secure: bool,
-) -> Result<Cookie<'static>, AppError> {
+) -> Result<Cookie<'static>, StudyError> {
     let token = session::random_token();
     let csrf = session::random_token();
     let expires = now + session::SESSION_DAYS * 86_400;
@@ -126,7 +126,7 @@ const TEMPORARY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVW
 
 /// Resets a user's password to a random temporary one, returned to show the admin once; the
 /// user must choose a new password at next login, and their sessions end now.
-pub async fn reset_password(pool: &SqlitePool, user_id: i64) -> Result<String, AppError> {
+pub async fn reset_password(pool: &SqlitePool, user_id: i64) -> Result<String, StudyError> {
     let temporary: String = (0..14)
         .map(|_| {
             let i = rand::Rng::random_range(&mut rand::rng(), 0..TEMPORARY_ALPHABET.len());
@@ -135,21 +135,33 @@ pub async fn reset_password(pool: &SqlitePool, user_id: i64) -> Result<String, A
         .collect();
     let hash = password::hash(temporary.clone()).await?;
     if !db::users::set_password(pool, user_id, &hash, true).await? {
-        return Err(AppError::NotFound);
+        return Err(StudyError::NotFound);
     }
     db::sessions::delete_all(pool, user_id).await?;
     Ok(temporary)
 }
 
+/// The signed-in account a password change is for: whose, under which name, and the session
+/// that stays signed in.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedIn<'a> {
+    /// The user.
+    pub user_id: i64,
+    /// Their login name (what the login throttle counts by).
+    pub username: &'a str,
+    /// The session making the change.
+    pub session_id: i64,
+}
+
 /// Sets the new password a user chose after a reset, ending their other sessions.
 pub async fn choose_new_password(
     pool: &SqlitePool,
-    user: &CurrentUser,
+    user: SignedIn<'_>,
     new: &Password,
-) -> Result<(), AppError> {
+) -> Result<(), StudyError> {
     let hash = password::hash(new.expose().to_owned()).await?;
-    db::users::set_password_hash(pool, user.id, &hash).await?;
-    db::sessions::delete_others(pool, user.id, user.session_id).await?;
+    db::users::set_password_hash(pool, user.user_id, &hash).await?;
+    db::sessions::delete_others(pool, user.user_id, user.session_id).await?;
     Ok(())
 }
 
@@ -159,25 +171,25 @@ pub async fn change_password(
     pool: &SqlitePool,
     throttle: &LoginThrottle,
     ip: IpAddr,
-    user: &CurrentUser,
+    user: SignedIn<'_>,
     current: &str,
     new: &Password,
     now: i64,
-) -> Result<(), AppError> {
+) -> Result<(), StudyError> {
     let lookup = async {
-        let row = db::users::find(pool, user.id)
+        let row = db::users::find(pool, user.user_id)
             .await?
-            .ok_or(AppError::NotFound)?;
+            .ok_or(StudyError::NotFound)?;
         Ok((Some(row.password_hash), ()))
     };
-    let (right, ()) = checked_password(throttle, ip, &user.username, current, now, lookup).await?;
+    let (right, ()) = checked_password(throttle, ip, user.username, current, now, lookup).await?;
     if !right {
-        return Err(AppError::Validation(
+        return Err(StudyError::Validation(
             "The current password is not right.".to_owned(),
         ));
     }
     let hash = password::hash(new.expose().to_owned()).await?;
-    db::users::set_password_hash(pool, user.id, &hash).await?;
-    db::sessions::delete_others(pool, user.id, user.session_id).await?;
+    db::users::set_password_hash(pool, user.user_id, &hash).await?;
+    db::sessions::delete_others(pool, user.user_id, user.session_id).await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Classes: creating them with an unguessable join code, joining and leaving.
 
+use super::StudyError;
 use crate::db;
-use crate::error::AppError;
 use sqlx::SqlitePool;
 
 /// Characters of a join code: capitals and digits without look-alikes (0/O, 1/I).
@@ -33,7 +33,7 @@ pub async fn create(
     name: &str,
     owner_id: i64,
     now: i64,
-) -> Result<i64, AppError> {
+) -> Result<i64, StudyError> {
     let name = crate::domain::one_line_name(name, "A class", 120)?;
     let name = name.as_str();
     // A clash of two random 50-bit codes is all but impossible; one retry covers it.
@@ -43,17 +43,22 @@ pub async fn create(
             other => return Ok(other?),
         }
     }
-    Err(AppError::Internal(anyhow::anyhow!(
+    Err(StudyError::Internal(anyhow::anyhow!(
         "could not draw a unique join code"
     )))
 }
 
 /// Joins the class with this code; returns its id.
-pub async fn join(pool: &SqlitePool, user_id: i64, code: &str, now: i64) -> Result<i64, AppError> {
+pub async fn join(
+    pool: &SqlitePool,
+    user_id: i64,
+    code: &str,
+    now: i64,
+) -> Result<i64, StudyError> {
     let class = db::classes::find_by_code(pool, &normalise_code(code))
         .await?
         .ok_or_else(|| {
-            AppError::Validation(
+            StudyError::Validation(
                 "No class has that join code; check it with your instructor.".to_owned(),
             )
         })?;
@@ -62,14 +67,14 @@ pub async fn join(pool: &SqlitePool, user_id: i64, code: &str, now: i64) -> Resu
 }
 
 /// Draws a new join code for a class (the old one stops working).
-pub async fn regenerate_code(pool: &SqlitePool, class_id: i64) -> Result<(), AppError> {
+pub async fn regenerate_code(pool: &SqlitePool, class_id: i64) -> Result<(), StudyError> {
     for _ in 0..2 {
         match db::classes::set_join_code(pool, class_id, &new_join_code()).await {
             Err(e) if db::is_unique_violation(&e) => continue,
             other => return Ok(other?),
         }
     }
-    Err(AppError::Internal(anyhow::anyhow!(
+    Err(StudyError::Internal(anyhow::anyhow!(
         "could not draw a unique join code"
     )))
 }

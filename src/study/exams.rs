@@ -2,8 +2,8 @@
 //! decks jumps it (`srs::exam`), deleting one gives the cards back their natural due days,
 //! and the class dashboard predicts each student's recall at the exam.
 
+use super::{Context, StudyError};
 use crate::db;
-use crate::error::AppError;
 use crate::srs::day::StudyCalendar;
 use crate::srs::{evaluate, exam};
 use jiff::Timestamp;
@@ -98,10 +98,12 @@ pub async fn place_cards(
     conn: &mut SqliteConnection,
     user_id: i64,
     now: Timestamp,
-) -> Result<u64, AppError> {
+) -> Result<u64, StudyError> {
     let exams = db::exams::windows_of_user(&mut *conn, user_id, now.as_second()).await?;
     let decks: Vec<i64> = exams.iter().flat_map(|e| e.decks.iter().copied()).collect();
-    let cards = db::exams::placeable(&mut *conn, user_id, &decks).await?;
+    let cards = db::exams::placeable(&mut *conn, user_id, &decks)
+        .await
+        .context("reading the cards an exam may move")?;
     if cards.is_empty() {
         return Ok(0);
     }
@@ -113,7 +115,9 @@ pub async fn place_cards(
         u8::try_from(user.day_starts_hour).unwrap_or(4),
     );
     let due = exam::place_all(&exams, calendar.day_of(now), &cards);
-    Ok(db::exams::set_due_days(&mut *conn, user_id, &due).await?)
+    db::exams::set_due_days(&mut *conn, user_id, &due)
+        .await
+        .context("moving due days into exam windows")
 }
 
 /// Places the cards of every member of class `class_id` again, in one transaction, after its
@@ -123,8 +127,8 @@ async fn place_class(
     sessions: &crate::auth::cache::SessionCache,
     class_id: i64,
     now: Timestamp,
-    change: impl AsyncFnOnce(&mut SqliteConnection) -> Result<bool, AppError>,
-) -> Result<bool, AppError> {
+    change: impl AsyncFnOnce(&mut SqliteConnection) -> Result<bool, StudyError>,
+) -> Result<bool, StudyError> {
     let mut tx = db::begin_write(db.writer()).await?;
     if !change(&mut tx).await? {
         return Ok(false);
@@ -144,7 +148,7 @@ pub async fn create(
     class_id: i64,
     exam: &NewExam,
     now: Timestamp,
-) -> Result<(), AppError> {
+) -> Result<(), StudyError> {
     place_class(db, sessions, class_id, now, async |tx| {
         db::exams::create(
             tx,
@@ -170,7 +174,7 @@ pub async fn delete(
     class_id: i64,
     exam_id: i64,
     now: Timestamp,
-) -> Result<(), AppError> {
+) -> Result<(), StudyError> {
     let deleted = place_class(db, sessions, class_id, now, async |tx| {
         Ok(db::exams::delete(&mut *tx, class_id, exam_id).await?)
     })
@@ -178,7 +182,7 @@ pub async fn delete(
     if deleted {
         Ok(())
     } else {
-        Err(AppError::NotFound)
+        Err(StudyError::NotFound)
     }
 }
 
@@ -225,19 +229,21 @@ pub async fn reports(
     db: &db::Db,
     class_id: i64,
     parameters: Vec<f32>,
-) -> Result<Vec<ExamReport>, AppError> {
+) -> Result<Vec<ExamReport>, StudyError> {
     let pool = db.reader();
     let members = db::exams::students(pool, class_id).await?;
     let mut out = Vec::new();
     for row in db::exams::of_class(pool, class_id).await? {
-        let histories = db::exams::histories(pool, row.id).await?;
+        let histories = db::exams::histories(pool, row.id)
+            .await
+            .context("reading the history of an exam's cards")?;
         let cards = db::exams::cards(pool, row.id).await?;
         let members = members.clone();
         let parameters = parameters.clone();
         let report =
             actix_web::web::block(move || report(row, &members, &cards, &histories, &parameters))
                 .await
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("predicting recall: {e}")))?;
+                .map_err(|e| StudyError::Internal(anyhow::anyhow!("predicting recall: {e}")))?;
         out.push(report);
     }
     Ok(out)

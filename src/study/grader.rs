@@ -4,10 +4,10 @@
 //! commit and several thread hops while holding the write lock) into a few large ones; when
 //! idle, a lone grade is committed at once, so latency stays as low as before.
 
+use super::StudyError;
 use super::review::{GradeRequest, Graded, grade_batch};
 use crate::db;
 use crate::db::checkpoint::Checkpointer;
-use crate::error::AppError;
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -18,7 +18,7 @@ const QUEUE: usize = 4096;
 
 struct Job {
     request: GradeRequest,
-    reply: oneshot::Sender<Result<Graded, AppError>>,
+    reply: oneshot::Sender<Result<Graded, StudyError>>,
 }
 
 /// The handle handlers grade through.
@@ -36,15 +36,15 @@ impl Grader {
     }
 
     /// Records a grade; answers once it is committed.
-    pub async fn grade(&self, request: GradeRequest) -> Result<Graded, AppError> {
+    pub async fn grade(&self, request: GradeRequest) -> Result<Graded, StudyError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { request, reply })
             .await
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("the grading task has stopped")))?;
-        answer
-            .await
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("the grading task dropped a grade")))?
+            .map_err(|_| StudyError::Internal(anyhow::anyhow!("the grading task has stopped")))?;
+        answer.await.map_err(|_| {
+            StudyError::Internal(anyhow::anyhow!("the grading task dropped a grade"))
+        })?
     }
 }
 
@@ -69,7 +69,7 @@ async fn commit_batch(writer: &SqlitePool, batch: Vec<Job>, max_interval_days: u
     let fail_all = |batch: Vec<Job>, why: &str| {
         tracing::error!(grades = batch.len(), "grade batch failed: {why}");
         for job in batch {
-            let _ = job.reply.send(Err(AppError::Internal(anyhow::anyhow!(
+            let _ = job.reply.send(Err(StudyError::Internal(anyhow::anyhow!(
                 "recording the grade failed: {why}"
             ))));
         }

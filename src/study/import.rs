@@ -2,9 +2,9 @@
 //! before the first write; the writes then go in short batches so that grades, which share
 //! the one writer, keep flowing during a large import.
 
+use super::StudyError;
 use crate::db;
 use crate::domain::DeckName;
-use crate::error::AppError;
 use crate::import::{self, Format, ParsedDeck, apkg};
 use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -23,8 +23,8 @@ pub fn import_slots() -> Semaphore {
 }
 
 /// A place among the imports running now, or `Busy` when all are taken.
-pub fn import_slot(slots: &Semaphore) -> Result<SemaphorePermit<'_>, AppError> {
-    slots.try_acquire().map_err(|_| AppError::Busy {
+pub fn import_slot(slots: &Semaphore) -> Result<SemaphorePermit<'_>, StudyError> {
+    slots.try_acquire().map_err(|_| StudyError::Busy {
         message: "Other imports are running; try again in a few seconds.".to_owned(),
         retry_after_secs: 5,
     })
@@ -53,7 +53,7 @@ pub async fn import_deck(
     owner_id: Option<i64>,
     public: bool,
     now: i64,
-) -> Result<ImportReport, AppError> {
+) -> Result<ImportReport, StudyError> {
     let mut report = None::<ImportReport>;
     for cards in parsed.cards.chunks(BATCH) {
         let mut tx = db::begin_write(pool).await?;
@@ -110,7 +110,7 @@ pub async fn preview(
     name: &DeckName,
     parsed: ParsedDeck,
     owner_id: Option<i64>,
-) -> Result<ImportPreview, AppError> {
+) -> Result<ImportPreview, StudyError> {
     let deck = db::decks::find_by_name(pool, owner_id, name.as_str()).await?;
     let mut known: std::collections::HashMap<(String, String), Option<usize>> =
         std::collections::HashMap::new();
@@ -163,9 +163,9 @@ pub fn cards_to_json(cards: &[import::ParsedCard]) -> String {
 }
 
 /// The cards kept by [`cards_to_json`], checked again as they are read back.
-pub fn cards_from_json(json: &str) -> Result<Vec<import::ParsedCard>, AppError> {
+pub fn cards_from_json(json: &str) -> Result<Vec<import::ParsedCard>, StudyError> {
     let rows: Vec<(String, String, usize)> = serde_json::from_str(json)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("a kept import is unreadable: {e}")))?;
+        .map_err(|e| StudyError::Internal(anyhow::anyhow!("a kept import is unreadable: {e}")))?;
     rows.into_iter()
         .map(|(front, back, line)| {
             Ok(import::ParsedCard {
@@ -185,7 +185,7 @@ pub async fn import_into(
     owner_id: Option<i64>,
     public: bool,
     now: i64,
-) -> Result<ImportReport, AppError> {
+) -> Result<ImportReport, StudyError> {
     let deck_id = deck_for(conn, name, owner_id, public, now).await?;
     let added = add_cards(conn, deck_id, &parsed.cards, now).await?;
     Ok(ImportReport {
@@ -203,7 +203,7 @@ async fn deck_for(
     owner_id: Option<i64>,
     public: bool,
     now: i64,
-) -> Result<i64, AppError> {
+) -> Result<i64, StudyError> {
     Ok(
         match db::decks::find_by_name(&mut *conn, owner_id, name.as_str()).await? {
             Some(deck) => deck.id,
@@ -218,7 +218,7 @@ async fn add_cards(
     deck_id: i64,
     cards: &[import::ParsedCard],
     now: i64,
-) -> Result<usize, AppError> {
+) -> Result<usize, StudyError> {
     let mut position = db::decks::next_position(&mut *conn, deck_id).await?;
     let mut added = 0;
     for card in cards {
@@ -246,22 +246,22 @@ pub async fn read_deck_file(
     bytes: &[u8],
     file_name: &str,
     format: Option<Format>,
-) -> Result<ParsedDeck, AppError> {
+) -> Result<ParsedDeck, StudyError> {
     let deck = if apkg::is_zip(bytes) {
         let collection = apkg::collection(bytes)?;
         let notes = db::anki::read_notes(&collection)
             .await
-            .map_err(|e| AppError::Validation(format!("The file was not imported: {e}.")))?;
+            .map_err(|e| StudyError::Validation(format!("The file was not imported: {e}.")))?;
         let deck = apkg::deck_from_notes(notes)?;
         if deck.cards.is_empty() {
-            return Err(AppError::Validation(
+            return Err(StudyError::Validation(
                 "The file was not imported: the package holds no notes.".to_owned(),
             ));
         }
         deck
     } else {
         let text = std::str::from_utf8(bytes).map_err(|e| {
-            AppError::Validation(format!(
+            StudyError::Validation(format!(
                 "The file is not UTF-8 text or an Anki package (the first bad byte is at offset {}).",
                 e.valid_up_to()
             ))
@@ -270,7 +270,7 @@ pub async fn read_deck_file(
         import::parse(format, text)?
     };
     if deck.cards.len() > MAX_IMPORT_CARDS {
-        return Err(AppError::Validation(format!(
+        return Err(StudyError::Validation(format!(
             "The file was not imported: it holds {} cards, and at most {MAX_IMPORT_CARDS} are imported at once; split it into several files.",
             deck.cards.len()
         )));

@@ -3,11 +3,16 @@
 
 pub mod accounts;
 pub mod classes;
+mod error;
 pub mod exams;
 pub mod fits;
 pub mod grader;
 pub mod import;
+mod learner;
 pub mod practice;
 pub mod progress;
 pub mod review;
 pub mod scheduling;
+
+pub use error::{Context, StudyError};
+pub use learner::{DeckScope, Learner};

@@ -1,8 +1,8 @@
 //! Checking answers to generated problems, and the grade a check suggests.
 
-use crate::auth::CurrentUser;
+use super::Learner;
+use super::StudyError;
 use crate::db::{self, practice::AttemptRow};
-use crate::error::AppError;
 use crate::practice::{self, Checked, Family, Variant};
 use sqlx::SqlitePool;
 
@@ -47,18 +47,20 @@ pub enum Submission<'a> {
 #[allow(clippy::too_many_arguments)]
 pub async fn record_attempt(
     pool: &SqlitePool,
-    user: &CurrentUser,
+    user: &Learner,
     family: &Family,
     seed: u64,
     submission: Submission<'_>,
     response_ms: Option<i64>,
     card_id: Option<i64>,
     now: i64,
-) -> Result<i64, AppError> {
+) -> Result<i64, StudyError> {
     let variant = family.variant(seed);
     let (answer, checked, gave_up) = match submission {
         Submission::Answer(raw) => {
-            let checked = variant.check(raw).map_err(|e| AppError::Validation(e.0))?;
+            let checked = variant
+                .check(raw)
+                .map_err(|e| StudyError::Validation(e.0))?;
             (raw.trim(), checked, false)
         }
         Submission::GiveUp => (
@@ -92,9 +94,9 @@ pub async fn record_attempt(
 /// One of the user's attempts with the variant it answered.
 pub async fn attempt(
     pool: &SqlitePool,
-    user: &CurrentUser,
+    user: &Learner,
     id: i64,
-) -> Result<Option<(AttemptRow, Variant)>, AppError> {
+) -> Result<Option<(AttemptRow, Variant)>, StudyError> {
     let Some(row) = db::practice::find(pool, user.id, id).await? else {
         return Ok(None);
     };

@@ -1,9 +1,9 @@
 //! A user's own progress: the model behind /stats.
 
-use crate::auth::CurrentUser;
+use super::Learner;
+use super::StudyError;
 use crate::charts::{self, BarChart, HeatMap};
 use crate::db;
-use crate::error::AppError;
 use crate::srs::day::date_of_day;
 use jiff::Timestamp;
 use sqlx::SqlitePool;
@@ -76,9 +76,9 @@ pub fn streak(days: &[i64], today: i32) -> u32 {
 /// Builds the user's progress at `now`.
 pub async fn progress(
     pool: &SqlitePool,
-    user: &CurrentUser,
+    user: &Learner,
     now: Timestamp,
-) -> Result<Progress, AppError> {
+) -> Result<Progress, StudyError> {
     let today = user.today(now);
     let counts = db::stats::counts(pool, user.id, today).await?;
     let repeats = crate::srs::today::Today::from_events(

@@ -1,9 +1,9 @@
 //! The review loop: which card comes next, what a grade does, and undo.
 
-use crate::auth::CurrentUser;
+use super::Learner;
+use super::{Context, StudyError};
 use crate::db::{self, decks::CardRow, reviews::StateChange, reviews::StateRow};
 use crate::domain::Grade;
-use crate::error::AppError;
 use crate::srs::exam::{ExamWindow, Window};
 use crate::srs::schedule::{self, CardSchedule, Outcome, Preview, Refusal, Standing};
 use crate::srs::scheduler::{self, Scheduler};
@@ -114,7 +114,7 @@ pub async fn today_events(
     db: impl sqlx::SqliteExecutor<'_>,
     user_id: i64,
     today: i32,
-) -> Result<Vec<TodayEvent>, AppError> {
+) -> Result<Vec<TodayEvent>, StudyError> {
     Ok(db::reviews::today_events(db, user_id, today)
         .await?
         .into_iter()
@@ -143,16 +143,17 @@ fn standing_of(state: Option<&StateRow>, owes_repeat: bool) -> Standing {
 /// is a hop to SQLite's worker thread, which dominated the page's cost.
 pub async fn next(
     database: &db::Db,
-    user: &CurrentUser,
+    user: &Learner,
     deck_id: Option<i64>,
     prefer: Option<i64>,
     now: Timestamp,
     max_interval_days: u32,
-) -> Result<Queue, AppError> {
+) -> Result<Queue, StudyError> {
     let today_day = user.today(now);
     let scope = user.deck_scope(deck_id)?;
     let pool = database.reader();
-    let inline = |e: rusqlite::Error| AppError::Internal(anyhow::anyhow!("the review queue: {e}"));
+    let inline =
+        |e: rusqlite::Error| StudyError::Internal(anyhow::anyhow!("the review queue: {e}"));
     // On this thread's own connection (see `db::hot`): no hand-off to sqlx's thread.
     let head = db::hot::queue_head(
         database.path(),
@@ -163,7 +164,7 @@ pub async fn next(
     )
     .map_err(inline)?;
     let events: Vec<(i64, i64, i64, i64)> = serde_json::from_str(&head.today_events)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("today's events: {e}")))?;
+        .map_err(|e| StudyError::Internal(anyhow::anyhow!("today's events: {e}")))?;
     let seen_today = |card_id: i64| {
         let n = events.iter().filter(|e| e.0 == card_id).count();
         i64::try_from(n).unwrap_or(i64::MAX)
@@ -311,7 +312,7 @@ pub struct GradeRequest {
 impl GradeRequest {
     /// A request by `user` at `now`.
     pub fn new(
-        user: &CurrentUser,
+        user: &Learner,
         card_id: i64,
         grade: Grade,
         extras: GradeExtras,
@@ -325,7 +326,7 @@ impl GradeRequest {
             grade,
             extras,
             now,
-            allowed_decks: user.visible_deck_ids(),
+            allowed_decks: user.visible.clone(),
             scheduler: user.scheduler,
             fsrs_parameters: user.fsrs_parameters.clone(),
             exams: user.exams.clone(),
@@ -409,7 +410,7 @@ pub async fn grade_batch(
     conn: &mut SqliteConnection,
     requests: &[GradeRequest],
     max_interval_days: u32,
-) -> Result<Vec<Result<Graded, AppError>>, sqlx::Error> {
+) -> Result<Vec<Result<Graded, StudyError>>, sqlx::Error> {
     let keys: Vec<(i64, i64, i32)> = requests
         .iter()
         .map(|r| (r.user_id, r.card_id, r.today))
@@ -422,7 +423,7 @@ pub async fn grade_batch(
         let Some((deck_id, context)) =
             context.filter(|(deck, _)| r.allowed_decks.binary_search(deck).is_ok())
         else {
-            results.push(Err(AppError::NotFound));
+            results.push(Err(StudyError::NotFound));
             continue;
         };
         let key = (r.user_id, r.card_id);
@@ -531,19 +532,19 @@ fn decide(
     last_quality_today: Option<i64>,
     introduced_today: i64,
     max_interval_days: u32,
-) -> Result<Decision, AppError> {
+) -> Result<Decision, StudyError> {
     let owes_repeat = last_quality_today.is_some_and(|q| q < i64::from(schedule::REPEAT_BELOW));
     let standing = standing_of(state.as_ref(), owes_repeat);
     if standing == Standing::New && introduced_today >= i64::from(r.new_per_day) {
-        return Err(AppError::Conflict(format!(
+        return Err(StudyError::Conflict(format!(
             "You have already started today's {} new cards; this one waits for tomorrow.",
             r.new_per_day
         )));
     }
     let outcome = schedule::apply(standing, r.grade.get(), r.today, max_interval_days).map_err(
         |refusal| match refusal {
-            Refusal::Quality(e) => AppError::Validation(e.to_string()),
-            Refusal::NotDue { due_day } => AppError::Conflict(format!(
+            Refusal::Quality(e) => StudyError::Validation(e.to_string()),
+            Refusal::NotDue { due_day } => StudyError::Conflict(format!(
                 "This card was already graded; it is next due on {}.",
                 crate::srs::day::date_of_day(due_day)
             )),
@@ -596,15 +597,12 @@ pub struct Undone {
 
 /// Takes back the user's latest grade or repeat of today: the card's state is restored and an
 /// `undo` event is appended (the history keeps both). Says what it took back.
-pub async fn undo(
-    pool: &SqlitePool,
-    user: &CurrentUser,
-    now: Timestamp,
-) -> Result<Undone, AppError> {
+pub async fn undo(pool: &SqlitePool, user: &Learner, now: Timestamp) -> Result<Undone, StudyError> {
     let mut tx = db::begin_write(pool).await?;
     let event = db::reviews::last_undoable(&mut *tx, user.id, user.today(now))
-        .await?
-        .ok_or_else(|| AppError::Conflict("There is no grade from today to undo.".to_owned()))?;
+        .await
+        .context("finding today's last grade")?
+        .ok_or_else(|| StudyError::Conflict("There is no grade from today to undo.".to_owned()))?;
     let current = db::reviews::state(&mut *tx, user.id, event.card_id).await?;
     let mut restored = event.before.get();
     if let Some(state) = restored.as_mut() {
@@ -635,7 +633,9 @@ pub async fn undo(
             ..Default::default()
         },
     );
-    db::reviews::record_batch(&mut tx, &writes).await?;
+    db::reviews::record_batch(&mut tx, &writes)
+        .await
+        .context("writing the undo")?;
     if restored.is_some() && user.scheduler.retention().is_some() {
         // FSRS's memory is not in the event's before-columns: fold what still stands.
         let memory = super::scheduling::memory_of_card(

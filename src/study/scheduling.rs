@@ -3,8 +3,8 @@
 //! history, in one transaction, and switching back gives the SM-2 schedule the student would
 //! have had.
 
+use super::{Context, StudyError};
 use crate::db;
-use crate::error::AppError;
 use crate::srs::scheduler::{Scheduler, recompute};
 use jiff::Timestamp;
 use sqlx::SqlitePool;
@@ -19,9 +19,11 @@ pub async fn choose(
     chosen: bool,
     max_interval_days: u32,
     now: Timestamp,
-) -> Result<usize, AppError> {
+) -> Result<usize, StudyError> {
     let mut tx = db::begin_write(pool).await?;
-    db::users::set_scheduler(&mut *tx, user_id, scheduler, chosen).await?;
+    db::users::set_scheduler(&mut *tx, user_id, scheduler, chosen)
+        .await
+        .context("saving the scheduler")?;
     let scheduler = current(&mut tx, user_id).await?;
     let n = recompute_in(&mut tx, user_id, scheduler, max_interval_days, now).await?;
     tx.commit().await?;
@@ -36,12 +38,27 @@ pub async fn reschedule(
     user_id: i64,
     max_interval_days: u32,
     now: Timestamp,
-) -> Result<usize, AppError> {
+) -> Result<usize, StudyError> {
     let mut tx = db::begin_write(pool).await?;
     let scheduler = current(&mut tx, user_id).await?;
     let n = recompute_in(&mut tx, user_id, scheduler, max_interval_days, now).await?;
     tx.commit().await?;
     Ok(n)
+}
+
+/// Reschedules `user_id`'s cards if they study with FSRS: after their own fit, which may
+/// now schedule them.
+pub async fn reschedule_if_fsrs(
+    pool: &SqlitePool,
+    user_id: i64,
+    max_interval_days: u32,
+    now: Timestamp,
+) -> Result<(), StudyError> {
+    let name = db::users::scheduler_of(pool, user_id).await?;
+    if Scheduler::parse(&name, 90).is_ok_and(|s| s.retention().is_some()) {
+        reschedule(pool, user_id, max_interval_days, now).await?;
+    }
+    Ok(())
 }
 
 /// After `user_id` joined or left a class: a student on FSRS may now be scheduled with other
@@ -53,7 +70,7 @@ pub async fn membership_changed(
     scheduler: Scheduler,
     max_interval_days: u32,
     now: Timestamp,
-) -> Result<(), AppError> {
+) -> Result<(), StudyError> {
     if scheduler.retention().is_some() {
         reschedule(pool, user_id, max_interval_days, now).await?;
     } else {
@@ -73,7 +90,7 @@ pub async fn reschedule_class(
     class_id: i64,
     max_interval_days: u32,
     now: Timestamp,
-) -> Result<(), AppError> {
+) -> Result<(), StudyError> {
     sessions.forget_all();
     for user_id in db::classes::fsrs_members(db.reader(), class_id).await? {
         reschedule(db.writer(), user_id, max_interval_days, now).await?;
@@ -83,7 +100,7 @@ pub async fn reschedule_class(
 
 /// The user's scheduler with the retention they are scheduled at (their own or their
 /// class's default).
-async fn current(tx: &mut sqlx::SqliteConnection, user_id: i64) -> Result<Scheduler, AppError> {
+async fn current(tx: &mut sqlx::SqliteConnection, user_id: i64) -> Result<Scheduler, StudyError> {
     let name = db::users::scheduler_of(&mut *tx, user_id).await?;
     let retention = db::classes::effective_retention(&mut *tx, user_id).await?;
     Ok(Scheduler::parse(&name, retention).unwrap_or_default())
@@ -96,14 +113,18 @@ async fn recompute_in(
     scheduler: Scheduler,
     max_interval_days: u32,
     now: Timestamp,
-) -> Result<usize, AppError> {
+) -> Result<usize, StudyError> {
     let parameters: Vec<f32> = db::classes::fsrs_parameters_of(&mut *tx, user_id)
         .await?
         .and_then(|p| serde_json::from_str(&p).ok())
         .unwrap_or_default();
-    let history = db::reviews::standing_history(&mut *tx, user_id, None).await?;
+    let history = db::reviews::standing_history(&mut *tx, user_id, None)
+        .await
+        .context("reading the history to reschedule")?;
     let states = recompute_all(&parameters, &history, scheduler, max_interval_days);
-    db::reviews::rewrite_states(&mut *tx, user_id, &states).await?;
+    db::reviews::rewrite_states(&mut *tx, user_id, &states)
+        .await
+        .context("rewriting the rescheduled cards")?;
     super::exams::place_cards(&mut *tx, user_id, now).await?;
     Ok(states.len())
 }
@@ -115,7 +136,7 @@ pub async fn memory_of_card(
     card_id: i64,
     scheduler: Scheduler,
     parameters: &[f32],
-) -> Result<Option<(f64, f64)>, AppError> {
+) -> Result<Option<(f64, f64)>, StudyError> {
     let history = db::reviews::standing_history(&mut *conn, user_id, Some(card_id)).await?;
     Ok(recompute_all(
         parameters,

@@ -511,3 +511,121 @@ async fn a_class_default_retention_schedules_the_students_who_leave_theirs_empty
     assert_eq!(set("").await.status(), StatusCode::SEE_OTHER);
     assert_states_are_the_fold(&pool, stu1, at(90)).await;
 }
+
+#[tokio::test]
+async fn a_student_fits_their_own_parameters_kept_only_where_they_predict_better() {
+    let app = spawn_app().await;
+    let (pool, user) = student(&app).await;
+    set_new_per_day(&app, "60").await;
+    assert_eq!(
+        choose(&app, "fsrs", "85").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let reviews = |pool: SqlitePool| async move {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM standing_reviews WHERE user_id = ?1 AND quality IS NOT NULL",
+        )
+        .bind(user)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    // Too few reviews: the page says how many are needed, and asking anyway changes nothing.
+    let html = app.get_html("/account").await;
+    assert!(
+        html.contains("A fit needs 1000 reviews; you have 0."),
+        "{html}"
+    );
+    let early = app.submit("/account", "/account/fit", &[]).await;
+    assert_eq!(early.status(), StatusCode::CONFLICT);
+    assert!(early.text().await.unwrap().contains("takes 1000 reviews"));
+
+    // A student who remembers what they saw recently and forgets what they saw long ago.
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    while reviews(pool.clone()).await < 1000 {
+        for _ in 0..120 {
+            if app.get("/review").await.status().is_redirection() {
+                app.login("ada", PASSWORD).await;
+            }
+            let html = app.get_html("/review").await;
+            let Some(card) = card_id_in(&html) else {
+                break;
+            };
+            let q = if rng.random_bool(0.75) { "4" } else { "1" };
+            app.submit(
+                "/review",
+                &format!("/review/{card}"),
+                &[("quality", q), ("deck", "")],
+            )
+            .await;
+        }
+        app.clock().advance(86_400);
+    }
+    if app.get("/account").await.status().is_redirection() {
+        app.login("ada", PASSWORD).await;
+    }
+    assert!(app.get_html("/account").await.contains("Fit FSRS to my"));
+    // A forged request starts nothing.
+    assert!(
+        app.post_form("/account/fit", &[])
+            .await
+            .status()
+            .is_client_error()
+    );
+    let r = app.submit("/account", "/account/fit", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mut html = String::new();
+    for _ in 0..600 {
+        html = app.get_html("/account").await;
+        if html.contains("id=\"own-fit-result\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let saved: (String, i64, i64, f64, f64, bool) = sqlx::query_as(
+        "SELECT parameters, split_day, scored, own_log_loss, baseline_log_loss, kept
+         FROM student_fits WHERE user_id = ?1",
+    )
+    .bind(user)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let own: Vec<f32> = serde_json::from_str(&saved.0).unwrap();
+    assert_eq!(own.len(), 21);
+
+    // The same scores computed here from the history: the own parameters and FSRS's defaults
+    // (the student has no class) on the reviews from the split day on.
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT card_id, study_day, quality FROM standing_reviews
+         WHERE user_id = ?1 AND quality IS NOT NULL ORDER BY card_id, id",
+    )
+    .bind(user)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let histories: Vec<Vec<(i32, u8)>> = rows
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|c| c.iter().map(|e| (e.1 as i32, e.2 as u8)).collect())
+        .collect();
+    let scores = studyhall::srs::evaluate::own_fit(&histories, &own, &[], saved.1 as i32).unwrap();
+    assert_eq!(saved.2, scores.scored as i64);
+    assert!((saved.3 - scores.own.log_loss).abs() < 1e-9);
+    assert!((saved.4 - scores.baseline.log_loss).abs() < 1e-9);
+    assert_eq!(saved.5, scores.kept());
+    assert_eq!(saved.5, saved.3 < saved.4);
+    assert!(
+        html.contains(&format!(
+            "its log loss is {:.4}, against {:.4}",
+            saved.3, saved.4
+        )),
+        "{html}"
+    );
+
+    // The student is scheduled with whatever won: every card is the fold of its history
+    // under it, and stays so as they grade on.
+    let parameters: &[f32] = if saved.5 { &own } else { &[] };
+    let fsrs = Scheduler::Fsrs { retention_pct: 85 };
+    assert_states_are_the_fold_with(&pool, user, fsrs, parameters).await;
+    study_as(&app, "ada", &mut rng, 2, true).await;
+    assert_states_are_the_fold_with(&pool, user, fsrs, parameters).await;
+}

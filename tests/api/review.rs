@@ -399,16 +399,16 @@ async fn grades_in_one_batch_see_each_other_as_if_committed_one_by_one() {
     assert!(matches!(results[1], Ok(Graded::Repeated)));
     assert!(matches!(
         results[2],
-        Err(studyhall::error::AppError::Conflict(_))
+        Err(studyhall::study::StudyError::Conflict(_))
     ));
     assert!(matches!(
         results[3],
-        Err(studyhall::error::AppError::NotFound)
+        Err(studyhall::study::StudyError::NotFound)
     ));
     assert!(matches!(results[4], Ok(Graded::Scheduled { .. })));
     assert!(matches!(
         results[5],
-        Err(studyhall::error::AppError::Conflict(_))
+        Err(studyhall::study::StudyError::Conflict(_))
     ));
 
     assert_eq!(
