@@ -62,6 +62,8 @@ struct OwnFitView {
 }
 
 struct SavedFitView {
+    /// The parameters, as shown.
+    parameters: String,
     reviews: i64,
     date: String,
     scored: i64,
@@ -90,6 +92,12 @@ async fn account_page(
         saved: crate::db::analytics::student_fit_of(db, user.id)
             .await?
             .map(|f| SavedFitView {
+                parameters: serde_json::from_str::<Vec<f32>>(&f.parameters)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|w| format!("{w:.4}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 reviews: f.reviews,
                 date: i32::try_from(f.fitted_at.div_euclid(86_400))
                     .map(|d| crate::srs::day::date_of_day(d).to_string())

@@ -592,6 +592,11 @@ async fn a_student_fits_their_own_parameters_kept_only_where_they_predict_better
     .unwrap();
     let own: Vec<f32> = serde_json::from_str(&saved.0).unwrap();
     assert_eq!(own.len(), 21);
+    let shown: Vec<String> = own.iter().map(|w| format!("{w:.4}")).collect();
+    assert!(
+        html.contains(&shown.join(", ")),
+        "the parameters are shown: {html}"
+    );
 
     // The same scores computed here from the history: the own parameters and FSRS's defaults
     // (the student has no class) on the reviews from the split day on.
