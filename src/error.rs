@@ -70,24 +70,6 @@ impl From<crate::domain::Invalid> for AppError {
     }
 }
 
-impl From<crate::auth::password::HashError> for AppError {
-    fn from(e: crate::auth::password::HashError) -> Self {
-        match e {
-            crate::auth::password::HashError::Busy(busy) => AppError::Busy {
-                message: busy.to_string(),
-                retry_after_secs: 2,
-            },
-            crate::auth::password::HashError::Failed(e) => AppError::Internal(e),
-        }
-    }
-}
-
-impl From<crate::import::ImportError> for AppError {
-    fn from(e: crate::import::ImportError) -> Self {
-        AppError::Validation(format!("The file was not imported: {e}."))
-    }
-}
-
 impl From<crate::study::StudyError> for AppError {
     fn from(e: crate::study::StudyError) -> Self {
         use crate::study::StudyError as S;

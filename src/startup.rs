@@ -43,8 +43,23 @@ pub struct AppState {
     /// Recent session lookups (shared with background jobs that change what a session
     /// carries).
     pub sessions: std::sync::Arc<SessionCache>,
-    /// FSRS fits of classes running now.
+    /// FSRS fits of classes and students running now.
     pub fits: std::sync::Arc<crate::study::fits::FitJobs>,
+}
+
+impl AppState {
+    /// Starts fitting FSRS to a class or a student now, unless that fit is running.
+    pub fn start_fit(&self, what: crate::study::fits::FitOf) -> bool {
+        self.fits.start(
+            what,
+            crate::study::fits::FitContext {
+                db: self.db.clone(),
+                sessions: self.sessions.clone(),
+                max_interval_days: self.max_interval_days,
+                now: self.clock.now(),
+            },
+        )
+    }
 }
 
 /// The security headers of every response, error pages included. The policy allows only

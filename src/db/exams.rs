@@ -267,11 +267,13 @@ pub async fn member_ids(
         .await
 }
 
-/// The standing grades of exam `exam_id`'s cards by the students of its class, one card of
-/// one student after another, oldest first: (user, card, study day, quality).
+/// The standing grades of exam `exam_id`'s cards by the students of its class (or by
+/// `only` of them), one card of one student after another, oldest first: (user, card, study
+/// day, quality).
 pub async fn histories(
     db: impl SqliteExecutor<'_>,
     exam_id: i64,
+    only: Option<i64>,
 ) -> Result<Vec<(i64, i64, i64, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT r.user_id, r.card_id, r.study_day, r.quality
@@ -281,10 +283,11 @@ pub async fn histories(
          JOIN class_exams e ON e.id = x.exam_id
          JOIN class_members m ON m.class_id = e.class_id AND m.user_id = r.user_id
          JOIN users u ON u.id = r.user_id AND u.role = 'student'
-         WHERE r.quality IS NOT NULL
+         WHERE r.quality IS NOT NULL AND (?2 IS NULL OR r.user_id = ?2)
          ORDER BY r.user_id, r.card_id, r.id",
     )
     .bind(exam_id)
+    .bind(only)
     .fetch_all(db)
     .await
 }
@@ -300,6 +303,55 @@ pub async fn cards(
          WHERE x.exam_id = ?1 ORDER BY c.deck_id, c.position, c.id",
     )
     .bind(exam_id)
+    .fetch_all(db)
+    .await
+}
+
+/// An exam of one of a student's classes, as their progress page lists it.
+#[derive(Debug, Clone, FromRow)]
+pub struct UpcomingRow {
+    /// Id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its class's name.
+    pub class_name: String,
+    /// Its study day.
+    pub exam_day: i64,
+    /// Study days of its window.
+    pub window_days: i64,
+    /// The names of its decks, joined by ", ".
+    pub deck_names: String,
+    /// The exam's cards.
+    pub cards: i64,
+    /// The student's cards of it due in its window.
+    pub due_in_window: i64,
+}
+
+/// The exams of `user_id`'s classes from study day `today` on, earliest first.
+pub async fn upcoming_of_user(
+    db: impl SqliteExecutor<'_>,
+    user_id: i64,
+    today: i32,
+) -> Result<Vec<UpcomingRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT e.id, e.name, c.name AS class_name, e.exam_day, e.window_days,
+                COALESCE((SELECT group_concat(d.name, ', ') FROM class_exam_decks x
+                            JOIN decks d ON d.id = x.deck_id WHERE x.exam_id = e.id), '')
+                  AS deck_names,
+                (SELECT COUNT(*) FROM cards k JOIN class_exam_decks x ON x.deck_id = k.deck_id
+                  WHERE x.exam_id = e.id) AS cards,
+                (SELECT COUNT(*) FROM review_states s JOIN cards k ON k.id = s.card_id
+                   JOIN class_exam_decks x ON x.deck_id = k.deck_id AND x.exam_id = e.id
+                  WHERE s.user_id = ?1
+                    AND s.due_day BETWEEN e.exam_day - e.window_days AND e.exam_day - 1)
+                  AS due_in_window
+         FROM class_exams e JOIN classes c ON c.id = e.class_id
+         JOIN class_members m ON m.class_id = e.class_id AND m.user_id = ?1
+         WHERE e.exam_day >= ?2 ORDER BY e.exam_day, e.id",
+    )
+    .bind(user_id)
+    .bind(today)
     .fetch_all(db)
     .await
 }

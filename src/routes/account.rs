@@ -134,15 +134,7 @@ async fn start_own_fit(
         )));
     }
     super::spend_write(&state, &user)?;
-    state.fits.start(
-        FitOf::Student(user.id),
-        crate::study::fits::FitContext {
-            db: state.db.clone(),
-            sessions: state.sessions.clone(),
-            max_interval_days: state.max_interval_days,
-            now: state.clock.now(),
-        },
-    );
+    state.start_fit(FitOf::Student(user.id));
     Ok(see_other("/account#own-fit"))
 }
 

@@ -625,15 +625,7 @@ async fn start_fit(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let class = owned(&req, &user, *id).await?;
-    state.fits.start(
-        FitOf::Class(class.id),
-        crate::study::fits::FitContext {
-            db: state.db.clone(),
-            sessions: state.sessions.clone(),
-            max_interval_days: state.max_interval_days,
-            now: state.clock.now(),
-        },
-    );
+    state.start_fit(FitOf::Class(class.id));
     Ok(see_other(&format!(
         "/classes/{}/dashboard#predictions",
         class.id

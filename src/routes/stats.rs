@@ -17,14 +17,51 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct StatsPage {
     nav: Nav,
     p: Progress,
+    exams: Vec<ExamLine>,
+}
+
+/// A coming exam, formatted.
+struct ExamLine {
+    name: String,
+    class_name: String,
+    date: String,
+    window_from: String,
+    window_days: i64,
+    deck_names: String,
+    cards: i64,
+    studied: usize,
+    due_in_window: i64,
+    recall: String,
 }
 
 async fn show_stats(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let p = progress::progress(state.db.reader(), &user.learner, state.clock.now()).await?;
+    let date = |d: i64| {
+        i32::try_from(d)
+            .map(|d| crate::srs::day::date_of_day(d).to_string())
+            .unwrap_or_default()
+    };
+    let exams = crate::study::exams::mine(&state.db, &user.learner, state.clock.now())
+        .await?
+        .into_iter()
+        .map(|m| ExamLine {
+            date: date(m.exam.exam_day),
+            window_from: date(m.exam.exam_day - m.exam.window_days),
+            name: m.exam.name,
+            class_name: m.exam.class_name,
+            window_days: m.exam.window_days,
+            deck_names: m.exam.deck_names,
+            cards: m.exam.cards,
+            studied: m.studied,
+            due_in_window: m.exam.due_in_window,
+            recall: format!("{:.0}%", m.recall * 100.0),
+        })
+        .collect();
     page(&StatsPage {
         nav: Nav::for_user(&user),
         p,
+        exams,
     })
 }
 

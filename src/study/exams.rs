@@ -234,7 +234,7 @@ pub async fn reports(
     let members = db::exams::students(pool, class_id).await?;
     let mut out = Vec::new();
     for row in db::exams::of_class(pool, class_id).await? {
-        let histories = db::exams::histories(pool, row.id)
+        let histories = db::exams::histories(pool, row.id, None)
             .await
             .context("reading the history of an exam's cards")?;
         let cards = db::exams::cards(pool, row.id).await?;
@@ -315,4 +315,48 @@ fn report(
         students,
         weakest,
     }
+}
+
+/// One of a student's coming exams, as their progress page shows it.
+#[derive(Debug, Clone)]
+pub struct MyExam {
+    /// The exam, its class and its cards in the student's window.
+    pub exam: db::exams::UpcomingRow,
+    /// The student's mean predicted recall of its cards on the day (never studied: 0).
+    pub recall: f64,
+    /// Cards of it the student has studied.
+    pub studied: usize,
+}
+
+/// The student's coming exams (from today on), each with their predicted recall on the day
+/// by FSRS with the parameters that schedule them (or the defaults), whatever scheduler they
+/// use.
+pub async fn mine(
+    db: &db::Db,
+    learner: &super::Learner,
+    now: Timestamp,
+) -> Result<Vec<MyExam>, StudyError> {
+    // The session carries the exam windows of the student's classes: most students have
+    // none, and their progress page costs no query for it.
+    if learner.exams.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pool = db.reader();
+    let mut out = Vec::new();
+    for exam in db::exams::upcoming_of_user(pool, learner.id, learner.today(now)).await? {
+        let histories = db::exams::histories(pool, exam.id, Some(learner.id))
+            .await
+            .context("reading the history of an exam's cards")?;
+        let day = i32::try_from(exam.exam_day).unwrap_or(i32::MAX);
+        let recalls: Vec<f64> = evaluate::histories_by_card(&histories)
+            .iter()
+            .filter_map(|h| evaluate::recall_at(&learner.fsrs_parameters, h, day))
+            .collect();
+        out.push(MyExam {
+            recall: recalls.iter().sum::<f64>() / exam.cards.max(1) as f64,
+            studied: recalls.len(),
+            exam,
+        });
+    }
+    Ok(out)
 }

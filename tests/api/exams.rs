@@ -296,6 +296,52 @@ async fn an_exam_set_later_pulls_scheduled_cards_into_its_window_and_deleting_it
     for (b, p) in before.iter().zip(&placed) {
         assert_eq!((b.0, b.1, b.2), (p.0, p.1, p.2));
     }
+    // The student sees the exam on their progress page: how many of their cards come back in
+    // its window, and their predicted recall on the day.
+    let in_window = placed
+        .iter()
+        .filter(|s| (exam_day - 3..exam_day).contains(&s.3))
+        .count();
+    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT r.user_id, r.card_id, r.study_day, r.quality FROM standing_reviews r
+         JOIN cards c ON c.id = r.card_id
+         WHERE r.user_id = ?1 AND c.deck_id = ?2 AND r.quality IS NOT NULL
+         ORDER BY r.card_id, r.id",
+    )
+    .bind(ada)
+    .bind(c.course_deck)
+    .fetch_all(&c.pool)
+    .await
+    .unwrap();
+    let recalls: Vec<f64> = studyhall::srs::evaluate::histories_by_card(&rows)
+        .iter()
+        .filter_map(|h| studyhall::srs::evaluate::recall_at(&[], h, exam_day as i32))
+        .collect();
+    let recall = recalls.iter().sum::<f64>() / 39.0;
+    let (ada_app, name) = &c.students[0];
+    if ada_app.get("/stats").await.status().is_redirection() {
+        ada_app.login(name, PASSWORD).await;
+    }
+    let stats = ada_app.get_html("/stats").await;
+    let mine = stats
+        .split("id=\"my-exams\"")
+        .nth(1)
+        .expect("the exam is shown");
+    assert!(mine.contains("Midterm"), "{mine}");
+    assert!(
+        mine.contains(&format!(
+            "You have studied {} of its 39 cards; {in_window} come back in its window",
+            recalls.len()
+        )),
+        "{mine}"
+    );
+    assert!(
+        mine.contains(&format!(
+            "Predicted recall on the day: {:.0}%",
+            recall * 100.0
+        )),
+        "{mine}"
+    );
     // Deleting the exam gives every card its natural due day back.
     let page = format!("/classes/{}", c.id);
     let html = c.teacher.get_html(&page).await;
@@ -534,9 +580,8 @@ async fn bad_or_forged_exams_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn grades_in_one_batch_spread_over_the_window_as_if_committed_one_by_one() {
-    use studyhall::domain::Grade;
     use studyhall::srs::exam::ExamWindow;
-    use studyhall::study::review::{GradeExtras, GradeRequest, Graded, grade_batch};
+    use studyhall::study::review::{GradeRequest, Graded, grade_batch};
     let app = spawn_app().await;
     app.register_ok("ada").await;
     let pool = app.pool().await;
@@ -554,20 +599,8 @@ async fn grades_in_one_batch_spread_over_the_window_as_if_committed_one_by_one()
         decks: vec![1],
     }]
     .into();
-    let request = |card_id: i64| GradeRequest {
-        user_id: user,
-        today,
-        new_per_day: 20,
-        card_id,
-        grade: Grade::try_from(5).unwrap(),
-        extras: GradeExtras::default(),
-        now,
-        allowed_decks: vec![1, 2].into(),
-        seen_today: None,
-        scheduler: studyhall::srs::scheduler::Scheduler::Sm2,
-        fsrs_parameters: Vec::new().into(),
-        exams: exams.clone(),
-    };
+    let request =
+        |card_id: i64| crate::helpers::sm2_grade(user, today, now, card_id, 5, 20, exams.clone());
     let batch: Vec<GradeRequest> = (1..=4).map(request).collect();
     let mut tx = pool.begin().await.unwrap();
     let results = grade_batch(&mut tx, &batch, 36_500).await.unwrap();

@@ -285,3 +285,30 @@ pub async fn set_new_per_day(app: &TestApp, n: &str) {
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
+
+/// A grade of `card_id` by SM-2 student `user_id` on `today` (decks 1 and 2 visible), as the
+/// batch writer takes it, with the student's new-card limit and exams.
+pub fn sm2_grade(
+    user_id: i64,
+    today: i32,
+    now: jiff::Timestamp,
+    card_id: i64,
+    quality: u8,
+    new_per_day: u32,
+    exams: Arc<[studyhall::srs::exam::ExamWindow]>,
+) -> studyhall::study::review::GradeRequest {
+    studyhall::study::review::GradeRequest {
+        user_id,
+        today,
+        new_per_day,
+        card_id,
+        grade: studyhall::domain::Grade::try_from(quality).unwrap(),
+        extras: studyhall::study::review::GradeExtras::default(),
+        now,
+        allowed_decks: vec![1, 2].into(),
+        seen_today: None,
+        scheduler: studyhall::srs::scheduler::Scheduler::Sm2,
+        fsrs_parameters: Vec::new().into(),
+        exams,
+    }
+}

@@ -359,8 +359,7 @@ async fn a_restart_on_the_same_file_keeps_everything_and_imports_the_deck_once()
 
 #[tokio::test]
 async fn grades_in_one_batch_see_each_other_as_if_committed_one_by_one() {
-    use studyhall::domain::Grade;
-    use studyhall::study::review::{GradeExtras, GradeRequest, Graded, grade_batch};
+    use studyhall::study::review::{Graded, grade_batch};
     let app = spawn_app().await;
     app.register_ok("ada").await;
     let pool = app.pool().await;
@@ -370,19 +369,8 @@ async fn grades_in_one_batch_see_each_other_as_if_committed_one_by_one() {
         .unwrap();
     let now = app.clock().now();
     let today = i32::try_from(today(&app).await).unwrap();
-    let request = |card_id: i64, q: u8, new_per_day: u32| GradeRequest {
-        user_id: user,
-        today,
-        new_per_day,
-        card_id,
-        grade: Grade::try_from(q).unwrap(),
-        extras: GradeExtras::default(),
-        now,
-        allowed_decks: vec![1, 2].into(),
-        seen_today: None,
-        scheduler: studyhall::srs::scheduler::Scheduler::Sm2,
-        fsrs_parameters: Vec::new().into(),
-        exams: Vec::new().into(),
+    let request = |card_id: i64, q: u8, new_per_day: u32| {
+        crate::helpers::sm2_grade(user, today, now, card_id, q, new_per_day, Vec::new().into())
     };
     let batch = [
         request(1, 2, 2),       // new card, failed: owes a repeat
