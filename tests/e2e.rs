@@ -590,8 +590,33 @@ async fn an_instructor_runs_a_class_in_the_browser() {
     );
     audit(&c, "class-with-exam").await;
 
+    // A student joins, studies the exam's card, and sees the exam on their progress page;
+    // the instructor then sees them in the dashboard's predicted recall.
+    let code = text_of(&c, "#join-code").await;
+    let s = browser().await;
+    register_in_class(&s, &base, "stu", code.trim()).await;
+    s.goto(&format!("{base}/review?deck=3")).await.unwrap();
+    wait_for_text(&s, "What is a stride?").await;
+    press(&s, " ").await;
+    press(&s, "3").await;
+    wait_for_text(&s, "Nothing").await;
+    s.goto(&format!("{base}/stats")).await.unwrap();
+    let mine = text_of(&s, "#my-exams").await;
+    assert!(
+        mine.contains("Quiz 3") && mine.contains("You have studied 1 of its 1 cards"),
+        "{mine}"
+    );
+    audit(&s, "stats-with-exam").await;
+    s.close().await.unwrap();
+    let mut class_page = c.current_url().await.unwrap();
+    class_page.set_fragment(None);
+    c.goto(&format!("{class_page}/dashboard")).await.unwrap();
+    let recall = text_of(&c, "#exam-recall").await;
+    assert!(recall.contains("stu") && recall.contains("1 of 1"), "{recall}");
+    c.goto(class_page.as_str()).await.unwrap();
+
     // The class's pages with a deck assigned and markup in its name pass the full audit.
-    let class_url = c.current_url().await.unwrap().to_string();
+    let class_url = class_page.to_string();
     for (path, name) in [
         (format!("{class_url}/dashboard"), "class-dashboard-assigned"),
         (format!("{class_url}/reports"), "class-reports-assigned"),
