@@ -612,7 +612,10 @@ async fn an_instructor_runs_a_class_in_the_browser() {
     class_page.set_fragment(None);
     c.goto(&format!("{class_page}/dashboard")).await.unwrap();
     let recall = text_of(&c, "#exam-recall").await;
-    assert!(recall.contains("stu") && recall.contains("1 of 1"), "{recall}");
+    assert!(
+        recall.contains("stu") && recall.contains("1 of 1"),
+        "{recall}"
+    );
     c.goto(class_page.as_str()).await.unwrap();
 
     // The class's pages with a deck assigned and markup in its name pass the full audit.

@@ -212,6 +212,53 @@ async fn assert_sm2_fold_with_exam(c: &Class, user: i64, exam_day: i64, window: 
     }
 }
 
+/// Under FSRS too the exam moves only due days: SM-2's fields, the interval and the memory
+/// are the FSRS fold of the history (at 80%, default parameters), and the due day is the
+/// fold's or in the window.
+async fn assert_fsrs_fold_with_exam(c: &Class, user: i64, exam_day: i64, window: i64) {
+    let states: Vec<(i64, i64, i64, i64, f64)> = sqlx::query_as(
+        "SELECT card_id, repetitions, interval_days, due_day, stability
+         FROM review_states WHERE user_id = ?1",
+    )
+    .bind(user)
+    .fetch_all(&c.pool)
+    .await
+    .unwrap();
+    assert!(!states.is_empty());
+    for (card, reps, interval, due, stability) in states {
+        let history: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT study_day, quality FROM standing_reviews
+             WHERE user_id = ?1 AND card_id = ?2 ORDER BY id",
+        )
+        .bind(user)
+        .bind(card)
+        .fetch_all(&c.pool)
+        .await
+        .unwrap();
+        let events: Vec<(i32, u8)> = history.iter().map(|&(d, q)| (d as i32, q as u8)).collect();
+        let (s, memory) = studyhall::srs::scheduler::recompute(
+            &[],
+            &events,
+            studyhall::srs::scheduler::Scheduler::Fsrs { retention_pct: 80 },
+            studyhall::srs::sm2::DEFAULT_MAX_INTERVAL_DAYS,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (reps, interval),
+            (i64::from(s.sm2.repetitions), i64::from(s.sm2.interval_days)),
+            "card {card}: {events:?}"
+        );
+        let (ms, _) = memory.unwrap();
+        assert!((f64::from(ms) - stability).abs() < 1e-3 * stability.max(1.0));
+        let natural = i64::from(s.due_day);
+        assert!(
+            due == natural || (exam_day - window..exam_day).contains(&due),
+            "card {card}: due {due}, the fold says {natural}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn no_card_jumps_an_exam_and_its_window_carries_an_even_load_over_simulated_weeks() {
     let c = class_with(&["ada", "bob"]).await;
@@ -248,6 +295,8 @@ async fn no_card_jumps_an_exam_and_its_window_carries_an_even_load_over_simulate
         assert!(moved >= 5, "only {moved} cards reached the window");
     }
     assert_sm2_fold_with_exam(&c, ada, exam_day, window).await;
+    assert_fsrs_fold_with_exam(&c, bob_id, exam_day, window).await;
+    crate::tallies::assert_tables_match_a_recount(&c.pool, "grades before an exam").await;
 
     // The window's days come: every card graded before it is reviewed by the exam day.
     while i64::from(c.today()) < exam_day {
@@ -289,6 +338,8 @@ async fn an_exam_set_later_pulls_scheduled_cards_into_its_window_and_deleting_it
         c.add_exam("Midterm", exam_day as i32, "3").await.status(),
         StatusCode::SEE_OTHER
     );
+    // The queue's tallies follow the moved due days.
+    crate::tallies::assert_tables_match_a_recount(&c.pool, "adding an exam").await;
     let placed = course_states(&c, ada).await;
     let moved = assert_window_holds(&placed, exam_day, 3);
     assert!(moved >= jumping, "{moved} of {jumping}");
@@ -361,6 +412,7 @@ async fn an_exam_set_later_pulls_scheduled_cards_into_its_window_and_deleting_it
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(course_states(&c, ada).await, before);
+    crate::tallies::assert_tables_match_a_recount(&c.pool, "deleting an exam").await;
 }
 
 #[tokio::test]

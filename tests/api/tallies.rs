@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use sqlx::SqlitePool;
 
 /// Tally rows (zeros left by bulk changes dropped) beside the same figures counted afresh.
-async fn assert_tables_match_a_recount(pool: &SqlitePool, step: &str) {
+pub(crate) async fn assert_tables_match_a_recount(pool: &SqlitePool, step: &str) {
     let due: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT user_id, due_day, deck_id, cards FROM due_tally WHERE cards <> 0 ORDER BY 1, 2, 3",
     )
