@@ -146,3 +146,49 @@ async fn a_family_new_to_a_database_reaches_its_practice_deck_once_and_deleted_c
     let app = app.restart().await;
     assert!(!practice_generators(&app).await.iter().any(|g| g == "loss"));
 }
+
+#[tokio::test]
+async fn the_exam_migration_gives_every_schedule_the_day_of_its_last_grade_and_moves_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let old = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .foreign_keys(true),
+        )
+        .await
+        .unwrap();
+    studyhall::db::MIGRATOR.run_to(18, &old).await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO users (id, username, password_hash, role, created_at) VALUES
+             (1, 'student', 'x', 'student', 0);
+         INSERT INTO decks (id, name, owner_id, public, created_at) VALUES (1, 'D', NULL, 1, 0);
+         INSERT INTO cards (id, deck_id, front, back, position, created_at, updated_at) VALUES
+             (1, 1, 'a', 'b', 1, 0, 0), (2, 1, 'c', 'd', 2, 0, 0);
+         INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+             interval_days, due_day, lapses, last_reviewed_at)
+         VALUES (1, 1, 2, 250, 6, 20006, 0, 0), (1, 2, 1, 236, 1, 20011, 0, 0);",
+    )
+    .execute(&old)
+    .await
+    .unwrap();
+    old.close().await;
+
+    let pool = studyhall::db::connect(&path).await.unwrap();
+    let states: Vec<(i64, i64, i64)> =
+        sqlx::query_as("SELECT card_id, graded_day, due_day FROM review_states ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(states, vec![(1, 20000, 20006), (2, 20010, 20011)]);
+    let exams: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM class_exams")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(exams, 0);
+    // The tallies the triggers keep were not disturbed by the backfill.
+    crate::tallies::assert_tables_match_a_recount(&pool, "the exam migration").await;
+}
