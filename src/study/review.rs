@@ -243,6 +243,12 @@ pub async fn next(
                     )
                 }
             };
+            let previews = if user.exams.is_empty() || matches!(standing, Standing::RepeatToday(_))
+            {
+                previews
+            } else {
+                previews_with_exams(pool, user, card.deck_id, today_day, previews).await?
+            };
             Some(Shown {
                 previews,
                 seen_today: seen_today(card.id),
@@ -277,6 +283,42 @@ pub async fn next(
         reviewed_today: i64::try_from(events.len()).unwrap_or(i64::MAX),
         right_today: i64::try_from(events.iter().filter(|e| e.2 >= 3).count()).unwrap_or(0),
     })
+}
+
+/// The grade buttons' intervals with the student's exams: a grade whose due day an exam's
+/// window takes shows the day it will really come due, as `place_in_exam_window` will choose
+/// it (one read of the window's loads per window).
+async fn previews_with_exams(
+    pool: &SqlitePool,
+    user: &Learner,
+    deck_id: i64,
+    today: i32,
+    mut previews: Vec<Preview>,
+) -> Result<Vec<Preview>, StudyError> {
+    let mut loads: HashMap<(i32, i32), HashMap<i32, u32>> = HashMap::new();
+    for p in &mut previews {
+        let natural = today.saturating_add(i32::try_from(p.interval_days).unwrap_or(i32::MAX));
+        let Some(window) = crate::srs::exam::window_for(&user.exams, deck_id, today, natural)
+        else {
+            continue;
+        };
+        let key = (window.first, window.last);
+        if !loads.contains_key(&key) {
+            let read = db::exams::window_loads(
+                pool,
+                user.id,
+                &window.exam.decks,
+                window.first,
+                window.last,
+            )
+            .await
+            .context("reading an exam window's loads")?;
+            loads.insert(key, read);
+        }
+        let day = window.lightest(&loads[&key]);
+        p.interval_days = u32::try_from(day - today).unwrap_or(p.interval_days);
+    }
+    Ok(previews)
 }
 
 /// One grade to record, with what the grader needs to know of its user.

@@ -679,3 +679,51 @@ async fn grades_in_one_batch_spread_over_the_window_as_if_committed_one_by_one()
         assert_eq!(*s, (i64::from(*d), 1, i64::from(today)));
     }
 }
+
+/// The outcome the Good button (grade 4) shows on a review page.
+fn good_outcome(html: &str) -> String {
+    let button = html
+        .split("name=\"quality\" value=\"4\"")
+        .nth(1)
+        .expect("a Good button");
+    let start = button.find("<span class=\"interval\">").unwrap() + 23;
+    button[start..start + button[start..].find("</span>").unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn the_grade_buttons_show_the_day_an_exam_window_gives() {
+    let c = class_with(&["ada"]).await;
+    // A two-day window from tomorrow: a new card graded Good would come due tomorrow, so the
+    // exam spreads it over tomorrow and the day after.
+    let today = c.today();
+    assert_eq!(
+        c.add_exam("Quiz", today + 3, "2").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (ada, _) = &c.students[0];
+    let page = format!("/review?deck={}", c.course_deck);
+    let user = c.user_id("ada").await;
+    for expected in [2, 1, 2, 1] {
+        let html = ada.get_html(&page).await;
+        assert_eq!(good_outcome(&html), format!("{expected}d"), "{html}");
+        let card = card_id_in(&html).unwrap();
+        let r = ada
+            .submit(
+                &page,
+                &format!("/review/{card}"),
+                &[("quality", "4"), ("deck", &c.course_deck.to_string())],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        // The grade did what its button said.
+        let due: i64 = sqlx::query_scalar(
+            "SELECT due_day FROM review_states WHERE user_id = ?1 AND card_id = ?2",
+        )
+        .bind(user)
+        .bind(card)
+        .fetch_one(&c.pool)
+        .await
+        .unwrap();
+        assert_eq!(due, i64::from(today + expected));
+    }
+}
