@@ -302,20 +302,21 @@ async fn previews_with_exams(
         else {
             continue;
         };
-        let key = (window.first, window.last);
-        if !loads.contains_key(&key) {
-            let read = db::exams::window_loads(
-                pool,
-                user.id,
-                &window.exam.decks,
-                window.first,
-                window.last,
-            )
-            .await
-            .context("reading an exam window's loads")?;
-            loads.insert(key, read);
-        }
-        let day = window.lightest(&loads[&key]);
+        let read = match loads.entry((window.first, window.last)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                db::exams::window_loads(
+                    pool,
+                    user.id,
+                    &window.exam.decks,
+                    window.first,
+                    window.last,
+                )
+                .await
+                .context("reading an exam window's loads")?,
+            ),
+        };
+        let day = window.lightest(read);
         p.interval_days = u32::try_from(day - today).unwrap_or(p.interval_days);
     }
     Ok(previews)
