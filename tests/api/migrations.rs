@@ -2,20 +2,25 @@
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
-#[tokio::test]
-async fn the_deck_rights_migration_keeps_cards_and_history_and_drops_only_taken_assignments() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db");
-    let old = SqlitePoolOptions::new()
+/// A database file at `path` with one connection, for an earlier version's migrations.
+async fn old_database(path: &std::path::Path) -> sqlx::SqlitePool {
+    SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(
             SqliteConnectOptions::new()
-                .filename(&path)
+                .filename(path)
                 .create_if_missing(true)
                 .foreign_keys(true),
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_deck_rights_migration_keeps_cards_and_history_and_drops_only_taken_assignments() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let old = old_database(&path).await;
     studyhall::db::MIGRATOR.run_to(7, &old).await.unwrap();
     sqlx::raw_sql(
         "INSERT INTO users (id, username, password_hash, role, created_at) VALUES
@@ -151,16 +156,7 @@ async fn a_family_new_to_a_database_reaches_its_practice_deck_once_and_deleted_c
 async fn the_exam_migration_gives_every_schedule_the_day_of_its_last_grade_and_moves_none() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
-    let old = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(
-            SqliteConnectOptions::new()
-                .filename(&path)
-                .create_if_missing(true)
-                .foreign_keys(true),
-        )
-        .await
-        .unwrap();
+    let old = old_database(&path).await;
     studyhall::db::MIGRATOR.run_to(18, &old).await.unwrap();
     sqlx::raw_sql(
         "INSERT INTO users (id, username, password_hash, role, created_at) VALUES
