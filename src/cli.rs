@@ -1,10 +1,10 @@
 //! What the subcommands do, apart from parsing: kept in the library so tests can call it.
 
+use crate::db::Pool;
 use crate::domain::{DeckName, Password, Role, Username};
 use crate::import::Format;
 use crate::study::{accounts, import::ImportReport};
 use anyhow::Context;
-use sqlx::SqlitePool;
 use std::path::Path;
 
 /// The address to print for a bound `host:port` (an unspecified host prints as 127.0.0.1).
@@ -19,7 +19,7 @@ pub fn url_of(bind: &str, port: u16) -> String {
 
 /// `studyhall import FILE --deck NAME`: all of the file or nothing.
 pub async fn import_file(
-    pool: &SqlitePool,
+    pool: &Pool,
     file: &Path,
     deck: &str,
     format: Option<Format>,
@@ -41,7 +41,7 @@ pub async fn import_file(
 }
 
 /// `studyhall backup FILE`: refuses to overwrite an existing file.
-pub async fn backup(pool: &SqlitePool, file: &Path) -> anyhow::Result<()> {
+pub async fn backup(pool: &Pool, file: &Path) -> anyhow::Result<()> {
     if file.exists() {
         anyhow::bail!("{} already exists; choose a new file name", file.display());
     }
@@ -54,7 +54,7 @@ pub async fn backup(pool: &SqlitePool, file: &Path) -> anyhow::Result<()> {
 }
 
 /// `studyhall create-admin NAME`.
-pub async fn create_admin(pool: &SqlitePool, name: &str, password: &str) -> anyhow::Result<()> {
+pub async fn create_admin(pool: &Pool, name: &str, password: &str) -> anyhow::Result<()> {
     let username = Username::parse(name)?;
     let password = Password::parse(password, username.as_str())?;
     accounts::register(

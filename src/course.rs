@@ -3,10 +3,10 @@
 //! or edits it does not see it come back.
 
 use crate::db;
+use crate::db::Pool;
 use crate::domain::DeckName;
 use crate::import::{self, Format};
 use crate::study::import::{ImportReport, import_into};
-use sqlx::SqlitePool;
 
 /// The Quizwiz export of CS 7643 Quiz 3.
 pub const COURSE_DECK: &str = include_str!("../decks/cs7643-quiz3.txt");
@@ -37,7 +37,7 @@ const FIRST_FAMILIES: &[&str] = &[
 
 /// Imports the course deck and the practice deck, each unless this database already had it,
 /// in one transaction; returns "deck name: cards" for each deck added.
-pub async fn seed_on_first_start(pool: &SqlitePool, now: i64) -> anyhow::Result<Vec<String>> {
+pub async fn seed_on_first_start(pool: &Pool, now: i64) -> anyhow::Result<Vec<String>> {
     let mut tx = db::begin_write(pool).await?;
     let mut seeded = Vec::new();
     if db::meta::get(&mut *tx, SEEDED_KEY).await?.is_none() {
@@ -92,10 +92,7 @@ pub async fn seed_on_first_start(pool: &SqlitePool, now: i64) -> anyhow::Result<
 
 /// Gives a database that has the practice deck the cards of families it has not received
 /// yet, at the deck's end; returns what was added. A deck its admin deleted is not recreated.
-async fn add_new_families(
-    conn: &mut sqlx::SqliteConnection,
-    now: i64,
-) -> anyhow::Result<Option<String>> {
+async fn add_new_families(conn: &mut crate::db::Conn, now: i64) -> anyhow::Result<Option<String>> {
     let received = db::meta::get(&mut *conn, FAMILIES_KEY)
         .await?
         .unwrap_or_else(|| FIRST_FAMILIES.join(","));

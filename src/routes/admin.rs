@@ -299,7 +299,7 @@ fn deck_name(typed: &str, title: Option<&str>, file_name: &str) -> Result<DeckNa
 /// instructor's import goes into their own deck of that name, whatever others have; an admin
 /// may also add to a shipped deck.
 async fn import_target(
-    pool: &sqlx::SqlitePool,
+    pool: &crate::db::Pool,
     user: &crate::auth::CurrentUser,
     name: &DeckName,
 ) -> Result<(Option<i64>, bool), AppError> {
@@ -321,7 +321,7 @@ async fn import_target(
 
 async fn read_and_import(
     slots: &tokio::sync::Semaphore,
-    pool: &sqlx::SqlitePool,
+    pool: &crate::db::Pool,
     file: Option<Bytes>,
     deck: &str,
     format: &str,

@@ -39,7 +39,7 @@ struct DecksQuery {
 
 /// The name of class `id` if `user` belongs to it (for "You joined ...").
 pub(super) async fn joined_name(
-    db: &sqlx::SqlitePool,
+    db: &crate::db::Pool,
     user: &CurrentUser,
     id: Option<i64>,
 ) -> Result<Option<String>, AppError> {

@@ -114,7 +114,7 @@ fn editor_url(deck: i64, q: &str, page: i64, tail: &str) -> String {
 
 /// Where card `card_id` shows in the editor, within the search `q` while it still matches.
 async fn card_in_editor(
-    db: &sqlx::SqlitePool,
+    db: &crate::db::Pool,
     deck: i64,
     q: &str,
     card_id: i64,

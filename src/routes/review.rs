@@ -230,7 +230,7 @@ fn grade_buttons(
 
 /// The end-of-session figures, when the user studied today.
 async fn session_summary(
-    db: &sqlx::SqlitePool,
+    db: &crate::db::Pool,
     user: &CurrentUser,
     queue: &review::Queue,
     now: jiff::Timestamp,
@@ -254,7 +254,7 @@ async fn session_summary(
 /// "Took back your Good on 'Inception Net'." after an undo (the redirect names the card and
 /// the grade; a card the user cannot see names nothing).
 async fn took_back_message(
-    db: &sqlx::SqlitePool,
+    db: &crate::db::Pool,
     user: &CurrentUser,
     query: &ReviewQuery,
 ) -> Result<Option<String>, AppError> {
@@ -402,7 +402,7 @@ async fn render_review(
 /// The problem of a generated card: the answered variant when `attempt` is this user's answer
 /// to this card, the retried one after an unreadable answer, else a fresh one.
 async fn problem_view(
-    pool: &sqlx::SqlitePool,
+    pool: &crate::db::Pool,
     user: &CurrentUser,
     family: &'static practice::Family,
     card_id: i64,

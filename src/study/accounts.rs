@@ -3,16 +3,16 @@
 use super::StudyError;
 use crate::auth::{password, session};
 use crate::db;
+use crate::db::Pool;
 use crate::domain::{Password, Role, Username};
 use actix_web::cookie::Cookie;
-use sqlx::SqlitePool;
 use std::net::IpAddr;
 
 use crate::auth::throttle::LoginThrottle;
 
 /// Creates an account with `role` (the very first account of a database is always admin).
 pub async fn register(
-    pool: &SqlitePool,
+    pool: &Pool,
     username: &Username,
     password: &Password,
     role: Role,
@@ -68,7 +68,7 @@ async fn checked_password<T>(
 
 /// Checks a login, throttled per client address and per account. Returns the user's id.
 pub async fn authenticate(
-    pool: &SqlitePool,
+    pool: &Pool,
     throttle: &LoginThrottle,
     ip: IpAddr,
     username: &str,
@@ -99,7 +99,7 @@ pub const MAX_SESSIONS_PER_USER: i64 = 10;
 /// token planted before login is worthless after it. Sessions past
 /// [`MAX_SESSIONS_PER_USER`] end, oldest first.
 pub async fn start_session(
-    pool: &SqlitePool,
+    pool: &Pool,
     user_id: i64,
     now: i64,
     secure: bool,
@@ -126,7 +126,7 @@ const TEMPORARY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVW
 
 /// Resets a user's password to a random temporary one, returned to show the admin once; the
 /// user must choose a new password at next login, and their sessions end now.
-pub async fn reset_password(pool: &SqlitePool, user_id: i64) -> Result<String, StudyError> {
+pub async fn reset_password(pool: &Pool, user_id: i64) -> Result<String, StudyError> {
     let temporary: String = (0..14)
         .map(|_| {
             let i = rand::Rng::random_range(&mut rand::rng(), 0..TEMPORARY_ALPHABET.len());
@@ -155,7 +155,7 @@ pub struct SignedIn<'a> {
 
 /// Sets the new password a user chose after a reset, ending their other sessions.
 pub async fn choose_new_password(
-    pool: &SqlitePool,
+    pool: &Pool,
     user: SignedIn<'_>,
     new: &Password,
 ) -> Result<(), StudyError> {
@@ -168,7 +168,7 @@ pub async fn choose_new_password(
 /// Changes the user's password after checking the current one (throttled like a login, so a
 /// stolen session cannot be used to guess the password), and ends their other sessions.
 pub async fn change_password(
-    pool: &SqlitePool,
+    pool: &Pool,
     throttle: &LoginThrottle,
     ip: IpAddr,
     user: SignedIn<'_>,

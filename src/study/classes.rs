@@ -2,7 +2,7 @@
 
 use super::StudyError;
 use crate::db;
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 /// Characters of a join code: capitals and digits without look-alikes (0/O, 1/I).
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -28,12 +28,7 @@ pub fn normalise_code(raw: &str) -> String {
 }
 
 /// Creates a class run by `owner_id`; returns its id.
-pub async fn create(
-    pool: &SqlitePool,
-    name: &str,
-    owner_id: i64,
-    now: i64,
-) -> Result<i64, StudyError> {
+pub async fn create(pool: &Pool, name: &str, owner_id: i64, now: i64) -> Result<i64, StudyError> {
     let name = crate::domain::one_line_name(name, "A class", 120)?;
     let name = name.as_str();
     // A clash of two random 50-bit codes is all but impossible; one retry covers it.
@@ -49,12 +44,7 @@ pub async fn create(
 }
 
 /// Joins the class with this code; returns its id.
-pub async fn join(
-    pool: &SqlitePool,
-    user_id: i64,
-    code: &str,
-    now: i64,
-) -> Result<i64, StudyError> {
+pub async fn join(pool: &Pool, user_id: i64, code: &str, now: i64) -> Result<i64, StudyError> {
     let class = db::classes::find_by_code(pool, &normalise_code(code))
         .await?
         .ok_or_else(|| {
@@ -67,7 +57,7 @@ pub async fn join(
 }
 
 /// Draws a new join code for a class (the old one stops working).
-pub async fn regenerate_code(pool: &SqlitePool, class_id: i64) -> Result<(), StudyError> {
+pub async fn regenerate_code(pool: &Pool, class_id: i64) -> Result<(), StudyError> {
     for _ in 0..2 {
         match db::classes::set_join_code(pool, class_id, &new_join_code()).await {
             Err(e) if db::is_unique_violation(&e) => continue,

@@ -4,11 +4,11 @@
 
 use super::{Context, StudyError};
 use crate::db;
+use crate::db::Conn;
 use crate::srs::day::StudyCalendar;
 use crate::srs::{evaluate, exam};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use sqlx::SqliteConnection;
 
 /// An exam as an instructor sets it, already checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,11 +94,7 @@ impl NewExam {
 /// Places every card of `user_id`'s in the windows of their classes' exams, from the natural
 /// due days, on their study day at `now`; cards no exam constrains get their natural due day
 /// back. Returns how many cards moved.
-pub async fn place_cards(
-    conn: &mut SqliteConnection,
-    user_id: i64,
-    now: Timestamp,
-) -> Result<u64, StudyError> {
+pub async fn place_cards(conn: &mut Conn, user_id: i64, now: Timestamp) -> Result<u64, StudyError> {
     let exams = db::exams::windows_of_user(&mut *conn, user_id, now.as_second()).await?;
     let decks: Vec<i64> = exams.iter().flat_map(|e| e.decks.iter().copied()).collect();
     let cards = db::exams::placeable(&mut *conn, user_id, &decks)
@@ -127,7 +123,7 @@ async fn place_class(
     sessions: &crate::auth::cache::SessionCache,
     class_id: i64,
     now: Timestamp,
-    change: impl AsyncFnOnce(&mut SqliteConnection) -> Result<bool, StudyError>,
+    change: impl AsyncFnOnce(&mut Conn) -> Result<bool, StudyError>,
 ) -> Result<bool, StudyError> {
     let mut tx = db::begin_write(db.writer()).await?;
     if !change(&mut tx).await? {

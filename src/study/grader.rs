@@ -7,8 +7,8 @@
 use super::StudyError;
 use super::review::{GradeRequest, Graded, grade_batch};
 use crate::db;
+use crate::db::Pool;
 use crate::db::checkpoint::Checkpointer;
-use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most grades in one transaction, bounding the time any one waits for the commit.
@@ -29,7 +29,7 @@ pub struct Grader {
 
 impl Grader {
     /// Starts the grading task on the current Tokio runtime, writing through `writer`.
-    pub fn spawn(writer: SqlitePool, checkpointer: Checkpointer, max_interval_days: u32) -> Self {
+    pub fn spawn(writer: Pool, checkpointer: Checkpointer, max_interval_days: u32) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
         tokio::spawn(run(queue, writer, checkpointer, max_interval_days));
         Self { jobs }
@@ -50,7 +50,7 @@ impl Grader {
 
 async fn run(
     mut queue: mpsc::Receiver<Job>,
-    writer: SqlitePool,
+    writer: Pool,
     checkpointer: Checkpointer,
     max_interval_days: u32,
 ) {
@@ -65,7 +65,7 @@ async fn run(
 /// Records a batch in one transaction. A refused grade (not due, unknown card...) writes
 /// nothing and does not disturb the others; a database failure rolls the whole batch back and
 /// every grade in it gets the error, so no answer ever claims a grade that was not committed.
-async fn commit_batch(writer: &SqlitePool, batch: Vec<Job>, max_interval_days: u32) {
+async fn commit_batch(writer: &Pool, batch: Vec<Job>, max_interval_days: u32) {
     let fail_all = |batch: Vec<Job>, why: &str| {
         tracing::error!(grades = batch.len(), "grade batch failed: {why}");
         for job in batch {

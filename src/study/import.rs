@@ -4,9 +4,9 @@
 
 use super::StudyError;
 use crate::db;
+use crate::db::{Conn, Pool};
 use crate::domain::DeckName;
 use crate::import::{self, Format, ParsedDeck, apkg};
-use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// The most cards one file may add.
@@ -47,7 +47,7 @@ pub struct ImportReport {
 /// [`BATCH`] cards. The parse has already checked every card, so a batch fails only if the
 /// database does; importing the same file again then adds just what is missing.
 pub async fn import_deck(
-    pool: &SqlitePool,
+    pool: &Pool,
     name: &DeckName,
     parsed: &ParsedDeck,
     owner_id: Option<i64>,
@@ -106,7 +106,7 @@ pub struct ImportPreview {
 /// would skip (the deck has them, or the file repeats them): the same rule `add_cards`
 /// applies, a card being its exact front and back.
 pub async fn preview(
-    pool: &SqlitePool,
+    pool: &Pool,
     name: &DeckName,
     parsed: ParsedDeck,
     owner_id: Option<i64>,
@@ -179,7 +179,7 @@ pub fn cards_from_json(json: &str) -> Result<Vec<import::ParsedCard>, StudyError
 
 /// Imports inside a caller's transaction (the shipped decks, at first start).
 pub async fn import_into(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     name: &DeckName,
     parsed: &ParsedDeck,
     owner_id: Option<i64>,
@@ -198,7 +198,7 @@ pub async fn import_into(
 
 /// The owner's deck called `name`, created if missing.
 async fn deck_for(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     name: &DeckName,
     owner_id: Option<i64>,
     public: bool,
@@ -214,7 +214,7 @@ async fn deck_for(
 
 /// Adds the cards the deck lacks at its end; returns how many were added.
 async fn add_cards(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     deck_id: i64,
     cards: &[import::ParsedCard],
     now: i64,

@@ -2,9 +2,9 @@
 
 use super::Learner;
 use super::StudyError;
+use crate::db::Pool;
 use crate::db::{self, practice::AttemptRow};
 use crate::practice::{self, Checked, Family, Variant};
-use sqlx::SqlitePool;
 
 /// Answers faster than this, and right, suggest a 5 rather than a 4.
 pub const QUICK_MS: i64 = 60_000;
@@ -46,7 +46,7 @@ pub enum Submission<'a> {
 /// nothing is stored.
 #[allow(clippy::too_many_arguments)]
 pub async fn record_attempt(
-    pool: &SqlitePool,
+    pool: &Pool,
     user: &Learner,
     family: &Family,
     seed: u64,
@@ -93,7 +93,7 @@ pub async fn record_attempt(
 
 /// One of the user's attempts with the variant it answered.
 pub async fn attempt(
-    pool: &SqlitePool,
+    pool: &Pool,
     user: &Learner,
     id: i64,
 ) -> Result<Option<(AttemptRow, Variant)>, StudyError> {

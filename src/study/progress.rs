@@ -4,9 +4,9 @@ use super::Learner;
 use super::StudyError;
 use crate::charts::{self, BarChart, HeatMap};
 use crate::db;
+use crate::db::Pool;
 use crate::srs::day::date_of_day;
 use jiff::Timestamp;
-use sqlx::SqlitePool;
 use std::collections::HashMap;
 
 /// Days in the due forecast.
@@ -74,11 +74,7 @@ pub fn streak(days: &[i64], today: i32) -> u32 {
 }
 
 /// Builds the user's progress at `now`.
-pub async fn progress(
-    pool: &SqlitePool,
-    user: &Learner,
-    now: Timestamp,
-) -> Result<Progress, StudyError> {
+pub async fn progress(pool: &Pool, user: &Learner, now: Timestamp) -> Result<Progress, StudyError> {
     let today = user.today(now);
     let counts = db::stats::counts(pool, user.id, today).await?;
     let repeats = crate::srs::today::Today::from_events(

@@ -3,6 +3,7 @@
 use super::Learner;
 use super::{Context, StudyError};
 use crate::db::{self, decks::CardRow, reviews::StateChange, reviews::StateRow};
+use crate::db::{Conn, Pool};
 use crate::domain::Grade;
 use crate::srs::exam::{ExamWindow, Window};
 use crate::srs::schedule::{self, CardSchedule, Outcome, Preview, Refusal, Standing};
@@ -10,7 +11,6 @@ use crate::srs::scheduler::{self, Scheduler};
 use crate::srs::sm2;
 use crate::srs::today::{Today, TodayEvent};
 use jiff::Timestamp;
-use sqlx::{SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -111,7 +111,7 @@ fn row_of(s: &CardSchedule, reviewed_at: i64, graded_day: i32) -> StateRow {
 
 /// Today's standing grades and repeats, as the pure queue rules take them.
 pub async fn today_events(
-    db: impl sqlx::SqliteExecutor<'_>,
+    db: impl crate::db::Executor<'_>,
     user_id: i64,
     today: i32,
 ) -> Result<Vec<TodayEvent>, StudyError> {
@@ -289,7 +289,7 @@ pub async fn next(
 /// window takes shows the day it will really come due, as `place_in_exam_window` will choose
 /// it (one read of the window's loads per window).
 async fn previews_with_exams(
-    pool: &SqlitePool,
+    pool: &Pool,
     user: &Learner,
     deck_id: i64,
     today: i32,
@@ -422,7 +422,7 @@ impl Overlay {
 /// With exams: a grade whose due day would reach an exam's window (or jump the exam) comes
 /// due on the window's lightest day instead; the scheduler's interval stays as it gave it.
 async fn place_in_exam_window(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     r: &GradeRequest,
     deck_id: i64,
     overlay: &Overlay,
@@ -450,7 +450,7 @@ async fn place_in_exam_window(
 /// due, unknown card, over the new-card limit) writes nothing and does not disturb the others.
 /// A database error fails the call, and the caller rolls the whole batch back.
 pub async fn grade_batch(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     requests: &[GradeRequest],
     max_interval_days: u32,
 ) -> Result<Vec<Result<Graded, StudyError>>, sqlx::Error> {
@@ -640,7 +640,7 @@ pub struct Undone {
 
 /// Takes back the user's latest grade or repeat of today: the card's state is restored and an
 /// `undo` event is appended (the history keeps both). Says what it took back.
-pub async fn undo(pool: &SqlitePool, user: &Learner, now: Timestamp) -> Result<Undone, StudyError> {
+pub async fn undo(pool: &Pool, user: &Learner, now: Timestamp) -> Result<Undone, StudyError> {
     let mut tx = db::begin_write(pool).await?;
     let event = db::reviews::last_undoable(&mut *tx, user.id, user.today(now))
         .await

@@ -5,15 +5,15 @@
 
 use super::{Context, StudyError};
 use crate::db;
+use crate::db::Pool;
 use crate::srs::scheduler::{Scheduler, recompute};
 use jiff::Timestamp;
-use sqlx::SqlitePool;
 
 /// Sets `user_id`'s scheduler (with `chosen`: the retention is their own, not their class's
 /// default) and reschedules every card they have studied under it. Returns how many cards
 /// were rescheduled.
 pub async fn choose(
-    pool: &SqlitePool,
+    pool: &Pool,
     user_id: i64,
     scheduler: Scheduler,
     chosen: bool,
@@ -34,7 +34,7 @@ pub async fn choose(
 /// after something those come from changed: a class's fit or default retention, or joining or
 /// leaving a class. Their choices are left as they are.
 pub async fn reschedule(
-    pool: &SqlitePool,
+    pool: &Pool,
     user_id: i64,
     max_interval_days: u32,
     now: Timestamp,
@@ -49,7 +49,7 @@ pub async fn reschedule(
 /// Reschedules `user_id`'s cards if they study with FSRS: after their own fit, which may
 /// now schedule them.
 pub async fn reschedule_if_fsrs(
-    pool: &SqlitePool,
+    pool: &Pool,
     user_id: i64,
     max_interval_days: u32,
     now: Timestamp,
@@ -65,7 +65,7 @@ pub async fn reschedule_if_fsrs(
 /// parameters (a class's fitted ones, or the defaults), so their cards are recomputed; anyone
 /// may have other exams, so their cards are placed around those.
 pub async fn membership_changed(
-    pool: &SqlitePool,
+    pool: &Pool,
     user_id: i64,
     scheduler: Scheduler,
     max_interval_days: u32,
@@ -100,7 +100,7 @@ pub async fn reschedule_class(
 
 /// The user's scheduler with the retention they are scheduled at (their own or their
 /// class's default).
-async fn current(tx: &mut sqlx::SqliteConnection, user_id: i64) -> Result<Scheduler, StudyError> {
+async fn current(tx: &mut crate::db::Conn, user_id: i64) -> Result<Scheduler, StudyError> {
     let name = db::users::scheduler_of(&mut *tx, user_id).await?;
     let retention = db::classes::effective_retention(&mut *tx, user_id).await?;
     Ok(Scheduler::parse(&name, retention).unwrap_or_default())
@@ -108,7 +108,7 @@ async fn current(tx: &mut sqlx::SqliteConnection, user_id: i64) -> Result<Schedu
 
 /// Recomputes every card of the user from the history, then places them around their exams.
 async fn recompute_in(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut crate::db::Conn,
     user_id: i64,
     scheduler: Scheduler,
     max_interval_days: u32,
@@ -131,7 +131,7 @@ async fn recompute_in(
 
 /// The FSRS memory of one card from its standing history (after an undo).
 pub async fn memory_of_card(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::Conn,
     user_id: i64,
     card_id: i64,
     scheduler: Scheduler,

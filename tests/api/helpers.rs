@@ -1,5 +1,7 @@
 //! A real server on a random port with a fresh SQLite file, and a browser-like client that
 //! keeps cookies and does not follow redirects.
+// The helpers open the test's SQLite file itself, below the server.
+#![allow(clippy::disallowed_types)]
 
 use actix_web::dev::ServerHandle;
 use reqwest::multipart::{Form, Part};

@@ -1,6 +1,8 @@
 //! Integration tests: each drives a real studyhall server over HTTP on a random port, with a
 //! fresh SQLite file of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// The tests read and write the SQLite file itself, below the server.
+#![allow(clippy::disallowed_types)]
 
 mod accounts;
 mod admin;
