@@ -160,7 +160,7 @@ impl Db {
     }
 
     /// Starts a write transaction on the writer connection.
-    pub async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         begin_write(&self.write).await
     }
 
@@ -173,7 +173,7 @@ impl Db {
 
 /// Starts a write transaction that takes SQLite's write lock at once, so two writers queue on
 /// the busy timeout instead of failing when a read lock cannot be upgraded.
-pub async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+pub async fn begin_write(pool: &SqlitePool) -> Result<Tx, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
