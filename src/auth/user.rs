@@ -140,23 +140,19 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         .collect();
     let hidden_decks: Arc<str> = Arc::from(deck_list(&hidden));
     let role = Role::parse(&row.role).map_err(|e| anyhow::anyhow!(e))?;
+    let calendar = StudyCalendar::stored(&row.time_zone, row.day_starts_hour);
     let user = CurrentUser {
         id: row.id,
         username: row.username,
         role,
-        // A stored zone that this build no longer knows falls back to UTC rather than
-        // locking the user out.
-        time_zone: TimeZone::get(&row.time_zone).unwrap_or(TimeZone::UTC),
-        time_zone_name: row.time_zone.clone(),
+        time_zone: calendar.time_zone().clone(),
+        time_zone_name: row.time_zone,
         day_starts_hour: u8::try_from(row.day_starts_hour).unwrap_or(4),
         six_grades: row.grade_buttons == "six",
         retention_chosen: row.retention_chosen,
         learner: crate::study::Learner {
             id: row.id,
-            calendar: StudyCalendar::new(
-                TimeZone::get(&row.time_zone).unwrap_or(TimeZone::UTC),
-                u8::try_from(row.day_starts_hour).unwrap_or(4),
-            ),
+            calendar,
             new_per_day: u32::try_from(row.new_per_day).unwrap_or(20),
             extra_new: row
                 .extra_new_day

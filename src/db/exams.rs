@@ -82,15 +82,6 @@ pub struct ExamRow {
     pub window_days: i64,
     /// The names of the decks it covers, joined by ", ".
     pub deck_names: String,
-    /// The ids of those decks, JSON.
-    pub deck_ids: String,
-}
-
-impl ExamRow {
-    /// The decks it covers.
-    pub fn decks(&self) -> Vec<i64> {
-        serde_json::from_str(&self.deck_ids).unwrap_or_default()
-    }
 }
 
 /// A class's exams, earliest first.
@@ -102,9 +93,7 @@ pub async fn of_class(
         "SELECT e.id, e.name, e.exam_day, e.window_days,
                 COALESCE((SELECT group_concat(d.name, ', ') FROM class_exam_decks x
                             JOIN decks d ON d.id = x.deck_id WHERE x.exam_id = e.id), '')
-                  AS deck_names,
-                (SELECT json_group_array(x.deck_id) FROM class_exam_decks x
-                  WHERE x.exam_id = e.id) AS deck_ids
+                  AS deck_names
          FROM class_exams e WHERE e.class_id = ?1 ORDER BY e.exam_day, e.id",
     )
     .bind(class_id)

@@ -25,6 +25,20 @@ impl StudyCalendar {
         }
     }
 
+    /// The calendar of a stored account: its IANA zone name (one this build no longer knows
+    /// falls back to UTC rather than locking the user out) and its day-start hour.
+    pub fn stored(time_zone: &str, day_starts_hour: i64) -> Self {
+        Self::new(
+            TimeZone::get(time_zone).unwrap_or(TimeZone::UTC),
+            u8::try_from(day_starts_hour).unwrap_or(4),
+        )
+    }
+
+    /// The time zone.
+    pub fn time_zone(&self) -> &TimeZone {
+        &self.time_zone
+    }
+
     /// The study day that `at` falls in.
     pub fn day_of(&self, at: Timestamp) -> i32 {
         let local = at.to_zoned_datetime(self.time_zone.clone()).datetime();

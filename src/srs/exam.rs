@@ -127,7 +127,9 @@ impl Window<'_> {
 
 /// A grade's due day with the student's exams: `natural_due` unless an exam constrains the
 /// card, then the lightest day of that exam's window, where `load` tells how many of the
-/// exam's cards are due on a day (the card itself not counted).
+/// exam's cards are due on a day (the card itself not counted). The grade path composes
+/// `window_for` and `Window::lightest` the same way, reading the loads from the database in
+/// between.
 pub fn place(
     exams: &[ExamWindow],
     deck_id: i64,
@@ -169,15 +171,23 @@ pub fn place_all(exams: &[ExamWindow], today: i32, cards: &[Scheduled]) -> Vec<(
                 .map(|(e, d)| (i, e, d))
         })
         .collect();
-    constrained.sort_by_key(|&(i, e, _)| (e.exam_day, cards[i].natural_due, cards[i].card_id));
-    let placed: Vec<bool> = {
-        let mut p = vec![false; cards.len()];
-        for &(i, _, _) in &constrained {
-            p[i] = true;
-        }
-        p
-    };
-    for group in constrained.chunk_by(|a, b| std::ptr::eq(a.1, b.1)) {
+    // Exam by exam (two exams on one day stay apart: the same exam is the same window),
+    // each exam's cards earliest natural due first.
+    fn key<'a>(c: &Scheduled, e: &'a ExamWindow) -> (i32, u32, &'a [i64], i32, i64) {
+        (
+            e.exam_day,
+            e.window_days,
+            &e.decks,
+            c.natural_due,
+            c.card_id,
+        )
+    }
+    constrained.sort_by(|a, b| key(&cards[a.0], a.1).cmp(&key(&cards[b.0], b.1)));
+    let mut placed = vec![false; cards.len()];
+    for &(i, _, _) in &constrained {
+        placed[i] = true;
+    }
+    for group in constrained.chunk_by(|a, b| a.1 == b.1) {
         let exam = group[0].1;
         // The exam's cards due in its window that stay where they are.
         let mut loads: HashMap<i32, u32> = HashMap::new();
@@ -262,6 +272,34 @@ mod tests {
         assert_eq!(place_all(&[exam(120, 5)], 118, &cards), vec![(7, 119)]);
         // After the exam: natural again.
         assert_eq!(place_all(&[exam(120, 5)], 125, &cards), vec![(7, 140)]);
+    }
+
+    #[test]
+    fn two_exams_on_one_day_are_placed_each_over_its_own_window() {
+        let second = ExamWindow {
+            exam_day: 120,
+            window_days: 2,
+            decks: vec![2],
+        };
+        let cards: Vec<Scheduled> = (0..8)
+            .map(|i| Scheduled {
+                card_id: i,
+                deck_id: 1 + i % 2,
+                graded_day: 100,
+                natural_due: 130 + i32::try_from(i).unwrap_or(0),
+            })
+            .collect();
+        let placed = place_all(&[exam(120, 4), second], 100, &cards);
+        let load = |deck: i64, day: i32| {
+            cards
+                .iter()
+                .zip(&placed)
+                .filter(|(c, p)| c.deck_id == deck && p.1 == day)
+                .count()
+        };
+        // Four cards of deck 1 over days 116 to 119, four of deck 2 over 118 and 119.
+        assert!((116..=119).all(|d| load(1, d) == 1));
+        assert!((118..=119).all(|d| load(2, d) == 2));
     }
 
     #[test]

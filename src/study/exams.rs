@@ -8,7 +8,6 @@ use crate::db::Conn;
 use crate::srs::day::StudyCalendar;
 use crate::srs::{evaluate, exam};
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 
 /// An exam as an instructor sets it, already checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,10 +105,7 @@ pub async fn place_cards(conn: &mut Conn, user_id: i64, now: Timestamp) -> Resul
     let Some(user) = db::users::find(&mut *conn, user_id).await? else {
         return Ok(0);
     };
-    let calendar = StudyCalendar::new(
-        TimeZone::get(&user.time_zone).unwrap_or(TimeZone::UTC),
-        u8::try_from(user.day_starts_hour).unwrap_or(4),
-    );
+    let calendar = StudyCalendar::stored(&user.time_zone, user.day_starts_hour);
     let due = exam::place_all(&exams, calendar.day_of(now), &cards);
     db::exams::set_due_days(&mut *conn, user_id, &due)
         .await

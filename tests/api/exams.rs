@@ -165,20 +165,6 @@ fn assert_window_holds(states: &[(i64, i64, i64, i64)], exam_day: i64, window: i
     moved
 }
 
-/// A card's standing grades and repeats, (study day, quality), oldest first.
-async fn standing_events(pool: &SqlitePool, user: i64, card: i64) -> Vec<(i32, u8)> {
-    let history: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT study_day, quality FROM standing_reviews
-         WHERE user_id = ?1 AND card_id = ?2 ORDER BY id",
-    )
-    .bind(user)
-    .bind(card)
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    history.iter().map(|&(d, q)| (d as i32, q as u8)).collect()
-}
-
 /// The scheduler's own state is untouched by the exam: (n, EF, interval) are the SM-2 fold of
 /// the card's history, and the due day is the fold's or in the window.
 async fn assert_sm2_fold_with_exam(c: &Class, user: i64, exam_day: i64, window: i64) {
@@ -191,7 +177,7 @@ async fn assert_sm2_fold_with_exam(c: &Class, user: i64, exam_day: i64, window: 
     .await
     .unwrap();
     for (card, reps, ef, interval, due) in states {
-        let events = standing_events(&c.pool, user, card).await;
+        let events = crate::helpers::standing_events(&c.pool, user, card).await;
         let (s, _) = studyhall::srs::scheduler::recompute(
             &[],
             &events,
@@ -231,7 +217,7 @@ async fn assert_fsrs_fold_with_exam(c: &Class, user: i64, exam_day: i64, window:
     .unwrap();
     assert!(!states.is_empty());
     for (card, reps, interval, due, stability) in states {
-        let events = standing_events(&c.pool, user, card).await;
+        let events = crate::helpers::standing_events(&c.pool, user, card).await;
         let (s, memory) = studyhall::srs::scheduler::recompute(
             &[],
             &events,

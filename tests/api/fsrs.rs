@@ -100,16 +100,7 @@ async fn assert_states_are_the_fold_with(
     let stored = states(pool, user).await;
     assert!(!stored.is_empty());
     for (card, reps, ef, interval, due, lapses, stability, difficulty) in stored {
-        let history: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT study_day, quality FROM standing_reviews
-             WHERE user_id = ?1 AND card_id = ?2 ORDER BY id",
-        )
-        .bind(user)
-        .bind(card)
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        let events: Vec<(i32, u8)> = history.iter().map(|&(d, q)| (d as i32, q as u8)).collect();
+        let events = crate::helpers::standing_events(pool, user, card).await;
         let (s, memory) = recompute(parameters, &events, scheduler, DEFAULT_MAX_INTERVAL_DAYS)
             .unwrap()
             .unwrap();

@@ -314,3 +314,18 @@ pub fn sm2_grade(
         exams,
     }
 }
+
+/// A card's standing grades and repeats, (study day, quality), oldest first: what its
+/// schedule is the fold of.
+pub async fn standing_events(pool: &SqlitePool, user: i64, card: i64) -> Vec<(i32, u8)> {
+    let history: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT study_day, quality FROM standing_reviews
+         WHERE user_id = ?1 AND card_id = ?2 ORDER BY id",
+    )
+    .bind(user)
+    .bind(card)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    history.iter().map(|&(d, q)| (d as i32, q as u8)).collect()
+}
