@@ -2,6 +2,7 @@
 //! by command-line flags (clap reads both).
 
 use crate::clock::Clock;
+use crate::db::Location;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -13,14 +14,15 @@ use std::path::PathBuf;
     about = "A spaced-repetition study server for a class"
 )]
 pub struct Cli {
-    /// The SQLite database file; created, with its folder, if missing.
+    /// Where the data lives: a SQLite file (created, with its folder, if missing; a `sqlite:`
+    /// URL works too) or a `postgres://user@host/db` URL.
     #[arg(
         long,
         env = "STUDYHALL_DATABASE",
         default_value = "data/studyhall.db",
         global = true
     )]
-    pub database: PathBuf,
+    pub database: Location,
 
     /// Server options (also accepted after `serve`).
     #[command(flatten)]
@@ -118,8 +120,8 @@ pub enum Registration {
 pub struct Settings {
     /// `host:port`; port 0 picks a free one.
     pub bind: String,
-    /// The SQLite file.
-    pub database: PathBuf,
+    /// The store: a SQLite file or a PostgreSQL URL.
+    pub database: Location,
     /// Whether /register is open.
     pub registration: Registration,
     /// The SM-2 interval cap.
@@ -134,7 +136,7 @@ pub struct Settings {
 
 impl Settings {
     /// Settings from the parsed command line.
-    pub fn from_cli(database: PathBuf, serve: ServeArgs) -> Self {
+    pub fn from_cli(database: Location, serve: ServeArgs) -> Self {
         Self {
             bind: serve.bind,
             database,
@@ -146,11 +148,11 @@ impl Settings {
         }
     }
 
-    /// Defaults for a database file, on a free port of the loopback interface.
-    pub fn for_database(database: PathBuf) -> Self {
+    /// Defaults for a store, on a free port of the loopback interface.
+    pub fn for_database(database: impl Into<Location>) -> Self {
         Self {
             bind: "127.0.0.1:0".to_owned(),
-            database,
+            database: database.into(),
             registration: Registration::Open,
             max_interval_days: crate::srs::sm2::DEFAULT_MAX_INTERVAL_DAYS,
             secure_cookies: false,

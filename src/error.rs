@@ -87,6 +87,9 @@ impl From<crate::study::StudyError> for AppError {
             S::TooManyRequests { retry_after_secs } => {
                 AppError::TooManyRequests { retry_after_secs }
             }
+            S::Database { source, .. } if crate::db::is_unreachable(&source) => {
+                AppError::Database(source)
+            }
             // The log gets the chain: what the use case was doing, then the store's error.
             S::Database { context, source } => {
                 AppError::Internal(anyhow::Error::new(source).context(context))
@@ -116,6 +119,9 @@ impl AppError {
             | AppError::Busy {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
+            AppError::Database(e) if crate::db::is_unreachable(e) => {
+                Some(crate::db::UNREACHABLE_RETRY_SECS)
+            }
             _ => None,
         }
     }
@@ -138,6 +144,9 @@ impl AppError {
     /// server errors (whose cause is logged instead).
     pub fn public_message(&self) -> String {
         match self {
+            AppError::Database(e) if crate::db::is_unreachable(e) => {
+                crate::db::UNREACHABLE.to_owned()
+            }
             AppError::Database(_) | AppError::Template(_) | AppError::Internal(_) => {
                 "The server failed to handle this request. It has been logged; please try again."
                     .to_owned()
@@ -173,6 +182,9 @@ impl ResponseError for AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Database(e) if crate::db::is_unreachable(e) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Database(_) | AppError::Template(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -181,8 +193,13 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status.is_server_error() && !matches!(self, AppError::Busy { .. }) {
-            tracing::error!(error = ?self, "request failed");
+        match self {
+            AppError::Database(e) if crate::db::is_unreachable(e) => {
+                tracing::error!("the database is unreachable, answering 503 until it is back: {e}");
+            }
+            AppError::Busy { .. } => {}
+            _ if status.is_server_error() => tracing::error!(error = ?self, "request failed"),
+            _ => {}
         }
         match self {
             AppError::Unauthorized => {

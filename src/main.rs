@@ -37,10 +37,7 @@ async fn run(args: Cli) -> anyhow::Result<()> {
                 "studyhall is running: open {}",
                 cli::url_of(&settings.bind, app.port())
             );
-            println!(
-                "(database: {}; stop with Ctrl-C)",
-                settings.database.display()
-            );
+            println!("(database: {}; stop with Ctrl-C)", settings.database);
             app.run_until_stopped().await?;
             Ok(())
         }
@@ -63,11 +60,7 @@ async fn run(args: Cli) -> anyhow::Result<()> {
         Command::Backup { file } => {
             let pool = db::connect(&args.database).await?;
             cli::backup(&pool, &file).await?;
-            println!(
-                "backed up {} to {}",
-                args.database.display(),
-                file.display()
-            );
+            println!("backed up {} to {}", args.database, file.display());
             pool.close().await;
             Ok(())
         }

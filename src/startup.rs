@@ -78,9 +78,9 @@ impl Application {
     /// Opens the database (migrating it and importing the course deck on first start) and
     /// binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::open(&settings.database).await.map_err(|e| {
-            anyhow::anyhow!("cannot open database {}: {e}", settings.database.display())
-        })?;
+        let db = Db::open(&settings.database)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", settings.database))?;
         for deck in
             course::seed_on_first_start(db.writer(), settings.clock.now().as_second()).await?
         {
@@ -100,13 +100,13 @@ impl Application {
             writes: crate::auth::budget::WriteBudget::default(),
             handover: crate::auth::handover::Handover::default(),
             imports: crate::study::import::import_slots(),
-            sessions: std::sync::Arc::default(),
+            sessions: std::sync::Arc::new(if db.may_be_shared() {
+                SessionCache::off()
+            } else {
+                SessionCache::default()
+            }),
             fits: std::sync::Arc::default(),
-            grader: Grader::spawn(
-                db.writer().clone(),
-                db.checkpointer().clone(),
-                settings.max_interval_days,
-            ),
+            grader: Grader::spawn(db.clone(), settings.max_interval_days),
         });
         let access_log = std::sync::Arc::new(crate::access_log::AccessLog::default());
         crate::access_log::AccessLog::spawn_summaries(access_log.clone());

@@ -23,6 +23,10 @@ struct Entry {
 #[derive(Default)]
 pub struct SessionCache {
     entries: Mutex<HashMap<Vec<u8>, Entry>>,
+    /// Off where other app servers share the store: a logout or a password change made
+    /// through one of them must end the session on all of them at once, and this server
+    /// would not hear of it, so every request reads the session from the store.
+    off: bool,
 }
 
 impl std::fmt::Debug for SessionCache {
@@ -32,8 +36,19 @@ impl std::fmt::Debug for SessionCache {
 }
 
 impl SessionCache {
+    /// A cache for a store this server may share with others: it keeps nothing.
+    pub fn off() -> Self {
+        Self {
+            entries: Mutex::default(),
+            off: true,
+        }
+    }
+
     /// The cached user of a token hash at `now`, if fresh and the session unexpired.
     pub fn get(&self, token_hash: &[u8], now: i64) -> Option<CurrentUser> {
+        if self.off {
+            return None;
+        }
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .get(token_hash)
@@ -43,6 +58,9 @@ impl SessionCache {
 
     /// Remembers a lookup.
     pub fn put(&self, token_hash: Vec<u8>, user: CurrentUser, expires_at: i64, now: i64) {
+        if self.off {
+            return;
+        }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES {
             entries.clear();

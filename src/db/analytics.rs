@@ -5,11 +5,12 @@
 //! their own, are none of this class's instructor's business. The per-user daily rollup
 //! (`review_days`) has no deck, so these read the history itself.
 
+use crate::db::Executor;
 use crate::srs::rollup::MATURE_INTERVAL_DAYS;
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::FromRow;
 
 /// The CTEs every figure starts from (a macro, so that `concat!` can build each query as one
-/// static string): `class_cards`, the cards class `?1` studies; `students`, its members who
+/// static string): `class_cards`, the cards class `$1` studies; `students`, its members who
 /// are students; `standing`, their reviews of those cards that stand (graded or repeated, not
 /// undone).
 macro_rules! standing {
@@ -18,25 +19,25 @@ macro_rules! standing {
     WITH class_cards AS MATERIALIZED (
         SELECT c.id FROM cards c JOIN decks d ON d.id = c.deck_id
         WHERE d.public = 1
-           OR EXISTS (SELECT 1 FROM class_decks cd WHERE cd.class_id = ?1 AND cd.deck_id = d.id)),
+           OR EXISTS (SELECT 1 FROM class_decks cd WHERE cd.class_id = $1 AND cd.deck_id = d.id)),
     students AS MATERIALIZED (
         SELECT m.user_id FROM class_members m JOIN users u ON u.id = m.user_id
-        WHERE m.class_id = ?1 AND u.role = 'student'),
+        WHERE m.class_id = $1 AND u.role = 'student'),
     standing AS (
         SELECT r.* FROM standing_reviews r
-        WHERE r.user_id IN students AND r.card_id IN class_cards)"
+        WHERE r.user_id IN (SELECT user_id FROM students) AND r.card_id IN (SELECT id FROM class_cards))"
     };
 }
 
 /// Members with at least one review of the class's cards on or after `since_day`.
 pub async fn active_students(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     since_day: i32,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(concat!(
         standing!(),
-        " SELECT COUNT(DISTINCT user_id) FROM standing WHERE study_day >= ?2"
+        " SELECT COUNT(DISTINCT user_id) FROM standing WHERE study_day >= $2"
     ))
     .bind(class_id)
     .bind(since_day)
@@ -47,13 +48,13 @@ pub async fn active_students(
 /// The members' reviews of the class's cards per study day from `since_day` on:
 /// `(day, reviews)`.
 pub async fn reviews_per_day(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     since_day: i32,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     sqlx::query_as(concat!(
         standing!(),
-        " SELECT study_day, COUNT(*) FROM standing WHERE study_day >= ?2
+        " SELECT study_day, COUNT(*) FROM standing WHERE study_day >= $2
          GROUP BY study_day ORDER BY study_day"
     ))
     .bind(class_id)
@@ -82,21 +83,23 @@ pub struct HardCard {
 /// The hardest cards the class studies, reviewed by at least `min_students` students:
 /// lowest mean grade first, then highest lapse rate.
 pub async fn hardest_cards(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     min_students: i64,
     limit: i64,
 ) -> Result<Vec<HardCard>, sqlx::Error> {
     sqlx::query_as(concat!(
         standing!(),
-        " SELECT c.id AS card_id, c.front, AVG(r.quality) AS mean_grade,
-                COALESCE(1.0 * SUM(r.quality < 3 AND r.repetitions_before > 0)
-                  / NULLIF(SUM(r.repetitions_before > 0), 0), 0.0) AS lapse_rate,
+        " SELECT c.id AS card_id, c.front, CAST(AVG(r.quality) AS DOUBLE PRECISION) AS mean_grade,
+                COALESCE(CAST(SUM(CASE WHEN r.quality < 3 AND r.repetitions_before > 0 THEN 1 ELSE 0 END)
+                                AS DOUBLE PRECISION)
+                  / NULLIF(SUM(CASE WHEN r.repetitions_before > 0 THEN 1 ELSE 0 END), 0),
+                  CAST(0 AS DOUBLE PRECISION)) AS lapse_rate,
                 COUNT(DISTINCT r.user_id) AS students, COUNT(*) AS reviews
          FROM standing r JOIN cards c ON c.id = r.card_id
          WHERE r.kind = 'grade'
-         GROUP BY c.id HAVING COUNT(DISTINCT r.user_id) >= ?2
-         ORDER BY mean_grade ASC, lapse_rate DESC, c.id LIMIT ?3"
+         GROUP BY c.id HAVING COUNT(DISTINCT r.user_id) >= $2
+         ORDER BY mean_grade ASC, lapse_rate DESC, c.id LIMIT $3"
     ))
     .bind(class_id)
     .bind(min_students)
@@ -119,15 +122,15 @@ pub struct MisconceptionCount {
 /// The misconceptions the students hit most often on generated cards the class studies, most
 /// first.
 pub async fn misconceptions(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     limit: i64,
 ) -> Result<Vec<MisconceptionCount>, sqlx::Error> {
     sqlx::query_as(concat!(
         standing!(),
         " SELECT a.family, a.misconception, COUNT(*) AS hits FROM practice_attempts a
-         WHERE a.user_id IN students AND a.card_id IN class_cards AND a.misconception IS NOT NULL
-         GROUP BY a.family, a.misconception ORDER BY hits DESC, a.family, a.misconception LIMIT ?2"
+         WHERE a.user_id IN (SELECT user_id FROM students) AND a.card_id IN (SELECT id FROM class_cards) AND a.misconception IS NOT NULL
+         GROUP BY a.family, a.misconception ORDER BY hits DESC, a.family, a.misconception LIMIT $2"
     ))
     .bind(class_id)
     .bind(limit)
@@ -156,7 +159,7 @@ pub struct StudentLine {
 
 /// Every member's figures over the class's cards, by name.
 pub async fn students(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     today: i32,
 ) -> Result<Vec<StudentLine>, sqlx::Error> {
@@ -165,13 +168,13 @@ pub async fn students(
         ",
          per_user AS (
             SELECT user_id, COUNT(*) AS reviews,
-                   SUM(kind = 'grade' AND interval_before >= ?3) AS mature_reviews,
-                   SUM(kind = 'grade' AND interval_before >= ?3 AND quality >= 3) AS mature_passed,
+                   CAST(SUM(CASE WHEN kind = 'grade' AND interval_before >= $3 THEN 1 ELSE 0 END) AS BIGINT) AS mature_reviews,
+                   CAST(SUM(CASE WHEN kind = 'grade' AND interval_before >= $3 AND quality >= 3 THEN 1 ELSE 0 END) AS BIGINT) AS mature_passed,
                    MAX(study_day) AS last_day
             FROM standing GROUP BY user_id),
          overdue AS (
             SELECT s.user_id, COUNT(*) AS n FROM review_states s
-            WHERE s.user_id IN students AND s.due_day < ?2 AND s.card_id IN class_cards
+            WHERE s.user_id IN (SELECT user_id FROM students) AND s.due_day < $2 AND s.card_id IN (SELECT id FROM class_cards)
             GROUP BY s.user_id)
          SELECT u.id, u.username, COALESCE(p.reviews, 0) AS reviews,
                 COALESCE(p.mature_reviews, 0) AS mature_reviews,
@@ -193,7 +196,7 @@ pub async fn students(
 /// after another, oldest first: (user, card, study day, quality). What the scheduler
 /// comparison replays.
 pub async fn histories(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
 ) -> Result<Vec<(i64, i64, i64, i64)>, sqlx::Error> {
     sqlx::query_as(concat!(
@@ -220,12 +223,9 @@ pub struct FitRow {
 }
 
 /// The class's fit, if any.
-pub async fn fit_of(
-    db: impl SqliteExecutor<'_>,
-    class_id: i64,
-) -> Result<Option<FitRow>, sqlx::Error> {
+pub async fn fit_of(db: impl Executor<'_>, class_id: i64) -> Result<Option<FitRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT parameters, reviews, split_day, fitted_at FROM class_fits WHERE class_id = ?1",
+        "SELECT parameters, reviews, split_day, fitted_at FROM class_fits WHERE class_id = $1",
     )
     .bind(class_id)
     .fetch_optional(db)
@@ -234,13 +234,13 @@ pub async fn fit_of(
 
 /// Saves a class's fit, replacing the previous one.
 pub async fn save_fit(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     fit: &FitRow,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO class_fits (class_id, parameters, reviews, split_day, fitted_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (class_id) DO UPDATE SET parameters = excluded.parameters,
              reviews = excluded.reviews, split_day = excluded.split_day,
              fitted_at = excluded.fitted_at",
@@ -273,18 +273,19 @@ pub struct StudentFitRow {
     /// Log loss of their class's parameters (or FSRS's defaults) on the same.
     pub baseline_log_loss: f64,
     /// Whether the own parameters predicted better, and so schedule the student.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub kept: bool,
 }
 
 /// The student's own fit, if any.
 pub async fn student_fit_of(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
 ) -> Result<Option<StudentFitRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT parameters, reviews, split_day, fitted_at, scored, own_log_loss,
                 baseline_log_loss, kept
-         FROM student_fits WHERE user_id = ?1",
+         FROM student_fits WHERE user_id = $1",
     )
     .bind(user_id)
     .fetch_optional(db)
@@ -293,14 +294,14 @@ pub async fn student_fit_of(
 
 /// Saves a student's own fit, replacing the previous one.
 pub async fn save_student_fit(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     fit: &StudentFitRow,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO student_fits (user_id, parameters, reviews, split_day, fitted_at, scored,
              own_log_loss, baseline_log_loss, kept)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (user_id) DO UPDATE SET parameters = excluded.parameters,
              reviews = excluded.reviews, split_day = excluded.split_day,
              fitted_at = excluded.fitted_at, scored = excluded.scored,
@@ -315,7 +316,7 @@ pub async fn save_student_fit(
     .bind(fit.scored)
     .bind(fit.own_log_loss)
     .bind(fit.baseline_log_loss)
-    .bind(fit.kept)
+    .bind(i64::from(fit.kept))
     .execute(db)
     .await?;
     Ok(())
@@ -323,9 +324,9 @@ pub async fn save_student_fit(
 
 /// The student's standing grades and repeats, all decks: how many reviews their own fit
 /// would learn from.
-pub async fn review_count(db: impl SqliteExecutor<'_>, user_id: i64) -> Result<i64, sqlx::Error> {
+pub async fn review_count(db: impl Executor<'_>, user_id: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM standing_reviews WHERE user_id = ?1 AND quality IS NOT NULL",
+        "SELECT COUNT(*) FROM standing_reviews WHERE user_id = $1 AND quality IS NOT NULL",
     )
     .bind(user_id)
     .fetch_one(db)

@@ -1,6 +1,7 @@
 //! Classes, their members and their decks; and which decks a user may see.
 
-use sqlx::{FromRow, SqliteExecutor};
+use crate::db::Executor;
+use sqlx::FromRow;
 
 /// SQL for the retention user `u` is scheduled at under FSRS: their own if chosen, else the
 /// default of the first of their classes that has one, else 90 (a macro, so that `concat!`
@@ -43,34 +44,38 @@ pub struct MemberRow {
 /// Every deck id with whether `user_id` may see it: public decks, decks they own, decks
 /// assigned to a class they belong to or run; every deck for an admin.
 pub async fn deck_visibility(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
 ) -> Result<Vec<(i64, bool)>, sqlx::Error> {
-    sqlx::query_as(
+    let rows: Vec<(i64, crate::db::Flag)> = sqlx::query_as(
         "SELECT d.id,
-                (d.public = 1 OR d.owner_id = ?1
-                 OR EXISTS (SELECT 1 FROM users u WHERE u.id = ?1 AND u.role = 'admin')
+                (d.public = 1 OR d.owner_id = $1
+                 OR EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND u.role = 'admin')
                  OR EXISTS (SELECT 1 FROM class_decks cd JOIN class_members m ON m.class_id = cd.class_id
-                            WHERE cd.deck_id = d.id AND m.user_id = ?1)
+                            WHERE cd.deck_id = d.id AND m.user_id = $1)
                  OR EXISTS (SELECT 1 FROM class_decks cd JOIN classes c ON c.id = cd.class_id
-                            WHERE cd.deck_id = d.id AND c.owner_id = ?1)) AS visible
+                            WHERE cd.deck_id = d.id AND c.owner_id = $1)) AS visible
          FROM decks d ORDER BY d.id",
     )
     .bind(user_id)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, visible)| (id, visible.0))
+        .collect())
 }
 
 /// Creates a class.
 pub async fn create(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     name: &str,
     owner_id: i64,
     join_code: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO classes (name, owner_id, join_code, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        "INSERT INTO classes (name, owner_id, join_code, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(name)
     .bind(owner_id)
@@ -81,14 +86,11 @@ pub async fn create(
 }
 
 /// The classes a user runs.
-pub async fn owned_by(
-    db: impl SqliteExecutor<'_>,
-    user_id: i64,
-) -> Result<Vec<ClassRow>, sqlx::Error> {
+pub async fn owned_by(db: impl Executor<'_>, user_id: i64) -> Result<Vec<ClassRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.id, c.name, c.owner_id, c.join_code,
                 (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id) AS members
-         FROM classes c WHERE c.owner_id = ?1 ORDER BY c.name COLLATE NOCASE",
+         FROM classes c WHERE c.owner_id = $1 ORDER BY c.name COLLATE NOCASE",
     )
     .bind(user_id)
     .fetch_all(db)
@@ -96,14 +98,11 @@ pub async fn owned_by(
 }
 
 /// The classes a user belongs to.
-pub async fn joined_by(
-    db: impl SqliteExecutor<'_>,
-    user_id: i64,
-) -> Result<Vec<ClassRow>, sqlx::Error> {
+pub async fn joined_by(db: impl Executor<'_>, user_id: i64) -> Result<Vec<ClassRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.id, c.name, c.owner_id, c.join_code,
                 (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id) AS members
-         FROM classes c JOIN class_members me ON me.class_id = c.id AND me.user_id = ?1
+         FROM classes c JOIN class_members me ON me.class_id = c.id AND me.user_id = $1
          ORDER BY c.name COLLATE NOCASE",
     )
     .bind(user_id)
@@ -113,14 +112,14 @@ pub async fn joined_by(
 
 /// A class run by `owner_id` (another instructor's class is None).
 pub async fn find_owned(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     owner_id: i64,
 ) -> Result<Option<ClassRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.id, c.name, c.owner_id, c.join_code,
                 (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id) AS members
-         FROM classes c WHERE c.id = ?1 AND c.owner_id = ?2",
+         FROM classes c WHERE c.id = $1 AND c.owner_id = $2",
     )
     .bind(class_id)
     .bind(owner_id)
@@ -130,13 +129,13 @@ pub async fn find_owned(
 
 /// The class with this join code.
 pub async fn find_by_code(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     code: &str,
 ) -> Result<Option<ClassRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.id, c.name, c.owner_id, c.join_code,
                 (SELECT COUNT(*) FROM class_members m WHERE m.class_id = c.id) AS members
-         FROM classes c WHERE c.join_code = ?1",
+         FROM classes c WHERE c.join_code = $1",
     )
     .bind(code)
     .fetch_optional(db)
@@ -145,12 +144,12 @@ pub async fn find_by_code(
 
 /// Adds a member (joining twice changes nothing).
 pub async fn join(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     user_id: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO class_members (class_id, user_id, joined_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
+    sqlx::query("INSERT INTO class_members (class_id, user_id, joined_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
         .bind(class_id)
         .bind(user_id)
         .bind(now)
@@ -161,11 +160,11 @@ pub async fn join(
 
 /// Removes a member; returns whether they were one.
 pub async fn leave(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     user_id: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM class_members WHERE class_id = ?1 AND user_id = ?2")
+    let done = sqlx::query("DELETE FROM class_members WHERE class_id = $1 AND user_id = $2")
         .bind(class_id)
         .bind(user_id)
         .execute(db)
@@ -174,13 +173,10 @@ pub async fn leave(
 }
 
 /// A class's members by name.
-pub async fn members(
-    db: impl SqliteExecutor<'_>,
-    class_id: i64,
-) -> Result<Vec<MemberRow>, sqlx::Error> {
+pub async fn members(db: impl Executor<'_>, class_id: i64) -> Result<Vec<MemberRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT u.id, u.username FROM class_members m JOIN users u ON u.id = m.user_id
-         WHERE m.class_id = ?1 ORDER BY u.username COLLATE NOCASE",
+         WHERE m.class_id = $1 ORDER BY u.username COLLATE NOCASE",
     )
     .bind(class_id)
     .fetch_all(db)
@@ -189,11 +185,11 @@ pub async fn members(
 
 /// Replaces a class's join code.
 pub async fn set_join_code(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     code: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE classes SET join_code = ?2 WHERE id = ?1")
+    sqlx::query("UPDATE classes SET join_code = $2 WHERE id = $1")
         .bind(class_id)
         .bind(code)
         .execute(db)
@@ -202,8 +198,8 @@ pub async fn set_join_code(
 }
 
 /// The ids of the decks assigned to a class.
-pub async fn deck_ids(db: impl SqliteExecutor<'_>, class_id: i64) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT deck_id FROM class_decks WHERE class_id = ?1 ORDER BY deck_id")
+pub async fn deck_ids(db: impl Executor<'_>, class_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT deck_id FROM class_decks WHERE class_id = $1 ORDER BY deck_id")
         .bind(class_id)
         .fetch_all(db)
         .await
@@ -211,15 +207,15 @@ pub async fn deck_ids(db: impl SqliteExecutor<'_>, class_id: i64) -> Result<Vec<
 
 /// Assigns a deck to a class, or takes it back.
 pub async fn set_deck(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     deck_id: i64,
     assigned: bool,
 ) -> Result<(), sqlx::Error> {
     let sql = if assigned {
-        "INSERT INTO class_decks (class_id, deck_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
+        "INSERT INTO class_decks (class_id, deck_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
     } else {
-        "DELETE FROM class_decks WHERE class_id = ?1 AND deck_id = ?2"
+        "DELETE FROM class_decks WHERE class_id = $1 AND deck_id = $2"
     };
     sqlx::query(sql)
         .bind(class_id)
@@ -242,13 +238,13 @@ pub struct Assignment {
 
 /// Every class deck `deck_id` is assigned to, by name.
 pub async fn assignments(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     deck_id: i64,
 ) -> Result<Vec<Assignment>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.id AS class_id, c.name AS class_name, u.username AS instructor
          FROM class_decks cd JOIN classes c ON c.id = cd.class_id JOIN users u ON u.id = c.owner_id
-         WHERE cd.deck_id = ?1 ORDER BY c.name COLLATE NOCASE, c.id",
+         WHERE cd.deck_id = $1 ORDER BY c.name COLLATE NOCASE, c.id",
     )
     .bind(deck_id)
     .fetch_all(db)
@@ -272,13 +268,13 @@ macro_rules! fsrs_parameters_of_user {
 
 /// The FSRS parameters the user is scheduled with (`fsrs_parameters_of_user!`), JSON.
 pub async fn fsrs_parameters_of(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
 ) -> Result<Option<String>, sqlx::Error> {
     Ok(sqlx::query_scalar(concat!(
         "SELECT ",
         fsrs_parameters_of_user!(),
-        " FROM users u WHERE u.id = ?1"
+        " FROM users u WHERE u.id = $1"
     ))
     .bind(user_id)
     .fetch_optional(db)
@@ -289,12 +285,12 @@ pub async fn fsrs_parameters_of(
 /// The FSRS parameters fitted to the first of the user's classes that has them, JSON: what a
 /// student's own fit has to beat.
 pub async fn class_parameters_of(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
 ) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT f.parameters FROM class_fits f JOIN class_members m ON m.class_id = f.class_id
-         WHERE m.user_id = ?1 ORDER BY f.class_id LIMIT 1",
+         WHERE m.user_id = $1 ORDER BY f.class_id LIMIT 1",
     )
     .bind(user_id)
     .fetch_optional(db)
@@ -302,13 +298,10 @@ pub async fn class_parameters_of(
 }
 
 /// The class's members on FSRS.
-pub async fn fsrs_members(
-    db: impl SqliteExecutor<'_>,
-    class_id: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn fsrs_members(db: impl Executor<'_>, class_id: i64) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT u.id FROM users u JOIN class_members m ON m.user_id = u.id
-         WHERE m.class_id = ?1 AND u.scheduler = 'fsrs' ORDER BY u.id",
+         WHERE m.class_id = $1 AND u.scheduler = 'fsrs' ORDER BY u.id",
     )
     .bind(class_id)
     .fetch_all(db)
@@ -318,14 +311,11 @@ pub async fn fsrs_members(
 /// The retention in percent a student on FSRS is scheduled at: their own if they chose one,
 /// else the default of the first of their classes that has one, else 90. The session lookup
 /// computes the same (`RETENTION_OF_USER`).
-pub async fn effective_retention(
-    db: impl SqliteExecutor<'_>,
-    user_id: i64,
-) -> Result<i64, sqlx::Error> {
+pub async fn effective_retention(db: impl Executor<'_>, user_id: i64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(concat!(
         "SELECT ",
         retention_of_user!(),
-        " FROM users u WHERE u.id = ?1"
+        " FROM users u WHERE u.id = $1"
     ))
     .bind(user_id)
     .fetch_one(db)
@@ -334,11 +324,11 @@ pub async fn effective_retention(
 
 /// A class's default retention, if it has one.
 pub async fn default_retention(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
     Ok(
-        sqlx::query_scalar("SELECT default_retention FROM classes WHERE id = ?1")
+        sqlx::query_scalar("SELECT default_retention FROM classes WHERE id = $1")
             .bind(class_id)
             .fetch_optional(db)
             .await?
@@ -348,11 +338,11 @@ pub async fn default_retention(
 
 /// Sets (or, with None, clears) a class's default retention.
 pub async fn set_default_retention(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     retention: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE classes SET default_retention = ?2 WHERE id = ?1")
+    sqlx::query("UPDATE classes SET default_retention = $2 WHERE id = $1")
         .bind(class_id)
         .bind(retention)
         .execute(db)

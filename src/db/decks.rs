@@ -1,6 +1,7 @@
 //! Decks and their cards.
 
-use sqlx::{FromRow, SqliteExecutor, SqlitePool};
+use crate::db::{Executor, Pool};
+use sqlx::FromRow;
 
 /// A deck with one user's counts.
 #[derive(Debug, Clone, FromRow)]
@@ -16,6 +17,7 @@ pub struct DeckSummary {
     /// Cards this user never reviewed.
     pub new_count: i64,
     /// Whether everyone sees it.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub public: bool,
     /// Who owns it (None for the shipped decks).
     pub owner_id: Option<i64>,
@@ -35,6 +37,7 @@ pub struct DeckRow {
     /// Who owns it (None for the shipped decks).
     pub owner_id: Option<i64>,
     /// Whether everyone sees it.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub public: bool,
 }
 
@@ -62,7 +65,7 @@ pub struct CardRow {
 /// The decks not in `hidden` (a deck list: those the user may not see) with this user's new,
 /// due and total counts, by name.
 pub async fn list_with_counts(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     today: i32,
     hidden: &str,
@@ -70,15 +73,15 @@ pub async fn list_with_counts(
     // One pass over the user's schedules, grouped by deck.
     sqlx::query_as(
         "WITH mine AS (
-            SELECT c.deck_id, COUNT(*) AS scheduled, SUM(s.due_day <= ?2) AS due
+            SELECT c.deck_id, COUNT(*) AS scheduled, CAST(SUM(CASE WHEN s.due_day <= $2 THEN 1 ELSE 0 END) AS BIGINT) AS due
             FROM review_states s JOIN cards c ON c.id = s.card_id
-            WHERE s.user_id = ?1 GROUP BY c.deck_id),
+            WHERE s.user_id = $1 GROUP BY c.deck_id),
          sizes AS (SELECT deck_id, COUNT(*) AS total FROM cards GROUP BY deck_id)
          SELECT d.id, d.name, d.description, d.public, d.owner_id, COALESCE(z.total, 0) AS total,
                 COALESCE(z.total, 0) - COALESCE(m.scheduled, 0) AS new_count,
                 COALESCE(m.due, 0) AS due_count
          FROM decks d LEFT JOIN sizes z ON z.deck_id = d.id LEFT JOIN mine m ON m.deck_id = d.id
-         WHERE ?3 = '' OR instr(?3, ',' || d.id || ',') = 0
+         WHERE $3 = '' OR instr($3, ',' || d.id || ',') = 0
          ORDER BY d.name COLLATE NOCASE",
     )
     .bind(user_id)
@@ -89,8 +92,8 @@ pub async fn list_with_counts(
 }
 
 /// One deck.
-pub async fn find(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<DeckRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, description, owner_id, public FROM decks WHERE id = ?1")
+pub async fn find(db: impl Executor<'_>, id: i64) -> Result<Option<DeckRow>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, description, owner_id, public FROM decks WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
         .await
@@ -99,13 +102,13 @@ pub async fn find(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<DeckRow
 /// `owner_id`'s deck with this name, ignoring case (`None`: the shipped decks, which have no
 /// owner). Names are unique per owner only.
 pub async fn find_by_name(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     owner_id: Option<i64>,
     name: &str,
 ) -> Result<Option<DeckRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, name, description, owner_id, public FROM decks
-         WHERE COALESCE(owner_id, 0) = COALESCE(?1, 0) AND name = ?2",
+         WHERE COALESCE(owner_id, 0) = COALESCE($1, 0) AND name = $2",
     )
     .bind(owner_id)
     .bind(name)
@@ -115,7 +118,7 @@ pub async fn find_by_name(
 
 /// Creates a deck.
 pub async fn create(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     name: &str,
     description: &str,
     owner_id: Option<i64>,
@@ -124,20 +127,20 @@ pub async fn create(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO decks (name, description, owner_id, public, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(name)
     .bind(description)
     .bind(owner_id)
-    .bind(public)
+    .bind(i64::from(public))
     .bind(now)
     .fetch_one(db)
     .await
 }
 
 /// The next free position at the end of a deck.
-pub async fn next_position(db: impl SqliteExecutor<'_>, deck_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM cards WHERE deck_id = ?1")
+pub async fn next_position(db: impl Executor<'_>, deck_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM cards WHERE deck_id = $1")
         .bind(deck_id)
         .fetch_one(db)
         .await
@@ -146,7 +149,7 @@ pub async fn next_position(db: impl SqliteExecutor<'_>, deck_id: i64) -> Result<
 /// Adds a basic card unless the deck already has one with the same front and back; returns
 /// whether it was added.
 pub async fn add_card_if_absent(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     deck_id: i64,
     front: &str,
     back: &str,
@@ -155,8 +158,8 @@ pub async fn add_card_if_absent(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO cards (deck_id, front, back, position, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-         ON CONFLICT (deck_id, front, back) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT DO NOTHING",
     )
     .bind(deck_id)
     .bind(front)
@@ -171,7 +174,7 @@ pub async fn add_card_if_absent(
 /// Adds a generated card (its problems come from practice family `generator`) unless the
 /// deck already has it; returns whether it was added.
 pub async fn add_generated_card_if_absent(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     deck_id: i64,
     front: &str,
     back: &str,
@@ -181,8 +184,8 @@ pub async fn add_generated_card_if_absent(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT INTO cards (deck_id, front, back, kind, generator, position, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 'generated', ?4, ?5, ?6, ?6)
-         ON CONFLICT (deck_id, front, back) DO NOTHING",
+         VALUES ($1, $2, $3, 'generated', $4, $5, $6, $6)
+         ON CONFLICT DO NOTHING",
     )
     .bind(deck_id)
     .bind(front)
@@ -196,10 +199,10 @@ pub async fn add_generated_card_if_absent(
 }
 
 /// A deck's cards in order.
-pub async fn cards(db: impl SqliteExecutor<'_>, deck_id: i64) -> Result<Vec<CardRow>, sqlx::Error> {
+pub async fn cards(db: impl Executor<'_>, deck_id: i64) -> Result<Vec<CardRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, deck_id, front, back, kind, generator, position, tags FROM cards
-         WHERE deck_id = ?1 ORDER BY position, id",
+         WHERE deck_id = $1 ORDER BY position, id",
     )
     .bind(deck_id)
     .fetch_all(db)
@@ -211,19 +214,15 @@ pub async fn cards(db: impl SqliteExecutor<'_>, deck_id: i64) -> Result<Vec<Card
 /// A macro, not a constant, so the queries stay `&'static str` literals (`concat!`).
 macro_rules! matches_search {
     () => {
-        "(?2 = '' OR instr(lower(front), lower(?2)) > 0
-          OR instr(lower(back), lower(?2)) > 0 OR instr(lower(tags), lower(?2)) > 0)"
+        "($2 = '' OR instr(lower(front), lower($2)) > 0
+          OR instr(lower(back), lower($2)) > 0 OR instr(lower(tags), lower($2)) > 0)"
     };
 }
 
 /// How many of a deck's cards match `search` (all of them when it is empty).
-pub async fn count_matching(
-    db: &SqlitePool,
-    deck_id: i64,
-    search: &str,
-) -> Result<i64, sqlx::Error> {
+pub async fn count_matching(db: &Pool, deck_id: i64, search: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(concat!(
-        "SELECT COUNT(*) FROM cards WHERE deck_id = ?1 AND ",
+        "SELECT COUNT(*) FROM cards WHERE deck_id = $1 AND ",
         matches_search!()
     ))
     .bind(deck_id)
@@ -235,7 +234,7 @@ pub async fn count_matching(
 /// Page `offset`..`offset + limit` of a deck's cards in order, only those matching `search`
 /// (all when empty).
 pub async fn cards_page(
-    db: &SqlitePool,
+    db: &Pool,
     deck_id: i64,
     search: &str,
     offset: i64,
@@ -243,9 +242,9 @@ pub async fn cards_page(
 ) -> Result<Vec<CardRow>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT id, deck_id, front, back, kind, generator, position, tags FROM cards
-         WHERE deck_id = ?1 AND ",
+         WHERE deck_id = $1 AND ",
         matches_search!(),
-        " ORDER BY position, id LIMIT ?4 OFFSET ?3"
+        " ORDER BY position, id LIMIT $4 OFFSET $3"
     ))
     .bind(deck_id)
     .bind(search)
@@ -258,17 +257,17 @@ pub async fn cards_page(
 /// How many of the deck's cards matching `search` come before `card_id` in order, or `None`
 /// when the card does not match: where the editor finds it.
 pub async fn card_rank(
-    db: &SqlitePool,
+    db: &Pool,
     deck_id: i64,
     search: &str,
     card_id: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(concat!(
-        "SELECT (SELECT COUNT(*) FROM cards AS c WHERE c.deck_id = ?1 AND ",
+        "SELECT (SELECT COUNT(*) FROM cards AS c WHERE c.deck_id = $1 AND ",
         matches_search!(),
         " AND (c.position, c.id) < (me.position, me.id))
          FROM cards AS me
-         WHERE me.id = ?3 AND me.id IN (SELECT id FROM cards WHERE deck_id = ?1 AND ",
+         WHERE me.id = $3 AND me.id IN (SELECT id FROM cards WHERE deck_id = $1 AND ",
         matches_search!(),
         ")"
     ))
@@ -280,12 +279,9 @@ pub async fn card_rank(
 }
 
 /// One card.
-pub async fn card(
-    db: impl SqliteExecutor<'_>,
-    card_id: i64,
-) -> Result<Option<CardRow>, sqlx::Error> {
+pub async fn card(db: impl Executor<'_>, card_id: i64) -> Result<Option<CardRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, deck_id, front, back, kind, generator, position, tags FROM cards WHERE id = ?1",
+        "SELECT id, deck_id, front, back, kind, generator, position, tags FROM cards WHERE id = $1",
     )
     .bind(card_id)
     .fetch_optional(db)
@@ -294,12 +290,12 @@ pub async fn card(
 
 /// Renames a deck and sets its description.
 pub async fn update(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     id: i64,
     name: &str,
     description: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE decks SET name = ?2, description = ?3 WHERE id = ?1")
+    sqlx::query("UPDATE decks SET name = $2, description = $3 WHERE id = $1")
         .bind(id)
         .bind(name)
         .bind(description)
@@ -309,8 +305,8 @@ pub async fn update(
 }
 
 /// Deletes a deck with its cards and everyone's progress on them (foreign keys cascade).
-pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM decks WHERE id = ?1")
+pub async fn delete(db: impl Executor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM decks WHERE id = $1")
         .bind(id)
         .execute(db)
         .await?;
@@ -319,7 +315,7 @@ pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> Result<(), sqlx::Er
 
 /// Adds a basic card at the end of a deck; returns its id.
 pub async fn add_card(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     deck_id: i64,
     front: &str,
     back: &str,
@@ -328,7 +324,7 @@ pub async fn add_card(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO cards (deck_id, front, back, tags, position, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(MAX(position), 0) + 1 FROM cards WHERE deck_id = ?1), ?5, ?5)
+         VALUES ($1, $2, $3, $4, (SELECT COALESCE(MAX(position), 0) + 1 FROM cards WHERE deck_id = $1), $5, $5)
          RETURNING id",
     )
     .bind(deck_id)
@@ -342,14 +338,14 @@ pub async fn add_card(
 
 /// Changes a card's text and tags; its id, and so every student's progress on it, stays.
 pub async fn update_card(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     id: i64,
     front: &str,
     back: &str,
     tags: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE cards SET front = ?2, back = ?3, tags = ?4, updated_at = ?5 WHERE id = ?1")
+    sqlx::query("UPDATE cards SET front = $2, back = $3, tags = $4, updated_at = $5 WHERE id = $1")
         .bind(id)
         .bind(front)
         .bind(back)
@@ -361,8 +357,8 @@ pub async fn update_card(
 }
 
 /// Deletes a card and everyone's progress on it.
-pub async fn delete_card(db: impl SqliteExecutor<'_>, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM cards WHERE id = ?1")
+pub async fn delete_card(db: impl Executor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM cards WHERE id = $1")
         .bind(id)
         .execute(db)
         .await?;
@@ -370,25 +366,21 @@ pub async fn delete_card(db: impl SqliteExecutor<'_>, id: i64) -> Result<(), sql
 }
 
 /// Swaps a card with its neighbour before (`up`) or after it in the deck; false at an end.
-pub async fn move_card(
-    db: impl SqliteExecutor<'_>,
-    id: i64,
-    up: bool,
-) -> Result<bool, sqlx::Error> {
+pub async fn move_card(db: impl Executor<'_>, id: i64, up: bool) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "WITH me AS (SELECT id, deck_id, position FROM cards WHERE id = ?1),
+        "WITH me AS (SELECT id, deck_id, position FROM cards WHERE id = $1),
          other AS (
             SELECT c.id, c.position FROM cards c, me
             WHERE c.deck_id = me.deck_id
-              AND ((?2 AND c.position < me.position) OR (NOT ?2 AND c.position > me.position))
-            ORDER BY CASE WHEN ?2 THEN -c.position ELSE c.position END LIMIT 1)
+              AND (($2 = 1 AND c.position < me.position) OR ($2 = 0 AND c.position > me.position))
+            ORDER BY CASE WHEN $2 = 1 THEN -c.position ELSE c.position END LIMIT 1)
          UPDATE cards SET position = CASE
              WHEN id = (SELECT id FROM me) THEN (SELECT position FROM other)
              ELSE (SELECT position FROM me) END
          WHERE id IN ((SELECT id FROM me), (SELECT id FROM other)) AND EXISTS (SELECT 1 FROM other)",
     )
     .bind(id)
-    .bind(up)
+    .bind(i64::from(up))
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 2)

@@ -1,23 +1,43 @@
 //! A class's exams, the decks each covers, and what placing cards in their windows reads and
 //! writes (`srs::exam` decides where).
 
+use crate::db::{Backend, Conn, Executor};
 use crate::srs::exam::{ExamWindow, Scheduled};
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::FromRow;
 use std::collections::HashMap;
 
 /// SQL for the exams of user `u`'s classes that are not long past, as a JSON array of
-/// `{exam_day, window_days, decks}` (`windows_from_json` reads it): ?2 is now, Unix seconds.
-/// A macro so that the session lookup can carry it in its one static statement.
+/// `{exam_day, window_days, decks}` (`windows_from_json` reads it): $2 is now, Unix seconds.
+/// A macro so that the session lookup can carry it in its one static statement; in the
+/// dialect named (`sqlite` or `postgres`).
 #[macro_export]
 macro_rules! exams_of_user {
-    () => {
+    (sqlite) => {
         "(SELECT json_group_array(json_object('exam_day', e.exam_day,
                    'window_days', e.window_days,
                    'decks', (SELECT json_group_array(x.deck_id) FROM class_exam_decks x
                               WHERE x.exam_id = e.id)))
             FROM class_exams e JOIN class_members m ON m.class_id = e.class_id
-           WHERE m.user_id = u.id AND e.exam_day >= ?2 / 86400 - 2)"
+           WHERE m.user_id = u.id AND e.exam_day >= $2 / 86400 - 2)"
     };
+    (postgres) => {
+        "(SELECT CAST(COALESCE(json_agg(json_build_object('exam_day', e.exam_day,
+                   'window_days', e.window_days,
+                   'decks', (SELECT COALESCE(json_agg(x.deck_id), '[]') FROM class_exam_decks x
+                              WHERE x.exam_id = e.id))), '[]') AS TEXT)
+            FROM class_exams e JOIN class_members m ON m.class_id = e.class_id
+           WHERE m.user_id = u.id AND e.exam_day >= $2 / 86400 - 2)"
+    };
+}
+
+/// The elements of the JSON array of integers in parameter `$n`, as a one-column subquery.
+fn json_ints(backend: Backend, n: u8) -> String {
+    match backend {
+        Backend::Sqlite => format!("(SELECT value FROM json_each(${n}))"),
+        Backend::Postgres => format!(
+            "(SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(${n} AS json)))"
+        ),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -52,20 +72,30 @@ pub fn windows_from_json(json: Option<&str>) -> Vec<ExamWindow> {
 
 /// The exams of `user_id`'s classes that are not long past (now is `now`, Unix seconds).
 pub async fn windows_of_user(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     now: i64,
 ) -> Result<Vec<ExamWindow>, sqlx::Error> {
-    let json: Option<String> = sqlx::query_scalar(concat!(
-        "SELECT ",
-        exams_of_user!(),
-        " FROM users u WHERE u.id = ?1"
-    ))
-    .bind(user_id)
-    .bind(now)
-    .fetch_optional(db)
-    .await?
-    .flatten();
+    let sql = match db.backend() {
+        Backend::Sqlite => concat!(
+            "SELECT ",
+            exams_of_user!(sqlite),
+            " FROM users u WHERE u.id = $1"
+        ),
+        Backend::Postgres => {
+            concat!(
+                "SELECT ",
+                exams_of_user!(postgres),
+                " FROM users u WHERE u.id = $1"
+            )
+        }
+    };
+    let json: Option<String> = sqlx::query_scalar(sql)
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(db)
+        .await?
+        .flatten();
     Ok(windows_from_json(json.as_deref()))
 }
 
@@ -85,16 +115,13 @@ pub struct ExamRow {
 }
 
 /// A class's exams, earliest first.
-pub async fn of_class(
-    db: impl SqliteExecutor<'_>,
-    class_id: i64,
-) -> Result<Vec<ExamRow>, sqlx::Error> {
+pub async fn of_class(db: impl Executor<'_>, class_id: i64) -> Result<Vec<ExamRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT e.id, e.name, e.exam_day, e.window_days,
-                COALESCE((SELECT group_concat(d.name, ', ') FROM class_exam_decks x
+                COALESCE((SELECT string_agg(d.name, ', ') FROM class_exam_decks x
                             JOIN decks d ON d.id = x.deck_id WHERE x.exam_id = e.id), '')
                   AS deck_names
-         FROM class_exams e WHERE e.class_id = ?1 ORDER BY e.exam_day, e.id",
+         FROM class_exams e WHERE e.class_id = $1 ORDER BY e.exam_day, e.id",
     )
     .bind(class_id)
     .fetch_all(db)
@@ -103,7 +130,7 @@ pub async fn of_class(
 
 /// A new exam of class `class_id` covering `decks`. Returns its id.
 pub async fn create(
-    db: &mut sqlx::SqliteConnection,
+    db: &mut Conn,
     class_id: i64,
     name: &str,
     exam_day: i32,
@@ -113,34 +140,36 @@ pub async fn create(
 ) -> Result<i64, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO class_exams (class_id, name, exam_day, window_days, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(class_id)
     .bind(name)
     .bind(exam_day)
-    .bind(window_days)
+    .bind(i64::from(window_days))
     .bind(now)
     .fetch_one(&mut *db)
     .await?;
     let decks = serde_json::to_string(decks).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query(
+    let sql = format!(
         "INSERT INTO class_exam_decks (exam_id, deck_id)
-         SELECT ?1, value FROM json_each(?2) WHERE true ON CONFLICT DO NOTHING",
-    )
-    .bind(id)
-    .bind(decks)
-    .execute(&mut *db)
-    .await?;
+         SELECT $1, * FROM {} AS d WHERE true ON CONFLICT DO NOTHING",
+        json_ints(Backend::of_conn(db), 2)
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(decks)
+        .execute(&mut *db)
+        .await?;
     Ok(id)
 }
 
 /// Deletes exam `exam_id` of class `class_id`; returns whether there was one.
 pub async fn delete(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
     exam_id: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM class_exams WHERE id = ?1 AND class_id = ?2")
+    let done = sqlx::query("DELETE FROM class_exams WHERE id = $1 AND class_id = $2")
         .bind(exam_id)
         .bind(class_id)
         .execute(db)
@@ -150,25 +179,26 @@ pub async fn delete(
 
 /// How many of `user_id`'s cards of `decks` fall due on each day of `first..=last`.
 pub async fn window_loads(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     decks: &[i64],
     first: i32,
     last: i32,
 ) -> Result<HashMap<i32, u32>, sqlx::Error> {
     let decks = serde_json::to_string(decks).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT due_day, SUM(cards) FROM due_tally
-         WHERE user_id = ?1 AND due_day BETWEEN ?2 AND ?3
-           AND deck_id IN (SELECT value FROM json_each(?4))
+    let sql = format!(
+        "SELECT due_day, CAST(SUM(cards) AS BIGINT) FROM due_tally
+         WHERE user_id = $1 AND due_day BETWEEN $2 AND $3 AND deck_id IN {}
          GROUP BY due_day",
-    )
-    .bind(user_id)
-    .bind(first)
-    .bind(last)
-    .bind(decks)
-    .fetch_all(db)
-    .await?;
+        json_ints(db.backend(), 4)
+    );
+    let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(first)
+        .bind(last)
+        .bind(decks)
+        .fetch_all(db)
+        .await?;
     Ok(rows
         .into_iter()
         .filter_map(|(d, n)| Some((i32::try_from(d).ok()?, u32::try_from(n).ok()?)))
@@ -179,24 +209,26 @@ pub async fn window_loads(
 /// those whose due day is not the one their scheduler gave (an exam since deleted or changed
 /// brought it forward).
 pub async fn placeable(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     decks: &[i64],
 ) -> Result<Vec<Scheduled>, sqlx::Error> {
     let decks = serde_json::to_string(decks).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
+    let sql = format!(
         "SELECT s.card_id, c.deck_id, COALESCE(s.graded_day, s.due_day - s.interval_days),
                 COALESCE(s.graded_day, s.due_day - s.interval_days) + s.interval_days
          FROM review_states s JOIN cards c ON c.id = s.card_id
-         WHERE s.user_id = ?1
-           AND (c.deck_id IN (SELECT value FROM json_each(?2))
+         WHERE s.user_id = $1
+           AND (c.deck_id IN {}
                 OR (s.graded_day IS NOT NULL AND s.due_day <> s.graded_day + s.interval_days))
          ORDER BY s.card_id",
-    )
-    .bind(user_id)
-    .bind(decks)
-    .fetch_all(db)
-    .await?;
+        json_ints(db.backend(), 2)
+    );
+    let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(decks)
+        .fetch_all(db)
+        .await?;
     Ok(rows
         .into_iter()
         .filter_map(|(card_id, deck_id, graded, natural)| {
@@ -213,32 +245,42 @@ pub async fn placeable(
 /// Sets the due days of the user's cards, (card, due day), in one statement; rows whose day
 /// is already that are left alone, so the tallies' triggers run only for real moves.
 pub async fn set_due_days(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     due: &[(i64, i32)],
 ) -> Result<u64, sqlx::Error> {
     let json = serde_json::to_string(due).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let done = sqlx::query(
-        "UPDATE review_states SET due_day = j.value ->> '$[1]'
-         FROM json_each(?2) AS j
-         WHERE review_states.user_id = ?1 AND review_states.card_id = j.value ->> '$[0]'
-           AND review_states.due_day <> j.value ->> '$[1]'",
-    )
-    .bind(user_id)
-    .bind(json)
-    .execute(db)
-    .await?;
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            "UPDATE review_states SET due_day = j.value ->> '$[1]'
+             FROM json_each($2) AS j
+             WHERE review_states.user_id = $1 AND review_states.card_id = j.value ->> '$[0]'
+               AND review_states.due_day <> j.value ->> '$[1]'"
+        }
+        Backend::Postgres => {
+            "UPDATE review_states SET due_day = j.due
+             FROM (SELECT CAST(value ->> 0 AS BIGINT) AS card, CAST(value ->> 1 AS BIGINT) AS due
+                   FROM json_array_elements(CAST($2 AS json))) AS j
+             WHERE review_states.user_id = $1 AND review_states.card_id = j.card
+               AND review_states.due_day <> j.due"
+        }
+    };
+    let done = sqlx::query(sql)
+        .bind(user_id)
+        .bind(json)
+        .execute(db)
+        .await?;
     Ok(done.rows_affected())
 }
 
 /// The class's members who are students, by name: whom its exam reports cover.
 pub async fn students(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
 ) -> Result<Vec<super::classes::MemberRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT u.id, u.username FROM class_members m JOIN users u ON u.id = m.user_id
-         WHERE m.class_id = ?1 AND u.role = 'student' ORDER BY u.username COLLATE NOCASE",
+         WHERE m.class_id = $1 AND u.role = 'student' ORDER BY u.username COLLATE NOCASE",
     )
     .bind(class_id)
     .fetch_all(db)
@@ -246,11 +288,8 @@ pub async fn students(
 }
 
 /// Every member of class `class_id`, by id: whom a change to its exams reschedules.
-pub async fn member_ids(
-    db: impl SqliteExecutor<'_>,
-    class_id: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT user_id FROM class_members WHERE class_id = ?1 ORDER BY user_id")
+pub async fn member_ids(db: impl Executor<'_>, class_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT user_id FROM class_members WHERE class_id = $1 ORDER BY user_id")
         .bind(class_id)
         .fetch_all(db)
         .await
@@ -260,7 +299,7 @@ pub async fn member_ids(
 /// `only` of them), one card of one student after another, oldest first: (user, card, study
 /// day, quality).
 pub async fn histories(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     exam_id: i64,
     only: Option<i64>,
 ) -> Result<Vec<(i64, i64, i64, i64)>, sqlx::Error> {
@@ -268,11 +307,11 @@ pub async fn histories(
         "SELECT r.user_id, r.card_id, r.study_day, r.quality
          FROM standing_reviews r
          JOIN cards c ON c.id = r.card_id
-         JOIN class_exam_decks x ON x.deck_id = c.deck_id AND x.exam_id = ?1
+         JOIN class_exam_decks x ON x.deck_id = c.deck_id AND x.exam_id = $1
          JOIN class_exams e ON e.id = x.exam_id
          JOIN class_members m ON m.class_id = e.class_id AND m.user_id = r.user_id
          JOIN users u ON u.id = r.user_id AND u.role = 'student'
-         WHERE r.quality IS NOT NULL AND (?2 IS NULL OR r.user_id = ?2)
+         WHERE r.quality IS NOT NULL AND ($2 IS NULL OR r.user_id = $2)
          ORDER BY r.user_id, r.card_id, r.id",
     )
     .bind(exam_id)
@@ -282,14 +321,11 @@ pub async fn histories(
 }
 
 /// The cards exam `exam_id` covers: (id, front).
-pub async fn cards(
-    db: impl SqliteExecutor<'_>,
-    exam_id: i64,
-) -> Result<Vec<(i64, String)>, sqlx::Error> {
+pub async fn cards(db: impl Executor<'_>, exam_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.id, c.front FROM cards c
          JOIN class_exam_decks x ON x.deck_id = c.deck_id
-         WHERE x.exam_id = ?1 ORDER BY c.deck_id, c.position, c.id",
+         WHERE x.exam_id = $1 ORDER BY c.deck_id, c.position, c.id",
     )
     .bind(exam_id)
     .fetch_all(db)
@@ -319,25 +355,25 @@ pub struct UpcomingRow {
 
 /// The exams of `user_id`'s classes from study day `today` on, earliest first.
 pub async fn upcoming_of_user(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     today: i32,
 ) -> Result<Vec<UpcomingRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT e.id, e.name, c.name AS class_name, e.exam_day, e.window_days,
-                COALESCE((SELECT group_concat(d.name, ', ') FROM class_exam_decks x
+                COALESCE((SELECT string_agg(d.name, ', ') FROM class_exam_decks x
                             JOIN decks d ON d.id = x.deck_id WHERE x.exam_id = e.id), '')
                   AS deck_names,
                 (SELECT COUNT(*) FROM cards k JOIN class_exam_decks x ON x.deck_id = k.deck_id
                   WHERE x.exam_id = e.id) AS cards,
                 (SELECT COUNT(*) FROM review_states s JOIN cards k ON k.id = s.card_id
                    JOIN class_exam_decks x ON x.deck_id = k.deck_id AND x.exam_id = e.id
-                  WHERE s.user_id = ?1
+                  WHERE s.user_id = $1
                     AND s.due_day BETWEEN e.exam_day - e.window_days AND e.exam_day - 1)
                   AS due_in_window
          FROM class_exams e JOIN classes c ON c.id = e.class_id
-         JOIN class_members m ON m.class_id = e.class_id AND m.user_id = ?1
-         WHERE e.exam_day >= ?2 ORDER BY e.exam_day, e.id",
+         JOIN class_members m ON m.class_id = e.class_id AND m.user_id = $1
+         WHERE e.exam_day >= $2 ORDER BY e.exam_day, e.id",
     )
     .bind(user_id)
     .bind(today)

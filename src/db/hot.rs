@@ -6,8 +6,9 @@
 //! on sqlx: writes, and pages heavy enough that they must not hold a worker. The statements
 //! are `reviews`' own, so both paths ask exactly the same question; the sqlx functions there
 //! stay the reference (a test compares the two) and the path for a database that is not an
-//! in-process SQLite file.
+//! in-process SQLite file: on PostgreSQL each function here hands over to its sqlx twin.
 
+use super::Db;
 use super::decks::CardRow;
 use super::reviews::{
     FIRST_NEW_IN_DECK, FIRST_NEW_INTERLEAVED, MaybeState, NEXT_DUE_DAY_FILTERED,
@@ -16,7 +17,34 @@ use super::reviews::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::time::Duration;
+
+/// The statements with rusqlite's numbered parameters (`?1`): the shared texts number them
+/// `$1`, which sqlx reads on both backends but SQLite itself numbers by first appearance.
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+static HEAD_ALL_DECKS: LazyLock<String> = LazyLock::new(|| numbered(QUEUE_HEAD_ALL_DECKS));
+static HEAD_FILTERED: LazyLock<String> = LazyLock::new(|| numbered(QUEUE_HEAD_FILTERED));
+static NEW_IN_DECK: LazyLock<String> = LazyLock::new(|| numbered(FIRST_NEW_IN_DECK));
+static NEW_INTERLEAVED: LazyLock<String> = LazyLock::new(|| numbered(FIRST_NEW_INTERLEAVED));
+static NEXT_DUE_DAY: LazyLock<String> = LazyLock::new(|| numbered(NEXT_DUE_DAY_FILTERED));
+
+/// A rusqlite failure, as the store's error type.
+fn failed(e: rusqlite::Error) -> sqlx::Error {
+    sqlx::Error::Protocol(format!("the review queue: {e}"))
+}
 
 thread_local! {
     /// This thread's connection and the file it reads (a process may serve several files:
@@ -97,54 +125,66 @@ fn card_row(r: &Row<'_>) -> rusqlite::Result<CardRow> {
 
 /// `reviews::queue_head`: counts and the first due card for `user_id` on day `today`, in
 /// deck `only` (or all) but not in the `hidden` deck list.
-pub fn queue_head(
-    path: &Path,
+pub async fn queue_head(
+    db: &Db,
     user_id: i64,
     today: i32,
     only: Option<i64>,
     hidden: &str,
-) -> rusqlite::Result<QueueHeadRow> {
+) -> Result<QueueHeadRow, sqlx::Error> {
+    let Some(path) = db.file() else {
+        return super::reviews::queue_head(db.reader(), user_id, today, only, hidden).await;
+    };
     with_reader(path, |conn| {
         if only.is_none() && hidden.is_empty() {
-            conn.prepare_cached(QUEUE_HEAD_ALL_DECKS)?
+            conn.prepare_cached(&HEAD_ALL_DECKS)?
                 .query_row((user_id, today), queue_head_row)
         } else {
-            conn.prepare_cached(QUEUE_HEAD_FILTERED)?
+            conn.prepare_cached(&HEAD_FILTERED)?
                 .query_row((user_id, today, only, hidden, today), queue_head_row)
         }
     })
+    .map_err(failed)
 }
 
 /// `reviews::first_new`: the next card this user never saw. The page asks for it when nothing
 /// is due, so a student working through new cards pays no hand-off either.
-pub fn first_new(
-    path: &Path,
+pub async fn first_new(
+    db: &Db,
     user_id: i64,
     only: Option<i64>,
     hidden: &str,
-) -> rusqlite::Result<Option<CardRow>> {
+) -> Result<Option<CardRow>, sqlx::Error> {
+    let Some(path) = db.file() else {
+        return super::reviews::first_new(db.reader(), user_id, only, hidden).await;
+    };
     with_reader(path, |conn| {
-        let sql = if only.is_some() {
-            FIRST_NEW_IN_DECK
+        let sql: &str = if only.is_some() {
+            &NEW_IN_DECK
         } else {
-            FIRST_NEW_INTERLEAVED
+            &NEW_INTERLEAVED
         };
         conn.prepare_cached(sql)?
             .query_row((user_id, only, hidden), card_row)
             .optional()
     })
+    .map_err(failed)
 }
 
 /// `reviews::next_due_day`: the first day after `today` a card is due.
-pub fn next_due_day(
-    path: &Path,
+pub async fn next_due_day(
+    db: &Db,
     user_id: i64,
     today: i32,
     only: Option<i64>,
     hidden: &str,
-) -> rusqlite::Result<Option<i64>> {
+) -> Result<Option<i64>, sqlx::Error> {
+    let Some(path) = db.file() else {
+        return super::reviews::next_due_day(db.reader(), user_id, today, only, hidden).await;
+    };
     with_reader(path, |conn| {
-        conn.prepare_cached(NEXT_DUE_DAY_FILTERED)?
+        conn.prepare_cached(&NEXT_DUE_DAY)?
             .query_row((user_id, today, only, hidden), |r| r.get(0))
     })
+    .map_err(failed)
 }

@@ -1,19 +1,19 @@
 //! Facts about the database itself.
 
-use sqlx::SqliteExecutor;
+use crate::db::Executor;
 
 /// The value stored under `key`.
-pub async fn get(db: impl SqliteExecutor<'_>, key: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT value FROM app_meta WHERE key = ?1")
+pub async fn get(db: impl Executor<'_>, key: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT value FROM app_meta WHERE key = $1")
         .bind(key)
         .fetch_optional(db)
         .await
 }
 
 /// Stores `value` under `key`, replacing what was there.
-pub async fn set(db: impl SqliteExecutor<'_>, key: &str, value: &str) -> Result<(), sqlx::Error> {
+pub async fn set(db: impl Executor<'_>, key: &str, value: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO app_meta (key, value) VALUES (?1, ?2)
+        "INSERT INTO app_meta (key, value) VALUES ($1, $2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .bind(key)

@@ -1,5 +1,5 @@
-//! The only home of SQL. One file per table family; functions take any SQLite executor, so a
-//! caller can run several of them in one transaction.
+//! The only home of SQL. One file per table family; functions take any executor of the store,
+//! so a caller can run several of them in one transaction.
 // The one module that names the backend's types (clippy.toml keeps them out of the rest).
 #![allow(clippy::disallowed_types)]
 
@@ -19,34 +19,250 @@ pub mod sessions;
 pub mod stats;
 pub mod users;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
-use std::path::Path;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Transaction};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The store's connection pool, as everything above `db` names it: which backend runs is
-/// this module's business alone.
-pub type Pool = SqlitePool;
+/// this module's business alone. sqlx's `Any` driver picks SQLite or PostgreSQL from the URL
+/// at run time, so every query below is written once, in the SQL both accept, and the few
+/// that cannot be (JSON batches, SQLite's single-writer lock) branch on [`Backend`].
+pub type Pool = AnyPool;
 /// One connection of the store (or a transaction, through `&mut *tx`).
-pub type Conn = sqlx::SqliteConnection;
+pub type Conn = sqlx::AnyConnection;
 /// A write transaction.
-pub type Tx = Transaction<'static, Sqlite>;
-/// Anything a query can run on: a pool, a connection, a transaction.
-pub use sqlx::SqliteExecutor as Executor;
+pub type Tx = Transaction<'static, Any>;
+/// Anything a query can run on: a pool, or a connection (a transaction, through `&mut *tx`);
+/// it knows its backend, for the few statements written in each dialect.
+pub trait Executor<'e>: sqlx::Executor<'e, Database = Any> {
+    /// The backend the statement will run on.
+    fn backend(&self) -> Backend;
+}
 
-/// The migrations in `migrations/`, embedded in the binary.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+impl<'e> Executor<'e> for &'e Pool {
+    fn backend(&self) -> Backend {
+        Backend::of(self)
+    }
+}
 
-fn options(path: &Path) -> SqliteConnectOptions {
-    SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true)
-        .pragma("temp_store", "memory")
-        .pragma("cache_size", "-16000")
+impl<'e> Executor<'e> for &'e mut Conn {
+    fn backend(&self) -> Backend {
+        Backend::of_conn(self)
+    }
+}
+
+/// sqlx's name for its SQLite driver.
+const SQLITE_NAME: &str = "SQLite";
+
+/// The migrations of each backend, embedded in the binary. Both create the same tables,
+/// columns and tallies; PostgreSQL's start from the schema SQLite's twenty steps reached.
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// PostgreSQL's migrations.
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a site keeps its data in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file on this machine (the embedded default).
+    Sqlite,
+    /// A PostgreSQL server, which several app servers may share.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a pool talks to.
+    pub fn of(pool: &Pool) -> Self {
+        if pool.connect_options().database_url.scheme() == "sqlite" {
+            Self::Sqlite
+        } else {
+            Self::Postgres
+        }
+    }
+
+    /// The backend a connection talks to.
+    pub fn of_conn(conn: &Conn) -> Self {
+        if conn.backend_name() == SQLITE_NAME {
+            Self::Sqlite
+        } else {
+            Self::Postgres
+        }
+    }
+
+    /// The migrations for this backend.
+    pub fn migrator(self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Self::Sqlite => &SQLITE_MIGRATOR,
+            Self::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+}
+
+/// Where the store is, as `--database` gives it: a file path (or `sqlite:` URL), or a
+/// `postgres://` URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file, created with its folder if missing.
+    File(PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl Location {
+    /// The backend at this location.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::File(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl FromStr for Location {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(Self::Postgres(s.to_owned()));
+        }
+        let path = s
+            .strip_prefix("sqlite://")
+            .or_else(|| s.strip_prefix("sqlite:"))
+            .unwrap_or(s);
+        if path.is_empty() {
+            return Err("the database path is empty".to_owned());
+        }
+        if path.contains("://") {
+            return Err(format!(
+                "unknown database URL {s:?}: give a file path, a sqlite: URL or a postgres:// URL"
+            ));
+        }
+        Ok(Self::File(PathBuf::from(path)))
+    }
+}
+
+impl From<PathBuf> for Location {
+    fn from(path: PathBuf) -> Self {
+        Self::File(path)
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(path: &PathBuf) -> Self {
+        Self::File(path.clone())
+    }
+}
+
+impl From<&Location> for Location {
+    fn from(location: &Location) -> Self {
+        location.clone()
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(path: &Path) -> Self {
+        Self::File(path.to_owned())
+    }
+}
+
+/// Shown in logs and messages: a PostgreSQL URL's password is masked.
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => f.write_str(&mask_password(url)),
+        }
+    }
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+/// `postgres://user:secret@host/db` becomes `postgres://user:***@host/db`.
+fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// A SQLite URL for `path`, with `%`, `?` and `#` escaped (sqlx decodes them).
+fn sqlite_url(path: &Path, mode: &str) -> String {
+    let mut escaped = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => escaped.push_str("%25"),
+            '?' => escaped.push_str("%3F"),
+            '#' => escaped.push_str("%23"),
+            c => escaped.push(c),
+        }
+    }
+    format!("sqlite://{escaped}?mode={mode}")
+}
+
+/// Every SQLite connection's settings, run as it opens (the `Any` driver takes only a URL).
+///
+/// WAL lets readers run beside the one writer; `synchronous = NORMAL` in WAL mode survives a
+/// crash of the process (every commit is in the OS before it returns) but may lose the last
+/// commits on power loss, which the README states. Foreign keys are on for every connection.
+const SQLITE_SETTINGS: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;
+    PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16000;";
+
+/// A SQLite pool on `path` that runs `settings` on every new connection.
+async fn sqlite_pool(
+    path: &Path,
+    mode: &str,
+    settings: String,
+    options: AnyPoolOptions,
+) -> Result<AnyPool, sqlx::Error> {
+    let settings: Arc<str> = Arc::from(settings);
+    let url: AnyConnectOptions = sqlite_url(path, mode).parse()?;
+    options
+        .after_connect(move |conn, _| {
+            let settings = settings.clone();
+            Box::pin(async move {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(settings.to_string()))
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect_with(url)
+        .await
+}
+
+/// Connections each app server keeps to PostgreSQL, unless `STUDYHALL_POOL_SIZE` says.
+pub const DEFAULT_POSTGRES_POOL: u32 = 16;
+
+fn postgres_pool_size() -> u32 {
+    std::env::var("STUDYHALL_POOL_SIZE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n: &u32| n > 0)
+        .unwrap_or(DEFAULT_POSTGRES_POOL)
+}
+
+/// A PostgreSQL pool. Requests wait at most a few seconds for a connection, so a database
+/// that is down answers 503 quickly instead of holding every worker.
+async fn postgres_pool(url: &str) -> Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new()
+        .max_connections(postgres_pool_size())
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
 }
 
 /// Creates the database's folder (readable by this user only, if it is new) and the file
@@ -78,115 +294,248 @@ pub fn create_private_file(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Opens (creating if missing) the database file as one pool and applies pending migrations:
+/// Opens the store as one pool (creating a missing file) and applies pending migrations:
 /// for the command line, tests and tools. The server uses [`Db::open`].
-///
-/// WAL lets readers run beside the one writer; `synchronous = NORMAL` in WAL mode survives a
-/// crash of the process (every commit is in the OS before it returns) but may lose the last
-/// commits on power loss, which the README states. Foreign keys are on for every connection.
-pub async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
-    create_folder(path)?;
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .min_connections(1)
-        .connect_with(options(path))
-        .await?;
-    MIGRATOR.run(&pool).await?;
+pub async fn connect(location: impl Into<Location>) -> Result<Pool, sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    let location = location.into();
+    let pool = match &location {
+        Location::File(path) => {
+            create_folder(path)?;
+            let options = AnyPoolOptions::new().max_connections(8).min_connections(1);
+            let settings = format!("{SQLITE_SETTINGS} PRAGMA journal_mode = WAL;");
+            sqlite_pool(path, "rwc", settings, options).await?
+        }
+        Location::Postgres(url) => postgres_pool(url).await?,
+    };
+    location.backend().migrator().run(&pool).await?;
     Ok(pool)
 }
 
-/// The server's database: one writer connection, for which writers queue in async code, and a
-/// pool of read-only connections. SQLite allows one writer at a time anyway; queueing here
-/// instead of in SQLite's busy handler (which sleeps 1, 2, 5 ... 100 ms between retries)
-/// keeps write latency low under load, and read-only readers cannot write by mistake.
+/// The server's database.
+///
+/// On SQLite: one writer connection, for which writers queue in async code, and a pool of
+/// read-only connections. SQLite allows one writer at a time anyway; queueing here instead of
+/// in SQLite's busy handler (which sleeps 1, 2, 5 ... 100 ms between retries) keeps write
+/// latency low under load, and read-only readers cannot write by mistake.
+///
+/// On PostgreSQL: one pool for both, shared with the other app servers on the same database.
 #[derive(Debug, Clone)]
 pub struct Db {
-    read: SqlitePool,
-    write: SqlitePool,
-    /// The file, for the review page's per-thread reader (`hot`).
-    path: std::sync::Arc<Path>,
-    /// Copies the write-ahead log back on a thread of its own.
-    checkpointer: checkpoint::Checkpointer,
+    backend: Backend,
+    read: Pool,
+    write: Pool,
+    /// The SQLite file, for the review page's per-thread reader (`hot`).
+    file: Option<Arc<Path>>,
+    /// Copies SQLite's write-ahead log back on a thread of its own.
+    checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl Db {
-    /// Opens the file (creating it and applying migrations through the writer).
-    pub async fn open(path: &Path) -> Result<Self, sqlx::Error> {
+    /// Opens the store (creating a missing file) and applies pending migrations.
+    pub async fn open(location: impl Into<Location>) -> Result<Self, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        match &location.into() {
+            Location::File(path) => Self::open_file(path).await,
+            Location::Postgres(url) => {
+                let pool = postgres_pool(url).await?;
+                POSTGRES_MIGRATOR.run(&pool).await?;
+                Ok(Self {
+                    backend: Backend::Postgres,
+                    read: pool.clone(),
+                    write: pool,
+                    file: None,
+                    checkpointer: None,
+                })
+            }
+        }
+    }
+
+    async fn open_file(path: &Path) -> Result<Self, sqlx::Error> {
         create_folder(path)?;
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            // `checkpoint` does it off the commit path. When the log starts over, a file that
-            // grew larger (under a bulk import, say) is cut back to 16 MB.
-            .connect_with(options(path).pragma("wal_autocheckpoint", "0").pragma(
-                "journal_size_limit",
-                checkpoint::LOG_FILE_LIMIT_BYTES.to_string(),
-            ))
-            .await?;
-        MIGRATOR.run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .min_connections(1)
-            .connect_with(options(path).read_only(true))
-            .await?;
+        // `checkpoint` does it off the commit path. When the log starts over, a file that
+        // grew larger (under a bulk import, say) is cut back to 16 MB.
+        let writer_settings = format!(
+            "{SQLITE_SETTINGS} PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+             PRAGMA journal_size_limit = {};",
+            checkpoint::LOG_FILE_LIMIT_BYTES
+        );
+        let write = sqlite_pool(
+            path,
+            "rwc",
+            writer_settings,
+            AnyPoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(30)),
+        )
+        .await?;
+        SQLITE_MIGRATOR.run(&write).await?;
+        let read = sqlite_pool(
+            path,
+            "ro",
+            SQLITE_SETTINGS.to_owned(),
+            AnyPoolOptions::new().max_connections(8).min_connections(1),
+        )
+        .await?;
         let checkpointer = checkpoint::Checkpointer::start(path).map_err(sqlx::Error::Io)?;
         Ok(Self {
+            backend: Backend::Sqlite,
             read,
             write,
-            path: std::sync::Arc::from(path),
-            checkpointer,
+            file: Some(Arc::from(path)),
+            checkpointer: Some(checkpointer),
         })
     }
 
-    /// The background checkpointer, for writers that append without pause.
-    pub fn checkpointer(&self) -> &checkpoint::Checkpointer {
-        &self.checkpointer
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Whether other app servers may write to this store too (PostgreSQL): then nothing this
+    /// server remembers of the store's rows may be trusted across requests.
+    pub fn may_be_shared(&self) -> bool {
+        self.backend == Backend::Postgres
     }
 
-    /// The read-only pool.
-    pub fn reader(&self) -> &SqlitePool {
+    /// After a commit of a writer that appends without pause: on SQLite, lets the background
+    /// checkpointer bound the write-ahead log.
+    pub async fn after_commit(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.after_commit().await;
+        }
+    }
+
+    /// The SQLite file, when the store is one (the review page reads it on its own thread).
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// The pool for reads (read-only on SQLite).
+    pub fn reader(&self) -> &Pool {
         &self.read
     }
 
-    /// The single writer connection's pool, for single-statement writes.
-    pub fn writer(&self) -> &SqlitePool {
+    /// The writer's pool, for single-statement writes.
+    pub fn writer(&self) -> &Pool {
         &self.write
     }
 
-    /// Starts a write transaction on the writer connection.
+    /// Starts a write transaction (see [`begin_write`]).
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         begin_write(&self.write).await
     }
 
-    /// Closes both pools (the writer last, which checkpoints the WAL).
+    /// Closes both pools (the writer last, which checkpoints SQLite's log).
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
     }
 }
 
-/// Starts a write transaction that takes SQLite's write lock at once, so two writers queue on
-/// the busy timeout instead of failing when a read lock cannot be upgraded.
-pub async fn begin_write(pool: &SqlitePool) -> Result<Tx, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+/// The key of the advisory lock PostgreSQL write transactions take (any constant will do;
+/// this is "studyhall" in ASCII, truncated to 63 bits).
+const WRITE_LOCK: i64 = 0x7374_7564_7968_616c;
+
+/// Starts a write transaction, which runs alone among write transactions on the store.
+///
+/// SQLite: `BEGIN IMMEDIATE` takes the write lock at once, so two writers queue on the busy
+/// timeout instead of failing when a read lock cannot be upgraded.
+///
+/// PostgreSQL: the transaction takes a transaction-scoped advisory lock first, so write
+/// transactions from every app server on the database run one at a time, as they do on
+/// SQLite. Their read-then-write steps (the first account becomes the admin; a grade reads
+/// the state it replaces) stay correct without a retry loop for serialization failures, and
+/// single-statement writes, which need no such lock, still run beside them.
+pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
+    match Backend::of(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS held")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        }
+    }
 }
 
-/// Writes a consistent, compacted copy of the database to `target` with `VACUUM INTO`: it
-/// reads one snapshot, so it is safe while the server writes.
-pub async fn backup_into(pool: &SqlitePool, target: &Path) -> Result<(), sqlx::Error> {
+/// Writes a consistent, compacted copy of a SQLite store to `target` with `VACUUM INTO`: it
+/// reads one snapshot, so it is safe while the server writes. PostgreSQL sites back up with
+/// `pg_dump` (the README).
+pub async fn backup_into(pool: &Pool, target: &Path) -> Result<(), sqlx::Error> {
+    if Backend::of(pool) != Backend::Sqlite {
+        return Err(sqlx::Error::Configuration(
+            "studyhall backup copies a SQLite file; back up PostgreSQL with pg_dump".into(),
+        ));
+    }
     // VACUUM INTO writes into an existing empty file, keeping its 0600 mode.
     create_private_file(target).map_err(sqlx::Error::Io)?;
-    sqlx::query("VACUUM INTO ?1")
+    sqlx::query("VACUUM INTO $1")
         .bind(target.to_string_lossy().into_owned())
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// A 0/1 column read as a bool. Both backends store flags as integers (SQLite has no boolean
+/// type, and one column type on both keeps the queries the same), so a struct's `bool` field
+/// reads through this with `#[sqlx(try_from = "Flag")]`. Reads a real boolean too.
+#[derive(Debug, Clone, Copy)]
+pub struct Flag(pub bool);
+
+impl From<Flag> for bool {
+    fn from(flag: Flag) -> Self {
+        flag.0
+    }
+}
+
+impl sqlx::Type<Any> for Flag {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <i64 as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <i64 as sqlx::Type<Any>>::compatible(ty) || <bool as sqlx::Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for Flag {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        use sqlx::ValueRef;
+        if <bool as sqlx::Type<Any>>::compatible(&value.type_info()) {
+            <bool as sqlx::Decode<Any>>::decode(value).map(Flag)
+        } else {
+            <i64 as sqlx::Decode<Any>>::decode(value).map(|n| Flag(n != 0))
+        }
+    }
+}
+
+/// What a request is told while the store cannot be reached.
+pub const UNREACHABLE: &str =
+    "The database cannot be reached at the moment. Please try again in a few seconds.";
+/// Seconds a client is asked to wait then.
+pub const UNREACHABLE_RETRY_SECS: u64 = 5;
+
+/// Whether an error says the store cannot be reached (a PostgreSQL server down, restarting or
+/// out of connections, or the network to it gone), as opposed to a failing statement: such
+/// requests answer 503, and the pool reconnects by itself once the server is back.
+pub fn is_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception); 57P01-57P03: the server is shutting down,
+        // crashed or still starting.
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
 }
 
 /// Whether an error is a UNIQUE constraint failure.

@@ -1,6 +1,7 @@
 //! Imports between their preview and their confirmation.
 
-use sqlx::{FromRow, SqliteExecutor};
+use crate::db::Executor;
+use sqlx::FromRow;
 
 /// An import waiting for its owner to confirm it.
 #[derive(Debug, Clone, FromRow)]
@@ -17,7 +18,7 @@ pub struct PendingImport {
 
 /// Keeps `user_id`'s import for confirmation, replacing any earlier one.
 pub async fn save(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     token: &str,
     deck_name: &str,
@@ -26,7 +27,7 @@ pub async fn save(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO pending_imports (user_id, token, deck_name, cards, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (user_id) DO UPDATE SET token = excluded.token,
              deck_name = excluded.deck_name, cards = excluded.cards,
              created_at = excluded.created_at",
@@ -43,12 +44,12 @@ pub async fn save(
 
 /// Takes (reads and deletes) `user_id`'s import with this token, if it is still there.
 pub async fn take(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     token: &str,
 ) -> Result<Option<PendingImport>, sqlx::Error> {
     sqlx::query_as(
-        "DELETE FROM pending_imports WHERE user_id = ?1 AND token = ?2
+        "DELETE FROM pending_imports WHERE user_id = $1 AND token = $2
          RETURNING token, deck_name, cards, created_at",
     )
     .bind(user_id)
@@ -58,9 +59,9 @@ pub async fn take(
 }
 
 /// Drops imports previewed before `before` and never confirmed.
-pub async fn drop_older_than(db: impl SqliteExecutor<'_>, before: i64) -> Result<u64, sqlx::Error> {
+pub async fn drop_older_than(db: impl Executor<'_>, before: i64) -> Result<u64, sqlx::Error> {
     Ok(
-        sqlx::query("DELETE FROM pending_imports WHERE created_at < ?1")
+        sqlx::query("DELETE FROM pending_imports WHERE created_at < $1")
             .bind(before)
             .execute(db)
             .await?

@@ -1,6 +1,7 @@
 //! Checked answers to generated problems.
 
-use sqlx::{FromRow, SqliteExecutor};
+use crate::db::Executor;
+use sqlx::FromRow;
 
 /// A stored attempt.
 #[derive(Debug, Clone, FromRow)]
@@ -14,6 +15,7 @@ pub struct AttemptRow {
     /// What was typed.
     pub answer: String,
     /// The verdict.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub correct: bool,
     /// The misconception named, if any.
     pub misconception: Option<String>,
@@ -51,17 +53,17 @@ pub struct NewAttempt<'a> {
 }
 
 /// Stores an attempt.
-pub async fn insert(db: impl SqliteExecutor<'_>, a: &NewAttempt<'_>) -> Result<i64, sqlx::Error> {
+pub async fn insert(db: impl Executor<'_>, a: &NewAttempt<'_>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO practice_attempts (user_id, family, seed, answer, correct, misconception,
              suggested_quality, response_ms, card_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(a.user_id)
     .bind(a.family)
     .bind(a.seed)
     .bind(a.answer)
-    .bind(a.correct)
+    .bind(i64::from(a.correct))
     .bind(a.misconception)
     .bind(i64::from(a.suggested_quality))
     .bind(a.response_ms)
@@ -73,14 +75,14 @@ pub async fn insert(db: impl SqliteExecutor<'_>, a: &NewAttempt<'_>) -> Result<i
 
 /// One of this user's attempts (another user's is None).
 pub async fn find(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     id: i64,
 ) -> Result<Option<AttemptRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, family, seed, answer, correct, misconception, suggested_quality, response_ms,
                 card_id
-         FROM practice_attempts WHERE id = ?1 AND user_id = ?2",
+         FROM practice_attempts WHERE id = $1 AND user_id = $2",
     )
     .bind(id)
     .bind(user_id)

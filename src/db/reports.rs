@@ -3,18 +3,19 @@
 //! public), and the deck's owner if they teach; a report nobody else would see goes to the
 //! admins.
 
-use sqlx::{FromRow, SqliteExecutor};
+use crate::db::{Executor, Pool};
+use sqlx::FromRow;
 
-/// Whether the user `?1` (an admin when `?2` is 1) hears of report `r` on card `c` of deck
+/// Whether the user `$1` (an admin when `$2` is 1) hears of report `r` on card `c` of deck
 /// `d`. A macro, so that `concat!` builds each query as one static string.
 macro_rules! hears_of {
     () => {
-        "(d.owner_id = ?1
+        "(d.owner_id = $1
           OR EXISTS (SELECT 1 FROM classes k JOIN class_members m ON m.class_id = k.id
-                     WHERE k.owner_id = ?1 AND m.user_id = r.user_id
+                     WHERE k.owner_id = $1 AND m.user_id = r.user_id
                        AND (d.public = 1 OR EXISTS (SELECT 1 FROM class_decks cd
                                                     WHERE cd.class_id = k.id AND cd.deck_id = d.id)))
-          OR (?2 = 1
+          OR ($2 = 1
               AND NOT EXISTS (SELECT 1 FROM users o WHERE o.id = d.owner_id
                               AND o.role IN ('instructor', 'admin'))
               AND NOT EXISTS (SELECT 1 FROM classes k JOIN class_members m ON m.class_id = k.id
@@ -45,14 +46,14 @@ pub struct ReportRow {
 
 /// Files a report.
 pub async fn create(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     card_id: i64,
     user_id: i64,
     message: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO card_reports (card_id, user_id, message, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        "INSERT INTO card_reports (card_id, user_id, message, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(card_id)
     .bind(user_id)
@@ -65,7 +66,7 @@ pub async fn create(
 /// Open reports by members of a class on cards the class studies (its decks and the public
 /// ones), oldest first.
 pub async fn open_for_class(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     class_id: i64,
 ) -> Result<Vec<ReportRow>, sqlx::Error> {
     sqlx::query_as(
@@ -76,8 +77,8 @@ pub async fn open_for_class(
          JOIN users u ON u.id = r.user_id
          WHERE r.resolved_at IS NULL
            AND (d.public = 1 OR EXISTS (SELECT 1 FROM class_decks cd
-                                        WHERE cd.class_id = ?1 AND cd.deck_id = c.deck_id))
-           AND EXISTS (SELECT 1 FROM class_members m WHERE m.class_id = ?1 AND m.user_id = r.user_id)
+                                        WHERE cd.class_id = $1 AND cd.deck_id = c.deck_id))
+           AND EXISTS (SELECT 1 FROM class_members m WHERE m.class_id = $1 AND m.user_id = r.user_id)
          ORDER BY r.id",
     )
     .bind(class_id)
@@ -87,21 +88,21 @@ pub async fn open_for_class(
 
 /// Resolves a report listed for a class run by `owner_id`; false if there is no such report.
 pub async fn resolve(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     report_id: i64,
     class_id: i64,
     owner_id: i64,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE card_reports SET resolved_at = ?4, resolved_by = ?3
-         WHERE id = ?1 AND resolved_at IS NULL
-           AND EXISTS (SELECT 1 FROM classes k WHERE k.id = ?2 AND k.owner_id = ?3)
+        "UPDATE card_reports SET resolved_at = $4, resolved_by = $3
+         WHERE id = $1 AND resolved_at IS NULL
+           AND EXISTS (SELECT 1 FROM classes k WHERE k.id = $2 AND k.owner_id = $3)
            AND EXISTS (SELECT 1 FROM cards c JOIN decks d ON d.id = c.deck_id
                        WHERE c.id = card_reports.card_id
                          AND (d.public = 1 OR EXISTS (SELECT 1 FROM class_decks cd
-                                                      WHERE cd.class_id = ?2 AND cd.deck_id = d.id)))
-           AND EXISTS (SELECT 1 FROM class_members m WHERE m.class_id = ?2 AND m.user_id = card_reports.user_id)",
+                                                      WHERE cd.class_id = $2 AND cd.deck_id = d.id)))
+           AND EXISTS (SELECT 1 FROM class_members m WHERE m.class_id = $2 AND m.user_id = card_reports.user_id)",
     )
     .bind(report_id)
     .bind(class_id)
@@ -114,7 +115,7 @@ pub async fn resolve(
 
 /// Every open report user `user_id` hears of, oldest first (their inbox at /reports).
 pub async fn inbox(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     is_admin: bool,
 ) -> Result<Vec<ReportRow>, sqlx::Error> {
@@ -129,14 +130,14 @@ pub async fn inbox(
         " ORDER BY r.id"
     ))
     .bind(user_id)
-    .bind(is_admin)
+    .bind(i64::from(is_admin))
     .fetch_all(db)
     .await
 }
 
 /// Replies to (and so resolves) a report `user_id` hears of; false if they do not.
 pub async fn reply(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     report_id: i64,
     user_id: i64,
     is_admin: bool,
@@ -144,16 +145,16 @@ pub async fn reply(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(concat!(
-        "UPDATE card_reports SET reply = COALESCE(?4, reply), replied_at = CASE WHEN ?4 IS NULL
-                THEN replied_at ELSE ?5 END, resolved_at = ?5, resolved_by = ?1
-         WHERE id = ?3 AND EXISTS (
+        "UPDATE card_reports SET reply = COALESCE($4, reply), replied_at = CASE WHEN $4 IS NULL
+                THEN replied_at ELSE $5 END, resolved_at = $5, resolved_by = $1
+         WHERE id = $3 AND EXISTS (
             SELECT 1 FROM card_reports r JOIN cards c ON c.id = r.card_id
-            JOIN decks d ON d.id = c.deck_id WHERE r.id = ?3 AND ",
+            JOIN decks d ON d.id = c.deck_id WHERE r.id = $3 AND ",
         hears_of!(),
         ")"
     ))
     .bind(user_id)
-    .bind(is_admin)
+    .bind(i64::from(is_admin))
     .bind(report_id)
     .bind(text)
     .bind(now)
@@ -165,12 +166,12 @@ pub async fn reply(
 /// Who hears of report `report_id` filed by `reporter_id`, by name (instructors and the deck's
 /// owner), or an empty list when it goes to the admins.
 pub async fn audience(
-    db: &sqlx::SqlitePool,
+    db: &Pool,
     report_id: i64,
     reporter_id: i64,
 ) -> Result<Option<Vec<String>>, sqlx::Error> {
     let mine: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM card_reports WHERE id = ?1 AND user_id = ?2")
+        sqlx::query_scalar("SELECT id FROM card_reports WHERE id = $1 AND user_id = $2")
             .bind(report_id)
             .bind(reporter_id)
             .fetch_optional(db)
@@ -182,14 +183,14 @@ pub async fn audience(
         "SELECT DISTINCT u.username FROM card_reports r
          JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id
          JOIN users u ON u.id = d.owner_id AND u.role IN ('instructor', 'admin')
-         WHERE r.id = ?1
+         WHERE r.id = $1
          UNION
          SELECT DISTINCT u.username FROM card_reports r
          JOIN cards c ON c.id = r.card_id JOIN decks d ON d.id = c.deck_id
          JOIN class_members m ON m.user_id = r.user_id
          JOIN classes k ON k.id = m.class_id
          JOIN users u ON u.id = k.owner_id
-         WHERE r.id = ?1 AND (d.public = 1 OR EXISTS (SELECT 1 FROM class_decks cd
+         WHERE r.id = $1 AND (d.public = 1 OR EXISTS (SELECT 1 FROM class_decks cd
                                                     WHERE cd.class_id = k.id AND cd.deck_id = d.id))
          ORDER BY 1",
     )
@@ -207,6 +208,7 @@ pub struct MyReport {
     /// The reply, if any.
     pub reply: Option<String>,
     /// Whether it was resolved.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub resolved: bool,
     /// Unix seconds.
     pub created_at: i64,
@@ -214,13 +216,13 @@ pub struct MyReport {
 
 /// `user_id`'s reports on `card_id`, newest first.
 pub async fn mine_on_card(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     card_id: i64,
 ) -> Result<Vec<MyReport>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT message, reply, resolved_at IS NOT NULL AS resolved, created_at FROM card_reports
-         WHERE user_id = ?1 AND card_id = ?2 ORDER BY id DESC",
+        "SELECT message, reply, CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END AS resolved, created_at FROM card_reports
+         WHERE user_id = $1 AND card_id = $2 ORDER BY id DESC",
     )
     .bind(user_id)
     .bind(card_id)

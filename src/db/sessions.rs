@@ -1,6 +1,7 @@
 //! Login sessions. Only a hash of each token is stored.
 
-use sqlx::{FromRow, SqliteExecutor};
+use crate::db::{Backend, Executor};
+use sqlx::FromRow;
 
 /// A live session joined with its user.
 #[derive(Debug, Clone, FromRow)]
@@ -32,6 +33,7 @@ pub struct SessionUser {
     /// FSRS's desired retention in percent: the user's own, or their class's default.
     pub desired_retention: i64,
     /// Whether the user chose their own retention.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub retention_chosen: bool,
     /// The FSRS parameters the user is scheduled with (`fsrs_parameters_of_user!`), JSON.
     pub fsrs_parameters: Option<String>,
@@ -40,12 +42,13 @@ pub struct SessionUser {
     /// When the session ends.
     pub expires_at: i64,
     /// The user must choose a new password before anything else.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub must_change_password: bool,
 }
 
 /// Stores a new session.
 pub async fn create(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     token_hash: &[u8],
     user_id: i64,
     csrf_token: &str,
@@ -54,7 +57,7 @@ pub async fn create(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(token_hash)
     .bind(user_id)
@@ -68,35 +71,47 @@ pub async fn create(
 
 /// The user of an unexpired session.
 pub async fn find_user(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     token_hash: &[u8],
     now: i64,
 ) -> Result<Option<SessionUser>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT s.id AS session_id, s.csrf_token, u.id, u.username, u.role, u.time_zone,
+    let sql = match db.backend() {
+        Backend::Sqlite => session_lookup!(sqlite),
+        Backend::Postgres => session_lookup!(postgres),
+    };
+    sqlx::query_as(sql)
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(db)
+        .await
+}
+
+/// `find_user`'s statement in a dialect (the exams' JSON is written in each).
+macro_rules! session_lookup {
+    ($dialect:ident) => {
+        concat!(
+            "SELECT s.id AS session_id, s.csrf_token, u.id, u.username, u.role, u.time_zone,
                 u.day_starts_hour, u.new_per_day, u.extra_new_day, u.extra_new, u.grade_buttons,
                 u.scheduler, ",
-        crate::retention_of_user!(),
-        " AS desired_retention, u.retention_chosen,
+            crate::retention_of_user!(),
+            " AS desired_retention, u.retention_chosen,
                 ",
-        crate::fsrs_parameters_of_user!(),
-        " AS fsrs_parameters, ",
-        crate::exams_of_user!(),
-        " AS exams,
+            crate::fsrs_parameters_of_user!(),
+            " AS fsrs_parameters, ",
+            crate::exams_of_user!($dialect),
+            " AS exams,
                 s.expires_at,
                 u.must_change_password
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0"
-    ))
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(db)
-    .await
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0"
+        )
+    };
 }
+use session_lookup;
 
 /// Ends one session.
-pub async fn delete(db: impl SqliteExecutor<'_>, session_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE id = ?1")
+pub async fn delete(db: impl Executor<'_>, session_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE id = $1")
         .bind(session_id)
         .execute(db)
         .await?;
@@ -104,8 +119,8 @@ pub async fn delete(db: impl SqliteExecutor<'_>, session_id: i64) -> Result<(), 
 }
 
 /// Ends every session of a user (disabled account, password reset).
-pub async fn delete_all(db: impl SqliteExecutor<'_>, user_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = ?1")
+pub async fn delete_all(db: impl Executor<'_>, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(db)
         .await?;
@@ -114,11 +129,11 @@ pub async fn delete_all(db: impl SqliteExecutor<'_>, user_id: i64) -> Result<(),
 
 /// Ends every session of a user but one (after a password change).
 pub async fn delete_others(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     keep_session_id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = ?1 AND id <> ?2")
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
         .bind(user_id)
         .bind(keep_session_id)
         .execute(db)
@@ -127,8 +142,8 @@ pub async fn delete_others(
 }
 
 /// Forgets expired sessions.
-pub async fn delete_expired(db: impl SqliteExecutor<'_>, now: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+pub async fn delete_expired(db: impl Executor<'_>, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(now)
         .execute(db)
         .await?;
@@ -137,13 +152,13 @@ pub async fn delete_expired(db: impl SqliteExecutor<'_>, now: i64) -> Result<u64
 
 /// Deletes all but the newest `keep` sessions of a user; returns how many went.
 pub async fn keep_newest(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     keep: i64,
 ) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
-        "DELETE FROM sessions WHERE user_id = ?1 AND id NOT IN
-            (SELECT id FROM sessions WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2)",
+        "DELETE FROM sessions WHERE user_id = $1 AND id NOT IN
+            (SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT $2)",
     )
     .bind(user_id)
     .bind(keep)

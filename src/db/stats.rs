@@ -1,6 +1,7 @@
 //! Aggregates of one user's schedule and history for /stats.
 
-use sqlx::{FromRow, SqliteExecutor};
+use crate::db::{Executor, Pool};
+use sqlx::FromRow;
 
 use crate::srs::rollup::MATURE_INTERVAL_DAYS;
 
@@ -19,18 +20,18 @@ pub struct Counts {
 
 /// Headline counts for `today`.
 pub async fn counts(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     today: i32,
 ) -> Result<Counts, sqlx::Error> {
     sqlx::query_as(
         "SELECT
-           (SELECT COALESCE(SUM(reviews), 0) FROM review_days
-              WHERE user_id = ?1 AND study_day = ?2) AS reviews_today,
-           (SELECT COALESCE(SUM(cards), 0) FROM studied_tally WHERE user_id = ?1) AS learned,
-           (SELECT COALESCE(SUM(cards), 0) FROM due_tally WHERE user_id = ?1 AND due_day <= ?2)
+           (SELECT COALESCE(CAST(SUM(reviews) AS BIGINT), 0) FROM review_days
+              WHERE user_id = $1 AND study_day = $2) AS reviews_today,
+           (SELECT COALESCE(CAST(SUM(cards) AS BIGINT), 0) FROM studied_tally WHERE user_id = $1) AS learned,
+           (SELECT COALESCE(CAST(SUM(cards) AS BIGINT), 0) FROM due_tally WHERE user_id = $1 AND due_day <= $2)
              AS due_today,
-           (SELECT COALESCE(SUM(cards), 0) FROM due_tally WHERE user_id = ?1 AND due_day = ?2 + 1)
+           (SELECT COALESCE(CAST(SUM(cards) AS BIGINT), 0) FROM due_tally WHERE user_id = $1 AND due_day = $2 + 1)
              AS due_tomorrow",
     )
     .bind(user_id)
@@ -41,13 +42,13 @@ pub async fn counts(
 
 /// Cards due per day before `until` (exclusive), overdue days included: `(day, count)`.
 pub async fn due_per_day(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     until: i32,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT due_day, SUM(cards) FROM due_tally WHERE user_id = ?1 AND due_day < ?2
-         GROUP BY due_day HAVING SUM(cards) > 0 ORDER BY due_day",
+        "SELECT due_day, CAST(SUM(cards) AS BIGINT) FROM due_tally WHERE user_id = $1 AND due_day < $2
+         GROUP BY due_day HAVING CAST(SUM(cards) AS BIGINT) > 0 ORDER BY due_day",
     )
     .bind(user_id)
     .bind(until)
@@ -57,14 +58,14 @@ pub async fn due_per_day(
 
 /// Reviews per study day in `from..=to` that stand: `(day, count)`.
 pub async fn reviews_per_day(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     from: i32,
     to: i32,
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT study_day, reviews FROM review_days
-         WHERE user_id = ?1 AND study_day BETWEEN ?2 AND ?3 AND reviews > 0
+         WHERE user_id = $1 AND study_day BETWEEN $2 AND $3 AND reviews > 0
          ORDER BY study_day",
     )
     .bind(user_id)
@@ -76,12 +77,12 @@ pub async fn reviews_per_day(
 
 /// Reviews of mature cards, and how many of them passed (grade 3 or more): `(total, passed)`.
 pub async fn mature_retention(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
-        "SELECT COALESCE(SUM(mature_reviews), 0), COALESCE(SUM(mature_passed), 0)
-         FROM review_days WHERE user_id = ?1",
+        "SELECT COALESCE(CAST(SUM(mature_reviews) AS BIGINT), 0), COALESCE(CAST(SUM(mature_passed) AS BIGINT), 0)
+         FROM review_days WHERE user_id = $1",
     )
     .bind(user_id)
     .fetch_one(db)
@@ -90,7 +91,7 @@ pub async fn mature_retention(
 
 /// Rebuilds `review_days` from the history (as migration 0003 first filled it): for tools
 /// that write history directly, and as the reference the rollup is tested against.
-pub async fn rebuild_review_days(db: &sqlx::SqlitePool) -> Result<(), sqlx::Error> {
+pub async fn rebuild_review_days(db: &Pool) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM review_days")
         .execute(&mut *tx)
@@ -99,9 +100,9 @@ pub async fn rebuild_review_days(db: &sqlx::SqlitePool) -> Result<(), sqlx::Erro
         "INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed,
              introduced)
          SELECT r.user_id, r.study_day, COUNT(*),
-                COALESCE(SUM(r.kind = 'grade' AND r.interval_before >= ?1), 0),
-                COALESCE(SUM(r.kind = 'grade' AND r.interval_before >= ?1 AND r.quality >= 3), 0),
-                COALESCE(SUM(r.kind = 'grade' AND r.interval_before IS NULL), 0)
+                COALESCE(CAST(SUM(CASE WHEN r.kind = 'grade' AND r.interval_before >= $1 THEN 1 ELSE 0 END) AS BIGINT), 0),
+                COALESCE(CAST(SUM(CASE WHEN r.kind = 'grade' AND r.interval_before >= $1 AND r.quality >= 3 THEN 1 ELSE 0 END) AS BIGINT), 0),
+                COALESCE(CAST(SUM(CASE WHEN r.kind = 'grade' AND r.interval_before IS NULL THEN 1 ELSE 0 END) AS BIGINT), 0)
          FROM standing_reviews r
          GROUP BY r.user_id, r.study_day",
     )
@@ -128,21 +129,21 @@ pub struct DeckStagesRow {
 
 /// The decks not in `hidden` (a deck list) with this user's learning and mature counts.
 pub async fn deck_stages(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     hidden: &str,
 ) -> Result<Vec<DeckStagesRow>, sqlx::Error> {
     // One pass over the user's schedules, grouped by deck, instead of one per deck and stage.
     sqlx::query_as(
         "WITH mine AS (
-            SELECT c.deck_id, SUM(s.interval_days < ?2) AS learning, SUM(s.interval_days >= ?2) AS mature
+            SELECT c.deck_id, CAST(SUM(CASE WHEN s.interval_days < $2 THEN 1 ELSE 0 END) AS BIGINT) AS learning, CAST(SUM(CASE WHEN s.interval_days >= $2 THEN 1 ELSE 0 END) AS BIGINT) AS mature
             FROM review_states s JOIN cards c ON c.id = s.card_id
-            WHERE s.user_id = ?1 GROUP BY c.deck_id),
+            WHERE s.user_id = $1 GROUP BY c.deck_id),
          sizes AS (SELECT deck_id, COUNT(*) AS total FROM cards GROUP BY deck_id)
          SELECT d.id, d.name, COALESCE(z.total, 0) AS total, COALESCE(m.learning, 0) AS learning,
                 COALESCE(m.mature, 0) AS mature
          FROM decks d LEFT JOIN sizes z ON z.deck_id = d.id LEFT JOIN mine m ON m.deck_id = d.id
-         WHERE ?3 = '' OR instr(?3, ',' || d.id || ',') = 0
+         WHERE $3 = '' OR instr($3, ',' || d.id || ',') = 0
          ORDER BY d.name COLLATE NOCASE",
     )
     .bind(user_id)
@@ -154,12 +155,12 @@ pub async fn deck_stages(
 
 /// The study days from `from` on with at least one review that stands, latest first.
 pub async fn study_days_desc(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     from: i32,
 ) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT study_day FROM review_days WHERE user_id = ?1 AND study_day >= ?2 AND reviews > 0
+        "SELECT study_day FROM review_days WHERE user_id = $1 AND study_day >= $2 AND reviews > 0
          ORDER BY study_day DESC",
     )
     .bind(user_id)
@@ -171,15 +172,15 @@ pub async fn study_days_desc(
 /// Today's study time (the sum of answer times, in milliseconds) and the cards due tomorrow,
 /// for the end of a session.
 pub async fn session_summary(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     today: i32,
 ) -> Result<(i64, i64), sqlx::Error> {
     sqlx::query_as(
-        "SELECT (SELECT COALESCE(SUM(r.response_ms), 0) FROM standing_reviews r
-                 WHERE r.user_id = ?1 AND r.study_day = ?2),
-                (SELECT COALESCE(SUM(cards), 0) FROM due_tally
-                 WHERE user_id = ?1 AND due_day = ?2 + 1)",
+        "SELECT (SELECT COALESCE(CAST(SUM(r.response_ms) AS BIGINT), 0) FROM standing_reviews r
+                 WHERE r.user_id = $1 AND r.study_day = $2),
+                (SELECT COALESCE(CAST(SUM(cards) AS BIGINT), 0) FROM due_tally
+                 WHERE user_id = $1 AND due_day = $2 + 1)",
     )
     .bind(user_id)
     .bind(today)

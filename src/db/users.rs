@@ -1,6 +1,7 @@
 //! Accounts.
 
-use sqlx::{FromRow, SqliteExecutor};
+use crate::db::Executor;
+use sqlx::FromRow;
 
 /// A stored account.
 #[derive(Debug, Clone, FromRow)]
@@ -20,6 +21,7 @@ pub struct UserRow {
     /// New cards a day.
     pub new_per_day: i64,
     /// Whether the account is disabled.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub disabled: bool,
 }
 
@@ -33,8 +35,10 @@ pub struct UserListRow {
     /// Role.
     pub role: String,
     /// Disabled?
+    #[sqlx(try_from = "crate::db::Flag")]
     pub disabled: bool,
     /// Must choose a new password at next login?
+    #[sqlx(try_from = "crate::db::Flag")]
     pub must_change_password: bool,
     /// Unix seconds.
     pub created_at: i64,
@@ -44,16 +48,16 @@ pub struct UserListRow {
 
 /// Accounts whose name contains `search` (all when empty), by name, at most `limit`.
 pub async fn list(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     search: &str,
     limit: i64,
 ) -> Result<Vec<UserListRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT u.id, u.username, u.role, u.disabled, u.must_change_password, u.created_at,
-                (SELECT COALESCE(SUM(reviews), 0) FROM review_days d WHERE d.user_id = u.id) AS reviews
+                (SELECT COALESCE(CAST(SUM(reviews) AS BIGINT), 0) FROM review_days d WHERE d.user_id = u.id) AS reviews
          FROM users u
-         WHERE ?1 = '' OR instr(lower(u.username), lower(?1)) > 0
-         ORDER BY u.username COLLATE NOCASE LIMIT ?2",
+         WHERE $1 = '' OR instr(lower(u.username), lower($1)) > 0
+         ORDER BY u.username COLLATE NOCASE LIMIT $2",
     )
     .bind(search)
     .bind(limit)
@@ -62,12 +66,8 @@ pub async fn list(
 }
 
 /// Sets a user's role.
-pub async fn set_role(
-    db: impl SqliteExecutor<'_>,
-    id: i64,
-    role: &str,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET role = ?2 WHERE id = ?1")
+pub async fn set_role(db: impl Executor<'_>, id: i64, role: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
         .bind(id)
         .bind(role)
         .execute(db)
@@ -77,13 +77,13 @@ pub async fn set_role(
 
 /// Disables or enables an account.
 pub async fn set_disabled(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     id: i64,
     disabled: bool,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET disabled = ?2 WHERE id = ?1")
+    let done = sqlx::query("UPDATE users SET disabled = $2 WHERE id = $1")
         .bind(id)
-        .bind(disabled)
+        .bind(i64::from(disabled))
         .execute(db)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -91,16 +91,16 @@ pub async fn set_disabled(
 
 /// Replaces a password hash and says whether the user must change it at next login.
 pub async fn set_password(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     id: i64,
     password_hash: &str,
     must_change: bool,
 ) -> Result<bool, sqlx::Error> {
     let done =
-        sqlx::query("UPDATE users SET password_hash = ?2, must_change_password = ?3 WHERE id = ?1")
+        sqlx::query("UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1")
             .bind(id)
             .bind(password_hash)
-            .bind(must_change)
+            .bind(i64::from(must_change))
             .execute(db)
             .await?;
     Ok(done.rows_affected() == 1)
@@ -109,7 +109,7 @@ pub async fn set_password(
 /// Creates an account; the first account of a database becomes admin, later ones get
 /// `role`. One statement, so two first registrations racing cannot both become admin.
 pub async fn create(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     username: &str,
     password_hash: &str,
     role: &str,
@@ -117,7 +117,7 @@ pub async fn create(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO users (username, password_hash, role, created_at)
-         SELECT ?1, ?2, CASE WHEN EXISTS (SELECT 1 FROM users) THEN ?3 ELSE 'admin' END, ?4
+         SELECT $1, $2, CASE WHEN EXISTS (SELECT 1 FROM users) THEN $3 ELSE 'admin' END, $4
          RETURNING id",
     )
     .bind(username)
@@ -130,12 +130,12 @@ pub async fn create(
 
 /// The account with this name, ignoring case.
 pub async fn find_by_username(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     username: &str,
 ) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, username, password_hash, role, time_zone, day_starts_hour, new_per_day, disabled
-         FROM users WHERE username = ?1",
+         FROM users WHERE username = $1",
     )
     .bind(username)
     .fetch_optional(db)
@@ -143,10 +143,10 @@ pub async fn find_by_username(
 }
 
 /// The account with this id.
-pub async fn find(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn find(db: impl Executor<'_>, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, username, password_hash, role, time_zone, day_starts_hour, new_per_day, disabled
-         FROM users WHERE id = ?1",
+         FROM users WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db)
@@ -155,11 +155,11 @@ pub async fn find(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<UserRow
 
 /// Replaces a user's password hash.
 pub async fn set_password_hash(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     id: i64,
     password_hash: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = ?2, must_change_password = 0 WHERE id = ?1")
+    sqlx::query("UPDATE users SET password_hash = $2, must_change_password = 0 WHERE id = $1")
         .bind(id)
         .bind(password_hash)
         .execute(db)
@@ -169,14 +169,14 @@ pub async fn set_password_hash(
 
 /// Saves a user's study preferences.
 pub async fn set_preferences(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     id: i64,
     time_zone: &str,
     day_starts_hour: u8,
     new_per_day: u32,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE users SET time_zone = ?2, day_starts_hour = ?3, new_per_day = ?4 WHERE id = ?1",
+        "UPDATE users SET time_zone = $2, day_starts_hour = $3, new_per_day = $4 WHERE id = $1",
     )
     .bind(id)
     .bind(time_zone)
@@ -190,16 +190,18 @@ pub async fn set_preferences(
 /// Allows `count` more new cards on study day `day` (added to any extension already granted
 /// for that day; an older day's extension is replaced), up to 9,999.
 pub async fn extend_new_cards(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     day: i32,
     count: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE users SET
-            extra_new = MIN(9999, CASE WHEN extra_new_day = ?2 THEN extra_new + ?3 ELSE ?3 END),
-            extra_new_day = ?2
-         WHERE id = ?1",
+            extra_new = CASE WHEN extra_new_day = $2 AND extra_new + $3 > 9999 THEN 9999
+                             WHEN extra_new_day = $2 THEN extra_new + $3
+                             WHEN $3 > 9999 THEN 9999 ELSE $3 END,
+            extra_new_day = $2
+         WHERE id = $1",
     )
     .bind(user_id)
     .bind(day)
@@ -211,11 +213,11 @@ pub async fn extend_new_cards(
 
 /// Sets a user's time zone (an IANA name already checked).
 pub async fn set_time_zone(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     id: i64,
     time_zone: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET time_zone = ?2 WHERE id = ?1")
+    sqlx::query("UPDATE users SET time_zone = $2 WHERE id = $1")
         .bind(id)
         .bind(time_zone)
         .execute(db)
@@ -225,11 +227,11 @@ pub async fn set_time_zone(
 
 /// Sets a user's grade buttons: "four" or "six".
 pub async fn set_grade_buttons(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     id: i64,
     layout: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET grade_buttons = ?2 WHERE id = ?1")
+    sqlx::query("UPDATE users SET grade_buttons = $2 WHERE id = $1")
         .bind(id)
         .bind(layout)
         .execute(db)
@@ -238,8 +240,8 @@ pub async fn set_grade_buttons(
 }
 
 /// A user's scheduler's stored name ("sm2" or "fsrs").
-pub async fn scheduler_of(db: impl SqliteExecutor<'_>, id: i64) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT scheduler FROM users WHERE id = ?1")
+pub async fn scheduler_of(db: impl Executor<'_>, id: i64) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT scheduler FROM users WHERE id = $1")
         .bind(id)
         .fetch_one(db)
         .await
@@ -248,7 +250,7 @@ pub async fn scheduler_of(db: impl SqliteExecutor<'_>, id: i64) -> Result<String
 /// Sets a user's scheduler and, when `chosen`, the desired retention as their own choice
 /// (otherwise they follow their class's default).
 pub async fn set_scheduler(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     id: i64,
     scheduler: crate::srs::scheduler::Scheduler,
     chosen: bool,
@@ -258,13 +260,13 @@ pub async fn set_scheduler(
         crate::srs::scheduler::Scheduler::Sm2 => 90,
     };
     sqlx::query(
-        "UPDATE users SET scheduler = ?2, desired_retention = ?3, retention_chosen = ?4
-         WHERE id = ?1",
+        "UPDATE users SET scheduler = $2, desired_retention = $3, retention_chosen = $4
+         WHERE id = $1",
     )
     .bind(id)
     .bind(scheduler.name())
     .bind(retention)
-    .bind(chosen)
+    .bind(i64::from(chosen))
     .execute(db)
     .await?;
     Ok(())

@@ -19,15 +19,21 @@ pub async fn register(
     now: i64,
 ) -> Result<i64, StudyError> {
     let hash = password::hash(password.expose().to_owned()).await?;
-    db::users::create(pool, username.as_str(), &hash, role.as_str(), now)
+    let taken = |e: sqlx::Error| {
+        if db::is_unique_violation(&e) {
+            StudyError::Validation(format!("The username '{username}' is taken."))
+        } else {
+            e.into()
+        }
+    };
+    // A write transaction, so that of two first registrations at once (on two app servers of
+    // one PostgreSQL database, say) exactly one sees no account yet and becomes the admin.
+    let mut tx = db::begin_write(pool).await?;
+    let id = db::users::create(&mut *tx, username.as_str(), &hash, role.as_str(), now)
         .await
-        .map_err(|e| {
-            if db::is_unique_violation(&e) {
-                StudyError::Validation(format!("The username '{username}' is taken."))
-            } else {
-                e.into()
-            }
-        })
+        .map_err(taken)?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// Checks `password_typed` against `hash` (None: an unknown user, checked against a decoy),

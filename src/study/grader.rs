@@ -7,8 +7,6 @@
 use super::StudyError;
 use super::review::{GradeRequest, Graded, grade_batch};
 use crate::db;
-use crate::db::Pool;
-use crate::db::checkpoint::Checkpointer;
 use tokio::sync::{mpsc, oneshot};
 
 /// Most grades in one transaction, bounding the time any one waits for the commit.
@@ -28,10 +26,10 @@ pub struct Grader {
 }
 
 impl Grader {
-    /// Starts the grading task on the current Tokio runtime, writing through `writer`.
-    pub fn spawn(writer: Pool, checkpointer: Checkpointer, max_interval_days: u32) -> Self {
+    /// Starts the grading task on the current Tokio runtime, writing to `db`.
+    pub fn spawn(db: db::Db, max_interval_days: u32) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(queue, writer, checkpointer, max_interval_days));
+        tokio::spawn(run(queue, db, max_interval_days));
         Self { jobs }
     }
 
@@ -48,46 +46,48 @@ impl Grader {
     }
 }
 
-async fn run(
-    mut queue: mpsc::Receiver<Job>,
-    writer: Pool,
-    checkpointer: Checkpointer,
-    max_interval_days: u32,
-) {
+async fn run(mut queue: mpsc::Receiver<Job>, db: db::Db, max_interval_days: u32) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit_batch(&writer, std::mem::take(&mut batch), max_interval_days).await;
-        // A stream of grades would otherwise grow the log without bound (`db::checkpoint`).
-        checkpointer.after_commit().await;
+        commit_batch(&db, std::mem::take(&mut batch), max_interval_days).await;
+        // A stream of grades would otherwise grow SQLite's log without bound
+        // (`db::checkpoint`).
+        db.after_commit().await;
     }
 }
 
 /// Records a batch in one transaction. A refused grade (not due, unknown card...) writes
 /// nothing and does not disturb the others; a database failure rolls the whole batch back and
 /// every grade in it gets the error, so no answer ever claims a grade that was not committed.
-async fn commit_batch(writer: &Pool, batch: Vec<Job>, max_interval_days: u32) {
-    let fail_all = |batch: Vec<Job>, why: &str| {
-        tracing::error!(grades = batch.len(), "grade batch failed: {why}");
+async fn commit_batch(db: &db::Db, batch: Vec<Job>, max_interval_days: u32) {
+    let fail_all = |batch: Vec<Job>, e: &sqlx::Error| {
+        tracing::error!(grades = batch.len(), "grade batch failed: {e}");
         for job in batch {
-            let _ = job.reply.send(Err(StudyError::Internal(anyhow::anyhow!(
-                "recording the grade failed: {why}"
-            ))));
+            let error = if db::is_unreachable(e) {
+                StudyError::Busy {
+                    message: db::UNREACHABLE.to_owned(),
+                    retry_after_secs: db::UNREACHABLE_RETRY_SECS,
+                }
+            } else {
+                StudyError::Internal(anyhow::anyhow!("recording the grade failed: {e}"))
+            };
+            let _ = job.reply.send(Err(error));
         }
     };
-    let mut tx = match db::begin_write(writer).await {
+    let mut tx = match db.begin_write().await {
         Ok(tx) => tx,
-        Err(e) => return fail_all(batch, &e.to_string()),
+        Err(e) => return fail_all(batch, &e),
     };
     let requests: Vec<GradeRequest> = batch.iter().map(|job| job.request.clone()).collect();
     let results = match grade_batch(&mut tx, &requests, max_interval_days).await {
         Ok(results) => results,
         Err(e) => {
             let _ = tx.rollback().await;
-            return fail_all(batch, &e.to_string());
+            return fail_all(batch, &e);
         }
     };
     if let Err(e) = tx.commit().await {
-        return fail_all(batch, &e.to_string());
+        return fail_all(batch, &e);
     }
     for (job, result) in batch.into_iter().zip(results) {
         let _ = job.reply.send(result);

@@ -152,17 +152,8 @@ pub async fn next(
     let today_day = user.today(now);
     let scope = user.deck_scope(deck_id)?;
     let pool = database.reader();
-    let inline =
-        |e: rusqlite::Error| StudyError::Internal(anyhow::anyhow!("the review queue: {e}"));
     // On this thread's own connection (see `db::hot`): no hand-off to sqlx's thread.
-    let head = db::hot::queue_head(
-        database.path(),
-        user.id,
-        today_day,
-        scope.only,
-        &scope.hidden,
-    )
-    .map_err(inline)?;
+    let head = db::hot::queue_head(database, user.id, today_day, scope.only, &scope.hidden).await?;
     let events: Vec<(i64, i64, i64, i64)> = serde_json::from_str(&head.today_events)
         .map_err(|e| StudyError::Internal(anyhow::anyhow!("today's events: {e}")))?;
     let seen_today = |card_id: i64| {
@@ -203,8 +194,8 @@ pub async fn next(
         card = head.due().map(|(c, s)| (c, Some(s)));
     }
     if card.is_none() && new_available > 0 {
-        card = db::hot::first_new(database.path(), user.id, scope.only, &scope.hidden)
-            .map_err(inline)?
+        card = db::hot::first_new(database, user.id, scope.only, &scope.hidden)
+            .await?
             .map(|c| (c, None));
     }
     if card.is_none()
@@ -261,15 +252,9 @@ pub async fn next(
     };
     let next_due_day = match next {
         Some(_) => None,
-        None => db::hot::next_due_day(
-            database.path(),
-            user.id,
-            today_day,
-            scope.only,
-            &scope.hidden,
-        )
-        .map_err(inline)?
-        .and_then(|d| i32::try_from(d).ok()),
+        None => db::hot::next_due_day(database, user.id, today_day, scope.only, &scope.hidden)
+            .await?
+            .and_then(|d| i32::try_from(d).ok()),
     };
     Ok(Queue {
         next,

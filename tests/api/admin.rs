@@ -2,7 +2,7 @@ use crate::helpers::{PASSWORD, TestApp, spawn_app};
 use reqwest::StatusCode;
 
 async fn user_id(app: &TestApp, name: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM users WHERE username = ?1")
+    sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
         .bind(name)
         .fetch_one(&app.pool().await)
         .await

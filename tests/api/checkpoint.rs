@@ -26,7 +26,7 @@ async fn a_writer_that_never_pauses_keeps_the_write_ahead_log_bounded() {
                 .unwrap();
         }
         tx.commit().await.unwrap();
-        db.checkpointer().after_commit().await;
+        db.after_commit().await;
         largest = largest.max(std::fs::metadata(&wal).unwrap().len());
     }
     // The file limit, plus the commit that crossed it, whatever the thread's pace.

@@ -9,7 +9,7 @@ fn location(r: &reqwest::Response) -> String {
 pub(crate) async fn make_instructor(admin: &TestApp, name: &str) -> TestApp {
     let teacher = admin.other_browser();
     teacher.register_ok(name).await;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = ?1")
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
         .bind(name)
         .fetch_one(&admin.pool().await)
         .await
@@ -46,7 +46,7 @@ pub(crate) async fn import_private(teacher: &TestApp, deck: &str) -> i64 {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    sqlx::query_scalar("SELECT id FROM decks WHERE name = ?1")
+    sqlx::query_scalar("SELECT id FROM decks WHERE name = $1")
         .bind(deck)
         .fetch_one(&teacher.pool().await)
         .await
@@ -92,7 +92,7 @@ async fn students_see_a_private_deck_only_through_a_class_it_is_assigned_to() {
                 s.get(&format!("/review?deck={deck}")).await.status(),
                 StatusCode::NOT_FOUND
             );
-            let card: i64 = sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = ?1")
+            let card: i64 = sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = $1")
                 .bind(deck)
                 .fetch_one(&s.pool().await)
                 .await
@@ -395,7 +395,7 @@ async fn a_students_report_reaches_the_class_instructor_who_resolves_it() {
 
     // A card the student cannot see cannot be reported.
     let hidden = import_private(&other, "Other deck").await;
-    let hidden_card: i64 = sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = ?1")
+    let hidden_card: i64 = sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = $1")
         .bind(hidden)
         .fetch_one(&admin.pool().await)
         .await
@@ -450,7 +450,7 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
     let id_of = |front: &'static str| {
         let pool = pool.clone();
         async move {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM cards WHERE front = ?1")
+            sqlx::query_scalar::<_, i64>("SELECT id FROM cards WHERE front = $1")
                 .bind(front)
                 .fetch_one(&pool)
                 .await
@@ -536,7 +536,7 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
     let card_seed: u64 = html[start..start + html[start..].find('"').unwrap()]
         .parse()
         .unwrap();
-    let family: String = sqlx::query_scalar("SELECT generator FROM cards WHERE id = ?1")
+    let family: String = sqlx::query_scalar("SELECT generator FROM cards WHERE id = $1")
         .bind(card)
         .fetch_one(&pool)
         .await

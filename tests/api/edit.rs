@@ -6,7 +6,7 @@ fn location(r: &reqwest::Response) -> String {
 }
 
 async fn fronts(app: &TestApp, deck: i64) -> Vec<String> {
-    sqlx::query_scalar("SELECT front FROM cards WHERE deck_id = ?1 ORDER BY position")
+    sqlx::query_scalar("SELECT front FROM cards WHERE deck_id = $1 ORDER BY position")
         .bind(deck)
         .fetch_all(&app.pool().await)
         .await
@@ -24,7 +24,7 @@ async fn add(app: &TestApp, deck: i64, front: &str, back: &str, tags: &str) -> r
 }
 
 async fn card(app: &TestApp, deck: i64, front: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = ?1 AND front = ?2")
+    sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = $1 AND front = $2")
         .bind(deck)
         .bind(front)
         .fetch_one(&app.pool().await)
@@ -83,7 +83,7 @@ async fn an_admin_builds_a_deck_in_the_browser_and_edits_keep_progress() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_states WHERE card_id = ?1")
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_states WHERE card_id = $1")
         .bind(first)
         .fetch_one(&app.pool().await)
         .await
@@ -95,7 +95,7 @@ async fn an_admin_builds_a_deck_in_the_browser_and_edits_keep_progress() {
             .await
             .contains("uno")
     );
-    let tags: String = sqlx::query_scalar("SELECT tags FROM cards WHERE id = ?1")
+    let tags: String = sqlx::query_scalar("SELECT tags FROM cards WHERE id = $1")
         .bind(first)
         .fetch_one(&app.pool().await)
         .await
@@ -146,7 +146,7 @@ async fn an_admin_builds_a_deck_in_the_browser_and_edits_keep_progress() {
         .await;
     assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
     assert_eq!(fronts(&app, deck).await, ["three", "two"]);
-    let states: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_states WHERE card_id = ?1")
+    let states: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM review_states WHERE card_id = $1")
         .bind(first)
         .fetch_one(&app.pool().await)
         .await
@@ -392,7 +392,7 @@ async fn tex_in_cards_renders_as_mathml_previews_before_saving_and_bad_tex_shows
     );
     let preview = &row[row.find("id=\"edit-preview\"").expect("a preview")..];
     assert!(preview.contains("<msup>"), "{preview}");
-    let back_now: String = sqlx::query_scalar("SELECT back FROM cards WHERE id = ?1")
+    let back_now: String = sqlx::query_scalar("SELECT back FROM cards WHERE id = $1")
         .bind(id)
         .fetch_one(&app.pool().await)
         .await

@@ -7,7 +7,7 @@ use crate::helpers::{PASSWORD, TestApp, card_id_in, set_new_per_day, spawn_app};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use reqwest::StatusCode;
-use sqlx::SqlitePool;
+use studyhall::db::Pool as SqlitePool;
 use studyhall::srs::day::date_of_day;
 
 /// A class with a teacher and students who joined it.
@@ -82,7 +82,7 @@ impl Class {
     }
 
     async fn user_id(&self, name: &str) -> i64 {
-        sqlx::query_scalar("SELECT id FROM users WHERE username = ?1")
+        sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
             .bind(name)
             .fetch_one(&self.pool)
             .await
@@ -118,7 +118,7 @@ async fn course_states(c: &Class, user: i64) -> Vec<(i64, i64, i64, i64)> {
     sqlx::query_as(
         "SELECT s.card_id, s.graded_day, s.interval_days, s.due_day
          FROM review_states s JOIN cards c ON c.id = s.card_id
-         WHERE s.user_id = ?1 AND c.deck_id = ?2 ORDER BY s.card_id",
+         WHERE s.user_id = $1 AND c.deck_id = $2 ORDER BY s.card_id",
     )
     .bind(user)
     .bind(c.course_deck)
@@ -170,7 +170,7 @@ fn assert_window_holds(states: &[(i64, i64, i64, i64)], exam_day: i64, window: i
 async fn assert_sm2_fold_with_exam(c: &Class, user: i64, exam_day: i64, window: i64) {
     let states: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT card_id, repetitions, easiness_hundredths, interval_days, due_day
-         FROM review_states WHERE user_id = ?1",
+         FROM review_states WHERE user_id = $1",
     )
     .bind(user)
     .fetch_all(&c.pool)
@@ -209,7 +209,7 @@ async fn assert_sm2_fold_with_exam(c: &Class, user: i64, exam_day: i64, window: 
 async fn assert_fsrs_fold_with_exam(c: &Class, user: i64, exam_day: i64, window: i64) {
     let states: Vec<(i64, i64, i64, i64, f64)> = sqlx::query_as(
         "SELECT card_id, repetitions, interval_days, due_day, stability
-         FROM review_states WHERE user_id = ?1",
+         FROM review_states WHERE user_id = $1",
     )
     .bind(user)
     .fetch_all(&c.pool)
@@ -288,7 +288,7 @@ async fn no_card_jumps_an_exam_and_its_window_carries_an_even_load_over_simulate
     for user in [ada, bob_id] {
         let unreviewed: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM review_states s JOIN cards c ON c.id = s.card_id
-             WHERE s.user_id = ?1 AND c.deck_id = ?2 AND s.graded_day < ?3",
+             WHERE s.user_id = $1 AND c.deck_id = $2 AND s.graded_day < $3",
         )
         .bind(user)
         .bind(c.course_deck)
@@ -338,7 +338,7 @@ async fn an_exam_set_later_pulls_scheduled_cards_into_its_window_and_deleting_it
     let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT r.user_id, r.card_id, r.study_day, r.quality FROM standing_reviews r
          JOIN cards c ON c.id = r.card_id
-         WHERE r.user_id = ?1 AND c.deck_id = ?2 AND r.quality IS NOT NULL
+         WHERE r.user_id = $1 AND c.deck_id = $2 AND r.quality IS NOT NULL
          ORDER BY r.card_id, r.id",
     )
     .bind(ada)
@@ -438,14 +438,14 @@ async fn the_dashboard_predicts_each_students_recall_at_the_exam() {
     // The figures computed here from the history, with FSRS's default parameters.
     let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT r.user_id, r.card_id, r.study_day, r.quality FROM standing_reviews r
-         JOIN cards c ON c.id = r.card_id WHERE c.deck_id = ?1 AND r.quality IS NOT NULL
+         JOIN cards c ON c.id = r.card_id WHERE c.deck_id = $1 AND r.quality IS NOT NULL
          ORDER BY r.user_id, r.card_id, r.id",
     )
     .bind(c.course_deck)
     .fetch_all(&c.pool)
     .await
     .unwrap();
-    let cards: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards WHERE deck_id = ?1")
+    let cards: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards WHERE deck_id = $1")
         .bind(c.course_deck)
         .fetch_one(&c.pool)
         .await
@@ -649,7 +649,7 @@ async fn grades_in_one_batch_spread_over_the_window_as_if_committed_one_by_one()
     // The later day on a tie, then the lighter one: two a day, not four on one.
     assert_eq!(days, vec![today + 2, today + 1, today + 2, today + 1]);
     let stored: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT due_day, interval_days, graded_day FROM review_states WHERE user_id = ?1
+        "SELECT due_day, interval_days, graded_day FROM review_states WHERE user_id = $1
          ORDER BY card_id",
     )
     .bind(user)
@@ -699,7 +699,7 @@ async fn the_grade_buttons_show_the_day_an_exam_window_gives() {
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         // The grade did what its button said.
         let due: i64 = sqlx::query_scalar(
-            "SELECT due_day FROM review_states WHERE user_id = ?1 AND card_id = ?2",
+            "SELECT due_day FROM review_states WHERE user_id = $1 AND card_id = $2",
         )
         .bind(user)
         .bind(card)

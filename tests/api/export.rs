@@ -161,7 +161,7 @@ async fn progress_shows_each_decks_stages_and_the_streak() {
     let html = app.get_html("/stats").await;
     assert!(html.contains("id=\"streak\">0<"));
     let card = app.grade_next(5, Some(1)).await;
-    sqlx::query("UPDATE review_states SET interval_days = 30 WHERE card_id = ?1")
+    sqlx::query("UPDATE review_states SET interval_days = 30 WHERE card_id = $1")
         .bind(card)
         .execute(&app.pool().await)
         .await
@@ -284,7 +284,7 @@ async fn formulas_in_cards_are_inert_in_every_csv_and_come_back_on_reimport() {
     // The exports read back as the cards' text. (The hand-made file's own leading
     // apostrophes were read as spreadsheet quotes, as a spreadsheet would.)
     let expected: Vec<(String, String)> =
-        sqlx::query_as("SELECT front, back FROM cards WHERE deck_id = ?1 ORDER BY position")
+        sqlx::query_as("SELECT front, back FROM cards WHERE deck_id = $1 ORDER BY position")
             .bind(deck)
             .fetch_all(&app.pool().await)
             .await

@@ -5,7 +5,7 @@ use crate::helpers::{PASSWORD, TestApp, card_id_in, set_new_per_day, spawn_app};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use reqwest::StatusCode;
-use sqlx::SqlitePool;
+use studyhall::db::Pool as SqlitePool;
 use studyhall::srs::scheduler::{Scheduler, recompute};
 use studyhall::srs::sm2::DEFAULT_MAX_INTERVAL_DAYS;
 
@@ -15,7 +15,7 @@ async fn states(pool: &SqlitePool, user: i64) -> States {
     sqlx::query_as(
         "SELECT card_id, repetitions, easiness_hundredths, interval_days, due_day, lapses,
                 stability, difficulty
-         FROM review_states WHERE user_id = ?1 ORDER BY card_id",
+         FROM review_states WHERE user_id = $1 ORDER BY card_id",
     )
     .bind(user)
     .fetch_all(pool)
@@ -167,7 +167,7 @@ async fn a_student_on_fsrs_is_scheduled_by_fsrs_over_simulated_weeks() {
         };
         let state: (i64, i64, Option<f64>, Option<f64>) = sqlx::query_as(
             "SELECT due_day, interval_days, stability, difficulty FROM review_states
-             WHERE user_id = ?1 AND card_id = ?2",
+             WHERE user_id = $1 AND card_id = $2",
         )
         .bind(user)
         .bind(card)
@@ -266,7 +266,7 @@ async fn a_bad_scheduler_or_retention_is_refused_and_changes_nothing() {
         assert!(html.contains(message), "{scheduler} {retention}: {html}");
     }
     let row: (String, i64) =
-        sqlx::query_as("SELECT scheduler, desired_retention FROM users WHERE id = ?1")
+        sqlx::query_as("SELECT scheduler, desired_retention FROM users WHERE id = $1")
             .bind(user)
             .fetch_one(&pool)
             .await
@@ -369,7 +369,7 @@ async fn the_class_dashboard_scores_sm2_and_fsrs_on_the_class_history() {
         "{html}"
     );
     let saved: (String, i64) =
-        sqlx::query_as("SELECT parameters, split_day FROM class_fits WHERE class_id = ?1")
+        sqlx::query_as("SELECT parameters, split_day FROM class_fits WHERE class_id = $1")
             .bind(class)
             .fetch_one(&pool)
             .await
@@ -444,7 +444,7 @@ async fn a_class_default_retention_schedules_the_students_who_leave_theirs_empty
     let id = |name: &'static str| {
         let pool = pool.clone();
         async move {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE username = ?1")
+            sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE username = $1")
                 .bind(name)
                 .fetch_one(&pool)
                 .await
@@ -514,7 +514,7 @@ async fn a_student_fits_their_own_parameters_kept_only_where_they_predict_better
     );
     let reviews = |pool: SqlitePool| async move {
         sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM standing_reviews WHERE user_id = ?1 AND quality IS NOT NULL",
+            "SELECT COUNT(*) FROM standing_reviews WHERE user_id = $1 AND quality IS NOT NULL",
         )
         .bind(user)
         .fetch_one(&pool)
@@ -573,9 +573,9 @@ async fn a_student_fits_their_own_parameters_kept_only_where_they_predict_better
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let saved: (String, i64, i64, f64, f64, bool) = sqlx::query_as(
+    let saved: (String, i64, i64, f64, f64, studyhall::db::Flag) = sqlx::query_as(
         "SELECT parameters, split_day, scored, own_log_loss, baseline_log_loss, kept
-         FROM student_fits WHERE user_id = ?1",
+         FROM student_fits WHERE user_id = $1",
     )
     .bind(user)
     .fetch_one(&pool)
@@ -593,7 +593,7 @@ async fn a_student_fits_their_own_parameters_kept_only_where_they_predict_better
     // (the student has no class) on the reviews from the split day on.
     let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT card_id, study_day, quality FROM standing_reviews
-         WHERE user_id = ?1 AND quality IS NOT NULL ORDER BY card_id, id",
+         WHERE user_id = $1 AND quality IS NOT NULL ORDER BY card_id, id",
     )
     .bind(user)
     .fetch_all(&pool)
@@ -607,8 +607,8 @@ async fn a_student_fits_their_own_parameters_kept_only_where_they_predict_better
     assert_eq!(saved.2, scores.scored as i64);
     assert!((saved.3 - scores.own.log_loss).abs() < 1e-9);
     assert!((saved.4 - scores.baseline.log_loss).abs() < 1e-9);
-    assert_eq!(saved.5, scores.kept());
-    assert_eq!(saved.5, saved.3 < saved.4);
+    assert_eq!(saved.5.0, scores.kept());
+    assert_eq!(saved.5.0, saved.3 < saved.4);
     assert!(
         html.contains(&format!(
             "its log loss is {:.4}, against {:.4}",
@@ -619,7 +619,7 @@ async fn a_student_fits_their_own_parameters_kept_only_where_they_predict_better
 
     // The student is scheduled with whatever won: every card is the fold of its history
     // under it, and stays so as they grade on.
-    let parameters: &[f32] = if saved.5 { &own } else { &[] };
+    let parameters: &[f32] = if saved.5.0 { &own } else { &[] };
     let fsrs = Scheduler::Fsrs { retention_pct: 85 };
     assert_states_are_the_fold_with(&pool, user, fsrs, parameters).await;
     study_as(&app, "ada", &mut rng, 2, true).await;

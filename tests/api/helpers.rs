@@ -1,16 +1,18 @@
-//! A real server on a random port with a fresh SQLite file, and a browser-like client that
-//! keeps cookies and does not follow redirects.
+//! A real server on a random port with a fresh store, and a browser-like client that keeps
+//! cookies and does not follow redirects. The store is a new SQLite file, or, when
+//! `STUDYHALL_TEST_POSTGRES` names a PostgreSQL server (`scripts/with-postgres` sets it), a new
+//! database on that server: the same tests then prove the same behaviour on PostgreSQL.
 // The helpers open the test's SQLite file itself, below the server.
 #![allow(clippy::disallowed_types)]
 
 use actix_web::dev::ServerHandle;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Client, Response, StatusCode};
-use sqlx::SqlitePool;
 use std::path::PathBuf;
 use std::sync::Arc;
 use studyhall::clock::Clock;
 use studyhall::config::Settings;
+use studyhall::db::Pool as SqlitePool;
 use studyhall::startup::Application;
 use tempfile::TempDir;
 
@@ -23,6 +25,8 @@ pub struct TestApp {
     handle: ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     dir: Arc<TempDir>,
+    /// The store opened as the server opens it, once, for the tests that call `db` directly.
+    store: Arc<tokio::sync::OnceCell<studyhall::db::Db>>,
 }
 
 pub fn client() -> Client {
@@ -37,9 +41,44 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// The PostgreSQL server the suite runs on, if any (a URL of one of its databases).
+pub fn postgres_server() -> Option<String> {
+    std::env::var("STUDYHALL_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// Whether the suite runs on PostgreSQL: the tests of SQLite's own file (its migrations from
+/// earlier versions, its checkpoints, `studyhall backup`) have nothing to test there.
+pub fn on_postgres() -> bool {
+    postgres_server().is_some()
+}
+
+/// A new, empty database on the test server, as a URL.
+pub async fn new_postgres_database(server: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("t_{}", hex::encode(rand::random::<[u8; 8]>()));
+    let mut conn = sqlx::PgConnection::connect(server).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+    format!("{base}/{name}")
+}
+
+/// A fresh store for one test: a file in `dir`, or a new PostgreSQL database.
+pub async fn fresh_store(dir: &TempDir) -> studyhall::db::Location {
+    match postgres_server() {
+        None => studyhall::db::Location::File(dir.path().join("data").join("test.db")),
+        Some(server) => studyhall::db::Location::Postgres(new_postgres_database(&server).await),
+    }
+}
+
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().unwrap());
-    let mut settings = Settings::for_database(dir.path().join("data").join("test.db"));
+    let mut settings = Settings::for_database(fresh_store(&dir).await);
     settings.clock = Clock::system();
     configure(&mut settings);
     start(settings, dir).await
@@ -57,6 +96,7 @@ async fn start(settings: Settings, dir: Arc<TempDir>) -> TestApp {
         handle,
         task,
         dir,
+        store: Arc::default(),
     }
 }
 
@@ -73,7 +113,18 @@ impl TestApp {
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.settings.database.clone()
+        match &self.settings.database {
+            studyhall::db::Location::File(path) => path.clone(),
+            other => panic!("this test reads the SQLite file itself, not {other}"),
+        }
+    }
+
+    /// The store as `--database` takes it: the file's path or the PostgreSQL URL.
+    pub fn store_arg(&self) -> String {
+        match &self.settings.database {
+            studyhall::db::Location::File(path) => path.to_string_lossy().into_owned(),
+            studyhall::db::Location::Postgres(url) => url.clone(),
+        }
     }
 
     pub fn clock(&self) -> &Clock {
@@ -89,6 +140,7 @@ impl TestApp {
             handle: self.handle.clone(),
             task: tokio::spawn(async { Ok(()) }),
             dir: self.dir.clone(),
+            store: self.store.clone(),
         }
     }
 
@@ -101,6 +153,7 @@ impl TestApp {
             handle: self.handle.clone(),
             task: tokio::spawn(async { Ok(()) }),
             dir: self.dir.clone(),
+            store: self.store.clone(),
         }
     }
 
@@ -188,8 +241,36 @@ impl TestApp {
         card_id
     }
 
+    /// The store as the server opens it (the tests of `db::hot` call it directly).
+    pub async fn db(&self) -> &studyhall::db::Db {
+        self.store
+            .get_or_init(|| async {
+                studyhall::db::Db::open(&self.settings.database)
+                    .await
+                    .unwrap()
+            })
+            .await
+    }
+
     pub async fn pool(&self) -> SqlitePool {
-        studyhall::db::connect(&self.db_path()).await.unwrap()
+        studyhall::db::connect(&self.settings.database)
+            .await
+            .unwrap()
+    }
+
+    /// A second app server on the same store (and the same browser: cookies are kept per
+    /// host, not per port), as a load balancer would put beside the first.
+    pub async fn second_server(&self) -> TestApp {
+        let mut app = start(self.settings.clone(), self.dir.clone()).await;
+        app.client = self.client.clone();
+        app
+    }
+
+    /// This browser on another server of the same site.
+    pub fn on(&self, server: &TestApp) -> TestApp {
+        let mut me = server.clone_browser();
+        me.client = self.client.clone();
+        me
     }
 
     /// Stops the server and starts a new one on the same database file.
@@ -320,7 +401,7 @@ pub fn sm2_grade(
 pub async fn standing_events(pool: &SqlitePool, user: i64, card: i64) -> Vec<(i32, u8)> {
     let history: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT study_day, quality FROM standing_reviews
-         WHERE user_id = ?1 AND card_id = ?2 ORDER BY id",
+         WHERE user_id = $1 AND card_id = $2 ORDER BY id",
     )
     .bind(user)
     .bind(card)

@@ -23,5 +23,6 @@ mod replay;
 mod review;
 mod rights;
 mod security;
+mod servers;
 mod stats;
 mod tallies;

@@ -21,7 +21,10 @@ async fn the_deck_rights_migration_keeps_cards_and_history_and_drops_only_taken_
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let old = old_database(&path).await;
-    studyhall::db::MIGRATOR.run_to(7, &old).await.unwrap();
+    studyhall::db::SQLITE_MIGRATOR
+        .run_to(7, &old)
+        .await
+        .unwrap();
     sqlx::raw_sql(
         "INSERT INTO users (id, username, password_hash, role, created_at) VALUES
              (1, 'admin', 'x', 'admin', 0), (2, 'inst1', 'x', 'instructor', 0),
@@ -119,7 +122,7 @@ async fn a_family_new_to_a_database_reaches_its_practice_deck_once_and_deleted_c
         .map(|f| f.id)
         .filter(|id| *id != "loss")
         .collect();
-    sqlx::query("UPDATE app_meta SET value = ?1 WHERE key = 'practice_families'")
+    sqlx::query("UPDATE app_meta SET value = $1 WHERE key = 'practice_families'")
         .bind(received.join(","))
         .execute(&pool)
         .await
@@ -157,7 +160,10 @@ async fn the_exam_migration_gives_every_schedule_the_day_of_its_last_grade_and_m
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let old = old_database(&path).await;
-    studyhall::db::MIGRATOR.run_to(18, &old).await.unwrap();
+    studyhall::db::SQLITE_MIGRATOR
+        .run_to(18, &old)
+        .await
+        .unwrap();
     sqlx::raw_sql(
         "INSERT INTO users (id, username, password_hash, role, created_at) VALUES
              (1, 'student', 'x', 'student', 0);

@@ -242,7 +242,7 @@ async fn a_generated_card_in_review_shows_a_fresh_problem_checks_it_and_suggests
         .await;
     assert_eq!(graded.status(), StatusCode::SEE_OTHER);
     let row: (i64, String, String, i64) = sqlx::query_as(
-        "SELECT quality, variant_seed, answer, suggested_quality FROM reviews WHERE card_id = ?1",
+        "SELECT quality, variant_seed, answer, suggested_quality FROM reviews WHERE card_id = $1",
     )
     .bind(card_id)
     .fetch_one(&app.pool().await)
@@ -253,7 +253,7 @@ async fn a_generated_card_in_review_shows_a_fresh_problem_checks_it_and_suggests
         (4, seed.to_string(), answer_of("conv-params", seed), 5)
     );
     let interval: i64 =
-        sqlx::query_scalar("SELECT interval_days FROM review_states WHERE card_id = ?1")
+        sqlx::query_scalar("SELECT interval_days FROM review_states WHERE card_id = $1")
             .bind(card_id)
             .fetch_one(&app.pool().await)
             .await

@@ -5,7 +5,7 @@
 use crate::helpers::{PASSWORD, TestApp, card_id_in, set_new_per_day, spawn_app};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sqlx::SqlitePool;
+use studyhall::db::Pool as SqlitePool;
 use studyhall::srs::schedule::{Counted, replay};
 use studyhall::srs::sm2::DEFAULT_MAX_INTERVAL_DAYS;
 
@@ -31,14 +31,14 @@ async fn grade_shown(app: &TestApp, quality: u8, deck: Option<i64>) {
 async fn assert_states_replay(pool: &SqlitePool, user: i64, step: &str) -> usize {
     let states: Vec<(i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT card_id, repetitions, easiness_hundredths, interval_days, due_day, lapses
-         FROM review_states WHERE user_id = ?1 ORDER BY card_id",
+         FROM review_states WHERE user_id = $1 ORDER BY card_id",
     )
     .bind(user)
     .fetch_all(pool)
     .await
     .unwrap();
     let cards: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT card_id FROM standing_reviews WHERE user_id = ?1 ORDER BY card_id",
+        "SELECT DISTINCT card_id FROM standing_reviews WHERE user_id = $1 ORDER BY card_id",
     )
     .bind(user)
     .fetch_all(pool)
@@ -52,7 +52,7 @@ async fn assert_states_replay(pool: &SqlitePool, user: i64, step: &str) -> usize
     for (card, repetitions, easiness, interval, due_day, lapses) in &states {
         let events: Vec<(i64, i64, String)> = sqlx::query_as(
             "SELECT study_day, quality, kind FROM standing_reviews
-             WHERE user_id = ?1 AND card_id = ?2 ORDER BY id",
+             WHERE user_id = $1 AND card_id = $2 ORDER BY id",
         )
         .bind(user)
         .bind(card)

@@ -1,6 +1,6 @@
 use crate::helpers::{TestApp, card_id_in, front_in, set_new_per_day, spawn_app};
 use reqwest::StatusCode;
-use sqlx::SqlitePool;
+use studyhall::db::Pool as SqlitePool;
 
 const DAY: i64 = 86_400;
 
@@ -16,7 +16,7 @@ async fn state(pool: &SqlitePool, username: &str, card_id: i64) -> Option<State>
     sqlx::query_as(
         "SELECT s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day
          FROM review_states s JOIN users u ON u.id = s.user_id
-         WHERE u.username = ?1 AND s.card_id = ?2",
+         WHERE u.username = $1 AND s.card_id = $2",
     )
     .bind(username)
     .bind(card_id)
@@ -28,7 +28,7 @@ async fn state(pool: &SqlitePool, username: &str, card_id: i64) -> Option<State>
 async fn history(pool: &SqlitePool, username: &str) -> Vec<(String, Option<i64>)> {
     sqlx::query_as(
         "SELECT r.kind, r.quality FROM reviews r JOIN users u ON u.id = r.user_id
-         WHERE u.username = ?1 ORDER BY r.id",
+         WHERE u.username = $1 ORDER BY r.id",
     )
     .bind(username)
     .fetch_all(pool)
@@ -414,7 +414,7 @@ async fn grades_in_one_batch_see_each_other_as_if_committed_one_by_one() {
         "the repeat kept the schedule"
     );
     assert!(state(&pool, "ada", 3).await.is_none());
-    let counted: i64 = sqlx::query_scalar("SELECT reviews FROM review_days WHERE user_id = ?1")
+    let counted: i64 = sqlx::query_scalar("SELECT reviews FROM review_days WHERE user_id = $1")
         .bind(user)
         .fetch_one(&pool)
         .await
@@ -572,15 +572,13 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
         .fetch_one(&pool)
         .await
         .unwrap();
-    let today: i32 = sqlx::query_scalar("SELECT CAST(julianday('now') - 2440587.5 AS INTEGER)")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let today = i32::try_from(app.clock().now().as_second().div_euclid(86_400)).unwrap();
     // A history with due, failed, repeated and untouched cards, then tomorrow's view too.
     for q in [5, 2, 4, 1, 3, 5, 4, 0, 5] {
         app.grade_next(q, None).await;
     }
-    let inline_new = studyhall::db::hot::first_new(&app.db_path(), user, None, "")
+    let inline_new = studyhall::db::hot::first_new(app.db().await, user, None, "")
+        .await
         .unwrap()
         .map(|c| c.id);
     let filtered_new = studyhall::db::reviews::first_new(&pool, user, None, ",999999,")
@@ -598,7 +596,9 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
             .await
             .unwrap();
         // And the same statement on the calling thread's own connection (`db::hot`).
-        let inline = studyhall::db::hot::queue_head(&app.db_path(), user, day, None, "").unwrap();
+        let inline = studyhall::db::hot::queue_head(app.db().await, user, day, None, "")
+            .await
+            .unwrap();
         assert_eq!(inline.due_count, filtered.due_count);
         assert_eq!(inline.new_count, filtered.new_count);
         assert_eq!(inline.today_events, filtered.today_events);
@@ -606,7 +606,9 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
         assert_eq!(inline.state, filtered.state);
         assert_eq!(inline.front, filtered.front);
         assert_eq!(
-            studyhall::db::hot::next_due_day(&app.db_path(), user, day, None, "").unwrap(),
+            studyhall::db::hot::next_due_day(app.db().await, user, day, None, "")
+                .await
+                .unwrap(),
             studyhall::db::reviews::next_due_day(&pool, user, day, None, ",999999,")
                 .await
                 .unwrap()
@@ -618,8 +620,9 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
             (None, ",2,"),
             (Some(1), ",2,"),
         ] {
-            let a =
-                studyhall::db::hot::queue_head(&app.db_path(), user, day, only, hidden).unwrap();
+            let a = studyhall::db::hot::queue_head(app.db().await, user, day, only, hidden)
+                .await
+                .unwrap();
             let b = studyhall::db::reviews::queue_head(&pool, user, day, only, hidden)
                 .await
                 .unwrap();
@@ -641,7 +644,8 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
                 "{only:?} {hidden:?} on day {day}"
             );
             assert_eq!(
-                studyhall::db::hot::first_new(&app.db_path(), user, only, hidden)
+                studyhall::db::hot::first_new(app.db().await, user, only, hidden)
+                    .await
                     .unwrap()
                     .map(|c| c.id),
                 studyhall::db::reviews::first_new(&pool, user, only, hidden)
@@ -650,7 +654,9 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
                     .map(|c| c.id)
             );
             assert_eq!(
-                studyhall::db::hot::next_due_day(&app.db_path(), user, day, only, hidden).unwrap(),
+                studyhall::db::hot::next_due_day(app.db().await, user, day, only, hidden)
+                    .await
+                    .unwrap(),
                 studyhall::db::reviews::next_due_day(&pool, user, day, only, hidden)
                     .await
                     .unwrap()

@@ -184,7 +184,7 @@ async fn a_demoted_instructor_keeps_their_deck_but_not_the_right_to_edit_it() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let page = teacher.get_html(&format!("/decks/{deck}")).await;
     assert!(!page.contains("Edit deck"));
-    let cards: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards WHERE deck_id = ?1")
+    let cards: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards WHERE deck_id = $1")
         .bind(deck)
         .fetch_one(&admin.pool().await)
         .await
@@ -306,7 +306,7 @@ async fn a_member_promoted_to_instructor_no_longer_counts_as_a_student() {
 }
 
 async fn make_instructor_by_name(admin: &TestApp, name: &str) {
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = ?1")
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
         .bind(name)
         .fetch_one(&admin.pool().await)
         .await

@@ -41,7 +41,7 @@ async fn retention_counts_reviews_of_mature_cards() {
     let pool = app.pool().await;
     // Make one mature card: interval 30 days, due today.
     let card = app.grade_next(5, None).await;
-    sqlx::query("UPDATE review_states SET interval_days = 30, repetitions = 3, due_day = due_day - 1 WHERE card_id = ?1")
+    sqlx::query("UPDATE review_states SET interval_days = 30, repetitions = 3, due_day = due_day - 1 WHERE card_id = $1")
         .bind(card)
         .execute(&pool)
         .await
@@ -60,7 +60,7 @@ async fn the_daily_rollup_always_equals_what_the_history_says() {
     // Grades, a failure with its repeats, undos, and a mature card, over two days.
     let first = app.grade_next(5, None).await;
     sqlx::query(
-        "UPDATE review_states SET interval_days = 40, due_day = due_day - 1 WHERE card_id = ?1",
+        "UPDATE review_states SET interval_days = 40, due_day = due_day - 1 WHERE card_id = $1",
     )
     .bind(first)
     .execute(&pool)

@@ -6,7 +6,7 @@
 use crate::helpers::{TestApp, card_id_in, spawn_app, upload};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sqlx::SqlitePool;
+use studyhall::db::Pool as SqlitePool;
 
 /// Tally rows (zeros left by bulk changes dropped) beside the same figures counted afresh.
 pub(crate) async fn assert_tables_match_a_recount(pool: &SqlitePool, step: &str) {
@@ -89,8 +89,8 @@ async fn assert_counts_match_a_recount(app: &TestApp, pool: &SqlitePool, step: &
             for (only, hidden) in &scopes {
                 let due: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM review_states s JOIN cards c ON c.id = s.card_id
-                     WHERE s.user_id = ?1 AND s.due_day <= ?2 AND (?3 IS NULL OR c.deck_id = ?3)
-                       AND (?4 = '' OR instr(?4, ',' || c.deck_id || ',') = 0)",
+                     WHERE s.user_id = $1 AND s.due_day <= $2 AND ($3 IS NULL OR c.deck_id = $3)
+                       AND ($4 = '' OR instr($4, ',' || c.deck_id || ',') = 0)",
                 )
                 .bind(user)
                 .bind(day)
@@ -100,10 +100,10 @@ async fn assert_counts_match_a_recount(app: &TestApp, pool: &SqlitePool, step: &
                 .await
                 .unwrap();
                 let new: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM cards c WHERE ?2 = ?2 AND (?3 IS NULL OR c.deck_id = ?3)
-                       AND (?4 = '' OR instr(?4, ',' || c.deck_id || ',') = 0)
+                    "SELECT COUNT(*) FROM cards c WHERE $2 = $2 AND ($3 IS NULL OR c.deck_id = $3)
+                       AND ($4 = '' OR instr($4, ',' || c.deck_id || ',') = 0)
                        AND NOT EXISTS (SELECT 1 FROM review_states s
-                                       WHERE s.user_id = ?1 AND s.card_id = c.id)",
+                                       WHERE s.user_id = $1 AND s.card_id = c.id)",
                 )
                 .bind(user)
                 .bind(day)
@@ -113,7 +113,8 @@ async fn assert_counts_match_a_recount(app: &TestApp, pool: &SqlitePool, step: &
                 .await
                 .unwrap();
                 let inline =
-                    studyhall::db::hot::queue_head(&app.db_path(), user, day, *only, hidden)
+                    studyhall::db::hot::queue_head(app.db().await, user, day, *only, hidden)
+                        .await
                         .unwrap();
                 assert_eq!(
                     (inline.due_count, inline.new_count),
@@ -128,9 +129,9 @@ async fn assert_counts_match_a_recount(app: &TestApp, pool: &SqlitePool, step: &
             }
             let stats = studyhall::db::stats::counts(pool, user, day).await.unwrap();
             let (learned, due_today, due_tomorrow): (i64, i64, i64) = sqlx::query_as(
-                "SELECT (SELECT COUNT(*) FROM review_states WHERE user_id = ?1),
-                        (SELECT COUNT(*) FROM review_states WHERE user_id = ?1 AND due_day <= ?2),
-                        (SELECT COUNT(*) FROM review_states WHERE user_id = ?1 AND due_day = ?2 + 1)",
+                "SELECT (SELECT COUNT(*) FROM review_states WHERE user_id = $1),
+                        (SELECT COUNT(*) FROM review_states WHERE user_id = $1 AND due_day <= $2),
+                        (SELECT COUNT(*) FROM review_states WHERE user_id = $1 AND due_day = $2 + 1)",
             )
             .bind(user)
             .bind(day)
@@ -146,7 +147,7 @@ async fn assert_counts_match_a_recount(app: &TestApp, pool: &SqlitePool, step: &
                 .await
                 .unwrap();
             let forecast_recount: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT due_day, COUNT(*) FROM review_states WHERE user_id = ?1 AND due_day < ?2
+                "SELECT due_day, COUNT(*) FROM review_states WHERE user_id = $1 AND due_day < $2
                  GROUP BY due_day ORDER BY due_day",
             )
             .bind(user)
@@ -184,7 +185,7 @@ async fn grade_shown(app: &TestApp, quality: u8, deck: Option<i64>) -> String {
 fn cli_import(app: &TestApp, file: &std::path::Path, deck: &str) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_studyhall"))
         .arg("--database")
-        .arg(app.db_path())
+        .arg(app.store_arg())
         .args(["import", file.to_str().unwrap(), "--deck", deck])
         .output()
         .unwrap();
@@ -350,10 +351,11 @@ async fn deleting_a_user_takes_their_tallies_with_them() {
         app.grade_next(q, None).await;
     }
     let pool = app.pool().await;
-    let before: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(cards), 0) FROM due_tally")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let before: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(cards), 0) AS BIGINT) FROM due_tally")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(before, 4);
     sqlx::query("DELETE FROM users WHERE username = 'ada'")
         .execute(&pool)

@@ -1,6 +1,7 @@
 //! A user's review history as the card page and the CSV download show it.
 
-use sqlx::{FromRow, SqliteExecutor};
+use crate::db::Executor;
+use sqlx::FromRow;
 
 /// One line of a user's review history, for the card page and the CSV download.
 #[derive(Debug, Clone, FromRow)]
@@ -25,7 +26,7 @@ pub struct HistoryRow {
 
 /// A user's whole review history, or that of one card, oldest first.
 pub async fn history(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     card_id: Option<i64>,
 ) -> Result<Vec<HistoryRow>, sqlx::Error> {
@@ -33,7 +34,7 @@ pub async fn history(
         "SELECT r.card_id, c.front, r.kind, r.reviewed_at, r.quality, r.interval_after,
                 r.easiness_after, r.due_day_after
          FROM reviews r JOIN cards c ON c.id = r.card_id
-         WHERE r.user_id = ?1 AND (?2 IS NULL OR r.card_id = ?2)
+         WHERE r.user_id = $1 AND ($2 IS NULL OR r.card_id = $2)
          ORDER BY r.id",
     )
     .bind(user_id)

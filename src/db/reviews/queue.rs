@@ -3,7 +3,8 @@
 
 use super::{MaybeState, StateRow};
 use crate::db::decks::CardRow;
-use sqlx::{FromRow, SqliteExecutor};
+use crate::db::{Backend, Executor};
+use sqlx::FromRow;
 
 /// One of today's grade or repeat events that has not been undone.
 #[derive(Debug, Clone, FromRow)]
@@ -17,20 +18,21 @@ pub struct TodayEventRow {
     /// The grade.
     pub quality: i64,
     /// Whether this grade introduced a new card.
+    #[sqlx(try_from = "crate::db::Flag")]
     pub was_new: bool,
 }
 
 /// Today's grades and repeats that stand (not undone), oldest first.
 pub async fn today_events(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     today: i32,
 ) -> Result<Vec<TodayEventRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT r.card_id, c.deck_id, r.kind, r.quality,
-                (r.kind = 'grade' AND r.repetitions_before IS NULL) AS was_new
+                CASE WHEN r.kind = 'grade' AND r.repetitions_before IS NULL THEN 1 ELSE 0 END AS was_new
          FROM standing_reviews r JOIN cards c ON c.id = r.card_id
-         WHERE r.user_id = ?1 AND r.study_day = ?2
+         WHERE r.user_id = $1 AND r.study_day = $2
          ORDER BY r.id",
     )
     .bind(user_id)
@@ -39,21 +41,21 @@ pub async fn today_events(
     .await
 }
 
-/// The first unseen card of deck ?2 (not in the decks listed in ?3) for user ?1.
+/// The first unseen card of deck $2 (not in the decks listed in $3) for user $1.
 pub(in crate::db) const FIRST_NEW_IN_DECK: &str =
     "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
      FROM cards c
-     WHERE c.deck_id = ?2 AND (?3 = '' OR instr(?3, ',' || c.deck_id || ',') = 0)
-       AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)
+     WHERE c.deck_id = $2 AND ($3 = '' OR instr($3, ',' || c.deck_id || ',') = 0)
+       AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = $1 AND s.card_id = c.id)
      ORDER BY c.position, c.id LIMIT 1";
 
-/// The first unseen card over every deck (?2 is NULL) but those listed in ?3, the decks
-/// interleaved by position, for user ?1.
+/// The first unseen card over every deck ($2 is NULL) but those listed in $3, the decks
+/// interleaved by position, for user $1.
 pub(in crate::db) const FIRST_NEW_INTERLEAVED: &str =
     "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
      FROM cards c
-     WHERE ?2 IS NULL AND (?3 = '' OR instr(?3, ',' || c.deck_id || ',') = 0)
-       AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = ?1 AND s.card_id = c.id)
+     WHERE $2 IS NULL AND ($3 = '' OR instr($3, ',' || c.deck_id || ',') = 0)
+       AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = $1 AND s.card_id = c.id)
      ORDER BY c.position, c.deck_id, c.id LIMIT 1";
 
 /// The next card this user never reviewed, in deck `only` (or all) but not in the `hidden`
@@ -61,7 +63,7 @@ pub(in crate::db) const FIRST_NEW_INTERLEAVED: &str =
 /// card of every deck, then the second, and so on, so a student meets every deck (the
 /// generated problems included) from the first day.
 pub async fn first_new(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     only: Option<i64>,
     hidden: &str,
@@ -81,17 +83,17 @@ pub async fn first_new(
         .await
 }
 
-/// The first day after ?2 a card of user ?1 is due, in deck ?3 (all when NULL) but not in
-/// the decks listed in ?4.
+/// The first day after $2 a card of user $1 is due, in deck $3 (all when NULL) but not in
+/// the decks listed in $4.
 pub(in crate::db) const NEXT_DUE_DAY_FILTERED: &str =
     "SELECT MIN(s.due_day) FROM review_states s JOIN cards c ON c.id = s.card_id
-     WHERE s.user_id = ?1 AND s.due_day > ?2 AND (?3 IS NULL OR c.deck_id = ?3)
-       AND (?4 = '' OR instr(?4, ',' || c.deck_id || ',') = 0)";
+     WHERE s.user_id = $1 AND s.due_day > $2 AND ($3 IS NULL OR c.deck_id = $3)
+       AND ($4 = '' OR instr($4, ',' || c.deck_id || ',') = 0)";
 
 /// The earliest day after `today` on which a card falls due, in deck `only` (or all) but not
 /// in the `hidden` deck list.
 pub async fn next_due_day(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     today: i32,
     only: Option<i64>,
@@ -169,7 +171,7 @@ impl QueueHeadRow {
 /// checks are skipped. The counts are sums over the tallies that triggers keep (migration
 /// 0013): a few rows, where counting read every schedule the student has.
 pub async fn queue_head(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     today: i32,
     only: Option<i64>,
@@ -177,15 +179,23 @@ pub async fn queue_head(
 ) -> Result<QueueHeadRow, sqlx::Error> {
     if only.is_none() && hidden.is_empty() {
         // The common case, in its own statement: with the deck filters written out of the
-        // SQL rather than switched off per row by `?3 IS NULL OR ...`, the counts are plain
+        // SQL rather than switched off per row by `$3 IS NULL OR ...`, the counts are plain
         // index range counts (the filtered due count measured 4.6 times a plain one).
-        return sqlx::query_as(QUEUE_HEAD_ALL_DECKS)
+        let sql = match db.backend() {
+            Backend::Sqlite => QUEUE_HEAD_ALL_DECKS,
+            Backend::Postgres => QUEUE_HEAD_ALL_DECKS_POSTGRES,
+        };
+        return sqlx::query_as(sql)
             .bind(user_id)
             .bind(today)
             .fetch_one(db)
             .await;
     }
-    sqlx::query_as(QUEUE_HEAD_FILTERED)
+    let sql = match db.backend() {
+        Backend::Sqlite => QUEUE_HEAD_FILTERED,
+        Backend::Postgres => QUEUE_HEAD_FILTERED_POSTGRES,
+    };
+    sqlx::query_as(sql)
         .bind(user_id)
         .bind(today)
         .bind(only)
@@ -199,12 +209,23 @@ pub async fn queue_head(
 /// grades and repeats as `[card_id, deck_id, quality, introduced]`, oldest first. One text for
 /// both statements (a macro, so they stay `&'static str` literals).
 macro_rules! today_events {
-    ($day:literal) => {
+    (sqlite, $day:literal) => {
         concat!(
             "(SELECT json_group_array(json_array(r.card_id, c.deck_id, r.quality,
                        r.kind = 'grade' AND r.repetitions_before IS NULL) ORDER BY r.id)
               FROM standing_reviews r JOIN cards c ON c.id = r.card_id
-              WHERE r.user_id = ?1 AND r.study_day = ",
+              WHERE r.user_id = $1 AND r.study_day = ",
+            $day,
+            ") AS today_events,"
+        )
+    };
+    (postgres, $day:literal) => {
+        concat!(
+            "(SELECT CAST(COALESCE(json_agg(json_build_array(r.card_id, c.deck_id, r.quality,
+                       CASE WHEN r.kind = 'grade' AND r.repetitions_before IS NULL
+                            THEN 1 ELSE 0 END) ORDER BY r.id), '[]') AS TEXT)
+              FROM standing_reviews r JOIN cards c ON c.id = r.card_id
+              WHERE r.user_id = $1 AND r.study_day = ",
             $day,
             ") AS today_events,"
         )
@@ -220,56 +241,74 @@ macro_rules! head_card {
            p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at,
            p.graded_day, p.stability, p.difficulty
          FROM (SELECT 1) AS one
-         LEFT JOIN pick p
+         LEFT JOIN pick p ON true
          LEFT JOIN cards c ON c.id = p.card_id
          LEFT JOIN decks d ON d.id = c.deck_id"
     };
 }
 
-/// `queue_head` in deck ?3 (or all when NULL) without the decks listed in ?4 (",3,7,"):
-/// ?1 the user, ?2 and ?5 today.
-pub(in crate::db) const QUEUE_HEAD_FILTERED: &str = concat!(
+/// `queue_head` in deck $3 (or all when NULL) without the decks listed in $4 (",3,7,"):
+/// $1 the user, $2 and $5 today.
+macro_rules! queue_head_filtered {
+    ($dialect:ident) => {
+        concat!(
     "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
                    s.lapses, s.last_reviewed_at, s.graded_day, s.stability, s.difficulty
             FROM review_states s
-            WHERE s.user_id = ?1 AND s.due_day <= ?2
-              AND (?3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = ?3))
-              AND (?4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
-                                      AND instr(?4, ',' || c.deck_id || ',') = 0))
+            WHERE s.user_id = $1 AND s.due_day <= $2
+              AND ($3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = $3))
+              AND ($4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
+                                      AND instr($4, ',' || c.deck_id || ',') = 0))
             ORDER BY s.due_day, s.card_id LIMIT 1)
          SELECT
 ",
-    today_events!("?5"),
+    today_events!($dialect, "$5"),
     "
-           (SELECT COALESCE(SUM(t.cards), 0) FROM due_tally t WHERE t.user_id = ?1 AND t.due_day <= ?2
-              AND (?3 IS NULL OR t.deck_id = ?3)
-              AND (?4 = '' OR instr(?4, ',' || t.deck_id || ',') = 0)) AS due_count,
-           (SELECT COALESCE(SUM(t.cards), 0) FROM deck_tally t WHERE (?3 IS NULL OR t.deck_id = ?3)
-              AND (?4 = '' OR instr(?4, ',' || t.deck_id || ',') = 0))
-             - (SELECT COALESCE(SUM(t.cards), 0) FROM studied_tally t WHERE t.user_id = ?1
-                  AND (?3 IS NULL OR t.deck_id = ?3)
-                  AND (?4 = '' OR instr(?4, ',' || t.deck_id || ',') = 0)) AS new_count,
+           (SELECT CAST(COALESCE(SUM(t.cards), 0) AS BIGINT) FROM due_tally t WHERE t.user_id = $1 AND t.due_day <= $2
+              AND ($3 IS NULL OR t.deck_id = $3)
+              AND ($4 = '' OR instr($4, ',' || t.deck_id || ',') = 0)) AS due_count,
+           (SELECT CAST(COALESCE(SUM(t.cards), 0) AS BIGINT) FROM deck_tally t WHERE ($3 IS NULL OR t.deck_id = $3)
+              AND ($4 = '' OR instr($4, ',' || t.deck_id || ',') = 0))
+             - (SELECT CAST(COALESCE(SUM(t.cards), 0) AS BIGINT) FROM studied_tally t WHERE t.user_id = $1
+                  AND ($3 IS NULL OR t.deck_id = $3)
+                  AND ($4 = '' OR instr($4, ',' || t.deck_id || ',') = 0)) AS new_count,
 ",
     head_card!()
-);
+        )
+    };
+}
 
-/// `queue_head` over every deck, nothing hidden: ?1 the user, ?2 today.
-pub(in crate::db) const QUEUE_HEAD_ALL_DECKS: &str = concat!(
+/// `queue_head` in deck $3 (or all when NULL) without the decks listed in $4, on SQLite.
+pub(in crate::db) const QUEUE_HEAD_FILTERED: &str = queue_head_filtered!(sqlite);
+/// The same on PostgreSQL.
+const QUEUE_HEAD_FILTERED_POSTGRES: &str = queue_head_filtered!(postgres);
+
+/// `queue_head` over every deck, nothing hidden: $1 the user, $2 today.
+macro_rules! queue_head_all_decks {
+    ($dialect:ident) => {
+        concat!(
     "WITH pick AS (
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
                    s.lapses, s.last_reviewed_at, s.graded_day, s.stability, s.difficulty
             FROM review_states s
-            WHERE s.user_id = ?1 AND s.due_day <= ?2
+            WHERE s.user_id = $1 AND s.due_day <= $2
             ORDER BY s.due_day, s.card_id LIMIT 1)
          SELECT
 ",
-    today_events!("?2"),
+    today_events!($dialect, "$2"),
     "
-           (SELECT COALESCE(SUM(cards), 0) FROM due_tally WHERE user_id = ?1 AND due_day <= ?2)
+           (SELECT CAST(COALESCE(SUM(cards), 0) AS BIGINT) FROM due_tally WHERE user_id = $1 AND due_day <= $2)
              AS due_count,
-           (SELECT COALESCE(SUM(cards), 0) FROM deck_tally)
-             - (SELECT COALESCE(SUM(cards), 0) FROM studied_tally WHERE user_id = ?1) AS new_count,
+           (SELECT CAST(COALESCE(SUM(cards), 0) AS BIGINT) FROM deck_tally)
+             - (SELECT CAST(COALESCE(SUM(cards), 0) AS BIGINT) FROM studied_tally WHERE user_id = $1) AS new_count,
 ",
     head_card!()
-);
+        )
+    };
+}
+
+/// `queue_head` over every deck, on SQLite.
+pub(in crate::db) const QUEUE_HEAD_ALL_DECKS: &str = queue_head_all_decks!(sqlite);
+/// The same on PostgreSQL.
+const QUEUE_HEAD_ALL_DECKS_POSTGRES: &str = queue_head_all_decks!(postgres);

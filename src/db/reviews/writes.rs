@@ -2,8 +2,10 @@
 //! through one batch writer, `record_batch`.
 
 use super::{MaybeState, StateRow};
+use crate::db::{Backend, Conn, Executor};
 use crate::srs::rollup::DayWeight;
-use sqlx::{FromRow, SqliteConnection, SqliteExecutor};
+use sqlx::FromRow;
+use std::sync::LazyLock;
 
 /// One history event to append.
 #[derive(Debug, Clone, Default)]
@@ -76,14 +78,14 @@ pub struct EventRow {
 
 /// A user's state of one card.
 pub async fn state(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     card_id: i64,
 ) -> Result<Option<StateRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT repetitions, easiness_hundredths, interval_days, due_day, lapses, last_reviewed_at,
                 graded_day
-         FROM review_states WHERE user_id = ?1 AND card_id = ?2",
+         FROM review_states WHERE user_id = $1 AND card_id = $2",
     )
     .bind(user_id)
     .bind(card_id)
@@ -94,7 +96,7 @@ pub async fn state(
 /// The user's latest grade or repeat of study day `today` that has not been undone: what
 /// "Undo" takes back. Undo reaches back through today's session only.
 pub async fn last_undoable(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     today: i32,
 ) -> Result<Option<EventRow>, sqlx::Error> {
@@ -104,7 +106,7 @@ pub async fn last_undoable(
                 r.interval_before AS interval_days, r.due_day_before AS due_day,
                 r.lapses_before AS lapses, r.last_reviewed_before AS last_reviewed_at
          FROM standing_reviews r JOIN cards c ON c.id = r.card_id
-         WHERE r.user_id = ?1 AND r.study_day = ?2
+         WHERE r.user_id = $1 AND r.study_day = $2
          ORDER BY r.id DESC LIMIT 1",
     )
     .bind(user_id)
@@ -116,14 +118,14 @@ pub async fn last_undoable(
 /// The study day of the user's latest standing grade of a card other than event `except`:
 /// when the state an undo restores was graded (the history's before-columns do not keep it).
 pub async fn last_grade_day(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     card_id: i64,
     except: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT study_day FROM standing_reviews
-         WHERE user_id = ?1 AND card_id = ?2 AND kind = 'grade' AND id <> ?3
+         WHERE user_id = $1 AND card_id = $2 AND kind = 'grade' AND id <> $3
          ORDER BY id DESC LIMIT 1",
     )
     .bind(user_id)
@@ -175,16 +177,33 @@ struct BatchContextRow {
 /// travels as one JSON parameter), each with its card's deck; None where the card does not
 /// exist.
 pub async fn grade_contexts(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     items: &[(i64, i64, i32)],
 ) -> Result<Vec<Option<(i64, GradeContextRow)>>, sqlx::Error> {
     let json = serde_json::to_string(items).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let rows: Vec<BatchContextRow> = sqlx::query_as(
-        "WITH j AS (
-            SELECT CAST(key AS INTEGER) AS idx, json_extract(value, '$[0]') AS u,
-                   json_extract(value, '$[1]') AS c, json_extract(value, '$[2]') AS d
-            FROM json_each(?1))
-         SELECT j.idx, c.deck_id AS card_deck,
+    let sql: &str = match db.backend() {
+        Backend::Sqlite => &GRADE_CONTEXTS[0],
+        Backend::Postgres => &GRADE_CONTEXTS[1],
+    };
+    let rows: Vec<BatchContextRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(json)
+        .fetch_all(db)
+        .await?;
+    let mut out = vec![None; items.len()];
+    for row in rows {
+        if let Some(slot) = usize::try_from(row.idx).ok().and_then(|i| out.get_mut(i))
+            && let Some(deck) = row.card_deck
+        {
+            *slot = Some((deck, row.context));
+        }
+    }
+    Ok(out)
+}
+
+/// `grade_contexts`' statement, on SQLite and on PostgreSQL: only the rows of the JSON
+/// parameter are read differently.
+static GRADE_CONTEXTS: LazyLock<[String; 2]> = LazyLock::new(|| {
+    let body = "SELECT j.idx, c.deck_id AS card_deck,
                 s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day, s.lapses,
                 s.last_reviewed_at, s.graded_day, s.stability, s.difficulty,
                 (SELECT r.quality FROM standing_reviews r
@@ -198,21 +217,24 @@ pub async fn grade_contexts(
          FROM j
          LEFT JOIN cards c ON c.id = j.c
          LEFT JOIN review_states s ON s.user_id = j.u AND s.card_id = j.c
-         ORDER BY j.idx",
-    )
-    .bind(json)
-    .fetch_all(db)
-    .await?;
-    let mut out = vec![None; items.len()];
-    for row in rows {
-        if let Some(slot) = usize::try_from(row.idx).ok().and_then(|i| out.get_mut(i))
-            && let Some(deck) = row.card_deck
-        {
-            *slot = Some((deck, row.context));
-        }
-    }
-    Ok(out)
-}
+         ORDER BY j.idx";
+    [
+        format!(
+            "WITH j AS (
+                SELECT CAST(key AS INTEGER) AS idx, json_extract(value, '$[0]') AS u,
+                       json_extract(value, '$[1]') AS c, json_extract(value, '$[2]') AS d
+                FROM json_each($1))
+             {body}"
+        ),
+        format!(
+            "WITH j AS (
+                SELECT n - 1 AS idx, CAST(value ->> 0 AS BIGINT) AS u,
+                       CAST(value ->> 1 AS BIGINT) AS c, CAST(value ->> 2 AS BIGINT) AS d
+                FROM json_array_elements(CAST($1 AS json)) WITH ORDINALITY AS e(value, n))
+             {body}"
+        ),
+    ]
+});
 
 /// A state row of a batch, as a named JSON object (`value ->> '$.due_day'` in SQL): a field
 /// cannot be read in the wrong position.
@@ -359,7 +381,7 @@ impl BatchWrites {
 /// Writes a batch (grades, or an undo): states, events (in order, so ids follow the batch)
 /// and day counts, as three statements over three JSON parameters in one round trip; an
 /// undo's deleted state goes first, in a statement of its own.
-pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<(), sqlx::Error> {
+pub async fn record_batch(db: &mut Conn, w: &BatchWrites) -> Result<(), sqlx::Error> {
     let days: Vec<String> = w
         .days
         .iter()
@@ -374,25 +396,48 @@ pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<
             })
         })
         .collect();
+    let backend = Backend::of_conn(db);
     if !w.deletes.is_empty() {
         // Its own statement: sqlx counts the parameter numbers a statement skips against the
         // arguments of the statements after it, so one more JSON parameter below would shift.
-        sqlx::query(
-            "DELETE FROM review_states WHERE (user_id, card_id) IN
-                 (SELECT value ->> '$.user_id', value ->> '$.card_id' FROM json_each(?1))",
-        )
-        .bind(array(&w.deletes))
-        .execute(&mut *db)
-        .await?;
+        let sql = match backend {
+            Backend::Sqlite => {
+                "DELETE FROM review_states WHERE (user_id, card_id) IN
+                     (SELECT value ->> '$.user_id', value ->> '$.card_id' FROM json_each($1))"
+            }
+            Backend::Postgres => {
+                "DELETE FROM review_states WHERE (user_id, card_id) IN
+                     (SELECT user_id, card_id FROM json_to_recordset(CAST($1 AS json))
+                      AS j(user_id BIGINT, card_id BIGINT))"
+            }
+        };
+        sqlx::query(sql)
+            .bind(array(&w.deletes))
+            .execute(&mut *db)
+            .await?;
     }
-    sqlx::query(
-        "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+    let sql = match backend {
+        Backend::Sqlite => RECORD_BATCH_SQLITE,
+        Backend::Postgres => RECORD_BATCH_POSTGRES,
+    };
+    sqlx::query(sql)
+        .bind(array(&w.states))
+        .bind(array(&w.events))
+        .bind(array(&days))
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// `record_batch` on SQLite: three statements in one call.
+const RECORD_BATCH_SQLITE: &str =
+    "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
              interval_days, due_day, lapses, last_reviewed_at, graded_day, stability, difficulty)
          SELECT value ->> '$.user_id', value ->> '$.card_id', value ->> '$.repetitions',
                 value ->> '$.easiness_hundredths', value ->> '$.interval_days',
                 value ->> '$.due_day', value ->> '$.lapses', value ->> '$.last_reviewed_at',
                 value ->> '$.graded_day', value ->> '$.stability', value ->> '$.difficulty'
-         FROM json_each(?1) WHERE true
+         FROM json_each($1) WHERE true
          ON CONFLICT (user_id, card_id) DO UPDATE SET
              repetitions = excluded.repetitions,
              easiness_hundredths = excluded.easiness_hundredths,
@@ -416,37 +461,78 @@ pub async fn record_batch(db: &mut SqliteConnection, w: &BatchWrites) -> Result<
                 value ->> '$.interval_after', value ->> '$.due_day_after',
                 value ->> '$.response_ms', value ->> '$.variant_seed', value ->> '$.answer',
                 value ->> '$.suggested_quality', value ->> '$.undoes'
-         FROM json_each(?2) ORDER BY CAST(key AS INTEGER);
+         FROM json_each($2) ORDER BY CAST(key AS INTEGER);
          INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed,
              introduced)
          SELECT value ->> '$.user_id', value ->> '$.study_day', value ->> '$.reviews',
                 value ->> '$.mature_reviews', value ->> '$.mature_passed',
                 value ->> '$.introduced'
-         FROM json_each(?3) WHERE true
+         FROM json_each($3) WHERE true
          ON CONFLICT (user_id, study_day) DO UPDATE SET
              reviews = reviews + excluded.reviews,
              mature_reviews = mature_reviews + excluded.mature_reviews,
              mature_passed = mature_passed + excluded.mature_passed,
-             introduced = introduced + excluded.introduced",
-    )
-    .bind(array(&w.states))
-    .bind(array(&w.events))
-    .bind(array(&days))
-    .execute(db)
-    .await?;
-    Ok(())
-}
+             introduced = introduced + excluded.introduced";
+
+/// `record_batch` on PostgreSQL, where a prepared statement is one statement: the three
+/// writes are data-modifying parts of one, the JSON rows read with their column types.
+const RECORD_BATCH_POSTGRES: &str = "WITH states AS (
+         INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+             interval_days, due_day, lapses, last_reviewed_at, graded_day, stability, difficulty)
+         SELECT * FROM json_to_recordset(CAST($1 AS json)) AS j(user_id BIGINT, card_id BIGINT,
+             repetitions BIGINT, easiness_hundredths BIGINT, interval_days BIGINT,
+             due_day BIGINT, lapses BIGINT, last_reviewed_at BIGINT, graded_day BIGINT,
+             stability DOUBLE PRECISION, difficulty DOUBLE PRECISION)
+         ON CONFLICT (user_id, card_id) DO UPDATE SET
+             repetitions = excluded.repetitions,
+             easiness_hundredths = excluded.easiness_hundredths,
+             interval_days = excluded.interval_days,
+             due_day = excluded.due_day,
+             lapses = excluded.lapses,
+             last_reviewed_at = excluded.last_reviewed_at,
+             graded_day = excluded.graded_day,
+             stability = excluded.stability,
+             difficulty = excluded.difficulty
+         RETURNING 1),
+     events AS (
+         INSERT INTO reviews (user_id, card_id, study_day, kind, reviewed_at, quality,
+             repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
+             last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after,
+             response_ms, variant_seed, answer, suggested_quality, undoes)
+         SELECT user_id, card_id, study_day, kind, reviewed_at, quality,
+             repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
+             last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after,
+             response_ms, variant_seed, answer, suggested_quality, undoes
+         FROM json_array_elements(CAST($2 AS json)) WITH ORDINALITY AS e(value, n)
+         CROSS JOIN LATERAL json_to_record(e.value) AS j(user_id BIGINT,
+             card_id BIGINT, study_day BIGINT, kind TEXT, reviewed_at BIGINT, quality BIGINT,
+             repetitions_before BIGINT, easiness_before BIGINT, interval_before BIGINT,
+             due_day_before BIGINT, lapses_before BIGINT, last_reviewed_before BIGINT,
+             repetitions_after BIGINT, easiness_after BIGINT, interval_after BIGINT,
+             due_day_after BIGINT, response_ms BIGINT, variant_seed TEXT, answer TEXT,
+             suggested_quality BIGINT, undoes BIGINT)
+         ORDER BY e.n
+         RETURNING 1)
+     INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed,
+         introduced)
+     SELECT * FROM json_to_recordset(CAST($3 AS json)) AS j(user_id BIGINT, study_day BIGINT,
+         reviews BIGINT, mature_reviews BIGINT, mature_passed BIGINT, introduced BIGINT)
+     ON CONFLICT (user_id, study_day) DO UPDATE SET
+         reviews = review_days.reviews + excluded.reviews,
+         mature_reviews = review_days.mature_reviews + excluded.mature_reviews,
+         mature_passed = review_days.mature_passed + excluded.mature_passed,
+         introduced = review_days.introduced + excluded.introduced";
 
 /// Every standing grade and repeat of a user (of one card, or all), by card and then oldest
 /// first: (card, study day, quality). What switching scheduler replays.
 pub async fn standing_history(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     card_id: Option<i64>,
 ) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT card_id, study_day, quality FROM standing_reviews
-         WHERE user_id = ?1 AND (?2 IS NULL OR card_id = ?2) AND quality IS NOT NULL
+         WHERE user_id = $1 AND ($2 IS NULL OR card_id = $2) AND quality IS NOT NULL
          ORDER BY card_id, id",
     )
     .bind(user_id)
@@ -468,7 +554,7 @@ pub struct Recomputed {
 
 /// Rewrites a user's states (the last review time is kept) in one statement.
 pub async fn rewrite_states(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     states: &[Recomputed],
 ) -> Result<(), sqlx::Error> {
@@ -490,32 +576,47 @@ pub async fn rewrite_states(
             })
         })
         .collect();
-    sqlx::query(
-        "UPDATE review_states SET
+    let sql = match db.backend() {
+        Backend::Sqlite => REWRITE_STATES_SQLITE,
+        Backend::Postgres => REWRITE_STATES_POSTGRES,
+    };
+    sqlx::query(sql)
+        .bind(user_id)
+        .bind(array(&rows))
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// `rewrite_states` on SQLite.
+const REWRITE_STATES_SQLITE: &str = "UPDATE review_states SET
              repetitions = j.value ->> '$.repetitions',
              easiness_hundredths = j.value ->> '$.easiness_hundredths',
              interval_days = j.value ->> '$.interval_days', due_day = j.value ->> '$.due_day',
              lapses = j.value ->> '$.lapses', graded_day = j.value ->> '$.graded_day',
              stability = j.value ->> '$.stability',
              difficulty = j.value ->> '$.difficulty'
-         FROM json_each(?2) AS j
-         WHERE review_states.user_id = ?1 AND review_states.card_id = j.value ->> '$.card_id'",
-    )
-    .bind(user_id)
-    .bind(array(&rows))
-    .execute(db)
-    .await?;
-    Ok(())
-}
+         FROM json_each($2) AS j
+         WHERE review_states.user_id = $1 AND review_states.card_id = j.value ->> '$.card_id'";
+
+/// `rewrite_states` on PostgreSQL.
+const REWRITE_STATES_POSTGRES: &str = "UPDATE review_states SET
+             repetitions = j.repetitions, easiness_hundredths = j.easiness_hundredths,
+             interval_days = j.interval_days, due_day = j.due_day, lapses = j.lapses,
+             graded_day = j.graded_day, stability = j.stability, difficulty = j.difficulty
+         FROM json_to_recordset(CAST($2 AS json)) AS j(card_id BIGINT, repetitions BIGINT,
+             easiness_hundredths BIGINT, interval_days BIGINT, due_day BIGINT, lapses BIGINT,
+             graded_day BIGINT, stability DOUBLE PRECISION, difficulty DOUBLE PRECISION)
+         WHERE review_states.user_id = $1 AND review_states.card_id = j.card_id";
 
 /// One card's FSRS memory, if it has one.
 pub async fn memory(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     card_id: i64,
 ) -> Result<Option<(f64, f64)>, sqlx::Error> {
     let row: Option<(Option<f64>, Option<f64>)> = sqlx::query_as(
-        "SELECT stability, difficulty FROM review_states WHERE user_id = ?1 AND card_id = ?2",
+        "SELECT stability, difficulty FROM review_states WHERE user_id = $1 AND card_id = $2",
     )
     .bind(user_id)
     .bind(card_id)
@@ -526,14 +627,14 @@ pub async fn memory(
 
 /// Sets one card's FSRS memory (after an undo, recomputed from what remains).
 pub async fn set_memory(
-    db: impl SqliteExecutor<'_>,
+    db: impl Executor<'_>,
     user_id: i64,
     card_id: i64,
     memory: Option<(f64, f64)>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE review_states SET stability = ?3, difficulty = ?4
-         WHERE user_id = ?1 AND card_id = ?2",
+        "UPDATE review_states SET stability = $3, difficulty = $4
+         WHERE user_id = $1 AND card_id = $2",
     )
     .bind(user_id)
     .bind(card_id)

@@ -1,0 +1,174 @@
+//! Two app servers on one PostgreSQL database, a browser's requests going to either: what one
+//! server changes holds on the other at once. (Several servers need PostgreSQL; on SQLite the
+//! site is one process, and these tests have nothing to check.)
+
+use crate::helpers::{PASSWORD, TestApp, on_postgres, spawn_app};
+use reqwest::StatusCode;
+
+async fn two_servers() -> Option<(TestApp, TestApp)> {
+    if !on_postgres() {
+        return None;
+    }
+    let a = spawn_app().await;
+    let b = a.second_server().await;
+    Some((a, b))
+}
+
+async fn user_id(app: &TestApp, name: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(name)
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_logout_on_one_server_ends_the_session_on_the_other() {
+    let Some((a, b)) = two_servers().await else {
+        return;
+    };
+    a.register_ok("ada").await;
+    let ada_on_b = a.on(&b);
+    assert_eq!(ada_on_b.get("/decks").await.status(), StatusCode::OK);
+    // The other server has looked the session up; the logout goes to the first.
+    assert_eq!(
+        a.submit("/decks", "/logout", &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(ada_on_b.get("/decks").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_password_change_or_disabling_on_one_server_holds_on_the_other() {
+    let Some((admin, b)) = two_servers().await else {
+        return;
+    };
+    admin.register_ok("admin").await;
+    let student = admin.other_browser();
+    student.register_ok("student1").await;
+    let laptop = student.other_browser();
+    assert_eq!(
+        laptop.login("student1", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let laptop_on_b = laptop.on(&b);
+    assert_eq!(laptop_on_b.get("/decks").await.status(), StatusCode::OK);
+
+    let new_password = "an entirely new passphrase";
+    let r = student
+        .submit(
+            "/account",
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", new_password),
+                ("confirm", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        laptop_on_b.get("/decks").await.status(),
+        StatusCode::SEE_OTHER,
+        "the other session ended on the other server too"
+    );
+
+    let student_on_b = student.on(&b);
+    assert_eq!(student_on_b.get("/decks").await.status(), StatusCode::OK);
+    let id = user_id(&admin, "student1").await;
+    admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/disabled"),
+            &[("disabled", "1")],
+        )
+        .await;
+    assert_eq!(
+        student_on_b.get("/decks").await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn a_role_change_on_one_server_applies_on_the_other() {
+    let Some((admin, b)) = two_servers().await else {
+        return;
+    };
+    admin.register_ok("admin").await;
+    let teacher = admin.other_browser();
+    teacher.register_ok("teacher").await;
+    let teacher_on_b = teacher.on(&b);
+    assert_eq!(
+        teacher_on_b.get("/admin/import").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let id = user_id(&admin, "teacher").await;
+    let r = admin
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/role"),
+            &[("role", "instructor")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        teacher_on_b.get("/admin/import").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn simultaneous_first_registrations_on_two_servers_make_exactly_one_admin() {
+    let Some((a, b)) = two_servers().await else {
+        return;
+    };
+    let browsers: Vec<TestApp> = (0..6)
+        .map(|i| {
+            let browser = a.other_browser();
+            if i % 2 == 0 { browser } else { browser.on(&b) }
+        })
+        .collect();
+    let registrations = browsers
+        .iter()
+        .enumerate()
+        .map(|(i, browser)| async move { browser.register_ok(&format!("first{i}")).await });
+    futures_util::future::join_all(registrations).await;
+    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+        .fetch_one(&a.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(admins, 1);
+}
+
+#[tokio::test]
+async fn a_grade_answered_by_one_server_is_committed_for_the_other() {
+    let Some((a, b)) = two_servers().await else {
+        return;
+    };
+    a.register_ok("ada").await;
+    let ada_on_b = a.on(&b);
+    for round in 0..6 {
+        // Alternate servers; each grade is answered only once it is committed, so the other
+        // server's very next page already counts it.
+        let (grader, reader) = if round % 2 == 0 {
+            (&a, &ada_on_b)
+        } else {
+            (&ada_on_b, &a)
+        };
+        let card = grader.grade_next(5, None).await;
+        let events: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM reviews WHERE card_id = $1 AND kind = 'grade'",
+        )
+        .bind(card)
+        .fetch_one(&reader.pool().await)
+        .await
+        .unwrap();
+        assert_eq!(events, 1);
+        let html = reader.get_html("/review").await;
+        assert_ne!(
+            crate::helpers::card_id_in(&html),
+            Some(card),
+            "the graded card is not shown again"
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! The database going away for a moment under a running server: requests answer 503 with a
+//! clear message, and the server recovers by itself when the database is back. Needs the
+//! throwaway PostgreSQL server of `scripts/with-postgres` (which `.ci/run` runs it under), since
+//! the test stops and starts that server; without it the test has nothing to stop and returns.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use reqwest::StatusCode;
+use studyhall::config::Settings;
+use studyhall::db::Location;
+use studyhall::startup::Application;
+
+fn pg_ctl(action: &str) {
+    let command = std::env::var("STUDYHALL_PG_CTL").unwrap();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} {action}"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "pg_ctl {action}");
+}
+
+#[tokio::test]
+async fn an_unreachable_database_answers_503_and_the_server_recovers_when_it_returns() {
+    let Ok(server) = std::env::var("STUDYHALL_TEST_POSTGRES") else {
+        return;
+    };
+    if std::env::var("STUDYHALL_PG_CTL").is_err() {
+        return;
+    }
+    let app = Application::build(Settings::for_database(Location::Postgres(server)))
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let decks = || client.get(format!("{base}/decks")).send();
+    assert_eq!(decks().await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        client
+            .get(format!("{base}/login"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    pg_ctl("-m fast stop");
+    let down = client
+        .get(format!("{base}/stats"))
+        .header("cookie", "studyhall_session=0123456789abcdef")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(down.headers()["retry-after"], "5");
+    assert!(
+        down.text()
+            .await
+            .unwrap()
+            .contains("The database cannot be reached at the moment")
+    );
+
+    pg_ctl("start");
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..100 {
+        status = client
+            .get(format!("{base}/stats"))
+            .header("cookie", "studyhall_session=0123456789abcdef")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status != StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Back: an unknown session is sent to the login page, as before the outage.
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
