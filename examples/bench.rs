@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use studyhall::db::Location;
 use studyhall::srs::day::StudyCalendar;
 
 #[derive(Parser)]
@@ -43,9 +44,42 @@ struct Args {
     /// The server binary (default: `studyhall` beside this example's folder).
     #[arg(long)]
     server: Option<PathBuf>,
-    /// Keep the database here instead of a temporary folder.
+    /// Keep the database here instead of a temporary folder; or a `postgres://` URL of a
+    /// server, on which the benchmark creates a database of its own (and drops it after).
     #[arg(long)]
-    database: Option<PathBuf>,
+    database: Option<Location>,
+    /// App servers on the one database (PostgreSQL: each request goes to the next one, as a
+    /// round-robin load balancer sends them).
+    #[arg(long, default_value_t = 1)]
+    servers: usize,
+}
+
+/// The app servers' base URLs; shown, it is the next one in turn.
+struct Servers {
+    urls: Vec<String>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl std::fmt::Display for Servers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        f.write_str(&self.urls[i % self.urls.len()])
+    }
+}
+
+/// A new database on the PostgreSQL server at `url`, as a URL.
+async fn new_postgres_database(url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("bench_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
+    format!("{base}/{name}")
 }
 
 const DAY: i64 = 86_400;
@@ -63,7 +97,7 @@ fn cookie(user: i64) -> String {
 }
 
 /// Seeds everything with set-based SQL; returns (heavy user id, due (user, card) pairs).
-async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64)>) {
+async fn seed(db: &Location, a: &Args, today: i32) -> (i64, Vec<(i64, i64)>) {
     let pool = studyhall::db::connect(db).await.unwrap();
     let now = jiff::Timestamp::now().as_second();
     studyhall::course::seed_on_first_start(&pool, now)
@@ -72,9 +106,9 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
     let hash = studyhall::auth::password::hash_blocking("bench password").unwrap();
     let mut tx = pool.begin().await.unwrap();
     sqlx::query(
-        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $1)
          INSERT INTO users (username, password_hash, role, created_at)
-         SELECT 'bench' || n, ?2, 'student', ?3 FROM seq",
+         SELECT 'bench' || n, $2, 'student', $3 FROM seq",
     )
     .bind(a.users)
     .bind(&hash)
@@ -84,7 +118,7 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
     .unwrap();
     let heavy: i64 = sqlx::query_scalar(
         "INSERT INTO users (username, password_hash, role, created_at)
-         VALUES ('heavy', ?1, 'student', ?2) RETURNING id",
+         VALUES ('heavy', $1, 'student', $2) RETURNING id",
     )
     .bind(&hash)
     .bind(now)
@@ -92,16 +126,16 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
     .await
     .unwrap();
     let deck: i64 = sqlx::query_scalar(
-        "INSERT INTO decks (name, created_at) VALUES ('Bench deck', ?1) RETURNING id",
+        "INSERT INTO decks (name, created_at) VALUES ('Bench deck', $1) RETURNING id",
     )
     .bind(now)
     .fetch_one(&mut *tx)
     .await
     .unwrap();
     sqlx::query(
-        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $1)
          INSERT INTO cards (deck_id, front, back, position, created_at, updated_at)
-         SELECT ?2, 'Bench question ' || n, 'Bench answer ' || n, n, ?3, ?3 FROM seq",
+         SELECT $2, 'Bench question ' || n, 'Bench answer ' || n, n, $3, $3 FROM seq",
     )
     .bind(a.cards)
     .bind(deck)
@@ -114,11 +148,11 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
         "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
              interval_days, due_day, lapses, last_reviewed_at)
          SELECT u.id, c.id, 2, 250, 6,
-                CASE WHEN c.position % 2 = 0 THEN ?2 - (c.position % 7)
-                     ELSE ?2 + 1 + (c.position % 30) END,
-                0, ?3
-         FROM users u JOIN cards c ON c.deck_id = ?1
-         WHERE u.username LIKE 'bench%' AND c.position <= ?4 * 9 / 10",
+                CASE WHEN c.position % 2 = 0 THEN $2 - (c.position % 7)
+                     ELSE $2 + 1 + (c.position % 30) END,
+                0, $3
+         FROM users u JOIN cards c ON c.deck_id = $1
+         WHERE substr(u.username, 1, 5) = 'bench' AND c.position <= $4 * 9 / 10",
     )
     .bind(deck)
     .bind(today)
@@ -132,8 +166,8 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
         "INSERT INTO reviews (user_id, card_id, kind, reviewed_at, study_day, quality,
              repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
              last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after)
-         SELECT s.user_id, s.card_id, 'grade', ?2 - k.k * 7 * 86400, ?1 - k.k * 7,
-                3 + (s.card_id + k.k) % 3, k.k - 1, 250, 1, ?1 - k.k * 7, 0, ?2, k.k, 250, 6, ?1
+         SELECT s.user_id, s.card_id, 'grade', $2 - k.k * 7 * 86400, $1 - k.k * 7,
+                3 + (s.card_id + k.k) % 3, k.k - 1, 250, 1, $1 - k.k * 7, 0, $2, k.k, 250, 6, $1
          FROM review_states s, (SELECT 1 AS k UNION ALL SELECT 2) k",
     )
     .bind(today)
@@ -143,13 +177,13 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
     .unwrap();
     // The heavy user: a year of history over the deck.
     sqlx::query(
-        "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1 - 1)
+        "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < $1 - 1)
          INSERT INTO reviews (user_id, card_id, kind, reviewed_at, study_day, quality,
              repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
              last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after)
-         SELECT ?2, (SELECT MIN(id) FROM cards WHERE deck_id = ?3) + n % ?4, 'grade',
-                ?5 - (n % 365) * 86400, ?6 - n % 365, 2 + n % 4, 3, 250, 25, ?6, 0, ?5, 4, 250,
-                60, ?6 + 60
+         SELECT $2, (SELECT MIN(id) FROM cards WHERE deck_id = $3) + n % $4, 'grade',
+                $5 - (n % 365) * 86400, $6 - n % 365, 2 + n % 4, 3, 250, 25, $6, 0, $5, 4, 250,
+                60, $6 + 60
          FROM seq",
     )
     .bind(a.heavy_reviews)
@@ -164,7 +198,7 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
     sqlx::query(
         "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
              interval_days, due_day, lapses, last_reviewed_at)
-         SELECT ?1, id, 3, 250, 30, ?2 + position % 30, 1, ?3 FROM cards WHERE deck_id = ?4",
+         SELECT $1, id, 3, 250, 30, $2 + position % 30, 1, $3 FROM cards WHERE deck_id = $4",
     )
     .bind(heavy)
     .bind(today)
@@ -175,7 +209,7 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
     .unwrap();
     // A live session per user, so the load needs no logins (argon2 would dominate).
     let users: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM users WHERE username LIKE 'bench%' OR username = 'heavy'",
+        "SELECT id FROM users WHERE substr(username, 1, 5) = 'bench' OR username = 'heavy'",
     )
     .fetch_all(&mut *tx)
     .await
@@ -193,7 +227,8 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
             .await
             .unwrap();
         sqlx::query(
-            "UPDATE review_states SET stability = MAX(interval_days, 1) * 1.0, difficulty = 5.0",
+            "UPDATE review_states SET difficulty = 5.0,
+                 stability = CASE WHEN interval_days > 1 THEN interval_days ELSE 1 END",
         )
         .execute(&mut *tx)
         .await
@@ -203,14 +238,18 @@ async fn seed(db: &std::path::Path, a: &Args, today: i32) -> (i64, Vec<(i64, i64
     studyhall::db::stats::rebuild_review_days(&pool)
         .await
         .unwrap();
-    sqlx::query("PRAGMA optimize").execute(&pool).await.unwrap();
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&pool)
-        .await
-        .unwrap();
+    if matches!(db, Location::File(_)) {
+        sqlx::query("PRAGMA optimize").execute(&pool).await.unwrap();
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&pool)
+            .await
+            .unwrap();
+    } else {
+        sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+    }
     let due: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT s.user_id, s.card_id FROM review_states s JOIN users u ON u.id = s.user_id
-         WHERE u.username LIKE 'bench%' AND s.due_day <= ?1 ORDER BY s.card_id, s.user_id",
+         WHERE substr(u.username, 1, 5) = 'bench' AND s.due_day <= $1 ORDER BY s.card_id, s.user_id",
     )
     .bind(today)
     .fetch_all(&pool)
@@ -313,7 +352,13 @@ struct Row {
 
 /// The server's CPU time (µs, user + system, all threads) and context switches (voluntary
 /// and not, summed over its threads) so far, from /proc.
-fn server_cost(pid: u32) -> (f64, f64) {
+fn server_cost(pids: &[u32]) -> (f64, f64) {
+    pids.iter()
+        .map(|&pid| one_server_cost(pid))
+        .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
+fn one_server_cost(pid: u32) -> (f64, f64) {
     let ticks_per_second = 100.0; // USER_HZ on Linux
     let cpu = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
@@ -401,10 +446,18 @@ fn peak_rss_mb(pid: u32) -> f64 {
 async fn main() {
     let a = Args::parse();
     let dir = tempfile::tempdir().unwrap();
-    let db = a
-        .database
-        .clone()
-        .unwrap_or_else(|| dir.path().join("bench.db"));
+    let (db, admin_url) = match a.database.clone() {
+        None => (Location::File(dir.path().join("bench.db")), None),
+        Some(Location::File(path)) => (Location::File(path), None),
+        Some(Location::Postgres(url)) => (
+            Location::Postgres(new_postgres_database(&url).await),
+            Some(url),
+        ),
+    };
+    let db_arg = match &db {
+        Location::File(path) => path.to_string_lossy().into_owned(),
+        Location::Postgres(url) => url.clone(),
+    };
     let server = a.server.clone().unwrap_or_else(|| {
         std::env::current_exe()
             .unwrap()
@@ -429,32 +482,55 @@ async fn main() {
         n
     };
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(&server)
-        .args(["--bind", &format!("127.0.0.1:{port}"), "--database"])
-        .arg(&db)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
-    let pid = child.id();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok() {
-            break;
+    let mut children = Vec::new();
+    let mut urls = Vec::new();
+    for _ in 0..a.servers.max(1) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&server)
+            .args([
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                &db_arg,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if reqwest::get(format!("{url}/healthz")).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        children.push(child);
+        urls.push(url);
     }
+    let pids: Vec<u32> = children.iter().map(|c| c.id()).collect();
+    let pid = pids.as_slice();
+    let base = Arc::new(Servers {
+        urls,
+        next: std::sync::atomic::AtomicUsize::new(0),
+    });
 
     println!(
         "studyhall benchmark: {} users x {} cards, {history} review rows, {} clients, {} s per phase",
         a.users, a.cards, a.clients, a.seconds
     );
-    println!("server: {}", server.display());
+    println!(
+        "server: {} x {} on {}",
+        server.display(),
+        pids.len(),
+        match &db {
+            Location::File(_) => "SQLite",
+            Location::Postgres(_) => "PostgreSQL",
+        }
+    );
     let mut table = Vec::new();
     let (users, clients, seconds) = (a.users, a.clients, a.seconds);
 
@@ -623,15 +699,31 @@ async fn main() {
     .await;
     table.extend(costed(rows("mixed", s, t), before, server_cost(pid)));
 
-    let rss = peak_rss_mb(pid);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let size_mb = ["", "-wal", "-shm"]
-        .iter()
-        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db.display())).ok())
-        .map(|m| m.len())
-        .sum::<u64>() as f64
-        / 1_048_576.0;
+    let rss = pids.iter().map(|&p| peak_rss_mb(p)).fold(0.0, f64::max);
+    for mut child in children {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let size_mb = match &db {
+        Location::File(path) => {
+            ["", "-wal", "-shm"]
+                .iter()
+                .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", path.display())).ok())
+                .map(|m| m.len())
+                .sum::<u64>() as f64
+                / 1_048_576.0
+        }
+        Location::Postgres(_) => {
+            let pool = studyhall::db::connect(&db).await.unwrap();
+            let bytes: i64 =
+                sqlx::query_scalar("SELECT CAST(pg_database_size(current_database()) AS BIGINT)")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            pool.close().await;
+            bytes as f64 / 1_048_576.0
+        }
+    };
 
     let wal_end_mb = wal_mb(&db);
     let healthz = table
@@ -659,7 +751,7 @@ async fn main() {
         );
     }
     println!();
-    println!("server peak RSS: {rss:.1} MB");
+    println!("server peak RSS: {rss:.1} MB (the largest of the servers)");
     println!(
         "database size: {size_mb:.1} MB (write-ahead log after the grades: {wal_after_grades_mb:.1} MB, at the end: {wal_end_mb:.1} MB)"
     );
@@ -715,6 +807,17 @@ async fn main() {
             rss < 200.0,
         ),
     ];
+    if let (Some(url), Location::Postgres(bench_url)) = (&admin_url, &db) {
+        use sqlx::Connection;
+        let name = bench_url.rsplit_once('/').map_or("", |(_, n)| n);
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
     println!();
     println!("| goal | this run | |");
     println!("| --- | ---: | --- |");
@@ -727,6 +830,10 @@ async fn main() {
 }
 
 /// The write-ahead log's size now, in MB.
-fn wal_mb(db: &std::path::Path) -> f64 {
-    std::fs::metadata(format!("{}-wal", db.display())).map_or(0.0, |m| m.len() as f64 / 1_048_576.0)
+fn wal_mb(db: &Location) -> f64 {
+    match db {
+        Location::File(path) => std::fs::metadata(format!("{}-wal", path.display()))
+            .map_or(0.0, |m| m.len() as f64 / 1_048_576.0),
+        Location::Postgres(_) => 0.0,
+    }
 }

@@ -1,6 +1,6 @@
 //! What the subcommands do, apart from parsing: kept in the library so tests can call it.
 
-use crate::db::Pool;
+use crate::db::{Location, Pool};
 use crate::domain::{DeckName, Password, Role, Username};
 use crate::import::Format;
 use crate::study::{accounts, import::ImportReport};
@@ -51,6 +51,36 @@ pub async fn backup(pool: &Pool, file: &Path) -> anyhow::Result<()> {
     crate::db::backup_into(pool, file)
         .await
         .with_context(|| format!("backing up to {} failed", file.display()))
+}
+
+/// `studyhall migrate-to postgres://...`: the SQLite site at `source` into the empty
+/// PostgreSQL database at `target` (migrated first). Returns the table of row counts.
+pub async fn migrate_to(source: &Location, target: &Location) -> anyhow::Result<String> {
+    let (Location::File(path), Location::Postgres(_)) = (source, target) else {
+        anyhow::bail!(
+            "migrate-to copies a SQLite file (--database FILE) into PostgreSQL (a postgres:// URL)"
+        );
+    };
+    if !path.exists() {
+        anyhow::bail!("{} does not exist", path.display());
+    }
+    let from = crate::db::connect(source)
+        .await
+        .with_context(|| format!("cannot open {source}"))?;
+    let to = crate::db::connect(target)
+        .await
+        .with_context(|| format!("cannot open {target}"))?;
+    let report = crate::db::copy::sqlite_to_postgres(&from, &to).await;
+    from.close().await;
+    to.close().await;
+    let report = report.with_context(|| format!("copying into {target} failed"))?;
+    let mut out = String::new();
+    for (table, rows, copied) in &report.tables {
+        out.push_str(&format!(
+            "  {table:<20} {rows:>10} rows, {copied:>10} copied\n"
+        ));
+    }
+    Ok(out)
 }
 
 /// `studyhall create-admin NAME`.

@@ -54,6 +54,12 @@ pub enum Command {
         /// The copy to write; must not exist yet.
         file: PathBuf,
     },
+    /// Copy this SQLite site (users, sessions, decks, cards, classes, the whole history) into
+    /// an empty PostgreSQL database, checking every table's row count.
+    MigrateTo {
+        /// The target, `postgres://user@host/db`; its database must exist and be empty.
+        target: Location,
+    },
     /// Create an admin account; the password is read from standard input.
     CreateAdmin {
         /// The new admin's username.

@@ -64,6 +64,12 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             pool.close().await;
             Ok(())
         }
+        Command::MigrateTo { target } => {
+            let report = cli::migrate_to(&args.database, &target).await?;
+            println!("copied {} into {target}:", args.database);
+            print!("{report}");
+            Ok(())
+        }
         Command::CreateAdmin { name } => {
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;

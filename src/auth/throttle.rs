@@ -30,7 +30,7 @@ pub const FREE_FAILURES: u32 = 5;
 /// The longest wait between attempts on one account from one address.
 pub const MAX_BACKOFF_SECS: i64 = 15 * 60;
 /// How long an account's failures are remembered after the last one.
-const ACCOUNT_MEMORY_SECS: i64 = 24 * 3600;
+pub const ACCOUNT_MEMORY_SECS: i64 = 24 * 3600;
 /// Registrations an address may make at once.
 pub const REGISTRATION_BURST: u32 = 100;
 /// Seconds for one more registration to become available.
@@ -54,17 +54,68 @@ impl From<IpAddr> for Client {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    started: i64,
-    used: u32,
+/// An address's window of password checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// When it started (Unix seconds).
+    pub started: i64,
+    /// Checks reserved in it.
+    pub used: u32,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Backoff {
-    failures: u32,
-    next_allowed: i64,
-    last: i64,
+/// One account's failures from one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Failures in a row.
+    pub failures: u32,
+    /// The next check may start then.
+    pub next_allowed: i64,
+    /// The last failure.
+    pub last: i64,
+}
+
+/// The rule of [`LoginThrottle::begin`], on the state it reads: the address's window and the
+/// pair's backoff after one more reserved check at `now`, or how long to wait. The same rule
+/// runs on the store's copy of the state where several app servers share one
+/// (`study::accounts`).
+pub fn reserve(
+    window: Option<Window>,
+    backoff: Option<Backoff>,
+    now: i64,
+) -> Result<(Window, Backoff), RetryAfter> {
+    let mut window = window
+        .filter(|w| now < w.started + ADDRESS_WINDOW_SECS)
+        .unwrap_or(Window {
+            started: now,
+            used: 0,
+        });
+    if window.used >= ADDRESS_FAILURES {
+        return Err(secs(window.started + ADDRESS_WINDOW_SECS, now));
+    }
+    let previous = backoff.filter(|b| now < b.last + ACCOUNT_MEMORY_SECS);
+    if let Some(b) = previous
+        && now < b.next_allowed
+    {
+        return Err(secs(b.next_allowed, now));
+    }
+    let failures = previous.map_or(0, |b| b.failures) + 1;
+    // Times are whole seconds: a wait of b seconds from somewhere inside second `now` must
+    // end at the start of second now + b + 1, or it could last almost nothing.
+    let wait = backoff_secs(failures);
+    window.used += 1;
+    Ok((
+        window,
+        Backoff {
+            failures,
+            next_allowed: now + wait + i64::from(wait > 0),
+            last: now,
+        },
+    ))
+}
+
+/// The key an address is counted under in a store: the address (or its /64) in hex.
+pub fn client_key(ip: IpAddr) -> String {
+    format!("{:032x}", Client::from(ip).0)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -114,7 +165,7 @@ pub fn backoff_secs(failures: u32) -> i64 {
 }
 
 /// Account names compare as the database compares them: trimmed, case-insensitive.
-fn account_key(username: &str) -> String {
+pub fn account_key(username: &str) -> String {
     username.trim().to_lowercase().chars().take(64).collect()
 }
 
@@ -130,45 +181,15 @@ impl LoginThrottle {
         let account = account_key(username);
         let mut state = self.lock();
         sweep(&mut state, now);
-        let window = state.addresses.entry(client).or_insert(Window {
-            started: now,
-            used: 0,
-        });
-        if now >= window.started + ADDRESS_WINDOW_SECS {
-            *window = Window {
-                started: now,
-                used: 0,
-            };
-        }
-        if window.used >= ADDRESS_FAILURES {
-            return Err(secs(window.started + ADDRESS_WINDOW_SECS, now));
-        }
         let key = (account, client);
         let previous = state
             .accounts
             .get(&key)
             .copied()
             .filter(|b| now < b.last + ACCOUNT_MEMORY_SECS);
-        if let Some(b) = previous
-            && now < b.next_allowed
-        {
-            return Err(secs(b.next_allowed, now));
-        }
-        let failures = previous.map_or(0, |b| b.failures) + 1;
-        // Times are whole seconds: a wait of b seconds from somewhere inside second `now`
-        // must end at the start of second now + b + 1, or it could last almost nothing.
-        let wait = backoff_secs(failures);
-        state.accounts.insert(
-            key.clone(),
-            Backoff {
-                failures,
-                next_allowed: now + wait + i64::from(wait > 0),
-                last: now,
-            },
-        );
-        if let Some(w) = state.addresses.get_mut(&client) {
-            w.used += 1;
-        }
+        let (window, backoff) = reserve(state.addresses.get(&client).copied(), previous, now)?;
+        state.addresses.insert(client, window);
+        state.accounts.insert(key.clone(), backoff);
         Ok(Attempt {
             client,
             account: key.0,

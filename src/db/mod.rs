@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod anki;
 pub mod checkpoint;
 pub mod classes;
+pub mod copy;
 pub mod decks;
 pub mod exams;
 pub mod hot;
@@ -17,6 +18,7 @@ pub mod reports;
 pub mod reviews;
 pub mod sessions;
 pub mod stats;
+pub mod throttle;
 pub mod users;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -396,7 +398,7 @@ impl Db {
     /// Whether other app servers may write to this store too (PostgreSQL): then nothing this
     /// server remembers of the store's rows may be trusted across requests.
     pub fn may_be_shared(&self) -> bool {
-        self.backend == Backend::Postgres
+        may_be_shared(&self.write)
     }
 
     /// After a commit of a writer that appends without pause: on SQLite, lets the background
@@ -432,6 +434,11 @@ impl Db {
         self.read.close().await;
         self.write.close().await;
     }
+}
+
+/// Whether other app servers may use the store behind `pool` too (PostgreSQL).
+pub fn may_be_shared(pool: &Pool) -> bool {
+    Backend::of(pool) == Backend::Postgres
 }
 
 /// The key of the advisory lock PostgreSQL write transactions take (any constant will do;

@@ -8,7 +8,7 @@ use crate::domain::{Password, Role, Username};
 use actix_web::cookie::Cookie;
 use std::net::IpAddr;
 
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::throttle::{self, LoginThrottle};
 
 /// Creates an account with `role` (the very first account of a database is always admin).
 pub async fn register(
@@ -41,6 +41,7 @@ pub async fn register(
 /// reserved before hashing and given back only if the password is right or the check never
 /// ran.
 async fn checked_password<T>(
+    pool: &Pool,
     throttle: &LoginThrottle,
     ip: IpAddr,
     username: &str,
@@ -52,24 +53,114 @@ async fn checked_password<T>(
     let attempt = throttle
         .begin(ip, username, now)
         .map_err(|retry_after_secs| StudyError::TooManyRequests { retry_after_secs })?;
-    let (hash, found) = match lookup.await {
-        Ok(looked_up) => looked_up,
+    let shared = match reserve_shared(pool, ip, username, now).await {
+        Ok(shared) => shared,
         Err(e) => {
             throttle.cancel(attempt);
             return Err(e);
         }
     };
-    match password::verify(password_typed.to_owned(), hash).await {
-        Ok(true) => {
-            throttle.succeeded(attempt);
-            Ok((true, found))
-        }
-        Ok(false) => Ok((false, found)),
-        Err(e) => {
-            throttle.cancel(attempt);
-            Err(e.into())
-        }
+    let outcome = match lookup.await {
+        Ok((hash, found)) => password::verify(password_typed.to_owned(), hash)
+            .await
+            .map(|right| (right, found))
+            .map_err(StudyError::from),
+        Err(e) => Err(e),
+    };
+    match &outcome {
+        Ok((true, _)) => throttle.succeeded(attempt),
+        Ok((false, _)) => {}
+        Err(_) => throttle.cancel(attempt),
     }
+    if let Some(shared) = shared {
+        let right = match &outcome {
+            Ok((right, _)) => Some(*right),
+            Err(_) => None,
+        };
+        settle_shared(pool, shared, right).await?;
+    }
+    outcome
+}
+
+/// A password check reserved in the store's copy of the throttle (see [`reserve_shared`]).
+struct SharedAttempt {
+    client: String,
+    account: String,
+    /// The pair's backoff before this check, to put back if the check never ran.
+    previous: Option<(i64, i64, i64)>,
+}
+
+/// Where other app servers share the store, each one's in-memory throttle sees only its own
+/// requests: the same rule ([`throttle::reserve`]) then runs on the store's copy too, in a
+/// write transaction, so that guesses spread over the servers count as one budget. None on a
+/// store no other server uses.
+async fn reserve_shared(
+    pool: &Pool,
+    ip: IpAddr,
+    username: &str,
+    now: i64,
+) -> Result<Option<SharedAttempt>, StudyError> {
+    if !db::may_be_shared(pool) {
+        return Ok(None);
+    }
+    let client = throttle::client_key(ip);
+    let account = throttle::account_key(username);
+    let mut tx = db::begin_write(pool).await?;
+    db::throttle::forget_old(
+        &mut tx,
+        now - throttle::ADDRESS_WINDOW_SECS,
+        now - throttle::ACCOUNT_MEMORY_SECS,
+    )
+    .await?;
+    let window = db::throttle::window(&mut *tx, &client)
+        .await?
+        .map(|(started, used)| throttle::Window {
+            started,
+            used: u32::try_from(used).unwrap_or(u32::MAX),
+        });
+    let previous = db::throttle::backoff(&mut *tx, &account, &client).await?;
+    let backoff = previous.map(|(failures, next_allowed, last)| throttle::Backoff {
+        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+        next_allowed,
+        last,
+    });
+    let (window, backoff) = throttle::reserve(window, backoff, now)
+        .map_err(|retry_after_secs| StudyError::TooManyRequests { retry_after_secs })?;
+    db::throttle::set_window(&mut *tx, &client, window.started, i64::from(window.used)).await?;
+    let stored = (
+        i64::from(backoff.failures),
+        backoff.next_allowed,
+        backoff.last,
+    );
+    db::throttle::set_backoff(&mut *tx, &account, &client, Some(stored)).await?;
+    tx.commit().await?;
+    Ok(Some(SharedAttempt {
+        client,
+        account,
+        previous,
+    }))
+}
+
+/// Settles a shared reservation: a right password gives the check back and starts the pair
+/// over, a wrong one leaves it counted, a check that never ran (None) is undone.
+async fn settle_shared(
+    pool: &Pool,
+    shared: SharedAttempt,
+    right: Option<bool>,
+) -> Result<(), StudyError> {
+    if right == Some(false) {
+        return Ok(());
+    }
+    let mut tx = db::begin_write(pool).await?;
+    db::throttle::give_back(&mut *tx, &shared.client).await?;
+    let backoff = if right == Some(true) {
+        None
+    } else {
+        shared.previous
+    };
+    db::throttle::set_backoff(&mut *tx, &shared.account, &shared.client, backoff).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Checks a login, throttled per client address and per account. Returns the user's id.
@@ -85,7 +176,8 @@ pub async fn authenticate(
         let user = db::users::find_by_username(pool, username.trim()).await?;
         Ok((user.as_ref().map(|u| u.password_hash.clone()), user))
     };
-    let (ok, user) = checked_password(throttle, ip, username, password_typed, now, lookup).await?;
+    let (ok, user) =
+        checked_password(pool, throttle, ip, username, password_typed, now, lookup).await?;
     match user {
         Some(user) if ok && user.disabled => Err(StudyError::Validation(
             "This account is disabled; ask an administrator.".to_owned(),
@@ -188,7 +280,8 @@ pub async fn change_password(
             .ok_or(StudyError::NotFound)?;
         Ok((Some(row.password_hash), ()))
     };
-    let (right, ()) = checked_password(throttle, ip, user.username, current, now, lookup).await?;
+    let (right, ()) =
+        checked_password(pool, throttle, ip, user.username, current, now, lookup).await?;
     if !right {
         return Err(StudyError::Validation(
             "The current password is not right.".to_owned(),

@@ -16,6 +16,7 @@ mod export;
 mod fsrs;
 mod helpers;
 mod hostile_imports;
+mod migrate_to;
 mod migrations;
 mod practice;
 mod protocol;

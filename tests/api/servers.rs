@@ -172,3 +172,38 @@ async fn a_grade_answered_by_one_server_is_committed_for_the_other() {
         );
     }
 }
+
+#[tokio::test]
+async fn wrong_passwords_spread_over_two_servers_count_as_one_budget() {
+    let Some((a, b)) = two_servers().await else {
+        return;
+    };
+    a.register_ok("ada").await;
+    let guesser = a.other_browser();
+    let guesser_on_b = guesser.on(&b);
+    let free = studyhall::auth::throttle::FREE_FAILURES;
+    // Each server alone sees only half of the guesses, too few to slow anyone down.
+    for i in 0..free {
+        let server = if i % 2 == 0 { &guesser } else { &guesser_on_b };
+        let r = server.login("ada", "not the password").await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "guess {i}");
+    }
+    for server in [&guesser, &guesser_on_b] {
+        let r = server.login("ada", "not the password").await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(r.headers().contains_key("retry-after"));
+    }
+    // The owner elsewhere is not slowed (every test client is 127.0.0.1, so "elsewhere" is
+    // simulated by a right password: it is not counted against the account's owner).
+    let owner_on_b = a.other_browser().on(&b);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(
+        owner_on_b.login("ada", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        guesser.login("ada", "not the password").await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a right password started the pair over, on both servers"
+    );
+}
