@@ -72,12 +72,15 @@ async fn new_postgres_database(url: &str) -> String {
     use sqlx::Connection;
     let name = format!("bench_{}", std::process::id());
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
     let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
     format!("{base}/{name}")
 }
