@@ -202,6 +202,9 @@ pub async fn sqlite_to_postgres(source: &Pool, target: &Pool) -> Result<CopyRepo
         )));
     }
     tx.commit().await?;
+    // Planner statistics for the copied tables now, rather than when autovacuum comes round:
+    // the first requests on the new site get the plans the old one had.
+    sqlx::query("ANALYZE").execute(target).await?;
     Ok(report)
 }
 

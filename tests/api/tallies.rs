@@ -369,3 +369,38 @@ async fn deleting_a_user_takes_their_tallies_with_them() {
     .unwrap();
     assert_eq!(after, (0, 0));
 }
+
+/// On PostgreSQL the counters that every grade updates leave room on their pages (migration
+/// 0003), so an update stays on its page without new index entries, instead of spreading a
+/// student's tally over one page per old row version until autovacuum comes round.
+#[tokio::test]
+async fn on_postgresql_the_tallies_leave_room_for_updates_in_place() {
+    if !crate::helpers::on_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let pool = app.pool().await;
+    for (table, fillfactor) in [
+        ("due_tally", 50),
+        ("studied_tally", 50),
+        ("deck_tally", 50),
+        ("review_days", 70),
+    ] {
+        let options: Option<String> = sqlx::query_scalar(
+            "SELECT CAST(array_to_string(reloptions, ',') AS TEXT) FROM pg_class WHERE relname = $1",
+        )
+        .bind(table)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let options = options.unwrap_or_default();
+        assert!(
+            options.contains(&format!("fillfactor={fillfactor}")),
+            "{table}: {options}"
+        );
+        assert!(
+            options.contains("autovacuum_vacuum_scale_factor="),
+            "{table}: {options}"
+        );
+    }
+}
