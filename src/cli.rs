@@ -99,6 +99,23 @@ pub async fn create_admin(pool: &Pool, name: &str, password: &str) -> anyhow::Re
     Ok(())
 }
 
+/// An error and its causes as one line, each cause said once: database drivers' errors often
+/// repeat their source's text in their own ("error returned from database: X", then X).
+pub fn error_chain(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +124,29 @@ mod tests {
     fn urls_print_a_host_a_browser_can_open() {
         assert_eq!(url_of("127.0.0.1:8080", 8080), "http://127.0.0.1:8080/");
         assert_eq!(url_of("0.0.0.0:0", 41234), "http://127.0.0.1:41234/");
+    }
+
+    #[test]
+    fn an_error_chain_says_each_cause_once() {
+        #[derive(Debug)]
+        struct Repeats(std::io::Error);
+        impl std::fmt::Display for Repeats {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "error returned from database: {}", self.0)
+            }
+        }
+        impl std::error::Error for Repeats {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let inner = std::io::Error::other("database \"x\" does not exist");
+        let e = anyhow::Error::new(Repeats(inner)).context("cannot open x");
+        assert_eq!(
+            error_chain(&e),
+            "cannot open x: error returned from database: database \"x\" does not exist"
+        );
+        let e = anyhow::anyhow!("refused").context("copying failed");
+        assert_eq!(error_chain(&e), "copying failed: refused");
     }
 }

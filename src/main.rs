@@ -22,7 +22,7 @@ async fn main() -> ExitCode {
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("studyhall: {e:#}");
+            eprintln!("studyhall: {}", cli::error_chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -73,8 +73,18 @@ enum Value {
     Blob(Option<Vec<u8>>),
 }
 
-fn refuse(message: String) -> sqlx::Error {
-    sqlx::Error::Configuration(message.into())
+/// Why a copy did not happen: a refusal names what is wrong with the source or target in a
+/// sentence of its own; a database error is passed through.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn refuse(message: String) -> CopyError {
+    CopyError::Refused(message)
 }
 
 /// SQLite's tables (not its own, nor sqlx's record of migrations), in copy order.
@@ -127,7 +137,7 @@ async fn count(db: impl super::Executor<'_>, table: &str) -> Result<i64, sqlx::E
 /// Copies the SQLite store `source` into the PostgreSQL store `target`, which must hold no
 /// rows in any of the tables (its schema is migrated already). Nothing is written unless
 /// every table was copied and counts the same on both sides.
-pub async fn sqlite_to_postgres(source: &Pool, target: &Pool) -> Result<CopyReport, sqlx::Error> {
+pub async fn sqlite_to_postgres(source: &Pool, target: &Pool) -> Result<CopyReport, CopyError> {
     if Backend::of(source) != Backend::Sqlite {
         return Err(refuse("the site to copy must be a SQLite file".to_owned()));
     }
