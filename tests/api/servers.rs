@@ -207,3 +207,63 @@ async fn wrong_passwords_spread_over_two_servers_count_as_one_budget() {
         "a right password started the pair over, on both servers"
     );
 }
+
+#[tokio::test]
+async fn a_deck_handed_out_or_taken_back_on_one_server_shows_or_hides_on_the_other() {
+    let Some((admin, b)) = two_servers().await else {
+        return;
+    };
+    admin.register_ok("admin").await;
+    let teacher = crate::classes::make_instructor(&admin, "teacher").await;
+    let deck = crate::classes::import_private(&teacher, "Midterm drill").await;
+    let (class, code) = crate::classes::new_class(&teacher, "Section A").await;
+    let student = admin.other_browser();
+    student.register_ok("student1").await;
+    let r = student
+        .submit("/classes", "/classes/join", &[("code", code.as_str())])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let student_on_b = student.on(&b);
+    let deck_page = format!("/decks/{deck}");
+    assert_eq!(
+        student_on_b.get(&deck_page).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Handed out through the first server: the student sees it on the second at once.
+    let r = teacher
+        .submit(
+            &format!("/classes/{class}"),
+            &format!("/classes/{class}/decks/{deck}"),
+            &[("assigned", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(student_on_b.get(&deck_page).await.status(), StatusCode::OK);
+    assert!(
+        student_on_b
+            .get_html("/decks")
+            .await
+            .contains("Midterm drill")
+    );
+
+    // Taken back through the first server: gone on the second at once.
+    let r = teacher
+        .submit(
+            &deck_page,
+            &format!("/decks/{deck}/classes/{class}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        student_on_b.get(&deck_page).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        !student_on_b
+            .get_html("/decks")
+            .await
+            .contains("Midterm drill")
+    );
+}
