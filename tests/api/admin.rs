@@ -1,13 +1,5 @@
-use crate::helpers::{PASSWORD, TestApp, spawn_app};
+use crate::helpers::{PASSWORD, spawn_app};
 use reqwest::StatusCode;
-
-async fn user_id(app: &TestApp, name: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-        .bind(name)
-        .fetch_one(&app.pool().await)
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn admins_list_and_search_users_and_students_cannot() {
@@ -26,7 +18,7 @@ async fn admins_list_and_search_users_and_students_cannot() {
     let forged = student
         .submit(
             "/decks",
-            &format!("/admin/users/{}/role", user_id(&app, "student1").await),
+            &format!("/admin/users/{}/role", app.user_id("student1").await),
             &[("role", "admin")],
         )
         .await;
@@ -43,7 +35,7 @@ async fn an_admin_changes_a_role_and_it_applies_at_once() {
     app.register_ok("admin").await;
     let other = app.other_browser();
     other.register_ok("teacher").await;
-    let id = user_id(&app, "teacher").await;
+    let id = app.user_id("teacher").await;
     assert_eq!(
         other.get("/admin/users").await.status(),
         StatusCode::FORBIDDEN
@@ -83,7 +75,7 @@ async fn an_admin_changes_a_role_and_it_applies_at_once() {
 async fn an_admin_cannot_demote_or_disable_themselves() {
     let app = spawn_app().await;
     app.register_ok("admin").await;
-    let me = user_id(&app, "admin").await;
+    let me = app.user_id("admin").await;
     let demote = app
         .submit(
             "/admin/users",
@@ -109,7 +101,7 @@ async fn a_disabled_account_loses_its_sessions_and_cannot_log_in_until_enabled()
     app.register_ok("admin").await;
     let student = app.other_browser();
     student.register_ok("student1").await;
-    let id = user_id(&app, "student1").await;
+    let id = app.user_id("student1").await;
     app.submit(
         "/admin/users",
         &format!("/admin/users/{id}/disabled"),
@@ -142,7 +134,7 @@ async fn a_reset_password_works_once_and_forces_a_new_one() {
     app.register_ok("admin").await;
     let student = app.other_browser();
     student.register_ok("student1").await;
-    let id = user_id(&app, "student1").await;
+    let id = app.user_id("student1").await;
     // Asked first.
     let confirm = app.get_html(&format!("/admin/users/{id}/reset")).await;
     assert!(
@@ -208,7 +200,7 @@ async fn disabling_asks_first_and_an_empty_search_says_so() {
     app.register_ok("admin").await;
     let student = app.other_browser();
     student.register_ok("student1").await;
-    let id = user_id(&app, "student1").await;
+    let id = app.user_id("student1").await;
     let list = app.get_html("/admin/users").await;
     assert!(list.contains(&format!("href=\"/admin/users/{id}/disabled\">Disable</a>")));
     let confirm = app.get_html(&format!("/admin/users/{id}/disabled")).await;
@@ -230,7 +222,7 @@ async fn disabling_asks_first_and_an_empty_search_says_so() {
     let none = app.get_html("/admin/users?q=nobody-like-this").await;
     assert!(none.contains("No accounts match ‘nobody-like-this’."));
     // The admin cannot be asked to lock themselves out.
-    let me = user_id(&app, "admin").await;
+    let me = app.user_id("admin").await;
     assert_ne!(
         app.get(&format!("/admin/users/{me}/reset")).await.status(),
         StatusCode::OK

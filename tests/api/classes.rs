@@ -9,18 +9,7 @@ fn location(r: &reqwest::Response) -> String {
 pub(crate) async fn make_instructor(admin: &TestApp, name: &str) -> TestApp {
     let teacher = admin.other_browser();
     teacher.register_ok(name).await;
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-        .bind(name)
-        .fetch_one(&admin.pool().await)
-        .await
-        .unwrap();
-    let r = admin
-        .submit(
-            "/admin/users",
-            &format!("/admin/users/{id}/role"),
-            &[("role", "instructor")],
-        )
-        .await;
+    let r = admin.set_role(name, "instructor").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     teacher
 }

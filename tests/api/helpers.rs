@@ -266,6 +266,26 @@ impl TestApp {
         app
     }
 
+    /// The id of the account called `name`.
+    pub async fn user_id(&self, name: &str) -> i64 {
+        sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(name)
+            .fetch_one(&self.pool().await)
+            .await
+            .unwrap()
+    }
+
+    /// This admin gives the account called `name` the role `role` through the users page.
+    pub async fn set_role(&self, name: &str, role: &str) -> reqwest::Response {
+        let id = self.user_id(name).await;
+        self.submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/role"),
+            &[("role", role)],
+        )
+        .await
+    }
+
     /// This browser on another server of the same site.
     pub fn on(&self, server: &TestApp) -> TestApp {
         let mut me = server.clone_browser();

@@ -158,17 +158,7 @@ async fn a_demoted_instructor_keeps_their_deck_but_not_the_right_to_edit_it() {
         teacher.get(&format!("/decks/{deck}/edit")).await.status(),
         StatusCode::OK
     );
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = 'teacher'")
-        .fetch_one(&admin.pool().await)
-        .await
-        .unwrap();
-    let r = admin
-        .submit(
-            "/admin/users",
-            &format!("/admin/users/{id}/role"),
-            &[("role", "student")],
-        )
-        .await;
+    let r = admin.set_role("teacher", "student").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         teacher.get(&format!("/decks/{deck}/edit")).await.status(),
@@ -306,18 +296,7 @@ async fn a_member_promoted_to_instructor_no_longer_counts_as_a_student() {
 }
 
 async fn make_instructor_by_name(admin: &TestApp, name: &str) {
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-        .bind(name)
-        .fetch_one(&admin.pool().await)
-        .await
-        .unwrap();
-    let r = admin
-        .submit(
-            "/admin/users",
-            &format!("/admin/users/{id}/role"),
-            &[("role", "instructor")],
-        )
-        .await;
+    let r = admin.set_role(name, "instructor").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
 

@@ -14,14 +14,6 @@ async fn two_servers() -> Option<(TestApp, TestApp)> {
     Some((a, b))
 }
 
-async fn user_id(app: &TestApp, name: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-        .bind(name)
-        .fetch_one(&app.pool().await)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_logout_on_one_server_ends_the_session_on_the_other() {
     let Some((a, b)) = two_servers().await else {
@@ -75,7 +67,7 @@ async fn a_password_change_or_disabling_on_one_server_holds_on_the_other() {
 
     let student_on_b = student.on(&b);
     assert_eq!(student_on_b.get("/decks").await.status(), StatusCode::OK);
-    let id = user_id(&admin, "student1").await;
+    let id = admin.user_id("student1").await;
     admin
         .submit(
             "/admin/users",
@@ -102,14 +94,7 @@ async fn a_role_change_on_one_server_applies_on_the_other() {
         teacher_on_b.get("/admin/import").await.status(),
         StatusCode::FORBIDDEN
     );
-    let id = user_id(&admin, "teacher").await;
-    let r = admin
-        .submit(
-            "/admin/users",
-            &format!("/admin/users/{id}/role"),
-            &[("role", "instructor")],
-        )
-        .await;
+    let r = admin.set_role("teacher", "instructor").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         teacher_on_b.get("/admin/import").await.status(),

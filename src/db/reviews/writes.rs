@@ -429,15 +429,10 @@ pub async fn record_batch(db: &mut Conn, w: &BatchWrites) -> Result<(), sqlx::Er
     Ok(())
 }
 
-/// `record_batch` on SQLite: three statements in one call.
-const RECORD_BATCH_SQLITE: &str =
-    "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
-             interval_days, due_day, lapses, last_reviewed_at, graded_day, stability, difficulty)
-         SELECT value ->> '$.user_id', value ->> '$.card_id', value ->> '$.repetitions',
-                value ->> '$.easiness_hundredths', value ->> '$.interval_days',
-                value ->> '$.due_day', value ->> '$.lapses', value ->> '$.last_reviewed_at',
-                value ->> '$.graded_day', value ->> '$.stability', value ->> '$.difficulty'
-         FROM json_each($1) WHERE true
+/// The SET list of a schedule's upsert, one text for both dialects' batches.
+macro_rules! state_upsert {
+    () => {
+        "
          ON CONFLICT (user_id, card_id) DO UPDATE SET
              repetitions = excluded.repetitions,
              easiness_hundredths = excluded.easiness_hundredths,
@@ -447,7 +442,22 @@ const RECORD_BATCH_SQLITE: &str =
              last_reviewed_at = excluded.last_reviewed_at,
              graded_day = excluded.graded_day,
              stability = excluded.stability,
-             difficulty = excluded.difficulty;
+             difficulty = excluded.difficulty"
+    };
+}
+
+/// `record_batch` on SQLite: three statements in one call.
+const RECORD_BATCH_SQLITE: &str = concat!(
+    "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+             interval_days, due_day, lapses, last_reviewed_at, graded_day, stability, difficulty)
+         SELECT value ->> '$.user_id', value ->> '$.card_id', value ->> '$.repetitions',
+                value ->> '$.easiness_hundredths', value ->> '$.interval_days',
+                value ->> '$.due_day', value ->> '$.lapses', value ->> '$.last_reviewed_at',
+                value ->> '$.graded_day', value ->> '$.stability', value ->> '$.difficulty'
+         FROM json_each($1) WHERE true
+",
+    state_upsert!(),
+    ";
          INSERT INTO reviews (user_id, card_id, study_day, kind, reviewed_at, quality,
              repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
              last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after,
@@ -472,27 +482,22 @@ const RECORD_BATCH_SQLITE: &str =
              reviews = reviews + excluded.reviews,
              mature_reviews = mature_reviews + excluded.mature_reviews,
              mature_passed = mature_passed + excluded.mature_passed,
-             introduced = introduced + excluded.introduced";
+             introduced = introduced + excluded.introduced"
+);
 
 /// `record_batch` on PostgreSQL, where a prepared statement is one statement: the three
 /// writes are data-modifying parts of one, the JSON rows read with their column types.
-const RECORD_BATCH_POSTGRES: &str = "WITH states AS (
+const RECORD_BATCH_POSTGRES: &str = concat!(
+    "WITH states AS (
          INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
              interval_days, due_day, lapses, last_reviewed_at, graded_day, stability, difficulty)
          SELECT * FROM json_to_recordset(CAST($1 AS json)) AS j(user_id BIGINT, card_id BIGINT,
              repetitions BIGINT, easiness_hundredths BIGINT, interval_days BIGINT,
              due_day BIGINT, lapses BIGINT, last_reviewed_at BIGINT, graded_day BIGINT,
              stability DOUBLE PRECISION, difficulty DOUBLE PRECISION)
-         ON CONFLICT (user_id, card_id) DO UPDATE SET
-             repetitions = excluded.repetitions,
-             easiness_hundredths = excluded.easiness_hundredths,
-             interval_days = excluded.interval_days,
-             due_day = excluded.due_day,
-             lapses = excluded.lapses,
-             last_reviewed_at = excluded.last_reviewed_at,
-             graded_day = excluded.graded_day,
-             stability = excluded.stability,
-             difficulty = excluded.difficulty
+",
+    state_upsert!(),
+    "
          RETURNING 1),
      events AS (
          INSERT INTO reviews (user_id, card_id, study_day, kind, reviewed_at, quality,
@@ -521,7 +526,8 @@ const RECORD_BATCH_POSTGRES: &str = "WITH states AS (
          reviews = review_days.reviews + excluded.reviews,
          mature_reviews = review_days.mature_reviews + excluded.mature_reviews,
          mature_passed = review_days.mature_passed + excluded.mature_passed,
-         introduced = review_days.introduced + excluded.introduced";
+         introduced = review_days.introduced + excluded.introduced"
+);
 
 /// Every standing grade and repeat of a user (of one card, or all), by card and then oldest
 /// first: (card, study day, quality). What switching scheduler replays.
