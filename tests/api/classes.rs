@@ -14,6 +14,25 @@ pub(crate) async fn make_instructor(admin: &TestApp, name: &str) -> TestApp {
     teacher
 }
 
+/// The student joins a class by its code.
+pub(crate) async fn join(student: &TestApp, code: &str) {
+    let r = student
+        .submit("/classes", "/classes/join", &[("code", code)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+/// The instructor hands deck `deck` to class `class`.
+pub(crate) async fn assign(teacher: &TestApp, class: i64, deck: i64) -> reqwest::Response {
+    teacher
+        .submit(
+            &format!("/classes/{class}"),
+            &format!("/classes/{class}/decks/{deck}"),
+            &[("assigned", "1")],
+        )
+        .await
+}
+
 /// The instructor imports a private deck; returns its id.
 pub(crate) async fn import_private(teacher: &TestApp, deck: &str) -> i64 {
     let form = Form::new()
@@ -112,13 +131,7 @@ async fn students_see_a_private_deck_only_through_a_class_it_is_assigned_to() {
         .await;
     assert_eq!(joined.status(), StatusCode::SEE_OTHER);
     hidden(&student).await;
-    let assign = teacher
-        .submit(
-            &format!("/classes/{class}"),
-            &format!("/classes/{class}/decks/{deck}"),
-            &[("assigned", "1")],
-        )
-        .await;
+    let assign = crate::classes::assign(&teacher, class, deck).await;
     assert_eq!(assign.status(), StatusCode::SEE_OTHER);
     assert!(student.get_html("/decks").await.contains("Secret deck"));
     let html = student.get_html(&format!("/review?deck={deck}")).await;
@@ -292,18 +305,10 @@ async fn a_students_report_reaches_the_class_instructor_who_resolves_it() {
     let teacher = make_instructor(&admin, "teacher").await;
     let deck = import_private(&teacher, "Reported deck").await;
     let (class, code) = new_class(&teacher, "Section R").await;
-    teacher
-        .submit(
-            &format!("/classes/{class}"),
-            &format!("/classes/{class}/decks/{deck}"),
-            &[("assigned", "1")],
-        )
-        .await;
+    crate::classes::assign(&teacher, class, deck).await;
     let student = admin.other_browser();
     student.register_ok("student").await;
-    student
-        .submit("/classes", "/classes/join", &[("code", &code)])
-        .await;
+    crate::classes::join(&student, &code).await;
 
     let review = format!("/review?deck={deck}");
     let card = card_id_in(&student.get_html(&review).await).unwrap();
@@ -452,19 +457,12 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
         .await
         .unwrap();
     let (class, code) = new_class(&teacher, "Dash").await;
-    teacher
-        .submit(
-            &format!("/classes/{class}"),
-            &format!("/classes/{class}/decks/{deck}"),
-            &[("assigned", "1")],
-        )
-        .await;
+    crate::classes::assign(&teacher, class, deck).await;
     let mut students = Vec::new();
     for name in ["stu1", "stu2", "stu3"] {
         let s = admin.other_browser();
         s.register_ok(name).await;
-        s.submit("/classes", "/classes/join", &[("code", &code)])
-            .await;
+        crate::classes::join(&s, &code).await;
         students.push(s);
     }
     // Someone outside the class studies too: none of it may count.

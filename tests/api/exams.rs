@@ -29,10 +29,7 @@ async fn class_with(names: &[&'static str]) -> Class {
     for &name in names {
         let s = admin.other_browser();
         s.register_ok(name).await;
-        let r = s
-            .submit("/classes", "/classes/join", &[("code", &code)])
-            .await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        crate::classes::join(&s, &code).await;
         set_new_per_day(&s, "8").await;
         students.push((s, name));
     }

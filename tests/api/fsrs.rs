@@ -296,8 +296,7 @@ async fn the_class_dashboard_scores_sm2_and_fsrs_on_the_class_history() {
         for name in ["stu1", "stu2", "stu3"] {
             let s = admin.other_browser();
             s.register_ok(name).await;
-            s.submit("/classes", "/classes/join", &[("code", &code)])
-                .await;
+            crate::classes::join(&s, &code).await;
             v.push(s);
         }
         v
@@ -424,8 +423,7 @@ async fn a_class_default_retention_schedules_the_students_who_leave_theirs_empty
     for (name, retention) in [("stu1", ""), ("stu2", "85")] {
         let s = admin.other_browser();
         s.register_ok(name).await;
-        s.submit("/classes", "/classes/join", &[("code", &code)])
-            .await;
+        crate::classes::join(&s, &code).await;
         set_new_per_day(&s, "6").await;
         assert_eq!(
             choose(&s, "fsrs", retention).await.status(),

@@ -44,18 +44,10 @@ async fn a_sqlite_site_moves_to_postgres_whole_and_a_full_target_is_refused() {
     let teacher = make_instructor(&site, "teacher").await;
     let deck = import_private(&teacher, "Private notes").await;
     let (class, code) = new_class(&teacher, "Section M").await;
-    teacher
-        .submit(
-            &format!("/classes/{class}"),
-            &format!("/classes/{class}/decks/{deck}"),
-            &[("assigned", "1")],
-        )
-        .await;
+    crate::classes::assign(&teacher, class, deck).await;
     let student = site.other_browser();
     student.register_ok("student").await;
-    student
-        .submit("/classes", "/classes/join", &[("code", &code)])
-        .await;
+    crate::classes::join(&student, &code).await;
     let review = format!("/review?deck={deck}");
     let card = card_id_in(&student.get_html(&review).await).unwrap();
     let r = student

@@ -1,26 +1,9 @@
 //! Who may do what with decks and classes, probed the way a hostile colleague or a demoted
 //! instructor would.
 
-use crate::classes::{import_private, make_instructor, new_class};
+use crate::classes::{assign, import_private, join, make_instructor, new_class};
 use crate::helpers::{TestApp, spawn_app};
 use reqwest::StatusCode;
-
-async fn join(student: &TestApp, code: &str) {
-    let r = student
-        .submit("/classes", "/classes/join", &[("code", code)])
-        .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-}
-
-async fn assign(teacher: &TestApp, class: i64, deck: i64) -> reqwest::Response {
-    teacher
-        .submit(
-            &format!("/classes/{class}"),
-            &format!("/classes/{class}/decks/{deck}"),
-            &[("assigned", "1")],
-        )
-        .await
-}
 
 #[tokio::test]
 async fn an_instructor_cannot_hand_out_another_instructors_private_deck() {

@@ -216,13 +216,7 @@ async fn a_deck_handed_out_or_taken_back_on_one_server_shows_or_hides_on_the_oth
     );
 
     // Handed out through the first server: the student sees it on the second at once.
-    let r = teacher
-        .submit(
-            &format!("/classes/{class}"),
-            &format!("/classes/{class}/decks/{deck}"),
-            &[("assigned", "1")],
-        )
-        .await;
+    let r = crate::classes::assign(&teacher, class, deck).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(student_on_b.get(&deck_page).await.status(), StatusCode::OK);
     assert!(
