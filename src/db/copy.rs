@@ -211,10 +211,12 @@ pub async fn sqlite_to_postgres(source: &Pool, target: &Pool) -> Result<CopyRepo
             differ.join("; ")
         )));
     }
-    tx.commit().await?;
     // Planner statistics for the copied tables now, rather than when autovacuum comes round:
-    // the first requests on the new site get the plans the old one had.
-    sqlx::query("ANALYZE").execute(target).await?;
+    // the first requests on the new site get the plans the old one had. Inside the
+    // transaction, so that a failure here leaves the target empty rather than a copy the
+    // command reports as failed.
+    sqlx::query("ANALYZE").execute(&mut *tx).await?;
+    tx.commit().await?;
     Ok(report)
 }
 
