@@ -427,20 +427,22 @@ async fn add_card(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let deck = editable(&req, &user, *id).await?;
-    let form = form.0;
-    if form.preview.is_some() {
-        // Nothing is saved: the editor comes back with the form as typed and the card shown.
-        return page(&editor(&req, &user, deck, EditorView::default(), Vec::new(), form).await?);
-    }
+    let mut form = form.0;
+    // A preview passes the same rules as saving: text over the limits is refused, not shown.
     let (front, back, tags) = match parse_card(&form) {
         Ok(parsed) => parsed,
         Err(errors) => {
+            form.preview = None;
             return page_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &editor(&req, &user, deck, EditorView::default(), errors, form).await?,
             );
         }
     };
+    if form.preview.is_some() {
+        // Nothing is saved: the editor comes back with the form as typed and the card shown.
+        return page(&editor(&req, &user, deck, EditorView::default(), Vec::new(), form).await?);
+    }
     let now = state.clock.now().as_second();
     match crate::db::decks::add_card(
         state.db.writer(),
@@ -480,8 +482,10 @@ async fn save_card(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let (deck, card) = editable_card(&req, &user, *id).await?;
-    if form.0.preview.is_some() {
-        // Nothing is saved: the editor opens on the card, with the text as typed and shown.
+    let parsed = parse_card(&form.0);
+    if form.0.preview.is_some() && parsed.is_ok() {
+        // Nothing is saved: the editor opens on the card, with the text as typed and shown
+        // (only text that saving would accept: a preview applies the same limits).
         let form = form.0;
         let rank =
             crate::db::decks::card_rank(state.db.reader(), deck.id, &form.q, card.id).await?;
@@ -498,8 +502,7 @@ async fn save_card(
         shown.edit_preview = Some((card.id, form.front, form.back, form.tags));
         return page(&shown);
     }
-    let (front, back, tags) =
-        parse_card(&form.0).map_err(|errors| AppError::Validation(errors.join(" ")))?;
+    let (front, back, tags) = parsed.map_err(|errors| AppError::Validation(errors.join(" ")))?;
     crate::db::decks::update_card(
         state.db.writer(),
         card.id,

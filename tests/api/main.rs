@@ -16,6 +16,7 @@ mod export;
 mod fsrs;
 mod helpers;
 mod hostile_imports;
+mod hostile_tex;
 mod migrate_to;
 mod migrations;
 mod practice;
