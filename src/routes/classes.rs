@@ -1,6 +1,7 @@
 //! Classes: instructors create them and assign decks; students join with a code and leave.
 
 use super::{Nav, page, page_with, see_other};
+use crate::auth::quota::Kind;
 use crate::auth::{CsrfForm, CurrentUser, Instructor, user::app_state};
 use crate::db::classes::{ClassRow, MemberRow};
 use crate::error::AppError;
@@ -188,9 +189,10 @@ async fn create_class(
     let state = app_state(&req)?;
     match classes::create(
         state.db.writer(),
+        &state.quotas,
         &form.0.name,
         user.id,
-        state.clock.now().as_second(),
+        state.clock.now(),
     )
     .await
     {
@@ -211,9 +213,11 @@ async fn join_class(
     let state = app_state(&req)?;
     match classes::join(
         state.db.writer(),
+        &state.quotas,
         user.id,
+        super::client_ip(&req),
         &form.0.code,
-        state.clock.now().as_second(),
+        state.clock.now(),
     )
     .await
     {
@@ -326,6 +330,8 @@ async fn add_exam(
     );
     match parsed {
         Ok(exam) => {
+            let now = state.clock.now().as_millisecond();
+            state.quotas.spend(user.id, &[(Kind::Exam, 1)], now)?;
             crate::study::exams::create(
                 &state.db,
                 &state.sessions,
