@@ -7,7 +7,7 @@ use crate::db::classes::{ClassRow, MemberRow};
 use crate::error::AppError;
 use crate::study::StudyError;
 use crate::study::classes;
-use crate::study::fits::FitOf;
+use crate::study::fits::{FitOf, FitStatus};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -575,8 +575,10 @@ fn percent(r: f64) -> String {
 /// Which scheduler predicts the class better (`srs::evaluate`).
 struct Predictions {
     verdict: Verdict,
-    /// A fit running now: (items done, items in all).
-    fitting: Option<(usize, usize)>,
+    /// A fit queued or running now.
+    fitting: Option<FitStatus>,
+    /// How many fits this server runs at once.
+    fits_at_once: usize,
     /// The saved fit: (reviews, date fitted, the parameters as shown).
     fitted: Option<(i64, String, String)>,
 }
@@ -786,10 +788,8 @@ async fn show_dashboard(
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("scheduler scores: {e}")))?;
             Predictions {
                 verdict,
-                fitting: state
-                    .fits
-                    .progress(FitOf::Class(class.id))
-                    .map(|p| (p.done, p.total)),
+                fitting: state.fits.status(FitOf::Class(class.id)),
+                fits_at_once: state.fits.cap(),
                 fitted: saved.zip(shown).map(|(f, shown)| {
                     let day = i32::try_from(f.fitted_at.div_euclid(86_400))
                         .map(|d| crate::srs::day::date_of_day(d).to_string())
