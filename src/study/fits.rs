@@ -153,7 +153,11 @@ impl FitJobs {
         let queue = self.lock();
         let job = queue.jobs.get(&what)?;
         if job.go.is_some() {
-            let ahead = queue.jobs.values().filter(|j| j.ticket < job.ticket).count();
+            let ahead = queue
+                .jobs
+                .values()
+                .filter(|j| j.ticket < job.ticket)
+                .count();
             return Some(FitStatus::Queued { ahead });
         }
         let state = job.progress.lock().unwrap_or_else(|e| e.into_inner());
@@ -342,15 +346,30 @@ mod tests {
             move || running.load(std::sync::atomic::Ordering::SeqCst) == n
         };
         until(running_now(2)).await;
-        assert!(matches!(jobs.status(FitOf::Class(0)), Some(FitStatus::Running(_))));
-        assert!(matches!(jobs.status(FitOf::Class(1)), Some(FitStatus::Running(_))));
-        assert_eq!(jobs.status(FitOf::Class(2)), Some(FitStatus::Queued { ahead: 2 }));
-        assert_eq!(jobs.status(FitOf::Class(4)), Some(FitStatus::Queued { ahead: 4 }));
+        assert!(matches!(
+            jobs.status(FitOf::Class(0)),
+            Some(FitStatus::Running(_))
+        ));
+        assert!(matches!(
+            jobs.status(FitOf::Class(1)),
+            Some(FitStatus::Running(_))
+        ));
+        assert_eq!(
+            jobs.status(FitOf::Class(2)),
+            Some(FitStatus::Queued { ahead: 2 })
+        );
+        assert_eq!(
+            jobs.status(FitOf::Class(4)),
+            Some(FitStatus::Queued { ahead: 4 })
+        );
         // The first to finish lets the longest-waiting one start.
         release.remove(1).send(()).unwrap();
         until(|| jobs.status(FitOf::Class(1)).is_none()).await;
         until(|| matches!(jobs.status(FitOf::Class(2)), Some(FitStatus::Running(_)))).await;
-        assert_eq!(jobs.status(FitOf::Class(3)), Some(FitStatus::Queued { ahead: 2 }));
+        assert_eq!(
+            jobs.status(FitOf::Class(3)),
+            Some(FitStatus::Queued { ahead: 2 })
+        );
         for tx in release {
             let _ = tx.send(());
         }
