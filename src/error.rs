@@ -45,6 +45,14 @@ pub enum AppError {
         /// When to try again.
         retry_after_secs: u64,
     },
+    /// An hourly budget is spent (see `auth::quota`): 429 with the message saying which.
+    #[error("{message}")]
+    OverBudget {
+        /// What is refused, and when to try again.
+        message: String,
+        /// When to try again.
+        retry_after_secs: u64,
+    },
     /// The server is at a deliberate limit (password hashing, imports): try again shortly.
     #[error("{message}")]
     Busy {
@@ -87,6 +95,13 @@ impl From<crate::study::StudyError> for AppError {
             S::TooManyRequests { retry_after_secs } => {
                 AppError::TooManyRequests { retry_after_secs }
             }
+            S::OverBudget {
+                message,
+                retry_after_secs,
+            } => AppError::OverBudget {
+                message,
+                retry_after_secs,
+            },
             S::Database { source, .. } if crate::db::is_unreachable(&source) => {
                 AppError::Database(source)
             }
@@ -96,6 +111,12 @@ impl From<crate::study::StudyError> for AppError {
             }
             S::Internal(e) => AppError::Internal(e),
         }
+    }
+}
+
+impl From<crate::auth::quota::OverBudget> for AppError {
+    fn from(e: crate::auth::quota::OverBudget) -> Self {
+        crate::study::StudyError::from(e).into()
     }
 }
 
@@ -116,6 +137,9 @@ impl AppError {
     fn retry_after(&self) -> Option<u64> {
         match self {
             AppError::TooManyRequests { retry_after_secs }
+            | AppError::OverBudget {
+                retry_after_secs, ..
+            }
             | AppError::Busy {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
@@ -180,7 +204,9 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests { .. } | AppError::OverBudget { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(e) if crate::db::is_unreachable(e) => {
                 StatusCode::SERVICE_UNAVAILABLE

@@ -34,6 +34,8 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     /// Writes per user (grades, answers, reports).
     pub writes: crate::auth::budget::WriteBudget,
+    /// Hourly budgets: classes, exams, decks and imports per user, wrong join codes.
+    pub quotas: crate::auth::quota::Quotas,
     /// Temporary passwords waiting to be shown to the admin who reset them.
     pub handover: crate::auth::handover::Handover,
     /// Places for imports running at once.
@@ -98,6 +100,7 @@ impl Application {
             behind_proxy: settings.behind_proxy,
             throttle: LoginThrottle::default(),
             writes: crate::auth::budget::WriteBudget::default(),
+            quotas: crate::auth::quota::Quotas::default(),
             handover: crate::auth::handover::Handover::default(),
             imports: crate::study::import::import_slots(),
             sessions: std::sync::Arc::new(if db.may_be_shared() {

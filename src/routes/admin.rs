@@ -130,7 +130,7 @@ async fn import_file(
     let state = app_state(&req)?;
     let mut shown = ImportPage::new(&user, deck.clone(), format.clone());
     match read_and_import(
-        &state.imports,
+        &state,
         state.db.writer(),
         file,
         &deck,
@@ -187,6 +187,8 @@ async fn preview_import(
     let previewed = async {
         let _slot = crate::study::import::import_slot(&state.imports)?;
         let (parsed, file_name) = read_upload(file, &format).await?;
+        let now_ms = state.clock.now().as_millisecond();
+        crate::study::import::charge(&state.quotas, user.id, &parsed, now_ms)?;
         let name = deck_name(&deck, parsed.title.as_deref(), &file_name)?;
         let (owner, _) = import_target(pool, &user, &name).await?;
         Ok::<_, AppError>(crate::study::import::preview(pool, &name, parsed, owner).await?)
@@ -320,7 +322,7 @@ async fn import_target(
 }
 
 async fn read_and_import(
-    slots: &tokio::sync::Semaphore,
+    state: &AppState,
     pool: &crate::db::Pool,
     file: Option<Bytes>,
     deck: &str,
@@ -328,8 +330,9 @@ async fn read_and_import(
     user: &crate::auth::CurrentUser,
     now: i64,
 ) -> Result<ImportReport, AppError> {
-    let _slot = crate::study::import::import_slot(slots)?;
+    let _slot = crate::study::import::import_slot(&state.imports)?;
     let (parsed, file_name) = read_upload(file, format).await?;
+    crate::study::import::charge(&state.quotas, user.id, &parsed, now * 1000)?;
     let name = deck_name(deck, parsed.title.as_deref(), &file_name)?;
     let (owner, public) = import_target(pool, user, &name).await?;
     Ok(import_deck(pool, &name, &parsed, owner, public, now).await?)

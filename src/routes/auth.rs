@@ -1,12 +1,13 @@
 //! Registering, logging in and out.
 
 use super::{Nav, see_other};
+use crate::auth::quota::Guesser;
 use crate::auth::{CsrfForm, CurrentUser, MaybeUser, csrf, session, user::app_state};
 use crate::config::Registration;
 use crate::domain::{Password, Role, Username};
 use crate::error::AppError;
 use crate::study::StudyError;
-use crate::study::accounts;
+use crate::study::{accounts, classes};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -227,6 +228,7 @@ async fn register(
     }
     let form = form.0;
     let now = state.clock.now().as_second();
+    let ip = super::client_ip(&req);
     let mut errors = Vec::new();
     let username = Username::parse(&form.username)
         .map_err(|e| errors.push(e.0))
@@ -237,42 +239,39 @@ async fn register(
     if form.password != form.confirm {
         errors.push("The two passwords differ.".to_owned());
     }
-    let class = if form.code.trim().is_empty() {
-        None
-    } else {
-        let found = crate::db::classes::find_by_code(
-            state.db.reader(),
-            &crate::study::classes::normalise_code(&form.code),
-        )
-        .await?;
-        if found.is_none() {
-            errors.push("No class has that join code; check it with your instructor.".to_owned());
-        }
-        found
-    };
     let created = match (username, password) {
         (Some(u), Some(p)) if errors.is_empty() => {
-            // Each registration hashes a password: limited per address like logins.
-            state
-                .throttle
-                .register(super::client_ip(&req), now)
-                .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
-            match accounts::register(state.db.writer(), &u, &p, Role::Student, now).await {
-                Ok(id) => Some(id),
+            // The join code only once the rest of the form is right: a form with another
+            // mistake says nothing of the code and uses no attempt of its budget.
+            let class = if form.code.trim().is_empty() {
+                Ok(None)
+            } else {
+                let guesser = Guesser::Name(form.username.clone());
+                classes::class_for_code(
+                    state.db.reader(),
+                    &state.quotas,
+                    &guesser,
+                    ip,
+                    &form.code,
+                    state.clock.now(),
+                )
+                .await
+                .map(Some)
+            };
+            match class {
+                Ok(class) => register_student(&state, ip, &u, &p, now, &mut errors)
+                    .await?
+                    .map(|id| (id, class)),
                 Err(StudyError::Validation(message)) => {
                     errors.push(message);
                     None
-                }
-                Err(busy @ StudyError::Busy { .. }) => {
-                    state.throttle.refund_registration(super::client_ip(&req));
-                    return Err(busy.into());
                 }
                 Err(other) => return Err(other.into()),
             }
         }
         _ => None,
     };
-    let Some(user_id) = created else {
+    let Some((user_id, class)) = created else {
         return anonymous_page(&req, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
             RegisterPage {
                 nav,
@@ -289,9 +288,9 @@ async fn register(
         crate::db::users::set_time_zone(state.db.writer(), user_id, zone.as_str()).await?;
     }
     let mut next = "/decks?welcome=1".to_owned();
-    if let Some(class) = class {
-        crate::db::classes::join(state.db.writer(), class.id, user_id, now).await?;
-        next.push_str(&format!("&joined={}", class.id));
+    if let Some(class_id) = class {
+        crate::db::classes::join(state.db.writer(), class_id, user_id, now).await?;
+        next.push_str(&format!("&joined={class_id}"));
     }
     let cookie =
         accounts::start_session(state.db.writer(), user_id, now, state.secure_cookies).await?;
@@ -300,4 +299,33 @@ async fn register(
         .add_cookie(&cookie)
         .map_err(|e| anyhow::anyhow!(e))?;
     Ok(response)
+}
+
+/// Creates a student's account within the address's registration budget; a taken name goes
+/// to `errors` (None).
+async fn register_student(
+    state: &crate::startup::AppState,
+    ip: std::net::IpAddr,
+    username: &Username,
+    password: &Password,
+    now: i64,
+    errors: &mut Vec<String>,
+) -> Result<Option<i64>, AppError> {
+    // Each registration hashes a password: limited per address like logins.
+    state
+        .throttle
+        .register(ip, now)
+        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+    match accounts::register(state.db.writer(), username, password, Role::Student, now).await {
+        Ok(id) => Ok(Some(id)),
+        Err(StudyError::Validation(message)) => {
+            errors.push(message);
+            Ok(None)
+        }
+        Err(busy @ StudyError::Busy { .. }) => {
+            state.throttle.refund_registration(ip);
+            Err(busy.into())
+        }
+        Err(other) => Err(other.into()),
+    }
 }

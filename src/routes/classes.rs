@@ -1,12 +1,13 @@
 //! Classes: instructors create them and assign decks; students join with a code and leave.
 
 use super::{Nav, page, page_with, see_other};
+use crate::auth::quota::Kind;
 use crate::auth::{CsrfForm, CurrentUser, Instructor, user::app_state};
 use crate::db::classes::{ClassRow, MemberRow};
 use crate::error::AppError;
 use crate::study::StudyError;
 use crate::study::classes;
-use crate::study::fits::FitOf;
+use crate::study::fits::{FitOf, FitStatus};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -188,9 +189,10 @@ async fn create_class(
     let state = app_state(&req)?;
     match classes::create(
         state.db.writer(),
+        &state.quotas,
         &form.0.name,
         user.id,
-        state.clock.now().as_second(),
+        state.clock.now(),
     )
     .await
     {
@@ -211,9 +213,11 @@ async fn join_class(
     let state = app_state(&req)?;
     match classes::join(
         state.db.writer(),
+        &state.quotas,
         user.id,
+        super::client_ip(&req),
         &form.0.code,
-        state.clock.now().as_second(),
+        state.clock.now(),
     )
     .await
     {
@@ -326,6 +330,8 @@ async fn add_exam(
     );
     match parsed {
         Ok(exam) => {
+            let now = state.clock.now().as_millisecond();
+            state.quotas.spend(user.id, &[(Kind::Exam, 1)], now)?;
             crate::study::exams::create(
                 &state.db,
                 &state.sessions,
@@ -569,8 +575,10 @@ fn percent(r: f64) -> String {
 /// Which scheduler predicts the class better (`srs::evaluate`).
 struct Predictions {
     verdict: Verdict,
-    /// A fit running now: (items done, items in all).
-    fitting: Option<(usize, usize)>,
+    /// A fit queued or running now.
+    fitting: Option<FitStatus>,
+    /// How many fits this server runs at once.
+    fits_at_once: usize,
     /// The saved fit: (reviews, date fitted, the parameters as shown).
     fitted: Option<(i64, String, String)>,
 }
@@ -780,10 +788,8 @@ async fn show_dashboard(
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("scheduler scores: {e}")))?;
             Predictions {
                 verdict,
-                fitting: state
-                    .fits
-                    .progress(FitOf::Class(class.id))
-                    .map(|p| (p.done, p.total)),
+                fitting: state.fits.status(FitOf::Class(class.id)),
+                fits_at_once: state.fits.cap(),
                 fitted: saved.zip(shown).map(|(f, shown)| {
                     let day = i32::try_from(f.fitted_at.div_euclid(86_400))
                         .map(|d| crate::srs::day::date_of_day(d).to_string())

@@ -298,6 +298,10 @@ pub(super) async fn create_deck(
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
     let name = DeckName::parse(&form.0.name)?;
+    let now_ms = state.clock.now().as_millisecond();
+    state
+        .quotas
+        .spend(user.id, &[(crate::auth::quota::Kind::Deck, 1)], now_ms)?;
     // An admin's deck is public, an instructor's private until assigned to a class.
     let id = crate::db::decks::create(
         state.db.writer(),

@@ -174,12 +174,19 @@ pub async fn authenticate(
 ) -> Result<i64, StudyError> {
     let lookup = async {
         let user = db::users::find_by_username(pool, username.trim()).await?;
-        Ok((user.as_ref().map(|u| u.password_hash.clone()), user))
+        // A disabled account's password is checked against the decoy, never its own hash:
+        // neither the answer nor the throttle's count (a right password would reset it) may
+        // tell whether the password typed was right.
+        let hash = user
+            .as_ref()
+            .filter(|u| !u.disabled)
+            .map(|u| u.password_hash.clone());
+        Ok((hash, user))
     };
     let (ok, user) =
         checked_password(pool, throttle, ip, username, password_typed, now, lookup).await?;
     match user {
-        Some(user) if ok && user.disabled => Err(StudyError::Validation(
+        Some(user) if user.disabled => Err(StudyError::Validation(
             "This account is disabled; ask an administrator.".to_owned(),
         )),
         Some(user) if ok => Ok(user.id),

@@ -28,6 +28,14 @@ pub enum StudyError {
         /// When to try again.
         retry_after_secs: u64,
     },
+    /// An hourly budget is spent (see `auth::quota`); the message says which.
+    #[error("{message}")]
+    OverBudget {
+        /// What is refused, and when to try again.
+        message: String,
+        /// When to try again.
+        retry_after_secs: u64,
+    },
     /// The store failed while doing `context`.
     #[error("{context}: {source}")]
     Database {
@@ -77,6 +85,15 @@ impl From<crate::auth::password::HashError> for StudyError {
                 retry_after_secs: 2,
             },
             crate::auth::password::HashError::Failed(e) => StudyError::Internal(e),
+        }
+    }
+}
+
+impl From<crate::auth::quota::OverBudget> for StudyError {
+    fn from(e: crate::auth::quota::OverBudget) -> Self {
+        StudyError::OverBudget {
+            message: e.message,
+            retry_after_secs: e.retry_after_secs,
         }
     }
 }

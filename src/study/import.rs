@@ -30,6 +30,28 @@ pub fn import_slot(slots: &Semaphore) -> Result<SemaphorePermit<'_>, StudyError>
     })
 }
 
+/// Takes one import and the bytes of its cards' text from `user_id`'s hourly budgets
+/// (`auth::quota`), before anything of it is written.
+pub fn charge(
+    quotas: &crate::auth::quota::Quotas,
+    user_id: i64,
+    parsed: &ParsedDeck,
+    now_ms: i64,
+) -> Result<(), StudyError> {
+    use crate::auth::quota::Kind;
+    let bytes: usize = parsed
+        .cards
+        .iter()
+        .map(|c| c.front.as_str().len() + c.back.as_str().len())
+        .sum();
+    let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+    Ok(quotas.spend(
+        user_id,
+        &[(Kind::Import, 1), (Kind::ImportBytes, bytes)],
+        now_ms,
+    )?)
+}
+
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportReport {

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod admin;
+mod budgets;
 mod checkpoint;
 mod classes;
 mod cli;
