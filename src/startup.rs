@@ -10,10 +10,14 @@ use crate::db::Db;
 use crate::study::grader::Grader;
 use crate::{course, routes};
 use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::http::KeepAlive;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
 use std::time::Instant;
+
+mod body_timeout;
+pub mod open_files;
 
 /// What every handler can reach.
 #[derive(Debug)]
@@ -74,6 +78,7 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    limits: open_files::ConnectionLimits,
 }
 
 impl Application {
@@ -113,6 +118,31 @@ impl Application {
         });
         let access_log = std::sync::Arc::new(crate::access_log::AccessLog::default());
         crate::access_log::AccessLog::spawn_summaries(access_log.clone());
+        let timeouts = settings.timeouts.with_actix_floor();
+        let workers = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let open_file_limit = open_files::open_file_limit();
+        let limits = open_files::connection_limits(
+            settings.max_connections,
+            open_file_limit.unwrap_or(1024),
+            workers,
+        );
+        tracing::info!(
+            open_files = ?open_file_limit,
+            reserved_files = open_files::RESERVED_FILES,
+            workers = limits.workers,
+            connections_per_worker = limits.per_worker,
+            connections = limits.total(),
+            header_timeout = ?timeouts.header,
+            keep_alive_timeout = ?timeouts.keep_alive,
+            body_idle_timeout = ?timeouts.body_idle,
+            body_timeout = ?timeouts.body,
+            disconnect_timeout = ?timeouts.disconnect,
+            "connection limits"
+        );
+        let deadlines = body_timeout::BodyDeadlines {
+            idle: timeouts.body_idle,
+            total: timeouts.body,
+        };
         let server = HttpServer::new(move || {
             let access_log = access_log.clone();
             App::new()
@@ -152,11 +182,32 @@ impl Application {
                         Ok(response)
                     }
                 })
+                // Outermost, so a body that stops arriving is answered 408 whatever the route.
+                .wrap_fn(move |mut req, srv| {
+                    let watch = body_timeout::watch(&mut req, deadlines);
+                    let response = srv.call(req);
+                    async move { watch.finish(response.await) }
+                })
         })
+        .workers(limits.workers)
+        .max_connections(limits.per_worker)
+        .client_request_timeout(timeouts.header)
+        .keep_alive(KeepAlive::Timeout(timeouts.keep_alive))
+        .client_disconnect_timeout(timeouts.disconnect)
         .listen(listener)?
         .shutdown_timeout(10)
         .run();
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            db,
+            limits,
+        })
+    }
+
+    /// How many connections the server holds open at most, and the figures behind it.
+    pub fn connection_limits(&self) -> open_files::ConnectionLimits {
+        self.limits
     }
 
     /// The bound port.

@@ -8,7 +8,7 @@ use sqlx::{Connection, SqliteConnection};
 use std::time::{Duration, Instant};
 
 /// An `.apkg` whose collection is made by `schema_sql` in a fresh SQLite file.
-async fn package_from_sql(schema_sql: &'static str) -> Vec<u8> {
+async fn package_from_sql(schema_sql: impl Into<String>) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("collection.anki2");
     let mut conn = SqliteConnection::connect_with(
@@ -18,7 +18,10 @@ async fn package_from_sql(schema_sql: &'static str) -> Vec<u8> {
     )
     .await
     .unwrap();
-    sqlx::raw_sql(schema_sql).execute(&mut conn).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(schema_sql.into()))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     conn.close().await.unwrap();
     studyhall::import::apkg::package(&std::fs::read(&path).unwrap()).unwrap()
 }
@@ -102,6 +105,25 @@ async fn packages_that_run_sql_or_unpack_to_gigabytes_are_refused_fast() {
             .contains("split it into several files")
     );
     assert_eq!(deck_count(&app).await, decks);
+}
+
+#[tokio::test]
+async fn a_notes_table_with_a_huge_column_default_is_refused_from_its_schema() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    // A 90 KB default (the most SQLite's statement limit lets a schema declare) read as the
+    // text of 20,000 rows stored before the column existed, sorted by an id that is not the
+    // rowid: 1.8 GB to copy, which held a core until the read budget interrupted it.
+    let package = package_from_sql(format!(
+        "CREATE TABLE notes (id INTEGER);
+         WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r LIMIT 20000)
+         INSERT INTO notes (id) SELECT x FROM r;
+         ALTER TABLE notes ADD COLUMN flds TEXT DEFAULT '{}';",
+        "x".repeat(90_000)
+    ))
+    .await;
+    assert!(package.len() < 1024 * 1024, "{} bytes", package.len());
+    refused(&app, package, "declares a default value of 90002 bytes").await;
 }
 
 fn big_tsv(cards: usize, tag: &str) -> Vec<u8> {
