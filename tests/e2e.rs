@@ -7,6 +7,8 @@
 #[allow(dead_code)]
 #[path = "api/helpers.rs"]
 mod helpers;
+#[path = "api/tex_payloads.rs"]
+mod tex_payloads;
 
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -484,6 +486,111 @@ async fn script_in_card_text_and_deck_names_shows_as_text_and_never_runs() {
         assert!(c.get_alert_text().await.is_err(), "no dialog on {path}");
     }
     shoot(&c, "xss-deck").await;
+    c.close().await.unwrap();
+}
+
+/// Checks, in the browser's DOM, that every formula on the page holds MathML elements only,
+/// with no event handler, address or style; returns how many formulas there are.
+const FORMULAS_ARE_MATHML: &str = r#"
+const ns = 'http://www.w3.org/1998/Math/MathML';
+const bad = [];
+const formulas = document.querySelectorAll('.formula');
+for (const f of formulas) {
+  for (const el of f.querySelectorAll('*')) {
+    if (el.namespaceURI !== ns) bad.push('element ' + el.tagName);
+    for (const a of el.attributes) {
+      const n = a.name.toLowerCase();
+      if (n.startsWith('on') || ['href', 'src', 'style', 'class', 'action', 'xlink:href'].includes(n))
+        bad.push('attribute ' + n + ' on ' + el.tagName);
+    }
+  }
+}
+const forms = [...document.querySelectorAll('form')].filter(f => f.closest('.formula'));
+return { formulas: formulas.length, bad: bad.slice(0, 10), forms: forms.length };
+"#;
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: run scripts/e2e"]
+async fn hostile_tex_in_a_deck_puts_nothing_but_mathml_in_the_pages_dom() {
+    let app = helpers::spawn_app().await;
+    let base = app.address.clone();
+    let c = browser().await;
+    register(&c, &base, "admin").await;
+
+    let mut fronts = tex_payloads::hostile_formulas();
+    fronts.extend(tex_payloads::deep_formulas());
+    let field = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut csv = String::from("front,back\n");
+    for f in &fronts {
+        csv.push_str(&format!("{},{}\n", field(f), field(f)));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tex.csv");
+    std::fs::write(&file, csv).unwrap();
+    c.goto(&format!("{base}/admin/import")).await.unwrap();
+    c.find(Locator::Css("input[name=file]"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=deck]"))
+        .await
+        .unwrap()
+        .send_keys("Hostile TeX")
+        .await
+        .unwrap();
+    click(
+        &c,
+        "form[action='/admin/import/preview'] button[type=submit]",
+    )
+    .await;
+    wait_for_text(&c, "cards will be added to a new deck").await;
+    click(&c, "#confirm-import").await;
+    wait_for_text(&c, "Imported").await;
+
+    c.goto(&format!("{base}/decks/3")).await.unwrap();
+    body(&c).await;
+    let found = js(&c, FORMULAS_ARE_MATHML).await;
+    assert_eq!(found["bad"], json!([]), "the deck page: {found}");
+    assert_eq!(found["forms"], json!(0));
+    assert!(found["formulas"].as_u64().unwrap() > 40, "{found}");
+    assert!(body_text(&c).await.contains("shown as typed"));
+    shoot(&c, "hostile-tex-deck").await;
+
+    // Each card on the review page, its answer shown, then graded Good with the keyboard: a
+    // formula holding a form once took over the grade buttons and stored nothing.
+    for round in 0..12 {
+        c.goto(&format!("{base}/review?deck=3")).await.unwrap();
+        body(&c).await;
+        let card = "return document.getElementById('grade-form')?.getAttribute('action')";
+        let before = js(&c, card).await;
+        press(&c, " ").await;
+        wait_for_text(&c, "How well did you remember?").await;
+        let found = js(&c, FORMULAS_ARE_MATHML).await;
+        assert_eq!(found["bad"], json!([]), "review round {round}: {found}");
+        assert_eq!(found["forms"], json!(0), "review round {round}");
+        assert!(c.get_alert_text().await.is_err(), "no dialog");
+        press(&c, "3").await;
+        for _ in 0..100 {
+            if js(&c, card).await != before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_ne!(
+            js(&c, card).await,
+            before,
+            "round {round}: the next card is shown"
+        );
+    }
+    let graded: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM reviews r JOIN cards c ON c.id = r.card_id WHERE c.deck_id = 3",
+    )
+    .fetch_one(&app.pool().await)
+    .await
+    .unwrap();
+    assert_eq!(graded, 12, "each Good was stored");
     c.close().await.unwrap();
 }
 

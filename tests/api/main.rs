@@ -29,3 +29,4 @@ mod security;
 mod servers;
 mod stats;
 mod tallies;
+mod tex_payloads;
