@@ -21,6 +21,7 @@ mod migrations;
 mod practice;
 mod protocol;
 mod replay;
+mod reschedule;
 mod review;
 mod rights;
 mod security;
