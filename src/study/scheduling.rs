@@ -172,9 +172,10 @@ impl<'p> Rescheduling<'p> {
     /// The last transaction: the cards graded while the batches ran are recomputed again,
     /// then every card is placed around the student's exams.
     async fn finish(&mut self, tx: &mut Conn) -> Result<(), StudyError> {
-        let history = db::reviews::standing_history_touched_since(&mut *tx, self.user_id, self.since)
-            .await
-            .context("reading the history of cards graded while rescheduling")?;
+        let history =
+            db::reviews::standing_history_touched_since(&mut *tx, self.user_id, self.since)
+                .await
+                .context("reading the history of cards graded while rescheduling")?;
         if !history.is_empty() {
             self.rewrite(tx, &history).await?;
         }

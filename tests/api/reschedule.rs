@@ -12,7 +12,17 @@ const FSRS: Scheduler = Scheduler::Fsrs { retention_pct: 90 };
 
 /// A student's states: (card, n, EF, interval, due day, lapses, graded day, stability,
 /// difficulty).
-type State = (i64, i64, i64, i64, i64, i64, Option<i64>, Option<f64>, Option<f64>);
+type State = (
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<f64>,
+    Option<f64>,
+);
 
 async fn states(pool: &Pool, user: i64) -> Vec<State> {
     sqlx::query_as(
@@ -176,7 +186,8 @@ async fn the_sqlite_rewrite_and_exam_placement_look_each_json_row_up_by_its_key(
             "the JSON rows are the loop: {plan:?}"
         );
         assert!(
-            plan.iter().all(|step| !step.starts_with("SCAN review_states")),
+            plan.iter()
+                .all(|step| !step.starts_with("SCAN review_states")),
             "{plan:?}"
         );
         assert!(reads_states_by_key_only(plan), "{plan:?}");
@@ -279,7 +290,11 @@ async fn a_grade_between_two_batches_of_a_rescheduling_is_kept() {
     }
     let fold = folds(&pool, user, FSRS).await;
     let stored = states(&pool, user).await;
-    let of = |rows: &[State]| rows.iter().find(|s| s.0 == waiting).map(|s| (s.1, s.2, s.3, s.4));
+    let of = |rows: &[State]| {
+        rows.iter()
+            .find(|s| s.0 == waiting)
+            .map(|s| (s.1, s.2, s.3, s.4))
+    };
     assert_eq!(of(&stored), of(&fold));
 
     rescheduling.run().await.unwrap();

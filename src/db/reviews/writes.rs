@@ -589,10 +589,12 @@ pub async fn standing_history_touched_since(
 
 /// The id of the user's latest event, 0 if none.
 pub async fn last_event_id(db: impl Executor<'_>, user_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM reviews WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar(
+        "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM reviews WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(db)
+    .await
 }
 
 /// The user's scheduled cards after card `after`, at most `limit` of them, in order: the
@@ -694,7 +696,8 @@ pub(crate) async fn sqlite_plan(
 /// SELECT` visits the JSON rows in order whatever the planner estimates, and each finds its
 /// row by the primary key, both in the `EXISTS` (which keeps this from creating a schedule:
 /// the zeros below are never inserted) and in the conflict that turns it into the update.
-const REWRITE_STATES_SQLITE: &str = "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+const REWRITE_STATES_SQLITE: &str =
+    "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
              interval_days, due_day, lapses, last_reviewed_at, graded_day, stability, difficulty)
          SELECT $1, j.value ->> '$.card_id', j.value ->> '$.repetitions',
                 j.value ->> '$.easiness_hundredths', j.value ->> '$.interval_days',
