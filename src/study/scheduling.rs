@@ -5,9 +5,14 @@
 
 use super::{Context, StudyError};
 use crate::db;
-use crate::db::Pool;
+use crate::db::{Conn, Pool};
 use crate::srs::scheduler::{Scheduler, recompute};
 use jiff::Timestamp;
+
+/// Cards recomputed and rewritten in one write transaction. A rescheduling holds the one
+/// writer (SQLite's lock, PostgreSQL's advisory lock) only for one batch at a time, a few
+/// milliseconds, so other students' grades wait at most that long behind it.
+pub const BATCH_CARDS: i64 = 250;
 
 /// Sets `user_id`'s scheduler (with `chosen`: the retention is their own, not their class's
 /// default) and reschedules every card they have studied under it. Returns how many cards
@@ -20,14 +25,16 @@ pub async fn choose(
     max_interval_days: u32,
     now: Timestamp,
 ) -> Result<usize, StudyError> {
-    let mut tx = db::begin_write(pool).await?;
-    db::users::set_scheduler(&mut *tx, user_id, scheduler, chosen)
-        .await
-        .context("saving the scheduler")?;
-    let scheduler = current(&mut tx, user_id).await?;
-    let n = recompute_in(&mut tx, user_id, scheduler, max_interval_days, now).await?;
-    tx.commit().await?;
-    Ok(n)
+    Rescheduling::start(
+        pool,
+        user_id,
+        Some((scheduler, chosen)),
+        max_interval_days,
+        now,
+    )
+    .await?
+    .run()
+    .await
 }
 
 /// Reschedules `user_id`'s cards under the scheduler, retention and parameters they have now,
@@ -39,11 +46,162 @@ pub async fn reschedule(
     max_interval_days: u32,
     now: Timestamp,
 ) -> Result<usize, StudyError> {
-    let mut tx = db::begin_write(pool).await?;
-    let scheduler = current(&mut tx, user_id).await?;
-    let n = recompute_in(&mut tx, user_id, scheduler, max_interval_days, now).await?;
-    tx.commit().await?;
-    Ok(n)
+    Rescheduling::start(pool, user_id, None, max_interval_days, now)
+        .await?
+        .run()
+        .await
+}
+
+/// One student's cards being rescheduled: recomputed from the history and rewritten batch by
+/// batch, in order of card id, each batch in a write transaction of its own; then the cards
+/// are placed around the student's exams.
+///
+/// Why the batches stay right while grades land between them: a batch reads the history of
+/// its cards, and the scheduler and parameters, inside its own transaction, so what it writes
+/// is the fold of everything committed before it; a card graded after its batch was graded
+/// from the state that batch wrote. What is left is a grade made with the scheduler a cached
+/// session still carries (the route forgets the session only once the switch returns): the
+/// last transaction recomputes every card that has an event later than the student's latest
+/// one when the rescheduling began, under the scheduler then stored. Events only append, and
+/// an id is reused only after the event with the largest one is deleted, with its card or its
+/// user.
+///
+/// A student with at most `BATCH_CARDS` cards is rescheduled in one transaction, as before.
+/// A failure between batches leaves the cards already done on the new schedule and the rest
+/// on the old one: running the rescheduling again (choosing the scheduler again) completes
+/// it, since every schedule is a fold of the history.
+#[derive(Debug)]
+pub struct Rescheduling<'p> {
+    pool: &'p Pool,
+    user_id: i64,
+    max_interval_days: u32,
+    now: Timestamp,
+    /// The last card rewritten: the next batch starts after it.
+    after: i64,
+    /// The student's latest event when this began.
+    since: i64,
+    /// Cards rescheduled so far.
+    rescheduled: usize,
+    /// Whether batches are left to do (then the final transaction).
+    more: bool,
+    /// Whether the final transaction has committed.
+    finished: bool,
+}
+
+impl<'p> Rescheduling<'p> {
+    /// Starts a rescheduling, with a change of scheduler if `choice`: the change and the first
+    /// batch commit together (and, for a student with few cards, everything else too).
+    pub async fn start(
+        pool: &'p Pool,
+        user_id: i64,
+        choice: Option<(Scheduler, bool)>,
+        max_interval_days: u32,
+        now: Timestamp,
+    ) -> Result<Self, StudyError> {
+        let mut tx = db::begin_write(pool).await?;
+        if let Some((scheduler, chosen)) = choice {
+            db::users::set_scheduler(&mut *tx, user_id, scheduler, chosen)
+                .await
+                .context("saving the scheduler")?;
+        }
+        let since = db::reviews::last_event_id(&mut *tx, user_id).await?;
+        let mut me = Self {
+            pool,
+            user_id,
+            max_interval_days,
+            now,
+            after: 0,
+            since,
+            rescheduled: 0,
+            more: true,
+            finished: false,
+        };
+        me.batch(&mut tx).await?;
+        if !me.more {
+            me.finish(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(me)
+    }
+
+    /// The last card rewritten so far (batches go up by card id).
+    pub fn done_through(&self) -> i64 {
+        self.after
+    }
+
+    /// Runs the next batch (or, once none is left, the final transaction) in a write
+    /// transaction of its own. Returns whether anything is left to do.
+    pub async fn step(&mut self) -> Result<bool, StudyError> {
+        if self.finished {
+            return Ok(false);
+        }
+        let mut tx = db::begin_write(self.pool).await?;
+        if self.more {
+            self.batch(&mut tx).await?;
+        } else {
+            self.finish(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(!self.finished)
+    }
+
+    /// Runs every step left. Returns how many cards were rescheduled.
+    pub async fn run(mut self) -> Result<usize, StudyError> {
+        while self.step().await? {}
+        Ok(self.rescheduled)
+    }
+
+    /// Recomputes and rewrites the next `BATCH_CARDS` of the student's scheduled cards.
+    async fn batch(&mut self, tx: &mut Conn) -> Result<(), StudyError> {
+        let cards =
+            db::reviews::scheduled_cards_after(&mut *tx, self.user_id, self.after, BATCH_CARDS)
+                .await?;
+        self.more = i64::try_from(cards.len()).is_ok_and(|n| n == BATCH_CARDS);
+        let Some(&last) = cards.last() else {
+            return Ok(());
+        };
+        let history =
+            db::reviews::standing_history_between(&mut *tx, self.user_id, self.after, last)
+                .await
+                .context("reading the history to reschedule")?;
+        self.rescheduled += self.rewrite(tx, &history).await?;
+        self.after = last;
+        Ok(())
+    }
+
+    /// The last transaction: the cards graded while the batches ran are recomputed again,
+    /// then every card is placed around the student's exams.
+    async fn finish(&mut self, tx: &mut Conn) -> Result<(), StudyError> {
+        let history =
+            db::reviews::standing_history_touched_since(&mut *tx, self.user_id, self.since)
+                .await
+                .context("reading the history of cards graded while rescheduling")?;
+        if !history.is_empty() {
+            self.rewrite(tx, &history).await?;
+        }
+        super::exams::place_cards(&mut *tx, self.user_id, self.now).await?;
+        self.finished = true;
+        Ok(())
+    }
+
+    /// Recomputes the cards of `history` under the scheduler and parameters stored now and
+    /// rewrites them. Returns how many.
+    async fn rewrite(
+        &self,
+        tx: &mut Conn,
+        history: &[(i64, i64, i64)],
+    ) -> Result<usize, StudyError> {
+        let scheduler = current(&mut *tx, self.user_id).await?;
+        let parameters: Vec<f32> = db::classes::fsrs_parameters_of(&mut *tx, self.user_id)
+            .await?
+            .and_then(|p| serde_json::from_str(&p).ok())
+            .unwrap_or_default();
+        let states = recompute_all(&parameters, history, scheduler, self.max_interval_days);
+        db::reviews::rewrite_states(&mut *tx, self.user_id, &states)
+            .await
+            .context("rewriting the rescheduled cards")?;
+        Ok(states.len())
+    }
 }
 
 /// Reschedules `user_id`'s cards if they study with FSRS: after their own fit, which may
@@ -100,33 +258,10 @@ pub async fn reschedule_class(
 
 /// The user's scheduler with the retention they are scheduled at (their own or their
 /// class's default).
-async fn current(tx: &mut crate::db::Conn, user_id: i64) -> Result<Scheduler, StudyError> {
+async fn current(tx: &mut Conn, user_id: i64) -> Result<Scheduler, StudyError> {
     let name = db::users::scheduler_of(&mut *tx, user_id).await?;
     let retention = db::classes::effective_retention(&mut *tx, user_id).await?;
     Ok(Scheduler::parse(&name, retention).unwrap_or_default())
-}
-
-/// Recomputes every card of the user from the history, then places them around their exams.
-async fn recompute_in(
-    tx: &mut crate::db::Conn,
-    user_id: i64,
-    scheduler: Scheduler,
-    max_interval_days: u32,
-    now: Timestamp,
-) -> Result<usize, StudyError> {
-    let parameters: Vec<f32> = db::classes::fsrs_parameters_of(&mut *tx, user_id)
-        .await?
-        .and_then(|p| serde_json::from_str(&p).ok())
-        .unwrap_or_default();
-    let history = db::reviews::standing_history(&mut *tx, user_id, None)
-        .await
-        .context("reading the history to reschedule")?;
-    let states = recompute_all(&parameters, &history, scheduler, max_interval_days);
-    db::reviews::rewrite_states(&mut *tx, user_id, &states)
-        .await
-        .context("rewriting the rescheduled cards")?;
-    super::exams::place_cards(&mut *tx, user_id, now).await?;
-    Ok(states.len())
 }
 
 /// The FSRS memory of one card from its standing history (after an undo).

@@ -23,6 +23,7 @@ mod migrations;
 mod practice;
 mod protocol;
 mod replay;
+mod reschedule;
 mod review;
 mod rights;
 mod security;
