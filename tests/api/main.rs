@@ -14,6 +14,7 @@ mod edit;
 mod exams;
 mod export;
 mod fsrs;
+mod hardening_minor;
 mod helpers;
 mod hostile_imports;
 mod migrate_to;
