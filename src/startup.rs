@@ -51,6 +51,8 @@ pub struct AppState {
     pub sessions: std::sync::Arc<SessionCache>,
     /// FSRS fits of classes and students running now.
     pub fits: std::sync::Arc<crate::study::fits::FitJobs>,
+    /// The key signing pre-login CSRF tokens, the same on every server of the site.
+    pub csrf_key: crate::auth::csrf::AnonKey,
 }
 
 impl AppState {
@@ -115,6 +117,7 @@ impl Application {
             }),
             fits: std::sync::Arc::default(),
             grader: Grader::spawn(db.clone(), settings.max_interval_days),
+            csrf_key: crate::auth::csrf::AnonKey::load_or_create(db.writer()).await?,
         });
         let access_log = std::sync::Arc::new(crate::access_log::AccessLog::default());
         crate::access_log::AccessLog::spawn_summaries(access_log.clone());

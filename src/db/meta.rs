@@ -22,3 +22,18 @@ pub async fn set(db: impl Executor<'_>, key: &str, value: &str) -> Result<(), sq
     .await?;
     Ok(())
 }
+
+/// Stores `value` under `key` unless a value is there already: of several app servers
+/// starting at once, the first one's value stays and the others read it back.
+pub async fn insert_absent(
+    db: impl Executor<'_>,
+    key: &str,
+    value: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO app_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(key)
+        .bind(value)
+        .execute(db)
+        .await?;
+    Ok(())
+}

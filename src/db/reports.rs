@@ -4,6 +4,7 @@
 //! admins.
 
 use crate::db::{Executor, Pool};
+use crate::domain::{ReportMessage, ReportReply};
 use sqlx::FromRow;
 
 /// Whether the user `$1` (an admin when `$2` is 1) hears of report `r` on card `c` of deck
@@ -44,12 +45,12 @@ pub struct ReportRow {
     pub created_at: i64,
 }
 
-/// Files a report.
+/// Files a report (its text already parsed: no NUL reaches the table).
 pub async fn create(
     db: impl Executor<'_>,
     card_id: i64,
     user_id: i64,
-    message: &str,
+    message: &ReportMessage,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
@@ -57,7 +58,7 @@ pub async fn create(
     )
     .bind(card_id)
     .bind(user_id)
-    .bind(message)
+    .bind(message.as_str())
     .bind(now)
     .fetch_one(db)
     .await
@@ -113,26 +114,157 @@ pub async fn resolve(
     Ok(done.rows_affected() == 1)
 }
 
-/// Every open report user `user_id` hears of, oldest first (their inbox at /reports).
+/// Where a page of the inbox starts: keyset paging by report id, so a page costs the same
+/// however deep it is, and resolving a report does not shift the pages after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxCursor {
+    /// The oldest open reports.
+    First,
+    /// The reports after this id (the next page).
+    After(i64),
+    /// The reports before this id (the previous page).
+    Before(i64),
+}
+
+/// One page of an inbox, oldest first, and what lies around it.
+#[derive(Debug, Clone)]
+pub struct InboxPage {
+    /// The reports on this page.
+    pub rows: Vec<ReportRow>,
+    /// Whether older open reports exist (a previous page).
+    pub older: bool,
+    /// Whether newer open reports exist (a next page).
+    pub newer: bool,
+    /// Every open report this user hears of.
+    pub total: i64,
+}
+
+/// The columns and joins of an inbox query; the caller adds the cursor and the order.
+macro_rules! inbox_from {
+    () => {
+        concat!(
+            " FROM card_reports r
+              JOIN cards c ON c.id = r.card_id
+              JOIN decks d ON d.id = c.deck_id
+              JOIN users u ON u.id = r.user_id
+              WHERE r.resolved_at IS NULL AND ",
+            hears_of!()
+        )
+    };
+}
+
+/// The columns of an inbox line.
+macro_rules! inbox_columns {
+    () => {
+        "SELECT r.id, r.card_id, c.front, d.name AS deck_name, u.username, r.message, r.created_at"
+    };
+}
+
+/// A page of at most `limit` open reports user `user_id` hears of, from `cursor` (their inbox
+/// at /reports), with whether there are more on either side and how many there are in all.
 pub async fn inbox(
-    db: impl Executor<'_>,
+    db: &Pool,
     user_id: i64,
     is_admin: bool,
-) -> Result<Vec<ReportRow>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT r.id, r.card_id, c.front, d.name AS deck_name, u.username, r.message, r.created_at
-         FROM card_reports r
-         JOIN cards c ON c.id = r.card_id
-         JOIN decks d ON d.id = c.deck_id
-         JOIN users u ON u.id = r.user_id
-         WHERE r.resolved_at IS NULL AND ",
-        hears_of!(),
-        " ORDER BY r.id"
+    cursor: InboxCursor,
+    limit: i64,
+) -> Result<InboxPage, sqlx::Error> {
+    let admin = i64::from(is_admin);
+    // One row more than the page says whether the page's own direction goes on.
+    let (mut rows, backwards): (Vec<ReportRow>, bool) = match cursor {
+        InboxCursor::First | InboxCursor::After(_) => {
+            let after = match cursor {
+                InboxCursor::After(id) => id,
+                _ => i64::MIN,
+            };
+            let rows = sqlx::query_as(concat!(
+                inbox_columns!(),
+                inbox_from!(),
+                " AND r.id > $3 ORDER BY r.id LIMIT $4"
+            ))
+            .bind(user_id)
+            .bind(admin)
+            .bind(after)
+            .bind(limit + 1)
+            .fetch_all(db)
+            .await?;
+            (rows, false)
+        }
+        InboxCursor::Before(before) => {
+            let rows = sqlx::query_as(concat!(
+                inbox_columns!(),
+                inbox_from!(),
+                " AND r.id < $3 ORDER BY r.id DESC LIMIT $4"
+            ))
+            .bind(user_id)
+            .bind(admin)
+            .bind(before)
+            .bind(limit + 1)
+            .fetch_all(db)
+            .await?;
+            (rows, true)
+        }
+    };
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let beyond = rows.len() > limit;
+    rows.truncate(limit);
+    if backwards {
+        rows.reverse();
+    }
+    // The side the page came from: rows beyond the cursor's id (or the cursor itself when the
+    // page is empty, past either end).
+    let (older, newer) = match cursor {
+        InboxCursor::First => (false, beyond),
+        InboxCursor::After(id) => {
+            let first = rows.first().map_or(id.saturating_add(1), |r| r.id);
+            (any_before(db, user_id, admin, first).await?, beyond)
+        }
+        InboxCursor::Before(id) => {
+            let last = rows.last().map_or(id.saturating_sub(1), |r| r.id);
+            (beyond, any_after(db, user_id, admin, last).await?)
+        }
+    };
+    let total = sqlx::query_scalar(concat!("SELECT COUNT(*)", inbox_from!()))
+        .bind(user_id)
+        .bind(admin)
+        .fetch_one(db)
+        .await?;
+    Ok(InboxPage {
+        rows,
+        older,
+        newer,
+        total,
+    })
+}
+
+/// Whether user `user_id` hears of an open report older than report `id`.
+async fn any_before(db: &Pool, user_id: i64, admin: i64, id: i64) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(concat!(
+        "SELECT r.id",
+        inbox_from!(),
+        " AND r.id < $3 LIMIT 1"
     ))
     .bind(user_id)
-    .bind(i64::from(is_admin))
-    .fetch_all(db)
-    .await
+    .bind(admin)
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Whether user `user_id` hears of an open report newer than report `id`.
+async fn any_after(db: &Pool, user_id: i64, admin: i64, id: i64) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(concat!(
+        "SELECT r.id",
+        inbox_from!(),
+        " AND r.id > $3 LIMIT 1"
+    ))
+    .bind(user_id)
+    .bind(admin)
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
 }
 
 /// Replies to (and so resolves) a report `user_id` hears of; false if they do not.
@@ -141,7 +273,7 @@ pub async fn reply(
     report_id: i64,
     user_id: i64,
     is_admin: bool,
-    text: Option<&str>,
+    text: Option<&ReportReply>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(concat!(
@@ -156,7 +288,7 @@ pub async fn reply(
     .bind(user_id)
     .bind(i64::from(is_admin))
     .bind(report_id)
-    .bind(text)
+    .bind(text.map(ReportReply::as_str))
     .bind(now)
     .execute(db)
     .await?;

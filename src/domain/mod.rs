@@ -3,9 +3,13 @@
 
 mod account;
 mod card;
+mod exam;
+mod report;
 
 pub use account::{DayStartHour, NewPerDay, Password, Role, TimeZoneName, Username};
 pub use card::{CardText, DeckName, Grade, Tags};
+pub use exam::ExamName;
+pub use report::{ReportMessage, ReportReply};
 
 /// A value a user typed that breaks a rule; the text says which rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +42,13 @@ pub fn one_line_name(raw: &str, what: &str, max_chars: usize) -> Result<String, 
             "{what}'s name is at most {max_chars} characters long."
         )));
     }
+    one_line(name, what)?;
+    Ok(name.to_owned())
+}
+
+/// The character rule of a one-line name, apart from its length: no line breaks, no other
+/// control characters, no direction overrides. `what` names the thing ("An exam").
+fn one_line(name: &str, what: &str) -> Result<(), Invalid> {
     if name.contains(['\n', '\r']) {
         return Err(Invalid::new(format!("{what}'s name is a single line.")));
     }
@@ -47,7 +58,7 @@ pub fn one_line_name(raw: &str, what: &str, max_chars: usize) -> Result<String, 
             u32::from(c)
         )));
     }
-    Ok(name.to_owned())
+    Ok(())
 }
 
 /// Whether card text holds a control character other than tab and line breaks (NUL, escape,

@@ -344,7 +344,7 @@ struct UsersPage {
     nav: Nav,
     search: String,
     users: Vec<UserLine>,
-    notice: Option<String>,
+    notice: Option<&'static str>,
     temporary: Option<(String, String)>,
 }
 
@@ -363,9 +363,55 @@ struct UserLine {
 struct UsersQuery {
     #[serde(default)]
     q: String,
+    /// Which change was just saved (see [`UserSaved`]).
     saved: Option<String>,
     /// The key of a temporary password to show once (see `auth::handover`).
     shown: Option<String>,
+}
+
+/// The changes the users page confirms after a redirect. The notice is one of these fixed
+/// sentences, never text from the address: a link could otherwise make the admin's own page
+/// say anything ("Saved: your session expired, log in at evil.example").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UserSaved {
+    Role,
+    Disabled,
+    Enabled,
+}
+
+impl UserSaved {
+    /// The value of `?saved=` for each change.
+    const ALL: [(Self, &'static str); 3] = [
+        (Self::Role, "role"),
+        (Self::Disabled, "disabled"),
+        (Self::Enabled, "enabled"),
+    ];
+
+    /// The change a `?saved=` value names; `None` for anything else.
+    fn parse(raw: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(_, name)| *name == raw)
+            .map(|(saved, _)| *saved)
+    }
+
+    /// The page to redirect to after this change.
+    fn url(self) -> String {
+        let name = Self::ALL
+            .iter()
+            .find(|(saved, _)| *saved == self)
+            .map_or("", |(_, name)| name);
+        format!("/admin/users?saved={name}")
+    }
+
+    /// What the page says.
+    fn notice(self) -> &'static str {
+        match self {
+            Self::Role => "Saved: the new role applies from the user's next page.",
+            Self::Disabled => "Saved: the account is disabled and its sessions have ended.",
+            Self::Enabled => "Saved: the account is enabled again.",
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -390,7 +436,7 @@ async fn users_page(
     state: &AppState,
     admin: &crate::auth::CurrentUser,
     search: &str,
-    notice: Option<String>,
+    notice: Option<&'static str>,
     temporary: Option<(String, String)>,
 ) -> Result<UsersPage, AppError> {
     let users = crate::db::users::list(state.db.reader(), search.trim(), USER_LIST_LIMIT)
@@ -436,7 +482,11 @@ async fn list_users(
     query: web::Query<UsersQuery>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
-    let notice = query.saved.as_deref().map(|what| format!("Saved: {what}."));
+    let notice = query
+        .saved
+        .as_deref()
+        .and_then(UserSaved::parse)
+        .map(UserSaved::notice);
     let temporary = query.shown.as_deref().and_then(|key| {
         state
             .handover
@@ -458,7 +508,7 @@ async fn set_role(
         return Err(AppError::NotFound);
     }
     state.sessions.forget_user(*id);
-    Ok(see_other("/admin/users?saved=role"))
+    Ok(see_other(&UserSaved::Role.url()))
 }
 
 async fn set_disabled(
@@ -481,11 +531,14 @@ async fn set_disabled(
         crate::db::sessions::delete_all(state.db.writer(), *id).await?;
     }
     state.sessions.forget_user(*id);
-    Ok(see_other(if disabled {
-        "/admin/users?saved=disabled"
-    } else {
-        "/admin/users?saved=enabled"
-    }))
+    Ok(see_other(
+        &if disabled {
+            UserSaved::Disabled
+        } else {
+            UserSaved::Enabled
+        }
+        .url(),
+    ))
 }
 
 /// Resets a password and redirects to the user list, which shows the temporary password to

@@ -95,7 +95,7 @@ fn anonymous_page(
     status: StatusCode,
     build: impl FnOnce(Nav) -> Result<String, askama::Error>,
 ) -> Result<HttpResponse, AppError> {
-    let (token, cookie) = csrf::form_token(req, None);
+    let (token, cookie) = csrf::form_token(req, None)?;
     let mut response = HttpResponse::build(status);
     if let Some(cookie) = cookie {
         response.cookie(cookie);

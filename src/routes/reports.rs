@@ -4,6 +4,7 @@
 
 use super::{Nav, page, see_other};
 use crate::auth::{CsrfForm, Instructor, user::app_state};
+use crate::db::reports::InboxCursor;
 use crate::error::AppError;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -13,9 +14,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/reports").route(web::get().to(inbox)))
         .service(web::resource("/reports/{id}/reply").route(web::post().to(reply)));
 }
-
-/// Longest reply, in characters.
-const MAX_REPLY_CHARS: usize = 1_000;
 
 /// A report as the triage pages show it.
 pub(super) struct ReportLine {
@@ -47,25 +45,107 @@ pub(super) fn lines(
         .collect()
 }
 
+/// Reports on one page of the inbox: a page of full-length reports is tens of kilobytes,
+/// where the whole backlog of a large site was megabytes.
+const INBOX_PAGE: i64 = 50;
+
 #[derive(Template)]
 #[template(path = "reports/inbox.html")]
 struct InboxPage {
     nav: Nav,
     reports: Vec<ReportLine>,
-    back: &'static str,
+    /// This page's address, where a reply comes back to.
+    back: String,
+    total: i64,
+    /// The link to the older reports, if any.
+    previous: Option<String>,
+    /// The link to the newer reports, if any.
+    next: Option<String>,
 }
 
-async fn inbox(req: HttpRequest, Instructor(user): Instructor) -> Result<HttpResponse, AppError> {
+/// Where the inbox page starts: `?after=<id>` or `?before=<id>`; anything else is the first
+/// page (a mangled link shows the oldest reports rather than an error).
+#[derive(Deserialize)]
+struct InboxQuery {
+    after: Option<String>,
+    before: Option<String>,
+}
+
+impl InboxQuery {
+    fn cursor(&self) -> InboxCursor {
+        let id = |v: &Option<String>| v.as_deref().and_then(|v| v.trim().parse::<i64>().ok());
+        match (id(&self.after), id(&self.before)) {
+            (Some(after), None) => InboxCursor::After(after),
+            (None, Some(before)) => InboxCursor::Before(before),
+            _ => InboxCursor::First,
+        }
+    }
+}
+
+/// The inbox's address at `cursor`.
+fn inbox_url(cursor: InboxCursor) -> String {
+    match cursor {
+        InboxCursor::First => "/reports".to_owned(),
+        InboxCursor::After(id) => format!("/reports?after={id}"),
+        InboxCursor::Before(id) => format!("/reports?before={id}"),
+    }
+}
+
+async fn inbox(
+    req: HttpRequest,
+    Instructor(user): Instructor,
+    query: web::Query<InboxQuery>,
+) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
-    let reports = lines(
-        crate::db::reports::inbox(state.db.reader(), user.id, user.is_admin()).await?,
-        &user,
-    );
+    let cursor = query.cursor();
+    let found = crate::db::reports::inbox(
+        state.db.reader(),
+        user.id,
+        user.is_admin(),
+        cursor,
+        INBOX_PAGE,
+    )
+    .await?;
+    let previous = found
+        .rows
+        .first()
+        .filter(|_| found.older)
+        .map(|r| inbox_url(InboxCursor::Before(r.id)));
+    let next = found
+        .rows
+        .last()
+        .filter(|_| found.newer)
+        .map(|r| inbox_url(InboxCursor::After(r.id)));
+    // Past either end (the last reports were resolved meanwhile): the way back.
+    let previous = previous
+        .or_else(|| (found.rows.is_empty() && found.older).then(|| inbox_url(InboxCursor::First)));
+    let next = next
+        .or_else(|| (found.rows.is_empty() && found.newer).then(|| inbox_url(InboxCursor::First)));
     page(&InboxPage {
         nav: Nav::for_user(&user),
-        reports,
-        back: "/reports",
+        reports: lines(found.rows, &user),
+        back: inbox_url(cursor),
+        total: found.total,
+        previous,
+        next,
     })
+}
+
+/// Where a reply goes back to: a class's triage page or a page of this inbox, as the reply
+/// form said; anything else (another site, a made-up path) is the inbox's first page.
+fn back_to(back: &str) -> String {
+    let class_page = back
+        .strip_prefix("/classes/")
+        .and_then(|rest| rest.strip_suffix("/reports"))
+        .is_some_and(|id| id.parse::<i64>().is_ok());
+    if class_page {
+        return back.to_owned();
+    }
+    let cursor = back
+        .strip_prefix("/reports?")
+        .and_then(|q| serde_urlencoded::from_str::<InboxQuery>(q).ok())
+        .map_or(InboxCursor::First, |q| q.cursor());
+    inbox_url(cursor)
 }
 
 #[derive(Deserialize)]
@@ -85,31 +165,40 @@ async fn reply(
     form: CsrfForm<ReplyForm>,
 ) -> Result<HttpResponse, AppError> {
     let state = app_state(&req)?;
-    let text = form.0.reply.trim();
-    if text.chars().count() > MAX_REPLY_CHARS {
-        return Err(AppError::Validation(format!(
-            "A reply is at most {MAX_REPLY_CHARS} characters."
-        )));
-    }
-    let text = (!text.is_empty()).then_some(text);
+    let text = crate::domain::ReportReply::parse(&form.0.reply)?;
     let done = crate::db::reports::reply(
         state.db.writer(),
         *id,
         user.id,
         user.is_admin(),
-        text,
+        text.as_ref(),
         state.clock.now().as_second(),
     )
     .await?;
     if !done {
         return Err(AppError::NotFound);
     }
-    // Only this site's own pages are places to go back to.
-    let back = form.0.back;
-    let back = if back.starts_with("/classes/") && back.ends_with("/reports") {
-        back.as_str()
-    } else {
-        "/reports"
-    };
-    Ok(see_other(back))
+    Ok(see_other(&back_to(&form.0.back)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_goes_back_only_to_a_triage_page_or_an_inbox_page() {
+        assert_eq!(back_to("/classes/7/reports"), "/classes/7/reports");
+        assert_eq!(back_to("/reports?after=120"), "/reports?after=120");
+        assert_eq!(back_to("/reports?before=9"), "/reports?before=9");
+        for elsewhere in [
+            "",
+            "https://evil.example/reports",
+            "//evil.example/classes/1/reports",
+            "/classes/../admin/reports",
+            "/reports?after=1%0d%0aSet-Cookie:x",
+            "/reports?after=1&before=2",
+        ] {
+            assert_eq!(back_to(elsewhere), "/reports", "{elsewhere:?}");
+        }
+    }
 }

@@ -616,9 +616,6 @@ struct ReportForm {
     deck: String,
 }
 
-/// Longest report, in characters.
-const MAX_REPORT_CHARS: usize = 500;
-
 /// A student reports a problem with a card; their instructor triages it.
 async fn report_card(
     req: HttpRequest,
@@ -632,17 +629,12 @@ async fn report_card(
         .await?
         .filter(|c| user.can_see(c.deck_id))
         .ok_or(AppError::NotFound)?;
-    let message = form.0.message.trim();
-    if message.is_empty() || message.chars().count() > MAX_REPORT_CHARS {
-        return Err(AppError::Validation(format!(
-            "Describe the problem in 1 to {MAX_REPORT_CHARS} characters."
-        )));
-    }
+    let message = crate::domain::ReportMessage::parse(&form.0.message)?;
     let report = crate::db::reports::create(
         state.db.writer(),
         card.id,
         user.id,
-        message,
+        &message,
         state.clock.now().as_second(),
     )
     .await?;

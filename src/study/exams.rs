@@ -13,7 +13,7 @@ use jiff::Timestamp;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewExam {
     /// Its name.
-    pub name: String,
+    pub name: crate::domain::ExamName,
     /// Its study day.
     pub exam_day: i32,
     /// Study days before it that make its window.
@@ -23,7 +23,7 @@ pub struct NewExam {
 }
 
 impl NewExam {
-    /// An exam from the class page's form: a name of 1 to 100 characters, a date after
+    /// An exam from the class page's form: a name (see [`crate::domain::ExamName`]), a date after
     /// `today` and within three years, a window of 1 to 30 study days, and at least one of
     /// the class's decks (`allowed`). Every problem is named, so the form can show them all.
     pub fn parse(
@@ -35,10 +35,13 @@ impl NewExam {
         allowed: &[i64],
     ) -> Result<Self, Vec<String>> {
         let mut problems = Vec::new();
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            problems.push("The exam's name is 1 to 100 characters.".to_owned());
-        }
+        let name = match crate::domain::ExamName::parse(name) {
+            Ok(name) => Some(name),
+            Err(e) => {
+                problems.push(e.0);
+                None
+            }
+        };
         let exam_day = match date.trim().parse::<jiff::civil::Date>() {
             Ok(d) => {
                 let day = crate::srs::day::day_number(d);
@@ -78,11 +81,11 @@ impl NewExam {
         } else if decks.iter().any(|d| !allowed.contains(d)) {
             problems.push("An exam covers only decks this class studies.".to_owned());
         }
-        if !problems.is_empty() {
+        let Some(name) = name.filter(|_| problems.is_empty()) else {
             return Err(problems);
-        }
+        };
         Ok(Self {
-            name: name.to_owned(),
+            name,
             exam_day,
             window_days,
             decks,
@@ -145,7 +148,7 @@ pub async fn create(
         db::exams::create(
             tx,
             class_id,
-            &exam.name,
+            exam.name.as_str(),
             exam.exam_day,
             exam.window_days,
             &exam.decks,

@@ -15,6 +15,7 @@ mod edit;
 mod exams;
 mod export;
 mod fsrs;
+mod hardening_minor;
 mod helpers;
 mod hostile_imports;
 mod hostile_tex;
