@@ -453,16 +453,15 @@ async fn fits_past_the_sites_cap_are_queued_shown_with_their_place_and_all_finis
     }
     sqlx::raw_sql("ROLLBACK").execute(&mut *lock).await.unwrap();
     drop(lock);
-    let mut most_running = 0;
+    // Once released, every fit finishes. (How many run at once is the unit test's to check:
+    // pages read one after another cannot see one instant, and a fit that ends between two
+    // reads would be counted beside the one it let start.)
     let mut finished = vec![false; classes];
     for _ in 0..1200 {
-        let mut running = 0;
         for (i, id) in ids.iter().enumerate() {
             let html = teacher.get_html(&format!("/classes/{id}/dashboard")).await;
-            running += usize::from(html.contains("id=\"fit-running\""));
             finished[i] = html.contains("id=\"fitted\"") && !html.contains("id=\"fitting\"");
         }
-        most_running = most_running.max(running);
         if finished.iter().all(|f| *f) {
             break;
         }
@@ -472,7 +471,6 @@ async fn fits_past_the_sites_cap_are_queued_shown_with_their_place_and_all_finis
         finished.iter().all(|f| *f),
         "every fit finished: {finished:?}"
     );
-    assert!(most_running <= cap);
     let fits = count(&admin, "SELECT COUNT(*) FROM class_fits").await;
     assert_eq!(fits, i64::try_from(classes).unwrap());
 }
