@@ -280,6 +280,33 @@ async fn fill_and_send(c: &Client, fields: &[(&str, &str)], button: &str) {
         .unwrap();
 }
 
+/// Opens the import page and sends `csv` (as a file) to the preview under the deck name `deck`.
+async fn preview_csv_import(c: &Client, base: &str, csv: &str, deck: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deck.csv");
+    std::fs::write(&file, csv).unwrap();
+    c.goto(&format!("{base}/admin/import")).await.unwrap();
+    c.find(Locator::Css("input[name=file]"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=deck]"))
+        .await
+        .unwrap()
+        .send_keys(deck)
+        .await
+        .unwrap();
+    click(
+        c,
+        "form[action='/admin/import/preview'] button[type=submit]",
+    )
+    .await;
+    // The browser has read the file once the preview's page has loaded.
+    body(c).await;
+}
+
 async fn register(c: &Client, base: &str, name: &str) {
     register_in_class(c, base, name, "").await;
     wait_for_text(c, "Decks").await;
@@ -419,39 +446,12 @@ async fn script_in_card_text_and_deck_names_shows_as_text_and_never_runs() {
         "<img src=x onerror=\"window.__xss = 2\">",
         "<svg onload=\"window.__xss = 3\"></svg>",
     ];
-    let csv_field = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let mut csv = String::from("front,back\n");
-    for p in &payloads {
-        csv.push_str(&format!("{},{}\n", csv_field(p), csv_field(p)));
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("evil.csv");
-    std::fs::write(&file, csv).unwrap();
-
-    c.goto(&format!("{base}/admin/import")).await.unwrap();
-    c.find(Locator::Css("input[name=file]"))
-        .await
-        .unwrap()
-        .send_keys(file.to_str().unwrap())
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=deck]"))
-        .await
-        .unwrap()
-        .send_keys(payloads[1])
-        .await
-        .unwrap();
-    c.find(Locator::Css(
-        "form[action='/admin/import/preview'] button[type=submit]",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    let payloads: Vec<String> = payloads.iter().map(|p| (*p).to_owned()).collect();
+    let csv = tex_payloads::csv_both_sides(&payloads);
+    preview_csv_import(&c, &base, &csv, &payloads[1]).await;
     // The preview shows the cards, as text, before anything is imported.
     wait_for_text(&c, "3 cards will be added to a new deck").await;
-    assert!(body_text(&c).await.contains(payloads[0]));
+    assert!(body_text(&c).await.contains(&payloads[0]));
     assert_eq!(
         js(&c, "return window.__xss === undefined").await,
         json!(true),
@@ -475,7 +475,7 @@ async fn script_in_card_text_and_deck_names_shows_as_text_and_never_runs() {
         c.goto(&format!("{base}{path}")).await.unwrap();
         let text = body_text(&c).await;
         assert!(
-            text.contains(payloads[0]) || text.contains(payloads[1]),
+            text.contains(&payloads[0]) || text.contains(&payloads[1]),
             "{path} shows the markup as text"
         );
         assert_eq!(
@@ -519,32 +519,8 @@ async fn hostile_tex_in_a_deck_puts_nothing_but_mathml_in_the_pages_dom() {
 
     let mut fronts = tex_payloads::hostile_formulas();
     fronts.extend(tex_payloads::deep_formulas());
-    let field = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let mut csv = String::from("front,back\n");
-    for f in &fronts {
-        csv.push_str(&format!("{},{}\n", field(f), field(f)));
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("tex.csv");
-    std::fs::write(&file, csv).unwrap();
-    c.goto(&format!("{base}/admin/import")).await.unwrap();
-    c.find(Locator::Css("input[name=file]"))
-        .await
-        .unwrap()
-        .send_keys(file.to_str().unwrap())
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=deck]"))
-        .await
-        .unwrap()
-        .send_keys("Hostile TeX")
-        .await
-        .unwrap();
-    click(
-        &c,
-        "form[action='/admin/import/preview'] button[type=submit]",
-    )
-    .await;
+    let csv = tex_payloads::csv_both_sides(&fronts);
+    preview_csv_import(&c, &base, &csv, "Hostile TeX").await;
     wait_for_text(&c, "cards will be added to a new deck").await;
     click(&c, "#confirm-import").await;
     wait_for_text(&c, "Imported").await;

@@ -3,7 +3,7 @@
 //! anything but MathML on a page.
 
 use crate::helpers::{TestApp, spawn_app, upload};
-use crate::tex_payloads::{deep_formulas, hostile_formulas};
+use crate::tex_payloads::{csv_both_sides, deep_formulas, hostile_formulas};
 use reqwest::StatusCode;
 
 /// MathML Core's elements: the only tags a formula on a page may hold.
@@ -78,17 +78,15 @@ fn assert_formulas_are_mathml_only(html: &str, page: &str) -> usize {
     checked
 }
 
-fn csv_of(fronts: &[String]) -> Vec<u8> {
-    let field = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let mut csv = String::from("front,back\n");
-    for f in fronts {
-        csv.push_str(&format!("{},{}\n", field(f), field(f)));
-    }
-    csv.into_bytes()
-}
-
 async fn import(app: &TestApp, name: &str, fronts: &[String]) -> i64 {
-    let r = upload(app, "hostile.csv", csv_of(fronts), name, "csv").await;
+    let r = upload(
+        app,
+        "hostile.csv",
+        csv_both_sides(fronts).into_bytes(),
+        name,
+        "csv",
+    )
+    .await;
     let page = r.text().await.unwrap();
     assert!(page.contains("Imported"), "{page}");
     sqlx::query_scalar("SELECT id FROM decks WHERE name = $1")

@@ -65,3 +65,13 @@ pub fn hostile_formulas() -> Vec<String> {
     }
     out
 }
+
+/// A CSV deck file whose cards carry each text on both sides.
+pub fn csv_both_sides(texts: &[String]) -> String {
+    let field = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut csv = String::from("front,back\n");
+    for t in texts {
+        csv.push_str(&format!("{},{}\n", field(t), field(t)));
+    }
+    csv
+}
