@@ -218,7 +218,7 @@ fn sqlite_url(path: &Path, mode: &str) -> String {
 ///
 /// WAL lets readers run beside the one writer; `synchronous = NORMAL` in WAL mode survives a
 /// crash of the process (every commit is in the OS before it returns) but may lose the last
-/// commits on power loss, which the README states. Foreign keys are on for every connection.
+/// commits on power loss, which docs/operations.md states. Foreign keys are on for every connection.
 const SQLITE_SETTINGS: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;
     PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16000;";
 
@@ -471,7 +471,7 @@ pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
 
 /// Writes a consistent, compacted copy of a SQLite store to `target` with `VACUUM INTO`: it
 /// reads one snapshot, so it is safe while the server writes. PostgreSQL sites back up with
-/// `pg_dump` (the README).
+/// `pg_dump` (docs/operations.md).
 pub async fn backup_into(pool: &Pool, target: &Path) -> Result<(), sqlx::Error> {
     if Backend::of(pool) != Backend::Sqlite {
         return Err(sqlx::Error::Configuration(

@@ -101,7 +101,7 @@ async fn create_admin_reads_the_password_from_stdin() {
 #[tokio::test]
 async fn a_backup_taken_while_the_server_runs_is_consistent_and_complete() {
     if crate::helpers::on_postgres() {
-        return; // PostgreSQL sites back up with pg_dump (the README); `backup` copies a file.
+        return; // PostgreSQL sites back up with pg_dump (docs/operations.md); `backup` copies a file.
     }
     let app = crate::helpers::spawn_app().await;
     app.register_ok("ada").await;
