@@ -115,8 +115,14 @@ pub async fn place_cards(conn: &mut Conn, user_id: i64, now: Timestamp) -> Resul
         .context("moving due days into exam windows")
 }
 
-/// Places the cards of every member of class `class_id` again, in one transaction, after its
-/// exams changed. Sessions carry the exams, so they are dropped.
+/// Changes class `class_id`'s exams, then places the cards of each of its members again, each
+/// member in a write transaction of their own, so a class of hundreds never holds the one
+/// writer for long: another student's grade waits for one member's placement at most. Each
+/// placement reads the member's cards and exams inside its own transaction, so a grade that
+/// lands between two members is placed with the rest. Should the process stop half way, the
+/// members not yet placed keep their due days until their next change of exams or scheduler
+/// (grading a card places that card in any window it falls into). Sessions carry the exams,
+/// so they are dropped.
 async fn place_class(
     db: &db::Db,
     sessions: &crate::auth::cache::SessionCache,
@@ -128,11 +134,14 @@ async fn place_class(
     if !change(&mut tx).await? {
         return Ok(false);
     }
-    for user_id in db::exams::member_ids(&mut *tx, class_id).await? {
-        place_cards(&mut tx, user_id, now).await?;
-    }
+    let members = db::exams::member_ids(&mut *tx, class_id).await?;
     tx.commit().await?;
     sessions.forget_all();
+    for user_id in members {
+        let mut tx = db::begin_write(db.writer()).await?;
+        place_cards(&mut tx, user_id, now).await?;
+        tx.commit().await?;
+    }
     Ok(true)
 }
 
