@@ -17,6 +17,7 @@ use std::net::TcpListener;
 use std::time::Instant;
 
 mod body_timeout;
+mod conn_watch;
 pub mod open_files;
 
 /// What every handler can reach.
@@ -146,7 +147,12 @@ impl Application {
             idle: timeouts.body_idle,
             total: timeouts.body,
         };
+        // Between requests, a connection may be idle for the keep-alive and then take a
+        // header timeout over its next request's headers; past both it is shut (conn_watch).
+        let watchdog = conn_watch::Watchdog::spawn(timeouts.keep_alive + timeouts.header);
+        let on_connect = watchdog.clone();
         let server = HttpServer::new(move || {
+            let watchdog = watchdog.clone();
             let access_log = access_log.clone();
             App::new()
                 .app_data(state.clone())
@@ -191,6 +197,24 @@ impl Application {
                     let response = srv.call(req);
                     async move { watch.finish(response.await) }
                 })
+                // The connection is busy from its request's headers to its response's last
+                // byte; the watchdog only shuts connections idle between requests.
+                .wrap_fn(move |req, srv| {
+                    let busy = req
+                        .conn_data::<conn_watch::Handle>()
+                        .map(|handle| watchdog.busy(handle));
+                    let response = srv.call(req);
+                    async move {
+                        Ok(response
+                            .await?
+                            .map_body(|_, body| conn_watch::BusyUntilWritten::new(body, busy)))
+                    }
+                })
+        })
+        .on_connect(move |connection, data| {
+            if let Some(handle) = on_connect.register(connection) {
+                data.insert(handle);
+            }
         })
         .workers(limits.workers)
         .max_connections(limits.per_worker)

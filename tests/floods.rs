@@ -297,3 +297,41 @@ async fn connections_past_the_cap_wait_until_one_closes() {
         .unwrap();
     assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_alive_connection_trickling_its_next_requests_headers_is_closed() {
+    // actix times only a connection's first request's headers: after one answered request,
+    // a client that sends the next request's headers a byte at a time held the connection for
+    // as long as it kept trickling.
+    let dir = tempfile::tempdir().unwrap();
+    let (address, _) = server_with(dir.path(), short_timeouts).await;
+    let mut stream = TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buffer = [0u8; 1024];
+    let n = tokio::time::timeout(CLOSED_WITHIN, stream.read(&mut buffer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+    let started = std::time::Instant::now();
+    let trickle = b"GET /healthz HTTP/1.1\r\nX-Slow: "
+        .iter()
+        .chain(std::iter::repeat(&b'a'));
+    for byte in trickle {
+        if stream.write_all(&[*byte]).await.is_err() {
+            break;
+        }
+        let mut probe = [0u8; 1024];
+        let read = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut probe));
+        if let Ok(Ok(0) | Err(_)) = read.await {
+            break;
+        }
+        assert!(
+            started.elapsed() < CLOSED_WITHIN,
+            "a connection trickling its second request's headers was still open after {CLOSED_WITHIN:?}"
+        );
+    }
+}

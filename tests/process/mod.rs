@@ -52,7 +52,7 @@ pub fn browser() -> Client {
 pub fn csrf_in(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let start = html.find(marker).unwrap() + marker.len();
-    html[start..start + 64].to_owned()
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 
 pub async fn sign_up(base: &str, name: &str) -> (Client, String) {
