@@ -15,6 +15,7 @@ mod edit;
 mod exams;
 mod export;
 mod fsrs;
+mod harness;
 mod helpers;
 mod hostile_imports;
 mod hostile_tex;
