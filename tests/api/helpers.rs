@@ -387,8 +387,8 @@ impl TestApp {
             .await
     }
 
-    /// The test's own pool on the store, one per app (and its browsers), opened at the first
-    /// call; a clone of it after that.
+    /// The test's own pool on the store, one per app (and its browsers): opened at the first
+    /// call (`db::connect`, whose migrator finds nothing to do), a clone of it after that.
     pub async fn pool(&self) -> SqlitePool {
         self.pool
             .get_or_init(|| async {
