@@ -100,10 +100,9 @@ async fn create_admin_reads_the_password_from_stdin() {
 
 #[tokio::test]
 async fn a_backup_taken_while_the_server_runs_is_consistent_and_complete() {
-    if crate::helpers::on_postgres() {
-        return; // PostgreSQL sites back up with pg_dump (docs/operations.md); `backup` copies a file.
-    }
-    let app = crate::helpers::spawn_app().await;
+    // On SQLite whatever the suite's backend: PostgreSQL sites back up with pg_dump
+    // (docs/operations.md); `backup` copies a file.
+    let app = crate::helpers::spawn_sqlite_app().await;
     app.register_ok("ada").await;
     let card = app.grade_next(5, None).await;
     let dir = tempfile::tempdir().unwrap();

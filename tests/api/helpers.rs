@@ -2,19 +2,38 @@
 //! cookies and does not follow redirects. The store is a new SQLite file, or, when
 //! `STUDYHALL_TEST_POSTGRES` names a PostgreSQL server (`scripts/with-postgres` sets it), a new
 //! database on that server: the same tests then prove the same behaviour on PostgreSQL.
+//!
+//! Every fresh store is a copy of one template, migrated and seeded with the shipped decks once
+//! per test process (SQLite: the file's bytes, its log checkpointed first; PostgreSQL:
+//! `CREATE DATABASE ... TEMPLATE`). The server still runs its migrations and its seed check on
+//! start, and finds nothing to do; a test then costs a file write, not twenty migrations and
+//! an import, so the suite grows cheaper per test.
+//!
+//! Which tests run on which backend, without any test passing unchecked:
+//! - A test that needs PostgreSQL (two servers on one database, `migrate-to`, PostgreSQL's own
+//!   storage settings, `tests/outage.rs`) is `#[ignore = "needs PostgreSQL: ..."]`, so plain
+//!   `cargo test` reports it ignored. `scripts/with-postgres cargo test --test api` adds
+//!   `--include-ignored` (only when every target it names is `api` or `outage`, so that no
+//!   browser test, ignored for needing Chromium, is taken in). Run with `--include-ignored`
+//!   and no server, it fails at [`require_postgres`] instead of returning early.
+//! - A test of SQLite's own file (its modes, `studyhall backup`, its query plans) builds its
+//!   app with [`spawn_sqlite_app`]: a SQLite file whatever backend the suite runs on, so it
+//!   checks the same thing in both runs rather than returning early in one.
 // The helpers open the test's SQLite file itself, below the server.
 #![allow(clippy::disallowed_types)]
 
 use actix_web::dev::ServerHandle;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Client, Response, StatusCode};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use studyhall::clock::Clock;
 use studyhall::config::Settings;
+use studyhall::db::Location;
 use studyhall::db::Pool as SqlitePool;
 use studyhall::startup::Application;
 use tempfile::TempDir;
+use tokio::sync::OnceCell;
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -26,7 +45,9 @@ pub struct TestApp {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     dir: Arc<TempDir>,
     /// The store opened as the server opens it, once, for the tests that call `db` directly.
-    store: Arc<tokio::sync::OnceCell<studyhall::db::Db>>,
+    store: Arc<OnceCell<studyhall::db::Db>>,
+    /// One pool on the store for the test's own queries, opened at the first `pool()`.
+    pool: Arc<OnceCell<SqlitePool>>,
 }
 
 pub fn client() -> Client {
@@ -48,31 +69,133 @@ pub fn postgres_server() -> Option<String> {
         .filter(|url| !url.is_empty())
 }
 
-/// Whether the suite runs on PostgreSQL: the tests of SQLite's own file (its migrations from
-/// earlier versions, its checkpoints, `studyhall backup`) have nothing to test there.
+/// Whether the suite runs on PostgreSQL.
 pub fn on_postgres() -> bool {
     postgres_server().is_some()
 }
 
-/// A new, empty database on the test server, as a URL.
-pub async fn new_postgres_database(server: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("t_{}", hex::encode(rand::random::<[u8; 8]>()));
-    let mut conn = sqlx::PgConnection::connect(server).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
+/// The PostgreSQL server, for a test that needs one (and is `#[ignore]`d, so that it runs
+/// only when asked for): fails, rather than passing unchecked, when there is none.
+pub fn require_postgres() -> String {
+    postgres_server().expect(
+        "this test needs PostgreSQL: run it under scripts/with-postgres \
+         (STUDYHALL_TEST_POSTGRES is not set)",
+    )
+}
+
+/// A database URL on the server of `server` (a URL of another of its databases).
+fn database_url(server: &str, name: &str) -> String {
     let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
     format!("{base}/{name}")
 }
 
-/// A fresh store for one test: a file in `dir`, or a new PostgreSQL database.
-pub async fn fresh_store(dir: &TempDir) -> studyhall::db::Location {
+/// Creates a database on the test server, a copy of `template` or else empty; returns its URL.
+async fn create_postgres_database(server: &str, template: Option<&str>) -> String {
+    use sqlx::Connection;
+    let name = format!("t_{}", hex::encode(rand::random::<[u8; 8]>()));
+    let sql = match template {
+        Some(template) => format!("CREATE DATABASE {name} TEMPLATE {template}"),
+        None => format!("CREATE DATABASE {name}"),
+    };
+    let mut conn = sqlx::PgConnection::connect(server).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    database_url(server, &name)
+}
+
+/// A new, empty database on the test server, as a URL.
+pub async fn new_postgres_database(server: &str) -> String {
+    create_postgres_database(server, None).await
+}
+
+/// Migrates the store at `location` and imports the shipped decks, as a server's first
+/// start does, then closes it.
+async fn migrate_and_seed(location: Location) {
+    let pool = studyhall::db::connect(location).await.unwrap();
+    studyhall::course::seed_on_first_start(&pool, jiff::Timestamp::now().as_second())
+        .await
+        .unwrap();
+    if studyhall::db::Backend::of(&pool) == studyhall::db::Backend::Sqlite {
+        // Everything into the main file, which is all a copy takes.
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(busy, 0, "the template's log is checkpointed");
+    }
+    pool.close().await;
+}
+
+/// The bytes of a SQLite store migrated and seeded, made once per test process.
+static SQLITE_TEMPLATE: OnceCell<Vec<u8>> = OnceCell::const_new();
+
+async fn sqlite_template() -> &'static [u8] {
+    SQLITE_TEMPLATE
+        .get_or_init(|| async {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("template.db");
+            migrate_and_seed(Location::File(path.clone())).await;
+            let log = path.with_extension("db-wal");
+            assert!(
+                std::fs::metadata(&log).map_or(true, |m| m.len() == 0),
+                "nothing of the template is left in its log"
+            );
+            std::fs::read(&path).unwrap()
+        })
+        .await
+}
+
+/// The name of a PostgreSQL database migrated and seeded, made once per test process and
+/// never connected to again (`CREATE DATABASE ... TEMPLATE` needs it idle).
+static POSTGRES_TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+async fn postgres_template(server: &str) -> &'static str {
+    POSTGRES_TEMPLATE
+        .get_or_init(|| async {
+            let url = new_postgres_database(server).await;
+            migrate_and_seed(Location::Postgres(url.clone())).await;
+            url.rsplit_once('/').unwrap().1.to_owned()
+        })
+        .await
+}
+
+/// A fresh SQLite store at `path`, a copy of the template, in a folder and a file readable
+/// by this user only (as the server makes them).
+async fn copy_sqlite_template(path: &Path) {
+    use std::io::Write;
+    let bytes = sqlite_template().await;
+    let mut folder = std::fs::DirBuilder::new();
+    folder.recursive(true);
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    }
+    folder.create(path.parent().unwrap()).unwrap();
+    file.open(path).unwrap().write_all(bytes).unwrap();
+}
+
+/// A fresh SQLite file in `dir`, migrated and seeded.
+async fn fresh_sqlite_store(dir: &TempDir) -> Location {
+    let path = dir.path().join("data").join("test.db");
+    copy_sqlite_template(&path).await;
+    Location::File(path)
+}
+
+/// A fresh store for one test, migrated and seeded: a file in `dir`, or a new PostgreSQL
+/// database.
+pub async fn fresh_store(dir: &TempDir) -> Location {
     match postgres_server() {
-        None => studyhall::db::Location::File(dir.path().join("data").join("test.db")),
-        Some(server) => studyhall::db::Location::Postgres(new_postgres_database(&server).await),
+        None => fresh_sqlite_store(dir).await,
+        Some(server) => {
+            let template = postgres_template(&server).await;
+            Location::Postgres(create_postgres_database(&server, Some(template)).await)
+        }
     }
 }
 
@@ -81,6 +204,15 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::for_database(fresh_store(&dir).await);
     settings.clock = Clock::system();
     configure(&mut settings);
+    start(settings, dir).await
+}
+
+/// An app on a SQLite file whatever backend the suite runs on, for the tests of SQLite's own
+/// file.
+pub async fn spawn_sqlite_app() -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut settings = Settings::for_database(fresh_sqlite_store(&dir).await);
+    settings.clock = Clock::system();
     start(settings, dir).await
 }
 
@@ -97,6 +229,7 @@ async fn start(settings: Settings, dir: Arc<TempDir>) -> TestApp {
         task,
         dir,
         store: Arc::default(),
+        pool: Arc::default(),
     }
 }
 
@@ -141,6 +274,7 @@ impl TestApp {
             task: tokio::spawn(async { Ok(()) }),
             dir: self.dir.clone(),
             store: self.store.clone(),
+            pool: self.pool.clone(),
         }
     }
 
@@ -154,6 +288,7 @@ impl TestApp {
             task: tokio::spawn(async { Ok(()) }),
             dir: self.dir.clone(),
             store: self.store.clone(),
+            pool: self.pool.clone(),
         }
     }
 
@@ -252,10 +387,17 @@ impl TestApp {
             .await
     }
 
+    /// The test's own pool on the store, one per app (and its browsers): opened at the first
+    /// call (`db::connect`, whose migrator finds nothing to do), a clone of it after that.
     pub async fn pool(&self) -> SqlitePool {
-        studyhall::db::connect(&self.settings.database)
+        self.pool
+            .get_or_init(|| async {
+                studyhall::db::connect(&self.settings.database)
+                    .await
+                    .unwrap()
+            })
             .await
-            .unwrap()
+            .clone()
     }
 
     /// A second app server on the same store (and the same browser: cookies are kept per
@@ -263,6 +405,7 @@ impl TestApp {
     pub async fn second_server(&self) -> TestApp {
         let mut app = start(self.settings.clone(), self.dir.clone()).await;
         app.client = self.client.clone();
+        app.pool = self.pool.clone();
         app
     }
 

@@ -16,6 +16,7 @@ mod exams;
 mod export;
 mod fsrs;
 mod hardening_minor;
+mod harness;
 mod helpers;
 mod hostile_imports;
 mod hostile_tex;

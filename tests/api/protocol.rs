@@ -275,10 +275,8 @@ async fn odd_anki_columns_give_messages_without_rust_internals() {
 #[tokio::test]
 async fn the_database_and_backups_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;
-    if crate::helpers::on_postgres() {
-        return; // The files are PostgreSQL's own, in its data folder.
-    }
-    let app = spawn_app().await;
+    // On SQLite whatever the suite's backend: PostgreSQL's files are its own, in its folder.
+    let app = crate::helpers::spawn_sqlite_app().await;
     app.register_ok("ada").await;
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let db = app.db_path();

@@ -2,7 +2,7 @@
 //! their schedules is linear, the rewrite goes in batches that release the writer, and a
 //! grade that lands between two batches is kept.
 
-use crate::helpers::{TestApp, on_postgres, spawn_app};
+use crate::helpers::{TestApp, spawn_app};
 use studyhall::db::Pool;
 use studyhall::srs::scheduler::{Scheduler, recompute};
 use studyhall::srs::sm2::DEFAULT_MAX_INTERVAL_DAYS;
@@ -169,10 +169,8 @@ fn reads_states_by_key_only(plan: &[String]) -> bool {
 
 #[tokio::test]
 async fn the_sqlite_rewrite_and_exam_placement_look_each_json_row_up_by_its_key() {
-    if on_postgres() {
-        return;
-    }
-    let app = spawn_app().await;
+    // On SQLite whatever the suite's backend: the plans are SQLite's.
+    let app = crate::helpers::spawn_sqlite_app().await;
     let pool = app.pool().await;
     let rewrite = studyhall::db::reviews::rewrite_states_plan(&pool)
         .await

@@ -374,10 +374,9 @@ async fn deleting_a_user_takes_their_tallies_with_them() {
 /// 0003), so an update stays on its page without new index entries, instead of spreading a
 /// student's tally over one page per old row version until autovacuum comes round.
 #[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/with-postgres runs it"]
 async fn on_postgresql_the_tallies_leave_room_for_updates_in_place() {
-    if !crate::helpers::on_postgres() {
-        return;
-    }
+    crate::helpers::require_postgres();
     let app = spawn_app().await;
     let pool = app.pool().await;
     for (table, fillfactor) in [
