@@ -223,7 +223,7 @@ pub async fn start_session(
     )
     .await?;
     db::sessions::keep_newest(pool, user_id, MAX_SESSIONS_PER_USER).await?;
-    Ok(session::session_cookie(token, secure))
+    Ok(crate::web::cookies::session_cookie(token, secure))
 }
 
 /// Letters and digits a temporary password is drawn from (no look-alikes such as 0/O, 1/l).

@@ -119,7 +119,7 @@ pub async fn place_cards(conn: &mut Conn, user_id: i64, now: Timestamp) -> Resul
 /// exams changed. Sessions carry the exams, so they are dropped.
 async fn place_class(
     db: &db::Db,
-    sessions: &crate::auth::cache::SessionCache,
+    sessions: &crate::web::session_cache::SessionCache,
     class_id: i64,
     now: Timestamp,
     change: impl AsyncFnOnce(&mut Conn) -> Result<bool, StudyError>,
@@ -139,7 +139,7 @@ async fn place_class(
 /// Adds an exam to class `class_id` and reschedules its students around it.
 pub async fn create(
     db: &db::Db,
-    sessions: &crate::auth::cache::SessionCache,
+    sessions: &crate::web::session_cache::SessionCache,
     class_id: i64,
     exam: &NewExam,
     now: Timestamp,
@@ -165,7 +165,7 @@ pub async fn create(
 /// scheduler gave back (or another exam's window). Not found if the class has no such exam.
 pub async fn delete(
     db: &db::Db,
-    sessions: &crate::auth::cache::SessionCache,
+    sessions: &crate::web::session_cache::SessionCache,
     class_id: i64,
     exam_id: i64,
     now: Timestamp,

@@ -87,7 +87,7 @@ pub struct FitContext {
     /// The database.
     pub db: Db,
     /// Sessions carry the parameters, so a fit drops them.
-    pub sessions: Arc<crate::auth::cache::SessionCache>,
+    pub sessions: Arc<crate::web::session_cache::SessionCache>,
     /// The longest interval.
     pub max_interval_days: u32,
     /// When the fit was asked for.

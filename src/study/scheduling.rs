@@ -244,7 +244,7 @@ pub async fn membership_changed(
 /// they are dropped first.
 pub async fn reschedule_class(
     db: &db::Db,
-    sessions: &crate::auth::cache::SessionCache,
+    sessions: &crate::web::session_cache::SessionCache,
     class_id: i64,
     max_interval_days: u32,
     now: Timestamp,

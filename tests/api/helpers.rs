@@ -13,7 +13,7 @@ use std::sync::Arc;
 use studyhall::clock::Clock;
 use studyhall::config::Settings;
 use studyhall::db::Pool as SqlitePool;
-use studyhall::startup::Application;
+use studyhall::web::startup::Application;
 use tempfile::TempDir;
 
 pub const PASSWORD: &str = "correct horse battery";

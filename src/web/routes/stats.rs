@@ -1,9 +1,9 @@
 //! A user's own progress.
 
 use super::{Nav, page};
-use crate::auth::{CurrentUser, user::app_state};
-use crate::error::AppError;
 use crate::study::progress::{self, Progress};
+use crate::web::error::AppError;
+use crate::web::{CurrentUser, extract::app_state};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 

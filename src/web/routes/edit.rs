@@ -2,10 +2,10 @@
 //! Editing a card keeps its id, so every student's progress on it stays; deleting asks first.
 
 use super::{Nav, page, page_with, see_other};
-use crate::auth::{CsrfForm, CurrentUser, Instructor, user::app_state};
 use crate::db::decks::{CardRow, DeckRow};
 use crate::domain::{CardText, DeckName, Tags};
-use crate::error::AppError;
+use crate::web::error::AppError;
+use crate::web::{CsrfForm, CurrentUser, Instructor, extract::app_state};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;

@@ -1,13 +1,13 @@
 //! A user's own account: password, time zone, day start and new cards per day.
 
 use super::{Nav, page, page_with, see_other};
-use crate::auth::{CsrfForm, CurrentUser, user::app_state};
 use crate::domain::{DayStartHour, NewPerDay, Password, TimeZoneName};
-use crate::error::AppError;
 use crate::srs::scheduler::Scheduler;
 use crate::study::StudyError;
 use crate::study::accounts;
 use crate::study::fits::FitOf;
+use crate::web::error::AppError;
+use crate::web::{CsrfForm, CurrentUser, extract::app_state};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -74,7 +74,7 @@ struct SavedFitView {
 
 /// The account page of `user`, with their own fit read from the database.
 async fn account_page(
-    state: &crate::startup::AppState,
+    state: &crate::web::startup::AppState,
     user: &CurrentUser,
 ) -> Result<AccountPage, AppError> {
     let mut account = AccountPage::of(user);

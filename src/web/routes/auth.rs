@@ -2,12 +2,12 @@
 
 use super::{Nav, see_other};
 use crate::auth::quota::Guesser;
-use crate::auth::{CsrfForm, CurrentUser, MaybeUser, csrf, session, user::app_state};
 use crate::config::Registration;
 use crate::domain::{Password, Role, Username};
-use crate::error::AppError;
 use crate::study::StudyError;
 use crate::study::{accounts, classes};
+use crate::web::error::AppError;
+use crate::web::{CsrfForm, CurrentUser, MaybeUser, cookies, csrf, extract::app_state};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -193,7 +193,7 @@ async fn log_out(
     state.sessions.forget_user(user.id);
     let mut response = see_other("/login");
     response
-        .add_cookie(&session::expired_session_cookie(state.secure_cookies))
+        .add_cookie(&cookies::expired_session_cookie(state.secure_cookies))
         .map_err(|e| anyhow::anyhow!(e))?;
     Ok(response)
 }
@@ -304,7 +304,7 @@ async fn register(
 /// Creates a student's account within the address's registration budget; a taken name goes
 /// to `errors` (None).
 async fn register_student(
-    state: &crate::startup::AppState,
+    state: &crate::web::startup::AppState,
     ip: std::net::IpAddr,
     username: &Username,
     password: &Password,

@@ -1,10 +1,10 @@
 //! Deck lists and a deck's cards.
 
 use super::{Nav, page};
-use crate::auth::{CurrentUser, user::app_state};
 use crate::db::decks::{CardRow, DeckRow, DeckSummary};
-use crate::error::AppError;
 use crate::import::{apkg, export};
+use crate::web::error::AppError;
+use crate::web::{CurrentUser, extract::app_state};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 

@@ -1,13 +1,13 @@
 //! Administration: importing deck files.
 
 use super::{Nav, page, page_with, see_other};
-use crate::auth::{Admin, CsrfForm, Instructor, csrf, user::app_state};
 use crate::domain::DeckName;
 use crate::domain::Role;
-use crate::error::AppError;
 use crate::import::Format;
-use crate::startup::AppState;
 use crate::study::import::{ImportReport, import_deck};
+use crate::web::error::AppError;
+use crate::web::startup::AppState;
+use crate::web::{Admin, CsrfForm, Instructor, csrf, extract::app_state};
 use actix_multipart::form::{MultipartForm, MultipartFormConfig, bytes::Bytes, text::Text};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -81,7 +81,7 @@ struct ImportPage {
 
 impl ImportPage {
     /// The import form for `user`, filled with `deck` and `format`.
-    fn new(user: &crate::auth::CurrentUser, deck: String, format: String) -> Self {
+    fn new(user: &crate::web::CurrentUser, deck: String, format: String) -> Self {
         Self {
             nav: Nav::for_user(user),
             deck,
@@ -302,7 +302,7 @@ fn deck_name(typed: &str, title: Option<&str>, file_name: &str) -> Result<DeckNa
 /// may also add to a shipped deck.
 async fn import_target(
     pool: &crate::db::Pool,
-    user: &crate::auth::CurrentUser,
+    user: &crate::web::CurrentUser,
     name: &DeckName,
 ) -> Result<(Option<i64>, bool), AppError> {
     let public = user.is_admin();
@@ -327,7 +327,7 @@ async fn read_and_import(
     file: Option<Bytes>,
     deck: &str,
     format: &str,
-    user: &crate::auth::CurrentUser,
+    user: &crate::web::CurrentUser,
     now: i64,
 ) -> Result<ImportReport, AppError> {
     let _slot = crate::study::import::import_slot(&state.imports)?;
@@ -434,7 +434,7 @@ const USER_LIST_LIMIT: i64 = 200;
 
 async fn users_page(
     state: &AppState,
-    admin: &crate::auth::CurrentUser,
+    admin: &crate::web::CurrentUser,
     search: &str,
     notice: Option<&'static str>,
     temporary: Option<(String, String)>,
@@ -466,7 +466,7 @@ async fn users_page(
 }
 
 /// Refuses changes an admin makes to their own account, which could lock everyone out.
-fn not_self(admin: &crate::auth::CurrentUser, id: i64) -> Result<(), AppError> {
+fn not_self(admin: &crate::web::CurrentUser, id: i64) -> Result<(), AppError> {
     if admin.id == id {
         return Err(AppError::Conflict(
             "You cannot change your own role or disable your own account; ask another admin."

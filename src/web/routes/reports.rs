@@ -3,9 +3,9 @@
 //! student reads on the card's page.
 
 use super::{Nav, page, see_other};
-use crate::auth::{CsrfForm, Instructor, user::app_state};
 use crate::db::reports::InboxCursor;
-use crate::error::AppError;
+use crate::web::error::AppError;
+use crate::web::{CsrfForm, Instructor, extract::app_state};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -30,7 +30,7 @@ pub(super) struct ReportLine {
 /// Reports as lines for `reader`.
 pub(super) fn lines(
     rows: Vec<crate::db::reports::ReportRow>,
-    reader: &crate::auth::CurrentUser,
+    reader: &crate::web::CurrentUser,
 ) -> Vec<ReportLine> {
     rows.into_iter()
         .map(|r| ReportLine {

@@ -4,7 +4,7 @@
 //! server makes to a session or to what it caches (logout, password, preferences) drops the
 //! user's entries at once, so the cache never outlives a change made through this server.
 
-use super::user::CurrentUser;
+use super::extract::CurrentUser;
 use std::collections::HashMap;
 use std::sync::Mutex;
 

@@ -1,11 +1,11 @@
 //! The logged-in user as an extractor: a handler that takes `CurrentUser` cannot run for an
 //! anonymous request, and one that takes `Admin` cannot run for anyone else.
 
-use super::session::{SESSION_COOKIE, token_hash};
+use crate::auth::session::{SESSION_COOKIE, token_hash};
 use crate::domain::Role;
-use crate::error::AppError;
 use crate::srs::day::StudyCalendar;
-use crate::startup::AppState;
+use crate::web::error::AppError;
+use crate::web::startup::AppState;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
 use jiff::{Timestamp, tz::TimeZone};
@@ -221,7 +221,7 @@ impl FromRequest for CurrentUser {
 /// Whether `user` may use this request's page: a user whose password was reset may only
 /// choose a new one (or log out).
 pub fn cleared(req: &HttpRequest, user: CurrentUser) -> Result<CurrentUser, AppError> {
-    let allowed = [crate::error::NEW_PASSWORD_PATH, "/logout"];
+    let allowed = [crate::web::error::NEW_PASSWORD_PATH, "/logout"];
     if user.must_change_password && !allowed.contains(&req.path()) {
         return Err(AppError::PasswordChangeRequired);
     }

@@ -2,11 +2,11 @@
 //! permanent link, /practice/{family}/{seed}.
 
 use super::{Nav, page, page_with, see_other};
-use crate::auth::{CsrfForm, CurrentUser, user::app_state};
-use crate::error::AppError;
 use crate::practice::{self, Family, MAX_SEED, Variant};
 use crate::study::StudyError;
 use crate::study::practice::{self as checking, Submission};
+use crate::web::error::AppError;
+use crate::web::{CsrfForm, CurrentUser, extract::app_state};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;

@@ -127,7 +127,7 @@ pub const NEW_PASSWORD_PATH: &str = "/account/new-password";
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    nav: crate::routes::Nav,
+    nav: crate::web::routes::Nav,
     title: &'a str,
     message: &'a str,
 }
@@ -246,7 +246,7 @@ impl ResponseError for AppError {
         }
         let message = self.public_message();
         let page = ErrorPage {
-            nav: crate::routes::Nav::anonymous(),
+            nav: crate::web::routes::Nav::anonymous(),
             title: self.title(),
             message: &message,
         };

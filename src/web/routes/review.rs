@@ -2,16 +2,16 @@
 
 use super::practice::Verdict;
 use super::{Nav, page, page_with, see_other};
-use crate::auth::{CsrfForm, CurrentUser, user::app_state};
 use crate::db::decks::{CardRow, DeckRow};
 use crate::domain::Grade;
-use crate::error::AppError;
 use crate::practice::{self, Variant};
 use crate::srs::day::date_of_day;
 use crate::srs::schedule::{Preview, Standing, interval_label};
 use crate::study::StudyError;
 use crate::study::practice::{self as checking, Submission};
 use crate::study::review::{self, GradeExtras, GradeRequest};
+use crate::web::error::AppError;
+use crate::web::{CsrfForm, CurrentUser, extract::app_state};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;

@@ -2,12 +2,12 @@
 
 use super::{Nav, page, page_with, see_other};
 use crate::auth::quota::Kind;
-use crate::auth::{CsrfForm, CurrentUser, Instructor, user::app_state};
 use crate::db::classes::{ClassRow, MemberRow};
-use crate::error::AppError;
 use crate::study::StudyError;
 use crate::study::classes;
 use crate::study::fits::{FitOf, FitStatus};
+use crate::web::error::AppError;
+use crate::web::{CsrfForm, CurrentUser, Instructor, extract::app_state};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -477,7 +477,7 @@ async fn leave_class(
 
 /// A student who joins or leaves a class may now have other FSRS parameters and exams.
 async fn reschedule_member(
-    state: &crate::startup::AppState,
+    state: &crate::web::startup::AppState,
     user: &CurrentUser,
 ) -> Result<(), AppError> {
     crate::study::scheduling::membership_changed(
