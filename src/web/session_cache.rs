@@ -91,3 +91,13 @@ impl SessionCache {
             .retain(|_, e| e.user.id != user_id);
     }
 }
+
+/// The use cases (and the jobs they start) say what went stale; this cache drops it.
+impl crate::study::Forget for SessionCache {
+    fn forget(&self, stale: crate::study::Stale) {
+        match stale {
+            crate::study::Stale::User(user_id) => self.forget_user(user_id),
+            crate::study::Stale::Everyone => self.forget_all(),
+        }
+    }
+}

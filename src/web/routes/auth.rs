@@ -156,9 +156,8 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
     .await
     {
         Ok(user_id) => {
-            let cookie =
-                accounts::start_session(state.db.writer(), user_id, now, state.secure_cookies)
-                    .await?;
+            let token = accounts::start_session(state.db.writer(), user_id, now).await?;
+            let cookie = cookies::session_cookie(token, state.secure_cookies);
             // The oldest session may have ended: drop any cached copy of it.
             state.sessions.forget_user(user_id);
             let mut response = see_other("/decks");
@@ -292,8 +291,8 @@ async fn register(
         crate::db::classes::join(state.db.writer(), class_id, user_id, now).await?;
         next.push_str(&format!("&joined={class_id}"));
     }
-    let cookie =
-        accounts::start_session(state.db.writer(), user_id, now, state.secure_cookies).await?;
+    let token = accounts::start_session(state.db.writer(), user_id, now).await?;
+    let cookie = cookies::session_cookie(token, state.secure_cookies);
     let mut response = see_other(&next);
     response
         .add_cookie(&cookie)

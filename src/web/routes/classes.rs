@@ -334,7 +334,7 @@ async fn add_exam(
             state.quotas.spend(user.id, &[(Kind::Exam, 1)], now)?;
             crate::study::exams::create(
                 &state.db,
-                &state.sessions,
+                &*state.sessions,
                 class.id,
                 &exam,
                 state.clock.now(),
@@ -366,7 +366,7 @@ async fn delete_exam(
     let class = owned(&req, &user, id).await?;
     crate::study::exams::delete(
         &state.db,
-        &state.sessions,
+        &*state.sessions,
         class.id,
         exam_id,
         state.clock.now(),
@@ -398,7 +398,7 @@ async fn set_retention(
                 .await?;
             crate::study::scheduling::reschedule_class(
                 &state.db,
-                &state.sessions,
+                &*state.sessions,
                 class.id,
                 state.max_interval_days,
                 state.clock.now(),
