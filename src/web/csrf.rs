@@ -12,6 +12,7 @@
 
 use super::error::AppError;
 use super::extract as user;
+use super::startup::AppState;
 use crate::auth::csrf_key::ANON_TTL_SECONDS;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::http::header;
@@ -43,11 +44,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let body = web::Bytes::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
+            let state = user::state_of(&req)?;
             let body = body.await.map_err(payload_error)?;
             let token: TokenOnly = serde_urlencoded::from_bytes(&body).unwrap_or(TokenOnly {
                 csrf_token: String::new(),
             });
-            verify(&req, &token.csrf_token).await?;
+            verify(&req, state, &token.csrf_token).await?;
             let form = serde_urlencoded::from_bytes::<T>(&body)
                 .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}.")))?;
             Ok(CsrfForm(form))
@@ -68,8 +70,8 @@ pub fn payload_error(e: actix_web::Error) -> AppError {
 }
 
 /// Checks the request's origin and the submitted token; `Err(Csrf)` when either fails.
-pub async fn verify(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
-    if !same_origin(req) {
+pub async fn verify(req: &HttpRequest, state: &AppState, submitted: &str) -> Result<(), AppError> {
+    if !same_origin(req, state.secure_cookies) {
         return Err(AppError::Csrf);
     }
     let expected = match user::load(req).await? {
@@ -77,7 +79,6 @@ pub async fn verify(req: &HttpRequest, submitted: &str) -> Result<(), AppError> 
         // Only a token this site signed, and still good, counts: a planted cookie of any
         // shape, with the same value in the form, must not make a pair.
         None => {
-            let state = user::app_state(req)?;
             let now = state.clock.now().as_second();
             req.cookie(ANON_COOKIE)
                 .map(|c| c.value().to_owned())
@@ -96,12 +97,12 @@ pub async fn verify(req: &HttpRequest, submitted: &str) -> Result<(), AppError> 
 /// not sign, or one too close to its expiry to outlive the form.
 pub fn form_token(
     req: &HttpRequest,
+    state: &AppState,
     user: Option<&user::CurrentUser>,
 ) -> Result<(String, Option<Cookie<'static>>), AppError> {
     if let Some(user) = user {
         return Ok((user.csrf_token.clone(), None));
     }
-    let state = user::app_state(req)?;
     let now = state.clock.now().as_second();
     if let Some(cookie) = req.cookie(ANON_COOKIE).filter(|c| {
         state
@@ -129,9 +130,9 @@ const ANON_MIN_LEFT_SECONDS: i64 = 12 * 3600;
 /// True unless the browser says the request comes from another origin: scheme and host
 /// must both be this site's (an `http://` page of the same host is another origin than the
 /// `https://` site, and may be a network attacker's). The site's scheme is `https` when
-/// cookies are marked Secure, else what the connection (or a proxy's `X-Forwarded-Proto`)
-/// says.
-fn same_origin(req: &HttpRequest) -> bool {
+/// cookies are marked Secure (`secure`), else what the connection (or a proxy's
+/// `X-Forwarded-Proto`) says.
+fn same_origin(req: &HttpRequest, secure: bool) -> bool {
     let Some(host) = req
         .headers()
         .get(header::HOST)
@@ -144,7 +145,6 @@ fn same_origin(req: &HttpRequest) -> bool {
         .get(header::ORIGIN)
         .or_else(|| req.headers().get(header::REFERER))
         .and_then(|h| h.to_str().ok());
-    let secure = user::app_state(req).is_ok_and(|s| s.secure_cookies);
     let info = req.connection_info();
     let scheme = if secure { "https" } else { info.scheme() };
     match claimed {
@@ -176,28 +176,28 @@ mod tests {
             .insert_header((header::HOST, "127.0.0.1:8080"))
             .insert_header((header::ORIGIN, "http://127.0.0.1:8080"))
             .to_http_request();
-        assert!(same_origin(&same));
+        assert!(same_origin(&same, false));
         let cross = TestRequest::post()
             .insert_header((header::HOST, "127.0.0.1:8080"))
             .insert_header((header::ORIGIN, "https://evil.example"))
             .to_http_request();
-        assert!(!same_origin(&cross));
+        assert!(!same_origin(&cross, false));
         let referer = TestRequest::post()
             .insert_header((header::HOST, "127.0.0.1:8080"))
             .insert_header((header::REFERER, "http://127.0.0.1:8080/review?deck=1"))
             .to_http_request();
-        assert!(same_origin(&referer));
+        assert!(same_origin(&referer, false));
         let opaque = TestRequest::post()
             .insert_header((header::HOST, "a"))
             .insert_header((header::ORIGIN, "null"))
             .to_http_request();
-        assert!(!same_origin(&opaque));
+        assert!(!same_origin(&opaque, false));
         let other_scheme = TestRequest::post()
             .insert_header((header::HOST, "127.0.0.1:8080"))
             .insert_header((header::ORIGIN, "https://127.0.0.1:8080"))
             .to_http_request();
         assert!(
-            !same_origin(&other_scheme),
+            !same_origin(&other_scheme, false),
             "https page posting to the http site"
         );
     }

@@ -115,7 +115,7 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
     let Some(cookie) = req.cookie(SESSION_COOKIE) else {
         return Ok(None);
     };
-    let state = app_state(req)?;
+    let state = state_of(req)?;
     let now = state.clock.now().as_second();
     let hash = token_hash(cookie.value());
     if let Some(mut user) = state.sessions.get(&hash, now) {
@@ -198,10 +198,10 @@ fn section_of(path: &str) -> &'static str {
     }
 }
 
-/// The shared application state.
-pub fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+/// The shared application state, as the extractors read it (a handler names what it needs
+/// in its signature instead: `web::Data<AppState>`).
+pub(super) fn state_of(req: &HttpRequest) -> Result<&web::Data<AppState>, AppError> {
     req.app_data::<web::Data<AppState>>()
-        .cloned()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state is missing")))
 }
 

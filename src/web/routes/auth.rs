@@ -7,7 +7,7 @@ use crate::domain::{Password, Role, Username};
 use crate::study::StudyError;
 use crate::study::{accounts, classes};
 use crate::web::error::AppError;
-use crate::web::{CsrfForm, CurrentUser, MaybeUser, cookies, csrf, extract::app_state};
+use crate::web::{AppState, CsrfForm, CurrentUser, MaybeUser, cookies, csrf};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -92,10 +92,11 @@ struct Empty {}
 /// Renders an anonymous form page, setting the pre-login CSRF cookie when the browser has none.
 fn anonymous_page(
     req: &HttpRequest,
+    state: &AppState,
     status: StatusCode,
     build: impl FnOnce(Nav) -> Result<String, askama::Error>,
 ) -> Result<HttpResponse, AppError> {
-    let (token, cookie) = csrf::form_token(req, None)?;
+    let (token, cookie) = csrf::form_token(req, state, None)?;
     let mut response = HttpResponse::build(status);
     if let Some(cookie) = cookie {
         response.cookie(cookie);
@@ -113,23 +114,27 @@ struct WelcomePage {
 }
 
 /// A logged-out visitor sees what the site is and where to go; a user, their decks.
-async fn home(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, AppError> {
+async fn home(state: web::Data<AppState>, user: MaybeUser) -> Result<HttpResponse, AppError> {
     if user.0.is_some() {
         return Ok(see_other("/decks"));
     }
-    let registration_open = app_state(&req)?.registration == Registration::Open;
+    let registration_open = state.registration == Registration::Open;
     super::page(&WelcomePage {
         nav: Nav::anonymous(),
         registration_open,
     })
 }
 
-async fn show_login(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, AppError> {
+async fn show_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+) -> Result<HttpResponse, AppError> {
     if user.0.is_some() {
         return Ok(see_other("/decks"));
     }
-    let open = app_state(&req)?.registration == Registration::Open;
-    anonymous_page(&req, StatusCode::OK, |nav| {
+    let open = state.registration == Registration::Open;
+    anonymous_page(&req, &state, StatusCode::OK, |nav| {
         LoginPage {
             nav,
             username: String::new(),
@@ -140,11 +145,14 @@ async fn show_login(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, A
     })
 }
 
-async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
+async fn log_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: CsrfForm<LoginForm>,
+) -> Result<HttpResponse, AppError> {
     let form = form.0;
     let now = state.clock.now().as_second();
-    let ip = super::client_ip(&req);
+    let ip = super::client_ip(&req, &state);
     match accounts::authenticate(
         state.db.reader(),
         &state.throttle,
@@ -168,7 +176,7 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
         }
         Err(StudyError::Validation(message)) => {
             let open = state.registration == Registration::Open;
-            anonymous_page(&req, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
+            anonymous_page(&req, &state, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
                 LoginPage {
                     nav,
                     username: form.username,
@@ -183,11 +191,10 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
 }
 
 async fn log_out(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     _form: CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     crate::db::sessions::delete(state.db.writer(), user.session_id).await?;
     state.sessions.forget_user(user.id);
     let mut response = see_other("/login");
@@ -197,12 +204,16 @@ async fn log_out(
     Ok(response)
 }
 
-async fn show_register(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, AppError> {
+async fn show_register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+) -> Result<HttpResponse, AppError> {
     if user.0.is_some() {
         return Ok(see_other("/decks"));
     }
-    let open = app_state(&req)?.registration == Registration::Open;
-    anonymous_page(&req, StatusCode::OK, |nav| {
+    let open = state.registration == Registration::Open;
+    anonymous_page(&req, &state, StatusCode::OK, |nav| {
         RegisterPage {
             nav,
             username: String::new(),
@@ -216,10 +227,10 @@ async fn show_register(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse
 }
 
 async fn register(
+    state: web::Data<AppState>,
     req: HttpRequest,
     form: CsrfForm<RegisterForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     if state.registration == Registration::Closed {
         return Err(AppError::Forbidden(
             "Registration is closed; ask an administrator for an account.".to_owned(),
@@ -227,7 +238,7 @@ async fn register(
     }
     let form = form.0;
     let now = state.clock.now().as_second();
-    let ip = super::client_ip(&req);
+    let ip = super::client_ip(&req, &state);
     let mut errors = Vec::new();
     let username = Username::parse(&form.username)
         .map_err(|e| errors.push(e.0))
@@ -271,7 +282,7 @@ async fn register(
         _ => None,
     };
     let Some((user_id, class)) = created else {
-        return anonymous_page(&req, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
+        return anonymous_page(&req, &state, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
             RegisterPage {
                 nav,
                 username: form.username,

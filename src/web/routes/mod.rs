@@ -169,12 +169,14 @@ pub fn csv_download(
 /// The address a request comes from, for throttling: the connection's peer, or, behind a
 /// reverse proxy, the last address in X-Forwarded-For (the one the proxy itself appended;
 /// earlier ones are the client's to invent).
-pub fn client_ip(req: &actix_web::HttpRequest) -> std::net::IpAddr {
+pub fn client_ip(
+    req: &actix_web::HttpRequest,
+    state: &crate::web::startup::AppState,
+) -> std::net::IpAddr {
     let peer = req
         .peer_addr()
         .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |a| a.ip());
-    let behind_proxy = crate::web::extract::app_state(req).is_ok_and(|s| s.behind_proxy);
-    if !behind_proxy {
+    if !state.behind_proxy {
         return peer;
     }
     req.headers()
