@@ -12,7 +12,7 @@ use crate::web::routes;
 use crate::web::session_cache::SessionCache;
 use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::http::KeepAlive;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
 use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
 use std::time::Instant;
@@ -152,6 +152,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .configure(routes::configure)
+                // Error pages show the user's navigation (inside the headers, which they get too).
+                .wrap(ErrorHandlers::new().default_handler(crate::web::error::with_user_nav))
                 .wrap(
                     DefaultHeaders::new()
                         .add(("Content-Security-Policy", CSP))
@@ -183,7 +185,7 @@ impl Application {
                             let path = response.request().path();
                             tracing::debug!(%method, %path, status, micros, "request");
                         }
-                        Ok(response)
+                        Ok(response.map_into_boxed_body())
                     }
                 })
                 // Outermost, so a body that stops arriving is answered 408 whatever the route.
