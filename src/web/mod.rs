@@ -4,7 +4,7 @@
 //! this folder names an actix type (clippy's `disallowed-types` says so), and nothing below it
 //! imports it: the use cases in `study` return values, and this wing turns them into pages,
 //! cookies and redirects.
-#![allow(clippy::disallowed_types)]
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 pub mod access_log;
 pub mod cookies;
