@@ -1,9 +1,9 @@
 //! studyhall: a spaced-repetition study server for a whole class.
 //!
-//! Data flows one way: `routes` parse requests into `domain` types, call the pure `srs` and
-//! `import` modules through `study`, store through `db`, and render `templates/`.
+//! Data flows one way: `web` (everything that knows HTTP) parses requests into `domain` types,
+//! calls the use cases in `study`, which run the pure `srs` and `import` modules and store
+//! through `db`; `web` renders `templates/`. Nothing below `web` imports it.
 
-pub mod access_log;
 pub mod auth;
 pub mod charts;
 pub mod cli;
@@ -12,12 +12,10 @@ pub mod config;
 pub mod course;
 pub mod db;
 pub mod domain;
-pub mod error;
 pub mod import;
 pub mod math;
 pub mod practice;
-pub mod routes;
 pub mod srs;
-pub mod startup;
 pub mod study;
 pub mod text;
+pub mod web;

@@ -4,7 +4,7 @@ use clap::Parser;
 use std::io::BufRead;
 use std::process::ExitCode;
 use studyhall::config::{Cli, Command, FormatArg, Settings};
-use studyhall::startup::Application;
+use studyhall::web::startup::Application;
 use studyhall::{cli, db};
 
 #[tokio::main]

@@ -135,7 +135,7 @@ async fn server_with(
         dir.join("slow.db"),
     ));
     configure(&mut settings);
-    let app = studyhall::startup::Application::build(settings)
+    let app = studyhall::web::startup::Application::build(settings)
         .await
         .unwrap();
     let address = format!("127.0.0.1:{}", app.port());

@@ -8,7 +8,7 @@
 use reqwest::StatusCode;
 use studyhall::config::Settings;
 use studyhall::db::Location;
-use studyhall::startup::Application;
+use studyhall::web::startup::Application;
 
 fn pg_ctl(action: &str) {
     let command = std::env::var("STUDYHALL_PG_CTL").unwrap();

@@ -5,7 +5,6 @@ use crate::auth::{password, session};
 use crate::db;
 use crate::db::Pool;
 use crate::domain::{Password, Role, Username};
-use actix_web::cookie::Cookie;
 use std::net::IpAddr;
 
 use crate::auth::throttle::{self, LoginThrottle};
@@ -200,15 +199,11 @@ pub async fn authenticate(
 /// past it ends the oldest session, so a script logging in without end cannot pile them up.
 pub const MAX_SESSIONS_PER_USER: i64 = 10;
 
-/// Starts a session for `user_id` and returns its cookie. Each login mints a new token, so a
-/// token planted before login is worthless after it. Sessions past
+/// Starts a session for `user_id` and returns its token, for the web wing to put in the
+/// session cookie. Each login mints a new token, so a token planted before login is worthless
+/// after it. Sessions past
 /// [`MAX_SESSIONS_PER_USER`] end, oldest first.
-pub async fn start_session(
-    pool: &Pool,
-    user_id: i64,
-    now: i64,
-    secure: bool,
-) -> Result<Cookie<'static>, StudyError> {
+pub async fn start_session(pool: &Pool, user_id: i64, now: i64) -> Result<String, StudyError> {
     let token = session::random_token();
     let csrf = session::random_token();
     let expires = now + session::SESSION_DAYS * 86_400;
@@ -223,7 +218,7 @@ pub async fn start_session(
     )
     .await?;
     db::sessions::keep_newest(pool, user_id, MAX_SESSIONS_PER_USER).await?;
-    Ok(session::session_cookie(token, secure))
+    Ok(token)
 }
 
 /// Letters and digits a temporary password is drawn from (no look-alikes such as 0/O, 1/l).

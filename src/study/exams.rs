@@ -2,7 +2,7 @@
 //! decks jumps it (`srs::exam`), deleting one gives the cards back their natural due days,
 //! and the class dashboard predicts each student's recall at the exam.
 
-use super::{Context, StudyError};
+use super::{Context, Forget, Stale, StudyError};
 use crate::db;
 use crate::db::Conn;
 use crate::srs::day::StudyCalendar;
@@ -125,7 +125,7 @@ pub async fn place_cards(conn: &mut Conn, user_id: i64, now: Timestamp) -> Resul
 /// so they are dropped.
 async fn place_class(
     db: &db::Db,
-    sessions: &crate::auth::cache::SessionCache,
+    sessions: &dyn Forget,
     class_id: i64,
     now: Timestamp,
     change: impl AsyncFnOnce(&mut Conn) -> Result<bool, StudyError>,
@@ -136,7 +136,7 @@ async fn place_class(
     }
     let members = db::exams::member_ids(&mut *tx, class_id).await?;
     tx.commit().await?;
-    sessions.forget_all();
+    sessions.forget(Stale::Everyone);
     for user_id in members {
         let mut tx = db::begin_write(db.writer()).await?;
         place_cards(&mut tx, user_id, now).await?;
@@ -148,7 +148,7 @@ async fn place_class(
 /// Adds an exam to class `class_id` and reschedules its students around it.
 pub async fn create(
     db: &db::Db,
-    sessions: &crate::auth::cache::SessionCache,
+    sessions: &dyn Forget,
     class_id: i64,
     exam: &NewExam,
     now: Timestamp,
@@ -174,7 +174,7 @@ pub async fn create(
 /// scheduler gave back (or another exam's window). Not found if the class has no such exam.
 pub async fn delete(
     db: &db::Db,
-    sessions: &crate::auth::cache::SessionCache,
+    sessions: &dyn Forget,
     class_id: i64,
     exam_id: i64,
     now: Timestamp,
@@ -244,10 +244,11 @@ pub async fn reports(
         let cards = db::exams::cards(pool, row.id).await?;
         let members = members.clone();
         let parameters = parameters.clone();
-        let report =
-            actix_web::web::block(move || report(row, &members, &cards, &histories, &parameters))
-                .await
-                .map_err(|e| StudyError::Internal(anyhow::anyhow!("predicting recall: {e}")))?;
+        let report = tokio::task::spawn_blocking(move || {
+            report(row, &members, &cards, &histories, &parameters)
+        })
+        .await
+        .map_err(|e| StudyError::Internal(anyhow::anyhow!("predicting recall: {e}")))?;
         out.push(report);
     }
     Ok(out)

@@ -3,6 +3,7 @@
 //! and the result is saved with what it was fitted on. A student's own fit is kept (and
 //! schedules them) only where it predicts their later reviews better than what they had.
 
+use super::{Forget, Stale};
 use crate::db::{self, Db};
 use crate::srs::evaluate;
 use jiff::Timestamp;
@@ -87,7 +88,7 @@ pub struct FitContext {
     /// The database.
     pub db: Db,
     /// Sessions carry the parameters, so a fit drops them.
-    pub sessions: Arc<crate::auth::cache::SessionCache>,
+    pub sessions: Arc<dyn Forget>,
     /// The longest interval.
     pub max_interval_days: u32,
     /// When the fit was asked for.
@@ -255,7 +256,7 @@ async fn fit_class(c: &FitContext, class_id: i64, progress: Progress) -> anyhow:
         fitted_at: c.now.as_second(),
     };
     db::analytics::save_fit(c.db.writer(), class_id, &fit).await?;
-    super::scheduling::reschedule_class(&c.db, &c.sessions, class_id, c.max_interval_days, c.now)
+    super::scheduling::reschedule_class(&c.db, &*c.sessions, class_id, c.max_interval_days, c.now)
         .await?;
     Ok(())
 }
@@ -289,7 +290,7 @@ async fn fit_student(c: &FitContext, user_id: i64, progress: Progress) -> anyhow
         kept: scores.kept(),
     };
     db::analytics::save_student_fit(c.db.writer(), user_id, &fit).await?;
-    c.sessions.forget_user(user_id);
+    c.sessions.forget(Stale::User(user_id));
     // Under FSRS the cards follow whichever parameters now schedule the student.
     super::scheduling::reschedule_if_fsrs(c.db.writer(), user_id, c.max_interval_days, c.now)
         .await?;

@@ -13,6 +13,8 @@ pub mod practice;
 pub mod progress;
 pub mod review;
 pub mod scheduling;
+mod stale;
 
 pub use error::{Context, StudyError};
 pub use learner::{DeckScope, Learner};
+pub use stale::{Forget, Stale};

@@ -3,7 +3,7 @@
 //! history, in one transaction, and switching back gives the SM-2 schedule the student would
 //! have had.
 
-use super::{Context, StudyError};
+use super::{Context, Forget, Stale, StudyError};
 use crate::db;
 use crate::db::{Conn, Pool};
 use crate::srs::scheduler::{Scheduler, recompute};
@@ -244,12 +244,12 @@ pub async fn membership_changed(
 /// they are dropped first.
 pub async fn reschedule_class(
     db: &db::Db,
-    sessions: &crate::auth::cache::SessionCache,
+    sessions: &dyn Forget,
     class_id: i64,
     max_interval_days: u32,
     now: Timestamp,
 ) -> Result<(), StudyError> {
-    sessions.forget_all();
+    sessions.forget(Stale::Everyone);
     for user_id in db::classes::fsrs_members(db.reader(), class_id).await? {
         reschedule(db.writer(), user_id, max_interval_days, now).await?;
     }

@@ -387,3 +387,34 @@ async fn the_navigation_marks_the_current_page() {
         assert_eq!(html.matches("aria-current=\"page\"").count(), 1, "{path}");
     }
 }
+
+#[tokio::test]
+async fn error_pages_show_the_navigation_of_the_user_who_asks() {
+    let admin = spawn_app().await;
+    admin.register_ok("root").await;
+    let app = admin.other_browser();
+    app.register_ok("ada").await;
+    // A thing that is not there (the handler's own 404), an address no route serves (the
+    // default service, before any extractor), and a page for instructors only (403).
+    for (path, status) in [
+        ("/decks/999999", StatusCode::NOT_FOUND),
+        ("/no/such/page", StatusCode::NOT_FOUND),
+        ("/admin/import", StatusCode::FORBIDDEN),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), status, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(">ada</a>"),
+            "{path}: the user's name links to the account"
+        );
+        assert!(
+            html.contains("action=\"/logout\""),
+            "{path}: the log-out form"
+        );
+    }
+    // Anonymous visitors still get the anonymous navigation.
+    let stranger = admin.other_browser();
+    let html = stranger.get("/no/such/page").await.text().await.unwrap();
+    assert!(!html.contains("action=\"/logout\""));
+}

@@ -31,7 +31,7 @@ use studyhall::clock::Clock;
 use studyhall::config::Settings;
 use studyhall::db::Location;
 use studyhall::db::Pool as SqlitePool;
-use studyhall::startup::Application;
+use studyhall::web::startup::Application;
 use tempfile::TempDir;
 use tokio::sync::OnceCell;
 

@@ -52,6 +52,7 @@ pub fn browser() -> Client {
 pub fn csrf_in(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let start = html.find(marker).unwrap() + marker.len();
+    // To the closing quote: a signed pre-login token is longer than a session's 64 digits.
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 

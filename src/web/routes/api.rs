@@ -1,9 +1,9 @@
 //! JSON API for logged-in users (the session cookie). POSTs must be `application/json`, which
 //! a cross-site form cannot send without a CORS preflight this server never grants.
 
-use crate::auth::{csrf::payload_error, user};
-use crate::error::{ApiError, AppError};
 use crate::practice::{self, Expected, MAX_SEED, Params};
+use crate::web::error::{ApiError, AppError};
+use crate::web::{csrf::payload_error, extract as user};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};

@@ -1,8 +1,12 @@
 //! The one error type of the web layer. Every failure becomes a status and an error page;
 //! internal causes go to the log and never to the user.
 
+use super::extract::{CurrentUser, load};
+use super::routes::Nav;
+use actix_web::dev::ServiceResponse;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use askama::Template;
 use std::fmt;
 
@@ -127,7 +131,7 @@ pub const NEW_PASSWORD_PATH: &str = "/account/new-password";
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    nav: crate::routes::Nav,
+    nav: Nav,
     title: &'a str,
     message: &'a str,
 }
@@ -185,6 +189,68 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The error page with `nav` in its layout: status, Retry-After and the page.
+    fn page(&self, nav: Nav) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(secs) = self.retry_after() {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        let message = self.public_message();
+        let page = ErrorPage {
+            nav,
+            title: self.title(),
+            message: &message,
+        };
+        match page.render() {
+            Ok(html) => response.content_type(mime_html()).body(html),
+            Err(e) => {
+                tracing::error!(error = ?e, "error page failed to render");
+                response
+                    .content_type("text/plain; charset=utf-8")
+                    .body(message)
+            }
+        }
+    }
+}
+
+/// Error pages know who is asking: an [`AppError`] page answered to a request with a user gets
+/// that user's navigation (their name, their links, the log-out form), not the anonymous one
+/// `error_response` has to draw, having no request. The user is the one the extractors
+/// already loaded; a client error raised before any extractor ran (an unknown address, say)
+/// loads the session once more, a server error does not (the store may be what failed).
+/// Registered as the default handler of `ErrorHandlers`, so it sees every 4xx and 5xx.
+pub fn with_user_nav<B: 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let shows_page = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+        .is_some_and(|e| !e.status_code().is_redirection());
+    if !shows_page {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    Ok(ErrorHandlerResponse::Future(Box::pin(async move {
+        let known = res.request().extensions().get::<CurrentUser>().cloned();
+        let user = match known {
+            Some(user) => Some(user),
+            None if res.status().is_client_error() => load(res.request()).await.ok().flatten(),
+            None => None,
+        };
+        let page = user.and_then(|user| {
+            res.response()
+                .error()
+                .and_then(|e| e.as_error::<AppError>())
+                .map(|e| e.page(Nav::for_user(&user)))
+        });
+        Ok(match page {
+            Some(page) => res.into_response(page).map_into_right_body(),
+            None => res.map_into_left_body(),
+        })
+    })))
+}
+
 fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
@@ -240,25 +306,9 @@ impl ResponseError for AppError {
             }
             _ => {}
         }
-        let mut response = HttpResponse::build(status);
-        if let Some(secs) = self.retry_after() {
-            response.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        let message = self.public_message();
-        let page = ErrorPage {
-            nav: crate::routes::Nav::anonymous(),
-            title: self.title(),
-            message: &message,
-        };
-        match page.render() {
-            Ok(html) => response.content_type(mime_html()).body(html),
-            Err(e) => {
-                tracing::error!(error = ?e, "error page failed to render");
-                response
-                    .content_type("text/plain; charset=utf-8")
-                    .body(message)
-            }
-        }
+        // Anonymous here: the response has no request; [`with_user_nav`] puts the user's
+        // navigation in when the request has a user.
+        self.page(Nav::anonymous())
     }
 }
 

@@ -4,7 +4,7 @@
 //! server makes to a session or to what it caches (logout, password, preferences) drops the
 //! user's entries at once, so the cache never outlives a change made through this server.
 
-use super::user::CurrentUser;
+use super::extract::CurrentUser;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -89,5 +89,15 @@ impl SessionCache {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|_, e| e.user.id != user_id);
+    }
+}
+
+/// The use cases (and the jobs they start) say what went stale; this cache drops it.
+impl crate::study::Forget for SessionCache {
+    fn forget(&self, stale: crate::study::Stale) {
+        match stale {
+            crate::study::Stale::User(user_id) => self.forget_user(user_id),
+            crate::study::Stale::Everyone => self.forget_all(),
+        }
     }
 }

@@ -15,8 +15,8 @@ mod reports;
 mod review;
 mod stats;
 
-use crate::auth::CurrentUser;
-use crate::error::AppError;
+use crate::web::CurrentUser;
+use crate::web::error::AppError;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -73,7 +73,7 @@ impl Nav {
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::PayloadConfig::new(crate::auth::csrf::FORM_LIMIT_BYTES))
+    cfg.app_data(web::PayloadConfig::new(crate::web::csrf::FORM_LIMIT_BYTES))
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .app_data(web::QueryConfig::default().error_handler(|e, _| {
             AppError::BadRequest(format!("The address has a bad parameter: {e}.")).into()
@@ -169,12 +169,14 @@ pub fn csv_download(
 /// The address a request comes from, for throttling: the connection's peer, or, behind a
 /// reverse proxy, the last address in X-Forwarded-For (the one the proxy itself appended;
 /// earlier ones are the client's to invent).
-pub fn client_ip(req: &actix_web::HttpRequest) -> std::net::IpAddr {
+pub fn client_ip(
+    req: &actix_web::HttpRequest,
+    state: &crate::web::startup::AppState,
+) -> std::net::IpAddr {
     let peer = req
         .peer_addr()
         .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |a| a.ip());
-    let behind_proxy = crate::auth::user::app_state(req).is_ok_and(|s| s.behind_proxy);
-    if !behind_proxy {
+    if !state.behind_proxy {
         return peer;
     }
     req.headers()
@@ -187,7 +189,10 @@ pub fn client_ip(req: &actix_web::HttpRequest) -> std::net::IpAddr {
 }
 
 /// Takes one write from the user's budget (see `auth::budget`), or 429 with Retry-After.
-pub fn spend_write(state: &crate::startup::AppState, user: &CurrentUser) -> Result<(), AppError> {
+pub fn spend_write(
+    state: &crate::web::startup::AppState,
+    user: &CurrentUser,
+) -> Result<(), AppError> {
     state
         .writes
         .spend(user.id, state.clock.now().as_millisecond())

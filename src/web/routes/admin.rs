@@ -1,13 +1,12 @@
 //! Administration: importing deck files.
 
 use super::{Nav, page, page_with, see_other};
-use crate::auth::{Admin, CsrfForm, Instructor, csrf, user::app_state};
 use crate::domain::DeckName;
 use crate::domain::Role;
-use crate::error::AppError;
 use crate::import::Format;
-use crate::startup::AppState;
 use crate::study::import::{ImportReport, import_deck};
+use crate::web::error::AppError;
+use crate::web::{Admin, AppState, CsrfForm, Instructor, csrf};
 use actix_multipart::form::{MultipartForm, MultipartFormConfig, bytes::Bytes, text::Text};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -81,7 +80,7 @@ struct ImportPage {
 
 impl ImportPage {
     /// The import form for `user`, filled with `deck` and `format`.
-    fn new(user: &crate::auth::CurrentUser, deck: String, format: String) -> Self {
+    fn new(user: &crate::web::CurrentUser, deck: String, format: String) -> Self {
         Self {
             nav: Nav::for_user(user),
             deck,
@@ -108,11 +107,12 @@ async fn show_import(Instructor(user): Instructor) -> Result<HttpResponse, AppEr
 /// An upload whose CSRF token is right: its file, deck name and format ("auto" when absent).
 async fn checked_upload(
     req: &HttpRequest,
+    state: &AppState,
     upload: MultipartForm<ImportUpload>,
 ) -> Result<(Option<Bytes>, String, String), AppError> {
     let upload = upload.into_inner();
     let token = upload.csrf_token.as_ref().map_or("", |t| t.as_str());
-    csrf::verify(req, token).await?;
+    csrf::verify(req, state, token).await?;
     let deck = upload.deck.map(|t| t.into_inner()).unwrap_or_default();
     let format = upload
         .format
@@ -122,12 +122,12 @@ async fn checked_upload(
 }
 
 async fn import_file(
+    state: web::Data<AppState>,
     req: HttpRequest,
     Instructor(user): Instructor,
     upload: MultipartForm<ImportUpload>,
 ) -> Result<HttpResponse, AppError> {
-    let (file, deck, format) = checked_upload(&req, upload).await?;
-    let state = app_state(&req)?;
+    let (file, deck, format) = checked_upload(&req, &state, upload).await?;
     let mut shown = ImportPage::new(&user, deck.clone(), format.clone());
     match read_and_import(
         &state,
@@ -177,12 +177,12 @@ struct ConfirmImport {
 /// instructor confirms. The parsed cards wait in the database (not the file: what is
 /// imported is exactly what was shown).
 async fn preview_import(
+    state: web::Data<AppState>,
     req: HttpRequest,
     Instructor(user): Instructor,
     upload: MultipartForm<ImportUpload>,
 ) -> Result<HttpResponse, AppError> {
-    let (file, deck, format) = checked_upload(&req, upload).await?;
-    let state = app_state(&req)?;
+    let (file, deck, format) = checked_upload(&req, &state, upload).await?;
     let pool = state.db.writer();
     let previewed = async {
         let _slot = crate::study::import::import_slot(&state.imports)?;
@@ -229,11 +229,10 @@ async fn preview_import(
 
 /// Imports the cards of the preview the instructor confirms.
 async fn confirm_import(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     form: CsrfForm<ConfirmImport>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let pool = state.db.writer();
     let mut shown = ImportPage::new(&user, String::new(), "auto".to_owned());
     let Some(pending) = crate::db::pending_imports::take(pool, user.id, &form.0.token).await?
@@ -302,7 +301,7 @@ fn deck_name(typed: &str, title: Option<&str>, file_name: &str) -> Result<DeckNa
 /// may also add to a shipped deck.
 async fn import_target(
     pool: &crate::db::Pool,
-    user: &crate::auth::CurrentUser,
+    user: &crate::web::CurrentUser,
     name: &DeckName,
 ) -> Result<(Option<i64>, bool), AppError> {
     let public = user.is_admin();
@@ -327,7 +326,7 @@ async fn read_and_import(
     file: Option<Bytes>,
     deck: &str,
     format: &str,
-    user: &crate::auth::CurrentUser,
+    user: &crate::web::CurrentUser,
     now: i64,
 ) -> Result<ImportReport, AppError> {
     let _slot = crate::study::import::import_slot(&state.imports)?;
@@ -434,7 +433,7 @@ const USER_LIST_LIMIT: i64 = 200;
 
 async fn users_page(
     state: &AppState,
-    admin: &crate::auth::CurrentUser,
+    admin: &crate::web::CurrentUser,
     search: &str,
     notice: Option<&'static str>,
     temporary: Option<(String, String)>,
@@ -466,7 +465,7 @@ async fn users_page(
 }
 
 /// Refuses changes an admin makes to their own account, which could lock everyone out.
-fn not_self(admin: &crate::auth::CurrentUser, id: i64) -> Result<(), AppError> {
+fn not_self(admin: &crate::web::CurrentUser, id: i64) -> Result<(), AppError> {
     if admin.id == id {
         return Err(AppError::Conflict(
             "You cannot change your own role or disable your own account; ask another admin."
@@ -477,11 +476,10 @@ fn not_self(admin: &crate::auth::CurrentUser, id: i64) -> Result<(), AppError> {
 }
 
 async fn list_users(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Admin(admin): Admin,
     query: web::Query<UsersQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let notice = query
         .saved
         .as_deref()
@@ -496,12 +494,11 @@ async fn list_users(
 }
 
 async fn set_role(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Admin(admin): Admin,
     id: web::Path<i64>,
     form: CsrfForm<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     not_self(&admin, *id)?;
     let role = Role::parse(&form.0.role)?;
     if !crate::db::users::set_role(state.db.writer(), *id, role.as_str()).await? {
@@ -512,12 +509,11 @@ async fn set_role(
 }
 
 async fn set_disabled(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Admin(admin): Admin,
     id: web::Path<i64>,
     form: CsrfForm<DisabledForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     not_self(&admin, *id)?;
     let disabled = match form.0.disabled.as_str() {
         "1" => true,
@@ -544,12 +540,11 @@ async fn set_disabled(
 /// Resets a password and redirects to the user list, which shows the temporary password to
 /// this admin once (never in a URL or a log): reloading that page resets nothing.
 async fn reset_password(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Admin(admin): Admin,
     id: web::Path<i64>,
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     not_self(&admin, *id)?;
     let temporary = crate::study::accounts::reset_password(state.db.writer(), *id).await?;
     state.sessions.forget_user(*id);
@@ -577,11 +572,10 @@ struct ConfirmPage {
 /// Asks before an action that locks a user out: disabling the account, or resetting the
 /// password (which ends their sessions).
 async fn confirm_user_action(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Admin(admin): Admin,
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let (id, action) = path.into_inner();
     not_self(&admin, id)?;
     let user = crate::db::users::find(state.db.reader(), id)
@@ -615,17 +609,17 @@ async fn confirm_user_action(
 }
 
 async fn confirm_disabled(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     admin: Admin,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    confirm_user_action(req, admin, web::Path::from((*id, "disabled".to_owned()))).await
+    confirm_user_action(state, admin, web::Path::from((*id, "disabled".to_owned()))).await
 }
 
 async fn confirm_reset(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     admin: Admin,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    confirm_user_action(req, admin, web::Path::from((*id, "reset".to_owned()))).await
+    confirm_user_action(state, admin, web::Path::from((*id, "reset".to_owned()))).await
 }

@@ -1,10 +1,10 @@
 //! A user's own progress.
 
 use super::{Nav, page};
-use crate::auth::{CurrentUser, user::app_state};
-use crate::error::AppError;
 use crate::study::progress::{self, Progress};
-use actix_web::{HttpRequest, HttpResponse, web};
+use crate::web::error::AppError;
+use crate::web::{AppState, CurrentUser};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -34,8 +34,10 @@ struct ExamLine {
     recall: String,
 }
 
-async fn show_stats(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
+async fn show_stats(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     let p = progress::progress(state.db.reader(), &user.learner, state.clock.now()).await?;
     let date = |d: i64| {
         i32::try_from(d)
@@ -66,8 +68,10 @@ async fn show_stats(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse,
 }
 
 /// The user's own review history as CSV: card, time, event, grade, interval, EF, due date.
-async fn download_history(req: HttpRequest, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
+async fn download_history(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     let rows = crate::db::reviews::history(state.db.reader(), user.id, None).await?;
     let lines = rows.into_iter().map(|r| {
         vec![

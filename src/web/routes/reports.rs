@@ -3,10 +3,10 @@
 //! student reads on the card's page.
 
 use super::{Nav, page, see_other};
-use crate::auth::{CsrfForm, Instructor, user::app_state};
 use crate::db::reports::InboxCursor;
-use crate::error::AppError;
-use actix_web::{HttpRequest, HttpResponse, web};
+use crate::web::error::AppError;
+use crate::web::{AppState, CsrfForm, Instructor};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -30,7 +30,7 @@ pub(super) struct ReportLine {
 /// Reports as lines for `reader`.
 pub(super) fn lines(
     rows: Vec<crate::db::reports::ReportRow>,
-    reader: &crate::auth::CurrentUser,
+    reader: &crate::web::CurrentUser,
 ) -> Vec<ReportLine> {
     rows.into_iter()
         .map(|r| ReportLine {
@@ -92,11 +92,10 @@ fn inbox_url(cursor: InboxCursor) -> String {
 }
 
 async fn inbox(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     query: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let cursor = query.cursor();
     let found = crate::db::reports::inbox(
         state.db.reader(),
@@ -159,12 +158,11 @@ struct ReplyForm {
 
 /// Resolves a report, with a reply for the student if one was written.
 async fn reply(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     id: web::Path<i64>,
     form: CsrfForm<ReplyForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let text = crate::domain::ReportReply::parse(&form.0.reply)?;
     let done = crate::db::reports::reply(
         state.db.writer(),

@@ -2,16 +2,17 @@
 //! middleware and a bound listener. The binary and the integration tests share this, so the
 //! tests run the real server (on port 0).
 
-use crate::auth::cache::SessionCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::clock::Clock;
 use crate::config::{Registration, Settings};
+use crate::course;
 use crate::db::Db;
 use crate::study::grader::Grader;
-use crate::{course, routes};
+use crate::web::routes;
+use crate::web::session_cache::SessionCache;
 use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::http::KeepAlive;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
 use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
 use std::time::Instant;
@@ -53,7 +54,7 @@ pub struct AppState {
     /// FSRS fits of classes and students running now.
     pub fits: std::sync::Arc<crate::study::fits::FitJobs>,
     /// The key signing pre-login CSRF tokens, the same on every server of the site.
-    pub csrf_key: crate::auth::csrf::AnonKey,
+    pub csrf_key: crate::auth::csrf_key::AnonKey,
 }
 
 impl AppState {
@@ -118,10 +119,10 @@ impl Application {
             }),
             fits: std::sync::Arc::default(),
             grader: Grader::spawn(db.clone(), settings.max_interval_days),
-            csrf_key: crate::auth::csrf::AnonKey::load_or_create(db.writer()).await?,
+            csrf_key: crate::auth::csrf_key::AnonKey::load_or_create(db.writer()).await?,
         });
-        let access_log = std::sync::Arc::new(crate::access_log::AccessLog::default());
-        crate::access_log::AccessLog::spawn_summaries(access_log.clone());
+        let access_log = std::sync::Arc::new(crate::web::access_log::AccessLog::default());
+        crate::web::access_log::AccessLog::spawn_summaries(access_log.clone());
         let timeouts = settings.timeouts.with_actix_floor();
         let workers = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let open_file_limit = open_files::open_file_limit();
@@ -157,6 +158,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .configure(routes::configure)
+                // Error pages show the user's navigation (inside the headers, which they get too).
+                .wrap(ErrorHandlers::new().default_handler(crate::web::error::with_user_nav))
                 .wrap(
                     DefaultHeaders::new()
                         .add(("Content-Security-Policy", CSP))
@@ -188,7 +191,7 @@ impl Application {
                             let path = response.request().path();
                             tracing::debug!(%method, %path, status, micros, "request");
                         }
-                        Ok(response)
+                        Ok(response.map_into_boxed_body())
                     }
                 })
                 // Outermost, so a body that stops arriving is answered 408 whatever the route.

@@ -1,11 +1,11 @@
 //! The logged-in user as an extractor: a handler that takes `CurrentUser` cannot run for an
 //! anonymous request, and one that takes `Admin` cannot run for anyone else.
 
-use super::session::{SESSION_COOKIE, token_hash};
+use crate::auth::session::{SESSION_COOKIE, token_hash};
 use crate::domain::Role;
-use crate::error::AppError;
 use crate::srs::day::StudyCalendar;
-use crate::startup::AppState;
+use crate::web::error::AppError;
+use crate::web::startup::AppState;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
 use jiff::{Timestamp, tz::TimeZone};
@@ -115,7 +115,7 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
     let Some(cookie) = req.cookie(SESSION_COOKIE) else {
         return Ok(None);
     };
-    let state = app_state(req)?;
+    let state = state_of(req)?;
     let now = state.clock.now().as_second();
     let hash = token_hash(cookie.value());
     if let Some(mut user) = state.sessions.get(&hash, now) {
@@ -198,10 +198,10 @@ fn section_of(path: &str) -> &'static str {
     }
 }
 
-/// The shared application state.
-pub fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+/// The shared application state, as the extractors read it (a handler names what it needs
+/// in its signature instead: `web::Data<AppState>`).
+pub(super) fn state_of(req: &HttpRequest) -> Result<&web::Data<AppState>, AppError> {
     req.app_data::<web::Data<AppState>>()
-        .cloned()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state is missing")))
 }
 
@@ -221,7 +221,7 @@ impl FromRequest for CurrentUser {
 /// Whether `user` may use this request's page: a user whose password was reset may only
 /// choose a new one (or log out).
 pub fn cleared(req: &HttpRequest, user: CurrentUser) -> Result<CurrentUser, AppError> {
-    let allowed = [crate::error::NEW_PASSWORD_PATH, "/logout"];
+    let allowed = [crate::web::error::NEW_PASSWORD_PATH, "/logout"];
     if user.must_change_password && !allowed.contains(&req.path()) {
         return Err(AppError::PasswordChangeRequired);
     }

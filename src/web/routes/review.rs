@@ -2,18 +2,18 @@
 
 use super::practice::Verdict;
 use super::{Nav, page, page_with, see_other};
-use crate::auth::{CsrfForm, CurrentUser, user::app_state};
 use crate::db::decks::{CardRow, DeckRow};
 use crate::domain::Grade;
-use crate::error::AppError;
 use crate::practice::{self, Variant};
 use crate::srs::day::date_of_day;
 use crate::srs::schedule::{Preview, Standing, interval_label};
 use crate::study::StudyError;
 use crate::study::practice::{self as checking, Submission};
 use crate::study::review::{self, GradeExtras, GradeRequest};
+use crate::web::error::AppError;
+use crate::web::{AppState, CsrfForm, CurrentUser};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -181,11 +181,11 @@ fn deck_of(field: &str) -> Option<i64> {
 }
 
 async fn show_review(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     query: web::Query<ReviewQuery>,
 ) -> Result<HttpResponse, AppError> {
-    render_review(&req, &user, &query, None).await
+    render_review(&state, &user, &query, None).await
 }
 
 /// The grade buttons: by default four (Again, Hard, Good, Easy, keys 1 to 4; worded as an
@@ -281,12 +281,11 @@ async fn took_back_message(
 /// Builds the review page: the next card (revealed if asked), or the "done" page. A generated
 /// card shows a fresh variant and an answer box, or, after an answer, its verdict.
 async fn render_review(
-    req: &HttpRequest,
+    state: &AppState,
     user: &CurrentUser,
     query: &ReviewQuery,
     retry: Option<Retry>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(req)?;
     let now = state.clock.now();
     let queue = review::next(
         &state.db,
@@ -448,11 +447,10 @@ async fn problem_view(
 }
 
 async fn undo_grade(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     form: CsrfForm<UndoForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     super::spend_write(&state, &user)?;
     let undone = review::undo(state.db.writer(), &user.learner, state.clock.now()).await?;
     let deck = deck_of(&form.0.deck);
@@ -466,12 +464,11 @@ async fn undo_grade(
 }
 
 async fn answer_card(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     card_id: web::Path<i64>,
     form: CsrfForm<AnswerForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     super::spend_write(&state, &user)?;
     let form = form.0;
     let card = crate::db::decks::card(state.db.reader(), *card_id)
@@ -533,19 +530,18 @@ async fn answer_card(
                 answer: form.answer,
                 error,
             };
-            render_review(&req, &user, &query, Some(retry)).await
+            render_review(&state, &user, &query, Some(retry)).await
         }
         Err(other) => Err(other.into()),
     }
 }
 
 async fn grade_card(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     card_id: web::Path<i64>,
     form: CsrfForm<GradeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     super::spend_write(&state, &user)?;
     let form = form.0;
     let grade = Grade::parse(&form.quality)?;
@@ -587,11 +583,10 @@ struct MoreForm {
 
 /// "Study N more new cards today": raises today's new-card limit for this day only.
 async fn study_more(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     form: CsrfForm<MoreForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let count = form
         .0
         .count
@@ -618,12 +613,11 @@ struct ReportForm {
 
 /// A student reports a problem with a card; their instructor triages it.
 async fn report_card(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     card_id: web::Path<i64>,
     form: CsrfForm<ReportForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     super::spend_write(&state, &user)?;
     let card = crate::db::decks::card(state.db.reader(), *card_id)
         .await?

@@ -2,12 +2,12 @@
 //! Editing a card keeps its id, so every student's progress on it stays; deleting asks first.
 
 use super::{Nav, page, page_with, see_other};
-use crate::auth::{CsrfForm, CurrentUser, Instructor, user::app_state};
 use crate::db::decks::{CardRow, DeckRow};
 use crate::domain::{CardText, DeckName, Tags};
-use crate::error::AppError;
+use crate::web::error::AppError;
+use crate::web::{AppState, CsrfForm, CurrentUser, Instructor};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -191,12 +191,7 @@ struct ConfirmForm {
 }
 
 /// A deck this user may edit: another's deck they can see is 403, one they cannot see 404.
-async fn editable(
-    req: &HttpRequest,
-    user: &CurrentUser,
-    deck_id: i64,
-) -> Result<DeckRow, AppError> {
-    let state = app_state(req)?;
+async fn editable(state: &AppState, user: &CurrentUser, deck_id: i64) -> Result<DeckRow, AppError> {
     if !user.can_see(deck_id) {
         return Err(AppError::NotFound);
     }
@@ -214,27 +209,25 @@ async fn editable(
 
 /// A card whose deck this user may edit.
 async fn editable_card(
-    req: &HttpRequest,
+    state: &AppState,
     user: &CurrentUser,
     card_id: i64,
 ) -> Result<(DeckRow, CardRow), AppError> {
-    let state = app_state(req)?;
     let card = crate::db::decks::card(state.db.reader(), card_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let deck = editable(req, user, card.deck_id).await?;
+    let deck = editable(state, user, card.deck_id).await?;
     Ok((deck, card))
 }
 
 async fn editor(
-    req: &HttpRequest,
+    state: &AppState,
     user: &CurrentUser,
     deck: DeckRow,
     mut view: EditorView,
     errors: Vec<String>,
     new: CardForm,
 ) -> Result<EditorPage, AppError> {
-    let state = app_state(req)?;
     let db = state.db.reader();
     view.q = view.q.trim().chars().take(200).collect();
     // An address past the last page (cards deleted since) shows the last page.
@@ -292,11 +285,10 @@ fn duplicate(e: sqlx::Error) -> AppError {
 }
 
 pub(super) async fn create_deck(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     form: CsrfForm<DeckForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let name = DeckName::parse(&form.0.name)?;
     let now_ms = state.clock.now().as_millisecond();
     state
@@ -324,15 +316,15 @@ pub(super) async fn create_deck(
 }
 
 async fn show_editor(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     view: web::Query<EditorView>,
 ) -> Result<HttpResponse, AppError> {
-    let deck = editable(&req, &user, *id).await?;
+    let deck = editable(&state, &user, *id).await?;
     page(
         &editor(
-            &req,
+            &state,
             &user,
             deck,
             view.into_inner(),
@@ -344,13 +336,12 @@ async fn show_editor(
 }
 
 async fn save_deck(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     form: CsrfForm<DeckForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let deck = editable(&req, &user, *id).await?;
+    let deck = editable(&state, &user, *id).await?;
     let name = DeckName::parse(&form.0.name)?;
     crate::db::decks::update(
         state.db.writer(),
@@ -371,26 +362,24 @@ async fn save_deck(
 
 /// The deck's owner takes it back from a class, whoever runs the class.
 async fn take_back_deck(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<(i64, i64)>,
     _form: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let (id, class_id) = path.into_inner();
-    let deck = editable(&req, &user, id).await?;
+    let deck = editable(&state, &user, id).await?;
     crate::db::classes::set_deck(state.db.writer(), class_id, deck.id, false).await?;
     state.sessions.forget_all();
     Ok(see_other(&format!("/decks/{}#assignments", deck.id)))
 }
 
 async fn confirm_delete_deck(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let deck = editable(&req, &user, *id).await?;
+    let deck = editable(&state, &user, *id).await?;
     let cards = crate::db::decks::cards(state.db.reader(), deck.id)
         .await?
         .len();
@@ -406,13 +395,12 @@ async fn confirm_delete_deck(
 }
 
 async fn delete_deck(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     form: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let deck = editable(&req, &user, *id).await?;
+    let deck = editable(&state, &user, *id).await?;
     if form.0.confirm != "yes" {
         return Err(AppError::Validation(
             "Deleting needs the confirmation on the previous page.".to_owned(),
@@ -424,13 +412,12 @@ async fn delete_deck(
 }
 
 async fn add_card(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     form: CsrfForm<CardForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let deck = editable(&req, &user, *id).await?;
+    let deck = editable(&state, &user, *id).await?;
     let mut form = form.0;
     // A preview passes the same rules as saving: text over the limits is refused, not shown.
     let (front, back, tags) = match parse_card(&form) {
@@ -439,13 +426,13 @@ async fn add_card(
             form.preview = None;
             return page_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &editor(&req, &user, deck, EditorView::default(), errors, form).await?,
+                &editor(&state, &user, deck, EditorView::default(), errors, form).await?,
             );
         }
     };
     if form.preview.is_some() {
         // Nothing is saved: the editor comes back with the form as typed and the card shown.
-        return page(&editor(&req, &user, deck, EditorView::default(), Vec::new(), form).await?);
+        return page(&editor(&state, &user, deck, EditorView::default(), Vec::new(), form).await?);
     }
     let now = state.clock.now().as_second();
     match crate::db::decks::add_card(
@@ -465,7 +452,7 @@ async fn add_card(
         Err(AppError::Validation(message)) => page_with(
             StatusCode::UNPROCESSABLE_ENTITY,
             &editor(
-                &req,
+                &state,
                 &user,
                 deck,
                 EditorView::default(),
@@ -479,13 +466,12 @@ async fn add_card(
 }
 
 async fn save_card(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     form: CsrfForm<CardForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let (deck, card) = editable_card(&req, &user, *id).await?;
+    let (deck, card) = editable_card(&state, &user, *id).await?;
     let parsed = parse_card(&form.0);
     if form.0.preview.is_some() && parsed.is_ok() {
         // Nothing is saved: the editor opens on the card, with the text as typed and shown
@@ -502,7 +488,7 @@ async fn save_card(
             page: Some(rank.unwrap_or(0) / EDITOR_PAGE + 1),
             ..EditorView::default()
         };
-        let mut shown = editor(&req, &user, deck, view, Vec::new(), CardForm::default()).await?;
+        let mut shown = editor(&state, &user, deck, view, Vec::new(), CardForm::default()).await?;
         shown.edit_preview = Some((card.id, form.front, form.back, form.tags));
         return page(&shown);
     }
@@ -523,13 +509,12 @@ async fn save_card(
 }
 
 async fn move_card(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     form: CsrfForm<MoveForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let (deck, card) = editable_card(&req, &user, *id).await?;
+    let (deck, card) = editable_card(&state, &user, *id).await?;
     let up = match form.0.direction.as_str() {
         "up" => true,
         "down" => false,
@@ -542,11 +527,11 @@ async fn move_card(
 }
 
 async fn confirm_delete_card(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (deck, card) = editable_card(&req, &user, *id).await?;
+    let (deck, card) = editable_card(&state, &user, *id).await?;
     page(&ConfirmPage {
         nav: Nav::for_user(&user),
         what: format!(
@@ -560,13 +545,12 @@ async fn confirm_delete_card(
 }
 
 async fn delete_card(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     form: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let (deck, card) = editable_card(&req, &user, *id).await?;
+    let (deck, card) = editable_card(&state, &user, *id).await?;
     if form.0.confirm != "yes" {
         return Err(AppError::Validation(
             "Deleting needs the confirmation on the previous page.".to_owned(),

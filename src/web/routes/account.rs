@@ -1,13 +1,13 @@
 //! A user's own account: password, time zone, day start and new cards per day.
 
 use super::{Nav, page, page_with, see_other};
-use crate::auth::{CsrfForm, CurrentUser, user::app_state};
 use crate::domain::{DayStartHour, NewPerDay, Password, TimeZoneName};
-use crate::error::AppError;
 use crate::srs::scheduler::Scheduler;
 use crate::study::StudyError;
 use crate::study::accounts;
 use crate::study::fits::FitOf;
+use crate::web::error::AppError;
+use crate::web::{AppState, CsrfForm, CurrentUser};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -74,7 +74,7 @@ struct SavedFitView {
 
 /// The account page of `user`, with their own fit read from the database.
 async fn account_page(
-    state: &crate::startup::AppState,
+    state: &crate::web::startup::AppState,
     user: &CurrentUser,
 ) -> Result<AccountPage, AppError> {
     let mut account = AccountPage::of(user);
@@ -121,11 +121,10 @@ struct Nothing {}
 
 /// Starts fitting FSRS to the student's own reviews, once they have enough.
 async fn start_own_fit(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let reviews = crate::db::analytics::review_count(state.db.reader(), user.id).await?;
     let needed = crate::srs::evaluate::MIN_OWN_FIT_REVIEWS;
     if reviews < needed {
@@ -197,11 +196,10 @@ struct PreferencesForm {
 }
 
 async fn show_account(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     query: web::Query<Saved>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let mut account = account_page(&state, &user).await?;
     account.notice = match query.saved.as_deref() {
         Some("password") => Some("Your password was changed; your other sessions were logged out."),
@@ -215,11 +213,11 @@ async fn show_account(
 }
 
 async fn change_password(
+    state: web::Data<AppState>,
     req: HttpRequest,
     user: CurrentUser,
     form: CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let form = form.0;
     let mut account = account_page(&state, &user).await?;
     if form.new != form.confirm {
@@ -232,7 +230,7 @@ async fn change_password(
             match accounts::change_password(
                 state.db.writer(),
                 &state.throttle,
-                super::client_ip(&req),
+                super::client_ip(&req, &state),
                 user.signed_in(),
                 &form.current,
                 &new,
@@ -255,11 +253,10 @@ async fn change_password(
 }
 
 async fn save_preferences(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     form: CsrfForm<PreferencesForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let form = form.0;
     let zone = TimeZoneName::parse(&form.time_zone);
     let hour = DayStartHour::parse(&form.day_starts_hour);
@@ -324,11 +321,10 @@ async fn show_new_password(user: CurrentUser) -> Result<HttpResponse, AppError> 
 }
 
 async fn choose_new_password(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     form: CsrfForm<NewPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     if !user.must_change_password {
         return Ok(see_other("/account"));
     }
@@ -364,11 +360,10 @@ struct SchedulerForm {
 }
 
 async fn save_scheduler(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     form: CsrfForm<SchedulerForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let form = form.0;
     // An empty retention follows the class's default (or 90%).
     let own = !form.desired_retention.trim().is_empty();

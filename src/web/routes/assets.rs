@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, web};
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
-const CSS: &str = include_str!("../../static/app.css");
-const JS: &str = include_str!("../../static/app.js");
+const CSS: &str = include_str!("../../../static/app.css");
+const JS: &str = include_str!("../../../static/app.js");
 
 static CSS_URL: LazyLock<String> =
     LazyLock::new(|| format!("/static/app.css?v={}", short_hash(CSS)));

@@ -2,13 +2,13 @@
 //! permanent link, /practice/{family}/{seed}.
 
 use super::{Nav, page, page_with, see_other};
-use crate::auth::{CsrfForm, CurrentUser, user::app_state};
-use crate::error::AppError;
 use crate::practice::{self, Family, MAX_SEED, Variant};
 use crate::study::StudyError;
 use crate::study::practice::{self as checking, Submission};
+use crate::web::error::AppError;
+use crate::web::{AppState, CsrfForm, CurrentUser};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -123,12 +123,11 @@ async fn new_problem(
 }
 
 async fn show_problem(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<(String, String)>,
     query: web::Query<AttemptQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let (family, seed) = locate(&path.0, &path.1)?;
     let variant = family.variant(seed);
     let verdict = match query.attempt {
@@ -150,12 +149,11 @@ async fn show_problem(
 }
 
 async fn answer_problem(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<(String, String)>,
     form: CsrfForm<AnswerForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     super::spend_write(&state, &user)?;
     let (family, seed) = locate(&path.0, &path.1)?;
     let form = form.0;

@@ -2,12 +2,12 @@
 
 use super::{Nav, page, page_with, see_other};
 use crate::auth::quota::Kind;
-use crate::auth::{CsrfForm, CurrentUser, Instructor, user::app_state};
 use crate::db::classes::{ClassRow, MemberRow};
-use crate::error::AppError;
 use crate::study::StudyError;
 use crate::study::classes;
 use crate::study::fits::{FitOf, FitStatus};
+use crate::web::error::AppError;
+use crate::web::{AppState, CsrfForm, CurrentUser, Instructor};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -140,12 +140,11 @@ struct AssignForm {
 struct Nothing {}
 
 async fn classes_page(
-    req: &HttpRequest,
+    state: &AppState,
     user: &CurrentUser,
     error: Option<String>,
     code: String,
 ) -> Result<ClassesPage, AppError> {
-    let state = app_state(req)?;
     let db = state.db.reader();
     Ok(ClassesPage {
         nav: Nav::for_user(user),
@@ -168,11 +167,11 @@ struct JoinedQuery {
 }
 
 async fn list_classes(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     query: web::Query<JoinedQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let mut classes = classes_page(&req, &user, None, String::new()).await?;
+    let mut classes = classes_page(&state, &user, None, String::new()).await?;
     classes.just_joined = classes
         .joined
         .iter()
@@ -182,11 +181,10 @@ async fn list_classes(
 }
 
 async fn create_class(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     form: CsrfForm<NameForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     match classes::create(
         state.db.writer(),
         &state.quotas,
@@ -199,23 +197,23 @@ async fn create_class(
         Ok(id) => Ok(see_other(&format!("/classes/{id}"))),
         Err(StudyError::Validation(message)) => page_with(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &classes_page(&req, &user, Some(message), String::new()).await?,
+            &classes_page(&state, &user, Some(message), String::new()).await?,
         ),
         Err(other) => Err(other.into()),
     }
 }
 
 async fn join_class(
+    state: web::Data<AppState>,
     req: HttpRequest,
     user: CurrentUser,
     form: CsrfForm<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     match classes::join(
         state.db.writer(),
         &state.quotas,
         user.id,
-        super::client_ip(&req),
+        super::client_ip(&req, &state),
         &form.0.code,
         state.clock.now(),
     )
@@ -228,36 +226,34 @@ async fn join_class(
         }
         Err(StudyError::Validation(message)) => page_with(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &classes_page(&req, &user, Some(message), form.0.code.clone()).await?,
+            &classes_page(&state, &user, Some(message), form.0.code.clone()).await?,
         ),
         Err(other) => Err(other.into()),
     }
 }
 
 /// A class run by this instructor; another's is "not found".
-async fn owned(req: &HttpRequest, user: &CurrentUser, id: i64) -> Result<ClassRow, AppError> {
-    let state = app_state(req)?;
+async fn owned(state: &AppState, user: &CurrentUser, id: i64) -> Result<ClassRow, AppError> {
     crate::db::classes::find_owned(state.db.reader(), id, user.id)
         .await?
         .ok_or(AppError::NotFound)
 }
 
 async fn show_class(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let class = owned(&req, &user, *id).await?;
-    page(&class_page(&req, &user, class, Vec::new()).await?)
+    let class = owned(&state, &user, *id).await?;
+    page(&class_page(&state, &user, class, Vec::new()).await?)
 }
 
 async fn class_page(
-    req: &HttpRequest,
+    state: &AppState,
     user: &CurrentUser,
     class: ClassRow,
     retention_errors: Vec<String>,
 ) -> Result<ClassPage, AppError> {
-    let state = app_state(req)?;
     let db = state.db.reader();
     let assigned = crate::db::classes::deck_ids(db, class.id).await?;
     let today = user.today(state.clock.now());
@@ -311,15 +307,14 @@ fn class_decks(page: &ClassPage) -> Vec<i64> {
 }
 
 async fn add_exam(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     id: web::Path<i64>,
     form: CsrfForm<ExamForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let class = owned(&req, &user, *id).await?;
+    let class = owned(&state, &user, *id).await?;
     let form = form.0;
-    let mut page = class_page(&req, &user, class.clone(), Vec::new()).await?;
+    let mut page = class_page(&state, &user, class.clone(), Vec::new()).await?;
     let parsed = crate::study::exams::NewExam::parse(
         &form.name,
         &form.date,
@@ -334,7 +329,7 @@ async fn add_exam(
             state.quotas.spend(user.id, &[(Kind::Exam, 1)], now)?;
             crate::study::exams::create(
                 &state.db,
-                &state.sessions,
+                &*state.sessions,
                 class.id,
                 &exam,
                 state.clock.now(),
@@ -356,17 +351,16 @@ async fn add_exam(
 }
 
 async fn delete_exam(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     path: web::Path<(i64, i64)>,
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let (id, exam_id) = path.into_inner();
-    let class = owned(&req, &user, id).await?;
+    let class = owned(&state, &user, id).await?;
     crate::study::exams::delete(
         &state.db,
-        &state.sessions,
+        &*state.sessions,
         class.id,
         exam_id,
         state.clock.now(),
@@ -376,13 +370,12 @@ async fn delete_exam(
 }
 
 async fn set_retention(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     id: web::Path<i64>,
     form: CsrfForm<RetentionForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let class = owned(&req, &user, *id).await?;
+    let class = owned(&state, &user, *id).await?;
     let text = form.0.default_retention.trim().to_owned();
     let retention = match text.parse::<i64>() {
         _ if text.is_empty() => Ok(None),
@@ -398,7 +391,7 @@ async fn set_retention(
                 .await?;
             crate::study::scheduling::reschedule_class(
                 &state.db,
-                &state.sessions,
+                &*state.sessions,
                 class.id,
                 state.max_interval_days,
                 state.clock.now(),
@@ -407,7 +400,7 @@ async fn set_retention(
             Ok(see_other(&format!("/classes/{}#retention", class.id)))
         }
         Err(message) => {
-            let mut page = class_page(&req, &user, class, vec![message]).await?;
+            let mut page = class_page(&state, &user, class, vec![message]).await?;
             page.default_retention = text.chars().take(20).collect();
             page_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
@@ -415,26 +408,24 @@ async fn set_retention(
 }
 
 async fn new_code(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     id: web::Path<i64>,
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let class = owned(&req, &user, *id).await?;
+    let class = owned(&state, &user, *id).await?;
     classes::regenerate_code(state.db.writer(), class.id).await?;
     Ok(see_other(&format!("/classes/{}", class.id)))
 }
 
 async fn assign_deck(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     path: web::Path<(i64, i64)>,
     form: CsrfForm<AssignForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let (id, deck_id) = path.into_inner();
-    let class = owned(&req, &user, id).await?;
+    let class = owned(&state, &user, id).await?;
     if !user.can_see(deck_id) {
         return Err(AppError::NotFound);
     }
@@ -461,12 +452,11 @@ async fn assign_deck(
 }
 
 async fn leave_class(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     if !crate::db::classes::leave(state.db.writer(), *id, user.id).await? {
         return Err(AppError::NotFound);
     }
@@ -477,7 +467,7 @@ async fn leave_class(
 
 /// A student who joins or leaves a class may now have other FSRS parameters and exams.
 async fn reschedule_member(
-    state: &crate::startup::AppState,
+    state: &crate::web::startup::AppState,
     user: &CurrentUser,
 ) -> Result<(), AppError> {
     crate::study::scheduling::membership_changed(
@@ -502,12 +492,11 @@ struct ReportsPage {
 
 /// The open reports of a class's students on the class's decks, for its instructor.
 async fn list_reports(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let class = owned(&req, &user, *id).await?;
+    let class = owned(&state, &user, *id).await?;
     let reports = super::reports::lines(
         crate::db::reports::open_for_class(state.db.reader(), class.id).await?,
         &user,
@@ -521,14 +510,13 @@ async fn list_reports(
 }
 
 async fn resolve_report(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     path: web::Path<(i64, i64)>,
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let (id, report_id) = path.into_inner();
-    let class = owned(&req, &user, id).await?;
+    let class = owned(&state, &user, id).await?;
     let now = state.clock.now().as_second();
     if !crate::db::reports::resolve(state.db.writer(), report_id, class.id, user.id, now).await? {
         return Err(AppError::NotFound);
@@ -626,13 +614,12 @@ fn predictions(histories: &[(i64, i64, i64, i64)], fit: Option<(Vec<f32>, i32)>)
 }
 
 async fn start_fit(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     id: web::Path<i64>,
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let class = owned(&req, &user, *id).await?;
+    let class = owned(&state, &user, *id).await?;
     state.start_fit(FitOf::Class(class.id));
     Ok(see_other(&format!(
         "/classes/{}/dashboard#predictions",
@@ -659,11 +646,10 @@ struct StudentView {
 }
 
 async fn student_views(
-    req: &HttpRequest,
+    state: &AppState,
     user: &CurrentUser,
     class_id: i64,
 ) -> Result<Vec<StudentView>, AppError> {
-    let state = app_state(req)?;
     let today = user.today(state.clock.now());
     Ok(
         crate::db::analytics::students(state.db.reader(), class_id, today)
@@ -689,12 +675,11 @@ async fn student_views(
 }
 
 async fn show_dashboard(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
-    let class = owned(&req, &user, *id).await?;
+    let class = owned(&state, &user, *id).await?;
     let db = state.db.reader();
     let today = user.today(state.clock.now());
     let first = today - CHART_DAYS + 1;
@@ -745,7 +730,7 @@ async fn show_dashboard(
                 m
             })
             .collect(),
-        students: student_views(&req, &user, class.id).await?,
+        students: student_views(&state, &user, class.id).await?,
         exams_fitted: parameters.is_some(),
         exams: crate::study::exams::reports(&state.db, class.id, parameters.unwrap_or_default())
             .await?
@@ -803,12 +788,12 @@ async fn show_dashboard(
 }
 
 async fn download_students(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     Instructor(user): Instructor,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let class = owned(&req, &user, *id).await?;
-    let lines = student_views(&req, &user, class.id)
+    let class = owned(&state, &user, *id).await?;
+    let lines = student_views(&state, &user, class.id)
         .await?
         .into_iter()
         .map(|s| {

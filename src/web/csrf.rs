@@ -2,7 +2,7 @@
 //! 1. the request's Origin (or Referer) must be this site when the browser sends one;
 //! 2. the form's `csrf_token` must equal the session's token, or, before login, the token of
 //!    the `studyhall_csrf` cookie (double-submit), compared in constant time. A pre-login
-//!    token counts only if this site signed it ([`AnonKey`]) and it has not expired: a token
+//!    token counts only if this site signed it ([`AnonKey`](crate::auth::csrf_key::AnonKey)) and it has not expired: a token
 //!    of the right shape that the site never issued, planted as a cookie by someone who can
 //!    write cookies for the host (a sibling subdomain, a network attacker on plain http),
 //!    is refused.
@@ -10,18 +10,16 @@
 //! `CsrfForm<T>` reads the body once, checks the token, then deserialises `T` from it, so form
 //! types need no token field and a missing token is a 403, never a parse error.
 
-use super::user;
-use crate::error::AppError;
+use super::error::AppError;
+use super::extract as user;
+use super::startup::AppState;
+use crate::auth::csrf_key::ANON_TTL_SECONDS;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
-use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use sha2::Sha256;
-use std::fmt;
-use std::sync::Arc;
 
 /// The cookie holding the pre-login CSRF token.
 pub const ANON_COOKIE: &str = "studyhall_csrf";
@@ -46,11 +44,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let body = web::Bytes::from_request(req, payload);
         let req = req.clone();
         Box::pin(async move {
+            let state = user::state_of(&req)?;
             let body = body.await.map_err(payload_error)?;
             let token: TokenOnly = serde_urlencoded::from_bytes(&body).unwrap_or(TokenOnly {
                 csrf_token: String::new(),
             });
-            verify(&req, &token.csrf_token).await?;
+            verify(&req, state, &token.csrf_token).await?;
             let form = serde_urlencoded::from_bytes::<T>(&body)
                 .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}.")))?;
             Ok(CsrfForm(form))
@@ -71,8 +70,8 @@ pub fn payload_error(e: actix_web::Error) -> AppError {
 }
 
 /// Checks the request's origin and the submitted token; `Err(Csrf)` when either fails.
-pub async fn verify(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
-    if !same_origin(req) {
+pub async fn verify(req: &HttpRequest, state: &AppState, submitted: &str) -> Result<(), AppError> {
+    if !same_origin(req, state.secure_cookies) {
         return Err(AppError::Csrf);
     }
     let expected = match user::load(req).await? {
@@ -80,7 +79,6 @@ pub async fn verify(req: &HttpRequest, submitted: &str) -> Result<(), AppError> 
         // Only a token this site signed, and still good, counts: a planted cookie of any
         // shape, with the same value in the form, must not make a pair.
         None => {
-            let state = user::app_state(req)?;
             let now = state.clock.now().as_second();
             req.cookie(ANON_COOKIE)
                 .map(|c| c.value().to_owned())
@@ -99,12 +97,12 @@ pub async fn verify(req: &HttpRequest, submitted: &str) -> Result<(), AppError> 
 /// not sign, or one too close to its expiry to outlive the form.
 pub fn form_token(
     req: &HttpRequest,
+    state: &AppState,
     user: Option<&user::CurrentUser>,
 ) -> Result<(String, Option<Cookie<'static>>), AppError> {
     if let Some(user) = user {
         return Ok((user.csrf_token.clone(), None));
     }
-    let state = user::app_state(req)?;
     let now = state.clock.now().as_second();
     if let Some(cookie) = req.cookie(ANON_COOKIE).filter(|c| {
         state
@@ -125,94 +123,16 @@ pub fn form_token(
     Ok((token, Some(cookie)))
 }
 
-/// How long a pre-login token is good for, in seconds.
-const ANON_TTL_SECONDS: i64 = 24 * 3600;
 /// The least time a served form's token has left: a login page left open for an afternoon
 /// still logs in. An older cookie gets a fresh token when a form is served.
 const ANON_MIN_LEFT_SECONDS: i64 = 12 * 3600;
-/// Where the database keeps the signing key (see [`AnonKey::load_or_create`]).
-const KEY_NAME: &str = "csrf_anon_key";
-/// What the signature covers besides the token's own parts, so that this key signs nothing
-/// else by accident.
-const MAC_CONTEXT: &[u8] = b"studyhall pre-login csrf v1\0";
-
-/// The key that signs pre-login tokens: HMAC-SHA256 over a random nonce and an expiry. It
-/// lives in the database (`app_meta`), so every app server of a site signs and checks with
-/// the same key, and a token served by one is good on the others.
-#[derive(Clone)]
-pub struct AnonKey(Arc<[u8; KEY_BYTES]>);
-
-/// The key's length: SHA-256's block, the most of a key HMAC uses as it is.
-const KEY_BYTES: usize = 64;
-
-impl fmt::Debug for AnonKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AnonKey(..)")
-    }
-}
-
-impl AnonKey {
-    /// The site's key, made (512 random bits) by the first server ever to start; the servers
-    /// starting beside it read the same one back.
-    pub async fn load_or_create(pool: &crate::db::Pool) -> anyhow::Result<Self> {
-        let fresh = hex::encode(rand::random::<[u8; KEY_BYTES]>());
-        crate::db::meta::insert_absent(pool, KEY_NAME, &fresh).await?;
-        let stored = crate::db::meta::get(pool, KEY_NAME)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the CSRF signing key was not stored"))?;
-        let mut key = [0u8; KEY_BYTES];
-        hex::decode_to_slice(stored.trim(), &mut key).map_err(|e| {
-            anyhow::anyhow!(
-                "the CSRF signing key in app_meta is not {} hex digits: {e}",
-                2 * KEY_BYTES
-            )
-        })?;
-        Ok(Self(Arc::new(key)))
-    }
-
-    /// The signature of a nonce and an expiry.
-    fn mac(&self, nonce: &str, expires: i64) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new(&(*self.0).into());
-        mac.update(MAC_CONTEXT);
-        mac.update(nonce.as_bytes());
-        mac.update(b".");
-        mac.update(expires.to_string().as_bytes());
-        mac
-    }
-
-    /// A new token, good for a day from `now` (Unix seconds): `nonce.expiry.signature`.
-    pub fn mint(&self, now: i64) -> String {
-        let nonce = hex::encode(rand::random::<[u8; 16]>());
-        let expires = now + ANON_TTL_SECONDS;
-        let signature = hex::encode(self.mac(&nonce, expires).finalize().into_bytes());
-        format!("{nonce}.{expires}.{signature}")
-    }
-
-    /// When `token` expires, if this key signed it and it is still good at `now`.
-    pub fn expiry(&self, token: &str, now: i64) -> Option<i64> {
-        let mut parts = token.split('.');
-        let (nonce, expires, signature) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some()
-            || nonce.len() != 32
-            || !nonce.bytes().all(|b| b.is_ascii_hexdigit())
-            || expires.is_empty()
-            || !expires.bytes().all(|b| b.is_ascii_digit())
-        {
-            return None;
-        }
-        let expires: i64 = expires.parse().ok()?;
-        let signature = hex::decode(signature).ok()?;
-        self.mac(nonce, expires).verify_slice(&signature).ok()?;
-        (now < expires && expires <= now + ANON_TTL_SECONDS).then_some(expires)
-    }
-}
 
 /// True unless the browser says the request comes from another origin: scheme and host
 /// must both be this site's (an `http://` page of the same host is another origin than the
 /// `https://` site, and may be a network attacker's). The site's scheme is `https` when
-/// cookies are marked Secure, else what the connection (or a proxy's `X-Forwarded-Proto`)
-/// says.
-fn same_origin(req: &HttpRequest) -> bool {
+/// cookies are marked Secure (`secure`), else what the connection (or a proxy's
+/// `X-Forwarded-Proto`) says.
+fn same_origin(req: &HttpRequest, secure: bool) -> bool {
     let Some(host) = req
         .headers()
         .get(header::HOST)
@@ -225,7 +145,6 @@ fn same_origin(req: &HttpRequest) -> bool {
         .get(header::ORIGIN)
         .or_else(|| req.headers().get(header::REFERER))
         .and_then(|h| h.to_str().ok());
-    let secure = user::app_state(req).is_ok_and(|s| s.secure_cookies);
     let info = req.connection_info();
     let scheme = if secure { "https" } else { info.scheme() };
     match claimed {
@@ -257,67 +176,30 @@ mod tests {
             .insert_header((header::HOST, "127.0.0.1:8080"))
             .insert_header((header::ORIGIN, "http://127.0.0.1:8080"))
             .to_http_request();
-        assert!(same_origin(&same));
+        assert!(same_origin(&same, false));
         let cross = TestRequest::post()
             .insert_header((header::HOST, "127.0.0.1:8080"))
             .insert_header((header::ORIGIN, "https://evil.example"))
             .to_http_request();
-        assert!(!same_origin(&cross));
+        assert!(!same_origin(&cross, false));
         let referer = TestRequest::post()
             .insert_header((header::HOST, "127.0.0.1:8080"))
             .insert_header((header::REFERER, "http://127.0.0.1:8080/review?deck=1"))
             .to_http_request();
-        assert!(same_origin(&referer));
+        assert!(same_origin(&referer, false));
         let opaque = TestRequest::post()
             .insert_header((header::HOST, "a"))
             .insert_header((header::ORIGIN, "null"))
             .to_http_request();
-        assert!(!same_origin(&opaque));
+        assert!(!same_origin(&opaque, false));
         let other_scheme = TestRequest::post()
             .insert_header((header::HOST, "127.0.0.1:8080"))
             .insert_header((header::ORIGIN, "https://127.0.0.1:8080"))
             .to_http_request();
         assert!(
-            !same_origin(&other_scheme),
+            !same_origin(&other_scheme, false),
             "https page posting to the http site"
         );
-    }
-
-    #[test]
-    fn only_tokens_this_key_signed_and_not_yet_expired_count() {
-        let key = AnonKey(Arc::new([7; KEY_BYTES]));
-        let other = AnonKey(Arc::new([8; KEY_BYTES]));
-        let now = 1_800_000_000;
-        let token = key.mint(now);
-        let expires = now + ANON_TTL_SECONDS;
-        assert_eq!(key.expiry(&token, now), Some(expires));
-        assert_eq!(key.expiry(&token, expires - 1), Some(expires));
-        assert_eq!(key.expiry(&token, expires), None, "expired");
-        assert_eq!(other.expiry(&token, now), None, "another site's key");
-        assert_ne!(key.mint(now), token, "every token has its own nonce");
-        // The old rule's shape (64 hex digits) and tokens with a part changed.
-        assert_eq!(key.expiry(&"ab".repeat(32), now), None);
-        let (nonce, rest) = token.split_once('.').unwrap();
-        let (_, signature) = rest.split_once('.').unwrap();
-        let later = format!("{nonce}.{}.{signature}", expires + 3600);
-        assert_eq!(
-            key.expiry(&later, now),
-            None,
-            "a later expiry breaks the signature"
-        );
-        let last = if token.ends_with('0') { '1' } else { '0' };
-        let flipped = format!("{}{last}", &token[..token.len() - 1]);
-        assert_eq!(key.expiry(&flipped, now), None);
-        for junk in [
-            String::new(),
-            "a".to_owned(),
-            "..".to_owned(),
-            format!("{token}.x"),
-            format!("{nonce}.-1.{signature}"),
-            format!("{nonce}..{signature}"),
-        ] {
-            assert_eq!(key.expiry(&junk, now), None, "{junk:?}");
-        }
     }
 
     #[test]

@@ -2,12 +2,12 @@
 
 use super::{Nav, see_other};
 use crate::auth::quota::Guesser;
-use crate::auth::{CsrfForm, CurrentUser, MaybeUser, csrf, session, user::app_state};
 use crate::config::Registration;
 use crate::domain::{Password, Role, Username};
-use crate::error::AppError;
 use crate::study::StudyError;
 use crate::study::{accounts, classes};
+use crate::web::error::AppError;
+use crate::web::{AppState, CsrfForm, CurrentUser, MaybeUser, cookies, csrf};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -92,10 +92,11 @@ struct Empty {}
 /// Renders an anonymous form page, setting the pre-login CSRF cookie when the browser has none.
 fn anonymous_page(
     req: &HttpRequest,
+    state: &AppState,
     status: StatusCode,
     build: impl FnOnce(Nav) -> Result<String, askama::Error>,
 ) -> Result<HttpResponse, AppError> {
-    let (token, cookie) = csrf::form_token(req, None)?;
+    let (token, cookie) = csrf::form_token(req, state, None)?;
     let mut response = HttpResponse::build(status);
     if let Some(cookie) = cookie {
         response.cookie(cookie);
@@ -113,23 +114,27 @@ struct WelcomePage {
 }
 
 /// A logged-out visitor sees what the site is and where to go; a user, their decks.
-async fn home(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, AppError> {
+async fn home(state: web::Data<AppState>, user: MaybeUser) -> Result<HttpResponse, AppError> {
     if user.0.is_some() {
         return Ok(see_other("/decks"));
     }
-    let registration_open = app_state(&req)?.registration == Registration::Open;
+    let registration_open = state.registration == Registration::Open;
     super::page(&WelcomePage {
         nav: Nav::anonymous(),
         registration_open,
     })
 }
 
-async fn show_login(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, AppError> {
+async fn show_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+) -> Result<HttpResponse, AppError> {
     if user.0.is_some() {
         return Ok(see_other("/decks"));
     }
-    let open = app_state(&req)?.registration == Registration::Open;
-    anonymous_page(&req, StatusCode::OK, |nav| {
+    let open = state.registration == Registration::Open;
+    anonymous_page(&req, &state, StatusCode::OK, |nav| {
         LoginPage {
             nav,
             username: String::new(),
@@ -140,11 +145,14 @@ async fn show_login(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, A
     })
 }
 
-async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
+async fn log_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: CsrfForm<LoginForm>,
+) -> Result<HttpResponse, AppError> {
     let form = form.0;
     let now = state.clock.now().as_second();
-    let ip = super::client_ip(&req);
+    let ip = super::client_ip(&req, &state);
     match accounts::authenticate(
         state.db.reader(),
         &state.throttle,
@@ -156,9 +164,8 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
     .await
     {
         Ok(user_id) => {
-            let cookie =
-                accounts::start_session(state.db.writer(), user_id, now, state.secure_cookies)
-                    .await?;
+            let token = accounts::start_session(state.db.writer(), user_id, now).await?;
+            let cookie = cookies::session_cookie(token, state.secure_cookies);
             // The oldest session may have ended: drop any cached copy of it.
             state.sessions.forget_user(user_id);
             let mut response = see_other("/decks");
@@ -169,7 +176,7 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
         }
         Err(StudyError::Validation(message)) => {
             let open = state.registration == Registration::Open;
-            anonymous_page(&req, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
+            anonymous_page(&req, &state, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
                 LoginPage {
                     nav,
                     username: form.username,
@@ -184,26 +191,29 @@ async fn log_in(req: HttpRequest, form: CsrfForm<LoginForm>) -> Result<HttpRespo
 }
 
 async fn log_out(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     _form: CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     crate::db::sessions::delete(state.db.writer(), user.session_id).await?;
     state.sessions.forget_user(user.id);
     let mut response = see_other("/login");
     response
-        .add_cookie(&session::expired_session_cookie(state.secure_cookies))
+        .add_cookie(&cookies::expired_session_cookie(state.secure_cookies))
         .map_err(|e| anyhow::anyhow!(e))?;
     Ok(response)
 }
 
-async fn show_register(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse, AppError> {
+async fn show_register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+) -> Result<HttpResponse, AppError> {
     if user.0.is_some() {
         return Ok(see_other("/decks"));
     }
-    let open = app_state(&req)?.registration == Registration::Open;
-    anonymous_page(&req, StatusCode::OK, |nav| {
+    let open = state.registration == Registration::Open;
+    anonymous_page(&req, &state, StatusCode::OK, |nav| {
         RegisterPage {
             nav,
             username: String::new(),
@@ -217,10 +227,10 @@ async fn show_register(req: HttpRequest, user: MaybeUser) -> Result<HttpResponse
 }
 
 async fn register(
+    state: web::Data<AppState>,
     req: HttpRequest,
     form: CsrfForm<RegisterForm>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     if state.registration == Registration::Closed {
         return Err(AppError::Forbidden(
             "Registration is closed; ask an administrator for an account.".to_owned(),
@@ -228,7 +238,7 @@ async fn register(
     }
     let form = form.0;
     let now = state.clock.now().as_second();
-    let ip = super::client_ip(&req);
+    let ip = super::client_ip(&req, &state);
     let mut errors = Vec::new();
     let username = Username::parse(&form.username)
         .map_err(|e| errors.push(e.0))
@@ -272,7 +282,7 @@ async fn register(
         _ => None,
     };
     let Some((user_id, class)) = created else {
-        return anonymous_page(&req, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
+        return anonymous_page(&req, &state, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
             RegisterPage {
                 nav,
                 username: form.username,
@@ -292,8 +302,8 @@ async fn register(
         crate::db::classes::join(state.db.writer(), class_id, user_id, now).await?;
         next.push_str(&format!("&joined={class_id}"));
     }
-    let cookie =
-        accounts::start_session(state.db.writer(), user_id, now, state.secure_cookies).await?;
+    let token = accounts::start_session(state.db.writer(), user_id, now).await?;
+    let cookie = cookies::session_cookie(token, state.secure_cookies);
     let mut response = see_other(&next);
     response
         .add_cookie(&cookie)
@@ -304,7 +314,7 @@ async fn register(
 /// Creates a student's account within the address's registration budget; a taken name goes
 /// to `errors` (None).
 async fn register_student(
-    state: &crate::startup::AppState,
+    state: &crate::web::startup::AppState,
     ip: std::net::IpAddr,
     username: &Username,
     password: &Password,

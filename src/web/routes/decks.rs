@@ -1,11 +1,11 @@
 //! Deck lists and a deck's cards.
 
 use super::{Nav, page};
-use crate::auth::{CurrentUser, user::app_state};
 use crate::db::decks::{CardRow, DeckRow, DeckSummary};
-use crate::error::AppError;
 use crate::import::{apkg, export};
-use actix_web::{HttpRequest, HttpResponse, web};
+use crate::web::error::AppError;
+use crate::web::{AppState, CurrentUser};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -63,11 +63,10 @@ struct DeckPage {
 }
 
 async fn list_decks(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     query: web::Query<DecksQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let today = user.today(state.clock.now());
     let decks =
         crate::db::decks::list_with_counts(state.db.reader(), user.id, today, user.hidden_decks())
@@ -82,11 +81,10 @@ async fn list_decks(
 }
 
 async fn show_deck(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     if !user.can_see(*id) {
         return Err(AppError::NotFound);
     }
@@ -141,11 +139,10 @@ fn file_stem(name: &str) -> String {
 }
 
 async fn export_deck(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let (id, format) = path.into_inner();
     if !user.can_see(id) {
         return Err(AppError::NotFound);
@@ -230,11 +227,10 @@ pub fn local_time(seconds: i64, zone: &jiff::tz::TimeZone) -> String {
 }
 
 async fn show_card(
-    req: HttpRequest,
+    state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let state = app_state(&req)?;
     let db = state.db.reader();
     let card = crate::db::decks::card(db, *id)
         .await?
