@@ -381,14 +381,19 @@ async fn save_scheduler(
     match chosen {
         Ok(scheduler) => {
             super::spend_write(&state, &user)?;
-            crate::study::scheduling::choose(
-                state.db.writer(),
-                user.id,
-                scheduler,
-                own,
-                state.max_interval_days,
-                state.clock.now(),
-            )
+            let (pool, user_id) = (state.db.writer().clone(), user.id);
+            let (max_interval_days, now) = (state.max_interval_days, state.clock.now());
+            super::to_the_end(async move {
+                crate::study::scheduling::choose(
+                    &pool,
+                    user_id,
+                    scheduler,
+                    own,
+                    max_interval_days,
+                    now,
+                )
+                .await
+            })
             .await?;
             state.sessions.forget_user(user.id);
             Ok(see_other("/account?saved=scheduler"))

@@ -327,13 +327,11 @@ async fn add_exam(
         Ok(exam) => {
             let now = state.clock.now().as_millisecond();
             state.quotas.spend(user.id, &[(Kind::Exam, 1)], now)?;
-            crate::study::exams::create(
-                &state.db,
-                &*state.sessions,
-                class.id,
-                &exam,
-                state.clock.now(),
-            )
+            let (state, class_id) = (state.clone(), class.id);
+            super::to_the_end(async move {
+                let now = state.clock.now();
+                crate::study::exams::create(&state.db, &*state.sessions, class_id, &exam, now).await
+            })
             .await?;
             Ok(see_other(&format!("/classes/{}#exams", class.id)))
         }
@@ -358,13 +356,11 @@ async fn delete_exam(
 ) -> Result<HttpResponse, AppError> {
     let (id, exam_id) = path.into_inner();
     let class = owned(&state, &user, id).await?;
-    crate::study::exams::delete(
-        &state.db,
-        &*state.sessions,
-        class.id,
-        exam_id,
-        state.clock.now(),
-    )
+    let (state, class_id) = (state.clone(), class.id);
+    super::to_the_end(async move {
+        let now = state.clock.now();
+        crate::study::exams::delete(&state.db, &*state.sessions, class_id, exam_id, now).await
+    })
     .await?;
     Ok(see_other(&format!("/classes/{}#exams", class.id)))
 }

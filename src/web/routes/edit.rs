@@ -430,6 +430,11 @@ async fn add_card(
             );
         }
     };
+    if form.preview.is_none() {
+        // Each card saved is a write a script could repeat: it spends from the same budget
+        // as a grade (imports have their hourly budget of their own).
+        super::spend_write(&state, &user)?;
+    }
     if form.preview.is_some() {
         // Nothing is saved: the editor comes back with the form as typed and the card shown.
         return page(&editor(&state, &user, deck, EditorView::default(), Vec::new(), form).await?);
@@ -493,6 +498,7 @@ async fn save_card(
         return page(&shown);
     }
     let (front, back, tags) = parsed.map_err(|errors| AppError::Validation(errors.join(" ")))?;
+    super::spend_write(&state, &user)?;
     crate::db::decks::update_card(
         state.db.writer(),
         card.id,

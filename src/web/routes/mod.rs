@@ -188,6 +188,18 @@ pub fn client_ip(
         .unwrap_or(peer)
 }
 
+/// Runs `work` on a task of its own and waits for it. actix drops a handler's future when the
+/// client hangs up; a change made of several transactions (a rescheduling, an exam's
+/// placement over a class) must not stop half way because a tab was closed.
+pub async fn to_the_end<T: Send + 'static>(
+    work: impl Future<Output = Result<T, crate::study::StudyError>> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("a change run to its end")))?
+        .map_err(AppError::from)
+}
+
 /// Takes one write from the user's budget (see `auth::budget`), or 429 with Retry-After.
 pub fn spend_write(
     state: &crate::web::startup::AppState,

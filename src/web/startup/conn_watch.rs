@@ -112,6 +112,12 @@ impl Watchdog {
             };
             let idle_for = now.saturating_sub(watched.idle_since_ms.load(Ordering::SeqCst));
             if watched.busy.load(Ordering::SeqCst) == 0 && idle_for > limit {
+                if unsent(&watched.socket) > 0 {
+                    // A response actix has handed to the kernel is still on its way to a
+                    // slow reader (a large export): that is a download, not an idle wait.
+                    watched.idle_since_ms.store(now, Ordering::SeqCst);
+                    return true;
+                }
                 // SAFETY: shutdown(2) on `socket`, an open descriptor `watched` owns (a
                 // duplicate of the connection's) and holds for this call; the connection's
                 // own reads then end and actix closes it.
@@ -125,6 +131,22 @@ impl Watchdog {
         });
         shut
     }
+}
+
+/// Bytes the kernel has yet to send on `socket` (Linux's `TIOCOUTQ`; 0 where unknown).
+fn unsent(socket: &OwnedFd) -> i32 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: TIOCOUTQ writes one int through the pointer, to a local that outlives the
+        // call; `socket` is an open descriptor.
+        if unsafe { libc::ioctl(socket.as_raw_fd(), libc::TIOCOUTQ, &mut queued) } == 0 {
+            return queued;
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = socket;
+    0
 }
 
 /// A connection's mark of being busy: idle again, from now, when dropped.

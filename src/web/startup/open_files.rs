@@ -26,11 +26,17 @@ impl ConnectionLimits {
     }
 }
 
+/// Files one connection holds: its socket, and the duplicate the connection watchdog keeps
+/// (see `conn_watch`).
+pub const FILES_PER_CONNECTION: u64 = 2;
+
 /// The cap: `wanted` connections, lowered to what the open-file limit leaves after
-/// [`RESERVED_FILES`], split between `workers` (each at least one).
+/// [`RESERVED_FILES`] at [`FILES_PER_CONNECTION`] each, split between `workers` (each at
+/// least one).
 pub fn connection_limits(wanted: usize, open_files: u64, workers: usize) -> ConnectionLimits {
     let workers = workers.max(1);
-    let room = usize::try_from(open_files.saturating_sub(RESERVED_FILES)).unwrap_or(usize::MAX);
+    let room = usize::try_from(open_files.saturating_sub(RESERVED_FILES) / FILES_PER_CONNECTION)
+        .unwrap_or(usize::MAX);
     let total = wanted.min(room);
     ConnectionLimits {
         open_files,
@@ -82,10 +88,13 @@ mod tests {
     fn the_cap_leaves_room_for_the_database_below_the_file_limit() {
         // The reported case: 20,000 open files and two workers.
         let limits = connection_limits(100_000, 20_000, 2);
-        assert_eq!(limits.per_worker, (20_000 - RESERVED_FILES as usize) / 2);
-        assert!((limits.total() as u64) < 20_000 - RESERVED_FILES + 1);
-        // A shell's 1,024 leaves 768, however many are wanted.
-        assert_eq!(connection_limits(4096, 1024, 2).total(), 768);
+        assert_eq!(
+            limits.per_worker,
+            (20_000 - RESERVED_FILES as usize) / 2 / 2
+        );
+        assert!((limits.total() as u64) * FILES_PER_CONNECTION <= 20_000 - RESERVED_FILES);
+        // A shell's 1,024 leaves 768 files: 384 connections, however many are wanted.
+        assert_eq!(connection_limits(4096, 1024, 2).total(), 384);
         // Fewer wanted than the limit allows: as many as wanted.
         assert_eq!(connection_limits(4096, 20_000, 4).total(), 4096);
         // Every worker takes at least one, even on a starved limit.
