@@ -358,7 +358,9 @@ async fn the_class_dashboard_scores_sm2_and_fsrs_on_the_class_history() {
     let mut html = String::new();
     for _ in 0..600 {
         html = teacher.get_html(&dashboard).await;
-        if html.contains("id=\"fitted\"") {
+        // Done when the fit is shown and no longer runs (its students are rescheduled after
+        // the parameters are saved).
+        if html.contains("id=\"fitted\"") && !html.contains("id=\"fitting\"") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -566,7 +568,9 @@ async fn a_student_fits_their_own_parameters_kept_only_where_they_predict_better
     let mut html = String::new();
     for _ in 0..600 {
         html = app.get_html("/account").await;
-        if html.contains("id=\"own-fit-result\"") {
+        // Done when the result is shown and the fit no longer runs: the cards are
+        // rescheduled after the result is saved, and the page says "Fitting" until then.
+        if html.contains("id=\"own-fit-result\"") && !html.contains("id=\"own-fitting\"") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
