@@ -19,6 +19,7 @@ use std::time::Instant;
 
 mod body_timeout;
 mod conn_watch;
+mod held_body;
 pub mod open_files;
 
 /// What every handler can reach.
@@ -210,7 +211,7 @@ impl Application {
                     async move {
                         Ok(response
                             .await?
-                            .map_body(|_, body| conn_watch::BusyUntilWritten::new(body, busy)))
+                            .map_body(|_, body| held_body::HeldBody::boxed(body, busy)))
                     }
                 })
         })

@@ -10,7 +10,7 @@
 //! with no deadline when its reader was dropped, but closes the connection (after the
 //! disconnect timeout) when it is still held.
 
-use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::body::BoxBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
@@ -93,37 +93,9 @@ impl Stream for TimedBody {
     }
 }
 
-/// A response body that keeps the connection's body reader alive until it is written, so
-/// actix sees an unfinished request body and closes the connection rather than draining it
-/// without a deadline.
-struct HoldingBody {
-    body: BoxBody,
-    _held: Rc<Shared>,
-}
-
-impl MessageBody for HoldingBody {
-    type Error = <BoxBody as MessageBody>::Error;
-
-    fn size(&self) -> BodySize {
-        self.body.size()
-    }
-
-    fn poll_next(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        Pin::new(&mut self.get_mut().body).poll_next(cx)
-    }
-}
-
 /// `response` with its body holding `shared`.
 fn holding(response: ServiceResponse<BoxBody>, shared: Rc<Shared>) -> ServiceResponse<BoxBody> {
-    response.map_body(|_, body| {
-        BoxBody::new(HoldingBody {
-            body,
-            _held: shared,
-        })
-    })
+    response.map_body(|_, body| super::held_body::HeldBody::boxed(body, shared))
 }
 
 /// One request's body watch, from before the handler runs to its response.

@@ -14,13 +14,9 @@
 //! The watch holds a duplicate of the socket's descriptor: `shutdown` acts on the socket, and
 //! the duplicate keeps the number from being reused by another connection while it is held.
 
-use actix_web::body::{BodySize, MessageBody};
-use actix_web::web::Bytes;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// One open connection as the sweeper sees it.
@@ -162,34 +158,6 @@ impl Drop for Busy {
             .idle_since_ms
             .store(self.dog.now_ms(), Ordering::SeqCst);
         self.watched.busy.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// A response body that keeps its connection marked busy until it is written (or dropped).
-pub struct BusyUntilWritten<B> {
-    inner: B,
-    _busy: Option<Busy>,
-}
-
-impl<B> BusyUntilWritten<B> {
-    /// `inner`, holding `busy` until it is written.
-    pub fn new(inner: B, busy: Option<Busy>) -> Self {
-        Self { inner, _busy: busy }
-    }
-}
-
-impl<B: MessageBody + Unpin> MessageBody for BusyUntilWritten<B> {
-    type Error = B::Error;
-
-    fn size(&self) -> BodySize {
-        self.inner.size()
-    }
-
-    fn poll_next(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        Pin::new(&mut self.inner).poll_next(cx)
     }
 }
 
