@@ -281,7 +281,9 @@ async fn fill_and_send(c: &Client, fields: &[(&str, &str)], button: &str) {
 }
 
 /// Opens the import page and sends `csv` (as a file) to the preview under the deck name `deck`.
-async fn preview_csv_import(c: &Client, base: &str, csv: &str, deck: &str) {
+/// Returns the file's folder: keep it until the preview has shown, as the browser may read
+/// the file after the click returns.
+async fn preview_csv_import(c: &Client, base: &str, csv: &str, deck: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("deck.csv");
     std::fs::write(&file, csv).unwrap();
@@ -303,8 +305,7 @@ async fn preview_csv_import(c: &Client, base: &str, csv: &str, deck: &str) {
         "form[action='/admin/import/preview'] button[type=submit]",
     )
     .await;
-    // The browser has read the file once the preview's page has loaded.
-    body(c).await;
+    dir
 }
 
 async fn register(c: &Client, base: &str, name: &str) {
@@ -448,7 +449,7 @@ async fn script_in_card_text_and_deck_names_shows_as_text_and_never_runs() {
     ];
     let payloads: Vec<String> = payloads.iter().map(|p| (*p).to_owned()).collect();
     let csv = tex_payloads::csv_both_sides(&payloads);
-    preview_csv_import(&c, &base, &csv, &payloads[1]).await;
+    let _file = preview_csv_import(&c, &base, &csv, &payloads[1]).await;
     // The preview shows the cards, as text, before anything is imported.
     wait_for_text(&c, "3 cards will be added to a new deck").await;
     assert!(body_text(&c).await.contains(&payloads[0]));
@@ -520,7 +521,7 @@ async fn hostile_tex_in_a_deck_puts_nothing_but_mathml_in_the_pages_dom() {
     let mut fronts = tex_payloads::hostile_formulas();
     fronts.extend(tex_payloads::deep_formulas());
     let csv = tex_payloads::csv_both_sides(&fronts);
-    preview_csv_import(&c, &base, &csv, "Hostile TeX").await;
+    let _file = preview_csv_import(&c, &base, &csv, "Hostile TeX").await;
     wait_for_text(&c, "cards will be added to a new deck").await;
     click(&c, "#confirm-import").await;
     wait_for_text(&c, "Imported").await;
