@@ -1,10 +1,18 @@
-//! Settings: built-in defaults, overridden by `STUDYHALL_*` environment variables, overridden
-//! by command-line flags (clap reads both).
+//! Settings, in four layers, each overriding the one before: built-in defaults, a settings
+//! file (TOML: `--config FILE`, `STUDYHALL_CONFIG`, or `studyhall.toml` in the working folder
+//! when it exists), `STUDYHALL_*` environment variables (a section's key joined with `__`:
+//! `STUDYHALL_POSTGRES__POOL_SIZE`), and command-line flags. The `config` crate merges the
+//! layers; secrets (`postgres.password` today, a sign-on client secret and an SMTP password
+//! later) are `secrecy` strings, so no `Debug`, log line or `studyhall settings` shows them,
+//! and they belong in the file or the environment, never in a flag that `ps` shows.
 
 use crate::clock::Clock;
-use crate::db::Location;
+use crate::db::{Location, PoolSizes};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The command line.
@@ -12,18 +20,25 @@ use std::time::Duration;
 #[command(
     name = "studyhall",
     version,
-    about = "A spaced-repetition study server for a class"
+    about = "A spaced-repetition study server for a class",
+    after_help = "Every flag can also be set in the settings file or by its STUDYHALL_* variable \
+                  (docs/operations.md lists them); `studyhall settings` prints what is in effect."
 )]
 pub struct Cli {
-    /// Where the data lives: a SQLite file (created, with its folder, if missing; a `sqlite:`
-    /// URL works too) or a `postgres://user@host/db` URL.
+    /// A settings file (TOML). Without it, `studyhall.toml` in the working folder is read
+    /// when it exists.
     #[arg(
-        long,
-        env = "STUDYHALL_DATABASE",
-        default_value = "data/studyhall.db",
-        global = true
+        long = "config",
+        env = "STUDYHALL_CONFIG",
+        global = true,
+        value_name = "FILE"
     )]
-    pub database: Location,
+    pub config_file: Option<PathBuf>,
+
+    /// Where the data lives: a SQLite file (created, with its folder, if missing; a `sqlite:`
+    /// URL works too) or a `postgres://user@host/db` URL [default: data/studyhall.db].
+    #[arg(long, global = true, value_name = "FILE|URL")]
+    pub database: Option<String>,
 
     /// Server options (also accepted after `serve`).
     #[command(flatten)]
@@ -66,6 +81,9 @@ pub enum Command {
         /// The new admin's username.
         name: String,
     },
+    /// Print the settings in effect (defaults, file, environment and flags merged), secrets
+    /// masked.
+    Settings,
 }
 
 /// `--format` values.
@@ -81,72 +99,183 @@ pub enum FormatArg {
     Csv,
 }
 
-/// Options of the server.
-#[derive(Debug, Clone, Args)]
+/// Options of the server. None has a default here: a flag given overrides the layers below
+/// it, a flag left out leaves them be (the defaults live in [`DEFAULTS`]).
+#[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
-    /// Address and port to listen on.
-    #[arg(
-        long,
-        env = "STUDYHALL_BIND",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
-    pub bind: String,
+    /// Address and port to listen on [default: 127.0.0.1:8080].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub bind: Option<String>,
 
-    /// Whether anyone may create an account at /register.
-    #[arg(long, env = "STUDYHALL_REGISTRATION", value_enum, default_value_t = Registration::Open, global = true)]
-    pub registration: Registration,
+    /// Whether anyone may create an account at /register [default: open].
+    #[arg(long, value_enum, global = true)]
+    pub registration: Option<Registration>,
 
-    /// The longest interval SM-2 may schedule, in days.
-    #[arg(long, env = "STUDYHALL_MAX_INTERVAL_DAYS", default_value_t = 36_500,
-          value_parser = clap::value_parser!(u32).range(1..=36_500), global = true)]
-    pub max_interval_days: u32,
+    /// The longest interval SM-2 may schedule, in days [default: 36500].
+    #[arg(long, global = true, value_name = "N")]
+    pub max_interval_days: Option<u32>,
 
     /// Mark the session cookie Secure (set this when serving over https).
-    #[arg(long, env = "STUDYHALL_SECURE_COOKIES", global = true)]
+    #[arg(long, global = true)]
     pub secure_cookies: bool,
 
     /// The server runs behind one reverse proxy that appends each client's address to
     /// X-Forwarded-For: throttles count that address. Without it the header is ignored, since
     /// anyone can send it.
-    #[arg(long, env = "STUDYHALL_BEHIND_PROXY", global = true)]
+    #[arg(long, global = true)]
     pub behind_proxy: bool,
 
     /// How long a client has to send a connection's first request line and headers
-    /// (`10s`, `1m`; at least 1s); it is answered 408 and closed after that.
-    #[arg(long, env = "STUDYHALL_HEADER_TIMEOUT", default_value = "10s",
-          value_parser = parse_duration, global = true)]
-    pub header_timeout: Duration,
+    /// (`10s`, `1m`; at least 1s); it is answered 408 and closed after that [default: 10s].
+    #[arg(long, global = true, value_name = "T")]
+    pub header_timeout: Option<String>,
 
     /// How long an idle connection is kept open after a response, waiting for its next
-    /// request (at least 1s).
-    #[arg(long, env = "STUDYHALL_KEEP_ALIVE_TIMEOUT", default_value = "15s",
-          value_parser = parse_duration, global = true)]
-    pub keep_alive_timeout: Duration,
+    /// request (at least 1s) [default: 15s].
+    #[arg(long, global = true, value_name = "T")]
+    pub keep_alive_timeout: Option<String>,
 
     /// The longest pause allowed between two pieces of a request body; a body that stops
-    /// arriving is answered 408 and its connection closed.
-    #[arg(long, env = "STUDYHALL_BODY_IDLE_TIMEOUT", default_value = "15s",
-          value_parser = parse_duration, global = true)]
-    pub body_idle_timeout: Duration,
+    /// arriving is answered 408 and its connection closed [default: 15s].
+    #[arg(long, global = true, value_name = "T")]
+    pub body_idle_timeout: Option<String>,
 
     /// How long a whole request body may take to arrive (a 2 MiB deck file needs about a
-    /// minute at 300 kbit/s).
-    #[arg(long, env = "STUDYHALL_BODY_TIMEOUT", default_value = "60s",
-          value_parser = parse_duration, global = true)]
-    pub body_timeout: Duration,
+    /// minute at 300 kbit/s) [default: 60s].
+    #[arg(long, global = true, value_name = "T")]
+    pub body_timeout: Option<String>,
 
     /// How long a connection being closed may linger for the client to read the last response
-    /// and hang up (at least 1s).
-    #[arg(long, env = "STUDYHALL_DISCONNECT_TIMEOUT", default_value = "2s",
-          value_parser = parse_duration, global = true)]
-    pub disconnect_timeout: Duration,
+    /// and hang up (at least 1s) [default: 2s].
+    #[arg(long, global = true, value_name = "T")]
+    pub disconnect_timeout: Option<String>,
 
     /// The most connections open at once, over all workers; lowered at start to fit the
-    /// process's open-file limit with room left for the database and uploads.
-    #[arg(long, env = "STUDYHALL_MAX_CONNECTIONS", default_value_t = 4096,
-          value_parser = clap::value_parser!(u32).range(1..), global = true)]
-    pub max_connections: u32,
+    /// process's open-file limit with room left for the database and uploads [default: 4096].
+    #[arg(long, global = true, value_name = "N")]
+    pub max_connections: Option<u32>,
+}
+
+/// The defaults, as a settings file would spell them: the bottom layer.
+pub const DEFAULTS: &str = r#"
+bind = "127.0.0.1:8080"
+database = "data/studyhall.db"
+registration = "open"
+max_interval_days = 36500
+secure_cookies = false
+behind_proxy = false
+header_timeout = "10s"
+keep_alive_timeout = "15s"
+body_idle_timeout = "15s"
+body_timeout = "60s"
+disconnect_timeout = "2s"
+max_connections = 4096
+
+[postgres]
+pool_size = 16
+
+[sqlite]
+readers = 8
+"#;
+
+/// Every key a layer may set, as `section.key`; each is also read from the environment
+/// variable `STUDYHALL_` + the key in capitals with `.` as `__`.
+const KEYS: &[&str] = &[
+    "bind",
+    "database",
+    "registration",
+    "max_interval_days",
+    "secure_cookies",
+    "behind_proxy",
+    "header_timeout",
+    "keep_alive_timeout",
+    "body_idle_timeout",
+    "body_timeout",
+    "disconnect_timeout",
+    "max_connections",
+    "postgres.pool_size",
+    "postgres.password",
+    "sqlite.readers",
+];
+
+/// Older names of variables, still read when the new one is not set.
+const ENV_ALIASES: &[(&str, &str)] = &[("STUDYHALL_POOL_SIZE", "postgres.pool_size")];
+
+/// The environment variable for a key.
+pub fn env_name(key: &str) -> String {
+    format!("STUDYHALL_{}", key.replace('.', "__").to_ascii_uppercase())
+}
+
+/// The merged layers, as read (before checks).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layered {
+    bind: String,
+    database: String,
+    registration: Registration,
+    max_interval_days: u32,
+    secure_cookies: bool,
+    behind_proxy: bool,
+    header_timeout: DurationText,
+    keep_alive_timeout: DurationText,
+    body_idle_timeout: DurationText,
+    body_timeout: DurationText,
+    disconnect_timeout: DurationText,
+    max_connections: u32,
+    postgres: PostgresLayer,
+    sqlite: SqliteLayer,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostgresLayer {
+    pool_size: u32,
+    /// Merged into the database URL, so the URL on a command line need not carry it.
+    password: Option<SecretString>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SqliteLayer {
+    readers: u32,
+}
+
+/// A duration as a layer spells it: `"10s"`, or a bare number of seconds.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DurationText {
+    Seconds(u64),
+    Text(String),
+}
+
+impl DurationText {
+    fn read(&self, key: &str) -> Result<Duration, SettingsError> {
+        let text = match self {
+            Self::Seconds(n) => n.to_string(),
+            Self::Text(t) => t.clone(),
+        };
+        parse_duration(&text).map_err(|message| SettingsError::Invalid {
+            key: key.to_owned(),
+            message,
+        })
+    }
+}
+
+/// Why the settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A layer could not be read or merged (a missing or malformed file, a key of the wrong
+    /// type, an unknown key).
+    #[error("reading the settings: {0}")]
+    Read(#[from] config::ConfigError),
+    /// A value out of its range.
+    #[error("setting {key}: {message}")]
+    Invalid {
+        /// The key, as the file spells it.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// A duration from the command line: a whole number followed by `ms`, `s` or `m` (seconds when
@@ -222,7 +351,8 @@ impl Default for Timeouts {
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
 /// Whether /register is open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Registration {
     /// Anyone may register.
     Open,
@@ -235,8 +365,10 @@ pub enum Registration {
 pub struct Settings {
     /// `host:port`; port 0 picks a free one.
     pub bind: String,
-    /// The store: a SQLite file or a PostgreSQL URL.
+    /// The store: a SQLite file or a PostgreSQL URL (its password masked when shown).
     pub database: Location,
+    /// Connections the store keeps.
+    pub pool_sizes: PoolSizes,
     /// Whether /register is open.
     pub registration: Registration,
     /// The SM-2 interval cap.
@@ -253,26 +385,57 @@ pub struct Settings {
     pub max_connections: usize,
 }
 
+/// The settings file read when none is named.
+pub const DEFAULT_FILE: &str = "studyhall.toml";
+
 impl Settings {
-    /// Settings from the parsed command line.
-    pub fn from_cli(database: Location, serve: ServeArgs) -> Self {
-        Self {
-            bind: serve.bind,
-            database,
-            registration: serve.registration,
-            max_interval_days: serve.max_interval_days,
-            secure_cookies: serve.secure_cookies,
-            behind_proxy: serve.behind_proxy,
-            clock: Clock::system(),
-            timeouts: Timeouts {
-                header: serve.header_timeout,
-                keep_alive: serve.keep_alive_timeout,
-                body_idle: serve.body_idle_timeout,
-                body: serve.body_timeout,
-                disconnect: serve.disconnect_timeout,
-            },
-            max_connections: serve.max_connections as usize,
-        }
+    /// The settings in effect for this command line, in this process's environment.
+    pub fn load(cli: &Cli) -> Result<Self, SettingsError> {
+        Self::load_from(cli, std::env::vars(), Path::new(DEFAULT_FILE))
+    }
+
+    /// The settings for a command line and an environment; `default_file` is read when the
+    /// command line names no file and it exists.
+    pub fn load_from(
+        cli: &Cli,
+        env: impl IntoIterator<Item = (String, String)>,
+        default_file: &Path,
+    ) -> Result<Self, SettingsError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        builder = match &cli.config_file {
+            Some(file) => builder.add_source(config::File::from(file.as_path()).required(true)),
+            None => builder.add_source(config::File::from(default_file).required(false)),
+        };
+        let layered: Layered = builder
+            .add_source(
+                config::Environment::with_prefix("STUDYHALL")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(known_variables(env))),
+            )
+            .set_override_option("bind", cli.serve.bind.clone())?
+            .set_override_option("database", cli.database.clone())?
+            .set_override_option(
+                "registration",
+                cli.serve.registration.map(|r| match r {
+                    Registration::Open => "open",
+                    Registration::Closed => "closed",
+                }),
+            )?
+            .set_override_option("max_interval_days", cli.serve.max_interval_days)?
+            .set_override_option("secure_cookies", cli.serve.secure_cookies.then_some(true))?
+            .set_override_option("behind_proxy", cli.serve.behind_proxy.then_some(true))?
+            .set_override_option("header_timeout", cli.serve.header_timeout.clone())?
+            .set_override_option("keep_alive_timeout", cli.serve.keep_alive_timeout.clone())?
+            .set_override_option("body_idle_timeout", cli.serve.body_idle_timeout.clone())?
+            .set_override_option("body_timeout", cli.serve.body_timeout.clone())?
+            .set_override_option("disconnect_timeout", cli.serve.disconnect_timeout.clone())?
+            .set_override_option("max_connections", cli.serve.max_connections)?
+            .build()?
+            .try_deserialize()?;
+        layered.check()
     }
 
     /// Defaults for a store, on a free port of the loopback interface.
@@ -280,6 +443,7 @@ impl Settings {
         Self {
             bind: "127.0.0.1:0".to_owned(),
             database: database.into(),
+            pool_sizes: PoolSizes::default(),
             registration: Registration::Open,
             max_interval_days: crate::srs::sm2::DEFAULT_MAX_INTERVAL_DAYS,
             secure_cookies: false,
@@ -288,6 +452,128 @@ impl Settings {
             timeouts: Timeouts::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
         }
+    }
+}
+
+/// The environment variables that name a setting (others with the prefix, such as the test
+/// scripts' `STUDYHALL_TEST_POSTGRES`, are not settings and are left out), older names
+/// renamed.
+fn known_variables(env: impl IntoIterator<Item = (String, String)>) -> config::Map<String, String> {
+    let names: Vec<String> = KEYS.iter().map(|k| env_name(k)).collect();
+    let mut known = config::Map::new();
+    let mut aliased = Vec::new();
+    for (name, value) in env {
+        if names.contains(&name) {
+            known.insert(name, value);
+        } else if let Some((_, key)) = ENV_ALIASES.iter().find(|(old, _)| *old == name) {
+            aliased.push((env_name(key), value));
+        }
+    }
+    for (name, value) in aliased {
+        known.entry(name).or_insert(value);
+    }
+    known
+}
+
+impl Layered {
+    /// Checks ranges and builds the settings.
+    fn check(self) -> Result<Settings, SettingsError> {
+        let invalid = |key: &str, message: &str| SettingsError::Invalid {
+            key: key.to_owned(),
+            message: message.to_owned(),
+        };
+        if !(1..=36_500).contains(&self.max_interval_days) {
+            return Err(invalid("max_interval_days", "must be 1 to 36500 days"));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max_connections", "must be at least 1"));
+        }
+        if !(1..=1000).contains(&self.postgres.pool_size) {
+            return Err(invalid(
+                "postgres.pool_size",
+                "must be 1 to 1000 connections",
+            ));
+        }
+        if !(1..=64).contains(&self.sqlite.readers) {
+            return Err(invalid("sqlite.readers", "must be 1 to 64 connections"));
+        }
+        let mut database: Location = self
+            .database
+            .parse()
+            .map_err(|message: String| invalid("database", &message))?;
+        if let Some(password) = &self.postgres.password {
+            database = database
+                .with_password(password)
+                .map_err(|message| invalid("postgres.password", &message))?;
+        }
+        Ok(Settings {
+            bind: self.bind,
+            database,
+            pool_sizes: PoolSizes {
+                postgres: self.postgres.pool_size,
+                sqlite_readers: self.sqlite.readers,
+            },
+            registration: self.registration,
+            max_interval_days: self.max_interval_days,
+            secure_cookies: self.secure_cookies,
+            behind_proxy: self.behind_proxy,
+            clock: Clock::system(),
+            timeouts: Timeouts {
+                header: self.header_timeout.read("header_timeout")?,
+                keep_alive: self.keep_alive_timeout.read("keep_alive_timeout")?,
+                body_idle: self.body_idle_timeout.read("body_idle_timeout")?,
+                body: self.body_timeout.read("body_timeout")?,
+                disconnect: self.disconnect_timeout.read("disconnect_timeout")?,
+            },
+            max_connections: self.max_connections as usize,
+        })
+    }
+}
+
+/// A duration as a settings file spells it: `10s`, or `1500ms` when not whole seconds.
+fn duration_text(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// What `studyhall settings` prints: every setting as a settings file would spell it, the
+/// database's password masked.
+impl fmt::Display for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let registration = match self.registration {
+            Registration::Open => "open",
+            Registration::Closed => "closed",
+        };
+        let t = &self.timeouts;
+        writeln!(f, "bind = {:?}", self.bind)?;
+        writeln!(f, "database = {:?}", self.database.to_string())?;
+        writeln!(f, "registration = {registration:?}")?;
+        writeln!(f, "max_interval_days = {}", self.max_interval_days)?;
+        writeln!(f, "secure_cookies = {}", self.secure_cookies)?;
+        writeln!(f, "behind_proxy = {}", self.behind_proxy)?;
+        writeln!(f, "header_timeout = \"{}\"", duration_text(t.header))?;
+        writeln!(
+            f,
+            "keep_alive_timeout = \"{}\"",
+            duration_text(t.keep_alive)
+        )?;
+        writeln!(f, "body_idle_timeout = \"{}\"", duration_text(t.body_idle))?;
+        writeln!(f, "body_timeout = \"{}\"", duration_text(t.body))?;
+        writeln!(
+            f,
+            "disconnect_timeout = \"{}\"",
+            duration_text(t.disconnect)
+        )?;
+        writeln!(f, "max_connections = {}", self.max_connections)?;
+        writeln!(f, "\n[postgres]\npool_size = {}", self.pool_sizes.postgres)?;
+        writeln!(
+            f,
+            "\n[sqlite]\nreaders = {}",
+            self.pool_sizes.sqlite_readers
+        )
     }
 }
 
@@ -324,11 +610,173 @@ mod tests {
         assert_eq!(Timeouts::default().with_actix_floor(), Timeouts::default());
     }
 
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn load(args: &[&str], vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let cli = Cli::try_parse_from(args).map_err(|e| SettingsError::Invalid {
+            key: "command line".to_owned(),
+            message: e.to_string(),
+        })?;
+        Settings::load_from(&cli, env(vars), Path::new("/nonexistent/studyhall.toml"))
+    }
+
+    fn settings_file(text: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::Builder::new()
+            .suffix(".toml")
+            .tempfile()
+            .expect("a temporary file");
+        std::fs::write(file.path(), text).expect("written");
+        file
+    }
+
     #[test]
-    fn the_flags_defaults_are_the_timeouts_defaults() {
-        let cli = Cli::parse_from(["studyhall"]);
-        let settings = Settings::from_cli(cli.database, cli.serve);
+    fn the_defaults_are_the_timeouts_and_limits_defaults() {
+        let settings = load(&["studyhall"], &[]).expect("defaults load");
         assert_eq!(settings.timeouts, Timeouts::default());
         assert_eq!(settings.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(settings.pool_sizes, PoolSizes::default());
+        assert_eq!(settings.bind, "127.0.0.1:8080");
+        assert_eq!(settings.database.to_string(), "data/studyhall.db");
+        assert_eq!(settings.registration, Registration::Open);
+    }
+
+    #[test]
+    fn a_flag_beats_the_environment_which_beats_the_file_which_beats_the_default() {
+        let file = settings_file(
+            "bind = \"0.0.0.0:9000\"\nmax_connections = 100\nheader_timeout = \"3s\"\n\
+             [postgres]\npool_size = 4\n",
+        );
+        let path = file.path().to_str().expect("utf-8 path");
+        let vars = [
+            ("STUDYHALL_MAX_CONNECTIONS", "200"),
+            ("STUDYHALL_POSTGRES__POOL_SIZE", "6"),
+        ];
+        let from_file = load(&["studyhall", "--config", path], &[]).expect("loads");
+        assert_eq!(from_file.bind, "0.0.0.0:9000");
+        assert_eq!(from_file.max_connections, 100);
+        assert_eq!(from_file.timeouts.header, Duration::from_secs(3));
+        assert_eq!(from_file.pool_sizes.postgres, 4);
+        let from_env = load(&["studyhall", "--config", path], &vars).expect("loads");
+        assert_eq!(from_env.max_connections, 200);
+        assert_eq!(from_env.pool_sizes.postgres, 6);
+        assert_eq!(
+            from_env.bind, "0.0.0.0:9000",
+            "the file still fills the rest"
+        );
+        let from_flag = load(
+            &["studyhall", "--config", path, "--max-connections", "300"],
+            &vars,
+        )
+        .expect("loads");
+        assert_eq!(from_flag.max_connections, 300);
+    }
+
+    #[test]
+    fn the_older_pool_size_variable_is_read_unless_the_new_one_is_set() {
+        let old = load(&["studyhall"], &[("STUDYHALL_POOL_SIZE", "5")]).expect("loads");
+        assert_eq!(old.pool_sizes.postgres, 5);
+        let both = load(
+            &["studyhall"],
+            &[
+                ("STUDYHALL_POOL_SIZE", "5"),
+                ("STUDYHALL_POSTGRES__POOL_SIZE", "7"),
+            ],
+        )
+        .expect("loads");
+        assert_eq!(both.pool_sizes.postgres, 7);
+    }
+
+    #[test]
+    fn variables_with_the_prefix_that_are_not_settings_are_left_alone() {
+        let settings = load(
+            &["studyhall"],
+            &[("STUDYHALL_TEST_POSTGRES", "postgres://x@y/z")],
+        )
+        .expect("an unrelated variable is no error");
+        assert_eq!(settings.pool_sizes, PoolSizes::default());
+    }
+
+    #[test]
+    fn a_misspelt_key_or_a_bad_value_is_named_in_the_error() {
+        let file = settings_file("bnd = \"0.0.0.0:1\"\n");
+        let path = file.path().to_str().expect("utf-8 path");
+        let error = load(&["studyhall", "--config", path], &[])
+            .expect_err("an unknown key is refused")
+            .to_string();
+        assert!(error.contains("bnd"), "{error}");
+        let error = load(&["studyhall"], &[("STUDYHALL_HEADER_TIMEOUT", "5h")])
+            .expect_err("an unknown unit is refused")
+            .to_string();
+        assert!(error.contains("header_timeout"), "{error}");
+        let error = load(&["studyhall"], &[("STUDYHALL_POSTGRES__POOL_SIZE", "0")])
+            .expect_err("an empty pool is refused")
+            .to_string();
+        assert!(error.contains("postgres.pool_size"), "{error}");
+        let error = load(&["studyhall", "--config", "/nonexistent/named.toml"], &[])
+            .expect_err("a named file must exist")
+            .to_string();
+        assert!(error.contains("named.toml"), "{error}");
+    }
+
+    #[test]
+    fn the_database_password_joins_the_url_and_never_prints() {
+        let secret = "s3cret-pass:word@x";
+        let settings = load(
+            &[
+                "studyhall",
+                "--database",
+                "postgres://teacher@db.example/studyhall",
+            ],
+            &[("STUDYHALL_POSTGRES__PASSWORD", secret)],
+        )
+        .expect("loads");
+        let Location::Postgres(url) = &settings.database else {
+            panic!("a PostgreSQL location");
+        };
+        assert!(
+            url.starts_with("postgres://teacher:s3cret-pass%3Aword%40x@db.example/"),
+            "{url}"
+        );
+        for shown in [
+            format!("{settings}"),
+            format!("{settings:?}"),
+            settings.database.to_string(),
+        ] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert!(!shown.contains("s3cret-pass%3A"), "{shown}");
+        }
+        let file = settings_file("[postgres]\npassword = \"hunter22\"\n");
+        let path = file.path().to_str().expect("utf-8 path");
+        let error = load(&["studyhall", "--config", path], &[])
+            .expect_err("a password with a SQLite file makes no sense")
+            .to_string();
+        assert!(!error.contains("hunter22"), "{error}");
+    }
+
+    #[test]
+    fn the_printed_settings_read_back_as_the_same_settings() {
+        let first = load(
+            &[
+                "studyhall",
+                "--header-timeout",
+                "1500ms",
+                "--registration",
+                "closed",
+            ],
+            &[("STUDYHALL_SQLITE__READERS", "3")],
+        )
+        .expect("loads");
+        let file = settings_file(&first.to_string());
+        let path = file.path().to_str().expect("utf-8 path");
+        let again = load(&["studyhall", "--config", path], &[]).expect("the printout loads");
+        assert_eq!(again.to_string(), first.to_string());
+        assert_eq!(again.timeouts.header, Duration::from_millis(1500));
+        assert_eq!(again.pool_sizes.sqlite_readers, 3);
+        assert_eq!(again.registration, Registration::Closed);
     }
 }

@@ -29,9 +29,14 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(&args)?;
+    let database = &settings.database;
     match args.command.unwrap_or(Command::Serve) {
+        Command::Settings => {
+            print!("{settings}");
+            Ok(())
+        }
         Command::Serve => {
-            let settings = Settings::from_cli(args.database, args.serve);
             let app = Application::build(settings.clone()).await?;
             println!(
                 "studyhall is running: open {}",
@@ -42,7 +47,7 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import { file, deck, format } => {
-            let pool = db::connect(&args.database).await?;
+            let pool = db::connect(database).await?;
             let format = match format {
                 FormatArg::Auto => None,
                 FormatArg::Quizwiz => Some(studyhall::import::Format::Quizwiz),
@@ -58,15 +63,15 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { file } => {
-            let pool = db::connect(&args.database).await?;
+            let pool = db::connect(database).await?;
             cli::backup(&pool, &file).await?;
-            println!("backed up {} to {}", args.database, file.display());
+            println!("backed up {} to {}", database, file.display());
             pool.close().await;
             Ok(())
         }
         Command::MigrateTo { target } => {
-            let report = cli::migrate_to(&args.database, &target).await?;
-            println!("copied {} into {target}:", args.database);
+            let report = cli::migrate_to(database, &target).await?;
+            println!("copied {} into {target}:", database);
             print!("{report}");
             Ok(())
         }
@@ -74,7 +79,7 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
-            let pool = db::connect(&args.database).await?;
+            let pool = db::connect(database).await?;
             cli::create_admin(&pool, &name, password).await?;
             println!("created admin account \"{}\"", name.trim());
             pool.close().await;

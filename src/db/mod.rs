@@ -21,6 +21,7 @@ pub mod stats;
 pub mod throttle;
 pub mod users;
 
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Transaction};
 use std::fmt;
@@ -120,6 +121,22 @@ impl Location {
             Self::File(_) => Backend::Sqlite,
             Self::Postgres(_) => Backend::Postgres,
         }
+    }
+}
+
+impl Location {
+    /// This PostgreSQL location with `password` set in its URL (percent-encoded), so the URL
+    /// a command line shows need not carry it.
+    pub fn with_password(self, password: &SecretString) -> Result<Self, String> {
+        let Self::Postgres(url) = self else {
+            return Err("a password is for a PostgreSQL database, not a SQLite file".to_owned());
+        };
+        let mut parsed =
+            url::Url::parse(&url).map_err(|e| format!("the database URL cannot be read: {e}"))?;
+        parsed
+            .set_password(Some(password.expose_secret()))
+            .map_err(|()| "the database URL has no host to log in to".to_owned())?;
+        Ok(Self::Postgres(parsed.into()))
     }
 }
 
@@ -245,22 +262,30 @@ async fn sqlite_pool(
         .await
 }
 
-/// Connections each app server keeps to PostgreSQL, unless `STUDYHALL_POOL_SIZE` says.
-pub const DEFAULT_POSTGRES_POOL: u32 = 16;
+/// How many connections the store keeps (the `[postgres] pool_size` and `[sqlite] readers`
+/// settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSizes {
+    /// Connections each app server keeps to PostgreSQL.
+    pub postgres: u32,
+    /// Read-only connections to the SQLite file (beside its one writer and the workers' own).
+    pub sqlite_readers: u32,
+}
 
-fn postgres_pool_size() -> u32 {
-    std::env::var("STUDYHALL_POOL_SIZE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .filter(|&n: &u32| n > 0)
-        .unwrap_or(DEFAULT_POSTGRES_POOL)
+impl Default for PoolSizes {
+    fn default() -> Self {
+        Self {
+            postgres: 16,
+            sqlite_readers: 8,
+        }
+    }
 }
 
 /// A PostgreSQL pool. Requests wait at most a few seconds for a connection, so a database
 /// that is down answers 503 quickly instead of holding every worker.
-async fn postgres_pool(url: &str) -> Result<AnyPool, sqlx::Error> {
+async fn postgres_pool(url: &str, size: u32) -> Result<AnyPool, sqlx::Error> {
     AnyPoolOptions::new()
-        .max_connections(postgres_pool_size())
+        .max_connections(size)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(5))
         .connect(url)
@@ -308,7 +333,7 @@ pub async fn connect(location: impl Into<Location>) -> Result<Pool, sqlx::Error>
             let settings = format!("{SQLITE_SETTINGS} PRAGMA journal_mode = WAL;");
             sqlite_pool(path, "rwc", settings, options).await?
         }
-        Location::Postgres(url) => postgres_pool(url).await?,
+        Location::Postgres(url) => postgres_pool(url, PoolSizes::default().postgres).await?,
     };
     location.backend().migrator().run(&pool).await?;
     Ok(pool)
@@ -334,13 +359,22 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens the store (creating a missing file) and applies pending migrations.
+    /// Opens the store (creating a missing file) and applies pending migrations, with the
+    /// default pool sizes.
     pub async fn open(location: impl Into<Location>) -> Result<Self, sqlx::Error> {
+        Self::open_with(location, PoolSizes::default()).await
+    }
+
+    /// Opens the store with these pool sizes.
+    pub async fn open_with(
+        location: impl Into<Location>,
+        sizes: PoolSizes,
+    ) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         match &location.into() {
-            Location::File(path) => Self::open_file(path).await,
+            Location::File(path) => Self::open_file(path, sizes.sqlite_readers).await,
             Location::Postgres(url) => {
-                let pool = postgres_pool(url).await?;
+                let pool = postgres_pool(url, sizes.postgres).await?;
                 POSTGRES_MIGRATOR.run(&pool).await?;
                 Ok(Self {
                     backend: Backend::Postgres,
@@ -353,7 +387,7 @@ impl Db {
         }
     }
 
-    async fn open_file(path: &Path) -> Result<Self, sqlx::Error> {
+    async fn open_file(path: &Path, readers: u32) -> Result<Self, sqlx::Error> {
         create_folder(path)?;
         // `checkpoint` does it off the commit path. When the log starts over, a file that
         // grew larger (under a bulk import, say) is cut back to 16 MB.
@@ -377,7 +411,9 @@ impl Db {
             path,
             "ro",
             SQLITE_SETTINGS.to_owned(),
-            AnyPoolOptions::new().max_connections(8).min_connections(1),
+            AnyPoolOptions::new()
+                .max_connections(readers)
+                .min_connections(1),
         )
         .await?;
         let checkpointer = checkpoint::Checkpointer::start(path).map_err(sqlx::Error::Io)?;

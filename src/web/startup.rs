@@ -90,7 +90,7 @@ impl Application {
     /// Opens the database (migrating it and importing the course deck on first start) and
     /// binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::open(&settings.database)
+        let db = Db::open_with(&settings.database, settings.pool_sizes)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", settings.database))?;
         for deck in
