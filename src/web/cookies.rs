@@ -1,17 +1,17 @@
 //! The session cookie: how the token a login mints (`auth::session`) travels to the browser.
 
 use crate::auth::session::{SESSION_COOKIE, SESSION_DAYS};
-use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use crate::web::policy;
+use actix_web::cookie::{Cookie, time::Duration as CookieDuration};
 
-/// The cookie carrying a new session's token.
+/// The cookie carrying a new session's token, by the pages' cookie policy.
 pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, token)
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .max_age(CookieDuration::days(SESSION_DAYS))
-        .finish()
+    policy::PAGES.cookie(
+        SESSION_COOKIE,
+        token,
+        secure,
+        Some(CookieDuration::days(SESSION_DAYS)),
+    )
 }
 
 /// A cookie that makes the browser forget the session.
@@ -24,6 +24,7 @@ pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::cookie::SameSite;
 
     #[test]
     fn the_cookie_is_http_only_and_same_site_lax() {

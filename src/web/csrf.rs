@@ -14,7 +14,7 @@ use super::error::AppError;
 use super::extract as user;
 use super::startup::AppState;
 use crate::auth::csrf_key::ANON_TTL_SECONDS;
-use actix_web::cookie::{Cookie, SameSite, time::Duration};
+use actix_web::cookie::{Cookie, time::Duration};
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
@@ -113,13 +113,12 @@ pub fn form_token(
         return Ok((cookie.value().to_owned(), None));
     }
     let token = state.csrf_key.mint(now);
-    let cookie = Cookie::build(ANON_COOKIE, token.clone())
-        .path("/")
-        .http_only(true)
-        .secure(state.secure_cookies)
-        .same_site(SameSite::Lax)
-        .max_age(Duration::seconds(ANON_TTL_SECONDS))
-        .finish();
+    let cookie = crate::web::policy::PAGES.cookie(
+        ANON_COOKIE,
+        token.clone(),
+        state.secure_cookies,
+        Some(Duration::seconds(ANON_TTL_SECONDS)),
+    );
     Ok((token, Some(cookie)))
 }
 

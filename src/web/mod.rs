@@ -11,6 +11,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod error;
 pub mod extract;
+pub mod policy;
 pub mod routes;
 pub mod session_cache;
 pub mod startup;

@@ -12,7 +12,7 @@ use crate::web::routes;
 use crate::web::session_cache::SessionCache;
 use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::http::KeepAlive;
-use actix_web::middleware::{DefaultHeaders, ErrorHandlers};
+use actix_web::middleware::ErrorHandlers;
 use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
 use std::time::Instant;
@@ -72,11 +72,6 @@ impl AppState {
         )
     }
 }
-
-/// The security headers of every response, error pages included. The policy allows only
-/// this site's own scripts and styles: no inline script, no framing.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// A server bound to its port, ready to run.
 pub struct Application {
@@ -161,13 +156,16 @@ impl Application {
                 .configure(routes::configure)
                 // Error pages show the user's navigation (inside the headers, which they get too).
                 .wrap(ErrorHandlers::new().default_handler(crate::web::error::with_user_nav))
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("Content-Security-Policy", CSP))
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("X-Frame-Options", "DENY"))
-                        .add(("Referrer-Policy", "same-origin")),
-                )
+                // Each scope's security headers (`policy`), error pages included.
+                .wrap_fn(|req, srv| {
+                    let policy = crate::web::policy::for_path(req.path());
+                    let response = srv.call(req);
+                    async move {
+                        let mut response = response.await?;
+                        policy.apply(response.headers_mut());
+                        Ok(response)
+                    }
+                })
                 .wrap_fn(move |mut req, srv| {
                     // The access log (see access_log): counters for every request, a line for
                     // a server error or a slow one, every line at debug level. The same (one)

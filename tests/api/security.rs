@@ -31,6 +31,34 @@ async fn every_response_carries_the_security_headers_error_pages_included() {
 }
 
 #[tokio::test]
+async fn the_json_api_has_its_own_stricter_policy_error_answers_included() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    for (path, status) in [
+        ("/api/v1/practice", StatusCode::OK),
+        ("/api/v1/practice/no-such-family", StatusCode::NOT_FOUND),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), status, "{path}");
+        let h = response.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.starts_with("default-src 'none'"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+    }
+    let page = app.get("/decks").await;
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'self'"),
+        "a page keeps the pages' policy"
+    );
+}
+
+#[tokio::test]
 async fn every_form_post_without_the_csrf_token_is_forbidden_and_changes_nothing() {
     let app = spawn_app().await;
     app.register_ok("ada").await;
