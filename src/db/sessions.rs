@@ -10,6 +10,17 @@ pub struct SessionUser {
     pub session_id: i64,
     /// The session's CSRF token.
     pub csrf_token: String,
+    /// When the session ends.
+    pub expires_at: i64,
+    /// The user, as a learner is built from.
+    #[sqlx(flatten)]
+    pub user: LearnerRow,
+}
+
+/// A user with what schedules them: the account's columns a `study::Learner` and the page
+/// header are built from.
+#[derive(Debug, Clone, FromRow)]
+pub struct LearnerRow {
     /// User id.
     pub id: i64,
     /// Login name.
@@ -39,8 +50,6 @@ pub struct SessionUser {
     pub fsrs_parameters: Option<String>,
     /// The exams of the user's classes that are not long past, JSON (`exams_of_user!`).
     pub exams: Option<String>,
-    /// When the session ends.
-    pub expires_at: i64,
     /// The user must choose a new password before anything else.
     #[sqlx(try_from = "crate::db::Flag")]
     pub must_change_password: bool,
@@ -90,7 +99,20 @@ pub async fn find_user(
 macro_rules! session_lookup {
     ($dialect:ident) => {
         concat!(
-            "SELECT s.id AS session_id, s.csrf_token, u.id, u.username, u.role, u.time_zone,
+            "SELECT s.id AS session_id, s.csrf_token, s.expires_at, ",
+            learner_columns!($dialect),
+            " FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0"
+        )
+    };
+}
+use session_lookup;
+
+/// `LearnerRow`'s columns of the user `u`, in a dialect.
+macro_rules! learner_columns {
+    ($dialect:ident) => {
+        concat!(
+            "u.id, u.username, u.role, u.time_zone,
                 u.day_starts_hour, u.new_per_day, u.extra_new_day, u.extra_new, u.grade_buttons,
                 u.scheduler, ",
             crate::retention_of_user!(),
@@ -99,15 +121,39 @@ macro_rules! session_lookup {
             crate::fsrs_parameters_of_user!(),
             " AS fsrs_parameters, ",
             crate::exams_of_user!($dialect),
-            " AS exams,
-                s.expires_at,
-                u.must_change_password
-         FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0"
+            " AS exams, u.must_change_password"
         )
     };
 }
-use session_lookup;
+use learner_columns;
+
+/// A user who may log in (not disabled), as a learner is built from at `now` (exams long
+/// past are left out): for work that runs without a request (a job, a launch), where no
+/// session names the user.
+pub async fn learner(
+    db: impl Executor<'_>,
+    user_id: i64,
+    now: i64,
+) -> Result<Option<LearnerRow>, sqlx::Error> {
+    let sql = match db.backend() {
+        Backend::Sqlite => concat!(
+            "SELECT ",
+            learner_columns!(sqlite),
+            " FROM users u WHERE u.id = $1 AND u.disabled = 0"
+        ),
+        Backend::Postgres => concat!(
+            "SELECT ",
+            learner_columns!(postgres),
+            " FROM users u WHERE u.id = $1 AND u.disabled = 0"
+        ),
+    };
+    // `exams_of_user!` reads the time as $2, as in the session lookup.
+    sqlx::query_as(sql)
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(db)
+        .await
+}
 
 /// Ends one session.
 pub async fn delete(db: impl Executor<'_>, session_id: i64) -> Result<(), sqlx::Error> {

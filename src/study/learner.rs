@@ -1,9 +1,12 @@
 //! Who studies, as the use cases need to know them: an id, a calendar, a new-card limit, the
 //! decks they may see, and what schedules them. The web layer's `CurrentUser` carries one
 //! (with its session, CSRF token and role beside it); a use case takes only this, so it runs
-//! the same for a request, a command or a test.
+//! the same for a request, a command or a test. [`load`] builds one from a user id, for work
+//! that no request carries (a job, a reminder, a launch from another site).
 
 use super::StudyError;
+use crate::db::Pool;
+use crate::db::sessions::LearnerRow;
 use crate::srs::day::StudyCalendar;
 use crate::srs::exam::ExamWindow;
 use crate::srs::scheduler::Scheduler;
@@ -43,7 +46,59 @@ pub struct DeckScope {
     pub hidden: Arc<str>,
 }
 
+/// The learner of user `user_id` at `now`: `None` for an unknown or disabled account.
+pub async fn load(
+    pool: &Pool,
+    user_id: i64,
+    now: Timestamp,
+) -> Result<Option<Learner>, StudyError> {
+    let Some(row) = crate::db::sessions::learner(pool, user_id, now.as_second()).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Learner::of_row(pool, &row).await?))
+}
+
 impl Learner {
+    /// The learner of an account's row (from a session or from [`load`]), with the decks
+    /// they may see read now.
+    pub async fn of_row(pool: &Pool, row: &LearnerRow) -> Result<Self, StudyError> {
+        let decks = crate::db::classes::deck_visibility(pool, row.id).await?;
+        Ok(Self::from_parts(row, &decks))
+    }
+
+    /// The learner of an account's row and each deck's visibility to them, `(deck, visible)`.
+    pub fn from_parts(row: &LearnerRow, decks: &[(i64, bool)]) -> Self {
+        let visible: Arc<[i64]> = decks
+            .iter()
+            .filter(|(_, v)| *v)
+            .map(|(id, _)| *id)
+            .collect();
+        let hidden: Vec<i64> = decks
+            .iter()
+            .filter(|(_, v)| !*v)
+            .map(|(id, _)| *id)
+            .collect();
+        Self {
+            id: row.id,
+            calendar: StudyCalendar::stored(&row.time_zone, row.day_starts_hour),
+            new_per_day: u32::try_from(row.new_per_day).unwrap_or(20),
+            extra_new: row
+                .extra_new_day
+                .and_then(|d| i32::try_from(d).ok())
+                .map(|d| (d, u32::try_from(row.extra_new).unwrap_or(0))),
+            scheduler: Scheduler::parse(&row.scheduler, row.desired_retention).unwrap_or_default(),
+            fsrs_parameters: row
+                .fsrs_parameters
+                .as_deref()
+                .and_then(|p| serde_json::from_str::<Vec<f32>>(p).ok())
+                .unwrap_or_default()
+                .into(),
+            exams: crate::db::exams::windows_from_json(row.exams.as_deref()).into(),
+            hidden_decks: Arc::from(deck_list(&hidden)),
+            visible,
+        }
+    }
+
     /// Their study day at `now`.
     pub fn today(&self, now: Timestamp) -> i32 {
         self.calendar.day_of(now)
@@ -74,4 +129,17 @@ impl Learner {
             hidden: self.hidden_decks.clone(),
         })
     }
+}
+
+/// Ids framed by commas, ",5,7,", tested in SQL with `instr`; "" for none.
+pub fn deck_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(",");
+    for id in ids {
+        out.push_str(&id.to_string());
+        out.push(',');
+    }
+    out
 }

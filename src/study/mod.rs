@@ -8,7 +8,7 @@ pub mod exams;
 pub mod fits;
 pub mod grader;
 pub mod import;
-mod learner;
+pub mod learner;
 pub mod practice;
 pub mod progress;
 pub mod review;

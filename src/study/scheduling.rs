@@ -212,8 +212,9 @@ pub async fn reschedule_if_fsrs(
     max_interval_days: u32,
     now: Timestamp,
 ) -> Result<(), StudyError> {
-    let name = db::users::scheduler_of(pool, user_id).await?;
-    if Scheduler::parse(&name, 90).is_ok_and(|s| s.retention().is_some()) {
+    // Loaded as any job loads a learner: a disabled account keeps the due dates it has.
+    let learner = super::learner::load(pool, user_id, now).await?;
+    if learner.is_some_and(|l| l.scheduler.retention().is_some()) {
         reschedule(pool, user_id, max_interval_days, now).await?;
     }
     Ok(())

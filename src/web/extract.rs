@@ -127,56 +127,23 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         return Ok(None);
     };
     let expires_at = row.expires_at;
-    let decks = crate::db::classes::deck_visibility(state.db.reader(), row.id).await?;
-    let visible: Arc<[i64]> = decks
-        .iter()
-        .filter(|(_, v)| *v)
-        .map(|(id, _)| *id)
-        .collect();
-    let hidden: Vec<i64> = decks
-        .iter()
-        .filter(|(_, v)| !*v)
-        .map(|(id, _)| *id)
-        .collect();
-    let hidden_decks: Arc<str> = Arc::from(deck_list(&hidden));
-    let role = Role::parse(&row.role).map_err(|e| anyhow::anyhow!(e))?;
-    let calendar = StudyCalendar::stored(&row.time_zone, row.day_starts_hour);
+    let learner = crate::study::Learner::of_row(state.db.reader(), &row.user).await?;
+    let user_row = row.user;
+    let role = Role::parse(&user_row.role).map_err(|e| anyhow::anyhow!(e))?;
     let user = CurrentUser {
-        id: row.id,
-        username: row.username,
+        id: user_row.id,
+        username: user_row.username,
         role,
-        time_zone: calendar.time_zone().clone(),
-        time_zone_name: row.time_zone,
-        day_starts_hour: u8::try_from(row.day_starts_hour).unwrap_or(4),
-        six_grades: row.grade_buttons == "six",
-        retention_chosen: row.retention_chosen,
-        learner: crate::study::Learner {
-            id: row.id,
-            calendar,
-            new_per_day: u32::try_from(row.new_per_day).unwrap_or(20),
-            extra_new: row
-                .extra_new_day
-                .and_then(|d| i32::try_from(d).ok())
-                .map(|d| (d, u32::try_from(row.extra_new).unwrap_or(0))),
-            scheduler: crate::srs::scheduler::Scheduler::parse(
-                &row.scheduler,
-                row.desired_retention,
-            )
-            .unwrap_or_default(),
-            fsrs_parameters: row
-                .fsrs_parameters
-                .as_deref()
-                .and_then(|p| serde_json::from_str::<Vec<f32>>(p).ok())
-                .unwrap_or_default()
-                .into(),
-            exams: crate::db::exams::windows_from_json(row.exams.as_deref()).into(),
-            hidden_decks,
-            visible,
-        },
+        time_zone: learner.calendar.time_zone().clone(),
+        time_zone_name: user_row.time_zone,
+        day_starts_hour: u8::try_from(user_row.day_starts_hour).unwrap_or(4),
+        six_grades: user_row.grade_buttons == "six",
+        retention_chosen: user_row.retention_chosen,
+        learner,
         section: section_of(req.path()),
         csrf_token: row.csrf_token,
         session_id: row.session_id,
-        must_change_password: row.must_change_password,
+        must_change_password: user_row.must_change_password,
     };
     state.sessions.put(hash, user.clone(), expires_at, now);
     req.extensions_mut().insert(user.clone());
@@ -286,17 +253,4 @@ impl FromRequest for Instructor {
             }
         })
     }
-}
-
-/// Ids framed by commas, ",5,7,", tested in SQL with `instr`; "" for none.
-pub fn deck_list(ids: &[i64]) -> String {
-    if ids.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from(",");
-    for id in ids {
-        out.push_str(&id.to_string());
-        out.push(',');
-    }
-    out
 }
