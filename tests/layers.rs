@@ -1,0 +1,89 @@
+//! The dependency rules of docs/architecture.md, checked on the source: the web wing sits
+//! above everything and nothing reaches back up into it; the pure rules name no store, use
+//! case or wing. A `use` that breaks a rule fails here before review has to spot it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`.
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The files under `src/<folder>` (or the file `src/<folder>.rs`) that name any of `names`,
+/// with the name found.
+fn offenders(folder: &str, names: &[&str]) -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let dir = src.join(folder);
+    let file = src.join(format!("{folder}.rs"));
+    let files = if dir.is_dir() {
+        sources(&dir)
+    } else if file.is_file() {
+        vec![file]
+    } else {
+        Vec::new()
+    };
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for name in names {
+            if text.contains(name) {
+                found.push(format!("{} names {name}", file.display()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn nothing_outside_the_web_wing_imports_it_or_names_actix() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if name == "web" || name == "main" {
+            continue;
+        }
+        found.extend(offenders(
+            &name,
+            &["crate::web", "actix_web::", "use actix"],
+        ));
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn the_pure_rules_name_no_store_use_case_or_wing() {
+    let upper = [
+        "crate::db",
+        "crate::study",
+        "crate::web",
+        "crate::jobs",
+        "crate::auth",
+        "sqlx::",
+    ];
+    let mut found = Vec::new();
+    for folder in ["srs", "practice", "import", "domain"] {
+        found.extend(offenders(folder, &upper));
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn the_use_cases_and_jobs_never_reach_up_into_the_wing() {
+    let mut found = Vec::new();
+    for folder in ["study", "jobs", "auth", "db"] {
+        found.extend(offenders(folder, &["crate::web", "crate::cli"]));
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
