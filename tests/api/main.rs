@@ -29,6 +29,7 @@ mod replay;
 mod reschedule;
 mod review;
 mod rights;
+mod schema;
 mod security;
 mod servers;
 mod stats;
