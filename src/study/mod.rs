@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod classes;
+pub mod dashboard;
 mod error;
 pub mod exams;
 pub mod fits;

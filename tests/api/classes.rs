@@ -701,3 +701,43 @@ async fn a_student_joins_from_the_account_page_too() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(student.get_html("/classes").await.contains("From account"));
 }
+
+#[tokio::test]
+async fn the_class_use_cases_find_a_class_only_for_the_instructor_who_runs_it() {
+    use studyhall::study::{StudyError, classes, dashboard};
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = make_instructor(&admin, "teacher").await;
+    make_instructor(&admin, "other").await;
+    let (class, code) = new_class(&teacher, "Section A").await;
+    let (teacher_id, other_id) = (admin.user_id("teacher").await, admin.user_id("other").await);
+    let db = admin.db().await;
+
+    let mine = classes::owned(db.reader(), teacher_id, class)
+        .await
+        .unwrap();
+    assert_eq!((mine.id, mine.name.as_str()), (class, "Section A"));
+    let not_found = |r: Result<_, StudyError>| matches!(r, Err(StudyError::NotFound));
+    assert!(not_found(
+        classes::owned(db.reader(), other_id, class)
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        dashboard::students(db.reader(), other_id, class, 0)
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        classes::open_reports(db.reader(), other_id, class)
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        classes::regenerate_code(db.writer(), other_id, class).await
+    ));
+    let after = classes::owned(db.reader(), teacher_id, class)
+        .await
+        .unwrap();
+    assert_eq!(after.join_code, code, "another's request drew no new code");
+}
