@@ -1,9 +1,10 @@
 //! Registering, logging in and out, and changing a password.
 
-use super::StudyError;
+use super::{Context, StudyError};
+use super::{Forget, Stale};
 use crate::auth::{password, session};
 use crate::db;
-use crate::db::Pool;
+use crate::db::{Conn, Pool};
 use crate::domain::{Password, Role, Username};
 use std::net::IpAddr;
 
@@ -18,21 +19,32 @@ pub async fn register(
     now: i64,
 ) -> Result<i64, StudyError> {
     let hash = password::hash(password.expose().to_owned()).await?;
-    let taken = |e: sqlx::Error| {
-        if db::is_unique_violation(&e) {
-            StudyError::Validation(format!("The username '{username}' is taken."))
-        } else {
-            e.into()
-        }
-    };
     // A write transaction, so that of two first registrations at once (on two app servers of
     // one PostgreSQL database, say) exactly one sees no account yet and becomes the admin.
     let mut tx = db::begin_write(pool).await?;
-    let id = db::users::create(&mut *tx, username.as_str(), &hash, role.as_str(), now)
-        .await
-        .map_err(taken)?;
+    let id = create_account(&mut tx, username, &hash, role, now).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Inserts an account whose password is already hashed, in the caller's write transaction;
+/// a taken name is a validation error.
+pub(super) async fn create_account(
+    tx: &mut Conn,
+    username: &Username,
+    hash: &str,
+    role: Role,
+    now: i64,
+) -> Result<i64, StudyError> {
+    db::users::create(&mut *tx, username.as_str(), hash, role.as_str(), now)
+        .await
+        .map_err(|e| {
+            if db::is_unique_violation(&e) {
+                StudyError::Validation(format!("The username '{username}' is taken."))
+            } else {
+                e.into()
+            }
+        })
 }
 
 /// Checks `password_typed` against `hash` (None: an unknown user, checked against a decoy),
@@ -204,21 +216,66 @@ pub const MAX_SESSIONS_PER_USER: i64 = 10;
 /// after it. Sessions past
 /// [`MAX_SESSIONS_PER_USER`] end, oldest first.
 pub async fn start_session(pool: &Pool, user_id: i64, now: i64) -> Result<String, StudyError> {
+    let mut tx = db::begin_write(pool).await?;
+    let token = open_session(&mut tx, user_id, now).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// [`start_session`] in the caller's write transaction.
+pub(super) async fn open_session(
+    tx: &mut Conn,
+    user_id: i64,
+    now: i64,
+) -> Result<String, StudyError> {
     let token = session::random_token();
     let csrf = session::random_token();
     let expires = now + session::SESSION_DAYS * 86_400;
-    db::sessions::delete_expired(pool, now).await?;
+    db::sessions::delete_expired(&mut *tx, now).await?;
     db::sessions::create(
-        pool,
+        &mut *tx,
         &session::token_hash(&token),
         user_id,
         &csrf,
         now,
         expires,
     )
-    .await?;
-    db::sessions::keep_newest(pool, user_id, MAX_SESSIONS_PER_USER).await?;
+    .await
+    .context("starting a session")?;
+    db::sessions::keep_newest(&mut *tx, user_id, MAX_SESSIONS_PER_USER).await?;
     Ok(token)
+}
+
+/// Logs a user in: checks the password (see [`authenticate`]) and starts a session, whose
+/// token is returned for the cookie. A login past [`MAX_SESSIONS_PER_USER`] may have ended
+/// the oldest session, so the copies of the user's sessions go stale.
+pub async fn log_in(
+    db: &db::Db,
+    sessions: &dyn Forget,
+    throttle: &LoginThrottle,
+    ip: IpAddr,
+    username: &str,
+    password_typed: &str,
+    now: i64,
+) -> Result<String, StudyError> {
+    let user_id = authenticate(db.reader(), throttle, ip, username, password_typed, now).await?;
+    let token = start_session(db.writer(), user_id, now).await?;
+    sessions.forget(Stale::User(user_id));
+    Ok(token)
+}
+
+/// Ends the session `session_id` of `user_id` (logging out).
+pub async fn log_out(
+    pool: &Pool,
+    sessions: &dyn Forget,
+    user_id: i64,
+    session_id: i64,
+) -> Result<(), StudyError> {
+    db::sessions::delete(pool, session_id)
+        .await
+        .context("ending a session")?;
+    sessions.forget(Stale::User(user_id));
+    Ok(())
 }
 
 /// Letters and digits a temporary password is drawn from (no look-alikes such as 0/O, 1/l).
@@ -256,19 +313,23 @@ pub struct SignedIn<'a> {
 /// Sets the new password a user chose after a reset, ending their other sessions.
 pub async fn choose_new_password(
     pool: &Pool,
+    sessions: &dyn Forget,
     user: SignedIn<'_>,
     new: &Password,
 ) -> Result<(), StudyError> {
     let hash = password::hash(new.expose().to_owned()).await?;
     db::users::set_password_hash(pool, user.user_id, &hash).await?;
     db::sessions::delete_others(pool, user.user_id, user.session_id).await?;
+    sessions.forget(Stale::User(user.user_id));
     Ok(())
 }
 
 /// Changes the user's password after checking the current one (throttled like a login, so a
 /// stolen session cannot be used to guess the password), and ends their other sessions.
+#[allow(clippy::too_many_arguments)]
 pub async fn change_password(
     pool: &Pool,
+    sessions: &dyn Forget,
     throttle: &LoginThrottle,
     ip: IpAddr,
     user: SignedIn<'_>,
@@ -292,5 +353,6 @@ pub async fn change_password(
     let hash = password::hash(new.expose().to_owned()).await?;
     db::users::set_password_hash(pool, user.user_id, &hash).await?;
     db::sessions::delete_others(pool, user.user_id, user.session_id).await?;
+    sessions.forget(Stale::User(user.user_id));
     Ok(())
 }

@@ -8,6 +8,9 @@ pub enum StudyError {
     /// No such thing, or it belongs to someone else.
     #[error("not found")]
     NotFound,
+    /// Seen but not allowed; the message says why.
+    #[error("{0}")]
+    Forbidden(String),
     /// The request clashes with the current state ("already graded").
     #[error("{0}")]
     Conflict(String),

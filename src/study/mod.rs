@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod classes;
+pub mod dashboard;
 mod error;
 pub mod exams;
 pub mod fits;
@@ -10,7 +11,9 @@ pub mod grader;
 pub mod import;
 pub mod learner;
 pub mod practice;
+pub mod preferences;
 pub mod progress;
+pub mod registration;
 pub mod review;
 pub mod scheduling;
 mod stale;

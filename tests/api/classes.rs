@@ -226,6 +226,71 @@ async fn a_join_code_works_at_registration_and_a_new_code_retires_the_old_one() 
     );
 }
 
+/// Makes every insert into `class_members` fail, as a store failing at the last step of a
+/// registration would.
+async fn refuse_joins(app: &TestApp) {
+    let pool = app.pool().await;
+    let statements: &[&str] = if crate::helpers::on_postgres() {
+        &[
+            "CREATE FUNCTION refuse_join() RETURNS trigger AS $$
+             BEGIN RAISE EXCEPTION 'joins are refused'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_joins BEFORE INSERT ON class_members
+             FOR EACH ROW EXECUTE FUNCTION refuse_join()",
+        ]
+    } else {
+        &["CREATE TRIGGER refuse_joins BEFORE INSERT ON class_members
+           BEGIN SELECT RAISE(ABORT, 'joins are refused'); END"]
+    };
+    for sql in statements {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_registration_that_fails_at_joining_its_class_leaves_no_account_behind() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = make_instructor(&admin, "teacher").await;
+    let (_, code) = new_class(&teacher, "Section A").await;
+    refuse_joins(&admin).await;
+
+    let student = admin.other_browser();
+    let form = [
+        ("username", "ada"),
+        ("password", PASSWORD),
+        ("confirm", PASSWORD),
+        ("code", code.as_str()),
+    ];
+    let r = student.submit("/register", "/register", &form).await;
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let (users, sessions): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM users WHERE username = 'ada'),
+                (SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id
+                  WHERE u.username = 'ada')",
+    )
+    .fetch_one(&admin.pool().await)
+    .await
+    .unwrap();
+    assert_eq!((users, sessions), (0, 0), "the account was rolled back");
+
+    // The name is still free: once the class can be joined, the same form registers.
+    let drop = if crate::helpers::on_postgres() {
+        "DROP TRIGGER refuse_joins ON class_members"
+    } else {
+        "DROP TRIGGER refuse_joins"
+    };
+    sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+        .execute(&admin.pool().await)
+        .await
+        .unwrap();
+    let r = student.submit("/register", "/register", &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(student.get_html("/classes").await.contains("Section A"));
+}
+
 #[tokio::test]
 async fn students_cannot_run_classes_and_instructors_cannot_reach_each_others() {
     let admin = spawn_app().await;
@@ -635,4 +700,44 @@ async fn a_student_joins_from_the_account_page_too() {
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(student.get_html("/classes").await.contains("From account"));
+}
+
+#[tokio::test]
+async fn the_class_use_cases_find_a_class_only_for_the_instructor_who_runs_it() {
+    use studyhall::study::{StudyError, classes, dashboard};
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = make_instructor(&admin, "teacher").await;
+    make_instructor(&admin, "other").await;
+    let (class, code) = new_class(&teacher, "Section A").await;
+    let (teacher_id, other_id) = (admin.user_id("teacher").await, admin.user_id("other").await);
+    let db = admin.db().await;
+
+    let mine = classes::owned(db.reader(), teacher_id, class)
+        .await
+        .unwrap();
+    assert_eq!((mine.id, mine.name.as_str()), (class, "Section A"));
+    let not_found = |r: Result<_, StudyError>| matches!(r, Err(StudyError::NotFound));
+    assert!(not_found(
+        classes::owned(db.reader(), other_id, class)
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        dashboard::students(db.reader(), other_id, class, 0)
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        classes::open_reports(db.reader(), other_id, class)
+            .await
+            .map(|_| ())
+    ));
+    assert!(not_found(
+        classes::regenerate_code(db.writer(), other_id, class).await
+    ));
+    let after = classes::owned(db.reader(), teacher_id, class)
+        .await
+        .unwrap();
+    assert_eq!(after.join_code, code, "another's request drew no new code");
 }

@@ -4,8 +4,8 @@ use super::{Nav, page, page_with, see_other};
 use crate::domain::{DayStartHour, NewPerDay, Password, TimeZoneName};
 use crate::srs::scheduler::Scheduler;
 use crate::study::StudyError;
-use crate::study::accounts;
 use crate::study::fits::FitOf;
+use crate::study::{accounts, preferences};
 use crate::web::error::AppError;
 use crate::web::{AppState, CsrfForm, CurrentUser};
 use actix_web::http::StatusCode;
@@ -78,36 +78,31 @@ async fn account_page(
     user: &CurrentUser,
 ) -> Result<AccountPage, AppError> {
     let mut account = AccountPage::of(user);
-    let db = state.db.reader();
-    let has_class_fit = crate::db::classes::class_parameters_of(db, user.id)
-        .await?
-        .is_some();
+    let own = preferences::own_fit(state.db.reader(), user.id).await?;
     account.own_fit = OwnFitView {
-        reviews: crate::db::analytics::review_count(db, user.id).await?,
-        needed: crate::srs::evaluate::MIN_OWN_FIT_REVIEWS,
+        reviews: own.reviews,
+        needed: own.needed,
         fitting: state
             .fits
             .progress(FitOf::Student(user.id))
             .map(|p| (p.done, p.total)),
-        saved: crate::db::analytics::student_fit_of(db, user.id)
-            .await?
-            .map(|f| SavedFitView {
-                parameters: serde_json::from_str::<Vec<f32>>(&f.parameters)
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|w| format!("{w:.4}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                reviews: f.reviews,
-                date: i32::try_from(f.fitted_at.div_euclid(86_400))
-                    .map(|d| crate::srs::day::date_of_day(d).to_string())
-                    .unwrap_or_default(),
-                scored: f.scored,
-                own_log_loss: format!("{:.4}", f.own_log_loss),
-                baseline_log_loss: format!("{:.4}", f.baseline_log_loss),
-                kept: f.kept,
-            }),
-        baseline: if has_class_fit {
+        saved: own.saved.map(|f| SavedFitView {
+            parameters: f
+                .parameters
+                .iter()
+                .map(|w| format!("{w:.4}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            reviews: f.reviews,
+            date: i32::try_from(f.fitted_at.div_euclid(86_400))
+                .map(|d| crate::srs::day::date_of_day(d).to_string())
+                .unwrap_or_default(),
+            scored: f.scored,
+            own_log_loss: format!("{:.4}", f.own_log_loss),
+            baseline_log_loss: format!("{:.4}", f.baseline_log_loss),
+            kept: f.kept,
+        }),
+        baseline: if own.class_fitted {
             "your class's parameters"
         } else {
             "FSRS's default parameters"
@@ -125,13 +120,7 @@ async fn start_own_fit(
     user: CurrentUser,
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
-    let reviews = crate::db::analytics::review_count(state.db.reader(), user.id).await?;
-    let needed = crate::srs::evaluate::MIN_OWN_FIT_REVIEWS;
-    if reviews < needed {
-        return Err(AppError::Conflict(format!(
-            "Fitting your own parameters takes {needed} reviews; you have {reviews}."
-        )));
-    }
+    preferences::ready_to_fit(state.db.reader(), user.id).await?;
     super::spend_write(&state, &user)?;
     state.start_fit(FitOf::Student(user.id));
     Ok(see_other("/account#own-fit"))
@@ -229,6 +218,7 @@ async fn change_password(
         Ok(new) if account.password_errors.is_empty() => {
             match accounts::change_password(
                 state.db.writer(),
+                &*state.sessions,
                 &state.throttle,
                 super::client_ip(&req, &state),
                 user.signed_in(),
@@ -238,10 +228,7 @@ async fn change_password(
             )
             .await
             {
-                Ok(()) => {
-                    state.sessions.forget_user(user.id);
-                    return Ok(see_other("/account?saved=password"));
-                }
+                Ok(()) => return Ok(see_other("/account?saved=password")),
                 Err(StudyError::Validation(message)) => account.password_errors.push(message),
                 Err(other) => return Err(other.into()),
             }
@@ -261,26 +248,15 @@ async fn save_preferences(
     let zone = TimeZoneName::parse(&form.time_zone);
     let hour = DayStartHour::parse(&form.day_starts_hour);
     let new = NewPerDay::parse(&form.new_per_day);
-    let layout = match form.grade_buttons.as_deref() {
-        None => Ok(None),
-        Some(l @ ("four" | "six")) => Ok(Some(l)),
-        Some(_) => Err(crate::domain::Invalid(
-            "Grade buttons are four or six.".to_owned(),
-        )),
-    };
+    let layout = preferences::GradeButtons::parse(form.grade_buttons.as_deref());
     if let (Ok(zone), Ok(hour), Ok(new), Ok(layout)) = (&zone, &hour, &new, &layout) {
-        if let Some(layout) = layout {
-            crate::db::users::set_grade_buttons(state.db.writer(), user.id, layout).await?;
-        }
-        crate::db::users::set_preferences(
-            state.db.writer(),
-            user.id,
-            zone.as_str(),
-            hour.get(),
-            new.get(),
-        )
-        .await?;
-        state.sessions.forget_user(user.id);
+        let chosen = preferences::Preferences {
+            time_zone: zone.clone(),
+            day_starts_hour: *hour,
+            new_per_day: *new,
+            grade_buttons: *layout,
+        };
+        preferences::save(state.db.writer(), &*state.sessions, user.id, &chosen).await?;
         return Ok(see_other("/account?saved=preferences"));
     }
     let mut account = account_page(&state, &user).await?;
@@ -335,8 +311,13 @@ async fn choose_new_password(
     }
     match Password::parse(&form.new, &user.username) {
         Ok(new) if errors.is_empty() => {
-            accounts::choose_new_password(state.db.writer(), user.signed_in(), &new).await?;
-            state.sessions.forget_user(user.id);
+            accounts::choose_new_password(
+                state.db.writer(),
+                &*state.sessions,
+                user.signed_in(),
+                &new,
+            )
+            .await?;
             return Ok(see_other("/decks"));
         }
         Ok(_) => {}
@@ -381,21 +362,20 @@ async fn save_scheduler(
     match chosen {
         Ok(scheduler) => {
             super::spend_write(&state, &user)?;
-            let (pool, user_id) = (state.db.writer().clone(), user.id);
-            let (max_interval_days, now) = (state.max_interval_days, state.clock.now());
+            let (state, user_id) = (state.clone(), user.id);
             super::to_the_end(async move {
-                crate::study::scheduling::choose(
-                    &pool,
+                preferences::choose_scheduler(
+                    state.db.writer(),
+                    &*state.sessions,
                     user_id,
                     scheduler,
                     own,
-                    max_interval_days,
-                    now,
+                    state.max_interval_days,
+                    state.clock.now(),
                 )
                 .await
             })
             .await?;
-            state.sessions.forget_user(user.id);
             Ok(see_other("/account?saved=scheduler"))
         }
         Err(e) => {

@@ -1,11 +1,10 @@
 //! Registering, logging in and out.
 
 use super::{Nav, see_other};
-use crate::auth::quota::Guesser;
 use crate::config::Registration;
-use crate::domain::{Password, Role, Username};
+use crate::domain::{Password, TimeZoneName, Username};
 use crate::study::StudyError;
-use crate::study::{accounts, classes};
+use crate::study::{accounts, registration};
 use crate::web::error::AppError;
 use crate::web::{AppState, CsrfForm, CurrentUser, MaybeUser, cookies, csrf};
 use actix_web::http::StatusCode;
@@ -153,8 +152,9 @@ async fn log_in(
     let form = form.0;
     let now = state.clock.now().as_second();
     let ip = super::client_ip(&req, &state);
-    match accounts::authenticate(
-        state.db.reader(),
+    match accounts::log_in(
+        &state.db,
+        &*state.sessions,
         &state.throttle,
         ip,
         &form.username,
@@ -163,11 +163,8 @@ async fn log_in(
     )
     .await
     {
-        Ok(user_id) => {
-            let token = accounts::start_session(state.db.writer(), user_id, now).await?;
+        Ok(token) => {
             let cookie = cookies::session_cookie(token, state.secure_cookies);
-            // The oldest session may have ended: drop any cached copy of it.
-            state.sessions.forget_user(user_id);
             let mut response = see_other("/decks");
             response
                 .add_cookie(&cookie)
@@ -195,8 +192,13 @@ async fn log_out(
     user: CurrentUser,
     _form: CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
-    crate::db::sessions::delete(state.db.writer(), user.session_id).await?;
-    state.sessions.forget_user(user.id);
+    accounts::log_out(
+        state.db.writer(),
+        &*state.sessions,
+        user.id,
+        user.session_id,
+    )
+    .await?;
     let mut response = see_other("/login");
     response
         .add_cookie(&cookies::expired_session_cookie(state.secure_cookies))
@@ -237,8 +239,6 @@ async fn register(
         ));
     }
     let form = form.0;
-    let now = state.clock.now().as_second();
-    let ip = super::client_ip(&req, &state);
     let mut errors = Vec::new();
     let username = Username::parse(&form.username)
         .map_err(|e| errors.push(e.0))
@@ -249,93 +249,58 @@ async fn register(
     if form.password != form.confirm {
         errors.push("The two passwords differ.".to_owned());
     }
-    let created = match (username, password) {
-        (Some(u), Some(p)) if errors.is_empty() => {
-            // The join code only once the rest of the form is right: a form with another
-            // mistake says nothing of the code and uses no attempt of its budget.
-            let class = if form.code.trim().is_empty() {
-                Ok(None)
-            } else {
-                let guesser = Guesser::Name(form.username.clone());
-                classes::class_for_code(
-                    state.db.reader(),
-                    &state.quotas,
-                    &guesser,
-                    ip,
-                    &form.code,
-                    state.clock.now(),
-                )
-                .await
-                .map(Some)
-            };
-            match class {
-                Ok(class) => register_student(&state, ip, &u, &p, now, &mut errors)
-                    .await?
-                    .map(|id| (id, class)),
-                Err(StudyError::Validation(message)) => {
-                    errors.push(message);
-                    None
-                }
-                Err(other) => return Err(other.into()),
-            }
+    if let (Some(username), Some(password), true) = (&username, &password, errors.is_empty()) {
+        let application = registration::Application {
+            username,
+            password,
+            code: Some(form.code.as_str()).filter(|c| !c.trim().is_empty()),
+            time_zone: TimeZoneName::parse(&form.time_zone).ok(),
+        };
+        let guards = registration::Guards {
+            quotas: &state.quotas,
+            throttle: &state.throttle,
+        };
+        let ip = super::client_ip(&req, &state);
+        match registration::register(
+            state.db.writer(),
+            guards,
+            ip,
+            application,
+            state.clock.now(),
+        )
+        .await
+        {
+            Ok(registered) => return signed_in(&state, registered),
+            Err(StudyError::Validation(message)) => errors.push(message),
+            Err(other) => return Err(other.into()),
         }
-        _ => None,
-    };
-    let Some((user_id, class)) = created else {
-        return anonymous_page(&req, &state, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
-            RegisterPage {
-                nav,
-                username: form.username,
-                errors,
-                open: true,
-                time_zone: form.time_zone,
-                zones: zone_names(),
-            }
-            .render()
-        });
-    };
-    if let Ok(zone) = crate::domain::TimeZoneName::parse(&form.time_zone) {
-        crate::db::users::set_time_zone(state.db.writer(), user_id, zone.as_str()).await?;
     }
+    anonymous_page(&req, &state, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
+        RegisterPage {
+            nav,
+            username: form.username,
+            errors,
+            open: true,
+            time_zone: form.time_zone,
+            zones: zone_names(),
+        }
+        .render()
+    })
+}
+
+/// The new account's first page, with its session cookie.
+fn signed_in(
+    state: &AppState,
+    registered: registration::Registered,
+) -> Result<HttpResponse, AppError> {
     let mut next = "/decks?welcome=1".to_owned();
-    if let Some(class_id) = class {
-        crate::db::classes::join(state.db.writer(), class_id, user_id, now).await?;
+    if let Some(class_id) = registered.joined {
         next.push_str(&format!("&joined={class_id}"));
     }
-    let token = accounts::start_session(state.db.writer(), user_id, now).await?;
-    let cookie = cookies::session_cookie(token, state.secure_cookies);
+    let cookie = cookies::session_cookie(registered.token, state.secure_cookies);
     let mut response = see_other(&next);
     response
         .add_cookie(&cookie)
         .map_err(|e| anyhow::anyhow!(e))?;
     Ok(response)
-}
-
-/// Creates a student's account within the address's registration budget; a taken name goes
-/// to `errors` (None).
-async fn register_student(
-    state: &crate::web::startup::AppState,
-    ip: std::net::IpAddr,
-    username: &Username,
-    password: &Password,
-    now: i64,
-    errors: &mut Vec<String>,
-) -> Result<Option<i64>, AppError> {
-    // Each registration hashes a password: limited per address like logins.
-    state
-        .throttle
-        .register(ip, now)
-        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
-    match accounts::register(state.db.writer(), username, password, Role::Student, now).await {
-        Ok(id) => Ok(Some(id)),
-        Err(StudyError::Validation(message)) => {
-            errors.push(message);
-            Ok(None)
-        }
-        Err(busy @ StudyError::Busy { .. }) => {
-            state.throttle.refund_registration(ip);
-            Err(busy.into())
-        }
-        Err(other) => Err(other.into()),
-    }
 }
