@@ -88,6 +88,7 @@ async fn account_page(
         fitting: state
             .fits
             .progress(FitOf::Student(user.id))
+            .await?
             .map(|p| (p.done, p.total)),
         saved: crate::db::analytics::student_fit_of(db, user.id)
             .await?
@@ -133,7 +134,7 @@ async fn start_own_fit(
         )));
     }
     super::spend_write(&state, &user)?;
-    state.start_fit(FitOf::Student(user.id));
+    state.start_fit(FitOf::Student(user.id)).await?;
     Ok(see_other("/account#own-fit"))
 }
 

@@ -616,7 +616,7 @@ async fn start_fit(
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
     let class = owned(&state, &user, *id).await?;
-    state.start_fit(FitOf::Class(class.id));
+    state.start_fit(FitOf::Class(class.id)).await?;
     Ok(see_other(&format!(
         "/classes/{}/dashboard#predictions",
         class.id
@@ -769,7 +769,7 @@ async fn show_dashboard(
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("scheduler scores: {e}")))?;
             Predictions {
                 verdict,
-                fitting: state.fits.status(FitOf::Class(class.id)),
+                fitting: state.fits.status(FitOf::Class(class.id)).await?,
                 fits_at_once: state.fits.cap(),
                 fitted: saved.zip(shown).map(|(f, shown)| {
                     let day = i32::try_from(f.fitted_at.div_euclid(86_400))
