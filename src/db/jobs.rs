@@ -97,6 +97,7 @@ pub async fn claim(
              WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3
                            AND instr($4, ',' || kind || ',') > 0
                          ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+               AND state = 'queued'
              RETURNING id, kind, key, payload, attempts"
         }
         Backend::Sqlite => {
@@ -105,6 +106,7 @@ pub async fn claim(
              WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3
                            AND instr($4, ',' || kind || ',') > 0
                          ORDER BY id LIMIT 1)
+               AND state = 'queued'
              RETURNING id, kind, key, payload, attempts"
         }
     };
