@@ -13,6 +13,7 @@ pub mod course;
 pub mod db;
 pub mod domain;
 pub mod import;
+pub mod jobs;
 pub mod math;
 pub mod practice;
 pub mod srs;

@@ -11,6 +11,7 @@ pub mod copy;
 pub mod decks;
 pub mod exams;
 pub mod hot;
+pub mod jobs;
 pub mod meta;
 pub mod pending_imports;
 pub mod practice;

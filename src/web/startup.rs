@@ -52,24 +52,16 @@ pub struct AppState {
     /// Recent session lookups (shared with background jobs that change what a session
     /// carries).
     pub sessions: std::sync::Arc<SessionCache>,
-    /// FSRS fits of classes and students running now.
+    /// FSRS fits of classes and students: jobs in the site's queue.
     pub fits: std::sync::Arc<crate::study::fits::FitJobs>,
     /// The key signing pre-login CSRF tokens, the same on every server of the site.
     pub csrf_key: crate::auth::csrf_key::AnonKey,
 }
 
 impl AppState {
-    /// Starts fitting FSRS to a class or a student now, unless that fit is running.
-    pub fn start_fit(&self, what: crate::study::fits::FitOf) -> bool {
-        self.fits.start(
-            what,
-            crate::study::fits::FitContext {
-                db: self.db.clone(),
-                sessions: self.sessions.clone(),
-                max_interval_days: self.max_interval_days,
-                now: self.clock.now(),
-            },
-        )
+    /// Queues a fit of FSRS to a class or a student, unless that fit is queued or running.
+    pub async fn start_fit(&self, what: crate::study::fits::FitOf) -> Result<bool, sqlx::Error> {
+        self.fits.start(what, self.clock.now()).await
     }
 }
 
@@ -79,6 +71,7 @@ pub struct Application {
     server: Server,
     db: Db,
     limits: open_files::ConnectionLimits,
+    jobs: crate::jobs::RunnerHandle,
 }
 
 impl Application {
@@ -96,6 +89,12 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let jobs = crate::jobs::Queue::new(db.clone(), crate::jobs::default_cap());
+        let sessions = std::sync::Arc::new(if db.may_be_shared() {
+            SessionCache::off()
+        } else {
+            SessionCache::default()
+        });
         let state = web::Data::new(AppState {
             db: db.clone(),
             clock: settings.clock.clone(),
@@ -108,15 +107,22 @@ impl Application {
             quotas: crate::auth::quota::Quotas::default(),
             handover: crate::auth::handover::Handover::default(),
             imports: crate::study::import::import_slots(),
-            sessions: std::sync::Arc::new(if db.may_be_shared() {
-                SessionCache::off()
-            } else {
-                SessionCache::default()
-            }),
-            fits: std::sync::Arc::default(),
+            sessions: sessions.clone(),
+            fits: std::sync::Arc::new(crate::study::fits::FitJobs::new(jobs.clone())),
             grader: Grader::spawn(db.clone(), settings.max_interval_days),
             csrf_key: crate::auth::csrf_key::AnonKey::load_or_create(db.writer()).await?,
         });
+        // Background jobs (src/jobs): this server takes its share of the site's queue.
+        let fits = crate::study::fits::FitContext {
+            db: db.clone(),
+            sessions,
+            max_interval_days: settings.max_interval_days,
+        };
+        let jobs = crate::study::fits::handlers(
+            crate::jobs::Runner::new(jobs, crate::jobs::instance_id()),
+            fits,
+        )
+        .spawn();
         let access_log = std::sync::Arc::new(crate::web::access_log::AccessLog::default());
         crate::web::access_log::AccessLog::spawn_summaries(access_log.clone());
         let timeouts = settings.timeouts.with_actix_floor();
@@ -231,6 +237,7 @@ impl Application {
             server,
             db,
             limits,
+            jobs,
         })
     }
 
@@ -250,9 +257,11 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM (actix-web handles both gracefully: in-flight requests
-    /// finish) or `handle().stop()`, then closes the database cleanly.
+    /// finish) or `handle().stop()`, then puts the jobs running here back in the queue and
+    /// closes the database cleanly.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.jobs.stop().await;
         self.db.close().await;
         result
     }

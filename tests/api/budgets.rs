@@ -423,16 +423,20 @@ async fn fits_past_the_sites_cap_are_queued_shown_with_their_place_and_all_finis
         teacher.login("teacher", PASSWORD).await;
     }
     let token = csrf_in(&teacher.get_html("/classes").await);
-    // The test holds the store's write lock, so the fits that start cannot save and finish:
-    // what runs and what waits stays put while the pages are read.
+    // On PostgreSQL the test holds the lock the fits save under, so the fits that start cannot
+    // finish: what runs and what waits stays put while the pages are read. SQLite has one
+    // write lock for every table, which asking for a fit (a row in the queue) needs too, and
+    // these fits take milliseconds: there the pages are not frozen, and the places in the
+    // queue are checked on the queue itself (`jobs::queued_jobs_show_their_place_...`).
     let pool = admin.pool().await;
     let mut lock = pool.acquire().await.unwrap();
-    let take_lock = if crate::helpers::on_postgres() {
-        "BEGIN; LOCK TABLE class_fits IN EXCLUSIVE MODE"
-    } else {
-        "BEGIN IMMEDIATE"
-    };
-    sqlx::raw_sql(take_lock).execute(&mut *lock).await.unwrap();
+    let frozen = crate::helpers::on_postgres();
+    if frozen {
+        sqlx::raw_sql("BEGIN; LOCK TABLE class_fits IN EXCLUSIVE MODE")
+            .execute(&mut *lock)
+            .await
+            .unwrap();
+    }
     for id in &ids {
         let r = teacher
             .post_form(&format!("/classes/{id}/fit"), &[("csrf_token", &token)])
@@ -440,7 +444,7 @@ async fn fits_past_the_sites_cap_are_queued_shown_with_their_place_and_all_finis
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
     }
     let cap = studyhall::study::fits::cap_for(cores);
-    for (i, id) in ids.iter().enumerate() {
+    for (i, id) in ids.iter().enumerate().filter(|_| frozen) {
         let html = teacher.get_html(&format!("/classes/{id}/dashboard")).await;
         if i < cap {
             assert!(html.contains("id=\"fit-running\""), "fit {i} runs: {html}");
@@ -451,7 +455,9 @@ async fn fits_past_the_sites_cap_are_queued_shown_with_their_place_and_all_finis
             );
         }
     }
-    sqlx::raw_sql("ROLLBACK").execute(&mut *lock).await.unwrap();
+    if frozen {
+        sqlx::raw_sql("ROLLBACK").execute(&mut *lock).await.unwrap();
+    }
     drop(lock);
     // Once released, every fit finishes. (How many run at once is the unit test's to check:
     // pages read one after another cannot see one instant, and a fit that ends between two

@@ -20,6 +20,7 @@ mod harness;
 mod helpers;
 mod hostile_imports;
 mod hostile_tex;
+mod jobs;
 mod learner;
 mod migrate_to;
 mod migrations;

@@ -85,6 +85,7 @@ async fn account_page(
         fitting: state
             .fits
             .progress(FitOf::Student(user.id))
+            .await?
             .map(|p| (p.done, p.total)),
         saved: own.saved.map(|f| SavedFitView {
             parameters: f
@@ -122,7 +123,7 @@ async fn start_own_fit(
 ) -> Result<HttpResponse, AppError> {
     preferences::ready_to_fit(state.db.reader(), user.id).await?;
     super::spend_write(&state, &user)?;
-    state.start_fit(FitOf::Student(user.id));
+    state.start_fit(FitOf::Student(user.id)).await?;
     Ok(see_other("/account#own-fit"))
 }
 

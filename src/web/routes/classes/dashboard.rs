@@ -102,7 +102,7 @@ pub(super) async fn start_fit(
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
     let class = classes::owned(state.db.reader(), user.id, *id).await?;
-    state.start_fit(FitOf::Class(class.id));
+    state.start_fit(FitOf::Class(class.id)).await?;
     Ok(see_other(&format!(
         "/classes/{}/dashboard#predictions",
         class.id
@@ -219,7 +219,7 @@ pub(super) async fn show_dashboard(
             .collect(),
         predictions: Predictions {
             verdict: board.verdict.into(),
-            fitting: state.fits.status(FitOf::Class(board.class.id)),
+            fitting: state.fits.status(FitOf::Class(board.class.id)).await?,
             fits_at_once: state.fits.cap(),
             fitted,
         },
