@@ -2,7 +2,10 @@
 //! one transaction where it writes. Handlers call these and render the result.
 
 pub mod accounts;
+pub mod actor;
 pub mod classes;
+pub mod decks;
+pub mod editor;
 mod error;
 pub mod exams;
 pub mod fits;

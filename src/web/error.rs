@@ -87,6 +87,7 @@ impl From<crate::study::StudyError> for AppError {
         use crate::study::StudyError as S;
         match e {
             S::NotFound => AppError::NotFound,
+            S::Forbidden(m) => AppError::Forbidden(m),
             S::Conflict(m) => AppError::Conflict(m),
             S::Validation(m) => AppError::Validation(m),
             S::Busy {
