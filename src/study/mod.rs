@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod actor;
+pub mod admin;
 pub mod classes;
 pub mod decks;
 pub mod editor;
@@ -14,6 +15,7 @@ pub mod import;
 mod learner;
 pub mod practice;
 pub mod progress;
+pub mod reports;
 pub mod review;
 pub mod scheduling;
 mod stale;

@@ -1,7 +1,6 @@
 //! Deck lists and a deck's cards.
 
-use super::{Nav, page};
-use crate::study::actor::Actor;
+use super::{Nav, actor, page};
 use crate::study::decks::{self, CardRow, DeckRow, DeckSummary, MyReport};
 use crate::web::error::AppError;
 use crate::web::{AppState, CurrentUser};
@@ -46,14 +45,6 @@ struct DeckPage {
     can_edit: bool,
     /// The classes the deck is assigned to, shown to those who may edit it.
     assignments: Vec<decks::Assignment>,
-}
-
-/// The actor a deck page is shown to: the user's learner and role.
-fn actor(user: &CurrentUser) -> Actor<'_> {
-    Actor {
-        learner: &user.learner,
-        role: user.role,
-    }
 }
 
 async fn list_decks(

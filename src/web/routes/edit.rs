@@ -1,9 +1,8 @@
 //! Editing decks and cards in the browser: instructors edit their own decks, admins any.
 //! Editing a card keeps its id, so every student's progress on it stays; deleting asks first.
 
-use super::{Nav, page, page_with, see_other};
+use super::{Nav, actor, page, page_with, see_other};
 use crate::domain::DeckName;
-use crate::study::actor::Actor;
 use crate::study::editor::{self, CardFields, CardRow, DeckRow, EditorCards, Placed};
 use crate::web::error::AppError;
 use crate::web::{AppState, CsrfForm, CurrentUser, Instructor};
@@ -172,14 +171,6 @@ struct MoveForm {
 struct ConfirmForm {
     #[serde(default)]
     confirm: String,
-}
-
-/// The user as the editor's use cases take them: their learner and role.
-fn actor(user: &CurrentUser) -> Actor<'_> {
-    Actor {
-        learner: &user.learner,
-        role: user.role,
-    }
 }
 
 impl CardForm {
