@@ -195,7 +195,7 @@ pub async fn page_with_card(
     q: &str,
 ) -> Result<(EditorCards, CardRow), StudyError> {
     let mut conn = pool.acquire().await.context("reading a card")?;
-    let (deck, card) = editable_card(&mut *conn, actor, card_id).await?;
+    let (deck, card) = editable_card(&mut conn, actor, card_id).await?;
     drop(conn);
     let place = place(pool, deck.id, q, card.id).await?;
     Ok((
@@ -393,7 +393,7 @@ pub async fn update_card(
     now: Timestamp,
 ) -> Result<Placed, StudyError> {
     let mut tx = db.begin_write().await.context("saving a card")?;
-    let (deck, card) = editable_card(&mut *tx, actor, card_id).await?;
+    let (deck, card) = editable_card(&mut tx, actor, card_id).await?;
     let new = parse_card(fields).map_err(|errors| StudyError::Validation(errors.join(" ")))?;
     spend(writes, actor, now)?;
     db::decks::update_card(
@@ -420,7 +420,7 @@ pub async fn move_card(
     q: &str,
 ) -> Result<Placed, StudyError> {
     let mut tx = db.begin_write().await.context("moving a card")?;
-    let (deck, card) = editable_card(&mut *tx, actor, card_id).await?;
+    let (deck, card) = editable_card(&mut tx, actor, card_id).await?;
     db::decks::move_card(&mut *tx, card.id, up)
         .await
         .context("moving a card")?;
@@ -435,7 +435,7 @@ pub async fn card_to_delete(
     card_id: i64,
 ) -> Result<(DeckRow, CardRow), StudyError> {
     let mut conn = pool.acquire().await.context("reading a card")?;
-    editable_card(&mut *conn, actor, card_id).await
+    editable_card(&mut conn, actor, card_id).await
 }
 
 /// Deletes card `card_id` and everyone's progress on it, once `confirmed`; returns its deck's
@@ -447,7 +447,7 @@ pub async fn delete_card(
     confirmed: bool,
 ) -> Result<i64, StudyError> {
     let mut tx = db.begin_write().await.context("deleting a card")?;
-    let (deck, card) = editable_card(&mut *tx, actor, card_id).await?;
+    let (deck, card) = editable_card(&mut tx, actor, card_id).await?;
     if !confirmed {
         return Err(unconfirmed());
     }
