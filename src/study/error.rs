@@ -8,7 +8,7 @@ pub enum StudyError {
     /// No such thing, or it belongs to someone else.
     #[error("not found")]
     NotFound,
-    /// The learner may see the thing but not do this to it ("only the deck's owner edits it").
+    /// Seen but not allowed; the message says why.
     #[error("{0}")]
     Forbidden(String),
     /// The request clashes with the current state ("already graded").

@@ -440,7 +440,19 @@ impl TestApp {
             scheduler: studyhall::srs::scheduler::Scheduler::Sm2,
             fsrs_parameters: Vec::new().into(),
             exams: Vec::new().into(),
-            hidden_decks: studyhall::web::extract::deck_list(&ids(false)).into(),
+            // A deck list as SQL reads it: ",5,7,", or "" for none.
+            hidden_decks: match ids(false) {
+                hidden if hidden.is_empty() => "".into(),
+                hidden => format!(
+                    ",{},",
+                    hidden
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+                .into(),
+            },
             visible: ids(true).into(),
         }
     }
