@@ -2,7 +2,8 @@
 //! before the first write; the writes then go in short batches so that grades, which share
 //! the one writer, keep flowing during a large import.
 
-use super::StudyError;
+use super::actor::Actor;
+use super::{Context, Forget, Stale, StudyError};
 use crate::db;
 use crate::db::{Conn, Pool};
 use crate::domain::DeckName;
@@ -197,6 +198,113 @@ pub fn cards_from_json(json: &str) -> Result<Vec<import::ParsedCard>, StudyError
             })
         })
         .collect()
+}
+
+/// Whose deck an import by `actor` goes into, and whether it is public. An admin's deck is
+/// public; an instructor's is private to them and the classes they assign it to. Names are per
+/// owner: an instructor's import goes into their own deck of that name, whatever others have;
+/// an admin may also add to a shipped deck.
+async fn target(
+    pool: &Pool,
+    actor: Actor<'_>,
+    name: &DeckName,
+) -> Result<(Option<i64>, bool), StudyError> {
+    if !actor.is_instructor() {
+        return Err(StudyError::Forbidden(
+            "Only instructors and admins import decks.".to_owned(),
+        ));
+    }
+    let public = actor.is_admin();
+    let owner = if actor.is_admin()
+        && db::decks::find_by_name(pool, Some(actor.id()), name.as_str())
+            .await?
+            .is_none()
+        && db::decks::find_by_name(pool, None, name.as_str())
+            .await?
+            .is_some()
+    {
+        None
+    } else {
+        Some(actor.id())
+    };
+    Ok((owner, public))
+}
+
+/// What importing `parsed` as deck `name` would do for `actor` (see [`preview`]).
+pub async fn preview_for(
+    pool: &Pool,
+    actor: Actor<'_>,
+    name: &DeckName,
+    parsed: ParsedDeck,
+) -> Result<ImportPreview, StudyError> {
+    let (owner, _) = target(pool, actor, name).await?;
+    preview(pool, name, parsed, owner).await
+}
+
+/// How long a preview waits for its confirmation, in seconds.
+const PREVIEW_KEPT_SECS: i64 = 86_400;
+
+/// Keeps the cards of `preview` until `actor` confirms it (replacing any earlier preview of
+/// theirs, and dropping everyone's older than a day); returns the key the confirmation
+/// carries. What is imported is then exactly what was shown, not the file read again.
+pub async fn keep_preview(
+    pool: &Pool,
+    actor: Actor<'_>,
+    preview: &ImportPreview,
+    now: jiff::Timestamp,
+) -> Result<String, StudyError> {
+    let now = now.as_second();
+    let token = crate::auth::session::random_token();
+    db::pending_imports::drop_older_than(pool, now - PREVIEW_KEPT_SECS)
+        .await
+        .context("dropping old import previews")?;
+    db::pending_imports::save(
+        pool,
+        actor.id(),
+        &token,
+        &preview.deck_name,
+        &cards_to_json(&preview.adding),
+        now,
+    )
+    .await
+    .context("keeping an import preview")?;
+    Ok(token)
+}
+
+/// Takes `actor`'s kept preview with key `token`: its deck name and cards, checked again.
+/// `None` when it was imported already, replaced by a newer one, or dropped as too old.
+pub async fn take_preview(
+    pool: &Pool,
+    actor: Actor<'_>,
+    token: &str,
+) -> Result<Option<(DeckName, ParsedDeck)>, StudyError> {
+    let Some(pending) = db::pending_imports::take(pool, actor.id(), token)
+        .await
+        .context("taking an import preview")?
+    else {
+        return Ok(None);
+    };
+    let parsed = ParsedDeck {
+        title: None,
+        cards: cards_from_json(&pending.cards)?,
+    };
+    Ok(Some((DeckName::parse(&pending.deck_name)?, parsed)))
+}
+
+/// Imports `parsed` as `actor`'s deck `name` (see [`import_deck`]). A new deck changes what
+/// people may see, so every session goes stale.
+pub async fn import_as(
+    pool: &Pool,
+    sessions: &dyn Forget,
+    actor: Actor<'_>,
+    name: &DeckName,
+    parsed: &ParsedDeck,
+    now: i64,
+) -> Result<ImportReport, StudyError> {
+    let (owner, public) = target(pool, actor, name).await?;
+    let report = import_deck(pool, name, parsed, owner, public, now).await?;
+    sessions.forget(Stale::Everyone);
+    Ok(report)
 }
 
 /// Imports inside a caller's transaction (the shipped decks, at first start).

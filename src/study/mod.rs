@@ -2,8 +2,12 @@
 //! one transaction where it writes. Handlers call these and render the result.
 
 pub mod accounts;
+pub mod actor;
+pub mod admin;
 pub mod classes;
 pub mod dashboard;
+pub mod decks;
+pub mod editor;
 mod error;
 pub mod exams;
 pub mod fits;
@@ -14,6 +18,7 @@ pub mod practice;
 pub mod preferences;
 pub mod progress;
 pub mod registration;
+pub mod reports;
 pub mod review;
 pub mod scheduling;
 mod stale;

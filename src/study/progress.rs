@@ -147,6 +147,48 @@ pub async fn progress(pool: &Pool, user: &Learner, now: Timestamp) -> Result<Pro
     })
 }
 
+/// What today's review session came to, for the page that ends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// Grades and repeats today that stand.
+    pub reviews: i64,
+    /// Of those, answered right.
+    pub right: i64,
+    /// The same, in percent.
+    pub right_percent: i64,
+    /// Minutes spent answering, rounded.
+    pub minutes: i64,
+    /// Cards due tomorrow.
+    pub due_tomorrow: i64,
+    /// Consecutive study days with reviews.
+    pub streak: u32,
+}
+
+/// The end-of-session figures for `learner` at `now`, given today's `reviews` and `right`
+/// answers (from the queue); `None` when nothing was studied today.
+pub async fn session_summary(
+    pool: &Pool,
+    learner: &Learner,
+    reviews: i64,
+    right: i64,
+    now: Timestamp,
+) -> Result<Option<SessionSummary>, StudyError> {
+    if reviews == 0 {
+        return Ok(None);
+    }
+    let today = learner.today(now);
+    let (ms, due_tomorrow) = db::stats::session_summary(pool, learner.id, today).await?;
+    let days = db::stats::study_days_desc(pool, learner.id, today - 800).await?;
+    Ok(Some(SessionSummary {
+        reviews,
+        right,
+        right_percent: right * 100 / reviews,
+        minutes: (ms + 30_000) / 60_000,
+        due_tomorrow,
+        streak: streak(&days, today),
+    }))
+}
+
 impl Progress {
     /// The retention figure for its tile.
     pub fn retention_percent(&self) -> String {

@@ -683,3 +683,27 @@ pub async fn undo(pool: &Pool, user: &Learner, now: Timestamp) -> Result<Undone,
         quality: event.quality,
     })
 }
+
+/// New cards one "study more" request may add to today's limit, at most.
+pub const MORE_AT_ONCE: i64 = 200;
+
+/// "Study N more new cards today": raises `learner`'s new-card limit for today only, by 1 to
+/// [`MORE_AT_ONCE`] cards. Their session carries the limit, so it goes stale.
+pub async fn study_more(
+    pool: &Pool,
+    sessions: &dyn super::Forget,
+    learner: &Learner,
+    count: i64,
+    now: Timestamp,
+) -> Result<(), StudyError> {
+    if !(1..=MORE_AT_ONCE).contains(&count) {
+        return Err(StudyError::Validation(format!(
+            "Ask for 1 to {MORE_AT_ONCE} more new cards at a time."
+        )));
+    }
+    db::users::extend_new_cards(pool, learner.id, learner.today(now), count)
+        .await
+        .context("extending today's new cards")?;
+    sessions.forget(super::Stale::User(learner.id));
+    Ok(())
+}

@@ -399,3 +399,72 @@ async fn tex_in_cards_renders_as_mathml_previews_before_saving_and_bad_tex_shows
         .unwrap();
     assert_eq!(back_now, back, "a preview saves nothing");
 }
+
+#[tokio::test]
+async fn the_editor_refuses_a_colleague_who_sees_the_deck_but_does_not_own_it() {
+    use crate::classes::{assign, import_private, join, make_instructor, new_class};
+    use studyhall::domain::Role;
+    use studyhall::study::actor::Actor;
+    use studyhall::study::{StudyError, editor};
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let owner = make_instructor(&admin, "owner").await;
+    let colleague = make_instructor(&admin, "colleague").await;
+    let deck = import_private(&owner, "Exam answers").await;
+    let (class, code) = new_class(&owner, "Section 1").await;
+    assert_eq!(
+        assign(&owner, class, deck).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let card = card(&admin, deck, "secret term").await;
+    let db = admin.db().await;
+    let writes = studyhall::auth::budget::WriteBudget::default();
+    let now = admin.clock().now();
+    let edit = editor::CardFields {
+        front: "changed",
+        back: "changed",
+        tags: "",
+    };
+
+    // Before joining the class the colleague cannot see the deck: not found.
+    let stranger = admin.learner("colleague").await;
+    let as_stranger = Actor {
+        learner: &stranger,
+        role: Role::Instructor,
+    };
+    assert!(matches!(
+        editor::update_card(db, &writes, as_stranger, card, edit, "", now).await,
+        Err(StudyError::NotFound)
+    ));
+    // As a member they see it, and may still not change it.
+    join(&colleague, &code).await;
+    let member = admin.learner("colleague").await;
+    let as_member = Actor {
+        learner: &member,
+        role: Role::Instructor,
+    };
+    assert!(member.can_see(deck));
+    assert!(matches!(
+        editor::update_card(db, &writes, as_member, card, edit, "", now).await,
+        Err(StudyError::Forbidden(_))
+    ));
+    assert!(matches!(
+        editor::move_card(db, as_member, card, true, "").await,
+        Err(StudyError::Forbidden(_))
+    ));
+    assert!(matches!(
+        editor::cards(db.reader(), as_member, deck, "", None, None).await,
+        Err(StudyError::Forbidden(_))
+    ));
+    assert_eq!(fronts(&admin, deck).await, ["secret term"]);
+    // The owner may.
+    let owns = admin.learner("owner").await;
+    let as_owner = Actor {
+        learner: &owns,
+        role: Role::Instructor,
+    };
+    editor::update_card(db, &writes, as_owner, card, edit, "", now)
+        .await
+        .unwrap();
+    assert_eq!(fronts(&admin, deck).await, ["changed"]);
+}

@@ -388,3 +388,63 @@ async fn reports_on_the_course_deck_reach_the_class_instructor_or_the_admins() {
     // Another student's report and its reply are not on this student's page.
     assert!(!card_page.contains("Unclear wording"));
 }
+
+#[tokio::test]
+async fn another_instructors_private_deck_and_its_cards_are_none_from_the_scoped_read_itself() {
+    use studyhall::study::{StudyError, decks};
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let owner = make_instructor(&admin, "owner").await;
+    make_instructor(&admin, "colleague").await;
+    let deck = import_private(&owner, "Exam answers").await;
+    let card: i64 = sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = $1")
+        .bind(deck)
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+    let pool = admin.db().await.reader();
+    let mine = admin.learner("owner").await;
+    let theirs = admin.learner("colleague").await;
+
+    assert!(
+        decks::visible_deck(pool, &mine, deck)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        decks::visible_card(pool, &mine, card)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        decks::visible_deck(pool, &theirs, deck)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        decks::visible_card(pool, &theirs, card)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        decks::card_page(pool, &theirs, card).await,
+        Err(StudyError::NotFound)
+    ));
+    let now = admin.clock().now();
+    assert!(matches!(
+        decks::export(pool, &theirs, deck, "csv", now).await,
+        Err(StudyError::NotFound)
+    ));
+    assert!(decks::export(pool, &mine, deck, "csv", now).await.is_ok());
+    // The public course deck is everyone's.
+    assert!(
+        decks::visible_deck(pool, &theirs, 1)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

@@ -1,10 +1,9 @@
 //! Administration: importing deck files.
 
-use super::{Nav, page, page_with, see_other};
+use super::{Nav, actor, page, page_with, see_other};
 use crate::domain::DeckName;
-use crate::domain::Role;
 use crate::import::Format;
-use crate::study::import::{ImportReport, import_deck};
+use crate::study::import::ImportReport;
 use crate::web::error::AppError;
 use crate::web::{Admin, AppState, CsrfForm, Instructor, csrf};
 use actix_multipart::form::{MultipartForm, MultipartFormConfig, bytes::Bytes, text::Text};
@@ -129,20 +128,8 @@ async fn import_file(
 ) -> Result<HttpResponse, AppError> {
     let (file, deck, format) = checked_upload(&req, &state, upload).await?;
     let mut shown = ImportPage::new(&user, deck.clone(), format.clone());
-    match read_and_import(
-        &state,
-        state.db.writer(),
-        file,
-        &deck,
-        &format,
-        &user,
-        state.clock.now().as_second(),
-    )
-    .await
-    {
+    match read_and_import(&state, file, &deck, &format, &user).await {
         Ok(report) => {
-            // A new deck changes what everyone may see.
-            state.sessions.forget_all();
             shown.report = Some(report);
             shown.deck = String::new();
             page(&shown)
@@ -190,8 +177,9 @@ async fn preview_import(
         let now_ms = state.clock.now().as_millisecond();
         crate::study::import::charge(&state.quotas, user.id, &parsed, now_ms)?;
         let name = deck_name(&deck, parsed.title.as_deref(), &file_name)?;
-        let (owner, _) = import_target(pool, &user, &name).await?;
-        Ok::<_, AppError>(crate::study::import::preview(pool, &name, parsed, owner).await?)
+        Ok::<_, AppError>(
+            crate::study::import::preview_for(pool, actor(&user), &name, parsed).await?,
+        )
     }
     .await;
     let preview = match previewed {
@@ -207,18 +195,8 @@ async fn preview_import(
         }
         Err(other) => return Err(other),
     };
-    let now = state.clock.now().as_second();
-    let token = crate::auth::session::random_token();
-    crate::db::pending_imports::drop_older_than(pool, now - 86_400).await?;
-    crate::db::pending_imports::save(
-        pool,
-        user.id,
-        &token,
-        &preview.deck_name,
-        &crate::study::import::cards_to_json(&preview.adding),
-        now,
-    )
-    .await?;
+    let token =
+        crate::study::import::keep_preview(pool, actor(&user), &preview, state.clock.now()).await?;
     page(&PreviewPage {
         nav: Nav::for_user(&user),
         preview,
@@ -235,7 +213,8 @@ async fn confirm_import(
 ) -> Result<HttpResponse, AppError> {
     let pool = state.db.writer();
     let mut shown = ImportPage::new(&user, String::new(), "auto".to_owned());
-    let Some(pending) = crate::db::pending_imports::take(pool, user.id, &form.0.token).await?
+    let Some((name, parsed)) =
+        crate::study::import::take_preview(pool, actor(&user), &form.0.token).await?
     else {
         shown.error = Some(
             "That preview was imported already, replaced by a newer one, or is over a day old: choose the file again."
@@ -244,23 +223,15 @@ async fn confirm_import(
         return page_with(StatusCode::UNPROCESSABLE_ENTITY, &shown);
     };
     let _slot = crate::study::import::import_slot(&state.imports)?;
-    let parsed = crate::import::ParsedDeck {
-        title: None,
-        cards: crate::study::import::cards_from_json(&pending.cards)?,
-    };
-    let name = DeckName::parse(&pending.deck_name)?;
-    let (owner, public) = import_target(pool, &user, &name).await?;
-    let report = import_deck(
+    let report = crate::study::import::import_as(
         pool,
+        &*state.sessions,
+        actor(&user),
         &name,
         &parsed,
-        owner,
-        public,
         state.clock.now().as_second(),
     )
     .await?;
-    // A new deck changes what everyone may see.
-    state.sessions.forget_all();
     shown.report = Some(report);
     page(&shown)
 }
@@ -295,46 +266,27 @@ fn deck_name(typed: &str, title: Option<&str>, file_name: &str) -> Result<DeckNa
     }
 }
 
-/// Whose deck an import goes into, and whether it is public. An admin's deck is public; an
-/// instructor's is private to them and the classes they assign it to. Names are per owner: an
-/// instructor's import goes into their own deck of that name, whatever others have; an admin
-/// may also add to a shipped deck.
-async fn import_target(
-    pool: &crate::db::Pool,
-    user: &crate::web::CurrentUser,
-    name: &DeckName,
-) -> Result<(Option<i64>, bool), AppError> {
-    let public = user.is_admin();
-    let owner = if user.is_admin()
-        && crate::db::decks::find_by_name(pool, Some(user.id), name.as_str())
-            .await?
-            .is_none()
-        && crate::db::decks::find_by_name(pool, None, name.as_str())
-            .await?
-            .is_some()
-    {
-        None
-    } else {
-        Some(user.id)
-    };
-    Ok((owner, public))
-}
-
 async fn read_and_import(
     state: &AppState,
-    pool: &crate::db::Pool,
     file: Option<Bytes>,
     deck: &str,
     format: &str,
     user: &crate::web::CurrentUser,
-    now: i64,
 ) -> Result<ImportReport, AppError> {
+    let now = state.clock.now().as_second();
     let _slot = crate::study::import::import_slot(&state.imports)?;
     let (parsed, file_name) = read_upload(file, format).await?;
     crate::study::import::charge(&state.quotas, user.id, &parsed, now * 1000)?;
     let name = deck_name(deck, parsed.title.as_deref(), &file_name)?;
-    let (owner, public) = import_target(pool, user, &name).await?;
-    Ok(import_deck(pool, &name, &parsed, owner, public, now).await?)
+    Ok(crate::study::import::import_as(
+        state.db.writer(),
+        &*state.sessions,
+        actor(user),
+        &name,
+        &parsed,
+        now,
+    )
+    .await?)
 }
 
 #[derive(Template)]
@@ -438,23 +390,24 @@ async fn users_page(
     notice: Option<&'static str>,
     temporary: Option<(String, String)>,
 ) -> Result<UsersPage, AppError> {
-    let users = crate::db::users::list(state.db.reader(), search.trim(), USER_LIST_LIMIT)
-        .await?
-        .into_iter()
-        .map(|u| UserLine {
-            is_me: u.id == admin.id,
-            created: crate::srs::day::date_of_day(
-                i32::try_from(u.created_at.div_euclid(86_400)).unwrap_or(0),
-            )
-            .to_string(),
-            id: u.id,
-            username: u.username,
-            role: u.role,
-            disabled: u.disabled,
-            must_change_password: u.must_change_password,
-            reviews: u.reviews,
-        })
-        .collect();
+    let users =
+        crate::study::admin::users(state.db.reader(), actor(admin), search, USER_LIST_LIMIT)
+            .await?
+            .into_iter()
+            .map(|u| UserLine {
+                is_me: u.id == admin.id,
+                created: crate::srs::day::date_of_day(
+                    i32::try_from(u.created_at.div_euclid(86_400)).unwrap_or(0),
+                )
+                .to_string(),
+                id: u.id,
+                username: u.username,
+                role: u.role,
+                disabled: u.disabled,
+                must_change_password: u.must_change_password,
+                reviews: u.reviews,
+            })
+            .collect();
     Ok(UsersPage {
         nav: Nav::for_user(admin),
         search: search.to_owned(),
@@ -462,17 +415,6 @@ async fn users_page(
         notice,
         temporary,
     })
-}
-
-/// Refuses changes an admin makes to their own account, which could lock everyone out.
-fn not_self(admin: &crate::web::CurrentUser, id: i64) -> Result<(), AppError> {
-    if admin.id == id {
-        return Err(AppError::Conflict(
-            "You cannot change your own role or disable your own account; ask another admin."
-                .to_owned(),
-        ));
-    }
-    Ok(())
 }
 
 async fn list_users(
@@ -499,12 +441,14 @@ async fn set_role(
     id: web::Path<i64>,
     form: CsrfForm<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
-    not_self(&admin, *id)?;
-    let role = Role::parse(&form.0.role)?;
-    if !crate::db::users::set_role(state.db.writer(), *id, role.as_str()).await? {
-        return Err(AppError::NotFound);
-    }
-    state.sessions.forget_user(*id);
+    crate::study::admin::set_role(
+        state.db.writer(),
+        &*state.sessions,
+        actor(&admin),
+        *id,
+        &form.0.role,
+    )
+    .await?;
     Ok(see_other(&UserSaved::Role.url()))
 }
 
@@ -514,19 +458,13 @@ async fn set_disabled(
     id: web::Path<i64>,
     form: CsrfForm<DisabledForm>,
 ) -> Result<HttpResponse, AppError> {
-    not_self(&admin, *id)?;
     let disabled = match form.0.disabled.as_str() {
         "1" => true,
         "0" => false,
         _ => return Err(AppError::BadRequest("disabled is 1 or 0.".to_owned())),
     };
-    if !crate::db::users::set_disabled(state.db.writer(), *id, disabled).await? {
-        return Err(AppError::NotFound);
-    }
-    if disabled {
-        crate::db::sessions::delete_all(state.db.writer(), *id).await?;
-    }
-    state.sessions.forget_user(*id);
+    crate::study::admin::set_disabled(&state.db, &*state.sessions, actor(&admin), *id, disabled)
+        .await?;
     Ok(see_other(
         &if disabled {
             UserSaved::Disabled
@@ -545,13 +483,9 @@ async fn reset_password(
     id: web::Path<i64>,
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
-    not_self(&admin, *id)?;
-    let temporary = crate::study::accounts::reset_password(state.db.writer(), *id).await?;
-    state.sessions.forget_user(*id);
-    let name = crate::db::users::find(state.db.reader(), *id)
-        .await?
-        .map(|u| u.username)
-        .unwrap_or_default();
+    let (name, temporary) =
+        crate::study::admin::reset_password(&state.db, &*state.sessions, actor(&admin), *id)
+            .await?;
     let key = state
         .handover
         .put(admin.id, name, temporary, state.clock.now().as_second());
@@ -577,11 +511,7 @@ async fn confirm_user_action(
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
-    not_self(&admin, id)?;
-    let user = crate::db::users::find(state.db.reader(), id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let name = user.username;
+    let name = crate::study::admin::user_name(state.db.reader(), actor(&admin), id).await?;
     let confirm = match action.as_str() {
         "disabled" => ConfirmPage {
             nav: Nav::for_user(&admin),

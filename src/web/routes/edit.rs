@@ -1,9 +1,9 @@
 //! Editing decks and cards in the browser: instructors edit their own decks, admins any.
 //! Editing a card keeps its id, so every student's progress on it stays; deleting asks first.
 
-use super::{Nav, page, page_with, see_other};
-use crate::db::decks::{CardRow, DeckRow};
-use crate::domain::{CardText, DeckName, Tags};
+use super::{Nav, actor, page, page_with, see_other};
+use crate::domain::DeckName;
+use crate::study::editor::{self, CardFields, CardRow, DeckRow, EditorCards, Placed};
 use crate::web::error::AppError;
 use crate::web::{AppState, CsrfForm, CurrentUser, Instructor};
 use actix_web::http::StatusCode;
@@ -35,9 +35,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(delete_card)),
     );
 }
-
-/// Cards per page of the editor: a deck of 1,000 cards is 20 short pages, not one long form.
-const EDITOR_PAGE: i64 = 50;
 
 #[derive(Template)]
 #[template(path = "decks/edit.html")]
@@ -112,34 +109,20 @@ fn editor_url(deck: i64, q: &str, page: i64, tail: &str) -> String {
     format!("/decks/{deck}/edit?{query}page={page}{tail}")
 }
 
-/// Where card `card_id` shows in the editor, within the search `q` while it still matches.
-async fn card_in_editor(
-    db: &crate::db::Pool,
-    deck: i64,
-    q: &str,
-    card_id: i64,
-    note: &str,
-) -> Result<String, AppError> {
-    let (q, rank) = match crate::db::decks::card_rank(db, deck, q, card_id).await? {
-        Some(rank) => (q, rank),
-        None => (
-            "",
-            crate::db::decks::card_rank(db, deck, "", card_id)
-                .await?
-                .unwrap_or(0),
-        ),
-    };
+/// The editor's address where a changed card shows, with `note` (`added`, `saved` or none)
+/// naming it.
+fn card_in_editor(placed: &Placed, note: &str) -> String {
     let note = if note.is_empty() {
         String::new()
     } else {
-        format!("&{note}={card_id}")
+        format!("&{note}={}", placed.card_id)
     };
-    Ok(editor_url(
-        deck,
-        q,
-        rank / EDITOR_PAGE + 1,
-        &format!("{note}#card-{card_id}"),
-    ))
+    editor_url(
+        placed.deck_id,
+        &placed.q,
+        placed.page,
+        &format!("{note}#card-{}", placed.card_id),
+    )
 }
 
 #[derive(Template)]
@@ -190,98 +173,63 @@ struct ConfirmForm {
     confirm: String,
 }
 
-/// A deck this user may edit: another's deck they can see is 403, one they cannot see 404.
-async fn editable(state: &AppState, user: &CurrentUser, deck_id: i64) -> Result<DeckRow, AppError> {
-    if !user.can_see(deck_id) {
-        return Err(AppError::NotFound);
-    }
-    let deck = crate::db::decks::find(state.db.reader(), deck_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if user.may_edit_deck(deck.owner_id) {
-        Ok(deck)
-    } else {
-        Err(AppError::Forbidden(
-            "Only the deck's owner, while an instructor, or an admin edits it.".to_owned(),
-        ))
+impl CardForm {
+    fn fields(&self) -> CardFields<'_> {
+        CardFields {
+            front: &self.front,
+            back: &self.back,
+            tags: &self.tags,
+        }
     }
 }
 
-/// A card whose deck this user may edit.
-async fn editable_card(
-    state: &AppState,
+/// The editor page showing `cards`, with `errors` and the new-card form `new` as typed.
+fn editor(
     user: &CurrentUser,
-    card_id: i64,
-) -> Result<(DeckRow, CardRow), AppError> {
-    let card = crate::db::decks::card(state.db.reader(), card_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let deck = editable(state, user, card.deck_id).await?;
-    Ok((deck, card))
-}
-
-async fn editor(
-    state: &AppState,
-    user: &CurrentUser,
-    deck: DeckRow,
+    cards: EditorCards,
     mut view: EditorView,
     errors: Vec<String>,
     new: CardForm,
-) -> Result<EditorPage, AppError> {
-    let db = state.db.reader();
-    view.q = view.q.trim().chars().take(200).collect();
-    // An address past the last page (cards deleted since) shows the last page.
-    let matching = crate::db::decks::count_matching(db, deck.id, &view.q).await?;
-    let pages = ((matching + EDITOR_PAGE - 1) / EDITOR_PAGE).max(1);
-    let page = view.page.unwrap_or(1).clamp(1, pages);
-    let offset = (page - 1) * EDITOR_PAGE;
-    let cards = crate::db::decks::cards_page(db, deck.id, &view.q, offset, EDITOR_PAGE).await?;
-    let added = match view.added {
-        Some(id) => crate::db::decks::card(db, id)
-            .await?
-            .filter(|c| c.deck_id == deck.id),
-        None => None,
-    };
-    Ok(EditorPage {
+) -> EditorPage {
+    view.q = cards.q;
+    EditorPage {
         nav: Nav::for_user(user),
-        cards,
-        matching,
-        first_number: offset + 1,
+        cards: cards.cards,
+        matching: cards.matching,
+        first_number: cards.first_number,
         view,
-        page,
-        pages,
-        added,
-        deck,
+        page: cards.page,
+        pages: cards.pages,
+        added: cards.added,
+        deck: cards.deck,
         errors,
         preview: new.preview.is_some(),
         edit_preview: None,
         new_front: new.front,
         new_back: new.back,
         new_tags: new.tags,
-    })
-}
-
-/// Both sides and the tags of a card form, or the messages of what is wrong.
-fn parse_card(form: &CardForm) -> Result<(CardText, CardText, Tags), Vec<String>> {
-    let front = CardText::parse(&form.front, "front");
-    let back = CardText::parse(&form.back, "back");
-    let tags = Tags::parse(&form.tags);
-    match (front, back, tags) {
-        (Ok(f), Ok(b), Ok(t)) => Ok((f, b, t)),
-        (f, b, t) => Err([f.err(), b.err(), t.err()]
-            .into_iter()
-            .flatten()
-            .map(|e| e.0)
-            .collect()),
     }
 }
 
-fn duplicate(e: sqlx::Error) -> AppError {
-    if crate::db::is_unique_violation(&e) {
-        AppError::Validation("The deck already has a card with this front and back.".to_owned())
-    } else {
-        e.into()
-    }
+/// The editor on deck `deck_id` as `view` asks, if `user` may edit it.
+async fn editor_on(
+    state: &AppState,
+    user: &CurrentUser,
+    deck_id: i64,
+    view: EditorView,
+    errors: Vec<String>,
+    new: CardForm,
+) -> Result<EditorPage, AppError> {
+    let cards = editor::cards(
+        state.db.reader(),
+        actor(user),
+        deck_id,
+        &view.q,
+        view.page,
+        view.added,
+    )
+    .await?;
+    Ok(editor(user, cards, view, errors, new))
 }
 
 pub(super) async fn create_deck(
@@ -290,28 +238,16 @@ pub(super) async fn create_deck(
     form: CsrfForm<DeckForm>,
 ) -> Result<HttpResponse, AppError> {
     let name = DeckName::parse(&form.0.name)?;
-    let now_ms = state.clock.now().as_millisecond();
-    state
-        .quotas
-        .spend(user.id, &[(crate::auth::quota::Kind::Deck, 1)], now_ms)?;
-    // An admin's deck is public, an instructor's private until assigned to a class.
-    let id = crate::db::decks::create(
-        state.db.writer(),
-        name.as_str(),
-        form.0.description.trim(),
-        Some(user.id),
-        user.is_admin(),
-        state.clock.now().as_second(),
+    let id = editor::create_deck(
+        &state.db,
+        &state.quotas,
+        &*state.sessions,
+        actor(&user),
+        &name,
+        &form.0.description,
+        state.clock.now(),
     )
-    .await
-    .map_err(|e| {
-        if crate::db::is_unique_violation(&e) {
-            AppError::Validation(format!("You already have a deck named '{name}'."))
-        } else {
-            e.into()
-        }
-    })?;
-    state.sessions.forget_all();
+    .await?;
     Ok(see_other(&format!("/decks/{id}/edit")))
 }
 
@@ -321,12 +257,11 @@ async fn show_editor(
     id: web::Path<i64>,
     view: web::Query<EditorView>,
 ) -> Result<HttpResponse, AppError> {
-    let deck = editable(&state, &user, *id).await?;
     page(
-        &editor(
+        &editor_on(
             &state,
             &user,
-            deck,
+            *id,
             view.into_inner(),
             Vec::new(),
             CardForm::default(),
@@ -341,23 +276,9 @@ async fn save_deck(
     id: web::Path<i64>,
     form: CsrfForm<DeckForm>,
 ) -> Result<HttpResponse, AppError> {
-    let deck = editable(&state, &user, *id).await?;
     let name = DeckName::parse(&form.0.name)?;
-    crate::db::decks::update(
-        state.db.writer(),
-        deck.id,
-        name.as_str(),
-        form.0.description.trim(),
-    )
-    .await
-    .map_err(|e| {
-        if crate::db::is_unique_violation(&e) {
-            AppError::Validation(format!("You already have a deck named '{name}'."))
-        } else {
-            e.into()
-        }
-    })?;
-    Ok(see_other(&format!("/decks/{}/edit", deck.id)))
+    editor::update_deck(&state.db, actor(&user), *id, &name, &form.0.description).await?;
+    Ok(see_other(&format!("/decks/{}/edit", *id)))
 }
 
 /// The deck's owner takes it back from a class, whoever runs the class.
@@ -368,10 +289,8 @@ async fn take_back_deck(
     _form: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, class_id) = path.into_inner();
-    let deck = editable(&state, &user, id).await?;
-    crate::db::classes::set_deck(state.db.writer(), class_id, deck.id, false).await?;
-    state.sessions.forget_all();
-    Ok(see_other(&format!("/decks/{}#assignments", deck.id)))
+    editor::take_back(&state.db, &*state.sessions, actor(&user), id, class_id).await?;
+    Ok(see_other(&format!("/decks/{id}#assignments")))
 }
 
 async fn confirm_delete_deck(
@@ -379,10 +298,7 @@ async fn confirm_delete_deck(
     user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let deck = editable(&state, &user, *id).await?;
-    let cards = crate::db::decks::cards(state.db.reader(), deck.id)
-        .await?
-        .len();
+    let (deck, cards) = editor::deck_to_delete(state.db.reader(), actor(&user), *id).await?;
     page(&ConfirmPage {
         nav: Nav::for_user(&user),
         what: format!("the deck \"{}\"", deck.name),
@@ -400,14 +316,14 @@ async fn delete_deck(
     id: web::Path<i64>,
     form: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
-    let deck = editable(&state, &user, *id).await?;
-    if form.0.confirm != "yes" {
-        return Err(AppError::Validation(
-            "Deleting needs the confirmation on the previous page.".to_owned(),
-        ));
-    }
-    crate::db::decks::delete(state.db.writer(), deck.id).await?;
-    state.sessions.forget_all();
+    editor::delete_deck(
+        &state.db,
+        &*state.sessions,
+        actor(&user),
+        *id,
+        form.0.confirm == "yes",
+    )
+    .await?;
     Ok(see_other("/decks"))
 }
 
@@ -417,56 +333,39 @@ async fn add_card(
     id: web::Path<i64>,
     form: CsrfForm<CardForm>,
 ) -> Result<HttpResponse, AppError> {
-    let deck = editable(&state, &user, *id).await?;
     let mut form = form.0;
+    let fresh = EditorView::default;
     // A preview passes the same rules as saving: text over the limits is refused, not shown.
-    let (front, back, tags) = match parse_card(&form) {
-        Ok(parsed) => parsed,
+    let card = match editor::parse_card(form.fields()) {
+        Ok(card) => card,
         Err(errors) => {
             form.preview = None;
             return page_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &editor(&state, &user, deck, EditorView::default(), errors, form).await?,
+                &editor_on(&state, &user, *id, fresh(), errors, form).await?,
             );
         }
     };
-    if form.preview.is_none() {
-        // Each card saved is a write a script could repeat: it spends from the same budget
-        // as a grade (imports have their hourly budget of their own).
-        super::spend_write(&state, &user)?;
-    }
     if form.preview.is_some() {
         // Nothing is saved: the editor comes back with the form as typed and the card shown.
-        return page(&editor(&state, &user, deck, EditorView::default(), Vec::new(), form).await?);
+        return page(&editor_on(&state, &user, *id, fresh(), Vec::new(), form).await?);
     }
-    let now = state.clock.now().as_second();
-    match crate::db::decks::add_card(
-        state.db.writer(),
-        deck.id,
-        front.as_str(),
-        back.as_str(),
-        tags.as_str(),
-        now,
+    match editor::add_card(
+        &state.db,
+        &state.writes,
+        actor(&user),
+        *id,
+        &card,
+        state.clock.now(),
     )
     .await
-    .map_err(duplicate)
     {
-        Ok(card_id) => Ok(see_other(
-            &card_in_editor(state.db.writer(), deck.id, "", card_id, "added").await?,
-        )),
-        Err(AppError::Validation(message)) => page_with(
+        Ok(placed) => Ok(see_other(&card_in_editor(&placed, "added"))),
+        Err(crate::study::StudyError::Validation(message)) => page_with(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &editor(
-                &state,
-                &user,
-                deck,
-                EditorView::default(),
-                vec![message],
-                form,
-            )
-            .await?,
+            &editor_on(&state, &user, *id, fresh(), vec![message], form).await?,
         ),
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -476,42 +375,33 @@ async fn save_card(
     id: web::Path<i64>,
     form: CsrfForm<CardForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (deck, card) = editable_card(&state, &user, *id).await?;
-    let parsed = parse_card(&form.0);
-    if form.0.preview.is_some() && parsed.is_ok() {
+    let form = form.0;
+    if form.preview.is_some() && editor::parse_card(form.fields()).is_ok() {
         // Nothing is saved: the editor opens on the card, with the text as typed and shown
         // (only text that saving would accept: a preview applies the same limits).
-        let form = form.0;
-        let rank =
-            crate::db::decks::card_rank(state.db.reader(), deck.id, &form.q, card.id).await?;
-        let view = EditorView {
-            q: if rank.is_some() {
-                form.q.clone()
-            } else {
-                String::new()
-            },
-            page: Some(rank.unwrap_or(0) / EDITOR_PAGE + 1),
-            ..EditorView::default()
-        };
-        let mut shown = editor(&state, &user, deck, view, Vec::new(), CardForm::default()).await?;
+        let (cards, card) =
+            editor::page_with_card(state.db.reader(), actor(&user), *id, &form.q).await?;
+        let mut shown = editor(
+            &user,
+            cards,
+            EditorView::default(),
+            Vec::new(),
+            CardForm::default(),
+        );
         shown.edit_preview = Some((card.id, form.front, form.back, form.tags));
         return page(&shown);
     }
-    let (front, back, tags) = parsed.map_err(|errors| AppError::Validation(errors.join(" ")))?;
-    super::spend_write(&state, &user)?;
-    crate::db::decks::update_card(
-        state.db.writer(),
-        card.id,
-        front.as_str(),
-        back.as_str(),
-        tags.as_str(),
-        state.clock.now().as_second(),
+    let placed = editor::update_card(
+        &state.db,
+        &state.writes,
+        actor(&user),
+        *id,
+        form.fields(),
+        &form.q,
+        state.clock.now(),
     )
-    .await
-    .map_err(duplicate)?;
-    Ok(see_other(
-        &card_in_editor(state.db.writer(), deck.id, &form.0.q, card.id, "saved").await?,
-    ))
+    .await?;
+    Ok(see_other(&card_in_editor(&placed, "saved")))
 }
 
 async fn move_card(
@@ -520,16 +410,13 @@ async fn move_card(
     id: web::Path<i64>,
     form: CsrfForm<MoveForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (deck, card) = editable_card(&state, &user, *id).await?;
     let up = match form.0.direction.as_str() {
         "up" => true,
         "down" => false,
         _ => return Err(AppError::BadRequest("direction is up or down.".to_owned())),
     };
-    crate::db::decks::move_card(state.db.writer(), card.id, up).await?;
-    Ok(see_other(
-        &card_in_editor(state.db.writer(), deck.id, &form.0.q, card.id, "").await?,
-    ))
+    let placed = editor::move_card(&state.db, actor(&user), *id, up, &form.0.q).await?;
+    Ok(see_other(&card_in_editor(&placed, "")))
 }
 
 async fn confirm_delete_card(
@@ -537,7 +424,7 @@ async fn confirm_delete_card(
     user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (deck, card) = editable_card(&state, &user, *id).await?;
+    let (deck, card) = editor::card_to_delete(state.db.reader(), actor(&user), *id).await?;
     page(&ConfirmPage {
         nav: Nav::for_user(&user),
         what: format!(
@@ -556,12 +443,7 @@ async fn delete_card(
     id: web::Path<i64>,
     form: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (deck, card) = editable_card(&state, &user, *id).await?;
-    if form.0.confirm != "yes" {
-        return Err(AppError::Validation(
-            "Deleting needs the confirmation on the previous page.".to_owned(),
-        ));
-    }
-    crate::db::decks::delete_card(state.db.writer(), card.id).await?;
-    Ok(see_other(&format!("/decks/{}/edit", deck.id)))
+    let deck_id =
+        editor::delete_card(&state.db, actor(&user), *id, form.0.confirm == "yes").await?;
+    Ok(see_other(&format!("/decks/{deck_id}/edit")))
 }

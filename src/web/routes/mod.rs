@@ -211,6 +211,14 @@ pub fn spend_write(
         .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })
 }
 
+/// The user as the use cases that check rights take them: their learner and their role.
+pub fn actor(user: &CurrentUser) -> crate::study::actor::Actor<'_> {
+    crate::study::actor::Actor {
+        learner: &user.learner,
+        role: user.role,
+    }
+}
+
 /// A 303 redirect (post/redirect/get).
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

@@ -2,8 +2,8 @@
 //! deck's owner, the admins for reports nobody else would see), and their replies, which the
 //! student reads on the card's page.
 
-use super::{Nav, page, see_other};
-use crate::db::reports::InboxCursor;
+use super::{Nav, actor, page, see_other};
+use crate::study::reports::{self, InboxCursor, ReportRow};
 use crate::web::error::AppError;
 use crate::web::{AppState, CsrfForm, Instructor};
 use actix_web::{HttpResponse, web};
@@ -28,10 +28,7 @@ pub(super) struct ReportLine {
 }
 
 /// Reports as lines for `reader`.
-pub(super) fn lines(
-    rows: Vec<crate::db::reports::ReportRow>,
-    reader: &crate::web::CurrentUser,
-) -> Vec<ReportLine> {
+pub(super) fn lines(rows: Vec<ReportRow>, reader: &crate::web::CurrentUser) -> Vec<ReportLine> {
     rows.into_iter()
         .map(|r| ReportLine {
             at: super::decks::local_time(r.created_at, &reader.time_zone),
@@ -97,14 +94,7 @@ async fn inbox(
     query: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, AppError> {
     let cursor = query.cursor();
-    let found = crate::db::reports::inbox(
-        state.db.reader(),
-        user.id,
-        user.is_admin(),
-        cursor,
-        INBOX_PAGE,
-    )
-    .await?;
+    let found = reports::inbox(state.db.reader(), actor(&user), cursor, INBOX_PAGE).await?;
     let previous = found
         .rows
         .first()
@@ -164,18 +154,14 @@ async fn reply(
     form: CsrfForm<ReplyForm>,
 ) -> Result<HttpResponse, AppError> {
     let text = crate::domain::ReportReply::parse(&form.0.reply)?;
-    let done = crate::db::reports::reply(
+    reports::reply(
         state.db.writer(),
+        actor(&user),
         *id,
-        user.id,
-        user.is_admin(),
         text.as_ref(),
-        state.clock.now().as_second(),
+        state.clock.now(),
     )
     .await?;
-    if !done {
-        return Err(AppError::NotFound);
-    }
     Ok(see_other(&back_to(&form.0.back)))
 }
 

@@ -2,13 +2,14 @@
 
 use super::practice::Verdict;
 use super::{Nav, page, page_with, see_other};
-use crate::db::decks::{CardRow, DeckRow};
 use crate::domain::Grade;
 use crate::practice::{self, Variant};
 use crate::srs::day::date_of_day;
 use crate::srs::schedule::{Preview, Standing, interval_label};
 use crate::study::StudyError;
+use crate::study::decks::{CardRow, DeckRow, visible_card, visible_deck};
 use crate::study::practice::{self as checking, Submission};
+use crate::study::progress::SessionSummary;
 use crate::study::review::{self, GradeExtras, GradeRequest};
 use crate::web::error::AppError;
 use crate::web::{AppState, CsrfForm, CurrentUser};
@@ -101,16 +102,6 @@ struct DonePage {
     reported: Option<String>,
     /// The end-of-session summary, when something was studied today.
     summary: Option<SessionSummary>,
-}
-
-/// What today's session came to.
-struct SessionSummary {
-    reviews: i64,
-    right: i64,
-    right_percent: i64,
-    minutes: i64,
-    due_tomorrow: i64,
-    streak: u32,
 }
 
 /// New cards one "study more" press adds to today's limit, at most.
@@ -228,29 +219,6 @@ fn grade_buttons(
         .collect()
 }
 
-/// The end-of-session figures, when the user studied today.
-async fn session_summary(
-    db: &crate::db::Pool,
-    user: &CurrentUser,
-    queue: &review::Queue,
-    now: jiff::Timestamp,
-) -> Result<Option<SessionSummary>, AppError> {
-    if queue.reviewed_today == 0 {
-        return Ok(None);
-    }
-    let today = user.today(now);
-    let (ms, due_tomorrow) = crate::db::stats::session_summary(db, user.id, today).await?;
-    let days = crate::db::stats::study_days_desc(db, user.id, today - 800).await?;
-    Ok(Some(SessionSummary {
-        reviews: queue.reviewed_today,
-        right: queue.right_today,
-        right_percent: queue.right_today * 100 / queue.reviewed_today,
-        minutes: (ms + 30_000) / 60_000,
-        due_tomorrow,
-        streak: crate::study::progress::streak(&days, today),
-    }))
-}
-
 /// "Took back your Good on 'Inception Net'." after an undo (the redirect names the card and
 /// the grade; a card the user cannot see names nothing).
 async fn took_back_message(
@@ -261,10 +229,7 @@ async fn took_back_message(
     let Some(card_id) = query.undone else {
         return Ok(None);
     };
-    let Some(card) = crate::db::decks::card(db, card_id)
-        .await?
-        .filter(|c| user.can_see(c.deck_id))
-    else {
+    let Some(card) = visible_card(db, &user.learner, card_id).await? else {
         return Ok(None);
     };
     let mut front: String = card.front.chars().take(60).collect();
@@ -299,7 +264,7 @@ async fn render_review(
     let deck_id = query.deck.map(|d| d.to_string()).unwrap_or_default();
     let took_back = took_back_message(state.db.reader(), user, query).await?;
     let reported = match query.reported {
-        Some(id) => crate::db::reports::audience(state.db.reader(), id, user.id)
+        Some(id) => crate::study::reports::audience(state.db.reader(), &user.learner, id)
             .await?
             .map(|names| {
                 if names.is_empty() {
@@ -317,7 +282,7 @@ async fn render_review(
         // Only here is the deck looked up: a shown card proves its deck exists.
         let deck = match query.deck {
             Some(id) => Some(
-                crate::db::decks::find(state.db.reader(), id)
+                visible_deck(state.db.reader(), &user.learner, id)
                     .await?
                     .ok_or(AppError::NotFound)?,
             ),
@@ -334,7 +299,14 @@ async fn render_review(
             more: queue.new_held_back.min(STUDY_MORE_STEP),
             took_back,
             reported,
-            summary: session_summary(state.db.reader(), user, &queue, now).await?,
+            summary: crate::study::progress::session_summary(
+                state.db.reader(),
+                &user.learner,
+                queue.reviewed_today,
+                queue.right_today,
+                now,
+            )
+            .await?,
         });
     };
     let deck_name = shown.deck_name.clone();
@@ -471,9 +443,8 @@ async fn answer_card(
 ) -> Result<HttpResponse, AppError> {
     super::spend_write(&state, &user)?;
     let form = form.0;
-    let card = crate::db::decks::card(state.db.reader(), *card_id)
+    let card = visible_card(state.db.reader(), &user.learner, *card_id)
         .await?
-        .filter(|c| user.can_see(c.deck_id))
         .ok_or(AppError::NotFound)?;
     let family = card
         .generator
@@ -587,19 +558,16 @@ async fn study_more(
     user: CurrentUser,
     form: CsrfForm<MoreForm>,
 ) -> Result<HttpResponse, AppError> {
-    let count = form
-        .0
-        .count
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|n| (1..=200).contains(n))
-        .ok_or_else(|| {
-            AppError::Validation("Ask for 1 to 200 more new cards at a time.".to_owned())
-        })?;
-    let today = user.today(state.clock.now());
-    crate::db::users::extend_new_cards(state.db.writer(), user.id, today, count).await?;
-    state.sessions.forget_user(user.id);
+    // Anything but a number is refused with the same message as a number out of range.
+    let count = form.0.count.trim().parse::<i64>().unwrap_or(0);
+    review::study_more(
+        state.db.writer(),
+        &*state.sessions,
+        &user.learner,
+        count,
+        state.clock.now(),
+    )
+    .await?;
     Ok(see_other(&review_url(deck_of(&form.0.deck))))
 }
 
@@ -619,17 +587,12 @@ async fn report_card(
     form: CsrfForm<ReportForm>,
 ) -> Result<HttpResponse, AppError> {
     super::spend_write(&state, &user)?;
-    let card = crate::db::decks::card(state.db.reader(), *card_id)
-        .await?
-        .filter(|c| user.can_see(c.deck_id))
-        .ok_or(AppError::NotFound)?;
-    let message = crate::domain::ReportMessage::parse(&form.0.message)?;
-    let report = crate::db::reports::create(
+    let report = crate::study::reports::file(
         state.db.writer(),
-        card.id,
-        user.id,
-        &message,
-        state.clock.now().as_second(),
+        &user.learner,
+        *card_id,
+        &form.0.message,
+        state.clock.now(),
     )
     .await?;
     let mut url = review_url(deck_of(&form.0.deck));

@@ -1,0 +1,242 @@
+//! Reading decks and cards, scoped to the learner. A deck or card they may not see is `None`
+//! (or `NotFound`) from the read itself: no handler fetches by id and then checks, so a new
+//! page cannot leak a private deck by forgetting the check.
+
+use super::actor::Actor;
+use super::{Context, Learner, StudyError};
+use crate::db;
+use crate::db::Pool;
+use crate::import::{apkg, export};
+use jiff::Timestamp;
+
+pub use crate::db::classes::Assignment;
+pub use crate::db::decks::{CardRow, DeckRow, DeckSummary};
+pub use crate::db::reports::MyReport;
+pub use crate::db::reviews::{HistoryRow, StateRow};
+
+/// The decks `learner` may see, with their counts of new, due and all cards, by name.
+pub async fn list(
+    pool: &Pool,
+    learner: &Learner,
+    now: Timestamp,
+) -> Result<Vec<DeckSummary>, StudyError> {
+    db::decks::list_with_counts(pool, learner.id, learner.today(now), &learner.hidden_decks)
+        .await
+        .context("listing decks")
+}
+
+/// The name of class `class_id` if `learner` belongs to it (for "You joined ...").
+pub async fn joined_class(
+    pool: &Pool,
+    learner: &Learner,
+    class_id: Option<i64>,
+) -> Result<Option<String>, StudyError> {
+    let Some(id) = class_id else { return Ok(None) };
+    Ok(db::classes::joined_by(pool, learner.id)
+        .await
+        .context("reading the classes joined")?
+        .into_iter()
+        .find(|c| c.id == id)
+        .map(|c| c.name))
+}
+
+/// Deck `deck_id` if `learner` may see it; `None` if it does not exist or they may not.
+pub async fn visible_deck(
+    db: impl db::Executor<'_>,
+    learner: &Learner,
+    deck_id: i64,
+) -> Result<Option<DeckRow>, StudyError> {
+    if !learner.can_see(deck_id) {
+        return Ok(None);
+    }
+    db::decks::find(db, deck_id).await.context("reading a deck")
+}
+
+/// Card `card_id` if `learner` may see its deck; `None` if it does not exist or they may not.
+pub async fn visible_card(
+    db: impl db::Executor<'_>,
+    learner: &Learner,
+    card_id: i64,
+) -> Result<Option<CardRow>, StudyError> {
+    Ok(db::decks::card(db, card_id)
+        .await
+        .context("reading a card")?
+        .filter(|c| learner.can_see(c.deck_id)))
+}
+
+/// A deck's page.
+#[derive(Debug, Clone)]
+pub struct DeckView {
+    /// The deck.
+    pub deck: DeckRow,
+    /// Its cards in order.
+    pub cards: Vec<CardRow>,
+    /// Whether the reader may edit it.
+    pub can_edit: bool,
+    /// The classes it is assigned to, for those who may edit it (empty for the others).
+    pub assignments: Vec<Assignment>,
+}
+
+/// Deck `deck_id`'s page for `actor`; not found when they may not see it.
+pub async fn deck_page(
+    pool: &Pool,
+    actor: Actor<'_>,
+    deck_id: i64,
+) -> Result<DeckView, StudyError> {
+    let deck = visible_deck(pool, actor.learner, deck_id)
+        .await?
+        .ok_or(StudyError::NotFound)?;
+    let cards = db::decks::cards(pool, deck.id)
+        .await
+        .context("reading a deck's cards")?;
+    let can_edit = actor.may_edit_deck(deck.owner_id);
+    let assignments = if can_edit {
+        db::classes::assignments(pool, deck.id)
+            .await
+            .context("reading a deck's classes")?
+    } else {
+        Vec::new()
+    };
+    Ok(DeckView {
+        deck,
+        cards,
+        can_edit,
+        assignments,
+    })
+}
+
+/// A deck as a file to download.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// Its MIME type.
+    pub content_type: &'static str,
+    /// The file's name: the deck's, made safe, and the format's extension.
+    pub file_name: String,
+    /// The file.
+    pub body: Vec<u8>,
+}
+
+/// Deck `deck_id` as an Anki package (`apkg`), CSV (`csv`) or TSV (`tsv`) file; not found
+/// when `learner` may not see it or the format is none of these.
+pub async fn export(
+    pool: &Pool,
+    learner: &Learner,
+    deck_id: i64,
+    format: &str,
+    now: Timestamp,
+) -> Result<Exported, StudyError> {
+    let deck = visible_deck(pool, learner, deck_id)
+        .await?
+        .ok_or(StudyError::NotFound)?;
+    let cards = db::decks::cards(pool, deck.id)
+        .await
+        .context("reading a deck's cards")?;
+    let file_name = format!("{}.{format}", file_stem(&deck.name));
+    if format == "apkg" {
+        let notes: Vec<(String, String)> = cards
+            .iter()
+            .map(|c| (apkg::text_to_html(&c.front), apkg::text_to_html(&c.back)))
+            .collect();
+        let collection = db::anki::write_collection(&deck.name, &notes, now.as_millisecond())
+            .await
+            .context("writing an Anki collection")?;
+        let body = apkg::package(&collection).map_err(|e| StudyError::Internal(e.into()))?;
+        return Ok(Exported {
+            content_type: "application/octet-stream",
+            file_name,
+            body,
+        });
+    }
+    let pairs = cards.iter().map(|c| (c.front.as_str(), c.back.as_str()));
+    let (body, content_type) = match format {
+        "csv" => (export::to_csv(pairs), "text/csv; charset=utf-8"),
+        "tsv" => (
+            export::to_tsv(pairs),
+            "text/tab-separated-values; charset=utf-8",
+        ),
+        _ => return Err(StudyError::NotFound),
+    };
+    let body =
+        body.map_err(|e| StudyError::Validation(format!("The deck was not exported: {e}.")))?;
+    Ok(Exported {
+        content_type,
+        file_name,
+        body: body.into_bytes(),
+    })
+}
+
+/// A deck name made safe for a file name: letters, digits, '-' and '_' only.
+fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stem = stem.trim_matches('-');
+    if stem.is_empty() {
+        "deck".to_owned()
+    } else {
+        stem.chars().take(60).collect()
+    }
+}
+
+/// A card's page: the learner's schedule of it, their history and their reports.
+#[derive(Debug, Clone)]
+pub struct CardView {
+    /// Its deck.
+    pub deck: DeckRow,
+    /// The card.
+    pub card: CardRow,
+    /// The learner's schedule of it, if they have studied it.
+    pub schedule: Option<StateRow>,
+    /// The learner's reviews of it, oldest first.
+    pub history: Vec<HistoryRow>,
+    /// The learner's reports on it, with any reply, newest first.
+    pub reports: Vec<MyReport>,
+}
+
+/// Card `card_id`'s page for `learner`; not found when they may not see its deck.
+pub async fn card_page(
+    pool: &Pool,
+    learner: &Learner,
+    card_id: i64,
+) -> Result<CardView, StudyError> {
+    let card = visible_card(pool, learner, card_id)
+        .await?
+        .ok_or(StudyError::NotFound)?;
+    let deck = visible_deck(pool, learner, card.deck_id)
+        .await?
+        .ok_or(StudyError::NotFound)?;
+    let schedule = db::reviews::state(pool, learner.id, card.id)
+        .await
+        .context("reading a card's schedule")?;
+    let history = db::reviews::history(pool, learner.id, Some(card.id))
+        .await
+        .context("reading a card's history")?;
+    let reports = db::reports::mine_on_card(pool, learner.id, card.id)
+        .await
+        .context("reading the reports on a card")?;
+    Ok(CardView {
+        deck,
+        card,
+        schedule,
+        history,
+        reports,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_stem;
+
+    #[test]
+    fn a_file_name_keeps_letters_digits_dashes_and_underscores_only() {
+        assert_eq!(file_stem("CS 7643: Quiz 3"), "CS-7643--Quiz-3");
+        assert_eq!(file_stem("!!!"), "deck");
+    }
+}

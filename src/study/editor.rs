@@ -1,0 +1,459 @@
+//! The deck editor's operations: instructors edit their own decks, admins any. Each operation
+//! checks the actor's rights itself, inside the transaction that writes (a deck they may not
+//! see is not found, one they see but may not edit is forbidden), and says through [`Forget`]
+//! when what people see has changed, so no handler has a check or a cache to forget.
+
+use super::actor::Actor;
+use super::decks::{visible_card, visible_deck};
+use super::{Context, Forget, Stale, StudyError};
+use crate::auth::budget::WriteBudget;
+use crate::auth::quota::{Kind, Quotas};
+use crate::db;
+use crate::db::Pool;
+use crate::domain::{CardText, DeckName, Tags};
+use jiff::Timestamp;
+
+pub use crate::db::decks::{CardRow, DeckRow};
+
+/// Cards per page of the editor: a deck of 1,000 cards is 20 short pages, not one long form.
+pub const PAGE: i64 = 50;
+
+/// Why someone who sees a deck may not change it.
+const OWNER_ONLY: &str = "Only the deck's owner, while an instructor, or an admin edits it.";
+
+/// Deck `deck_id` if `actor` may edit it: not found if they may not see it, forbidden if they
+/// see it but may not change it.
+async fn editable(
+    db: impl db::Executor<'_>,
+    actor: Actor<'_>,
+    deck_id: i64,
+) -> Result<DeckRow, StudyError> {
+    let deck = visible_deck(db, actor.learner, deck_id)
+        .await?
+        .ok_or(StudyError::NotFound)?;
+    if actor.may_edit_deck(deck.owner_id) {
+        Ok(deck)
+    } else {
+        Err(StudyError::Forbidden(OWNER_ONLY.to_owned()))
+    }
+}
+
+/// Card `card_id` and its deck, if `actor` may edit the deck.
+async fn editable_card(
+    conn: &mut db::Conn,
+    actor: Actor<'_>,
+    card_id: i64,
+) -> Result<(DeckRow, CardRow), StudyError> {
+    let card = visible_card(&mut *conn, actor.learner, card_id)
+        .await?
+        .ok_or(StudyError::NotFound)?;
+    let deck = editable(&mut *conn, actor, card.deck_id).await?;
+    Ok((deck, card))
+}
+
+/// A unique violation on a deck's name, as the form says it.
+fn name_taken(name: &DeckName) -> impl FnOnce(sqlx::Error) -> StudyError + '_ {
+    move |e| {
+        if db::is_unique_violation(&e) {
+            StudyError::Validation(format!("You already have a deck named '{name}'."))
+        } else {
+            StudyError::Database {
+                context: "saving a deck",
+                source: e,
+            }
+        }
+    }
+}
+
+/// A unique violation on a card, as the form says it.
+fn duplicate(e: sqlx::Error) -> StudyError {
+    if db::is_unique_violation(&e) {
+        StudyError::Validation("The deck already has a card with this front and back.".to_owned())
+    } else {
+        StudyError::Database {
+            context: "saving a card",
+            source: e,
+        }
+    }
+}
+
+/// A card as typed in the editor's form.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CardFields<'a> {
+    /// The front.
+    pub front: &'a str,
+    /// The back.
+    pub back: &'a str,
+    /// Tags, comma-separated.
+    pub tags: &'a str,
+}
+
+/// A card that passed the editor's rules.
+#[derive(Debug, Clone)]
+pub struct NewCard {
+    /// The front.
+    pub front: CardText,
+    /// The back.
+    pub back: CardText,
+    /// The tags.
+    pub tags: Tags,
+}
+
+/// Both sides and the tags of a card form, or the messages of everything wrong with them.
+pub fn parse_card(fields: CardFields<'_>) -> Result<NewCard, Vec<String>> {
+    let front = CardText::parse(fields.front, "front");
+    let back = CardText::parse(fields.back, "back");
+    let tags = Tags::parse(fields.tags);
+    match (front, back, tags) {
+        (Ok(front), Ok(back), Ok(tags)) => Ok(NewCard { front, back, tags }),
+        (f, b, t) => Err([f.err(), b.err(), t.err()]
+            .into_iter()
+            .flatten()
+            .map(|e| e.0)
+            .collect()),
+    }
+}
+
+/// One page of a deck's cards in the editor.
+#[derive(Debug, Clone)]
+pub struct EditorCards {
+    /// The deck.
+    pub deck: DeckRow,
+    /// The search, as applied (trimmed, at most 200 characters).
+    pub q: String,
+    /// The cards of this page.
+    pub cards: Vec<CardRow>,
+    /// Cards matching the search (all the deck's when there is none).
+    pub matching: i64,
+    /// The number, in the deck's order, of the first card shown.
+    pub first_number: i64,
+    /// The page shown, 1-based, and how many there are.
+    pub page: i64,
+    /// How many pages there are.
+    pub pages: i64,
+    /// The card just added, when it is this deck's.
+    pub added: Option<CardRow>,
+}
+
+/// Page `page` (clamped to the pages there are) of deck `deck_id`'s cards matching `q`, if
+/// `actor` may edit the deck; `added` names a card just added, to link to.
+pub async fn cards(
+    pool: &Pool,
+    actor: Actor<'_>,
+    deck_id: i64,
+    q: &str,
+    page: Option<i64>,
+    added: Option<i64>,
+) -> Result<EditorCards, StudyError> {
+    let deck = editable(pool, actor, deck_id).await?;
+    page_of(pool, deck, q, page, added).await
+}
+
+async fn page_of(
+    pool: &Pool,
+    deck: DeckRow,
+    q: &str,
+    page: Option<i64>,
+    added: Option<i64>,
+) -> Result<EditorCards, StudyError> {
+    let q: String = q.trim().chars().take(200).collect();
+    // An address past the last page (cards deleted since) shows the last page.
+    let matching = db::decks::count_matching(pool, deck.id, &q)
+        .await
+        .context("counting a deck's cards")?;
+    let pages = ((matching + PAGE - 1) / PAGE).max(1);
+    let page = page.unwrap_or(1).clamp(1, pages);
+    let offset = (page - 1) * PAGE;
+    let cards = db::decks::cards_page(pool, deck.id, &q, offset, PAGE)
+        .await
+        .context("reading a page of a deck's cards")?;
+    let added = match added {
+        Some(id) => db::decks::card(pool, id)
+            .await
+            .context("reading a card")?
+            .filter(|c| c.deck_id == deck.id),
+        None => None,
+    };
+    Ok(EditorCards {
+        deck,
+        q,
+        cards,
+        matching,
+        first_number: offset + 1,
+        page,
+        pages,
+        added,
+    })
+}
+
+/// The editor's page that shows card `card_id`, within the search `q` while the card matches
+/// it (else among all the deck's cards), if `actor` may edit its deck.
+pub async fn page_with_card(
+    pool: &Pool,
+    actor: Actor<'_>,
+    card_id: i64,
+    q: &str,
+) -> Result<(EditorCards, CardRow), StudyError> {
+    let mut conn = pool.acquire().await.context("reading a card")?;
+    let (deck, card) = editable_card(&mut conn, actor, card_id).await?;
+    drop(conn);
+    let place = place(pool, deck.id, q, card.id).await?;
+    Ok((
+        page_of(pool, deck, &place.q, Some(place.page), None).await?,
+        card,
+    ))
+}
+
+/// Where a card shows in the editor after a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// Its deck.
+    pub deck_id: i64,
+    /// The card.
+    pub card_id: i64,
+    /// The search it shows in: the one asked for while the card matches it, else none.
+    pub q: String,
+    /// The page, 1-based.
+    pub page: i64,
+}
+
+/// Where card `card_id` of deck `deck_id` shows, within `q` while it still matches.
+async fn place(pool: &Pool, deck_id: i64, q: &str, card_id: i64) -> Result<Placed, StudyError> {
+    let (q, rank) = match db::decks::card_rank(pool, deck_id, q, card_id)
+        .await
+        .context("placing a card")?
+    {
+        Some(rank) => (q, rank),
+        None => (
+            "",
+            db::decks::card_rank(pool, deck_id, "", card_id)
+                .await
+                .context("placing a card")?
+                .unwrap_or(0),
+        ),
+    };
+    Ok(Placed {
+        deck_id,
+        card_id,
+        q: q.to_owned(),
+        page: rank / PAGE + 1,
+    })
+}
+
+/// Creates a deck owned by `actor`, within their hourly budget of new decks; returns its id.
+/// An admin's deck is public, an instructor's private until assigned to a class.
+pub async fn create_deck(
+    db: &db::Db,
+    quotas: &Quotas,
+    sessions: &dyn Forget,
+    actor: Actor<'_>,
+    name: &DeckName,
+    description: &str,
+    now: Timestamp,
+) -> Result<i64, StudyError> {
+    if !actor.is_instructor() {
+        return Err(StudyError::Forbidden(
+            "Only instructors and admins create decks.".to_owned(),
+        ));
+    }
+    quotas.spend(actor.id(), &[(Kind::Deck, 1)], now.as_millisecond())?;
+    let mut tx = db.begin_write().await.context("creating a deck")?;
+    let id = db::decks::create(
+        &mut *tx,
+        name.as_str(),
+        description.trim(),
+        Some(actor.id()),
+        actor.is_admin(),
+        now.as_second(),
+    )
+    .await
+    .map_err(name_taken(name))?;
+    tx.commit().await.context("creating a deck")?;
+    sessions.forget(Stale::Everyone);
+    Ok(id)
+}
+
+/// Renames deck `deck_id` and sets its description.
+pub async fn update_deck(
+    db: &db::Db,
+    actor: Actor<'_>,
+    deck_id: i64,
+    name: &DeckName,
+    description: &str,
+) -> Result<(), StudyError> {
+    let mut tx = db.begin_write().await.context("saving a deck")?;
+    let deck = editable(&mut *tx, actor, deck_id).await?;
+    db::decks::update(&mut *tx, deck.id, name.as_str(), description.trim())
+        .await
+        .map_err(name_taken(name))?;
+    tx.commit().await.context("saving a deck")
+}
+
+/// The deck's owner (or an admin) takes deck `deck_id` back from class `class_id`, whoever
+/// runs the class.
+pub async fn take_back(
+    db: &db::Db,
+    sessions: &dyn Forget,
+    actor: Actor<'_>,
+    deck_id: i64,
+    class_id: i64,
+) -> Result<(), StudyError> {
+    let mut tx = db.begin_write().await.context("taking a deck back")?;
+    let deck = editable(&mut *tx, actor, deck_id).await?;
+    db::classes::set_deck(&mut *tx, class_id, deck.id, false)
+        .await
+        .context("taking a deck back")?;
+    tx.commit().await.context("taking a deck back")?;
+    sessions.forget(Stale::Everyone);
+    Ok(())
+}
+
+/// Deck `deck_id` and how many cards it has, for the question before deleting it.
+pub async fn deck_to_delete(
+    pool: &Pool,
+    actor: Actor<'_>,
+    deck_id: i64,
+) -> Result<(DeckRow, usize), StudyError> {
+    let deck = editable(pool, actor, deck_id).await?;
+    let cards = db::decks::cards(pool, deck.id)
+        .await
+        .context("counting a deck's cards")?
+        .len();
+    Ok((deck, cards))
+}
+
+/// Deletes deck `deck_id` with its cards and everyone's progress on them, once `confirmed`.
+pub async fn delete_deck(
+    db: &db::Db,
+    sessions: &dyn Forget,
+    actor: Actor<'_>,
+    deck_id: i64,
+    confirmed: bool,
+) -> Result<(), StudyError> {
+    let mut tx = db.begin_write().await.context("deleting a deck")?;
+    let deck = editable(&mut *tx, actor, deck_id).await?;
+    if !confirmed {
+        return Err(unconfirmed());
+    }
+    db::decks::delete(&mut *tx, deck.id)
+        .await
+        .context("deleting a deck")?;
+    tx.commit().await.context("deleting a deck")?;
+    sessions.forget(Stale::Everyone);
+    Ok(())
+}
+
+fn unconfirmed() -> StudyError {
+    StudyError::Validation("Deleting needs the confirmation on the previous page.".to_owned())
+}
+
+/// Spends one write of `actor`'s budget: each card saved is a write a script could repeat, so
+/// it spends from the same budget as a grade (imports have an hourly budget of their own).
+fn spend(writes: &WriteBudget, actor: Actor<'_>, now: Timestamp) -> Result<(), StudyError> {
+    writes
+        .spend(actor.id(), now.as_millisecond())
+        .map_err(|retry_after_secs| StudyError::TooManyRequests { retry_after_secs })
+}
+
+/// Adds `card` at the end of deck `deck_id`; returns where it shows.
+pub async fn add_card(
+    db: &db::Db,
+    writes: &WriteBudget,
+    actor: Actor<'_>,
+    deck_id: i64,
+    card: &NewCard,
+    now: Timestamp,
+) -> Result<Placed, StudyError> {
+    let mut tx = db.begin_write().await.context("adding a card")?;
+    let deck = editable(&mut *tx, actor, deck_id).await?;
+    spend(writes, actor, now)?;
+    let card_id = db::decks::add_card(
+        &mut *tx,
+        deck.id,
+        card.front.as_str(),
+        card.back.as_str(),
+        card.tags.as_str(),
+        now.as_second(),
+    )
+    .await
+    .map_err(duplicate)?;
+    tx.commit().await.context("adding a card")?;
+    place(db.writer(), deck.id, "", card_id).await
+}
+
+/// Changes card `card_id`'s text and tags as typed (checked once the rights are); its id, and
+/// so every student's progress on it, stays. Returns where it shows within the search `q`.
+pub async fn update_card(
+    db: &db::Db,
+    writes: &WriteBudget,
+    actor: Actor<'_>,
+    card_id: i64,
+    fields: CardFields<'_>,
+    q: &str,
+    now: Timestamp,
+) -> Result<Placed, StudyError> {
+    let mut tx = db.begin_write().await.context("saving a card")?;
+    let (deck, card) = editable_card(&mut tx, actor, card_id).await?;
+    let new = parse_card(fields).map_err(|errors| StudyError::Validation(errors.join(" ")))?;
+    spend(writes, actor, now)?;
+    db::decks::update_card(
+        &mut *tx,
+        card.id,
+        new.front.as_str(),
+        new.back.as_str(),
+        new.tags.as_str(),
+        now.as_second(),
+    )
+    .await
+    .map_err(duplicate)?;
+    tx.commit().await.context("saving a card")?;
+    place(db.writer(), deck.id, q, card.id).await
+}
+
+/// Swaps card `card_id` with its neighbour before (`up`) or after it; returns where it shows
+/// within the search `q`.
+pub async fn move_card(
+    db: &db::Db,
+    actor: Actor<'_>,
+    card_id: i64,
+    up: bool,
+    q: &str,
+) -> Result<Placed, StudyError> {
+    let mut tx = db.begin_write().await.context("moving a card")?;
+    let (deck, card) = editable_card(&mut tx, actor, card_id).await?;
+    db::decks::move_card(&mut *tx, card.id, up)
+        .await
+        .context("moving a card")?;
+    tx.commit().await.context("moving a card")?;
+    place(db.writer(), deck.id, q, card.id).await
+}
+
+/// Card `card_id` and its deck, for the question before deleting it.
+pub async fn card_to_delete(
+    pool: &Pool,
+    actor: Actor<'_>,
+    card_id: i64,
+) -> Result<(DeckRow, CardRow), StudyError> {
+    let mut conn = pool.acquire().await.context("reading a card")?;
+    editable_card(&mut conn, actor, card_id).await
+}
+
+/// Deletes card `card_id` and everyone's progress on it, once `confirmed`; returns its deck's
+/// id.
+pub async fn delete_card(
+    db: &db::Db,
+    actor: Actor<'_>,
+    card_id: i64,
+    confirmed: bool,
+) -> Result<i64, StudyError> {
+    let mut tx = db.begin_write().await.context("deleting a card")?;
+    let (deck, card) = editable_card(&mut tx, actor, card_id).await?;
+    if !confirmed {
+        return Err(unconfirmed());
+    }
+    db::decks::delete_card(&mut *tx, card.id)
+        .await
+        .context("deleting a card")?;
+    tx.commit().await.context("deleting a card")?;
+    Ok(deck.id)
+}
