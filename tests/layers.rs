@@ -87,3 +87,46 @@ fn the_use_cases_and_jobs_never_reach_up_into_the_wing() {
     }
     assert!(found.is_empty(), "{found:#?}");
 }
+
+/// The calls to `prefix…(` in `text`: a path that starts with `prefix` and is called.
+fn calls<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices(prefix) {
+        let rest = &text[at..];
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(rest.len());
+        if rest[end..].starts_with('(') {
+            found.push(&rest[..end]);
+        }
+    }
+    found
+}
+
+#[test]
+fn handlers_call_use_cases_never_the_store_or_the_session_cache() {
+    let routes = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web/routes");
+    let mut found = Vec::new();
+    for file in sources(&routes) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for call in calls(&text, "crate::db::")
+            .into_iter()
+            .chain(calls(&text, "db::"))
+            .chain(calls(&text, "sessions.forget"))
+        {
+            found.push(format!("{} calls {call}", file.display()));
+        }
+        for check in [".can_see(", "hidden_decks()"] {
+            if text.contains(check) {
+                found.push(format!("{} checks visibility: {check}", file.display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn the_call_finder_finds_a_call_and_passes_a_type() {
+    let text = "let x = crate::db::decks::find(pool, 1); fn f(p: &crate::db::Pool) {}";
+    assert_eq!(calls(text, "crate::db::"), vec!["crate::db::decks::find"]);
+}

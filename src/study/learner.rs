@@ -58,6 +58,20 @@ pub async fn load(
     Ok(Some(Learner::of_row(pool, &row).await?))
 }
 
+/// The user of an unexpired session with their learner: `None` when the session is unknown,
+/// over, or its account disabled.
+pub async fn of_session(
+    pool: &Pool,
+    token_hash: &[u8],
+    now: i64,
+) -> Result<Option<(crate::db::sessions::SessionUser, Learner)>, StudyError> {
+    let Some(row) = crate::db::sessions::find_user(pool, token_hash, now).await? else {
+        return Ok(None);
+    };
+    let learner = Learner::of_row(pool, &row.user).await?;
+    Ok(Some((row, learner)))
+}
+
 impl Learner {
     /// The learner of an account's row (from a session or from [`load`]), with the decks
     /// they may see read now.

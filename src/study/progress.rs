@@ -205,6 +205,14 @@ impl Progress {
     }
 }
 
+/// The learner's whole review history, oldest first, for their own download.
+pub async fn history(
+    pool: &Pool,
+    user: &Learner,
+) -> Result<Vec<crate::db::reviews::HistoryRow>, StudyError> {
+    Ok(crate::db::reviews::history(pool, user.id, None).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::streak;

@@ -123,11 +123,12 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         req.extensions_mut().insert(user.clone());
         return Ok(Some(user));
     }
-    let Some(row) = crate::db::sessions::find_user(state.db.reader(), &hash, now).await? else {
+    let Some((row, learner)) =
+        crate::study::learner::of_session(state.db.reader(), &hash, now).await?
+    else {
         return Ok(None);
     };
     let expires_at = row.expires_at;
-    let learner = crate::study::Learner::of_row(state.db.reader(), &row.user).await?;
     let user_row = row.user;
     let role = Role::parse(&user_row.role).map_err(|e| anyhow::anyhow!(e))?;
     let user = CurrentUser {

@@ -72,7 +72,7 @@ async fn download_history(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    let rows = crate::db::reviews::history(state.db.reader(), user.id, None).await?;
+    let rows = crate::study::progress::history(state.db.reader(), &user.learner).await?;
     let lines = rows.into_iter().map(|r| {
         vec![
             r.card_id.to_string(),
