@@ -391,7 +391,11 @@ pub const DEFAULT_FILE: &str = "studyhall.toml";
 impl Settings {
     /// The settings in effect for this command line, in this process's environment.
     pub fn load(cli: &Cli) -> Result<Self, SettingsError> {
-        Self::load_from(cli, std::env::vars(), Path::new(DEFAULT_FILE))
+        // `vars_os`: a variable that is not Unicode (no setting is) must not stop the start.
+        let env = std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        });
+        Self::load_from(cli, env, Path::new(DEFAULT_FILE))
     }
 
     /// The settings for a command line and an environment; `default_file` is read when the
@@ -404,15 +408,29 @@ impl Settings {
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
         builder = match &cli.config_file {
-            Some(file) => builder.add_source(config::File::from(file.as_path()).required(true)),
-            None => builder.add_source(config::File::from(default_file).required(false)),
+            // TOML whatever the file is called (`/etc/studyhall/settings`, `site.conf`).
+            Some(file) => builder.add_source(
+                config::File::from(file.as_path())
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+            ),
+            None => builder.add_source(
+                config::File::from(default_file)
+                    .format(config::FileFormat::Toml)
+                    .required(false),
+            ),
         };
         let layered: Layered = builder
             .add_source(
                 config::Environment::with_prefix("STUDYHALL")
                     .prefix_separator("_")
                     .separator("__")
-                    .try_parsing(true)
+                    // Values stay strings until their field reads them: a password of
+                    // `0123` or `1e3` must reach PostgreSQL as typed, and numbers and
+                    // booleans are read from strings by the fields anyway.
+                    .try_parsing(false)
+                    // An empty variable is unset, as it was for clap.
+                    .ignore_empty(true)
                     .source(Some(known_variables(env))),
             )
             .set_override_option("bind", cli.serve.bind.clone())?
@@ -549,7 +567,8 @@ impl fmt::Display for Settings {
         };
         let t = &self.timeouts;
         writeln!(f, "bind = {:?}", self.bind)?;
-        writeln!(f, "database = {:?}", self.database.to_string())?;
+        let (database, had_password) = self.database.without_password();
+        writeln!(f, "database = {database:?}")?;
         writeln!(f, "registration = {registration:?}")?;
         writeln!(f, "max_interval_days = {}", self.max_interval_days)?;
         writeln!(f, "secure_cookies = {}", self.secure_cookies)?;
@@ -569,6 +588,9 @@ impl fmt::Display for Settings {
         )?;
         writeln!(f, "max_connections = {}", self.max_connections)?;
         writeln!(f, "\n[postgres]\npool_size = {}", self.pool_sizes.postgres)?;
+        if had_password {
+            writeln!(f, "# password: set, and never printed")?;
+        }
         writeln!(
             f,
             "\n[sqlite]\nreaders = {}",
@@ -778,5 +800,48 @@ mod tests {
         assert_eq!(again.timeouts.header, Duration::from_millis(1500));
         assert_eq!(again.pool_sizes.sqlite_readers, 3);
         assert_eq!(again.registration, Registration::Closed);
+    }
+
+    #[test]
+    fn values_reach_their_settings_as_typed_and_empty_variables_are_unset() {
+        let settings = load(
+            &[
+                "studyhall",
+                "--database",
+                "postgres://teacher@db.example/studyhall",
+            ],
+            &[
+                ("STUDYHALL_POSTGRES__PASSWORD", "0123"),
+                ("STUDYHALL_SECURE_COOKIES", "true"),
+                ("STUDYHALL_MAX_CONNECTIONS", "77"),
+                ("STUDYHALL_BIND", ""),
+            ],
+        )
+        .expect("loads");
+        let Location::Postgres(url) = &settings.database else {
+            panic!("a PostgreSQL location");
+        };
+        assert!(url.contains(":0123@"), "a leading zero is kept");
+        assert!(settings.secure_cookies);
+        assert_eq!(settings.max_connections, 77);
+        assert_eq!(
+            settings.bind, "127.0.0.1:8080",
+            "an empty variable is unset"
+        );
+        let printed = settings.to_string();
+        assert!(printed.contains("database = \"postgres://teacher@db.example/studyhall\""));
+        assert!(
+            printed.contains("# password: set, and never printed"),
+            "{printed}"
+        );
+    }
+
+    #[test]
+    fn a_settings_file_is_toml_whatever_its_name() {
+        let file = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(file.path(), "max_connections = 12\n").expect("written");
+        let path = file.path().to_str().expect("utf-8 path");
+        let settings = load(&["studyhall", "--config", path], &[]).expect("loads");
+        assert_eq!(settings.max_connections, 12);
     }
 }

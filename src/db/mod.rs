@@ -141,6 +141,36 @@ impl Location {
     }
 }
 
+impl Location {
+    /// This location as it may be shown to an operator to copy back into a settings file:
+    /// a PostgreSQL URL without its password (in the user part or the query), and whether
+    /// there was one.
+    pub fn without_password(&self) -> (String, bool) {
+        let Self::Postgres(url) = self else {
+            return (self.to_string(), false);
+        };
+        let Ok(mut parsed) = url::Url::parse(url) else {
+            return (mask_password(url), true);
+        };
+        let mut had = parsed.password().is_some();
+        let _ = parsed.set_password(None);
+        let kept: Vec<(String, String)> = parsed
+            .query_pairs()
+            .filter(|(key, _)| !key.eq_ignore_ascii_case("password"))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if parsed.query_pairs().count() != kept.len() {
+            had = true;
+            if kept.is_empty() {
+                parsed.set_query(None);
+            } else {
+                parsed.query_pairs_mut().clear().extend_pairs(kept);
+            }
+        }
+        (parsed.into(), had)
+    }
+}
+
 impl FromStr for Location {
     type Err = String;
 
@@ -156,8 +186,10 @@ impl FromStr for Location {
             return Err("the database path is empty".to_owned());
         }
         if path.contains("://") {
+            let scheme = s.split_once("://").map_or("", |(scheme, _)| scheme);
             return Err(format!(
-                "unknown database URL {s:?}: give a file path, a sqlite: URL or a postgres:// URL"
+                "unknown database URL scheme {scheme:?}: give a file path, a sqlite: URL or a \
+                 postgres:// URL"
             ));
         }
         Ok(Self::File(PathBuf::from(path)))
@@ -204,18 +236,32 @@ impl fmt::Debug for Location {
     }
 }
 
-/// `postgres://user:secret@host/db` becomes `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db` becomes `postgres://user:***@host/db`, and a
+/// `password=` in the query is masked too; a URL that cannot be read is not shown at all
+/// (it might hold a password where the parser did not expect one).
 fn mask_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "(a database URL that cannot be read)".to_owned();
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+    if parsed.password().is_some() {
+        // Fails only for URLs that cannot have a password, which this one has.
+        let _ = parsed.set_password(Some("***"));
     }
+    let masked: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(key, value)| {
+            let value = if key.eq_ignore_ascii_case("password") {
+                "***".to_owned()
+            } else {
+                value.into_owned()
+            };
+            (key.into_owned(), value)
+        })
+        .collect();
+    if !masked.is_empty() {
+        parsed.query_pairs_mut().clear().extend_pairs(masked);
+    }
+    parsed.into()
 }
 
 /// A SQLite URL for `path`, with `%`, `?` and `#` escaped (sqlx decodes them).
@@ -587,4 +633,35 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .is_some_and(|e| e.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_password_never_shows_wherever_it_sits() {
+        for (url, secret) in [
+            ("postgres://u:s3cret@host/db", "s3cret"),
+            ("postgres://u:p%40ss@host/db", "p%40ss"),
+            (
+                "postgres://u@host/db?sslmode=require&password=s3cret",
+                "s3cret",
+            ),
+            ("postgress://u:s3cret@host/db", "s3cret"),
+        ] {
+            let shown = match url.parse::<Location>() {
+                Ok(location) => location.to_string(),
+                Err(message) => message,
+            };
+            assert!(!shown.contains(secret), "{url} shown as {shown}");
+        }
+        let shown = "postgres://u:s3cret@host/db?sslmode=require"
+            .parse::<Location>()
+            .map(|l| l.to_string());
+        assert_eq!(
+            shown.as_deref(),
+            Ok("postgres://u:***@host/db?sslmode=require")
+        );
+    }
 }
