@@ -1,8 +1,11 @@
-//! How far a running job has come, as its handler tells it and its runner stores it.
+//! How far a running job has come, as its handler tells it and its runner stores it; and the
+//! runner's word to stop, for work that aborting its task cannot reach (a blocking thread).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 type Reader = Box<dyn Fn() -> (u64, u64) + Send + Sync>;
+type OnCancel = Box<dyn Fn() + Send + Sync>;
 
 enum Source {
     /// Set by the handler: (done, total).
@@ -12,13 +15,24 @@ enum Source {
 }
 
 /// A running job's progress: done of total (a total of 0: not known yet). Cheap to clone; the
-/// runner reads it about once a second.
+/// runner reads it about once a second, and cancels it when the job must stop (the server
+/// stops, or the job's lease ran out and another server took it).
 #[derive(Clone)]
-pub struct Progress(Arc<Mutex<Source>>);
+pub struct Progress(Arc<Inner>);
+
+struct Inner {
+    source: Mutex<Source>,
+    cancelled: AtomicBool,
+    on_cancel: Mutex<Vec<OnCancel>>,
+}
 
 impl Default for Progress {
     fn default() -> Self {
-        Self(Arc::new(Mutex::new(Source::Set(0, 0))))
+        Self(Arc::new(Inner {
+            source: Mutex::new(Source::Set(0, 0)),
+            cancelled: AtomicBool::new(false),
+            on_cancel: Mutex::new(Vec::new()),
+        }))
     }
 }
 
@@ -31,7 +45,35 @@ impl std::fmt::Debug for Progress {
 
 impl Progress {
     fn lock(&self) -> std::sync::MutexGuard<'_, Source> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.source.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Tells the work to stop: runs every hook given to [`Progress::on_cancel`] once.
+    pub fn cancel(&self) {
+        if self.0.cancelled.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let hooks = self.0.on_cancel.lock().unwrap_or_else(|e| e.into_inner());
+        for hook in hooks.iter() {
+            hook();
+        }
+    }
+
+    /// Whether the work was told to stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Runs `hook` when the job is cancelled (at once if it already was): how work on a
+    /// blocking thread learns to stop.
+    pub fn on_cancel(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let mut hooks = self.0.on_cancel.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_cancelled() {
+            drop(hooks);
+            hook();
+            return;
+        }
+        hooks.push(Box::new(hook));
     }
 
     /// `done` of `total`.
@@ -69,5 +111,29 @@ mod tests {
         assert_eq!(p.read(), (5, 9));
         count.store(7, std::sync::atomic::Ordering::Relaxed);
         assert_eq!(p.read(), (7, 9));
+    }
+
+    #[test]
+    fn a_cancel_reaches_hooks_given_before_and_after_it_once() {
+        let progress = Progress::default();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let before = count.clone();
+        progress.on_cancel(move || {
+            before.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(!progress.is_cancelled());
+        progress.cancel();
+        progress.cancel();
+        assert_eq!(
+            count.load(Ordering::SeqCst),
+            1,
+            "once, however often cancelled"
+        );
+        let after = count.clone();
+        progress.on_cancel(move || {
+            after.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(count.load(Ordering::SeqCst), 2, "a late hook runs at once");
+        assert!(progress.is_cancelled());
     }
 }

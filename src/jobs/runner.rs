@@ -106,11 +106,14 @@ impl RunnerHandle {
     }
 }
 
-/// A job's work, stopped when the task waiting for it is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<anyhow::Result<()>>);
+/// A job's work, stopped when the task waiting for it is dropped: its task aborted, and its
+/// progress cancelled, which reaches work on a blocking thread that aborting cannot (the
+/// optimizer would run on for minutes, and hold the process's exit).
+struct AbortOnDrop(tokio::task::JoinHandle<anyhow::Result<()>>, Progress);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
+        self.1.cancel();
         self.0.abort();
     }
 }
@@ -185,7 +188,10 @@ impl Shared {
                 };
                 // On a task of its own, so that a panic ends the job, not the runner.
                 // Dropped with this task (as the server stops), it stops too.
-                let work = AbortOnDrop(tokio::spawn(handler.run(job, progress.clone())));
+                let work = AbortOnDrop(
+                    tokio::spawn(handler.run(job, progress.clone())),
+                    progress.clone(),
+                );
                 self.heartbeat_until(&claimed, &progress, work).await
             }
         };
@@ -224,7 +230,6 @@ impl Shared {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut stored = (0, 0);
         let mut renewed = Instant::now();
-        let mut ours = true;
         loop {
             tokio::select! {
                 result = &mut work.0 => {
@@ -238,7 +243,7 @@ impl Shared {
                 _ = tick.tick() => {}
             }
             let now = progress.read();
-            if !ours || (now == stored && renewed.elapsed() < super::LEASE / 4) {
+            if now == stored && renewed.elapsed() < super::LEASE / 4 {
                 continue;
             }
             let lease_until = millis(self.queue.clock()) + ms(super::LEASE);
@@ -260,11 +265,12 @@ impl Shared {
                     renewed = Instant::now();
                 }
                 Ok(false) => {
-                    ours = false;
+                    // Another server runs it now: stop this run rather than do its work twice.
                     tracing::warn!(
                         job = claimed.id,
-                        "a job's lease ran out and another server took it; this run goes on unrecorded"
+                        "a job's lease ran out and another server took it; this run stops"
                     );
+                    return Err("its lease ran out and another server took it".to_owned());
                 }
                 Err(e) => tracing::warn!(job = claimed.id, "could not store a job's progress: {e}"),
             }

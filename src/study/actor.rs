@@ -35,4 +35,11 @@ impl Actor<'_> {
     pub fn may_edit_deck(&self, owner_id: Option<i64>) -> bool {
         self.is_admin() || (self.is_instructor() && owner_id == Some(self.id()))
     }
+
+    /// Whether they may assign a deck owned by `owner_id` to a class they run, while they
+    /// teach: a public deck gives nobody anything they could not see already, a private one
+    /// only its owner (or an admin) may hand out.
+    pub fn may_assign_deck(&self, owner_id: Option<i64>, public: bool) -> bool {
+        self.is_instructor() && (public || self.is_admin() || owner_id == Some(self.id()))
+    }
 }

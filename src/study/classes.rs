@@ -4,6 +4,7 @@
 //! among those they run ([`owned`]), so a handler cannot skip the check: another
 //! instructor's class is "not found".
 
+use super::actor::Actor;
 use super::{Context, Forget, Learner, Stale, StudyError};
 use crate::auth::quota::{Guesser, Kind, Quotas};
 use crate::db;
@@ -185,24 +186,6 @@ pub async fn owned(pool: &Pool, owner_id: i64, class_id: i64) -> Result<ClassRow
         .ok_or(StudyError::NotFound)
 }
 
-/// An instructor (or admin) acting on their classes.
-#[derive(Debug, Clone, Copy)]
-pub struct Teacher<'a> {
-    /// Who they are, and which decks they may see.
-    pub learner: &'a Learner,
-    /// Whether they run the site (and may hand out any deck).
-    pub admin: bool,
-}
-
-impl Teacher<'_> {
-    /// Whether they may assign a deck owned by `owner_id` to a class: a public deck gives
-    /// nobody anything they could not see already, a private one only its owner (or an
-    /// admin) may hand out.
-    pub fn may_assign(&self, owner_id: Option<i64>, public: bool) -> bool {
-        public || self.admin || owner_id == Some(self.learner.id)
-    }
-}
-
 /// A deck the class page offers to assign (or shows assigned).
 #[derive(Debug, Clone)]
 pub struct DeckChoice {
@@ -246,7 +229,7 @@ impl ClassPage {
 /// The page of class `class_id` for the teacher who runs it, on their study day `today`.
 pub async fn page(
     pool: &Pool,
-    teacher: Teacher<'_>,
+    teacher: Actor<'_>,
     class_id: i64,
     today: i32,
 ) -> Result<ClassPage, StudyError> {
@@ -256,7 +239,7 @@ pub async fn page(
     let decks = db::decks::list_with_counts(pool, teacher.learner.id, today, hidden)
         .await?
         .into_iter()
-        .filter(|d| assigned.contains(&d.id) || teacher.may_assign(d.owner_id, d.public))
+        .filter(|d| assigned.contains(&d.id) || teacher.may_assign_deck(d.owner_id, d.public))
         .map(|d| DeckChoice {
             assigned: assigned.contains(&d.id),
             public: d.public,
@@ -308,12 +291,12 @@ pub async fn set_default_retention(
 
 /// Assigns deck `deck_id` to class `class_id` run by the teacher, or takes it off. A deck the
 /// teacher cannot see is not found; taking a deck off one's own class is always allowed,
-/// handing one out only as [`Teacher::may_assign`] says. Every member's view of the decks
+/// handing one out only as [`Actor::may_assign_deck`] says. Every member's view of the decks
 /// changes, so everyone's sessions go stale.
 pub async fn assign_deck(
     db: &db::Db,
     sessions: &dyn Forget,
-    teacher: Teacher<'_>,
+    teacher: Actor<'_>,
     class_id: i64,
     deck_id: i64,
     assigned: bool,
@@ -326,7 +309,7 @@ pub async fn assign_deck(
         let deck = db::decks::find(db.reader(), deck_id)
             .await?
             .ok_or(StudyError::NotFound)?;
-        if !teacher.may_assign(deck.owner_id, deck.public) {
+        if !teacher.may_assign_deck(deck.owner_id, deck.public) {
             return Err(StudyError::Forbidden(
                 "Only a private deck's owner can assign it to a class.".to_owned(),
             ));

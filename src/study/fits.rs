@@ -169,6 +169,12 @@ fn follow(progress: &jobs::Progress) -> Progress {
             u64::try_from(s.total()).unwrap_or(0),
         )
     });
+    // Cancelled (the server stops, or another server took the job): the optimizer checks
+    // this between steps and gives up, freeing its core.
+    let abort = state.clone();
+    progress.on_cancel(move || {
+        abort.lock().unwrap_or_else(|e| e.into_inner()).want_abort = true;
+    });
     state
 }
 

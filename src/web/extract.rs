@@ -9,7 +9,6 @@ use crate::web::startup::AppState;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
 use jiff::{Timestamp, tz::TimeZone};
-use std::sync::Arc;
 
 /// The user of the request's session.
 #[derive(Debug, Clone)]
@@ -69,29 +68,6 @@ impl CurrentUser {
         matches!(self.role, Role::Instructor | Role::Admin)
     }
 
-    /// Whether the user may change a deck owned by `owner_id`: its owner while they still
-    /// teach (rights follow the current role: a demoted instructor keeps the deck but not the
-    /// right to edit it), or an admin.
-    pub fn may_edit_deck(&self, owner_id: Option<i64>) -> bool {
-        self.is_admin() || (self.is_instructor() && owner_id == Some(self.id))
-    }
-
-    /// Whether the user may assign a deck to a class: a public deck gives nobody anything they
-    /// could not see already, a private one only its owner (or an admin) may hand out.
-    pub fn may_assign_deck(&self, owner_id: Option<i64>, public: bool) -> bool {
-        self.is_instructor() && (public || self.may_edit_deck(owner_id))
-    }
-
-    /// Whether the user may see deck `deck_id`.
-    pub fn can_see(&self, deck_id: i64) -> bool {
-        self.learner.can_see(deck_id)
-    }
-
-    /// The decks the user may see.
-    pub fn visible_deck_ids(&self) -> Arc<[i64]> {
-        self.learner.visible.clone()
-    }
-
     /// The signed-in account, as a password change takes it.
     pub fn signed_in(&self) -> crate::study::accounts::SignedIn<'_> {
         crate::study::accounts::SignedIn {
@@ -99,11 +75,6 @@ impl CurrentUser {
             username: &self.username,
             session_id: self.session_id,
         }
-    }
-
-    /// The decks the user may not see, as a deck list for SQL (`Learner::hidden_decks`).
-    pub fn hidden_decks(&self) -> &str {
-        &self.learner.hidden_decks
     }
 }
 

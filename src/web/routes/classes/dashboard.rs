@@ -50,7 +50,7 @@ struct Predictions {
     verdict: Verdict,
     /// A fit queued or running now.
     fitting: Option<FitStatus>,
-    /// How many fits this server runs at once.
+    /// How many fits each app server runs at once (the queue ahead is the whole site's).
     fits_at_once: usize,
     /// The saved fit: (reviews, date fitted, the parameters as shown).
     fitted: Option<(i64, String, String)>,

@@ -83,11 +83,8 @@ struct CodeForm {
 struct Nothing {}
 
 /// The teacher of `user`, as the class use cases take them.
-fn teacher(user: &CurrentUser) -> classes::Teacher<'_> {
-    classes::Teacher {
-        learner: &user.learner,
-        admin: user.is_admin(),
-    }
+fn teacher(user: &CurrentUser) -> crate::study::actor::Actor<'_> {
+    super::actor(user)
 }
 
 async fn classes_page(
