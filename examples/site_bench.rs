@@ -64,9 +64,19 @@ struct Args {
     /// The wrk binary.
     #[arg(long, default_value = "wrk")]
     wrk: PathBuf,
+    /// Skip the grades (`POST /review/{card}`), measured after the pages.
+    #[arg(long)]
+    skip_grades: bool,
+    /// The fastest grade rate the grades phase is seeded for (each due card is graded once,
+    /// so a faster server would run out of due cards and see refusals, reported as errors).
+    #[arg(long, default_value_t = 15_000)]
+    max_grade_rate: i64,
 }
 
 const DAY: i64 = 86_400;
+/// wrk's timeout: long enough that a slow page's latencies are measured, not dropped (wrk's
+/// default is 2 s).
+const WRK_TIMEOUT: &str = "30s";
 /// Decks assigned to each class (from its owner's private decks).
 const DECKS_PER_CLASS: i64 = 3;
 /// Cards of the course deck the measured student has studied (the others are new to them).
@@ -335,6 +345,121 @@ async fn seed_other_courses(
     .await;
 }
 
+/// The grades phase's wrk script: each thread takes its share of a file of "token csrf card"
+/// lines (every due card once) and posts a grade of each in turn, as the review page's form
+/// does. Arguments: the number of threads, the file.
+const GRADE_SCRIPT: &str = r#"
+local counter = 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+function init(args)
+  local threads = tonumber(args[1])
+  queue = {}
+  local i = 0
+  for line in io.lines(args[2]) do
+    if i % threads == id then
+      local token, csrf, card = line:match("(%S+) (%S+) (%S+)")
+      queue[#queue + 1] = wrk.format("POST", "/review/" .. card,
+        { ["Cookie"] = "studyhall_session=" .. token,
+          ["Content-Type"] = "application/x-www-form-urlencoded" },
+        "csrf_token=" .. csrf .. "&quality=4")
+    end
+    i = i + 1
+  end
+  taken = 0
+end
+function request()
+  taken = taken + 1
+  local r = queue[taken]
+  if r == nil then
+    -- Out of due cards: a request that fails, so that the run is reported as failed.
+    return wrk.format("POST", "/review/0")
+  end
+  return r
+end
+"#;
+
+fn grader_token(id: i64) -> String {
+    format!("{:064x}", 0x9a0e_0000_0000_i64 + id)
+}
+
+fn grader_csrf(id: i64) -> String {
+    format!("{:064x}", 0xc5f1_0000_0000_i64 + id)
+}
+
+/// Seeds students for the grades phase into a site (its server running): enough of them,
+/// each with every card of the course deck due, that every round grades cards of its own at
+/// up to `a.max_grade_rate` a second. Returns each round's "token csrf card" lines.
+async fn seed_graders(db: &Location, a: &Args, now: i64, today: i64) -> Vec<Vec<String>> {
+    let pool = studyhall::db::connect(db).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let course: i64 = sqlx::query_scalar("SELECT MIN(deck_id) FROM cards WHERE kind = 'basic'")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let cards: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards WHERE deck_id = $1")
+        .bind(course)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let rounds = a.rounds.max(1) as i64;
+    let per_round = (a.max_grade_rate * a.seconds as i64 + cards - 1) / cards.max(1);
+    sqlx::query(
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $1)
+         INSERT INTO users (username, password_hash, role, created_at)
+         SELECT 'grader' || n, 'never logs in', 'student', $2 FROM seq",
+    )
+    .bind(per_round * rounds)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let graders: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM users WHERE substr(username, 1, 6) = 'grader' ORDER BY id",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    run(
+        &mut tx,
+        "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+             interval_days, due_day, lapses, last_reviewed_at)
+         SELECT u.id, c.id, 2, 250, 6, $1 - c.position % 3, 0, $2
+         FROM users u JOIN cards c ON c.deck_id = $3
+         WHERE substr(u.username, 1, 6) = 'grader'",
+        &[today, now - 6 * DAY, course],
+    )
+    .await;
+    for &id in &graders {
+        let hash = studyhall::auth::session::token_hash(&grader_token(id));
+        studyhall::db::sessions::create(&mut *tx, &hash, id, &grader_csrf(id), now, now + 30 * DAY)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let due: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT s.user_id, s.card_id FROM review_states s JOIN users u ON u.id = s.user_id
+         WHERE substr(u.username, 1, 6) = 'grader' ORDER BY s.card_id, s.user_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let first = graders.first().copied().unwrap_or(0);
+    let mut lines = vec![Vec::new(); rounds as usize];
+    for (user, card) in due {
+        let round = ((user - first) / per_round).min(rounds - 1) as usize;
+        lines[round].push(format!(
+            "{} {} {card}",
+            grader_token(user),
+            grader_csrf(user)
+        ));
+    }
+    lines
+}
+
 /// Kills the servers it holds when dropped, however the benchmark ends.
 struct Servers {
     children: Vec<Child>,
@@ -434,9 +559,12 @@ struct Run {
     p50_ms: f64,
     p99_ms: f64,
     non_2xx: u64,
-    /// Connect errors and timeouts (read and write errors are counted but not fatal: they
-    /// are mostly connections closed at the end of the run).
-    socket_errors: u64,
+    /// Connect errors (read and write errors are not counted: they are mostly connections
+    /// closed at the end of the run).
+    connect_errors: u64,
+    /// Requests that took longer than wrk's timeout (`WRK_TIMEOUT`): not failures, but
+    /// missing from the figures.
+    timeouts: u64,
 }
 
 /// A wrk duration ("812.00us", "1.23ms", "2.00s", "1.00m") in milliseconds.
@@ -476,7 +604,8 @@ fn parse_wrk(out: &str) -> anyhow::Result<Run> {
                         .and_then(|n| n.trim_end_matches(',').parse::<u64>().ok())
                         .unwrap_or(0)
                 };
-                run.socket_errors = field("connect") + field("timeout");
+                run.connect_errors = field("connect");
+                run.timeouts = field("timeout");
             }
             _ => {}
         }
@@ -486,23 +615,43 @@ fn parse_wrk(out: &str) -> anyhow::Result<Run> {
 }
 
 /// Measures `path` with wrk: one wrk per server at once, the connections split between them,
-/// their rates summed.
-fn measure(a: &Args, urls: &[String], path: &str) -> anyhow::Result<Run> {
+/// their rates summed. With `script`, each wrk runs it with its own file of requests.
+fn measure(
+    a: &Args,
+    urls: &[String],
+    path: &str,
+    script: Option<(&Path, &[PathBuf])>,
+) -> anyhow::Result<Run> {
     let threads = (2 / urls.len()).max(1);
     let connections = (a.connections / urls.len()).max(threads);
     let children = urls
         .iter()
-        .map(|base| {
-            Command::new(&a.wrk)
-                .args([
-                    format!("-t{threads}"),
-                    format!("-c{connections}"),
-                    format!("-d{}s", a.seconds),
-                    "--latency".into(),
+        .enumerate()
+        .map(|(i, base)| {
+            let mut args = vec![
+                format!("-t{threads}"),
+                format!("-c{connections}"),
+                format!("-d{}s", a.seconds),
+                "--latency".into(),
+                format!("--timeout={WRK_TIMEOUT}"),
+            ];
+            match script {
+                None => args.extend([
                     "-H".into(),
                     format!("Cookie: {SESSION_COOKIE}={TOKEN}"),
                     format!("{base}{path}"),
-                ])
+                ]),
+                Some((script, files)) => args.extend([
+                    "-s".into(),
+                    script.to_string_lossy().into_owned(),
+                    format!("{base}{path}"),
+                    "--".into(),
+                    threads.to_string(),
+                    files[i].to_string_lossy().into_owned(),
+                ]),
+            }
+            Command::new(&a.wrk)
+                .args(args)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -530,8 +679,45 @@ fn measure(a: &Args, urls: &[String], path: &str) -> anyhow::Result<Run> {
         p50_ms: runs.iter().map(|r| r.p50_ms * r.requests).sum::<f64>() / requests.max(1.0),
         p99_ms: runs.iter().map(|r| r.p99_ms).fold(0.0, f64::max),
         non_2xx: runs.iter().map(|r| r.non_2xx).sum(),
-        socket_errors: runs.iter().map(|r| r.socket_errors).sum(),
+        connect_errors: runs.iter().map(|r| r.connect_errors).sum(),
+        timeouts: runs.iter().map(|r| r.timeouts).sum(),
     })
+}
+
+/// Records a run's failed responses.
+fn failed(failures: &mut Vec<String>, round: usize, site: &str, page: &str, run: &Run) {
+    if run.non_2xx > 0 {
+        failures.push(format!(
+            "round {}, {site} site, {page}: {} of {} responses were not 2xx or 3xx{}",
+            round + 1,
+            run.non_2xx,
+            run.requests,
+            if page.starts_with("POST") {
+                " (a grade of a card not due, or the due cards ran out: see --max-grade-rate)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if run.connect_errors > 0 {
+        failures.push(format!(
+            "round {}, {site} site, {page}: {} connections failed",
+            round + 1,
+            run.connect_errors
+        ));
+    }
+    if run.timeouts > 0 {
+        eprintln!(
+            "warning: round {}, {site} site, {page}: {} requests took longer than {WRK_TIMEOUT} and are left out of its figures",
+            round + 1,
+            run.timeouts
+        );
+    }
+}
+
+/// The median rate of the first page (/healthz) on site `s`.
+fn self_rate(results: &[[Vec<Run>; 2]], s: usize) -> f64 {
+    median(results[0][s].iter().map(|r| r.rps).collect())
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -660,7 +846,7 @@ async fn bench(a: &Args, locations: Vec<Location>) -> anyhow::Result<()> {
         for (p, page) in pages.iter().enumerate() {
             let order = if (round + p) % 2 == 0 { [0, 1] } else { [1, 0] };
             for s in order {
-                let run = measure(a, &servers[s].urls, page)?;
+                let run = measure(a, &servers[s].urls, page, None)?;
                 let site = sites[s].size.name();
                 println!(
                     "round {} {site:>5} {page:<12} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms",
@@ -669,21 +855,89 @@ async fn bench(a: &Args, locations: Vec<Location>) -> anyhow::Result<()> {
                     run.p50_ms,
                     run.p99_ms
                 );
-                if run.non_2xx > 0 {
-                    failures.push(format!(
-                        "round {}, {site} site, {page}: {} responses were not 2xx or 3xx",
-                        round + 1,
-                        run.non_2xx
-                    ));
-                }
-                if run.socket_errors > 0 {
-                    failures.push(format!(
-                        "round {}, {site} site, {page}: {} connect errors or timeouts",
-                        round + 1,
-                        run.socket_errors
-                    ));
-                }
+                failed(&mut failures, round, site, page, &run);
                 results[p][s].push(run);
+            }
+        }
+    }
+    let mut grades = [Vec::<Run>::new(), Vec::new()];
+    if !a.skip_grades {
+        let files_dir = tempfile::tempdir()?;
+        let script = files_dir.path().join("grade.lua");
+        std::fs::write(&script, GRADE_SCRIPT)?;
+        // files[site][round]: one file of due cards per server.
+        let mut files = Vec::new();
+        for (site, s) in sites.iter().zip(&servers) {
+            let started = Instant::now();
+            let rounds = seed_graders(&site.db, a, now, today).await;
+            println!(
+                "{} site: {} due cards of grading students seeded in {:.1} s",
+                site.size.name(),
+                rounds.iter().map(Vec::len).sum::<usize>(),
+                started.elapsed().as_secs_f64()
+            );
+            let mut per_round = Vec::new();
+            for (r, lines) in rounds.iter().enumerate() {
+                let mut paths = Vec::new();
+                for k in 0..s.urls.len() {
+                    let path = files_dir
+                        .path()
+                        .join(format!("{}-{r}-{k}.txt", site.size.name()));
+                    let mine: Vec<&str> = lines
+                        .iter()
+                        .skip(k)
+                        .step_by(s.urls.len())
+                        .map(String::as_str)
+                        .collect();
+                    std::fs::write(&path, mine.join("\n") + "\n")?;
+                    paths.push(path);
+                }
+                per_round.push(paths);
+            }
+            files.push(per_round);
+        }
+        let page = "POST /review/{card}";
+        for round in 0..a.rounds {
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for s in order {
+                let run = measure(
+                    a,
+                    &servers[s].urls,
+                    "/review/0",
+                    Some((&script, &files[s][round])),
+                )?;
+                let site = sites[s].size.name();
+                println!(
+                    "round {} {site:>5} {page} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms",
+                    round + 1,
+                    run.rps,
+                    run.p50_ms,
+                    run.p99_ms
+                );
+                failed(&mut failures, round, site, page, &run);
+                grades[s].push(run);
+            }
+        }
+        // wrk counts a redirect as a success: check the grades are in the history.
+        for (s, site) in sites.iter().enumerate() {
+            let answered: f64 = grades[s].iter().map(|r| r.requests).sum();
+            let pool = studyhall::db::connect(&site.db).await?;
+            let recorded: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM reviews r JOIN users u ON u.id = r.user_id
+                 WHERE substr(u.username, 1, 6) = 'grader' AND r.kind = 'grade'",
+            )
+            .fetch_one(&pool)
+            .await?;
+            pool.close().await;
+            println!(
+                "{} site: {recorded} grades recorded for {answered} answered",
+                site.size.name()
+            );
+            if (recorded as f64) < answered {
+                failures.push(format!(
+                    "{} site: only {recorded} grades recorded for {answered} answered",
+                    site.size.name()
+                ));
             }
         }
     }
@@ -714,6 +968,23 @@ async fn bench(a: &Args, locations: Vec<Location>) -> anyhow::Result<()> {
             p99(p, 0),
             p50(p, 1),
             p99(p, 1),
+        );
+    }
+    if !a.skip_grades {
+        let rate = |s: usize| median(grades[s].iter().map(|r| r.rps).collect());
+        let p50 = |s: usize| median(grades[s].iter().map(|r| r.p50_ms).collect());
+        let p99 = |s: usize| median(grades[s].iter().map(|r| r.p99_ms).collect());
+        println!(
+            "| POST /review/{{card}} (a grade) | {:.0} | {:.0} | {:.1}% | {:.1}% | {:.1}% | {:.2} / {:.2} | {:.2} / {:.2} |",
+            rate(0),
+            rate(1),
+            100.0 * rate(1) / rate(0),
+            100.0 * rate(0) / self_rate(&results, 0),
+            100.0 * rate(1) / self_rate(&results, 1),
+            p50(0),
+            p99(0),
+            p50(1),
+            p99(1),
         );
     }
     println!();
@@ -767,6 +1038,7 @@ Transfer/sec:     18.00MB
         assert!((run.p50_ms - 0.812).abs() < 1e-9);
         assert_eq!(run.p99_ms, 1200.0);
         assert_eq!(run.non_2xx, 7);
-        assert_eq!(run.socket_errors, 2);
+        assert_eq!(run.connect_errors, 0);
+        assert_eq!(run.timeouts, 2);
     }
 }
