@@ -897,15 +897,13 @@ async fn bench(a: &Args, locations: Vec<Location>) -> anyhow::Result<()> {
             files.push(per_round);
         }
         let page = "POST /review/{card}";
-        for round in 0..a.rounds {
+        let by_round: Vec<[&[PathBuf]; 2]> = (0..a.rounds)
+            .map(|r| [files[0][r].as_slice(), files[1][r].as_slice()])
+            .collect();
+        for (round, files) in by_round.into_iter().enumerate() {
             let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
             for s in order {
-                let run = measure(
-                    a,
-                    &servers[s].urls,
-                    "/review/0",
-                    Some((&script, &files[s][round])),
-                )?;
+                let run = measure(a, &servers[s].urls, "/review/0", Some((&script, files[s])))?;
                 let site = sites[s].size.name();
                 println!(
                     "round {} {site:>5} {page} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms",
