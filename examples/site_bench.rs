@@ -6,6 +6,12 @@
 //! every round so the machine's noise falls on both. Prints figures; asserts only that every
 //! response was a success and that the session really is logged in.
 //!
+//! After the pages, the grades (`POST /review/{card}`, as the review page's form posts them):
+//! a grade refuses a card that is not due, so both sites then get grading students (in no
+//! class), each with the course deck due, enough that every due card is graded once; a wrk
+//! script posts them, and the grades are counted in the history after (wrk counts a redirect
+//! as a success, whatever it redirects to). `--skip-grades` leaves them out.
+//!
 //! Run it with `scripts/bench-site` (which builds the release binaries and installs wrk),
 //! e.g. `scripts/bench-site --rounds 5 --seconds 10`, or on PostgreSQL
 //! `scripts/with-postgres bash -c 'scripts/bench-site --database "$STUDYHALL_TEST_POSTGRES"'`.
