@@ -121,7 +121,7 @@ fn handlers_call_use_cases_never_the_store_or_the_session_cache() {
                 found.push(format!("{} imports a store module: {line}", file.display()));
             }
         }
-        for check in [".can_see(", "hidden_decks()", ".forget("] {
+        for check in [".can_see(", "visible_decks()", ".forget("] {
             if text.contains(check) {
                 found.push(format!("{} checks visibility: {check}", file.display()));
             }

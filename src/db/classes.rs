@@ -41,29 +41,34 @@ pub struct MemberRow {
     pub username: String,
 }
 
-/// Every deck id with whether `user_id` may see it: public decks, decks they own, decks
-/// assigned to a class they belong to or run; every deck for an admin.
-pub async fn deck_visibility(
+/// The decks `user_id` may see, sorted, and whether that is every deck of the site. The one
+/// home of the visibility rule: public decks, decks they own, decks assigned to a class they
+/// belong to or run; every deck for an admin. Each part is an indexed lookup from the user
+/// (`decks_public`, `decks_owner`, `class_members_user`, `classes_owner` and the class decks'
+/// keys), so the cost follows the user's decks and classes, not the site's.
+pub async fn visible_decks(
     db: impl Executor<'_>,
     user_id: i64,
-) -> Result<Vec<(i64, bool)>, sqlx::Error> {
-    let rows: Vec<(i64, crate::db::Flag)> = sqlx::query_as(
-        "SELECT d.id,
-                (d.public = 1 OR d.owner_id = $1
-                 OR EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND u.role = 'admin')
-                 OR EXISTS (SELECT 1 FROM class_decks cd JOIN class_members m ON m.class_id = cd.class_id
-                            WHERE cd.deck_id = d.id AND m.user_id = $1)
-                 OR EXISTS (SELECT 1 FROM class_decks cd JOIN classes c ON c.id = cd.class_id
-                            WHERE cd.deck_id = d.id AND c.owner_id = $1)) AS visible
-         FROM decks d ORDER BY d.id",
+) -> Result<(Vec<i64>, bool), sqlx::Error> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "WITH admin AS (SELECT 1 AS yes FROM users WHERE id = $1 AND role = 'admin'),
+              seen AS (
+                SELECT id FROM decks WHERE public = 1
+                UNION SELECT id FROM decks WHERE owner_id = $1
+                UNION SELECT cd.deck_id FROM class_members m
+                      JOIN class_decks cd ON cd.class_id = m.class_id WHERE m.user_id = $1
+                UNION SELECT cd.deck_id FROM classes c
+                      JOIN class_decks cd ON cd.class_id = c.id WHERE c.owner_id = $1
+                UNION SELECT id FROM decks WHERE EXISTS (SELECT 1 FROM admin))
+         SELECT id, (SELECT COUNT(*) FROM decks) AS every FROM seen ORDER BY id",
     )
     .bind(user_id)
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, visible)| (id, visible.0))
-        .collect())
+    let every = rows.first().map_or(0, |(_, n)| *n);
+    let ids: Vec<i64> = rows.into_iter().map(|(id, _)| id).collect();
+    let all = usize::try_from(every).is_ok_and(|n| n == ids.len());
+    Ok((ids, all))
 }
 
 /// Creates a class.

@@ -1,6 +1,6 @@
 //! Decks and their cards.
 
-use crate::db::{Executor, Pool};
+use crate::db::{Backend, Executor, Pool};
 use sqlx::FromRow;
 
 /// A deck with one user's counts.
@@ -62,33 +62,58 @@ pub struct CardRow {
     pub tags: String,
 }
 
-/// The decks not in `hidden` (a deck list: those the user may not see) with this user's new,
-/// due and total counts, by name.
+/// `list_with_counts`'s statement over the decks `$where` picks: the user's schedules
+/// grouped by deck once, each deck's size from its tally (one row, kept by triggers), so the
+/// cost follows the decks listed and the user's own schedules, not the site's cards.
+macro_rules! decks_with_counts {
+    ($($where:tt)*) => {
+        concat!(
+            "WITH mine AS (
+                SELECT c.deck_id, COUNT(*) AS scheduled,
+                       CAST(SUM(CASE WHEN s.due_day <= $2 THEN 1 ELSE 0 END) AS BIGINT) AS due
+                FROM review_states s JOIN cards c ON c.id = s.card_id
+                WHERE s.user_id = $1 GROUP BY c.deck_id)
+             SELECT d.id, d.name, d.description, d.public, d.owner_id,
+                    COALESCE(z.cards, 0) AS total,
+                    COALESCE(z.cards, 0) - COALESCE(m.scheduled, 0) AS new_count,
+                    COALESCE(m.due, 0) AS due_count
+             FROM decks d LEFT JOIN deck_tally z ON z.deck_id = d.id
+                  LEFT JOIN mine m ON m.deck_id = d.id ",
+            $($where)*,
+            " ORDER BY d.name COLLATE NOCASE"
+        )
+    };
+}
+
+/// The decks of `decks` (a JSON array; every deck when `None`) with this user's new, due and
+/// total counts, by name.
 pub async fn list_with_counts(
     db: impl Executor<'_>,
     user_id: i64,
     today: i32,
-    hidden: &str,
+    decks: Option<&str>,
 ) -> Result<Vec<DeckSummary>, sqlx::Error> {
-    // One pass over the user's schedules, grouped by deck.
-    sqlx::query_as(
-        "WITH mine AS (
-            SELECT c.deck_id, COUNT(*) AS scheduled, CAST(SUM(CASE WHEN s.due_day <= $2 THEN 1 ELSE 0 END) AS BIGINT) AS due
-            FROM review_states s JOIN cards c ON c.id = s.card_id
-            WHERE s.user_id = $1 GROUP BY c.deck_id),
-         sizes AS (SELECT deck_id, COUNT(*) AS total FROM cards GROUP BY deck_id)
-         SELECT d.id, d.name, d.description, d.public, d.owner_id, COALESCE(z.total, 0) AS total,
-                COALESCE(z.total, 0) - COALESCE(m.scheduled, 0) AS new_count,
-                COALESCE(m.due, 0) AS due_count
-         FROM decks d LEFT JOIN sizes z ON z.deck_id = d.id LEFT JOIN mine m ON m.deck_id = d.id
-         WHERE $3 = '' OR instr($3, ',' || d.id || ',') = 0
-         ORDER BY d.name COLLATE NOCASE",
-    )
-    .bind(user_id)
-    .bind(today)
-    .bind(hidden)
-    .fetch_all(db)
-    .await
+    let Some(decks) = decks else {
+        return sqlx::query_as(decks_with_counts!(""))
+            .bind(user_id)
+            .bind(today)
+            .fetch_all(db)
+            .await;
+    };
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            decks_with_counts!(concat!("WHERE d.id IN ", crate::decks_in!(sqlite, "$3")))
+        }
+        Backend::Postgres => {
+            decks_with_counts!(concat!("WHERE d.id IN ", crate::decks_in!(postgres, "$3")))
+        }
+    };
+    sqlx::query_as(sql)
+        .bind(user_id)
+        .bind(today)
+        .bind(decks)
+        .fetch_all(db)
+        .await
 }
 
 /// One deck.

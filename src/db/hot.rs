@@ -11,8 +11,8 @@
 use super::Db;
 use super::decks::CardRow;
 use super::reviews::{
-    FIRST_NEW_IN_DECK, FIRST_NEW_INTERLEAVED, MaybeState, NEXT_DUE_DAY_FILTERED,
-    QUEUE_HEAD_ALL_DECKS, QUEUE_HEAD_FILTERED, QueueHeadRow,
+    FIRST_NEW_EVERY_DECK, FIRST_NEW_IN_DECKS, MaybeState, NEXT_DUE_DAY_EVERY_DECK,
+    NEXT_DUE_DAY_IN_DECKS, QUEUE_HEAD_ALL_DECKS, QUEUE_HEAD_FILTERED, QueueHeadRow,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use std::cell::RefCell;
@@ -37,9 +37,10 @@ fn numbered(sql: &str) -> String {
 
 static HEAD_ALL_DECKS: LazyLock<String> = LazyLock::new(|| numbered(QUEUE_HEAD_ALL_DECKS));
 static HEAD_FILTERED: LazyLock<String> = LazyLock::new(|| numbered(QUEUE_HEAD_FILTERED));
-static NEW_IN_DECK: LazyLock<String> = LazyLock::new(|| numbered(FIRST_NEW_IN_DECK));
-static NEW_INTERLEAVED: LazyLock<String> = LazyLock::new(|| numbered(FIRST_NEW_INTERLEAVED));
-static NEXT_DUE_DAY: LazyLock<String> = LazyLock::new(|| numbered(NEXT_DUE_DAY_FILTERED));
+static NEW_EVERY_DECK: LazyLock<String> = LazyLock::new(|| numbered(FIRST_NEW_EVERY_DECK));
+static NEW_IN_DECKS: LazyLock<String> = LazyLock::new(|| numbered(FIRST_NEW_IN_DECKS));
+static NEXT_DUE_EVERY_DECK: LazyLock<String> = LazyLock::new(|| numbered(NEXT_DUE_DAY_EVERY_DECK));
+static NEXT_DUE_IN_DECKS: LazyLock<String> = LazyLock::new(|| numbered(NEXT_DUE_DAY_IN_DECKS));
 
 /// A rusqlite failure, as the store's error type.
 fn failed(e: rusqlite::Error) -> sqlx::Error {
@@ -124,25 +125,23 @@ fn card_row(r: &Row<'_>) -> rusqlite::Result<CardRow> {
 }
 
 /// `reviews::queue_head`: counts and the first due card for `user_id` on day `today`, in
-/// deck `only` (or all) but not in the `hidden` deck list.
+/// the decks of `decks` (a JSON array; every deck when `None`).
 pub async fn queue_head(
     db: &Db,
     user_id: i64,
     today: i32,
-    only: Option<i64>,
-    hidden: &str,
+    decks: Option<&str>,
 ) -> Result<QueueHeadRow, sqlx::Error> {
     let Some(path) = db.file() else {
-        return super::reviews::queue_head(db.reader(), user_id, today, only, hidden).await;
+        return super::reviews::queue_head(db.reader(), user_id, today, decks).await;
     };
-    with_reader(path, |conn| {
-        if only.is_none() && hidden.is_empty() {
-            conn.prepare_cached(&HEAD_ALL_DECKS)?
-                .query_row((user_id, today), queue_head_row)
-        } else {
-            conn.prepare_cached(&HEAD_FILTERED)?
-                .query_row((user_id, today, only, hidden, today), queue_head_row)
-        }
+    with_reader(path, |conn| match decks {
+        None => conn
+            .prepare_cached(&HEAD_ALL_DECKS)?
+            .query_row((user_id, today), queue_head_row),
+        Some(decks) => conn
+            .prepare_cached(&HEAD_FILTERED)?
+            .query_row((user_id, today, decks, today), queue_head_row),
     })
     .map_err(failed)
 }
@@ -152,21 +151,21 @@ pub async fn queue_head(
 pub async fn first_new(
     db: &Db,
     user_id: i64,
-    only: Option<i64>,
-    hidden: &str,
+    decks: Option<&str>,
 ) -> Result<Option<CardRow>, sqlx::Error> {
     let Some(path) = db.file() else {
-        return super::reviews::first_new(db.reader(), user_id, only, hidden).await;
+        return super::reviews::first_new(db.reader(), user_id, decks).await;
     };
     with_reader(path, |conn| {
-        let sql: &str = if only.is_some() {
-            &NEW_IN_DECK
-        } else {
-            &NEW_INTERLEAVED
-        };
-        conn.prepare_cached(sql)?
-            .query_row((user_id, only, hidden), card_row)
-            .optional()
+        match decks {
+            None => conn
+                .prepare_cached(&NEW_EVERY_DECK)?
+                .query_row((user_id,), card_row),
+            Some(decks) => conn
+                .prepare_cached(&NEW_IN_DECKS)?
+                .query_row((user_id, decks), card_row),
+        }
+        .optional()
     })
     .map_err(failed)
 }
@@ -176,15 +175,18 @@ pub async fn next_due_day(
     db: &Db,
     user_id: i64,
     today: i32,
-    only: Option<i64>,
-    hidden: &str,
+    decks: Option<&str>,
 ) -> Result<Option<i64>, sqlx::Error> {
     let Some(path) = db.file() else {
-        return super::reviews::next_due_day(db.reader(), user_id, today, only, hidden).await;
+        return super::reviews::next_due_day(db.reader(), user_id, today, decks).await;
     };
-    with_reader(path, |conn| {
-        conn.prepare_cached(&NEXT_DUE_DAY)?
-            .query_row((user_id, today, only, hidden), |r| r.get(0))
+    with_reader(path, |conn| match decks {
+        None => conn
+            .prepare_cached(&NEXT_DUE_EVERY_DECK)?
+            .query_row((user_id, today), |r| r.get(0)),
+        Some(decks) => conn
+            .prepare_cached(&NEXT_DUE_IN_DECKS)?
+            .query_row((user_id, today, decks), |r| r.get(0)),
     })
     .map_err(failed)
 }

@@ -1,6 +1,6 @@
 //! Aggregates of one user's schedule and history for /stats.
 
-use crate::db::{Executor, Pool};
+use crate::db::{Backend, Executor, Pool};
 use sqlx::FromRow;
 
 use crate::srs::rollup::MATURE_INTERVAL_DAYS;
@@ -127,30 +127,54 @@ pub struct DeckStagesRow {
     pub mature: i64,
 }
 
-/// The decks not in `hidden` (a deck list) with this user's learning and mature counts.
+/// `deck_stages`'s statement over the decks `$where` picks (sizes from the deck tally).
+macro_rules! deck_stages_of {
+    ($($where:tt)*) => {
+        concat!(
+            "WITH mine AS (
+                SELECT c.deck_id,
+                       CAST(SUM(CASE WHEN s.interval_days < $2 THEN 1 ELSE 0 END) AS BIGINT) AS learning,
+                       CAST(SUM(CASE WHEN s.interval_days >= $2 THEN 1 ELSE 0 END) AS BIGINT) AS mature
+                FROM review_states s JOIN cards c ON c.id = s.card_id
+                WHERE s.user_id = $1 GROUP BY c.deck_id)
+             SELECT d.id, d.name, COALESCE(z.cards, 0) AS total, COALESCE(m.learning, 0) AS learning,
+                    COALESCE(m.mature, 0) AS mature
+             FROM decks d LEFT JOIN deck_tally z ON z.deck_id = d.id
+                  LEFT JOIN mine m ON m.deck_id = d.id ",
+            $($where)*,
+            " ORDER BY d.name COLLATE NOCASE"
+        )
+    };
+}
+
+/// The decks of `decks` (a JSON array; every deck when `None`) with this user's learning and
+/// mature counts.
 pub async fn deck_stages(
     db: impl Executor<'_>,
     user_id: i64,
-    hidden: &str,
+    decks: Option<&str>,
 ) -> Result<Vec<DeckStagesRow>, sqlx::Error> {
-    // One pass over the user's schedules, grouped by deck, instead of one per deck and stage.
-    sqlx::query_as(
-        "WITH mine AS (
-            SELECT c.deck_id, CAST(SUM(CASE WHEN s.interval_days < $2 THEN 1 ELSE 0 END) AS BIGINT) AS learning, CAST(SUM(CASE WHEN s.interval_days >= $2 THEN 1 ELSE 0 END) AS BIGINT) AS mature
-            FROM review_states s JOIN cards c ON c.id = s.card_id
-            WHERE s.user_id = $1 GROUP BY c.deck_id),
-         sizes AS (SELECT deck_id, COUNT(*) AS total FROM cards GROUP BY deck_id)
-         SELECT d.id, d.name, COALESCE(z.total, 0) AS total, COALESCE(m.learning, 0) AS learning,
-                COALESCE(m.mature, 0) AS mature
-         FROM decks d LEFT JOIN sizes z ON z.deck_id = d.id LEFT JOIN mine m ON m.deck_id = d.id
-         WHERE $3 = '' OR instr($3, ',' || d.id || ',') = 0
-         ORDER BY d.name COLLATE NOCASE",
-    )
-    .bind(user_id)
-    .bind(MATURE_INTERVAL_DAYS)
-    .bind(hidden)
-    .fetch_all(db)
-    .await
+    let Some(decks) = decks else {
+        return sqlx::query_as(deck_stages_of!(""))
+            .bind(user_id)
+            .bind(MATURE_INTERVAL_DAYS)
+            .fetch_all(db)
+            .await;
+    };
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            deck_stages_of!(concat!("WHERE d.id IN ", crate::decks_in!(sqlite, "$3")))
+        }
+        Backend::Postgres => {
+            deck_stages_of!(concat!("WHERE d.id IN ", crate::decks_in!(postgres, "$3")))
+        }
+    };
+    sqlx::query_as(sql)
+        .bind(user_id)
+        .bind(MATURE_INTERVAL_DAYS)
+        .bind(decks)
+        .fetch_all(db)
+        .await
 }
 
 /// The study days from `from` on with at least one review that stands, latest first.

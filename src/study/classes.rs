@@ -235,18 +235,22 @@ pub async fn page(
 ) -> Result<ClassPage, StudyError> {
     let class = owned(pool, teacher.learner.id, class_id).await?;
     let assigned = db::classes::deck_ids(pool, class.id).await?;
-    let hidden = &teacher.learner.hidden_decks;
-    let decks = db::decks::list_with_counts(pool, teacher.learner.id, today, hidden)
-        .await?
-        .into_iter()
-        .filter(|d| assigned.contains(&d.id) || teacher.may_assign_deck(d.owner_id, d.public))
-        .map(|d| DeckChoice {
-            assigned: assigned.contains(&d.id),
-            public: d.public,
-            id: d.id,
-            name: d.name,
-        })
-        .collect();
+    let decks = db::decks::list_with_counts(
+        pool,
+        teacher.learner.id,
+        today,
+        teacher.learner.visible_decks(),
+    )
+    .await?
+    .into_iter()
+    .filter(|d| assigned.contains(&d.id) || teacher.may_assign_deck(d.owner_id, d.public))
+    .map(|d| DeckChoice {
+        assigned: assigned.contains(&d.id),
+        public: d.public,
+        id: d.id,
+        name: d.name,
+    })
+    .collect();
     Ok(ClassPage {
         members: db::classes::members(pool, class.id).await?,
         default_retention: db::classes::default_retention(pool, class.id).await?,

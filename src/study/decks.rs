@@ -20,9 +20,14 @@ pub async fn list(
     learner: &Learner,
     now: Timestamp,
 ) -> Result<Vec<DeckSummary>, StudyError> {
-    db::decks::list_with_counts(pool, learner.id, learner.today(now), &learner.hidden_decks)
-        .await
-        .context("listing decks")
+    db::decks::list_with_counts(
+        pool,
+        learner.id,
+        learner.today(now),
+        learner.visible_decks(),
+    )
+    .await
+    .context("listing decks")
 }
 
 /// The name of class `class_id` if `learner` belongs to it (for "You joined ...").

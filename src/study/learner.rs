@@ -30,20 +30,26 @@ pub struct Learner {
     pub fsrs_parameters: Arc<[f32]>,
     /// The exams of their classes that are not long past.
     pub exams: Arc<[ExamWindow]>,
-    /// The decks they may not see, as a deck list for SQL: ids framed by commas, ",5,7,", or
-    /// "" when nothing is hidden (the common case, which the queries skip at no cost per row).
-    pub hidden_decks: Arc<str>,
     /// The decks they may see, sorted.
     pub visible: Arc<[i64]>,
+    /// The same as a JSON array for the scoped queries (`[1,5,7]`), or `None` when they see
+    /// every deck of the site (a one-course site, an admin), which the queries read without
+    /// a deck filter.
+    pub visible_json: Option<Arc<str>>,
 }
 
-/// Which decks a queue query covers.
+/// Which decks a query covers: a JSON array of deck ids, or every deck (`None`).
 #[derive(Debug, Clone)]
 pub struct DeckScope {
-    /// One deck only, or all.
-    pub only: Option<i64>,
-    /// Decks to leave out (a deck list).
-    pub hidden: Arc<str>,
+    /// The decks, or `None` for every deck.
+    pub decks: Option<Arc<str>>,
+}
+
+impl DeckScope {
+    /// The decks as the `db` queries take them.
+    pub fn decks(&self) -> Option<&str> {
+        self.decks.as_deref()
+    }
 }
 
 /// The learner of user `user_id` at `now`: `None` for an unknown or disabled account.
@@ -76,22 +82,14 @@ impl Learner {
     /// The learner of an account's row (from a session or from [`load`]), with the decks
     /// they may see read now.
     pub async fn of_row(pool: &Pool, row: &LearnerRow) -> Result<Self, StudyError> {
-        let decks = crate::db::classes::deck_visibility(pool, row.id).await?;
-        Ok(Self::from_parts(row, &decks))
+        let (visible, every) = crate::db::classes::visible_decks(pool, row.id).await?;
+        Ok(Self::from_parts(row, visible, every))
     }
 
-    /// The learner of an account's row and each deck's visibility to them, `(deck, visible)`.
-    pub fn from_parts(row: &LearnerRow, decks: &[(i64, bool)]) -> Self {
-        let visible: Arc<[i64]> = decks
-            .iter()
-            .filter(|(_, v)| *v)
-            .map(|(id, _)| *id)
-            .collect();
-        let hidden: Vec<i64> = decks
-            .iter()
-            .filter(|(_, v)| !*v)
-            .map(|(id, _)| *id)
-            .collect();
+    /// The learner of an account's row and the decks they may see (sorted), `every` when
+    /// those are all the site's decks.
+    pub fn from_parts(row: &LearnerRow, visible: Vec<i64>, every: bool) -> Self {
+        let visible_json = (!every).then(|| Arc::from(json_list(&visible)));
         Self {
             id: row.id,
             calendar: StudyCalendar::stored(&row.time_zone, row.day_starts_hour),
@@ -108,8 +106,8 @@ impl Learner {
                 .unwrap_or_default()
                 .into(),
             exams: crate::db::exams::windows_from_json(row.exams.as_deref()).into(),
-            hidden_decks: Arc::from(deck_list(&hidden)),
-            visible,
+            visible: visible.into(),
+            visible_json,
         }
     }
 
@@ -133,27 +131,34 @@ impl Learner {
         self.visible.binary_search(&deck_id).is_ok()
     }
 
-    /// The decks a queue query should look at: one deck (if visible), and the hidden ones.
+    /// The decks a query should look at: one deck (if they may see it), or all they see.
     pub fn deck_scope(&self, deck: Option<i64>) -> Result<DeckScope, StudyError> {
-        if deck.is_some_and(|id| !self.can_see(id)) {
-            return Err(StudyError::NotFound);
+        match deck {
+            Some(id) if !self.can_see(id) => Err(StudyError::NotFound),
+            Some(id) => Ok(DeckScope {
+                decks: Some(Arc::from(json_list(&[id]))),
+            }),
+            None => Ok(DeckScope {
+                decks: self.visible_json.clone(),
+            }),
         }
-        Ok(DeckScope {
-            only: deck,
-            hidden: self.hidden_decks.clone(),
-        })
+    }
+
+    /// Every deck they see, as the `db` queries take it.
+    pub fn visible_decks(&self) -> Option<&str> {
+        self.visible_json.as_deref()
     }
 }
 
-/// Ids framed by commas, ",5,7,", tested in SQL with `instr`; "" for none.
-pub fn deck_list(ids: &[i64]) -> String {
-    if ids.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from(",");
-    for id in ids {
+/// Ids as a JSON array, `[5,7]`.
+pub fn json_list(ids: &[i64]) -> String {
+    let mut out = String::from("[");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
         out.push_str(&id.to_string());
-        out.push(',');
     }
+    out.push(']');
     out
 }

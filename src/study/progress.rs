@@ -116,7 +116,7 @@ pub async fn progress(pool: &Pool, user: &Learner, now: Timestamp) -> Result<Pro
     });
 
     let days = db::stats::study_days_desc(pool, user.id, today - 3660).await?;
-    let decks: Vec<DeckProgress> = db::stats::deck_stages(pool, user.id, &user.hidden_decks)
+    let decks: Vec<DeckProgress> = db::stats::deck_stages(pool, user.id, user.visible_decks())
         .await?
         .into_iter()
         .map(|d| {

@@ -153,7 +153,7 @@ pub async fn next(
     let scope = user.deck_scope(deck_id)?;
     let pool = database.reader();
     // On this thread's own connection (see `db::hot`): no hand-off to sqlx's thread.
-    let head = db::hot::queue_head(database, user.id, today_day, scope.only, &scope.hidden).await?;
+    let head = db::hot::queue_head(database, user.id, today_day, scope.decks()).await?;
     let events: Vec<(i64, i64, i64, i64)> = serde_json::from_str(&head.today_events)
         .map_err(|e| StudyError::Internal(anyhow::anyhow!("today's events: {e}")))?;
     let seen_today = |card_id: i64| {
@@ -194,7 +194,7 @@ pub async fn next(
         card = head.due().map(|(c, s)| (c, Some(s)));
     }
     if card.is_none() && new_available > 0 {
-        card = db::hot::first_new(database, user.id, scope.only, &scope.hidden)
+        card = db::hot::first_new(database, user.id, scope.decks())
             .await?
             .map(|c| (c, None));
     }
@@ -252,7 +252,7 @@ pub async fn next(
     };
     let next_due_day = match next {
         Some(_) => None,
-        None => db::hot::next_due_day(database, user.id, today_day, scope.only, &scope.hidden)
+        None => db::hot::next_due_day(database, user.id, today_day, scope.decks())
             .await?
             .and_then(|d| i32::try_from(d).ok()),
     };

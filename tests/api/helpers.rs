@@ -418,43 +418,14 @@ impl TestApp {
             .unwrap()
     }
 
-    /// The account called `name` as the use cases take it: the decks it may see as its session
-    /// would compute them, SM-2, UTC, no exams.
+    /// The account called `name` as the use cases take it, loaded as a job loads one
+    /// (`study::learner::load`).
     pub async fn learner(&self, name: &str) -> studyhall::study::Learner {
         let id = self.user_id(name).await;
-        let decks = studyhall::db::classes::deck_visibility(self.db().await.reader(), id)
+        studyhall::study::learner::load(self.db().await.reader(), id, self.clock().now())
             .await
-            .unwrap();
-        let ids = |seen: bool| -> Vec<i64> {
-            decks
-                .iter()
-                .filter(|(_, visible)| *visible == seen)
-                .map(|(id, _)| *id)
-                .collect()
-        };
-        studyhall::study::Learner {
-            id,
-            calendar: studyhall::srs::day::StudyCalendar::stored("UTC", 4),
-            new_per_day: 20,
-            extra_new: None,
-            scheduler: studyhall::srs::scheduler::Scheduler::Sm2,
-            fsrs_parameters: Vec::new().into(),
-            exams: Vec::new().into(),
-            // A deck list as SQL reads it: ",5,7,", or "" for none.
-            hidden_decks: match ids(false) {
-                hidden if hidden.is_empty() => "".into(),
-                hidden => format!(
-                    ",{},",
-                    hidden
-                        .iter()
-                        .map(i64::to_string)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )
-                .into(),
-            },
-            visible: ids(true).into(),
-        }
+            .unwrap()
+            .expect("an account that may log in")
     }
 
     /// This admin gives the account called `name` the role `role` through the users page.

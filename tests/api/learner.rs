@@ -29,12 +29,15 @@ async fn a_learner_loads_from_a_user_id_with_the_sessions_limits_and_decks() {
     assert_eq!(learner.new_per_day, 7);
     assert!(learner.can_see(1), "the course deck is public");
     assert!(!learner.can_see(private), "another's private deck is not");
-    assert_eq!(&*learner.hidden_decks, format!(",{private},"));
+    let visible = learner.visible_decks().expect("not every deck");
+    assert!(!visible.contains(&private.to_string()), "{visible}");
+    assert!(visible.starts_with("[1,"), "{visible}");
     let admin = learner::load(reader, admin_id, now)
         .await
         .unwrap()
         .expect("admin");
     assert!(admin.can_see(private), "an admin sees every deck");
+    assert_eq!(admin.visible_decks(), None, "and reads them unfiltered");
 
     assert!(learner::load(reader, 9_999, now).await.unwrap().is_none());
     sqlx::query("UPDATE users SET disabled = 1 WHERE id = $1")

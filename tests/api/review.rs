@@ -577,26 +577,40 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
     for q in [5, 2, 4, 1, 3, 5, 4, 0, 5] {
         app.grade_next(q, None).await;
     }
-    let inline_new = studyhall::db::hot::first_new(app.db().await, user, None, "")
+    // Every deck named: the filtered statements, covering what the fast ones do.
+    let every: Vec<i64> = sqlx::query_scalar("SELECT id FROM decks ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let json = |ids: &[i64]| {
+        format!(
+            "[{}]",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        )
+    };
+    let all = json(&every);
+    let but_2: Vec<i64> = every.iter().copied().filter(|d| *d != 2).collect();
+    let but_2 = json(&but_2);
+    let inline_new = studyhall::db::hot::first_new(app.db().await, user, None)
         .await
         .unwrap()
         .map(|c| c.id);
-    let filtered_new = studyhall::db::reviews::first_new(&pool, user, None, ",999999,")
+    let filtered_new = studyhall::db::reviews::first_new(&pool, user, Some(&all))
         .await
         .unwrap()
         .map(|c| c.id);
     assert!(inline_new.is_some());
     assert_eq!(inline_new, filtered_new, "the first new card");
     for day in [today - 1, today, today + 1, today + 7] {
-        let fast = studyhall::db::reviews::queue_head(&pool, user, day, None, "")
+        let fast = studyhall::db::reviews::queue_head(&pool, user, day, None)
             .await
             .unwrap();
-        // A hidden list naming no deck takes the filtered statement and hides nothing.
-        let filtered = studyhall::db::reviews::queue_head(&pool, user, day, None, ",999999,")
+        // Every deck named takes the filtered statement and leaves nothing out.
+        let filtered = studyhall::db::reviews::queue_head(&pool, user, day, Some(&all))
             .await
             .unwrap();
         // And the same statement on the calling thread's own connection (`db::hot`).
-        let inline = studyhall::db::hot::queue_head(app.db().await, user, day, None, "")
+        let inline = studyhall::db::hot::queue_head(app.db().await, user, day, None)
             .await
             .unwrap();
         assert_eq!(inline.due_count, filtered.due_count);
@@ -606,24 +620,20 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
         assert_eq!(inline.state, filtered.state);
         assert_eq!(inline.front, filtered.front);
         assert_eq!(
-            studyhall::db::hot::next_due_day(app.db().await, user, day, None, "")
+            studyhall::db::hot::next_due_day(app.db().await, user, day, None)
                 .await
                 .unwrap(),
-            studyhall::db::reviews::next_due_day(&pool, user, day, None, ",999999,")
+            studyhall::db::reviews::next_due_day(&pool, user, day, Some(&all))
                 .await
                 .unwrap()
         );
-        // A chosen deck, and a hidden deck, inline and through sqlx.
-        for (only, hidden) in [
-            (Some(1), ""),
-            (Some(2), ""),
-            (None, ",2,"),
-            (Some(1), ",2,"),
-        ] {
-            let a = studyhall::db::hot::queue_head(app.db().await, user, day, only, hidden)
+        // A chosen deck, and all but one, inline and through sqlx.
+        for decks in ["[1]", "[2]", but_2.as_str(), "[]"] {
+            let decks = Some(decks);
+            let a = studyhall::db::hot::queue_head(app.db().await, user, day, decks)
                 .await
                 .unwrap();
-            let b = studyhall::db::reviews::queue_head(&pool, user, day, only, hidden)
+            let b = studyhall::db::reviews::queue_head(&pool, user, day, decks)
                 .await
                 .unwrap();
             assert_eq!(
@@ -641,23 +651,23 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
                     b.state,
                     &b.today_events
                 ),
-                "{only:?} {hidden:?} on day {day}"
+                "{decks:?} on day {day}"
             );
             assert_eq!(
-                studyhall::db::hot::first_new(app.db().await, user, only, hidden)
+                studyhall::db::hot::first_new(app.db().await, user, decks)
                     .await
                     .unwrap()
                     .map(|c| c.id),
-                studyhall::db::reviews::first_new(&pool, user, only, hidden)
+                studyhall::db::reviews::first_new(&pool, user, decks)
                     .await
                     .unwrap()
                     .map(|c| c.id)
             );
             assert_eq!(
-                studyhall::db::hot::next_due_day(app.db().await, user, day, only, hidden)
+                studyhall::db::hot::next_due_day(app.db().await, user, day, decks)
                     .await
                     .unwrap(),
-                studyhall::db::reviews::next_due_day(&pool, user, day, only, hidden)
+                studyhall::db::reviews::next_due_day(&pool, user, day, decks)
                     .await
                     .unwrap()
             );

@@ -87,6 +87,15 @@ async fn assert_counts_match_a_recount(app: &TestApp, pool: &SqlitePool, step: &
     for &user in &users {
         for day in [today - 1, today, today + 1, today + 4, today + 30] {
             for (only, hidden) in &scopes {
+                // The same scope as the queries take it: the decks it covers, as JSON.
+                let covered: Vec<String> = decks
+                    .iter()
+                    .filter(|d| only.is_none_or(|o| o == **d))
+                    .filter(|d| !hidden.contains(&format!(",{d},")))
+                    .map(i64::to_string)
+                    .collect();
+                let scope = (only.is_some() || !hidden.is_empty())
+                    .then(|| format!("[{}]", covered.join(",")));
                 let due: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM review_states s JOIN cards c ON c.id = s.card_id
                      WHERE s.user_id = $1 AND s.due_day <= $2 AND ($3 IS NULL OR c.deck_id = $3)
@@ -113,7 +122,7 @@ async fn assert_counts_match_a_recount(app: &TestApp, pool: &SqlitePool, step: &
                 .await
                 .unwrap();
                 let inline =
-                    studyhall::db::hot::queue_head(app.db().await, user, day, *only, hidden)
+                    studyhall::db::hot::queue_head(app.db().await, user, day, scope.as_deref())
                         .await
                         .unwrap();
                 assert_eq!(
@@ -122,7 +131,7 @@ async fn assert_counts_match_a_recount(app: &TestApp, pool: &SqlitePool, step: &
                     "user {user}, day {day}, deck {only:?}, hidden {hidden:?}, after {step}"
                 );
                 let through_sqlx =
-                    studyhall::db::reviews::queue_head(pool, user, day, *only, hidden)
+                    studyhall::db::reviews::queue_head(pool, user, day, scope.as_deref())
                         .await
                         .unwrap();
                 assert_eq!((through_sqlx.due_count, through_sqlx.new_count), (due, new));

@@ -41,69 +41,126 @@ pub async fn today_events(
     .await
 }
 
-/// The first unseen card of deck $2 (not in the decks listed in $3) for user $1.
-pub(in crate::db) const FIRST_NEW_IN_DECK: &str =
-    "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
-     FROM cards c
-     WHERE c.deck_id = $2 AND ($3 = '' OR instr($3, ',' || c.deck_id || ',') = 0)
-       AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = $1 AND s.card_id = c.id)
-     ORDER BY c.position, c.id LIMIT 1";
+/// The decks of a JSON array parameter (`[3,7]`) as a subquery, in a dialect: what a scoped
+/// query reads its decks from, one index lookup per deck, so that its cost follows the
+/// learner's decks and not the site's.
+#[macro_export]
+macro_rules! decks_in {
+    (sqlite, $param:literal) => {
+        concat!("(SELECT value FROM json_each(", $param, "))")
+    };
+    (postgres, $param:literal) => {
+        concat!(
+            "(SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(",
+            $param,
+            " AS json)))"
+        )
+    };
+}
 
-/// The first unseen card over every deck ($2 is NULL) but those listed in $3, the decks
-/// interleaved by position, for user $1.
-pub(in crate::db) const FIRST_NEW_INTERLEAVED: &str =
+/// The first unseen card over every deck, the decks interleaved by position, for user $1.
+pub(in crate::db) const FIRST_NEW_EVERY_DECK: &str =
     "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
      FROM cards c
-     WHERE $2 IS NULL AND ($3 = '' OR instr($3, ',' || c.deck_id || ',') = 0)
-       AND NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = $1 AND s.card_id = c.id)
+     WHERE NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = $1 AND s.card_id = c.id)
      ORDER BY c.position, c.deck_id, c.id LIMIT 1";
 
-/// The next card this user never reviewed, in deck `only` (or all) but not in the `hidden`
-/// deck list. New cards come interleaved across the decks in scope, by position: the first
-/// card of every deck, then the second, and so on, so a student meets every deck (the
+/// The first unseen card of the decks in $2 (a JSON array) for user $1, interleaved by
+/// position: each deck's first unseen card (its `(deck_id, position)` index), then the first
+/// of those. A site's other decks are never read.
+macro_rules! first_new_in_decks {
+    ($dialect:ident) => {
+        concat!(
+            "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
+             FROM cards c
+             WHERE c.id IN (
+                SELECT (SELECT c2.id FROM cards c2
+                        WHERE c2.deck_id = v.value
+                          AND NOT EXISTS (SELECT 1 FROM review_states s
+                                          WHERE s.user_id = $1 AND s.card_id = c2.id)
+                        ORDER BY c2.position, c2.id LIMIT 1)
+                FROM ",
+            crate::decks_in!($dialect, "$2"),
+            " AS v)
+             ORDER BY c.position, c.deck_id, c.id LIMIT 1"
+        )
+    };
+}
+
+/// `first_new_in_decks!` on SQLite.
+pub(in crate::db) const FIRST_NEW_IN_DECKS: &str = first_new_in_decks!(sqlite);
+/// The same on PostgreSQL.
+const FIRST_NEW_IN_DECKS_POSTGRES: &str = first_new_in_decks!(postgres);
+
+/// The next card this user never reviewed, in the decks of `decks` (a JSON array; every deck
+/// when `None`). New cards come interleaved across the decks in scope, by position: the
+/// first card of every deck, then the second, and so on, so a student meets every deck (the
 /// generated problems included) from the first day.
 pub async fn first_new(
     db: impl Executor<'_>,
     user_id: i64,
-    only: Option<i64>,
-    hidden: &str,
+    decks: Option<&str>,
 ) -> Result<Option<CardRow>, sqlx::Error> {
-    // Two statements, so that each gets its index: (deck_id, position) for one deck,
-    // (position, deck_id, id) for the interleaved walk over all of them.
-    let sql = if only.is_some() {
-        FIRST_NEW_IN_DECK
-    } else {
-        FIRST_NEW_INTERLEAVED
+    let Some(decks) = decks else {
+        return sqlx::query_as(FIRST_NEW_EVERY_DECK)
+            .bind(user_id)
+            .fetch_optional(db)
+            .await;
+    };
+    let sql = match db.backend() {
+        Backend::Sqlite => FIRST_NEW_IN_DECKS,
+        Backend::Postgres => FIRST_NEW_IN_DECKS_POSTGRES,
     };
     sqlx::query_as(sql)
         .bind(user_id)
-        .bind(only)
-        .bind(hidden)
+        .bind(decks)
         .fetch_optional(db)
         .await
 }
 
-/// The first day after $2 a card of user $1 is due, in deck $3 (all when NULL) but not in
-/// the decks listed in $4.
-pub(in crate::db) const NEXT_DUE_DAY_FILTERED: &str =
-    "SELECT MIN(s.due_day) FROM review_states s JOIN cards c ON c.id = s.card_id
-     WHERE s.user_id = $1 AND s.due_day > $2 AND ($3 IS NULL OR c.deck_id = $3)
-       AND ($4 = '' OR instr($4, ',' || c.deck_id || ',') = 0)";
+/// The first day after $2 a card of user $1 is due, over every deck.
+pub(in crate::db) const NEXT_DUE_DAY_EVERY_DECK: &str =
+    "SELECT MIN(s.due_day) FROM review_states s WHERE s.user_id = $1 AND s.due_day > $2";
 
-/// The earliest day after `today` on which a card falls due, in deck `only` (or all) but not
-/// in the `hidden` deck list.
+/// The first day after $2 a card of user $1 is due, in the decks of $3 (a JSON array).
+macro_rules! next_due_day_in_decks {
+    ($dialect:ident) => {
+        concat!(
+            "SELECT MIN(s.due_day) FROM review_states s JOIN cards c ON c.id = s.card_id
+             WHERE s.user_id = $1 AND s.due_day > $2 AND c.deck_id IN ",
+            crate::decks_in!($dialect, "$3")
+        )
+    };
+}
+
+/// `next_due_day_in_decks!` on SQLite.
+pub(in crate::db) const NEXT_DUE_DAY_IN_DECKS: &str = next_due_day_in_decks!(sqlite);
+/// The same on PostgreSQL.
+const NEXT_DUE_DAY_IN_DECKS_POSTGRES: &str = next_due_day_in_decks!(postgres);
+
+/// The earliest day after `today` on which a card falls due, in the decks of `decks` (every
+/// deck when `None`).
 pub async fn next_due_day(
     db: impl Executor<'_>,
     user_id: i64,
     today: i32,
-    only: Option<i64>,
-    hidden: &str,
+    decks: Option<&str>,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(NEXT_DUE_DAY_FILTERED)
+    let Some(decks) = decks else {
+        return sqlx::query_scalar(NEXT_DUE_DAY_EVERY_DECK)
+            .bind(user_id)
+            .bind(today)
+            .fetch_one(db)
+            .await;
+    };
+    let sql = match db.backend() {
+        Backend::Sqlite => NEXT_DUE_DAY_IN_DECKS,
+        Backend::Postgres => NEXT_DUE_DAY_IN_DECKS_POSTGRES,
+    };
+    sqlx::query_scalar(sql)
         .bind(user_id)
         .bind(today)
-        .bind(only)
-        .bind(hidden)
+        .bind(decks)
         .fetch_one(db)
         .await
 }
@@ -165,19 +222,18 @@ impl QueueHeadRow {
     }
 }
 
-/// Counts and the first due card, in deck `only` (or all) but not in the `hidden` deck list,
-/// in one query. Ties on the due day go by card id, which the `review_states_due` index yields
-/// without sorting. With no deck chosen and nothing hidden (the common case) the per-row card
-/// checks are skipped. The counts are sums over the tallies that triggers keep (migration
-/// 0013): a few rows, where counting read every schedule the student has.
+/// Counts and the first due card, in the decks of `decks` (a JSON array; every deck when
+/// `None`), in one query. Ties on the due day go by card id, which the `review_states_due`
+/// index yields without sorting. Over every deck (a learner who sees them all, the common
+/// case on a one-course site) the per-row card checks are skipped. The counts are sums over
+/// the tallies that triggers keep (migration 0013): a few rows per deck in scope.
 pub async fn queue_head(
     db: impl Executor<'_>,
     user_id: i64,
     today: i32,
-    only: Option<i64>,
-    hidden: &str,
+    decks: Option<&str>,
 ) -> Result<QueueHeadRow, sqlx::Error> {
-    if only.is_none() && hidden.is_empty() {
+    let Some(decks) = decks else {
         // The common case, in its own statement: with the deck filters written out of the
         // SQL rather than switched off per row by `$3 IS NULL OR ...`, the counts are plain
         // index range counts (the filtered due count measured 4.6 times a plain one).
@@ -190,7 +246,7 @@ pub async fn queue_head(
             .bind(today)
             .fetch_one(db)
             .await;
-    }
+    };
     let sql = match db.backend() {
         Backend::Sqlite => QUEUE_HEAD_FILTERED,
         Backend::Postgres => QUEUE_HEAD_FILTERED_POSTGRES,
@@ -198,8 +254,7 @@ pub async fn queue_head(
     sqlx::query_as(sql)
         .bind(user_id)
         .bind(today)
-        .bind(only)
-        .bind(hidden)
+        .bind(decks)
         .bind(today)
         .fetch_one(db)
         .await
@@ -247,8 +302,9 @@ macro_rules! head_card {
     };
 }
 
-/// `queue_head` in deck $3 (or all when NULL) without the decks listed in $4 (",3,7,"):
-/// $1 the user, $2 and $5 today.
+/// `queue_head` in the decks of $3 (a JSON array): $1 the user, $2 and $4 today. The deck
+/// card counts are read for those decks only (one lookup each), the user's own tallies and
+/// due schedules are filtered by them.
 macro_rules! queue_head_filtered {
     ($dialect:ident) => {
         concat!(
@@ -257,34 +313,37 @@ macro_rules! queue_head_filtered {
                    s.lapses, s.last_reviewed_at, s.graded_day, s.stability, s.difficulty
             FROM review_states s
             WHERE s.user_id = $1 AND s.due_day <= $2
-              AND ($3 IS NULL OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id = $3))
-              AND ($4 = '' OR EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id
-                                      AND instr($4, ',' || c.deck_id || ',') = 0))
+              AND EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id IN ",
+    crate::decks_in!($dialect, "$3"),
+    ")
             ORDER BY s.due_day, s.card_id LIMIT 1)
          SELECT
 ",
-    today_events!($dialect, "$5"),
+    today_events!($dialect, "$4"),
     "
            (SELECT CAST(COALESCE(SUM(t.cards), 0) AS BIGINT) FROM due_tally t WHERE t.user_id = $1 AND t.due_day <= $2
-              AND ($3 IS NULL OR t.deck_id = $3)
-              AND ($4 = '' OR instr($4, ',' || t.deck_id || ',') = 0)) AS due_count,
-           (SELECT CAST(COALESCE(SUM(t.cards), 0) AS BIGINT) FROM deck_tally t WHERE ($3 IS NULL OR t.deck_id = $3)
-              AND ($4 = '' OR instr($4, ',' || t.deck_id || ',') = 0))
+              AND t.deck_id IN ",
+    crate::decks_in!($dialect, "$3"),
+    ") AS due_count,
+           (SELECT CAST(COALESCE(SUM(t.cards), 0) AS BIGINT) FROM deck_tally t WHERE t.deck_id IN ",
+    crate::decks_in!($dialect, "$3"),
+    ")
              - (SELECT CAST(COALESCE(SUM(t.cards), 0) AS BIGINT) FROM studied_tally t WHERE t.user_id = $1
-                  AND ($3 IS NULL OR t.deck_id = $3)
-                  AND ($4 = '' OR instr($4, ',' || t.deck_id || ',') = 0)) AS new_count,
+                  AND t.deck_id IN ",
+    crate::decks_in!($dialect, "$3"),
+    ") AS new_count,
 ",
     head_card!()
         )
     };
 }
 
-/// `queue_head` in deck $3 (or all when NULL) without the decks listed in $4, on SQLite.
+/// `queue_head` in the decks of $3, on SQLite.
 pub(in crate::db) const QUEUE_HEAD_FILTERED: &str = queue_head_filtered!(sqlite);
 /// The same on PostgreSQL.
 const QUEUE_HEAD_FILTERED_POSTGRES: &str = queue_head_filtered!(postgres);
 
-/// `queue_head` over every deck, nothing hidden: $1 the user, $2 today.
+/// `queue_head` over every deck: $1 the user, $2 today.
 macro_rules! queue_head_all_decks {
     ($dialect:ident) => {
         concat!(
