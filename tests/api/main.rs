@@ -22,6 +22,7 @@ mod hostile_imports;
 mod hostile_tex;
 mod jobs;
 mod learner;
+mod many_courses;
 mod migrate_to;
 mod migrations;
 mod practice;

@@ -1,0 +1,144 @@
+//! A site of many courses (issue 23): what other instructors keep for their own classes
+//! changes nothing a student sees, and none of it is reachable by id.
+
+use crate::helpers::{TestApp, spawn_app};
+use reqwest::StatusCode;
+
+/// Another instructor's course: `decks` private decks of `cards` cards, assigned to a class
+/// of their own whose one student has studied every card (due today), all written in bulk.
+async fn add_other_course(app: &TestApp, owner: &str, decks: i64, cards: i64) -> Vec<i64> {
+    let pool = app.pool().await;
+    let owner_id = app.user_id(owner).await;
+    let day = i32::try_from(app.clock().now().as_second().div_euclid(86_400)).unwrap();
+    let mut ids = Vec::new();
+    for d in 0..decks {
+        let deck: i64 = sqlx::query_scalar(
+            "INSERT INTO decks (name, owner_id, public, created_at)
+             VALUES ($1, $2, 0, 0) RETURNING id",
+        )
+        .bind(format!("{owner} course {d}"))
+        .bind(owner_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        for c in 1..=cards {
+            // Positions 1.. as the course deck's: these would come first if they leaked in.
+            sqlx::query(
+                "INSERT INTO cards (deck_id, front, back, position, created_at, updated_at)
+                 VALUES ($1, $2, 'answer', $3, 0, 0)",
+            )
+            .bind(deck)
+            .bind(format!("{owner} question {d}.{c}"))
+            .bind(c)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        ids.push(deck);
+    }
+    let class: i64 = sqlx::query_scalar(
+        "INSERT INTO classes (name, owner_id, join_code, created_at)
+         VALUES ($1, $2, $3, 0) RETURNING id",
+    )
+    .bind(format!("{owner}'s class"))
+    .bind(owner_id)
+    .bind(format!("code-{owner}"))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let student: i64 = sqlx::query_scalar(
+        "INSERT INTO users (username, password_hash, role, created_at)
+         VALUES ($1, 'x', 'student', 0) RETURNING id",
+    )
+    .bind(format!("{owner}-student"))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO class_members (class_id, user_id, joined_at) VALUES ($1, $2, 0)")
+        .bind(class)
+        .bind(student)
+        .execute(&pool)
+        .await
+        .unwrap();
+    for deck in &ids {
+        sqlx::query("INSERT INTO class_decks (class_id, deck_id) VALUES ($1, $2)")
+            .bind(class)
+            .bind(deck)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+                 interval_days, due_day, lapses, last_reviewed_at)
+             SELECT $1, id, 1, 250, 1, $2, 0, 0 FROM cards WHERE deck_id = $3",
+        )
+        .bind(student)
+        .bind(day)
+        .bind(deck)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    ids
+}
+
+/// The pages a student reads every day, as they stand.
+async fn student_pages(student: &TestApp) -> Vec<(String, String)> {
+    let mut pages = Vec::new();
+    for path in ["/decks", "/review", "/stats", "/review?deck=1", "/practice"] {
+        pages.push((path.to_owned(), student.get_html(path).await));
+    }
+    pages
+}
+
+#[tokio::test]
+async fn other_courses_change_nothing_a_student_sees_and_none_of_them_is_reachable() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let student = app.other_browser();
+    student.register_ok("ada").await;
+    for q in [5, 4, 2, 5] {
+        student.grade_next(q, None).await;
+    }
+    for teacher in ["bob", "cyd"] {
+        app.other_browser().register_ok(teacher).await;
+        app.set_role(teacher, "instructor").await;
+    }
+    let before = student_pages(&student).await;
+
+    let mut private = add_other_course(&app, "bob", 12, 6).await;
+    private.extend(add_other_course(&app, "cyd", 12, 6).await);
+    // Written below the app, so no use case said the sessions went stale: the student is
+    // read again through a server that has not cached their session.
+    let server = app.second_server().await;
+    let student = student.on(&server);
+    let after = student_pages(&student).await;
+    for ((path, was), (_, is)) in before.iter().zip(&after) {
+        assert_eq!(was, is, "{path} changed when other courses were added");
+    }
+    assert!(!after.iter().any(|(_, html)| html.contains("bob question")));
+
+    // And by id: every route that takes a deck or a card answers as for no such thing.
+    let pool = app.pool().await;
+    let card: i64 = sqlx::query_scalar("SELECT MIN(id) FROM cards WHERE deck_id = $1")
+        .bind(private[0])
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let deck = private[0];
+    for path in [
+        format!("/decks/{deck}"),
+        format!("/decks/{deck}/export.csv"),
+        format!("/decks/{deck}/export.apkg"),
+        format!("/decks/{deck}/edit"),
+        format!("/review?deck={deck}"),
+        format!("/cards/{card}"),
+    ] {
+        let status = student.get(&path).await.status();
+        assert!(
+            status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN,
+            "{path}: {status}"
+        );
+        assert_ne!(status, StatusCode::OK, "{path}");
+    }
+}
