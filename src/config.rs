@@ -305,7 +305,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// of them is what keeps a slow or silent client from holding a connection open for ever.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// For a connection's first request line and headers (actix's `client_request_timeout`).
+    /// For a connection's first request line and headers (the HTTP server's `client_request_timeout`).
     pub header: Duration,
     /// For the next request on an idle kept-alive connection.
     pub keep_alive: Duration,
@@ -317,19 +317,20 @@ pub struct Timeouts {
     pub disconnect: Duration,
 }
 
-/// The shortest header, keep-alive and disconnect timeout. actix computes their deadlines from
-/// a clock it updates every 500 ms, and a deadline already past when its timer is armed never
-/// wakes the connection: a 300 ms timeout could hold a silent connection for ever.
-pub const MIN_ACTIX_TIMEOUT: Duration = Duration::from_secs(1);
+/// The shortest header, keep-alive and disconnect timeout. The HTTP server computes their
+/// deadlines from a clock it updates every 500 ms, and a deadline already past when its timer
+/// is armed never wakes the connection: a 300 ms timeout could hold a silent connection for
+/// ever.
+pub const MIN_SERVER_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Timeouts {
-    /// These timeouts with actix's three raised to [`MIN_ACTIX_TIMEOUT`] (the body's are kept
-    /// by studyhall's own timers, which are exact).
-    pub fn with_actix_floor(self) -> Self {
+    /// These timeouts with the HTTP server's three raised to [`MIN_SERVER_TIMEOUT`] (the
+    /// body's are kept by studyhall's own timers, which are exact).
+    pub fn with_server_floor(self) -> Self {
         Self {
-            header: self.header.max(MIN_ACTIX_TIMEOUT),
-            keep_alive: self.keep_alive.max(MIN_ACTIX_TIMEOUT),
-            disconnect: self.disconnect.max(MIN_ACTIX_TIMEOUT),
+            header: self.header.max(MIN_SERVER_TIMEOUT),
+            keep_alive: self.keep_alive.max(MIN_SERVER_TIMEOUT),
+            disconnect: self.disconnect.max(MIN_SERVER_TIMEOUT),
             ..self
         }
     }
@@ -615,7 +616,7 @@ mod tests {
     }
 
     #[test]
-    fn actix_timeouts_are_never_shorter_than_its_clock_tick_allows() {
+    fn server_timeouts_are_never_shorter_than_its_clock_tick_allows() {
         let short = Duration::from_millis(300);
         let floored = Timeouts {
             header: short,
@@ -624,12 +625,12 @@ mod tests {
             body: short,
             disconnect: short,
         }
-        .with_actix_floor();
-        assert_eq!(floored.header, MIN_ACTIX_TIMEOUT);
-        assert_eq!(floored.keep_alive, MIN_ACTIX_TIMEOUT);
-        assert_eq!(floored.disconnect, MIN_ACTIX_TIMEOUT);
+        .with_server_floor();
+        assert_eq!(floored.header, MIN_SERVER_TIMEOUT);
+        assert_eq!(floored.keep_alive, MIN_SERVER_TIMEOUT);
+        assert_eq!(floored.disconnect, MIN_SERVER_TIMEOUT);
         assert_eq!((floored.body_idle, floored.body), (short, short));
-        assert_eq!(Timeouts::default().with_actix_floor(), Timeouts::default());
+        assert_eq!(Timeouts::default().with_server_floor(), Timeouts::default());
     }
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

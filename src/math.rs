@@ -367,7 +367,7 @@ mod tests {
         }
     }
 
-    /// The stack an actix worker thread has (Rust's default for spawned threads).
+    /// The stack an HTTP worker thread has (Rust's default for spawned threads).
     const WORKER_STACK: usize = 2 * 1024 * 1024;
 
     /// Runs `f` on a thread with a worker's stack, as a page render does.

@@ -146,7 +146,7 @@ async fn server_with(
 
 /// Timeouts of about a second (actix's own are at least one), so the tests wait little.
 fn short_timeouts(settings: &mut studyhall::config::Settings) {
-    let short = studyhall::config::MIN_ACTIX_TIMEOUT;
+    let short = studyhall::config::MIN_SERVER_TIMEOUT;
     settings.timeouts = studyhall::config::Timeouts {
         header: short,
         keep_alive: short,

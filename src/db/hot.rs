@@ -1,6 +1,6 @@
 //! The review page's reads, run on the calling thread. Through sqlx every query is a
 //! hand-off to the connection's own thread and back (about five context switches per page);
-//! here each actix worker keeps its own read-only connection to the same file, on the same
+//! here each HTTP worker thread keeps its own read-only connection to the same file, on the same
 //! bundled SQLite, with each statement prepared once. The queries take tens of microseconds,
 //! so running them inline costs the worker less than the hand-off did. Everything else stays
 //! on sqlx: writes, and pages heavy enough that they must not hold a worker. The statements

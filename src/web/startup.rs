@@ -125,7 +125,7 @@ impl Application {
         .spawn();
         let access_log = std::sync::Arc::new(crate::web::access_log::AccessLog::default());
         crate::web::access_log::AccessLog::spawn_summaries(access_log.clone());
-        let timeouts = settings.timeouts.with_actix_floor();
+        let timeouts = settings.timeouts.with_server_floor();
         let workers = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let open_file_limit = open_files::open_file_limit();
         let limits = open_files::connection_limits(
