@@ -1,6 +1,7 @@
 // studyhall: progressive enhancement only. Every page works without this file; with it, the
 // review page takes keys: Space or Enter shows the answer; then 1-4 (four buttons) or 0-5
-// (six grades) grade, Space means Good; U undoes.
+// (six grades) grade, Space takes the button marked data-space (the suggested grade after a
+// checked answer, else Good); U undoes. In a text box letters are text: Esc leaves the box.
 (function () {
   "use strict";
   var shownAt = Date.now();
@@ -43,7 +44,12 @@
   });
 
   document.addEventListener("keydown", function (e) {
-    if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (typing(e.target)) {
+      // Esc leaves the answer box, so the keys (U to undo) work; the page's hint says so.
+      if (e.key === "Escape" && e.target.blur) e.target.blur();
+      return;
+    }
     var answer = document.getElementById("answer");
     if ((e.key === " " || e.key === "Enter") && answer && answer.hidden) {
       e.preventDefault();
@@ -58,7 +64,14 @@
     }
     if (e.key === "u" || e.key === "U") {
       var undo = document.getElementById("undo-form");
-      if (undo) { e.preventDefault(); undo.requestSubmit ? undo.requestSubmit() : undo.submit(); }
+      if (undo) { e.preventDefault(); undo.requestSubmit ? undo.requestSubmit() : undo.submit(); return; }
+      // Nothing left to undo: say so, in place of the last undo's message (review pages only).
+      var status = document.getElementById("took-back");
+      if (status) {
+        e.preventDefault();
+        status.textContent = "Nothing to undo: no grade from today is left to take back.";
+        status.hidden = false;
+      }
     }
   });
 })();

@@ -621,6 +621,9 @@ pub struct Undone {
     pub deck_id: i64,
     /// The grade taken back.
     pub quality: Option<i64>,
+    /// The variant a generated card was graded on: the page shows it again, so the student
+    /// redoes the attempt they took back rather than a new one.
+    pub variant_seed: Option<u64>,
 }
 
 /// Takes back the user's latest grade or repeat of today: the card's state is restored and an
@@ -681,6 +684,10 @@ pub async fn undo(pool: &Pool, user: &Learner, now: Timestamp) -> Result<Undone,
         card_id: event.card_id,
         deck_id: event.deck_id,
         quality: event.quality,
+        variant_seed: event
+            .variant_seed
+            .as_deref()
+            .and_then(|s| s.trim().parse().ok()),
     })
 }
 

@@ -768,3 +768,134 @@ async fn a_question_about_one_layers_output_names_it_in_params() {
         .unwrap();
     assert!(one["params"].get("of").is_none(), "{one}");
 }
+
+/// The grade Space gives on a review page: the button app.js presses (`data-space`).
+fn space_grade(html: &str) -> Option<String> {
+    let at = html.find(" data-space")?;
+    let tag = &html[html[..at].rfind("<button")?..at];
+    field(tag, "quality")
+}
+
+/// The grade a page focuses, so that Enter takes it without the script.
+fn focused_grade(html: &str) -> Option<String> {
+    let at = html.find(" autofocus>")?;
+    let tag = &html[html[..at].rfind("<button")?..at];
+    field(tag, "quality")
+}
+
+/// Answers the review page's problem (`html`) with `answer`; returns the checked page.
+async fn answer_in_review(app: &TestApp, deck: i64, html: &str, answer: &str) -> String {
+    let seed = field(html, "seed").unwrap();
+    let action = html
+        .split("action=\"")
+        .find(|s| s.contains("/answer\""))
+        .unwrap();
+    let action = &action[..action.find('"').unwrap()];
+    let review = format!("/review?deck={deck}");
+    let response = app
+        .submit(
+            &review,
+            action,
+            &[
+                ("answer", answer),
+                ("seed", &seed),
+                ("started", &app.clock().now().as_millisecond().to_string()),
+                ("deck", &deck.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    app.get_html(&location(&response)).await
+}
+
+#[tokio::test]
+async fn after_a_wrong_answer_space_and_its_hint_take_wrong_and_after_a_right_one_the_suggested_grade()
+ {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let deck = practice_deck(&app).await;
+    let html = app.get_html(&format!("/review?deck={deck}")).await;
+    let checked = answer_in_review(&app, deck, &html, "1").await;
+    assert!(checked.contains("Not quite."), "{checked}");
+    assert!(checked.contains("grade-1 suggested"));
+    assert_eq!(
+        space_grade(&checked).as_deref(),
+        Some("1"),
+        "Space takes Wrong"
+    );
+    assert!(
+        checked.contains("<kbd>Space</kbd> for <span id=\"space-grade\">Wrong</span>"),
+        "the hint names Wrong: {checked}"
+    );
+    assert_eq!(
+        focused_grade(&checked).as_deref(),
+        Some("1"),
+        "Enter without script"
+    );
+
+    // A right, quick answer: Space takes the suggested Right at once, not Right.
+    let html = app.get_html(&format!("/review?deck={deck}")).await;
+    let seed: u64 = field(&html, "seed").unwrap().parse().unwrap();
+    let checked = answer_in_review(&app, deck, &html, &answer_of("conv-params", seed)).await;
+    assert!(checked.contains("grade-5 suggested"), "{checked}");
+    assert_eq!(space_grade(&checked).as_deref(), Some("5"));
+    assert!(checked.contains("<kbd>Space</kbd> for <span id=\"space-grade\">Right at once</span>"));
+    assert_eq!(focused_grade(&checked).as_deref(), Some("5"));
+
+    // A memory card suggests nothing: Space is Good, and no grade takes the focus.
+    let memory = app.get_html("/review?deck=1").await;
+    assert_eq!(space_grade(&memory).as_deref(), Some("4"));
+    assert!(memory.contains("<kbd>Space</kbd> for <span id=\"space-grade\">Good</span>"));
+    assert_eq!(focused_grade(&memory), None);
+}
+
+#[tokio::test]
+async fn undoing_a_graded_problem_brings_back_the_same_numbers_and_the_hint_says_esc_then_u() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let deck = practice_deck(&app).await;
+    let review = format!("/review?deck={deck}");
+    let html = app.get_html(&review).await;
+    let seed = field(&html, "seed").unwrap();
+    let card = crate::helpers::card_id_in(&html);
+    let checked = answer_in_review(&app, deck, &html, "1").await;
+    let attempt = field(&checked, "attempt").unwrap();
+    let graded = app
+        .submit(
+            &review,
+            &format!("/review/{}", card.unwrap()),
+            &[
+                ("quality", "1"),
+                ("attempt", &attempt),
+                ("deck", &deck.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(graded.status(), StatusCode::SEE_OTHER);
+
+    // The next problem has an answer box, which takes a typed U: the hint says Esc first.
+    let next = app.get_html(&review).await;
+    assert!(next.contains("id=\"answer-form\""));
+    assert!(
+        next.contains("Undo last grade <span class=\"key-hint\" id=\"undo-keys\"><kbd>Esc</kbd> then <kbd>U</kbd>"),
+        "{next}"
+    );
+
+    let undone = app
+        .submit(&review, "/review/undo", &[("deck", &deck.to_string())])
+        .await;
+    assert_eq!(undone.status(), StatusCode::SEE_OTHER);
+    let back = app.get_html(&location(&undone)).await;
+    assert!(back.contains("Took back your Again"), "{back}");
+    assert_eq!(crate::helpers::card_id_in(&back), card);
+    assert_eq!(field(&back, "seed"), Some(seed.clone()), "the same numbers");
+    assert!(
+        back.contains("id=\"answer-form\""),
+        "ready to redo the attempt"
+    );
+    // A reload keeps them.
+    assert_eq!(
+        field(&app.get_html(&location(&undone)).await, "seed"),
+        Some(seed)
+    );
+}

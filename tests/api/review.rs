@@ -680,3 +680,34 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
         assert_eq!(fast.deck_name, filtered.deck_name);
     }
 }
+
+#[tokio::test]
+async fn an_undo_with_nothing_left_says_so_instead_of_the_last_undos_message() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    app.grade_next(4, Some(1)).await;
+    app.grade_next(5, Some(1)).await;
+    for _ in 0..2 {
+        let r = app
+            .submit("/review?deck=1", "/review/undo", &[("deck", "1")])
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let third = app
+        .submit("/review?deck=1", "/review/undo", &[("deck", "1")])
+        .await;
+    assert_eq!(third.status(), StatusCode::CONFLICT);
+    let html = third.text().await.unwrap();
+    assert!(
+        html.contains(
+            "id=\"took-back\">Nothing to undo: no grade from today is left to take back.</p>"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("Took back your"));
+    assert!(
+        card_id_in(&html).is_some(),
+        "the review page itself, to go on"
+    );
+    assert!(!html.contains("id=\"undo-form\""));
+}

@@ -71,6 +71,8 @@ pub struct EventRow {
     pub quality: Option<i64>,
     /// The deck of the card.
     pub deck_id: i64,
+    /// A generated card's variant, so an undo can bring back the same numbers.
+    pub variant_seed: Option<String>,
     /// The state the event started from.
     #[sqlx(flatten)]
     pub before: MaybeState,
@@ -101,7 +103,7 @@ pub async fn last_undoable(
     today: i32,
 ) -> Result<Option<EventRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT r.id, r.card_id, r.kind, r.quality, c.deck_id,
+        "SELECT r.id, r.card_id, r.kind, r.quality, c.deck_id, r.variant_seed,
                 r.repetitions_before AS repetitions, r.easiness_before AS easiness_hundredths,
                 r.interval_before AS interval_days, r.due_day_before AS due_day,
                 r.lapses_before AS lapses, r.last_reviewed_before AS last_reviewed_at

@@ -1,7 +1,7 @@
 //! The review loop: show the next card, reveal its answer, grade it, undo.
 
 use super::practice::Verdict;
-use super::{Nav, page, page_with, see_other};
+use super::{Nav, page_with, see_other};
 use crate::domain::Grade;
 use crate::practice::{self, Variant};
 use crate::srs::day::date_of_day;
@@ -36,6 +36,8 @@ struct GradeButton {
     meaning: &'static str,
     outcome: String,
     suggested: bool,
+    /// Space presses it: the suggested grade after a checked answer, else Good.
+    space: bool,
 }
 
 /// A generated card's problem on the review page.
@@ -47,6 +49,18 @@ struct ProblemView {
     verdict: Option<Verdict>,
     attempt_id: i64,
 }
+
+/// Why a POST shows the review page itself instead of redirecting.
+enum Rerender {
+    /// An unreadable answer: the same problem again, with the error (422).
+    Retry(Retry),
+    /// An undo with nothing left to undo (409): the page says so, in place of any earlier
+    /// "took back" message.
+    NothingToUndo,
+}
+
+/// What the page says when an undo finds nothing to take back.
+const NOTHING_TO_UNDO: &str = "Nothing to undo: no grade from today is left to take back.";
 
 /// A problem to show again after an unreadable answer: same seed, the typed text, the error.
 struct Retry {
@@ -68,7 +82,11 @@ struct CardPage {
     revealed: bool,
     standing: &'static str,
     grades: Vec<GradeButton>,
+    /// The name of the grade Space gives, for the key hint.
+    space_name: String,
     problem: Option<ProblemView>,
+    /// The problem's answer box is on the page (it takes typed letters while focused).
+    answer_box: bool,
     suggested: Option<u8>,
     due: i64,
     new_available: i64,
@@ -104,6 +122,9 @@ struct DonePage {
     summary: Option<SessionSummary>,
 }
 
+/// The grade Space gives when no answer suggests one.
+const GOOD: u8 = 4;
+
 /// New cards one "study more" press adds to today's limit, at most.
 const STUDY_MORE_STEP: i64 = 10;
 
@@ -117,6 +138,23 @@ struct ReviewQuery {
     /// The card an undo just took back (shown first) and the grade it took back.
     undone: Option<i64>,
     q: Option<u8>,
+    /// The variant of the undone generated card that was graded, shown again.
+    seed: Option<u64>,
+}
+
+impl ReviewQuery {
+    /// The plain review page of a session (one deck or all).
+    fn of_deck(deck: Option<i64>) -> Self {
+        Self {
+            deck,
+            show: None,
+            attempt: None,
+            reported: None,
+            undone: None,
+            q: None,
+            seed: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -181,7 +219,8 @@ async fn show_review(
 
 /// The grade buttons: by default four (Again, Hard, Good, Easy, keys 1 to 4; worded as an
 /// attempt on a computed problem), or SM-2's six grades (keys 0 to 5) for those who chose
-/// them. Every button previews the interval it would give.
+/// them. Every button previews the interval it would give. Space takes the suggested grade
+/// when there is one (a wrong answer's Wrong, not Right), else Good.
 fn grade_buttons(
     user: &CurrentUser,
     shown: &review::Shown,
@@ -200,6 +239,7 @@ fn grade_buttons(
                 meaning: Grade::MEANINGS[usize::from(p.quality)],
                 outcome: outcome_of(p, shown.standing),
                 suggested: suggested == Some(p.quality),
+                space: suggested.unwrap_or(GOOD) == p.quality,
             })
             .collect();
     }
@@ -214,6 +254,7 @@ fn grade_buttons(
                 meaning: if computed { name } else { "" },
                 outcome: outcome_of(p, shown.standing),
                 suggested: suggested == Some(q),
+                space: suggested.unwrap_or(GOOD) == q,
             })
         })
         .collect()
@@ -249,9 +290,14 @@ async fn render_review(
     state: &AppState,
     user: &CurrentUser,
     query: &ReviewQuery,
-    retry: Option<Retry>,
+    again: Option<Rerender>,
 ) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();
+    let (retry, nothing_to_undo) = match again {
+        Some(Rerender::Retry(r)) => (Some(r), false),
+        Some(Rerender::NothingToUndo) => (None, true),
+        None => (None, false),
+    };
     let queue = review::next(
         &state.db,
         &user.learner,
@@ -262,7 +308,16 @@ async fn render_review(
     )
     .await?;
     let deck_id = query.deck.map(|d| d.to_string()).unwrap_or_default();
-    let took_back = took_back_message(state.db.reader(), user, query).await?;
+    let took_back = if nothing_to_undo {
+        Some(NOTHING_TO_UNDO.to_owned())
+    } else {
+        took_back_message(state.db.reader(), user, query).await?
+    };
+    let status = if nothing_to_undo {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
     let reported = match query.reported {
         Some(id) => crate::study::reports::audience(state.db.reader(), &user.learner, id)
             .await?
@@ -288,29 +343,36 @@ async fn render_review(
             ),
             None => None,
         };
-        return page(&DonePage {
-            nav: Nav::for_user(user),
-            deck,
-            deck_id,
-            next_due: queue.next_due_day.map(|d| date_of_day(d).to_string()),
-            can_undo: queue.can_undo,
-            new_held_back: queue.new_held_back,
-            new_limit: queue.new_limit,
-            more: queue.new_held_back.min(STUDY_MORE_STEP),
-            took_back,
-            reported,
-            summary: crate::study::progress::session_summary(
-                state.db.reader(),
-                &user.learner,
-                queue.reviewed_today,
-                queue.right_today,
-                now,
-            )
-            .await?,
-        });
+        return page_with(
+            status,
+            &DonePage {
+                nav: Nav::for_user(user),
+                deck,
+                deck_id,
+                next_due: queue.next_due_day.map(|d| date_of_day(d).to_string()),
+                can_undo: queue.can_undo,
+                new_held_back: queue.new_held_back,
+                new_limit: queue.new_limit,
+                more: queue.new_held_back.min(STUDY_MORE_STEP),
+                took_back,
+                reported,
+                summary: crate::study::progress::session_summary(
+                    state.db.reader(),
+                    &user.learner,
+                    queue.reviewed_today,
+                    queue.right_today,
+                    now,
+                )
+                .await?,
+            },
+        );
     };
     let deck_name = shown.deck_name.clone();
     let family = shown.card.generator.as_deref().and_then(practice::family);
+    // The card an undo took back comes back with the numbers it was graded on.
+    let undone_seed = query
+        .seed
+        .filter(|s| query.undone == Some(shown.card.id) && *s <= practice::MAX_SEED);
     let problem = match family {
         None => None,
         Some(family) => Some(
@@ -321,6 +383,7 @@ async fn render_review(
                 shown.card.id,
                 query.attempt,
                 retry,
+                undone_seed,
                 now,
             )
             .await?,
@@ -331,10 +394,21 @@ async fn render_review(
         .and_then(|p| p.verdict.as_ref())
         .map(|v| v.suggested);
     let grades = grade_buttons(user, &shown, suggested, problem.is_some());
+    let space_name = grades
+        .iter()
+        .find(|g| g.space)
+        .map(|g| {
+            if user.six_grades {
+                Grade::NAMES[usize::from(g.quality)].to_owned()
+            } else {
+                g.label.clone()
+            }
+        })
+        .unwrap_or_default();
     let status = if problem.as_ref().is_some_and(|p| p.error.is_some()) {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
-        StatusCode::OK
+        status
     };
     page_with(
         status,
@@ -359,6 +433,8 @@ async fn render_review(
                 + i64::try_from(queue.repeats).unwrap_or(0),
             card: shown.card,
             grades,
+            space_name,
+            answer_box: problem.as_ref().is_some_and(|p| p.verdict.is_none()),
             problem,
             suggested,
             due: queue.due,
@@ -371,7 +447,9 @@ async fn render_review(
 }
 
 /// The problem of a generated card: the answered variant when `attempt` is this user's answer
-/// to this card, the retried one after an unreadable answer, else a fresh one.
+/// to this card, the retried one after an unreadable answer, the graded one of an undone
+/// grade (`undone_seed`), else a fresh one.
+#[allow(clippy::too_many_arguments)]
 async fn problem_view(
     pool: &crate::db::Pool,
     user: &CurrentUser,
@@ -379,6 +457,7 @@ async fn problem_view(
     card_id: i64,
     attempt: Option<i64>,
     retry: Option<Retry>,
+    undone_seed: Option<u64>,
     now: jiff::Timestamp,
 ) -> Result<ProblemView, AppError> {
     if let Some(id) = attempt
@@ -408,7 +487,7 @@ async fn problem_view(
             attempt_id: 0,
         },
         None => ProblemView {
-            variant: family.variant(checking::random_seed()),
+            variant: family.variant(undone_seed.unwrap_or_else(checking::random_seed)),
             started_ms: now.as_millisecond(),
             answer: String::new(),
             error: None,
@@ -424,13 +503,24 @@ async fn undo_grade(
     form: CsrfForm<UndoForm>,
 ) -> Result<HttpResponse, AppError> {
     super::spend_write(&state, &user)?;
-    let undone = review::undo(state.db.writer(), &user.learner, state.clock.now()).await?;
     let deck = deck_of(&form.0.deck);
+    let undone = match review::undo(state.db.writer(), &user.learner, state.clock.now()).await {
+        Ok(undone) => undone,
+        Err(StudyError::Conflict(_)) => {
+            // Nothing left: the page says so rather than keeping the last undo's message.
+            let query = ReviewQuery::of_deck(deck);
+            return render_review(&state, &user, &query, Some(Rerender::NothingToUndo)).await;
+        }
+        Err(other) => return Err(other.into()),
+    };
     let mut url = review_url(deck);
     url.push(if url.contains('?') { '&' } else { '?' });
     url.push_str(&format!("undone={}", undone.card_id));
     if let Some(q) = undone.quality {
         url.push_str(&format!("&q={q}"));
+    }
+    if let Some(seed) = undone.variant_seed {
+        url.push_str(&format!("&seed={seed}"));
     }
     Ok(see_other(&url))
 }
@@ -487,21 +577,14 @@ async fn answer_card(
             Ok(see_other(&url))
         }
         Err(StudyError::Validation(error)) => {
-            let query = ReviewQuery {
-                deck,
-                show: None,
-                attempt: None,
-                reported: None,
-                undone: None,
-                q: None,
-            };
+            let query = ReviewQuery::of_deck(deck);
             let retry = Retry {
                 seed,
                 started: form.started,
                 answer: form.answer,
                 error,
             };
-            render_review(&state, &user, &query, Some(retry)).await
+            render_review(&state, &user, &query, Some(Rerender::Retry(retry))).await
         }
         Err(other) => Err(other.into()),
     }
