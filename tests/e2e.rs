@@ -1232,3 +1232,78 @@ async fn every_main_page_passes_axe_and_contrast_and_fits_a_phone_and_reports_re
     audit(&c, "import-preview").await;
     c.close().await.unwrap();
 }
+
+/// The seed of the review page's problem.
+async fn problem_seed(c: &Client) -> String {
+    body(c).await;
+    c.find(Locator::Css("input[name=seed]"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Types `keys` where a keyboard user's focus is, without moving it (`press` focuses the body).
+async fn type_at_focus(c: &Client, keys: &str) {
+    body(c).await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(keys)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: run scripts/e2e"]
+async fn space_after_a_wrong_answer_records_again_and_esc_then_u_undoes_from_the_answer_box() {
+    const ESC: &str = "\u{e00c}";
+    let app = helpers::spawn_app().await;
+    let base = app.address.clone();
+    let c = browser().await;
+    register(&c, &base, "ada").await;
+    c.goto(&format!("{base}/review?deck=2")).await.unwrap();
+    let seed = problem_seed(&c).await;
+    assert_eq!(
+        js(&c, "return document.activeElement.id").await,
+        json!("answer"),
+        "the answer box has the focus"
+    );
+
+    // A wrong answer typed in the box and sent with Enter; Space then takes the suggested Wrong.
+    type_at_focus(&c, "1\n").await;
+    wait_for_text(&c, "Not quite.").await;
+    assert!(body_text(&c).await.contains("Space for Wrong"));
+    type_at_focus(&c, " ").await;
+    wait_for_text(&c, "Card 2 of").await;
+    let pool = app.pool().await;
+    let grades: Vec<i64> = sqlx::query_scalar("SELECT quality FROM reviews ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(grades, [1], "Space recorded Again, once");
+
+    // The next problem's box has the focus: a U there is a letter, Esc then U undoes.
+    assert_eq!(
+        js(&c, "return document.activeElement.id").await,
+        json!("answer")
+    );
+    assert!(text_of(&c, "#undo-form").await.contains("Esc then U"));
+    type_at_focus(&c, &format!("{ESC}u")).await;
+    wait_for_text(&c, "Took back your Again").await;
+    assert_eq!(problem_seed(&c).await, seed, "the undone attempt's numbers");
+    assert_eq!(
+        js(&c, "return document.getElementById('answer').value").await,
+        json!(""),
+        "no u was typed"
+    );
+
+    // Nothing is left to undo: the page says so instead of keeping the last message.
+    type_at_focus(&c, &format!("{ESC}u")).await;
+    wait_for_text(&c, "Nothing to undo").await;
+    assert!(!body_text(&c).await.contains("Took back your"));
+    assert_no_console_errors(&c, "/review?deck=2").await;
+    c.close().await.unwrap();
+}
