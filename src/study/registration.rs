@@ -22,7 +22,7 @@ pub struct Application<'a> {
     pub password: &'a Password,
     /// A class's join code, as typed (None: no class).
     pub code: Option<&'a str>,
-    /// The browser's time zone, if it named a known one (else the account keeps UTC).
+    /// The browser's time zone (None: the field was empty, and the account keeps UTC).
     pub time_zone: Option<TimeZoneName>,
 }
 

@@ -336,7 +336,7 @@ async fn a_first_visit_explains_the_site_and_the_first_account_learns_it_runs_it
                 ("password", crate::helpers::PASSWORD),
                 ("confirm", crate::helpers::PASSWORD),
                 ("code", &code),
-                ("time_zone", "Not/AZone"),
+                ("time_zone", "Europe/Madrid"),
             ],
         )
         .await;
@@ -349,7 +349,51 @@ async fn a_first_visit_explains_the_site_and_the_first_account_learns_it_runs_it
         .fetch_one(&app.pool().await)
         .await
         .unwrap();
-    assert_eq!(zone, "UTC", "an unknown zone falls back to UTC");
+    assert_eq!(zone, "Europe/Madrid");
+}
+
+#[tokio::test]
+async fn registering_with_an_unknown_time_zone_is_refused_clearly_and_creates_nothing() {
+    let app = spawn_app().await;
+    let token = crate::helpers::csrf_in(&app.get_html("/register").await);
+    let r = app
+        .post_form(
+            "/register",
+            &[
+                ("csrf_token", &token),
+                ("username", "wanderer"),
+                ("password", crate::helpers::PASSWORD),
+                ("confirm", crate::helpers::PASSWORD),
+                ("time_zone", "Not/AZone"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("&#39;Not/AZone&#39; is not a time zone name")
+            || html.contains("'Not/AZone' is not a time zone name"),
+        "{html}"
+    );
+    assert!(
+        html.contains("value=\"Not/AZone\""),
+        "the typed zone is kept: {html}"
+    );
+    let accounts: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = 'wanderer'")
+            .fetch_one(&app.pool().await)
+            .await
+            .unwrap();
+    assert_eq!(accounts, 0);
+
+    // An empty field (no script) still registers, in UTC.
+    app.register_ok("wanderer").await;
+    let zone: String =
+        sqlx::query_scalar("SELECT time_zone FROM users WHERE username = 'wanderer'")
+            .fetch_one(&app.pool().await)
+            .await
+            .unwrap();
+    assert_eq!(zone, "UTC");
 }
 
 #[tokio::test]

@@ -249,12 +249,24 @@ async fn register(
     if form.password != form.confirm {
         errors.push("The two passwords differ.".to_owned());
     }
-    if let (Some(username), Some(password), true) = (&username, &password, errors.is_empty()) {
+    // An empty field (no script, nothing typed) keeps UTC; a typed name must be a known zone,
+    // refused as /account refuses it, rather than quietly stored as UTC.
+    let time_zone = if form.time_zone.trim().is_empty() {
+        Some(None)
+    } else {
+        TimeZoneName::parse(&form.time_zone)
+            .map(Some)
+            .map_err(|e| errors.push(e.0))
+            .ok()
+    };
+    if let (Some(username), Some(password), Some(time_zone), true) =
+        (&username, &password, time_zone, errors.is_empty())
+    {
         let application = registration::Application {
             username,
             password,
             code: Some(form.code.as_str()).filter(|c| !c.trim().is_empty()),
-            time_zone: TimeZoneName::parse(&form.time_zone).ok(),
+            time_zone,
         };
         let guards = registration::Guards {
             quotas: &state.quotas,
