@@ -140,7 +140,11 @@ pub fn deck_from_notes(notes: Vec<Vec<String>>) -> Result<super::ParsedDeck, Imp
         })?;
         cards.push(card);
     }
-    Ok(super::ParsedDeck { title: None, cards })
+    Ok(super::ParsedDeck {
+        title: None,
+        cards,
+        notes: Vec::new(),
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Delimited exports: TSV (one `term<TAB>definition` a line, Quizlet's default) and CSV
-//! (RFC 4180, `front,back` header; the `csv` crate does the quoting).
+//! (RFC 4180, a `front,back` header or else the first two columns; the `csv` crate does the
+//! quoting).
 
 use super::export::from_spreadsheet_safe;
 use super::{ImportError, ParsedDeck, card};
@@ -27,27 +28,27 @@ pub(super) fn parse_tsv(text: &str) -> Result<ParsedDeck, ImportError> {
             line_no,
         )?);
     }
-    Ok(ParsedDeck { title: None, cards })
+    Ok(ParsedDeck {
+        title: None,
+        cards,
+        notes: Vec::new(),
+    })
 }
 
+/// The preview's note for a CSV file read without a header, so that a first row of column
+/// names (say `term,definition`) shows up as the card it became rather than passing unseen.
+pub const NO_HEADER_NOTE: &str = "No front,back header: the first two columns are used.";
+
+/// Reads a CSV file. With a `front,back` first row, every later row must have exactly those
+/// two fields (a third is most often an unquoted comma). Without one, the first row is a card
+/// too and each row gives its first two columns (spreadsheet exports often carry more, such
+/// as tags); the deck's notes say so.
 pub(super) fn parse_csv(text: &str) -> Result<ParsedDeck, ImportError> {
     let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
+        .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| ImportError::at(1, format!("unreadable header: {e}")))?;
-    let names: Vec<String> = headers.iter().map(|h| h.trim().to_lowercase()).collect();
-    if names != ["front", "back"] {
-        return Err(ImportError::at(
-            1,
-            format!(
-                "the header must be exactly \"front,back\", found \"{}\"",
-                headers.iter().collect::<Vec<_>>().join(",")
-            ),
-        ));
-    }
+    let mut header: Option<bool> = None;
     let mut cards = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
@@ -58,7 +59,28 @@ pub(super) fn parse_csv(text: &str) -> Result<ParsedDeck, ImportError> {
         if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
             continue;
         }
-        if record.len() != 2 {
+        let with_header = match header {
+            Some(with_header) => with_header,
+            None => {
+                let names: Vec<String> = record.iter().map(|h| h.trim().to_lowercase()).collect();
+                let is_header = names.len() >= 2 && names[0] == "front" && names[1] == "back";
+                if is_header && names.len() != 2 {
+                    return Err(ImportError::at(
+                        line,
+                        format!(
+                            "the header must be exactly \"front,back\", found \"{}\"",
+                            record.iter().collect::<Vec<_>>().join(",")
+                        ),
+                    ));
+                }
+                header = Some(is_header);
+                if is_header {
+                    continue;
+                }
+                false
+            }
+        };
+        if with_header && record.len() != 2 {
             return Err(ImportError::at(
                 line,
                 format!(
@@ -67,13 +89,28 @@ pub(super) fn parse_csv(text: &str) -> Result<ParsedDeck, ImportError> {
                 ),
             ));
         }
+        if record.len() < 2 {
+            return Err(ImportError::at(
+                line,
+                "expected at least 2 fields (the front, then the back), found 1",
+            ));
+        }
         cards.push(card(
             from_spreadsheet_safe(&record[0]),
             from_spreadsheet_safe(&record[1]),
             line,
         )?);
     }
-    Ok(ParsedDeck { title: None, cards })
+    let notes = if header == Some(false) {
+        vec![NO_HEADER_NOTE.to_owned()]
+    } else {
+        Vec::new()
+    };
+    Ok(ParsedDeck {
+        title: None,
+        cards,
+        notes,
+    })
 }
 
 #[cfg(test)]
@@ -108,14 +145,35 @@ mod tests {
     }
 
     #[test]
-    fn csv_needs_its_header_and_two_fields() {
-        assert_eq!(
-            parse_csv("term,definition\na,b\n").unwrap_err().line,
-            Some(1)
-        );
+    fn csv_with_a_header_needs_two_fields_a_row() {
         let err = parse_csv("front,back\na,b\nc,d,e\n").unwrap_err();
         assert_eq!(err.line, Some(3));
         let err = parse_csv("front,back\n,b\n").unwrap_err();
         assert!(err.message.contains("front"));
+        let err = parse_csv("front,back,tags\na,b,c\n").unwrap_err();
+        assert_eq!(err.line, Some(1));
+        let deck = parse_csv(" Front , BACK \na,b\n").unwrap();
+        assert_eq!(deck.cards.len(), 1);
+        assert!(deck.notes.is_empty());
+    }
+
+    #[test]
+    fn csv_without_a_header_reads_every_row_from_its_first_two_columns() {
+        let deck = parse_csv("term,definition\na,b,tag1\n\"c, d\",e\n").unwrap();
+        let sides: Vec<(&str, &str)> = deck
+            .cards
+            .iter()
+            .map(|c| (c.front.as_str(), c.back.as_str()))
+            .collect();
+        assert_eq!(sides, [("term", "definition"), ("a", "b"), ("c, d", "e")]);
+        assert_eq!(deck.cards[0].line, 1);
+        assert_eq!(deck.notes, [NO_HEADER_NOTE]);
+    }
+
+    #[test]
+    fn csv_without_a_header_still_needs_a_back_on_each_row() {
+        let err = parse_csv("a,b\nlonely\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        assert!(err.message.contains("at least 2 fields"));
     }
 }

@@ -28,6 +28,8 @@ pub struct ParsedDeck {
     pub title: Option<String>,
     /// The cards.
     pub cards: Vec<ParsedCard>,
+    /// How the file was read, where the reader had to guess (shown on the preview).
+    pub notes: Vec<String>,
 }
 
 /// Why a file cannot be imported.

@@ -60,6 +60,7 @@ pub(super) fn parse(text: &str) -> Result<ParsedDeck, ImportError> {
     Ok(ParsedDeck {
         title: Some(title.text),
         cards,
+        notes: Vec::new(),
     })
 }
 

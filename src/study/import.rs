@@ -123,6 +123,8 @@ pub struct ImportPreview {
     pub adding: Vec<import::ParsedCard>,
     /// The cards that would be skipped, each with why.
     pub skipped: Vec<(import::ParsedCard, String)>,
+    /// How the file was read, where the reader had to guess.
+    pub notes: Vec<String>,
 }
 
 /// Which cards of `parsed` an import into `owner_id`'s deck `name` would add, and which it
@@ -149,6 +151,7 @@ pub async fn preview(
         None => None,
     };
     let (mut adding, mut skipped) = (Vec::new(), Vec::new());
+    let notes = parsed.notes;
     for card in parsed.cards {
         let key = (
             card.front.as_str().to_owned(),
@@ -171,6 +174,7 @@ pub async fn preview(
         existing,
         adding,
         skipped,
+        notes,
     })
 }
 
@@ -287,6 +291,7 @@ pub async fn take_preview(
     let parsed = ParsedDeck {
         title: None,
         cards: cards_from_json(&pending.cards)?,
+        notes: Vec::new(),
     };
     Ok(Some((DeckName::parse(&pending.deck_name)?, parsed)))
 }

@@ -108,7 +108,12 @@ async fn a_malformed_file_is_refused_naming_the_line_and_nothing_is_imported() {
             "line 3",
             "expected 2 fields",
         ),
-        ("bad.csv", b"term,definition\na,b\n", "line 1", "front,back"),
+        (
+            "bad.csv",
+            b"term,definition\nlonely\n",
+            "line 2",
+            "at least 2 fields",
+        ),
         ("bad.tsv", b"a\tb\nno tab\n", "line 2", "one tab"),
         (
             "bad.txt",
@@ -183,6 +188,55 @@ async fn greek_cards(app: &TestApp) -> i64 {
 fn preview_token(html: &str) -> String {
     let start = html.find("name=\"token\" value=\"").unwrap() + "name=\"token\" value=\"".len();
     html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn a_csv_without_a_front_back_header_is_previewed_from_its_first_two_columns_and_says_so() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let file = b"term,definition,tags\nalpha,a,greek\n".to_vec();
+    let r = crate::helpers::upload_to(
+        &app,
+        "/admin/import/preview",
+        "terms.csv",
+        file,
+        "Terms",
+        "auto",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("No front,back header: the first two columns are used"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<strong>2</strong> cards will be added to"),
+        "{html}"
+    );
+    assert!(html.contains(">term</td>") && html.contains(">definition</td>"));
+    assert!(html.contains(">alpha</td>") && html.contains(">a</td>"));
+    assert!(
+        !html.contains(">greek</td>"),
+        "the third column is left out"
+    );
+
+    // A file with its header carries no such note.
+    let file = b"front,back\nalpha,a\n".to_vec();
+    let html = crate::helpers::upload_to(
+        &app,
+        "/admin/import/preview",
+        "cards.csv",
+        file,
+        "Terms",
+        "auto",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(html.contains("cards-to-add"), "{html}");
+    assert!(!html.contains("No front,back header"));
 }
 
 #[tokio::test]
