@@ -137,6 +137,23 @@ impl Grade {
         (5, "Easy", "Right at once"),
     ];
 
+    /// Grade `q` named as the button that gives it, for a card's history: on the four-button
+    /// layout its name (Again, Hard, Good, Easy; with the attempt's wording first on a
+    /// computed problem, "Right (Good)"), on SM-2's six grades its number and meaning. A grade
+    /// the four buttons do not give (0 or 2, from the six) reads as on the six. The quality
+    /// number alone meant nothing to someone who pressed Good.
+    pub fn button_name(q: u8, six_grades: bool, computed: bool) -> String {
+        let four = Self::FOUR.iter().find(|(grade, _, _)| *grade == q);
+        match (four, six_grades) {
+            (Some((_, name, attempt)), false) if computed => format!("{attempt} ({name})"),
+            (Some((_, name, _)), false) => (*name).to_owned(),
+            _ => match Self::MEANINGS.get(usize::from(q)) {
+                Some(meaning) => format!("{q} · {meaning}"),
+                None => q.to_string(),
+            },
+        }
+    }
+
     /// The four-button grade nearest to `q` (0 to 2 fail: Again).
     pub fn nearest_of_four(q: u8) -> u8 {
         match q {
@@ -182,6 +199,26 @@ impl TryFrom<u8> for Grade {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grade_is_named_as_the_button_that_gave_it() {
+        let four: Vec<String> = [1, 3, 4, 5]
+            .into_iter()
+            .map(|q| Grade::button_name(q, false, false))
+            .collect();
+        assert_eq!(four, ["Again", "Hard", "Good", "Easy"]);
+        assert_eq!(Grade::button_name(4, false, true), "Right (Good)");
+        assert_eq!(Grade::button_name(1, false, true), "Wrong (Again)");
+        assert_eq!(
+            Grade::button_name(5, true, false),
+            "5 · Perfect: right at once"
+        );
+        assert_eq!(
+            Grade::button_name(0, false, false),
+            "0 · Blackout: no memory at all"
+        );
+        assert_eq!(Grade::button_name(9, true, false), "9");
+    }
 
     #[test]
     fn card_text_is_kept_exactly_but_not_blank_or_huge() {

@@ -141,7 +141,7 @@ async fn a_cards_page_shows_this_users_schedule_and_history_only() {
     assert!(html.contains("L1 Loss"));
     assert!(html.contains("interval 1 day, easiness 2.60"));
     assert!(html.contains(
-        "<td data-label=\"Event\">grade</td><td class=\"num\" data-label=\"Grade\">5</td>"
+        "<td data-label=\"Event\">grade</td><td class=\"num\" data-label=\"Grade\">Easy</td>"
     ));
     let bob = app.other_browser();
     bob.register_ok("bob").await;
@@ -151,6 +151,39 @@ async fn a_cards_page_shows_this_users_schedule_and_history_only() {
     assert_eq!(
         app.get("/cards/123456").await.status(),
         StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_cards_history_names_each_grade_as_the_button_that_was_pressed() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let card = app.grade_next(4, None).await;
+    let html = app.get_html(&format!("/cards/{card}")).await;
+    assert!(
+        html.contains("data-label=\"Grade\">Good</td>"),
+        "grade 4 is the button Good: {html}"
+    );
+    assert!(!html.contains("data-label=\"Grade\">4</td>"));
+
+    // Someone on SM-2's six grades reads the grade as their buttons word it.
+    let r = app
+        .submit(
+            "/account",
+            "/account/preferences",
+            &[
+                ("time_zone", "UTC"),
+                ("day_starts_hour", "4"),
+                ("new_per_day", "20"),
+                ("grade_buttons", "six"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = app.get_html(&format!("/cards/{card}")).await;
+    assert!(
+        html.contains("data-label=\"Grade\">4 · Right, after some hesitation</td>"),
+        "{html}"
     );
 }
 

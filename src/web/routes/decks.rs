@@ -129,7 +129,7 @@ pub struct HistoryLine {
     pub at: String,
     /// grade | repeat | undo.
     pub kind: String,
-    /// The grade.
+    /// The grade, named as the button that gives it.
     pub quality: String,
     /// The interval after it.
     pub interval: String,
@@ -153,12 +153,19 @@ async fn show_card(
 ) -> Result<HttpResponse, AppError> {
     let shown = decks::card_page(state.db.reader(), &user.learner, *id).await?;
     let schedule = shown.schedule;
+    let computed = shown.card.kind == "generated";
     let history = shown
         .history
         .into_iter()
         .map(|h| HistoryLine {
             at: local_time(h.reviewed_at, &user.time_zone),
-            quality: h.quality.map(|q| q.to_string()).unwrap_or_default(),
+            quality: h
+                .quality
+                .map(|q| match u8::try_from(q) {
+                    Ok(q) => crate::domain::Grade::button_name(q, user.six_grades, computed),
+                    Err(_) => q.to_string(),
+                })
+                .unwrap_or_default(),
             interval: h
                 .interval_after
                 .map(|i| format!("{i} d"))
