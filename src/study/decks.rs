@@ -30,6 +30,63 @@ pub async fn list(
     .context("listing decks")
 }
 
+/// What the decks page's main button may offer, so that it never promises what /review will
+/// not show ("Review all due cards" with nothing due sent people to an empty page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStudy {
+    /// Cards are due, or owe a repeat today.
+    Due,
+    /// Nothing is due, but today's limit still lets new cards in.
+    New,
+    /// Nothing today; `new_waiting` when new cards wait past today's limit.
+    Nothing {
+        /// Whether unseen cards wait for tomorrow (or for a raised limit).
+        new_waiting: bool,
+    },
+}
+
+impl NextStudy {
+    /// Chooses from the cards due (repeats included), the unseen cards and the new cards
+    /// today's limit still allows.
+    pub fn choose(due: i64, unseen: i64, new_left: u32) -> Self {
+        if due > 0 {
+            Self::Due
+        } else if unseen > 0 && new_left > 0 {
+            Self::New
+        } else {
+            Self::Nothing {
+                new_waiting: unseen > 0,
+            }
+        }
+    }
+}
+
+/// What `learner` can study now across `decks` (as [`list`] gave them): their due cards plus
+/// today's pending repeats, and their unseen cards against today's new-card limit.
+pub async fn next_study(
+    pool: &Pool,
+    learner: &Learner,
+    decks: &[DeckSummary],
+    now: Timestamp,
+) -> Result<NextStudy, StudyError> {
+    let today = learner.today(now);
+    let events = super::review::today_events(pool, learner.id, today).await?;
+    let digest = crate::srs::today::Today::from_events(&events);
+    let repeats = digest
+        .repeats
+        .iter()
+        .filter(|r| learner.can_see(r.deck_id))
+        .count();
+    let due =
+        decks.iter().map(|d| d.due_count).sum::<i64>() + i64::try_from(repeats).unwrap_or(i64::MAX);
+    let unseen = decks.iter().map(|d| d.new_count).sum::<i64>();
+    Ok(NextStudy::choose(
+        due,
+        unseen,
+        digest.new_left(learner.new_limit(today)),
+    ))
+}
+
 /// The name of class `class_id` if `learner` belongs to it (for "You joined ...").
 pub async fn joined_class(
     pool: &Pool,
@@ -237,7 +294,22 @@ pub async fn card_page(
 
 #[cfg(test)]
 mod tests {
-    use super::file_stem;
+    use super::{NextStudy, file_stem};
+
+    #[test]
+    fn the_next_study_is_due_cards_then_new_ones_within_the_limit_then_nothing() {
+        assert_eq!(NextStudy::choose(3, 10, 5), NextStudy::Due);
+        assert_eq!(NextStudy::choose(3, 0, 0), NextStudy::Due);
+        assert_eq!(NextStudy::choose(0, 10, 5), NextStudy::New);
+        assert_eq!(
+            NextStudy::choose(0, 10, 0),
+            NextStudy::Nothing { new_waiting: true }
+        );
+        assert_eq!(
+            NextStudy::choose(0, 0, 5),
+            NextStudy::Nothing { new_waiting: false }
+        );
+    }
 
     #[test]
     fn a_file_name_keeps_letters_digits_dashes_and_underscores_only() {

@@ -35,6 +35,36 @@ async fn the_deck_list_shows_the_course_deck_with_this_users_counts() {
 }
 
 #[tokio::test]
+async fn the_decks_main_button_offers_only_what_the_review_page_will_show() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    // A new account: nothing is due, but new cards wait.
+    let html = app.get_html("/decks").await;
+    assert!(
+        html.contains("id=\"study-main\">Study new cards</a>"),
+        "{html}"
+    );
+    assert!(!html.contains("Review all due cards"));
+
+    // Today's new cards studied: nothing until tomorrow, unless the student asks for more.
+    crate::helpers::set_new_per_day(&app, "1").await;
+    app.grade_next(5, None).await;
+    let html = app.get_html("/decks").await;
+    assert!(html.contains("Nothing due — come back tomorrow."), "{html}");
+    assert!(html.contains("Study more new cards today"));
+    assert!(!html.contains("Review all due cards") && !html.contains("Study new cards</a>"));
+
+    // A card graded Again comes back today: that is a due card.
+    crate::helpers::set_new_per_day(&app, "2").await;
+    app.grade_next(1, None).await;
+    let html = app.get_html("/decks").await;
+    assert!(
+        html.contains("id=\"study-main\">Review all due cards</a>"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
 /// Decks 1 and 2 are the shipped course and practice decks; imports start at 3.
 async fn an_admin_imports_tsv_csv_and_quizwiz_files_without_duplicates() {
     let app = spawn_app().await;

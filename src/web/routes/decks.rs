@@ -1,7 +1,7 @@
 //! Deck lists and a deck's cards.
 
 use super::{Nav, actor, page};
-use crate::study::decks::{self, CardRow, DeckRow, DeckSummary, MyReport};
+use crate::study::decks::{self, CardRow, DeckRow, DeckSummary, MyReport, NextStudy};
 use crate::web::error::AppError;
 use crate::web::{AppState, CurrentUser};
 use actix_web::{HttpResponse, web};
@@ -23,6 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct DecksPage {
     nav: Nav,
     decks: Vec<DeckSummary>,
+    /// What the main button offers.
+    next: NextStudy,
     is_instructor: bool,
     /// Just registered: a first word (the first account learns it runs the site).
     welcome: bool,
@@ -53,9 +55,13 @@ async fn list_decks(
     query: web::Query<DecksQuery>,
 ) -> Result<HttpResponse, AppError> {
     let pool = state.db.reader();
+    let now = state.clock.now();
+    let listed = decks::list(pool, &user.learner, now).await?;
+    let next = decks::next_study(pool, &user.learner, &listed, now).await?;
     page(&DecksPage {
         nav: Nav::for_user(&user),
-        decks: decks::list(pool, &user.learner, state.clock.now()).await?,
+        decks: listed,
+        next,
         is_instructor: user.is_instructor(),
         welcome: query.welcome.is_some(),
         joined: decks::joined_class(pool, &user.learner, query.joined).await?,
