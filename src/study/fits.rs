@@ -4,7 +4,7 @@
 //! and the result is saved with what it was fitted on. A student's own fit is kept (and
 //! schedules them) only where it predicts their later reviews better than what they had.
 
-use super::{Forget, Stale};
+use super::{Context, Forget, Stale, StudyError};
 use crate::db::{self, Db};
 use crate::jobs::{self, Job, Queue, Runner};
 use crate::srs::evaluate;
@@ -203,16 +203,83 @@ async fn fit_class(
     let rows = db::analytics::histories(c.db.reader(), class_id).await?;
     let histories = evaluate::histories_by_card(&rows);
     let (split_day, reviews, parameters) = fit_histories(&histories, progress).await?;
-    let fit = db::analytics::FitRow {
-        parameters: serde_json::to_string(&parameters)?,
+    let parameters = serde_json::to_string(&parameters)?;
+    // Nothing moves until the instructor has seen what would and applies it.
+    let impact = super::scheduling::preview_class(
+        &c.db,
+        class_id,
+        &parameters,
+        c.max_interval_days,
+        now,
+    )
+    .await?;
+    let proposal = db::analytics::ProposalRow {
+        parameters,
         reviews: i64::try_from(reviews)?,
         split_day: i64::from(split_day),
         fitted_at: now.as_second(),
+        students: impact.students,
+        affected: impact.affected,
+        sooner: impact.sooner,
+        later: impact.later,
+        unchanged: impact.unchanged,
+        due_before: impact.due_before,
+        due_after: impact.due_after,
+        largest_shift: impact.largest_shift,
     };
-    db::analytics::save_fit(c.db.writer(), class_id, &fit).await?;
-    super::scheduling::reschedule_class(&c.db, &*c.sessions, class_id, c.max_interval_days, now)
-        .await?;
+    db::analytics::save_proposal(c.db.writer(), class_id, &proposal).await?;
     Ok(())
+}
+
+/// Class `class_id`'s fit waiting to be applied, if any (the caller has found the class among
+/// its instructor's).
+pub async fn proposal_of(
+    db: &Db,
+    class_id: i64,
+) -> Result<Option<db::analytics::ProposalRow>, StudyError> {
+    Ok(db::analytics::proposal_of(db.reader(), class_id).await?)
+}
+
+/// Applies the fit proposed to class `class_id`, run by `owner_id`: it becomes the class's
+/// fit, and every student of the class on FSRS is rescheduled under it at `now`. Returns the
+/// fit applied. Not found when the class is not theirs or nothing is proposed.
+pub async fn apply_class_fit(
+    db: &Db,
+    sessions: &dyn Forget,
+    owner_id: i64,
+    class_id: i64,
+    max_interval_days: u32,
+    now: Timestamp,
+) -> Result<db::analytics::ProposalRow, StudyError> {
+    let class = super::classes::owned(db.reader(), owner_id, class_id).await?;
+    let mut tx = db::begin_write(db.writer()).await?;
+    let Some(proposal) = db::analytics::proposal_of(&mut *tx, class.id).await? else {
+        return Err(StudyError::NotFound);
+    };
+    let fit = db::analytics::FitRow {
+        parameters: proposal.parameters.clone(),
+        reviews: proposal.reviews,
+        split_day: proposal.split_day,
+        fitted_at: proposal.fitted_at,
+    };
+    db::analytics::save_fit(&mut *tx, class.id, &fit)
+        .await
+        .context("saving a class's fit")?;
+    db::analytics::delete_proposal(&mut *tx, class.id).await?;
+    tx.commit().await?;
+    super::scheduling::reschedule_class(db, sessions, class.id, max_interval_days, now).await?;
+    Ok(proposal)
+}
+
+/// Drops the fit proposed to class `class_id`, run by `owner_id`; nobody's schedule changes.
+/// Not found when the class is not theirs or nothing is proposed.
+pub async fn discard_class_fit(db: &Db, owner_id: i64, class_id: i64) -> Result<(), StudyError> {
+    let class = super::classes::owned(db.reader(), owner_id, class_id).await?;
+    if db::analytics::delete_proposal(db.writer(), class.id).await? {
+        Ok(())
+    } else {
+        Err(StudyError::NotFound)
+    }
 }
 
 async fn fit_student(

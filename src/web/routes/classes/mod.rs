@@ -41,6 +41,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/classes/{id}/fit").route(web::post().to(dashboard::start_fit)))
     .service(
+        web::resource("/classes/{id}/fit/apply").route(web::post().to(dashboard::apply_fit)),
+    )
+    .service(
+        web::resource("/classes/{id}/fit/discard").route(web::post().to(dashboard::discard_fit)),
+    )
+    .service(
         web::resource("/classes/{id}/retention").route(web::post().to(class_page::set_retention)),
     )
     .service(web::resource("/classes/{id}/exams").route(web::post().to(class_page::add_exam)))
