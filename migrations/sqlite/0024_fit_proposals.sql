@@ -16,3 +16,11 @@ CREATE TABLE class_fit_proposals (
     due_after     INTEGER NOT NULL,
     largest_shift INTEGER NOT NULL
 );
+
+-- What a student is told on their next review page after an applied fit moved their cards:
+-- when, and how many cards. One per student, the latest; shown for 7 days or until dismissed.
+CREATE TABLE schedule_notices (
+    user_id    INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    changed_at INTEGER NOT NULL,
+    cards      INTEGER NOT NULL
+);

@@ -458,3 +458,56 @@ pub async fn parameters_if_fitted(
     .await?
     .flatten())
 }
+
+/// What a student is told after an applied fit moved their cards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct NoticeRow {
+    /// Unix seconds of the change.
+    pub changed_at: i64,
+    /// Cards whose due day moved.
+    pub cards: i64,
+}
+
+/// Tells `user_id` that `cards` of their cards were rescheduled at `changed_at`, replacing
+/// what they were told before.
+pub async fn save_notice(
+    db: impl Executor<'_>,
+    user_id: i64,
+    notice: NoticeRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO schedule_notices (user_id, changed_at, cards) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO UPDATE SET changed_at = excluded.changed_at,
+             cards = excluded.cards",
+    )
+    .bind(user_id)
+    .bind(notice.changed_at)
+    .bind(notice.cards)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The user's notice of a change made after `since` (Unix seconds), if any.
+pub async fn notice_since(
+    db: impl Executor<'_>,
+    user_id: i64,
+    since: i64,
+) -> Result<Option<NoticeRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT changed_at, cards FROM schedule_notices WHERE user_id = $1 AND changed_at > $2",
+    )
+    .bind(user_id)
+    .bind(since)
+    .fetch_optional(db)
+    .await
+}
+
+/// Drops the user's notice.
+pub async fn delete_notice(db: impl Executor<'_>, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM schedule_notices WHERE user_id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

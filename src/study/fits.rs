@@ -205,14 +205,9 @@ async fn fit_class(
     let (split_day, reviews, parameters) = fit_histories(&histories, progress).await?;
     let parameters = serde_json::to_string(&parameters)?;
     // Nothing moves until the instructor has seen what would and applies it.
-    let impact = super::scheduling::preview_class(
-        &c.db,
-        class_id,
-        &parameters,
-        c.max_interval_days,
-        now,
-    )
-    .await?;
+    let impact =
+        super::scheduling::preview_class(&c.db, class_id, &parameters, c.max_interval_days, now)
+            .await?;
     let proposal = db::analytics::ProposalRow {
         parameters,
         reviews: i64::try_from(reviews)?,
@@ -267,8 +262,40 @@ pub async fn apply_class_fit(
         .context("saving a class's fit")?;
     db::analytics::delete_proposal(&mut *tx, class.id).await?;
     tx.commit().await?;
-    super::scheduling::reschedule_class(db, sessions, class.id, max_interval_days, now).await?;
+    let moved = super::scheduling::reschedule_class_counting(
+        db,
+        sessions,
+        class.id,
+        max_interval_days,
+        now,
+    )
+    .await?;
+    for (user_id, cards) in moved {
+        let notice = db::analytics::NoticeRow {
+            changed_at: now.as_second(),
+            cards,
+        };
+        db::analytics::save_notice(db.writer(), user_id, notice).await?;
+    }
     Ok(proposal)
+}
+
+/// How long a student is told that a fit moved their cards, unless they dismiss it first.
+pub const NOTICE_SECS: i64 = 7 * 86_400;
+
+/// What `user_id` is to be told at `now` of a class fit that moved their cards: the change
+/// (when, how many cards), for [`NOTICE_SECS`] after it or until they dismiss it.
+pub async fn notice_of(
+    pool: &db::Pool,
+    user_id: i64,
+    now: Timestamp,
+) -> Result<Option<db::analytics::NoticeRow>, StudyError> {
+    Ok(db::analytics::notice_since(pool, user_id, now.as_second() - NOTICE_SECS).await?)
+}
+
+/// `user_id` has read their notice: it is not shown again.
+pub async fn dismiss_notice(pool: &db::Pool, user_id: i64) -> Result<(), StudyError> {
+    Ok(db::analytics::delete_notice(pool, user_id).await?)
 }
 
 /// Drops the fit proposed to class `class_id`, run by `owner_id`; nobody's schedule changes.

@@ -396,7 +396,7 @@ pub async fn preview_class(
         };
         let today = crate::srs::day::StudyCalendar::stored(&user.time_zone, user.day_starts_hour)
             .day_of(now);
-        let scheduler = current(&mut *conn, user_id).await?;
+        let scheduler = current(&mut conn, user_id).await?;
         let parameters: Vec<f32> =
             db::analytics::parameters_if_fitted(&mut *conn, user_id, class_id, proposed)
                 .await?
@@ -412,4 +412,28 @@ pub async fn preview_class(
         impact.add_student(&due, &recomputed, i64::from(today));
     }
     Ok(impact)
+}
+
+/// [`reschedule_class`], counting for each student the cards whose due day moved: (student,
+/// cards moved), for the students with any.
+pub async fn reschedule_class_counting(
+    db: &db::Db,
+    sessions: &dyn Forget,
+    class_id: i64,
+    max_interval_days: u32,
+    now: Timestamp,
+) -> Result<Vec<(i64, i64)>, StudyError> {
+    sessions.forget(Stale::Everyone);
+    let mut moved = Vec::new();
+    for user_id in db::classes::fsrs_members(db.reader(), class_id).await? {
+        let before = db::analytics::due_days(db.writer(), user_id).await?;
+        reschedule(db.writer(), user_id, max_interval_days, now).await?;
+        let after = db::analytics::due_days(db.writer(), user_id).await?;
+        let mut impact = Impact::default();
+        impact.add_student(&before, &after, 0);
+        if impact.sooner + impact.later > 0 {
+            moved.push((user_id, impact.sooner + impact.later));
+        }
+    }
+    Ok(moved)
 }

@@ -693,7 +693,10 @@ async fn a_class_fit_is_proposed_with_its_effect_and_changes_no_schedule_until_a
     }
     // Two students on FSRS, one on SM-2.
     for s in &students[..2] {
-        assert_eq!(choose(s, "fsrs", "90").await.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            choose(s, "fsrs", "90").await.status(),
+            StatusCode::SEE_OTHER
+        );
     }
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     for _ in 0..28 {
@@ -704,7 +707,11 @@ async fn a_class_fit_is_proposed_with_its_effect_and_changes_no_schedule_until_a
     }
     for app in [&teacher, &other] {
         if app.get("/classes").await.status().is_redirection() {
-            let name = if std::ptr::eq(app, &teacher) { "teacher" } else { "other" };
+            let name = if std::ptr::eq(app, &teacher) {
+                "teacher"
+            } else {
+                "other"
+            };
             app.login(name, PASSWORD).await;
         }
     }
@@ -811,7 +818,12 @@ async fn a_class_fit_is_proposed_with_its_effect_and_changes_no_schedule_until_a
             .await;
         assert!(forged.status().is_client_error(), "{action}");
     }
-    assert!(teacher.get_html(&dashboard).await.contains("id=\"fit-proposal\""));
+    assert!(
+        teacher
+            .get_html(&dashboard)
+            .await
+            .contains("id=\"fit-proposal\"")
+    );
     assert_eq!(all_states(&pool).await, before);
 
     // Discarded: gone, and still nothing moved.
@@ -819,7 +831,12 @@ async fn a_class_fit_is_proposed_with_its_effect_and_changes_no_schedule_until_a
         .submit(&dashboard, &format!("/classes/{class}/fit/discard"), &[])
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert!(!teacher.get_html(&dashboard).await.contains("id=\"fit-proposal\""));
+    assert!(
+        !teacher
+            .get_html(&dashboard)
+            .await
+            .contains("id=\"fit-proposal\"")
+    );
     assert_eq!(all_states(&pool).await, before);
     assert_eq!(fits(&pool).await, 0);
     let again = teacher
@@ -864,4 +881,55 @@ async fn a_class_fit_is_proposed_with_its_effect_and_changes_no_schedule_until_a
     assert_eq!(shown, recount, "{html}");
     // The student on SM-2 kept their schedule.
     assert_eq!(all_states(&pool).await[2], before[2]);
+
+    // Each student whose cards moved is told how many, for a week or until they dismiss it.
+    let now = admin.clock().now();
+    let mut told = 0;
+    for (i, &id) in ids.iter().enumerate() {
+        let mine: Vec<(i64, i64)> = before[i].iter().map(|s| (s.0, s.4)).collect();
+        let m = moves(&mine, &due_days(&pool, id).await, today);
+        let notice = studyhall::study::fits::notice_of(&pool, id, now)
+            .await
+            .unwrap();
+        if m[0] + m[1] > 0 {
+            let notice = notice.expect("told");
+            assert_eq!(notice.cards, m[0] + m[1]);
+            assert_eq!(notice.changed_at, now.as_second());
+            told += 1;
+        } else {
+            assert_eq!(notice, None, "student {i} was not moved");
+        }
+    }
+    assert_eq!(told, figure(&html, "impact-affected"));
+    assert!(told > 0);
+    let mover = if studyhall::study::fits::notice_of(&pool, ids[0], now)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        0
+    } else {
+        1
+    };
+    let week = now + jiff::SignedDuration::from_secs(studyhall::study::fits::NOTICE_SECS);
+    assert!(
+        studyhall::study::fits::notice_of(&pool, ids[mover], week)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let s = &students[mover];
+    if s.get("/review").await.status().is_redirection() {
+        s.login(names[mover], PASSWORD).await;
+    }
+    let r = s
+        .submit("/review", "/classes/schedule-notice/dismiss", &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        studyhall::study::fits::notice_of(&pool, ids[mover], now)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -3,9 +3,9 @@
 //! that fits FSRS to the class.
 
 use super::Nothing;
+use crate::db::analytics::ProposalRow;
 use crate::study::classes::{self, ClassRow};
 use crate::study::dashboard::{self, CHART_DAYS, MIN_SCORED, MisconceptionCount, StudentLine};
-use crate::db::analytics::ProposalRow;
 use crate::study::fits::{self, FitOf, FitStatus};
 use crate::web::error::AppError;
 use crate::web::routes::{Nav, page, see_other};
@@ -127,7 +127,10 @@ pub(super) async fn apply_fit(
         state.clock.now(),
     )
     .await?;
-    Ok(see_other(&format!("/classes/{}/dashboard#predictions", *id)))
+    Ok(see_other(&format!(
+        "/classes/{}/dashboard#predictions",
+        *id
+    )))
 }
 
 pub(super) async fn discard_fit(
@@ -137,7 +140,10 @@ pub(super) async fn discard_fit(
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
     fits::discard_class_fit(&state.db, user.id, *id).await?;
-    Ok(see_other(&format!("/classes/{}/dashboard#predictions", *id)))
+    Ok(see_other(&format!(
+        "/classes/{}/dashboard#predictions",
+        *id
+    )))
 }
 
 /// A proposed fit as the dashboard shows it, with what applying it would change.
