@@ -361,7 +361,7 @@ async fn the_class_dashboard_scores_sm2_and_fsrs_on_the_class_history() {
         .submit(&dashboard, &format!("/classes/{class}/fit/apply"), &[])
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let html = teacher.get_html(&dashboard).await;
+    let html = wait_until_applied(&teacher, &dashboard).await;
     assert!(html.contains("id=\"fitted\""), "{html}");
     assert!(
         html.contains(&format!("fitted on {} reviews", items.len())),
@@ -638,6 +638,18 @@ async fn wait_for_proposal(teacher: &TestApp, page: &str) -> String {
     panic!("no fit was proposed on {page}");
 }
 
+/// Waits until the fit applied on the dashboard `page` has rescheduled the students.
+async fn wait_until_applied(teacher: &TestApp, page: &str) -> String {
+    for _ in 0..1200 {
+        let html = teacher.get_html(page).await;
+        if !html.contains("id=\"fit-applying\"") {
+            return html;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the fit applied on {page} never finished");
+}
+
 /// The figure in the element with id `id` of `html`.
 fn figure(html: &str, id: &str) -> i64 {
     let after = html
@@ -855,7 +867,7 @@ async fn a_class_fit_is_proposed_with_its_effect_and_changes_no_schedule_until_a
         .submit(&dashboard, &format!("/classes/{class}/fit/apply"), &[])
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let after = teacher.get_html(&dashboard).await;
+    let after = wait_until_applied(&teacher, &dashboard).await;
     assert!(after.contains("id=\"fitted\""), "{after}");
     assert!(!after.contains("id=\"fit-proposal\""), "{after}");
     assert_eq!(fits(&pool).await, 1);

@@ -1,6 +1,7 @@
 //! A class's dashboard for its instructor: activity, hard cards, misconceptions, students,
 //! exam predictions and the scheduler comparison; the student table as CSV; and the button
-//! that fits FSRS to the class.
+//! that fits FSRS to the class, whose result is proposed with what it would change until the
+//! instructor applies or discards it.
 
 use super::Nothing;
 use crate::db::analytics::ProposalRow;
@@ -55,6 +56,8 @@ struct Predictions {
     fits_at_once: usize,
     /// The saved fit: (reviews, date fitted, the parameters as shown).
     fitted: Option<(i64, String, String)>,
+    /// The fit last applied is rescheduling the students now.
+    applying: bool,
     /// A fit waiting for the instructor to apply or discard it.
     proposal: Option<ProposalView>,
 }
@@ -118,15 +121,7 @@ pub(super) async fn apply_fit(
     id: web::Path<i64>,
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
-    fits::apply_class_fit(
-        &state.db,
-        &*state.sessions,
-        user.id,
-        *id,
-        state.max_interval_days,
-        state.clock.now(),
-    )
-    .await?;
+    fits::apply_class_fit(&state.db, &state.fits, user.id, *id, state.clock.now()).await?;
     Ok(see_other(&format!(
         "/classes/{}/dashboard#predictions",
         *id
@@ -290,6 +285,11 @@ pub(super) async fn show_dashboard(
         predictions: Predictions {
             verdict: board.verdict.into(),
             fitting: state.fits.status(FitOf::Class(board.class.id)).await?,
+            applying: state
+                .fits
+                .status(FitOf::Applying(board.class.id))
+                .await?
+                .is_some(),
             fits_at_once: state.fits.cap(),
             fitted,
             proposal,
