@@ -437,3 +437,31 @@ pub async fn reschedule_class_counting(
     }
     Ok(moved)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Impact;
+
+    #[test]
+    fn an_impact_counts_each_card_once_by_the_way_its_due_day_moves() {
+        let mut impact = Impact::default();
+        // Card 3 cannot be replayed (it keeps its day); card 5 has no schedule (ignored).
+        let due = [(1, 10), (2, 12), (3, 9), (4, 20)];
+        let recomputed = [(1, 8), (2, 12), (4, 25), (5, 1)];
+        impact.add_student(&due, &recomputed, 10);
+        impact.add_student(&[(7, 30)], &[(7, 30)], 10);
+        assert_eq!(
+            impact,
+            Impact {
+                students: 2,
+                affected: 1,
+                sooner: 1,
+                later: 1,
+                unchanged: 3,
+                due_before: 2,
+                due_after: 2,
+                largest_shift: 5,
+            }
+        );
+    }
+}
