@@ -332,3 +332,182 @@ pub async fn review_count(db: impl Executor<'_>, user_id: i64) -> Result<i64, sq
     .fetch_one(db)
     .await
 }
+
+/// A class's fit waiting for its instructor, with what applying it would change.
+#[derive(Debug, Clone, FromRow)]
+pub struct ProposalRow {
+    /// The parameters, a JSON array of numbers.
+    pub parameters: String,
+    /// Reviews they were fitted on.
+    pub reviews: i64,
+    /// The first study day they did not see.
+    pub split_day: i64,
+    /// Unix seconds.
+    pub fitted_at: i64,
+    /// Members on FSRS whose schedules were compared.
+    pub students: i64,
+    /// Of those, students with at least one card whose due day would move.
+    pub affected: i64,
+    /// Cards that would fall due earlier.
+    pub sooner: i64,
+    /// Cards that would fall due later.
+    pub later: i64,
+    /// Cards whose due day would stay.
+    pub unchanged: i64,
+    /// Cards due on the student's day of the fit or before, now.
+    pub due_before: i64,
+    /// The same after applying.
+    pub due_after: i64,
+    /// The largest move of one card's due day, in days either way.
+    pub largest_shift: i64,
+}
+
+/// The class's fit waiting to be applied, if any.
+pub async fn proposal_of(
+    db: impl Executor<'_>,
+    class_id: i64,
+) -> Result<Option<ProposalRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT parameters, reviews, split_day, fitted_at, students, affected, sooner, later,
+                unchanged, due_before, due_after, largest_shift
+         FROM class_fit_proposals WHERE class_id = $1",
+    )
+    .bind(class_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Saves a class's proposed fit, replacing the previous proposal.
+pub async fn save_proposal(
+    db: impl Executor<'_>,
+    class_id: i64,
+    p: &ProposalRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO class_fit_proposals (class_id, parameters, reviews, split_day, fitted_at,
+             students, affected, sooner, later, unchanged, due_before, due_after, largest_shift)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (class_id) DO UPDATE SET parameters = excluded.parameters,
+             reviews = excluded.reviews, split_day = excluded.split_day,
+             fitted_at = excluded.fitted_at, students = excluded.students,
+             affected = excluded.affected, sooner = excluded.sooner, later = excluded.later,
+             unchanged = excluded.unchanged, due_before = excluded.due_before,
+             due_after = excluded.due_after, largest_shift = excluded.largest_shift",
+    )
+    .bind(class_id)
+    .bind(&p.parameters)
+    .bind(p.reviews)
+    .bind(p.split_day)
+    .bind(p.fitted_at)
+    .bind(p.students)
+    .bind(p.affected)
+    .bind(p.sooner)
+    .bind(p.later)
+    .bind(p.unchanged)
+    .bind(p.due_before)
+    .bind(p.due_after)
+    .bind(p.largest_shift)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Drops the class's proposed fit. Returns whether there was one.
+pub async fn delete_proposal(db: impl Executor<'_>, class_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM class_fit_proposals WHERE class_id = $1")
+            .bind(class_id)
+            .execute(db)
+            .await?
+            .rows_affected()
+            > 0,
+    )
+}
+
+/// Every scheduled card of the user with its due day, by card: what a proposed fit's
+/// schedules are compared with.
+pub async fn due_days(db: impl Executor<'_>, user_id: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT card_id, due_day FROM review_states WHERE user_id = $1 ORDER BY card_id")
+        .bind(user_id)
+        .fetch_all(db)
+        .await
+}
+
+/// The FSRS parameters (JSON) `user_id` would be scheduled with were class `class_id`'s fit
+/// `proposed`: as `fsrs_parameters_of_user!` picks them (their own kept fit first, then the
+/// first of their classes that has a fit), with the proposal standing as that class's fit.
+pub async fn parameters_if_fitted(
+    db: impl Executor<'_>,
+    user_id: i64,
+    class_id: i64,
+    proposed: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(
+             (SELECT sf.parameters FROM student_fits sf WHERE sf.user_id = u.id AND sf.kept = 1),
+             (SELECT CASE WHEN m.class_id = $2 THEN $3 ELSE f.parameters END
+                FROM class_members m LEFT JOIN class_fits f ON f.class_id = m.class_id
+               WHERE m.user_id = u.id AND (f.class_id IS NOT NULL OR m.class_id = $2)
+               ORDER BY m.class_id LIMIT 1))
+         FROM users u WHERE u.id = $1",
+    )
+    .bind(user_id)
+    .bind(class_id)
+    .bind(proposed)
+    .fetch_optional(db)
+    .await?
+    .flatten())
+}
+
+/// What a student is told after an applied fit moved their cards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct NoticeRow {
+    /// Unix seconds of the change.
+    pub changed_at: i64,
+    /// Cards whose due day moved.
+    pub cards: i64,
+}
+
+/// Tells `user_id` that `cards` of their cards were rescheduled at `changed_at`, replacing
+/// what they were told before.
+pub async fn save_notice(
+    db: impl Executor<'_>,
+    user_id: i64,
+    notice: NoticeRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO schedule_notices (user_id, changed_at, cards) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO UPDATE SET changed_at = excluded.changed_at,
+             cards = excluded.cards",
+    )
+    .bind(user_id)
+    .bind(notice.changed_at)
+    .bind(notice.cards)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The user's notice of a change made after `since` (Unix seconds), if any.
+pub async fn notice_since(
+    db: impl Executor<'_>,
+    user_id: i64,
+    since: i64,
+) -> Result<Option<NoticeRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT changed_at, cards FROM schedule_notices WHERE user_id = $1 AND changed_at > $2",
+    )
+    .bind(user_id)
+    .bind(since)
+    .fetch_optional(db)
+    .await
+}
+
+/// Drops the user's notice.
+pub async fn delete_notice(db: impl Executor<'_>, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM schedule_notices WHERE user_id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

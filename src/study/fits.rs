@@ -1,10 +1,13 @@
 //! Fitting FSRS parameters, to a class or to one student, as background jobs (`crate::jobs`):
 //! the optimizer runs on a blocking thread for seconds to minutes on whichever app server
 //! takes the job, any server's page shows its place in the queue or its progress meanwhile,
-//! and the result is saved with what it was fitted on. A student's own fit is kept (and
-//! schedules them) only where it predicts their later reviews better than what they had.
+//! and the result is saved with what it was fitted on. A class's fit is only proposed, with
+//! what it would do to its students' due days, until its instructor applies it (then its
+//! students are rescheduled by another job, and those whose cards moved are told) or discards
+//! it. A student's own fit is kept (and schedules them) only where it predicts their later
+//! reviews better than what they had.
 
-use super::{Forget, Stale};
+use super::{Context, Forget, Stale, StudyError};
 use crate::db::{self, Db};
 use crate::jobs::{self, Job, Queue, Runner};
 use crate::srs::evaluate;
@@ -20,6 +23,8 @@ type Progress = Arc<std::sync::Mutex<fsrs::CombinedProgressState>>;
 pub const CLASS_KIND: &str = "fit_class";
 /// The job kind of a student's own fit.
 pub const STUDENT_KIND: &str = "fit_student";
+/// The job kind of rescheduling a class's students under the fit just applied.
+pub const APPLY_KIND: &str = "apply_class_fit";
 
 /// What is being fitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,6 +33,8 @@ pub enum FitOf {
     Class(i64),
     /// One student's own reviews.
     Student(i64),
+    /// Not a fit: rescheduling a class's students under the fit its instructor applied.
+    Applying(i64),
 }
 
 impl FitOf {
@@ -36,6 +43,7 @@ impl FitOf {
         match self {
             Self::Class(id) => (CLASS_KIND, id.to_string()),
             Self::Student(id) => (STUDENT_KIND, id.to_string()),
+            Self::Applying(id) => (APPLY_KIND, id.to_string()),
         }
     }
 }
@@ -134,6 +142,7 @@ impl FitJobs {
 pub fn handlers(runner: Runner, context: FitContext) -> Runner {
     let class = Arc::new(context);
     let student = class.clone();
+    let apply = class.clone();
     runner
         .handle(CLASS_KIND, move |job: Job, progress: jobs::Progress| {
             let c = class.clone();
@@ -147,6 +156,13 @@ pub fn handlers(runner: Runner, context: FitContext) -> Runner {
             async move {
                 let (id, now) = parse(&job)?;
                 fit_student(&c, id, now, follow(&progress)).await
+            }
+        })
+        .handle(APPLY_KIND, move |job: Job, _progress: jobs::Progress| {
+            let c = apply.clone();
+            async move {
+                let (id, now) = parse(&job)?;
+                reschedule_applied(&c, id, now).await
             }
         })
 }
@@ -203,16 +219,125 @@ async fn fit_class(
     let rows = db::analytics::histories(c.db.reader(), class_id).await?;
     let histories = evaluate::histories_by_card(&rows);
     let (split_day, reviews, parameters) = fit_histories(&histories, progress).await?;
-    let fit = db::analytics::FitRow {
-        parameters: serde_json::to_string(&parameters)?,
+    let parameters = serde_json::to_string(&parameters)?;
+    // Nothing moves until the instructor has seen what would and applies it.
+    let impact =
+        super::scheduling::preview_class(&c.db, class_id, &parameters, c.max_interval_days, now)
+            .await?;
+    let proposal = db::analytics::ProposalRow {
+        parameters,
         reviews: i64::try_from(reviews)?,
         split_day: i64::from(split_day),
         fitted_at: now.as_second(),
+        students: impact.students,
+        affected: impact.affected,
+        sooner: impact.sooner,
+        later: impact.later,
+        unchanged: impact.unchanged,
+        due_before: impact.due_before,
+        due_after: impact.due_after,
+        largest_shift: impact.largest_shift,
     };
-    db::analytics::save_fit(c.db.writer(), class_id, &fit).await?;
-    super::scheduling::reschedule_class(&c.db, &*c.sessions, class_id, c.max_interval_days, now)
-        .await?;
+    db::analytics::save_proposal(c.db.writer(), class_id, &proposal).await?;
     Ok(())
+}
+
+/// Class `class_id`'s fit waiting to be applied, if any (the caller has found the class among
+/// its instructor's).
+pub async fn proposal_of(
+    db: &Db,
+    class_id: i64,
+) -> Result<Option<db::analytics::ProposalRow>, StudyError> {
+    Ok(db::analytics::proposal_of(db.reader(), class_id).await?)
+}
+
+/// Applies the fit proposed to class `class_id`, run by `owner_id`, at `now`: it becomes the
+/// class's fit, and a job (on `jobs`) reschedules every student of the class on FSRS under it
+/// and tells those whose cards moved. Returns the fit applied. Not found when the class is
+/// not theirs or nothing is proposed; a conflict while the previous fit is still being
+/// applied.
+pub async fn apply_class_fit(
+    db: &Db,
+    jobs: &FitJobs,
+    owner_id: i64,
+    class_id: i64,
+    now: Timestamp,
+) -> Result<db::analytics::ProposalRow, StudyError> {
+    let class = super::classes::owned(db.reader(), owner_id, class_id).await?;
+    if jobs.status(FitOf::Applying(class.id)).await?.is_some() {
+        return Err(StudyError::Conflict(
+            "The class's previous parameters are still being applied: try again once that \
+             has finished."
+                .to_owned(),
+        ));
+    }
+    let mut tx = db::begin_write(db.writer()).await?;
+    let Some(proposal) = db::analytics::proposal_of(&mut *tx, class.id).await? else {
+        return Err(StudyError::NotFound);
+    };
+    let fit = db::analytics::FitRow {
+        parameters: proposal.parameters.clone(),
+        reviews: proposal.reviews,
+        split_day: proposal.split_day,
+        fitted_at: proposal.fitted_at,
+    };
+    db::analytics::save_fit(&mut *tx, class.id, &fit)
+        .await
+        .context("saving a class's fit")?;
+    db::analytics::delete_proposal(&mut *tx, class.id).await?;
+    tx.commit().await?;
+    jobs.start(FitOf::Applying(class.id), now).await?;
+    Ok(proposal)
+}
+
+/// The applying job: class `class_id`'s students on FSRS rescheduled under the fit just
+/// saved, and each whose cards moved told how many.
+async fn reschedule_applied(c: &FitContext, class_id: i64, now: Timestamp) -> anyhow::Result<()> {
+    let moved = super::scheduling::reschedule_class_counting(
+        &c.db,
+        &*c.sessions,
+        class_id,
+        c.max_interval_days,
+        now,
+    )
+    .await?;
+    for (user_id, cards) in moved {
+        let notice = db::analytics::NoticeRow {
+            changed_at: now.as_second(),
+            cards,
+        };
+        db::analytics::save_notice(c.db.writer(), user_id, notice).await?;
+    }
+    Ok(())
+}
+
+/// Drops the fit proposed to class `class_id`, run by `owner_id`; nobody's schedule changes.
+/// Not found when the class is not theirs or nothing is proposed.
+pub async fn discard_class_fit(db: &Db, owner_id: i64, class_id: i64) -> Result<(), StudyError> {
+    let class = super::classes::owned(db.reader(), owner_id, class_id).await?;
+    if db::analytics::delete_proposal(db.writer(), class.id).await? {
+        Ok(())
+    } else {
+        Err(StudyError::NotFound)
+    }
+}
+
+/// How long a student is told that a fit moved their cards, unless they dismiss it first.
+pub const NOTICE_SECS: i64 = 7 * 86_400;
+
+/// What `user_id` is to be told at `now` of a class fit that moved their cards: the change
+/// (when, how many cards), for [`NOTICE_SECS`] after it or until they dismiss it.
+pub async fn notice_of(
+    pool: &db::Pool,
+    user_id: i64,
+    now: Timestamp,
+) -> Result<Option<db::analytics::NoticeRow>, StudyError> {
+    Ok(db::analytics::notice_since(pool, user_id, now.as_second() - NOTICE_SECS).await?)
+}
+
+/// `user_id` has read their notice: it is not shown again.
+pub async fn dismiss_notice(pool: &db::Pool, user_id: i64) -> Result<(), StudyError> {
+    Ok(db::analytics::delete_notice(pool, user_id).await?)
 }
 
 async fn fit_student(

@@ -326,3 +326,142 @@ fn recompute_all(
         })
         .collect()
 }
+
+/// What rescheduling a class's FSRS students under a proposed fit would do to their due days,
+/// summed over the students (computed by [`preview_class`], written nowhere).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Impact {
+    /// Members on FSRS compared.
+    pub students: i64,
+    /// Of those, students with at least one card whose due day would move.
+    pub affected: i64,
+    /// Cards that would fall due earlier.
+    pub sooner: i64,
+    /// Cards that would fall due later.
+    pub later: i64,
+    /// Cards whose due day would stay.
+    pub unchanged: i64,
+    /// Cards due on their student's study day or before, as they stand.
+    pub due_before: i64,
+    /// The same after the rescheduling.
+    pub due_after: i64,
+    /// The largest move of one card's due day, in days either way.
+    pub largest_shift: i64,
+}
+
+impl Impact {
+    /// Adds one student: `due`, their cards' due days now, by card; `recomputed`, the
+    /// schedules a rescheduling would write (cards it cannot replay keep theirs), by card;
+    /// `today`, their study day.
+    pub fn add_student(&mut self, due: &[(i64, i64)], recomputed: &[(i64, i64)], today: i64) {
+        let mut moved = false;
+        let mut next = recomputed.iter().peekable();
+        for &(card, before) in due {
+            while next.next_if(|r| r.0 < card).is_some() {}
+            let after = next.next_if(|r| r.0 == card).map_or(before, |r| r.1);
+            let shift = after - before;
+            match shift.signum() {
+                -1 => self.sooner += 1,
+                1 => self.later += 1,
+                _ => self.unchanged += 1,
+            }
+            moved |= shift != 0;
+            self.largest_shift = self.largest_shift.max(shift.abs());
+            self.due_before += i64::from(before <= today);
+            self.due_after += i64::from(after <= today);
+        }
+        self.students += 1;
+        self.affected += i64::from(moved);
+    }
+}
+
+/// What [`reschedule_class`] would do to class `class_id`'s students on FSRS were `proposed`
+/// (JSON parameters) its fit, at `now`: each student's cards recomputed from their history
+/// under the parameters they would then have (their own kept fit, or the first of their
+/// classes' fits, this one being `proposed`) and compared with the due days they have.
+/// Reads only. Exam windows are not simulated: a card an exam would move is counted at its
+/// natural due day.
+pub async fn preview_class(
+    db: &db::Db,
+    class_id: i64,
+    proposed: &str,
+    max_interval_days: u32,
+    now: Timestamp,
+) -> Result<Impact, StudyError> {
+    let mut impact = Impact::default();
+    for user_id in db::classes::fsrs_members(db.reader(), class_id).await? {
+        let mut conn = db.reader().acquire().await?;
+        let Some(user) = db::users::find(&mut *conn, user_id).await? else {
+            continue;
+        };
+        let today = crate::srs::day::StudyCalendar::stored(&user.time_zone, user.day_starts_hour)
+            .day_of(now);
+        let scheduler = current(&mut conn, user_id).await?;
+        let parameters: Vec<f32> =
+            db::analytics::parameters_if_fitted(&mut *conn, user_id, class_id, proposed)
+                .await?
+                .and_then(|p| serde_json::from_str(&p).ok())
+                .unwrap_or_default();
+        let history = db::reviews::standing_history(&mut *conn, user_id, None).await?;
+        let due = db::analytics::due_days(&mut *conn, user_id).await?;
+        let recomputed: Vec<(i64, i64)> =
+            recompute_all(&parameters, &history, scheduler, max_interval_days)
+                .iter()
+                .map(|r| (r.card_id, r.state.due_day))
+                .collect();
+        impact.add_student(&due, &recomputed, i64::from(today));
+    }
+    Ok(impact)
+}
+
+/// [`reschedule_class`], counting for each student the cards whose due day moved: (student,
+/// cards moved), for the students with any.
+pub async fn reschedule_class_counting(
+    db: &db::Db,
+    sessions: &dyn Forget,
+    class_id: i64,
+    max_interval_days: u32,
+    now: Timestamp,
+) -> Result<Vec<(i64, i64)>, StudyError> {
+    sessions.forget(Stale::Everyone);
+    let mut moved = Vec::new();
+    for user_id in db::classes::fsrs_members(db.reader(), class_id).await? {
+        let before = db::analytics::due_days(db.writer(), user_id).await?;
+        reschedule(db.writer(), user_id, max_interval_days, now).await?;
+        let after = db::analytics::due_days(db.writer(), user_id).await?;
+        let mut impact = Impact::default();
+        impact.add_student(&before, &after, 0);
+        if impact.sooner + impact.later > 0 {
+            moved.push((user_id, impact.sooner + impact.later));
+        }
+    }
+    Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Impact;
+
+    #[test]
+    fn an_impact_counts_each_card_once_by_the_way_its_due_day_moves() {
+        let mut impact = Impact::default();
+        // Card 3 cannot be replayed (it keeps its day); card 5 has no schedule (ignored).
+        let due = [(1, 10), (2, 12), (3, 9), (4, 20)];
+        let recomputed = [(1, 8), (2, 12), (4, 25), (5, 1)];
+        impact.add_student(&due, &recomputed, 10);
+        impact.add_student(&[(7, 30)], &[(7, 30)], 10);
+        assert_eq!(
+            impact,
+            Impact {
+                students: 2,
+                affected: 1,
+                sooner: 1,
+                later: 1,
+                unchanged: 3,
+                due_before: 2,
+                due_after: 2,
+                largest_shift: 5,
+            }
+        );
+    }
+}

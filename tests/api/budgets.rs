@@ -432,7 +432,7 @@ async fn fits_past_the_sites_cap_are_queued_shown_with_their_place_and_all_finis
     let mut lock = pool.acquire().await.unwrap();
     let frozen = crate::helpers::on_postgres();
     if frozen {
-        sqlx::raw_sql("BEGIN; LOCK TABLE class_fits IN EXCLUSIVE MODE")
+        sqlx::raw_sql("BEGIN; LOCK TABLE class_fit_proposals IN EXCLUSIVE MODE")
             .execute(&mut *lock)
             .await
             .unwrap();
@@ -466,7 +466,7 @@ async fn fits_past_the_sites_cap_are_queued_shown_with_their_place_and_all_finis
     for _ in 0..1200 {
         for (i, id) in ids.iter().enumerate() {
             let html = teacher.get_html(&format!("/classes/{id}/dashboard")).await;
-            finished[i] = html.contains("id=\"fitted\"") && !html.contains("id=\"fitting\"");
+            finished[i] = html.contains("id=\"fit-proposal\"") && !html.contains("id=\"fitting\"");
         }
         if finished.iter().all(|f| *f) {
             break;
@@ -477,6 +477,6 @@ async fn fits_past_the_sites_cap_are_queued_shown_with_their_place_and_all_finis
         finished.iter().all(|f| *f),
         "every fit finished: {finished:?}"
     );
-    let fits = count(&admin, "SELECT COUNT(*) FROM class_fits").await;
+    let fits = count(&admin, "SELECT COUNT(*) FROM class_fit_proposals").await;
     assert_eq!(fits, i64::try_from(classes).unwrap());
 }

@@ -355,16 +355,14 @@ async fn the_class_dashboard_scores_sm2_and_fsrs_on_the_class_history() {
         .submit(&dashboard, &format!("/classes/{class}/fit"), &[])
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let mut html = String::new();
-    for _ in 0..600 {
-        html = teacher.get_html(&dashboard).await;
-        // Done when the fit is shown and no longer runs (its students are rescheduled after
-        // the parameters are saved).
-        if html.contains("id=\"fitted\"") && !html.contains("id=\"fitting\"") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    // The fit is proposed; applied, it becomes the class's and reschedules its students.
+    wait_for_proposal(&teacher, &dashboard).await;
+    let r = teacher
+        .submit(&dashboard, &format!("/classes/{class}/fit/apply"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = wait_until_applied(&teacher, &dashboard).await;
+    assert!(html.contains("id=\"fitted\""), "{html}");
     assert!(
         html.contains(&format!("fitted on {} reviews", items.len())),
         "{html}"
@@ -626,4 +624,324 @@ async fn a_student_fits_their_own_parameters_kept_only_where_they_predict_better
     assert_states_are_the_fold_with(&pool, user, fsrs, parameters).await;
     study_as(&app, "ada", &mut rng, 2, true).await;
     assert_states_are_the_fold_with(&pool, user, fsrs, parameters).await;
+}
+
+/// Waits until the class's fit job has proposed its parameters on the dashboard `page`.
+async fn wait_for_proposal(teacher: &TestApp, page: &str) -> String {
+    for _ in 0..1200 {
+        let html = teacher.get_html(page).await;
+        if html.contains("id=\"fit-proposal\"") && !html.contains("id=\"fitting\"") {
+            return html;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no fit was proposed on {page}");
+}
+
+/// Waits until the fit applied on the dashboard `page` has rescheduled the students.
+async fn wait_until_applied(teacher: &TestApp, page: &str) -> String {
+    for _ in 0..1200 {
+        let html = teacher.get_html(page).await;
+        if !html.contains("id=\"fit-applying\"") {
+            return html;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the fit applied on {page} never finished");
+}
+
+/// The figure in the element with id `id` of `html`.
+fn figure(html: &str, id: &str) -> i64 {
+    let after = html
+        .split(&format!("id=\"{id}\">"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {id} in {html}"));
+    after.split('<').next().unwrap().trim().parse().unwrap()
+}
+
+/// Every scheduled card of `user` with its due day.
+async fn due_days(pool: &SqlitePool, user: i64) -> Vec<(i64, i64)> {
+    sqlx::query_as("SELECT card_id, due_day FROM review_states WHERE user_id = $1 ORDER BY card_id")
+        .bind(user)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+/// (sooner, later, unchanged, largest move, due by `today` before, after) between two
+/// listings of the same cards' due days.
+fn moves(before: &[(i64, i64)], after: &[(i64, i64)], today: i64) -> [i64; 6] {
+    let mut m = [0; 6];
+    assert_eq!(before.len(), after.len());
+    for (&(card, b), &(card2, a)) in before.iter().zip(after) {
+        assert_eq!(card, card2);
+        match (a - b).signum() {
+            -1 => m[0] += 1,
+            1 => m[1] += 1,
+            _ => m[2] += 1,
+        }
+        m[3] = m[3].max((a - b).abs());
+        m[4] += i64::from(b <= today);
+        m[5] += i64::from(a <= today);
+    }
+    m
+}
+
+#[tokio::test]
+async fn a_class_fit_is_proposed_with_its_effect_and_changes_no_schedule_until_applied() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = crate::classes::make_instructor(&admin, "teacher").await;
+    let other = crate::classes::make_instructor(&admin, "other").await;
+    let (class, code) = crate::classes::new_class(&teacher, "Proposals").await;
+    let dashboard = format!("/classes/{class}/dashboard");
+    let names = ["stu1", "stu2", "stu3"];
+    let mut students = Vec::new();
+    for name in names {
+        let s = admin.other_browser();
+        s.register_ok(name).await;
+        crate::classes::join(&s, &code).await;
+        students.push(s);
+    }
+    // Two students on FSRS, one on SM-2.
+    for s in &students[..2] {
+        assert_eq!(
+            choose(s, "fsrs", "90").await.status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for _ in 0..28 {
+        for (s, name) in students.iter().zip(names) {
+            study_as(s, name, &mut rng, 1, false).await;
+        }
+        admin.clock().advance(86_400);
+    }
+    for app in [&teacher, &other] {
+        if app.get("/classes").await.status().is_redirection() {
+            let name = if std::ptr::eq(app, &teacher) {
+                "teacher"
+            } else {
+                "other"
+            };
+            app.login(name, PASSWORD).await;
+        }
+    }
+    let pool = admin.pool().await;
+    let mut ids = Vec::new();
+    for name in names {
+        let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(name)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let fsrs_ids = &ids[..2];
+    let all_states = async |pool: &SqlitePool| {
+        let mut v = Vec::new();
+        for &id in &ids {
+            v.push(states(pool, id).await);
+        }
+        v
+    };
+    let all_due = async |pool: &SqlitePool| {
+        let mut v = Vec::new();
+        for &id in fsrs_ids {
+            v.extend(due_days(pool, id).await);
+        }
+        v
+    };
+    let (tz, hour): (String, i64) =
+        sqlx::query_as("SELECT time_zone, day_starts_hour FROM users WHERE id = $1")
+            .bind(ids[0])
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let today = i64::from(
+        studyhall::srs::day::StudyCalendar::stored(&tz, hour).day_of(admin.clock().now()),
+    );
+    let fits = async |pool: &SqlitePool| -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM class_fits WHERE class_id = $1")
+            .bind(class)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    let before = all_states(&pool).await;
+    let due_before = all_due(&pool).await;
+
+    // The fit proposes: nobody's schedule moves, the class keeps no fit.
+    let r = teacher
+        .submit(&dashboard, &format!("/classes/{class}/fit"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = wait_for_proposal(&teacher, &dashboard).await;
+    assert_eq!(all_states(&pool).await, before, "a fit moved due days");
+    assert_eq!(fits(&pool).await, 0);
+
+    // Its figures are those of the fold of every FSRS student's history under it.
+    let proposed: String =
+        sqlx::query_scalar("SELECT parameters FROM class_fit_proposals WHERE class_id = $1")
+            .bind(class)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let parameters: Vec<f32> = serde_json::from_str(&proposed).unwrap();
+    let fsrs = Scheduler::Fsrs { retention_pct: 90 };
+    let mut folded = Vec::new();
+    let mut affected = 0;
+    for &id in fsrs_ids {
+        let mine = due_days(&pool, id).await;
+        let mut moved = false;
+        for &(card, due) in &mine {
+            let events = crate::helpers::standing_events(&pool, id, card).await;
+            let new = recompute(&parameters, &events, fsrs, DEFAULT_MAX_INTERVAL_DAYS)
+                .unwrap()
+                .map_or(due, |(s, _)| i64::from(s.due_day));
+            moved |= new != due;
+            folded.push((card, new));
+        }
+        affected += i64::from(moved);
+    }
+    let expected = moves(&due_before, &folded, today);
+    let shown = [
+        "impact-sooner",
+        "impact-later",
+        "impact-unchanged",
+        "impact-largest",
+        "impact-due-before",
+        "impact-due-after",
+    ]
+    .map(|id| figure(&html, id));
+    assert_eq!(shown, expected, "{html}");
+    assert_eq!(figure(&html, "impact-students"), 2);
+    assert_eq!(figure(&html, "impact-affected"), affected);
+    assert!(expected[0] + expected[1] > 0, "the fit moves some cards");
+
+    // Another instructor can neither apply nor discard it; nothing moves.
+    for action in ["apply", "discard"] {
+        let r = other
+            .submit("/classes", &format!("/classes/{class}/fit/{action}"), &[])
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{action}");
+        let forged = teacher
+            .post_form(&format!("/classes/{class}/fit/{action}"), &[])
+            .await;
+        assert!(forged.status().is_client_error(), "{action}");
+    }
+    assert!(
+        teacher
+            .get_html(&dashboard)
+            .await
+            .contains("id=\"fit-proposal\"")
+    );
+    assert_eq!(all_states(&pool).await, before);
+
+    // Discarded: gone, and still nothing moved.
+    let r = teacher
+        .submit(&dashboard, &format!("/classes/{class}/fit/discard"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        !teacher
+            .get_html(&dashboard)
+            .await
+            .contains("id=\"fit-proposal\"")
+    );
+    assert_eq!(all_states(&pool).await, before);
+    assert_eq!(fits(&pool).await, 0);
+    let again = teacher
+        .submit(&dashboard, &format!("/classes/{class}/fit/apply"), &[])
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+
+    // Fitted again and applied: the FSRS students are rescheduled as the proposal said.
+    let r = teacher
+        .submit(&dashboard, &format!("/classes/{class}/fit"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = wait_for_proposal(&teacher, &dashboard).await;
+    assert_eq!(all_states(&pool).await, before);
+    let r = teacher
+        .submit(&dashboard, &format!("/classes/{class}/fit/apply"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let after = wait_until_applied(&teacher, &dashboard).await;
+    assert!(after.contains("id=\"fitted\""), "{after}");
+    assert!(!after.contains("id=\"fit-proposal\""), "{after}");
+    assert_eq!(fits(&pool).await, 1);
+    let saved: String = sqlx::query_scalar("SELECT parameters FROM class_fits WHERE class_id = $1")
+        .bind(class)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let parameters: Vec<f32> = serde_json::from_str(&saved).unwrap();
+    for &id in fsrs_ids {
+        assert_states_are_the_fold_with(&pool, id, fsrs, &parameters).await;
+    }
+    let recount = moves(&due_before, &all_due(&pool).await, today);
+    let shown = [
+        "impact-sooner",
+        "impact-later",
+        "impact-unchanged",
+        "impact-largest",
+        "impact-due-before",
+        "impact-due-after",
+    ]
+    .map(|id| figure(&html, id));
+    assert_eq!(shown, recount, "{html}");
+    // The student on SM-2 kept their schedule.
+    assert_eq!(all_states(&pool).await[2], before[2]);
+
+    // Each student whose cards moved is told how many, for a week or until they dismiss it.
+    let now = admin.clock().now();
+    let mut told = 0;
+    for (i, &id) in ids.iter().enumerate() {
+        let mine: Vec<(i64, i64)> = before[i].iter().map(|s| (s.0, s.4)).collect();
+        let m = moves(&mine, &due_days(&pool, id).await, today);
+        let notice = studyhall::study::fits::notice_of(&pool, id, now)
+            .await
+            .unwrap();
+        if m[0] + m[1] > 0 {
+            let notice = notice.expect("told");
+            assert_eq!(notice.cards, m[0] + m[1]);
+            assert_eq!(notice.changed_at, now.as_second());
+            told += 1;
+        } else {
+            assert_eq!(notice, None, "student {i} was not moved");
+        }
+    }
+    assert_eq!(told, figure(&html, "impact-affected"));
+    assert!(told > 0);
+    let mover = if studyhall::study::fits::notice_of(&pool, ids[0], now)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        0
+    } else {
+        1
+    };
+    let week = now + jiff::SignedDuration::from_secs(studyhall::study::fits::NOTICE_SECS);
+    assert!(
+        studyhall::study::fits::notice_of(&pool, ids[mover], week)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let s = &students[mover];
+    if s.get("/review").await.status().is_redirection() {
+        s.login(names[mover], PASSWORD).await;
+    }
+    let r = s
+        .submit("/review", "/classes/schedule-notice/dismiss", &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        studyhall::study::fits::notice_of(&pool, ids[mover], now)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -1,11 +1,13 @@
 //! A class's dashboard for its instructor: activity, hard cards, misconceptions, students,
 //! exam predictions and the scheduler comparison; the student table as CSV; and the button
-//! that fits FSRS to the class.
+//! that fits FSRS to the class, whose result is proposed with what it would change until the
+//! instructor applies or discards it.
 
 use super::Nothing;
+use crate::db::analytics::ProposalRow;
 use crate::study::classes::{self, ClassRow};
 use crate::study::dashboard::{self, CHART_DAYS, MIN_SCORED, MisconceptionCount, StudentLine};
-use crate::study::fits::{FitOf, FitStatus};
+use crate::study::fits::{self, FitOf, FitStatus};
 use crate::web::error::AppError;
 use crate::web::routes::{Nav, page, see_other};
 use crate::web::{AppState, CsrfForm, Instructor};
@@ -54,6 +56,10 @@ struct Predictions {
     fits_at_once: usize,
     /// The saved fit: (reviews, date fitted, the parameters as shown).
     fitted: Option<(i64, String, String)>,
+    /// The fit last applied is rescheduling the students now.
+    applying: bool,
+    /// A fit waiting for the instructor to apply or discard it.
+    proposal: Option<ProposalView>,
 }
 
 enum Verdict {
@@ -109,6 +115,71 @@ pub(super) async fn start_fit(
     )))
 }
 
+pub(super) async fn apply_fit(
+    state: web::Data<AppState>,
+    Instructor(user): Instructor,
+    id: web::Path<i64>,
+    _form: CsrfForm<Nothing>,
+) -> Result<HttpResponse, AppError> {
+    fits::apply_class_fit(&state.db, &state.fits, user.id, *id, state.clock.now()).await?;
+    Ok(see_other(&format!(
+        "/classes/{}/dashboard#predictions",
+        *id
+    )))
+}
+
+pub(super) async fn discard_fit(
+    state: web::Data<AppState>,
+    Instructor(user): Instructor,
+    id: web::Path<i64>,
+    _form: CsrfForm<Nothing>,
+) -> Result<HttpResponse, AppError> {
+    fits::discard_class_fit(&state.db, user.id, *id).await?;
+    Ok(see_other(&format!(
+        "/classes/{}/dashboard#predictions",
+        *id
+    )))
+}
+
+/// A proposed fit as the dashboard shows it, with what applying it would change.
+struct ProposalView {
+    /// Reviews it was fitted on.
+    reviews: i64,
+    /// The day it was fitted, which the figures are as of.
+    date: String,
+    /// The parameters as shown.
+    shown: String,
+    figures: ProposalRow,
+}
+
+impl From<ProposalRow> for ProposalView {
+    fn from(p: ProposalRow) -> Self {
+        let parameters: Vec<f32> = serde_json::from_str(&p.parameters).unwrap_or_default();
+        Self {
+            reviews: p.reviews,
+            date: date_of_second(p.fitted_at),
+            shown: shown(&parameters),
+            figures: p,
+        }
+    }
+}
+
+/// Parameters as the page shows them.
+fn shown(parameters: &[f32]) -> String {
+    parameters
+        .iter()
+        .map(|w| format!("{w:.4}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The UTC date of a Unix time.
+fn date_of_second(at: i64) -> String {
+    i32::try_from(at.div_euclid(86_400))
+        .map(|d| crate::srs::day::date_of_day(d).to_string())
+        .unwrap_or_default()
+}
+
 struct HardLine {
     card_id: i64,
     front: String,
@@ -160,18 +231,12 @@ pub(super) async fn show_dashboard(
         .map(|&(d, n)| (crate::srs::day::date_of_day(d).to_string(), n))
         .collect();
     let first = today - CHART_DAYS + 1;
-    let fitted = board.fit.map(|f| {
-        let shown = f
-            .parameters
-            .iter()
-            .map(|w| format!("{w:.4}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let day = i32::try_from(f.fitted_at.div_euclid(86_400))
-            .map(|d| crate::srs::day::date_of_day(d).to_string())
-            .unwrap_or_default();
-        (f.reviews, day, shown)
-    });
+    let fitted = board
+        .fit
+        .map(|f| (f.reviews, date_of_second(f.fitted_at), shown(&f.parameters)));
+    let proposal = fits::proposal_of(&state.db, board.class.id)
+        .await?
+        .map(ProposalView::from);
     page(&DashboardPage {
         nav: Nav::for_user(&user),
         active_7: board.active_7,
@@ -220,8 +285,14 @@ pub(super) async fn show_dashboard(
         predictions: Predictions {
             verdict: board.verdict.into(),
             fitting: state.fits.status(FitOf::Class(board.class.id)).await?,
+            applying: state
+                .fits
+                .status(FitOf::Applying(board.class.id))
+                .await?
+                .is_some(),
             fits_at_once: state.fits.cap(),
             fitted,
+            proposal,
         },
         class: board.class,
     })

@@ -24,6 +24,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(create_class)),
     )
     .service(web::resource("/classes/join").route(web::post().to(join_class)))
+    .service(
+        web::resource("/classes/schedule-notice/dismiss").route(web::post().to(dismiss_notice)),
+    )
     .service(web::resource("/classes/{id}").route(web::get().to(class_page::show_class)))
     .service(web::resource("/classes/{id}/code").route(web::post().to(class_page::new_code)))
     .service(
@@ -40,6 +43,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/classes/{id}/dashboard").route(web::get().to(dashboard::show_dashboard)),
     )
     .service(web::resource("/classes/{id}/fit").route(web::post().to(dashboard::start_fit)))
+    .service(web::resource("/classes/{id}/fit/apply").route(web::post().to(dashboard::apply_fit)))
+    .service(
+        web::resource("/classes/{id}/fit/discard").route(web::post().to(dashboard::discard_fit)),
+    )
     .service(
         web::resource("/classes/{id}/retention").route(web::post().to(class_page::set_retention)),
     )
@@ -190,4 +197,15 @@ async fn leave_class(
     )
     .await?;
     Ok(see_other("/classes"))
+}
+
+/// A student has read that their class's new parameters moved their cards
+/// (`study::fits::notice_of`): back to reviewing, without it.
+async fn dismiss_notice(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    _form: CsrfForm<Nothing>,
+) -> Result<HttpResponse, AppError> {
+    crate::study::fits::dismiss_notice(state.db.writer(), user.id).await?;
+    Ok(see_other("/review"))
 }
