@@ -488,21 +488,6 @@ pub async fn save_notice(
     Ok(())
 }
 
-/// The user's notice of a change made after `since` (Unix seconds), if any.
-pub async fn notice_since(
-    db: impl Executor<'_>,
-    user_id: i64,
-    since: i64,
-) -> Result<Option<NoticeRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT changed_at, cards FROM schedule_notices WHERE user_id = $1 AND changed_at > $2",
-    )
-    .bind(user_id)
-    .bind(since)
-    .fetch_optional(db)
-    .await
-}
-
 /// Drops the user's notice.
 pub async fn delete_notice(db: impl Executor<'_>, user_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM schedule_notices WHERE user_id = $1")

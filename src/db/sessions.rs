@@ -53,6 +53,10 @@ pub struct LearnerRow {
     /// The user must choose a new password before anything else.
     #[sqlx(try_from = "crate::db::Flag")]
     pub must_change_password: bool,
+    /// Cards a class fit moved in the last week, not yet dismissed (`schedule_notices`).
+    pub notice_cards: Option<i64>,
+    /// When that was, Unix seconds.
+    pub notice_at: Option<i64>,
 }
 
 /// Stores a new session.
@@ -121,7 +125,11 @@ macro_rules! learner_columns {
             crate::fsrs_parameters_of_user!(),
             " AS fsrs_parameters, ",
             crate::exams_of_user!($dialect),
-            " AS exams, u.must_change_password"
+            " AS exams, u.must_change_password,
+              (SELECT n.cards FROM schedule_notices n
+                WHERE n.user_id = u.id AND n.changed_at > $2 - 604800) AS notice_cards,
+              (SELECT n.changed_at FROM schedule_notices n
+                WHERE n.user_id = u.id AND n.changed_at > $2 - 604800) AS notice_at"
         )
     };
 }

@@ -322,22 +322,20 @@ pub async fn discard_class_fit(db: &Db, owner_id: i64, class_id: i64) -> Result<
     }
 }
 
-/// How long a student is told that a fit moved their cards, unless they dismiss it first.
+/// How long a student is told that a fit moved their cards, unless they dismiss it first
+/// (the session query, `db::sessions`, reads notices this recent: keep the two equal).
 pub const NOTICE_SECS: i64 = 7 * 86_400;
 
-/// What `user_id` is to be told at `now` of a class fit that moved their cards: the change
-/// (when, how many cards), for [`NOTICE_SECS`] after it or until they dismiss it.
-pub async fn notice_of(
+/// `user_id` has read their notice: it is not shown again (their session carries it, so it
+/// goes stale).
+pub async fn dismiss_notice(
     pool: &db::Pool,
+    sessions: &dyn Forget,
     user_id: i64,
-    now: Timestamp,
-) -> Result<Option<db::analytics::NoticeRow>, StudyError> {
-    Ok(db::analytics::notice_since(pool, user_id, now.as_second() - NOTICE_SECS).await?)
-}
-
-/// `user_id` has read their notice: it is not shown again.
-pub async fn dismiss_notice(pool: &db::Pool, user_id: i64) -> Result<(), StudyError> {
-    Ok(db::analytics::delete_notice(pool, user_id).await?)
+) -> Result<(), StudyError> {
+    db::analytics::delete_notice(pool, user_id).await?;
+    sessions.forget(Stale::User(user_id));
+    Ok(())
 }
 
 async fn fit_student(

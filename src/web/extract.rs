@@ -40,6 +40,9 @@ pub struct CurrentUser {
     pub session_id: i64,
     /// An admin reset the password: every page but choosing a new one is closed.
     pub must_change_password: bool,
+    /// A class fit that moved their cards in the last week, not yet dismissed: (when, Unix
+    /// seconds; how many cards). Every page shows it until they dismiss it.
+    pub schedule_notice: Option<(i64, i64)>,
 }
 
 impl CurrentUser {
@@ -116,6 +119,7 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         csrf_token: row.csrf_token,
         session_id: row.session_id,
         must_change_password: user_row.must_change_password,
+        schedule_notice: user_row.notice_at.zip(user_row.notice_cards),
     };
     state.sessions.put(hash, user.clone(), expires_at, now);
     req.extensions_mut().insert(user.clone());

@@ -863,6 +863,7 @@ async fn a_class_fit_is_proposed_with_its_effect_and_changes_no_schedule_until_a
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let html = wait_for_proposal(&teacher, &dashboard).await;
     assert_eq!(all_states(&pool).await, before);
+    let applied_from = admin.clock().now().as_second();
     let r = teacher
         .submit(&dashboard, &format!("/classes/{class}/fit/apply"), &[])
         .await;
@@ -900,13 +901,12 @@ async fn a_class_fit_is_proposed_with_its_effect_and_changes_no_schedule_until_a
     for (i, &id) in ids.iter().enumerate() {
         let mine: Vec<(i64, i64)> = before[i].iter().map(|s| (s.0, s.4)).collect();
         let m = moves(&mine, &due_days(&pool, id).await, today);
-        let notice = studyhall::study::fits::notice_of(&pool, id, now)
-            .await
-            .unwrap();
+        let notice = notice_of(&pool, id, now).await;
         if m[0] + m[1] > 0 {
-            let notice = notice.expect("told");
-            assert_eq!(notice.cards, m[0] + m[1]);
-            assert_eq!(notice.changed_at, now.as_second());
+            let (changed_at, cards) = notice.expect("told");
+            assert_eq!(cards, m[0] + m[1]);
+            // Stamped by the job, between the click and now (the test clock runs).
+            assert!((applied_from..=now.as_second()).contains(&changed_at));
             told += 1;
         } else {
             assert_eq!(notice, None, "student {i} was not moved");
@@ -914,22 +914,13 @@ async fn a_class_fit_is_proposed_with_its_effect_and_changes_no_schedule_until_a
     }
     assert_eq!(told, figure(&html, "impact-affected"));
     assert!(told > 0);
-    let mover = if studyhall::study::fits::notice_of(&pool, ids[0], now)
-        .await
-        .unwrap()
-        .is_some()
-    {
+    let mover = if notice_of(&pool, ids[0], now).await.is_some() {
         0
     } else {
         1
     };
     let week = now + jiff::SignedDuration::from_secs(studyhall::study::fits::NOTICE_SECS);
-    assert!(
-        studyhall::study::fits::notice_of(&pool, ids[mover], week)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(notice_of(&pool, ids[mover], week).await.is_none());
     let s = &students[mover];
     if s.get("/review").await.status().is_redirection() {
         s.login(names[mover], PASSWORD).await;
@@ -938,10 +929,71 @@ async fn a_class_fit_is_proposed_with_its_effect_and_changes_no_schedule_until_a
         .submit("/review", "/classes/schedule-notice/dismiss", &[])
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(notice_of(&pool, ids[mover], now).await.is_none());
+}
+
+/// The student's notice as pages show it at `now`: (when, cards), if it is younger than
+/// `NOTICE_SECS`.
+async fn notice_of(pool: &SqlitePool, user_id: i64, now: jiff::Timestamp) -> Option<(i64, i64)> {
+    sqlx::query_as(
+        "SELECT changed_at, cards FROM schedule_notices WHERE user_id = $1 AND changed_at > $2",
+    )
+    .bind(user_id)
+    .bind(now.as_second() - studyhall::study::fits::NOTICE_SECS)
+    .fetch_optional(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_schedule_notice_shows_on_every_page_until_dismissed_and_expires_after_a_week() {
+    let app = crate::helpers::spawn_app().await;
+    app.register_ok("admin").await;
+    let student = app.other_browser();
+    student.register_ok("ada").await;
+    let ada = app.user_id("ada").await;
+    let now = app.clock().now().as_second();
+    let pool = app.pool().await;
+    sqlx::query("INSERT INTO schedule_notices (user_id, changed_at, cards) VALUES ($1, $2, 12)")
+        .bind(ada)
+        .bind(now - 3600)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // Written below the app: read through a server that has not cached the session.
+    let server = app.second_server().await;
+    let student = student.on(&server);
+    for page in ["/decks", "/review", "/stats"] {
+        let html = student.get_html(page).await;
+        assert!(
+            html.contains("12 of your cards were rescheduled"),
+            "{page} shows the notice"
+        );
+    }
+    let r = student
+        .submit("/decks", "/classes/schedule-notice/dismiss", &[])
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
     assert!(
-        studyhall::study::fits::notice_of(&pool, ids[mover], now)
+        !student
+            .get_html("/decks")
             .await
-            .unwrap()
-            .is_none()
+            .contains("of your cards were rescheduled"),
+        "dismissed at once"
+    );
+    // A week-old notice is not shown.
+    sqlx::query("INSERT INTO schedule_notices (user_id, changed_at, cards) VALUES ($1, $2, 5)")
+        .bind(ada)
+        .bind(now - 8 * 86_400)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let fresh = app.second_server().await;
+    let student = student.on(&fresh);
+    assert!(
+        !student
+            .get_html("/decks")
+            .await
+            .contains("of your cards were rescheduled")
     );
 }

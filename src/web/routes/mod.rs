@@ -36,6 +36,8 @@ pub struct Nav {
     pub js: &'static str,
     /// The section the page belongs to, marked in the navigation.
     pub section: &'static str,
+    /// A notice for every page until dismissed: a class fit moved the user's cards.
+    pub notice: Option<String>,
 }
 
 impl Nav {
@@ -48,6 +50,7 @@ impl Nav {
             css: assets::css_url(),
             js: assets::js_url(),
             section: "",
+            notice: None,
         }
     }
 
@@ -58,6 +61,21 @@ impl Nav {
             is_admin: user.is_admin(),
             csrf_token: user.csrf_token.clone(),
             section: user.section,
+            notice: user.schedule_notice.map(|(at, cards)| {
+                let day = jiff::Timestamp::from_second(at)
+                    .map(|t| {
+                        t.to_zoned_datetime(user.time_zone.clone())
+                            .date()
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                let cards = if cards == 1 {
+                    "1 of your cards was".to_owned()
+                } else {
+                    format!("{cards} of your cards were")
+                };
+                format!("Your class's scheduling parameters changed on {day}: {cards} rescheduled.")
+            }),
             ..Self::anonymous()
         }
     }

@@ -200,12 +200,12 @@ async fn leave_class(
 }
 
 /// A student has read that their class's new parameters moved their cards
-/// (`study::fits::notice_of`): back to reviewing, without it.
+/// (the banner `Nav::notice` shows on every page): back to reviewing, without it.
 async fn dismiss_notice(
     state: web::Data<AppState>,
     user: CurrentUser,
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
-    crate::study::fits::dismiss_notice(state.db.writer(), user.id).await?;
+    crate::study::fits::dismiss_notice(state.db.writer(), &*state.sessions, user.id).await?;
     Ok(see_other("/review"))
 }
