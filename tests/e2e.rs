@@ -1307,3 +1307,85 @@ async fn space_after_a_wrong_answer_records_again_and_esc_then_u_undoes_from_the
     assert_no_console_errors(&c, "/review?deck=2").await;
     c.close().await.unwrap();
 }
+
+/// Buttons on the page whose box is not wholly inside their scroll container's visible box
+/// (cut off, or reached only by scrolling a panel sideways): their text.
+const CUT_BUTTONS: &str = r#"
+const cut = [];
+for (const b of document.querySelectorAll(arguments[0])) {
+  const r = b.getBoundingClientRect();
+  let box = b.parentElement;
+  while (box && getComputedStyle(box).overflowX === 'visible') box = box.parentElement;
+  const outer = box ? box.getBoundingClientRect() : { left: 0, right: window.innerWidth };
+  if (r.width === 0 || r.left < outer.left - 0.5 || r.right > outer.right + 0.5
+      || (box && box.scrollWidth > box.clientWidth + 1)) {
+    cut.push(b.textContent.trim() + ' ' + Math.round(r.left) + '-' + Math.round(r.right)
+             + ' in ' + Math.round(outer.left) + '-' + Math.round(outer.right));
+  }
+}
+return cut;
+"#;
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: run scripts/e2e"]
+async fn the_class_pages_take_back_buttons_are_whole_at_1280_px() {
+    let app = helpers::spawn_app().await;
+    let base = app.address.clone();
+    let (class, _) = class_with_admin(&app).await;
+    // The shipped course deck (public) and a deck with a long name, both assigned.
+    let r = helpers::upload(
+        &app,
+        "d.tsv",
+        b"term\tdefinition\n".to_vec(),
+        "Convolutional networks, week 3: strides and padding",
+        "tsv",
+    )
+    .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let mine: i64 = sqlx::query_scalar("SELECT id FROM decks WHERE name LIKE 'Convolutional%'")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    for deck in ["1".to_owned(), mine.to_string()] {
+        let r = app
+            .submit(
+                &format!("/classes/{class}"),
+                &format!("/classes/{class}/decks/{deck}"),
+                &[("assigned", "1")],
+            )
+            .await;
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    }
+    let c = browser().await;
+    log_in(&c, &base, "teacher").await;
+    for width in [1024, 1280] {
+        c.set_window_size(width, 900).await.unwrap();
+        c.goto(&format!("{base}/classes/{class}")).await.unwrap();
+        let buttons = c
+            .find_all(Locator::Css("#class-decks button"))
+            .await
+            .unwrap();
+        assert!(
+            buttons.len() >= 2,
+            "the class's decks are listed with their buttons"
+        );
+        assert_eq!(
+            js(
+                &c,
+                &format!(
+                    "return (function() {{ {CUT_BUTTONS} }}).apply(null, ['#class-decks button'])"
+                )
+            )
+            .await,
+            json!([]),
+            "buttons cut off on the class page at {width} px"
+        );
+    }
+    js(
+        &c,
+        "document.getElementById('class-decks').scrollIntoView(); return 0",
+    )
+    .await;
+    shoot(&c, "class-decks-1280").await;
+    c.close().await.unwrap();
+}
