@@ -1230,6 +1230,46 @@ async fn every_main_page_passes_axe_and_contrast_and_fits_a_phone_and_reports_re
     .await;
     wait_for_text(&c, "Nothing has been imported yet").await;
     audit(&c, "import-preview").await;
+
+    // The instructor replies; the resolved report stays under the filter.
+    c.goto(&format!("{base}/reports")).await.unwrap();
+    assert!(
+        body_text(&c).await.contains("You can fix this card"),
+        "the inbox tells an admin they can fix a course card"
+    );
+    c.find(Locator::Css(".reply-form textarea"))
+        .await
+        .unwrap()
+        .send_keys("Thanks: passed on to the admins.")
+        .await
+        .unwrap();
+    click(&c, ".reply-form button").await;
+    wait_for_text(&c, "No open reports").await;
+    c.goto(&format!("{base}/reports?show=resolved"))
+        .await
+        .unwrap();
+    assert!(body_text(&c).await.contains("Resolved by teacher"));
+    audit(&c, "reports-resolved").await;
+    c.goto(&format!("{base}/classes/{class}")).await.unwrap();
+    assert!(exists(&c, "#join-link").await);
+    click(&c, "form[action='/logout'] button").await;
+    wait_for_text(&c, "Log in").await;
+
+    // The student is told of the reply on their next page, and reads it through its link.
+    log_in(&c, &base, "kim").await;
+    assert!(exists(&c, "#reply-notice").await, "the reply is announced");
+    audit(&c, "decks-reply-notice").await;
+    for (path, name) in [
+        (format!("/classes/join/{code}"), "class-join-member"),
+        (format!("/classes/{class}/leave"), "class-leave-confirm"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        audit(&c, name).await;
+    }
+    click(&c, "#reply-notice-link").await;
+    wait_for_text(&c, "passed on to the admins").await;
+    c.goto(&format!("{base}/decks")).await.unwrap();
+    assert!(!exists(&c, "#reply-notice").await, "read, so gone");
     c.close().await.unwrap();
 }
 
