@@ -93,7 +93,7 @@ async fn an_instructor_is_told_who_can_edit_a_reported_card_and_resolved_reports
         .fetch_one(&admin.pool().await)
         .await
         .unwrap();
-    report_a_card(&student, admin_deck, "The admin's card is wrong").await;
+    let admin_card = report_a_card(&student, admin_deck, "The admin's card is wrong").await;
 
     // The instructor cannot edit the course card: the site says so, and whom to ask.
     let edit = teacher
@@ -104,6 +104,26 @@ async fn an_instructor_is_told_who_can_edit_a_reported_card_and_resolved_reports
         )
         .await;
     assert_eq!(edit.status(), StatusCode::FORBIDDEN);
+    let said = edit.text().await.unwrap();
+    assert!(
+        said.contains("administrators can edit ‘CS 7643 Quiz 3’: ask one of them"),
+        "{said}"
+    );
+    let edit = teacher
+        .submit(
+            "/reports",
+            &format!("/cards/{admin_card}/edit"),
+            &[("front", "changed"), ("back", "changed"), ("tags", "")],
+        )
+        .await;
+    assert_eq!(edit.status(), StatusCode::FORBIDDEN);
+    let said = edit.text().await.unwrap();
+    assert!(
+        said.contains(
+            "Only admin, the deck&#39;s owner, or an administrator can edit ‘Admin deck’: ask admin"
+        ),
+        "{said}"
+    );
     let inbox = teacher.get_html("/reports").await;
     let course = report_id(&admin, "The course card is wrong").await;
     let own = report_id(&admin, "My teacher's card is wrong").await;
