@@ -373,3 +373,29 @@ fn signed_in(
         .map_err(|e| anyhow::anyhow!(e))?;
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn a_login_goes_on_only_to_a_join_link() {
+        assert_eq!(
+            safe_next("/classes/join/ABCD234567").as_deref(),
+            Some("/classes/join/ABCD234567")
+        );
+        for elsewhere in [
+            "",
+            "/decks",
+            "/classes/join/",
+            "https://evil.example/classes/join/ABC",
+            "//evil.example/classes/join/ABC",
+            "/classes/join/ABC/../../admin/users",
+            "/classes/join/ABC?x=1",
+            "/classes/join/AB%0d%0aSet-Cookie:x",
+            &format!("/classes/join/{}", "A".repeat(33)),
+        ] {
+            assert_eq!(safe_next(elsewhere), None, "{elsewhere:?}");
+        }
+    }
+}

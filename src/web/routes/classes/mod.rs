@@ -139,7 +139,7 @@ async fn show_join(
     user: MaybeUser,
     code: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let code = classes::normalise_code(&code);
+    let code: String = classes::normalise_code(&code).chars().take(32).collect();
     let Some(user) = user.0 else {
         return Ok(see_other(&format!("/login?next=/classes/join/{code}")));
     };
