@@ -1230,6 +1230,46 @@ async fn every_main_page_passes_axe_and_contrast_and_fits_a_phone_and_reports_re
     .await;
     wait_for_text(&c, "Nothing has been imported yet").await;
     audit(&c, "import-preview").await;
+
+    // The instructor replies; the resolved report stays under the filter.
+    c.goto(&format!("{base}/reports")).await.unwrap();
+    assert!(
+        body_text(&c).await.contains("You can fix this card"),
+        "the inbox tells an admin they can fix a course card"
+    );
+    c.find(Locator::Css(".reply-form textarea"))
+        .await
+        .unwrap()
+        .send_keys("Thanks: passed on to the admins.")
+        .await
+        .unwrap();
+    click(&c, ".reply-form button").await;
+    wait_for_text(&c, "No open reports").await;
+    c.goto(&format!("{base}/reports?show=resolved"))
+        .await
+        .unwrap();
+    assert!(body_text(&c).await.contains("Resolved by teacher"));
+    audit(&c, "reports-resolved").await;
+    c.goto(&format!("{base}/classes/{class}")).await.unwrap();
+    assert!(exists(&c, "#join-link").await);
+    click(&c, "form[action='/logout'] button").await;
+    wait_for_text(&c, "Log in").await;
+
+    // The student is told of the reply on their next page, and reads it through its link.
+    log_in(&c, &base, "kim").await;
+    assert!(exists(&c, "#reply-notice").await, "the reply is announced");
+    audit(&c, "decks-reply-notice").await;
+    for (path, name) in [
+        (format!("/classes/join/{code}"), "class-join-member"),
+        (format!("/classes/{class}/leave"), "class-leave-confirm"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        audit(&c, name).await;
+    }
+    click(&c, "#reply-notice-link").await;
+    wait_for_text(&c, "passed on to the admins").await;
+    c.goto(&format!("{base}/decks")).await.unwrap();
+    assert!(!exists(&c, "#reply-notice").await, "read, so gone");
     c.close().await.unwrap();
 }
 
@@ -1305,5 +1345,87 @@ async fn space_after_a_wrong_answer_records_again_and_esc_then_u_undoes_from_the
     wait_for_text(&c, "Nothing to undo").await;
     assert!(!body_text(&c).await.contains("Took back your"));
     assert_no_console_errors(&c, "/review?deck=2").await;
+    c.close().await.unwrap();
+}
+
+/// Buttons on the page whose box is not wholly inside their scroll container's visible box
+/// (cut off, or reached only by scrolling a panel sideways): their text.
+const CUT_BUTTONS: &str = r#"
+const cut = [];
+for (const b of document.querySelectorAll(arguments[0])) {
+  const r = b.getBoundingClientRect();
+  let box = b.parentElement;
+  while (box && getComputedStyle(box).overflowX === 'visible') box = box.parentElement;
+  const outer = box ? box.getBoundingClientRect() : { left: 0, right: window.innerWidth };
+  if (r.width === 0 || r.left < outer.left - 0.5 || r.right > outer.right + 0.5
+      || (box && box.scrollWidth > box.clientWidth + 1)) {
+    cut.push(b.textContent.trim() + ' ' + Math.round(r.left) + '-' + Math.round(r.right)
+             + ' in ' + Math.round(outer.left) + '-' + Math.round(outer.right));
+  }
+}
+return cut;
+"#;
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: run scripts/e2e"]
+async fn the_class_pages_take_back_buttons_are_whole_at_1280_px() {
+    let app = helpers::spawn_app().await;
+    let base = app.address.clone();
+    let (class, _) = class_with_admin(&app).await;
+    // The shipped course deck (public) and a deck with a long name, both assigned.
+    let r = helpers::upload(
+        &app,
+        "d.tsv",
+        b"term\tdefinition\n".to_vec(),
+        "Convolutional networks, week 3: strides and padding",
+        "tsv",
+    )
+    .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let mine: i64 = sqlx::query_scalar("SELECT id FROM decks WHERE name LIKE 'Convolutional%'")
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap();
+    for deck in ["1".to_owned(), mine.to_string()] {
+        let r = app
+            .submit(
+                &format!("/classes/{class}"),
+                &format!("/classes/{class}/decks/{deck}"),
+                &[("assigned", "1")],
+            )
+            .await;
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    }
+    let c = browser().await;
+    log_in(&c, &base, "teacher").await;
+    for width in [1024, 1280] {
+        c.set_window_size(width, 900).await.unwrap();
+        c.goto(&format!("{base}/classes/{class}")).await.unwrap();
+        let buttons = c
+            .find_all(Locator::Css("#class-decks button"))
+            .await
+            .unwrap();
+        assert!(
+            buttons.len() >= 2,
+            "the class's decks are listed with their buttons"
+        );
+        assert_eq!(
+            js(
+                &c,
+                &format!(
+                    "return (function() {{ {CUT_BUTTONS} }}).apply(null, ['#class-decks button'])"
+                )
+            )
+            .await,
+            json!([]),
+            "buttons cut off on the class page at {width} px"
+        );
+    }
+    js(
+        &c,
+        "document.getElementById('class-decks').scrollIntoView(); return 0",
+    )
+    .await;
+    shoot(&c, "class-decks-1280").await;
     c.close().await.unwrap();
 }

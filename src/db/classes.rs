@@ -147,6 +147,16 @@ pub async fn find_by_code(
     .await
 }
 
+/// The login name of the instructor who runs class `class_id`.
+pub async fn instructor_name(db: impl Executor<'_>, class_id: i64) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT u.username FROM classes c JOIN users u ON u.id = c.owner_id WHERE c.id = $1",
+    )
+    .bind(class_id)
+    .fetch_one(db)
+    .await
+}
+
 /// Adds a member (joining twice changes nothing).
 pub async fn join(
     db: impl Executor<'_>,

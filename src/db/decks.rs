@@ -39,6 +39,19 @@ pub struct DeckRow {
     /// Whether everyone sees it.
     #[sqlx(try_from = "crate::db::Flag")]
     pub public: bool,
+    /// The owner's name while they teach (and so may edit it); `None` when only the admins
+    /// may: whom to ask for a change.
+    pub owner_name: Option<String>,
+}
+
+/// `DeckRow`'s columns of `decks`.
+macro_rules! deck_columns {
+    () => {
+        "SELECT id, name, description, owner_id, public,
+                (SELECT o.username FROM users o WHERE o.id = decks.owner_id
+                   AND o.role IN ('instructor', 'admin')) AS owner_name
+         FROM decks"
+    };
 }
 
 /// A card.
@@ -118,7 +131,7 @@ pub async fn list_with_counts(
 
 /// One deck.
 pub async fn find(db: impl Executor<'_>, id: i64) -> Result<Option<DeckRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, description, owner_id, public FROM decks WHERE id = $1")
+    sqlx::query_as(concat!(deck_columns!(), " WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
         .await
@@ -131,10 +144,10 @@ pub async fn find_by_name(
     owner_id: Option<i64>,
     name: &str,
 ) -> Result<Option<DeckRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name, description, owner_id, public FROM decks
-         WHERE COALESCE(owner_id, 0) = COALESCE($1, 0) AND name = $2",
-    )
+    sqlx::query_as(concat!(
+        deck_columns!(),
+        " WHERE COALESCE(owner_id, 0) = COALESCE($1, 0) AND name = $2"
+    ))
     .bind(owner_id)
     .bind(name)
     .fetch_optional(db)

@@ -26,7 +26,7 @@ macro_rules! hears_of {
     };
 }
 
-/// An open report as the triage list shows it.
+/// A report as the triage lists show it.
 #[derive(Debug, Clone, FromRow)]
 pub struct ReportRow {
     /// Id.
@@ -35,14 +35,62 @@ pub struct ReportRow {
     pub card_id: i64,
     /// Its front.
     pub front: String,
+    /// Its deck.
+    pub deck_id: i64,
     /// Its deck's name.
     pub deck_name: String,
+    /// The deck's owner, if any (the shipped decks have none).
+    pub owner_id: Option<i64>,
+    /// The owner's name while they teach (and so may edit the deck); `None` when only the
+    /// admins may.
+    pub owner_name: Option<String>,
     /// Who reported it.
     pub username: String,
     /// What they said.
     pub message: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// When it was resolved, Unix seconds; `None` while open.
+    pub resolved_at: Option<i64>,
+    /// Who resolved it, by name.
+    pub resolver: Option<String>,
+    /// The reply the student was sent, if any.
+    pub reply: Option<String>,
+}
+
+/// The columns of a `ReportRow`, over a report `r`, its card `c`, its deck `d` and its
+/// reporter `u`.
+macro_rules! report_columns {
+    () => {
+        "SELECT r.id, r.card_id, c.front, c.deck_id, d.name AS deck_name, d.owner_id,
+                (SELECT o.username FROM users o
+                  WHERE o.id = d.owner_id AND o.role IN ('instructor', 'admin')) AS owner_name,
+                u.username, r.message, r.created_at, r.resolved_at,
+                (SELECT b.username FROM users b WHERE b.id = r.resolved_by) AS resolver, r.reply"
+    };
+}
+
+/// Which reports a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shown {
+    /// Those waiting for someone (the default).
+    #[default]
+    Open,
+    /// Those resolved, with their replies.
+    Resolved,
+    /// Both.
+    All,
+}
+
+impl Shown {
+    /// The filter as the inbox queries bind it (`$3`).
+    fn code(self) -> i64 {
+        match self {
+            Shown::All => 0,
+            Shown::Open => 1,
+            Shown::Resolved => 2,
+        }
+    }
 }
 
 /// Files a report (its text already parsed: no NUL reaches the table).
@@ -70,9 +118,9 @@ pub async fn open_for_class(
     db: impl Executor<'_>,
     class_id: i64,
 ) -> Result<Vec<ReportRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT r.id, r.card_id, c.front, d.name AS deck_name, u.username, r.message, r.created_at
-         FROM card_reports r
+    sqlx::query_as(concat!(
+        report_columns!(),
+        " FROM card_reports r
          JOIN cards c ON c.id = r.card_id
          JOIN decks d ON d.id = c.deck_id
          JOIN users u ON u.id = r.user_id
@@ -80,8 +128,8 @@ pub async fn open_for_class(
            AND (d.public = 1 OR EXISTS (SELECT 1 FROM class_decks cd
                                         WHERE cd.class_id = $1 AND cd.deck_id = c.deck_id))
            AND EXISTS (SELECT 1 FROM class_members m WHERE m.class_id = $1 AND m.user_id = r.user_id)
-         ORDER BY r.id",
-    )
+         ORDER BY r.id"
+    ))
     .bind(class_id)
     .fetch_all(db)
     .await
@@ -118,7 +166,7 @@ pub async fn resolve(
 /// however deep it is, and resolving a report does not shift the pages after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboxCursor {
-    /// The oldest open reports.
+    /// The oldest reports.
     First,
     /// The reports after this id (the next page).
     After(i64),
@@ -131,15 +179,16 @@ pub enum InboxCursor {
 pub struct InboxPage {
     /// The reports on this page.
     pub rows: Vec<ReportRow>,
-    /// Whether older open reports exist (a previous page).
+    /// Whether older reports exist (a previous page).
     pub older: bool,
-    /// Whether newer open reports exist (a next page).
+    /// Whether newer reports exist (a next page).
     pub newer: bool,
-    /// Every open report this user hears of.
+    /// Every report of the filter this user hears of.
     pub total: i64,
 }
 
-/// The columns and joins of an inbox query; the caller adds the cursor and the order.
+/// The joins and conditions of an inbox query, for user `$1` (an admin when `$2` is 1) and
+/// the filter `$3` (`Shown::code`); the caller adds the cursor and the order.
 macro_rules! inbox_from {
     () => {
         concat!(
@@ -147,29 +196,26 @@ macro_rules! inbox_from {
               JOIN cards c ON c.id = r.card_id
               JOIN decks d ON d.id = c.deck_id
               JOIN users u ON u.id = r.user_id
-              WHERE r.resolved_at IS NULL AND ",
+              WHERE ($3 = 0 OR ($3 = 1 AND r.resolved_at IS NULL)
+                            OR ($3 = 2 AND r.resolved_at IS NOT NULL)) AND ",
             hears_of!()
         )
     };
 }
 
-/// The columns of an inbox line.
-macro_rules! inbox_columns {
-    () => {
-        "SELECT r.id, r.card_id, c.front, d.name AS deck_name, u.username, r.message, r.created_at"
-    };
-}
-
-/// A page of at most `limit` open reports user `user_id` hears of, from `cursor` (their inbox
-/// at /reports), with whether there are more on either side and how many there are in all.
+/// A page of at most `limit` reports user `user_id` hears of, those `shown`, from `cursor`
+/// (their inbox at /reports), with whether there are more on either side and how many there
+/// are in all.
 pub async fn inbox(
     db: &Pool,
     user_id: i64,
     is_admin: bool,
+    shown: Shown,
     cursor: InboxCursor,
     limit: i64,
 ) -> Result<InboxPage, sqlx::Error> {
     let admin = i64::from(is_admin);
+    let shown = shown.code();
     // One row more than the page says whether the page's own direction goes on.
     let (mut rows, backwards): (Vec<ReportRow>, bool) = match cursor {
         InboxCursor::First | InboxCursor::After(_) => {
@@ -178,12 +224,13 @@ pub async fn inbox(
                 _ => i64::MIN,
             };
             let rows = sqlx::query_as(concat!(
-                inbox_columns!(),
+                report_columns!(),
                 inbox_from!(),
-                " AND r.id > $3 ORDER BY r.id LIMIT $4"
+                " AND r.id > $4 ORDER BY r.id LIMIT $5"
             ))
             .bind(user_id)
             .bind(admin)
+            .bind(shown)
             .bind(after)
             .bind(limit + 1)
             .fetch_all(db)
@@ -192,12 +239,13 @@ pub async fn inbox(
         }
         InboxCursor::Before(before) => {
             let rows = sqlx::query_as(concat!(
-                inbox_columns!(),
+                report_columns!(),
                 inbox_from!(),
-                " AND r.id < $3 ORDER BY r.id DESC LIMIT $4"
+                " AND r.id < $4 ORDER BY r.id DESC LIMIT $5"
             ))
             .bind(user_id)
             .bind(admin)
+            .bind(shown)
             .bind(before)
             .bind(limit + 1)
             .fetch_all(db)
@@ -217,16 +265,17 @@ pub async fn inbox(
         InboxCursor::First => (false, beyond),
         InboxCursor::After(id) => {
             let first = rows.first().map_or(id.saturating_add(1), |r| r.id);
-            (any_before(db, user_id, admin, first).await?, beyond)
+            (any_before(db, user_id, admin, shown, first).await?, beyond)
         }
         InboxCursor::Before(id) => {
             let last = rows.last().map_or(id.saturating_sub(1), |r| r.id);
-            (beyond, any_after(db, user_id, admin, last).await?)
+            (beyond, any_after(db, user_id, admin, shown, last).await?)
         }
     };
     let total = sqlx::query_scalar(concat!("SELECT COUNT(*)", inbox_from!()))
         .bind(user_id)
         .bind(admin)
+        .bind(shown)
         .fetch_one(db)
         .await?;
     Ok(InboxPage {
@@ -237,37 +286,53 @@ pub async fn inbox(
     })
 }
 
-/// Whether user `user_id` hears of an open report older than report `id`.
-async fn any_before(db: &Pool, user_id: i64, admin: i64, id: i64) -> Result<bool, sqlx::Error> {
+/// Whether user `user_id` hears of a report of the filter older than report `id`.
+async fn any_before(
+    db: &Pool,
+    user_id: i64,
+    admin: i64,
+    shown: i64,
+    id: i64,
+) -> Result<bool, sqlx::Error> {
     let found: Option<i64> = sqlx::query_scalar(concat!(
         "SELECT r.id",
         inbox_from!(),
-        " AND r.id < $3 LIMIT 1"
+        " AND r.id < $4 LIMIT 1"
     ))
     .bind(user_id)
     .bind(admin)
+    .bind(shown)
     .bind(id)
     .fetch_optional(db)
     .await?;
     Ok(found.is_some())
 }
 
-/// Whether user `user_id` hears of an open report newer than report `id`.
-async fn any_after(db: &Pool, user_id: i64, admin: i64, id: i64) -> Result<bool, sqlx::Error> {
+/// Whether user `user_id` hears of a report of the filter newer than report `id`.
+async fn any_after(
+    db: &Pool,
+    user_id: i64,
+    admin: i64,
+    shown: i64,
+    id: i64,
+) -> Result<bool, sqlx::Error> {
     let found: Option<i64> = sqlx::query_scalar(concat!(
         "SELECT r.id",
         inbox_from!(),
-        " AND r.id > $3 LIMIT 1"
+        " AND r.id > $4 LIMIT 1"
     ))
     .bind(user_id)
     .bind(admin)
+    .bind(shown)
     .bind(id)
     .fetch_optional(db)
     .await?;
     Ok(found.is_some())
 }
 
-/// Replies to (and so resolves) a report `user_id` hears of; false if they do not.
+/// Replies to (and so resolves) a report `user_id` hears of: its reporter's id, or `None` if
+/// they do not hear of it. A reply's text is unread (`reply_seen_at` NULL) until the reporter
+/// opens the card or dismisses the notice.
 pub async fn reply(
     db: impl Executor<'_>,
     report_id: i64,
@@ -275,24 +340,46 @@ pub async fn reply(
     is_admin: bool,
     text: Option<&ReportReply>,
     now: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(concat!(
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(concat!(
         "UPDATE card_reports SET reply = COALESCE($4, reply), replied_at = CASE WHEN $4 IS NULL
-                THEN replied_at ELSE $5 END, resolved_at = $5, resolved_by = $1
+                THEN replied_at ELSE $5 END,
+                reply_seen_at = CASE WHEN $4 IS NULL THEN reply_seen_at ELSE NULL END,
+                resolved_at = $5, resolved_by = $1
          WHERE id = $3 AND EXISTS (
             SELECT 1 FROM card_reports r JOIN cards c ON c.id = r.card_id
             JOIN decks d ON d.id = c.deck_id WHERE r.id = $3 AND ",
         hears_of!(),
-        ")"
+        ") RETURNING user_id"
     ))
     .bind(user_id)
     .bind(i64::from(is_admin))
     .bind(report_id)
     .bind(text.map(ReportReply::as_str))
     .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Marks the replies to `user_id`'s reports as read: those on `card_id`, or all of them when
+/// it is `None`. Returns how many were unread.
+pub async fn mark_replies_read(
+    db: impl Executor<'_>,
+    user_id: i64,
+    card_id: Option<i64>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE card_reports SET reply_seen_at = $3
+         WHERE user_id = $1 AND ($2 IS NULL OR card_id = $2)
+           AND replied_at IS NOT NULL AND reply_seen_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(card_id)
+    .bind(now)
     .execute(db)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.rows_affected())
 }
 
 /// Who hears of report `report_id` filed by `reporter_id`, by name (instructors and the deck's
@@ -342,8 +429,13 @@ pub struct MyReport {
     /// Whether it was resolved.
     #[sqlx(try_from = "crate::db::Flag")]
     pub resolved: bool,
+    /// Whether the reply is news to them (they had not opened the card since).
+    #[sqlx(try_from = "crate::db::Flag")]
+    pub unread: bool,
     /// Unix seconds.
     pub created_at: i64,
+    /// The report's id (the page's anchor for it).
+    pub id: i64,
 }
 
 /// `user_id`'s reports on `card_id`, newest first.
@@ -353,7 +445,9 @@ pub async fn mine_on_card(
     card_id: i64,
 ) -> Result<Vec<MyReport>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT message, reply, CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END AS resolved, created_at FROM card_reports
+        "SELECT message, reply, CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END AS resolved,
+                CASE WHEN replied_at IS NOT NULL AND reply_seen_at IS NULL THEN 1 ELSE 0 END AS unread,
+                created_at, id FROM card_reports
          WHERE user_id = $1 AND card_id = $2 ORDER BY id DESC",
     )
     .bind(user_id)

@@ -57,6 +57,10 @@ pub struct LearnerRow {
     pub notice_cards: Option<i64>,
     /// When that was, Unix seconds.
     pub notice_at: Option<i64>,
+    /// The card of the newest reply to the user's reports they have not read, if any.
+    pub reply_card: Option<i64>,
+    /// How many replies to their reports they have not read.
+    pub unread_replies: i64,
 }
 
 /// Stores a new session.
@@ -129,7 +133,13 @@ macro_rules! learner_columns {
               (SELECT n.cards FROM schedule_notices n
                 WHERE n.user_id = u.id AND n.changed_at > $2 - 604800) AS notice_cards,
               (SELECT n.changed_at FROM schedule_notices n
-                WHERE n.user_id = u.id AND n.changed_at > $2 - 604800) AS notice_at"
+                WHERE n.user_id = u.id AND n.changed_at > $2 - 604800) AS notice_at,
+              (SELECT r.card_id FROM card_reports r
+                WHERE r.user_id = u.id AND r.replied_at IS NOT NULL AND r.reply_seen_at IS NULL
+                ORDER BY r.replied_at DESC, r.id DESC LIMIT 1) AS reply_card,
+              (SELECT COUNT(*) FROM card_reports r
+                WHERE r.user_id = u.id AND r.replied_at IS NOT NULL
+                  AND r.reply_seen_at IS NULL) AS unread_replies"
         )
     };
 }

@@ -271,3 +271,15 @@ pub async fn set_scheduler(
     .await?;
     Ok(())
 }
+
+/// The login names of the site's administrators who may log in, alphabetically, at most
+/// `limit`: whom a report's reader is told to ask about a deck only the admins edit.
+pub async fn admin_names(db: impl Executor<'_>, limit: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT username FROM users WHERE role = 'admin' AND disabled = 0
+         ORDER BY username LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

@@ -73,6 +73,56 @@ pub async fn class_for_code(
     code: &str,
     now: Timestamp,
 ) -> Result<i64, StudyError> {
+    Ok(find_for_code(pool, quotas, guesser, ip, code, now)
+        .await?
+        .id)
+}
+
+/// What a shared join link (/classes/join/{code}) shows a signed-in user before they join.
+#[derive(Debug, Clone)]
+pub struct JoinPreview {
+    /// The class.
+    pub class: ClassRow,
+    /// Its instructor's login name.
+    pub instructor: String,
+    /// Whether the user is in it already.
+    pub member: bool,
+}
+
+/// The class a join link's `code` opens, for `learner` to confirm joining it: within the
+/// same budget of wrong codes as a typed code ([`class_for_code`]).
+pub async fn preview_join(
+    pool: &Pool,
+    quotas: &Quotas,
+    learner: &Learner,
+    ip: IpAddr,
+    code: &str,
+    now: Timestamp,
+) -> Result<JoinPreview, StudyError> {
+    let class = find_for_code(pool, quotas, &Guesser::User(learner.id), ip, code, now).await?;
+    let instructor = db::classes::instructor_name(pool, class.id)
+        .await
+        .context("naming a class's instructor")?;
+    let member = db::classes::joined_by(pool, learner.id)
+        .await?
+        .iter()
+        .any(|c| c.id == class.id);
+    Ok(JoinPreview {
+        class,
+        instructor,
+        member,
+    })
+}
+
+/// [`class_for_code`]'s class, whole.
+async fn find_for_code(
+    pool: &Pool,
+    quotas: &Quotas,
+    guesser: &Guesser,
+    ip: IpAddr,
+    code: &str,
+    now: Timestamp,
+) -> Result<ClassRow, StudyError> {
     let code = normalise_code(code);
     if code.is_empty() {
         return Err(StudyError::Validation(
@@ -84,7 +134,7 @@ pub async fn class_for_code(
     match db::classes::find_by_code(pool, &code).await {
         Ok(Some(class)) => {
             quotas.code_was_right(attempt);
-            Ok(class.id)
+            Ok(class)
         }
         Ok(None) => Err(StudyError::Validation(
             "No class has that join code; check it with your instructor.".to_owned(),
@@ -155,6 +205,16 @@ async fn membership_changed(
         now,
     )
     .await
+}
+
+/// Class `class_id` if `user_id` belongs to it (what leaving it asks about); not found
+/// otherwise.
+pub async fn joined(pool: &Pool, user_id: i64, class_id: i64) -> Result<ClassRow, StudyError> {
+    db::classes::joined_by(pool, user_id)
+        .await?
+        .into_iter()
+        .find(|c| c.id == class_id)
+        .ok_or(StudyError::NotFound)
 }
 
 /// The classes a user runs (only if they `teach`) and those they belong to.
@@ -342,6 +402,23 @@ pub async fn add_exam(
     super::exams::create(db, sessions, class.id, exam, now).await
 }
 
+/// Exam `exam_id` of class `class_id` run by `owner_id`, with the class, for the page that
+/// asks before deleting it; not found otherwise.
+pub async fn exam_to_delete(
+    pool: &Pool,
+    owner_id: i64,
+    class_id: i64,
+    exam_id: i64,
+) -> Result<(ClassRow, ExamRow), StudyError> {
+    let class = owned(pool, owner_id, class_id).await?;
+    let exam = db::exams::of_class(pool, class.id)
+        .await?
+        .into_iter()
+        .find(|e| e.id == exam_id)
+        .ok_or(StudyError::NotFound)?;
+    Ok((class, exam))
+}
+
 /// Deletes exam `exam_id` of class `class_id` run by `owner_id` (`exams::delete`).
 pub async fn delete_exam(
     db: &db::Db,
@@ -355,15 +432,16 @@ pub async fn delete_exam(
     super::exams::delete(db, sessions, class.id, exam_id, now).await
 }
 
-/// The open reports of class `class_id`'s students on the decks it studies, for `owner_id`
-/// who runs it; with the class.
+/// The open reports of class `class_id`'s students on the decks it studies, for the teacher
+/// who runs it, with who may edit each card; with the class.
 pub async fn open_reports(
     pool: &Pool,
-    owner_id: i64,
+    teacher: Actor<'_>,
     class_id: i64,
-) -> Result<(ClassRow, Vec<ReportRow>), StudyError> {
-    let class = owned(pool, owner_id, class_id).await?;
+) -> Result<(ClassRow, Vec<super::reports::Listed>), StudyError> {
+    let class = owned(pool, teacher.id(), class_id).await?;
     let reports = db::reports::open_for_class(pool, class.id).await?;
+    let reports = super::reports::with_editors(pool, teacher, reports).await?;
     Ok((class, reports))
 }
 

@@ -262,12 +262,16 @@ pub struct CardView {
     pub reports: Vec<MyReport>,
 }
 
-/// Card `card_id`'s page for `learner`; not found when they may not see its deck.
+/// Card `card_id`'s page for `learner`; not found when they may not see its deck. The page
+/// shows the replies to their reports on it, which so are read (`reports::replies_read`).
 pub async fn card_page(
-    pool: &Pool,
+    db: &db::Db,
+    sessions: &dyn super::Forget,
     learner: &Learner,
     card_id: i64,
+    now: Timestamp,
 ) -> Result<CardView, StudyError> {
+    let pool = db.reader();
     let card = visible_card(pool, learner, card_id)
         .await?
         .ok_or(StudyError::NotFound)?;
@@ -283,6 +287,9 @@ pub async fn card_page(
     let reports = db::reports::mine_on_card(pool, learner.id, card.id)
         .await
         .context("reading the reports on a card")?;
+    if reports.iter().any(|r| r.unread) {
+        super::reports::replies_read(db.writer(), sessions, learner.id, Some(card.id), now).await?;
+    }
     Ok(CardView {
         deck,
         card,

@@ -18,8 +18,19 @@ pub use crate::db::decks::{CardRow, DeckRow};
 /// Cards per page of the editor: a deck of 1,000 cards is 20 short pages, not one long form.
 pub const PAGE: i64 = 50;
 
-/// Why someone who sees a deck may not change it.
-const OWNER_ONLY: &str = "Only the deck's owner, while an instructor, or an admin edits it.";
+/// Why someone who sees `deck` may not change it, and whom to ask instead.
+fn owner_only(deck: &DeckRow) -> String {
+    match &deck.owner_name {
+        Some(owner) => format!(
+            "Only {owner}, the deck's owner, or an administrator can edit \u{2018}{}\u{2019}: ask {owner} for the change.",
+            deck.name
+        ),
+        None => format!(
+            "Only the site's administrators can edit \u{2018}{}\u{2019}: ask one of them for the change.",
+            deck.name
+        ),
+    }
+}
 
 /// Deck `deck_id` if `actor` may edit it: not found if they may not see it, forbidden if they
 /// see it but may not change it.
@@ -34,7 +45,7 @@ async fn editable(
     if actor.may_edit_deck(deck.owner_id) {
         Ok(deck)
     } else {
-        Err(StudyError::Forbidden(OWNER_ONLY.to_owned()))
+        Err(StudyError::Forbidden(owner_only(&deck)))
     }
 }
 

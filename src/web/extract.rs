@@ -43,6 +43,9 @@ pub struct CurrentUser {
     /// A class fit that moved their cards in the last week, not yet dismissed: (when, Unix
     /// seconds; how many cards). Every page shows it until they dismiss it.
     pub schedule_notice: Option<(i64, i64)>,
+    /// Replies to the user's reports they have not read: (the newest one's card; how many).
+    /// Every page links to it until they open the card or dismiss the notice.
+    pub reply_notice: Option<(i64, i64)>,
 }
 
 impl CurrentUser {
@@ -120,6 +123,10 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         session_id: row.session_id,
         must_change_password: user_row.must_change_password,
         schedule_notice: user_row.notice_at.zip(user_row.notice_cards),
+        reply_notice: user_row
+            .reply_card
+            .filter(|_| user_row.unread_replies > 0)
+            .map(|card| (card, user_row.unread_replies)),
     };
     state.sessions.put(hash, user.clone(), expires_at, now);
     req.extensions_mut().insert(user.clone());

@@ -153,7 +153,11 @@ async fn students_see_a_private_deck_only_through_a_class_it_is_assigned_to() {
 
     // Leaving hides it again, progress kept for a later return.
     let left = student
-        .submit("/classes", &format!("/classes/{class}/leave"), &[])
+        .submit(
+            "/classes",
+            &format!("/classes/{class}/leave"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(left.status(), StatusCode::SEE_OTHER);
     hidden(&student).await;
@@ -728,8 +732,13 @@ async fn the_class_use_cases_find_a_class_only_for_the_instructor_who_runs_it() 
             .await
             .map(|_| ())
     ));
+    let other = admin.learner("other").await;
+    let other_actor = studyhall::study::actor::Actor {
+        learner: &other,
+        role: studyhall::domain::Role::Instructor,
+    };
     assert!(not_found(
-        classes::open_reports(db.reader(), other_id, class)
+        classes::open_reports(db.reader(), other_actor, class)
             .await
             .map(|_| ())
     ));

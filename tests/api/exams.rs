@@ -386,7 +386,7 @@ async fn an_exam_set_later_pulls_scheduled_cards_into_its_window_and_deleting_it
         .submit(
             &page,
             &format!("/classes/{}/exams/{exam_id}/delete", c.id),
-            &[],
+            &[("confirm", "yes")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -592,7 +592,10 @@ async fn bad_or_forged_exams_are_refused_and_change_nothing() {
         .unwrap();
     let delete = format!("/classes/{}/exams/{exam_id}/delete", c.id);
     assert_eq!(
-        other.submit("/classes", &delete, &[]).await.status(),
+        other
+            .submit("/classes", &delete, &[("confirm", "yes")])
+            .await
+            .status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(
@@ -603,7 +606,10 @@ async fn bad_or_forged_exams_are_refused_and_change_nothing() {
     let (other_class, _) = new_class(&other, "Other").await;
     let wrong = format!("/classes/{other_class}/exams/{exam_id}/delete");
     assert_eq!(
-        other.submit("/classes", &wrong, &[]).await.status(),
+        other
+            .submit("/classes", &wrong, &[("confirm", "yes")])
+            .await
+            .status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(exams().await, 1);

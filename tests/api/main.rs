@@ -28,6 +28,7 @@ mod migrations;
 mod practice;
 mod protocol;
 mod replay;
+mod reports_loop;
 mod reschedule;
 mod review;
 mod rights;

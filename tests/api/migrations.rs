@@ -194,3 +194,37 @@ async fn the_exam_migration_gives_every_schedule_the_day_of_its_last_grade_and_m
     // The tallies the triggers keep were not disturbed by the backfill.
     crate::tallies::assert_tables_match_a_recount(&pool, "the exam migration").await;
 }
+
+#[tokio::test]
+async fn replies_written_before_the_reply_notices_count_as_read_and_open_reports_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let old = old_database(&path).await;
+    studyhall::db::SQLITE_MIGRATOR
+        .run_to(24, &old)
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO users (id, username, password_hash, role, created_at) VALUES
+             (1, 'student', 'x', 'student', 0);
+         INSERT INTO decks (id, name, owner_id, public, created_at) VALUES (1, 'D', NULL, 1, 0);
+         INSERT INTO cards (id, deck_id, front, back, position, created_at, updated_at) VALUES
+             (1, 1, 'a', 'b', 1, 0, 0);
+         INSERT INTO card_reports (id, card_id, user_id, message, created_at, resolved_at, reply,
+             replied_at)
+         VALUES (1, 1, 1, 'typo', 10, 20, 'fixed', 20), (2, 1, 1, 'another', 30, NULL, NULL, NULL),
+                (3, 1, 1, 'third', 40, 50, NULL, NULL);",
+    )
+    .execute(&old)
+    .await
+    .unwrap();
+    old.close().await;
+
+    let pool = studyhall::db::connect(&path).await.unwrap();
+    let seen: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, reply_seen_at FROM card_reports ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(seen, vec![(1, Some(20)), (2, None), (3, None)]);
+}

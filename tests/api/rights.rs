@@ -430,11 +430,17 @@ async fn another_instructors_private_deck_and_its_cards_are_none_from_the_scoped
             .unwrap()
             .is_none()
     );
+    /// Nothing cached here to forget.
+    #[derive(Debug)]
+    struct NoCache;
+    impl studyhall::study::Forget for NoCache {
+        fn forget(&self, _: studyhall::study::Stale) {}
+    }
+    let now = admin.clock().now();
     assert!(matches!(
-        decks::card_page(pool, &theirs, card).await,
+        decks::card_page(admin.db().await, &NoCache, &theirs, card, now).await,
         Err(StudyError::NotFound)
     ));
-    let now = admin.clock().now();
     assert!(matches!(
         decks::export(pool, &theirs, deck, "csv", now).await,
         Err(StudyError::NotFound)

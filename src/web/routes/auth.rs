@@ -34,6 +34,44 @@ struct LoginPage {
     username: String,
     error: Option<String>,
     registration_open: bool,
+    /// Where to go once logged in (a class's join link), if not the decks.
+    next: Option<String>,
+}
+
+impl LoginPage {
+    /// The registration link, carrying a join link's code so the new account joins the class.
+    fn register_url(&self) -> String {
+        match self.next.as_deref().and_then(join_code_of) {
+            Some(code) => format!("/register?code={code}"),
+            None => "/register".to_owned(),
+        }
+    }
+}
+
+/// Where a login may send the browser next: only a class's join link (/classes/join/{code},
+/// letters and digits), so that no link can send a fresh login to another site or to a page
+/// that acts.
+fn safe_next(next: &str) -> Option<String> {
+    join_code_of(next).map(|code| format!("/classes/join/{code}"))
+}
+
+/// The code of a join link's path.
+fn join_code_of(path: &str) -> Option<&str> {
+    path.strip_prefix("/classes/join/")
+        .filter(|code| (1..=32).contains(&code.len()))
+        .filter(|code| code.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// `?next=` on the login page.
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// `?code=` on the registration page (from a join link).
+#[derive(Deserialize)]
+struct CodeQuery {
+    code: Option<String>,
 }
 
 #[derive(Template)]
@@ -45,6 +83,8 @@ struct RegisterPage {
     open: bool,
     time_zone: String,
     zones: &'static [String],
+    /// The class code as given (by a join link) or typed.
+    code: String,
 }
 
 /// Every time zone name the bundled database knows, for the registration form's list.
@@ -67,6 +107,9 @@ struct LoginForm {
     username: String,
     #[serde(default)]
     password: String,
+    /// Where to go once logged in (`safe_next`).
+    #[serde(default)]
+    next: String,
 }
 
 #[derive(Deserialize)]
@@ -128,9 +171,11 @@ async fn show_login(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: MaybeUser,
+    query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let next = query.next.as_deref().and_then(safe_next);
     if user.0.is_some() {
-        return Ok(see_other("/decks"));
+        return Ok(see_other(next.as_deref().unwrap_or("/decks")));
     }
     let open = state.registration == Registration::Open;
     anonymous_page(&req, &state, StatusCode::OK, |nav| {
@@ -139,6 +184,7 @@ async fn show_login(
             username: String::new(),
             error: None,
             registration_open: open,
+            next,
         }
         .render()
     })
@@ -165,7 +211,7 @@ async fn log_in(
     {
         Ok(token) => {
             let cookie = cookies::session_cookie(token, state.secure_cookies);
-            let mut response = see_other("/decks");
+            let mut response = see_other(safe_next(&form.next).as_deref().unwrap_or("/decks"));
             response
                 .add_cookie(&cookie)
                 .map_err(|e| anyhow::anyhow!(e))?;
@@ -179,6 +225,7 @@ async fn log_in(
                     username: form.username,
                     error: Some(message),
                     registration_open: open,
+                    next: safe_next(&form.next),
                 }
                 .render()
             })
@@ -210,6 +257,7 @@ async fn show_register(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: MaybeUser,
+    query: web::Query<CodeQuery>,
 ) -> Result<HttpResponse, AppError> {
     if user.0.is_some() {
         return Ok(see_other("/decks"));
@@ -223,6 +271,14 @@ async fn show_register(
             open,
             time_zone: "UTC".to_owned(),
             zones: zone_names(),
+            code: query
+                .code
+                .as_deref()
+                .map(crate::study::classes::normalise_code)
+                .unwrap_or_default()
+                .chars()
+                .take(32)
+                .collect(),
         }
         .render()
     })
@@ -295,6 +351,7 @@ async fn register(
             open: true,
             time_zone: form.time_zone,
             zones: zone_names(),
+            code: form.code.chars().take(32).collect(),
         }
         .render()
     })
@@ -315,4 +372,30 @@ fn signed_in(
         .add_cookie(&cookie)
         .map_err(|e| anyhow::anyhow!(e))?;
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn a_login_goes_on_only_to_a_join_link() {
+        assert_eq!(
+            safe_next("/classes/join/ABCD234567").as_deref(),
+            Some("/classes/join/ABCD234567")
+        );
+        for elsewhere in [
+            "",
+            "/decks",
+            "/classes/join/",
+            "https://evil.example/classes/join/ABC",
+            "//evil.example/classes/join/ABC",
+            "/classes/join/ABC/../../admin/users",
+            "/classes/join/ABC?x=1",
+            "/classes/join/AB%0d%0aSet-Cookie:x",
+            &format!("/classes/join/{}", "A".repeat(33)),
+        ] {
+            assert_eq!(safe_next(elsewhere), None, "{elsewhere:?}");
+        }
+    }
 }

@@ -157,7 +157,14 @@ async fn show_card(
     user: CurrentUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let shown = decks::card_page(state.db.reader(), &user.learner, *id).await?;
+    let shown = decks::card_page(
+        &state.db,
+        &*state.sessions,
+        &user.learner,
+        *id,
+        state.clock.now(),
+    )
+    .await?;
     let schedule = shown.schedule;
     let computed = shown.card.kind == "generated";
     let history = shown

@@ -38,6 +38,39 @@ pub struct Nav {
     pub section: &'static str,
     /// A notice for every page until dismissed: a class fit moved the user's cards.
     pub notice: Option<String>,
+    /// A notice for every page until read or dismissed: replies to the user's reports, with
+    /// the link to the newest.
+    pub reply_notice: Option<ReplyNotice>,
+}
+
+/// What the layout says of unread replies to the user's reports.
+#[derive(Debug, Clone)]
+pub struct ReplyNotice {
+    /// The sentence.
+    pub text: String,
+    /// The card page that shows the newest reply.
+    pub link: String,
+    /// The link's words.
+    pub link_text: &'static str,
+}
+
+impl ReplyNotice {
+    /// The notice of `count` unread replies, the newest on card `card_id`.
+    fn of(card_id: i64, count: i64) -> Self {
+        Self {
+            text: if count == 1 {
+                "Your report on a card got a reply.".to_owned()
+            } else {
+                format!("{count} of your reports on cards got replies.")
+            },
+            link: format!("/cards/{card_id}#my-reports"),
+            link_text: if count == 1 {
+                "Read the reply"
+            } else {
+                "Read the newest"
+            },
+        }
+    }
 }
 
 impl Nav {
@@ -51,6 +84,7 @@ impl Nav {
             js: assets::js_url(),
             section: "",
             notice: None,
+            reply_notice: None,
         }
     }
 
@@ -76,6 +110,9 @@ impl Nav {
                 };
                 format!("Your class's scheduling parameters changed on {day}: {cards} rescheduled.")
             }),
+            reply_notice: user
+                .reply_notice
+                .map(|(card, count)| ReplyNotice::of(card, count)),
             ..Self::anonymous()
         }
     }

@@ -326,7 +326,7 @@ async fn render_review(
                     "Thanks: your report was sent to the site's administrators.".to_owned()
                 } else {
                     format!(
-                        "Thanks: your report was sent to {}; a reply will show on the card's page.",
+                        "Thanks: your report was sent to {}; you will be told of a reply on your next page.",
                         names.join(", ")
                     )
                 }

@@ -1,13 +1,13 @@
 //! A class's own page, for its instructor: members, decks, default retention, exams.
 
-use super::{Nothing, teacher};
+use super::{ConfirmForm, ConfirmPage, Nothing, teacher};
 use crate::study::classes::{self, ClassRow, DeckChoice, MemberRow};
 use crate::study::exams::NewExam;
 use crate::web::error::AppError;
 use crate::web::routes::{Nav, page, page_with, see_other};
 use crate::web::{AppState, CsrfForm, CurrentUser, Instructor};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -15,6 +15,8 @@ use serde::Deserialize;
 #[template(path = "classes/show.html")]
 struct ClassPage {
     nav: Nav,
+    /// The site's address as the browser reached it, before the join link's path.
+    site: String,
     class: ClassRow,
     members: Vec<MemberRow>,
     decks: Vec<DeckChoice>,
@@ -23,6 +25,19 @@ struct ClassPage {
     exams: Vec<ExamLine>,
     exam_errors: Vec<String>,
     exam_form: ExamForm,
+}
+
+impl ClassPage {
+    /// Whether a public deck is listed (its Assign button needs its explanation).
+    fn any_public(&self) -> bool {
+        self.decks.iter().any(|d| d.public)
+    }
+}
+
+/// The site's address as `req` reached it (scheme and host), for links to share.
+fn site_of(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
 }
 
 /// An exam as the class page lists it.
@@ -87,9 +102,10 @@ async fn read_page(
 }
 
 /// The class page to render.
-fn view(user: &CurrentUser, read: classes::ClassPage) -> ClassPage {
+fn view(req: &HttpRequest, user: &CurrentUser, read: classes::ClassPage) -> ClassPage {
     ClassPage {
         nav: Nav::for_user(user),
+        site: site_of(req),
         members: read.members,
         default_retention: read
             .default_retention
@@ -118,15 +134,17 @@ fn view(user: &CurrentUser, read: classes::ClassPage) -> ClassPage {
 
 pub(super) async fn show_class(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Instructor(user): Instructor,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let read = read_page(&state, &user, *id).await?;
-    page(&view(&user, read))
+    page(&view(&req, &user, read))
 }
 
 pub(super) async fn add_exam(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Instructor(user): Instructor,
     id: web::Path<i64>,
     form: CsrfForm<ExamForm>,
@@ -160,7 +178,7 @@ pub(super) async fn add_exam(
             Ok(see_other(&format!("/classes/{class_id}#exams")))
         }
         Err(problems) => {
-            let mut page = view(&user, read);
+            let mut page = view(&req, &user, read);
             page.exam_errors = problems;
             page.exam_form = ExamForm {
                 name: form.name.chars().take(100).collect(),
@@ -173,13 +191,52 @@ pub(super) async fn add_exam(
     }
 }
 
+/// Asks before deleting an exam (a GET changes nothing).
+pub(super) async fn confirm_delete_exam(
+    state: web::Data<AppState>,
+    Instructor(user): Instructor,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, AppError> {
+    let (class_id, exam_id) = path.into_inner();
+    let (class, exam) =
+        classes::exam_to_delete(state.db.reader(), user.id, class_id, exam_id).await?;
+    let date = i32::try_from(exam.exam_day)
+        .map(|d| crate::srs::day::date_of_day(d).to_string())
+        .unwrap_or_default();
+    page(&ConfirmPage {
+        nav: Nav::for_user(&user),
+        title: format!("Delete the exam ‘{}’?", exam.name),
+        message: format!(
+            "The exam on {date} leaves the class ‘{}’: its students' cards of {} are no longer \
+             placed in its review window and get back the due days their scheduler gave them. \
+             This cannot be undone (you can add the exam again).",
+            class.name,
+            if exam.deck_names.is_empty() {
+                "its decks"
+            } else {
+                &exam.deck_names
+            }
+        ),
+        action: format!("/classes/{}/exams/{}/delete", class.id, exam.id),
+        button: "Delete the exam",
+        back: format!("/classes/{}#exams", class.id),
+        cancel: "Keep it",
+    })
+}
+
+/// Deletes an exam once confirmed; an unconfirmed post is sent to the question.
 pub(super) async fn delete_exam(
     state: web::Data<AppState>,
     Instructor(user): Instructor,
     path: web::Path<(i64, i64)>,
-    _form: CsrfForm<Nothing>,
+    form: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
     let (class_id, exam_id) = path.into_inner();
+    if !form.0.confirmed() {
+        return Ok(see_other(&format!(
+            "/classes/{class_id}/exams/{exam_id}/delete"
+        )));
+    }
     let (state, user_id) = (state.clone(), user.id);
     super::super::to_the_end(async move {
         let now = state.clock.now();
@@ -191,6 +248,7 @@ pub(super) async fn delete_exam(
 
 pub(super) async fn set_retention(
     state: web::Data<AppState>,
+    req: HttpRequest,
     Instructor(user): Instructor,
     id: web::Path<i64>,
     form: CsrfForm<RetentionForm>,
@@ -211,7 +269,7 @@ pub(super) async fn set_retention(
             Ok(see_other(&format!("/classes/{}#retention", *id)))
         }
         Err(problem) => {
-            let mut page = view(&user, read_page(&state, &user, *id).await?);
+            let mut page = view(&req, &user, read_page(&state, &user, *id).await?);
             page.retention_errors = vec![problem.0];
             page.default_retention = text.trim().chars().take(20).collect();
             page_with(StatusCode::UNPROCESSABLE_ENTITY, &page)

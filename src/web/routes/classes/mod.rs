@@ -1,4 +1,5 @@
-//! Classes: instructors create them and assign decks; students join with a code and leave.
+//! Classes: instructors create them and assign decks; students join with a code or a shared
+//! link (/classes/join/{code}, confirmed on a page) and leave (confirmed too).
 //! The class page and its settings are in `class_page`, its reports in `triage`, its analytics in
 //! `dashboard`; every one of them reads and changes a class through `study::classes`, which
 //! finds it among those the instructor runs.
@@ -11,7 +12,7 @@ use super::{Nav, page, page_with, see_other};
 use crate::study::StudyError;
 use crate::study::classes::{self, ClassRow};
 use crate::web::error::AppError;
-use crate::web::{AppState, CsrfForm, CurrentUser, Instructor};
+use crate::web::{AppState, CsrfForm, CurrentUser, Instructor, MaybeUser};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(create_class)),
     )
     .service(web::resource("/classes/join").route(web::post().to(join_class)))
+    .service(web::resource("/classes/join/{code}").route(web::get().to(show_join)))
     .service(
         web::resource("/classes/schedule-notice/dismiss").route(web::post().to(dismiss_notice)),
     )
@@ -33,7 +35,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/classes/{id}/decks/{deck_id}")
             .route(web::post().to(class_page::assign_deck)),
     )
-    .service(web::resource("/classes/{id}/leave").route(web::post().to(leave_class)))
+    .service(
+        web::resource("/classes/{id}/leave")
+            .route(web::get().to(confirm_leave))
+            .route(web::post().to(leave_class)),
+    )
     .service(web::resource("/classes/{id}/reports").route(web::get().to(triage::list_reports)))
     .service(
         web::resource("/classes/{id}/reports/{report_id}/resolve")
@@ -53,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/classes/{id}/exams").route(web::post().to(class_page::add_exam)))
     .service(
         web::resource("/classes/{id}/exams/{exam_id}/delete")
+            .route(web::get().to(class_page::confirm_delete_exam))
             .route(web::post().to(class_page::delete_exam)),
     )
     .service(
@@ -88,6 +95,82 @@ struct CodeForm {
 
 #[derive(Deserialize)]
 struct Nothing {}
+
+/// A form that acts only when its confirmation page sent it.
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+impl ConfirmForm {
+    fn confirmed(&self) -> bool {
+        self.confirm == "yes"
+    }
+}
+
+/// The page that asks before something cannot be taken back (works without script: the
+/// button that asks is a link here, and only this page's form posts `confirm=yes`).
+#[derive(Template)]
+#[template(path = "classes/confirm.html")]
+struct ConfirmPage {
+    nav: Nav,
+    title: String,
+    message: String,
+    action: String,
+    button: &'static str,
+    back: String,
+    cancel: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "classes/join.html")]
+struct JoinPage {
+    nav: Nav,
+    /// The class the link opens, or why it opens none.
+    preview: Result<classes::JoinPreview, String>,
+}
+
+/// A shared join link: a signed-in user is asked to confirm joining the class; a visitor is
+/// sent to log in (or register, with the code filled in) and brought back here.
+async fn show_join(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeUser,
+    code: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let code: String = classes::normalise_code(&code).chars().take(32).collect();
+    let Some(user) = user.0 else {
+        return Ok(see_other(&format!("/login?next=/classes/join/{code}")));
+    };
+    let user = crate::web::extract::cleared(&req, user)?;
+    let preview = match classes::preview_join(
+        state.db.reader(),
+        &state.quotas,
+        &user.learner,
+        super::client_ip(&req, &state),
+        &code,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(preview) => Ok(preview),
+        Err(StudyError::Validation(message)) => Err(message),
+        Err(other) => return Err(other.into()),
+    };
+    let status = if preview.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    page_with(
+        status,
+        &JoinPage {
+            nav: Nav::for_user(&user),
+            preview,
+        },
+    )
+}
 
 /// The teacher of `user`, as the class use cases take them.
 fn teacher(user: &CurrentUser) -> crate::study::actor::Actor<'_> {
@@ -181,12 +264,37 @@ async fn join_class(
     }
 }
 
+/// Asks before leaving a class (a GET changes nothing).
+async fn confirm_leave(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let class = classes::joined(state.db.reader(), user.id, *id).await?;
+    page(&ConfirmPage {
+        nav: Nav::for_user(&user),
+        title: format!("Leave the class ‘{}’?", class.name),
+        message: "You stop seeing the decks assigned to it (your reviews of them are kept), its \
+                  exams stop shaping your schedule, and its instructor no longer sees your \
+                  progress. To come back you need its join code or link again."
+            .to_owned(),
+        action: format!("/classes/{}/leave", class.id),
+        button: "Leave the class",
+        back: "/classes".to_owned(),
+        cancel: "Stay",
+    })
+}
+
+/// Leaves a class once confirmed; an unconfirmed post is sent to the question.
 async fn leave_class(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
-    _form: CsrfForm<Nothing>,
+    form: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, AppError> {
+    if !form.0.confirmed() {
+        return Ok(see_other(&format!("/classes/{}/leave", *id)));
+    }
     classes::leave(
         state.db.writer(),
         &*state.sessions,

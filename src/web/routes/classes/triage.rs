@@ -23,7 +23,8 @@ pub(super) async fn list_reports(
     Instructor(user): Instructor,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (class, reports) = classes::open_reports(state.db.reader(), user.id, *id).await?;
+    let (class, reports) =
+        classes::open_reports(state.db.reader(), super::teacher(&user), *id).await?;
     page(&ReportsPage {
         nav: Nav::for_user(&user),
         back: format!("/classes/{}/reports", class.id),
