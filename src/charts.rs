@@ -41,7 +41,7 @@ pub struct Tick {
 /// next bar.
 pub fn text_width(label: &str, font: u32) -> u32 {
     let chars = u32::try_from(label.chars().count()).unwrap_or(u32::MAX);
-    (chars.saturating_mul(font) * 7).div_ceil(10)
+    chars.saturating_mul(font).saturating_mul(7).div_ceil(10)
 }
 
 /// Where a label drawn from `at` with `anchor` begins and ends, at `font`.
@@ -561,7 +561,10 @@ mod tests {
         let bars = &plan.chart.bars;
         assert_eq!(bars[0].label, "2026-12-06");
         assert_eq!((bars[0].count, bars[0].height), (0, 0));
-        assert_eq!(bars[0].value, "0", "an empty today still says 0, as the tile does");
+        assert_eq!(
+            bars[0].value, "0",
+            "an empty today still says 0, as the tile does"
+        );
         assert_eq!((bars[1].count, bars[1].value.as_str()), (20, "20"));
         assert_eq!(bars[2].value, "", "other empty days stay blank");
         assert_eq!(bars[9].count, 3);
@@ -581,7 +584,10 @@ mod tests {
         let rows = &plan.chart.rows;
         assert_eq!(rows.len(), 2);
         assert_eq!(rows.iter().map(|r| r.bars.len()).sum::<usize>(), 30);
-        assert_eq!(rows[1].bars[14].label, "2027-01-04", "the 30th day is shown");
+        assert_eq!(
+            rows[1].bars[14].label, "2027-01-04",
+            "the 30th day is shown"
+        );
         assert_eq!(rows[1].bars[14].count, 7);
         // One scale: 7 cards are as tall in the second row as they would be in the first.
         let height = |count: i64| count * i64::from(NARROW.base - NARROW.top) / 20;
