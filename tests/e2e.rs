@@ -1539,6 +1539,30 @@ async fn results_open_in_view_and_phone_controls_tables_and_charts_read_in_both_
     c.goto(&format!("{base}/account")).await.unwrap();
     audit_both(&c, "account").await;
 
+    // Dark mode themes the browser's own controls: the radios, the progress bar.
+    color_scheme(&c, "dark").await;
+    c.goto(&format!("{base}/review?deck=1")).await.unwrap();
+    let themed = js(
+        &c,
+        "const p = getComputedStyle(document.querySelector('#progress progress'));
+         return [p.colorScheme, p.accentColor]",
+    )
+    .await;
+    assert!(themed[0].as_str().unwrap().contains("dark"), "{themed}");
+    assert_eq!(
+        themed[1],
+        json!("rgb(122, 165, 255)"),
+        "the accent: {themed}"
+    );
+    c.goto(&format!("{base}/account")).await.unwrap();
+    let radio = js(
+        &c,
+        "return getComputedStyle(document.querySelector('input[type=radio]')).accentColor",
+    )
+    .await;
+    assert_eq!(radio, json!("rgb(122, 165, 255)"));
+    color_scheme(&c, "light").await;
+
     // Undo, on the review page, is a 44 px target on a phone.
     c.set_window_size(PHONE_WIDTH, 844).await.unwrap();
     c.goto(&format!("{base}/review?deck=1")).await.unwrap();
@@ -1659,6 +1683,34 @@ async fn results_open_in_view_and_phone_controls_tables_and_charts_read_in_both_
     .await;
     wait_for_text(&c, "Nothing has been imported yet").await;
     assert_opens_at(&c, "#import-preview", true).await;
+    // In the dark the file picker's button is the theme's, not a light grey box.
+    c.goto(&format!("{base}/admin/import")).await.unwrap();
+    color_scheme(&c, "dark").await;
+    let picker = js(
+        &c,
+        "const b = getComputedStyle(document.querySelector('input[type=file]'), '::file-selector-button');
+         return [b.backgroundColor, b.color, getComputedStyle(document.querySelector('.panel')).backgroundColor]",
+    )
+    .await;
+    assert_eq!(
+        picker[0], picker[2],
+        "the picker's button on the panel's colour: {picker}"
+    );
+    assert_eq!(picker[1], json!("rgb(236, 236, 239)"), "{picker}");
+    color_scheme(&c, "light").await;
+    c.goto(&format!("{base}/admin/import")).await.unwrap();
+    c.find(Locator::Css("input[name=file]"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    click(
+        &c,
+        "form[action^='/admin/import/preview'] button[type=submit]",
+    )
+    .await;
+    wait_for_text(&c, "Nothing has been imported yet").await;
     for page in ["import-preview-long", "reports-long"] {
         if page == "reports-long" {
             c.goto(&format!("{base}/reports")).await.unwrap();
