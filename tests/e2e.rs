@@ -61,6 +61,56 @@ impl WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
+/// chromedriver's Chrome DevTools command: here, to emulate `prefers-color-scheme`.
+#[derive(Debug)]
+struct Cdp(Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.0.to_string()))
+    }
+}
+
+/// Light or dark, as the system would ask: the page's `prefers-color-scheme` from now on.
+async fn color_scheme(c: &Client, scheme: &str) {
+    c.issue_cmd(Cdp(json!({
+        "cmd": "Emulation.setEmulatedMedia",
+        "params": { "features": [{ "name": "prefers-color-scheme", "value": scheme }] }
+    })))
+    .await
+    .unwrap();
+    let dark = js(
+        c,
+        "return matchMedia('(prefers-color-scheme: dark)').matches",
+    )
+    .await;
+    assert_eq!(
+        dark,
+        json!(scheme == "dark"),
+        "the {scheme} scheme is emulated"
+    );
+}
+
+/// [`audit`] in the light theme, then in the dark one (left light again).
+async fn audit_both(c: &Client, name: &str) {
+    color_scheme(c, "light").await;
+    audit(c, name).await;
+    color_scheme(c, "dark").await;
+    audit(c, &format!("{name}-dark")).await;
+    color_scheme(c, "light").await;
+}
+
 /// Fails on any console error or failed resource load since the last call.
 async fn assert_no_console_errors(c: &Client, page: &str) {
     let log = c.issue_cmd(BrowserLog).await.unwrap();
@@ -302,7 +352,7 @@ async fn preview_csv_import(c: &Client, base: &str, csv: &str, deck: &str) -> te
         .unwrap();
     click(
         c,
-        "form[action='/admin/import/preview'] button[type=submit]",
+        "form[action^='/admin/import/preview'] button[type=submit]",
     )
     .await;
     dir
@@ -666,7 +716,7 @@ async fn an_instructor_runs_a_class_in_the_browser() {
     )
     .await;
     click(&c, "#exams input[name=deck_3]").await;
-    click(&c, "#exams form[action$='/exams'] button").await;
+    click(&c, "#exams form[action$='/exams#exam-result'] button").await;
     wait_for_text(&c, "5 days").await;
     assert!(
         text_of(&c, "#exam-list").await.contains(&date),
@@ -695,6 +745,7 @@ async fn an_instructor_runs_a_class_in_the_browser() {
     let mut class_page = c.current_url().await.unwrap();
     class_page.set_fragment(None);
     c.goto(&format!("{class_page}/dashboard")).await.unwrap();
+    click(&c, "#exam-recall summary").await;
     let recall = text_of(&c, "#exam-recall").await;
     assert!(
         recall.contains("stu") && recall.contains("1 of 1"),
@@ -1225,7 +1276,7 @@ async fn every_main_page_passes_axe_and_contrast_and_fits_a_phone_and_reports_re
         .unwrap();
     click(
         &c,
-        "form[action='/admin/import/preview'] button[type=submit]",
+        "form[action^='/admin/import/preview'] button[type=submit]",
     )
     .await;
     wait_for_text(&c, "Nothing has been imported yet").await;
@@ -1427,5 +1478,405 @@ async fn the_class_pages_take_back_buttons_are_whole_at_1280_px() {
     )
     .await;
     shoot(&c, "class-decks-1280").await;
+    c.close().await.unwrap();
+}
+
+/// Where `css`'s element is in the window: [top, bottom, window height].
+async fn place_of(c: &Client, css: &str) -> (f64, f64, f64) {
+    body(c).await;
+    let v = js(
+        c,
+        &format!(
+            "const r = document.querySelector('{css}').getBoundingClientRect();
+             return [r.top, r.bottom, window.innerHeight]"
+        ),
+    )
+    .await;
+    let n = |i: usize| v[i].as_f64().unwrap();
+    (n(0), n(1), n(2))
+}
+
+/// Fails unless the page opened at `css`, its result: its top in the window (in the upper
+/// third on a phone, where the page was scrolled to it) and the focus on it, so that a
+/// screen reader reads it.
+async fn assert_opens_at(c: &Client, css: &str, phone: bool) {
+    let (top, _, height) = place_of(c, css).await;
+    let limit = if phone { height / 3.0 } else { height - 48.0 };
+    assert!(
+        top >= -1.0 && top < limit,
+        "{css} starts at {top}px in a {height}px window: out of sight"
+    );
+    let focused = js(
+        c,
+        &format!("return document.activeElement === document.querySelector('{css}')"),
+    )
+    .await;
+    assert_eq!(focused, json!(true), "{css} has the focus");
+}
+
+/// Rendered text sizes (font size times the chart's scale) of every label in the charts
+/// shown, smallest first: [size, text].
+const CHART_TEXT_SIZES: &str = "return [...document.querySelectorAll('svg.chart, svg.heatmap')]
+      .filter(svg => getComputedStyle(svg).display !== 'none')
+      .flatMap(svg => [...svg.querySelectorAll('text')].map(t =>
+        [parseFloat(getComputedStyle(t).fontSize) * svg.getScreenCTM().a, t.textContent]))
+      .sort((a, b) => a[0] - b[0]);";
+
+/// The forecast's bars a reader can see in the window without scrolling sideways, of all.
+const FORECAST_BARS_SHOWN: &str = "const width = document.documentElement.clientWidth;
+    const rects = [...document.querySelectorAll('#forecast, [id^=forecast-]')]
+      .filter(svg => getComputedStyle(svg).display !== 'none')
+      .flatMap(svg => [...svg.querySelectorAll('rect')]);
+    const wrap = document.querySelector('#forecast').closest('.chart-wrap').getBoundingClientRect();
+    return [rects.filter(r => { const b = r.getBoundingClientRect();
+      return b.left >= Math.max(0, wrap.left) - 1 && b.right <= Math.min(width, wrap.right) + 1; }).length, rects.length];";
+
+/// The contrast between two elements' background colours (or fills).
+const LEVEL_CONTRAST: &str = "function lum(css) {
+      const [r, g, b] = css.match(/[\\d.]+/g).slice(0, 3).map(Number).map(v => { v /= 255;
+        return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b; }
+    const a = lum(getComputedStyle(document.querySelector(arguments[0])).backgroundColor);
+    const b = lum(getComputedStyle(document.querySelector(arguments[1])).backgroundColor);
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);";
+
+/// Each radio and check box on the page against its label: [radio width, height, whether it
+/// sits before the label's text on its first line, the label's width, height].
+const RADIO_GEOMETRY: &str =
+    "return [...document.querySelectorAll('main input[type=radio], main input[type=checkbox]')]
+    .filter(i => i.getBoundingClientRect().width > 0)
+    .map(i => {
+      const label = i.closest('label');
+      const walker = document.createTreeWalker(label, NodeFilter.SHOW_TEXT);
+      let node = walker.nextNode();
+      while (node && !node.textContent.trim()) node = walker.nextNode();
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      const line = range.getClientRects()[0];
+      const r = i.getBoundingClientRect();
+      const l = label.getBoundingClientRect();
+      const middle = (r.top + r.bottom) / 2;
+      const onLine = r.right <= line.left + 1 && middle >= line.top && middle <= line.bottom;
+      return [r.width, r.height, onLine, l.width, l.height, label.textContent.trim().slice(0, 30)];
+    });";
+
+/// Each visible header's link or button at its size: [width, height, text].
+const NAV_TARGETS: &str = "return [...document.querySelectorAll('header a, header button, #undo-form button, #schedule-notice button')]
+    .filter(e => e.getBoundingClientRect().width > 0)
+    .map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height, e.textContent.trim()]; });";
+
+/// The tables' column labels that wrap, at the width of now: a header cell, or on a phone
+/// the label a stacked cell shows before its value, taller than one line and a half.
+const WRAPPED_LABELS: &str = "const out = [];
+    for (const th of document.querySelectorAll('table.decks th')) {
+      const r = th.getBoundingClientRect();
+      const line = parseFloat(getComputedStyle(th).lineHeight);
+      const pad = parseFloat(getComputedStyle(th).paddingTop) + parseFloat(getComputedStyle(th).paddingBottom);
+      if (r.height > 0 && r.height - pad > 1.5 * line && th.textContent.trim().indexOf(' ') < 0) out.push(['th', th.textContent.trim(), r.height]);
+    }
+    for (const td of document.querySelectorAll('table.decks td[data-label]')) {
+      const before = getComputedStyle(td, '::before');
+      if (before.content === 'none' || before.display === 'none') continue;
+      const height = parseFloat(before.height);
+      const line = parseFloat(before.lineHeight);
+      if (!(height > 0 && line > 0)) out.push(['unmeasured', td.dataset.label, before.height, before.lineHeight]);
+      else if (height > 1.5 * line) out.push(['td', td.dataset.label, height]);
+    }
+    return out;";
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: run scripts/e2e"]
+async fn results_open_in_view_and_phone_controls_tables_and_charts_read_in_both_themes() {
+    let app = helpers::spawn_app().await;
+    let base = app.address.clone();
+    let (class, code) = class_with_admin(&app).await;
+    // A student who reports a card in words long enough to squeeze a column.
+    let kim = app.other_browser();
+    kim.register_ok("kim").await;
+    let r = kim
+        .submit("/classes", "/classes/join", &[("code", &code)])
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = kim
+        .submit(
+            "/review?deck=1",
+            "/cards/1/report",
+            &[
+                (
+                    "message",
+                    "Thebackofthiscardcutsoffmidsentencebeforeitsaysanything, see the slides",
+                ),
+                ("deck", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let c = browser().await;
+
+    // A student's pages at a phone's width: the result of each form is in sight.
+    register_in_class(&c, &base, "ada", &code).await;
+    for (width, height, phone) in [(PHONE_WIDTH, 844, true), (1280, 900, false)] {
+        c.set_window_size(width, height).await.unwrap();
+        c.goto(&format!("{base}/practice/network/7")).await.unwrap();
+        type_at_focus(&c, "12\n").await;
+        wait_for_text(&c, "Worked solution").await;
+        assert_opens_at(&c, "#verdict", phone).await;
+        c.goto(&format!("{base}/review?deck=2")).await.unwrap();
+        type_at_focus(&c, "1\n").await;
+        wait_for_text(&c, "Not quite.").await;
+        assert_opens_at(&c, "#verdict", phone).await;
+        if phone {
+            audit_both(&c, "review-problem-checked").await;
+            c.set_window_size(width, height).await.unwrap();
+        }
+    }
+
+    // /account's radios sit on their label's line, with 44 px targets on a phone.
+    for scheme in ["light", "dark"] {
+        color_scheme(&c, scheme).await;
+        for (width, phone) in [(PHONE_WIDTH, true), (1280, false)] {
+            c.set_window_size(width, 900).await.unwrap();
+            c.goto(&format!("{base}/account")).await.unwrap();
+            let radios = js(&c, RADIO_GEOMETRY).await;
+            assert_eq!(radios.as_array().unwrap().len(), 4, "{radios}");
+            for r in radios.as_array().unwrap() {
+                let n = |i: usize| r[i].as_f64().unwrap();
+                assert_eq!(r[2], json!(true), "off its label's line at {width}px: {r}");
+                assert!(n(1) >= 18.0, "a radio {}px tall at {width}px: {r}", n(1));
+                if phone {
+                    assert!(n(3) >= 44.0 && n(4) >= 44.0, "a small target: {r}");
+                }
+            }
+            // Every link and button of the header is a 44 px target on a phone.
+            if phone {
+                for t in js(&c, NAV_TARGETS).await.as_array().unwrap() {
+                    let n = |i: usize| t[i].as_f64().unwrap();
+                    assert!(n(0) >= 44.0 && n(1) >= 44.0, "a small target: {t}");
+                }
+            }
+        }
+        c.set_window_size(1200, 900).await.unwrap();
+    }
+    color_scheme(&c, "light").await;
+    c.goto(&format!("{base}/account")).await.unwrap();
+    audit_both(&c, "account").await;
+
+    // Dark mode themes the browser's own controls: the radios, the progress bar.
+    color_scheme(&c, "dark").await;
+    c.goto(&format!("{base}/review?deck=1")).await.unwrap();
+    let themed = js(
+        &c,
+        "const p = getComputedStyle(document.querySelector('#progress progress'));
+         return [p.colorScheme, p.accentColor]",
+    )
+    .await;
+    assert!(themed[0].as_str().unwrap().contains("dark"), "{themed}");
+    assert_eq!(
+        themed[1],
+        json!("rgb(122, 165, 255)"),
+        "the accent: {themed}"
+    );
+    c.goto(&format!("{base}/account")).await.unwrap();
+    let radio = js(
+        &c,
+        "return getComputedStyle(document.querySelector('input[type=radio]')).accentColor",
+    )
+    .await;
+    assert_eq!(radio, json!("rgb(122, 165, 255)"));
+    color_scheme(&c, "light").await;
+
+    // Undo, on the review page, is a 44 px target on a phone.
+    c.set_window_size(PHONE_WIDTH, 844).await.unwrap();
+    c.goto(&format!("{base}/review?deck=1")).await.unwrap();
+    press(&c, " ").await;
+    press(&c, "3").await;
+    wait_for_text(&c, "Undo last grade").await;
+    for t in js(&c, NAV_TARGETS).await.as_array().unwrap() {
+        let n = |i: usize| t[i].as_f64().unwrap();
+        assert!(n(0) >= 44.0 && n(1) >= 44.0, "a small target: {t}");
+    }
+
+    // /stats: every chart label reads at 12 px or more on a phone, the whole forecast shows,
+    // and a quiet day stands out from an empty one, in both themes.
+    for scheme in ["light", "dark"] {
+        color_scheme(&c, scheme).await;
+        for width in [PHONE_WIDTH, 1280] {
+            c.set_window_size(width, 900).await.unwrap();
+            c.goto(&format!("{base}/stats")).await.unwrap();
+            body(&c).await;
+            let sizes = js(&c, CHART_TEXT_SIZES).await;
+            let smallest = sizes[0][0].as_f64().unwrap();
+            assert!(
+                smallest >= 11.95,
+                "chart text at {smallest}px at {width}px ({scheme}): {}",
+                sizes[0]
+            );
+            let shown = js(&c, FORECAST_BARS_SHOWN).await;
+            assert_eq!(
+                shown,
+                json!([30, 30]),
+                "the forecast's days in sight at {width}px"
+            );
+            let levels = c
+                .execute(
+                    LEVEL_CONTRAST,
+                    vec![json!(".legend .l1"), json!(".legend .l0")],
+                )
+                .await
+                .unwrap();
+            assert!(
+                levels.as_f64().unwrap() >= 3.0,
+                "a quiet day is {levels}:1 against an empty one ({scheme})"
+            );
+        }
+    }
+    color_scheme(&c, "light").await;
+    c.set_window_size(1200, 900).await.unwrap();
+    c.goto(&format!("{base}/stats")).await.unwrap();
+    audit_both(&c, "stats").await;
+    click(&c, "form[action='/logout'] button").await;
+    wait_for_text(&c, "Log in").await;
+
+    // The instructor's pages.
+    log_in(&c, &base, "teacher").await;
+    c.set_window_size(PHONE_WIDTH, 844).await.unwrap();
+    c.goto(&format!("{base}/decks/1/edit")).await.unwrap();
+    c.find(Locator::Css("#add-card textarea[name=front]"))
+        .await
+        .unwrap()
+        .send_keys("What is \\(k^2\\)?")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#add-card textarea[name=back]"))
+        .await
+        .unwrap()
+        .send_keys("The kernel's area")
+        .await
+        .unwrap();
+    click(&c, "#add-card button[name=preview]").await;
+    wait_for_text(&c, "not saved yet").await;
+    assert_opens_at(&c, "#card-preview", true).await;
+    audit_both(&c, "deck-editor-preview").await;
+
+    // A bad exam date: the error is what the page opens at.
+    c.set_window_size(PHONE_WIDTH, 844).await.unwrap();
+    c.goto(&format!("{base}/classes/{class}")).await.unwrap();
+    c.find(Locator::Css("#exams input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("Quiz 1")
+        .await
+        .unwrap();
+    js(
+        &c,
+        "document.querySelector('#exams input[name=date]').value = '2001-01-01'; return 0",
+    )
+    .await;
+    click(&c, "#exams form[action*='/exams'] button[type=submit]").await;
+    wait_for_text(&c, "a day after today").await;
+    assert_opens_at(&c, "#exam-result", true).await;
+    assert!(
+        text_of(&c, "#exam-result")
+            .await
+            .contains("a day after today")
+    );
+    // The refusal's 422 is logged as a failed load: expected here, so let go of it.
+    c.issue_cmd(BrowserLog).await.unwrap();
+
+    // The import preview and the reports inbox: no label wraps a letter a line, at either width.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("long.csv");
+    std::fs::write(
+        &file,
+        "front,back\nAconvolutionalneuralnetworklayerwithaverylongname,Backpropagationthroughtimeunrolledoverthesequence\nL1 Loss,dup\n",
+    )
+    .unwrap();
+    c.goto(&format!("{base}/admin/import")).await.unwrap();
+    c.find(Locator::Css("input[name=file]"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    click(
+        &c,
+        "form[action^='/admin/import/preview'] button[type=submit]",
+    )
+    .await;
+    wait_for_text(&c, "Nothing has been imported yet").await;
+    assert_opens_at(&c, "#import-preview", true).await;
+    // In the dark the file picker's button is the theme's, not a light grey box.
+    c.goto(&format!("{base}/admin/import")).await.unwrap();
+    color_scheme(&c, "dark").await;
+    let picker = js(
+        &c,
+        "const b = getComputedStyle(document.querySelector('input[type=file]'), '::file-selector-button');
+         return [b.backgroundColor, b.color, getComputedStyle(document.querySelector('.panel')).backgroundColor]",
+    )
+    .await;
+    assert_eq!(
+        picker[0], picker[2],
+        "the picker's button on the panel's colour: {picker}"
+    );
+    assert_eq!(picker[1], json!("rgb(236, 236, 239)"), "{picker}");
+    color_scheme(&c, "light").await;
+    c.goto(&format!("{base}/admin/import")).await.unwrap();
+    c.find(Locator::Css("input[name=file]"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    click(
+        &c,
+        "form[action^='/admin/import/preview'] button[type=submit]",
+    )
+    .await;
+    wait_for_text(&c, "Nothing has been imported yet").await;
+    for page in ["import-preview-long", "reports-long"] {
+        if page == "reports-long" {
+            c.goto(&format!("{base}/reports")).await.unwrap();
+            wait_for_text(&c, "Thebackofthiscard").await;
+        }
+        for width in [PHONE_WIDTH, 1280] {
+            c.set_window_size(width, 900).await.unwrap();
+            let wrapped = js(&c, WRAPPED_LABELS).await;
+            assert_eq!(
+                wrapped,
+                json!([]),
+                "labels broken in the {page} at {width}px"
+            );
+        }
+        audit_both(&c, page).await;
+    }
+
+    // The dashboard: the students at risk come first, the long sections fold.
+    c.set_window_size(PHONE_WIDTH, 844).await.unwrap();
+    c.goto(&format!("{base}/classes/{class}/dashboard"))
+        .await
+        .unwrap();
+    let risk = text_of(&c, "#at-risk").await;
+    // kim never studied; ada reviewed today.
+    assert!(
+        risk.contains("kim: has not studied yet") && !risk.contains("ada"),
+        "{risk}"
+    );
+    let (risk_top, _, _) = place_of(&c, "#at-risk").await;
+    assert!(
+        risk_top < 844.0 * 1.5,
+        "the students at risk at {risk_top}px"
+    );
+    let folds = js(
+        &c,
+        "return document.querySelectorAll('main details.fold:not([open])').length",
+    )
+    .await;
+    assert!(folds.as_i64().unwrap() >= 4, "{folds} sections folded");
+    let height = js(&c, "return document.documentElement.scrollHeight").await;
+    assert!(
+        height.as_i64().unwrap() < 4000,
+        "the dashboard is {height}px long on a phone"
+    );
+    audit_both(&c, "class-dashboard").await;
     c.close().await.unwrap();
 }

@@ -17,6 +17,62 @@ pub const CHART_DAYS: i32 = 30;
 /// Later reviews needed before the scheduler scores mean anything.
 pub const MIN_SCORED: usize = 30;
 
+/// A student with no review for this many days is at risk.
+pub const RISK_IDLE_DAYS: i64 = 7;
+/// A student with this many cards overdue or more is at risk.
+pub const RISK_OVERDUE: i64 = 20;
+/// A student who passes fewer than this share of mature-card reviews (in percent), over at
+/// least [`RISK_MATURE_REVIEWS`] of them, is at risk.
+pub const RISK_RETENTION: i64 = 80;
+/// Mature-card reviews needed before a retention counts.
+pub const RISK_MATURE_REVIEWS: i64 = 10;
+
+/// Why a student may be falling behind: what the top of the dashboard lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Risk {
+    /// Never studied this class's cards.
+    NeverStudied,
+    /// No review for this many days.
+    Idle(i64),
+    /// This many cards overdue.
+    Overdue(i64),
+    /// This share of mature-card reviews passed, in percent.
+    LowRetention(i64),
+}
+
+impl std::fmt::Display for Risk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NeverStudied => write!(f, "has not studied yet"),
+            Self::Idle(days) => write!(f, "no review for {days} days"),
+            Self::Overdue(n) => write!(f, "{n} cards overdue"),
+            Self::LowRetention(p) => write!(f, "retention {p}%"),
+        }
+    }
+}
+
+/// What puts `student` at risk on `today`; empty when nothing does.
+pub fn risks(student: &StudentLine, today: i32) -> Vec<Risk> {
+    let mut out = Vec::new();
+    match student.last_active_day {
+        None => out.push(Risk::NeverStudied),
+        Some(day) if i64::from(today) - day >= RISK_IDLE_DAYS => {
+            out.push(Risk::Idle(i64::from(today) - day));
+        }
+        Some(_) => {}
+    }
+    if student.overdue >= RISK_OVERDUE {
+        out.push(Risk::Overdue(student.overdue));
+    }
+    if student.mature_reviews >= RISK_MATURE_REVIEWS {
+        let passed = student.mature_passed * 100 / student.mature_reviews;
+        if passed < RISK_RETENTION {
+            out.push(Risk::LowRetention(passed));
+        }
+    }
+    out
+}
+
 /// Which scheduler predicts the class's reviews better.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -151,5 +207,38 @@ fn compare(histories: &[(i64, i64, i64, i64)], fit: Option<(Vec<f32>, i32)>) -> 
     match evaluate::compare_fitted(&cards, MIN_SCORED, fitted) {
         None => Verdict::TooFew(evaluate::compare(&cards, 1).map_or(0, |c| c.scored)),
         Some(c) => Verdict::Scored(c),
+    }
+}
+
+#[cfg(test)]
+mod risk_tests {
+    use super::*;
+
+    fn line(last: Option<i64>, overdue: i64, mature: (i64, i64)) -> StudentLine {
+        StudentLine {
+            id: 1,
+            username: "stu".to_owned(),
+            reviews: 10,
+            mature_reviews: mature.0,
+            mature_passed: mature.1,
+            overdue,
+            last_active_day: last,
+        }
+    }
+
+    #[test]
+    fn a_student_is_at_risk_when_idle_behind_or_forgetting() {
+        let today = 100;
+        assert_eq!(risks(&line(Some(99), 3, (20, 19)), today), []);
+        assert_eq!(risks(&line(None, 0, (0, 0)), today), [Risk::NeverStudied]);
+        assert_eq!(risks(&line(Some(93), 0, (0, 0)), today), [Risk::Idle(7)]);
+        assert_eq!(risks(&line(Some(94), 0, (0, 0)), today), []);
+        assert_eq!(
+            risks(&line(Some(100), 20, (10, 7)), today),
+            [Risk::Overdue(20), Risk::LowRetention(70)]
+        );
+        // Too few mature reviews for a retention to mean anything.
+        assert_eq!(risks(&line(Some(100), 0, (9, 0)), today), []);
+        assert_eq!(Risk::Idle(9).to_string(), "no review for 9 days");
     }
 }

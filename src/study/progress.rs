@@ -5,7 +5,6 @@ use super::StudyError;
 use crate::charts::{self, BarChart, HeatMap};
 use crate::db;
 use crate::db::Pool;
-use crate::srs::day::date_of_day;
 use jiff::Timestamp;
 use std::collections::HashMap;
 
@@ -83,22 +82,15 @@ pub async fn progress(pool: &Pool, user: &Learner, now: Timestamp) -> Result<Pro
     .repeats
     .len();
 
-    let mut per_day = vec![0i64; usize::try_from(FORECAST_DAYS).unwrap_or(30)];
-    for (day, count) in db::stats::due_per_day(pool, user.id, today + FORECAST_DAYS).await? {
-        let offset = usize::try_from((day - i64::from(today)).max(0)).unwrap_or(0);
-        if let Some(slot) = per_day.get_mut(offset) {
-            *slot += count;
-        }
-    }
-    // "Due today" counts the cards owed a repeat today; so does the forecast's first bar.
-    if let Some(first) = per_day.first_mut() {
-        *first += i64::try_from(repeats).unwrap_or(0);
-    }
-    let forecast_values: Vec<(String, i64)> = per_day
-        .iter()
-        .zip(0..)
-        .map(|(count, offset)| (date_of_day(today + offset).to_string(), *count))
-        .collect();
+    // "Due today" counts the cards owed a repeat today; so does the forecast's first bar, and
+    // the tiles read their figures from its bars.
+    let due = db::stats::due_per_day(pool, user.id, today + FORECAST_DAYS).await?;
+    let forecast = charts::forecast(
+        today,
+        FORECAST_DAYS,
+        &due,
+        i64::try_from(repeats).unwrap_or(0),
+    );
 
     let first = today - charts::WEEKS * 7;
     let history: HashMap<i32, i64> = db::stats::reviews_per_day(pool, user.id, first, today)
@@ -138,9 +130,9 @@ pub async fn progress(pool: &Pool, user: &Learner, now: Timestamp) -> Result<Pro
         // "Studied" is what the deck table calls learning plus mature, over the same decks.
         learned: decks.iter().map(|d| d.learning + d.mature).sum(),
         decks,
-        due_today: counts.due_today + i64::try_from(repeats).unwrap_or(0),
-        due_tomorrow: counts.due_tomorrow,
-        forecast: charts::bar_chart(&forecast_values, &charts::week_ticks(today, 0..30)),
+        due_today: forecast.due_today,
+        due_tomorrow: forecast.due_tomorrow,
+        forecast: forecast.chart,
         heat_map: charts::heat_map(today, &history),
         reviews_past_year: history.values().sum(),
         retention,

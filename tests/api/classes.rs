@@ -644,7 +644,8 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
         !html.contains(&format!(">{fc_title}</td>")),
         "the free drill is not counted"
     );
-    assert!(html.matches(" reviews</title></rect>").count() == 30);
+    // 30 days on the desktop chart, and again in a phone's two rows.
+    assert!(html.matches(" reviews</title></rect>").count() == 60);
 
     // Day 2: s2 and s3 have A and B overdue (due on day 1); s1's are due today.
     admin.clock().advance(86_400);

@@ -346,7 +346,17 @@ async fn a_forged_attempt_cannot_be_attached_to_a_grade() {
     app.register_ok("ada").await;
     let page = "/practice/loss/9";
     let response = app.submit(page, page, &[("answer", "1")]).await;
-    let attempt = location(&response).rsplit('=').next().unwrap().to_owned();
+    let at = location(&response);
+    assert!(
+        at.ends_with("#verdict"),
+        "the page opens at the verdict: {at}"
+    );
+    let attempt = at
+        .trim_end_matches("#verdict")
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .to_owned();
     let card: i64 = sqlx::query_scalar("SELECT id FROM cards WHERE generator = 'loss'")
         .fetch_one(&app.pool().await)
         .await

@@ -27,7 +27,12 @@ async fn progress_shows_todays_reviews_the_forecast_and_the_heat_map() {
     );
     assert_eq!(figure(&html, "due-tomorrow"), "3");
     // 30 forecast bars, tomorrow's the tallest; 53 weeks of heat map ending with today shaded.
-    assert_eq!(html.matches(" due</title></rect>").count(), 30);
+    // The desktop chart, and the same 30 days in a phone's two rows.
+    let wide = html.split("id=\"forecast\"").nth(1).unwrap();
+    let wide = &wide[..wide.find("</svg>").unwrap()];
+    assert_eq!(wide.matches(" due</title></rect>").count(), 30);
+    assert_eq!(html.matches(" due</title></rect>").count(), 60);
+    assert!(html.contains("id=\"forecast-1\"") && html.contains("id=\"forecast-2\""));
     assert!(html.contains(": 3 due</title>"));
     assert!(html.contains("class=\"l4\"><title>"));
     assert!(html.contains(": 3 reviews</title>"));

@@ -72,5 +72,21 @@ for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       background: 'rgb(' + bg.slice(0, 3).join(',') + ')' });
   }
 }
+// A form field's border against what surrounds it: 3:1 or more (WCAG 2.1's non-text
+// contrast), so that a box to type in is seen as one.
+for (const el of document.querySelectorAll('input, select, textarea')) {
+  if (['hidden', 'radio', 'checkbox'].includes(el.type) || !visible(el)) continue;
+  const style = getComputedStyle(el);
+  if (parseFloat(style.borderTopWidth) === 0 || style.borderTopStyle === 'none') continue;
+  const bg = background(el.parentElement);
+  const border = over(rgba(style.borderTopColor), bg);
+  const [l1, l2] = [luminance(border), luminance(bg)].sort((a, b) => b - a);
+  const ratio = (l1 + 0.05) / (l2 + 0.05);
+  if (ratio < Math.min(3, min)) {
+    failures.push({ ratio: Math.round(ratio * 100) / 100, tag: el.tagName.toLowerCase(),
+      text: 'the border of ' + (el.name || el.type), color: style.borderTopColor,
+      background: 'rgb(' + bg.slice(0, 3).join(',') + ')' });
+  }
+}
 failures.sort((a, b) => a.ratio - b.ratio);
 return failures;

@@ -176,8 +176,9 @@ async fn answer_problem(
     )
     .await
     {
+        // The verdict is the page's answer: it opens there, below the problem.
         Ok(id) => Ok(see_other(&format!(
-            "/practice/{}/{seed}?attempt={id}",
+            "/practice/{}/{seed}?attempt={id}#verdict",
             family.id
         ))),
         Err(StudyError::Validation(message)) => page_with(

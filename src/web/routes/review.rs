@@ -573,7 +573,8 @@ async fn answer_card(
         Ok(id) => {
             let mut url = review_url(deck);
             url.push_str(if deck.is_some() { "&" } else { "?" });
-            url.push_str(&format!("attempt={id}"));
+            // The page opens at the verdict (on a phone it was below the fold).
+            url.push_str(&format!("attempt={id}#verdict"));
             Ok(see_other(&url))
         }
         Err(StudyError::Validation(error)) => {

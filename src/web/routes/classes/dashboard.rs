@@ -25,6 +25,8 @@ struct DashboardPage {
     hardest: Vec<HardLine>,
     misconceptions: Vec<MisconceptionCount>,
     students: Vec<StudentView>,
+    /// The students at risk, with why, in the table's order.
+    at_risk: Vec<(String, String)>,
     predictions: Predictions,
     exams: Vec<ExamRecallView>,
     /// Whether the predictions use the class's fitted parameters (else FSRS's defaults).
@@ -244,6 +246,7 @@ pub(super) async fn show_dashboard(
         chart: crate::charts::bar_chart(
             &values,
             &crate::charts::week_ticks(today, first - today..1),
+            values.len().checked_sub(1),
         ),
         hardest: board
             .hardest
@@ -258,6 +261,17 @@ pub(super) async fn show_dashboard(
             })
             .collect(),
         misconceptions: board.misconceptions,
+        at_risk: board
+            .students
+            .iter()
+            .filter_map(|s| {
+                let why = dashboard::risks(s, today);
+                (!why.is_empty()).then(|| {
+                    let why: Vec<String> = why.iter().map(ToString::to_string).collect();
+                    (s.username.clone(), why.join(", "))
+                })
+            })
+            .collect(),
         students: board.students.into_iter().map(StudentView::from).collect(),
         exams_fitted: board.exams_fitted,
         exams: board
