@@ -591,11 +591,11 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
     let all = json(&every);
     let but_2: Vec<i64> = every.iter().copied().filter(|d| *d != 2).collect();
     let but_2 = json(&but_2);
-    let inline_new = studyhall::db::hot::first_new(app.db().await, user, None)
+    let inline_new = studyhall::db::hot::first_new(app.db().await, user, today, None)
         .await
         .unwrap()
         .map(|c| c.id);
-    let filtered_new = studyhall::db::reviews::first_new(&pool, user, Some(&all))
+    let filtered_new = studyhall::db::reviews::first_new(&pool, user, today, Some(&all))
         .await
         .unwrap()
         .map(|c| c.id);
@@ -616,6 +616,7 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
         assert_eq!(inline.due_count, filtered.due_count);
         assert_eq!(inline.new_count, filtered.new_count);
         assert_eq!(inline.today_events, filtered.today_events);
+        assert_eq!(inline.controls, filtered.controls);
         assert_eq!(inline.card_id, filtered.card_id);
         assert_eq!(inline.state, filtered.state);
         assert_eq!(inline.front, filtered.front);
@@ -654,11 +655,11 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
                 "{decks:?} on day {day}"
             );
             assert_eq!(
-                studyhall::db::hot::first_new(app.db().await, user, decks)
+                studyhall::db::hot::first_new(app.db().await, user, day, decks)
                     .await
                     .unwrap()
                     .map(|c| c.id),
-                studyhall::db::reviews::first_new(&pool, user, decks)
+                studyhall::db::reviews::first_new(&pool, user, day, decks)
                     .await
                     .unwrap()
                     .map(|c| c.id)

@@ -23,6 +23,10 @@ struct DashboardPage {
     active_30: i64,
     chart: crate::charts::BarChart,
     hardest: Vec<HardLine>,
+    /// Cards that are leeches for some students.
+    leeches: Vec<crate::study::dashboard::ClassLeech>,
+    /// Failures that make a leech.
+    leech_failures: i64,
     misconceptions: Vec<MisconceptionCount>,
     students: Vec<StudentView>,
     predictions: Predictions,
@@ -257,6 +261,8 @@ pub(super) async fn show_dashboard(
                 reviews: h.reviews,
             })
             .collect(),
+        leeches: board.leeches,
+        leech_failures: crate::study::controls::LEECH_FAILURES,
         misconceptions: board.misconceptions,
         students: board.students.into_iter().map(StudentView::from).collect(),
         exams_fitted: board.exams_fitted,
