@@ -343,7 +343,8 @@ async fn a_student_studies_with_the_keyboard_answers_a_problem_and_logs_out() {
     );
     shoot(&c, "review-answer").await;
     // Four buttons by default: 1 Again, 2 Hard, 3 Good, 4 Easy; Space after the answer is Good.
-    // Focus is not on a grade button, so that Space grades once, not twice.
+    // A first review under SM-2 has two, Again (1) and Good (3): Hard would give what Again
+    // gives, Easy what Good gives. Focus is not on a grade button, so that Space grades once.
     assert_eq!(
         js(
             &c,
@@ -352,7 +353,11 @@ async fn a_student_studies_with_the_keyboard_answers_a_problem_and_logs_out() {
         .await,
         json!(false)
     );
-    press(&c, "4").await;
+    assert_eq!(
+        js(&c, "return document.querySelectorAll('#answer button.grade').length").await,
+        json!(2)
+    );
+    press(&c, "3").await;
     let second = wait_for_next_card(&c, "L1 Loss").await;
     assert_eq!(second, "L2 Loss");
     press(&c, " ").await;

@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod budgets;
 mod checkpoint;
+mod card_controls;
 mod classes;
 mod cli;
 mod decks_and_import;

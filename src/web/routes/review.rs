@@ -244,7 +244,9 @@ async fn show_review(
 /// A new card under SM-2 shows only Again and Good (keys 1 and 3): there Hard gives what
 /// Again gives (1 day, and again today) and Easy what Good gives (1 day), so four buttons
 /// would offer two choices twice (docs/scheduling.md). FSRS keeps four: its first intervals
-/// differ.
+/// differ. A generated problem keeps its four results too: they say what the checked answer
+/// was (right at once, right, wrong), and the grade, suggested from it, moves the easiness
+/// SM-2 carries forward even where tomorrow's interval is the same.
 fn grade_buttons(
     user: &CurrentUser,
     shown: &review::Shown,
@@ -267,12 +269,10 @@ fn grade_buttons(
             })
             .collect();
     }
-    let two = shown.standing == Standing::New && user.learner.scheduler.retention().is_none();
-    let suggested = suggested.map(Grade::nearest_of_four).map(|q| match (two, q) {
-        (true, 4..) => GOOD,
-        (true, _) => AGAIN,
-        (false, q) => q,
-    });
+    let two = !computed
+        && shown.standing == Standing::New
+        && user.learner.scheduler.retention().is_none();
+    let suggested = suggested.map(Grade::nearest_of_four);
     (1u8..)
         .zip(Grade::FOUR)
         .filter(|(_, (q, _, _))| !two || *q == AGAIN || *q == GOOD)
