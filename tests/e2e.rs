@@ -441,6 +441,59 @@ async fn a_student_studies_with_the_keyboard_answers_a_problem_and_logs_out() {
 
 #[tokio::test]
 #[ignore = "needs Chromium and chromedriver: run scripts/e2e"]
+async fn a_student_skips_buries_and_suspends_cards_with_the_keyboard() {
+    let app = helpers::spawn_app().await;
+    let base = app.address.clone();
+    let c = browser().await;
+    register(&c, &base, "ada").await;
+    c.goto(&format!("{base}/review?deck=1")).await.unwrap();
+    assert_eq!(front(&c).await, "L1 Loss");
+    // The controls show their keys, as the grades do.
+    for (form, key) in [("skip-form", "S"), ("bury-form", "B"), ("suspend-form", "X")] {
+        assert_eq!(
+            js(
+                &c,
+                &format!("return document.querySelector('#{form} kbd').textContent")
+            )
+            .await,
+            json!(key)
+        );
+    }
+    // S skips: the card goes to the back of today's queue.
+    press(&c, "s").await;
+    let second = wait_for_next_card(&c, "L1 Loss").await;
+    wait_for_text(&c, "Skipped ‘L1 Loss’").await;
+    // With the answer shown, B still buries rather than grading.
+    press(&c, " ").await;
+    press(&c, "b").await;
+    let third = wait_for_next_card(&c, &second).await;
+    wait_for_text(&c, &format!("Buried ‘{second}’")).await;
+    // X suspends; the notice's Unsuspend takes it back.
+    press(&c, "x").await;
+    let fourth = wait_for_next_card(&c, &third).await;
+    wait_for_text(&c, &format!("Suspended ‘{third}’")).await;
+    assert_ne!(fourth, "L1 Loss");
+    shoot(&c, "review-suspended").await;
+    c.goto(&format!("{base}/decks")).await.unwrap();
+    wait_for_text(&c, "Suspended cards").await;
+    assert!(body_text(&c).await.contains(&third));
+    assert_no_console_errors(&c, "/review with card controls").await;
+    // Letters typed in the report box are text, not controls.
+    c.goto(&format!("{base}/review?deck=1")).await.unwrap();
+    let shown = front(&c).await;
+    js(&c, "document.querySelector('details.report').open = true; return 1").await;
+    let area = c.find(Locator::Css("details.report textarea")).await.unwrap();
+    area.send_keys("sbx").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(front(&c).await, shown);
+    assert_eq!(
+        js(&c, "return document.querySelector('details.report textarea').value").await,
+        json!("sbx")
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: run scripts/e2e"]
 async fn script_in_card_text_and_deck_names_shows_as_text_and_never_runs() {
     let app = helpers::spawn_app().await;
     let base = app.address.clone();
