@@ -354,7 +354,11 @@ async fn a_student_studies_with_the_keyboard_answers_a_problem_and_logs_out() {
         json!(false)
     );
     assert_eq!(
-        js(&c, "return document.querySelectorAll('#answer button.grade').length").await,
+        js(
+            &c,
+            "return document.querySelectorAll('#answer button.grade').length"
+        )
+        .await,
         json!(2)
     );
     press(&c, "3").await;
@@ -449,7 +453,11 @@ async fn a_student_skips_buries_and_suspends_cards_with_the_keyboard() {
     c.goto(&format!("{base}/review?deck=1")).await.unwrap();
     assert_eq!(front(&c).await, "L1 Loss");
     // The controls show their keys, as the grades do.
-    for (form, key) in [("skip-form", "S"), ("bury-form", "B"), ("suspend-form", "X")] {
+    for (form, key) in [
+        ("skip-form", "S"),
+        ("bury-form", "B"),
+        ("suspend-form", "X"),
+    ] {
         assert_eq!(
             js(
                 &c,
@@ -481,13 +489,24 @@ async fn a_student_skips_buries_and_suspends_cards_with_the_keyboard() {
     // Letters typed in the report box are text, not controls.
     c.goto(&format!("{base}/review?deck=1")).await.unwrap();
     let shown = front(&c).await;
-    js(&c, "document.querySelector('details.report').open = true; return 1").await;
-    let area = c.find(Locator::Css("details.report textarea")).await.unwrap();
+    js(
+        &c,
+        "document.querySelector('details.report').open = true; return 1",
+    )
+    .await;
+    let area = c
+        .find(Locator::Css("details.report textarea"))
+        .await
+        .unwrap();
     area.send_keys("sbx").await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(front(&c).await, shown);
     assert_eq!(
-        js(&c, "return document.querySelector('details.report textarea').value").await,
+        js(
+            &c,
+            "return document.querySelector('details.report textarea').value"
+        )
+        .await,
         json!("sbx")
     );
 }
@@ -1152,7 +1171,19 @@ async fn every_main_page_passes_axe_and_contrast_and_fits_a_phone_and_reports_re
     click(&c, "button[name=give_up]").await;
     wait_for_text(&c, "Here is the solution").await;
     audit(&c, "review-problem-four-solution").await;
+    // A card suspended with its key: the notice, then the list on /decks, then Unsuspend.
+    c.goto(&format!("{base}/review?deck=1")).await.unwrap();
+    press(&c, "x").await;
+    wait_for_text(&c, "Suspended ‘").await;
+    audit(&c, "review-suspended").await;
+    c.goto(&format!("{base}/decks")).await.unwrap();
+    wait_for_text(&c, "Suspended cards").await;
+    audit(&c, "decks-suspended").await;
+    click(&c, "#my-cards form button").await;
+    wait_for_text(&c, "Decks").await;
+    assert!(!body_text(&c).await.contains("Suspended cards"));
     for (path, name) in [
+        ("/decks/1/custom?set=all&i=0&show=1", "custom-session"),
         ("/decks/1", "deck"),
         ("/cards/1", "card"),
         ("/practice", "practice"),

@@ -174,9 +174,14 @@ pub async fn suspended(
             .await;
     };
     let sql = match db.backend() {
-        Backend::Sqlite => suspended_in!(concat!("AND c.deck_id IN ", crate::decks_in!(sqlite, "$2"))),
+        Backend::Sqlite => {
+            suspended_in!(concat!("AND c.deck_id IN ", crate::decks_in!(sqlite, "$2")))
+        }
         Backend::Postgres => {
-            suspended_in!(concat!("AND c.deck_id IN ", crate::decks_in!(postgres, "$2")))
+            suspended_in!(concat!(
+                "AND c.deck_id IN ",
+                crate::decks_in!(postgres, "$2")
+            ))
         }
     };
     sqlx::query_as(sql)
@@ -218,9 +223,15 @@ pub async fn leeches(
             .await;
     };
     let sql = match db.backend() {
-        Backend::Sqlite => leeches_in!(concat!("WHERE c.deck_id IN ", crate::decks_in!(sqlite, "$3"))),
+        Backend::Sqlite => leeches_in!(concat!(
+            "WHERE c.deck_id IN ",
+            crate::decks_in!(sqlite, "$3")
+        )),
         Backend::Postgres => {
-            leeches_in!(concat!("WHERE c.deck_id IN ", crate::decks_in!(postgres, "$3")))
+            leeches_in!(concat!(
+                "WHERE c.deck_id IN ",
+                crate::decks_in!(postgres, "$3")
+            ))
         }
     };
     sqlx::query_as(sql)

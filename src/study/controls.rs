@@ -165,9 +165,7 @@ pub async fn custom_step(
     }
     .context("reading a custom session's cards")?;
     let card = match ids.get(index) {
-        Some(&id) => db::decks::card(pool, id)
-            .await
-            .context("reading a card")?,
+        Some(&id) => db::decks::card(pool, id).await.context("reading a card")?,
         None => None,
     };
     Ok(CustomStep {

@@ -181,11 +181,7 @@ pub async fn next(
     // ones wait at its back in the order they were skipped.
     let controls: Vec<(i64, i64, Option<i64>)> = serde_json::from_str(&head.controls)
         .map_err(|e| StudyError::Internal(anyhow::anyhow!("today's controls: {e}")))?;
-    let held: HashSet<i64> = controls
-        .iter()
-        .filter(|c| c.1 != 0)
-        .map(|c| c.0)
-        .collect();
+    let held: HashSet<i64> = controls.iter().filter(|c| c.1 != 0).map(|c| c.0).collect();
     let mut skipped: Vec<(i64, i64)> = controls
         .iter()
         .filter(|c| c.1 == 0)

@@ -81,7 +81,13 @@ fn deck_counts(html: &str, deck: i64) -> (i64, i64) {
     (number("New"), number("Due"))
 }
 
-async fn control(app: &TestApp, page: &str, card: i64, what: &str, deck: &str) -> reqwest::Response {
+async fn control(
+    app: &TestApp,
+    page: &str,
+    card: i64,
+    what: &str,
+    deck: &str,
+) -> reqwest::Response {
     app.submit(page, &format!("/cards/{card}/{what}"), &[("deck", deck)])
         .await
 }
@@ -101,7 +107,11 @@ async fn a_suspended_card_leaves_every_queue_and_count_until_unsuspended() {
     let (unseen, due_listed) = deck_counts(&app.get_html("/decks").await, 1);
     assert_eq!(due_listed, 1);
     // The review page offers the controls without script, with their keys.
-    for (form, key) in [("skip-form", "S"), ("bury-form", "B"), ("suspend-form", "X")] {
+    for (form, key) in [
+        ("skip-form", "S"),
+        ("bury-form", "B"),
+        ("suspend-form", "X"),
+    ] {
         assert!(html.contains(&format!("id=\"{form}\"")), "{form}");
         assert!(html.contains(&format!("<kbd>{key}</kbd>")), "{key}");
     }
@@ -122,7 +132,11 @@ async fn a_suspended_card_leaves_every_queue_and_count_until_unsuspended() {
     let decks = app.get_html("/decks").await;
     assert_eq!(deck_counts(&decks, 1), (unseen, 0));
     assert!(decks.contains(&format!("id=\"suspended-{card}\"")));
-    assert!(app.get_html(&format!("/cards/{card}")).await.contains("You have suspended this card"));
+    assert!(
+        app.get_html(&format!("/cards/{card}"))
+            .await
+            .contains("You have suspended this card")
+    );
     assert_eq!(untouched(&pool, ada).await, before);
     // Every day after, too, in the all-decks queue.
     app.clock().advance(3 * DAY);
@@ -157,7 +171,11 @@ async fn a_suspended_card_leaves_every_queue_and_count_until_unsuspended() {
     let html = app.get_html("/review?deck=1").await;
     assert_eq!(card_id_in(&html), Some(card));
     assert_eq!(review_counts(&html).0, 1);
-    assert!(!app.get_html("/decks").await.contains(&format!("id=\"suspended-{card}\"")));
+    assert!(
+        !app.get_html("/decks")
+            .await
+            .contains(&format!("id=\"suspended-{card}\""))
+    );
     // Twice is refused, with a reason.
     let r = control(&app, "/decks", card, "unsuspend", "").await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
@@ -235,12 +253,19 @@ async fn a_skipped_card_goes_to_the_back_of_todays_queue_and_nothing_is_logged()
     // Skipped again, after the other due card: both skipped, today's new cards come first.
     control(&app, "/review?deck=1", second, "skip", "1").await;
     let html = app.get_html("/review?deck=1").await;
-    assert!(html.contains("New card"), "new cards come before the skipped ones");
+    assert!(
+        html.contains("New card"),
+        "new cards come before the skipped ones"
+    );
     assert_eq!(review_counts(&html), counts);
     // With no new card left for today, the skipped cards come back in the order skipped.
     set_new_per_day(&app, "0").await;
     let html = app.get_html("/review?deck=1").await;
-    assert_eq!(card_id_in(&html), Some(first), "the first skipped comes first");
+    assert_eq!(
+        card_id_in(&html),
+        Some(first),
+        "the first skipped comes first"
+    );
     // Skipped again, it goes behind the other.
     control(&app, "/review?deck=1", first, "skip", "1").await;
     let html = app.get_html("/review?deck=1").await;
@@ -251,7 +276,11 @@ async fn a_skipped_card_goes_to_the_back_of_todays_queue_and_nothing_is_logged()
     assert_eq!(card_id_in(&html), Some(first));
     assert_eq!(review_counts(&html).0, 1);
     app.grade_next(4, Some(1)).await;
-    assert!(app.get_html("/review?deck=1").await.contains("Nothing is due"));
+    assert!(
+        app.get_html("/review?deck=1")
+            .await
+            .contains("Nothing is due")
+    );
 }
 
 #[tokio::test]
@@ -267,7 +296,11 @@ async fn a_card_failed_eight_times_is_a_leech_for_the_student_and_on_the_dashboa
     let mut card = 0;
     for failure in 1..=8 {
         let html = student.get_html("/review?deck=1").await;
-        assert!(!html.contains("id=\"leech\""), "not yet a leech after {}", failure - 1);
+        assert!(
+            !html.contains("id=\"leech\""),
+            "not yet a leech after {}",
+            failure - 1
+        );
         // The same card each day: new on the first, then due first.
         let failed = student.grade_next(1, Some(1)).await;
         assert!(card == 0 || failed == card);
@@ -275,11 +308,17 @@ async fn a_card_failed_eight_times_is_a_leech_for_the_student_and_on_the_dashboa
         admin.clock().advance(DAY);
     }
     let leeches = student.get_html("/decks").await;
-    assert!(leeches.contains(&format!("id=\"leech-{card}\"")), "{leeches}");
+    assert!(
+        leeches.contains(&format!("id=\"leech-{card}\"")),
+        "{leeches}"
+    );
     let dashboard = teacher
         .get_html(&format!("/classes/{class}/dashboard"))
         .await;
-    assert!(dashboard.contains(&format!("id=\"leech-{card}\"")), "{dashboard}");
+    assert!(
+        dashboard.contains(&format!("id=\"leech-{card}\"")),
+        "{dashboard}"
+    );
     assert!(dashboard.contains("1 student"));
 
     let html = student.get_html("/review?deck=1").await;
@@ -325,7 +364,12 @@ async fn a_leech_needs_eight_failures() {
     let html = student.get_html("/review?deck=1").await;
     assert_eq!(card_id_in(&html), Some(card));
     assert!(!html.contains("id=\"leech\""));
-    assert!(!student.get_html("/decks").await.contains(&format!("id=\"leech-{card}\"")));
+    assert!(
+        !student
+            .get_html("/decks")
+            .await
+            .contains(&format!("id=\"leech-{card}\""))
+    );
     let dashboard = teacher
         .get_html(&format!("/classes/{class}/dashboard"))
         .await;
@@ -343,7 +387,11 @@ async fn a_custom_session_shows_a_decks_cards_and_writes_nothing() {
     let before = untouched(&pool, ada).await;
     let queue_before = review_counts(&app.get_html("/review?deck=1").await);
 
-    assert!(app.get_html("/decks/1").await.contains("/decks/1/custom?set=failed"));
+    assert!(
+        app.get_html("/decks/1")
+            .await
+            .contains("/decks/1/custom?set=failed")
+    );
     let html = app.get_html("/decks/1/custom?set=failed").await;
     assert!(html.contains("does <strong>not</strong> change your schedule"));
     assert!(html.contains("Card 1 of 1"));
@@ -356,7 +404,13 @@ async fn a_custom_session_shows_a_decks_cards_and_writes_nothing() {
         .submit(
             "/decks/1/custom?set=failed&i=0&show=1",
             "/decks/1/custom",
-            &[("set", "failed"), ("i", "0"), ("right", "0"), ("wrong", "0"), ("result", "good")],
+            &[
+                ("set", "failed"),
+                ("i", "0"),
+                ("right", "0"),
+                ("wrong", "0"),
+                ("result", "good"),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -365,7 +419,10 @@ async fn a_custom_session_shows_a_decks_cards_and_writes_nothing() {
         "/decks/1/custom?set=failed&i=1&right=1&wrong=0"
     );
     let done = app.get_html(&location(&r)).await;
-    assert!(done.contains("Session over: 1 right, 0 again, of 1 card"), "{done}");
+    assert!(
+        done.contains("Session over: 1 right, 0 again, of 1 card"),
+        "{done}"
+    );
 
     // All cards: every basic card of the deck, in order.
     let total: i64 =
@@ -387,7 +444,10 @@ async fn a_custom_session_shows_a_decks_cards_and_writes_nothing() {
     }
     // Nothing was written: schedules, history, tallies, and the queue's counts are as before.
     assert_eq!(untouched(&pool, ada).await, before);
-    assert_eq!(review_counts(&app.get_html("/review?deck=1").await), queue_before);
+    assert_eq!(
+        review_counts(&app.get_html("/review?deck=1").await),
+        queue_before
+    );
 
     // A week later the failure is out of the week.
     app.clock().advance(7 * DAY);
@@ -399,7 +459,11 @@ async fn a_custom_session_shows_a_decks_cards_and_writes_nothing() {
         StatusCode::BAD_REQUEST
     );
     let r = app
-        .submit("/decks/1", "/decks/1/custom", &[("set", "all"), ("result", "5")])
+        .submit(
+            "/decks/1",
+            "/decks/1/custom",
+            &[("set", "all"), ("result", "5")],
+        )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
@@ -495,11 +559,48 @@ async fn forged_controls_change_nothing_and_get_a_clear_4xx() {
     let r = control(&teacher, "/decks", card, "suspend", "").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let before = untouched(&pool, ada).await;
-    assert_eq!(card_id_in(&student.get_html("/review?deck=1").await), Some(card));
+    assert_eq!(
+        card_id_in(&student.get_html("/review?deck=1").await),
+        Some(card)
+    );
     assert!(!student.get_html("/decks").await.contains("id=\"suspended-"));
     // And unsuspending it as the student is refused: it is not theirs to unsuspend.
     let r = control(&student, "/decks", card, "unsuspend", "").await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    assert!(teacher.get_html("/decks").await.contains(&format!("id=\"suspended-{card}\"")));
+    assert!(
+        teacher
+            .get_html("/decks")
+            .await
+            .contains(&format!("id=\"suspended-{card}\""))
+    );
+    assert_eq!(untouched(&pool, ada).await, before);
+}
+
+#[tokio::test]
+async fn a_generated_problem_can_be_skipped_buried_or_suspended_like_any_card() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let pool = app.pool().await;
+    let ada = app.user_id("ada").await;
+    let deck: i64 =
+        sqlx::query_scalar("SELECT id FROM decks WHERE name = 'CS 7643 practice problems'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let review = format!("/review?deck={deck}");
+    let html = app.get_html(&review).await;
+    assert!(html.contains("id=\"answer-form\""), "a problem is shown");
+    let first = card_id_in(&html).unwrap();
+    for form in ["skip-form", "bury-form", "suspend-form"] {
+        assert!(html.contains(&format!("id=\"{form}\"")), "{form}");
+    }
+    let before = untouched(&pool, ada).await;
+    let r = control(&app, &review, first, "skip", &deck.to_string()).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let second = card_id_in(&app.get_html(&review).await).unwrap();
+    assert_ne!(second, first);
+    control(&app, &review, second, "bury", &deck.to_string()).await;
+    let third = card_id_in(&app.get_html(&review).await).unwrap();
+    assert!(third != first && third != second);
     assert_eq!(untouched(&pool, ada).await, before);
 }

@@ -7,8 +7,8 @@
 mod accounts;
 mod admin;
 mod budgets;
-mod checkpoint;
 mod card_controls;
+mod checkpoint;
 mod classes;
 mod cli;
 mod decks_and_import;

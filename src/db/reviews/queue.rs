@@ -64,17 +64,26 @@ macro_rules! decks_in {
 macro_rules! held_back {
     ($user:literal, $card:literal, $day:literal) => {
         concat!(
-            "EXISTS (SELECT 1 FROM card_controls f WHERE f.user_id = ", $user,
-            " AND f.card_id = ", $card,
-            " AND (f.suspended_at IS NOT NULL OR f.buried_day = ", $day, "))"
+            "EXISTS (SELECT 1 FROM card_controls f WHERE f.user_id = ",
+            $user,
+            " AND f.card_id = ",
+            $card,
+            " AND (f.suspended_at IS NOT NULL OR f.buried_day = ",
+            $day,
+            "))"
         )
     };
     ($user:literal, $card:literal, $day:literal, skipped) => {
         concat!(
-            "EXISTS (SELECT 1 FROM card_controls f WHERE f.user_id = ", $user,
-            " AND f.card_id = ", $card,
-            " AND (f.suspended_at IS NOT NULL OR f.buried_day = ", $day,
-            " OR f.skipped_day = ", $day, "))"
+            "EXISTS (SELECT 1 FROM card_controls f WHERE f.user_id = ",
+            $user,
+            " AND f.card_id = ",
+            $card,
+            " AND (f.suspended_at IS NOT NULL OR f.buried_day = ",
+            $day,
+            " OR f.skipped_day = ",
+            $day,
+            "))"
         )
     };
 }
@@ -167,7 +176,6 @@ pub(in crate::db) const NEXT_DUE_DAY_EVERY_DECK: &str = concat!(
     " AND NOT ",
     suspended!("s.card_id")
 );
-
 
 /// The first day after $2 a card of user $1 is due, in the decks of $3 (a JSON array).
 macro_rules! next_due_day_in_decks {

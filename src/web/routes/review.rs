@@ -340,7 +340,9 @@ async fn controlled_message(
             Some(card.id),
         )),
         "bury" => Some((
-            format!("Buried ‘{front}’: it comes back on your next study day, its schedule unchanged."),
+            format!(
+                "Buried ‘{front}’: it comes back on your next study day, its schedule unchanged."
+            ),
             None,
         )),
         "skip" => Some((
@@ -497,8 +499,7 @@ async fn render_review(
             four: !user.six_grades,
             done_today: queue.reviewed_today,
             controlled,
-            leech: Some(shown.failures)
-                .filter(|f| *f >= crate::study::controls::LEECH_FAILURES),
+            leech: Some(shown.failures).filter(|f| *f >= crate::study::controls::LEECH_FAILURES),
             total_today: queue.reviewed_today
                 + queue.due
                 + queue.new_available
