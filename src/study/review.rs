@@ -57,6 +57,8 @@ pub struct Queue {
     pub reviewed_today: i64,
     /// Of those, answered right (grade 3 or more).
     pub right_today: i64,
+    /// When nothing is left: the cards in scope buried today, back on the next study day.
+    pub buried: i64,
 }
 
 /// The optional extras a grade carries (generated problems fill the last three).
@@ -294,6 +296,17 @@ pub async fn next(
         }
         None => None,
     };
+    let mut buried = 0;
+    if next.is_none() {
+        for &(id, _, _) in controls.iter().filter(|c| c.1 == 2) {
+            if let Some(c) = db::decks::card(pool, id).await?
+                && user.can_see(c.deck_id)
+                && deck_id.is_none_or(|d| d == c.deck_id)
+            {
+                buried += 1;
+            }
+        }
+    }
     let next_due_day = match next {
         Some(_) => None,
         None => db::hot::next_due_day(database, user.id, today_day, scope.decks())
@@ -311,6 +324,7 @@ pub async fn next(
         new_limit: user.new_limit(today_day),
         reviewed_today: i64::try_from(events.len()).unwrap_or(i64::MAX),
         right_today: i64::try_from(events.iter().filter(|e| e.2 >= 3).count()).unwrap_or(0),
+        buried,
     })
 }
 

@@ -228,6 +228,26 @@ async fn a_buried_card_comes_back_on_the_next_study_day_with_its_schedule_unchan
 }
 
 #[tokio::test]
+async fn the_done_page_says_when_buried_cards_come_back() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let card = app.grade_next(5, Some(1)).await;
+    set_new_per_day(&app, "0").await;
+    app.clock().advance(DAY);
+    let r = control(&app, "/review?deck=1", card, "bury", "1").await;
+    let html = app.get_html(&location(&r)).await;
+    assert!(html.contains("Nothing is due"), "{html}");
+    assert!(html.contains("Buried ‘L1 Loss’"));
+    assert!(html.contains("1 buried card comes back on your next study day."));
+    // Not in another deck's session.
+    assert!(
+        !app.get_html("/review?deck=2")
+            .await
+            .contains("id=\"buried\"")
+    );
+}
+
+#[tokio::test]
 async fn a_skipped_card_goes_to_the_back_of_todays_queue_and_nothing_is_logged() {
     let app = spawn_app().await;
     app.register_ok("ada").await;

@@ -230,7 +230,8 @@ pub struct QueueHeadRow {
     /// `[card_id, deck_id, quality, introduced]` (folded in here to save a round trip).
     pub today_events: String,
     /// The user's controls in force today (suspended, buried or skipped cards) as a JSON
-    /// array of `[card_id, held back (1) or skipped (0), skip order or null]`.
+    /// array of `[card_id, suspended (1), buried today (2) or skipped (0), skip order or
+    /// null]`.
     pub controls: String,
     /// Cards due by today (not suspended or buried).
     pub due_count: i64,
@@ -351,7 +352,8 @@ macro_rules! today_events {
 macro_rules! controls_today {
     (sqlite) => {
         "(SELECT json_group_array(json_array(f.card_id,
-                   CASE WHEN f.suspended_at IS NOT NULL OR f.buried_day = $2 THEN 1 ELSE 0 END,
+                   CASE WHEN f.suspended_at IS NOT NULL THEN 1 WHEN f.buried_day = $2 THEN 2
+                        ELSE 0 END,
                    CASE WHEN f.skipped_day = $2 THEN f.skip_seq END))
           FROM card_controls f
           WHERE f.user_id = $1
@@ -359,7 +361,8 @@ macro_rules! controls_today {
     };
     (postgres) => {
         "(SELECT CAST(COALESCE(json_agg(json_build_array(f.card_id,
-                   CASE WHEN f.suspended_at IS NOT NULL OR f.buried_day = $2 THEN 1 ELSE 0 END,
+                   CASE WHEN f.suspended_at IS NOT NULL THEN 1 WHEN f.buried_day = $2 THEN 2
+                        ELSE 0 END,
                    CASE WHEN f.skipped_day = $2 THEN f.skip_seq END)), '[]') AS TEXT)
           FROM card_controls f
           WHERE f.user_id = $1

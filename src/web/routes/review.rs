@@ -129,6 +129,8 @@ struct DonePage {
     reported: Option<String>,
     /// What a control just did, and the card to unsuspend if it suspended one.
     controlled: Option<(String, Option<i64>)>,
+    /// Cards buried today, back on the next study day.
+    buried: i64,
     /// The end-of-session summary, when something was studied today.
     summary: Option<SessionSummary>,
 }
@@ -427,6 +429,7 @@ async fn render_review(
                 took_back,
                 reported,
                 controlled,
+                buried: queue.buried,
                 summary: crate::study::progress::session_summary(
                     state.db.reader(),
                     &user.learner,
