@@ -1,7 +1,8 @@
 // studyhall: progressive enhancement only. Every page works without this file; with it, the
 // review page takes keys: Space or Enter shows the answer; then 1-4 (four buttons) or 0-5
 // (six grades) grade, Space takes the button marked data-space (the suggested grade after a
-// checked answer, else Good); U undoes. In a text box letters are text: Esc leaves the box.
+// checked answer, else Good); U undoes; S skips the card for now, B buries it until tomorrow,
+// X suspends it. In a text box letters are text: Esc leaves the box.
 (function () {
   "use strict";
   var shownAt = Date.now();
@@ -61,6 +62,15 @@
       if (/^[0-5]$/.test(e.key)) button = answer.querySelector('button[data-key="' + e.key + '"]');
       else if (e.key === " ") button = answer.querySelector("button[data-space]");
       if (button) { e.preventDefault(); button.click(); return; }
+    }
+    var control = { s: "skip-form", b: "bury-form", x: "suspend-form" }[e.key.toLowerCase()];
+    if (control && !e.repeat) {
+      var controlForm = document.getElementById(control);
+      if (controlForm) {
+        e.preventDefault();
+        controlForm.requestSubmit ? controlForm.requestSubmit() : controlForm.submit();
+        return;
+      }
     }
     if (e.key === "u" || e.key === "U") {
       var undo = document.getElementById("undo-form");

@@ -393,7 +393,8 @@ async fn a_student_studies_with_the_keyboard_answers_a_problem_and_logs_out() {
     );
     shoot(&c, "review-answer").await;
     // Four buttons by default: 1 Again, 2 Hard, 3 Good, 4 Easy; Space after the answer is Good.
-    // Focus is not on a grade button, so that Space grades once, not twice.
+    // A first review under SM-2 has two, Again (1) and Good (3): Hard would give what Again
+    // gives, Easy what Good gives. Focus is not on a grade button, so that Space grades once.
     assert_eq!(
         js(
             &c,
@@ -402,7 +403,15 @@ async fn a_student_studies_with_the_keyboard_answers_a_problem_and_logs_out() {
         .await,
         json!(false)
     );
-    press(&c, "4").await;
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelectorAll('#answer button.grade').length"
+        )
+        .await,
+        json!(2)
+    );
+    press(&c, "3").await;
     let second = wait_for_next_card(&c, "L1 Loss").await;
     assert_eq!(second, "L2 Loss");
     press(&c, " ").await;
@@ -482,6 +491,74 @@ async fn a_student_studies_with_the_keyboard_answers_a_problem_and_logs_out() {
     );
     assert_no_console_errors(&c, "/login").await;
     c.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: run scripts/e2e"]
+async fn a_student_skips_buries_and_suspends_cards_with_the_keyboard() {
+    let app = helpers::spawn_app().await;
+    let base = app.address.clone();
+    let c = browser().await;
+    register(&c, &base, "ada").await;
+    c.goto(&format!("{base}/review?deck=1")).await.unwrap();
+    assert_eq!(front(&c).await, "L1 Loss");
+    // The controls show their keys, as the grades do.
+    for (form, key) in [
+        ("skip-form", "S"),
+        ("bury-form", "B"),
+        ("suspend-form", "X"),
+    ] {
+        assert_eq!(
+            js(
+                &c,
+                &format!("return document.querySelector('#{form} kbd').textContent")
+            )
+            .await,
+            json!(key)
+        );
+    }
+    // S skips: the card goes to the back of today's queue.
+    press(&c, "s").await;
+    let second = wait_for_next_card(&c, "L1 Loss").await;
+    wait_for_text(&c, "Skipped ‘L1 Loss’").await;
+    // With the answer shown, B still buries rather than grading.
+    press(&c, " ").await;
+    press(&c, "b").await;
+    let third = wait_for_next_card(&c, &second).await;
+    wait_for_text(&c, &format!("Buried ‘{second}’")).await;
+    // X suspends; the notice's Unsuspend takes it back.
+    press(&c, "x").await;
+    let fourth = wait_for_next_card(&c, &third).await;
+    wait_for_text(&c, &format!("Suspended ‘{third}’")).await;
+    assert_ne!(fourth, "L1 Loss");
+    shoot(&c, "review-suspended").await;
+    c.goto(&format!("{base}/decks")).await.unwrap();
+    wait_for_text(&c, "Suspended cards").await;
+    assert!(body_text(&c).await.contains(&third));
+    assert_no_console_errors(&c, "/review with card controls").await;
+    // Letters typed in the report box are text, not controls.
+    c.goto(&format!("{base}/review?deck=1")).await.unwrap();
+    let shown = front(&c).await;
+    js(
+        &c,
+        "document.querySelector('details.report').open = true; return 1",
+    )
+    .await;
+    let area = c
+        .find(Locator::Css("details.report textarea"))
+        .await
+        .unwrap();
+    area.send_keys("sbx").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(front(&c).await, shown);
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector('details.report textarea').value"
+        )
+        .await,
+        json!("sbx")
+    );
 }
 
 #[tokio::test]
@@ -1145,7 +1222,19 @@ async fn every_main_page_passes_axe_and_contrast_and_fits_a_phone_and_reports_re
     click(&c, "button[name=give_up]").await;
     wait_for_text(&c, "Here is the solution").await;
     audit(&c, "review-problem-four-solution").await;
+    // A card suspended with its key: the notice, then the list on /decks, then Unsuspend.
+    c.goto(&format!("{base}/review?deck=1")).await.unwrap();
+    press(&c, "x").await;
+    wait_for_text(&c, "Suspended ‘").await;
+    audit(&c, "review-suspended").await;
+    c.goto(&format!("{base}/decks")).await.unwrap();
+    wait_for_text(&c, "Suspended cards").await;
+    audit(&c, "decks-suspended").await;
+    click(&c, "#my-cards form button").await;
+    wait_for_text(&c, "Decks").await;
+    assert!(!body_text(&c).await.contains("Suspended cards"));
     for (path, name) in [
+        ("/decks/1/custom?set=all&i=0&show=1", "custom-session"),
         ("/decks/1", "deck"),
         ("/cards/1", "card"),
         ("/practice", "practice"),

@@ -496,3 +496,42 @@ pub async fn delete_notice(db: impl Executor<'_>, user_id: i64) -> Result<(), sq
         .await?;
     Ok(())
 }
+
+/// A card that is a leech for some of a class's students.
+#[derive(Debug, Clone, FromRow)]
+pub struct ClassLeech {
+    /// The card.
+    pub card_id: i64,
+    /// Its front.
+    pub front: String,
+    /// Students for whom it is a leech.
+    pub students: i64,
+    /// The most times one of them failed it.
+    pub most_failures: i64,
+}
+
+/// The cards the class studies that at least one student has failed `threshold` times or
+/// more (standing grades below 3, same-day repeats not counted), the most students first.
+pub async fn leeches(
+    db: impl Executor<'_>,
+    class_id: i64,
+    threshold: i64,
+    limit: i64,
+) -> Result<Vec<ClassLeech>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        standing!(),
+        " SELECT c.id AS card_id, c.front, COUNT(*) AS students,
+                 MAX(l.failures) AS most_failures
+          FROM (SELECT r.user_id, r.card_id, COUNT(*) AS failures FROM standing r
+                WHERE r.kind = 'grade' AND r.quality < 3
+                GROUP BY r.user_id, r.card_id HAVING COUNT(*) >= $2) l
+          JOIN cards c ON c.id = l.card_id
+          GROUP BY c.id, c.front
+          ORDER BY students DESC, most_failures DESC, c.id LIMIT $3"
+    ))
+    .bind(class_id)
+    .bind(threshold)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

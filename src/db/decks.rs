@@ -14,14 +14,14 @@ pub struct DeckSummary {
     pub description: String,
     /// Cards in the deck.
     pub total: i64,
-    /// Cards this user never reviewed.
+    /// Cards this user never reviewed (not suspended, nor buried today).
     pub new_count: i64,
     /// Whether everyone sees it.
     #[sqlx(try_from = "crate::db::Flag")]
     pub public: bool,
     /// Who owns it (None for the shipped decks).
     pub owner_id: Option<i64>,
-    /// Cards due for this user by `today`.
+    /// Cards due for this user by `today` (not suspended, nor buried today).
     pub due_count: i64,
 }
 
@@ -83,15 +83,26 @@ macro_rules! decks_with_counts {
         concat!(
             "WITH mine AS (
                 SELECT c.deck_id, COUNT(*) AS scheduled,
-                       CAST(SUM(CASE WHEN s.due_day <= $2 THEN 1 ELSE 0 END) AS BIGINT) AS due
+                       CAST(SUM(CASE WHEN s.due_day <= $2 AND NOT ",
+            crate::held_back!("$1", "s.card_id", "$2"),
+            " THEN 1 ELSE 0 END) AS BIGINT) AS due
                 FROM review_states s JOIN cards c ON c.id = s.card_id
-                WHERE s.user_id = $1 GROUP BY c.deck_id)
+                WHERE s.user_id = $1 GROUP BY c.deck_id),
+             held AS (
+                SELECT c.deck_id, COUNT(*) AS cards
+                FROM card_controls f JOIN cards c ON c.id = f.card_id
+                WHERE f.user_id = $1 AND (f.suspended_at IS NOT NULL OR f.buried_day = $2)
+                  AND NOT EXISTS (SELECT 1 FROM review_states s
+                                  WHERE s.user_id = $1 AND s.card_id = f.card_id)
+                GROUP BY c.deck_id)
              SELECT d.id, d.name, d.description, d.public, d.owner_id,
                     COALESCE(z.cards, 0) AS total,
-                    COALESCE(z.cards, 0) - COALESCE(m.scheduled, 0) AS new_count,
+                    COALESCE(z.cards, 0) - COALESCE(m.scheduled, 0) - COALESCE(h.cards, 0)
+                      AS new_count,
                     COALESCE(m.due, 0) AS due_count
              FROM decks d LEFT JOIN deck_tally z ON z.deck_id = d.id
-                  LEFT JOIN mine m ON m.deck_id = d.id ",
+                  LEFT JOIN mine m ON m.deck_id = d.id
+                  LEFT JOIN held h ON h.deck_id = d.id ",
             $($where)*,
             " ORDER BY d.name COLLATE NOCASE"
         )

@@ -86,6 +86,7 @@ fn with_reader<T>(
 fn queue_head_row(r: &Row<'_>) -> rusqlite::Result<QueueHeadRow> {
     Ok(QueueHeadRow {
         today_events: r.get("today_events")?,
+        controls: r.get("controls")?,
         due_count: r.get("due_count")?,
         new_count: r.get("new_count")?,
         card_id: r.get("card_id")?,
@@ -151,19 +152,20 @@ pub async fn queue_head(
 pub async fn first_new(
     db: &Db,
     user_id: i64,
+    today: i32,
     decks: Option<&str>,
 ) -> Result<Option<CardRow>, sqlx::Error> {
     let Some(path) = db.file() else {
-        return super::reviews::first_new(db.reader(), user_id, decks).await;
+        return super::reviews::first_new(db.reader(), user_id, today, decks).await;
     };
     with_reader(path, |conn| {
         match decks {
             None => conn
                 .prepare_cached(&NEW_EVERY_DECK)?
-                .query_row((user_id,), card_row),
+                .query_row((user_id, today), card_row),
             Some(decks) => conn
                 .prepare_cached(&NEW_IN_DECKS)?
-                .query_row((user_id, decks), card_row),
+                .query_row((user_id, decks, today), card_row),
         }
         .optional()
     })

@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod anki;
 pub mod checkpoint;
 pub mod classes;
+pub mod controls;
 pub mod copy;
 pub mod decks;
 pub mod exams;

@@ -9,7 +9,7 @@ use crate::db;
 use crate::db::Pool;
 use crate::srs::evaluate::{self, Comparison};
 
-pub use crate::db::analytics::{HardCard, MisconceptionCount, StudentLine};
+pub use crate::db::analytics::{ClassLeech, HardCard, MisconceptionCount, StudentLine};
 
 /// Days of the reviews-per-day chart.
 pub const CHART_DAYS: i32 = 30;
@@ -106,6 +106,10 @@ pub struct Dashboard {
     pub active_30: i64,
     /// The hardest cards, hardest first.
     pub hardest: Vec<HardCard>,
+    /// Cards that are leeches for some students (failed
+    /// [`super::controls::LEECH_FAILURES`] times), the most students first: cards that may be
+    /// badly written.
+    pub leeches: Vec<ClassLeech>,
     /// The misconceptions hit most often, with their families by title.
     pub misconceptions: Vec<MisconceptionCount>,
     /// Every student's figures, by name.
@@ -178,6 +182,9 @@ pub async fn of_class(
         active_7: db::analytics::active_students(pool, class.id, today - 6).await?,
         active_30: db::analytics::active_students(pool, class.id, today - 29).await?,
         hardest: db::analytics::hardest_cards(pool, class.id, 3, 10).await?,
+        leeches: db::analytics::leeches(pool, class.id, super::controls::LEECH_FAILURES, 20)
+            .await
+            .context("reading the class's leeches")?,
         misconceptions,
         students: db::analytics::students(pool, class.id, today).await?,
         exams_fitted: parameters.is_some(),

@@ -72,10 +72,18 @@ pub async fn next_study(
     let today = learner.today(now);
     let events = super::review::today_events(pool, learner.id, today).await?;
     let digest = crate::srs::today::Today::from_events(&events);
+    // Suspended and buried cards owe no repeat today.
+    let held: Vec<i64> = db::controls::active(pool, learner.id, today)
+        .await
+        .context("reading the card controls")?
+        .into_iter()
+        .filter(|c| c.hidden)
+        .map(|c| c.card_id)
+        .collect();
     let repeats = digest
         .repeats
         .iter()
-        .filter(|r| learner.can_see(r.deck_id))
+        .filter(|r| learner.can_see(r.deck_id) && !held.contains(&r.card_id))
         .count();
     let due =
         decks.iter().map(|d| d.due_count).sum::<i64>() + i64::try_from(repeats).unwrap_or(i64::MAX);

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod actor;
 pub mod admin;
 pub mod classes;
+pub mod controls;
 pub mod dashboard;
 pub mod decks;
 pub mod editor;

@@ -11,7 +11,7 @@ use crate::srs::scheduler::{self, Scheduler};
 use crate::srs::sm2;
 use crate::srs::today::{Today, TodayEvent};
 use jiff::Timestamp;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// The card to show and where it stands.
@@ -28,6 +28,9 @@ pub struct Shown {
     /// This card's standing grades and repeats today when shown. The grade form sends it
     /// back, so a second submission of the same form (a double click) is recognised.
     pub seen_today: i64,
+    /// How many times the student has failed it (standing grades below 3): at
+    /// [`super::controls::LEECH_FAILURES`] or more it is a leech.
+    pub failures: i64,
 }
 
 /// The review page's model.
@@ -54,6 +57,8 @@ pub struct Queue {
     pub reviewed_today: i64,
     /// Of those, answered right (grade 3 or more).
     pub right_today: i64,
+    /// When nothing is left: the cards in scope buried today, back on the next study day.
+    pub buried: i64,
 }
 
 /// The optional extras a grade carries (generated problems fill the last three).
@@ -174,15 +179,29 @@ pub async fn next(
     let new_available = head
         .new_count
         .min(i64::from(today.new_left(user.new_limit(today_day))));
+    // The student's controls today: suspended and buried cards are out of the queue, skipped
+    // ones wait at its back in the order they were skipped.
+    let controls: Vec<(i64, i64, Option<i64>)> = serde_json::from_str(&head.controls)
+        .map_err(|e| StudyError::Internal(anyhow::anyhow!("today's controls: {e}")))?;
+    let held: HashSet<i64> = controls.iter().filter(|c| c.1 != 0).map(|c| c.0).collect();
+    let mut skipped: Vec<(i64, i64)> = controls
+        .iter()
+        .filter(|c| c.1 == 0)
+        .filter_map(|c| c.2.map(|seq| (seq, c.0)))
+        .collect();
+    skipped.sort_unstable();
+    let is_skipped = |id: i64| skipped.iter().any(|s| s.1 == id);
     // A card leaves the queue when its deck stops being visible (e.g. taken from a class).
     let repeats: Vec<_> = today
         .repeats_in(deck_id)
-        .filter(|r| user.can_see(r.deck_id))
+        .filter(|r| user.can_see(r.deck_id) && !held.contains(&r.card_id))
         .collect();
 
-    // A card just taken back by an undo comes first, if it belongs to this session's scope.
+    // A card just taken back by an undo comes first, if it belongs to this session's scope
+    // and the student has not since suspended or buried it.
     let mut card: Option<(CardRow, Option<StateRow>)> = None;
     if let Some(id) = prefer
+        && !held.contains(&id)
         && let Some(c) = db::decks::card(pool, id).await?
         && user.can_see(c.deck_id)
         && deck_id.is_none_or(|d| d == c.deck_id)
@@ -194,16 +213,36 @@ pub async fn next(
         card = head.due().map(|(c, s)| (c, Some(s)));
     }
     if card.is_none() && new_available > 0 {
-        card = db::hot::first_new(database, user.id, scope.decks())
+        card = db::hot::first_new(database, user.id, today_day, scope.decks())
             .await?
             .map(|c| (c, None));
     }
     if card.is_none()
-        && let Some(repeat) = repeats.first()
+        && let Some(repeat) = repeats.iter().find(|r| !is_skipped(r.card_id))
         && let Some(c) = db::decks::card(pool, repeat.card_id).await?
     {
         let state = db::reviews::state(pool, user.id, c.id).await?;
         card = Some((c, state));
+    }
+    // Last, the cards skipped today that are still owed today, the earliest skipped first.
+    if card.is_none() {
+        for &(_, id) in &skipped {
+            let Some(c) = db::decks::card(pool, id).await? else {
+                continue;
+            };
+            if !user.can_see(c.deck_id) || deck_id.is_some_and(|d| d != c.deck_id) {
+                continue;
+            }
+            let state = db::reviews::state(pool, user.id, c.id).await?;
+            let owed = match &state {
+                None => new_available > 0,
+                Some(s) => s.due_day <= i64::from(today_day) || today.owes_repeat(c.id),
+            };
+            if owed {
+                card = Some((c, state));
+                break;
+            }
+        }
     }
     let deck_name = head.deck_name.clone();
     let next = match card {
@@ -240,8 +279,15 @@ pub async fn next(
             } else {
                 previews_with_exams(pool, user, card.deck_id, today_day, previews).await?
             };
+            let failures = match standing {
+                Standing::New => 0,
+                _ => db::controls::failures(pool, user.id, card.id)
+                    .await
+                    .context("counting a card's failures")?,
+            };
             Some(Shown {
                 previews,
+                failures,
                 seen_today: seen_today(card.id),
                 card,
                 deck_name,
@@ -250,6 +296,17 @@ pub async fn next(
         }
         None => None,
     };
+    let mut buried = 0;
+    if next.is_none() {
+        for &(id, _, _) in controls.iter().filter(|c| c.1 == 2) {
+            if let Some(c) = db::decks::card(pool, id).await?
+                && user.can_see(c.deck_id)
+                && deck_id.is_none_or(|d| d == c.deck_id)
+            {
+                buried += 1;
+            }
+        }
+    }
     let next_due_day = match next {
         Some(_) => None,
         None => db::hot::next_due_day(database, user.id, today_day, scope.decks())
@@ -267,6 +324,7 @@ pub async fn next(
         new_limit: user.new_limit(today_day),
         reviewed_today: i64::try_from(events.len()).unwrap_or(i64::MAX),
         right_today: i64::try_from(events.iter().filter(|e| e.2 >= 3).count()).unwrap_or(0),
+        buried,
     })
 }
 

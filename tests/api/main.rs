@@ -7,6 +7,7 @@
 mod accounts;
 mod admin;
 mod budgets;
+mod card_controls;
 mod checkpoint;
 mod classes;
 mod cli;

@@ -51,13 +51,15 @@ async fn the_review_page_shows_the_course_deck_in_order_and_reveals_without_java
     assert!(html.contains("<section id=\"answer\" hidden>"));
     let card = card_id_in(&html).unwrap();
     // A new account gets four buttons (Again, Hard, Good, Easy: grades 1, 3, 4, 5), each with
-    // the interval it would give.
-    for (q, name) in [(1, "Again"), (3, "Hard"), (4, "Good"), (5, "Easy")] {
+    // the interval it would give; on a first review under SM-2 only the two that differ,
+    // Again and Good (tests/api/card_controls.rs).
+    for (q, name) in [(1, "Again"), (4, "Good")] {
         assert!(html.contains(&format!("name=\"quality\" value=\"{q}\"")));
         assert!(html.contains(&format!("<span class=\"label\">{name}</span>")));
     }
     assert!(!html.contains("name=\"quality\" value=\"0\""));
-    assert_eq!(html.matches("class=\"interval\"").count(), 4);
+    assert!(!html.contains("name=\"quality\" value=\"3\""));
+    assert_eq!(html.matches("class=\"interval\"").count(), 2);
     // The six SM-2 grades are one preference away.
     let r = app
         .submit(
@@ -591,11 +593,11 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
     let all = json(&every);
     let but_2: Vec<i64> = every.iter().copied().filter(|d| *d != 2).collect();
     let but_2 = json(&but_2);
-    let inline_new = studyhall::db::hot::first_new(app.db().await, user, None)
+    let inline_new = studyhall::db::hot::first_new(app.db().await, user, today, None)
         .await
         .unwrap()
         .map(|c| c.id);
-    let filtered_new = studyhall::db::reviews::first_new(&pool, user, Some(&all))
+    let filtered_new = studyhall::db::reviews::first_new(&pool, user, today, Some(&all))
         .await
         .unwrap()
         .map(|c| c.id);
@@ -616,6 +618,7 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
         assert_eq!(inline.due_count, filtered.due_count);
         assert_eq!(inline.new_count, filtered.new_count);
         assert_eq!(inline.today_events, filtered.today_events);
+        assert_eq!(inline.controls, filtered.controls);
         assert_eq!(inline.card_id, filtered.card_id);
         assert_eq!(inline.state, filtered.state);
         assert_eq!(inline.front, filtered.front);
@@ -654,11 +657,11 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
                 "{decks:?} on day {day}"
             );
             assert_eq!(
-                studyhall::db::hot::first_new(app.db().await, user, decks)
+                studyhall::db::hot::first_new(app.db().await, user, day, decks)
                     .await
                     .unwrap()
                     .map(|c| c.id),
-                studyhall::db::reviews::first_new(&pool, user, decks)
+                studyhall::db::reviews::first_new(&pool, user, day, decks)
                     .await
                     .unwrap()
                     .map(|c| c.id)

@@ -65,6 +65,11 @@ async fn every_form_post_without_the_csrf_token_is_forbidden_and_changes_nothing
     let posts: &[(&str, &[(&str, &str)])] = &[
         ("/review/1", &[("quality", "5")]),
         ("/review/undo", &[]),
+        ("/cards/1/suspend", &[]),
+        ("/cards/1/unsuspend", &[]),
+        ("/cards/1/bury", &[]),
+        ("/cards/1/skip", &[]),
+        ("/decks/1/custom", &[("set", "all"), ("result", "good")]),
         (
             "/account/preferences",
             &[
@@ -129,6 +134,11 @@ async fn every_form_post_without_the_csrf_token_is_forbidden_and_changes_nothing
     .await
     .unwrap();
     assert_eq!((reviews, users, decks), (0, 1, 2));
+    let controls: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM card_controls")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(controls, 0, "no card was suspended, buried or skipped");
     assert_eq!(
         app.get("/decks").await.status(),
         StatusCode::OK,

@@ -58,12 +58,46 @@ macro_rules! decks_in {
     };
 }
 
-/// The first unseen card over every deck, the decks interleaved by position, for user $1.
-pub(in crate::db) const FIRST_NEW_EVERY_DECK: &str =
+/// The condition "user `$user` took card `$card` out of study day `$day`'s queue": suspended,
+/// buried that day, or (with `skipped`) skipped that day (`card_controls`, migration 0025).
+#[macro_export]
+macro_rules! held_back {
+    ($user:literal, $card:literal, $day:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM card_controls f WHERE f.user_id = ",
+            $user,
+            " AND f.card_id = ",
+            $card,
+            " AND (f.suspended_at IS NOT NULL OR f.buried_day = ",
+            $day,
+            "))"
+        )
+    };
+    ($user:literal, $card:literal, $day:literal, skipped) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM card_controls f WHERE f.user_id = ",
+            $user,
+            " AND f.card_id = ",
+            $card,
+            " AND (f.suspended_at IS NOT NULL OR f.buried_day = ",
+            $day,
+            " OR f.skipped_day = ",
+            $day,
+            "))"
+        )
+    };
+}
+
+/// The first unseen card over every deck, the decks interleaved by position, for user $1 on
+/// study day $2 (not suspended, buried or skipped that day).
+pub(in crate::db) const FIRST_NEW_EVERY_DECK: &str = concat!(
     "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
      FROM cards c
      WHERE NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = $1 AND s.card_id = c.id)
-     ORDER BY c.position, c.deck_id, c.id LIMIT 1";
+       AND NOT ",
+    crate::held_back!("$1", "c.id", "$2", skipped),
+    " ORDER BY c.position, c.deck_id, c.id LIMIT 1"
+);
 
 /// The first unseen card of the decks in $2 (a JSON array) for user $1, interleaved by
 /// position: each deck's first unseen card (its `(deck_id, position)` index), then the first
@@ -78,6 +112,9 @@ macro_rules! first_new_in_decks {
                         WHERE c2.deck_id = v.value
                           AND NOT EXISTS (SELECT 1 FROM review_states s
                                           WHERE s.user_id = $1 AND s.card_id = c2.id)
+                          AND NOT ",
+            crate::held_back!("$1", "c2.id", "$3", skipped),
+            "
                         ORDER BY c2.position, c2.id LIMIT 1)
                 FROM ",
             crate::decks_in!($dialect, "$2"),
@@ -95,15 +132,18 @@ const FIRST_NEW_IN_DECKS_POSTGRES: &str = first_new_in_decks!(postgres);
 /// The next card this user never reviewed, in the decks of `decks` (a JSON array; every deck
 /// when `None`). New cards come interleaved across the decks in scope, by position: the
 /// first card of every deck, then the second, and so on, so a student meets every deck (the
-/// generated problems included) from the first day.
+/// generated problems included) from the first day. Cards the user suspended, or buried or
+/// skipped on study day `today`, wait.
 pub async fn first_new(
     db: impl Executor<'_>,
     user_id: i64,
+    today: i32,
     decks: Option<&str>,
 ) -> Result<Option<CardRow>, sqlx::Error> {
     let Some(decks) = decks else {
         return sqlx::query_as(FIRST_NEW_EVERY_DECK)
             .bind(user_id)
+            .bind(today)
             .fetch_optional(db)
             .await;
     };
@@ -114,20 +154,37 @@ pub async fn first_new(
     sqlx::query_as(sql)
         .bind(user_id)
         .bind(decks)
+        .bind(today)
         .fetch_optional(db)
         .await
 }
 
-/// The first day after $2 a card of user $1 is due, over every deck.
-pub(in crate::db) const NEXT_DUE_DAY_EVERY_DECK: &str =
-    "SELECT MIN(s.due_day) FROM review_states s WHERE s.user_id = $1 AND s.due_day > $2";
+/// "User $1 suspended card `$card`".
+macro_rules! suspended {
+    ($card:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM card_controls f WHERE f.user_id = $1 AND f.card_id = ",
+            $card,
+            " AND f.suspended_at IS NOT NULL)"
+        )
+    };
+}
+
+/// The first day after $2 a card of user $1 is due, over every deck (not a suspended one).
+pub(in crate::db) const NEXT_DUE_DAY_EVERY_DECK: &str = concat!(
+    "SELECT MIN(s.due_day) FROM review_states s WHERE s.user_id = $1 AND s.due_day > $2",
+    " AND NOT ",
+    suspended!("s.card_id")
+);
 
 /// The first day after $2 a card of user $1 is due, in the decks of $3 (a JSON array).
 macro_rules! next_due_day_in_decks {
     ($dialect:ident) => {
         concat!(
             "SELECT MIN(s.due_day) FROM review_states s JOIN cards c ON c.id = s.card_id
-             WHERE s.user_id = $1 AND s.due_day > $2 AND c.deck_id IN ",
+             WHERE s.user_id = $1 AND s.due_day > $2 AND NOT ",
+            suspended!("s.card_id"),
+            " AND c.deck_id IN ",
             crate::decks_in!($dialect, "$3")
         )
     };
@@ -172,9 +229,13 @@ pub struct QueueHeadRow {
     /// Today's standing grades and repeats, oldest first, as a JSON array of
     /// `[card_id, deck_id, quality, introduced]` (folded in here to save a round trip).
     pub today_events: String,
-    /// Cards due by today.
+    /// The user's controls in force today (suspended, buried or skipped cards) as a JSON
+    /// array of `[card_id, suspended (1), buried today (2) or skipped (0), skip order or
+    /// null]`.
+    pub controls: String,
+    /// Cards due by today (not suspended or buried).
     pub due_count: i64,
-    /// Cards never reviewed.
+    /// Cards never reviewed (not suspended or buried).
     pub new_count: i64,
     /// The first due card, if any.
     pub card_id: Option<i64>,
@@ -287,6 +348,28 @@ macro_rules! today_events {
     };
 }
 
+/// The queue head's `controls` column, today being $2: the user's controls in force today.
+macro_rules! controls_today {
+    (sqlite) => {
+        "(SELECT json_group_array(json_array(f.card_id,
+                   CASE WHEN f.suspended_at IS NOT NULL THEN 1 WHEN f.buried_day = $2 THEN 2
+                        ELSE 0 END,
+                   CASE WHEN f.skipped_day = $2 THEN f.skip_seq END))
+          FROM card_controls f
+          WHERE f.user_id = $1
+            AND (f.suspended_at IS NOT NULL OR f.buried_day = $2 OR f.skipped_day = $2)) AS controls,"
+    };
+    (postgres) => {
+        "(SELECT CAST(COALESCE(json_agg(json_build_array(f.card_id,
+                   CASE WHEN f.suspended_at IS NOT NULL THEN 1 WHEN f.buried_day = $2 THEN 2
+                        ELSE 0 END,
+                   CASE WHEN f.skipped_day = $2 THEN f.skip_seq END)), '[]') AS TEXT)
+          FROM card_controls f
+          WHERE f.user_id = $1
+            AND (f.suspended_at IS NOT NULL OR f.buried_day = $2 OR f.skipped_day = $2)) AS controls,"
+    };
+}
+
 /// The queue head's picked card with its state and deck, after its counts: one text for both
 /// statements.
 macro_rules! head_card {
@@ -316,13 +399,24 @@ macro_rules! queue_head_filtered {
               AND EXISTS (SELECT 1 FROM cards c WHERE c.id = s.card_id AND c.deck_id IN ",
     crate::decks_in!($dialect, "$3"),
     ")
+              AND NOT ",
+    crate::held_back!("$1", "s.card_id", "$2", skipped),
+    "
             ORDER BY s.due_day, s.card_id LIMIT 1)
          SELECT
 ",
     today_events!($dialect, "$4"),
+    controls_today!($dialect),
     "
            (SELECT CAST(COALESCE(SUM(t.cards), 0) AS BIGINT) FROM due_tally t WHERE t.user_id = $1 AND t.due_day <= $2
               AND t.deck_id IN ",
+    crate::decks_in!($dialect, "$3"),
+    ")
+             - (SELECT COUNT(*) FROM card_controls f
+                  JOIN review_states s ON s.user_id = f.user_id AND s.card_id = f.card_id
+                  JOIN cards c ON c.id = f.card_id
+                WHERE f.user_id = $1 AND s.due_day <= $2
+                  AND (f.suspended_at IS NOT NULL OR f.buried_day = $2) AND c.deck_id IN ",
     crate::decks_in!($dialect, "$3"),
     ") AS due_count,
            (SELECT CAST(COALESCE(SUM(t.cards), 0) AS BIGINT) FROM deck_tally t WHERE t.deck_id IN ",
@@ -330,6 +424,13 @@ macro_rules! queue_head_filtered {
     ")
              - (SELECT CAST(COALESCE(SUM(t.cards), 0) AS BIGINT) FROM studied_tally t WHERE t.user_id = $1
                   AND t.deck_id IN ",
+    crate::decks_in!($dialect, "$3"),
+    ")
+             - (SELECT COUNT(*) FROM card_controls f JOIN cards c ON c.id = f.card_id
+                WHERE f.user_id = $1 AND (f.suspended_at IS NOT NULL OR f.buried_day = $2)
+                  AND NOT EXISTS (SELECT 1 FROM review_states s
+                                  WHERE s.user_id = $1 AND s.card_id = f.card_id)
+                  AND c.deck_id IN ",
     crate::decks_in!($dialect, "$3"),
     ") AS new_count,
 ",
@@ -351,16 +452,27 @@ macro_rules! queue_head_all_decks {
             SELECT s.card_id, s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day,
                    s.lapses, s.last_reviewed_at, s.graded_day, s.stability, s.difficulty
             FROM review_states s
-            WHERE s.user_id = $1 AND s.due_day <= $2
+            WHERE s.user_id = $1 AND s.due_day <= $2 AND NOT ",
+    crate::held_back!("$1", "s.card_id", "$2", skipped),
+    "
             ORDER BY s.due_day, s.card_id LIMIT 1)
          SELECT
 ",
     today_events!($dialect, "$2"),
+    controls_today!($dialect),
     "
            (SELECT CAST(COALESCE(SUM(cards), 0) AS BIGINT) FROM due_tally WHERE user_id = $1 AND due_day <= $2)
+             - (SELECT COUNT(*) FROM card_controls f
+                  JOIN review_states s ON s.user_id = f.user_id AND s.card_id = f.card_id
+                WHERE f.user_id = $1 AND s.due_day <= $2
+                  AND (f.suspended_at IS NOT NULL OR f.buried_day = $2))
              AS due_count,
            (SELECT CAST(COALESCE(SUM(cards), 0) AS BIGINT) FROM deck_tally)
-             - (SELECT CAST(COALESCE(SUM(cards), 0) AS BIGINT) FROM studied_tally WHERE user_id = $1) AS new_count,
+             - (SELECT CAST(COALESCE(SUM(cards), 0) AS BIGINT) FROM studied_tally WHERE user_id = $1)
+             - (SELECT COUNT(*) FROM card_controls f
+                WHERE f.user_id = $1 AND (f.suspended_at IS NOT NULL OR f.buried_day = $2)
+                  AND NOT EXISTS (SELECT 1 FROM review_states s
+                                  WHERE s.user_id = $1 AND s.card_id = f.card_id)) AS new_count,
 ",
     head_card!()
         )

@@ -30,6 +30,10 @@ struct DecksPage {
     welcome: bool,
     /// The class just joined, by name.
     joined: Option<String>,
+    /// The student's suspended cards and leeches.
+    mine: crate::study::controls::MyCards,
+    /// Failures that make a leech.
+    leech_failures: i64,
 }
 
 #[derive(serde::Deserialize)]
@@ -65,6 +69,8 @@ async fn list_decks(
         is_instructor: user.is_instructor(),
         welcome: query.welcome.is_some(),
         joined: decks::joined_class(pool, &user.learner, query.joined).await?,
+        mine: crate::study::controls::my_cards(pool, &user.learner).await?,
+        leech_failures: crate::study::controls::LEECH_FAILURES,
     })
 }
 
@@ -127,6 +133,8 @@ struct CardPage {
     history: Vec<HistoryLine>,
     /// This user's reports on the card, with any reply.
     reports: Vec<MyReport>,
+    /// Whether this user suspended it.
+    suspended: bool,
 }
 
 /// One line of a card's history as the page shows it.
@@ -194,6 +202,12 @@ async fn show_card(
         interval: schedule.map(|s| s.interval_days),
         easiness: schedule.map(|s| format!("{:.2}", s.easiness_hundredths as f64 / 100.0)),
         reports: shown.reports,
+        suspended: crate::study::controls::is_suspended(
+            state.db.reader(),
+            &user.learner,
+            shown.card.id,
+        )
+        .await?,
         deck: shown.deck,
         card: shown.card,
         history,

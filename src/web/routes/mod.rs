@@ -7,6 +7,7 @@ mod api;
 mod assets;
 mod auth;
 mod classes;
+mod custom;
 mod decks;
 mod edit;
 mod health;
@@ -138,6 +139,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(auth::configure)
         .configure(account::configure)
         .configure(decks::configure)
+        .configure(custom::configure)
         .configure(review::configure)
         .configure(practice::configure)
         .configure(stats::configure)

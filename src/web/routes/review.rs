@@ -7,6 +7,7 @@ use crate::practice::{self, Variant};
 use crate::srs::day::date_of_day;
 use crate::srs::schedule::{Preview, Standing, interval_label};
 use crate::study::StudyError;
+use crate::study::controls::{self, Control};
 use crate::study::decks::{CardRow, DeckRow, visible_card, visible_deck};
 use crate::study::practice::{self as checking, Submission};
 use crate::study::progress::SessionSummary;
@@ -24,6 +25,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/review/more").route(web::post().to(study_more)))
         .service(web::resource("/review/{card_id}/answer").route(web::post().to(answer_card)))
         .service(web::resource("/cards/{card_id}/report").route(web::post().to(report_card)))
+        .service(web::resource("/cards/{card_id}/suspend").route(web::post().to(suspend_card)))
+        .service(web::resource("/cards/{card_id}/unsuspend").route(web::post().to(unsuspend_card)))
+        .service(web::resource("/cards/{card_id}/bury").route(web::post().to(bury_card)))
+        .service(web::resource("/cards/{card_id}/skip").route(web::post().to(skip_card)))
         .service(web::resource("/review/{card_id}").route(web::post().to(grade_card)));
 }
 
@@ -100,6 +105,10 @@ struct CardPage {
     /// Where the session stands: done today, and how many in all.
     done_today: i64,
     total_today: i64,
+    /// What a control just did ("Buried ..."), and the card to unsuspend if it suspended one.
+    controlled: Option<(String, Option<i64>)>,
+    /// How many times the student has failed this card, when it is a leech.
+    leech: Option<i64>,
 }
 
 #[derive(Template)]
@@ -118,12 +127,19 @@ struct DonePage {
     more: i64,
     took_back: Option<String>,
     reported: Option<String>,
+    /// What a control just did, and the card to unsuspend if it suspended one.
+    controlled: Option<(String, Option<i64>)>,
+    /// Cards buried today, back on the next study day.
+    buried: i64,
     /// The end-of-session summary, when something was studied today.
     summary: Option<SessionSummary>,
 }
 
 /// The grade Space gives when no answer suggests one.
 const GOOD: u8 = 4;
+
+/// The grade of the Again button.
+const AGAIN: u8 = 1;
 
 /// New cards one "study more" press adds to today's limit, at most.
 const STUDY_MORE_STEP: i64 = 10;
@@ -140,6 +156,9 @@ struct ReviewQuery {
     q: Option<u8>,
     /// The variant of the undone generated card that was graded, shown again.
     seed: Option<u64>,
+    /// The card a control (suspend, bury, skip) was just applied to, and which.
+    card: Option<i64>,
+    did: Option<String>,
 }
 
 impl ReviewQuery {
@@ -153,6 +172,8 @@ impl ReviewQuery {
             undone: None,
             q: None,
             seed: None,
+            card: None,
+            did: None,
         }
     }
 }
@@ -221,6 +242,13 @@ async fn show_review(
 /// attempt on a computed problem), or SM-2's six grades (keys 0 to 5) for those who chose
 /// them. Every button previews the interval it would give. Space takes the suggested grade
 /// when there is one (a wrong answer's Wrong, not Right), else Good.
+///
+/// A new card under SM-2 shows only Again and Good (keys 1 and 3): there Hard gives what
+/// Again gives (1 day, and again today) and Easy what Good gives (1 day), so four buttons
+/// would offer two choices twice (docs/scheduling.md). FSRS keeps four: its first intervals
+/// differ. A generated problem keeps its four results too: they say what the checked answer
+/// was (right at once, right, wrong), and the grade, suggested from it, moves the easiness
+/// SM-2 carries forward even where tomorrow's interval is the same.
 fn grade_buttons(
     user: &CurrentUser,
     shown: &review::Shown,
@@ -243,9 +271,13 @@ fn grade_buttons(
             })
             .collect();
     }
+    let two = !computed
+        && shown.standing == Standing::New
+        && user.learner.scheduler.retention().is_none();
     let suggested = suggested.map(Grade::nearest_of_four);
     (1u8..)
         .zip(Grade::FOUR)
+        .filter(|(_, (q, _, _))| !two || *q == AGAIN || *q == GOOD)
         .filter_map(|(key, (q, name, attempt))| {
             preview(q).map(|p| GradeButton {
                 quality: q,
@@ -284,6 +316,45 @@ async fn took_back_message(
     Ok(Some(format!("Took back your {grade} on ‘{front}’.")))
 }
 
+/// "Buried ‘Inception Net’ until your next study day." after a control (the redirect names
+/// the card and the control; a card the user cannot see names nothing). A suspended card
+/// comes with its id, for the notice's Unsuspend button.
+async fn controlled_message(
+    db: &crate::db::Pool,
+    user: &CurrentUser,
+    query: &ReviewQuery,
+) -> Result<Option<(String, Option<i64>)>, AppError> {
+    let (Some(card_id), Some(did)) = (query.card, query.did.as_deref()) else {
+        return Ok(None);
+    };
+    let Some(card) = visible_card(db, &user.learner, card_id).await? else {
+        return Ok(None);
+    };
+    let mut front: String = card.front.chars().take(60).collect();
+    if card.front.chars().count() > 60 {
+        front.push('…');
+    }
+    Ok(match did {
+        "suspend" => Some((
+            format!(
+                "Suspended ‘{front}’: it is out of your queues until you unsuspend it (your suspended cards are listed on Decks)."
+            ),
+            Some(card.id),
+        )),
+        "bury" => Some((
+            format!(
+                "Buried ‘{front}’: it comes back on your next study day, its schedule unchanged."
+            ),
+            None,
+        )),
+        "skip" => Some((
+            format!("Skipped ‘{front}’: it comes back at the end of today's session."),
+            None,
+        )),
+        _ => None,
+    })
+}
+
 /// Builds the review page: the next card (revealed if asked), or the "done" page. A generated
 /// card shows a fresh variant and an answer box, or, after an answer, its verdict.
 async fn render_review(
@@ -318,6 +389,7 @@ async fn render_review(
     } else {
         StatusCode::OK
     };
+    let controlled = controlled_message(state.db.reader(), user, query).await?;
     let reported = match query.reported {
         Some(id) => crate::study::reports::audience(state.db.reader(), &user.learner, id)
             .await?
@@ -356,6 +428,8 @@ async fn render_review(
                 more: queue.new_held_back.min(STUDY_MORE_STEP),
                 took_back,
                 reported,
+                controlled,
+                buried: queue.buried,
                 summary: crate::study::progress::session_summary(
                     state.db.reader(),
                     &user.learner,
@@ -427,6 +501,8 @@ async fn render_review(
             took_back,
             four: !user.six_grades,
             done_today: queue.reviewed_today,
+            controlled,
+            leech: Some(shown.failures).filter(|f| *f >= crate::study::controls::LEECH_FAILURES),
             total_today: queue.reviewed_today
                 + queue.due
                 + queue.new_available
@@ -683,4 +759,90 @@ async fn report_card(
     url.push(if url.contains('?') { '&' } else { '?' });
     url.push_str(&format!("reported={report}"));
     Ok(see_other(&url))
+}
+
+#[derive(Deserialize)]
+struct ControlForm {
+    #[serde(default)]
+    deck: String,
+    /// Where to go after: "card" (the card's page), "decks" (the lists on Decks), else the
+    /// review page.
+    #[serde(default)]
+    back: String,
+}
+
+/// Applies a control to a card and goes back where the form said.
+async fn control_card(
+    state: &AppState,
+    user: &CurrentUser,
+    card_id: i64,
+    control: Control,
+    form: ControlForm,
+) -> Result<HttpResponse, AppError> {
+    super::spend_write(state, user)?;
+    let card = controls::apply(
+        state.db.writer(),
+        &user.learner,
+        card_id,
+        control,
+        state.clock.now(),
+    )
+    .await?;
+    let name = match control {
+        Control::Suspend => "suspend",
+        Control::Unsuspend => "unsuspend",
+        Control::Bury => "bury",
+        Control::Skip => "skip",
+    };
+    Ok(see_other(&match form.back.as_str() {
+        "card" => format!("/cards/{}#controls", card.id),
+        "decks" => "/decks#my-cards".to_owned(),
+        _ if control == Control::Unsuspend => review_url(deck_of(&form.deck)),
+        _ => {
+            let mut url = review_url(deck_of(&form.deck));
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&format!("card={}&did={name}", card.id));
+            url
+        }
+    }))
+}
+
+/// Suspend: out of every queue until unsuspended.
+async fn suspend_card(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    card_id: web::Path<i64>,
+    form: CsrfForm<ControlForm>,
+) -> Result<HttpResponse, AppError> {
+    control_card(&state, &user, *card_id, Control::Suspend, form.0).await
+}
+
+/// Unsuspend: back in the queues, the schedule as it was.
+async fn unsuspend_card(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    card_id: web::Path<i64>,
+    form: CsrfForm<ControlForm>,
+) -> Result<HttpResponse, AppError> {
+    control_card(&state, &user, *card_id, Control::Unsuspend, form.0).await
+}
+
+/// Bury: out of today's queue, back on the next study day.
+async fn bury_card(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    card_id: web::Path<i64>,
+    form: CsrfForm<ControlForm>,
+) -> Result<HttpResponse, AppError> {
+    control_card(&state, &user, *card_id, Control::Bury, form.0).await
+}
+
+/// Skip: to the back of today's queue.
+async fn skip_card(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    card_id: web::Path<i64>,
+    form: CsrfForm<ControlForm>,
+) -> Result<HttpResponse, AppError> {
+    control_card(&state, &user, *card_id, Control::Skip, form.0).await
 }

@@ -23,6 +23,10 @@ struct DashboardPage {
     active_30: i64,
     chart: crate::charts::BarChart,
     hardest: Vec<HardLine>,
+    /// Cards that are leeches for some students.
+    leeches: Vec<crate::study::dashboard::ClassLeech>,
+    /// Failures that make a leech.
+    leech_failures: i64,
     misconceptions: Vec<MisconceptionCount>,
     students: Vec<StudentView>,
     /// The students at risk, with why, in the table's order.
@@ -260,6 +264,8 @@ pub(super) async fn show_dashboard(
                 reviews: h.reviews,
             })
             .collect(),
+        leeches: board.leeches,
+        leech_failures: crate::study::controls::LEECH_FAILURES,
         misconceptions: board.misconceptions,
         at_risk: board
             .students
