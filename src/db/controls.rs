@@ -291,3 +291,36 @@ pub async fn deck_card_ids(db: impl Executor<'_>, deck_id: i64) -> Result<Vec<i6
     .fetch_all(db)
     .await
 }
+
+/// A card out of `user_id`'s queue on study day `today` that is scheduled: when it falls due,
+/// and whether it is suspended (else buried today), for /stats to count what the review page
+/// will show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct HeldSchedule {
+    /// The card.
+    pub card_id: i64,
+    /// Its due day.
+    pub due_day: i64,
+    /// Suspended (out until unsuspended); otherwise buried today (back tomorrow).
+    #[sqlx(try_from = "crate::db::Flag")]
+    pub suspended: bool,
+}
+
+/// The scheduled cards `user_id` has suspended, or buried on `today`.
+pub async fn held_schedules(
+    db: impl Executor<'_>,
+    user_id: i64,
+    today: i32,
+) -> Result<Vec<HeldSchedule>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.card_id, s.due_day,
+                CASE WHEN c.suspended_at IS NOT NULL THEN 1 ELSE 0 END AS suspended
+         FROM card_controls c
+         JOIN review_states s ON s.user_id = c.user_id AND s.card_id = c.card_id
+         WHERE c.user_id = $1 AND (c.suspended_at IS NOT NULL OR c.buried_day = $2)",
+    )
+    .bind(user_id)
+    .bind(today)
+    .fetch_all(db)
+    .await
+}

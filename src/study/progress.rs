@@ -72,19 +72,53 @@ pub fn streak(days: &[i64], today: i32) -> u32 {
     count
 }
 
+/// `due` (cards per due day, ascending) less the cards the review page holds back on `today`:
+/// a suspended card leaves its day; a card buried today leaves today (or the overdue day it
+/// was due) and counts tomorrow, when it comes back.
+fn without_held(
+    due: Vec<(i64, i64)>,
+    held: &[db::controls::HeldSchedule],
+    today: i32,
+) -> Vec<(i64, i64)> {
+    let tomorrow = i64::from(today) + 1;
+    let mut per_day: std::collections::BTreeMap<i64, i64> = due.into_iter().collect();
+    for h in held {
+        let back = (!h.suspended).then(|| h.due_day.max(tomorrow));
+        if back == Some(h.due_day) {
+            continue;
+        }
+        if let Some(n) = per_day.get_mut(&h.due_day) {
+            *n -= 1;
+        }
+        if let Some(day) = back {
+            *per_day.entry(day).or_default() += 1;
+        }
+    }
+    per_day.into_iter().filter(|&(_, n)| n > 0).collect()
+}
+
 /// Builds the user's progress at `now`.
 pub async fn progress(pool: &Pool, user: &Learner, now: Timestamp) -> Result<Progress, StudyError> {
     let today = user.today(now);
     let counts = db::stats::counts(pool, user.id, today).await?;
+    // What the review page holds back (suspended cards; cards buried today, due tomorrow at
+    // the earliest) is not counted due here either.
+    let held = db::controls::held_schedules(pool, user.id, today).await?;
     let repeats = crate::srs::today::Today::from_events(
         &super::review::today_events(pool, user.id, today).await?,
     )
     .repeats
-    .len();
+    .iter()
+    .filter(|r| !held.iter().any(|h| h.card_id == r.card_id))
+    .count();
 
     // "Due today" counts the cards owed a repeat today; so does the forecast's first bar, and
     // the tiles read their figures from its bars.
-    let due = db::stats::due_per_day(pool, user.id, today + FORECAST_DAYS).await?;
+    let due = without_held(
+        db::stats::due_per_day(pool, user.id, today + FORECAST_DAYS).await?,
+        &held,
+        today,
+    );
     let forecast = charts::forecast(
         today,
         FORECAST_DAYS,
@@ -207,7 +241,44 @@ pub async fn history(
 
 #[cfg(test)]
 mod tests {
-    use super::streak;
+
+    #[test]
+    fn held_cards_leave_the_forecast_as_the_review_page_leaves_them() {
+        use crate::db::controls::HeldSchedule;
+        let today = 100;
+        let due = vec![(98, 2), (100, 3), (101, 1), (105, 4)];
+        let held = [
+            // Suspended: gone from its overdue day.
+            HeldSchedule {
+                card_id: 1,
+                due_day: 98,
+                suspended: true,
+            },
+            // Buried today while due today: back tomorrow.
+            HeldSchedule {
+                card_id: 2,
+                due_day: 100,
+                suspended: false,
+            },
+            // Buried today though due in five days: nothing moves.
+            HeldSchedule {
+                card_id: 3,
+                due_day: 105,
+                suspended: false,
+            },
+            // Suspended, due in five days.
+            HeldSchedule {
+                card_id: 4,
+                due_day: 105,
+                suspended: true,
+            },
+        ];
+        assert_eq!(
+            without_held(due, &held, today),
+            vec![(98, 1), (100, 2), (101, 2), (105, 3)]
+        );
+    }
+    use super::{streak, without_held};
 
     #[test]
     fn a_streak_counts_back_from_today_or_yesterday() {

@@ -92,6 +92,15 @@ async fn control(
         .await
 }
 
+/// A figure tile of /stats, by its id.
+fn stats_tile(html: &str, id: &str) -> i64 {
+    let marker = format!("id=\"{id}\">");
+    let start = html.find(&marker).expect(id) + marker.len();
+    html[start..start + html[start..].find('<').unwrap()]
+        .parse()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_suspended_card_leaves_every_queue_and_count_until_unsuspended() {
     let app = spawn_app().await;
@@ -128,6 +137,10 @@ async fn a_suspended_card_leaves_every_queue_and_count_until_unsuspended() {
     assert!(html.contains("id=\"unsuspend-now\""));
     assert_ne!(card_id_in(&html), Some(card));
     assert_eq!(review_counts(&html), (0, new));
+    // /stats counts what the review page shows: nothing due today, nothing after.
+    let stats = app.get_html("/stats").await;
+    assert_eq!(stats_tile(&stats, "due-today"), 0, "a suspended card is not due");
+    assert_eq!(stats_tile(&stats, "due-tomorrow"), 0);
     // /decks agrees, lists it, and the schedule and history are as they were.
     let decks = app.get_html("/decks").await;
     assert_eq!(deck_counts(&decks, 1), (unseen, 0));
@@ -203,6 +216,10 @@ async fn a_buried_card_comes_back_on_the_next_study_day_with_its_schedule_unchan
     assert_eq!(review_counts(&html).0, 1);
     assert_eq!(deck_counts(&app.get_html("/decks").await, 1).1, 1);
     assert_eq!(untouched(&pool, ada).await, before);
+    // /stats agrees: one due today, the buried one counted tomorrow, when it comes back.
+    let stats = app.get_html("/stats").await;
+    assert_eq!(stats_tile(&stats, "due-today"), 1);
+    assert_eq!(stats_tile(&stats, "due-tomorrow"), 1);
 
     // Undo still takes back the last grade, and the buried card stays buried.
     app.grade_next(4, Some(1)).await;
