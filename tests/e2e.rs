@@ -102,15 +102,6 @@ async fn color_scheme(c: &Client, scheme: &str) {
     );
 }
 
-/// [`audit`] in the light theme, then in the dark one (left light again).
-async fn audit_both(c: &Client, name: &str) {
-    color_scheme(c, "light").await;
-    audit(c, name).await;
-    color_scheme(c, "dark").await;
-    audit(c, &format!("{name}-dark")).await;
-    color_scheme(c, "light").await;
-}
-
 /// Fails on any console error or failed resource load since the last call.
 async fn assert_no_console_errors(c: &Client, page: &str) {
     let log = c.issue_cmd(BrowserLog).await.unwrap();
@@ -156,11 +147,20 @@ fn axe_source() -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read axe-core at {path}: {e}"))
 }
 
-/// Every check a main page must pass, on the page as it is now (never reloaded, so a page
+/// Every check a main page must pass, in the light theme and in the dark one, on the page as it is now (never reloaded, so a page
 /// that answers a POST is audited too): axe-core's WCAG 2.1 A/AA rules and a contrast of at
 /// least 4.5:1 for every text at desktop width; then, at a phone's width, no sideways scroll
 /// and no table cell hidden or cut off. Screenshots at both widths, whole page.
 async fn audit(c: &Client, name: &str) {
+    color_scheme(c, "light").await;
+    audit_in_theme(c, name).await;
+    color_scheme(c, "dark").await;
+    audit_in_theme(c, &format!("{name}-dark")).await;
+    color_scheme(c, "light").await;
+}
+
+/// [`audit`]'s checks in the theme the page is in now.
+async fn audit_in_theme(c: &Client, name: &str) {
     body(c).await;
     c.execute(&axe_source(), vec![]).await.unwrap();
     let violations = c.execute_async(AXE_RUN, vec![]).await.unwrap();
@@ -1715,7 +1715,7 @@ async fn results_open_in_view_and_phone_controls_tables_and_charts_read_in_both_
         wait_for_text(&c, "Not quite.").await;
         assert_opens_at(&c, "#verdict", phone).await;
         if phone {
-            audit_both(&c, "review-problem-checked").await;
+            audit(&c, "review-problem-checked").await;
             c.set_window_size(width, height).await.unwrap();
         }
     }
@@ -1748,7 +1748,7 @@ async fn results_open_in_view_and_phone_controls_tables_and_charts_read_in_both_
     }
     color_scheme(&c, "light").await;
     c.goto(&format!("{base}/account")).await.unwrap();
-    audit_both(&c, "account").await;
+    audit(&c, "account").await;
 
     // Dark mode themes the browser's own controls: the radios, the progress bar.
     color_scheme(&c, "dark").await;
@@ -1822,7 +1822,7 @@ async fn results_open_in_view_and_phone_controls_tables_and_charts_read_in_both_
     color_scheme(&c, "light").await;
     c.set_window_size(1200, 900).await.unwrap();
     c.goto(&format!("{base}/stats")).await.unwrap();
-    audit_both(&c, "stats").await;
+    audit(&c, "stats").await;
     click(&c, "form[action='/logout'] button").await;
     wait_for_text(&c, "Log in").await;
 
@@ -1845,7 +1845,7 @@ async fn results_open_in_view_and_phone_controls_tables_and_charts_read_in_both_
     click(&c, "#add-card button[name=preview]").await;
     wait_for_text(&c, "not saved yet").await;
     assert_opens_at(&c, "#card-preview", true).await;
-    audit_both(&c, "deck-editor-preview").await;
+    audit(&c, "deck-editor-preview").await;
 
     // A bad exam date: the error is what the page opens at.
     c.set_window_size(PHONE_WIDTH, 844).await.unwrap();
@@ -1936,7 +1936,7 @@ async fn results_open_in_view_and_phone_controls_tables_and_charts_read_in_both_
                 "labels broken in the {page} at {width}px"
             );
         }
-        audit_both(&c, page).await;
+        audit(&c, page).await;
     }
 
     // The dashboard: the students at risk come first, the long sections fold.
@@ -1966,6 +1966,6 @@ async fn results_open_in_view_and_phone_controls_tables_and_charts_read_in_both_
         height.as_i64().unwrap() < 4000,
         "the dashboard is {height}px long on a phone"
     );
-    audit_both(&c, "class-dashboard").await;
+    audit(&c, "class-dashboard").await;
     c.close().await.unwrap();
 }

@@ -139,7 +139,11 @@ async fn a_suspended_card_leaves_every_queue_and_count_until_unsuspended() {
     assert_eq!(review_counts(&html), (0, new));
     // /stats counts what the review page shows: nothing due today, nothing after.
     let stats = app.get_html("/stats").await;
-    assert_eq!(stats_tile(&stats, "due-today"), 0, "a suspended card is not due");
+    assert_eq!(
+        stats_tile(&stats, "due-today"),
+        0,
+        "a suspended card is not due"
+    );
     assert_eq!(stats_tile(&stats, "due-tomorrow"), 0);
     // /decks agrees, lists it, and the schedule and history are as they were.
     let decks = app.get_html("/decks").await;
