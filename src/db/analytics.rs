@@ -175,6 +175,8 @@ pub async fn students(
          overdue AS (
             SELECT s.user_id, COUNT(*) AS n FROM review_states s
             WHERE s.user_id IN (SELECT user_id FROM students) AND s.due_day < $2 AND s.card_id IN (SELECT id FROM class_cards)
+              AND NOT EXISTS (SELECT 1 FROM card_controls c WHERE c.user_id = s.user_id
+                              AND c.card_id = s.card_id AND c.suspended_at IS NOT NULL)
             GROUP BY s.user_id)
          SELECT u.id, u.username, COALESCE(p.reviews, 0) AS reviews,
                 COALESCE(p.mature_reviews, 0) AS mature_reviews,

@@ -204,6 +204,13 @@ pub async fn session_summary(
     }
     let today = learner.today(now);
     let (ms, due_tomorrow) = db::stats::session_summary(pool, learner.id, today).await?;
+    // Counted as /stats counts it: suspended cards not, cards buried today (back tomorrow) too.
+    let held = db::controls::held_schedules(pool, learner.id, today).await?;
+    let tomorrow = i64::from(today) + 1;
+    let due_tomorrow = without_held(vec![(tomorrow, due_tomorrow)], &held, today)
+        .into_iter()
+        .find_map(|(day, n)| (day == tomorrow).then_some(n))
+        .unwrap_or(0);
     let days = db::stats::study_days_desc(pool, learner.id, today - 800).await?;
     Ok(Some(SessionSummary {
         reviews,

@@ -369,6 +369,25 @@ async fn a_card_failed_eight_times_is_a_leech_for_the_student_and_on_the_dashboa
     assert!(html.contains("id=\"leech-note\""));
     // A leech is flagged, not suspended: it stays in the queue.
     assert_eq!(review_counts(&html).0, 1);
+
+    // A day later it is overdue on the dashboard; suspended, it is not (the student's own
+    // pages no longer count it due).
+    let overdue = |csv: String| {
+        let line = csv
+            .lines()
+            .find(|l| l.starts_with("ada,"))
+            .unwrap()
+            .to_owned();
+        line.split(',').nth(3).unwrap().parse::<i64>().unwrap()
+    };
+    let csv_path = format!("/classes/{class}/students.csv");
+    admin.clock().advance(DAY);
+    let csv = teacher.get(&csv_path).await.text().await.unwrap();
+    assert_eq!(overdue(csv), 1);
+    let r = control(&student, "/review?deck=1", card, "suspend", "1").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let csv = teacher.get(&csv_path).await.text().await.unwrap();
+    assert_eq!(overdue(csv), 0, "a suspended card is not overdue");
 }
 
 #[tokio::test]

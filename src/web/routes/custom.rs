@@ -120,8 +120,8 @@ async fn grade_custom(
     let number = |field: &str| field.trim().parse::<usize>().unwrap_or(0);
     let (mut right, mut wrong) = (number(&form.right), number(&form.wrong));
     match form.result.as_str() {
-        "good" => right += 1,
-        "again" => wrong += 1,
+        "good" => right = right.saturating_add(1),
+        "again" => wrong = wrong.saturating_add(1),
         _ => {
             return Err(AppError::BadRequest(
                 "Answer with Again or Good.".to_owned(),

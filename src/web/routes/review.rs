@@ -243,9 +243,9 @@ async fn show_review(
 /// them. Every button previews the interval it would give. Space takes the suggested grade
 /// when there is one (a wrong answer's Wrong, not Right), else Good.
 ///
-/// A new card under SM-2 shows only Again and Good (keys 1 and 3): there Hard gives what
-/// Again gives (1 day, and again today) and Easy what Good gives (1 day), so four buttons
-/// would offer two choices twice (docs/scheduling.md). FSRS keeps four: its first intervals
+/// A new card under SM-2 shows only Again and Good (keys 1 and 3): there every grade gives
+/// the same next interval (1 day; below 4 also again today), so four buttons would preview
+/// two choices twice; what Hard and Easy would change later is in docs/scheduling.md. FSRS keeps four: its first intervals
 /// differ. A generated problem keeps its four results too: they say what the checked answer
 /// was (right at once, right, wrong), and the grade, suggested from it, moves the easiness
 /// SM-2 carries forward even where tomorrow's interval is the same.
