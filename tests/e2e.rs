@@ -393,8 +393,8 @@ async fn a_student_studies_with_the_keyboard_answers_a_problem_and_logs_out() {
     );
     shoot(&c, "review-answer").await;
     // Four buttons by default: 1 Again, 2 Hard, 3 Good, 4 Easy; Space after the answer is Good.
-    // A first review under SM-2 has two, Again (1) and Good (3): Hard would give what Again
-    // gives, Easy what Good gives. Focus is not on a grade button, so that Space grades once.
+    // A first review under SM-2 has two, Again (1) and Good (3): every first grade gives one
+    // day. Focus is not on a grade button, so that Space grades once.
     assert_eq!(
         js(
             &c,
