@@ -226,6 +226,10 @@ async fn a_reply_shows_on_the_reporters_every_page_until_they_open_it_or_dismiss
     let card_page = there.get_html(&format!("/cards/{card}")).await;
     assert!(card_page.contains("Fixed, thank you"));
     assert!(card_page.contains("<span class=\"badge\">new</span>"));
+    assert!(
+        !card_page.contains("id=\"reply-notice\""),
+        "the page that reads the reply does not announce it"
+    );
     assert!(!there.get_html("/decks").await.contains("reply-notice"));
     let again = there.get_html(&format!("/cards/{card}")).await;
     assert!(again.contains("Fixed, thank you") && !again.contains("badge\">new"));

@@ -194,8 +194,15 @@ async fn show_card(
             kind: h.kind,
         })
         .collect();
+    let mut nav = Nav::for_user(&user);
+    // This page has just read the replies its banner would point to (the user was loaded
+    // before): the banner is not shown on it; any on other cards shows on the next page.
+    let here = format!("/cards/{}#my-reports", shown.card.id);
+    if nav.reply_notice.as_ref().is_some_and(|n| n.link == here) {
+        nav.reply_notice = None;
+    }
     page(&CardPage {
-        nav: Nav::for_user(&user),
+        nav,
         due: schedule.map(|s| {
             crate::srs::day::date_of_day(i32::try_from(s.due_day).unwrap_or(0)).to_string()
         }),
