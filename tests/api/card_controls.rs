@@ -664,3 +664,31 @@ async fn a_generated_problem_can_be_skipped_buried_or_suspended_like_any_card() 
     assert!(third != first && third != second);
     assert_eq!(untouched(&pool, ada).await, before);
 }
+
+#[tokio::test]
+async fn an_undo_does_not_bring_back_a_card_buried_since() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    // Failed: it would come back later today, and Undo would show it again at once.
+    let failed = app.grade_next(1, Some(1)).await;
+    let r = control(&app, "/review?deck=1", failed, "bury", "1").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = app
+        .submit("/review?deck=1", "/review/undo", &[("deck", "1")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = app.get_html(&location(&r)).await;
+    assert!(
+        html.contains("Took back"),
+        "the grade was taken back: {html}"
+    );
+    assert_ne!(
+        card_id_in(&html),
+        Some(failed),
+        "buried, so not shown again today"
+    );
+    // The next study day it is back, new again since its only grade was taken back.
+    app.clock().advance(DAY);
+    let html = app.get_html("/review?deck=1").await;
+    assert_eq!(card_id_in(&html), Some(failed));
+}
