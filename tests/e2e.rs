@@ -1522,10 +1522,14 @@ async fn the_class_pages_take_back_buttons_are_whole_at_1280_px() {
     )
     .await;
     assert_eq!(r.status(), reqwest::StatusCode::OK);
-    let mine: i64 = sqlx::query_scalar("SELECT id FROM decks WHERE name LIKE 'Convolutional%'")
-        .fetch_one(&app.pool().await)
-        .await
-        .unwrap();
+    // Equality, not LIKE: PostgreSQL's deck names are case-insensitive (a nondeterministic
+    // collation), which LIKE refuses.
+    let mine: i64 = sqlx::query_scalar(
+        "SELECT id FROM decks WHERE name = 'Convolutional networks, week 3: strides and padding'",
+    )
+    .fetch_one(&app.pool().await)
+    .await
+    .unwrap();
     for deck in ["1".to_owned(), mine.to_string()] {
         let r = app
             .submit(
