@@ -132,6 +132,7 @@ async fn other_courses_change_nothing_a_student_sees_and_none_of_them_is_reachab
         format!("/decks/{deck}/export.apkg"),
         format!("/decks/{deck}/edit"),
         format!("/review?deck={deck}"),
+        format!("/decks/{deck}/custom?set=all"),
         format!("/cards/{card}"),
     ] {
         let status = student.get(&path).await.status();
@@ -141,4 +142,42 @@ async fn other_courses_change_nothing_a_student_sees_and_none_of_them_is_reachab
         );
         assert_ne!(status, StatusCode::OK, "{path}");
     }
+    // The forms that act on a card or a deck by id: refused, and nothing written.
+    for (path, fields) in [
+        (format!("/cards/{card}/suspend"), vec![("deck", "")]),
+        (format!("/cards/{card}/unsuspend"), vec![("deck", "")]),
+        (format!("/cards/{card}/bury"), vec![("deck", "")]),
+        (format!("/cards/{card}/skip"), vec![("deck", "")]),
+        (format!("/cards/{card}/report"), vec![("message", "a typo")]),
+        (
+            format!("/decks/{deck}/custom"),
+            vec![("set", "all"), ("i", "0"), ("result", "good")],
+        ),
+        (
+            format!("/cards/{card}/edit"),
+            vec![("front", "x"), ("back", "y")],
+        ),
+        (format!("/cards/{card}/delete"), vec![]),
+        (format!("/decks/{deck}/delete"), vec![]),
+    ] {
+        let status = student.submit("/decks", &path, &fields).await.status();
+        assert!(
+            status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN,
+            "POST {path}: {status}"
+        );
+    }
+    for table in ["card_controls", "card_reports"] {
+        let rows: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(rows, 0, "{table}: nothing written through another's card");
+    }
+    let still: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards WHERE deck_id = $1")
+        .bind(deck)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(still, 6, "the other course's deck keeps its cards");
 }

@@ -109,15 +109,26 @@ async fn show_custom(
     })
 }
 
-/// A grade in a custom session: counted in the address, never written.
+/// A grade in a custom session: counted in the address, never written. A deck the user may
+/// not see answers as for no such deck, as its page does.
 async fn grade_custom(
-    _signed_in: CurrentUser,
+    state: web::Data<AppState>,
+    user: CurrentUser,
     id: web::Path<i64>,
     form: CsrfForm<CustomForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.0;
     let set = set_of(&form.set)?;
     let number = |field: &str| field.trim().parse::<usize>().unwrap_or(0);
+    controls::custom_step(
+        state.db.reader(),
+        &user.learner,
+        *id,
+        set,
+        number(&form.i),
+        state.clock.now(),
+    )
+    .await?;
     let (mut right, mut wrong) = (number(&form.right), number(&form.wrong));
     match form.result.as_str() {
         "good" => right = right.saturating_add(1),
