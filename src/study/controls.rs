@@ -31,6 +31,31 @@ pub enum Control {
     Skip,
 }
 
+impl Control {
+    /// Every control, for routes and forms.
+    pub const ALL: [Control; 4] = [
+        Control::Suspend,
+        Control::Unsuspend,
+        Control::Bury,
+        Control::Skip,
+    ];
+
+    /// Its name in addresses (`/cards/{id}/suspend`, `did=suspend`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Control::Suspend => "suspend",
+            Control::Unsuspend => "unsuspend",
+            Control::Bury => "bury",
+            Control::Skip => "skip",
+        }
+    }
+
+    /// The control named `name`, if any.
+    pub fn named(name: &str) -> Option<Control> {
+        Control::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
 /// Applies `control` to card `card_id` for `learner` at `now`; returns the card. A card the
 /// learner may not see (another user's private deck, a deck of a class they left) is not
 /// found, and nothing is written.

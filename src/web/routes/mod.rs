@@ -6,6 +6,7 @@ mod admin;
 mod api;
 mod assets;
 mod auth;
+mod card_controls;
 mod classes;
 mod custom;
 mod decks;
@@ -141,6 +142,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(decks::configure)
         .configure(custom::configure)
         .configure(review::configure)
+        .configure(card_controls::configure)
         .configure(practice::configure)
         .configure(stats::configure)
         .configure(admin::configure)

@@ -7,7 +7,6 @@ use crate::practice::{self, Variant};
 use crate::srs::day::date_of_day;
 use crate::srs::schedule::{Preview, Standing, interval_label};
 use crate::study::StudyError;
-use crate::study::controls::{self, Control};
 use crate::study::decks::{CardRow, DeckRow, visible_card, visible_deck};
 use crate::study::practice::{self as checking, Submission};
 use crate::study::progress::SessionSummary;
@@ -25,10 +24,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/review/more").route(web::post().to(study_more)))
         .service(web::resource("/review/{card_id}/answer").route(web::post().to(answer_card)))
         .service(web::resource("/cards/{card_id}/report").route(web::post().to(report_card)))
-        .service(web::resource("/cards/{card_id}/suspend").route(web::post().to(suspend_card)))
-        .service(web::resource("/cards/{card_id}/unsuspend").route(web::post().to(unsuspend_card)))
-        .service(web::resource("/cards/{card_id}/bury").route(web::post().to(bury_card)))
-        .service(web::resource("/cards/{card_id}/skip").route(web::post().to(skip_card)))
         .service(web::resource("/review/{card_id}").route(web::post().to(grade_card)));
 }
 
@@ -221,12 +216,12 @@ fn outcome_of(p: &Preview, standing: Standing) -> String {
     }
 }
 
-fn review_url(deck: Option<i64>) -> String {
+pub(super) fn review_url(deck: Option<i64>) -> String {
     deck.map_or_else(|| "/review".to_owned(), |d| format!("/review?deck={d}"))
 }
 
 /// A deck id from a form field; blank or malformed means "all decks".
-fn deck_of(field: &str) -> Option<i64> {
+pub(super) fn deck_of(field: &str) -> Option<i64> {
     field.trim().parse().ok()
 }
 
@@ -316,45 +311,6 @@ async fn took_back_message(
     Ok(Some(format!("Took back your {grade} on ‘{front}’.")))
 }
 
-/// "Buried ‘Inception Net’ until your next study day." after a control (the redirect names
-/// the card and the control; a card the user cannot see names nothing). A suspended card
-/// comes with its id, for the notice's Unsuspend button.
-async fn controlled_message(
-    db: &crate::db::Pool,
-    user: &CurrentUser,
-    query: &ReviewQuery,
-) -> Result<Option<(String, Option<i64>)>, AppError> {
-    let (Some(card_id), Some(did)) = (query.card, query.did.as_deref()) else {
-        return Ok(None);
-    };
-    let Some(card) = visible_card(db, &user.learner, card_id).await? else {
-        return Ok(None);
-    };
-    let mut front: String = card.front.chars().take(60).collect();
-    if card.front.chars().count() > 60 {
-        front.push('…');
-    }
-    Ok(match did {
-        "suspend" => Some((
-            format!(
-                "Suspended ‘{front}’: it is out of your queues until you unsuspend it (your suspended cards are listed on Decks)."
-            ),
-            Some(card.id),
-        )),
-        "bury" => Some((
-            format!(
-                "Buried ‘{front}’: it comes back on your next study day, its schedule unchanged."
-            ),
-            None,
-        )),
-        "skip" => Some((
-            format!("Skipped ‘{front}’: it comes back at the end of today's session."),
-            None,
-        )),
-        _ => None,
-    })
-}
-
 /// Builds the review page: the next card (revealed if asked), or the "done" page. A generated
 /// card shows a fresh variant and an answer box, or, after an answer, its verdict.
 async fn render_review(
@@ -389,7 +345,13 @@ async fn render_review(
     } else {
         StatusCode::OK
     };
-    let controlled = controlled_message(state.db.reader(), user, query).await?;
+    let controlled = super::card_controls::controlled_message(
+        state.db.reader(),
+        user,
+        query.card,
+        query.did.as_deref(),
+    )
+    .await?;
     let reported = match query.reported {
         Some(id) => crate::study::reports::audience(state.db.reader(), &user.learner, id)
             .await?
@@ -759,90 +721,4 @@ async fn report_card(
     url.push(if url.contains('?') { '&' } else { '?' });
     url.push_str(&format!("reported={report}"));
     Ok(see_other(&url))
-}
-
-#[derive(Deserialize)]
-struct ControlForm {
-    #[serde(default)]
-    deck: String,
-    /// Where to go after: "card" (the card's page), "decks" (the lists on Decks), else the
-    /// review page.
-    #[serde(default)]
-    back: String,
-}
-
-/// Applies a control to a card and goes back where the form said.
-async fn control_card(
-    state: &AppState,
-    user: &CurrentUser,
-    card_id: i64,
-    control: Control,
-    form: ControlForm,
-) -> Result<HttpResponse, AppError> {
-    super::spend_write(state, user)?;
-    let card = controls::apply(
-        state.db.writer(),
-        &user.learner,
-        card_id,
-        control,
-        state.clock.now(),
-    )
-    .await?;
-    let name = match control {
-        Control::Suspend => "suspend",
-        Control::Unsuspend => "unsuspend",
-        Control::Bury => "bury",
-        Control::Skip => "skip",
-    };
-    Ok(see_other(&match form.back.as_str() {
-        "card" => format!("/cards/{}#controls", card.id),
-        "decks" => "/decks#my-cards".to_owned(),
-        _ if control == Control::Unsuspend => review_url(deck_of(&form.deck)),
-        _ => {
-            let mut url = review_url(deck_of(&form.deck));
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(&format!("card={}&did={name}", card.id));
-            url
-        }
-    }))
-}
-
-/// Suspend: out of every queue until unsuspended.
-async fn suspend_card(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    card_id: web::Path<i64>,
-    form: CsrfForm<ControlForm>,
-) -> Result<HttpResponse, AppError> {
-    control_card(&state, &user, *card_id, Control::Suspend, form.0).await
-}
-
-/// Unsuspend: back in the queues, the schedule as it was.
-async fn unsuspend_card(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    card_id: web::Path<i64>,
-    form: CsrfForm<ControlForm>,
-) -> Result<HttpResponse, AppError> {
-    control_card(&state, &user, *card_id, Control::Unsuspend, form.0).await
-}
-
-/// Bury: out of today's queue, back on the next study day.
-async fn bury_card(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    card_id: web::Path<i64>,
-    form: CsrfForm<ControlForm>,
-) -> Result<HttpResponse, AppError> {
-    control_card(&state, &user, *card_id, Control::Bury, form.0).await
-}
-
-/// Skip: to the back of today's queue.
-async fn skip_card(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    card_id: web::Path<i64>,
-    form: CsrfForm<ControlForm>,
-) -> Result<HttpResponse, AppError> {
-    control_card(&state, &user, *card_id, Control::Skip, form.0).await
 }
