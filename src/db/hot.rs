@@ -109,6 +109,7 @@ fn queue_head_row(r: &Row<'_>) -> rusqlite::Result<QueueHeadRow> {
         },
         stability: r.get("stability")?,
         difficulty: r.get("difficulty")?,
+        failures: r.get("failures")?,
     })
 }
 

@@ -281,6 +281,7 @@ pub async fn next(
             };
             let failures = match standing {
                 Standing::New => 0,
+                _ if head.card_id == Some(card.id) => head.failures,
                 _ => db::controls::failures(pool, user.id, card.id)
                     .await
                     .context("counting a card's failures")?,
@@ -687,7 +688,7 @@ pub struct Undone {
 /// Takes back the user's latest grade or repeat of today: the card's state is restored and an
 /// `undo` event is appended (the history keeps both). Says what it took back.
 pub async fn undo(pool: &Pool, user: &Learner, now: Timestamp) -> Result<Undone, StudyError> {
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write_of(pool, &[db::Rows::of_user(user.id)]).await?;
     let event = db::reviews::last_undoable(&mut *tx, user.id, user.today(now))
         .await
         .context("finding today's last grade")?

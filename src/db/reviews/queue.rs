@@ -262,6 +262,9 @@ pub struct QueueHeadRow {
     pub stability: Option<f64>,
     /// Its FSRS difficulty.
     pub difficulty: Option<f64>,
+    /// Its standing failed grades (`controls::failures`: the page flags a leech), 0 when no
+    /// card is due.
+    pub failures: i64,
 }
 
 impl QueueHeadRow {
@@ -377,7 +380,10 @@ macro_rules! head_card {
         "
            c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position, c.tags,
            p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at,
-           p.graded_day, p.stability, p.difficulty
+           p.graded_day, p.stability, p.difficulty,
+           (SELECT COUNT(*) FROM standing_reviews r
+             WHERE r.user_id = $1 AND r.card_id = p.card_id AND r.kind = 'grade'
+               AND r.quality < 3) AS failures
          FROM (SELECT 1) AS one
          LEFT JOIN pick p ON true
          LEFT JOIN cards c ON c.id = p.card_id
