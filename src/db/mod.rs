@@ -5,6 +5,7 @@
 
 pub mod analytics;
 pub mod anki;
+pub mod changes;
 pub mod checkpoint;
 pub mod classes;
 pub mod controls;
@@ -404,6 +405,8 @@ pub struct Db {
     file: Option<Arc<Path>>,
     /// Copies SQLite's write-ahead log back on a thread of its own.
     checkpointer: Option<checkpoint::Checkpointer>,
+    /// PostgreSQL's address, for the connection that listens for changes (`changes`).
+    postgres_url: Option<Arc<SecretString>>,
 }
 
 impl Db {
@@ -430,6 +433,7 @@ impl Db {
                     write: pool,
                     file: None,
                     checkpointer: None,
+                    postgres_url: Some(Arc::new(SecretString::from(url.as_str()))),
                 })
             }
         }
@@ -471,6 +475,7 @@ impl Db {
             write,
             file: Some(Arc::from(path)),
             checkpointer: Some(checkpointer),
+            postgres_url: None,
         })
     }
 
@@ -493,6 +498,16 @@ impl Db {
         }
     }
 
+    /// A listener for the changes other app servers make, where they may make them
+    /// (PostgreSQL).
+    pub fn changes(&self) -> Option<changes::Listener> {
+        use secrecy::ExposeSecret;
+        let url = self.postgres_url.as_ref()?;
+        Some(changes::Listener::new(SecretString::from(
+            url.expose_secret(),
+        )))
+    }
+
     /// The SQLite file, when the store is one (the review page reads it on its own thread).
     pub fn file(&self) -> Option<&Path> {
         self.file.as_deref()
@@ -513,6 +528,11 @@ impl Db {
         begin_write(&self.write).await
     }
 
+    /// Starts a write transaction that changes only `rows` (see [`begin_write_of`]).
+    pub async fn begin_write_of(&self, rows: &[Rows]) -> Result<Tx, sqlx::Error> {
+        begin_write_of(&self.write, rows).await
+    }
+
     /// Closes both pools (the writer last, which checkpoints SQLite's log).
     pub async fn close(&self) {
         self.read.close().await;
@@ -526,19 +546,44 @@ pub fn may_be_shared(pool: &Pool) -> bool {
 }
 
 /// The key of the advisory lock PostgreSQL write transactions take (any constant will do;
-/// this is "studyhall" in ASCII, truncated to 63 bits).
+/// this is "studyhall" in ASCII, truncated to 63 bits): exclusively by a transaction that may
+/// change anyone's rows, shared by one that changes only the rows of [`Rows`] it names.
 const WRITE_LOCK: i64 = 0x7374_7564_7968_616c;
+
+/// The rows a write transaction changes, for PostgreSQL's locks: a user's own (their
+/// schedules, history, tallies, controls, sessions, preferences), or the rows kept under a
+/// name (a login throttle's client or account key). Two keys may share a lock (ids are folded
+/// into 31 bits, names hashed): that only makes two writers wait for each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rows(i32, i32);
+
+impl Rows {
+    /// A user's own rows.
+    pub fn of_user(user_id: i64) -> Self {
+        // The fold keeps the low 31 bits: ids that far apart are years of sign-ups apart.
+        Self(1, i32::try_from(user_id & 0x7fff_ffff).unwrap_or(0))
+    }
+
+    /// The rows kept under a name (FNV-1a of its bytes).
+    pub fn named(name: &str) -> Self {
+        let hash = name.bytes().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        Self(2, i32::try_from(hash & 0x7fff_ffff).unwrap_or(0))
+    }
+}
 
 /// Starts a write transaction, which runs alone among write transactions on the store.
 ///
 /// SQLite: `BEGIN IMMEDIATE` takes the write lock at once, so two writers queue on the busy
 /// timeout instead of failing when a read lock cannot be upgraded.
 ///
-/// PostgreSQL: the transaction takes a transaction-scoped advisory lock first, so write
-/// transactions from every app server on the database run one at a time, as they do on
-/// SQLite. Their read-then-write steps (the first account becomes the admin; a grade reads
-/// the state it replaces) stay correct without a retry loop for serialization failures, and
-/// single-statement writes, which need no such lock, still run beside them.
+/// PostgreSQL: the transaction takes a transaction-scoped advisory lock first, exclusively,
+/// so it runs alone among write transactions from every app server on the database, as on
+/// SQLite. Its read-then-write steps (the first account becomes the admin; an import checks
+/// a deck's name) stay correct without a retry loop for serialization failures, and
+/// single-statement writes, which need no such lock, still run beside it. Writes that change
+/// one student's rows take [`begin_write_of`] instead, and run side by side.
 pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
     match Backend::of(pool) {
         Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
@@ -551,6 +596,45 @@ pub async fn begin_write(pool: &Pool) -> Result<Tx, sqlx::Error> {
             Ok(tx)
         }
     }
+}
+
+/// Starts a write transaction that changes only `rows` (a student's grade, their preferences,
+/// a login's throttle).
+///
+/// SQLite: as [`begin_write`] (one writer at a time is SQLite's rule anyway).
+///
+/// PostgreSQL: the site's write lock shared, so it waits for any [`begin_write`] (which may
+/// change these rows too) and runs beside every other one of its kind, then each of `rows`'s
+/// locks exclusively, in one order for everyone (so two batches of several students never
+/// wait for each other in a circle). Two writes of the same student still run one after
+/// the other, and a grade still reads the state it replaces.
+pub async fn begin_write_of(pool: &Pool, rows: &[Rows]) -> Result<Tx, sqlx::Error> {
+    if Backend::of(pool) == Backend::Sqlite {
+        return pool.begin_with("BEGIN IMMEDIATE").await;
+    }
+    let mut rows = rows.to_vec();
+    rows.sort_unstable();
+    rows.dedup();
+    let mut tx = pool.begin().await?;
+    // One statement: the shared lock is the first row, the others follow sorted. `OFFSET 0`
+    // keeps the sorted subquery whole, so the locks are taken in its order.
+    let mut sql = String::from(
+        "SELECT COUNT(*) FROM (SELECT CASE WHEN o.n = 0 THEN pg_advisory_xact_lock_shared($1)
+           ELSE pg_advisory_xact_lock(o.k, o.i) END AS held
+         FROM (SELECT n, k, i FROM (VALUES (0, 0, 0)",
+    );
+    for (n, _) in rows.iter().enumerate() {
+        let at = 2 + 2 * n;
+        sql.push_str(&format!(", ({}, ${at}::int4, ${}::int4)", n + 1, at + 1));
+    }
+    sql.push_str(") AS v (n, k, i) ORDER BY n OFFSET 0) AS o) AS locks");
+    // Only placeholders are formatted into the statement; the keys are bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(WRITE_LOCK);
+    for Rows(k, i) in &rows {
+        query = query.bind(*k).bind(*i);
+    }
+    query.execute(&mut *tx).await?;
+    Ok(tx)
 }
 
 /// Writes a consistent, compacted copy of a SQLite store to `target` with `VACUUM INTO`: it

@@ -116,7 +116,9 @@ async fn reserve_shared(
     }
     let client = throttle::client_key(ip);
     let account = throttle::account_key(username);
-    let mut tx = db::begin_write(pool).await?;
+    // Logins of other accounts from other addresses run beside this one.
+    let rows = [db::Rows::named(&client), db::Rows::named(&account)];
+    let mut tx = db::begin_write_of(pool, &rows).await?;
     db::throttle::forget_old(
         &mut tx,
         now - throttle::ADDRESS_WINDOW_SECS,
@@ -162,7 +164,11 @@ async fn settle_shared(
     if right == Some(false) {
         return Ok(());
     }
-    let mut tx = db::begin_write(pool).await?;
+    let rows = [
+        db::Rows::named(&shared.client),
+        db::Rows::named(&shared.account),
+    ];
+    let mut tx = db::begin_write_of(pool, &rows).await?;
     db::throttle::give_back(&mut *tx, &shared.client).await?;
     let backoff = if right == Some(true) {
         None
@@ -216,7 +222,7 @@ pub const MAX_SESSIONS_PER_USER: i64 = 10;
 /// after it. Sessions past
 /// [`MAX_SESSIONS_PER_USER`] end, oldest first.
 pub async fn start_session(pool: &Pool, user_id: i64, now: i64) -> Result<String, StudyError> {
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write_of(pool, &[db::Rows::of_user(user_id)]).await?;
     let token = open_session(&mut tx, user_id, now).await?;
     tx.commit().await?;
     Ok(token)

@@ -66,7 +66,7 @@ pub async fn apply(
     control: Control,
     now: Timestamp,
 ) -> Result<CardRow, StudyError> {
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write_of(pool, &[db::Rows::of_user(learner.id)]).await?;
     let card = visible_card(&mut *tx, learner, card_id)
         .await?
         .ok_or(StudyError::NotFound)?;

@@ -138,7 +138,7 @@ async fn place_class(
     tx.commit().await?;
     sessions.forget(Stale::Everyone);
     for user_id in members {
-        let mut tx = db::begin_write(db.writer()).await?;
+        let mut tx = db.begin_write_of(&[db::Rows::of_user(user_id)]).await?;
         place_cards(&mut tx, user_id, now).await?;
         tx.commit().await?;
     }

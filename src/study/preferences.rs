@@ -58,7 +58,7 @@ pub async fn save(
     user_id: i64,
     preferences: &Preferences,
 ) -> Result<(), StudyError> {
-    let mut tx = db::begin_write(pool).await?;
+    let mut tx = db::begin_write_of(pool, &[db::Rows::of_user(user_id)]).await?;
     if let Some(layout) = preferences.grade_buttons {
         db::users::set_grade_buttons(&mut *tx, user_id, layout.as_str())
             .await

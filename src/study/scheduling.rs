@@ -98,7 +98,7 @@ impl<'p> Rescheduling<'p> {
         max_interval_days: u32,
         now: Timestamp,
     ) -> Result<Self, StudyError> {
-        let mut tx = db::begin_write(pool).await?;
+        let mut tx = db::begin_write_of(pool, &[db::Rows::of_user(user_id)]).await?;
         if let Some((scheduler, chosen)) = choice {
             db::users::set_scheduler(&mut *tx, user_id, scheduler, chosen)
                 .await
@@ -135,7 +135,7 @@ impl<'p> Rescheduling<'p> {
         if self.finished {
             return Ok(false);
         }
-        let mut tx = db::begin_write(self.pool).await?;
+        let mut tx = db::begin_write_of(self.pool, &[db::Rows::of_user(self.user_id)]).await?;
         if self.more {
             self.batch(&mut tx).await?;
         } else {
@@ -233,7 +233,7 @@ pub async fn membership_changed(
     if scheduler.retention().is_some() {
         reschedule(pool, user_id, max_interval_days, now).await?;
     } else {
-        let mut tx = db::begin_write(pool).await?;
+        let mut tx = db::begin_write_of(pool, &[db::Rows::of_user(user_id)]).await?;
         super::exams::place_cards(&mut tx, user_id, now).await?;
         tx.commit().await?;
     }

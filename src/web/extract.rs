@@ -6,7 +6,7 @@ use crate::domain::Role;
 use crate::srs::day::StudyCalendar;
 use crate::web::error::AppError;
 use crate::web::startup::AppState;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::Method, web};
 use futures_util::future::LocalBoxFuture;
 use jiff::{Timestamp, tz::TimeZone};
 
@@ -95,11 +95,15 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
     let state = state_of(req)?;
     let now = state.clock.now().as_second();
     let hash = token_hash(cookie.value());
-    if let Some(mut user) = state.sessions.get(&hash, now) {
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    if state.sessions.may_serve(writes)
+        && let Some(mut user) = state.sessions.get(&hash, now)
+    {
         user.section = section_of(req.path());
         req.extensions_mut().insert(user.clone());
         return Ok(Some(user));
     }
+    let ticket = state.sessions.ticket();
     let Some((row, learner)) =
         crate::study::learner::of_session(state.db.reader(), &hash, now).await?
     else {
@@ -128,7 +132,9 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
             .filter(|_| user_row.unread_replies > 0)
             .map(|card| (card, user_row.unread_replies)),
     };
-    state.sessions.put(hash, user.clone(), expires_at, now);
+    state
+        .sessions
+        .put(ticket, hash, user.clone(), expires_at, now);
     req.extensions_mut().insert(user.clone());
     Ok(Some(user))
 }

@@ -91,10 +91,13 @@ impl Application {
         let port = listener.local_addr()?.port();
         let jobs = crate::jobs::Queue::new(db.clone(), crate::jobs::default_cap());
         let sessions = std::sync::Arc::new(if db.may_be_shared() {
-            SessionCache::off()
+            SessionCache::shared()
         } else {
-            SessionCache::default()
+            SessionCache::local()
         });
+        if let Some(changes) = db.changes() {
+            sessions.clone().follow(changes).await;
+        }
         let state = web::Data::new(AppState {
             db: db.clone(),
             clock: settings.clock.clone(),

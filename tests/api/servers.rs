@@ -1,9 +1,43 @@
 //! Two app servers on one PostgreSQL database, a browser's requests going to either: what one
-//! server changes holds on the other at once. (Several servers need PostgreSQL; on SQLite the
-//! site is one process, so plain `cargo test` reports these tests ignored.)
+//! server changes holds on the other, for every write at once and for pages as soon as the
+//! database's change notice reaches it (`web::session_cache`). (Several servers need
+//! PostgreSQL; on SQLite the site is one process, so plain `cargo test` reports these tests
+//! ignored.)
 
 use crate::helpers::{PASSWORD, TestApp, require_postgres, spawn_app};
 use reqwest::StatusCode;
+use std::time::Duration;
+
+/// The status of GET `path` once it is `want`, within a second: a page served from the
+/// other server's session cache in the moment between a commit and its notice may still
+/// show the state before (the writes are checked at once, below).
+async fn soon(browser: &TestApp, path: &str, want: StatusCode) -> StatusCode {
+    let mut status = browser.get(path).await.status();
+    for _ in 0..50 {
+        if status == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        status = browser.get(path).await.status();
+    }
+    status
+}
+
+/// Runs `sql` on the database without firing its triggers, so no change notice is sent: what
+/// a commit looks like to another server in the moment before its notice arrives.
+async fn change_unannounced(app: &TestApp, sql: &str) {
+    let pool = app.pool().await;
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
 
 async fn two_servers() -> (TestApp, TestApp) {
     require_postgres();
@@ -24,7 +58,86 @@ async fn a_logout_on_one_server_ends_the_session_on_the_other() {
         a.submit("/decks", "/logout", &[]).await.status(),
         StatusCode::SEE_OTHER
     );
+    assert_eq!(
+        soon(&ada_on_b, "/decks", StatusCode::SEE_OTHER).await,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/with-postgres runs it"]
+async fn each_server_caches_sessions_and_every_write_reads_its_session_from_the_database() {
+    let (a, b) = two_servers().await;
+    a.register_ok("ada").await;
+    let ada_on_b = a.on(&b);
+    assert_eq!(ada_on_b.get("/decks").await.status(), StatusCode::OK);
+    // The session ends without a notice (as in the moment between a logout's commit and its
+    // notice): the page comes from the cache, so it did not read the session again ...
+    change_unannounced(&a, "DELETE FROM sessions").await;
+    assert_eq!(ada_on_b.get("/decks").await.status(), StatusCode::OK);
+    // ... but a write does, and is refused: nothing is written.
+    let r = ada_on_b
+        .submit(
+            "/account",
+            "/account/preferences",
+            &[
+                ("time_zone", "UTC"),
+                ("day_starts_hour", "4"),
+                ("new_per_day", "20"),
+                ("grade_buttons", "six"),
+            ],
+        )
+        .await;
+    // (Refused as a form from no session, or sent to log in: either way, not saved.)
+    let saved = r
+        .headers()
+        .get("location")
+        .is_some_and(|l| l.to_str().unwrap().contains("saved"));
+    assert!(!saved, "{}", r.status());
+    assert!(
+        r.status() == StatusCode::FORBIDDEN || r.status() == StatusCode::SEE_OTHER,
+        "{}",
+        r.status()
+    );
+    let layout: String = sqlx::query_scalar("SELECT grade_buttons FROM users")
+        .fetch_one(&a.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(layout, "four");
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/with-postgres runs it"]
+async fn a_server_that_stops_hearing_change_notices_trusts_no_cached_session() {
+    let (a, b) = two_servers().await;
+    a.register_ok("ada").await;
+    let ada_on_b = a.on(&b);
+    assert_eq!(ada_on_b.get("/decks").await.status(), StatusCode::OK);
+    // Every listening connection is cut: each server forgets its sessions and reads them
+    // from the database until it listens again.
+    let pool = a.pool().await;
+    sqlx::query(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE query LIKE 'LISTEN%' AND datname = current_database()
+           AND pid <> pg_backend_pid()",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    change_unannounced(&a, "DELETE FROM sessions").await;
     assert_eq!(ada_on_b.get("/decks").await.status(), StatusCode::SEE_OTHER);
+    // And once it listens again, its cache serves (and notices arrive) as before.
+    a.login("ada", PASSWORD).await;
+    assert_eq!(
+        soon(&ada_on_b, "/decks", StatusCode::OK).await,
+        StatusCode::OK
+    );
+    a.submit("/decks", "/logout", &[]).await;
+    assert_eq!(
+        soon(&ada_on_b, "/decks", StatusCode::SEE_OTHER).await,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -56,7 +169,7 @@ async fn a_password_change_or_disabling_on_one_server_holds_on_the_other() {
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        laptop_on_b.get("/decks").await.status(),
+        soon(&laptop_on_b, "/decks", StatusCode::SEE_OTHER).await,
         StatusCode::SEE_OTHER,
         "the other session ended on the other server too"
     );
@@ -72,7 +185,7 @@ async fn a_password_change_or_disabling_on_one_server_holds_on_the_other() {
         )
         .await;
     assert_eq!(
-        student_on_b.get("/decks").await.status(),
+        soon(&student_on_b, "/decks", StatusCode::SEE_OTHER).await,
         StatusCode::SEE_OTHER
     );
 }
@@ -92,7 +205,7 @@ async fn a_role_change_on_one_server_applies_on_the_other() {
     let r = admin.set_role("teacher", "instructor").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        teacher_on_b.get("/admin/import").await.status(),
+        soon(&teacher_on_b, "/admin/import", StatusCode::OK).await,
         StatusCode::OK
     );
 }
@@ -209,7 +322,10 @@ async fn a_deck_handed_out_or_taken_back_on_one_server_shows_or_hides_on_the_oth
     // Handed out through the first server: the student sees it on the second at once.
     let r = crate::classes::assign(&teacher, class, deck).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(student_on_b.get(&deck_page).await.status(), StatusCode::OK);
+    assert_eq!(
+        soon(&student_on_b, &deck_page, StatusCode::OK).await,
+        StatusCode::OK
+    );
     assert!(
         student_on_b
             .get_html("/decks")
@@ -227,7 +343,7 @@ async fn a_deck_handed_out_or_taken_back_on_one_server_shows_or_hides_on_the_oth
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(
-        student_on_b.get(&deck_page).await.status(),
+        soon(&student_on_b, &deck_page, StatusCode::NOT_FOUND).await,
         StatusCode::NOT_FOUND
     );
     assert!(
@@ -236,4 +352,52 @@ async fn a_deck_handed_out_or_taken_back_on_one_server_shows_or_hides_on_the_oth
             .await
             .contains("Midterm drill")
     );
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/with-postgres runs it"]
+async fn writes_of_different_students_run_side_by_side_and_a_site_wide_write_runs_alone() {
+    use studyhall::db::{self, Rows};
+    use tokio::time::timeout;
+    require_postgres();
+    let app = spawn_app().await;
+    let pool = app.pool().await;
+    let ada = db::begin_write_of(&pool, &[Rows::of_user(1)]).await.unwrap();
+    // Another student's write (as from another server) starts while ada's is open ...
+    let bob = timeout(
+        Duration::from_secs(10),
+        db::begin_write_of(&pool, &[Rows::of_user(3), Rows::of_user(2)]),
+    )
+    .await
+    .expect("another student's write does not wait")
+    .unwrap();
+    // ... a second write of ada's waits for hers ...
+    let pool2 = pool.clone();
+    let ada_again = tokio::spawn(async move {
+        let tx = db::begin_write_of(&pool2, &[Rows::of_user(1)]).await.unwrap();
+        tx.rollback().await.unwrap();
+    });
+    // (It holds the site's lock shared by now: a waiting exclusive request would queue it.)
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ... and so does a write that may change anyone's rows.
+    let pool3 = pool.clone();
+    let site = tokio::spawn(async move {
+        let tx = db::begin_write(&pool3).await.unwrap();
+        tx.rollback().await.unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!ada_again.is_finished(), "ada's second write waited");
+    assert!(!site.is_finished(), "the site-wide write waited");
+    ada.commit().await.unwrap();
+    timeout(Duration::from_secs(10), ada_again)
+        .await
+        .expect("ada's second write ran once hers committed")
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!site.is_finished(), "the site-wide write still waits for bob's");
+    bob.commit().await.unwrap();
+    timeout(Duration::from_secs(10), site)
+        .await
+        .expect("the site-wide write ran once both committed")
+        .unwrap();
 }
