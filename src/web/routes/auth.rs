@@ -36,6 +36,8 @@ struct LoginPage {
     registration_open: bool,
     /// Where to go once logged in (a class's join link), if not the decks.
     next: Option<String>,
+    /// The sign-on providers' (key, button label).
+    providers: Vec<(String, String)>,
 }
 
 impl LoginPage {
@@ -51,7 +53,7 @@ impl LoginPage {
 /// Where a login may send the browser next: only a class's join link (/classes/join/{code},
 /// letters and digits), so that no link can send a fresh login to another site or to a page
 /// that acts.
-fn safe_next(next: &str) -> Option<String> {
+pub(super) fn safe_next(next: &str) -> Option<String> {
     join_code_of(next).map(|code| format!("/classes/join/{code}"))
 }
 
@@ -85,6 +87,10 @@ struct RegisterPage {
     zones: &'static [String],
     /// The class code as given (by a join link) or typed.
     code: String,
+    /// The sign-on providers' (key, button label).
+    providers: Vec<(String, String)>,
+    /// Where a sign-on goes next (the join link of the code given), if anywhere.
+    next: Option<String>,
 }
 
 /// Every time zone name the bundled database knows, for the registration form's list.
@@ -185,6 +191,7 @@ async fn show_login(
             error: None,
             registration_open: open,
             next,
+            providers: state.sign_on.buttons(),
         }
         .render()
     })
@@ -202,6 +209,11 @@ async fn log_in(
         &state.db,
         &*state.sessions,
         &state.throttle,
+        if state.sign_on.settings().local_login {
+            accounts::Passwords::Everyone
+        } else {
+            accounts::Passwords::AdminsOnly
+        },
         ip,
         &form.username,
         &form.password,
@@ -226,6 +238,7 @@ async fn log_in(
                     error: Some(message),
                     registration_open: open,
                     next: safe_next(&form.next),
+                    providers: state.sign_on.buttons(),
                 }
                 .render()
             })
@@ -263,8 +276,15 @@ async fn show_register(
         return Ok(see_other("/decks"));
     }
     let open = state.registration == Registration::Open;
+    let next = query
+        .code
+        .as_deref()
+        .map(crate::study::classes::normalise_code)
+        .and_then(|code| safe_next(&format!("/classes/join/{code}")));
     anonymous_page(&req, &state, StatusCode::OK, |nav| {
         RegisterPage {
+            providers: state.sign_on.buttons(),
+            next,
             nav,
             username: String::new(),
             errors: Vec::new(),
@@ -345,6 +365,8 @@ async fn register(
     }
     anonymous_page(&req, &state, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
         RegisterPage {
+            providers: state.sign_on.buttons(),
+            next: None,
             nav,
             username: form.username,
             errors,
