@@ -314,3 +314,66 @@ async fn free_username(tx: &mut db::Conn, claim: Option<&str>) -> Result<Usernam
         "No free username was found for this account.".to_owned(),
     )))
 }
+
+/// Starts linking provider `key` to the signed-in `user_id`'s account (from /account): the
+/// same flow as a login, whose callback links instead of signing on.
+pub async fn begin_link(
+    pool: &Pool,
+    providers: &Providers,
+    key: &str,
+    user_id: i64,
+    now: i64,
+) -> Result<Started, Failure> {
+    begin(pool, providers, key, Some(user_id), "", now).await
+}
+
+/// An account's name and linked identities, for an admin (the caller checked the role).
+pub async fn account_identities(
+    pool: &Pool,
+    user_id: i64,
+) -> Result<(String, Vec<db::identities::IdentityRow>), StudyError> {
+    let user = db::users::find(pool, user_id)
+        .await?
+        .ok_or(StudyError::NotFound)?;
+    Ok((user.username, db::identities::of_user(pool, user_id).await?))
+}
+
+/// A user's linked identities, oldest first (their own /account, or an admin's view).
+pub async fn identities_of(
+    pool: &Pool,
+    user_id: i64,
+) -> Result<Vec<db::identities::IdentityRow>, StudyError> {
+    Ok(db::identities::of_user(pool, user_id).await?)
+}
+
+/// An admin unlinks identity `identity_id` from `user_id`'s account; its next sign-on there
+/// makes a new account. Not theirs: not found.
+pub async fn unlink(
+    pool: &Pool,
+    admin_id: i64,
+    user_id: i64,
+    identity_id: i64,
+) -> Result<(), StudyError> {
+    let mut tx = db::begin_write(pool).await?;
+    if !db::identities::delete(&mut *tx, user_id, identity_id).await? {
+        return Err(StudyError::NotFound);
+    }
+    tx.commit().await?;
+    tracing::info!(admin_id, user_id, identity_id, "identity unlinked");
+    Ok(())
+}
+
+/// Where a session logging out goes next: the provider's `end_session_endpoint` with the ID
+/// token it signed on with, when it signed on and the provider advertises one. Read before
+/// the session ends (its sign-on record goes with it).
+pub async fn logout_destination(
+    pool: &Pool,
+    providers: &Providers,
+    session_id: i64,
+) -> Result<Option<String>, StudyError> {
+    let Some((provider, id_token)) = db::identities::session_sign_on(pool, session_id).await?
+    else {
+        return Ok(None);
+    };
+    Ok(providers.logout_url(&provider, &id_token).await)
+}

@@ -30,7 +30,6 @@ fn provider(issuer: &str) -> ProviderSettings {
         instructor_groups: Vec::new(),
         admin_groups: Vec::new(),
         allowed_domains: Vec::new(),
-        authoritative_domains: Vec::new(),
     }
 }
 
@@ -462,4 +461,145 @@ async fn oidc_local_login_off_leaves_passwords_to_admins() {
             .await
             .contains("Sign on with Example University")
     );
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_a_signed_in_user_links_a_provider_and_an_admin_unlinks_it() {
+    let app = app_with(&issuer(), |_| {}).await;
+    app.register_ok("root").await; // the site's admin
+    let user = app.other_browser();
+    user.register_ok("katherine").await;
+    let id = app.user_id("katherine").await;
+    let account = user.get_html("/account").await;
+    assert!(account.contains("id=\"identities\""), "the sign-on panel");
+    assert!(account.contains("No institution account is linked"));
+
+    // Linking: a CSRF-checked form on /account, off to the provider and back.
+    let sub = unique("katherine");
+    set_user(
+        &sub,
+        serde_json::json!({"email": "kj@example.edu", "email_verified": true, "name": "K. J."}),
+    )
+    .await;
+    let response = user
+        .submit(
+            "/account",
+            "/account/identities/link",
+            &[("provider", "default")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let authorize = location(&response);
+    let callback = at_provider(&authorize, &[("sub", &sub)]).await;
+    let response = user.get(&callback).await;
+    assert_eq!(location(&response), "/account?saved=linked");
+    assert!(user.get_html("/account").await.contains("kj@example.edu"));
+    let users = count(&app, "SELECT COUNT(*) FROM users").await;
+
+    // Signing on now opens katherine's account, in a fresh browser.
+    let browser = app.other_browser();
+    assert_eq!(location(&sign_on(&browser, &sub).await), "/decks");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, users);
+    let (who,): (i64,) = sqlx::query_as("SELECT user_id FROM identities WHERE subject = $1")
+        .bind(&sub)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+    assert_eq!(who, id);
+
+    // Another account cannot take the same identity.
+    let other = app.other_browser();
+    other.register_ok("mallory").await;
+    let response = other
+        .submit(
+            "/account",
+            "/account/identities/link",
+            &[("provider", "default")],
+        )
+        .await;
+    let callback = at_provider(&location(&response), &[("sub", &sub)]).await;
+    let response = other.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM identities").await, 1);
+
+    // The admin sees it and unlinks it; a student may do neither.
+    let page = app.get_html(&format!("/admin/users/{id}/identities")).await;
+    assert!(
+        page.contains(&sub) && page.contains("kj@example.edu"),
+        "{page}"
+    );
+    let identity: i64 = sqlx::query_scalar("SELECT id FROM identities WHERE subject = $1")
+        .bind(&sub)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+    let unlink = format!("/admin/users/{id}/identities/{identity}/unlink");
+    assert_eq!(
+        user.get(&format!("/admin/users/{id}/identities"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        user.submit("/account", &unlink, &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let wrong_user = format!("/admin/users/{}/identities/{identity}/unlink", id + 1000);
+    assert_eq!(
+        app.submit("/admin/users", &wrong_user, &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let response = app.submit("/admin/users", &unlink, &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM identities").await, 0);
+    assert!(
+        app.get_html(&format!("/admin/users/{id}/identities"))
+            .await
+            .contains("id=\"no-identities\"")
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_logout_ends_the_session_here_and_at_the_provider() {
+    let app = app_with(&issuer(), |_| {}).await;
+    let sub = unique("hedy");
+    set_user(&sub, serde_json::json!({"preferred_username": "hedy"})).await;
+    let signed_on = sign_on(&app, &sub).await;
+    assert_eq!(signed_on.status(), StatusCode::SEE_OTHER);
+    let response = app.submit("/decks", "/logout", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let to = url::Url::parse(&location(&response)).unwrap();
+    assert!(
+        to.as_str()
+            .starts_with(&format!("{}/oauth2/end_session", issuer())),
+        "{to}"
+    );
+    let query: std::collections::HashMap<String, String> = to.query_pairs().into_owned().collect();
+    assert_eq!(query["post_logout_redirect_uri"], format!("{PUBLIC_URL}/"));
+    assert_eq!(query["client_id"], "studyhall");
+    let hint = &query["id_token_hint"];
+    assert_eq!(hint.split('.').count(), 3, "a JWT: {hint}");
+    assert_eq!(
+        app.get("/decks").await.status(),
+        StatusCode::SEE_OTHER,
+        "logged out here"
+    );
+    // The provider's confirmation sends the browser back to the site.
+    let page = client().get(to.as_str()).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let confirmed = client()
+        .post(format!("{}/oauth2/end_session/confirm", issuer()))
+        .form(&[("redirect_uri", query["post_logout_redirect_uri"].as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&confirmed), format!("{PUBLIC_URL}/"));
+
+    // A password session logs out here only.
+    let local = app.other_browser();
+    local.register_ok("local-user").await;
+    let response = local.submit("/decks", "/logout", &[]).await;
+    assert_eq!(location(&response), "/login");
 }

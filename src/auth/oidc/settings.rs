@@ -22,10 +22,6 @@ pub const ENV_NAMES: &[(&str, &str)] = &[
     ("STUDYHALL_OIDC_INSTRUCTOR_GROUPS", "oidc.instructor_groups"),
     ("STUDYHALL_OIDC_ADMIN_GROUPS", "oidc.admin_groups"),
     ("STUDYHALL_OIDC_ALLOWED_DOMAINS", "oidc.allowed_domains"),
-    (
-        "STUDYHALL_OIDC_AUTHORITATIVE_DOMAINS",
-        "oidc.authoritative_domains",
-    ),
 ];
 
 /// The key of the provider configured in `[oidc]` (or the environment).
@@ -45,7 +41,6 @@ pub struct OidcLayer {
     instructor_groups: Option<String>,
     admin_groups: Option<String>,
     allowed_domains: Option<String>,
-    authoritative_domains: Option<String>,
     #[serde(default)]
     providers: Vec<ProviderLayer>,
 }
@@ -65,7 +60,6 @@ pub struct ProviderLayer {
     instructor_groups: Option<String>,
     admin_groups: Option<String>,
     allowed_domains: Option<String>,
-    authoritative_domains: Option<String>,
 }
 
 /// One provider, checked.
@@ -93,8 +87,6 @@ pub struct ProviderSettings {
     pub admin_groups: Vec<String>,
     /// E-mail domains allowed to sign on (empty: any).
     pub allowed_domains: Vec<String>,
-    /// E-mail domains for which this provider's verified e-mail links an existing account.
-    pub authoritative_domains: Vec<String>,
 }
 
 /// Everything about signing on.
@@ -194,7 +186,6 @@ impl ProviderLayer {
             instructor_groups: list(self.instructor_groups.as_deref()),
             admin_groups: list(self.admin_groups.as_deref()),
             allowed_domains: lowercase(list(self.allowed_domains.as_deref())),
-            authoritative_domains: lowercase(list(self.authoritative_domains.as_deref())),
         })
     }
 }
@@ -221,7 +212,6 @@ impl SignOn {
                 instructor_groups: oidc.instructor_groups,
                 admin_groups: oidc.admin_groups,
                 allowed_domains: oidc.allowed_domains,
-                authoritative_domains: oidc.authoritative_domains,
             };
             providers.push(single.check("oidc")?);
         }
@@ -310,11 +300,6 @@ impl fmt::Display for SignOn {
             writeln!(f, "instructor_groups = {:?}", p.instructor_groups.join(","))?;
             writeln!(f, "admin_groups = {:?}", p.admin_groups.join(","))?;
             writeln!(f, "allowed_domains = {:?}", p.allowed_domains.join(","))?;
-            writeln!(
-                f,
-                "authoritative_domains = {:?}",
-                p.authoritative_domains.join(",")
-            )?;
         }
         Ok(())
     }

@@ -252,6 +252,10 @@ async fn log_out(
     user: CurrentUser,
     _form: CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
+    // A signed-on session logs out at its provider too, where it offers that.
+    let provider_logout =
+        crate::study::sso::logout_destination(state.db.reader(), &state.sign_on, user.session_id)
+            .await?;
     accounts::log_out(
         state.db.writer(),
         &*state.sessions,
@@ -259,7 +263,7 @@ async fn log_out(
         user.session_id,
     )
     .await?;
-    let mut response = see_other("/login");
+    let mut response = see_other(provider_logout.as_deref().unwrap_or("/login"));
     response
         .add_cookie(&cookies::expired_session_cookie(state.secure_cookies))
         .map_err(|e| anyhow::anyhow!(e))?;

@@ -2,9 +2,10 @@
 //! the flow cookie that binds the login to this browser, and the callback it comes back to.
 
 use super::{Nav, see_other};
+use crate::db::identities::IdentityRow;
 use crate::study::sso::{self, Callback, Done, Failure};
 use crate::web::error::AppError;
-use crate::web::{AppState, MaybeUser, cookies, policy};
+use crate::web::{Admin, AppState, CsrfForm, CurrentUser, MaybeUser, cookies, policy};
 use actix_web::cookie::{Cookie, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -16,7 +17,114 @@ pub const FLOW_COOKIE: &str = "studyhall_oidc";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/auth/oidc/start").route(web::get().to(start_sign_on)))
-        .service(web::resource("/auth/oidc/callback").route(web::get().to(finish_sign_on)));
+        .service(web::resource("/auth/oidc/callback").route(web::get().to(finish_sign_on)))
+        .service(web::resource("/account/identities/link").route(web::post().to(link_identity)))
+        // Before the /admin scope (web::routes::configure registers this area first), which
+        // would answer 404 for paths it does not know.
+        .service(
+            web::resource("/admin/users/{id}/identities").route(web::get().to(show_identities)),
+        )
+        .service(
+            web::resource("/admin/users/{id}/identities/{identity}/unlink")
+                .route(web::post().to(unlink_identity)),
+        );
+}
+
+/// The account page's sign-on panel.
+#[derive(Default)]
+pub struct IdentitiesPanel {
+    /// The identities linked to the account.
+    pub linked: Vec<IdentityRow>,
+    /// The providers (key, label) it may link.
+    pub providers: Vec<(String, String)>,
+}
+
+/// The panel for `user`'s account page.
+pub async fn identities_panel(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<IdentitiesPanel, AppError> {
+    let buttons = state.sign_on.buttons();
+    if buttons.is_empty() {
+        return Ok(IdentitiesPanel::default());
+    }
+    Ok(IdentitiesPanel {
+        linked: sso::identities_of(state.db.reader(), user.id).await?,
+        providers: buttons,
+    })
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    provider: String,
+}
+
+/// A signed-in user links a provider: off to it, and back through the callback.
+async fn link_identity(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    form: CsrfForm<LinkForm>,
+) -> Result<HttpResponse, AppError> {
+    let now = state.clock.now().as_second();
+    match sso::begin_link(
+        state.db.writer(),
+        &state.sign_on,
+        &form.0.provider,
+        user.id,
+        now,
+    )
+    .await
+    {
+        Ok(started) => {
+            let mut response = see_other(&started.url);
+            response
+                .add_cookie(&flow_cookie(started.browser_token, state.secure_cookies))
+                .map_err(|e| anyhow::anyhow!(e))?;
+            Ok(response)
+        }
+        Err(failure) => failed(&state, failure),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/identities.html")]
+struct IdentitiesPage {
+    nav: Nav,
+    user_id: i64,
+    username: String,
+    identities: Vec<IdentityRow>,
+}
+
+/// An admin's view of an account's identities.
+async fn show_identities(
+    state: web::Data<AppState>,
+    Admin(admin): Admin,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let user_id = path.into_inner();
+    let (username, identities) = sso::account_identities(state.db.reader(), user_id).await?;
+    super::page(&IdentitiesPage {
+        nav: Nav::for_user(&admin),
+        user_id,
+        username,
+        identities,
+    })
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+/// An admin unlinks an identity.
+async fn unlink_identity(
+    state: web::Data<AppState>,
+    Admin(admin): Admin,
+    path: web::Path<(i64, i64)>,
+    _form: CsrfForm<Empty>,
+) -> Result<HttpResponse, AppError> {
+    let (user_id, identity_id) = path.into_inner();
+    sso::unlink(state.db.writer(), admin.id, user_id, identity_id).await?;
+    Ok(see_other(&format!("/admin/users/{user_id}/identities")))
 }
 
 #[derive(Deserialize)]
@@ -154,7 +262,7 @@ async fn finish_sign_on(
                 .map_err(|e| anyhow::anyhow!(e))?;
             response
         }
-        Ok(Done::Linked) => see_other("/account?linked=1"),
+        Ok(Done::Linked) => see_other("/account?saved=linked"),
         Err(failure) => return failed(&state, failure),
     };
     response
