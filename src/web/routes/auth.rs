@@ -154,6 +154,14 @@ fn anonymous_page(
         .body(build(Nav::with_token(token))?))
 }
 
+/// After logging out of a signed-on session: on to the provider's end-session page.
+#[derive(Template)]
+#[template(path = "auth/logged_out.html")]
+struct LoggedOutPage {
+    nav: Nav,
+    url: String,
+}
+
 #[derive(Template)]
 #[template(path = "auth/welcome.html")]
 struct WelcomePage {
@@ -263,7 +271,25 @@ async fn log_out(
         user.session_id,
     )
     .await?;
-    let mut response = see_other(provider_logout.as_deref().unwrap_or("/login"));
+    let mut response = match provider_logout {
+        // A page, not a redirect: the form's page allows posting only to this site
+        // (`form-action 'self'`), which browsers apply to a form's redirects too. The page
+        // sends the browser on at once (`Refresh`), with a link for browsers that do not.
+        Some(url) => {
+            let mut response = super::page(&LoggedOutPage {
+                nav: Nav::anonymous(),
+                url: url.clone(),
+            })?;
+            let refresh = actix_web::http::header::HeaderValue::from_str(&format!("0; url={url}"))
+                .map_err(|e| anyhow::anyhow!(e))?;
+            response.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static("refresh"),
+                refresh,
+            );
+            response
+        }
+        None => see_other("/login"),
+    };
     response
         .add_cookie(&cookies::expired_session_cookie(state.secure_cookies))
         .map_err(|e| anyhow::anyhow!(e))?;
