@@ -614,3 +614,30 @@ async fn oidc_logout_ends_the_session_here_and_at_the_provider() {
     let response = local.submit("/decks", "/logout", &[]).await;
     assert_eq!(location(&response), "/login");
 }
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_a_class_join_link_survives_the_sign_on() {
+    let app = app_with(&issuer(), |_| {}).await;
+    let login = app.get_html("/login?next=/classes/join/ABCD234567").await;
+    assert!(
+        login.contains("/auth/oidc/start?provider=default&amp;next=/classes/join/ABCD234567"),
+        "the button carries the join link: {login}"
+    );
+    let sub = unique("joan");
+    set_user(&sub, serde_json::json!({"preferred_username": "joan"})).await;
+    let response = app
+        .get("/auth/oidc/start?provider=default&next=/classes/join/ABCD234567")
+        .await;
+    let callback = at_provider(&location(&response), &[("sub", &sub)]).await;
+    let response = app.get(&callback).await;
+    assert_eq!(location(&response), "/classes/join/ABCD234567");
+    // Anywhere else is dropped, as the password login drops it.
+    let other = unique("joan-b");
+    let browser = app.other_browser();
+    let response = browser
+        .get("/auth/oidc/start?provider=default&next=//evil.example/x")
+        .await;
+    let callback = at_provider(&location(&response), &[("sub", &other)]).await;
+    assert_eq!(location(&browser.get(&callback).await), "/decks?welcome=1");
+}
