@@ -166,18 +166,13 @@ fn expired_flow_cookie(secure: bool) -> Cookie<'static> {
 
 /// A failed sign-on's page: what happened and the way back, the flow cookie gone.
 fn failed(state: &AppState, failure: Failure) -> Result<HttpResponse, AppError> {
-    let status = match &failure {
+    let status = match failure {
+        Failure::Study(e) => return Err(e.into()),
         Failure::UnknownProvider => StatusCode::NOT_FOUND,
         Failure::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
         Failure::Denied | Failure::BadState | Failure::Refused => StatusCode::BAD_REQUEST,
         Failure::Domain | Failure::Disabled => StatusCode::FORBIDDEN,
         Failure::LinkedElsewhere => StatusCode::CONFLICT,
-        Failure::Study(_) => {
-            let Failure::Study(e) = failure else {
-                unreachable!()
-            };
-            return Err(e.into());
-        }
     };
     let page = FailedPage {
         nav: Nav::anonymous(),
