@@ -26,9 +26,12 @@ CREATE TABLE sign_on_flows (
     -- Set when a signed-in user links a provider from /account.
     link_user_id  BIGINT  REFERENCES users (id) ON DELETE CASCADE,
     next          TEXT    NOT NULL DEFAULT '',
+    -- The address that started it (throttle::client_key), for the per-address cap.
+    client        TEXT    NOT NULL DEFAULT '',
     expires_at    BIGINT  NOT NULL
 );
 CREATE INDEX sign_on_flows_expiry ON sign_on_flows (expires_at);
+CREATE INDEX sign_on_flows_client ON sign_on_flows (client);
 
 -- The ID token a session signed on with, sent back as `id_token_hint` when it logs out.
 CREATE TABLE sign_on_sessions (

@@ -21,6 +21,8 @@ pub struct FlowRow {
     pub link_user_id: Option<i64>,
     /// Where to go afterwards (a join link), or empty.
     pub next: String,
+    /// The address that started it (`auth::throttle::client_key`).
+    pub client: String,
     /// Unix seconds.
     pub expires_at: i64,
 }
@@ -37,8 +39,9 @@ pub async fn insert_flow(
         .await?;
     sqlx::query(
         "INSERT INTO sign_on_flows
-             (state_hash, browser_hash, provider, nonce, pkce_verifier, link_user_id, next, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             (state_hash, browser_hash, provider, nonce, pkce_verifier, link_user_id, next,
+              client, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&flow.state_hash)
     .bind(&flow.browser_hash)
@@ -47,10 +50,27 @@ pub async fn insert_flow(
     .bind(&flow.pkce_verifier)
     .bind(flow.link_user_id)
     .bind(&flow.next)
+    .bind(&flow.client)
     .bind(flow.expires_at)
     .execute(&mut *db)
     .await?;
     Ok(())
+}
+
+/// Logins under way (unexpired at `now`): from `client`, and in all.
+pub async fn flows_under_way(
+    db: &mut crate::db::Conn,
+    client: &str,
+    now: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN client = $1 THEN 1 ELSE 0 END), 0), COUNT(*)
+         FROM sign_on_flows WHERE expires_at > $2",
+    )
+    .bind(client)
+    .bind(now)
+    .fetch_one(&mut *db)
+    .await
 }
 
 /// Takes (deletes and returns) the login under way with this state: a state is good once.
@@ -61,7 +81,7 @@ pub async fn take_flow(
     sqlx::query_as(
         "DELETE FROM sign_on_flows WHERE state_hash = $1
          RETURNING state_hash, browser_hash, provider, nonce, pkce_verifier, link_user_id, next,
-                   expires_at",
+                   client, expires_at",
     )
     .bind(state_hash)
     .fetch_optional(db)

@@ -75,6 +75,13 @@ fn from_sign_on(provider: &str, e: SignOnError) -> Failure {
     }
 }
 
+/// Logins under way from one address (a lecture hall behind one NAT signing on at once stays
+/// well inside), and on the whole site: each is a row for ten minutes, so whoever loops on
+/// the login link cannot grow the table without end.
+pub const FLOWS_PER_ADDRESS: i64 = 500;
+/// See [`FLOWS_PER_ADDRESS`].
+pub const FLOWS_IN_ALL: i64 = 50_000;
+
 /// A login sent off to the provider.
 #[derive(Debug)]
 pub struct Started {
@@ -92,6 +99,7 @@ pub async fn begin(
     key: &str,
     link_user: Option<i64>,
     next: &str,
+    ip: std::net::IpAddr,
     now: i64,
 ) -> Result<Started, Failure> {
     let begun = providers
@@ -107,9 +115,16 @@ pub async fn begin(
         pkce_verifier: begun.pkce_verifier,
         link_user_id: link_user,
         next: next.to_owned(),
+        client: crate::auth::throttle::client_key(ip),
         expires_at: now + oidc::FLOW_SECONDS,
     };
     let mut tx = db::begin_write(pool).await?;
+    let (here, all) = db::identities::flows_under_way(&mut tx, &flow.client, now).await?;
+    if here >= FLOWS_PER_ADDRESS || all >= FLOWS_IN_ALL {
+        return Err(Failure::Study(StudyError::TooManyRequests {
+            retry_after_secs: 60,
+        }));
+    }
     db::identities::insert_flow(&mut tx, &flow, now).await?;
     tx.commit().await?;
     Ok(Started {
@@ -322,9 +337,10 @@ pub async fn begin_link(
     providers: &Providers,
     key: &str,
     user_id: i64,
+    ip: std::net::IpAddr,
     now: i64,
 ) -> Result<Started, Failure> {
-    begin(pool, providers, key, Some(user_id), "", now).await
+    begin(pool, providers, key, Some(user_id), "", ip, now).await
 }
 
 /// An account's name and linked identities, for an admin (the caller checked the role).

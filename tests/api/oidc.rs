@@ -641,3 +641,33 @@ async fn oidc_a_class_join_link_survives_the_sign_on() {
     let callback = at_provider(&location(&response), &[("sub", &other)]).await;
     assert_eq!(location(&browser.get(&callback).await), "/decks?welcome=1");
 }
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_logins_under_way_are_capped_per_address() {
+    use studyhall::study::sso::FLOWS_PER_ADDRESS;
+    let app = app_with(&issuer(), |_| {}).await;
+    let client = studyhall::auth::throttle::client_key("127.0.0.1".parse().unwrap());
+    let far = app.clock().now().as_second() + 600;
+    for i in 0..FLOWS_PER_ADDRESS - 1 {
+        sqlx::query(
+            "INSERT INTO sign_on_flows (state_hash, browser_hash, provider, nonce, pkce_verifier,
+                                        client, expires_at)
+             VALUES ($1, $1, 'default', 'n', 'v', $2, $3)",
+        )
+        .bind(format!("state-{i}").into_bytes())
+        .bind(&client)
+        .bind(far)
+        .execute(app.db().await.writer())
+        .await
+        .unwrap();
+    }
+    start(&app).await;
+    let response = app.get("/auth/oidc/start?provider=default").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM sign_on_flows").await,
+        FLOWS_PER_ADDRESS
+    );
+}

@@ -63,6 +63,7 @@ struct LinkForm {
 /// A signed-in user links a provider: off to it, and back through the callback.
 async fn link_identity(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: CurrentUser,
     form: CsrfForm<LinkForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -72,6 +73,7 @@ async fn link_identity(
         &state.sign_on,
         &form.0.provider,
         user.id,
+        super::client_ip(&req, &state),
         now,
     )
     .await
@@ -189,6 +191,7 @@ fn failed(state: &AppState, failure: Failure) -> Result<HttpResponse, AppError> 
 /// Sends the browser to the provider (a plain link on the login page starts it).
 async fn start_sign_on(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: MaybeUser,
     query: web::Query<StartQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -203,6 +206,7 @@ async fn start_sign_on(
         &query.provider,
         None,
         next.as_deref().unwrap_or(""),
+        super::client_ip(&req, &state),
         now,
     )
     .await
