@@ -170,6 +170,8 @@ body_idle_timeout = "15s"
 body_timeout = "60s"
 disconnect_timeout = "2s"
 max_connections = 4096
+public_url = ""
+local_login = "on"
 
 [postgres]
 pool_size = 16
@@ -193,6 +195,8 @@ const KEYS: &[&str] = &[
     "body_timeout",
     "disconnect_timeout",
     "max_connections",
+    "public_url",
+    "local_login",
     "postgres.pool_size",
     "postgres.password",
     "sqlite.readers",
@@ -222,8 +226,12 @@ struct Layered {
     body_timeout: DurationText,
     disconnect_timeout: DurationText,
     max_connections: u32,
+    public_url: String,
+    local_login: String,
     postgres: PostgresLayer,
     sqlite: SqliteLayer,
+    #[serde(default)]
+    oidc: crate::auth::oidc::settings::OidcLayer,
 }
 
 #[derive(Debug, Deserialize)]
@@ -384,6 +392,8 @@ pub struct Settings {
     pub timeouts: Timeouts,
     /// The most connections open at once (lowered to fit the open-file limit).
     pub max_connections: usize,
+    /// Sign-on: the public URL, local passwords on or off, the OpenID Connect providers.
+    pub sign_on: crate::auth::oidc::settings::SignOn,
 }
 
 /// The settings file read when none is named.
@@ -470,6 +480,7 @@ impl Settings {
             clock: Clock::system(),
             timeouts: Timeouts::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            sign_on: crate::auth::oidc::settings::SignOn::default(),
         }
     }
 }
@@ -484,7 +495,11 @@ fn known_variables(env: impl IntoIterator<Item = (String, String)>) -> config::M
     for (name, value) in env {
         if names.contains(&name) {
             known.insert(name, value);
-        } else if let Some((_, key)) = ENV_ALIASES.iter().find(|(old, _)| *old == name) {
+        } else if let Some((_, key)) = ENV_ALIASES
+            .iter()
+            .chain(crate::auth::oidc::settings::ENV_NAMES)
+            .find(|(old, _)| *old == name)
+        {
             aliased.push((env_name(key), value));
         }
     }
@@ -525,6 +540,12 @@ impl Layered {
                 .with_password(password)
                 .map_err(|message| invalid("postgres.password", &message))?;
         }
+        let sign_on = crate::auth::oidc::settings::SignOn::check(
+            &self.public_url,
+            &self.local_login,
+            self.oidc,
+        )
+        .map_err(|(key, message)| SettingsError::Invalid { key, message })?;
         Ok(Settings {
             bind: self.bind,
             database,
@@ -545,6 +566,7 @@ impl Layered {
                 disconnect: self.disconnect_timeout.read("disconnect_timeout")?,
             },
             max_connections: self.max_connections as usize,
+            sign_on,
         })
     }
 }
@@ -588,6 +610,11 @@ impl fmt::Display for Settings {
             duration_text(t.disconnect)
         )?;
         writeln!(f, "max_connections = {}", self.max_connections)?;
+        write!(
+            f,
+            "{}",
+            crate::auth::oidc::settings::TopLevel(&self.sign_on)
+        )?;
         writeln!(f, "\n[postgres]\npool_size = {}", self.pool_sizes.postgres)?;
         if had_password {
             writeln!(f, "# password: set, and never printed")?;
@@ -596,7 +623,8 @@ impl fmt::Display for Settings {
             f,
             "\n[sqlite]\nreaders = {}",
             self.pool_sizes.sqlite_readers
-        )
+        )?;
+        write!(f, "{}", self.sign_on)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod course;
 pub mod db;
 pub mod domain;
+pub mod http_client;
 pub mod import;
 pub mod jobs;
 pub mod math;

@@ -1343,6 +1343,7 @@ async fn every_main_page_passes_axe_and_contrast_and_fits_a_phone_and_reports_re
         (format!("/classes/{class}/reports"), "class-reports"),
         ("/classes".to_owned(), "classes"),
         ("/admin/users".to_owned(), "admin-users"),
+        ("/admin/users/2/identities".to_owned(), "admin-identities"),
         ("/admin/users/2/reset".to_owned(), "admin-confirm-reset"),
         ("/decks/1/edit".to_owned(), "deck-editor"),
         ("/admin/import".to_owned(), "import"),
@@ -1971,5 +1972,98 @@ async fn results_open_in_view_and_phone_controls_tables_and_charts_read_in_both_
         "the dashboard is {height}px long on a phone"
     );
     audit(&c, "class-dashboard").await;
+    c.close().await.unwrap();
+}
+
+/// University sign-on in the browser, through the real provider's own page
+/// (`oidc-provider-mock`, started by `scripts/with-oidc scripts/e2e oidc`; `scripts/e2e` alone
+/// skips this test).
+#[tokio::test]
+#[ignore = "needs Chromium and an OpenID provider: scripts/with-oidc scripts/e2e oidc"]
+async fn oidc_a_student_signs_on_through_the_providers_page_and_logs_out_there_too() {
+    let issuer = std::env::var("STUDYHALL_TEST_OIDC_ISSUER")
+        .expect("STUDYHALL_TEST_OIDC_ISSUER: run scripts/with-oidc scripts/e2e oidc");
+    // The public URL is the server's own address, so the port is chosen first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let public = format!("http://127.0.0.1:{port}");
+    let app = helpers::spawn_app_with(|s| {
+        s.bind = format!("127.0.0.1:{port}");
+        s.sign_on = studyhall::auth::oidc::settings::SignOn {
+            public_url: Some(public.clone()),
+            local_login: true,
+            providers: vec![studyhall::auth::oidc::settings::ProviderSettings {
+                key: "default".to_owned(),
+                issuer: issuer.clone(),
+                client_id: "studyhall".to_owned(),
+                client_secret: Some("e2e".to_owned().into()),
+                name: "Sign on with Example University".to_owned(),
+                scopes: vec!["email".to_owned(), "profile".to_owned()],
+                groups_claim: "groups".to_owned(),
+                username_claim: "preferred_username".to_owned(),
+                instructor_groups: Vec::new(),
+                admin_groups: Vec::new(),
+                allowed_domains: Vec::new(),
+            }],
+        };
+    })
+    .await;
+    let base = app.address.clone();
+    assert_eq!(base, public);
+    let sub = format!("rosalind-{}", hex::encode(rand::random::<[u8; 4]>()));
+    let claims = json!({"preferred_username": "rosalind", "email": "rf@example.edu",
+                        "email_verified": true});
+    helpers::client()
+        .put(format!("{issuer}/users/{sub}"))
+        .json(&claims)
+        .send()
+        .await
+        .unwrap();
+    let c = browser().await;
+    c.goto(&format!("{base}/login")).await.unwrap();
+    audit(&c, "login-sign-on").await;
+    click(&c, "#sign-on-default").await;
+    // The provider's own page: type the subject, Authorize.
+    c.wait()
+        .for_element(Locator::Css("input[name=sub]"))
+        .await
+        .unwrap()
+        .send_keys(&sub)
+        .await
+        .unwrap();
+    click(&c, "form button[type=submit]").await;
+    wait_for_text(&c, "Log out").await;
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&format!("{base}/decks"))
+    );
+    assert!(body_text(&c).await.contains("rosalind"));
+    // Logging out goes by the provider's end-session page and comes back to the landing page.
+    click(&c, "form[action='/logout'] button").await;
+    c.wait()
+        .for_element(Locator::Css(
+            "form[action$='/oauth2/end_session/confirm'] button",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&c, "Log in").await;
+    assert_eq!(c.current_url().await.unwrap().as_str(), format!("{base}/"));
+    c.goto(&format!("{base}/decks")).await.unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&format!("{base}/login"))
+    );
     c.close().await.unwrap();
 }

@@ -6,6 +6,7 @@
 pub mod budget;
 pub mod csrf_key;
 pub mod handover;
+pub mod oidc;
 pub mod password;
 pub mod quota;
 pub mod session;

@@ -13,6 +13,7 @@ pub mod copy;
 pub mod decks;
 pub mod exams;
 pub mod hot;
+pub mod identities;
 pub mod jobs;
 pub mod meta;
 pub mod pending_imports;

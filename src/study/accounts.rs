@@ -252,19 +252,43 @@ pub(super) async fn open_session(
     Ok(token)
 }
 
+/// Who may log in with a password (`local_login` in the settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passwords {
+    /// Everyone with a password.
+    Everyone,
+    /// Only admins (the break-glass account made by `studyhall create-admin`): the others sign
+    /// on at their institution's provider.
+    AdminsOnly,
+}
+
 /// Logs a user in: checks the password (see [`authenticate`]) and starts a session, whose
 /// token is returned for the cookie. A login past [`MAX_SESSIONS_PER_USER`] may have ended
 /// the oldest session, so the copies of the user's sessions go stale.
+#[allow(clippy::too_many_arguments)]
 pub async fn log_in(
     db: &db::Db,
     sessions: &dyn Forget,
     throttle: &LoginThrottle,
+    passwords: Passwords,
     ip: IpAddr,
     username: &str,
     password_typed: &str,
     now: i64,
 ) -> Result<String, StudyError> {
     let user_id = authenticate(db.reader(), throttle, ip, username, password_typed, now).await?;
+    if passwords == Passwords::AdminsOnly {
+        let role = db::users::find(db.reader(), user_id)
+            .await?
+            .map(|u| u.role)
+            .unwrap_or_default();
+        if role != Role::Admin.as_str() {
+            return Err(StudyError::Validation(
+                "Password login is off on this site: sign on with your institution's account."
+                    .to_owned(),
+            ));
+        }
+    }
     let token = start_session(db.writer(), user_id, now).await?;
     sessions.forget(Stale::User(user_id));
     Ok(token)

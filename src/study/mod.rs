@@ -22,6 +22,7 @@ pub mod registration;
 pub mod reports;
 pub mod review;
 pub mod scheduling;
+pub mod sso;
 mod stale;
 
 pub use error::{Context, StudyError};

@@ -56,6 +56,8 @@ pub struct AppState {
     pub fits: std::sync::Arc<crate::study::fits::FitJobs>,
     /// The key signing pre-login CSRF tokens, the same on every server of the site.
     pub csrf_key: crate::auth::csrf_key::AnonKey,
+    /// The OpenID Connect providers (university sign-on), their discovery cached.
+    pub sign_on: std::sync::Arc<crate::auth::oidc::Providers>,
 }
 
 impl AppState {
@@ -101,7 +103,12 @@ impl Application {
         let state = web::Data::new(AppState {
             db: db.clone(),
             clock: settings.clock.clone(),
-            registration: settings.registration,
+            // With local passwords off, nobody registers one; accounts come by sign-on.
+            registration: if settings.sign_on.local_login {
+                settings.registration
+            } else {
+                Registration::Closed
+            },
             max_interval_days: settings.max_interval_days,
             secure_cookies: settings.secure_cookies,
             behind_proxy: settings.behind_proxy,
@@ -114,6 +121,9 @@ impl Application {
             fits: std::sync::Arc::new(crate::study::fits::FitJobs::new(jobs.clone())),
             grader: Grader::spawn(db.clone(), settings.max_interval_days),
             csrf_key: crate::auth::csrf_key::AnonKey::load_or_create(db.writer()).await?,
+            sign_on: std::sync::Arc::new(crate::auth::oidc::Providers::new(
+                settings.sign_on.clone(),
+            )?),
         });
         // Background jobs (src/jobs): this server takes its share of the site's queue.
         let fits = crate::study::fits::FitContext {

@@ -26,6 +26,7 @@ mod learner;
 mod many_courses;
 mod migrate_to;
 mod migrations;
+mod oidc;
 mod practice;
 mod protocol;
 mod replay;

@@ -44,6 +44,8 @@ struct AccountPage {
     password_errors: Vec<String>,
     preference_errors: Vec<String>,
     own_fit: OwnFitView,
+    /// Sign-on: linked identities and providers to link (`templates/account/_identities.html`).
+    identities: super::sso::IdentitiesPanel,
 }
 
 /// The student's own FSRS parameters, as the account page shows them.
@@ -78,6 +80,7 @@ async fn account_page(
     user: &CurrentUser,
 ) -> Result<AccountPage, AppError> {
     let mut account = AccountPage::of(user);
+    account.identities = super::sso::identities_panel(state, user).await?;
     let own = preferences::own_fit(state.db.reader(), user.id).await?;
     account.own_fit = OwnFitView {
         reviews: own.reviews,
@@ -154,6 +157,7 @@ impl AccountPage {
             password_errors: Vec::new(),
             preference_errors: Vec::new(),
             own_fit: OwnFitView::default(),
+            identities: super::sso::IdentitiesPanel::default(),
         }
     }
 }
@@ -194,6 +198,7 @@ async fn show_account(
     account.notice = match query.saved.as_deref() {
         Some("password") => Some("Your password was changed; your other sessions were logged out."),
         Some("preferences") => Some("Your study preferences were saved."),
+        Some("linked") => Some("The sign-on account is linked: you can sign on with it now."),
         Some("scheduler") => {
             Some("Your scheduler was saved, and every card you studied was rescheduled with it.")
         }

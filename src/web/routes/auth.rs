@@ -36,6 +36,8 @@ struct LoginPage {
     registration_open: bool,
     /// Where to go once logged in (a class's join link), if not the decks.
     next: Option<String>,
+    /// The sign-on providers' (key, button label).
+    providers: Vec<(String, String)>,
 }
 
 impl LoginPage {
@@ -51,7 +53,7 @@ impl LoginPage {
 /// Where a login may send the browser next: only a class's join link (/classes/join/{code},
 /// letters and digits), so that no link can send a fresh login to another site or to a page
 /// that acts.
-fn safe_next(next: &str) -> Option<String> {
+pub(super) fn safe_next(next: &str) -> Option<String> {
     join_code_of(next).map(|code| format!("/classes/join/{code}"))
 }
 
@@ -85,6 +87,10 @@ struct RegisterPage {
     zones: &'static [String],
     /// The class code as given (by a join link) or typed.
     code: String,
+    /// The sign-on providers' (key, button label).
+    providers: Vec<(String, String)>,
+    /// Where a sign-on goes next (the join link of the code given), if anywhere.
+    next: Option<String>,
 }
 
 /// Every time zone name the bundled database knows, for the registration form's list.
@@ -148,6 +154,14 @@ fn anonymous_page(
         .body(build(Nav::with_token(token))?))
 }
 
+/// After logging out of a signed-on session: on to the provider's end-session page.
+#[derive(Template)]
+#[template(path = "auth/logged_out.html")]
+struct LoggedOutPage {
+    nav: Nav,
+    url: String,
+}
+
 #[derive(Template)]
 #[template(path = "auth/welcome.html")]
 struct WelcomePage {
@@ -185,6 +199,7 @@ async fn show_login(
             error: None,
             registration_open: open,
             next,
+            providers: state.sign_on.buttons(),
         }
         .render()
     })
@@ -202,6 +217,11 @@ async fn log_in(
         &state.db,
         &*state.sessions,
         &state.throttle,
+        if state.sign_on.settings().local_login {
+            accounts::Passwords::Everyone
+        } else {
+            accounts::Passwords::AdminsOnly
+        },
         ip,
         &form.username,
         &form.password,
@@ -226,6 +246,7 @@ async fn log_in(
                     error: Some(message),
                     registration_open: open,
                     next: safe_next(&form.next),
+                    providers: state.sign_on.buttons(),
                 }
                 .render()
             })
@@ -239,6 +260,10 @@ async fn log_out(
     user: CurrentUser,
     _form: CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
+    // A signed-on session logs out at its provider too, where it offers that.
+    let provider_logout =
+        crate::study::sso::logout_destination(state.db.reader(), &state.sign_on, user.session_id)
+            .await?;
     accounts::log_out(
         state.db.writer(),
         &*state.sessions,
@@ -246,7 +271,25 @@ async fn log_out(
         user.session_id,
     )
     .await?;
-    let mut response = see_other("/login");
+    let mut response = match provider_logout {
+        // A page, not a redirect: the form's page allows posting only to this site
+        // (`form-action 'self'`), which browsers apply to a form's redirects too. The page
+        // sends the browser on at once (`Refresh`), with a link for browsers that do not.
+        Some(url) => {
+            let mut response = super::page(&LoggedOutPage {
+                nav: Nav::anonymous(),
+                url: url.clone(),
+            })?;
+            let refresh = actix_web::http::header::HeaderValue::from_str(&format!("0; url={url}"))
+                .map_err(|e| anyhow::anyhow!(e))?;
+            response.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static("refresh"),
+                refresh,
+            );
+            response
+        }
+        None => see_other("/login"),
+    };
     response
         .add_cookie(&cookies::expired_session_cookie(state.secure_cookies))
         .map_err(|e| anyhow::anyhow!(e))?;
@@ -263,8 +306,15 @@ async fn show_register(
         return Ok(see_other("/decks"));
     }
     let open = state.registration == Registration::Open;
+    let next = query
+        .code
+        .as_deref()
+        .map(crate::study::classes::normalise_code)
+        .and_then(|code| safe_next(&format!("/classes/join/{code}")));
     anonymous_page(&req, &state, StatusCode::OK, |nav| {
         RegisterPage {
+            providers: state.sign_on.buttons(),
+            next,
             nav,
             username: String::new(),
             errors: Vec::new(),
@@ -345,6 +395,8 @@ async fn register(
     }
     anonymous_page(&req, &state, StatusCode::UNPROCESSABLE_ENTITY, |nav| {
         RegisterPage {
+            providers: state.sign_on.buttons(),
+            next: None,
             nav,
             username: form.username,
             errors,

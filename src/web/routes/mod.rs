@@ -15,6 +15,7 @@ mod health;
 mod practice;
 mod reports;
 mod review;
+mod sso;
 mod stats;
 
 use crate::web::CurrentUser;
@@ -138,6 +139,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(health::configure)
         .configure(assets::configure)
         .configure(auth::configure)
+        .configure(sso::configure)
         .configure(account::configure)
         .configure(decks::configure)
         .configure(custom::configure)

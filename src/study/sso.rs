@@ -1,0 +1,395 @@
+//! University sign-on (issue 26): a login started at an OpenID provider and finished here.
+//!
+//! [`begin`] keeps the login's state, nonce and PKCE verifier in the database (found by the
+//! state's hash, bound to the browser by a cookie's hash, good for ten minutes, taken once),
+//! so a login started on one app server finishes on any other. [`complete`] takes that record,
+//! has `auth::oidc` exchange the code and verify the ID token, and then, in one transaction,
+//! finds the account by (issuer, subject), or creates a student, applies the provider's role
+//! mapping and opens a new session. Any failure changes nothing but using up the state.
+
+use super::{Forget, Stale, StudyError, accounts};
+use crate::auth::oidc::{self, Providers, SignOnError};
+use crate::auth::session;
+use crate::db;
+use crate::db::Pool;
+use crate::db::identities::{FlowRow, NewIdentity};
+use crate::domain::Username;
+
+/// What the password hash of an account made by sign-on holds: no argon2 string, so no
+/// password ever matches it.
+pub const NO_PASSWORD: &str = "!sign-on";
+
+/// Why a sign-on did not sign anyone on. Each leaves the accounts as they were.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// No provider has this key.
+    #[error("There is no such sign-on provider.")]
+    UnknownProvider,
+    /// The provider could not be reached (or answered nonsense).
+    #[error(
+        "The sign-on provider could not be reached. Try again in a while, or log in with your password."
+    )]
+    Unreachable,
+    /// The person declined at the provider.
+    #[error("Sign-on was cancelled at the provider; nothing was changed.")]
+    Denied,
+    /// No login under way matches: a wrong, replayed or expired state, or another browser.
+    #[error(
+        "This sign-on link is not valid (used already, too old, or from another browser). Start again from the login page."
+    )]
+    BadState,
+    /// The provider's answer failed a check.
+    #[error("The sign-on provider's answer could not be verified; nothing was changed.")]
+    Refused,
+    /// The e-mail's domain is not allowed here.
+    #[error("Accounts of this e-mail domain cannot sign on to this site.")]
+    Domain,
+    /// The account is disabled.
+    #[error("This account is disabled; ask an administrator.")]
+    Disabled,
+    /// The identity is linked to another account.
+    #[error("This identity is already linked to another account.")]
+    LinkedElsewhere,
+    /// The store failed.
+    #[error(transparent)]
+    Study(#[from] StudyError),
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        Failure::Study(e.into())
+    }
+}
+
+fn from_sign_on(provider: &str, e: SignOnError) -> Failure {
+    match e {
+        SignOnError::UnknownProvider => Failure::UnknownProvider,
+        SignOnError::Unreachable(why) => {
+            tracing::warn!(%provider, %why, "sign-on provider unreachable");
+            Failure::Unreachable
+        }
+        SignOnError::Refused(why) => {
+            tracing::warn!(%provider, %why, "sign-on refused");
+            Failure::Refused
+        }
+    }
+}
+
+/// Logins under way from one address (a lecture hall behind one NAT signing on at once stays
+/// well inside), and on the whole site: each is a row for ten minutes, so whoever loops on
+/// the login link cannot grow the table without end.
+pub const FLOWS_PER_ADDRESS: i64 = 500;
+/// See [`FLOWS_PER_ADDRESS`].
+pub const FLOWS_IN_ALL: i64 = 50_000;
+
+/// A login sent off to the provider.
+#[derive(Debug)]
+pub struct Started {
+    /// Where to send the browser.
+    pub url: String,
+    /// The value of the browser's flow cookie, which binds the login to it.
+    pub browser_token: String,
+}
+
+/// Starts a login at provider `key` (`link_user`: a signed-in user linking it to their
+/// account; `next`: where to go afterwards, already checked by the caller).
+pub async fn begin(
+    pool: &Pool,
+    providers: &Providers,
+    key: &str,
+    link_user: Option<i64>,
+    next: &str,
+    ip: std::net::IpAddr,
+    now: i64,
+) -> Result<Started, Failure> {
+    let begun = providers
+        .begin(key)
+        .await
+        .map_err(|e| from_sign_on(key, e))?;
+    let browser_token = session::random_token();
+    let flow = FlowRow {
+        state_hash: session::token_hash(&begun.state),
+        browser_hash: session::token_hash(&browser_token),
+        provider: key.to_owned(),
+        nonce: begun.nonce,
+        pkce_verifier: begun.pkce_verifier,
+        link_user_id: link_user,
+        next: next.to_owned(),
+        client: crate::auth::throttle::client_key(ip),
+        expires_at: now + oidc::FLOW_SECONDS,
+    };
+    let mut tx = db::begin_write(pool).await?;
+    let (here, all) = db::identities::flows_under_way(&mut tx, &flow.client, now).await?;
+    if here >= FLOWS_PER_ADDRESS || all >= FLOWS_IN_ALL {
+        return Err(Failure::Study(StudyError::TooManyRequests {
+            retry_after_secs: 60,
+        }));
+    }
+    db::identities::insert_flow(&mut tx, &flow, now).await?;
+    tx.commit().await?;
+    Ok(Started {
+        url: begun.url,
+        browser_token,
+    })
+}
+
+/// What the provider sent back to the callback.
+#[derive(Debug, Default)]
+pub struct Callback<'a> {
+    /// `state`.
+    pub state: Option<&'a str>,
+    /// `code`.
+    pub code: Option<&'a str>,
+    /// `error` (`access_denied` when the person declined).
+    pub error: Option<&'a str>,
+}
+
+/// How a sign-on ended.
+#[derive(Debug)]
+pub enum Done {
+    /// Signed on: a new session.
+    SignedOn {
+        /// The session's token, for the cookie.
+        token: String,
+        /// Where to go (a join link), or None for the decks.
+        next: Option<String>,
+        /// Whether the account was made by this login.
+        created: bool,
+    },
+    /// A signed-in user linked a provider to their account.
+    Linked,
+}
+
+/// Finishes a login: the flow record (taken once, whatever happens next), the provider's
+/// answer, then the account and a new session in one transaction.
+pub async fn complete(
+    pool: &Pool,
+    sessions: &dyn Forget,
+    providers: &Providers,
+    browser_token: Option<&str>,
+    callback: Callback<'_>,
+    now: i64,
+) -> Result<Done, Failure> {
+    let provider_error = |error: &str, provider: &str| {
+        if error == "access_denied" {
+            Failure::Denied
+        } else {
+            tracing::warn!(%provider, %error, "sign-on error from the provider");
+            Failure::Refused
+        }
+    };
+    let Some(state) = callback.state else {
+        // An error answer without the state (some providers drop it on a denial) is still the
+        // provider's answer: nothing to take, nothing to change.
+        return Err(callback
+            .error
+            .map_or(Failure::BadState, |e| provider_error(e, "?")));
+    };
+    let flow = db::identities::take_flow(pool, &session::token_hash(state))
+        .await?
+        .ok_or(Failure::BadState)?;
+    let same_browser = browser_token.is_some_and(|t| session::token_hash(t) == flow.browser_hash);
+    if flow.expires_at <= now || !same_browser {
+        return Err(Failure::BadState);
+    }
+    if let Some(error) = callback.error {
+        return Err(provider_error(error, &flow.provider));
+    }
+    let code = callback.code.ok_or(Failure::Refused)?;
+    let verified = providers
+        .finish(&flow.provider, code, &flow.nonce, &flow.pkce_verifier)
+        .await
+        .map_err(|e| from_sign_on(&flow.provider, e))?;
+    let provider = providers
+        .settings()
+        .provider(&flow.provider)
+        .ok_or(Failure::UnknownProvider)?;
+    if !oidc::domain_allowed(&provider.allowed_domains, verified.email.as_deref()) {
+        return Err(Failure::Domain);
+    }
+    let email = verified.email.as_deref().unwrap_or("");
+    let name = verified.name.as_deref().unwrap_or("");
+    let mut tx = db::begin_write(pool).await?;
+    let known = db::identities::find(&mut *tx, &verified.issuer, &verified.subject).await?;
+    if let Some(user_id) = flow.link_user_id {
+        match known {
+            Some(identity) if identity.user_id != user_id => return Err(Failure::LinkedElsewhere),
+            Some(identity) => {
+                db::identities::seen(&mut *tx, identity.id, email, name, now).await?;
+            }
+            None => {
+                let identity = NewIdentity {
+                    user_id,
+                    provider: &provider.key,
+                    issuer: &verified.issuer,
+                    subject: &verified.subject,
+                    email,
+                    name,
+                };
+                db::identities::insert(&mut *tx, &identity, now).await?;
+                tracing::info!(user_id, provider = %provider.key, "identity linked");
+            }
+        }
+        tx.commit().await?;
+        return Ok(Done::Linked);
+    }
+    let (user_id, created) = match known {
+        Some(identity) => {
+            // The same person, whatever their e-mail or name is now: the account is updated,
+            // never doubled.
+            db::identities::seen(&mut *tx, identity.id, email, name, now).await?;
+            (identity.user_id, false)
+        }
+        None => {
+            let username = free_username(&mut tx, verified.username.as_deref()).await?;
+            let user_id =
+                db::users::create(&mut *tx, username.as_str(), NO_PASSWORD, "student", now).await?;
+            let identity = NewIdentity {
+                user_id,
+                provider: &provider.key,
+                issuer: &verified.issuer,
+                subject: &verified.subject,
+                email,
+                name,
+            };
+            db::identities::insert(&mut *tx, &identity, now).await?;
+            tracing::info!(user_id, %username, provider = %provider.key, "account created by sign-on");
+            (user_id, true)
+        }
+    };
+    let user = db::users::find(&mut *tx, user_id)
+        .await?
+        .ok_or(Failure::Study(StudyError::NotFound))?;
+    if user.disabled {
+        return Err(Failure::Disabled);
+    }
+    // The role follows the provider's groups at every login, the first included, when the
+    // operator mapped any; a site that maps none keeps roles as its admins set them.
+    if !provider.instructor_groups.is_empty() || !provider.admin_groups.is_empty() {
+        let role = oidc::role_for(provider, &verified.groups);
+        if role.as_str() != user.role {
+            db::users::set_role(&mut *tx, user_id, role.as_str()).await?;
+            tracing::info!(
+                user_id,
+                provider = %provider.key,
+                from = %user.role,
+                to = role.as_str(),
+                "role changed by the provider's groups"
+            );
+        }
+    }
+    let token = accounts::open_session(&mut tx, user_id, now).await?;
+    db::identities::remember_session(
+        &mut *tx,
+        &session::token_hash(&token),
+        &provider.key,
+        &verified.id_token,
+    )
+    .await?;
+    tx.commit().await?;
+    sessions.forget(Stale::User(user_id));
+    Ok(Done::SignedOn {
+        token,
+        next: Some(flow.next).filter(|n| !n.is_empty()),
+        created,
+    })
+}
+
+/// A username for a new account from the provider's claim (an e-mail's local part, letters,
+/// digits, `.`, `_` and `-`), made unique with `-2`, `-3` ... when taken.
+async fn free_username(tx: &mut db::Conn, claim: Option<&str>) -> Result<Username, Failure> {
+    let raw = claim.unwrap_or("");
+    let raw = raw.split('@').next().unwrap_or("");
+    let mut base: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .skip_while(|c| !c.is_ascii_alphanumeric())
+        .take(26)
+        .collect();
+    if base.chars().count() < 3 {
+        base = format!("user{base}");
+    }
+    for n in 1..=1000u32 {
+        let candidate = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let Ok(name) = Username::parse(&candidate) else {
+            continue;
+        };
+        if db::users::find_by_username(&mut *tx, name.as_str())
+            .await?
+            .is_none()
+        {
+            return Ok(name);
+        }
+    }
+    Err(Failure::Study(StudyError::Conflict(
+        "No free username was found for this account.".to_owned(),
+    )))
+}
+
+/// Starts linking provider `key` to the signed-in `user_id`'s account (from /account): the
+/// same flow as a login, whose callback links instead of signing on.
+pub async fn begin_link(
+    pool: &Pool,
+    providers: &Providers,
+    key: &str,
+    user_id: i64,
+    ip: std::net::IpAddr,
+    now: i64,
+) -> Result<Started, Failure> {
+    begin(pool, providers, key, Some(user_id), "", ip, now).await
+}
+
+/// An account's name and linked identities, for an admin (the caller checked the role).
+pub async fn account_identities(
+    pool: &Pool,
+    user_id: i64,
+) -> Result<(String, Vec<db::identities::IdentityRow>), StudyError> {
+    let user = db::users::find(pool, user_id)
+        .await?
+        .ok_or(StudyError::NotFound)?;
+    Ok((user.username, db::identities::of_user(pool, user_id).await?))
+}
+
+/// A user's linked identities, oldest first (their own /account, or an admin's view).
+pub async fn identities_of(
+    pool: &Pool,
+    user_id: i64,
+) -> Result<Vec<db::identities::IdentityRow>, StudyError> {
+    Ok(db::identities::of_user(pool, user_id).await?)
+}
+
+/// An admin unlinks identity `identity_id` from `user_id`'s account; its next sign-on there
+/// makes a new account. Not theirs: not found.
+pub async fn unlink(
+    pool: &Pool,
+    admin_id: i64,
+    user_id: i64,
+    identity_id: i64,
+) -> Result<(), StudyError> {
+    let mut tx = db::begin_write(pool).await?;
+    if !db::identities::delete(&mut *tx, user_id, identity_id).await? {
+        return Err(StudyError::NotFound);
+    }
+    tx.commit().await?;
+    tracing::info!(admin_id, user_id, identity_id, "identity unlinked");
+    Ok(())
+}
+
+/// Where a session logging out goes next: the provider's `end_session_endpoint` with the ID
+/// token it signed on with, when it signed on and the provider advertises one. Read before
+/// the session ends (its sign-on record goes with it).
+pub async fn logout_destination(
+    pool: &Pool,
+    providers: &Providers,
+    session_id: i64,
+) -> Result<Option<String>, StudyError> {
+    let Some((provider, id_token)) = db::identities::session_sign_on(pool, session_id).await?
+    else {
+        return Ok(None);
+    };
+    Ok(providers.logout_url(&provider, &id_token).await)
+}

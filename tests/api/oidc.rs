@@ -1,0 +1,673 @@
+//! University sign-on (issue 26) against a real OpenID provider: `oidc-provider-mock`, started
+//! by `scripts/with-oidc`, which exports its issuer as `STUDYHALL_TEST_OIDC_ISSUER`. The flow
+//! is followed by hand: the login link's redirect to the provider, a form post of the `sub`
+//! to its authorization page (as a person would click), and its redirect back to the callback.
+//! The site's public URL is `http://studyhall.test` (behind a proxy, say); the callback's path
+//! and query are replayed on the test server.
+
+use crate::helpers::{PASSWORD, TestApp, client, spawn_app_with};
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use studyhall::auth::oidc::settings::{ProviderSettings, SignOn};
+
+const PUBLIC_URL: &str = "http://studyhall.test";
+
+fn issuer() -> String {
+    std::env::var("STUDYHALL_TEST_OIDC_ISSUER")
+        .expect("STUDYHALL_TEST_OIDC_ISSUER: run the sign-on tests with scripts/with-oidc")
+}
+
+fn provider(issuer: &str) -> ProviderSettings {
+    ProviderSettings {
+        key: "default".to_owned(),
+        issuer: issuer.to_owned(),
+        client_id: "studyhall".to_owned(),
+        client_secret: Some("not-so-secret".to_owned().into()),
+        name: "Sign on with Example University".to_owned(),
+        scopes: vec!["email".to_owned(), "profile".to_owned()],
+        groups_claim: "groups".to_owned(),
+        username_claim: "preferred_username".to_owned(),
+        instructor_groups: Vec::new(),
+        admin_groups: Vec::new(),
+        allowed_domains: Vec::new(),
+    }
+}
+
+/// A server with one provider at `issuer`, changed by `adjust`.
+async fn app_with(issuer: &str, adjust: impl FnOnce(&mut ProviderSettings)) -> TestApp {
+    let mut p = provider(issuer);
+    adjust(&mut p);
+    spawn_app_with(|s| {
+        s.sign_on = SignOn {
+            public_url: Some(PUBLIC_URL.to_owned()),
+            local_login: true,
+            providers: vec![p],
+        };
+    })
+    .await
+}
+
+/// A subject no other test uses (the provider is shared by the whole run).
+fn unique(name: &str) -> String {
+    format!("{name}-{}", hex::encode(rand::random::<[u8; 4]>()))
+}
+
+/// Sets the claims the provider gives `sub`.
+async fn set_user(sub: &str, claims: serde_json::Value) {
+    let response = client()
+        .put(format!("{}/users/{sub}", issuer()))
+        .json(&claims)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .unwrap_or_else(|| panic!("a redirect, not {}", response.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The login link: the redirect to the provider's authorization page.
+async fn start(app: &TestApp) -> String {
+    let response = app.get("/auth/oidc/start?provider=default").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let to = location(&response);
+    assert!(to.starts_with(&issuer()), "{to}");
+    to
+}
+
+/// The provider's answer to a form post on its authorization page: the callback's path and
+/// query on this site.
+async fn at_provider(authorize_url: &str, form: &[(&str, &str)]) -> String {
+    let response = client()
+        .post(authorize_url)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let back = location(&response);
+    back.strip_prefix(PUBLIC_URL)
+        .unwrap_or_else(|| panic!("back to the public URL: {back}"))
+        .to_owned()
+}
+
+/// Signs `sub` on in `app`'s browser: the callback's response.
+async fn sign_on(app: &TestApp, sub: &str) -> reqwest::Response {
+    let authorize = start(app).await;
+    let callback = at_provider(&authorize, &[("sub", sub)]).await;
+    app.get(&callback).await
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap()
+}
+
+async fn role_of(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap()
+}
+
+fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .cookies()
+        .find(|c| c.name() == "studyhall_session")
+        .map(|c| c.value().to_owned())
+        .expect("a session cookie")
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_first_login_makes_a_student_and_later_ones_find_the_same_account() {
+    let app = app_with(&issuer(), |_| {}).await;
+    // Some account exists already, so the new one is not the site's first (its admin).
+    app.other_browser().register_ok("someone").await;
+    let login = app.get_html("/login").await;
+    assert!(
+        login.contains("Sign on with Example University")
+            && login.contains("href=\"/auth/oidc/start?provider=default\""),
+        "the login page has the provider's button"
+    );
+    let register = app.get_html("/register").await;
+    assert!(register.contains("Sign on with Example University"));
+
+    let sub = unique("ada");
+    set_user(
+        &sub,
+        serde_json::json!({"email": "ada@example.edu", "email_verified": true,
+                           "preferred_username": "ada", "name": "Ada L."}),
+    )
+    .await;
+    let first = sign_on(&app, &sub).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&first), "/decks?welcome=1");
+    let first_token = session_cookie(&first);
+    let decks = app.get("/decks").await;
+    assert_eq!(decks.status(), StatusCode::OK, "signed in");
+    let username: String = sqlx::query_scalar(
+        "SELECT u.username FROM users u JOIN identities i ON i.user_id = u.id WHERE i.subject = $1",
+    )
+    .bind(&sub)
+    .fetch_one(app.db().await.reader())
+    .await
+    .unwrap();
+    assert!(username.starts_with("ada"), "{username}");
+    let id = app.user_id(&username).await;
+    assert_eq!(role_of(&app, id).await, "student");
+    let users = count(&app, "SELECT COUNT(*) FROM users").await;
+
+    // The e-mail and name change at the provider: the same account, updated.
+    set_user(
+        &sub,
+        serde_json::json!({"email": "ada.lovelace@example.edu", "email_verified": true,
+                           "preferred_username": "ada.lovelace", "name": "Ada Lovelace"}),
+    )
+    .await;
+    let browser = app.other_browser();
+    let again = sign_on(&browser, &sub).await;
+    assert_eq!(location(&again), "/decks");
+    assert_ne!(session_cookie(&again), first_token, "a new session id");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, users);
+    let (email, name, user_id): (String, String, i64) =
+        sqlx::query_as("SELECT email, name, user_id FROM identities WHERE subject = $1")
+            .bind(&sub)
+            .fetch_one(app.db().await.reader())
+            .await
+            .unwrap();
+    assert_eq!(
+        (email.as_str(), name.as_str(), user_id),
+        ("ada.lovelace@example.edu", "Ada Lovelace", id)
+    );
+    // A second person asking for the same username gets a free one.
+    let other = unique("ada-twin");
+    set_user(&other, serde_json::json!({"preferred_username": "ada"})).await;
+    let twin = sign_on(&app.other_browser(), &other).await;
+    assert_eq!(location(&twin), "/decks?welcome=1");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, users + 1);
+    // No password logs in to a signed-on account.
+    let response = app.other_browser().login(&username, "!sign-on").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_roles_follow_the_groups_at_every_login_the_first_included() {
+    let app = app_with(&issuer(), |p| {
+        p.instructor_groups = vec!["cs7643-staff".to_owned()];
+        p.admin_groups = vec!["it-admins".to_owned()];
+    })
+    .await;
+    app.other_browser().register_ok("someone").await;
+    let sub = unique("grace");
+    set_user(
+        &sub,
+        serde_json::json!({"preferred_username": "grace", "groups": ["students", "cs7643-staff"]}),
+    )
+    .await;
+    let response = sign_on(&app, &sub).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let id: i64 = sqlx::query_scalar("SELECT user_id FROM identities WHERE subject = $1")
+        .bind(&sub)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+    assert_eq!(role_of(&app, id).await, "instructor", "at the first login");
+    assert_eq!(app.get("/classes").await.status(), StatusCode::OK);
+
+    set_user(
+        &sub,
+        serde_json::json!({"preferred_username": "grace", "groups": ["it-admins"]}),
+    )
+    .await;
+    sign_on(&app.other_browser(), &sub).await;
+    assert_eq!(role_of(&app, id).await, "admin");
+
+    set_user(
+        &sub,
+        serde_json::json!({"preferred_username": "grace", "groups": ["students"]}),
+    )
+    .await;
+    let browser = app.other_browser();
+    sign_on(&browser, &sub).await;
+    assert_eq!(role_of(&app, id).await, "student", "the group is gone");
+    assert_eq!(
+        browser.get("/admin/users").await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+/// The failure page, and nothing written: no account, no identity, no session.
+async fn assert_refused(
+    app: &TestApp,
+    response: reqwest::Response,
+    status: StatusCode,
+    says: &str,
+) {
+    assert_eq!(response.status(), status);
+    assert!(
+        response.cookies().all(|c| c.name() != "studyhall_session"),
+        "no session"
+    );
+    let body = response.text().await.unwrap();
+    assert!(body.contains(says), "{body}");
+    assert!(body.contains("href=\"/login\""), "{body}");
+    assert_eq!(count(app, "SELECT COUNT(*) FROM identities").await, 0);
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_failures_are_clear_and_change_nothing() {
+    let app = app_with(&issuer(), |p| {
+        p.allowed_domains = vec!["example.edu".to_owned()];
+    })
+    .await;
+    app.other_browser().register_ok("someone").await;
+    let users = count(&app, "SELECT COUNT(*) FROM users").await;
+
+    // Consent denied at the provider.
+    let authorize = start(&app).await;
+    let back = at_provider(&authorize, &[("action", "deny")]).await;
+    assert!(back.contains("error=access_denied"), "{back}");
+    let response = app.get(&back).await;
+    assert_refused(&app, response, StatusCode::BAD_REQUEST, "cancelled").await;
+
+    // The same as most providers send it, with the state: the login under way is used up.
+    let authorize = start(&app).await;
+    let state = url::Url::parse(&authorize)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let denied = format!("/auth/oidc/callback?error=access_denied&state={state}");
+    let response = app.get(&denied).await;
+    assert_refused(&app, response, StatusCode::BAD_REQUEST, "cancelled").await;
+    let response = app.get(&denied).await;
+    assert_refused(&app, response, StatusCode::BAD_REQUEST, "used already").await;
+
+    // A disallowed e-mail domain.
+    let outsider = unique("mallory");
+    set_user(
+        &outsider,
+        serde_json::json!({"email": "mallory@evil.example", "email_verified": true}),
+    )
+    .await;
+    let response = sign_on(&app, &outsider).await;
+    assert_refused(&app, response, StatusCode::FORBIDDEN, "e-mail domain").await;
+
+    // The callback in another browser (a login not bound to it), then replayed in the right
+    // one: the first use took the state.
+    let sub = unique("alan");
+    set_user(
+        &sub,
+        serde_json::json!({"email": "alan@example.edu", "email_verified": true}),
+    )
+    .await;
+    let authorize = start(&app).await;
+    let callback = at_provider(&authorize, &[("sub", &sub)]).await;
+    let response = app.other_browser().get(&callback).await;
+    assert_refused(&app, response, StatusCode::BAD_REQUEST, "another browser").await;
+    let response = app.get(&callback).await;
+    assert_refused(&app, response, StatusCode::BAD_REQUEST, "used already").await;
+
+    // A made-up state, and none at all.
+    let response = app.get("/auth/oidc/callback?code=x&state=forged").await;
+    assert_refused(&app, response, StatusCode::BAD_REQUEST, "not valid").await;
+    let response = app.get("/auth/oidc/callback?code=x").await;
+    assert_refused(&app, response, StatusCode::BAD_REQUEST, "not valid").await;
+
+    // An unknown provider.
+    let response = app.get("/auth/oidc/start?provider=elsewhere").await;
+    assert_refused(
+        &app,
+        response,
+        StatusCode::NOT_FOUND,
+        "no such sign-on provider",
+    )
+    .await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, users);
+
+    // A disabled account: signed on once, disabled, refused at the next.
+    let response = sign_on(&app, &sub).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let id: i64 = sqlx::query_scalar("SELECT user_id FROM identities WHERE subject = $1")
+        .bind(&sub)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+    studyhall::db::users::set_disabled(app.db().await.writer(), id, true)
+        .await
+        .unwrap();
+    let browser = app.other_browser();
+    let response = sign_on(&browser, &sub).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("disabled"));
+    assert_eq!(
+        browser.get("/decks").await.status(),
+        StatusCode::SEE_OTHER,
+        "not signed in"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_an_issuer_other_than_the_one_published_is_refused() {
+    // The provider publishes its issuer without the trailing slash; discovery must match it
+    // exactly.
+    let app = app_with(&format!("{}/", issuer()), |_| {}).await;
+    let response = app.get("/auth/oidc/start?provider=default").await;
+    assert_refused(
+        &app,
+        response,
+        StatusCode::BAD_REQUEST,
+        "could not be verified",
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_a_login_started_on_one_server_finishes_on_another() {
+    let app = app_with(&issuer(), |_| {}).await;
+    let second = app.second_server().await;
+    let sub = unique("barbara");
+    set_user(&sub, serde_json::json!({"preferred_username": "barbara"})).await;
+    let authorize = start(&app).await;
+    let callback = at_provider(&authorize, &[("sub", &sub)]).await;
+    let response = second.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/decks").await.status(), StatusCode::OK);
+    assert_eq!(second.get("/decks").await.status(), StatusCode::OK);
+}
+
+/// Needs no provider: one that cannot be reached leaves the login page and passwords working.
+#[tokio::test]
+async fn oidc_an_unreachable_provider_says_so_and_passwords_still_work() {
+    // Port 9 (discard) on the loopback: nothing listens there.
+    let app = app_with("http://127.0.0.1:9", |_| {}).await;
+    let response = app.get("/auth/oidc/start?provider=default").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("could not be reached"), "{body}");
+    assert!(body.contains("log in with your password"), "{body}");
+    app.register_ok("ursula").await;
+    let browser = app.other_browser();
+    assert_eq!(
+        browser.login("ursula", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(browser.get("/decks").await.status(), StatusCode::OK);
+}
+
+/// Needs no provider: `local_login = off` keeps passwords for admins only (the break-glass
+/// account) and closes registration; the sign-on buttons stay.
+#[tokio::test]
+async fn oidc_local_login_off_leaves_passwords_to_admins() {
+    let mut app = app_with("http://127.0.0.1:9", |_| {}).await;
+    app.register_ok("root").await; // the first account: admin
+    app.other_browser().register_ok("student").await;
+    app.settings.sign_on.local_login = false;
+    let app = app.restart().await;
+    let browser = app.other_browser();
+    let response = browser.login("student", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Password login is off")
+    );
+    assert_eq!(browser.get("/decks").await.status(), StatusCode::SEE_OTHER);
+    assert!(
+        !browser
+            .get_html("/register")
+            .await
+            .contains("name=\"password\"")
+    );
+    let response = browser
+        .submit(
+            "/login",
+            "/register",
+            &[
+                ("username", "newcomer"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let admin = app.other_browser();
+    assert_eq!(
+        admin.login("root", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(admin.get("/admin/users").await.status(), StatusCode::OK);
+    assert!(
+        app.other_browser()
+            .get_html("/login")
+            .await
+            .contains("Sign on with Example University")
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_a_signed_in_user_links_a_provider_and_an_admin_unlinks_it() {
+    let app = app_with(&issuer(), |_| {}).await;
+    app.register_ok("root").await; // the site's admin
+    let user = app.other_browser();
+    user.register_ok("katherine").await;
+    let id = app.user_id("katherine").await;
+    let account = user.get_html("/account").await;
+    assert!(account.contains("id=\"identities\""), "the sign-on panel");
+    assert!(account.contains("No institution account is linked"));
+
+    // Linking: a CSRF-checked form on /account, off to the provider and back.
+    let sub = unique("katherine");
+    set_user(
+        &sub,
+        serde_json::json!({"email": "kj@example.edu", "email_verified": true, "name": "K. J."}),
+    )
+    .await;
+    let response = user
+        .submit(
+            "/account",
+            "/account/identities/link",
+            &[("provider", "default")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let authorize = location(&response);
+    let callback = at_provider(&authorize, &[("sub", &sub)]).await;
+    let response = user.get(&callback).await;
+    assert_eq!(location(&response), "/account?saved=linked");
+    assert!(user.get_html("/account").await.contains("kj@example.edu"));
+    let users = count(&app, "SELECT COUNT(*) FROM users").await;
+
+    // Signing on now opens katherine's account, in a fresh browser.
+    let browser = app.other_browser();
+    assert_eq!(location(&sign_on(&browser, &sub).await), "/decks");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, users);
+    let (who,): (i64,) = sqlx::query_as("SELECT user_id FROM identities WHERE subject = $1")
+        .bind(&sub)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+    assert_eq!(who, id);
+
+    // Another account cannot take the same identity.
+    let other = app.other_browser();
+    other.register_ok("mallory").await;
+    let response = other
+        .submit(
+            "/account",
+            "/account/identities/link",
+            &[("provider", "default")],
+        )
+        .await;
+    let callback = at_provider(&location(&response), &[("sub", &sub)]).await;
+    let response = other.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM identities").await, 1);
+
+    // The admin sees it and unlinks it; a student may do neither.
+    let page = app.get_html(&format!("/admin/users/{id}/identities")).await;
+    assert!(
+        page.contains(&sub) && page.contains("kj@example.edu"),
+        "{page}"
+    );
+    let identity: i64 = sqlx::query_scalar("SELECT id FROM identities WHERE subject = $1")
+        .bind(&sub)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+    let unlink = format!("/admin/users/{id}/identities/{identity}/unlink");
+    assert_eq!(
+        user.get(&format!("/admin/users/{id}/identities"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        user.submit("/account", &unlink, &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let wrong_user = format!("/admin/users/{}/identities/{identity}/unlink", id + 1000);
+    assert_eq!(
+        app.submit("/admin/users", &wrong_user, &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let response = app.submit("/admin/users", &unlink, &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM identities").await, 0);
+    assert!(
+        app.get_html(&format!("/admin/users/{id}/identities"))
+            .await
+            .contains("id=\"no-identities\"")
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_logout_ends_the_session_here_and_at_the_provider() {
+    let app = app_with(&issuer(), |_| {}).await;
+    let sub = unique("hedy");
+    set_user(&sub, serde_json::json!({"preferred_username": "hedy"})).await;
+    let signed_on = sign_on(&app, &sub).await;
+    assert_eq!(signed_on.status(), StatusCode::SEE_OTHER);
+    let response = app.submit("/decks", "/logout", &[]).await;
+    // A page that sends the browser on at once (a redirect would break the form's
+    // `form-action 'self'`), with a link.
+    assert_eq!(response.status(), StatusCode::OK);
+    let refresh = response.headers()["refresh"].to_str().unwrap().to_owned();
+    let page = response.text().await.unwrap();
+    let href = page
+        .split("id=\"provider-logout\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|h| html_escape::decode_html_entities(h).into_owned())
+        .expect("the link");
+    let to = url::Url::parse(refresh.strip_prefix("0; url=").expect("at once")).unwrap();
+    assert_eq!(url::Url::parse(&href).unwrap(), to, "{page}");
+    assert!(
+        to.as_str()
+            .starts_with(&format!("{}/oauth2/end_session", issuer())),
+        "{to}"
+    );
+    let query: std::collections::HashMap<String, String> = to.query_pairs().into_owned().collect();
+    assert_eq!(query["post_logout_redirect_uri"], format!("{PUBLIC_URL}/"));
+    assert_eq!(query["client_id"], "studyhall");
+    let hint = &query["id_token_hint"];
+    assert_eq!(hint.split('.').count(), 3, "a JWT: {hint}");
+    assert_eq!(
+        app.get("/decks").await.status(),
+        StatusCode::SEE_OTHER,
+        "logged out here"
+    );
+    // The provider's confirmation sends the browser back to the site.
+    let page = client().get(to.as_str()).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let confirmed = client()
+        .post(format!("{}/oauth2/end_session/confirm", issuer()))
+        .form(&[("redirect_uri", query["post_logout_redirect_uri"].as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&confirmed), format!("{PUBLIC_URL}/"));
+
+    // A password session logs out here only.
+    let local = app.other_browser();
+    local.register_ok("local-user").await;
+    let response = local.submit("/decks", "/logout", &[]).await;
+    assert_eq!(location(&response), "/login");
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_a_class_join_link_survives_the_sign_on() {
+    let app = app_with(&issuer(), |_| {}).await;
+    let login = app.get_html("/login?next=/classes/join/ABCD234567").await;
+    assert!(
+        login.contains("/auth/oidc/start?provider=default&amp;next=/classes/join/ABCD234567"),
+        "the button carries the join link: {login}"
+    );
+    let sub = unique("joan");
+    set_user(&sub, serde_json::json!({"preferred_username": "joan"})).await;
+    let response = app
+        .get("/auth/oidc/start?provider=default&next=/classes/join/ABCD234567")
+        .await;
+    let callback = at_provider(&location(&response), &[("sub", &sub)]).await;
+    let response = app.get(&callback).await;
+    assert_eq!(location(&response), "/classes/join/ABCD234567");
+    // Anywhere else is dropped, as the password login drops it.
+    let other = unique("joan-b");
+    let browser = app.other_browser();
+    let response = browser
+        .get("/auth/oidc/start?provider=default&next=//evil.example/x")
+        .await;
+    let callback = at_provider(&location(&response), &[("sub", &other)]).await;
+    assert_eq!(location(&browser.get(&callback).await), "/decks?welcome=1");
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_logins_under_way_are_capped_per_address() {
+    use studyhall::study::sso::FLOWS_PER_ADDRESS;
+    let app = app_with(&issuer(), |_| {}).await;
+    let client = studyhall::auth::throttle::client_key("127.0.0.1".parse().unwrap());
+    let far = app.clock().now().as_second() + 600;
+    for i in 0..FLOWS_PER_ADDRESS - 1 {
+        sqlx::query(
+            "INSERT INTO sign_on_flows (state_hash, browser_hash, provider, nonce, pkce_verifier,
+                                        client, expires_at)
+             VALUES ($1, $1, 'default', 'n', 'v', $2, $3)",
+        )
+        .bind(format!("state-{i}").into_bytes())
+        .bind(&client)
+        .bind(far)
+        .execute(app.db().await.writer())
+        .await
+        .unwrap();
+    }
+    start(&app).await;
+    let response = app.get("/auth/oidc/start?provider=default").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM sign_on_flows").await,
+        FLOWS_PER_ADDRESS
+    );
+}
