@@ -196,6 +196,14 @@ const KEYS: &[&str] = &[
     "postgres.pool_size",
     "postgres.password",
     "sqlite.readers",
+    // Mail (issue 27): `src/mail/settings.rs`.
+    "smtp_host",
+    "smtp_port",
+    "smtp_tls",
+    "smtp_user",
+    "smtp_password",
+    "smtp_from",
+    "public_url",
 ];
 
 /// Older names of variables, still read when the new one is not set.
@@ -224,6 +232,13 @@ struct Layered {
     max_connections: u32,
     postgres: PostgresLayer,
     sqlite: SqliteLayer,
+    smtp_host: Option<String>,
+    smtp_port: Option<String>,
+    smtp_tls: Option<String>,
+    smtp_user: Option<String>,
+    smtp_password: Option<SecretString>,
+    smtp_from: Option<String>,
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -384,6 +399,8 @@ pub struct Settings {
     pub timeouts: Timeouts,
     /// The most connections open at once (lowered to fit the open-file limit).
     pub max_connections: usize,
+    /// Where mail goes (None: no SMTP server, every mail feature hidden).
+    pub mail: Option<crate::mail::MailSettings>,
 }
 
 /// The settings file read when none is named.
@@ -470,6 +487,7 @@ impl Settings {
             clock: Clock::system(),
             timeouts: Timeouts::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            mail: None,
         }
     }
 }
@@ -525,7 +543,19 @@ impl Layered {
                 .with_password(password)
                 .map_err(|message| invalid("postgres.password", &message))?;
         }
+        let mail = crate::mail::settings::MailLayer {
+            smtp_host: self.smtp_host,
+            smtp_port: self.smtp_port,
+            smtp_tls: self.smtp_tls,
+            smtp_user: self.smtp_user,
+            smtp_password: self.smtp_password,
+            smtp_from: self.smtp_from,
+            public_url: self.public_url,
+        }
+        .check()
+        .map_err(|(key, message)| invalid(key, &message))?;
         Ok(Settings {
+            mail,
             bind: self.bind,
             database,
             pool_sizes: PoolSizes {
@@ -588,6 +618,9 @@ impl fmt::Display for Settings {
             duration_text(t.disconnect)
         )?;
         writeln!(f, "max_connections = {}", self.max_connections)?;
+        if let Some(mail) = &self.mail {
+            write!(f, "{mail}")?;
+        }
         writeln!(f, "\n[postgres]\npool_size = {}", self.pool_sizes.postgres)?;
         if had_password {
             writeln!(f, "# password: set, and never printed")?;

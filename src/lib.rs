@@ -14,6 +14,7 @@ pub mod db;
 pub mod domain;
 pub mod import;
 pub mod jobs;
+pub mod mail;
 pub mod math;
 pub mod practice;
 pub mod srs;

@@ -15,6 +15,7 @@
 //! movable clock: the tests move the site's clock by days, which must not make a running
 //! job's lease look expired.
 
+pub mod mail;
 mod progress;
 mod queue;
 mod runner;

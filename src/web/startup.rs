@@ -56,6 +56,8 @@ pub struct AppState {
     pub fits: std::sync::Arc<crate::study::fits::FitJobs>,
     /// The key signing pre-login CSRF tokens, the same on every server of the site.
     pub csrf_key: crate::auth::csrf_key::AnonKey,
+    /// Mail (None without SMTP settings: every mail feature hidden).
+    pub mail: Option<crate::mail::Site>,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ pub struct Application {
     db: Db,
     limits: open_files::ConnectionLimits,
     jobs: crate::jobs::RunnerHandle,
+    mail: Option<crate::jobs::mail::SenderHandle>,
 }
 
 impl Application {
@@ -111,7 +114,23 @@ impl Application {
             fits: std::sync::Arc::new(crate::study::fits::FitJobs::new(jobs.clone())),
             grader: Grader::spawn(db.clone(), settings.max_interval_days),
             csrf_key: crate::auth::csrf_key::AnonKey::load_or_create(db.writer()).await?,
+            mail: settings.mail.as_ref().map(crate::mail::Site::of),
         });
+        // Mail (src/jobs/mail.rs): this server sends its share of the outbox.
+        let mail = match &settings.mail {
+            Some(mail) => {
+                let transport = std::sync::Arc::new(crate::mail::smtp::Smtp::new(mail)?);
+                Some(
+                    crate::jobs::mail::Sender::new(
+                        db.clone(),
+                        transport,
+                        crate::jobs::instance_id(),
+                    )
+                    .spawn(),
+                )
+            }
+            None => None,
+        };
         // Background jobs (src/jobs): this server takes its share of the site's queue.
         let fits = crate::study::fits::FitContext {
             db: db.clone(),
@@ -238,6 +257,7 @@ impl Application {
             db,
             limits,
             jobs,
+            mail,
         })
     }
 
@@ -262,6 +282,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.jobs.stop().await;
+        if let Some(mail) = self.mail {
+            mail.stop().await;
+        }
         self.db.close().await;
         result
     }

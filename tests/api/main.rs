@@ -23,6 +23,7 @@ mod hostile_imports;
 mod hostile_tex;
 mod jobs;
 mod learner;
+mod mail_outbox;
 mod many_courses;
 mod migrate_to;
 mod migrations;
