@@ -28,7 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Template)]
 #[template(path = "account/show.html")]
-struct AccountPage {
+pub(super) struct AccountPage {
     nav: Nav,
     role: &'static str,
     time_zone: String,
@@ -44,6 +44,8 @@ struct AccountPage {
     password_errors: Vec<String>,
     preference_errors: Vec<String>,
     own_fit: OwnFitView,
+    /// The e-mail address part (`templates/account/_email.html`), None without mail.
+    pub(super) email: Option<super::mail::EmailView>,
 }
 
 /// The student's own FSRS parameters, as the account page shows them.
@@ -73,11 +75,12 @@ struct SavedFitView {
 }
 
 /// The account page of `user`, with their own fit read from the database.
-async fn account_page(
+pub(super) async fn account_page(
     state: &crate::web::startup::AppState,
     user: &CurrentUser,
 ) -> Result<AccountPage, AppError> {
     let mut account = AccountPage::of(user);
+    account.email = super::mail::email_view(state, user).await?;
     let own = preferences::own_fit(state.db.reader(), user.id).await?;
     account.own_fit = OwnFitView {
         reviews: own.reviews,
@@ -154,6 +157,7 @@ impl AccountPage {
             password_errors: Vec::new(),
             preference_errors: Vec::new(),
             own_fit: OwnFitView::default(),
+            email: None,
         }
     }
 }
@@ -194,6 +198,11 @@ async fn show_account(
     account.notice = match query.saved.as_deref() {
         Some("password") => Some("Your password was changed; your other sessions were logged out."),
         Some("preferences") => Some("Your study preferences were saved."),
+        Some("email") => Some(
+            "A link to confirm your e-mail address is on its way; nothing else is sent to it \
+             until you open it.",
+        ),
+        Some("email-removed") => Some("Your e-mail address was removed."),
         Some("scheduler") => {
             Some("Your scheduler was saved, and every card you studied was rescheduled with it.")
         }

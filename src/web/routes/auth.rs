@@ -36,6 +36,8 @@ struct LoginPage {
     registration_open: bool,
     /// Where to go once logged in (a class's join link), if not the decks.
     next: Option<String>,
+    /// Whether the password reset by e-mail is on (the "Forgot" link).
+    forgot: bool,
 }
 
 impl LoginPage {
@@ -132,7 +134,7 @@ struct RegisterForm {
 struct Empty {}
 
 /// Renders an anonymous form page, setting the pre-login CSRF cookie when the browser has none.
-fn anonymous_page(
+pub(super) fn anonymous_page(
     req: &HttpRequest,
     state: &AppState,
     status: StatusCode,
@@ -184,6 +186,7 @@ async fn show_login(
             username: String::new(),
             error: None,
             registration_open: open,
+            forgot: state.mail.is_some(),
             next,
         }
         .render()
@@ -225,6 +228,7 @@ async fn log_in(
                     username: form.username,
                     error: Some(message),
                     registration_open: open,
+                    forgot: state.mail.is_some(),
                     next: safe_next(&form.next),
                 }
                 .render()

@@ -1,0 +1,476 @@
+//! Mail (issue 27) through the real server: the address on /account confirmed by a link, the
+//! password reset by e-mail, and nothing of it without SMTP settings.
+//!
+//! Most tests read the links from the outbox table (the messages as the sender will send
+//! them), so they run under plain `cargo test` and on PostgreSQL. The tests named
+//! `smtp_...` need a real SMTP server: `scripts/with-smtp` starts aiosmtpd and runs them; they
+//! read the messages it received from its maildir, and follow their links against the app.
+
+use crate::helpers::{PASSWORD, TestApp, csrf_in, spawn_app, spawn_app_with};
+use reqwest::StatusCode;
+use std::time::Duration;
+use studyhall::mail::{MailSettings, Tls};
+
+/// The site's public address in messages (the tests swap it for the app's own).
+const PUBLIC: &str = "http://studyhall.test";
+
+/// Mail settings sending to `port` on the loopback interface, in plain text.
+fn settings(port: u16) -> MailSettings {
+    MailSettings {
+        host: "127.0.0.1".to_owned(),
+        port,
+        tls: Tls::None,
+        user: None,
+        password: None,
+        from: "studyhall <noreply@studyhall.test>".to_owned(),
+        public_url: PUBLIC.to_owned(),
+    }
+}
+
+/// An app whose mail goes to a port nothing listens on: the messages wait in the outbox,
+/// where these tests read them.
+async fn app_with_outbox() -> TestApp {
+    spawn_app_with(|s| s.mail = Some(settings(9))).await
+}
+
+/// The newest message of `kind` to `to` in the outbox: (subject, text).
+async fn newest(app: &TestApp, to: &str, kind: &str) -> Option<(String, String)> {
+    sqlx::query_as(
+        "SELECT subject, body_text FROM outbox WHERE to_address = $1 AND kind = $2
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(to)
+    .bind(kind)
+    .fetch_optional(app.db().await.reader())
+    .await
+    .unwrap()
+}
+
+async fn count_messages(app: &TestApp, to: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE to_address = $1")
+        .bind(to)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap()
+}
+
+/// The first link to the site in `text`, as a path on the app.
+fn link_in(text: &str) -> String {
+    let start = text.find(PUBLIC).expect("a link to the site") + PUBLIC.len();
+    text[start..]
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+}
+
+async fn set_address(app: &TestApp, address: &str) -> reqwest::Response {
+    app.submit("/account", "/account/email", &[("address", address)])
+        .await
+}
+
+async fn confirmed_address(app: &TestApp, name: &str, address: &str) {
+    app.register_ok(name).await;
+    let response = set_address(app, address).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, text) = newest(app, address, "confirm")
+        .await
+        .expect("a confirmation");
+    let page = app.get_html(&link_in(&text)).await;
+    assert!(page.contains("id=\"email-confirmed\""), "{page}");
+}
+
+async fn ask_reset(browser: &TestApp, name: &str) -> (StatusCode, String) {
+    let response = browser
+        .submit("/password/forgot", "/password/forgot", &[("name", name)])
+        .await;
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+async fn choose(browser: &TestApp, link: &str, new: &str) -> reqwest::Response {
+    let page = browser.get(link).await;
+    let html = page.text().await.unwrap();
+    let token = link.split("token=").nth(1).unwrap_or_default().to_owned();
+    let csrf = if html.contains("csrf_token") {
+        csrf_in(&html)
+    } else {
+        csrf_in(&browser.get_html("/password/forgot").await)
+    };
+    browser
+        .post_form(
+            "/password/reset",
+            &[
+                ("csrf_token", &csrf),
+                ("token", &token),
+                ("new", new),
+                ("confirm", new),
+            ],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn without_smtp_settings_no_mail_feature_shows_or_answers() {
+    let app = spawn_app().await;
+    let login = app.get_html("/login").await;
+    assert!(!login.contains("Forgot"), "{login}");
+    app.register_ok("nomail").await;
+    let account = app.get_html("/account").await;
+    assert!(!account.contains("id=\"email\""));
+    for path in [
+        "/password/forgot",
+        "/password/reset?token=x",
+        "/account/email/confirm?token=x",
+    ] {
+        assert_eq!(
+            app.get(path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_address_is_confirmed_by_a_single_use_link_and_shown_only_to_its_owner() {
+    let app = app_with_outbox().await;
+    assert!(
+        app.get_html("/login")
+            .await
+            .contains(">Forgot your password?<")
+    );
+    app.register_ok("ana").await;
+    for bad in [
+        "not-an-address",
+        "ana@example.org\r\nBcc: eve@example.org",
+        "Ana <ana@example.org>",
+        "ana@example.org, eve@example.org",
+    ] {
+        let response = set_address(&app, bad).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad:?}"
+        );
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("not an e-mail address")
+        );
+    }
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox")
+            .fetch_one(app.db().await.reader())
+            .await
+            .unwrap(),
+        0,
+        "bad input sends nothing"
+    );
+    let response = set_address(&app, "ana@example.org").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let account = app.get_html("/account").await;
+    assert!(
+        account.contains("ana@example.org: not confirmed yet"),
+        "{account}"
+    );
+    let (subject, text) = newest(&app, "ana@example.org", "confirm").await.unwrap();
+    assert!(subject.contains("confirm your e-mail address"));
+    assert!(text.contains("\"ana\"") && text.contains("You got this message because"));
+    let link = link_in(&text);
+    let token = link.split("token=").nth(1).unwrap();
+    // Only the token's hash is stored.
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_tokens WHERE token_hash = $1")
+        .bind(token)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    // From another browser, not signed in: it works, once.
+    let other = app.other_browser();
+    assert!(
+        other
+            .get_html(&link)
+            .await
+            .contains("id=\"email-confirmed\"")
+    );
+    let again = other.get(&link).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        app.get_html("/account")
+            .await
+            .contains("ana@example.org: confirmed.")
+    );
+    // A forged token does nothing.
+    let forged = other
+        .get("/account/email/confirm?token=0000000000000000000000000000000000000000000000000000000000000000")
+        .await;
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    // Another student sees none of it.
+    other.register_ok("bea").await;
+    for page in ["/account", "/decks", "/classes"] {
+        assert!(
+            !other.get_html(page).await.contains("ana@example.org"),
+            "{page}"
+        );
+    }
+    // A changed address needs its own confirmation; the old link cannot confirm it.
+    set_address(&app, "ana@uni.example.edu").await;
+    assert!(
+        app.get_html("/account")
+            .await
+            .contains("ana@uni.example.edu: not confirmed yet")
+    );
+}
+
+#[tokio::test]
+async fn a_reset_link_works_once_within_the_hour_and_ends_every_session() {
+    let app = app_with_outbox().await;
+    confirmed_address(&app, "carla", "carla@example.org").await;
+    let phone = app.other_browser();
+    assert_eq!(
+        phone.login("carla", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let stranger = app.other_browser();
+    // The same answer whether or not the account exists.
+    let (status, known) = ask_reset(&stranger, "carla").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, unknown) = ask_reset(&stranger, "nobody-here").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, by_address) = ask_reset(&stranger, "Carla@Example.org").await;
+    assert_eq!(status, StatusCode::OK);
+    for page in [&known, &unknown, &by_address] {
+        assert!(page.contains("id=\"reset-sent\""));
+    }
+    let strip = |p: &str| {
+        p.lines()
+            .filter(|l| !l.contains("csrf"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&known), strip(&unknown));
+    assert_eq!(
+        count_messages(&app, "carla@example.org").await,
+        3,
+        "one confirm, two resets"
+    );
+    // Only the newest link works.
+    let (_, newest_text) = newest(&app, "carla@example.org", "reset").await.unwrap();
+    let newest_link = link_in(&newest_text);
+    let older: String =
+        sqlx::query_scalar("SELECT body_text FROM outbox WHERE kind = 'reset' ORDER BY id LIMIT 1")
+            .fetch_one(app.db().await.reader())
+            .await
+            .unwrap();
+    let older_link = link_in(&older);
+    assert_ne!(older_link, newest_link);
+    assert_eq!(
+        stranger.get(&older_link).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let form = stranger.get_html(&newest_link).await;
+    assert!(form.contains("carla"));
+    // A weak password is refused and the link still works.
+    let weak = choose(&stranger, &newest_link, "short").await;
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let done = choose(&stranger, &newest_link, "a brand new passphrase").await;
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("id=\"reset-done\""));
+    // Used once: refused after.
+    assert_eq!(
+        stranger.get(&newest_link).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let twice = choose(&stranger, &newest_link, "yet another passphrase").await;
+    assert_eq!(twice.status(), StatusCode::BAD_REQUEST);
+    // Every session ended.
+    for browser in [&app, &phone] {
+        let response = browser.get("/account").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
+    assert_eq!(
+        stranger.login("carla", PASSWORD).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        stranger
+            .login("carla", "a brand new passphrase")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn a_reset_link_is_void_after_an_hour_and_after_a_password_change() {
+    let app = app_with_outbox().await;
+    confirmed_address(&app, "dora", "dora@example.org").await;
+    let stranger = app.other_browser();
+    ask_reset(&stranger, "dora").await;
+    let (_, text) = newest(&app, "dora@example.org", "reset").await.unwrap();
+    let link = link_in(&text);
+    app.clock().advance(3599);
+    assert_eq!(stranger.get(&link).await.status(), StatusCode::OK);
+    app.clock().advance(2);
+    assert_eq!(stranger.get(&link).await.status(), StatusCode::BAD_REQUEST);
+    // A new link, then a password change on the account page: the link is void.
+    ask_reset(&stranger, "dora").await;
+    let (_, text) = newest(&app, "dora@example.org", "reset").await.unwrap();
+    let link = link_in(&text);
+    assert_eq!(stranger.get(&link).await.status(), StatusCode::OK);
+    let changed = app
+        .submit(
+            "/account",
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "changed passphrase here"),
+                ("confirm", "changed passphrase here"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stranger.get(&link).await.status(), StatusCode::BAD_REQUEST);
+    let refused = choose(&stranger, &link, "a brand new passphrase").await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn reset_requests_are_throttled_per_address_and_capped_per_account() {
+    let app = app_with_outbox().await;
+    confirmed_address(&app, "emil", "emil@example.org").await;
+    let stranger = app.other_browser();
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(ask_reset(&stranger, "emil").await.0);
+    }
+    assert!(
+        statuses[..5].iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let resets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'reset'")
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+    assert_eq!(resets, 3, "at most three an hour reach one account");
+}
+
+// ---- against a real SMTP server (scripts/with-smtp) ----
+
+/// The SMTP server's port and maildir, from `scripts/with-smtp`.
+fn smtp_server() -> (u16, std::path::PathBuf) {
+    let port = std::env::var("STUDYHALL_TEST_SMTP_PORT")
+        .expect("needs an SMTP server: run under scripts/with-smtp")
+        .parse()
+        .unwrap();
+    let dir = std::env::var("STUDYHALL_TEST_MAILDIR").unwrap();
+    (port, dir.into())
+}
+
+/// The messages in the maildir to `to`, raw, waiting up to 15 s for `count` of them.
+async fn delivered(dir: &std::path::Path, to: &str, count: usize) -> Vec<String> {
+    for _ in 0..150 {
+        let mut found = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                let unfolded = raw.replace("\r\n", "\n");
+                if unfolded
+                    .lines()
+                    .take_while(|l| !l.is_empty())
+                    .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
+                {
+                    found.push(unfolded);
+                }
+            }
+        }
+        if found.len() >= count {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {count} messages reached {to}");
+}
+
+/// A header's value in a raw message.
+fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    raw.lines().take_while(|l| !l.is_empty()).find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// The body with quoted-printable soft breaks and `=3D` undone.
+fn decoded(raw: &str) -> String {
+    raw.replace("=\n", "").replace("=3D", "=")
+}
+
+#[tokio::test]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_mail_confirm_and_reset_arrive_once_with_their_headers_and_working_links() {
+    let (port, dir) = smtp_server();
+    let app = spawn_app_with(|s| s.mail = Some(settings(port))).await;
+    let tag = hex::encode(rand::random::<[u8; 4]>());
+    let address = format!("fay-{tag}@example.org");
+    app.register_ok("fay").await;
+    assert_eq!(
+        set_address(&app, &address).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let messages = delivered(&dir, &address, 1).await;
+    let raw = &messages[0];
+    assert_eq!(
+        header(raw, "From"),
+        Some("studyhall <noreply@studyhall.test>")
+    );
+    assert!(
+        header(raw, "Subject")
+            .unwrap()
+            .contains("confirm your e-mail address")
+    );
+    assert!(
+        header(raw, "Message-ID")
+            .unwrap()
+            .ends_with("@studyhall.test>")
+    );
+    assert!(
+        header(raw, "List-Unsubscribe").is_none(),
+        "a confirmation is not a list"
+    );
+    assert!(raw.contains("multipart/alternative") && raw.contains("text/html"));
+    let link = link_in(&decoded(raw));
+    assert!(app.get_html(&link).await.contains("id=\"email-confirmed\""));
+    // The password reset, from the login page's link.
+    let stranger = app.other_browser();
+    let login = stranger.get_html("/login").await;
+    assert!(login.contains("href=\"/password/forgot\""));
+    ask_reset(&stranger, &address).await;
+    let messages = delivered(&dir, &address, 2).await;
+    let reset = messages
+        .iter()
+        .find(|m| header(m, "Subject").is_some_and(|s| s.contains("reset your password")))
+        .expect("the reset message");
+    let link = link_in(&decoded(reset));
+    let done = choose(&stranger, &link, "a brand new passphrase").await;
+    assert_eq!(done.status(), StatusCode::OK);
+    assert_eq!(stranger.get(&link).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        stranger
+            .login("fay", "a brand new passphrase")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    // Each arrived once.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(delivered(&dir, &address, 2).await.len(), 2);
+}
