@@ -27,8 +27,14 @@ CREATE TABLE mail_addresses (
     user_id      BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
     address      TEXT   NOT NULL,
     confirmed_at BIGINT,
-    created_at   BIGINT NOT NULL
+    created_at   BIGINT NOT NULL,
+    remind_hour       BIGINT,
+    remind_weekly     BIGINT NOT NULL DEFAULT 0,
+    reminded_day      BIGINT,
+    unsubscribe_token TEXT
 );
+CREATE INDEX mail_addresses_reminders ON mail_addresses (user_id) WHERE remind_hour IS NOT NULL;
+CREATE UNIQUE INDEX mail_addresses_unsubscribe ON mail_addresses (unsubscribe_token);
 CREATE INDEX mail_addresses_address ON mail_addresses (lower(address));
 
 CREATE TABLE mail_tokens (

@@ -39,8 +39,18 @@ CREATE TABLE mail_addresses (
     user_id      INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
     address      TEXT    NOT NULL,
     confirmed_at INTEGER,
-    created_at   INTEGER NOT NULL
+    created_at   INTEGER NOT NULL,
+    -- Reminders (opt-in): the local hour to send at (NULL: none), weekly (a Monday digest)
+    -- or daily, the local date (day number) of the last one sent, and the token of its
+    -- one-click unsubscribe link.
+    remind_hour       INTEGER,
+    remind_weekly     INTEGER NOT NULL DEFAULT 0,
+    reminded_day      INTEGER,
+    unsubscribe_token TEXT
 );
+-- The reminders' pass, in batches by user.
+CREATE INDEX mail_addresses_reminders ON mail_addresses (user_id) WHERE remind_hour IS NOT NULL;
+CREATE UNIQUE INDEX mail_addresses_unsubscribe ON mail_addresses (unsubscribe_token);
 CREATE INDEX mail_addresses_address ON mail_addresses (lower(address));
 
 -- Single-use tokens sent by mail (confirming an address, resetting a password): only their

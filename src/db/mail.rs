@@ -201,3 +201,151 @@ pub async fn use_token(db: impl Executor<'_>, hash: &str, now: i64) -> Result<bo
             == 1,
     )
 }
+
+/// Turns reminders on at local `hour` (daily, or weekly), keeping the unsubscribe token or
+/// setting `token` when there is none; or off (`hour` None). Only a confirmed address takes
+/// them: false otherwise.
+pub async fn set_reminders(
+    db: impl Executor<'_>,
+    user_id: i64,
+    hour: Option<i64>,
+    weekly: bool,
+    token: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE mail_addresses SET remind_hour = $2, remind_weekly = $3,
+                unsubscribe_token = COALESCE(unsubscribe_token, $4)
+         WHERE user_id = $1 AND confirmed_at IS NOT NULL",
+    )
+    .bind(user_id)
+    .bind(hour)
+    .bind(i64::from(weekly))
+    .bind(token)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// The reminder settings of `user_id`: (hour, weekly).
+pub async fn reminders_of(
+    db: impl Executor<'_>,
+    user_id: i64,
+) -> Result<Option<(Option<i64>, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT remind_hour, remind_weekly FROM mail_addresses WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Turns reminders off for the address whose unsubscribe token is `token`. False for an
+/// unknown token (a known one answers true however often).
+pub async fn unsubscribe(db: impl Executor<'_>, token: &str) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("UPDATE mail_addresses SET remind_hour = NULL WHERE unsubscribe_token = $1")
+            .bind(token)
+            .execute(db)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// A student who asked for reminders, as the reminders' pass reads them.
+#[derive(Debug, Clone, FromRow)]
+pub struct ReminderRow {
+    /// The account.
+    pub user_id: i64,
+    /// Its login name.
+    pub username: String,
+    /// Its IANA time zone.
+    pub time_zone: String,
+    /// The confirmed address.
+    pub address: String,
+    /// The local hour.
+    pub remind_hour: i64,
+    /// 1 for a weekly digest.
+    pub remind_weekly: i64,
+    /// The local date (day number) of the last reminder.
+    pub reminded_day: Option<i64>,
+    /// The unsubscribe link's token.
+    pub unsubscribe_token: String,
+}
+
+/// Up to `limit` students with reminders on and a confirmed address, after user `after`.
+pub async fn reminder_batch(
+    db: impl Executor<'_>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ReminderRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id AS user_id, u.username, u.time_zone, m.address, m.remind_hour,
+                m.remind_weekly, m.reminded_day, m.unsubscribe_token
+         FROM mail_addresses m JOIN users u ON u.id = m.user_id
+         WHERE m.remind_hour IS NOT NULL AND m.confirmed_at IS NOT NULL
+           AND m.unsubscribe_token IS NOT NULL AND u.disabled = 0 AND m.user_id > $1
+         ORDER BY m.user_id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Marks local date `day` reminded for `user_id`, unless it was already (by another server):
+/// true when this call marked it.
+pub async fn mark_reminded(
+    db: impl Executor<'_>,
+    user_id: i64,
+    day: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE mail_addresses SET reminded_day = $2
+         WHERE user_id = $1 AND remind_hour IS NOT NULL
+           AND (reminded_day IS NULL OR reminded_day <> $2)",
+    )
+    .bind(user_id)
+    .bind(day)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Whether `user_id` reviewed anything on study day `day`.
+pub async fn studied_on(
+    db: impl Executor<'_>,
+    user_id: i64,
+    day: i32,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT reviews FROM review_days WHERE user_id = $1 AND study_day = $2 AND reviews > 0",
+    )
+    .bind(user_id)
+    .bind(day)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Cards of `user_id` due on or before study day `day`, by deck: (deck id, deck name, count),
+/// leaving out suspended cards and cards buried that day.
+pub async fn due_by_deck(
+    db: impl Executor<'_>,
+    user_id: i64,
+    day: i32,
+) -> Result<Vec<(i64, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT d.id, d.name, COUNT(*) FROM review_states s
+         JOIN cards c ON c.id = s.card_id JOIN decks d ON d.id = c.deck_id
+         WHERE s.user_id = $1 AND s.due_day <= $2
+           AND NOT EXISTS (SELECT 1 FROM card_controls k
+                           WHERE k.user_id = s.user_id AND k.card_id = s.card_id
+                             AND (k.suspended_at IS NOT NULL OR k.buried_day = $2))
+         GROUP BY d.id, d.name ORDER BY COUNT(*) DESC, d.name",
+    )
+    .bind(user_id)
+    .bind(day)
+    .fetch_all(db)
+    .await
+}

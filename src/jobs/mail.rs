@@ -195,3 +195,32 @@ mod tests {
         assert_eq!(backoff(20), Duration::from_secs(3600));
     }
 }
+
+/// How often each server runs the reminders' pass.
+pub const REMINDERS_EVERY: Duration = Duration::from_secs(60);
+
+/// Runs the reminders' pass (`study::reminders::pass`) every [`REMINDERS_EVERY`] on a task of
+/// its own; every server runs it, and the pass's conditional mark keeps it to one reminder a
+/// day per student. Stopped when the handle is dropped.
+#[derive(Debug)]
+pub struct RemindersHandle(tokio::task::JoinHandle<()>);
+
+impl Drop for RemindersHandle {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Starts the reminders' pass for `db`'s students, reading now from `clock`.
+pub fn spawn_reminders(db: Db, site: crate::mail::Site, clock: Clock) -> RemindersHandle {
+    RemindersHandle(tokio::spawn(async move {
+        loop {
+            match crate::study::reminders::pass(&db, &site, clock.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reminders = n, "study reminders written to the outbox"),
+                Err(e) => tracing::warn!("the reminders' pass failed: {e}"),
+            }
+            tokio::time::sleep(REMINDERS_EVERY).await;
+        }
+    }))
+}

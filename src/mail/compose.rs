@@ -98,3 +98,52 @@ mod tests {
         assert!(!m.subject.contains('\n'));
     }
 }
+
+/// What a reminder says.
+#[derive(Debug, Clone)]
+pub struct Reminder<'a> {
+    /// The student's login name.
+    pub username: &'a str,
+    /// Cards due, by deck name, most first.
+    pub decks: &'a [(String, i64)],
+    /// The next exam, as a sentence, if one is coming.
+    pub exam: Option<String>,
+    /// The link to /review.
+    pub review_link: &'a str,
+    /// The link to stop these messages.
+    pub unsubscribe_link: &'a str,
+    /// Whether it is the weekly digest.
+    pub weekly: bool,
+}
+
+/// A study reminder (daily, or the weekly digest).
+pub fn reminder(r: &Reminder<'_>) -> Composed {
+    let total: i64 = r.decks.iter().map(|(_, n)| n).sum();
+    let cards = if total == 1 { "card" } else { "cards" };
+    let mut paragraphs = vec![format!(
+        "{}, {total} {cards} are due for review today:",
+        r.username
+    )];
+    let lines: Vec<String> = r
+        .decks
+        .iter()
+        .map(|(name, n)| format!("{name}: {n}"))
+        .collect();
+    paragraphs.extend(lines.iter().cloned());
+    if let Some(exam) = &r.exam {
+        paragraphs.push(exam.clone());
+    }
+    let what = if r.weekly { "weekly" } else { "daily" };
+    let why = format!(
+        "You got this {what} reminder because you asked for it on {SITE_NAME}'s account page. \
+         Stop it there or with this link (no login needed): {}",
+        r.unsubscribe_link
+    );
+    let mut text = paragraphs.join("\n");
+    text.push_str(&format!("\n\nStudy now: {}\n\n-- \n{why}\n", r.review_link));
+    Composed {
+        subject: format!("{SITE_NAME}: {total} {cards} due today"),
+        text,
+        html: html_page(&paragraphs, (r.review_link, "Study now"), &why),
+    }
+}

@@ -20,6 +20,7 @@ pub mod practice;
 pub mod preferences;
 pub mod progress;
 pub mod registration;
+pub mod reminders;
 pub mod reports;
 pub mod review;
 pub mod scheduling;

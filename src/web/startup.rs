@@ -74,7 +74,10 @@ pub struct Application {
     db: Db,
     limits: open_files::ConnectionLimits,
     jobs: crate::jobs::RunnerHandle,
-    mail: Option<crate::jobs::mail::SenderHandle>,
+    mail: Option<(
+        crate::jobs::mail::SenderHandle,
+        crate::jobs::mail::RemindersHandle,
+    )>,
 }
 
 impl Application {
@@ -120,14 +123,20 @@ impl Application {
         let mail = match &settings.mail {
             Some(mail) => {
                 let transport = std::sync::Arc::new(crate::mail::smtp::Smtp::new(mail)?);
-                Some(
-                    crate::jobs::mail::Sender::new(
-                        db.clone(),
-                        transport,
-                        crate::jobs::instance_id(),
-                    )
-                    .spawn(),
+                // The site's clock (tests move it), as for every mail time.
+                let sender = crate::jobs::mail::Sender::new(
+                    db.clone(),
+                    transport,
+                    crate::jobs::instance_id(),
                 )
+                .with_clock(settings.clock.clone())
+                .spawn();
+                let reminders = crate::jobs::mail::spawn_reminders(
+                    db.clone(),
+                    crate::mail::Site::of(mail),
+                    settings.clock.clone(),
+                );
+                Some((sender, reminders))
             }
             None => None,
         };
@@ -282,8 +291,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.jobs.stop().await;
-        if let Some(mail) = self.mail {
-            mail.stop().await;
+        if let Some((sender, reminders)) = self.mail {
+            drop(reminders);
+            sender.stop().await;
         }
         self.db.close().await;
         result

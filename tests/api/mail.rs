@@ -473,4 +473,286 @@ async fn smtp_mail_confirm_and_reset_arrive_once_with_their_headers_and_working_
     // Each arrived once.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(delivered(&dir, &address, 2).await.len(), 2);
+    // A reminder, tomorrow at this hour: with the RFC 8058 headers, whose link works with
+    // no login, twice.
+    let fay = app.other_browser();
+    assert_eq!(
+        fay.login("fay", "a brand new passphrase").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    set_zone(&fay, "UTC").await;
+    for _ in 0..2 {
+        fay.grade_next(1, Some(1)).await;
+    }
+    app.clock().advance(86_400);
+    let hour = app
+        .clock()
+        .now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .hour()
+        .to_string();
+    assert_eq!(
+        choose_reminders(&fay, "daily", &hour).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let now = app.clock().now();
+    let written = studyhall::study::reminders::pass(app.db().await, &site, now)
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    let messages = delivered(&dir, &address, 3).await;
+    let reminder = messages
+        .iter()
+        .find(|m| header(m, "Subject").is_some_and(|s| s.contains("due today")))
+        .expect("the reminder");
+    assert_eq!(
+        header(reminder, "List-Unsubscribe-Post"),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let unsubscribe = header(reminder, "List-Unsubscribe").unwrap();
+    let unsubscribe = unsubscribe.trim_start_matches('<').trim_end_matches('>');
+    assert!(unsubscribe.starts_with(&format!("{PUBLIC}/mail/unsubscribe?token=")));
+    let text = decoded(reminder);
+    assert!(text.contains("2 cards are due"), "{text}");
+    assert!(text.contains(&format!("{PUBLIC}/review")));
+    let path = link_in(unsubscribe);
+    assert_eq!(one_click(&app, &path).await, StatusCode::OK);
+    assert_eq!(one_click(&app, &path).await, StatusCode::OK);
+    assert!(
+        fay.get_html("/account")
+            .await
+            .contains("value=\"off\" checked")
+    );
+}
+
+// ---- reminders ----
+
+async fn set_zone(app: &TestApp, zone: &str) {
+    let response = app
+        .submit(
+            "/account",
+            "/account/preferences",
+            &[
+                ("time_zone", zone),
+                ("day_starts_hour", "4"),
+                ("new_per_day", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+async fn choose_reminders(app: &TestApp, how: &str, hour: &str) -> reqwest::Response {
+    app.submit(
+        "/account",
+        "/account/reminders",
+        &[("reminders", how), ("hour", hour)],
+    )
+    .await
+}
+
+/// A student in `zone` with a confirmed address, reminders `how` at `hour`, and three cards
+/// graded today (due again from tomorrow).
+async fn reminded_student(app: &TestApp, name: &str, zone: &str, how: &str, hour: &str) -> TestApp {
+    let browser = app.other_browser();
+    confirmed_address(&browser, name, &format!("{name}@example.org")).await;
+    set_zone(&browser, zone).await;
+    assert_eq!(
+        choose_reminders(&browser, how, hour).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    for _ in 0..3 {
+        browser.grade_next(1, Some(1)).await;
+    }
+    browser
+}
+
+/// The reminders written for `address`: (when, by the site's clock; text).
+async fn reminders_to(app: &TestApp, address: &str) -> Vec<(jiff::Timestamp, String)> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT created_at, body_text FROM outbox WHERE to_address = $1 AND kind = 'reminder'
+         ORDER BY id",
+    )
+    .bind(address)
+    .fetch_all(app.db().await.reader())
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(ms, text)| (jiff::Timestamp::from_millisecond(ms).unwrap(), text))
+        .collect()
+}
+
+/// A one-click unsubscribe as a mail program sends it: no cookie, no CSRF token.
+async fn one_click(app: &TestApp, link: &str) -> StatusCode {
+    reqwest::Client::new()
+        .post(app.url(link))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_week_of_reminders_across_time_zones_and_a_dst_change() {
+    let app = app_with_outbox().await;
+    app.register_ok("admin").await;
+    let gus = reminded_student(&app, "gus", "America/New_York", "daily", "18").await;
+    let _hana = reminded_student(&app, "hana", "Asia/Tokyo", "daily", "7").await;
+    let _ivo = reminded_student(&app, "ivo", "UTC", "weekly", "9").await;
+    let _joan = reminded_student(&app, "joan", "UTC", "off", "9").await;
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let db = app.db().await.clone();
+    // To 2027-03-09 20:00 UTC: 15:00 in New York (EST), 05:00 on the 10th in Tokyo. New
+    // York moves to EDT on Sunday the 14th; Monday is the 15th.
+    let start: jiff::Timestamp = "2027-03-09T20:00:00Z".parse().unwrap();
+    let now = app.clock().now();
+    assert!(start > now, "the test's week is ahead of the clock");
+    app.clock().advance(start.as_second() - now.as_second());
+    let new_york = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
+    let mut unsubscribed = false;
+    for _ in 0..(8 * 24) {
+        app.clock().advance(3600);
+        let now = app.clock().now();
+        // Gus studies on the 12th in the morning: no reminder that day.
+        let gus_local = now.to_zoned_datetime(new_york.clone());
+        if gus_local.date() == jiff::civil::date(2027, 3, 12) && gus_local.hour() == 10 {
+            // (Three months on, the session from the start has run out.)
+            assert_eq!(
+                gus.login("gus", PASSWORD).await.status(),
+                StatusCode::SEE_OTHER
+            );
+            gus.grade_next(1, Some(1)).await;
+        }
+        studyhall::study::reminders::pass(&db, &site, now)
+            .await
+            .unwrap();
+        // Hana stops them on the 13th at noon, with the link in her last reminder.
+        let hana_local = now.to_zoned_datetime(tokyo.clone());
+        if !unsubscribed
+            && hana_local.date() == jiff::civil::date(2027, 3, 13)
+            && hana_local.hour() == 12
+        {
+            let (_, text) = reminders_to(&app, "hana@example.org").await.pop().unwrap();
+            let at = text.find("/mail/unsubscribe").unwrap();
+            let path = text[at..].split_whitespace().next().unwrap().to_owned();
+            assert_eq!(one_click(&app, &path).await, StatusCode::OK);
+            assert_eq!(one_click(&app, &path).await, StatusCode::OK, "idempotent");
+            let multipart = reqwest::Client::new()
+                .post(app.url(&path))
+                .multipart(reqwest::multipart::Form::new().text("List-Unsubscribe", "One-Click"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                multipart.status(),
+                StatusCode::OK,
+                "multipart, as RFC 8058 allows"
+            );
+            unsubscribed = true;
+        }
+    }
+    assert!(unsubscribed);
+    // Gus: one a day at 18:00 his time, from the 9th to the 16th, but none on the 12th.
+    let sent = reminders_to(&app, "gus@example.org").await;
+    let days: Vec<jiff::civil::Date> = sent
+        .iter()
+        .map(|(at, _)| at.to_zoned_datetime(new_york.clone()).date())
+        .collect();
+    let expected: Vec<jiff::civil::Date> = [9, 10, 11, 13, 14, 15, 16]
+        .into_iter()
+        .map(|d| jiff::civil::date(2027, 3, d))
+        .collect();
+    assert_eq!(days, expected);
+    assert!(
+        sent.iter()
+            .all(|(at, _)| at.to_zoned_datetime(new_york.clone()).hour() == 18),
+        "{sent:?}"
+    );
+    let utc_hours: std::collections::BTreeSet<i8> = sent
+        .iter()
+        .map(|(at, _)| at.to_zoned_datetime(jiff::tz::TimeZone::UTC).hour())
+        .collect();
+    assert_eq!(
+        utc_hours.len(),
+        2,
+        "18:00 in New York is 23:00 UTC, then 22:00"
+    );
+    let (_, text) = &sent[0];
+    assert!(text.contains("3 cards are due"), "{text}");
+    assert!(text.contains(&format!("{PUBLIC}/review")));
+    // Hana: the 10th to the 13th at 07:00 Tokyo time, then nothing.
+    let sent = reminders_to(&app, "hana@example.org").await;
+    let days: Vec<jiff::civil::Date> = sent
+        .iter()
+        .map(|(at, _)| at.to_zoned_datetime(tokyo.clone()).date())
+        .collect();
+    assert_eq!(
+        days,
+        (10..=13)
+            .map(|d| jiff::civil::date(2027, 3, d))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        sent.iter()
+            .all(|(at, _)| at.to_zoned_datetime(tokyo.clone()).hour() == 7)
+    );
+    // Ivo's weekly digest: Monday the 15th at 09:00 UTC only; Joan asked for none.
+    let sent = reminders_to(&app, "ivo@example.org").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].0.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+        jiff::civil::date(2027, 3, 15)
+    );
+    assert_eq!(
+        sent[0].0.to_zoned_datetime(jiff::tz::TimeZone::UTC).hour(),
+        9
+    );
+    assert!(reminders_to(&app, "joan@example.org").await.is_empty());
+}
+
+#[tokio::test]
+async fn reminders_need_a_confirmed_address_and_an_unknown_unsubscribe_link_is_refused() {
+    let app = app_with_outbox().await;
+    app.register_ok("kim").await;
+    set_address(&app, "kim@example.org").await;
+    let refused = choose_reminders(&app, "daily", "18").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Confirm your e-mail address first")
+    );
+    let (_, text) = newest(&app, "kim@example.org", "confirm").await.unwrap();
+    app.get_html(&link_in(&text)).await;
+    let bad_hour = choose_reminders(&app, "daily", "24").await;
+    assert_eq!(bad_hour.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        choose_reminders(&app, "daily", "18").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        app.get_html("/account")
+            .await
+            .contains("value=\"daily\" checked")
+    );
+    assert_eq!(
+        one_click(&app, "/mail/unsubscribe?token=forged").await,
+        StatusCode::BAD_REQUEST
+    );
+    // Opening the link in a browser only asks.
+    let page = app
+        .other_browser()
+        .get_html("/mail/unsubscribe?token=forged")
+        .await;
+    assert!(page.contains("Stop my study reminders"));
 }

@@ -203,6 +203,7 @@ async fn show_account(
              until you open it.",
         ),
         Some("email-removed") => Some("Your e-mail address was removed."),
+        Some("reminders") => Some("Your reminder settings were saved."),
         Some("scheduler") => {
             Some("Your scheduler was saved, and every card you studied was rescheduled with it.")
         }

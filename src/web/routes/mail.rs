@@ -6,7 +6,7 @@ use super::auth::anonymous_page;
 use super::{Nav, page_with, see_other};
 use crate::domain::{EmailAddress, Password};
 use crate::mail::Site;
-use crate::study::{StudyError, mail};
+use crate::study::{StudyError, mail, reminders};
 use crate::web::error::AppError;
 use crate::web::{AppState, CsrfForm, CurrentUser, MaybeUser};
 use actix_web::http::StatusCode;
@@ -18,6 +18,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/account/email").route(web::post().to(set_address)))
         .service(web::resource("/account/email/remove").route(web::post().to(remove_address)))
         .service(web::resource("/account/email/confirm").route(web::get().to(confirm_address)))
+        .service(web::resource("/account/reminders").route(web::post().to(choose_reminders)))
+        .service(
+            web::resource("/mail/unsubscribe")
+                .route(web::get().to(show_unsubscribe))
+                .route(web::post().to(unsubscribe)),
+        )
         .service(
             web::resource("/password/forgot")
                 .route(web::get().to(show_forgot))
@@ -44,6 +50,10 @@ pub struct EmailView {
     pub confirmed: bool,
     /// What was wrong with the last form.
     pub errors: Vec<String>,
+    /// Reminders: `off`, `daily` or `weekly`.
+    pub reminders: &'static str,
+    /// Their local hour.
+    pub remind_hour: String,
 }
 
 /// The address part of /account for `user`, None without mail.
@@ -55,6 +65,7 @@ pub(super) async fn email_view(
         return Ok(None);
     }
     let address = mail::address_of(state.db.reader(), user.id).await?;
+    let reminders = reminders::of(&state.db, user.id).await?;
     Ok(Some(EmailView {
         address: address
             .as_ref()
@@ -62,6 +73,12 @@ pub(super) async fn email_view(
             .unwrap_or_default(),
         confirmed: address.is_some_and(|a| a.confirmed),
         errors: Vec::new(),
+        reminders: match reminders {
+            None => "off",
+            Some((_, false)) => "daily",
+            Some((_, true)) => "weekly",
+        },
+        remind_hour: reminders.map_or_else(|| "18".to_owned(), |(h, _)| h.to_string()),
     }))
 }
 
@@ -292,4 +309,115 @@ async fn complete_reset(
         }
         .render()
     })
+}
+
+#[derive(Deserialize)]
+struct RemindersForm {
+    #[serde(default)]
+    reminders: String,
+    #[serde(default)]
+    hour: String,
+}
+
+/// Turns reminders on (daily or weekly, at a local hour) or off.
+async fn choose_reminders(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    form: CsrfForm<RemindersForm>,
+) -> Result<HttpResponse, AppError> {
+    site(&state)?;
+    let form = form.0;
+    let hour = form
+        .hour
+        .trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|h| *h < 24)
+        .ok_or_else(|| "The hour is a whole number from 0 to 23.".to_owned());
+    let chosen = match (form.reminders.as_str(), hour) {
+        ("off", _) => Ok((None, false)),
+        ("daily", Ok(h)) => Ok((Some(h), false)),
+        ("weekly", Ok(h)) => Ok((Some(h), true)),
+        ("daily" | "weekly", Err(e)) => Err(e),
+        _ => Err("Choose none, daily or weekly.".to_owned()),
+    };
+    let error = match chosen {
+        Ok((hour, weekly)) => match reminders::choose(&state.db, user.id, hour, weekly).await {
+            Ok(()) => return Ok(see_other("/account?saved=reminders#email")),
+            Err(StudyError::Validation(message)) => message,
+            Err(other) => return Err(other.into()),
+        },
+        Err(message) => message,
+    };
+    let mut account = super::account::account_page(&state, &user).await?;
+    if let Some(view) = account.email.as_mut() {
+        view.errors.push(error);
+    }
+    page_with(StatusCode::UNPROCESSABLE_ENTITY, &account)
+}
+
+#[derive(Template)]
+#[template(path = "mail/unsubscribe.html")]
+struct UnsubscribePage {
+    nav: Nav,
+    token: String,
+    /// None: asking; Some(true): done; Some(false): an unknown link.
+    done: Option<bool>,
+}
+
+/// The unsubscribe link opened in a browser: a button, so that a link checker opening it
+/// changes nothing.
+async fn show_unsubscribe(
+    state: web::Data<AppState>,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
+    site(&state)?;
+    page_with(
+        StatusCode::OK,
+        &UnsubscribePage {
+            nav: Nav::anonymous(),
+            token: query.into_inner().token,
+            done: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct UnsubscribeForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// RFC 8058's one-click unsubscribe (a mail program posts `List-Unsubscribe=One-Click` to the
+/// link, with no cookie and no CSRF token: the link's own token is the authority), and the
+/// page's button. Idempotent.
+async fn unsubscribe(
+    state: web::Data<AppState>,
+    query: web::Query<TokenQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    site(&state)?;
+    // The link carries its token; the page's button posts it as a form field. A mail
+    // program's body (form-encoded or multipart, RFC 8058) is not needed.
+    let token = if query.token.is_empty() {
+        serde_urlencoded::from_bytes::<UnsubscribeForm>(&body)
+            .map(|f| f.token)
+            .unwrap_or_default()
+    } else {
+        query.into_inner().token
+    };
+    let known = reminders::unsubscribe(&state.db, &token).await?;
+    let status = if known {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    page_with(
+        status,
+        &UnsubscribePage {
+            nav: Nav::anonymous(),
+            token: String::new(),
+            done: Some(known),
+        },
+    )
 }

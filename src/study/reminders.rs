@@ -1,0 +1,167 @@
+//! Study reminders (issue 27), opt-in: at the hour a student chose, in their own time zone,
+//! on days when cards are due and they have not studied yet, one message (or a weekly digest
+//! on Mondays) with the due cards by deck, the coming exam, a link to /review and a one-click
+//! unsubscribe link. The pass reads the students in batches; marking the local date reminded
+//! and writing the message are one transaction, and the mark is conditional, so however many
+//! servers run the pass, a student gets at most one reminder a day.
+
+use super::StudyError;
+use crate::db::{self, Db};
+use crate::mail::{Site, compose};
+use jiff::Timestamp;
+
+/// Students read at once.
+pub const BATCH: i64 = 200;
+
+/// Turns reminders on (at local `hour`, daily or weekly) or off (`hour` None) for `user_id`.
+/// Needs a confirmed address: a validation error otherwise.
+pub async fn choose(
+    db: &Db,
+    user_id: i64,
+    hour: Option<u8>,
+    weekly: bool,
+) -> Result<(), StudyError> {
+    let token = crate::auth::session::random_token();
+    let mut tx = db.begin_write().await?;
+    let set =
+        db::mail::set_reminders(&mut *tx, user_id, hour.map(i64::from), weekly, &token).await?;
+    tx.commit().await?;
+    if set {
+        Ok(())
+    } else {
+        Err(StudyError::Validation(
+            "Confirm your e-mail address first: reminders go only to a confirmed address."
+                .to_owned(),
+        ))
+    }
+}
+
+/// The reminder settings of `user_id`: (hour, weekly), None when off.
+pub async fn of(db: &Db, user_id: i64) -> Result<Option<(u8, bool)>, StudyError> {
+    Ok(db::mail::reminders_of(db.reader(), user_id)
+        .await?
+        .and_then(|(hour, weekly)| Some((u8::try_from(hour?).ok()?, weekly == 1))))
+}
+
+/// The one-click unsubscribe: false for an unknown token; true, however often, for a known one.
+pub async fn unsubscribe(db: &Db, token: &str) -> Result<bool, StudyError> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(false);
+    }
+    let mut tx = db.begin_write().await?;
+    let known = db::mail::unsubscribe(&mut *tx, token).await?;
+    tx.commit().await?;
+    Ok(known)
+}
+
+/// Whether a reminder is due now for a student: the local time has reached their hour on a
+/// local date not reminded yet (a Monday, for the weekly digest). Returns that date's number.
+pub fn due_now(row: &db::mail::ReminderRow, now: Timestamp) -> Option<i64> {
+    let zone = jiff::tz::TimeZone::get(&row.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = now.to_zoned_datetime(zone);
+    if i64::from(local.hour()) < row.remind_hour {
+        return None;
+    }
+    if row.remind_weekly == 1 && local.weekday() != jiff::civil::Weekday::Monday {
+        return None;
+    }
+    let day = i64::from(crate::srs::day::day_number(local.date()));
+    (row.reminded_day != Some(day)).then_some(day)
+}
+
+/// One pass over every student with reminders on, in batches: writes the reminders due now
+/// into the outbox. Returns how many it wrote.
+pub async fn pass(db: &Db, site: &Site, now: Timestamp) -> Result<usize, StudyError> {
+    let mut after = 0;
+    let mut written = 0;
+    loop {
+        let batch = db::mail::reminder_batch(db.reader(), after, BATCH).await?;
+        let Some(last) = batch.last() else {
+            return Ok(written);
+        };
+        after = last.user_id;
+        for row in &batch {
+            if remind(db, site, row, now).await? {
+                written += 1;
+            }
+        }
+        // Let the review page's work go first between batches.
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Writes one student's reminder if it is due now and they have cards due and have not
+/// studied today.
+async fn remind(
+    db: &Db,
+    site: &Site,
+    row: &db::mail::ReminderRow,
+    now: Timestamp,
+) -> Result<bool, StudyError> {
+    let Some(local_day) = due_now(row, now) else {
+        return Ok(false);
+    };
+    let Some(learner) = super::learner::load(db.reader(), row.user_id, now).await? else {
+        return Ok(false);
+    };
+    let today = learner.today(now);
+    if db::mail::studied_on(db.reader(), row.user_id, today).await? {
+        return Ok(false);
+    }
+    let decks: Vec<(String, i64)> = db::mail::due_by_deck(db.reader(), row.user_id, today)
+        .await?
+        .into_iter()
+        .filter(|(id, ..)| learner.can_see(*id))
+        .map(|(_, name, n)| (name, n))
+        .collect();
+    if decks.is_empty() {
+        return Ok(false);
+    }
+    let exam = learner
+        .exams
+        .iter()
+        .map(|e| e.exam_day)
+        .filter(|d| *d >= today)
+        .min()
+        .map(|d| {
+            let date = crate::srs::day::date_of_day(d);
+            match d - today {
+                0 => format!("You have an exam today ({date})."),
+                1 => format!("You have an exam tomorrow ({date})."),
+                n => format!("You have an exam in {n} days, on {date}."),
+            }
+        });
+    let unsubscribe = site.link(&format!(
+        "/mail/unsubscribe?token={}",
+        row.unsubscribe_token
+    ));
+    let message = compose::reminder(&compose::Reminder {
+        username: &row.username,
+        decks: &decks,
+        exam,
+        review_link: &site.link("/review"),
+        unsubscribe_link: &unsubscribe,
+        weekly: row.remind_weekly == 1,
+    });
+    let mut tx = db.begin_write().await?;
+    if !db::mail::mark_reminded(&mut *tx, row.user_id, local_day).await? {
+        return Ok(false);
+    }
+    db::outbox::add(
+        &mut *tx,
+        &db::outbox::NewMessage {
+            user_id: Some(row.user_id),
+            kind: "reminder",
+            to: &row.address,
+            subject: &message.subject,
+            text: &message.text,
+            html: &message.html,
+            unsubscribe_url: Some(&unsubscribe),
+        },
+        &site.message_id(),
+        now.as_millisecond(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
