@@ -349,3 +349,65 @@ pub async fn due_by_deck(
     .fetch_all(db)
     .await
 }
+
+/// What a reminder tells a student beside their due cards: news the pages show them too.
+#[derive(Debug, Clone, Default)]
+pub struct Notices {
+    /// Replies to their reports they have not read.
+    pub unread_replies: i64,
+    /// Cards a fit rescheduled in the last week, if one did.
+    pub rescheduled: Option<i64>,
+    /// Exams of their classes set in the last week: (name, study day).
+    pub new_exams: Vec<(String, i64)>,
+    /// Their next exam on or after the day asked: (name, study day).
+    pub next_exam: Option<(String, i64)>,
+}
+
+/// The notices of `user_id` at `now` (Unix seconds) on study day `today`.
+pub async fn notices(
+    db: &super::Pool,
+    user_id: i64,
+    now: i64,
+    today: i32,
+) -> Result<Notices, sqlx::Error> {
+    let unread_replies: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM card_reports
+         WHERE user_id = $1 AND replied_at IS NOT NULL AND reply_seen_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_one(db)
+    .await?;
+    let rescheduled: Option<i64> = sqlx::query_scalar(
+        "SELECT cards FROM schedule_notices WHERE user_id = $1 AND changed_at > $2 - 604800",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_optional(db)
+    .await?;
+    let new_exams: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT e.name, e.exam_day FROM class_exams e
+         JOIN class_members m ON m.class_id = e.class_id
+         WHERE m.user_id = $1 AND e.created_at > $2 - 604800 AND e.exam_day >= $3
+         ORDER BY e.exam_day, e.id",
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(today)
+    .fetch_all(db)
+    .await?;
+    let next_exam: Option<(String, i64)> = sqlx::query_as(
+        "SELECT e.name, e.exam_day FROM class_exams e
+         JOIN class_members m ON m.class_id = e.class_id
+         WHERE m.user_id = $1 AND e.exam_day >= $2 ORDER BY e.exam_day, e.id LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(today)
+    .fetch_optional(db)
+    .await?;
+    Ok(Notices {
+        unread_replies,
+        rescheduled,
+        new_exams,
+        next_exam,
+    })
+}

@@ -108,6 +108,9 @@ pub struct Reminder<'a> {
     pub decks: &'a [(String, i64)],
     /// The next exam, as a sentence, if one is coming.
     pub exam: Option<String>,
+    /// News the pages also show (a reply to a report, a new exam, a rescheduling), a
+    /// sentence each.
+    pub notices: &'a [String],
     /// The link to /review.
     pub review_link: &'a str,
     /// The link to stop these messages.
@@ -133,6 +136,7 @@ pub fn reminder(r: &Reminder<'_>) -> Composed {
     if let Some(exam) = &r.exam {
         paragraphs.push(exam.clone());
     }
+    paragraphs.extend(r.notices.iter().cloned());
     let what = if r.weekly { "weekly" } else { "daily" };
     let why = format!(
         "You got this {what} reminder because you asked for it on {SITE_NAME}'s account page. \

@@ -1,7 +1,9 @@
 //! Study reminders (issue 27), opt-in: at the hour a student chose, in their own time zone,
 //! on days when cards are due and they have not studied yet, one message (or a weekly digest
 //! on Mondays) with the due cards by deck, the coming exam, a link to /review and a one-click
-//! unsubscribe link. The pass reads the students in batches; marking the local date reminded
+//! unsubscribe link. News the pages also show (a reply to a report, an exam set for their
+//! class, a fit that rescheduled their cards) is folded into the reminder, never sent on its
+//! own. The pass reads the students in batches; marking the local date reminded
 //! and writing the message are one transaction, and the mark is conditional, so however many
 //! servers run the pass, a student gets at most one reminder a day.
 
@@ -117,20 +119,49 @@ async fn remind(
     if decks.is_empty() {
         return Ok(false);
     }
-    let exam = learner
-        .exams
-        .iter()
-        .map(|e| e.exam_day)
-        .filter(|d| *d >= today)
-        .min()
-        .map(|d| {
-            let date = crate::srs::day::date_of_day(d);
-            match d - today {
-                0 => format!("You have an exam today ({date})."),
-                1 => format!("You have an exam tomorrow ({date})."),
-                n => format!("You have an exam in {n} days, on {date}."),
-            }
-        });
+    let notices = db::mail::notices(db.reader(), row.user_id, now.as_second(), today).await?;
+    let day_text = |day: i64| {
+        i32::try_from(day)
+            .map(|d| crate::srs::day::date_of_day(d).to_string())
+            .unwrap_or_default()
+    };
+    let exam = notices.next_exam.as_ref().map(|(name, day)| {
+        let date = day_text(*day);
+        match day - i64::from(today) {
+            0 => format!("Your exam \"{name}\" is today ({date})."),
+            1 => format!("Your exam \"{name}\" is tomorrow ({date})."),
+            n => format!("Your exam \"{name}\" is in {n} days, on {date}."),
+        }
+    });
+    // News also shown on every page, folded in here rather than sent on its own.
+    let mut news = Vec::new();
+    for (name, day) in &notices.new_exams {
+        news.push(format!(
+            "New: your class set the exam \"{name}\" for {}.",
+            day_text(*day)
+        ));
+    }
+    if notices.unread_replies > 0 {
+        news.push(format!(
+            "New: {} {} to your reports on cards; open studyhall to read {}.",
+            notices.unread_replies,
+            if notices.unread_replies == 1 {
+                "reply"
+            } else {
+                "replies"
+            },
+            if notices.unread_replies == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        ));
+    }
+    if let Some(cards) = notices.rescheduled {
+        news.push(format!(
+            "New: a fit of FSRS to your reviews rescheduled {cards} of your cards this week."
+        ));
+    }
     let unsubscribe = site.link(&format!(
         "/mail/unsubscribe?token={}",
         row.unsubscribe_token
@@ -139,6 +170,7 @@ async fn remind(
         username: &row.username,
         decks: &decks,
         exam,
+        notices: &news,
         review_link: &site.link("/review"),
         unsubscribe_link: &unsubscribe,
         weekly: row.remind_weekly == 1,

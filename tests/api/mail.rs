@@ -756,3 +756,96 @@ async fn reminders_need_a_confirmed_address_and_an_unknown_unsubscribe_link_is_r
         .await;
     assert!(page.contains("Stop my study reminders"));
 }
+
+#[tokio::test]
+async fn a_reply_a_new_exam_and_a_rescheduling_are_folded_into_the_next_reminder() {
+    let app = app_with_outbox().await;
+    app.register_ok("teacher").await;
+    let lena = reminded_student(&app, "lena", "UTC", "daily", "0").await;
+    let lena_id = app.user_id("lena").await;
+    let teacher_id = app.user_id("teacher").await;
+    let db = app.db().await.clone();
+    let now = app.clock().now().as_second();
+    let today = i64::from(studyhall::srs::day::day_number(
+        app.clock()
+            .now()
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date(),
+    ));
+    let exec = |sql: &'static str, binds: Vec<i64>| {
+        let db = db.clone();
+        async move {
+            let mut q = sqlx::query(sql);
+            for b in binds {
+                q = q.bind(b);
+            }
+            q.execute(db.writer()).await.unwrap();
+        }
+    };
+    exec(
+        "INSERT INTO classes (name, owner_id, join_code, created_at) VALUES ('Vision', $1, 'CODE1234', $2)",
+        vec![teacher_id, now],
+    )
+    .await;
+    let class_id: i64 = sqlx::query_scalar("SELECT id FROM classes WHERE join_code = 'CODE1234'")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    exec(
+        "INSERT INTO class_members (class_id, user_id, joined_at) VALUES ($1, $2, $3)",
+        vec![class_id, lena_id, now],
+    )
+    .await;
+    exec(
+        "INSERT INTO class_exams (class_id, name, exam_day, window_days, created_at)
+         VALUES ($1, 'Midterm', $2, 5, $3)",
+        vec![class_id, today + 10, now],
+    )
+    .await;
+    exec(
+        "INSERT INTO card_reports (card_id, user_id, message, created_at, resolved_at, reply, replied_at)
+         VALUES ((SELECT MIN(id) FROM cards), $1, 'typo', $2, $2, 'fixed, thanks', $2)",
+        vec![lena_id, now],
+    )
+    .await;
+    exec(
+        "INSERT INTO schedule_notices (user_id, changed_at, cards) VALUES ($1, $2, 7)",
+        vec![lena_id, now],
+    )
+    .await;
+    // Tomorrow, past midnight UTC: her cards are due.
+    app.clock().advance(86_400);
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let written = studyhall::study::reminders::pass(&db, &site, app.clock().now())
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    let sent = reminders_to(&app, "lena@example.org").await;
+    let text = &sent[0].1;
+    assert!(
+        text.contains("Your exam \"Midterm\" is in 9 days"),
+        "{text}"
+    );
+    assert!(
+        text.contains("New: your class set the exam \"Midterm\""),
+        "{text}"
+    );
+    assert!(text.contains("New: 1 reply to your reports"), "{text}");
+    assert!(text.contains("rescheduled 7 of your cards"), "{text}");
+    // Nothing was sent for them on its own.
+    assert_eq!(
+        count_messages(&app, "lena@example.org").await,
+        2,
+        "the confirmation and the reminder"
+    );
+    // The same day: no second reminder.
+    assert_eq!(
+        studyhall::study::reminders::pass(&db, &site, app.clock().now())
+            .await
+            .unwrap(),
+        0
+    );
+    drop(lena);
+}
