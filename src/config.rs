@@ -871,6 +871,45 @@ mod tests {
     }
 
     #[test]
+    fn the_smtp_settings_come_from_their_variables_and_the_password_never_prints() {
+        let vars = [
+            ("STUDYHALL_SMTP_HOST", "smtp.example.org"),
+            ("STUDYHALL_SMTP_PORT", "2525"),
+            ("STUDYHALL_SMTP_TLS", "tls"),
+            ("STUDYHALL_SMTP_USER", "studyhall"),
+            ("STUDYHALL_SMTP_PASSWORD", "s3cret-smtp"),
+            ("STUDYHALL_SMTP_FROM", "studyhall <noreply@example.org>"),
+            ("STUDYHALL_PUBLIC_URL", "https://study.example.org/"),
+        ];
+        let settings = load(&["studyhall"], &vars).expect("loads");
+        let mail = settings.mail.as_ref().expect("mail is on");
+        assert_eq!(
+            (mail.host.as_str(), mail.port, mail.tls),
+            ("smtp.example.org", 2525, crate::mail::Tls::Tls)
+        );
+        assert_eq!(mail.public_url, "https://study.example.org");
+        for shown in [settings.to_string(), format!("{settings:?}")] {
+            assert!(!shown.contains("s3cret-smtp"), "{shown}");
+        }
+        let file = settings_file(&settings.to_string());
+        let path = file.path().to_str().expect("utf-8 path");
+        let again = load(
+            &["studyhall", "--config", path],
+            &[("STUDYHALL_SMTP_PASSWORD", "s3cret-smtp")],
+        )
+        .expect("the printout loads");
+        assert_eq!(again.to_string(), settings.to_string());
+        assert!(load(&["studyhall"], &[]).expect("loads").mail.is_none());
+        let error = load(
+            &["studyhall"],
+            &[("STUDYHALL_SMTP_HOST", "smtp.example.org")],
+        )
+        .expect_err("a host without a sender is refused")
+        .to_string();
+        assert!(error.contains("smtp_from"), "{error}");
+    }
+
+    #[test]
     fn a_settings_file_is_toml_whatever_its_name() {
         let file = tempfile::NamedTempFile::new().expect("a temporary file");
         std::fs::write(file.path(), "max_connections = 12\n").expect("written");

@@ -849,3 +849,63 @@ async fn a_reply_a_new_exam_and_a_rescheduling_are_folded_into_the_next_reminder
     );
     drop(lena);
 }
+
+/// Two app servers' senders (each its own pool on one store: PostgreSQL under
+/// `scripts/with-smtp scripts/with-postgres`) deliver each of thirty messages to the real SMTP
+/// server exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_two_senders_on_one_store_deliver_each_message_exactly_once() {
+    let (port, dir) = smtp_server();
+    let tmp = tempfile::tempdir().unwrap();
+    let location = crate::helpers::fresh_store(&tmp).await;
+    let a = studyhall::db::Db::open(location.clone()).await.unwrap();
+    let b = studyhall::db::Db::open(location).await.unwrap();
+    let tag = hex::encode(rand::random::<[u8; 4]>());
+    let now = jiff::Timestamp::now().as_millisecond();
+    let addresses: Vec<String> = (0..30).map(|i| format!("s{i}-{tag}@example.org")).collect();
+    for (i, to) in addresses.iter().enumerate() {
+        let mut tx = a.begin_write().await.unwrap();
+        studyhall::db::outbox::add(
+            &mut *tx,
+            &studyhall::db::outbox::NewMessage {
+                user_id: None,
+                kind: "test",
+                to,
+                subject: "Hello",
+                text: "Hello",
+                html: "<p>Hello</p>",
+                unsubscribe_url: None,
+            },
+            &format!("<{tag}-{i}@studyhall.test>"),
+            now,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let sender = |db: &studyhall::db::Db, name: &str| {
+        let transport =
+            std::sync::Arc::new(studyhall::mail::smtp::Smtp::new(&settings(port)).unwrap());
+        studyhall::jobs::mail::Sender::new(db.clone(), transport, name)
+            .polling_every(Duration::from_millis(10))
+            .spawn()
+    };
+    let first = sender(&a, "server-a");
+    let second = sender(&b, "server-b");
+    for to in &addresses {
+        delivered(&dir, to, 1).await;
+    }
+    first.stop().await;
+    second.stop().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for to in &addresses {
+        assert_eq!(delivered(&dir, to, 1).await.len(), 1, "{to}");
+    }
+    let servers: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT claimed_by FROM outbox ORDER BY claimed_by")
+            .fetch_all(a.reader())
+            .await
+            .unwrap();
+    assert!(!servers.is_empty(), "{servers:?}");
+}
