@@ -201,6 +201,27 @@ pub async fn mark_failed(
     Ok(changed == 1)
 }
 
+/// Hands a claimed row back unsent (its try not counted). False when the claim is no longer
+/// this server's.
+pub async fn unclaim(
+    db: impl Executor<'_>,
+    message: &Claimed,
+    instance: &str,
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE outbox SET state = 'pending', claimed_by = NULL, lease_until = NULL,
+                attempts = attempts - 1
+         WHERE id = $1 AND state = 'sending' AND claimed_by = $2 AND attempts = $3",
+    )
+    .bind(message.id)
+    .bind(instance)
+    .bind(message.attempts)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
+}
+
 /// Puts the rows server `instance` is sending back to pending as it stops (not sent yet as
 /// far as it knows: its sends were cancelled).
 pub async fn release(db: impl Executor<'_>, instance: &str) -> Result<u64, sqlx::Error> {

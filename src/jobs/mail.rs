@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 
 /// Tries of one message before it fails.
 pub const MAX_ATTEMPTS: i64 = 8;
-/// How long a claim holds without the sender marking its rows.
-pub const LEASE: Duration = Duration::from_secs(120);
+/// How long a claim holds without the sender marking its rows. A sender starts no send in
+/// the second half of its claim (it hands the rest of the batch back), and one send takes at
+/// most a few SMTP exchanges of 30 s each, so a live sender's rows are never taken back.
+pub const LEASE: Duration = Duration::from_secs(600);
 /// Rows claimed at once.
 pub const BATCH: i64 = 20;
 /// How long sent and failed rows are kept.
@@ -125,7 +127,15 @@ impl Sender {
             BATCH,
         )
         .await?;
-        for message in &claimed {
+        let started = Instant::now();
+        for (i, message) in claimed.iter().enumerate() {
+            if started.elapsed() > LEASE / 2 {
+                // A slow SMTP server: hand the rest back rather than outlive the claim.
+                for rest in &claimed[i..] {
+                    db::outbox::unclaim(self.db.writer(), rest, &self.instance).await?;
+                }
+                break;
+            }
             self.send_one(message).await?;
         }
         Ok(claimed.len())

@@ -108,6 +108,8 @@ async fn remind(
     };
     let today = learner.today(now);
     if db::mail::studied_on(db.reader(), row.user_id, today).await? {
+        // Decided for the day: no reminder, and no more checks until tomorrow.
+        skip_day(db, row.user_id, local_day).await?;
         return Ok(false);
     }
     let decks: Vec<(String, i64)> = db::mail::due_by_deck(db.reader(), row.user_id, today)
@@ -117,6 +119,7 @@ async fn remind(
         .map(|(_, name, n)| (name, n))
         .collect();
     if decks.is_empty() {
+        skip_day(db, row.user_id, local_day).await?;
         return Ok(false);
     }
     let notices = db::mail::notices(db.reader(), row.user_id, now.as_second(), today).await?;
@@ -196,4 +199,13 @@ async fn remind(
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Marks local date `day` decided for `user_id` with no reminder (studied already, or nothing
+/// due), so that the pass checks them again only tomorrow.
+async fn skip_day(db: &Db, user_id: i64, day: i64) -> Result<(), StudyError> {
+    let mut tx = db.begin_write().await?;
+    db::mail::mark_reminded(&mut *tx, user_id, day).await?;
+    tx.commit().await?;
+    Ok(())
 }

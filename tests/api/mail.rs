@@ -766,12 +766,9 @@ async fn a_reply_a_new_exam_and_a_rescheduling_are_folded_into_the_next_reminder
     let teacher_id = app.user_id("teacher").await;
     let db = app.db().await.clone();
     let now = app.clock().now().as_second();
-    let today = i64::from(studyhall::srs::day::day_number(
-        app.clock()
-            .now()
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .date(),
-    ));
+    // Her study day (days start at 04:00 UTC), as the reminder counts.
+    let today =
+        i64::from(studyhall::srs::day::StudyCalendar::stored("UTC", 4).day_of(app.clock().now()));
     let exec = |sql: &'static str, binds: Vec<i64>| {
         let db = db.clone();
         async move {
