@@ -906,3 +906,65 @@ async fn smtp_two_senders_on_one_store_deliver_each_message_exactly_once() {
             .unwrap();
     assert!(!servers.is_empty(), "{servers:?}");
 }
+
+/// The SMTP server unreachable for a while (the sender's tries fail and wait their backoff),
+/// then back: every message arrives once.
+#[tokio::test]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_down_for_a_while_then_back_every_message_arrives_once() {
+    let (port, dir) = smtp_server();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = studyhall::db::Db::open(crate::helpers::fresh_store(&tmp).await)
+        .await
+        .unwrap();
+    let clock = studyhall::clock::Clock::system();
+    let tag = hex::encode(rand::random::<[u8; 4]>());
+    let addresses: Vec<String> = (0..5).map(|i| format!("d{i}-{tag}@example.org")).collect();
+    for (i, to) in addresses.iter().enumerate() {
+        let mut tx = db.begin_write().await.unwrap();
+        studyhall::db::outbox::add(
+            &mut *tx,
+            &studyhall::db::outbox::NewMessage {
+                user_id: None,
+                kind: "test",
+                to,
+                subject: "Hello",
+                text: "Hello",
+                html: "<p>Hello</p>",
+                unsubscribe_url: None,
+            },
+            &format!("<{tag}-{i}@studyhall.test>"),
+            clock.now().as_millisecond(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    // Down: nothing listens on the port the sender uses (a closed one on the loopback).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let transport =
+        |port| std::sync::Arc::new(studyhall::mail::smtp::Smtp::new(&settings(port)).unwrap());
+    let down = studyhall::jobs::mail::Sender::new(db.clone(), transport(closed_port), "down")
+        .with_clock(clock.clone());
+    for _ in 0..3 {
+        assert_eq!(down.send_batch().await.unwrap(), 5, "every message tried");
+        clock.advance(3600);
+    }
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND attempts = 3")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+    assert_eq!(pending, 5, "three failed tries each, none given up");
+    // Back.
+    let up = studyhall::jobs::mail::Sender::new(db.clone(), transport(port), "up")
+        .with_clock(clock.clone());
+    assert_eq!(up.send_batch().await.unwrap(), 5);
+    clock.advance(3600);
+    assert_eq!(up.send_batch().await.unwrap(), 0, "nothing left to send");
+    for to in &addresses {
+        assert_eq!(delivered(&dir, to, 1).await.len(), 1, "{to}");
+    }
+}
