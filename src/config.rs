@@ -200,6 +200,13 @@ const KEYS: &[&str] = &[
     "postgres.pool_size",
     "postgres.password",
     "sqlite.readers",
+    // Mail (issue 27): `src/mail/settings.rs`.
+    "smtp_host",
+    "smtp_port",
+    "smtp_tls",
+    "smtp_user",
+    "smtp_password",
+    "smtp_from",
 ];
 
 /// Older names of variables, still read when the new one is not set.
@@ -232,6 +239,12 @@ struct Layered {
     sqlite: SqliteLayer,
     #[serde(default)]
     oidc: crate::auth::oidc::settings::OidcLayer,
+    smtp_host: Option<String>,
+    smtp_port: Option<String>,
+    smtp_tls: Option<String>,
+    smtp_user: Option<String>,
+    smtp_password: Option<SecretString>,
+    smtp_from: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -394,6 +407,8 @@ pub struct Settings {
     pub max_connections: usize,
     /// Sign-on: the public URL, local passwords on or off, the OpenID Connect providers.
     pub sign_on: crate::auth::oidc::settings::SignOn,
+    /// Where mail goes (None: no SMTP server, every mail feature hidden).
+    pub mail: Option<crate::mail::MailSettings>,
 }
 
 /// The settings file read when none is named.
@@ -481,6 +496,7 @@ impl Settings {
             timeouts: Timeouts::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             sign_on: crate::auth::oidc::settings::SignOn::default(),
+            mail: None,
         }
     }
 }
@@ -546,7 +562,19 @@ impl Layered {
             self.oidc,
         )
         .map_err(|(key, message)| SettingsError::Invalid { key, message })?;
+        let mail = crate::mail::settings::MailLayer {
+            smtp_host: self.smtp_host,
+            smtp_port: self.smtp_port,
+            smtp_tls: self.smtp_tls,
+            smtp_user: self.smtp_user,
+            smtp_password: self.smtp_password,
+            smtp_from: self.smtp_from,
+            public_url: Some(self.public_url.clone()),
+        }
+        .check()
+        .map_err(|(key, message)| invalid(key, &message))?;
         Ok(Settings {
+            mail,
             bind: self.bind,
             database,
             pool_sizes: PoolSizes {
@@ -615,6 +643,9 @@ impl fmt::Display for Settings {
             "{}",
             crate::auth::oidc::settings::TopLevel(&self.sign_on)
         )?;
+        if let Some(mail) = &self.mail {
+            write!(f, "{mail}")?;
+        }
         writeln!(f, "\n[postgres]\npool_size = {}", self.pool_sizes.postgres)?;
         if had_password {
             writeln!(f, "# password: set, and never printed")?;
@@ -863,6 +894,45 @@ mod tests {
             printed.contains("# password: set, and never printed"),
             "{printed}"
         );
+    }
+
+    #[test]
+    fn the_smtp_settings_come_from_their_variables_and_the_password_never_prints() {
+        let vars = [
+            ("STUDYHALL_SMTP_HOST", "smtp.example.org"),
+            ("STUDYHALL_SMTP_PORT", "2525"),
+            ("STUDYHALL_SMTP_TLS", "tls"),
+            ("STUDYHALL_SMTP_USER", "studyhall"),
+            ("STUDYHALL_SMTP_PASSWORD", "s3cret-smtp"),
+            ("STUDYHALL_SMTP_FROM", "studyhall <noreply@example.org>"),
+            ("STUDYHALL_PUBLIC_URL", "https://study.example.org/"),
+        ];
+        let settings = load(&["studyhall"], &vars).expect("loads");
+        let mail = settings.mail.as_ref().expect("mail is on");
+        assert_eq!(
+            (mail.host.as_str(), mail.port, mail.tls),
+            ("smtp.example.org", 2525, crate::mail::Tls::Tls)
+        );
+        assert_eq!(mail.public_url, "https://study.example.org");
+        for shown in [settings.to_string(), format!("{settings:?}")] {
+            assert!(!shown.contains("s3cret-smtp"), "{shown}");
+        }
+        let file = settings_file(&settings.to_string());
+        let path = file.path().to_str().expect("utf-8 path");
+        let again = load(
+            &["studyhall", "--config", path],
+            &[("STUDYHALL_SMTP_PASSWORD", "s3cret-smtp")],
+        )
+        .expect("the printout loads");
+        assert_eq!(again.to_string(), settings.to_string());
+        assert!(load(&["studyhall"], &[]).expect("loads").mail.is_none());
+        let error = load(
+            &["studyhall"],
+            &[("STUDYHALL_SMTP_HOST", "smtp.example.org")],
+        )
+        .expect_err("a host without a sender is refused")
+        .to_string();
+        assert!(error.contains("smtp_from"), "{error}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod http_client;
 pub mod import;
 pub mod jobs;
+pub mod mail;
 pub mod math;
 pub mod practice;
 pub mod srs;

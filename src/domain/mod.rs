@@ -3,11 +3,13 @@
 
 mod account;
 mod card;
+mod email;
 mod exam;
 mod report;
 
 pub use account::{DayStartHour, NewPerDay, Password, Role, TimeZoneName, Username};
 pub use card::{CardText, DeckName, Grade, Tags};
+pub use email::EmailAddress;
 pub use exam::ExamName;
 pub use report::{ReportMessage, ReportReply};
 

@@ -1,6 +1,7 @@
 //! Background work that runs once across the app servers of a site: asked for by a request on
 //! any server, run by whichever server takes it first, shown on any server's pages while it
-//! runs. The FSRS fits are the first such work (`study::fits`); mail and more come later.
+//! runs. The FSRS fits are the first such work (`study::fits`); mail has a sender of its own
+//! on the outbox table ([`mail`]).
 //!
 //! The queue is a table (`db::jobs`), not memory, because with several servers on one
 //! PostgreSQL database the server that shows a page may not be the one that runs the job, and
@@ -15,6 +16,7 @@
 //! movable clock: the tests move the site's clock by days, which must not make a running
 //! job's lease look expired.
 
+pub mod mail;
 mod progress;
 mod queue;
 mod runner;

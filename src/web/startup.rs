@@ -58,6 +58,8 @@ pub struct AppState {
     pub csrf_key: crate::auth::csrf_key::AnonKey,
     /// The OpenID Connect providers (university sign-on), their discovery cached.
     pub sign_on: std::sync::Arc<crate::auth::oidc::Providers>,
+    /// Mail (None without SMTP settings: every mail feature hidden).
+    pub mail: Option<crate::mail::Site>,
 }
 
 impl AppState {
@@ -74,6 +76,10 @@ pub struct Application {
     db: Db,
     limits: open_files::ConnectionLimits,
     jobs: crate::jobs::RunnerHandle,
+    mail: Option<(
+        crate::jobs::mail::SenderHandle,
+        crate::jobs::mail::RemindersHandle,
+    )>,
 }
 
 impl Application {
@@ -124,7 +130,29 @@ impl Application {
             sign_on: std::sync::Arc::new(crate::auth::oidc::Providers::new(
                 settings.sign_on.clone(),
             )?),
+            mail: settings.mail.as_ref().map(crate::mail::Site::of),
         });
+        // Mail (src/jobs/mail.rs): this server sends its share of the outbox.
+        let mail = match &settings.mail {
+            Some(mail) => {
+                let transport = std::sync::Arc::new(crate::mail::smtp::Smtp::new(mail)?);
+                // The site's clock (tests move it), as for every mail time.
+                let sender = crate::jobs::mail::Sender::new(
+                    db.clone(),
+                    transport,
+                    crate::jobs::instance_id(),
+                )
+                .with_clock(settings.clock.clone())
+                .spawn();
+                let reminders = crate::jobs::mail::spawn_reminders(
+                    db.clone(),
+                    crate::mail::Site::of(mail),
+                    settings.clock.clone(),
+                );
+                Some((sender, reminders))
+            }
+            None => None,
+        };
         // Background jobs (src/jobs): this server takes its share of the site's queue.
         let fits = crate::study::fits::FitContext {
             db: db.clone(),
@@ -251,6 +279,7 @@ impl Application {
             db,
             limits,
             jobs,
+            mail,
         })
     }
 
@@ -275,6 +304,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.jobs.stop().await;
+        if let Some((sender, reminders)) = self.mail {
+            drop(reminders);
+            sender.stop().await;
+        }
         self.db.close().await;
         result
     }

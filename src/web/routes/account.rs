@@ -28,7 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Template)]
 #[template(path = "account/show.html")]
-struct AccountPage {
+pub(super) struct AccountPage {
     nav: Nav,
     role: &'static str,
     time_zone: String,
@@ -46,6 +46,8 @@ struct AccountPage {
     own_fit: OwnFitView,
     /// Sign-on: linked identities and providers to link (`templates/account/_identities.html`).
     identities: super::sso::IdentitiesPanel,
+    /// The e-mail address part (`templates/account/_email.html`), None without mail.
+    pub(super) email: Option<super::mail::EmailView>,
 }
 
 /// The student's own FSRS parameters, as the account page shows them.
@@ -75,12 +77,13 @@ struct SavedFitView {
 }
 
 /// The account page of `user`, with their own fit read from the database.
-async fn account_page(
+pub(super) async fn account_page(
     state: &crate::web::startup::AppState,
     user: &CurrentUser,
 ) -> Result<AccountPage, AppError> {
     let mut account = AccountPage::of(user);
     account.identities = super::sso::identities_panel(state, user).await?;
+    account.email = super::mail::email_view(state, user).await?;
     let own = preferences::own_fit(state.db.reader(), user.id).await?;
     account.own_fit = OwnFitView {
         reviews: own.reviews,
@@ -158,6 +161,7 @@ impl AccountPage {
             preference_errors: Vec::new(),
             own_fit: OwnFitView::default(),
             identities: super::sso::IdentitiesPanel::default(),
+            email: None,
         }
     }
 }
@@ -199,6 +203,12 @@ async fn show_account(
         Some("password") => Some("Your password was changed; your other sessions were logged out."),
         Some("preferences") => Some("Your study preferences were saved."),
         Some("linked") => Some("The sign-on account is linked: you can sign on with it now."),
+        Some("email") => Some(
+            "A link to confirm your e-mail address is on its way; nothing else is sent to it \
+             until you open it.",
+        ),
+        Some("email-removed") => Some("Your e-mail address was removed."),
+        Some("reminders") => Some("Your reminder settings were saved."),
         Some("scheduler") => {
             Some("Your scheduler was saved, and every card you studied was rescheduled with it.")
         }

@@ -38,6 +38,8 @@ struct LoginPage {
     next: Option<String>,
     /// The sign-on providers' (key, button label).
     providers: Vec<(String, String)>,
+    /// Whether the password reset by e-mail is on (the "Forgot" link).
+    forgot: bool,
 }
 
 impl LoginPage {
@@ -138,7 +140,7 @@ struct RegisterForm {
 struct Empty {}
 
 /// Renders an anonymous form page, setting the pre-login CSRF cookie when the browser has none.
-fn anonymous_page(
+pub(super) fn anonymous_page(
     req: &HttpRequest,
     state: &AppState,
     status: StatusCode,
@@ -198,6 +200,7 @@ async fn show_login(
             username: String::new(),
             error: None,
             registration_open: open,
+            forgot: state.mail.is_some(),
             next,
             providers: state.sign_on.buttons(),
         }
@@ -245,6 +248,7 @@ async fn log_in(
                     username: form.username,
                     error: Some(message),
                     registration_open: open,
+                    forgot: state.mail.is_some(),
                     next: safe_next(&form.next),
                     providers: state.sign_on.buttons(),
                 }

@@ -12,6 +12,7 @@ mod custom;
 mod decks;
 mod edit;
 mod health;
+mod mail;
 mod practice;
 mod reports;
 mod review;
@@ -152,6 +153,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(classes::configure)
         .configure(edit::configure)
         .configure(reports::configure)
+        .configure(mail::configure)
         .default_service(web::to(not_found));
 }
 

@@ -1,0 +1,413 @@
+//! Students' e-mail addresses and the single-use tokens sent to them (migration 0029).
+
+use super::Executor;
+use sqlx::FromRow;
+
+/// A student's address.
+#[derive(Debug, Clone, FromRow)]
+pub struct AddressRow {
+    /// The address as typed.
+    pub address: String,
+    /// When it was confirmed (Unix seconds), if it was.
+    pub confirmed_at: Option<i64>,
+}
+
+/// The address of `user_id`, if they gave one.
+pub async fn address_of(
+    db: impl Executor<'_>,
+    user_id: i64,
+) -> Result<Option<AddressRow>, sqlx::Error> {
+    sqlx::query_as("SELECT address, confirmed_at FROM mail_addresses WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Sets the address of `user_id`, unconfirmed.
+pub async fn set_address(
+    db: impl Executor<'_>,
+    user_id: i64,
+    address: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO mail_addresses (user_id, address, confirmed_at, created_at)
+         VALUES ($1, $2, NULL, $3)
+         ON CONFLICT (user_id) DO UPDATE SET address = $2, confirmed_at = NULL, created_at = $3",
+    )
+    .bind(user_id)
+    .bind(address)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Marks the address of `user_id` confirmed, if it is still `address`. Returns whether it was.
+pub async fn confirm_address(
+    db: impl Executor<'_>,
+    user_id: i64,
+    address: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE mail_addresses SET confirmed_at = $3 WHERE user_id = $1 AND address = $2",
+    )
+    .bind(user_id)
+    .bind(address)
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Removes the address of `user_id`.
+pub async fn remove_address(db: impl Executor<'_>, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM mail_addresses WHERE user_id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// An account a password reset may be for: its id, name, password hash and confirmed address.
+#[derive(Debug, Clone, FromRow)]
+pub struct ResetTarget {
+    /// The account.
+    pub user_id: i64,
+    /// Its login name.
+    pub username: String,
+    /// Its password hash now (stamped into the token).
+    pub password_hash: String,
+    /// Its confirmed address.
+    pub address: String,
+}
+
+/// The enabled accounts with a confirmed address whose login name or address is `typed`.
+pub async fn reset_targets(
+    db: impl Executor<'_>,
+    typed: &str,
+) -> Result<Vec<ResetTarget>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id AS user_id, u.username, u.password_hash, m.address
+         FROM users u JOIN mail_addresses m ON m.user_id = u.id
+         WHERE m.confirmed_at IS NOT NULL AND u.disabled = 0
+           AND (lower(u.username) = lower($1) OR lower(m.address) = lower($1))
+         ORDER BY u.id LIMIT 5",
+    )
+    .bind(typed)
+    .fetch_all(db)
+    .await
+}
+
+/// A token to store (its hash only).
+#[derive(Debug, Clone)]
+pub struct NewToken<'a> {
+    /// SHA-256 of the token, hex.
+    pub hash: &'a str,
+    /// Whose.
+    pub user_id: i64,
+    /// `confirm` or `reset`.
+    pub purpose: &'a str,
+    /// The address it was sent to.
+    pub address: &'a str,
+    /// A digest of the password hash it was issued under.
+    pub password_stamp: &'a str,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Stores a token, voiding the earlier unused tokens of the same purpose for that account
+/// (only the newest request's link works).
+pub async fn add_token(db: &mut super::Conn, token: &NewToken<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE mail_tokens SET used_at = $3
+         WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+    )
+    .bind(token.user_id)
+    .bind(token.purpose)
+    .bind(token.created_at)
+    .execute(&mut *db)
+    .await?;
+    sqlx::query("DELETE FROM mail_tokens WHERE expires_at < $1")
+        .bind(token.created_at - 86_400)
+        .execute(&mut *db)
+        .await?;
+    sqlx::query(
+        "INSERT INTO mail_tokens (token_hash, user_id, purpose, address, password_stamp,
+                                  created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(token.hash)
+    .bind(token.user_id)
+    .bind(token.purpose)
+    .bind(token.address)
+    .bind(token.password_stamp)
+    .bind(token.created_at)
+    .bind(token.expires_at)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+/// A stored token that is still usable.
+#[derive(Debug, Clone, FromRow)]
+pub struct TokenRow {
+    /// Whose.
+    pub user_id: i64,
+    /// The address it was sent to.
+    pub address: String,
+    /// The password-hash digest it was issued under.
+    pub password_stamp: String,
+    /// The account's password hash now.
+    pub password_hash: String,
+}
+
+/// The unused, unexpired token of `purpose` whose hash is `hash`, with its account's password
+/// hash now.
+pub async fn live_token(
+    db: impl Executor<'_>,
+    hash: &str,
+    purpose: &str,
+    now: i64,
+) -> Result<Option<TokenRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.user_id, t.address, t.password_stamp, u.password_hash
+         FROM mail_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL
+           AND t.expires_at > $3 AND u.disabled = 0",
+    )
+    .bind(hash)
+    .bind(purpose)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// Uses a token up. False when it was used already (by a request at the same moment).
+pub async fn use_token(db: impl Executor<'_>, hash: &str, now: i64) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query(
+            "UPDATE mail_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
+        )
+        .bind(hash)
+        .bind(now)
+        .execute(db)
+        .await?
+        .rows_affected()
+            == 1,
+    )
+}
+
+/// Turns reminders on at local `hour` (daily, or weekly), keeping the unsubscribe token or
+/// setting `token` when there is none; or off (`hour` None). Only a confirmed address takes
+/// them: false otherwise.
+pub async fn set_reminders(
+    db: impl Executor<'_>,
+    user_id: i64,
+    hour: Option<i64>,
+    weekly: bool,
+    token: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE mail_addresses SET remind_hour = $2, remind_weekly = $3,
+                unsubscribe_token = COALESCE(unsubscribe_token, $4)
+         WHERE user_id = $1 AND confirmed_at IS NOT NULL",
+    )
+    .bind(user_id)
+    .bind(hour)
+    .bind(i64::from(weekly))
+    .bind(token)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// The reminder settings of `user_id`: (hour, weekly).
+pub async fn reminders_of(
+    db: impl Executor<'_>,
+    user_id: i64,
+) -> Result<Option<(Option<i64>, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT remind_hour, remind_weekly FROM mail_addresses WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Turns reminders off for the address whose unsubscribe token is `token`. False for an
+/// unknown token (a known one answers true however often).
+pub async fn unsubscribe(db: impl Executor<'_>, token: &str) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("UPDATE mail_addresses SET remind_hour = NULL WHERE unsubscribe_token = $1")
+            .bind(token)
+            .execute(db)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// A student who asked for reminders, as the reminders' pass reads them.
+#[derive(Debug, Clone, FromRow)]
+pub struct ReminderRow {
+    /// The account.
+    pub user_id: i64,
+    /// Its login name.
+    pub username: String,
+    /// Its IANA time zone.
+    pub time_zone: String,
+    /// The confirmed address.
+    pub address: String,
+    /// The local hour.
+    pub remind_hour: i64,
+    /// 1 for a weekly digest.
+    pub remind_weekly: i64,
+    /// The local date (day number) of the last reminder.
+    pub reminded_day: Option<i64>,
+    /// The unsubscribe link's token.
+    pub unsubscribe_token: String,
+}
+
+/// Up to `limit` students with reminders on and a confirmed address, after user `after`.
+pub async fn reminder_batch(
+    db: impl Executor<'_>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ReminderRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id AS user_id, u.username, u.time_zone, m.address, m.remind_hour,
+                m.remind_weekly, m.reminded_day, m.unsubscribe_token
+         FROM mail_addresses m JOIN users u ON u.id = m.user_id
+         WHERE m.remind_hour IS NOT NULL AND m.confirmed_at IS NOT NULL
+           AND m.unsubscribe_token IS NOT NULL AND u.disabled = 0 AND m.user_id > $1
+         ORDER BY m.user_id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Marks local date `day` reminded for `user_id`, unless it was already (by another server):
+/// true when this call marked it.
+pub async fn mark_reminded(
+    db: impl Executor<'_>,
+    user_id: i64,
+    day: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE mail_addresses SET reminded_day = $2
+         WHERE user_id = $1 AND remind_hour IS NOT NULL
+           AND (reminded_day IS NULL OR reminded_day <> $2)",
+    )
+    .bind(user_id)
+    .bind(day)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Whether `user_id` reviewed anything on study day `day`.
+pub async fn studied_on(
+    db: impl Executor<'_>,
+    user_id: i64,
+    day: i32,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT reviews FROM review_days WHERE user_id = $1 AND study_day = $2 AND reviews > 0",
+    )
+    .bind(user_id)
+    .bind(day)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Cards of `user_id` due on or before study day `day`, by deck: (deck id, deck name, count),
+/// leaving out suspended cards and cards buried that day.
+pub async fn due_by_deck(
+    db: impl Executor<'_>,
+    user_id: i64,
+    day: i32,
+) -> Result<Vec<(i64, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT d.id, d.name, COUNT(*) FROM review_states s
+         JOIN cards c ON c.id = s.card_id JOIN decks d ON d.id = c.deck_id
+         WHERE s.user_id = $1 AND s.due_day <= $2
+           AND NOT EXISTS (SELECT 1 FROM card_controls k
+                           WHERE k.user_id = s.user_id AND k.card_id = s.card_id
+                             AND (k.suspended_at IS NOT NULL OR k.buried_day = $2))
+         GROUP BY d.id, d.name ORDER BY COUNT(*) DESC, d.name",
+    )
+    .bind(user_id)
+    .bind(day)
+    .fetch_all(db)
+    .await
+}
+
+/// What a reminder tells a student beside their due cards: news the pages show them too.
+#[derive(Debug, Clone, Default)]
+pub struct Notices {
+    /// Replies to their reports they have not read.
+    pub unread_replies: i64,
+    /// Cards a fit rescheduled in the last week, if one did.
+    pub rescheduled: Option<i64>,
+    /// Exams of their classes set in the last week: (name, study day).
+    pub new_exams: Vec<(String, i64)>,
+    /// Their next exam on or after the day asked: (name, study day).
+    pub next_exam: Option<(String, i64)>,
+}
+
+/// The notices of `user_id` at `now` (Unix seconds) on study day `today`.
+pub async fn notices(
+    db: &super::Pool,
+    user_id: i64,
+    now: i64,
+    today: i32,
+) -> Result<Notices, sqlx::Error> {
+    let unread_replies: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM card_reports
+         WHERE user_id = $1 AND replied_at IS NOT NULL AND reply_seen_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_one(db)
+    .await?;
+    let rescheduled: Option<i64> = sqlx::query_scalar(
+        "SELECT cards FROM schedule_notices WHERE user_id = $1 AND changed_at > $2 - 604800",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_optional(db)
+    .await?;
+    let new_exams: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT e.name, e.exam_day FROM class_exams e
+         JOIN class_members m ON m.class_id = e.class_id
+         WHERE m.user_id = $1 AND e.created_at > $2 - 604800 AND e.exam_day >= $3
+         ORDER BY e.exam_day, e.id",
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(today)
+    .fetch_all(db)
+    .await?;
+    let next_exam: Option<(String, i64)> = sqlx::query_as(
+        "SELECT e.name, e.exam_day FROM class_exams e
+         JOIN class_members m ON m.class_id = e.class_id
+         WHERE m.user_id = $1 AND e.exam_day >= $2 ORDER BY e.exam_day, e.id LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(today)
+    .fetch_optional(db)
+    .await?;
+    Ok(Notices {
+        unread_replies,
+        rescheduled,
+        new_exams,
+        next_exam,
+    })
+}

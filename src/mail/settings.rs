@@ -1,0 +1,245 @@
+//! The operator's mail settings: `STUDYHALL_SMTP_HOST`, `_PORT`, `_TLS` (`none`, `starttls`,
+//! `tls`), `_USER`, `_PASSWORD` (a secret, never printed), `_FROM`, and `STUDYHALL_PUBLIC_URL`
+//! for the links in messages. Without a host, mail is off and every mail feature is hidden.
+
+use secrecy::SecretString;
+use std::fmt;
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// Plain text (a relay on the same machine, or the tests' server).
+    None,
+    /// Plain, then upgraded with STARTTLS (port 587), which must succeed.
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+impl Tls {
+    fn name(self) -> &'static str {
+        match self {
+            Tls::None => "none",
+            Tls::Starttls => "starttls",
+            Tls::Tls => "tls",
+        }
+    }
+}
+
+/// Where and how to send.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// The SMTP server's host name.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// How the connection is protected.
+    pub tls: Tls,
+    /// The login, if the server wants one.
+    pub user: Option<String>,
+    /// Its password.
+    pub password: Option<SecretString>,
+    /// The sender, as the `From` header shows it (`studyhall <noreply@example.org>`).
+    pub from: String,
+    /// The site's address as students reach it, for links (no trailing slash).
+    pub public_url: String,
+}
+
+/// The layers' raw values, as `config.rs` reads them.
+#[derive(Debug, Default)]
+pub struct MailLayer {
+    /// `smtp_host`.
+    pub smtp_host: Option<String>,
+    /// `smtp_port`.
+    pub smtp_port: Option<String>,
+    /// `smtp_tls`.
+    pub smtp_tls: Option<String>,
+    /// `smtp_user`.
+    pub smtp_user: Option<String>,
+    /// `smtp_password`.
+    pub smtp_password: Option<SecretString>,
+    /// `smtp_from`.
+    pub smtp_from: Option<String>,
+    /// `public_url`.
+    pub public_url: Option<String>,
+}
+
+impl MailLayer {
+    /// The settings, None without a host; an error names its key.
+    pub fn check(self) -> Result<Option<MailSettings>, (&'static str, String)> {
+        let Some(host) = self.smtp_host.filter(|h| !h.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let host = host.trim().to_owned();
+        if host
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/')
+        {
+            return Err(("smtp_host", "must be a host name or address".to_owned()));
+        }
+        let tls = match self.smtp_tls.as_deref().map(str::trim) {
+            None | Some("starttls") => Tls::Starttls,
+            Some("tls") => Tls::Tls,
+            Some("none") => Tls::None,
+            Some(other) => {
+                return Err((
+                    "smtp_tls",
+                    format!("\"{other}\" is not one of none, starttls, tls"),
+                ));
+            }
+        };
+        let port = match self.smtp_port.as_deref().map(str::trim) {
+            None => match tls {
+                Tls::None => 25,
+                Tls::Starttls => 587,
+                Tls::Tls => 465,
+            },
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or(("smtp_port", "must be a port number, 1 to 65535".to_owned()))?,
+        };
+        let from = self
+            .smtp_from
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty())
+            .ok_or((
+                "smtp_from",
+                "is needed with smtp_host: the sender's address".to_owned(),
+            ))?;
+        if from.parse::<lettre::message::Mailbox>().is_err() || from.contains(['\r', '\n']) {
+            return Err((
+                "smtp_from",
+                "must be an address such as studyhall <noreply@example.org>".to_owned(),
+            ));
+        }
+        let public_url = self
+            .public_url
+            .map(|u| u.trim().trim_end_matches('/').to_owned())
+            .filter(|u| !u.is_empty())
+            .ok_or((
+                "public_url",
+                "is needed with smtp_host: the site's address for the links in messages".to_owned(),
+            ))?;
+        match url::Url::parse(&public_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => {
+                return Err((
+                    "public_url",
+                    "must be an http or https address such as https://study.example.org".to_owned(),
+                ));
+            }
+        }
+        Ok(Some(MailSettings {
+            host,
+            port,
+            tls,
+            user: self.smtp_user.filter(|u| !u.is_empty()),
+            password: self.smtp_password,
+            from,
+            public_url,
+        }))
+    }
+}
+
+/// The lines `studyhall settings` prints (the password masked).
+impl fmt::Display for MailSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "smtp_host = {:?}", self.host)?;
+        writeln!(f, "smtp_port = \"{}\"", self.port)?;
+        writeln!(f, "smtp_tls = {:?}", self.tls.name())?;
+        if let Some(user) = &self.user {
+            writeln!(f, "smtp_user = {user:?}")?;
+        }
+        if self.password.is_some() {
+            writeln!(f, "# smtp_password: set, and never printed")?;
+        }
+        // `public_url` is printed with the top-level keys (sign-on reads it too).
+        writeln!(f, "smtp_from = {:?}", self.from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(pairs: &[(&str, &str)]) -> MailLayer {
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        MailLayer {
+            smtp_host: get("smtp_host"),
+            smtp_port: get("smtp_port"),
+            smtp_tls: get("smtp_tls"),
+            smtp_user: get("smtp_user"),
+            smtp_password: get("smtp_password").map(SecretString::from),
+            smtp_from: get("smtp_from"),
+            public_url: get("public_url"),
+        }
+    }
+
+    #[test]
+    fn no_host_is_no_mail_and_a_host_needs_a_sender_and_a_public_url() {
+        assert!(layer(&[]).check().unwrap().is_none());
+        let err = layer(&[("smtp_host", "mail.example.org")])
+            .check()
+            .unwrap_err();
+        assert_eq!(err.0, "smtp_from");
+        let err = layer(&[
+            ("smtp_host", "mail.example.org"),
+            ("smtp_from", "studyhall <noreply@example.org>"),
+        ])
+        .check()
+        .unwrap_err();
+        assert_eq!(err.0, "public_url");
+        let ok = layer(&[
+            ("smtp_host", "mail.example.org"),
+            ("smtp_from", "studyhall <noreply@example.org>"),
+            ("public_url", "https://study.example.org/"),
+            ("smtp_password", "hunter22"),
+            ("smtp_user", "studyhall"),
+        ])
+        .check()
+        .unwrap()
+        .unwrap();
+        assert_eq!((ok.port, ok.tls), (587, Tls::Starttls));
+        assert_eq!(ok.public_url, "https://study.example.org");
+        for shown in [ok.to_string(), format!("{ok:?}")] {
+            assert!(!shown.contains("hunter22"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_bad_tls_port_or_sender_is_named() {
+        let base = [
+            ("smtp_host", "mail.example.org"),
+            ("public_url", "https://study.example.org"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut all = base.to_vec();
+            all.extend_from_slice(extra);
+            layer(&all).check()
+        };
+        let from = ("smtp_from", "noreply@example.org");
+        assert_eq!(
+            with(&[from, ("smtp_tls", "ssl")]).unwrap_err().0,
+            "smtp_tls"
+        );
+        assert_eq!(
+            with(&[from, ("smtp_port", "0")]).unwrap_err().0,
+            "smtp_port"
+        );
+        assert_eq!(
+            with(&[("smtp_from", "a@b.org\r\nBcc: eve@example.org")])
+                .unwrap_err()
+                .0,
+            "smtp_from"
+        );
+        let tls = with(&[from, ("smtp_tls", "tls")]).unwrap().unwrap();
+        assert_eq!(tls.port, 465);
+    }
+}

@@ -1,0 +1,244 @@
+//! Mail's use cases (issue 27): a student's address, confirmed by a link before anything else
+//! is sent to it, and the password reset by e-mail. Each writes its message into the outbox
+//! in the same transaction as the change it announces; `jobs::mail` sends it.
+//!
+//! Tokens are 256 random bits, sent in the link and stored only as their SHA-256, single-use.
+//! A reset token holds for an hour, and is void once used, once a newer one is asked for, and
+//! once the account's password changes by any route (it carries a digest of the password hash
+//! it was issued under).
+
+use super::{Forget, Stale, StudyError};
+use crate::auth::throttle::LoginThrottle;
+use crate::auth::{password, session};
+use crate::db::{self, Db, Pool};
+use crate::domain::{EmailAddress, Password};
+use crate::mail::{Site, compose};
+use sha2::{Digest, Sha256};
+use std::net::IpAddr;
+
+/// How long a confirmation link holds.
+pub const CONFIRM_SECS: i64 = 86_400;
+/// How long a reset link holds.
+pub const RESET_SECS: i64 = 3600;
+/// Confirmation messages one account may cause an hour.
+pub const CONFIRMS_PER_HOUR: i64 = 5;
+/// Reset messages one account may be sent an hour (further requests send nothing, and say
+/// the same as always).
+pub const RESETS_PER_HOUR: i64 = 3;
+
+/// A student's address as their account page shows it.
+#[derive(Debug, Clone)]
+pub struct Address {
+    /// The address.
+    pub address: String,
+    /// Whether its link was followed.
+    pub confirmed: bool,
+}
+
+/// The address of `user_id`, if they gave one.
+pub async fn address_of(pool: &Pool, user_id: i64) -> Result<Option<Address>, StudyError> {
+    Ok(db::mail::address_of(pool, user_id)
+        .await?
+        .map(|row| Address {
+            address: row.address,
+            confirmed: row.confirmed_at.is_some(),
+        }))
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(session::token_hash(token))
+}
+
+/// What a reset token remembers of the password it was issued under.
+fn password_stamp(password_hash: &str) -> String {
+    hex::encode(Sha256::digest(password_hash.as_bytes()))
+}
+
+/// Sets the address of `user_id` (unconfirmed) and sends it a confirmation link, in one
+/// transaction.
+pub async fn set_address(
+    db: &Db,
+    site: &Site,
+    user_id: i64,
+    address: &EmailAddress,
+    now: jiff::Timestamp,
+) -> Result<(), StudyError> {
+    let (secs, ms) = (now.as_second(), now.as_millisecond());
+    let mut tx = db.begin_write().await?;
+    let recent = db::outbox::count_recent(&mut *tx, user_id, "confirm", ms - 3_600_000).await?;
+    if recent >= CONFIRMS_PER_HOUR {
+        return Err(StudyError::Validation(format!(
+            "{CONFIRMS_PER_HOUR} confirmation messages were sent in the last hour; try again \
+             later."
+        )));
+    }
+    let user = db::users::find(&mut *tx, user_id)
+        .await?
+        .ok_or(StudyError::NotFound)?;
+    db::mail::set_address(&mut *tx, user_id, address.as_str(), secs).await?;
+    let token = session::random_token();
+    let hash = token_hash(&token);
+    db::mail::add_token(
+        &mut tx,
+        &db::mail::NewToken {
+            hash: &hash,
+            user_id,
+            purpose: "confirm",
+            address: address.as_str(),
+            password_stamp: "",
+            created_at: secs,
+            expires_at: secs + CONFIRM_SECS,
+        },
+    )
+    .await?;
+    let link = site.link(&format!("/account/email/confirm?token={token}"));
+    let message = compose::confirm(&user.username, &link);
+    db::outbox::add(
+        &mut *tx,
+        &db::outbox::NewMessage {
+            user_id: Some(user_id),
+            kind: "confirm",
+            to: address.as_str(),
+            subject: &message.subject,
+            text: &message.text,
+            html: &message.html,
+            unsubscribe_url: None,
+        },
+        &site.message_id(),
+        ms,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Confirms the address a link was sent to. False when the link is unknown, used, expired,
+/// or for an address the account no longer has.
+pub async fn confirm_address(db: &Db, token: &str, now: i64) -> Result<bool, StudyError> {
+    let hash = token_hash(token);
+    let mut tx = db.begin_write().await?;
+    let Some(row) = db::mail::live_token(&mut *tx, &hash, "confirm", now).await? else {
+        return Ok(false);
+    };
+    if !db::mail::use_token(&mut *tx, &hash, now).await? {
+        return Ok(false);
+    }
+    let confirmed = db::mail::confirm_address(&mut *tx, row.user_id, &row.address, now).await?;
+    tx.commit().await?;
+    Ok(confirmed)
+}
+
+/// Removes the address of `user_id`: nothing more is sent to it.
+pub async fn remove_address(db: &Db, user_id: i64) -> Result<(), StudyError> {
+    let mut tx = db.begin_write().await?;
+    db::mail::remove_address(&mut *tx, user_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Asks for a password reset for the account named `typed` (its login name or its confirmed
+/// address). Answers the same whether or not such an account exists; throttled per client
+/// address and per typed name like a login (every request counts), and at most
+/// [`RESETS_PER_HOUR`] messages an hour reach one account.
+pub async fn request_reset(
+    db: &Db,
+    site: &Site,
+    throttle: &LoginThrottle,
+    ip: IpAddr,
+    typed: &str,
+    now: jiff::Timestamp,
+) -> Result<(), StudyError> {
+    let typed = typed.trim();
+    let (secs, ms) = (now.as_second(), now.as_millisecond());
+    // Counted as a failed check that is never given back.
+    let _counted = throttle
+        .begin(ip, &format!("reset:{typed}"), secs)
+        .map_err(|retry_after_secs| StudyError::TooManyRequests { retry_after_secs })?;
+    if typed.is_empty() || typed.len() > 254 {
+        return Ok(());
+    }
+    let targets = db::mail::reset_targets(db.reader(), typed).await?;
+    for target in targets {
+        let mut tx = db.begin_write().await?;
+        let recent =
+            db::outbox::count_recent(&mut *tx, target.user_id, "reset", ms - 3_600_000).await?;
+        if recent >= RESETS_PER_HOUR {
+            continue;
+        }
+        let token = session::random_token();
+        let hash = token_hash(&token);
+        let stamp = password_stamp(&target.password_hash);
+        db::mail::add_token(
+            &mut tx,
+            &db::mail::NewToken {
+                hash: &hash,
+                user_id: target.user_id,
+                purpose: "reset",
+                address: &target.address,
+                password_stamp: &stamp,
+                created_at: secs,
+                expires_at: secs + RESET_SECS,
+            },
+        )
+        .await?;
+        let link = site.link(&format!("/password/reset?token={token}"));
+        let message = compose::reset(&target.username, &link);
+        db::outbox::add(
+            &mut *tx,
+            &db::outbox::NewMessage {
+                user_id: Some(target.user_id),
+                kind: "reset",
+                to: &target.address,
+                subject: &message.subject,
+                text: &message.text,
+                html: &message.html,
+                unsubscribe_url: None,
+            },
+            &site.message_id(),
+            ms,
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// The login name a live reset link is for (None: unknown, used, expired or void).
+pub async fn reset_for(db: &Db, token: &str, now: i64) -> Result<Option<String>, StudyError> {
+    let hash = token_hash(token);
+    let Some(row) = db::mail::live_token(db.reader(), &hash, "reset", now).await? else {
+        return Ok(None);
+    };
+    if row.password_stamp != password_stamp(&row.password_hash) {
+        return Ok(None);
+    }
+    let user = db::users::find(db.reader(), row.user_id).await?;
+    Ok(user.map(|u| u.username))
+}
+
+/// Sets a new password through a reset link, uses the link up, and ends every session of the
+/// account. False when the link is not live (see [`reset_for`]).
+pub async fn complete_reset(
+    db: &Db,
+    sessions: &dyn Forget,
+    token: &str,
+    new: &Password,
+    now: i64,
+) -> Result<bool, StudyError> {
+    let hash = token_hash(token);
+    let new_hash = password::hash(new.expose().to_owned()).await?;
+    let mut tx = db.begin_write().await?;
+    let Some(row) = db::mail::live_token(&mut *tx, &hash, "reset", now).await? else {
+        return Ok(false);
+    };
+    if row.password_stamp != password_stamp(&row.password_hash)
+        || !db::mail::use_token(&mut *tx, &hash, now).await?
+    {
+        return Ok(false);
+    }
+    db::users::set_password_hash(&mut *tx, row.user_id, &new_hash).await?;
+    db::sessions::delete_all(&mut *tx, row.user_id).await?;
+    tx.commit().await?;
+    sessions.forget(Stale::User(row.user_id));
+    Ok(true)
+}

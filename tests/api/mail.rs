@@ -1,0 +1,970 @@
+//! Mail (issue 27) through the real server: the address on /account confirmed by a link, the
+//! password reset by e-mail, and nothing of it without SMTP settings.
+//!
+//! Most tests read the links from the outbox table (the messages as the sender will send
+//! them), so they run under plain `cargo test` and on PostgreSQL. The tests named
+//! `smtp_...` need a real SMTP server: `scripts/with-smtp` starts aiosmtpd and runs them; they
+//! read the messages it received from its maildir, and follow their links against the app.
+
+use crate::helpers::{PASSWORD, TestApp, csrf_in, spawn_app, spawn_app_with};
+use reqwest::StatusCode;
+use std::time::Duration;
+use studyhall::mail::{MailSettings, Tls};
+
+/// The site's public address in messages (the tests swap it for the app's own).
+const PUBLIC: &str = "http://studyhall.test";
+
+/// Mail settings sending to `port` on the loopback interface, in plain text.
+fn settings(port: u16) -> MailSettings {
+    MailSettings {
+        host: "127.0.0.1".to_owned(),
+        port,
+        tls: Tls::None,
+        user: None,
+        password: None,
+        from: "studyhall <noreply@studyhall.test>".to_owned(),
+        public_url: PUBLIC.to_owned(),
+    }
+}
+
+/// An app whose mail goes to a port nothing listens on: the messages wait in the outbox,
+/// where these tests read them.
+async fn app_with_outbox() -> TestApp {
+    spawn_app_with(|s| s.mail = Some(settings(9))).await
+}
+
+/// The newest message of `kind` to `to` in the outbox: (subject, text).
+async fn newest(app: &TestApp, to: &str, kind: &str) -> Option<(String, String)> {
+    sqlx::query_as(
+        "SELECT subject, body_text FROM outbox WHERE to_address = $1 AND kind = $2
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(to)
+    .bind(kind)
+    .fetch_optional(app.db().await.reader())
+    .await
+    .unwrap()
+}
+
+async fn count_messages(app: &TestApp, to: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE to_address = $1")
+        .bind(to)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap()
+}
+
+/// The first link to the site in `text`, as a path on the app.
+fn link_in(text: &str) -> String {
+    let start = text.find(PUBLIC).expect("a link to the site") + PUBLIC.len();
+    text[start..]
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+}
+
+async fn set_address(app: &TestApp, address: &str) -> reqwest::Response {
+    app.submit("/account", "/account/email", &[("address", address)])
+        .await
+}
+
+async fn confirmed_address(app: &TestApp, name: &str, address: &str) {
+    app.register_ok(name).await;
+    let response = set_address(app, address).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, text) = newest(app, address, "confirm")
+        .await
+        .expect("a confirmation");
+    let page = app.get_html(&link_in(&text)).await;
+    assert!(page.contains("id=\"email-confirmed\""), "{page}");
+}
+
+async fn ask_reset(browser: &TestApp, name: &str) -> (StatusCode, String) {
+    let response = browser
+        .submit("/password/forgot", "/password/forgot", &[("name", name)])
+        .await;
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+async fn choose(browser: &TestApp, link: &str, new: &str) -> reqwest::Response {
+    let page = browser.get(link).await;
+    let html = page.text().await.unwrap();
+    let token = link.split("token=").nth(1).unwrap_or_default().to_owned();
+    let csrf = if html.contains("csrf_token") {
+        csrf_in(&html)
+    } else {
+        csrf_in(&browser.get_html("/password/forgot").await)
+    };
+    browser
+        .post_form(
+            "/password/reset",
+            &[
+                ("csrf_token", &csrf),
+                ("token", &token),
+                ("new", new),
+                ("confirm", new),
+            ],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn without_smtp_settings_no_mail_feature_shows_or_answers() {
+    let app = spawn_app().await;
+    let login = app.get_html("/login").await;
+    assert!(!login.contains("Forgot"), "{login}");
+    app.register_ok("nomail").await;
+    let account = app.get_html("/account").await;
+    assert!(!account.contains("id=\"email\""));
+    for path in [
+        "/password/forgot",
+        "/password/reset?token=x",
+        "/account/email/confirm?token=x",
+    ] {
+        assert_eq!(
+            app.get(path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_address_is_confirmed_by_a_single_use_link_and_shown_only_to_its_owner() {
+    let app = app_with_outbox().await;
+    assert!(
+        app.get_html("/login")
+            .await
+            .contains(">Forgot your password?<")
+    );
+    app.register_ok("ana").await;
+    for bad in [
+        "not-an-address",
+        "ana@example.org\r\nBcc: eve@example.org",
+        "Ana <ana@example.org>",
+        "ana@example.org, eve@example.org",
+    ] {
+        let response = set_address(&app, bad).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad:?}"
+        );
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("not an e-mail address")
+        );
+    }
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox")
+            .fetch_one(app.db().await.reader())
+            .await
+            .unwrap(),
+        0,
+        "bad input sends nothing"
+    );
+    let response = set_address(&app, "ana@example.org").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let account = app.get_html("/account").await;
+    assert!(
+        account.contains("ana@example.org: not confirmed yet"),
+        "{account}"
+    );
+    let (subject, text) = newest(&app, "ana@example.org", "confirm").await.unwrap();
+    assert!(subject.contains("confirm your e-mail address"));
+    assert!(text.contains("\"ana\"") && text.contains("You got this message because"));
+    let link = link_in(&text);
+    let token = link.split("token=").nth(1).unwrap();
+    // Only the token's hash is stored.
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_tokens WHERE token_hash = $1")
+        .bind(token)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    // From another browser, not signed in: it works, once.
+    let other = app.other_browser();
+    assert!(
+        other
+            .get_html(&link)
+            .await
+            .contains("id=\"email-confirmed\"")
+    );
+    let again = other.get(&link).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        app.get_html("/account")
+            .await
+            .contains("ana@example.org: confirmed.")
+    );
+    // A forged token does nothing.
+    let forged = other
+        .get("/account/email/confirm?token=0000000000000000000000000000000000000000000000000000000000000000")
+        .await;
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    // Another student sees none of it.
+    other.register_ok("bea").await;
+    for page in ["/account", "/decks", "/classes"] {
+        assert!(
+            !other.get_html(page).await.contains("ana@example.org"),
+            "{page}"
+        );
+    }
+    // A changed address needs its own confirmation; the old link cannot confirm it.
+    set_address(&app, "ana@uni.example.edu").await;
+    assert!(
+        app.get_html("/account")
+            .await
+            .contains("ana@uni.example.edu: not confirmed yet")
+    );
+}
+
+#[tokio::test]
+async fn a_reset_link_works_once_within_the_hour_and_ends_every_session() {
+    let app = app_with_outbox().await;
+    confirmed_address(&app, "carla", "carla@example.org").await;
+    let phone = app.other_browser();
+    assert_eq!(
+        phone.login("carla", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let stranger = app.other_browser();
+    // The same answer whether or not the account exists.
+    let (status, known) = ask_reset(&stranger, "carla").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, unknown) = ask_reset(&stranger, "nobody-here").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, by_address) = ask_reset(&stranger, "Carla@Example.org").await;
+    assert_eq!(status, StatusCode::OK);
+    for page in [&known, &unknown, &by_address] {
+        assert!(page.contains("id=\"reset-sent\""));
+    }
+    let strip = |p: &str| {
+        p.lines()
+            .filter(|l| !l.contains("csrf"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&known), strip(&unknown));
+    assert_eq!(
+        count_messages(&app, "carla@example.org").await,
+        3,
+        "one confirm, two resets"
+    );
+    // Only the newest link works.
+    let (_, newest_text) = newest(&app, "carla@example.org", "reset").await.unwrap();
+    let newest_link = link_in(&newest_text);
+    let older: String =
+        sqlx::query_scalar("SELECT body_text FROM outbox WHERE kind = 'reset' ORDER BY id LIMIT 1")
+            .fetch_one(app.db().await.reader())
+            .await
+            .unwrap();
+    let older_link = link_in(&older);
+    assert_ne!(older_link, newest_link);
+    assert_eq!(
+        stranger.get(&older_link).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let form = stranger.get_html(&newest_link).await;
+    assert!(form.contains("carla"));
+    // A weak password is refused and the link still works.
+    let weak = choose(&stranger, &newest_link, "short").await;
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let done = choose(&stranger, &newest_link, "a brand new passphrase").await;
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("id=\"reset-done\""));
+    // Used once: refused after.
+    assert_eq!(
+        stranger.get(&newest_link).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let twice = choose(&stranger, &newest_link, "yet another passphrase").await;
+    assert_eq!(twice.status(), StatusCode::BAD_REQUEST);
+    // Every session ended.
+    for browser in [&app, &phone] {
+        let response = browser.get("/account").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
+    assert_eq!(
+        stranger.login("carla", PASSWORD).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        stranger
+            .login("carla", "a brand new passphrase")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn a_reset_link_is_void_after_an_hour_and_after_a_password_change() {
+    let app = app_with_outbox().await;
+    confirmed_address(&app, "dora", "dora@example.org").await;
+    let stranger = app.other_browser();
+    ask_reset(&stranger, "dora").await;
+    let (_, text) = newest(&app, "dora@example.org", "reset").await.unwrap();
+    let link = link_in(&text);
+    app.clock().advance(3599);
+    assert_eq!(stranger.get(&link).await.status(), StatusCode::OK);
+    app.clock().advance(2);
+    assert_eq!(stranger.get(&link).await.status(), StatusCode::BAD_REQUEST);
+    // A new link, then a password change on the account page: the link is void.
+    ask_reset(&stranger, "dora").await;
+    let (_, text) = newest(&app, "dora@example.org", "reset").await.unwrap();
+    let link = link_in(&text);
+    assert_eq!(stranger.get(&link).await.status(), StatusCode::OK);
+    let changed = app
+        .submit(
+            "/account",
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "changed passphrase here"),
+                ("confirm", "changed passphrase here"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stranger.get(&link).await.status(), StatusCode::BAD_REQUEST);
+    let refused = choose(&stranger, &link, "a brand new passphrase").await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn reset_requests_are_throttled_per_address_and_capped_per_account() {
+    let app = app_with_outbox().await;
+    confirmed_address(&app, "emil", "emil@example.org").await;
+    let stranger = app.other_browser();
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(ask_reset(&stranger, "emil").await.0);
+    }
+    assert!(
+        statuses[..5].iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let resets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'reset'")
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+    assert_eq!(resets, 3, "at most three an hour reach one account");
+}
+
+// ---- against a real SMTP server (scripts/with-smtp) ----
+
+/// The SMTP server's port and maildir, from `scripts/with-smtp`.
+fn smtp_server() -> (u16, std::path::PathBuf) {
+    let port = std::env::var("STUDYHALL_TEST_SMTP_PORT")
+        .expect("needs an SMTP server: run under scripts/with-smtp")
+        .parse()
+        .unwrap();
+    let dir = std::env::var("STUDYHALL_TEST_MAILDIR").unwrap();
+    (port, dir.into())
+}
+
+/// The messages in the maildir to `to`, raw, waiting up to 15 s for `count` of them.
+async fn delivered(dir: &std::path::Path, to: &str, count: usize) -> Vec<String> {
+    for _ in 0..150 {
+        let mut found = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                let unfolded = raw.replace("\r\n", "\n");
+                if unfolded
+                    .lines()
+                    .take_while(|l| !l.is_empty())
+                    .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
+                {
+                    found.push(unfolded);
+                }
+            }
+        }
+        if found.len() >= count {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {count} messages reached {to}");
+}
+
+/// A header's value in a raw message.
+fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    raw.lines().take_while(|l| !l.is_empty()).find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// The body with quoted-printable soft breaks and `=3D` undone.
+fn decoded(raw: &str) -> String {
+    raw.replace("=\n", "").replace("=3D", "=")
+}
+
+#[tokio::test]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_mail_confirm_and_reset_arrive_once_with_their_headers_and_working_links() {
+    let (port, dir) = smtp_server();
+    let app = spawn_app_with(|s| s.mail = Some(settings(port))).await;
+    let tag = hex::encode(rand::random::<[u8; 4]>());
+    let address = format!("fay-{tag}@example.org");
+    app.register_ok("fay").await;
+    assert_eq!(
+        set_address(&app, &address).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let messages = delivered(&dir, &address, 1).await;
+    let raw = &messages[0];
+    assert_eq!(
+        header(raw, "From"),
+        Some("studyhall <noreply@studyhall.test>")
+    );
+    assert!(
+        header(raw, "Subject")
+            .unwrap()
+            .contains("confirm your e-mail address")
+    );
+    assert!(
+        header(raw, "Message-ID")
+            .unwrap()
+            .ends_with("@studyhall.test>")
+    );
+    assert!(
+        header(raw, "List-Unsubscribe").is_none(),
+        "a confirmation is not a list"
+    );
+    assert!(raw.contains("multipart/alternative") && raw.contains("text/html"));
+    let link = link_in(&decoded(raw));
+    assert!(app.get_html(&link).await.contains("id=\"email-confirmed\""));
+    // The password reset, from the login page's link.
+    let stranger = app.other_browser();
+    let login = stranger.get_html("/login").await;
+    assert!(login.contains("href=\"/password/forgot\""));
+    ask_reset(&stranger, &address).await;
+    let messages = delivered(&dir, &address, 2).await;
+    let reset = messages
+        .iter()
+        .find(|m| header(m, "Subject").is_some_and(|s| s.contains("reset your password")))
+        .expect("the reset message");
+    let link = link_in(&decoded(reset));
+    let done = choose(&stranger, &link, "a brand new passphrase").await;
+    assert_eq!(done.status(), StatusCode::OK);
+    assert_eq!(stranger.get(&link).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        stranger
+            .login("fay", "a brand new passphrase")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    // Each arrived once.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(delivered(&dir, &address, 2).await.len(), 2);
+    // A reminder, tomorrow at this hour: with the RFC 8058 headers, whose link works with
+    // no login, twice.
+    let fay = app.other_browser();
+    assert_eq!(
+        fay.login("fay", "a brand new passphrase").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    set_zone(&fay, "UTC").await;
+    for _ in 0..2 {
+        fay.grade_next(1, Some(1)).await;
+    }
+    app.clock().advance(86_400);
+    let hour = app
+        .clock()
+        .now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .hour()
+        .to_string();
+    assert_eq!(
+        choose_reminders(&fay, "daily", &hour).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let now = app.clock().now();
+    let written = studyhall::study::reminders::pass(app.db().await, &site, now)
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    let messages = delivered(&dir, &address, 3).await;
+    let reminder = messages
+        .iter()
+        .find(|m| header(m, "Subject").is_some_and(|s| s.contains("due today")))
+        .expect("the reminder");
+    assert_eq!(
+        header(reminder, "List-Unsubscribe-Post"),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let unsubscribe = header(reminder, "List-Unsubscribe").unwrap();
+    let unsubscribe = unsubscribe.trim_start_matches('<').trim_end_matches('>');
+    assert!(unsubscribe.starts_with(&format!("{PUBLIC}/mail/unsubscribe?token=")));
+    let text = decoded(reminder);
+    assert!(text.contains("2 cards are due"), "{text}");
+    assert!(text.contains(&format!("{PUBLIC}/review")));
+    let path = link_in(unsubscribe);
+    assert_eq!(one_click(&app, &path).await, StatusCode::OK);
+    assert_eq!(one_click(&app, &path).await, StatusCode::OK);
+    assert!(
+        fay.get_html("/account")
+            .await
+            .contains("value=\"off\" checked")
+    );
+}
+
+// ---- reminders ----
+
+async fn set_zone(app: &TestApp, zone: &str) {
+    let response = app
+        .submit(
+            "/account",
+            "/account/preferences",
+            &[
+                ("time_zone", zone),
+                ("day_starts_hour", "4"),
+                ("new_per_day", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+async fn choose_reminders(app: &TestApp, how: &str, hour: &str) -> reqwest::Response {
+    app.submit(
+        "/account",
+        "/account/reminders",
+        &[("reminders", how), ("hour", hour)],
+    )
+    .await
+}
+
+/// A student in `zone` with a confirmed address, reminders `how` at `hour`, and three cards
+/// graded today (due again from tomorrow).
+async fn reminded_student(app: &TestApp, name: &str, zone: &str, how: &str, hour: &str) -> TestApp {
+    let browser = app.other_browser();
+    confirmed_address(&browser, name, &format!("{name}@example.org")).await;
+    set_zone(&browser, zone).await;
+    assert_eq!(
+        choose_reminders(&browser, how, hour).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    for _ in 0..3 {
+        browser.grade_next(1, Some(1)).await;
+    }
+    browser
+}
+
+/// The reminders written for `address`: (when, by the site's clock; text).
+async fn reminders_to(app: &TestApp, address: &str) -> Vec<(jiff::Timestamp, String)> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT created_at, body_text FROM outbox WHERE to_address = $1 AND kind = 'reminder'
+         ORDER BY id",
+    )
+    .bind(address)
+    .fetch_all(app.db().await.reader())
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(ms, text)| (jiff::Timestamp::from_millisecond(ms).unwrap(), text))
+        .collect()
+}
+
+/// A one-click unsubscribe as a mail program sends it: no cookie, no CSRF token.
+async fn one_click(app: &TestApp, link: &str) -> StatusCode {
+    reqwest::Client::new()
+        .post(app.url(link))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_week_of_reminders_across_time_zones_and_a_dst_change() {
+    let app = app_with_outbox().await;
+    app.register_ok("admin").await;
+    let gus = reminded_student(&app, "gus", "America/New_York", "daily", "18").await;
+    let _hana = reminded_student(&app, "hana", "Asia/Tokyo", "daily", "7").await;
+    let _ivo = reminded_student(&app, "ivo", "UTC", "weekly", "9").await;
+    let _joan = reminded_student(&app, "joan", "UTC", "off", "9").await;
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let db = app.db().await.clone();
+    // To 2027-03-09 20:00 UTC: 15:00 in New York (EST), 05:00 on the 10th in Tokyo. New
+    // York moves to EDT on Sunday the 14th; Monday is the 15th.
+    let start: jiff::Timestamp = "2027-03-09T20:00:00Z".parse().unwrap();
+    let now = app.clock().now();
+    assert!(start > now, "the test's week is ahead of the clock");
+    app.clock().advance(start.as_second() - now.as_second());
+    let new_york = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
+    let mut unsubscribed = false;
+    for _ in 0..(8 * 24) {
+        app.clock().advance(3600);
+        let now = app.clock().now();
+        // Gus studies on the 12th in the morning: no reminder that day.
+        let gus_local = now.to_zoned_datetime(new_york.clone());
+        if gus_local.date() == jiff::civil::date(2027, 3, 12) && gus_local.hour() == 10 {
+            // (Three months on, the session from the start has run out.)
+            assert_eq!(
+                gus.login("gus", PASSWORD).await.status(),
+                StatusCode::SEE_OTHER
+            );
+            gus.grade_next(1, Some(1)).await;
+        }
+        studyhall::study::reminders::pass(&db, &site, now)
+            .await
+            .unwrap();
+        // Hana stops them on the 13th at noon, with the link in her last reminder.
+        let hana_local = now.to_zoned_datetime(tokyo.clone());
+        if !unsubscribed
+            && hana_local.date() == jiff::civil::date(2027, 3, 13)
+            && hana_local.hour() == 12
+        {
+            let (_, text) = reminders_to(&app, "hana@example.org").await.pop().unwrap();
+            let at = text.find("/mail/unsubscribe").unwrap();
+            let path = text[at..].split_whitespace().next().unwrap().to_owned();
+            assert_eq!(one_click(&app, &path).await, StatusCode::OK);
+            assert_eq!(one_click(&app, &path).await, StatusCode::OK, "idempotent");
+            let multipart = reqwest::Client::new()
+                .post(app.url(&path))
+                .multipart(reqwest::multipart::Form::new().text("List-Unsubscribe", "One-Click"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                multipart.status(),
+                StatusCode::OK,
+                "multipart, as RFC 8058 allows"
+            );
+            unsubscribed = true;
+        }
+    }
+    assert!(unsubscribed);
+    // Gus: one a day at 18:00 his time, from the 9th to the 16th, but none on the 12th.
+    let sent = reminders_to(&app, "gus@example.org").await;
+    let days: Vec<jiff::civil::Date> = sent
+        .iter()
+        .map(|(at, _)| at.to_zoned_datetime(new_york.clone()).date())
+        .collect();
+    let expected: Vec<jiff::civil::Date> = [9, 10, 11, 13, 14, 15, 16]
+        .into_iter()
+        .map(|d| jiff::civil::date(2027, 3, d))
+        .collect();
+    assert_eq!(days, expected);
+    assert!(
+        sent.iter()
+            .all(|(at, _)| at.to_zoned_datetime(new_york.clone()).hour() == 18),
+        "{sent:?}"
+    );
+    let utc_hours: std::collections::BTreeSet<i8> = sent
+        .iter()
+        .map(|(at, _)| at.to_zoned_datetime(jiff::tz::TimeZone::UTC).hour())
+        .collect();
+    assert_eq!(
+        utc_hours.len(),
+        2,
+        "18:00 in New York is 23:00 UTC, then 22:00"
+    );
+    let (_, text) = &sent[0];
+    assert!(text.contains("3 cards are due"), "{text}");
+    assert!(text.contains(&format!("{PUBLIC}/review")));
+    // Hana: the 10th to the 13th at 07:00 Tokyo time, then nothing.
+    let sent = reminders_to(&app, "hana@example.org").await;
+    let days: Vec<jiff::civil::Date> = sent
+        .iter()
+        .map(|(at, _)| at.to_zoned_datetime(tokyo.clone()).date())
+        .collect();
+    assert_eq!(
+        days,
+        (10..=13)
+            .map(|d| jiff::civil::date(2027, 3, d))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        sent.iter()
+            .all(|(at, _)| at.to_zoned_datetime(tokyo.clone()).hour() == 7)
+    );
+    // Ivo's weekly digest: Monday the 15th at 09:00 UTC only; Joan asked for none.
+    let sent = reminders_to(&app, "ivo@example.org").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].0.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+        jiff::civil::date(2027, 3, 15)
+    );
+    assert_eq!(
+        sent[0].0.to_zoned_datetime(jiff::tz::TimeZone::UTC).hour(),
+        9
+    );
+    assert!(reminders_to(&app, "joan@example.org").await.is_empty());
+}
+
+#[tokio::test]
+async fn reminders_need_a_confirmed_address_and_an_unknown_unsubscribe_link_is_refused() {
+    let app = app_with_outbox().await;
+    app.register_ok("kim").await;
+    set_address(&app, "kim@example.org").await;
+    let refused = choose_reminders(&app, "daily", "18").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Confirm your e-mail address first")
+    );
+    let (_, text) = newest(&app, "kim@example.org", "confirm").await.unwrap();
+    app.get_html(&link_in(&text)).await;
+    let bad_hour = choose_reminders(&app, "daily", "24").await;
+    assert_eq!(bad_hour.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        choose_reminders(&app, "daily", "18").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        app.get_html("/account")
+            .await
+            .contains("value=\"daily\" checked")
+    );
+    assert_eq!(
+        one_click(&app, "/mail/unsubscribe?token=forged").await,
+        StatusCode::BAD_REQUEST
+    );
+    // Opening the link in a browser only asks.
+    let page = app
+        .other_browser()
+        .get_html("/mail/unsubscribe?token=forged")
+        .await;
+    assert!(page.contains("Stop my study reminders"));
+}
+
+#[tokio::test]
+async fn a_reply_a_new_exam_and_a_rescheduling_are_folded_into_the_next_reminder() {
+    let app = app_with_outbox().await;
+    app.register_ok("teacher").await;
+    let lena = reminded_student(&app, "lena", "UTC", "daily", "0").await;
+    let lena_id = app.user_id("lena").await;
+    let teacher_id = app.user_id("teacher").await;
+    let db = app.db().await.clone();
+    let now = app.clock().now().as_second();
+    // Her study day (days start at 04:00 UTC), as the reminder counts.
+    let today =
+        i64::from(studyhall::srs::day::StudyCalendar::stored("UTC", 4).day_of(app.clock().now()));
+    let exec = |sql: &'static str, binds: Vec<i64>| {
+        let db = db.clone();
+        async move {
+            let mut q = sqlx::query(sql);
+            for b in binds {
+                q = q.bind(b);
+            }
+            q.execute(db.writer()).await.unwrap();
+        }
+    };
+    exec(
+        "INSERT INTO classes (name, owner_id, join_code, created_at) VALUES ('Vision', $1, 'CODE1234', $2)",
+        vec![teacher_id, now],
+    )
+    .await;
+    let class_id: i64 = sqlx::query_scalar("SELECT id FROM classes WHERE join_code = 'CODE1234'")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    exec(
+        "INSERT INTO class_members (class_id, user_id, joined_at) VALUES ($1, $2, $3)",
+        vec![class_id, lena_id, now],
+    )
+    .await;
+    exec(
+        "INSERT INTO class_exams (class_id, name, exam_day, window_days, created_at)
+         VALUES ($1, 'Midterm', $2, 5, $3)",
+        vec![class_id, today + 10, now],
+    )
+    .await;
+    exec(
+        "INSERT INTO card_reports (card_id, user_id, message, created_at, resolved_at, reply, replied_at)
+         VALUES ((SELECT MIN(id) FROM cards), $1, 'typo', $2, $2, 'fixed, thanks', $2)",
+        vec![lena_id, now],
+    )
+    .await;
+    exec(
+        "INSERT INTO schedule_notices (user_id, changed_at, cards) VALUES ($1, $2, 7)",
+        vec![lena_id, now],
+    )
+    .await;
+    // Tomorrow, past midnight UTC: her cards are due.
+    app.clock().advance(86_400);
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let written = studyhall::study::reminders::pass(&db, &site, app.clock().now())
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    let sent = reminders_to(&app, "lena@example.org").await;
+    let text = &sent[0].1;
+    assert!(
+        text.contains("Your exam \"Midterm\" is in 9 days"),
+        "{text}"
+    );
+    assert!(
+        text.contains("New: your class set the exam \"Midterm\""),
+        "{text}"
+    );
+    assert!(text.contains("New: 1 reply to your reports"), "{text}");
+    assert!(text.contains("rescheduled 7 of your cards"), "{text}");
+    // Nothing was sent for them on its own.
+    assert_eq!(
+        count_messages(&app, "lena@example.org").await,
+        2,
+        "the confirmation and the reminder"
+    );
+    // The same day: no second reminder.
+    assert_eq!(
+        studyhall::study::reminders::pass(&db, &site, app.clock().now())
+            .await
+            .unwrap(),
+        0
+    );
+    drop(lena);
+}
+
+/// Two app servers' senders (each its own pool on one store: PostgreSQL under
+/// `scripts/with-smtp scripts/with-postgres`) deliver each of thirty messages to the real SMTP
+/// server exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_two_senders_on_one_store_deliver_each_message_exactly_once() {
+    let (port, dir) = smtp_server();
+    let tmp = tempfile::tempdir().unwrap();
+    let location = crate::helpers::fresh_store(&tmp).await;
+    let a = studyhall::db::Db::open(location.clone()).await.unwrap();
+    let b = studyhall::db::Db::open(location).await.unwrap();
+    let tag = hex::encode(rand::random::<[u8; 4]>());
+    let now = jiff::Timestamp::now().as_millisecond();
+    let addresses: Vec<String> = (0..30).map(|i| format!("s{i}-{tag}@example.org")).collect();
+    for (i, to) in addresses.iter().enumerate() {
+        let mut tx = a.begin_write().await.unwrap();
+        studyhall::db::outbox::add(
+            &mut *tx,
+            &studyhall::db::outbox::NewMessage {
+                user_id: None,
+                kind: "test",
+                to,
+                subject: "Hello",
+                text: "Hello",
+                html: "<p>Hello</p>",
+                unsubscribe_url: None,
+            },
+            &format!("<{tag}-{i}@studyhall.test>"),
+            now,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let sender = |db: &studyhall::db::Db, name: &str| {
+        let transport =
+            std::sync::Arc::new(studyhall::mail::smtp::Smtp::new(&settings(port)).unwrap());
+        studyhall::jobs::mail::Sender::new(db.clone(), transport, name)
+            .polling_every(Duration::from_millis(10))
+            .spawn()
+    };
+    let first = sender(&a, "server-a");
+    let second = sender(&b, "server-b");
+    for to in &addresses {
+        delivered(&dir, to, 1).await;
+    }
+    first.stop().await;
+    second.stop().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for to in &addresses {
+        assert_eq!(delivered(&dir, to, 1).await.len(), 1, "{to}");
+    }
+    let servers: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT claimed_by FROM outbox ORDER BY claimed_by")
+            .fetch_all(a.reader())
+            .await
+            .unwrap();
+    assert!(!servers.is_empty(), "{servers:?}");
+}
+
+/// The SMTP server unreachable for a while (the sender's tries fail and wait their backoff),
+/// then back: every message arrives once.
+#[tokio::test]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_down_for_a_while_then_back_every_message_arrives_once() {
+    let (port, dir) = smtp_server();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = studyhall::db::Db::open(crate::helpers::fresh_store(&tmp).await)
+        .await
+        .unwrap();
+    let clock = studyhall::clock::Clock::system();
+    let tag = hex::encode(rand::random::<[u8; 4]>());
+    let addresses: Vec<String> = (0..5).map(|i| format!("d{i}-{tag}@example.org")).collect();
+    for (i, to) in addresses.iter().enumerate() {
+        let mut tx = db.begin_write().await.unwrap();
+        studyhall::db::outbox::add(
+            &mut *tx,
+            &studyhall::db::outbox::NewMessage {
+                user_id: None,
+                kind: "test",
+                to,
+                subject: "Hello",
+                text: "Hello",
+                html: "<p>Hello</p>",
+                unsubscribe_url: None,
+            },
+            &format!("<{tag}-{i}@studyhall.test>"),
+            clock.now().as_millisecond(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    // Down: nothing listens on the port the sender uses (a closed one on the loopback).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let transport =
+        |port| std::sync::Arc::new(studyhall::mail::smtp::Smtp::new(&settings(port)).unwrap());
+    let down = studyhall::jobs::mail::Sender::new(db.clone(), transport(closed_port), "down")
+        .with_clock(clock.clone());
+    for _ in 0..3 {
+        assert_eq!(down.send_batch().await.unwrap(), 5, "every message tried");
+        clock.advance(3600);
+    }
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND attempts = 3")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+    assert_eq!(pending, 5, "three failed tries each, none given up");
+    // Back.
+    let up = studyhall::jobs::mail::Sender::new(db.clone(), transport(port), "up")
+        .with_clock(clock.clone());
+    assert_eq!(up.send_batch().await.unwrap(), 5);
+    clock.advance(3600);
+    assert_eq!(up.send_batch().await.unwrap(), 0, "nothing left to send");
+    for to in &addresses {
+        assert_eq!(delivered(&dir, to, 1).await.len(), 1, "{to}");
+    }
+}

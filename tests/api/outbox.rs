@@ -1,0 +1,271 @@
+//! The outbox and its senders (`studyhall::jobs::mail`) on the store itself: every message is
+//! sent once however many senders share the store, a failed send is retried with a backoff and
+//! then marked failed, a sender that stopped after sending and before marking re-sends at most
+//! once more, and a transport that is down for a while loses nothing. The transports here
+//! count instead of sending (the real SMTP server's tests are in `mail.rs`).
+
+use crate::helpers::{fresh_store, new_postgres_database, require_postgres};
+use futures_util::future::BoxFuture;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use studyhall::clock::Clock;
+use studyhall::db::outbox::{self, NewMessage};
+use studyhall::db::{Db, Location};
+use studyhall::jobs::mail::{MAX_ATTEMPTS, Sender, backoff};
+use studyhall::mail::{Outgoing, SendError, Transport};
+
+const POLL: Duration = Duration::from_millis(10);
+
+/// Deliveries by recipient; fails the first `fail_first` sends (transiently) when set.
+#[derive(Default)]
+struct Counting {
+    sent: Mutex<HashMap<String, usize>>,
+    fail_first: AtomicUsize,
+    permanent: bool,
+    tries: AtomicUsize,
+}
+
+impl Transport for Counting {
+    fn send<'a>(&'a self, message: &'a Outgoing) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            self.tries.fetch_add(1, Ordering::SeqCst);
+            let failing = self
+                .fail_first
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if failing {
+                return Err(SendError {
+                    permanent: self.permanent,
+                    message: "the SMTP server is down".to_owned(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            *self
+                .sent
+                .lock()
+                .unwrap()
+                .entry(message.to.clone())
+                .or_default() += 1;
+            Ok(())
+        })
+    }
+}
+
+impl Counting {
+    fn counts(&self) -> HashMap<String, usize> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+async fn add(db: &Db, n: usize, now_ms: i64) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let to = format!("student{i}@example.org");
+        let message = NewMessage {
+            user_id: None,
+            kind: "test",
+            to: &to,
+            subject: "Hello",
+            text: "Hello",
+            html: "<p>Hello</p>",
+            unsubscribe_url: None,
+        };
+        let mut tx = db.begin_write().await.unwrap();
+        ids.push(
+            outbox::add(&mut *tx, &message, &format!("<{i}@test>"), now_ms)
+                .await
+                .unwrap(),
+        );
+        tx.commit().await.unwrap();
+    }
+    ids
+}
+
+async fn count(db: &Db, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(db.reader())
+        .await
+        .unwrap()
+}
+
+async fn until<F: Future<Output = bool>>(what: &str, check: impl Fn() -> F) {
+    for _ in 0..1500 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+/// Two servers' senders (each its own pool on the store) and sixty messages: each is sent
+/// once and marked sent once.
+async fn two_senders_send_each_message_once(location: Location) {
+    let a = Db::open(location.clone()).await.unwrap();
+    let b = Db::open(location).await.unwrap();
+    let n = 60;
+    add(&a, n, jiff::Timestamp::now().as_millisecond()).await;
+    let transport = Arc::new(Counting::default());
+    let first = Sender::new(a.clone(), transport.clone(), "server-a")
+        .polling_every(POLL)
+        .spawn();
+    let second = Sender::new(b.clone(), transport.clone(), "server-b")
+        .polling_every(POLL)
+        .spawn();
+    until("every message is sent", || async {
+        count(&a, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'").await == n as i64
+    })
+    .await;
+    first.stop().await;
+    second.stop().await;
+    let counts = transport.counts();
+    assert_eq!(counts.len(), n, "{counts:?}");
+    assert!(
+        counts.values().all(|&c| c == 1),
+        "each sent once: {counts:?}"
+    );
+    assert_eq!(
+        count(&a, "SELECT COUNT(*) FROM outbox WHERE attempts = 1").await,
+        n as i64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_senders_on_one_sqlite_file_send_each_of_sixty_messages_once() {
+    let dir = tempfile::tempdir().unwrap();
+    two_senders_send_each_message_once(Location::File(dir.path().join("site.db"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/with-postgres runs it"]
+async fn two_senders_on_one_postgres_database_send_each_of_sixty_messages_once() {
+    let server = require_postgres();
+    let url = new_postgres_database(&server).await;
+    two_senders_send_each_message_once(Location::Postgres(url)).await;
+}
+
+async fn store() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(fresh_store(&dir).await).await.unwrap();
+    (dir, db)
+}
+
+#[tokio::test]
+async fn a_failing_send_is_retried_after_a_growing_wait_then_marked_failed() {
+    let (_dir, db) = store().await;
+    let clock = Clock::system();
+    let ids = add(&db, 1, clock.now().as_millisecond()).await;
+    let transport = Arc::new(Counting {
+        fail_first: AtomicUsize::new(usize::MAX),
+        ..Counting::default()
+    });
+    let sender = Sender::new(db.clone(), transport.clone(), "only").with_clock(clock.clone());
+    for attempt in 1..=MAX_ATTEMPTS {
+        assert_eq!(sender.send_batch().await.unwrap(), 1, "try {attempt}");
+        // Not again before its backoff has passed.
+        assert_eq!(sender.send_batch().await.unwrap(), 0);
+        let (state, attempts, error) = outbox::state_of(db.reader(), ids[0])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(attempts, attempt);
+        assert_eq!(error.as_deref(), Some("the SMTP server is down"));
+        if attempt < MAX_ATTEMPTS {
+            assert_eq!(state, "pending");
+            clock.advance(i64::try_from(backoff(attempt).as_secs()).unwrap() - 2);
+            assert_eq!(sender.send_batch().await.unwrap(), 0, "still waiting");
+            clock.advance(3);
+        } else {
+            assert_eq!(state, "failed");
+        }
+    }
+    clock.advance(86_400);
+    assert_eq!(
+        sender.send_batch().await.unwrap(),
+        0,
+        "a failed message rests"
+    );
+    assert_eq!(
+        transport.tries.load(Ordering::SeqCst),
+        usize::try_from(MAX_ATTEMPTS).unwrap()
+    );
+    assert!(transport.counts().is_empty());
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_fails_at_once() {
+    let (_dir, db) = store().await;
+    let ids = add(&db, 1, jiff::Timestamp::now().as_millisecond()).await;
+    let transport = Arc::new(Counting {
+        fail_first: AtomicUsize::new(1),
+        permanent: true,
+        ..Counting::default()
+    });
+    let sender = Sender::new(db.clone(), transport.clone(), "only");
+    assert_eq!(sender.send_batch().await.unwrap(), 1);
+    let (state, attempts, _) = outbox::state_of(db.reader(), ids[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((state.as_str(), attempts), ("failed", 1));
+}
+
+#[tokio::test]
+async fn a_sender_that_stopped_after_sending_and_before_marking_sends_once_more() {
+    let (_dir, db) = store().await;
+    let clock = Clock::system();
+    let now = clock.now().as_millisecond();
+    let ids = add(&db, 3, now).await;
+    // A server claims the three, sends them (say) and stops before marking them.
+    let lease = i64::try_from(studyhall::jobs::mail::LEASE.as_millis()).unwrap();
+    let dead = outbox::claim(db.writer(), "dead", now, now + lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 3);
+    let transport = Arc::new(Counting::default());
+    let alive = Sender::new(db.clone(), transport.clone(), "alive").with_clock(clock.clone());
+    assert_eq!(alive.send_batch().await.unwrap(), 0, "the lease holds");
+    clock.advance(studyhall::jobs::mail::LEASE.as_secs() as i64 + 1);
+    assert_eq!(alive.send_batch().await.unwrap(), 3);
+    assert_eq!(transport.counts().len(), 3);
+    assert!(transport.counts().values().all(|&n| n == 1));
+    for id in &ids {
+        let (state, attempts, _) = outbox::state_of(db.reader(), *id).await.unwrap().unwrap();
+        assert_eq!((state.as_str(), attempts), ("sent", 2));
+    }
+    // The stopped server, back, changes nothing, and nothing is sent a third time.
+    let later = clock.now().as_millisecond();
+    assert!(
+        !outbox::mark_sent(db.writer(), &dead[0], "dead", later)
+            .await
+            .unwrap()
+    );
+    clock.advance(86_400);
+    assert_eq!(alive.send_batch().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_smtp_server_is_down_nothing_is_lost_and_once_back_each_arrives_once() {
+    let (_dir, db) = store().await;
+    let clock = Clock::system();
+    add(&db, 10, clock.now().as_millisecond()).await;
+    // Down for the first 25 tries (every message's first two, and some third).
+    let transport = Arc::new(Counting {
+        fail_first: AtomicUsize::new(25),
+        ..Counting::default()
+    });
+    let sender = Sender::new(db.clone(), transport.clone(), "only").with_clock(clock.clone());
+    for _ in 0..10 {
+        sender.send_batch().await.unwrap();
+        clock.advance(3600);
+    }
+    let counts = transport.counts();
+    assert_eq!(counts.len(), 10, "{counts:?}");
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'").await,
+        10
+    );
+}
