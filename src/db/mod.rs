@@ -13,6 +13,7 @@ pub mod decks;
 pub mod exams;
 pub mod hot;
 pub mod jobs;
+pub mod media;
 pub mod meta;
 pub mod pending_imports;
 pub mod practice;

@@ -3,7 +3,10 @@
 //! database: unpacking and packing the zip, and converting field HTML to and from card text.
 //! Reading and writing the collection itself is in `db::anki`.
 
-use super::ImportError;
+use super::{ImportError, MediaFile};
+use crate::domain::{CardText, Invalid};
+use crate::markup::Format;
+use std::collections::HashMap;
 use std::io::{Cursor, Read, Write};
 
 /// The collection file names, preferred first (Anki 2.1 writes both in "compatible" exports).
@@ -118,9 +121,199 @@ pub fn text_to_html(text: &str) -> String {
     out
 }
 
+/// Whether an Anki field is plain text in HTML's clothes: no element but line breaks and
+/// blocks (`br`, `div`, `p`, a bare `span`). Such a note is stored as text, as before
+/// formatting existed, so importing it again finds the cards it made then.
+fn is_plain(html: &str) -> bool {
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        let Some(end) = rest[start..].find('>') else {
+            return true;
+        };
+        let tag = rest[start + 1..start + end].trim().to_ascii_lowercase();
+        let name = tag
+            .trim_start_matches('/')
+            .split([' ', '/'])
+            .next()
+            .unwrap_or("");
+        if !matches!(name, "br" | "div" | "p" | "span") {
+            return false;
+        }
+        rest = &rest[start + end + 1..];
+    }
+    true
+}
+
+/// The value of attribute `name` in the inside of a tag (`img src="x.png" alt=y`).
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let lower = tag.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(name) {
+        let at = from + i;
+        from = at + name.len();
+        let before_ok = at == 0 || lower.as_bytes()[at - 1].is_ascii_whitespace();
+        let rest = lower[from..].trim_start();
+        if !before_ok || !rest.starts_with('=') {
+            continue;
+        }
+        let value_at = tag.len() - rest.len() + 1;
+        let value = tag[value_at..].trim_start();
+        return Some(match value.chars().next() {
+            Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or(""),
+            _ => value
+                .split(|c: char| c.is_whitespace())
+                .next()
+                .unwrap_or(""),
+        });
+    }
+    None
+}
+
+/// A package's media files by their names in it.
+pub type MediaByName<'a> = HashMap<&'a str, &'a MediaFile>;
+
+/// The media file a field's reference names: as written, with entities decoded, or with
+/// `%XX` escapes decoded (Anki writes each of these).
+fn lookup<'a>(media: &MediaByName<'a>, name: &str) -> Option<&'a MediaFile> {
+    if let Some(found) = media.get(name) {
+        return Some(found);
+    }
+    let decoded = decode_entities(name);
+    if let Some(found) = media.get(decoded.as_str()) {
+        return Some(found);
+    }
+    let bytes = decoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    media.get(String::from_utf8_lossy(&out).as_ref()).copied()
+}
+
+/// An Anki field with its media resolved: each `<img>` whose file the package carries
+/// becomes an image of ours (`/media/{hash}`, with Anki's alt text or else the file name),
+/// each `[sound:…]` a native audio player; a file the package lacks (or that was refused) is
+/// named in the text, `[image: diagram.png]`, rather than lost.
+pub fn with_media(html: &str, media: &MediaByName<'_>) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let img = lower.find("<img");
+        let sound = rest.find("[sound:");
+        let at = match (img, sound) {
+            (None, None) => break,
+            (Some(i), Some(s)) => i.min(s),
+            (Some(i), None) => i,
+            (None, Some(s)) => s,
+        };
+        out.push_str(&rest[..at]);
+        if Some(at) == sound {
+            let Some(end) = rest[at..].find(']') else {
+                out.push_str(&rest[at..]);
+                rest = "";
+                break;
+            };
+            let name = &rest[at + "[sound:".len()..at + end];
+            match lookup(media, name).filter(|m| !m.checked.kind.is_image()) {
+                Some(file) => {
+                    out.push_str(&format!(
+                        r#"<audio controls src="/media/{}"></audio>"#,
+                        file.checked.hash
+                    ));
+                }
+                None => {
+                    out.push_str("[sound: ");
+                    out.push_str(&html_escape::encode_text(&decode_entities(name)));
+                    out.push(']');
+                }
+            }
+            rest = &rest[at + end + 1..];
+            continue;
+        }
+        let Some(end) = rest[at..].find('>') else {
+            out.push_str(&rest[at..]);
+            rest = "";
+            break;
+        };
+        let tag = &rest[at + 1..at + end];
+        let src = attribute(tag, "src").unwrap_or("");
+        let alt = attribute(tag, "alt")
+            .filter(|a| !a.trim().is_empty())
+            .map(decode_entities)
+            .unwrap_or_else(|| decode_entities(src));
+        match lookup(media, src).filter(|m| m.checked.kind.is_image()) {
+            Some(file) => out.push_str(&format!(
+                r#"<img src="/media/{}" alt="{}">"#,
+                file.checked.hash,
+                html_escape::encode_double_quoted_attribute(&alt)
+            )),
+            None => {
+                out.push_str("[image: ");
+                out.push_str(&html_escape::encode_text(&alt));
+                out.push(']');
+            }
+        }
+        rest = &rest[at + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One note's card: text when both fields are plain ([`is_plain`]), else sanitised HTML.
+pub fn note_card(front: &str, back: &str) -> Result<(CardText, CardText, Format), Invalid> {
+    note_card_with(front, back, &HashMap::new())
+}
+
+/// [`note_card`] with the package's media resolved ([`with_media`]).
+pub fn note_card_with(
+    front: &str,
+    back: &str,
+    media: &MediaByName<'_>,
+) -> Result<(CardText, CardText, Format), Invalid> {
+    let sound = |f: &str| f.contains("[sound:");
+    if is_plain(front) && is_plain(back) && !sound(front) && !sound(back) {
+        return Ok((
+            CardText::parse(&html_to_text(front), "front")?,
+            CardText::parse(&html_to_text(back), "back")?,
+            Format::Text,
+        ));
+    }
+    Ok((
+        CardText::parse_as(&with_media(front, media), "front", Format::Html)?,
+        CardText::parse_as(&with_media(back, media), "back", Format::Html)?,
+        Format::Html,
+    ))
+}
+
 /// Cards from an Anki collection's notes (the fields of each, in order): the first field is
 /// the front, the second the back. `line` numbers the note, for messages.
 pub fn deck_from_notes(notes: Vec<Vec<String>>) -> Result<super::ParsedDeck, ImportError> {
+    deck_from_package(notes, PackageMedia::default())
+}
+
+/// [`deck_from_notes`] with the package's media: the files the cards use are kept in the
+/// deck (the others dropped), and the files refused are named in the notes.
+pub fn deck_from_package(
+    notes: Vec<Vec<String>>,
+    package_media: PackageMedia,
+) -> Result<super::ParsedDeck, ImportError> {
+    let by_name: MediaByName<'_> = package_media
+        .files
+        .iter()
+        .map(|f| (f.name.as_str(), f))
+        .collect();
     let mut cards = Vec::with_capacity(notes.len());
     for (i, fields) in notes.into_iter().enumerate() {
         let number = i + 1;
@@ -132,19 +325,157 @@ pub fn deck_from_notes(notes: Vec<Vec<String>>) -> Result<super::ParsedDeck, Imp
                 ),
             });
         };
-        let card = super::card(&html_to_text(front), &html_to_text(back), number).map_err(|e| {
-            ImportError {
+        let (front, back, format) =
+            note_card_with(front, back, &by_name).map_err(|e| ImportError {
                 line: None,
-                message: format!("note {number}: {}", e.message),
+                message: format!("note {number}: {}", e.0),
+            })?;
+        cards.push(super::ParsedCard {
+            front,
+            back,
+            line: number,
+            format,
+        });
+    }
+    let used: std::collections::HashSet<String> = cards
+        .iter()
+        .filter(|c| c.format.is_html())
+        .flat_map(|c| {
+            let mut r = crate::media::referenced(c.front.as_str());
+            r.extend(crate::media::referenced(c.back.as_str()));
+            r
+        })
+        .collect();
+    let mut notes = Vec::new();
+    if !package_media.refused.is_empty() {
+        let listed: Vec<String> = package_media
+            .refused
+            .iter()
+            .take(20)
+            .map(|(name, why)| format!("{name} ({why})"))
+            .collect();
+        notes.push(format!(
+            "{} media {} not kept, and the cards name {} in its place: {}{}.",
+            package_media.refused.len(),
+            if package_media.refused.len() == 1 {
+                "file was"
+            } else {
+                "files were"
+            },
+            if package_media.refused.len() == 1 {
+                "it"
+            } else {
+                "each"
+            },
+            listed.join(", "),
+            if package_media.refused.len() > 20 {
+                ", …"
+            } else {
+                ""
             }
-        })?;
-        cards.push(card);
+        ));
+    }
+    let mut media: Vec<MediaFile> = Vec::new();
+    for file in package_media.files {
+        if used.contains(&file.checked.hash)
+            && !media.iter().any(|m| m.checked.hash == file.checked.hash)
+        {
+            media.push(file);
+        }
+    }
+    if !media.is_empty() {
+        let images = media.iter().filter(|m| m.checked.kind.is_image()).count();
+        notes.push(format!(
+            "{images} {} and {} {} come with the cards.",
+            if images == 1 { "image" } else { "images" },
+            media.len() - images,
+            if media.len() - images == 1 {
+                "sound"
+            } else {
+                "sounds"
+            },
+        ));
     }
     Ok(super::ParsedDeck {
         title: None,
         cards,
-        notes: Vec::new(),
+        notes,
+        media,
     })
+}
+
+/// A package's media: the files kept (checked) and those refused, with why.
+#[derive(Debug, Clone, Default)]
+pub struct PackageMedia {
+    /// Files that passed `media::check`.
+    pub files: Vec<MediaFile>,
+    /// Files refused: their names and why.
+    pub refused: Vec<(String, String)>,
+}
+
+/// The largest `media` index read from a package (a name per file).
+const MAX_MEDIA_INDEX_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The media of a legacy package: the `media` index (JSON, `{"0": "diagram.png"}`) and the
+/// numbered files it names. Each file is checked (`media::check`); one that fails is
+/// refused, not fatal. The sizes are checked while reading, never trusted: at most
+/// [`crate::media::MAX_IMPORT_MEDIA_FILES`] files and
+/// [`crate::media::MAX_IMPORT_MEDIA_BYTES`] in all.
+pub fn media(bytes: &[u8]) -> Result<PackageMedia, ImportError> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| ImportError::whole(format!("the file is not a readable Anki package: {e}")))?;
+    let mut out = PackageMedia::default();
+    let index: HashMap<String, String> = match archive.by_name("media") {
+        Ok(file) => {
+            let mut raw = Vec::new();
+            file.take(MAX_MEDIA_INDEX_BYTES)
+                .read_to_end(&mut raw)
+                .map_err(|e| {
+                    ImportError::whole(format!("the media index could not be read: {e}"))
+                })?;
+            // A modern package's index is not JSON (it is read elsewhere); none is no media.
+            serde_json::from_slice(&raw).unwrap_or_default()
+        }
+        Err(_) => HashMap::new(),
+    };
+    if index.len() > crate::media::MAX_IMPORT_MEDIA_FILES {
+        return Err(ImportError::whole(format!(
+            "the package holds {} media files; at most {} are imported at once",
+            index.len(),
+            crate::media::MAX_IMPORT_MEDIA_FILES
+        )));
+    }
+    let mut entries: Vec<(String, String)> = index.into_iter().collect();
+    entries.sort();
+    let mut total: u64 = 0;
+    for (number, name) in entries {
+        let Ok(file) = archive.by_name(&number) else {
+            out.refused
+                .push((name, "missing from the package".to_owned()));
+            continue;
+        };
+        let limit = crate::media::MAX_FILE_BYTES as u64;
+        let mut data = Vec::new();
+        file.take(limit + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| ImportError::whole(format!("media file {name} could not be read: {e}")))?;
+        total += data.len() as u64;
+        if total > crate::media::MAX_IMPORT_MEDIA_BYTES {
+            return Err(ImportError::whole(format!(
+                "the package's media are larger than {} MiB unpacked",
+                crate::media::MAX_IMPORT_MEDIA_BYTES / 1024 / 1024
+            )));
+        }
+        match crate::media::check(&data) {
+            Ok(checked) => out.files.push(MediaFile {
+                name,
+                checked,
+                bytes: data,
+            }),
+            Err(why) => out.refused.push((name, why)),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -182,13 +513,30 @@ mod tests {
             "extra".into(),
         ]])
         .unwrap();
+        // Bold makes the note formatted: kept as sanitised HTML.
+        assert_eq!(deck.cards[0].front.as_str(), "<b>F</b>");
+        assert_eq!(deck.cards[0].back.as_str(), "B<br>2");
+        assert_eq!(deck.cards[0].format, Format::Html);
+        // Line breaks alone are plain text, as before formatting existed.
+        let deck = deck_from_notes(vec![vec!["<div>F</div>".into(), "B<br>2".into()]]).unwrap();
         assert_eq!(deck.cards[0].front.as_str(), "F");
         assert_eq!(deck.cards[0].back.as_str(), "B\n2");
+        assert_eq!(deck.cards[0].format, Format::Text);
         let err = deck_from_notes(vec![vec!["a".into(), "b".into()], vec!["only one".into()]])
             .unwrap_err();
         assert!(err.message.contains("note 2"));
-        let err = deck_from_notes(vec![vec!["<img src=x>".into(), "b".into()]]).unwrap_err();
+        let err = deck_from_notes(vec![vec!["<div><br></div>".into(), "b".into()]]).unwrap_err();
         assert!(err.message.contains("note 1") && err.message.contains("empty"));
+        // Formatting makes an HTML card; an image-only side is not empty.
+        let deck = deck_from_notes(vec![vec![
+            "<b>Key</b> <script>alert(1)</script>".into(),
+            r#"<img src="diagram.png" onerror="alert(1)">"#.into(),
+        ]])
+        .unwrap();
+        let card = &deck.cards[0];
+        assert_eq!(card.format, Format::Html);
+        assert_eq!(card.front.as_str(), "<b>Key</b> ");
+        assert_eq!(card.back.as_str(), "[image: diagram.png]");
     }
 
     #[test]

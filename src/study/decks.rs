@@ -205,7 +205,14 @@ pub async fn export(
     if format == "apkg" {
         let notes: Vec<(String, String)> = cards
             .iter()
-            .map(|c| (apkg::text_to_html(&c.front), apkg::text_to_html(&c.back)))
+            .map(|c| {
+                if crate::markup::is_html(&c.format) {
+                    // Already Anki's form: sanitised HTML.
+                    (c.front.clone(), c.back.clone())
+                } else {
+                    (apkg::text_to_html(&c.front), apkg::text_to_html(&c.back))
+                }
+            })
             .collect();
         let collection = db::anki::write_collection(&deck.name, &notes, now.as_millisecond())
             .await

@@ -125,6 +125,8 @@ pub struct ImportPreview {
     pub skipped: Vec<(import::ParsedCard, String)>,
     /// How the file was read, where the reader had to guess.
     pub notes: Vec<String>,
+    /// The media files the cards use, kept with the preview so that it shows them.
+    pub media: Vec<import::MediaFile>,
 }
 
 /// Which cards of `parsed` an import into `owner_id`'s deck `name` would add, and which it
@@ -175,6 +177,7 @@ pub async fn preview(
         adding,
         skipped,
         notes,
+        media: parsed.media,
     })
 }
 
@@ -183,7 +186,9 @@ pub fn cards_to_json(cards: &[import::ParsedCard]) -> String {
     serde_json::Value::Array(
         cards
             .iter()
-            .map(|c| serde_json::json!([c.front.as_str(), c.back.as_str(), c.line]))
+            .map(|c| {
+                serde_json::json!([c.front.as_str(), c.back.as_str(), c.line, c.format.as_str()])
+            })
             .collect(),
     )
     .to_string()
@@ -191,14 +196,19 @@ pub fn cards_to_json(cards: &[import::ParsedCard]) -> String {
 
 /// The cards kept by [`cards_to_json`], checked again as they are read back.
 pub fn cards_from_json(json: &str) -> Result<Vec<import::ParsedCard>, StudyError> {
-    let rows: Vec<(String, String, usize)> = serde_json::from_str(json)
+    /// A kept card: front, back, line, and (since formatted cards) its format.
+    #[derive(serde::Deserialize)]
+    struct Kept(String, String, usize, #[serde(default)] Option<String>);
+    let rows: Vec<Kept> = serde_json::from_str(json)
         .map_err(|e| StudyError::Internal(anyhow::anyhow!("a kept import is unreadable: {e}")))?;
     rows.into_iter()
-        .map(|(front, back, line)| {
+        .map(|Kept(front, back, line, format)| {
+            let format = crate::markup::Format::from_stored(format.as_deref().unwrap_or("text"));
             Ok(import::ParsedCard {
-                front: crate::domain::CardText::parse(&front, "front")?,
-                back: crate::domain::CardText::parse(&back, "back")?,
+                front: crate::domain::CardText::parse_as(&front, "front", format)?,
+                back: crate::domain::CardText::parse_as(&back, "back", format)?,
                 line,
+                format,
             })
         })
         .collect()
@@ -259,6 +269,7 @@ pub async fn keep_preview(
 ) -> Result<String, StudyError> {
     let now = now.as_second();
     let token = crate::auth::session::random_token();
+    super::media::store_all(pool, &preview.media, actor.id(), now).await?;
     db::pending_imports::drop_older_than(pool, now - PREVIEW_KEPT_SECS)
         .await
         .context("dropping old import previews")?;
@@ -289,6 +300,7 @@ pub async fn take_preview(
         return Ok(None);
     };
     let parsed = ParsedDeck {
+        media: Vec::new(),
         title: None,
         cards: cards_from_json(&pending.cards)?,
         notes: Vec::new(),
@@ -307,6 +319,7 @@ pub async fn import_as(
     now: i64,
 ) -> Result<ImportReport, StudyError> {
     let (owner, public) = target(pool, actor, name).await?;
+    super::media::store_all(pool, &parsed.media, actor.id(), now).await?;
     let report = import_deck(pool, name, parsed, owner, public, now).await?;
     sessions.forget(Stale::Everyone);
     Ok(report)
@@ -357,16 +370,19 @@ async fn add_cards(
     let mut position = db::decks::next_position(&mut *conn, deck_id).await?;
     let mut added = 0;
     for card in cards {
-        let is_new = db::decks::add_card_if_absent(
+        let added_id = db::decks::add_card_if_absent(
             &mut *conn,
             deck_id,
             card.front.as_str(),
             card.back.as_str(),
+            card.format.as_str(),
             position,
             now,
         )
         .await?;
-        if is_new {
+        if let Some(id) = added_id {
+            super::media::link_card(&mut *conn, id, card.front.as_str(), card.back.as_str())
+                .await?;
             added += 1;
             position += 1;
         }
@@ -387,7 +403,8 @@ pub async fn read_deck_file(
         let notes = db::anki::read_notes(&collection)
             .await
             .map_err(|e| StudyError::Validation(format!("The file was not imported: {e}.")))?;
-        let deck = apkg::deck_from_notes(notes)?;
+        let media = apkg::media(bytes)?;
+        let deck = apkg::deck_from_package(notes, media)?;
         if deck.cards.is_empty() {
             return Err(StudyError::Validation(
                 "The file was not imported: the package holds no notes.".to_owned(),

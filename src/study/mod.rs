@@ -15,6 +15,7 @@ pub mod fits;
 pub mod grader;
 pub mod import;
 pub mod learner;
+pub mod media;
 pub mod practice;
 pub mod preferences;
 pub mod progress;

@@ -12,6 +12,7 @@ mod custom;
 mod decks;
 mod edit;
 mod health;
+mod media;
 mod practice;
 mod reports;
 mod review;
@@ -137,6 +138,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }))
         .configure(health::configure)
         .configure(assets::configure)
+        .configure(media::configure)
         .configure(auth::configure)
         .configure(account::configure)
         .configure(decks::configure)
