@@ -9,8 +9,48 @@ use crate::markup::Format;
 use std::collections::HashMap;
 use std::io::{Cursor, Read, Write};
 
-/// The collection file names, preferred first (Anki 2.1 writes both in "compatible" exports).
-const COLLECTIONS: &[&str] = &["collection.anki21", "collection.anki2"];
+/// The collection file names, preferred first: the modern layout's zstd-compressed
+/// `collection.anki21b` (Anki 2.1.50 and later by default; its `collection.anki2` is a
+/// placeholder telling old clients to update), then `collection.anki21`, then the legacy one.
+const COLLECTIONS: &[&str] = &[
+    "collection.anki21b",
+    "collection.anki21",
+    "collection.anki2",
+];
+
+/// Whether `data` starts as a zstd frame does.
+fn is_zstd(data: &[u8]) -> bool {
+    data.starts_with(&[0x28, 0xB5, 0x2F, 0xFD])
+}
+
+/// At most `limit + 1` bytes of the zstd stream `data`: one more than the limit says it is
+/// over, however much the frame claims.
+fn unzstd(data: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
+    let decoder = zstd::stream::read::Decoder::new(data)?;
+    let mut out = Vec::new();
+    decoder.take(limit + 1).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// The modern layout's media index: protobuf `MediaEntries`, as Anki's `import_export.proto`
+/// defines it (written by hand: only the fields read here).
+#[derive(Clone, PartialEq, prost::Message)]
+struct MediaEntries {
+    #[prost(message, repeated, tag = "1")]
+    entries: Vec<MediaEntry>,
+}
+
+/// One file of the modern media index: its name; the zip entry holding it is its position
+/// in the list (or `legacy_zip_filename`).
+#[derive(Clone, PartialEq, prost::Message)]
+struct MediaEntry {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(uint32, tag = "2")]
+    size: u32,
+    #[prost(uint32, optional, tag = "255")]
+    legacy_zip_filename: Option<u32>,
+}
 
 /// The largest collection unpacked from a package. A 2 MiB upload can claim gigabytes (a zip
 /// bomb once peaked at 2.1 GB of memory): the size is checked while reading, never trusted.
@@ -36,20 +76,24 @@ pub fn collection(bytes: &[u8]) -> Result<Vec<u8>, ImportError> {
             if file.size() > MAX_COLLECTION_BYTES {
                 return Err(too_large());
             }
-            let mut out = Vec::new();
-            file.take(MAX_COLLECTION_BYTES + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| ImportError::whole(format!("{name} could not be read: {e}")))?;
+            let unreadable =
+                |e: std::io::Error| ImportError::whole(format!("{name} could not be read: {e}"));
+            let out = if name.ends_with('b') {
+                // zstd: the size in the zip is the compressed one; the limit is checked on
+                // what comes out.
+                unzstd(file, MAX_COLLECTION_BYTES).map_err(unreadable)?
+            } else {
+                let mut out = Vec::new();
+                file.take(MAX_COLLECTION_BYTES + 1)
+                    .read_to_end(&mut out)
+                    .map_err(unreadable)?;
+                out
+            };
             if out.len() as u64 > MAX_COLLECTION_BYTES {
                 return Err(too_large());
             }
             return Ok(out);
         }
-    }
-    if archive.by_name("collection.anki21b").is_ok() {
-        return Err(ImportError::whole(
-            "this package uses Anki's newest format only; export it from Anki with \"Support older Anki versions\" ticked",
-        ));
     }
     Err(ImportError::whole("the package holds no Anki collection"))
 }
@@ -425,18 +469,32 @@ pub fn media(bytes: &[u8]) -> Result<PackageMedia, ImportError> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| ImportError::whole(format!("the file is not a readable Anki package: {e}")))?;
     let mut out = PackageMedia::default();
-    let index: HashMap<String, String> = match archive.by_name("media") {
-        Ok(file) => {
-            let mut raw = Vec::new();
-            file.take(MAX_MEDIA_INDEX_BYTES)
-                .read_to_end(&mut raw)
-                .map_err(|e| {
-                    ImportError::whole(format!("the media index could not be read: {e}"))
-                })?;
-            // A modern package's index is not JSON (it is read elsewhere); none is no media.
-            serde_json::from_slice(&raw).unwrap_or_default()
-        }
-        Err(_) => HashMap::new(),
+    let unreadable =
+        |e: std::io::Error| ImportError::whole(format!("the media index could not be read: {e}"));
+    let mut raw = Vec::new();
+    if let Ok(file) = archive.by_name("media") {
+        file.take(MAX_MEDIA_INDEX_BYTES)
+            .read_to_end(&mut raw)
+            .map_err(unreadable)?;
+    }
+    // The modern layout: a zstd-compressed protobuf list, and each file zstd-compressed too.
+    let modern = is_zstd(&raw);
+    let index: HashMap<String, String> = if modern {
+        let decoded = unzstd(raw.as_slice(), MAX_MEDIA_INDEX_BYTES).map_err(unreadable)?;
+        let entries = <MediaEntries as prost::Message>::decode(decoded.as_slice())
+            .map_err(|e| ImportError::whole(format!("the media index could not be read: {e}")))?;
+        entries
+            .entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let zip_name = e.legacy_zip_filename.map_or(i as u64, u64::from);
+                (zip_name.to_string(), e.name)
+            })
+            .collect()
+    } else {
+        // A package without media, or a malformed index, brings no media.
+        serde_json::from_slice(&raw).unwrap_or_default()
     };
     if index.len() > crate::media::MAX_IMPORT_MEDIA_FILES {
         return Err(ImportError::whole(format!(
@@ -455,10 +513,18 @@ pub fn media(bytes: &[u8]) -> Result<PackageMedia, ImportError> {
             continue;
         };
         let limit = crate::media::MAX_FILE_BYTES as u64;
-        let mut data = Vec::new();
-        file.take(limit + 1)
-            .read_to_end(&mut data)
-            .map_err(|e| ImportError::whole(format!("media file {name} could not be read: {e}")))?;
+        let unreadable = |e: std::io::Error| {
+            ImportError::whole(format!("media file {name} could not be read: {e}"))
+        };
+        let data = if modern {
+            unzstd(file, limit).map_err(unreadable)?
+        } else {
+            let mut data = Vec::new();
+            file.take(limit + 1)
+                .read_to_end(&mut data)
+                .map_err(unreadable)?;
+            data
+        };
         total += data.len() as u64;
         if total > crate::media::MAX_IMPORT_MEDIA_BYTES {
             return Err(ImportError::whole(format!(
@@ -555,6 +621,46 @@ mod tests {
         assert!(apkg.len() < 1024 * 1024);
         let err = collection(&apkg).unwrap_err();
         assert!(err.message.contains("larger than 32 MiB"), "{err}");
+    }
+
+    /// A zip holding `entries` (name, bytes), stored as they are.
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        for (name, bytes) in entries {
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(bytes).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn zstd_bombs_in_the_modern_layout_are_refused_while_reading() {
+        let zeros = vec![0u8; (MAX_COLLECTION_BYTES + 8 * 1024 * 1024) as usize];
+        let bomb = zstd::stream::encode_all(Cursor::new(&zeros), 1).unwrap();
+        assert!(bomb.len() < 64 * 1024);
+        let apkg = zip_of(&[("collection.anki21b", &bomb), ("collection.anki2", b"old")]);
+        let err = collection(&apkg).unwrap_err();
+        assert!(err.message.contains("larger than 32 MiB"), "{err}");
+        // A media file that unpacks past its limit is refused, not kept.
+        let index = MediaEntries {
+            entries: vec![MediaEntry {
+                name: "big.png".to_owned(),
+                size: 1,
+                legacy_zip_filename: None,
+            }],
+        };
+        let index = zstd::stream::encode_all(Cursor::new(prost::Message::encode_to_vec(&index)), 1)
+            .unwrap();
+        let apkg = zip_of(&[("media", &index), ("0", &bomb)]);
+        let media = media(&apkg).unwrap();
+        assert!(media.files.is_empty());
+        assert_eq!(media.refused.len(), 1);
+        assert!(
+            media.refused[0].1.contains("larger than 10 MiB"),
+            "{:?}",
+            media.refused
+        );
     }
 
     proptest! {
