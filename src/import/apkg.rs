@@ -7,7 +7,7 @@ use super::{ImportError, MediaFile};
 use crate::domain::{CardText, Invalid};
 use crate::markup::Format;
 use std::collections::HashMap;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read, Seek, Write};
 
 /// The collection file names, preferred first: the modern layout's zstd-compressed
 /// `collection.anki21b` (Anki 2.1.50 and later by default; its `collection.anki2` is a
@@ -63,7 +63,12 @@ pub fn is_zip(bytes: &[u8]) -> bool {
 
 /// The collection database inside an `.apkg`.
 pub fn collection(bytes: &[u8]) -> Result<Vec<u8>, ImportError> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+    collection_from(Cursor::new(bytes))
+}
+
+/// [`collection`] from a package read where it lies (an upload's temporary file).
+pub fn collection_from(package: impl Read + Seek) -> Result<Vec<u8>, ImportError> {
+    let mut archive = zip::ZipArchive::new(package)
         .map_err(|e| ImportError::whole(format!("the file is not a readable Anki package: {e}")))?;
     for name in COLLECTIONS {
         if let Ok(file) = archive.by_name(name) {
@@ -466,7 +471,12 @@ const MAX_MEDIA_INDEX_BYTES: u64 = 4 * 1024 * 1024;
 /// [`crate::media::MAX_IMPORT_MEDIA_FILES`] files and
 /// [`crate::media::MAX_IMPORT_MEDIA_BYTES`] in all.
 pub fn media(bytes: &[u8]) -> Result<PackageMedia, ImportError> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+    media_from(Cursor::new(bytes))
+}
+
+/// [`media`] from a package read where it lies (an upload's temporary file).
+pub fn media_from(package: impl Read + Seek) -> Result<PackageMedia, ImportError> {
+    let mut archive = zip::ZipArchive::new(package)
         .map_err(|e| ImportError::whole(format!("the file is not a readable Anki package: {e}")))?;
     let mut out = PackageMedia::default();
     let unreadable =

@@ -181,6 +181,79 @@ pub async fn preview(
     })
 }
 
+/// The deck of an Anki package's collection and media.
+async fn package_deck(
+    collection: Vec<u8>,
+    media: apkg::PackageMedia,
+) -> Result<ParsedDeck, StudyError> {
+    let notes = db::anki::read_notes(&collection)
+        .await
+        .map_err(|e| StudyError::Validation(format!("The file was not imported: {e}.")))?;
+    let deck = apkg::deck_from_package(notes, media)?;
+    if deck.cards.is_empty() {
+        return Err(StudyError::Validation(
+            "The file was not imported: the package holds no notes.".to_owned(),
+        ));
+    }
+    Ok(deck)
+}
+
+/// The largest text deck file (Quizwiz, TSV, CSV): 20,000 cards of text fit many times over.
+/// Anki packages may be as large as the upload limit: they are read where they lie.
+pub const MAX_TEXT_FILE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Reads an uploaded deck file where it lies (`path`, the upload's temporary file): an Anki
+/// package is unpacked from the file, on a blocking thread, never read whole into memory; a
+/// text file (at most [`MAX_TEXT_FILE_BYTES`]) is read and parsed as [`read_deck_file`] does.
+pub async fn read_deck_upload(
+    path: std::path::PathBuf,
+    file_name: &str,
+    format: Option<Format>,
+) -> Result<ParsedDeck, StudyError> {
+    use std::io::Read;
+    let unreadable =
+        |e: std::io::Error| StudyError::Internal(anyhow::anyhow!("reading an upload: {e}"));
+    let mut head = [0u8; 4];
+    let mut file = std::fs::File::open(&path).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
+    let read = file.read(&mut head).map_err(unreadable)?;
+    if apkg::is_zip(&head[..read]) {
+        let (collection, media) = tokio::task::spawn_blocking(move || {
+            let open = || std::fs::File::open(&path);
+            let collection = apkg::collection_from(open().map_err(|e| {
+                import::ImportError::whole(format!("the upload could not be read: {e}"))
+            })?)?;
+            let media = apkg::media_from(open().map_err(|e| {
+                import::ImportError::whole(format!("the upload could not be read: {e}"))
+            })?)?;
+            Ok::<_, import::ImportError>((collection, media))
+        })
+        .await
+        .map_err(|e| StudyError::Internal(anyhow::anyhow!("reading a package: {e}")))??;
+        let deck = package_deck(collection, media).await?;
+        return read_deck_checked(deck);
+    }
+    if size > MAX_TEXT_FILE_BYTES {
+        return Err(StudyError::Validation(format!(
+            "Text deck files are limited to {} MiB (Anki packages may be larger); split it into several files.",
+            MAX_TEXT_FILE_BYTES / 1024 / 1024
+        )));
+    }
+    let bytes = std::fs::read(&path).map_err(unreadable)?;
+    read_deck_file(&bytes, file_name, format).await
+}
+
+/// The card-count limit every import is held to.
+fn read_deck_checked(deck: ParsedDeck) -> Result<ParsedDeck, StudyError> {
+    if deck.cards.len() > MAX_IMPORT_CARDS {
+        return Err(StudyError::Validation(format!(
+            "The file was not imported: it holds {} cards, and at most {MAX_IMPORT_CARDS} are imported at once; split it into several files.",
+            deck.cards.len()
+        )));
+    }
+    Ok(deck)
+}
+
 /// The cards of a preview as kept until the import is confirmed.
 pub fn cards_to_json(cards: &[import::ParsedCard]) -> String {
     serde_json::Value::Array(
@@ -400,17 +473,8 @@ pub async fn read_deck_file(
 ) -> Result<ParsedDeck, StudyError> {
     let deck = if apkg::is_zip(bytes) {
         let collection = apkg::collection(bytes)?;
-        let notes = db::anki::read_notes(&collection)
-            .await
-            .map_err(|e| StudyError::Validation(format!("The file was not imported: {e}.")))?;
         let media = apkg::media(bytes)?;
-        let deck = apkg::deck_from_package(notes, media)?;
-        if deck.cards.is_empty() {
-            return Err(StudyError::Validation(
-                "The file was not imported: the package holds no notes.".to_owned(),
-            ));
-        }
-        deck
+        package_deck(collection, media).await?
     } else {
         let text = std::str::from_utf8(bytes).map_err(|e| {
             StudyError::Validation(format!(
@@ -421,11 +485,5 @@ pub async fn read_deck_file(
         let format = format.unwrap_or_else(|| Format::detect(file_name, text));
         import::parse(format, text)?
     };
-    if deck.cards.len() > MAX_IMPORT_CARDS {
-        return Err(StudyError::Validation(format!(
-            "The file was not imported: it holds {} cards, and at most {MAX_IMPORT_CARDS} are imported at once; split it into several files.",
-            deck.cards.len()
-        )));
-    }
-    Ok(deck)
+    read_deck_checked(deck)
 }

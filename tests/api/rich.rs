@@ -521,3 +521,39 @@ async fn an_anki_package_arrives_with_its_images_and_sounds_served_only_to_its_s
     assert_eq!(teacher.get(&image).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(stored(sha256(&mp3)).await, 1, "the sound's card stays");
 }
+
+#[tokio::test]
+async fn a_package_larger_than_the_old_two_mib_limit_imports_with_its_images() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    // Three 3 MiB images (a PNG header, then bytes that do not compress): 9 MiB of package.
+    let images: Vec<Vec<u8>> = (0..3u32)
+        .map(|n| {
+            let mut b = png(1200, 900, &format!("slide {n}"));
+            let mut x: u32 = 0x9E37_79B9 ^ n;
+            b.extend((0..3 * 1024 * 1024).map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            }));
+            b
+        })
+        .collect();
+    let names = ["slide0.png", "slide1.png", "slide2.png"];
+    let notes: Vec<(String, String)> = names
+        .iter()
+        .map(|n| (format!("Slide {n}"), format!(r#"<img src="{n}">"#)))
+        .collect();
+    let files: Vec<(&str, Vec<u8>)> = names.iter().copied().zip(images.clone()).collect();
+    let bytes = package_with_media(&notes, &files).await;
+    assert!(bytes.len() > 9 * 1024 * 1024, "{} bytes", bytes.len());
+    let r = upload(&app, "slides.apkg", bytes, "Slides", "").await;
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Imported 3 new cards"), "{page}");
+    for image in &images {
+        let r = app.get(&format!("/media/{}", sha256(image))).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.bytes().await.unwrap().as_ref(), image.as_slice());
+    }
+}
