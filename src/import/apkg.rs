@@ -364,8 +364,32 @@ pub fn deck_from_package(
         .map(|f| (f.name.as_str(), f))
         .collect();
     let mut cards = Vec::with_capacity(notes.len());
+    let (mut cloze_notes, mut cloze_cards) = (0, 0);
     for (i, fields) in notes.into_iter().enumerate() {
         let number = i + 1;
+        if let Some(text) = fields.first().filter(|f| super::cloze::is_cloze(f)) {
+            // A Cloze note: one card per deletion number, each with its own schedule.
+            let extra = fields.get(1).map_or("", String::as_str);
+            cloze_notes += 1;
+            for (_, front, back) in super::cloze::cards(text, extra) {
+                let side = |html: &str, name: &str| {
+                    CardText::parse_as(&with_media(html, &by_name), name, Format::Html).map_err(
+                        |e| ImportError {
+                            line: None,
+                            message: format!("note {number}: {}", e.0),
+                        },
+                    )
+                };
+                cards.push(super::ParsedCard {
+                    front: side(&front, "front")?,
+                    back: side(&back, "back")?,
+                    line: number,
+                    format: Format::Html,
+                });
+                cloze_cards += 1;
+            }
+            continue;
+        }
         let [front, back, ..] = fields.as_slice() else {
             return Err(ImportError {
                 line: None,
@@ -396,6 +420,12 @@ pub fn deck_from_package(
         })
         .collect();
     let mut notes = Vec::new();
+    if cloze_notes > 0 {
+        notes.push(format!(
+            "{cloze_notes} cloze {} became {cloze_cards} cards, one per deletion number, each with its own schedule.",
+            if cloze_notes == 1 { "note" } else { "notes" }
+        ));
+    }
     if !package_media.refused.is_empty() {
         let listed: Vec<String> = package_media
             .refused

@@ -3,6 +3,7 @@
 //! all or nothing.
 
 pub mod apkg;
+pub mod cloze;
 mod delimited;
 pub mod export;
 mod quizwiz;

@@ -82,6 +82,9 @@ for file, legacy in (("modern.apkg", False), ("legacy_media.apkg", True)):
         note["Front"] = front
         note["Back"] = back
         col.add_note(note, deck_id)
+    cloze = col.new_note(col.models.by_name("Cloze"))
+    cloze["Text"] = "{{c1::ReLU}} keeps {{c2::positive::sign}} inputs"
+    col.add_note(cloze, deck_id)
     col.export_anki_package(
         out_path=os.path.join(out, file),
         options=ExportAnkiPackageOptions(with_scheduling=False, with_deck_configs=False, with_media=True,
@@ -92,8 +95,11 @@ for file, legacy in (("modern.apkg", False), ("legacy_media.apkg", True)):
     image_hash = hashlib.sha256(diagram).hexdigest()
     sound_hash = hashlib.sha256(sound).hexdigest()
     rich[file] = {
-        "cards": 4,
+        "cards": 6,
         "contains": [
+            "<b>[...]</b> keeps positive inputs",
+            "ReLU keeps <b>[sign]</b> inputs",
+            "ReLU keeps <b>positive</b> inputs",
             "What does a <b>residual block</b> add?",
             "<ul><li>the input</li><li>to the output</li></ul>",
             f'<img src="/media/{image_hash}" alt="{image_name}">',

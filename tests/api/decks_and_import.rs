@@ -184,7 +184,10 @@ async fn an_oversized_upload_is_refused_and_students_cannot_import() {
     let status = response.status();
     let body = response.text().await.unwrap();
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(body.contains("Text deck files are limited to 2 MiB"), "{body}");
+    assert!(
+        body.contains("Text deck files are limited to 2 MiB"),
+        "{body}"
+    );
     // ...and any upload over 100 MiB, while it arrives.
     let huge = vec![b'a'; 101 * 1024 * 1024];
     let response = upload(&app, "huge.apkg", huge, "Huge", "auto").await;

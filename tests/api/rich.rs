@@ -557,3 +557,44 @@ async fn a_package_larger_than_the_old_two_mib_limit_imports_with_its_images() {
         assert_eq!(r.bytes().await.unwrap().as_ref(), image.as_slice());
     }
 }
+
+#[tokio::test]
+async fn a_cloze_note_becomes_one_card_per_deletion_each_with_its_own_schedule() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let notes = vec![(
+        "{{c1::ReLU}} keeps {{c2::positive::sign}} inputs; {{c1::it}} zeroes the rest".to_owned(),
+        String::new(),
+    )];
+    let r = upload(&app, "cloze.apkg", apkg(&notes).await, "Cloze", "").await;
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Imported 2 new cards"), "{page}");
+    let deck = deck_id(&app, "Cloze").await;
+    let cards: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, front, back FROM cards WHERE deck_id = $1 ORDER BY position")
+            .bind(deck)
+            .fetch_all(&app.pool().await)
+            .await
+            .unwrap();
+    assert_eq!(cards.len(), 2);
+    assert_eq!(
+        cards[0].1,
+        "<b>[...]</b> keeps positive inputs; <b>[...]</b> zeroes the rest"
+    );
+    assert_eq!(
+        cards[0].2,
+        "<b>ReLU</b> keeps positive inputs; <b>it</b> zeroes the rest"
+    );
+    assert_eq!(
+        cards[1].1,
+        "ReLU keeps <b>[sign]</b> inputs; it zeroes the rest"
+    );
+    // Each is a card of its own: the review page shows the first, its front hiding the answer.
+    let review = app.get_html(&format!("/review?deck={deck}")).await;
+    assert!(
+        review.contains("<b>[...]</b> keeps positive inputs"),
+        "{review}"
+    );
+    let card = app.get_html(&format!("/cards/{}", cards[1].0)).await;
+    assert!(card.contains("ReLU keeps <b>positive</b> inputs"), "{card}");
+}
