@@ -77,6 +77,8 @@ pub async fn import_deck(
     public: bool,
     now: i64,
 ) -> Result<ImportReport, StudyError> {
+    // The files first: the cards' ties to them are written with the cards.
+    super::media::store_all(pool, &parsed.media, owner_id, now).await?;
     let mut report = None::<ImportReport>;
     for cards in parsed.cards.chunks(BATCH) {
         let mut tx = db::begin_write(pool).await?;
@@ -342,7 +344,7 @@ pub async fn keep_preview(
 ) -> Result<String, StudyError> {
     let now = now.as_second();
     let token = crate::auth::session::random_token();
-    super::media::store_all(pool, &preview.media, actor.id(), now).await?;
+    super::media::store_all(pool, &preview.media, Some(actor.id()), now).await?;
     db::pending_imports::drop_older_than(pool, now - PREVIEW_KEPT_SECS)
         .await
         .context("dropping old import previews")?;
@@ -392,7 +394,6 @@ pub async fn import_as(
     now: i64,
 ) -> Result<ImportReport, StudyError> {
     let (owner, public) = target(pool, actor, name).await?;
-    super::media::store_all(pool, &parsed.media, actor.id(), now).await?;
     let report = import_deck(pool, name, parsed, owner, public, now).await?;
     sessions.forget(Stale::Everyone);
     Ok(report)

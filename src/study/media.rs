@@ -10,11 +10,12 @@ use crate::import::MediaFile;
 /// A file as served.
 pub type Served = db::media::MediaRow;
 
-/// Keeps `files` (already checked by `media::check`), brought by `uploaded_by`.
+/// Keeps `files` (already checked by `media::check`), brought by `uploaded_by` (none from
+/// the command line).
 pub async fn store_all(
     pool: &Pool,
     files: &[MediaFile],
-    uploaded_by: i64,
+    uploaded_by: Option<i64>,
     now: i64,
 ) -> Result<(), StudyError> {
     if files.is_empty() {
@@ -31,7 +32,7 @@ pub async fn store_all(
             &f.checked.hash,
             f.checked.kind.content_type(),
             &f.bytes,
-            Some(uploaded_by),
+            uploaded_by,
             now,
         )
         .await

@@ -598,3 +598,26 @@ async fn a_cloze_note_becomes_one_card_per_deletion_each_with_its_own_schedule()
     let card = app.get_html(&format!("/cards/{}", cards[1].0)).await;
     assert!(card.contains("ReLU keeps <b>positive</b> inputs"), "{card}");
 }
+
+#[tokio::test]
+async fn the_command_line_imports_a_package_with_its_images() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let diagram = png(64, 48, "cli");
+    let notes = vec![("Drawn".to_owned(), r#"<img src="d.png">"#.to_owned())];
+    let bytes = package_with_media(&notes, &[("d.png", diagram.clone())]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("course.apkg");
+    std::fs::write(&path, bytes).unwrap();
+    let report = studyhall::cli::import_file(app.db().await.writer(), &path, "From CLI", None)
+        .await
+        .unwrap();
+    assert_eq!(report.added, 1);
+    let r = app.get(&format!("/media/{}", sha256(&diagram))).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the admin sees the public deck's image"
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), diagram.as_slice());
+}
