@@ -114,6 +114,19 @@ async fn anki_packages_import_and_exports_open_in_anki() {
         }
     }
 
+    // The modern package's deck goes back to Anki with its media (tests/anki/read_back.py).
+    let rich_deck: i64 = sqlx::query_scalar("SELECT id FROM decks WHERE name = 'Rich modern.apkg'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let response = app.get(&format!("/decks/{rich_deck}/export.apkg")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    std::fs::write(
+        dir.join("exported_rich.apkg"),
+        response.bytes().await.unwrap(),
+    )
+    .unwrap();
+
     // Export the course deck for Anki to read back (tests/anki/read_back.py).
     let response = app.get("/decks/1/export.apkg").await;
     assert_eq!(response.status(), StatusCode::OK);

@@ -105,6 +105,15 @@ pub fn collection_from(package: impl Read + Seek) -> Result<Vec<u8>, ImportError
 
 /// An `.apkg` holding `collection` as `collection.anki2`, with no media.
 pub fn package(collection: &[u8]) -> Result<Vec<u8>, std::io::Error> {
+    package_with_media(collection, &[])
+}
+
+/// An `.apkg` holding `collection` and the media `files` (name, bytes) in the legacy layout:
+/// the `media` index maps each zip entry's number to its name.
+pub fn package_with_media(
+    collection: &[u8],
+    files: &[(String, Vec<u8>)],
+) -> Result<Vec<u8>, std::io::Error> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
@@ -115,8 +124,39 @@ pub fn package(collection: &[u8]) -> Result<Vec<u8>, std::io::Error> {
     writer
         .start_file("media", options)
         .map_err(std::io::Error::other)?;
-    writer.write_all(b"{}")?;
+    let index: serde_json::Map<String, serde_json::Value> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (i.to_string(), serde_json::Value::from(name.as_str())))
+        .collect();
+    writer.write_all(serde_json::Value::Object(index).to_string().as_bytes())?;
+    for (i, (_, bytes)) in files.iter().enumerate() {
+        writer
+            .start_file(i.to_string(), options)
+            .map_err(std::io::Error::other)?;
+        writer.write_all(bytes)?;
+    }
     Ok(writer.finish().map_err(std::io::Error::other)?.into_inner())
+}
+
+/// A formatted side as Anki stores it: each of our media addresses becomes the file name
+/// `name_of(hash)` gives it (an audio player Anki's `[sound:...]`).
+pub fn media_to_anki(html: &str, name_of: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = html.to_owned();
+    for hash in crate::media::referenced(html) {
+        let Some(name) = name_of(&hash) else {
+            continue;
+        };
+        let address = format!("/media/{hash}");
+        for player in [
+            format!(r#"<audio controls="" src="{address}"></audio>"#),
+            format!(r#"<audio controls src="{address}"></audio>"#),
+        ] {
+            out = out.replace(&player, &format!("[sound:{name}]"));
+        }
+        out = out.replace(&address, &name);
+    }
+    out
 }
 
 /// Card text from an Anki field: line breaks for `<br>` and block ends, other tags dropped,

@@ -621,3 +621,53 @@ async fn the_command_line_imports_a_package_with_its_images() {
     );
     assert_eq!(r.bytes().await.unwrap().as_ref(), diagram.as_slice());
 }
+
+#[tokio::test]
+async fn an_anki_export_carries_the_media_and_imports_back_to_the_same_cards() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let diagram = png(64, 48, "export");
+    let mp3 = b"ID3\x04\0\0\0\0\0\0export sound".to_vec();
+    let notes = vec![
+        (
+            "<b>Drawn</b>".to_owned(),
+            r#"<img src="d.png" alt="The net">"#.to_owned(),
+        ),
+        ("Heard".to_owned(), "[sound:s.mp3]".to_owned()),
+        ("Plain".to_owned(), "text".to_owned()),
+    ];
+    let bytes = package_with_media(
+        &notes,
+        &[("d.png", diagram.clone()), ("s.mp3", mp3.clone())],
+    )
+    .await;
+    let r = upload(&app, "course.apkg", bytes, "Round", "").await;
+    assert!(r.text().await.unwrap().contains("Imported 3 new cards"));
+    let deck = deck_id(&app, "Round").await;
+    let exported = app.get(&format!("/decks/{deck}/export.apkg")).await;
+    assert_eq!(exported.status(), StatusCode::OK);
+    let exported = exported.bytes().await.unwrap().to_vec();
+    let media = studyhall::import::apkg::media(&exported).unwrap();
+    let mut hashes: Vec<String> = media.files.iter().map(|f| f.checked.hash.clone()).collect();
+    hashes.sort();
+    let mut want = vec![sha256(&diagram), sha256(&mp3)];
+    want.sort();
+    assert_eq!(hashes, want, "both files travel with the deck");
+
+    let r = upload(&app, "round.apkg", exported, "Round again", "").await;
+    assert!(r.text().await.unwrap().contains("Imported 3 new cards"));
+    let cards = |name: &'static str| {
+        let app = &app;
+        async move {
+            sqlx::query_as::<_, (String, String, String)>(
+                "SELECT c.front, c.back, c.format FROM cards c JOIN decks d ON d.id = c.deck_id
+                 WHERE d.name = $1 ORDER BY c.position",
+            )
+            .bind(name)
+            .fetch_all(&app.pool().await)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(cards("Round").await, cards("Round again").await);
+}
