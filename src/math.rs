@@ -18,6 +18,7 @@
 //! The splitting itself is one pass over the text.
 
 use math_core::{LatexToMathML, MathCoreConfig, MathDisplay};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
@@ -154,7 +155,7 @@ pub fn convert(tex: &str, display: bool) -> Option<String> {
 /// MathML Core's elements (MathML Core, section 2.1), less `maction`, `annotation` and
 /// `annotation-xml`, which the W3C's safe list says to drop; `semantics` keeps its first
 /// child only because its annotations are dropped.
-const ELEMENTS: &[&str] = &[
+pub(crate) const ELEMENTS: &[&str] = &[
     "math",
     "merror",
     "mfrac",
@@ -188,7 +189,7 @@ const ELEMENTS: &[&str] = &[
 /// MathML Core's attributes that carry no address and no script: the global ones and each
 /// element's own. `style` and `class` are not among them (a style can fetch; math-core's
 /// output does not need either for anything the pages show).
-const ATTRIBUTES: &[&str] = &[
+pub(crate) const ATTRIBUTES: &[&str] = &[
     "dir",
     "displaystyle",
     "mathbackground",
@@ -253,6 +254,12 @@ pub fn sanitise(mathml: &str) -> String {
 /// One pass: each opening is found once, and once a closing token is missing from the rest
 /// of the text no later opening of that kind looks for it again.
 pub fn pieces(text: &str) -> Vec<Piece<'_>> {
+    pieces_with(text, |tex| Cow::Borrowed(tex))
+}
+
+/// [`pieces`] where each formula's source is first passed through `source` (card HTML's
+/// formulas carry entities and line breaks that are not TeX).
+pub fn pieces_with<'a>(text: &'a str, tex: impl Fn(&str) -> Cow<'_, str>) -> Vec<Piece<'a>> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut plain_from = 0;
@@ -284,7 +291,7 @@ pub fn pieces(text: &str) -> Vec<Piece<'_>> {
             out.push(Piece::Text(&text[plain_from..open]));
         }
         let source = &text[open..close + 2];
-        out.push(match to_mathml(&text[open + 2..close], kind == 1) {
+        out.push(match to_mathml(&tex(&text[open + 2..close]), kind == 1) {
             Some(mathml) => Piece::Math(mathml),
             None => Piece::Unreadable(source),
         });

@@ -57,6 +57,76 @@ async fn anki_packages_import_and_exports_open_in_anki() {
         assert_eq!(&stored, cards, "{file}");
     }
 
+    // Course-like decks in Anki's modern default layout (collection.anki21b, zstd, protobuf
+    // media index) and its legacy one: formatting kept, the image-only back and the sound
+    // arrive, each file served back byte for byte.
+    let rich: HashMap<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected_rich.json")).unwrap())
+            .unwrap();
+    for (file, want) in &rich {
+        let deck = format!("Rich {file}");
+        let form = Form::new()
+            .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
+            .text("deck", deck.clone())
+            .text("format", "auto")
+            .part(
+                "file",
+                Part::bytes(std::fs::read(dir.join(file)).unwrap()).file_name(file.clone()),
+            );
+        let html = app
+            .client
+            .post(app.url("/admin/import"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let count = want["cards"].as_u64().unwrap();
+        assert!(
+            html.contains(&format!("Imported {count} new cards")),
+            "{file}: {html}"
+        );
+        let stored: Vec<String> = sqlx::query_scalar(
+            "SELECT c.front || ' | ' || c.back FROM cards c JOIN decks d ON d.id = c.deck_id WHERE d.name = ?1",
+        )
+        .bind(&deck)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        for part in want["contains"].as_array().unwrap() {
+            let part = part.as_str().unwrap();
+            assert!(
+                stored.iter().any(|s| s.contains(part)),
+                "{file}: no card holds {part}: {stored:?}"
+            );
+        }
+        for (hash, name) in want["media"].as_object().unwrap() {
+            let r = app.get(&format!("/media/{hash}")).await;
+            assert_eq!(r.status(), StatusCode::OK, "{file}: {name}");
+            let bytes = r.bytes().await.unwrap();
+            assert_eq!(
+                bytes.as_ref(),
+                std::fs::read(dir.join(name.as_str().unwrap())).unwrap(),
+                "{file}: {name} byte for byte"
+            );
+        }
+    }
+
+    // The modern package's deck goes back to Anki with its media (tests/anki/read_back.py).
+    let rich_deck: i64 = sqlx::query_scalar("SELECT id FROM decks WHERE name = 'Rich modern.apkg'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let response = app.get(&format!("/decks/{rich_deck}/export.apkg")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    std::fs::write(
+        dir.join("exported_rich.apkg"),
+        response.bytes().await.unwrap(),
+    )
+    .unwrap();
+
     // Export the course deck for Anki to read back (tests/anki/read_back.py).
     let response = app.get("/decks/1/export.apkg").await;
     assert_eq!(response.status(), StatusCode::OK);

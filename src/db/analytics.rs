@@ -70,6 +70,9 @@ pub struct HardCard {
     pub card_id: i64,
     /// Its front.
     pub front: String,
+    /// How its sides are stored (`markup::Format`): lists show an HTML front as text.
+    #[sqlx(default)]
+    pub format: String,
     /// Mean grade of the members' graded reviews.
     pub mean_grade: f64,
     /// Share of reviews of an already learned card that failed (grade below 3).
@@ -90,7 +93,7 @@ pub async fn hardest_cards(
 ) -> Result<Vec<HardCard>, sqlx::Error> {
     sqlx::query_as(concat!(
         standing!(),
-        " SELECT c.id AS card_id, c.front, CAST(AVG(r.quality) AS DOUBLE PRECISION) AS mean_grade,
+        " SELECT c.id AS card_id, c.front, c.format, CAST(AVG(r.quality) AS DOUBLE PRECISION) AS mean_grade,
                 COALESCE(CAST(SUM(CASE WHEN r.quality < 3 AND r.repetitions_before > 0 THEN 1 ELSE 0 END)
                                 AS DOUBLE PRECISION)
                   / NULLIF(SUM(CASE WHEN r.repetitions_before > 0 THEN 1 ELSE 0 END), 0),
@@ -506,6 +509,9 @@ pub struct ClassLeech {
     pub card_id: i64,
     /// Its front.
     pub front: String,
+    /// How its sides are stored (`markup::Format`): lists show an HTML front as text.
+    #[sqlx(default)]
+    pub format: String,
     /// Students for whom it is a leech.
     pub students: i64,
     /// The most times one of them failed it.
@@ -522,13 +528,13 @@ pub async fn leeches(
 ) -> Result<Vec<ClassLeech>, sqlx::Error> {
     sqlx::query_as(concat!(
         standing!(),
-        " SELECT c.id AS card_id, c.front, COUNT(*) AS students,
+        " SELECT c.id AS card_id, c.front, c.format, COUNT(*) AS students,
                  MAX(l.failures) AS most_failures
           FROM (SELECT r.user_id, r.card_id, COUNT(*) AS failures FROM standing r
                 WHERE r.kind = 'grade' AND r.quality < 3
                 GROUP BY r.user_id, r.card_id HAVING COUNT(*) >= $2) l
           JOIN cards c ON c.id = l.card_id
-          GROUP BY c.id, c.front
+          GROUP BY c.id, c.front, c.format
           ORDER BY students DESC, most_failures DESC, c.id LIMIT $3"
     ))
     .bind(class_id)

@@ -139,6 +139,9 @@ pub struct ListedCard {
     pub card_id: i64,
     /// Its prompt.
     pub front: String,
+    /// How its sides are stored (`markup::Format`): lists show an HTML front as text.
+    #[sqlx(default)]
+    pub format: String,
     /// Its deck.
     pub deck_id: i64,
     /// The deck's name.
@@ -150,7 +153,7 @@ pub struct ListedCard {
 macro_rules! suspended_in {
     ($($where:tt)*) => {
         concat!(
-            "SELECT c.id AS card_id, c.front, c.deck_id, d.name AS deck_name,
+            "SELECT c.id AS card_id, c.front, c.format, c.deck_id, d.name AS deck_name,
                     f.suspended_at AS figure
              FROM card_controls f JOIN cards c ON c.id = f.card_id JOIN decks d ON d.id = c.deck_id
              WHERE f.user_id = $1 AND f.suspended_at IS NOT NULL ",
@@ -196,7 +199,7 @@ pub async fn suspended(
 macro_rules! leeches_in {
     ($($where:tt)*) => {
         concat!(
-            "SELECT c.id AS card_id, c.front, c.deck_id, d.name AS deck_name, l.failures AS figure
+            "SELECT c.id AS card_id, c.front, c.format, c.deck_id, d.name AS deck_name, l.failures AS figure
              FROM (SELECT r.card_id, COUNT(*) AS failures FROM standing_reviews r
                    WHERE r.user_id = $1 AND r.kind = 'grade' AND r.quality < 3
                    GROUP BY r.card_id HAVING COUNT(*) >= $2) l

@@ -18,6 +18,8 @@ const ORDER: &[&str] = &[
     "sessions",
     "decks",
     "cards",
+    "media",
+    "card_media",
     "review_states",
     "reviews",
     "app_meta",

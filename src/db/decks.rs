@@ -73,6 +73,8 @@ pub struct CardRow {
     pub position: i64,
     /// Tags, comma-separated.
     pub tags: String,
+    /// How the sides are stored: `text` or `html` (`markup::Format`).
+    pub format: String,
 }
 
 /// `list_with_counts`'s statement over the decks `$where` picks: the user's schedules
@@ -196,28 +198,30 @@ pub async fn next_position(db: impl Executor<'_>, deck_id: i64) -> Result<i64, s
 }
 
 /// Adds a basic card unless the deck already has one with the same front and back; returns
-/// whether it was added.
+/// its id if it was added.
 pub async fn add_card_if_absent(
     db: impl Executor<'_>,
     deck_id: i64,
     front: &str,
     back: &str,
+    format: &str,
     position: i64,
     now: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO cards (deck_id, front, back, position, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $5)
-         ON CONFLICT DO NOTHING",
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO cards (deck_id, front, back, position, created_at, updated_at, format)
+         VALUES ($1, $2, $3, $4, $5, $5, $6)
+         ON CONFLICT DO NOTHING
+         RETURNING id",
     )
     .bind(deck_id)
     .bind(front)
     .bind(back)
     .bind(position)
     .bind(now)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .bind(format)
+    .fetch_optional(db)
+    .await
 }
 
 /// Adds a generated card (its problems come from practice family `generator`) unless the
@@ -250,7 +254,7 @@ pub async fn add_generated_card_if_absent(
 /// A deck's cards in order.
 pub async fn cards(db: impl Executor<'_>, deck_id: i64) -> Result<Vec<CardRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, deck_id, front, back, kind, generator, position, tags FROM cards
+        "SELECT id, deck_id, front, back, kind, generator, position, tags, format FROM cards
          WHERE deck_id = $1 ORDER BY position, id",
     )
     .bind(deck_id)
@@ -290,7 +294,7 @@ pub async fn cards_page(
     limit: i64,
 ) -> Result<Vec<CardRow>, sqlx::Error> {
     sqlx::query_as(concat!(
-        "SELECT id, deck_id, front, back, kind, generator, position, tags FROM cards
+        "SELECT id, deck_id, front, back, kind, generator, position, tags, format FROM cards
          WHERE deck_id = $1 AND ",
         matches_search!(),
         " ORDER BY position, id LIMIT $4 OFFSET $3"
@@ -330,7 +334,7 @@ pub async fn card_rank(
 /// One card.
 pub async fn card(db: impl Executor<'_>, card_id: i64) -> Result<Option<CardRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, deck_id, front, back, kind, generator, position, tags FROM cards WHERE id = $1",
+        "SELECT id, deck_id, front, back, kind, generator, position, tags, format FROM cards WHERE id = $1",
     )
     .bind(card_id)
     .fetch_optional(db)
@@ -369,11 +373,12 @@ pub async fn add_card(
     front: &str,
     back: &str,
     tags: &str,
+    format: &str,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO cards (deck_id, front, back, tags, position, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, (SELECT COALESCE(MAX(position), 0) + 1 FROM cards WHERE deck_id = $1), $5, $5)
+        "INSERT INTO cards (deck_id, front, back, tags, position, created_at, updated_at, format)
+         VALUES ($1, $2, $3, $4, (SELECT COALESCE(MAX(position), 0) + 1 FROM cards WHERE deck_id = $1), $5, $5, $6)
          RETURNING id",
     )
     .bind(deck_id)
@@ -381,6 +386,7 @@ pub async fn add_card(
     .bind(back)
     .bind(tags)
     .bind(now)
+    .bind(format)
     .fetch_one(db)
     .await
 }
@@ -392,16 +398,21 @@ pub async fn update_card(
     front: &str,
     back: &str,
     tags: &str,
+    format: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE cards SET front = $2, back = $3, tags = $4, updated_at = $5 WHERE id = $1")
-        .bind(id)
-        .bind(front)
-        .bind(back)
-        .bind(tags)
-        .bind(now)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "UPDATE cards SET front = $2, back = $3, tags = $4, updated_at = $5, format = $6
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(front)
+    .bind(back)
+    .bind(tags)
+    .bind(now)
+    .bind(format)
+    .execute(db)
+    .await?;
     Ok(())
 }
 

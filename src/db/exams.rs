@@ -330,10 +330,13 @@ pub async fn histories(
     .await
 }
 
-/// The cards exam `exam_id` covers: (id, front).
-pub async fn cards(db: impl Executor<'_>, exam_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+/// The cards exam `exam_id` covers: (id, front, format).
+pub async fn cards(
+    db: impl Executor<'_>,
+    exam_id: i64,
+) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT c.id, c.front FROM cards c
+        "SELECT c.id, c.front, c.format FROM cards c
          JOIN class_exam_decks x ON x.deck_id = c.deck_id
          WHERE x.exam_id = $1 ORDER BY c.deck_id, c.position, c.id",
     )

@@ -98,6 +98,7 @@ fn queue_head_row(r: &Row<'_>) -> rusqlite::Result<QueueHeadRow> {
         generator: r.get("generator")?,
         position: r.get("position")?,
         tags: r.get("tags")?,
+        format: r.get("format")?,
         state: MaybeState {
             repetitions: r.get("repetitions")?,
             easiness_hundredths: r.get("easiness_hundredths")?,
@@ -123,6 +124,7 @@ fn card_row(r: &Row<'_>) -> rusqlite::Result<CardRow> {
         generator: r.get(5)?,
         position: r.get(6)?,
         tags: r.get(7)?,
+        format: r.get(8)?,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod hot;
 pub mod identities;
 pub mod jobs;
 pub mod mail;
+pub mod media;
 pub mod meta;
 pub mod outbox;
 pub mod pending_imports;

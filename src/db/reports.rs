@@ -35,6 +35,9 @@ pub struct ReportRow {
     pub card_id: i64,
     /// Its front.
     pub front: String,
+    /// How its sides are stored (`markup::Format`): lists show an HTML front as text.
+    #[sqlx(default)]
+    pub format: String,
     /// Its deck.
     pub deck_id: i64,
     /// Its deck's name.
@@ -62,7 +65,7 @@ pub struct ReportRow {
 /// reporter `u`.
 macro_rules! report_columns {
     () => {
-        "SELECT r.id, r.card_id, c.front, c.deck_id, d.name AS deck_name, d.owner_id,
+        "SELECT r.id, r.card_id, c.front, c.format, c.deck_id, d.name AS deck_name, d.owner_id,
                 (SELECT o.username FROM users o
                   WHERE o.id = d.owner_id AND o.role IN ('instructor', 'admin')) AS owner_name,
                 u.username, r.message, r.created_at, r.resolved_at,

@@ -35,6 +35,21 @@ impl CardText {
         Ok(Self(raw.to_owned()))
     }
 
+    /// Parses one side stored as `format`: HTML is passed through the allow-list
+    /// (`markup::clean`) first, and a side that shows no text and no image is empty.
+    pub fn parse_as(raw: &str, side: &str, format: crate::markup::Format) -> Result<Self, Invalid> {
+        if !format.is_html() {
+            return Self::parse(raw, side);
+        }
+        let clean = crate::markup::clean(raw);
+        if crate::markup::html_is_empty(&clean) {
+            return Err(Invalid::new(format!(
+                "The {side} of a card cannot be empty."
+            )));
+        }
+        Self::parse(&clean, side)
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0

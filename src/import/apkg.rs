@@ -3,11 +3,54 @@
 //! database: unpacking and packing the zip, and converting field HTML to and from card text.
 //! Reading and writing the collection itself is in `db::anki`.
 
-use super::ImportError;
-use std::io::{Cursor, Read, Write};
+use super::{ImportError, MediaFile};
+use crate::domain::{CardText, Invalid};
+use crate::markup::Format;
+use std::collections::HashMap;
+use std::io::{Cursor, Read, Seek, Write};
 
-/// The collection file names, preferred first (Anki 2.1 writes both in "compatible" exports).
-const COLLECTIONS: &[&str] = &["collection.anki21", "collection.anki2"];
+/// The collection file names, preferred first: the modern layout's zstd-compressed
+/// `collection.anki21b` (Anki 2.1.50 and later by default; its `collection.anki2` is a
+/// placeholder telling old clients to update), then `collection.anki21`, then the legacy one.
+const COLLECTIONS: &[&str] = &[
+    "collection.anki21b",
+    "collection.anki21",
+    "collection.anki2",
+];
+
+/// Whether `data` starts as a zstd frame does.
+fn is_zstd(data: &[u8]) -> bool {
+    data.starts_with(&[0x28, 0xB5, 0x2F, 0xFD])
+}
+
+/// At most `limit + 1` bytes of the zstd stream `data`: one more than the limit says it is
+/// over, however much the frame claims.
+fn unzstd(data: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
+    let decoder = zstd::stream::read::Decoder::new(data)?;
+    let mut out = Vec::new();
+    decoder.take(limit + 1).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// The modern layout's media index: protobuf `MediaEntries`, as Anki's `import_export.proto`
+/// defines it (written by hand: only the fields read here).
+#[derive(Clone, PartialEq, prost::Message)]
+struct MediaEntries {
+    #[prost(message, repeated, tag = "1")]
+    entries: Vec<MediaEntry>,
+}
+
+/// One file of the modern media index: its name; the zip entry holding it is its position
+/// in the list (or `legacy_zip_filename`).
+#[derive(Clone, PartialEq, prost::Message)]
+struct MediaEntry {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(uint32, tag = "2")]
+    size: u32,
+    #[prost(uint32, optional, tag = "255")]
+    legacy_zip_filename: Option<u32>,
+}
 
 /// The largest collection unpacked from a package. A 2 MiB upload can claim gigabytes (a zip
 /// bomb once peaked at 2.1 GB of memory): the size is checked while reading, never trusted.
@@ -20,7 +63,12 @@ pub fn is_zip(bytes: &[u8]) -> bool {
 
 /// The collection database inside an `.apkg`.
 pub fn collection(bytes: &[u8]) -> Result<Vec<u8>, ImportError> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+    collection_from(Cursor::new(bytes))
+}
+
+/// [`collection`] from a package read where it lies (an upload's temporary file).
+pub fn collection_from(package: impl Read + Seek) -> Result<Vec<u8>, ImportError> {
+    let mut archive = zip::ZipArchive::new(package)
         .map_err(|e| ImportError::whole(format!("the file is not a readable Anki package: {e}")))?;
     for name in COLLECTIONS {
         if let Ok(file) = archive.by_name(name) {
@@ -33,26 +81,39 @@ pub fn collection(bytes: &[u8]) -> Result<Vec<u8>, ImportError> {
             if file.size() > MAX_COLLECTION_BYTES {
                 return Err(too_large());
             }
-            let mut out = Vec::new();
-            file.take(MAX_COLLECTION_BYTES + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| ImportError::whole(format!("{name} could not be read: {e}")))?;
+            let unreadable =
+                |e: std::io::Error| ImportError::whole(format!("{name} could not be read: {e}"));
+            let out = if name.ends_with('b') {
+                // zstd: the size in the zip is the compressed one; the limit is checked on
+                // what comes out.
+                unzstd(file, MAX_COLLECTION_BYTES).map_err(unreadable)?
+            } else {
+                let mut out = Vec::new();
+                file.take(MAX_COLLECTION_BYTES + 1)
+                    .read_to_end(&mut out)
+                    .map_err(unreadable)?;
+                out
+            };
             if out.len() as u64 > MAX_COLLECTION_BYTES {
                 return Err(too_large());
             }
             return Ok(out);
         }
     }
-    if archive.by_name("collection.anki21b").is_ok() {
-        return Err(ImportError::whole(
-            "this package uses Anki's newest format only; export it from Anki with \"Support older Anki versions\" ticked",
-        ));
-    }
     Err(ImportError::whole("the package holds no Anki collection"))
 }
 
 /// An `.apkg` holding `collection` as `collection.anki2`, with no media.
 pub fn package(collection: &[u8]) -> Result<Vec<u8>, std::io::Error> {
+    package_with_media(collection, &[])
+}
+
+/// An `.apkg` holding `collection` and the media `files` (name, bytes) in the legacy layout:
+/// the `media` index maps each zip entry's number to its name.
+pub fn package_with_media(
+    collection: &[u8],
+    files: &[(String, Vec<u8>)],
+) -> Result<Vec<u8>, std::io::Error> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
@@ -63,8 +124,39 @@ pub fn package(collection: &[u8]) -> Result<Vec<u8>, std::io::Error> {
     writer
         .start_file("media", options)
         .map_err(std::io::Error::other)?;
-    writer.write_all(b"{}")?;
+    let index: serde_json::Map<String, serde_json::Value> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (i.to_string(), serde_json::Value::from(name.as_str())))
+        .collect();
+    writer.write_all(serde_json::Value::Object(index).to_string().as_bytes())?;
+    for (i, (_, bytes)) in files.iter().enumerate() {
+        writer
+            .start_file(i.to_string(), options)
+            .map_err(std::io::Error::other)?;
+        writer.write_all(bytes)?;
+    }
     Ok(writer.finish().map_err(std::io::Error::other)?.into_inner())
+}
+
+/// A formatted side as Anki stores it: each of our media addresses becomes the file name
+/// `name_of(hash)` gives it (an audio player Anki's `[sound:...]`).
+pub fn media_to_anki(html: &str, name_of: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = html.to_owned();
+    for hash in crate::media::referenced(html) {
+        let Some(name) = name_of(&hash) else {
+            continue;
+        };
+        let address = format!("/media/{hash}");
+        for player in [
+            format!(r#"<audio controls="" src="{address}"></audio>"#),
+            format!(r#"<audio controls src="{address}"></audio>"#),
+        ] {
+            out = out.replace(&player, &format!("[sound:{name}]"));
+        }
+        out = out.replace(&address, &name);
+    }
+    out
 }
 
 /// Card text from an Anki field: line breaks for `<br>` and block ends, other tags dropped,
@@ -118,12 +210,226 @@ pub fn text_to_html(text: &str) -> String {
     out
 }
 
+/// Whether an Anki field is plain text in HTML's clothes: no element but line breaks and
+/// blocks (`br`, `div`, `p`, a bare `span`). Such a note is stored as text, as before
+/// formatting existed, so importing it again finds the cards it made then.
+fn is_plain(html: &str) -> bool {
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        let Some(end) = rest[start..].find('>') else {
+            return true;
+        };
+        let tag = rest[start + 1..start + end].trim().to_ascii_lowercase();
+        let name = tag
+            .trim_start_matches('/')
+            .split([' ', '/'])
+            .next()
+            .unwrap_or("");
+        if !matches!(name, "br" | "div" | "p" | "span") {
+            return false;
+        }
+        rest = &rest[start + end + 1..];
+    }
+    true
+}
+
+/// The value of attribute `name` in the inside of a tag (`img src="x.png" alt=y`).
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let lower = tag.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(name) {
+        let at = from + i;
+        from = at + name.len();
+        let before_ok = at == 0 || lower.as_bytes()[at - 1].is_ascii_whitespace();
+        let rest = lower[from..].trim_start();
+        if !before_ok || !rest.starts_with('=') {
+            continue;
+        }
+        let value_at = tag.len() - rest.len() + 1;
+        let value = tag[value_at..].trim_start();
+        return Some(match value.chars().next() {
+            Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or(""),
+            _ => value
+                .split(|c: char| c.is_whitespace())
+                .next()
+                .unwrap_or(""),
+        });
+    }
+    None
+}
+
+/// A package's media files by their names in it.
+pub type MediaByName<'a> = HashMap<&'a str, &'a MediaFile>;
+
+/// The media file a field's reference names: as written, with entities decoded, or with
+/// `%XX` escapes decoded (Anki writes each of these).
+fn lookup<'a>(media: &MediaByName<'a>, name: &str) -> Option<&'a MediaFile> {
+    if let Some(found) = media.get(name) {
+        return Some(found);
+    }
+    let decoded = decode_entities(name);
+    if let Some(found) = media.get(decoded.as_str()) {
+        return Some(found);
+    }
+    let bytes = decoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    media.get(String::from_utf8_lossy(&out).as_ref()).copied()
+}
+
+/// An Anki field with its media resolved: each `<img>` whose file the package carries
+/// becomes an image of ours (`/media/{hash}`, with Anki's alt text or else the file name),
+/// each `[sound:…]` a native audio player; a file the package lacks (or that was refused) is
+/// named in the text, `[image: diagram.png]`, rather than lost.
+pub fn with_media(html: &str, media: &MediaByName<'_>) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let img = lower.find("<img");
+        let sound = rest.find("[sound:");
+        let at = match (img, sound) {
+            (None, None) => break,
+            (Some(i), Some(s)) => i.min(s),
+            (Some(i), None) => i,
+            (None, Some(s)) => s,
+        };
+        out.push_str(&rest[..at]);
+        if Some(at) == sound {
+            let Some(end) = rest[at..].find(']') else {
+                out.push_str(&rest[at..]);
+                rest = "";
+                break;
+            };
+            let name = &rest[at + "[sound:".len()..at + end];
+            match lookup(media, name).filter(|m| !m.checked.kind.is_image()) {
+                Some(file) => {
+                    out.push_str(&format!(
+                        r#"<audio controls src="/media/{}"></audio>"#,
+                        file.checked.hash
+                    ));
+                }
+                None => {
+                    out.push_str("[sound: ");
+                    out.push_str(&html_escape::encode_text(&decode_entities(name)));
+                    out.push(']');
+                }
+            }
+            rest = &rest[at + end + 1..];
+            continue;
+        }
+        let Some(end) = rest[at..].find('>') else {
+            out.push_str(&rest[at..]);
+            rest = "";
+            break;
+        };
+        let tag = &rest[at + 1..at + end];
+        let src = attribute(tag, "src").unwrap_or("");
+        let alt = attribute(tag, "alt")
+            .filter(|a| !a.trim().is_empty())
+            .map(decode_entities)
+            .unwrap_or_else(|| decode_entities(src));
+        match lookup(media, src).filter(|m| m.checked.kind.is_image()) {
+            Some(file) => out.push_str(&format!(
+                r#"<img src="/media/{}" alt="{}">"#,
+                file.checked.hash,
+                html_escape::encode_double_quoted_attribute(&alt)
+            )),
+            None => {
+                out.push_str("[image: ");
+                out.push_str(&html_escape::encode_text(&alt));
+                out.push(']');
+            }
+        }
+        rest = &rest[at + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One note's card: text when both fields are plain ([`is_plain`]), else sanitised HTML.
+pub fn note_card(front: &str, back: &str) -> Result<(CardText, CardText, Format), Invalid> {
+    note_card_with(front, back, &HashMap::new())
+}
+
+/// [`note_card`] with the package's media resolved ([`with_media`]).
+pub fn note_card_with(
+    front: &str,
+    back: &str,
+    media: &MediaByName<'_>,
+) -> Result<(CardText, CardText, Format), Invalid> {
+    let sound = |f: &str| f.contains("[sound:");
+    if is_plain(front) && is_plain(back) && !sound(front) && !sound(back) {
+        return Ok((
+            CardText::parse(&html_to_text(front), "front")?,
+            CardText::parse(&html_to_text(back), "back")?,
+            Format::Text,
+        ));
+    }
+    Ok((
+        CardText::parse_as(&with_media(front, media), "front", Format::Html)?,
+        CardText::parse_as(&with_media(back, media), "back", Format::Html)?,
+        Format::Html,
+    ))
+}
+
 /// Cards from an Anki collection's notes (the fields of each, in order): the first field is
 /// the front, the second the back. `line` numbers the note, for messages.
 pub fn deck_from_notes(notes: Vec<Vec<String>>) -> Result<super::ParsedDeck, ImportError> {
+    deck_from_package(notes, PackageMedia::default())
+}
+
+/// [`deck_from_notes`] with the package's media: the files the cards use are kept in the
+/// deck (the others dropped), and the files refused are named in the notes.
+pub fn deck_from_package(
+    notes: Vec<Vec<String>>,
+    package_media: PackageMedia,
+) -> Result<super::ParsedDeck, ImportError> {
+    let by_name: MediaByName<'_> = package_media
+        .files
+        .iter()
+        .map(|f| (f.name.as_str(), f))
+        .collect();
     let mut cards = Vec::with_capacity(notes.len());
+    let (mut cloze_notes, mut cloze_cards) = (0, 0);
     for (i, fields) in notes.into_iter().enumerate() {
         let number = i + 1;
+        if let Some(text) = fields.first().filter(|f| super::cloze::is_cloze(f)) {
+            // A Cloze note: one card per deletion number, each with its own schedule.
+            let extra = fields.get(1).map_or("", String::as_str);
+            cloze_notes += 1;
+            for (_, front, back) in super::cloze::cards(text, extra) {
+                let side = |html: &str, name: &str| {
+                    CardText::parse_as(&with_media(html, &by_name), name, Format::Html).map_err(
+                        |e| ImportError {
+                            line: None,
+                            message: format!("note {number}: {}", e.0),
+                        },
+                    )
+                };
+                cards.push(super::ParsedCard {
+                    front: side(&front, "front")?,
+                    back: side(&back, "back")?,
+                    line: number,
+                    format: Format::Html,
+                });
+                cloze_cards += 1;
+            }
+            continue;
+        }
         let [front, back, ..] = fields.as_slice() else {
             return Err(ImportError {
                 line: None,
@@ -132,19 +438,190 @@ pub fn deck_from_notes(notes: Vec<Vec<String>>) -> Result<super::ParsedDeck, Imp
                 ),
             });
         };
-        let card = super::card(&html_to_text(front), &html_to_text(back), number).map_err(|e| {
-            ImportError {
+        let (front, back, format) =
+            note_card_with(front, back, &by_name).map_err(|e| ImportError {
                 line: None,
-                message: format!("note {number}: {}", e.message),
+                message: format!("note {number}: {}", e.0),
+            })?;
+        cards.push(super::ParsedCard {
+            front,
+            back,
+            line: number,
+            format,
+        });
+    }
+    let used: std::collections::HashSet<String> = cards
+        .iter()
+        .filter(|c| c.format.is_html())
+        .flat_map(|c| {
+            let mut r = crate::media::referenced(c.front.as_str());
+            r.extend(crate::media::referenced(c.back.as_str()));
+            r
+        })
+        .collect();
+    let mut notes = Vec::new();
+    if cloze_notes > 0 {
+        notes.push(format!(
+            "{cloze_notes} cloze {} became {cloze_cards} cards, one per deletion number, each with its own schedule.",
+            if cloze_notes == 1 { "note" } else { "notes" }
+        ));
+    }
+    if !package_media.refused.is_empty() {
+        let listed: Vec<String> = package_media
+            .refused
+            .iter()
+            .take(20)
+            .map(|(name, why)| format!("{name} ({why})"))
+            .collect();
+        notes.push(format!(
+            "{} media {} not kept, and the cards name {} in its place: {}{}.",
+            package_media.refused.len(),
+            if package_media.refused.len() == 1 {
+                "file was"
+            } else {
+                "files were"
+            },
+            if package_media.refused.len() == 1 {
+                "it"
+            } else {
+                "each"
+            },
+            listed.join(", "),
+            if package_media.refused.len() > 20 {
+                ", …"
+            } else {
+                ""
             }
-        })?;
-        cards.push(card);
+        ));
+    }
+    let mut media: Vec<MediaFile> = Vec::new();
+    for file in package_media.files {
+        if used.contains(&file.checked.hash)
+            && !media.iter().any(|m| m.checked.hash == file.checked.hash)
+        {
+            media.push(file);
+        }
+    }
+    if !media.is_empty() {
+        let images = media.iter().filter(|m| m.checked.kind.is_image()).count();
+        notes.push(format!(
+            "{images} {} and {} {} come with the cards.",
+            if images == 1 { "image" } else { "images" },
+            media.len() - images,
+            if media.len() - images == 1 {
+                "sound"
+            } else {
+                "sounds"
+            },
+        ));
     }
     Ok(super::ParsedDeck {
         title: None,
         cards,
-        notes: Vec::new(),
+        notes,
+        media,
     })
+}
+
+/// A package's media: the files kept (checked) and those refused, with why.
+#[derive(Debug, Clone, Default)]
+pub struct PackageMedia {
+    /// Files that passed `media::check`.
+    pub files: Vec<MediaFile>,
+    /// Files refused: their names and why.
+    pub refused: Vec<(String, String)>,
+}
+
+/// The largest `media` index read from a package (a name per file).
+const MAX_MEDIA_INDEX_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The media of a legacy package: the `media` index (JSON, `{"0": "diagram.png"}`) and the
+/// numbered files it names. Each file is checked (`media::check`); one that fails is
+/// refused, not fatal. The sizes are checked while reading, never trusted: at most
+/// [`crate::media::MAX_IMPORT_MEDIA_FILES`] files and
+/// [`crate::media::MAX_IMPORT_MEDIA_BYTES`] in all.
+pub fn media(bytes: &[u8]) -> Result<PackageMedia, ImportError> {
+    media_from(Cursor::new(bytes))
+}
+
+/// [`media`] from a package read where it lies (an upload's temporary file).
+pub fn media_from(package: impl Read + Seek) -> Result<PackageMedia, ImportError> {
+    let mut archive = zip::ZipArchive::new(package)
+        .map_err(|e| ImportError::whole(format!("the file is not a readable Anki package: {e}")))?;
+    let mut out = PackageMedia::default();
+    let unreadable =
+        |e: std::io::Error| ImportError::whole(format!("the media index could not be read: {e}"));
+    let mut raw = Vec::new();
+    if let Ok(file) = archive.by_name("media") {
+        file.take(MAX_MEDIA_INDEX_BYTES)
+            .read_to_end(&mut raw)
+            .map_err(unreadable)?;
+    }
+    // The modern layout: a zstd-compressed protobuf list, and each file zstd-compressed too.
+    let modern = is_zstd(&raw);
+    let index: HashMap<String, String> = if modern {
+        let decoded = unzstd(raw.as_slice(), MAX_MEDIA_INDEX_BYTES).map_err(unreadable)?;
+        let entries = <MediaEntries as prost::Message>::decode(decoded.as_slice())
+            .map_err(|e| ImportError::whole(format!("the media index could not be read: {e}")))?;
+        entries
+            .entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let zip_name = e.legacy_zip_filename.map_or(i as u64, u64::from);
+                (zip_name.to_string(), e.name)
+            })
+            .collect()
+    } else {
+        // A package without media, or a malformed index, brings no media.
+        serde_json::from_slice(&raw).unwrap_or_default()
+    };
+    if index.len() > crate::media::MAX_IMPORT_MEDIA_FILES {
+        return Err(ImportError::whole(format!(
+            "the package holds {} media files; at most {} are imported at once",
+            index.len(),
+            crate::media::MAX_IMPORT_MEDIA_FILES
+        )));
+    }
+    let mut entries: Vec<(String, String)> = index.into_iter().collect();
+    entries.sort();
+    let mut total: u64 = 0;
+    for (number, name) in entries {
+        let Ok(file) = archive.by_name(&number) else {
+            out.refused
+                .push((name, "missing from the package".to_owned()));
+            continue;
+        };
+        let limit = crate::media::MAX_FILE_BYTES as u64;
+        let unreadable = |e: std::io::Error| {
+            ImportError::whole(format!("media file {name} could not be read: {e}"))
+        };
+        let data = if modern {
+            unzstd(file, limit).map_err(unreadable)?
+        } else {
+            let mut data = Vec::new();
+            file.take(limit + 1)
+                .read_to_end(&mut data)
+                .map_err(unreadable)?;
+            data
+        };
+        total += data.len() as u64;
+        if total > crate::media::MAX_IMPORT_MEDIA_BYTES {
+            return Err(ImportError::whole(format!(
+                "the package's media are larger than {} MiB unpacked",
+                crate::media::MAX_IMPORT_MEDIA_BYTES / 1024 / 1024
+            )));
+        }
+        match crate::media::check(&data) {
+            Ok(checked) => out.files.push(MediaFile {
+                name,
+                checked,
+                bytes: data,
+            }),
+            Err(why) => out.refused.push((name, why)),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -182,13 +659,30 @@ mod tests {
             "extra".into(),
         ]])
         .unwrap();
+        // Bold makes the note formatted: kept as sanitised HTML.
+        assert_eq!(deck.cards[0].front.as_str(), "<b>F</b>");
+        assert_eq!(deck.cards[0].back.as_str(), "B<br>2");
+        assert_eq!(deck.cards[0].format, Format::Html);
+        // Line breaks alone are plain text, as before formatting existed.
+        let deck = deck_from_notes(vec![vec!["<div>F</div>".into(), "B<br>2".into()]]).unwrap();
         assert_eq!(deck.cards[0].front.as_str(), "F");
         assert_eq!(deck.cards[0].back.as_str(), "B\n2");
+        assert_eq!(deck.cards[0].format, Format::Text);
         let err = deck_from_notes(vec![vec!["a".into(), "b".into()], vec!["only one".into()]])
             .unwrap_err();
         assert!(err.message.contains("note 2"));
-        let err = deck_from_notes(vec![vec!["<img src=x>".into(), "b".into()]]).unwrap_err();
+        let err = deck_from_notes(vec![vec!["<div><br></div>".into(), "b".into()]]).unwrap_err();
         assert!(err.message.contains("note 1") && err.message.contains("empty"));
+        // Formatting makes an HTML card; an image-only side is not empty.
+        let deck = deck_from_notes(vec![vec![
+            "<b>Key</b> <script>alert(1)</script>".into(),
+            r#"<img src="diagram.png" onerror="alert(1)">"#.into(),
+        ]])
+        .unwrap();
+        let card = &deck.cards[0];
+        assert_eq!(card.format, Format::Html);
+        assert_eq!(card.front.as_str(), "<b>Key</b> ");
+        assert_eq!(card.back.as_str(), "[image: diagram.png]");
     }
 
     #[test]
@@ -207,6 +701,46 @@ mod tests {
         assert!(apkg.len() < 1024 * 1024);
         let err = collection(&apkg).unwrap_err();
         assert!(err.message.contains("larger than 32 MiB"), "{err}");
+    }
+
+    /// A zip holding `entries` (name, bytes), stored as they are.
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        for (name, bytes) in entries {
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(bytes).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn zstd_bombs_in_the_modern_layout_are_refused_while_reading() {
+        let zeros = vec![0u8; (MAX_COLLECTION_BYTES + 8 * 1024 * 1024) as usize];
+        let bomb = zstd::stream::encode_all(Cursor::new(&zeros), 1).unwrap();
+        assert!(bomb.len() < 64 * 1024);
+        let apkg = zip_of(&[("collection.anki21b", &bomb), ("collection.anki2", b"old")]);
+        let err = collection(&apkg).unwrap_err();
+        assert!(err.message.contains("larger than 32 MiB"), "{err}");
+        // A media file that unpacks past its limit is refused, not kept.
+        let index = MediaEntries {
+            entries: vec![MediaEntry {
+                name: "big.png".to_owned(),
+                size: 1,
+                legacy_zip_filename: None,
+            }],
+        };
+        let index = zstd::stream::encode_all(Cursor::new(prost::Message::encode_to_vec(&index)), 1)
+            .unwrap();
+        let apkg = zip_of(&[("media", &index), ("0", &bomb)]);
+        let media = media(&apkg).unwrap();
+        assert!(media.files.is_empty());
+        assert_eq!(media.refused.len(), 1);
+        assert!(
+            media.refused[0].1.contains("larger than 10 MiB"),
+            "{:?}",
+            media.refused
+        );
     }
 
     proptest! {

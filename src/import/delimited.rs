@@ -29,6 +29,7 @@ pub(super) fn parse_tsv(text: &str) -> Result<ParsedDeck, ImportError> {
         )?);
     }
     Ok(ParsedDeck {
+        media: Vec::new(),
         title: None,
         cards,
         notes: Vec::new(),
@@ -107,6 +108,7 @@ pub(super) fn parse_csv(text: &str) -> Result<ParsedDeck, ImportError> {
         Vec::new()
     };
     Ok(ParsedDeck {
+        media: Vec::new(),
         title: None,
         cards,
         notes,

@@ -3,6 +3,7 @@
 //! all or nothing.
 
 pub mod apkg;
+pub mod cloze;
 mod delimited;
 pub mod export;
 mod quizwiz;
@@ -19,6 +20,8 @@ pub struct ParsedCard {
     pub back: CardText,
     /// The 1-based line where the card starts.
     pub line: usize,
+    /// How its sides are stored: text files give text, Anki packages HTML.
+    pub format: crate::markup::Format,
 }
 
 /// A whole file's cards, in file order.
@@ -30,6 +33,19 @@ pub struct ParsedDeck {
     pub cards: Vec<ParsedCard>,
     /// How the file was read, where the reader had to guess (shown on the preview).
     pub notes: Vec<String>,
+    /// The media files the cards use (an Anki package's images and sounds), checked.
+    pub media: Vec<MediaFile>,
+}
+
+/// A media file an import brings, checked by `media::check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaFile {
+    /// Its name in the package.
+    pub name: String,
+    /// What it is, and its hash.
+    pub checked: crate::media::Checked,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// Why a file cannot be imported.
@@ -133,7 +149,12 @@ pub fn parse(format: Format, text: &str) -> Result<ParsedDeck, ImportError> {
 fn card(front: &str, back: &str, line: usize) -> Result<ParsedCard, ImportError> {
     let front = CardText::parse(front, "front").map_err(|e| ImportError::at(line, e.0))?;
     let back = CardText::parse(back, "back").map_err(|e| ImportError::at(line, e.0))?;
-    Ok(ParsedCard { front, back, line })
+    Ok(ParsedCard {
+        front,
+        back,
+        line,
+        format: crate::markup::Format::Text,
+    })
 }
 
 #[cfg(test)]

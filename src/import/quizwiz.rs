@@ -58,6 +58,7 @@ pub(super) fn parse(text: &str) -> Result<ParsedDeck, ImportError> {
         }
     }
     Ok(ParsedDeck {
+        media: Vec::new(),
         title: Some(title.text),
         cards,
         notes: Vec::new(),

@@ -203,14 +203,52 @@ pub async fn export(
         .context("reading a deck's cards")?;
     let file_name = format!("{}.{format}", file_stem(&deck.name));
     if format == "apkg" {
+        // The media the deck's formatted cards use travel with it, named by hash and type.
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut names: std::collections::HashMap<String, String> = Default::default();
+        for c in cards.iter().filter(|c| crate::markup::is_html(&c.format)) {
+            let mut hashes = crate::media::referenced(&c.front);
+            hashes.extend(crate::media::referenced(&c.back));
+            for hash in hashes {
+                if names.contains_key(&hash) {
+                    continue;
+                }
+                if let Some(file) = db::media::get(pool, &hash)
+                    .await
+                    .context("reading a deck's media")?
+                {
+                    let extension = file.content_type.rsplit('/').next().unwrap_or("bin");
+                    let extension = if extension == "mpeg" {
+                        "mp3"
+                    } else {
+                        extension
+                    };
+                    let name = format!("{hash}.{extension}");
+                    names.insert(hash, name.clone());
+                    files.push((name, file.bytes));
+                }
+            }
+        }
+        let name_of = |hash: &str| names.get(hash).cloned();
         let notes: Vec<(String, String)> = cards
             .iter()
-            .map(|c| (apkg::text_to_html(&c.front), apkg::text_to_html(&c.back)))
+            .map(|c| {
+                if crate::markup::is_html(&c.format) {
+                    // Already Anki's form: sanitised HTML, our media addresses as file names.
+                    (
+                        apkg::media_to_anki(&c.front, name_of),
+                        apkg::media_to_anki(&c.back, name_of),
+                    )
+                } else {
+                    (apkg::text_to_html(&c.front), apkg::text_to_html(&c.back))
+                }
+            })
             .collect();
         let collection = db::anki::write_collection(&deck.name, &notes, now.as_millisecond())
             .await
             .context("writing an Anki collection")?;
-        let body = apkg::package(&collection).map_err(|e| StudyError::Internal(e.into()))?;
+        let body = apkg::package_with_media(&collection, &files)
+            .map_err(|e| StudyError::Internal(e.into()))?;
         return Ok(Exported {
             content_type: "application/octet-stream",
             file_name,

@@ -11,6 +11,7 @@ use crate::auth::quota::{Kind, Quotas};
 use crate::db;
 use crate::db::Pool;
 use crate::domain::{CardText, DeckName, Tags};
+pub use crate::markup::Format;
 use jiff::Timestamp;
 
 pub use crate::db::decks::{CardRow, DeckRow};
@@ -97,6 +98,8 @@ pub struct CardFields<'a> {
     pub back: &'a str,
     /// Tags, comma-separated.
     pub tags: &'a str,
+    /// How the sides are written: plain text, or HTML (kept through the allow-list).
+    pub format: Format,
 }
 
 /// A card that passed the editor's rules.
@@ -108,15 +111,22 @@ pub struct NewCard {
     pub back: CardText,
     /// The tags.
     pub tags: Tags,
+    /// How the sides are stored.
+    pub format: Format,
 }
 
 /// Both sides and the tags of a card form, or the messages of everything wrong with them.
 pub fn parse_card(fields: CardFields<'_>) -> Result<NewCard, Vec<String>> {
-    let front = CardText::parse(fields.front, "front");
-    let back = CardText::parse(fields.back, "back");
+    let front = CardText::parse_as(fields.front, "front", fields.format);
+    let back = CardText::parse_as(fields.back, "back", fields.format);
     let tags = Tags::parse(fields.tags);
     match (front, back, tags) {
-        (Ok(front), Ok(back), Ok(tags)) => Ok(NewCard { front, back, tags }),
+        (Ok(front), Ok(back), Ok(tags)) => Ok(NewCard {
+            front,
+            back,
+            tags,
+            format: fields.format,
+        }),
         (f, b, t) => Err([f.err(), b.err(), t.err()]
             .into_iter()
             .flatten()
@@ -384,10 +394,12 @@ pub async fn add_card(
         card.front.as_str(),
         card.back.as_str(),
         card.tags.as_str(),
+        card.format.as_str(),
         now.as_second(),
     )
     .await
     .map_err(duplicate)?;
+    super::media::link_card(&mut tx, card_id, card.front.as_str(), card.back.as_str()).await?;
     tx.commit().await.context("adding a card")?;
     place(db.writer(), deck.id, "", card_id).await
 }
@@ -413,10 +425,12 @@ pub async fn update_card(
         new.front.as_str(),
         new.back.as_str(),
         new.tags.as_str(),
+        new.format.as_str(),
         now.as_second(),
     )
     .await
     .map_err(duplicate)?;
+    super::media::link_card(&mut tx, card.id, new.front.as_str(), new.back.as_str()).await?;
     tx.commit().await.context("saving a card")?;
     place(db.writer(), deck.id, q, card.id).await
 }

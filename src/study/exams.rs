@@ -241,7 +241,11 @@ pub async fn reports(
         let histories = db::exams::histories(pool, row.id, None)
             .await
             .context("reading the history of an exam's cards")?;
-        let cards = db::exams::cards(pool, row.id).await?;
+        let cards: Vec<(i64, String)> = db::exams::cards(pool, row.id)
+            .await?
+            .into_iter()
+            .map(|(id, front, format)| (id, crate::markup::summary(&front, &format)))
+            .collect();
         let members = members.clone();
         let parameters = parameters.clone();
         let report = tokio::task::spawn_blocking(move || {

@@ -77,6 +77,8 @@ pub async fn import_deck(
     public: bool,
     now: i64,
 ) -> Result<ImportReport, StudyError> {
+    // The files first: the cards' ties to them are written with the cards.
+    super::media::store_all(pool, &parsed.media, owner_id, now).await?;
     let mut report = None::<ImportReport>;
     for cards in parsed.cards.chunks(BATCH) {
         let mut tx = db::begin_write(pool).await?;
@@ -125,6 +127,8 @@ pub struct ImportPreview {
     pub skipped: Vec<(import::ParsedCard, String)>,
     /// How the file was read, where the reader had to guess.
     pub notes: Vec<String>,
+    /// The media files the cards use, kept with the preview so that it shows them.
+    pub media: Vec<import::MediaFile>,
 }
 
 /// Which cards of `parsed` an import into `owner_id`'s deck `name` would add, and which it
@@ -175,7 +179,81 @@ pub async fn preview(
         adding,
         skipped,
         notes,
+        media: parsed.media,
     })
+}
+
+/// The deck of an Anki package's collection and media.
+async fn package_deck(
+    collection: Vec<u8>,
+    media: apkg::PackageMedia,
+) -> Result<ParsedDeck, StudyError> {
+    let notes = db::anki::read_notes(&collection)
+        .await
+        .map_err(|e| StudyError::Validation(format!("The file was not imported: {e}.")))?;
+    let deck = apkg::deck_from_package(notes, media)?;
+    if deck.cards.is_empty() {
+        return Err(StudyError::Validation(
+            "The file was not imported: the package holds no notes.".to_owned(),
+        ));
+    }
+    Ok(deck)
+}
+
+/// The largest text deck file (Quizwiz, TSV, CSV): 20,000 cards of text fit many times over.
+/// Anki packages may be as large as the upload limit: they are read where they lie.
+pub const MAX_TEXT_FILE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Reads an uploaded deck file where it lies (`path`, the upload's temporary file): an Anki
+/// package is unpacked from the file, on a blocking thread, never read whole into memory; a
+/// text file (at most [`MAX_TEXT_FILE_BYTES`]) is read and parsed as [`read_deck_file`] does.
+pub async fn read_deck_upload(
+    path: std::path::PathBuf,
+    file_name: &str,
+    format: Option<Format>,
+) -> Result<ParsedDeck, StudyError> {
+    use std::io::Read;
+    let unreadable =
+        |e: std::io::Error| StudyError::Internal(anyhow::anyhow!("reading an upload: {e}"));
+    let mut head = [0u8; 4];
+    let mut file = std::fs::File::open(&path).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
+    let read = file.read(&mut head).map_err(unreadable)?;
+    if apkg::is_zip(&head[..read]) {
+        let (collection, media) = tokio::task::spawn_blocking(move || {
+            let open = || std::fs::File::open(&path);
+            let collection = apkg::collection_from(open().map_err(|e| {
+                import::ImportError::whole(format!("the upload could not be read: {e}"))
+            })?)?;
+            let media = apkg::media_from(open().map_err(|e| {
+                import::ImportError::whole(format!("the upload could not be read: {e}"))
+            })?)?;
+            Ok::<_, import::ImportError>((collection, media))
+        })
+        .await
+        .map_err(|e| StudyError::Internal(anyhow::anyhow!("reading a package: {e}")))??;
+        let deck = package_deck(collection, media).await?;
+        return read_deck_checked(deck);
+    }
+    if size > MAX_TEXT_FILE_BYTES {
+        return Err(StudyError::Validation(format!(
+            "Text deck files are limited to {} MiB (Anki packages may be larger); split it into several files.",
+            MAX_TEXT_FILE_BYTES / 1024 / 1024
+        )));
+    }
+    let bytes = std::fs::read(&path).map_err(unreadable)?;
+    read_deck_file(&bytes, file_name, format).await
+}
+
+/// The card-count limit every import is held to.
+fn read_deck_checked(deck: ParsedDeck) -> Result<ParsedDeck, StudyError> {
+    if deck.cards.len() > MAX_IMPORT_CARDS {
+        return Err(StudyError::Validation(format!(
+            "The file was not imported: it holds {} cards, and at most {MAX_IMPORT_CARDS} are imported at once; split it into several files.",
+            deck.cards.len()
+        )));
+    }
+    Ok(deck)
 }
 
 /// The cards of a preview as kept until the import is confirmed.
@@ -183,7 +261,9 @@ pub fn cards_to_json(cards: &[import::ParsedCard]) -> String {
     serde_json::Value::Array(
         cards
             .iter()
-            .map(|c| serde_json::json!([c.front.as_str(), c.back.as_str(), c.line]))
+            .map(|c| {
+                serde_json::json!([c.front.as_str(), c.back.as_str(), c.line, c.format.as_str()])
+            })
             .collect(),
     )
     .to_string()
@@ -191,14 +271,19 @@ pub fn cards_to_json(cards: &[import::ParsedCard]) -> String {
 
 /// The cards kept by [`cards_to_json`], checked again as they are read back.
 pub fn cards_from_json(json: &str) -> Result<Vec<import::ParsedCard>, StudyError> {
-    let rows: Vec<(String, String, usize)> = serde_json::from_str(json)
+    /// A kept card: front, back, line, and (since formatted cards) its format.
+    #[derive(serde::Deserialize)]
+    struct Kept(String, String, usize, #[serde(default)] Option<String>);
+    let rows: Vec<Kept> = serde_json::from_str(json)
         .map_err(|e| StudyError::Internal(anyhow::anyhow!("a kept import is unreadable: {e}")))?;
     rows.into_iter()
-        .map(|(front, back, line)| {
+        .map(|Kept(front, back, line, format)| {
+            let format = crate::markup::Format::from_stored(format.as_deref().unwrap_or("text"));
             Ok(import::ParsedCard {
-                front: crate::domain::CardText::parse(&front, "front")?,
-                back: crate::domain::CardText::parse(&back, "back")?,
+                front: crate::domain::CardText::parse_as(&front, "front", format)?,
+                back: crate::domain::CardText::parse_as(&back, "back", format)?,
                 line,
+                format,
             })
         })
         .collect()
@@ -259,6 +344,7 @@ pub async fn keep_preview(
 ) -> Result<String, StudyError> {
     let now = now.as_second();
     let token = crate::auth::session::random_token();
+    super::media::store_all(pool, &preview.media, Some(actor.id()), now).await?;
     db::pending_imports::drop_older_than(pool, now - PREVIEW_KEPT_SECS)
         .await
         .context("dropping old import previews")?;
@@ -289,6 +375,7 @@ pub async fn take_preview(
         return Ok(None);
     };
     let parsed = ParsedDeck {
+        media: Vec::new(),
         title: None,
         cards: cards_from_json(&pending.cards)?,
         notes: Vec::new(),
@@ -357,16 +444,19 @@ async fn add_cards(
     let mut position = db::decks::next_position(&mut *conn, deck_id).await?;
     let mut added = 0;
     for card in cards {
-        let is_new = db::decks::add_card_if_absent(
+        let added_id = db::decks::add_card_if_absent(
             &mut *conn,
             deck_id,
             card.front.as_str(),
             card.back.as_str(),
+            card.format.as_str(),
             position,
             now,
         )
         .await?;
-        if is_new {
+        if let Some(id) = added_id {
+            super::media::link_card(&mut *conn, id, card.front.as_str(), card.back.as_str())
+                .await?;
             added += 1;
             position += 1;
         }
@@ -384,16 +474,8 @@ pub async fn read_deck_file(
 ) -> Result<ParsedDeck, StudyError> {
     let deck = if apkg::is_zip(bytes) {
         let collection = apkg::collection(bytes)?;
-        let notes = db::anki::read_notes(&collection)
-            .await
-            .map_err(|e| StudyError::Validation(format!("The file was not imported: {e}.")))?;
-        let deck = apkg::deck_from_notes(notes)?;
-        if deck.cards.is_empty() {
-            return Err(StudyError::Validation(
-                "The file was not imported: the package holds no notes.".to_owned(),
-            ));
-        }
-        deck
+        let media = apkg::media(bytes)?;
+        package_deck(collection, media).await?
     } else {
         let text = std::str::from_utf8(bytes).map_err(|e| {
             StudyError::Validation(format!(
@@ -404,11 +486,5 @@ pub async fn read_deck_file(
         let format = format.unwrap_or_else(|| Format::detect(file_name, text));
         import::parse(format, text)?
     };
-    if deck.cards.len() > MAX_IMPORT_CARDS {
-        return Err(StudyError::Validation(format!(
-            "The file was not imported: it holds {} cards, and at most {MAX_IMPORT_CARDS} are imported at once; split it into several files.",
-            deck.cards.len()
-        )));
-    }
-    Ok(deck)
+    read_deck_checked(deck)
 }

@@ -16,6 +16,7 @@ pub mod grader;
 pub mod import;
 pub mod learner;
 pub mod mail;
+pub mod media;
 pub mod practice;
 pub mod preferences;
 pub mod progress;

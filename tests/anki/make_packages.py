@@ -1,10 +1,16 @@
 """Builds the Anki packages the interop test imports: one with genanki (collection.anki2)
 and one with Anki itself in its "support older versions" layout (collection.anki21), and
-writes the cards studyhall must read from them to expected_import.json."""
+writes the cards studyhall must read from them to expected_import.json. Then a course-like
+deck (bold, a list, an image-only back, a sound) exported by Anki in its modern default
+layout (collection.anki21b, zstd, protobuf media index) and in the legacy one, with what
+studyhall must make of them in expected_rich.json."""
+import hashlib
 import json
 import os
+import struct
 import sys
 import tempfile
+import zlib
 
 import genanki
 from anki.collection import Collection, ExportAnkiPackageOptions
@@ -38,10 +44,70 @@ col.export_anki_package(
 )
 col.close()
 
+# Formatted notes are kept as sanitised HTML; plain ones become text, entities decoded.
 expected = {
-    "genanki.apkg": [["Capital of France", "Paris & more\nlines"], ["Conv params", "(K·K·C_in + 1)·C_out"],
+    "genanki.apkg": [["Capital of <b>France</b>", "Paris &amp; more<br>lines"], ["Conv params", "(K·K·C_in + 1)·C_out"],
                      ["Focal loss", "−(1 − p_t)^γ ln p_t"]],
-    "anki21.apkg": [["Made by Anki", "in the anki21 layout"]],
+    "anki21.apkg": [["Made by Anki", "in the <i>anki21</i> layout"]],
 }
+
+
+def png(width, height):
+    """A real PNG of one colour."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\0" + b"\x20\x60\xa0" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+diagram = png(48, 32)
+sound = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 4
+for name, data in (("diagram.png", diagram), ("hello.mp3", sound)):
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(data)
+rich = {}
+for file, legacy in (("modern.apkg", False), ("legacy_media.apkg", True)):
+    col = Collection(os.path.join(tempfile.mkdtemp(), "collection.anki2"))
+    image_name = col.media.write_data("diagram.png", diagram)
+    sound_name = col.media.write_data("hello.mp3", sound)
+    deck_id = col.decks.id("Course deck")
+    for front, back in (
+        ("What does a <b>residual block</b> add?", "<ul><li>the input</li><li>to the output</li></ul>"),
+        ("The network, drawn", f'<img src="{image_name}">'),
+        ("Say it", f"[sound:{sound_name}]"),
+        ("Plain", "text"),
+    ):
+        note = col.new_note(col.models.by_name("Basic"))
+        note["Front"] = front
+        note["Back"] = back
+        col.add_note(note, deck_id)
+    cloze = col.new_note(col.models.by_name("Cloze"))
+    cloze["Text"] = "{{c1::ReLU}} keeps {{c2::positive::sign}} inputs"
+    col.add_note(cloze, deck_id)
+    col.export_anki_package(
+        out_path=os.path.join(out, file),
+        options=ExportAnkiPackageOptions(with_scheduling=False, with_deck_configs=False, with_media=True,
+                                         legacy=legacy),
+        limit=None,
+    )
+    col.close()
+    image_hash = hashlib.sha256(diagram).hexdigest()
+    sound_hash = hashlib.sha256(sound).hexdigest()
+    rich[file] = {
+        "cards": 6,
+        "contains": [
+            "<b>[...]</b> keeps positive inputs",
+            "ReLU keeps <b>[sign]</b> inputs",
+            "ReLU keeps <b>positive</b> inputs",
+            "What does a <b>residual block</b> add?",
+            "<ul><li>the input</li><li>to the output</li></ul>",
+            f'<img src="/media/{image_hash}" alt="{image_name}">',
+            f'src="/media/{sound_hash}"></audio>',
+        ],
+        "media": {image_hash: "diagram.png", sound_hash: "hello.mp3"},
+    }
+with open(os.path.join(out, "expected_rich.json"), "w", encoding="utf-8") as f:
+    json.dump(rich, f, ensure_ascii=False)
 with open(os.path.join(out, "expected_import.json"), "w", encoding="utf-8") as f:
     json.dump(expected, f, ensure_ascii=False)

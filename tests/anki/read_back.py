@@ -34,7 +34,24 @@ if found != expected["cards"]:
             failures.append(f"  {got!r} != {want!r}")
 if expected["deck"] not in decks:
     failures.append(f"deck {expected['deck']!r} missing from {decks}")
+
+# The course-like deck studyhall exported with its media: Anki finds every image and sound.
+col = Collection(os.path.join(tempfile.mkdtemp(), "collection.anki2"))
+col.import_anki_package(ImportAnkiPackageRequest(package_path=os.path.join(out, "exported_rich.apkg")))
+fields = " ".join(f for nid in col.find_notes("") for f in col.get_note(nid).fields)
+media_dir = col.media.dir()
+stored = {open(os.path.join(media_dir, n), "rb").read() for n in os.listdir(media_dir)}
+col.close()
+for name in ("diagram.png", "hello.mp3"):
+    with open(os.path.join(out, name), "rb") as f:
+        if f.read() not in stored:
+            failures.append(f"{name} is not among the exported deck's media in Anki")
+for part in ("<img src=", "[sound:", "<b>residual block</b>"):
+    if part not in fields:
+        failures.append(f"{part!r} not in the exported deck's notes")
+
 for line in failures:
     print(line)
-print(f"{0 if failures else 1} passed, {1 if failures else 0} failed")
+passed = 2 if not failures else 0
+print(f"{passed} passed, {0 if passed else 1} failed")
 sys.exit(1 if failures else 0)

@@ -178,12 +178,23 @@ async fn a_malformed_file_is_refused_naming_the_line_and_nothing_is_imported() {
 async fn an_oversized_upload_is_refused_and_students_cannot_import() {
     let app = spawn_app().await;
     app.register_ok("admin").await;
+    // A text file over 2 MiB is refused (Anki packages may be larger)...
     let big = "a\tb\n".repeat(700_000).into_bytes();
     let response = upload(&app, "big.tsv", big, "Big", "auto").await;
     let status = response.status();
     let body = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body.contains("Text deck files are limited to 2 MiB"),
+        "{body}"
+    );
+    // ...and any upload over 100 MiB, while it arrives.
+    let huge = vec![b'a'; 101 * 1024 * 1024];
+    let response = upload(&app, "huge.apkg", huge, "Huge", "auto").await;
+    let status = response.status();
+    let body = response.text().await.unwrap();
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-    assert!(body.contains("limited to 2 MiB"));
+    assert!(body.contains("limited to 100 MiB"), "{body}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM decks").await, 2);
 
     let student = app.other_browser();

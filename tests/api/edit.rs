@@ -424,6 +424,7 @@ async fn the_editor_refuses_a_colleague_who_sees_the_deck_but_does_not_own_it() 
         front: "changed",
         back: "changed",
         tags: "",
+        format: editor::Format::Text,
     };
 
     // Before joining the class the colleague cannot see the deck: not found.

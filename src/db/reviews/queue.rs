@@ -91,7 +91,7 @@ macro_rules! held_back {
 /// The first unseen card over every deck, the decks interleaved by position, for user $1 on
 /// study day $2 (not suspended, buried or skipped that day).
 pub(in crate::db) const FIRST_NEW_EVERY_DECK: &str = concat!(
-    "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
+    "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags, c.format
      FROM cards c
      WHERE NOT EXISTS (SELECT 1 FROM review_states s WHERE s.user_id = $1 AND s.card_id = c.id)
        AND NOT ",
@@ -105,7 +105,7 @@ pub(in crate::db) const FIRST_NEW_EVERY_DECK: &str = concat!(
 macro_rules! first_new_in_decks {
     ($dialect:ident) => {
         concat!(
-            "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags
+            "SELECT c.id, c.deck_id, c.front, c.back, c.kind, c.generator, c.position, c.tags, c.format
              FROM cards c
              WHERE c.id IN (
                 SELECT (SELECT c2.id FROM cards c2
@@ -255,6 +255,8 @@ pub struct QueueHeadRow {
     pub position: Option<i64>,
     /// Tags.
     pub tags: Option<String>,
+    /// How its sides are stored (`markup::Format`).
+    pub format: Option<String>,
     /// The due card's state.
     #[sqlx(flatten)]
     pub state: MaybeState,
@@ -280,6 +282,7 @@ impl QueueHeadRow {
                 generator: self.generator.clone(),
                 position: self.position?,
                 tags: self.tags.clone().unwrap_or_default(),
+                format: self.format.clone().unwrap_or_default(),
             },
             self.state.get()?,
         ))
@@ -378,7 +381,7 @@ macro_rules! controls_today {
 macro_rules! head_card {
     () => {
         "
-           c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position, c.tags,
+           c.id AS card_id, c.deck_id, d.name AS deck_name, c.front, c.back, c.kind, c.generator, c.position, c.tags, c.format,
            p.repetitions, p.easiness_hundredths, p.interval_days, p.due_day, p.lapses, p.last_reviewed_at,
            p.graded_day, p.stability, p.difficulty,
            (SELECT COUNT(*) FROM standing_reviews r

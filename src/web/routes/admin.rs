@@ -6,14 +6,16 @@ use crate::import::Format;
 use crate::study::import::ImportReport;
 use crate::web::error::AppError;
 use crate::web::{Admin, AppState, CsrfForm, Instructor, csrf};
-use actix_multipart::form::{MultipartForm, MultipartFormConfig, bytes::Bytes, text::Text};
+use actix_multipart::form::{MultipartForm, MultipartFormConfig, tempfile::TempFile, text::Text};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use serde::Deserialize;
 
-/// Largest deck file accepted, in bytes.
-pub const IMPORT_LIMIT_BYTES: usize = 2 * 1024 * 1024;
+/// Largest deck file accepted, in bytes: an Anki package with a course's images. The upload
+/// is streamed to a temporary file (never held in memory) and a package is read from there;
+/// text files stay limited to `study::import::MAX_TEXT_FILE_BYTES`.
+pub const IMPORT_LIMIT_BYTES: usize = 100 * 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -21,7 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(
                 MultipartFormConfig::default()
                     .total_limit(IMPORT_LIMIT_BYTES + 64 * 1024)
-                    .memory_limit(IMPORT_LIMIT_BYTES + 64 * 1024)
+                    // The text fields only: the file goes to a temporary file.
+                    .memory_limit(64 * 1024)
                     .error_handler(|e, _| {
                         if too_large(&e) {
                             AppError::PayloadTooLarge(format!(
@@ -92,8 +95,8 @@ impl ImportPage {
 
 #[derive(MultipartForm)]
 struct ImportUpload {
-    #[multipart(limit = "2MiB")]
-    file: Option<Bytes>,
+    #[multipart(limit = "100MiB")]
+    file: Option<TempFile>,
     deck: Option<Text<String>>,
     format: Option<Text<String>>,
     csrf_token: Option<Text<String>>,
@@ -108,7 +111,7 @@ async fn checked_upload(
     req: &HttpRequest,
     state: &AppState,
     upload: MultipartForm<ImportUpload>,
-) -> Result<(Option<Bytes>, String, String), AppError> {
+) -> Result<(Option<TempFile>, String, String), AppError> {
     let upload = upload.into_inner();
     let token = upload.csrf_token.as_ref().map_or("", |t| t.as_str());
     csrf::verify(req, state, token).await?;
@@ -238,11 +241,11 @@ async fn confirm_import(
 
 /// An uploaded deck file, parsed and checked, and its name.
 async fn read_upload(
-    file: Option<Bytes>,
+    file: Option<TempFile>,
     format: &str,
 ) -> Result<(crate::import::ParsedDeck, String), AppError> {
     let file = file
-        .filter(|f| !f.data.is_empty())
+        .filter(|f| f.size > 0)
         .ok_or_else(|| AppError::Validation("Choose a file to import.".to_owned()))?;
     let file_name = file.file_name.clone().unwrap_or_default();
     let format = match format {
@@ -252,7 +255,9 @@ async fn read_upload(
                 .ok_or_else(|| AppError::Validation(format!("Unknown format '{other}'.")))?,
         ),
     };
-    let parsed = crate::study::import::read_deck_file(&file.data, &file_name, format).await?;
+    let parsed =
+        crate::study::import::read_deck_upload(file.file.path().to_owned(), &file_name, format)
+            .await?;
     Ok((parsed, file_name))
 }
 
@@ -268,7 +273,7 @@ fn deck_name(typed: &str, title: Option<&str>, file_name: &str) -> Result<DeckNa
 
 async fn read_and_import(
     state: &AppState,
-    file: Option<Bytes>,
+    file: Option<TempFile>,
     deck: &str,
     format: &str,
     user: &crate::web::CurrentUser,

@@ -56,16 +56,18 @@ struct EditorPage {
     new_front: String,
     new_back: String,
     new_tags: String,
+    /// How the new card's sides are written: `text` or `html`.
+    new_format: String,
     /// Whether to show the new card as students will see it, unsaved.
     preview: bool,
-    /// An existing card's edit, shown as students will see it, unsaved: its id, front, back
-    /// and tags as typed.
-    edit_preview: Option<(i64, String, String, String)>,
+    /// An existing card's edit, shown as students will see it, unsaved: its id, front, back,
+    /// tags and format as typed.
+    edit_preview: Option<(i64, String, String, String, String)>,
 }
 
 impl EditorPage {
     /// The typed text of card `id` when it is being previewed.
-    fn previewing(&self, id: &i64) -> Option<&(i64, String, String, String)> {
+    fn previewing(&self, id: &i64) -> Option<&(i64, String, String, String, String)> {
         self.edit_preview.as_ref().filter(|p| p.0 == *id)
     }
 
@@ -151,6 +153,9 @@ struct CardForm {
     back: String,
     #[serde(default)]
     tags: String,
+    /// `text` (the default) or `html`.
+    #[serde(default)]
+    format: String,
     /// The editor's search when the form was sent, to return to it.
     #[serde(default)]
     q: String,
@@ -179,6 +184,7 @@ impl CardForm {
             front: &self.front,
             back: &self.back,
             tags: &self.tags,
+            format: editor::Format::from_stored(&self.format),
         }
     }
 }
@@ -208,6 +214,7 @@ fn editor(
         new_front: new.front,
         new_back: new.back,
         new_tags: new.tags,
+        new_format: new.format,
     }
 }
 
@@ -388,7 +395,7 @@ async fn save_card(
             Vec::new(),
             CardForm::default(),
         );
-        shown.edit_preview = Some((card.id, form.front, form.back, form.tags));
+        shown.edit_preview = Some((card.id, form.front, form.back, form.tags, form.format));
         return page(&shown);
     }
     let placed = editor::update_card(
@@ -429,7 +436,10 @@ async fn confirm_delete_card(
         nav: Nav::for_user(&user),
         what: format!(
             "the card \"{}\"",
-            card.front.chars().take(80).collect::<String>()
+            crate::markup::summary(&card.front, &card.format)
+                .chars()
+                .take(80)
+                .collect::<String>()
         ),
         consequence: "Every student's progress on it will be deleted too.".to_owned(),
         action: format!("/cards/{}/delete", card.id),

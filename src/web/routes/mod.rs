@@ -13,6 +13,7 @@ mod decks;
 mod edit;
 mod health;
 mod mail;
+mod media;
 mod practice;
 mod reports;
 mod review;
@@ -139,6 +140,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }))
         .configure(health::configure)
         .configure(assets::configure)
+        .configure(media::configure)
         .configure(auth::configure)
         .configure(sso::configure)
         .configure(account::configure)

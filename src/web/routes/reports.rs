@@ -64,7 +64,7 @@ pub(super) fn lines(rows: Vec<Listed>, reader: &CurrentUser) -> Vec<ReportLine> 
             reply: r.reply,
             id: r.id,
             card_id: r.card_id,
-            front: r.front,
+            front: crate::markup::summary(&r.front, &r.format),
             deck_id: r.deck_id,
             deck_name: r.deck_name,
             username: r.username,

@@ -300,8 +300,9 @@ async fn took_back_message(
     let Some(card) = visible_card(db, &user.learner, card_id).await? else {
         return Ok(None);
     };
-    let mut front: String = card.front.chars().take(60).collect();
-    if card.front.chars().count() > 60 {
+    let whole = crate::markup::summary(&card.front, &card.format);
+    let mut front: String = whole.chars().take(60).collect();
+    if whole.chars().count() > 60 {
         front.push('…');
     }
     let grade = query

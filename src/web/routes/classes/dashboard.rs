@@ -259,7 +259,7 @@ pub(super) async fn show_dashboard(
                 mean_grade: format!("{:.2}", h.mean_grade),
                 lapse_rate: format!("{:.0}%", h.lapse_rate * 100.0),
                 card_id: h.card_id,
-                front: h.front,
+                front: crate::markup::summary(&h.front, &h.format),
                 students: h.students,
                 reviews: h.reviews,
             })

@@ -1,0 +1,99 @@
+//! Media files (issue 24): kept when an import brings them, tied to the cards that name
+//! them, and served only to someone who may see one of those cards (or who brought the file,
+//! before any card uses it: an import's preview). A hash is not a password.
+
+use super::learner::Learner;
+use super::{Context, StudyError};
+use crate::db::{self, Conn, Pool};
+use crate::import::MediaFile;
+
+/// A file as served.
+pub type Served = db::media::MediaRow;
+
+/// Keeps `files` (already checked by `media::check`), brought by `uploaded_by` (none from
+/// the command line).
+pub async fn store_all(
+    pool: &Pool,
+    files: &[MediaFile],
+    uploaded_by: Option<i64>,
+    now: i64,
+) -> Result<(), StudyError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db::begin_write(pool).await.context("keeping media")?;
+    // Files an import's preview kept a day ago and no card took up go first.
+    db::media::drop_unused_before(&mut *tx, now - 86_400)
+        .await
+        .context("dropping unused media")?;
+    for f in files {
+        db::media::store(
+            &mut *tx,
+            &f.checked.hash,
+            f.checked.kind.content_type(),
+            &f.bytes,
+            uploaded_by,
+            now,
+        )
+        .await
+        .context("keeping a media file")?;
+    }
+    tx.commit().await.context("keeping media")?;
+    Ok(())
+}
+
+/// Makes the files card `card_id` uses exactly those its sides name (stored ones only): new
+/// ones are tied to it first, then the ones it no longer names let go (a file whose last
+/// card this was goes with it).
+pub async fn link_card(
+    conn: &mut Conn,
+    card_id: i64,
+    front: &str,
+    back: &str,
+) -> Result<(), StudyError> {
+    let mut named = crate::media::referenced(front);
+    for h in crate::media::referenced(back) {
+        if !named.contains(&h) {
+            named.push(h);
+        }
+    }
+    for h in &named {
+        db::media::link(&mut *conn, card_id, h)
+            .await
+            .context("tying a media file to a card")?;
+    }
+    let before = db::media::of_card(&mut *conn, card_id)
+        .await
+        .context("reading a card's media")?;
+    for h in before.iter().filter(|h| !named.contains(h)) {
+        db::media::unlink(&mut *conn, card_id, h)
+            .await
+            .context("letting a media file go")?;
+    }
+    Ok(())
+}
+
+/// File `hash` for `learner`: `None` unless it is stored and they may see a card that uses
+/// it, or brought it themselves.
+pub async fn fetch(
+    pool: &Pool,
+    learner: &Learner,
+    hash: &str,
+) -> Result<Option<Served>, StudyError> {
+    if !crate::markup::is_media_address(&format!("/media/{hash}")) {
+        return Ok(None);
+    }
+    let Some(file) = db::media::get(pool, hash)
+        .await
+        .context("reading a media file")?
+    else {
+        return Ok(None);
+    };
+    if file.uploaded_by == Some(learner.id) {
+        return Ok(Some(file));
+    }
+    let decks = db::media::decks_using(pool, hash)
+        .await
+        .context("reading who may see a media file")?;
+    Ok(decks.iter().any(|d| learner.can_see(*d)).then_some(file))
+}

