@@ -362,7 +362,9 @@ async fn writes_of_different_students_run_side_by_side_and_a_site_wide_write_run
     require_postgres();
     let app = spawn_app().await;
     let pool = app.pool().await;
-    let ada = db::begin_write_of(&pool, &[Rows::of_user(1)]).await.unwrap();
+    let ada = db::begin_write_of(&pool, &[Rows::of_user(1)])
+        .await
+        .unwrap();
     // Another student's write (as from another server) starts while ada's is open ...
     let bob = timeout(
         Duration::from_secs(10),
@@ -374,7 +376,9 @@ async fn writes_of_different_students_run_side_by_side_and_a_site_wide_write_run
     // ... a second write of ada's waits for hers ...
     let pool2 = pool.clone();
     let ada_again = tokio::spawn(async move {
-        let tx = db::begin_write_of(&pool2, &[Rows::of_user(1)]).await.unwrap();
+        let tx = db::begin_write_of(&pool2, &[Rows::of_user(1)])
+            .await
+            .unwrap();
         tx.rollback().await.unwrap();
     });
     // (It holds the site's lock shared by now: a waiting exclusive request would queue it.)
@@ -394,7 +398,10 @@ async fn writes_of_different_students_run_side_by_side_and_a_site_wide_write_run
         .expect("ada's second write ran once hers committed")
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!site.is_finished(), "the site-wide write still waits for bob's");
+    assert!(
+        !site.is_finished(),
+        "the site-wide write still waits for bob's"
+    );
     bob.commit().await.unwrap();
     timeout(Duration::from_secs(10), site)
         .await

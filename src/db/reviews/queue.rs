@@ -49,11 +49,14 @@ macro_rules! decks_in {
     (sqlite, $param:literal) => {
         concat!("(SELECT value FROM json_each(", $param, "))")
     };
+    // An array, not `json_array_elements_text`: the planner reckons a set-returning JSON
+    // function at 100 rows and then scans a whole tally table to hash it (5 ms on a site of
+    // 2,000 decks), where `unnest` of an array is reckoned at 10 and looked up by index.
     (postgres, $param:literal) => {
         concat!(
-            "(SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST(",
+            "(SELECT unnest(CAST(translate(",
             $param,
-            " AS json)))"
+            ", '[]', '{}') AS BIGINT[])) AS value)"
         )
     };
 }
