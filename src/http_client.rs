@@ -36,14 +36,19 @@ pub enum HttpError {
     Build(String),
 }
 
+/// Installs the process-wide crypto provider rustls needs before any reqwest client is
+/// built (reqwest is built without one of its own): ring, which builds in seconds (aws-lc
+/// needs cmake and minutes on 2 cores); its lack of post-quantum key exchange is what the
+/// deprecation says. A second call is a no-op. Tests that build their own clients call it.
+pub fn install_crypto_provider() {
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl HttpClient {
     /// A client with the timeouts above, following no redirects.
     pub fn new() -> anyhow::Result<Self> {
-        // One process-wide crypto provider for rustls: ring, which builds in seconds (aws-lc
-        // needs cmake and minutes on 2 cores); its lack of post-quantum key exchange is what
-        // the deprecation says. A second install is a no-op.
-        #[allow(deprecated)]
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto_provider();
         let inner = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)

@@ -31,6 +31,7 @@ async fn an_unreachable_database_answers_503_and_the_server_recovers_when_it_ret
         .unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
+    studyhall::http_client::install_crypto_provider();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

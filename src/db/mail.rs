@@ -82,21 +82,26 @@ pub struct ResetTarget {
     pub password_hash: String,
     /// Its confirmed address.
     pub address: String,
+    /// Its role.
+    pub role: String,
 }
 
-/// The enabled accounts with a confirmed address whose login name or address is `typed`.
+/// The enabled accounts with a confirmed address whose login name or address is `typed`, and
+/// a password (not `no_password`, the mark of an account made by sign-on).
 pub async fn reset_targets(
     db: impl Executor<'_>,
     typed: &str,
+    no_password: &str,
 ) -> Result<Vec<ResetTarget>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT u.id AS user_id, u.username, u.password_hash, m.address
+        "SELECT u.id AS user_id, u.username, u.password_hash, m.address, u.role
          FROM users u JOIN mail_addresses m ON m.user_id = u.id
-         WHERE m.confirmed_at IS NOT NULL AND u.disabled = 0
+         WHERE m.confirmed_at IS NOT NULL AND u.disabled = 0 AND u.password_hash <> $2
            AND (lower(u.username) = lower($1) OR lower(m.address) = lower($1))
          ORDER BY u.id LIMIT 5",
     )
     .bind(typed)
+    .bind(no_password)
     .fetch_all(db)
     .await
 }

@@ -28,7 +28,8 @@ pub async fn store(
     sqlx::query(
         "INSERT INTO media (hash, content_type, bytes, size, uploaded_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (hash) DO UPDATE SET uploaded_by = excluded.uploaded_by",
+         ON CONFLICT (hash) DO UPDATE SET uploaded_by = excluded.uploaded_by,
+             created_at = excluded.created_at",
     )
     .bind(hash)
     .bind(content_type)

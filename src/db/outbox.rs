@@ -161,7 +161,11 @@ pub async fn mark_sent(
     now_ms: i64,
 ) -> Result<bool, sqlx::Error> {
     let changed = sqlx::query(
-        "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL
+        // A sent reset or confirmation link is live for an hour or a day: its words are not
+        // kept (the outbox row is kept 30 days; tokens are stored only hashed elsewhere).
+        "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL, last_error = NULL,
+             body_text = CASE WHEN kind IN ('reset', 'confirm') THEN '' ELSE body_text END,
+             body_html = CASE WHEN kind IN ('reset', 'confirm') THEN '' ELSE body_html END
          WHERE id = $2 AND state = 'sending' AND claimed_by = $3 AND attempts = $4",
     )
     .bind(now_ms)
@@ -187,7 +191,11 @@ pub async fn mark_failed(
         "UPDATE outbox SET
              state = CASE WHEN $1 IS NULL THEN 'failed' ELSE 'pending' END,
              next_attempt_at = COALESCE($1, next_attempt_at),
-             last_error = $2, claimed_by = NULL, lease_until = NULL
+             last_error = $2, claimed_by = NULL, lease_until = NULL,
+             body_text = CASE WHEN $1 IS NULL AND kind IN ('reset', 'confirm') THEN ''
+                              ELSE body_text END,
+             body_html = CASE WHEN $1 IS NULL AND kind IN ('reset', 'confirm') THEN ''
+                              ELSE body_html END
          WHERE id = $3 AND state = 'sending' AND claimed_by = $4 AND attempts = $5",
     )
     .bind(retry_at_ms)

@@ -103,11 +103,25 @@ pub async fn forget_old(
     window_from: i64,
     backoff_from: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_windows WHERE started < $1")
+    // Logins from different addresses run at once on PostgreSQL (`begin_write_of`): each
+    // sweeps the rows no other is sweeping, so two sweeps never wait on each other.
+    let (windows, backoffs) = match super::Backend::of_conn(db) {
+        super::Backend::Sqlite => (
+            "DELETE FROM login_windows WHERE started < $1",
+            "DELETE FROM login_backoffs WHERE last_failure < $1",
+        ),
+        super::Backend::Postgres => (
+            "DELETE FROM login_windows WHERE ctid IN
+               (SELECT ctid FROM login_windows WHERE started < $1 FOR UPDATE SKIP LOCKED)",
+            "DELETE FROM login_backoffs WHERE ctid IN
+               (SELECT ctid FROM login_backoffs WHERE last_failure < $1 FOR UPDATE SKIP LOCKED)",
+        ),
+    };
+    sqlx::query(windows)
         .bind(window_from)
         .execute(&mut *db)
         .await?;
-    sqlx::query("DELETE FROM login_backoffs WHERE last_failure < $1")
+    sqlx::query(backoffs)
         .bind(backoff_from)
         .execute(&mut *db)
         .await?;

@@ -207,8 +207,11 @@ pub async fn export(
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         let mut names: std::collections::HashMap<String, String> = Default::default();
         for c in cards.iter().filter(|c| crate::markup::is_html(&c.format)) {
-            let mut hashes = crate::media::referenced(&c.front);
-            hashes.extend(crate::media::referenced(&c.back));
+            // The files tied to the card (`card_media`), not every hash its text names: a
+            // file travels only with a card that may show it.
+            let hashes = db::media::of_card(pool, c.id)
+                .await
+                .context("reading a card's media")?;
             for hash in hashes {
                 if names.contains_key(&hash) {
                     continue;

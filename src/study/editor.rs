@@ -399,7 +399,19 @@ pub async fn add_card(
     )
     .await
     .map_err(duplicate)?;
-    super::media::link_card(&mut tx, card_id, card.front.as_str(), card.back.as_str()).await?;
+    let writer = super::media::Writer {
+        brought: &[],
+        user_id: Some(actor.id()),
+        learner: Some(actor.learner),
+    };
+    super::media::link_card(
+        &mut tx,
+        card_id,
+        card.front.as_str(),
+        card.back.as_str(),
+        &writer,
+    )
+    .await?;
     tx.commit().await.context("adding a card")?;
     place(db.writer(), deck.id, "", card_id).await
 }
@@ -430,7 +442,19 @@ pub async fn update_card(
     )
     .await
     .map_err(duplicate)?;
-    super::media::link_card(&mut tx, card.id, new.front.as_str(), new.back.as_str()).await?;
+    let writer = super::media::Writer {
+        brought: &[],
+        user_id: Some(actor.id()),
+        learner: Some(actor.learner),
+    };
+    super::media::link_card(
+        &mut tx,
+        card.id,
+        new.front.as_str(),
+        new.back.as_str(),
+        &writer,
+    )
+    .await?;
     tx.commit().await.context("saving a card")?;
     place(db.writer(), deck.id, q, card.id).await
 }

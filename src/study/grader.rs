@@ -19,6 +19,10 @@ const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
 /// Batches in flight at once on PostgreSQL (SQLite has one writer: one).
 const POSTGRES_BATCHES: usize = 4;
+/// Most grades in one batch on PostgreSQL: each student in a batch is one more advisory lock
+/// held to its commit, out of PostgreSQL's shared lock table (`max_locks_per_transaction`,
+/// 64 by default, times the connections), which every server's batches share.
+const POSTGRES_MAX_BATCH: usize = 64;
 
 struct Job {
     request: GradeRequest,
@@ -35,14 +39,14 @@ impl Grader {
     /// Starts the grading task on the current Tokio runtime, writing to `db`.
     pub fn spawn(db: db::Db, max_interval_days: u32) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        let tasks = if db.may_be_shared() {
-            POSTGRES_BATCHES
+        let (tasks, most) = if db.may_be_shared() {
+            (POSTGRES_BATCHES, POSTGRES_MAX_BATCH)
         } else {
-            1
+            (1, MAX_BATCH)
         };
         let queue = std::sync::Arc::new(tokio::sync::Mutex::new(queue));
         for _ in 0..tasks {
-            tokio::spawn(run(queue.clone(), db.clone(), max_interval_days));
+            tokio::spawn(run(queue.clone(), db.clone(), most, max_interval_days));
         }
         Self { jobs }
     }
@@ -63,11 +67,12 @@ impl Grader {
 async fn run(
     queue: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
     db: db::Db,
+    most: usize,
     max_interval_days: u32,
 ) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut batch = Vec::with_capacity(most);
     // The queue is held only while taking a batch: the next task takes the next one.
-    while queue.lock().await.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    while queue.lock().await.recv_many(&mut batch, most).await > 0 {
         commit_batch(&db, std::mem::take(&mut batch), max_interval_days).await;
         // A stream of grades would otherwise grow SQLite's log without bound
         // (`db::checkpoint`).

@@ -86,7 +86,12 @@ pub async fn import_deck(
             Some(r) => r.deck_id,
             None => deck_for(&mut tx, name, owner_id, public, now).await?,
         };
-        let added = add_cards(&mut tx, deck_id, cards, now).await?;
+        let writer = super::media::Writer {
+            brought: &parsed.media,
+            user_id: owner_id,
+            learner: None,
+        };
+        let added = add_cards(&mut tx, deck_id, cards, &writer, now).await?;
         tx.commit().await?;
         let r = report.get_or_insert_with(|| ImportReport {
             deck_id,
@@ -409,7 +414,12 @@ pub async fn import_into(
     now: i64,
 ) -> Result<ImportReport, StudyError> {
     let deck_id = deck_for(conn, name, owner_id, public, now).await?;
-    let added = add_cards(conn, deck_id, &parsed.cards, now).await?;
+    let writer = super::media::Writer {
+        brought: &parsed.media,
+        user_id: owner_id,
+        learner: None,
+    };
+    let added = add_cards(conn, deck_id, &parsed.cards, &writer, now).await?;
     Ok(ImportReport {
         deck_id,
         deck_name: name.as_str().to_owned(),
@@ -439,6 +449,7 @@ async fn add_cards(
     conn: &mut Conn,
     deck_id: i64,
     cards: &[import::ParsedCard],
+    writer: &super::media::Writer<'_>,
     now: i64,
 ) -> Result<usize, StudyError> {
     let mut position = db::decks::next_position(&mut *conn, deck_id).await?;
@@ -455,8 +466,14 @@ async fn add_cards(
         )
         .await?;
         if let Some(id) = added_id {
-            super::media::link_card(&mut *conn, id, card.front.as_str(), card.back.as_str())
-                .await?;
+            super::media::link_card(
+                &mut *conn,
+                id,
+                card.front.as_str(),
+                card.back.as_str(),
+                writer,
+            )
+            .await?;
             added += 1;
             position += 1;
         }

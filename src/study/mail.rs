@@ -116,10 +116,12 @@ pub async fn set_address(
 /// or for an address the account no longer has.
 pub async fn confirm_address(db: &Db, token: &str, now: i64) -> Result<bool, StudyError> {
     let hash = token_hash(token);
-    let mut tx = db.begin_write().await?;
-    let Some(row) = db::mail::live_token(&mut *tx, &hash, "confirm", now).await? else {
+    // Read first, so that an unknown link (anyone may send one) writes nothing and takes no
+    // lock; the student's own rows then, beside other students' writes.
+    let Some(row) = db::mail::live_token(db.reader(), &hash, "confirm", now).await? else {
         return Ok(false);
     };
+    let mut tx = db.begin_write_of(&[db::Rows::of_user(row.user_id)]).await?;
     if !db::mail::use_token(&mut *tx, &hash, now).await? {
         return Ok(false);
     }
@@ -146,6 +148,7 @@ pub async fn request_reset(
     throttle: &LoginThrottle,
     ip: IpAddr,
     typed: &str,
+    admins_only: bool,
     now: jiff::Timestamp,
 ) -> Result<(), StudyError> {
     let typed = typed.trim();
@@ -157,8 +160,14 @@ pub async fn request_reset(
     if typed.is_empty() || typed.len() > 254 {
         return Ok(());
     }
-    let targets = db::mail::reset_targets(db.reader(), typed).await?;
-    for target in targets {
+    // An account made by sign-on has no password to reset: a reset would give it one and a
+    // way in past the provider (and its roles). With local passwords off (`local_login`),
+    // only admins keep theirs.
+    let targets = db::mail::reset_targets(db.reader(), typed, super::sso::NO_PASSWORD).await?;
+    for target in targets
+        .into_iter()
+        .filter(|t| !admins_only || t.role == "admin")
+    {
         let mut tx = db.begin_write().await?;
         let recent =
             db::outbox::count_recent(&mut *tx, target.user_id, "reset", ms - 3_600_000).await?;

@@ -42,14 +42,57 @@ pub async fn store_all(
     Ok(())
 }
 
-/// Makes the files card `card_id` uses exactly those its sides name (stored ones only): new
-/// ones are tied to it first, then the ones it no longer names let go (a file whose last
-/// card this was goes with it).
+/// Who writes a card's sides, and so which stored files its text may tie to it: a file is
+/// served to everyone who may see a card tied to it, so naming `/media/<hash>` in a card must
+/// not be a way to reach a file one could not fetch already (a hash is not a password).
+#[derive(Debug, Clone, Copy)]
+pub struct Writer<'a> {
+    /// The files this writing brought (an import's own files).
+    pub brought: &'a [MediaFile],
+    /// The account writing: it may also tie a file it brought itself (the latest to bring
+    /// it) or one a card it may see uses. None: the command line, which ties only `brought`.
+    pub user_id: Option<i64>,
+    /// The writer's visible decks, where known (the editor).
+    pub learner: Option<&'a Learner>,
+}
+
+impl Writer<'_> {
+    /// Whether file `hash` (stored) may be tied to a card by this writer.
+    async fn may_tie(&self, conn: &mut Conn, hash: &str) -> Result<bool, StudyError> {
+        if self.brought.iter().any(|f| f.checked.hash == hash) {
+            return Ok(true);
+        }
+        let Some(user_id) = self.user_id else {
+            return Ok(false);
+        };
+        let Some(file) = db::media::get(&mut *conn, hash)
+            .await
+            .context("reading a media file")?
+        else {
+            return Ok(false);
+        };
+        if file.uploaded_by == Some(user_id) {
+            return Ok(true);
+        }
+        let Some(learner) = self.learner else {
+            return Ok(false);
+        };
+        let decks = db::media::decks_using(&mut *conn, hash)
+            .await
+            .context("reading who may see a media file")?;
+        Ok(decks.iter().any(|d| learner.can_see(*d)))
+    }
+}
+
+/// Makes the files card `card_id` uses exactly those its sides name (stored ones, and new
+/// ones only if `writer` may tie them): new ones are tied to it first, then the ones it no
+/// longer names let go (a file whose last card this was goes with it).
 pub async fn link_card(
     conn: &mut Conn,
     card_id: i64,
     front: &str,
     back: &str,
+    writer: &Writer<'_>,
 ) -> Result<(), StudyError> {
     let mut named = crate::media::referenced(front);
     for h in crate::media::referenced(back) {
@@ -57,15 +100,18 @@ pub async fn link_card(
             named.push(h);
         }
     }
+    let tied = db::media::of_card(&mut *conn, card_id)
+        .await
+        .context("reading a card's media")?;
     for h in &named {
+        if !tied.contains(h) && !writer.may_tie(conn, h).await? {
+            continue;
+        }
         db::media::link(&mut *conn, card_id, h)
             .await
             .context("tying a media file to a card")?;
     }
-    let before = db::media::of_card(&mut *conn, card_id)
-        .await
-        .context("reading a card's media")?;
-    for h in before.iter().filter(|h| !named.contains(h)) {
+    for h in tied.iter().filter(|h| !named.contains(h)) {
         db::media::unlink(&mut *conn, card_id, h)
             .await
             .context("letting a media file go")?;

@@ -118,7 +118,9 @@ pub async fn begin(
         client: crate::auth::throttle::client_key(ip),
         expires_at: now + oidc::FLOW_SECONDS,
     };
-    let mut tx = db::begin_write(pool).await?;
+    // Anyone may start a sign-on: the lock is this address's, not the site's (the site-wide
+    // cap may then be passed by a few logins started at the same moment elsewhere).
+    let mut tx = db::begin_write_of(pool, &[db::Rows::named(&flow.client)]).await?;
     let (here, all) = db::identities::flows_under_way(&mut tx, &flow.client, now).await?;
     if here >= FLOWS_PER_ADDRESS || all >= FLOWS_IN_ALL {
         return Err(Failure::Study(StudyError::TooManyRequests {
@@ -204,10 +206,16 @@ pub async fn complete(
         .settings()
         .provider(&flow.provider)
         .ok_or(Failure::UnknownProvider)?;
-    if !oidc::domain_allowed(&provider.allowed_domains, verified.email.as_deref()) {
+    // Only an address the provider checked counts: on a provider many organisations share,
+    // anyone may type `someone@allowed.edu` into their profile unchecked.
+    let checked_email = verified
+        .email
+        .as_deref()
+        .filter(|_| verified.email_verified);
+    if !oidc::domain_allowed(&provider.allowed_domains, checked_email) {
         return Err(Failure::Domain);
     }
-    let email = verified.email.as_deref().unwrap_or("");
+    let email = checked_email.unwrap_or("");
     let name = verified.name.as_deref().unwrap_or("");
     let mut tx = db::begin_write(pool).await?;
     let known = db::identities::find(&mut *tx, &verified.issuer, &verified.subject).await?;

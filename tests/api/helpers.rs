@@ -51,6 +51,7 @@ pub struct TestApp {
 }
 
 pub fn client() -> Client {
+    studyhall::http_client::install_crypto_provider();
     Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -304,6 +304,25 @@ async fn a_reset_link_works_once_within_the_hour_and_ends_every_session() {
 }
 
 #[tokio::test]
+async fn an_account_made_by_sign_on_gets_no_reset_link() {
+    // A reset would give it a password, and a way in past the provider and its groups.
+    let app = app_with_outbox().await;
+    confirmed_address(&app, "dora", "dora@example.org").await;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE username = 'dora'")
+        .bind(studyhall::study::sso::NO_PASSWORD)
+        .execute(app.db().await.writer())
+        .await
+        .unwrap();
+    let (status, page) = ask_reset(&app.other_browser(), "dora").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("id=\"reset-sent\""),
+        "the same answer as always"
+    );
+    assert_eq!(newest(&app, "dora@example.org", "reset").await, None);
+}
+
+#[tokio::test]
 async fn a_reset_link_is_void_after_an_hour_and_after_a_password_change() {
     let app = app_with_outbox().await;
     confirmed_address(&app, "dora", "dora@example.org").await;
@@ -526,6 +545,21 @@ async fn smtp_mail_confirm_and_reset_arrive_once_with_their_headers_and_working_
             .await
             .contains("value=\"off\" checked")
     );
+    // The sent links (live for a day, an hour) are not kept in the outbox's words; the
+    // reminder's are.
+    let kept: Vec<(String, String)> =
+        sqlx::query_as("SELECT kind, body_text FROM outbox WHERE state = 'sent' ORDER BY id")
+            .fetch_all(app.db().await.reader())
+            .await
+            .unwrap();
+    assert!(kept.iter().any(|(kind, _)| kind == "reset"), "{kept:?}");
+    for (kind, text) in &kept {
+        assert_eq!(
+            text.is_empty(),
+            kind == "reset" || kind == "confirm",
+            "{kind}"
+        );
+    }
 }
 
 // ---- reminders ----

@@ -306,6 +306,15 @@ async fn oidc_failures_are_clear_and_change_nothing() {
     .await;
     let response = sign_on(&app, &outsider).await;
     assert_refused(&app, response, StatusCode::FORBIDDEN, "e-mail domain").await;
+    // An allowed domain the provider never checked (anyone may type it into a profile).
+    let unchecked = unique("eve");
+    set_user(
+        &unchecked,
+        serde_json::json!({"email": "eve@example.edu", "email_verified": false}),
+    )
+    .await;
+    let response = sign_on(&app, &unchecked).await;
+    assert_refused(&app, response, StatusCode::FORBIDDEN, "e-mail domain").await;
 
     // The callback in another browser (a login not bound to it), then replayed in the right
     // one: the first use took the state.

@@ -485,6 +485,35 @@ async fn an_anki_package_arrives_with_its_images_and_sounds_served_only_to_its_s
             .status(),
         StatusCode::NOT_FOUND
     );
+    // Naming a file's address in a card is no way to reach it: another instructor's card
+    // that names it ties nothing (the two cards below stay its only users), so neither they
+    // nor anyone who sees their deck is served the file.
+    let other = crate::classes::make_instructor(&admin, "teacher2").await;
+    let r = upload(&other, "own.tsv", b"own\tcard\n".to_vec(), "Own", "tsv").await;
+    assert!(r.text().await.unwrap().contains("Imported"));
+    let own = deck_id(&admin, "Own").await;
+    let back = format!(r#"<img src="{image}">"#);
+    other
+        .submit(
+            &format!("/decks/{own}/edit"),
+            &format!("/decks/{own}/cards"),
+            &[
+                ("front", "borrowed"),
+                ("back", &back),
+                ("tags", ""),
+                ("format", "html"),
+            ],
+        )
+        .await;
+    let tied: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM card_media m JOIN cards c ON c.id = m.card_id WHERE c.deck_id = $1",
+    )
+    .bind(own)
+    .fetch_one(&admin.pool().await)
+    .await
+    .unwrap();
+    assert_eq!(tied, 0);
+    assert_eq!(other.get(&image).await.status(), StatusCode::NOT_FOUND);
     // Once the deck is theirs, the same address serves the same bytes.
     let (class, code) = crate::classes::new_class(&teacher, "Vision class").await;
     crate::classes::assign(&teacher, class, deck).await;

@@ -29,6 +29,7 @@ pub async fn start(db: &std::path::Path) -> (Child, String) {
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
+        studyhall::http_client::install_crypto_provider();
         if let Ok(r) = reqwest::get(format!("{base}/healthz")).await
             && r.status() == StatusCode::OK
         {
@@ -42,6 +43,7 @@ pub async fn start(db: &std::path::Path) -> (Child, String) {
 }
 
 pub fn browser() -> Client {
+    studyhall::http_client::install_crypto_provider();
     Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

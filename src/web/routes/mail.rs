@@ -204,6 +204,7 @@ async fn request_reset(
         &state.throttle,
         ip,
         &form.0.name,
+        !state.sign_on.settings().local_login,
         state.clock.now(),
     )
     .await?;
