@@ -663,6 +663,8 @@ fn peak_rss_mb(pid: u32) -> f64 {
 
 #[tokio::main]
 async fn main() {
+    // reqwest is built without a TLS provider of its own (`http_client`).
+    studyhall::http_client::install_crypto_provider();
     let a = Args::parse();
     let dir = tempfile::tempdir().unwrap();
     let (db, admin_url) = match a.database.clone() {

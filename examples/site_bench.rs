@@ -763,6 +763,8 @@ async fn admin_statement(url: &str, statement: &str) {
 
 #[tokio::main]
 async fn main() {
+    // reqwest is built without a TLS provider of its own (`http_client`).
+    studyhall::http_client::install_crypto_provider();
     let a = Args::parse();
     let dir = tempfile::tempdir().unwrap();
     let names = [Size::Fresh, Size::Large]
