@@ -408,3 +408,25 @@ async fn writes_of_different_students_run_side_by_side_and_a_site_wide_write_run
         .expect("the site-wide write ran once both committed")
         .unwrap();
 }
+
+/// Each PostgreSQL connection plans a statement once and keeps the plan: left to choose,
+/// PostgreSQL planned the review page's statement again on every request on a site of many
+/// courses (1.9 ms of planning for 0.12 ms of work; docs/performance.md).
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/with-postgres runs it"]
+async fn every_postgres_connection_keeps_its_generic_plans() {
+    require_postgres();
+    let app = spawn_app().await;
+    let pool = app.pool().await;
+    // Several connections at once, so that more than the first one is asked.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut conn = pool.acquire().await.unwrap();
+        let mode: String = sqlx::query_scalar("SELECT current_setting('plan_cache_mode')")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(mode, "force_generic_plan");
+        held.push(conn);
+    }
+}
