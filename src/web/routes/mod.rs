@@ -139,6 +139,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             AppError::BadRequest(format!("The address has a bad parameter: {e}.")).into()
         }))
         .configure(health::configure)
+        // The pages a student asks for most come first: actix-web tries routes in order, and
+        // each pattern with a `{segment}` before them is a regular expression run per request.
+        .configure(review::configure)
+        .configure(practice::configure)
         .configure(assets::configure)
         .configure(media::configure)
         .configure(auth::configure)
@@ -146,9 +150,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(account::configure)
         .configure(decks::configure)
         .configure(custom::configure)
-        .configure(review::configure)
         .configure(card_controls::configure)
-        .configure(practice::configure)
         .configure(stats::configure)
         .configure(admin::configure)
         .configure(api::configure)
