@@ -2007,6 +2007,8 @@ async fn oidc_a_student_signs_on_through_the_providers_page_and_logs_out_there_t
                 instructor_groups: Vec::new(),
                 admin_groups: Vec::new(),
                 allowed_domains: Vec::new(),
+                authoritative_domains: Vec::new(),
+                required_claim: None,
             }],
         };
     })

@@ -25,6 +25,8 @@ pub struct FlowRow {
     pub client: String,
     /// Unix seconds.
     pub expires_at: i64,
+    /// The browser's time zone (a checked IANA name), or empty.
+    pub time_zone: String,
 }
 
 /// Stores a login under way, dropping the expired ones.
@@ -40,8 +42,8 @@ pub async fn insert_flow(
     sqlx::query(
         "INSERT INTO sign_on_flows
              (state_hash, browser_hash, provider, nonce, pkce_verifier, link_user_id, next,
-              client, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+              client, expires_at, time_zone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&flow.state_hash)
     .bind(&flow.browser_hash)
@@ -52,6 +54,7 @@ pub async fn insert_flow(
     .bind(&flow.next)
     .bind(&flow.client)
     .bind(flow.expires_at)
+    .bind(&flow.time_zone)
     .execute(&mut *db)
     .await?;
     Ok(())
@@ -81,7 +84,7 @@ pub async fn take_flow(
     sqlx::query_as(
         "DELETE FROM sign_on_flows WHERE state_hash = $1
          RETURNING state_hash, browser_hash, provider, nonce, pkce_verifier, link_user_id, next,
-                   client, expires_at",
+                   client, expires_at, time_zone",
     )
     .bind(state_hash)
     .fetch_optional(db)
@@ -184,6 +187,21 @@ pub async fn seen(
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// Whether `user_id` has an identity at `issuer` (under any subject).
+pub async fn has_issuer(
+    db: impl Executor<'_>,
+    user_id: i64,
+    issuer: &str,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM identities WHERE user_id = $1 AND issuer = $2 LIMIT 1")
+            .bind(user_id)
+            .bind(issuer)
+            .fetch_optional(db)
+            .await?;
+    Ok(found.is_some())
 }
 
 /// A user's identities, oldest first.

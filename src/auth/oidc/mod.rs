@@ -14,9 +14,9 @@ use openidconnect::core::{
 use openidconnect::{
     AdditionalClaims, AuthenticationFlow, AuthorizationCode, Client, ClientId, ClientSecret,
     CsrfToken, EmptyExtraTokenFields, EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IdTokenFields, IssuerUrl, LogoutRequest, Nonce, PkceCodeChallenge, PkceCodeVerifier,
-    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope, StandardErrorResponse,
-    StandardTokenResponse, TokenResponse,
+    IdTokenFields, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
+    StandardErrorResponse, StandardTokenResponse, TokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,13 @@ type IdFields = IdTokenFields<
     CoreJwsSigningAlgorithm,
 >;
 type TokenAnswer = StandardTokenResponse<IdFields, CoreTokenType>;
+type CoreIdToken = openidconnect::IdToken<
+    OtherClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+type IdClaims = openidconnect::IdTokenClaims<OtherClaims, CoreGenderClaim>;
 type OidcClient = Client<
     OtherClaims,
     CoreAuthDisplay,
@@ -106,8 +113,10 @@ pub struct Verified {
     pub name: Option<String>,
     /// The configured username claim's value, if sent.
     pub username: Option<String>,
-    /// The groups claim's values.
+    /// The groups claim's values (from userinfo when the ID token has none).
     pub groups: Vec<String>,
+    /// Whether the provider's required claim (if any) is carried, by the ID token or userinfo.
+    pub carries_required_claim: bool,
     /// The raw ID token, kept for the logout's `id_token_hint`.
     pub id_token: String,
 }
@@ -250,7 +259,7 @@ impl Providers {
         let provider = self.provider(key)?;
         let metadata = self.metadata(provider, false).await?;
         let client = self.client(provider, &metadata)?;
-        let answer = client
+        let answer: TokenAnswer = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| SignOnError::Refused(format!("no token endpoint: {e}")))?
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
@@ -268,22 +277,46 @@ impl Providers {
         let id_token = answer
             .id_token()
             .ok_or_else(|| SignOnError::Refused("the provider sent no ID token".to_owned()))?;
-        let nonce = Nonce::new(nonce.to_owned());
-        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
-            Ok(claims) => claims.clone(),
-            Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) => {
-                let metadata = self.metadata(provider, true).await?;
-                let client = self.client(provider, &metadata)?;
-                id_token
-                    .claims(&client.id_token_verifier(), &nonce)
-                    .map_err(|e| SignOnError::Refused(error_chain(&e)))?
-                    .clone()
+        let (claims, client) = self.verify(provider, id_token, nonce).await?;
+        let mut all = claims_map(&claims)?;
+        // Claims the rules need and the ID token left out (many providers keep groups to
+        // userinfo) are asked of the userinfo endpoint, with the access token, for the same
+        // subject; the ID token's own claims win.
+        let wanted = [
+            Some(provider.groups_claim.as_str()).filter(|_| {
+                !provider.instructor_groups.is_empty() || !provider.admin_groups.is_empty()
+            }),
+            provider.required_claim.as_ref().map(|r| r.name.as_str()),
+        ];
+        if wanted.iter().flatten().any(|name| !all.contains_key(*name))
+            && client.user_info_url().is_some()
+        {
+            let info: openidconnect::UserInfoClaims<OtherClaims, CoreGenderClaim> = client
+                .user_info(
+                    answer.access_token().clone(),
+                    Some(claims.subject().clone()),
+                )
+                .map_err(|e| SignOnError::Refused(error_chain(&e)))?
+                .request_async(&self.http)
+                .await
+                .map_err(|e| match e {
+                    openidconnect::UserInfoError::Request(e) => {
+                        SignOnError::Unreachable(error_chain(&e))
+                    }
+                    other => SignOnError::Refused(format!("userinfo: {}", error_chain(&other))),
+                })?;
+            let info = serde_json::to_value(&info)
+                .map_err(|e| SignOnError::Refused(format!("userinfo: {e}")))?;
+            if let serde_json::Value::Object(info) = info {
+                for (name, value) in info {
+                    all.entry(name).or_insert(value);
+                }
             }
-            Err(e) => return Err(SignOnError::Refused(error_chain(&e))),
-        };
-        let other = &claims.additional_claims().0;
-        let text = |value: Option<&serde_json::Value>| {
-            value.and_then(serde_json::Value::as_str).map(str::to_owned)
+        }
+        let text = |name: &str| {
+            all.get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
         };
         let name = claims
             .name()
@@ -296,9 +329,9 @@ impl Providers {
             "email" => email.clone(),
             "name" => name.clone(),
             "sub" => Some(claims.subject().as_str().to_owned()),
-            other_name => text(other.get(other_name)),
+            other_name => text(other_name),
         };
-        let groups = match other.get(&provider.groups_claim) {
+        let groups = match all.get(&provider.groups_claim) {
             Some(serde_json::Value::Array(items)) => items
                 .iter()
                 .filter_map(serde_json::Value::as_str)
@@ -307,16 +340,50 @@ impl Providers {
             Some(serde_json::Value::String(one)) => vec![one.clone()],
             _ => Vec::new(),
         };
+        let carries_required_claim = provider
+            .required_claim
+            .as_ref()
+            .is_none_or(|required| carries(required, &all));
         Ok(Verified {
             issuer: claims.issuer().as_str().to_owned(),
             subject: claims.subject().as_str().to_owned(),
             email,
+            // From the ID token only: the same payload as the address it vouches for.
             email_verified: claims.email_verified().unwrap_or(false),
             name: name.or(preferred),
             username,
             groups,
+            carries_required_claim,
             id_token: id_token.to_string(),
         })
+    }
+
+    /// Verifies an ID token from provider `key`'s token endpoint: its signature by the
+    /// provider's current keys (a key not yet known fetches them again once: the provider
+    /// rotated them), issuer, audience, expiry (a minute's leeway) and the nonce.
+    async fn verify(
+        &self,
+        provider: &ProviderSettings,
+        id_token: &CoreIdToken,
+        nonce: &str,
+    ) -> Result<(IdClaims, OidcClient), SignOnError> {
+        let metadata = self.metadata(provider, false).await?;
+        let client = self.client(provider, &metadata)?;
+        let nonce = Nonce::new(nonce.to_owned());
+        let first = id_token.claims(&verifier(&client), &nonce).cloned();
+        match first {
+            Ok(claims) => Ok((claims, client)),
+            Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) => {
+                let metadata = self.metadata(provider, true).await?;
+                let client = self.client(provider, &metadata)?;
+                let claims = id_token
+                    .claims(&verifier(&client), &nonce)
+                    .map_err(|e| SignOnError::Refused(error_chain(&e)))?
+                    .clone();
+                Ok((claims, client))
+            }
+            Err(e) => Err(SignOnError::Refused(error_chain(&e))),
+        }
     }
 
     /// Where to send a browser logging out of provider `key` (its `end_session_endpoint`, with
@@ -345,6 +412,59 @@ impl Providers {
                 .http_get_url()
                 .to_string(),
         )
+    }
+}
+
+/// How far past its expiry an ID token is still taken (the provider's clock and ours differ).
+pub const EXPIRY_LEEWAY_SECONDS: i64 = 60;
+
+/// The crate's ID token verifier for `client`, its clock set back by the leeway.
+fn verifier(client: &OidcClient) -> openidconnect::IdTokenVerifier<'_, CoreJsonWebKey> {
+    client.id_token_verifier().set_time_fn(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        chrono::DateTime::from_timestamp(now - EXPIRY_LEEWAY_SECONDS, 0).unwrap_or_default()
+    })
+}
+
+/// An ID token's claims as one JSON object (the standard ones and the others side by side).
+fn claims_map(
+    claims: &IdClaims,
+) -> Result<serde_json::Map<String, serde_json::Value>, SignOnError> {
+    match serde_json::to_value(claims) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(SignOnError::Refused(
+            "the ID token's claims are not an object".to_owned(),
+        )),
+        Err(e) => Err(SignOnError::Refused(format!("the ID token's claims: {e}"))),
+    }
+}
+
+/// Whether `claims` carry `required`: by name alone, present and not false, null, empty text
+/// or an empty list; with a value, equal to it (text, number or boolean as written) or a list
+/// holding it.
+pub fn carries(
+    required: &settings::RequiredClaim,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> bool {
+    use serde_json::Value;
+    let Some(value) = claims.get(&required.name) else {
+        return false;
+    };
+    let equals = |v: &Value, want: &str| match v {
+        Value::String(s) => s == want,
+        Value::Bool(b) => b.to_string() == want,
+        Value::Number(n) => n.to_string() == want,
+        _ => false,
+    };
+    match (&required.value, value) {
+        (None, Value::Null | Value::Bool(false)) => false,
+        (None, Value::String(s)) => !s.is_empty(),
+        (None, Value::Array(items)) => !items.is_empty(),
+        (None, _) => true,
+        (Some(want), Value::Array(items)) => items.iter().any(|v| equals(v, want)),
+        (Some(want), v) => equals(v, want),
     }
 }
 
