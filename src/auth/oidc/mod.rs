@@ -358,9 +358,9 @@ impl Providers {
         })
     }
 
-    /// Verifies an ID token from provider `key`'s token endpoint: its signature by the
-    /// provider's current keys (a key not yet known fetches them again once: the provider
-    /// rotated them), issuer, audience, expiry (a minute's leeway) and the nonce.
+    /// Verifies an ID token from `provider`'s token endpoint: its signature by the provider's
+    /// current keys (a key id not yet known fetches them again once: the provider rotated
+    /// them), issuer, audience, expiry (a minute's leeway) and the nonce.
     async fn verify(
         &self,
         provider: &ProviderSettings,
@@ -373,7 +373,11 @@ impl Providers {
         let first = id_token.claims(&verifier(&client), &nonce).cloned();
         match first {
             Ok(claims) => Ok((claims, client)),
-            Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) => {
+            // Signed by a key not in the cached set: the provider may have rotated its keys.
+            // (Any other bad signature is refused at once, without asking the provider.)
+            Err(openidconnect::ClaimsVerificationError::SignatureVerification(
+                openidconnect::SignatureVerificationError::NoMatchingKey,
+            )) => {
                 let metadata = self.metadata(provider, true).await?;
                 let client = self.client(provider, &metadata)?;
                 let claims = id_token
@@ -620,6 +624,188 @@ mod tests {
         assert!(matches!(
             providers.begin("other").await,
             Err(SignOnError::UnknownProvider)
+        ));
+    }
+
+    /// A provider whose discovery document (with its keys) is cached: no request is made.
+    fn providers_with_keys(keys: Vec<CoreJsonWebKey>) -> (Providers, ProviderSettings) {
+        use openidconnect::JsonWebKeySet;
+        let metadata: ProviderMetadataWithLogout = serde_json::from_value(serde_json::json!({
+            "issuer": "https://idp.example.edu",
+            "authorization_endpoint": "https://idp.example.edu/authorize",
+            "token_endpoint": "https://idp.example.edu/token",
+            "jwks_uri": "https://idp.example.edu/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }))
+        .expect("metadata");
+        let metadata = metadata.set_jwks(JsonWebKeySet::new(keys));
+        let p = provider();
+        let providers = Providers::new(settings::SignOn {
+            public_url: Some("https://study.example.edu".to_owned()),
+            local_login: true,
+            providers: vec![p.clone()],
+        })
+        .expect("client");
+        providers
+            .discovered
+            .lock()
+            .expect("lock")
+            .insert(p.key.clone(), (Instant::now(), Arc::new(metadata)));
+        (providers, p)
+    }
+
+    /// The test-only RSA key (never used outside these tests), under key id `k1`.
+    fn signing_key() -> openidconnect::core::CoreRsaPrivateSigningKey {
+        openidconnect::core::CoreRsaPrivateSigningKey::from_pem(
+            include_str!("testdata/test-only-signing-key.pem"),
+            Some(openidconnect::JsonWebKeyId::new("k1".to_owned())),
+        )
+        .expect("the test key")
+    }
+
+    fn now() -> i64 {
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_secs(),
+        )
+        .expect("fits")
+    }
+
+    /// The claims of a token for `studyhall` from the test issuer, expiring at `exp`.
+    fn claims(exp: i64) -> serde_json::Value {
+        serde_json::json!({
+            "iss": "https://idp.example.edu",
+            "aud": ["studyhall"],
+            "sub": "ada",
+            "email": "ada@example.edu",
+            "email_verified": true,
+            "nonce": "the-nonce",
+            "iat": exp - 300,
+            "exp": exp,
+        })
+    }
+
+    fn sign(claims: serde_json::Value) -> CoreIdToken {
+        let claims: IdClaims = serde_json::from_value(claims).expect("claims");
+        CoreIdToken::new(
+            claims,
+            &signing_key(),
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            None,
+            None,
+        )
+        .expect("signed")
+    }
+
+    async fn check(
+        providers: &Providers,
+        p: &ProviderSettings,
+        token: &str,
+    ) -> Result<String, SignOnError> {
+        let token = CoreIdToken::from_str(token).expect("a JWT");
+        providers
+            .verify(p, &token, "the-nonce")
+            .await
+            .map(|(claims, _)| claims.subject().as_str().to_owned())
+    }
+
+    /// Issue 26: an expired or tampered ID token is refused (and so changes nothing: the
+    /// sign-on stops before any write). The mock provider cannot make either, so the crate's
+    /// verifier is checked here with tokens signed by a local key.
+    #[tokio::test]
+    async fn expired_tampered_and_misdirected_id_tokens_are_refused() {
+        use openidconnect::PrivateSigningKey;
+        let (providers, p) = providers_with_keys(vec![signing_key().as_verification_key()]);
+        let good = sign(claims(now() + 300)).to_string();
+        assert_eq!(check(&providers, &p, &good).await.expect("valid"), "ada");
+        // Within the leeway, and past it.
+        let late = sign(claims(now() - EXPIRY_LEEWAY_SECONDS / 2)).to_string();
+        assert!(
+            check(&providers, &p, &late).await.is_ok(),
+            "a little clock skew"
+        );
+        let expired = sign(claims(now() - EXPIRY_LEEWAY_SECONDS - 60)).to_string();
+        assert!(matches!(
+            check(&providers, &p, &expired).await,
+            Err(SignOnError::Refused(why)) if why.contains("expired")
+        ));
+        // The payload changed after signing (another subject), the signature kept.
+        let parts: Vec<&str> = good.split('.').collect();
+        let mut forged = claims(now() + 300);
+        forged["sub"] = serde_json::json!("mallory");
+        let payload = base64_engine::encode(forged.to_string().as_bytes());
+        let tampered = format!("{}.{payload}.{}", parts[0], parts[2]);
+        assert!(matches!(
+            check(&providers, &p, &tampered).await,
+            Err(SignOnError::Refused(_))
+        ));
+        // No signature at all (alg none), and a signature cut short.
+        let header = base64_engine::encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let unsigned = format!("{header}.{payload}.");
+        assert!(check(&providers, &p, &unsigned).await.is_err());
+        let cut = format!(
+            "{}.{}.{}",
+            parts[0],
+            parts[1],
+            &parts[2][..parts[2].len() / 2]
+        );
+        assert!(matches!(
+            check(&providers, &p, &cut).await,
+            Err(SignOnError::Refused(_))
+        ));
+        // Another audience, another issuer, another nonce.
+        for (key, value) in [
+            ("aud", serde_json::json!(["another-client"])),
+            ("iss", serde_json::json!("https://evil.example")),
+            ("nonce", serde_json::json!("replayed")),
+        ] {
+            let mut other = claims(now() + 300);
+            other[key] = value;
+            let token = sign(other).to_string();
+            assert!(
+                matches!(
+                    check(&providers, &p, &token).await,
+                    Err(SignOnError::Refused(_))
+                ),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_required_claim_is_carried_by_its_value_or_a_list_holding_it() {
+        use settings::RequiredClaim;
+        let map = |v: serde_json::Value| match v {
+            serde_json::Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        let claims = map(serde_json::json!({
+            "affiliation": ["member", "student"], "staff": true, "alum": false,
+            "dept": "cs", "empty": "", "none": null, "level": 3,
+        }));
+        let required = |name: &str, value: Option<&str>| RequiredClaim {
+            name: name.to_owned(),
+            value: value.map(str::to_owned),
+        };
+        assert!(carries(&required("affiliation", Some("student")), &claims));
+        assert!(!carries(&required("affiliation", Some("staff")), &claims));
+        assert!(carries(&required("staff", None), &claims));
+        assert!(carries(&required("staff", Some("true")), &claims));
+        assert!(!carries(&required("alum", None), &claims));
+        assert!(carries(&required("dept", Some("cs")), &claims));
+        assert!(!carries(&required("dept", Some("CS")), &claims));
+        assert!(!carries(&required("empty", None), &claims));
+        assert!(!carries(&required("none", None), &claims));
+        assert!(carries(&required("level", Some("3")), &claims));
+        assert!(!carries(&required("missing", None), &claims));
+        assert!(carries(&required("affiliation", None), &claims));
+        assert!(!carries(
+            &required("affiliation", None),
+            &map(serde_json::json!({"affiliation": []}))
         ));
     }
 
