@@ -1056,3 +1056,121 @@ async fn oidc_the_first_account_of_an_empty_site_is_an_admin_only_by_a_mapped_gr
     assert_eq!(role_of(&app, id).await, "admin");
     assert_eq!(app.get("/admin/users").await.status(), StatusCode::OK);
 }
+
+/// A pass-through in front of the provider that adds `extra` to its userinfo answers only (the
+/// mock puts the same claims in the ID token and userinfo; many real providers keep groups to
+/// userinfo). The provider names itself after the Host it is asked at, so through this address
+/// it is one issuer, its ID tokens as it signed them. Returns the new issuer URL.
+async fn userinfo_adding(extra: serde_json::Value) -> String {
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+    struct Upstream {
+        base: String,
+        extra: serde_json::Value,
+        client: reqwest::Client,
+    }
+    async fn forward(req: HttpRequest, body: web::Bytes, up: web::Data<Upstream>) -> HttpResponse {
+        let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
+        let mut out = up
+            .client
+            .request(method, format!("{}{}", up.base, req.uri()))
+            .body(body.to_vec());
+        for name in ["host", "content-type", "authorization", "accept"] {
+            if let Some(value) = req.headers().get(name) {
+                out = out.header(name, value.as_bytes());
+            }
+        }
+        let answer = out.send().await.unwrap();
+        let mut response = HttpResponse::build(
+            actix_web::http::StatusCode::from_u16(answer.status().as_u16()).unwrap(),
+        );
+        for name in ["content-type", "location"] {
+            if let Some(value) = answer.headers().get(name) {
+                response.insert_header((name, value.as_bytes()));
+            }
+        }
+        let bytes = answer.bytes().await.unwrap();
+        if req.path().ends_with("/userinfo") {
+            let mut claims: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            for (k, v) in up.extra.as_object().unwrap() {
+                claims[k] = v.clone();
+            }
+            return response.body(claims.to_string());
+        }
+        response.body(bytes.to_vec())
+    }
+    studyhall::http_client::install_crypto_provider();
+    let upstream = web::Data::new(Upstream {
+        base: issuer(),
+        extra,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    });
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(upstream.clone())
+            .default_service(web::to(forward))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    format!("http://{address}")
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_groups_and_the_required_claim_come_from_userinfo_when_the_id_token_lacks_them() {
+    let through =
+        userinfo_adding(serde_json::json!({"groups": ["it-admins"], "affiliation": "student"}))
+            .await;
+    let app = app_with(&through, |p| {
+        p.admin_groups = vec!["it-admins".to_owned()];
+        p.required_claim = Some(RequiredClaim {
+            name: "affiliation".to_owned(),
+            value: Some("student".to_owned()),
+        });
+    })
+    .await;
+    app.register_ok("root").await;
+    // Neither claim in the ID token: both from userinfo.
+    let sub = unique("uma");
+    set_user(&sub, serde_json::json!({"preferred_username": "uma"})).await;
+    let response = sign_on_with(&app.other_browser(), &sub, "").await;
+    assert_eq!(location(&response), "/decks?welcome=1");
+    let id = account_of(&app, &sub).await.expect("signed on");
+    assert_eq!(role_of(&app, id).await, "admin", "the group from userinfo");
+    // The ID token's own claims win: its groups are the user's, userinfo is not asked.
+    set_user(
+        &sub,
+        serde_json::json!({"preferred_username": "uma", "groups": ["students"]}),
+    )
+    .await;
+    sign_on_with(&app.other_browser(), &sub, "").await;
+    assert_eq!(role_of(&app, id).await, "student");
+    // The ID token's required claim with the wrong value is not made good by userinfo.
+    set_user(
+        &sub,
+        serde_json::json!({"preferred_username": "uma", "affiliation": "alum"}),
+    )
+    .await;
+    let response = sign_on_with(&app.other_browser(), &sub, "").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // The same provider without the pass-through: no groups at all, so a student.
+    let direct = app_with(&issuer(), |p| {
+        p.admin_groups = vec!["it-admins".to_owned()];
+    })
+    .await;
+    direct.register_ok("root").await;
+    let other = unique("uma-b");
+    set_user(&other, serde_json::json!({"preferred_username": "uma"})).await;
+    sign_on_with(&direct.other_browser(), &other, "").await;
+    let id = account_of(&direct, &other).await.expect("signed on");
+    assert_eq!(role_of(&direct, id).await, "student");
+}
