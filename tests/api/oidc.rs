@@ -958,7 +958,11 @@ async fn oidc_a_required_claim_refuses_whoever_lacks_it_and_changes_nothing() {
     let browser = app.other_browser();
     let response = sign_on(&browser, &sub).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(browser.get("/decks").await.status() == StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.get("/decks").await.status(),
+        StatusCode::SEE_OTHER,
+        "not signed in"
+    );
     let seen: String = sqlx::query_scalar("SELECT email FROM identities WHERE subject = $1")
         .bind(&sub)
         .fetch_one(app.db().await.reader())
