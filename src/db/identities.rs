@@ -104,7 +104,7 @@ pub struct IdentityRow {
     pub issuer: String,
     /// The subject at the issuer.
     pub subject: String,
-    /// The e-mail last seen.
+    /// The verified e-mail last seen (empty: none yet).
     pub email: String,
     /// The name last seen.
     pub name: String,
@@ -171,7 +171,9 @@ pub async fn insert(
     .await
 }
 
-/// Records a login through an identity, with the e-mail and name the provider sent now.
+/// Records a login through an identity, with the name the provider sent now and its verified
+/// e-mail (empty: none verified this time, and the last verified one stays, so the account's
+/// address can still follow the next one).
 pub async fn seen(
     db: impl Executor<'_>,
     id: i64,
@@ -179,13 +181,17 @@ pub async fn seen(
     name: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE identities SET email = $2, name = $3, last_login_at = $4 WHERE id = $1")
-        .bind(id)
-        .bind(email)
-        .bind(name)
-        .bind(now)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "UPDATE identities SET email = CASE WHEN $2 = '' THEN email ELSE $2 END, name = $3,
+                               last_login_at = $4
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(email)
+    .bind(name)
+    .bind(now)
+    .execute(db)
+    .await?;
     Ok(())
 }
 

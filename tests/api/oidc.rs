@@ -870,6 +870,17 @@ async fn oidc_a_verified_email_becomes_the_confirmed_address_and_follows_the_pro
         address_of(&app, ida).await,
         Some(("ida.b@example.edu".to_owned(), true))
     );
+    // Verified again, and changed once more: followed still.
+    set_user(
+        &sub,
+        serde_json::json!({"email": "ida.c@example.edu", "email_verified": true}),
+    )
+    .await;
+    sign_on(&app.other_browser(), &sub).await;
+    assert_eq!(
+        address_of(&app, ida).await,
+        Some(("ida.c@example.edu".to_owned(), true))
+    );
     // A first sign-on with an unverified address: no address at all.
     let unverified = unique("ivo");
     set_user(
