@@ -29,6 +29,12 @@
       var detected = Intl.DateTimeFormat().resolvedOptions().timeZone;
       if (detected) zone.value = detected;
     }
+    // Sign-on links carry the browser's zone too, for an account the sign-on makes.
+    var signOns = document.querySelectorAll("a[data-sign-on]");
+    var browserZone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+    for (var i = 0; browserZone && i < signOns.length; i++) {
+      signOns[i].href += "&time_zone=" + encodeURIComponent(browserZone);
+    }
 
     var answer = document.getElementById("answer");
     var link = document.getElementById("show-answer");

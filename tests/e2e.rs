@@ -2007,6 +2007,8 @@ async fn oidc_a_student_signs_on_through_the_providers_page_and_logs_out_there_t
                 instructor_groups: Vec::new(),
                 admin_groups: Vec::new(),
                 allowed_domains: Vec::new(),
+                authoritative_domains: Vec::new(),
+                required_claim: None,
             }],
         };
     })
@@ -2025,6 +2027,24 @@ async fn oidc_a_student_signs_on_through_the_providers_page_and_logs_out_there_t
     let c = browser().await;
     c.goto(&format!("{base}/login")).await.unwrap();
     audit(&c, "login-sign-on").await;
+    // The page's script adds the browser's time zone to the sign-on link.
+    let zone = c
+        .execute(
+            "return Intl.DateTimeFormat().resolvedOptions().timeZone;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let zone = zone.as_str().expect("the browser's zone").to_owned();
+    let href = c
+        .find(Locator::Css("#sign-on-default"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(href.contains("&time_zone="), "{href}");
     click(&c, "#sign-on-default").await;
     // The provider's own page: type the subject, Authorize.
     c.wait()
@@ -2044,6 +2064,15 @@ async fn oidc_a_student_signs_on_through_the_providers_page_and_logs_out_there_t
             .starts_with(&format!("{base}/decks"))
     );
     assert!(body_text(&c).await.contains("rosalind"));
+    let stored: String = sqlx::query_scalar(
+        "SELECT u.time_zone FROM users u JOIN identities i ON i.user_id = u.id
+         WHERE i.subject = $1",
+    )
+    .bind(&sub)
+    .fetch_one(app.db().await.reader())
+    .await
+    .unwrap();
+    assert_eq!(stored, zone, "the new account has the browser's zone");
     // Logging out goes by the provider's end-session page and comes back to the landing page.
     click(&c, "form[action='/logout'] button").await;
     c.wait()

@@ -25,6 +25,8 @@ pub struct FlowRow {
     pub client: String,
     /// Unix seconds.
     pub expires_at: i64,
+    /// The browser's time zone (a checked IANA name), or empty.
+    pub time_zone: String,
 }
 
 /// Stores a login under way, dropping the expired ones.
@@ -40,8 +42,8 @@ pub async fn insert_flow(
     sqlx::query(
         "INSERT INTO sign_on_flows
              (state_hash, browser_hash, provider, nonce, pkce_verifier, link_user_id, next,
-              client, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+              client, expires_at, time_zone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&flow.state_hash)
     .bind(&flow.browser_hash)
@@ -52,6 +54,7 @@ pub async fn insert_flow(
     .bind(&flow.next)
     .bind(&flow.client)
     .bind(flow.expires_at)
+    .bind(&flow.time_zone)
     .execute(&mut *db)
     .await?;
     Ok(())
@@ -81,7 +84,7 @@ pub async fn take_flow(
     sqlx::query_as(
         "DELETE FROM sign_on_flows WHERE state_hash = $1
          RETURNING state_hash, browser_hash, provider, nonce, pkce_verifier, link_user_id, next,
-                   client, expires_at",
+                   client, expires_at, time_zone",
     )
     .bind(state_hash)
     .fetch_optional(db)
@@ -101,7 +104,7 @@ pub struct IdentityRow {
     pub issuer: String,
     /// The subject at the issuer.
     pub subject: String,
-    /// The e-mail last seen.
+    /// The verified e-mail last seen (empty: none yet).
     pub email: String,
     /// The name last seen.
     pub name: String,
@@ -168,7 +171,9 @@ pub async fn insert(
     .await
 }
 
-/// Records a login through an identity, with the e-mail and name the provider sent now.
+/// Records a login through an identity, with the name the provider sent now and its verified
+/// e-mail (empty: none verified this time, and the last verified one stays, so the account's
+/// address can still follow the next one).
 pub async fn seen(
     db: impl Executor<'_>,
     id: i64,
@@ -176,14 +181,33 @@ pub async fn seen(
     name: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE identities SET email = $2, name = $3, last_login_at = $4 WHERE id = $1")
-        .bind(id)
-        .bind(email)
-        .bind(name)
-        .bind(now)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "UPDATE identities SET email = CASE WHEN $2 = '' THEN email ELSE $2 END, name = $3,
+                               last_login_at = $4
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(email)
+    .bind(name)
+    .bind(now)
+    .execute(db)
+    .await?;
     Ok(())
+}
+
+/// Whether `user_id` has an identity at `issuer` (under any subject).
+pub async fn has_issuer(
+    db: impl Executor<'_>,
+    user_id: i64,
+    issuer: &str,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM identities WHERE user_id = $1 AND issuer = $2 LIMIT 1")
+            .bind(user_id)
+            .bind(issuer)
+            .fetch_optional(db)
+            .await?;
+    Ok(found.is_some())
 }
 
 /// A user's identities, oldest first.

@@ -43,6 +43,45 @@ pub async fn set_address(
     Ok(())
 }
 
+/// Sets the address of `user_id`, confirmed at `now` (an address a sign-on provider verified);
+/// the reminder settings stay. Nothing changes when it is that address, confirmed, already.
+pub async fn set_confirmed_address(
+    db: impl Executor<'_>,
+    user_id: i64,
+    address: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO mail_addresses (user_id, address, confirmed_at, created_at)
+         VALUES ($1, $2, $3, $3)
+         ON CONFLICT (user_id) DO UPDATE SET address = $2, confirmed_at = $3, created_at = $3
+         WHERE mail_addresses.address <> $2 OR mail_addresses.confirmed_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(address)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The accounts (at most `limit`) whose confirmed address is `address`, ignoring case.
+pub async fn confirmed_owners(
+    db: impl Executor<'_>,
+    address: &str,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM mail_addresses
+         WHERE lower(address) = lower($1) AND confirmed_at IS NOT NULL
+         ORDER BY user_id LIMIT $2",
+    )
+    .bind(address)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 /// Marks the address of `user_id` confirmed, if it is still `address`. Returns whether it was.
 pub async fn confirm_address(
     db: impl Executor<'_>,

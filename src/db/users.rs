@@ -128,6 +128,27 @@ pub async fn create(
     .await
 }
 
+/// Creates an account with exactly `role` (no first-account rule: an account made by sign-on
+/// is an admin only through the provider's mapped groups).
+pub async fn create_with_role(
+    db: impl Executor<'_>,
+    username: &str,
+    password_hash: &str,
+    role: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO users (username, password_hash, role, created_at)
+         VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(username)
+    .bind(password_hash)
+    .bind(role)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
 /// The account with this name, ignoring case.
 pub async fn find_by_username(
     db: impl Executor<'_>,

@@ -13,7 +13,7 @@ use crate::auth::session;
 use crate::db;
 use crate::db::Pool;
 use crate::db::identities::{FlowRow, NewIdentity};
-use crate::domain::Username;
+use crate::domain::{TimeZoneName, Username};
 
 /// What the password hash of an account made by sign-on holds: no argon2 string, so no
 /// password ever matches it.
@@ -50,6 +50,17 @@ pub enum Failure {
     /// The identity is linked to another account.
     #[error("This identity is already linked to another account.")]
     LinkedElsewhere,
+    /// An account here has the e-mail address the provider sent, which the provider has not
+    /// verified: no account is joined to it by that address, and no second one is made.
+    #[error(
+        "An account on this site already has the e-mail address your sign-on provider sent, but the provider has not verified that address, so the two cannot be joined. Log in with your password and link your institution account from your account page, or ask your institution to verify the address. Nothing was changed."
+    )]
+    Unverified,
+    /// The provider's answer lacks the claim the operator requires.
+    #[error(
+        "Your institution account is not one this site accepts (it lacks what the site requires to sign on); nothing was changed. Ask the site's administrator if you think it should be."
+    )]
+    MissingClaim,
     /// The store failed.
     #[error(transparent)]
     Study(#[from] StudyError),
@@ -92,13 +103,16 @@ pub struct Started {
 }
 
 /// Starts a login at provider `key` (`link_user`: a signed-in user linking it to their
-/// account; `next`: where to go afterwards, already checked by the caller).
+/// account; `next`: where to go afterwards, already checked by the caller; `time_zone`: the
+/// browser's, for an account this login makes).
+#[allow(clippy::too_many_arguments)]
 pub async fn begin(
     pool: &Pool,
     providers: &Providers,
     key: &str,
     link_user: Option<i64>,
     next: &str,
+    time_zone: Option<&TimeZoneName>,
     ip: std::net::IpAddr,
     now: i64,
 ) -> Result<Started, Failure> {
@@ -117,6 +131,7 @@ pub async fn begin(
         next: next.to_owned(),
         client: crate::auth::throttle::client_key(ip),
         expires_at: now + oidc::FLOW_SECONDS,
+        time_zone: time_zone.map(|z| z.as_str().to_owned()).unwrap_or_default(),
     };
     // Anyone may start a sign-on: the lock is this address's, not the site's (the site-wide
     // cap may then be passed by a few logins started at the same moment elsewhere).
@@ -215,6 +230,9 @@ pub async fn complete(
     if !oidc::domain_allowed(&provider.allowed_domains, checked_email) {
         return Err(Failure::Domain);
     }
+    if !verified.carries_required_claim {
+        return Err(Failure::MissingClaim);
+    }
     let email = checked_email.unwrap_or("");
     let name = verified.name.as_deref().unwrap_or("");
     let mut tx = db::begin_write(pool).await?;
@@ -224,6 +242,7 @@ pub async fn complete(
             Some(identity) if identity.user_id != user_id => return Err(Failure::LinkedElsewhere),
             Some(identity) => {
                 db::identities::seen(&mut *tx, identity.id, email, name, now).await?;
+                follow_address(&mut tx, user_id, Some(&identity.email), checked_email, now).await?;
             }
             None => {
                 let identity = NewIdentity {
@@ -235,6 +254,7 @@ pub async fn complete(
                     name,
                 };
                 db::identities::insert(&mut *tx, &identity, now).await?;
+                follow_address(&mut tx, user_id, None, checked_email, now).await?;
                 tracing::info!(user_id, provider = %provider.key, "identity linked");
             }
         }
@@ -246,12 +266,43 @@ pub async fn complete(
             // The same person, whatever their e-mail or name is now: the account is updated,
             // never doubled.
             db::identities::seen(&mut *tx, identity.id, email, name, now).await?;
+            follow_address(
+                &mut tx,
+                identity.user_id,
+                Some(&identity.email),
+                checked_email,
+                now,
+            )
+            .await?;
             (identity.user_id, false)
         }
         None => {
-            let username = free_username(&mut tx, verified.username.as_deref()).await?;
-            let user_id =
-                db::users::create(&mut *tx, username.as_str(), NO_PASSWORD, "student", now).await?;
+            let owner = owner_by_email(&mut tx, provider, &verified).await?;
+            let (user_id, created) = match owner {
+                Some(user_id) => {
+                    tracing::info!(user_id, provider = %provider.key, "identity linked by its verified e-mail");
+                    (user_id, false)
+                }
+                None => {
+                    let username = free_username(&mut tx, verified.username.as_deref()).await?;
+                    // A student, whatever the site's size: sign-on makes an admin only through
+                    // the provider's mapped admin groups (below), never by being first; the
+                    // command-line admin is the way into an empty site.
+                    let user_id = db::users::create_with_role(
+                        &mut *tx,
+                        username.as_str(),
+                        NO_PASSWORD,
+                        "student",
+                        now,
+                    )
+                    .await?;
+                    if let Ok(zone) = TimeZoneName::parse(&flow.time_zone) {
+                        db::users::set_time_zone(&mut *tx, user_id, zone.as_str()).await?;
+                    }
+                    tracing::info!(user_id, %username, provider = %provider.key, "account created by sign-on");
+                    (user_id, true)
+                }
+            };
             let identity = NewIdentity {
                 user_id,
                 provider: &provider.key,
@@ -261,8 +312,8 @@ pub async fn complete(
                 name,
             };
             db::identities::insert(&mut *tx, &identity, now).await?;
-            tracing::info!(user_id, %username, provider = %provider.key, "account created by sign-on");
-            (user_id, true)
+            follow_address(&mut tx, user_id, None, checked_email, now).await?;
+            (user_id, created)
         }
     };
     let user = db::users::find(&mut *tx, user_id)
@@ -301,6 +352,69 @@ pub async fn complete(
         next: Some(flow.next).filter(|n| !n.is_empty()),
         created,
     })
+}
+
+/// The account a first sign-on joins by e-mail, if any: only when the operator made the
+/// provider authoritative for the address's domain, the provider verified the address in the
+/// same ID token, and exactly one account here has that address confirmed (and no identity at
+/// this issuer yet). An unverified address that some account here has confirmed is refused
+/// rather than given a second account.
+async fn owner_by_email(
+    tx: &mut db::Conn,
+    provider: &oidc::settings::ProviderSettings,
+    verified: &oidc::Verified,
+) -> Result<Option<i64>, Failure> {
+    let Some(address) = verified.email.as_deref() else {
+        return Ok(None);
+    };
+    if provider.authoritative_domains.is_empty()
+        || !oidc::domain_allowed(&provider.authoritative_domains, Some(address))
+    {
+        return Ok(None);
+    }
+    let owners = db::mail::confirmed_owners(&mut *tx, address, 2).await?;
+    if owners.is_empty() {
+        return Ok(None);
+    }
+    if !verified.email_verified {
+        return Err(Failure::Unverified);
+    }
+    let [owner] = owners.as_slice() else {
+        tracing::warn!(provider = %provider.key, "several accounts have this address: not linked by e-mail");
+        return Ok(None);
+    };
+    if db::identities::has_issuer(&mut *tx, *owner, &verified.issuer).await? {
+        return Ok(None);
+    }
+    Ok(Some(*owner))
+}
+
+/// The account's address follows the provider's verified e-mail: taken when the account has
+/// none (or has this one unconfirmed), and changed when the account's address is the one
+/// this identity last brought (`previous`), so an address the user typed themselves stays.
+/// An unverified e-mail (`checked` None) changes nothing.
+async fn follow_address(
+    tx: &mut db::Conn,
+    user_id: i64,
+    previous: Option<&str>,
+    checked: Option<&str>,
+    now: i64,
+) -> Result<(), Failure> {
+    let Some(address) = checked.filter(|a| !a.is_empty()) else {
+        return Ok(());
+    };
+    let current = db::mail::address_of(&mut *tx, user_id).await?;
+    let follow = match &current {
+        None => true,
+        Some(row) => {
+            row.address.eq_ignore_ascii_case(address)
+                || previous.is_some_and(|p| !p.is_empty() && row.address.eq_ignore_ascii_case(p))
+        }
+    };
+    if follow {
+        db::mail::set_confirmed_address(&mut *tx, user_id, address, now).await?;
+    }
+    Ok(())
 }
 
 /// A username for a new account from the provider's claim (an e-mail's local part, letters,
@@ -348,7 +462,7 @@ pub async fn begin_link(
     ip: std::net::IpAddr,
     now: i64,
 ) -> Result<Started, Failure> {
-    begin(pool, providers, key, Some(user_id), "", ip, now).await
+    begin(pool, providers, key, Some(user_id), "", None, ip, now).await
 }
 
 /// An account's name and linked identities, for an admin (the caller checked the role).

@@ -14,9 +14,9 @@ use openidconnect::core::{
 use openidconnect::{
     AdditionalClaims, AuthenticationFlow, AuthorizationCode, Client, ClientId, ClientSecret,
     CsrfToken, EmptyExtraTokenFields, EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IdTokenFields, IssuerUrl, LogoutRequest, Nonce, PkceCodeChallenge, PkceCodeVerifier,
-    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope, StandardErrorResponse,
-    StandardTokenResponse, TokenResponse,
+    IdTokenFields, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope,
+    StandardErrorResponse, StandardTokenResponse, TokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,13 @@ type IdFields = IdTokenFields<
     CoreJwsSigningAlgorithm,
 >;
 type TokenAnswer = StandardTokenResponse<IdFields, CoreTokenType>;
+type CoreIdToken = openidconnect::IdToken<
+    OtherClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+type IdClaims = openidconnect::IdTokenClaims<OtherClaims, CoreGenderClaim>;
 type OidcClient = Client<
     OtherClaims,
     CoreAuthDisplay,
@@ -106,8 +113,10 @@ pub struct Verified {
     pub name: Option<String>,
     /// The configured username claim's value, if sent.
     pub username: Option<String>,
-    /// The groups claim's values.
+    /// The groups claim's values (from userinfo when the ID token has none).
     pub groups: Vec<String>,
+    /// Whether the provider's required claim (if any) is carried, by the ID token or userinfo.
+    pub carries_required_claim: bool,
     /// The raw ID token, kept for the logout's `id_token_hint`.
     pub id_token: String,
 }
@@ -250,7 +259,7 @@ impl Providers {
         let provider = self.provider(key)?;
         let metadata = self.metadata(provider, false).await?;
         let client = self.client(provider, &metadata)?;
-        let answer = client
+        let answer: TokenAnswer = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| SignOnError::Refused(format!("no token endpoint: {e}")))?
             .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
@@ -268,22 +277,46 @@ impl Providers {
         let id_token = answer
             .id_token()
             .ok_or_else(|| SignOnError::Refused("the provider sent no ID token".to_owned()))?;
-        let nonce = Nonce::new(nonce.to_owned());
-        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
-            Ok(claims) => claims.clone(),
-            Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) => {
-                let metadata = self.metadata(provider, true).await?;
-                let client = self.client(provider, &metadata)?;
-                id_token
-                    .claims(&client.id_token_verifier(), &nonce)
-                    .map_err(|e| SignOnError::Refused(error_chain(&e)))?
-                    .clone()
+        let (claims, client) = self.verify(provider, id_token, nonce).await?;
+        let mut all = claims_map(&claims)?;
+        // Claims the rules need and the ID token left out (many providers keep groups to
+        // userinfo) are asked of the userinfo endpoint, with the access token, for the same
+        // subject; the ID token's own claims win.
+        let wanted = [
+            Some(provider.groups_claim.as_str()).filter(|_| {
+                !provider.instructor_groups.is_empty() || !provider.admin_groups.is_empty()
+            }),
+            provider.required_claim.as_ref().map(|r| r.name.as_str()),
+        ];
+        if wanted.iter().flatten().any(|name| !all.contains_key(*name))
+            && client.user_info_url().is_some()
+        {
+            let info: openidconnect::UserInfoClaims<OtherClaims, CoreGenderClaim> = client
+                .user_info(
+                    answer.access_token().clone(),
+                    Some(claims.subject().clone()),
+                )
+                .map_err(|e| SignOnError::Refused(error_chain(&e)))?
+                .request_async(&self.http)
+                .await
+                .map_err(|e| match e {
+                    openidconnect::UserInfoError::Request(e) => {
+                        SignOnError::Unreachable(error_chain(&e))
+                    }
+                    other => SignOnError::Refused(format!("userinfo: {}", error_chain(&other))),
+                })?;
+            let info = serde_json::to_value(&info)
+                .map_err(|e| SignOnError::Refused(format!("userinfo: {e}")))?;
+            if let serde_json::Value::Object(info) = info {
+                for (name, value) in info {
+                    all.entry(name).or_insert(value);
+                }
             }
-            Err(e) => return Err(SignOnError::Refused(error_chain(&e))),
-        };
-        let other = &claims.additional_claims().0;
-        let text = |value: Option<&serde_json::Value>| {
-            value.and_then(serde_json::Value::as_str).map(str::to_owned)
+        }
+        let text = |name: &str| {
+            all.get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
         };
         let name = claims
             .name()
@@ -296,9 +329,9 @@ impl Providers {
             "email" => email.clone(),
             "name" => name.clone(),
             "sub" => Some(claims.subject().as_str().to_owned()),
-            other_name => text(other.get(other_name)),
+            other_name => text(other_name),
         };
-        let groups = match other.get(&provider.groups_claim) {
+        let groups = match all.get(&provider.groups_claim) {
             Some(serde_json::Value::Array(items)) => items
                 .iter()
                 .filter_map(serde_json::Value::as_str)
@@ -307,16 +340,54 @@ impl Providers {
             Some(serde_json::Value::String(one)) => vec![one.clone()],
             _ => Vec::new(),
         };
+        let carries_required_claim = provider
+            .required_claim
+            .as_ref()
+            .is_none_or(|required| carries(required, &all));
         Ok(Verified {
             issuer: claims.issuer().as_str().to_owned(),
             subject: claims.subject().as_str().to_owned(),
             email,
+            // From the ID token only: the same payload as the address it vouches for.
             email_verified: claims.email_verified().unwrap_or(false),
             name: name.or(preferred),
             username,
             groups,
+            carries_required_claim,
             id_token: id_token.to_string(),
         })
+    }
+
+    /// Verifies an ID token from `provider`'s token endpoint: its signature by the provider's
+    /// current keys (a key id not yet known fetches them again once: the provider rotated
+    /// them), issuer, audience, expiry (a minute's leeway) and the nonce.
+    async fn verify(
+        &self,
+        provider: &ProviderSettings,
+        id_token: &CoreIdToken,
+        nonce: &str,
+    ) -> Result<(IdClaims, OidcClient), SignOnError> {
+        let metadata = self.metadata(provider, false).await?;
+        let client = self.client(provider, &metadata)?;
+        let nonce = Nonce::new(nonce.to_owned());
+        let first = id_token.claims(&verifier(&client), &nonce).cloned();
+        match first {
+            Ok(claims) => Ok((claims, client)),
+            // Signed by a key not in the cached set: the provider may have rotated its keys.
+            // (Any other bad signature is refused at once, without asking the provider.)
+            Err(openidconnect::ClaimsVerificationError::SignatureVerification(
+                openidconnect::SignatureVerificationError::NoMatchingKey,
+            )) => {
+                let metadata = self.metadata(provider, true).await?;
+                let client = self.client(provider, &metadata)?;
+                let claims = id_token
+                    .claims(&verifier(&client), &nonce)
+                    .map_err(|e| SignOnError::Refused(error_chain(&e)))?
+                    .clone();
+                Ok((claims, client))
+            }
+            Err(e) => Err(SignOnError::Refused(error_chain(&e))),
+        }
     }
 
     /// Where to send a browser logging out of provider `key` (its `end_session_endpoint`, with
@@ -345,6 +416,59 @@ impl Providers {
                 .http_get_url()
                 .to_string(),
         )
+    }
+}
+
+/// How far past its expiry an ID token is still taken (the provider's clock and ours differ).
+pub const EXPIRY_LEEWAY_SECONDS: i64 = 60;
+
+/// The crate's ID token verifier for `client`, its clock set back by the leeway.
+fn verifier(client: &OidcClient) -> openidconnect::IdTokenVerifier<'_, CoreJsonWebKey> {
+    client.id_token_verifier().set_time_fn(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        chrono::DateTime::from_timestamp(now - EXPIRY_LEEWAY_SECONDS, 0).unwrap_or_default()
+    })
+}
+
+/// An ID token's claims as one JSON object (the standard ones and the others side by side).
+fn claims_map(
+    claims: &IdClaims,
+) -> Result<serde_json::Map<String, serde_json::Value>, SignOnError> {
+    match serde_json::to_value(claims) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(SignOnError::Refused(
+            "the ID token's claims are not an object".to_owned(),
+        )),
+        Err(e) => Err(SignOnError::Refused(format!("the ID token's claims: {e}"))),
+    }
+}
+
+/// Whether `claims` carry `required`: by name alone, present and not false, null, empty text
+/// or an empty list; with a value, equal to it (text, number or boolean as written) or a list
+/// holding it.
+pub fn carries(
+    required: &settings::RequiredClaim,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> bool {
+    use serde_json::Value;
+    let Some(value) = claims.get(&required.name) else {
+        return false;
+    };
+    let equals = |v: &Value, want: &str| match v {
+        Value::String(s) => s == want,
+        Value::Bool(b) => b.to_string() == want,
+        Value::Number(n) => n.to_string() == want,
+        _ => false,
+    };
+    match (&required.value, value) {
+        (None, Value::Null | Value::Bool(false)) => false,
+        (None, Value::String(s)) => !s.is_empty(),
+        (None, Value::Array(items)) => !items.is_empty(),
+        (None, _) => true,
+        (Some(want), Value::Array(items)) => items.iter().any(|v| equals(v, want)),
+        (Some(want), v) => equals(v, want),
     }
 }
 
@@ -500,6 +624,188 @@ mod tests {
         assert!(matches!(
             providers.begin("other").await,
             Err(SignOnError::UnknownProvider)
+        ));
+    }
+
+    /// A provider whose discovery document (with its keys) is cached: no request is made.
+    fn providers_with_keys(keys: Vec<CoreJsonWebKey>) -> (Providers, ProviderSettings) {
+        use openidconnect::JsonWebKeySet;
+        let metadata: ProviderMetadataWithLogout = serde_json::from_value(serde_json::json!({
+            "issuer": "https://idp.example.edu",
+            "authorization_endpoint": "https://idp.example.edu/authorize",
+            "token_endpoint": "https://idp.example.edu/token",
+            "jwks_uri": "https://idp.example.edu/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }))
+        .expect("metadata");
+        let metadata = metadata.set_jwks(JsonWebKeySet::new(keys));
+        let p = provider();
+        let providers = Providers::new(settings::SignOn {
+            public_url: Some("https://study.example.edu".to_owned()),
+            local_login: true,
+            providers: vec![p.clone()],
+        })
+        .expect("client");
+        providers
+            .discovered
+            .lock()
+            .expect("lock")
+            .insert(p.key.clone(), (Instant::now(), Arc::new(metadata)));
+        (providers, p)
+    }
+
+    /// The test-only RSA key (never used outside these tests), under key id `k1`.
+    fn signing_key() -> openidconnect::core::CoreRsaPrivateSigningKey {
+        openidconnect::core::CoreRsaPrivateSigningKey::from_pem(
+            include_str!("testdata/test-only-signing-key.pem"),
+            Some(openidconnect::JsonWebKeyId::new("k1".to_owned())),
+        )
+        .expect("the test key")
+    }
+
+    fn now() -> i64 {
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_secs(),
+        )
+        .expect("fits")
+    }
+
+    /// The claims of a token for `studyhall` from the test issuer, expiring at `exp`.
+    fn claims(exp: i64) -> serde_json::Value {
+        serde_json::json!({
+            "iss": "https://idp.example.edu",
+            "aud": ["studyhall"],
+            "sub": "ada",
+            "email": "ada@example.edu",
+            "email_verified": true,
+            "nonce": "the-nonce",
+            "iat": exp - 300,
+            "exp": exp,
+        })
+    }
+
+    fn sign(claims: serde_json::Value) -> CoreIdToken {
+        let claims: IdClaims = serde_json::from_value(claims).expect("claims");
+        CoreIdToken::new(
+            claims,
+            &signing_key(),
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            None,
+            None,
+        )
+        .expect("signed")
+    }
+
+    async fn check(
+        providers: &Providers,
+        p: &ProviderSettings,
+        token: &str,
+    ) -> Result<String, SignOnError> {
+        let token = CoreIdToken::from_str(token).expect("a JWT");
+        providers
+            .verify(p, &token, "the-nonce")
+            .await
+            .map(|(claims, _)| claims.subject().as_str().to_owned())
+    }
+
+    /// Issue 26: an expired or tampered ID token is refused (and so changes nothing: the
+    /// sign-on stops before any write). The mock provider cannot make either, so the crate's
+    /// verifier is checked here with tokens signed by a local key.
+    #[tokio::test]
+    async fn expired_tampered_and_misdirected_id_tokens_are_refused() {
+        use openidconnect::PrivateSigningKey;
+        let (providers, p) = providers_with_keys(vec![signing_key().as_verification_key()]);
+        let good = sign(claims(now() + 300)).to_string();
+        assert_eq!(check(&providers, &p, &good).await.expect("valid"), "ada");
+        // Within the leeway, and past it.
+        let late = sign(claims(now() - EXPIRY_LEEWAY_SECONDS / 2)).to_string();
+        assert!(
+            check(&providers, &p, &late).await.is_ok(),
+            "a little clock skew"
+        );
+        let expired = sign(claims(now() - EXPIRY_LEEWAY_SECONDS - 60)).to_string();
+        assert!(matches!(
+            check(&providers, &p, &expired).await,
+            Err(SignOnError::Refused(why)) if why.contains("expired")
+        ));
+        // The payload changed after signing (another subject), the signature kept.
+        let parts: Vec<&str> = good.split('.').collect();
+        let mut forged = claims(now() + 300);
+        forged["sub"] = serde_json::json!("mallory");
+        let payload = base64_engine::encode(forged.to_string().as_bytes());
+        let tampered = format!("{}.{payload}.{}", parts[0], parts[2]);
+        assert!(matches!(
+            check(&providers, &p, &tampered).await,
+            Err(SignOnError::Refused(_))
+        ));
+        // No signature at all (alg none), and a signature cut short.
+        let header = base64_engine::encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let unsigned = format!("{header}.{payload}.");
+        assert!(check(&providers, &p, &unsigned).await.is_err());
+        let cut = format!(
+            "{}.{}.{}",
+            parts[0],
+            parts[1],
+            &parts[2][..parts[2].len() / 2]
+        );
+        assert!(matches!(
+            check(&providers, &p, &cut).await,
+            Err(SignOnError::Refused(_))
+        ));
+        // Another audience, another issuer, another nonce.
+        for (key, value) in [
+            ("aud", serde_json::json!(["another-client"])),
+            ("iss", serde_json::json!("https://evil.example")),
+            ("nonce", serde_json::json!("replayed")),
+        ] {
+            let mut other = claims(now() + 300);
+            other[key] = value;
+            let token = sign(other).to_string();
+            assert!(
+                matches!(
+                    check(&providers, &p, &token).await,
+                    Err(SignOnError::Refused(_))
+                ),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_required_claim_is_carried_by_its_value_or_a_list_holding_it() {
+        use settings::RequiredClaim;
+        let map = |v: serde_json::Value| match v {
+            serde_json::Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        let claims = map(serde_json::json!({
+            "affiliation": ["member", "student"], "staff": true, "alum": false,
+            "dept": "cs", "empty": "", "none": null, "level": 3,
+        }));
+        let required = |name: &str, value: Option<&str>| RequiredClaim {
+            name: name.to_owned(),
+            value: value.map(str::to_owned),
+        };
+        assert!(carries(&required("affiliation", Some("student")), &claims));
+        assert!(!carries(&required("affiliation", Some("staff")), &claims));
+        assert!(carries(&required("staff", None), &claims));
+        assert!(carries(&required("staff", Some("true")), &claims));
+        assert!(!carries(&required("alum", None), &claims));
+        assert!(carries(&required("dept", Some("cs")), &claims));
+        assert!(!carries(&required("dept", Some("CS")), &claims));
+        assert!(!carries(&required("empty", None), &claims));
+        assert!(!carries(&required("none", None), &claims));
+        assert!(carries(&required("level", Some("3")), &claims));
+        assert!(!carries(&required("missing", None), &claims));
+        assert!(carries(&required("affiliation", None), &claims));
+        assert!(!carries(
+            &required("affiliation", None),
+            &map(serde_json::json!({"affiliation": []}))
         ));
     }
 

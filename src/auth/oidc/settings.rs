@@ -22,6 +22,11 @@ pub const ENV_NAMES: &[(&str, &str)] = &[
     ("STUDYHALL_OIDC_INSTRUCTOR_GROUPS", "oidc.instructor_groups"),
     ("STUDYHALL_OIDC_ADMIN_GROUPS", "oidc.admin_groups"),
     ("STUDYHALL_OIDC_ALLOWED_DOMAINS", "oidc.allowed_domains"),
+    (
+        "STUDYHALL_OIDC_AUTHORITATIVE_DOMAINS",
+        "oidc.authoritative_domains",
+    ),
+    ("STUDYHALL_OIDC_REQUIRED_CLAIM", "oidc.required_claim"),
 ];
 
 /// The key of the provider configured in `[oidc]` (or the environment).
@@ -41,6 +46,8 @@ pub struct OidcLayer {
     instructor_groups: Option<String>,
     admin_groups: Option<String>,
     allowed_domains: Option<String>,
+    authoritative_domains: Option<String>,
+    required_claim: Option<String>,
     #[serde(default)]
     providers: Vec<ProviderLayer>,
 }
@@ -60,6 +67,8 @@ pub struct ProviderLayer {
     instructor_groups: Option<String>,
     admin_groups: Option<String>,
     allowed_domains: Option<String>,
+    authoritative_domains: Option<String>,
+    required_claim: Option<String>,
 }
 
 /// One provider, checked.
@@ -87,6 +96,58 @@ pub struct ProviderSettings {
     pub admin_groups: Vec<String>,
     /// E-mail domains allowed to sign on (empty: any).
     pub allowed_domains: Vec<String>,
+    /// E-mail domains this provider is the authority for: a first sign-on whose verified
+    /// e-mail is in one of them is linked to the one account here with that confirmed address
+    /// (empty: never linked by e-mail).
+    pub authoritative_domains: Vec<String>,
+    /// A claim every sign-on must carry (None: no such rule).
+    pub required_claim: Option<RequiredClaim>,
+}
+
+/// A claim a sign-on must carry: `name` (present and neither false, empty nor null) or
+/// `name=value` (equal to the value, or a list holding it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredClaim {
+    /// The claim's name.
+    pub name: String,
+    /// The value it must have (or hold), if any.
+    pub value: Option<String>,
+}
+
+impl RequiredClaim {
+    fn parse(text: &str) -> Result<Option<Self>, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let (name, value) = match text.split_once('=') {
+            Some((name, value)) => (name.trim(), Some(value.trim().to_owned())),
+            None => (text, None),
+        };
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/'))
+        {
+            return Err("must be a claim's name, or name=value".to_owned());
+        }
+        if value.as_deref() == Some("") {
+            return Err("name= needs a value (or leave out the =)".to_owned());
+        }
+        Ok(Some(Self {
+            name: name.to_owned(),
+            value,
+        }))
+    }
+}
+
+impl fmt::Display for RequiredClaim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(value) => write!(f, "{}={value}", self.name),
+            None => write!(f, "{}", self.name),
+        }
+    }
 }
 
 /// Everything about signing on.
@@ -123,8 +184,19 @@ fn list(text: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-fn lowercase(items: Vec<String>) -> Vec<String> {
-    items.into_iter().map(|d| d.to_ascii_lowercase()).collect()
+/// A comma-separated list of e-mail domains, lowercased; an item with `@` or a space is a
+/// mistake (a domain, not an address).
+fn domains(text: Option<&str>) -> Result<Vec<String>, String> {
+    let items: Vec<String> = list(text)
+        .into_iter()
+        .map(|d| d.to_ascii_lowercase())
+        .collect();
+    if let Some(bad) = items.iter().find(|d| d.contains(['@', ' '])) {
+        return Err(format!(
+            "{bad:?} is not an e-mail domain such as example.edu"
+        ));
+    }
+    Ok(items)
 }
 
 impl ProviderLayer {
@@ -185,7 +257,12 @@ impl ProviderLayer {
                 .unwrap_or_else(|| "preferred_username".to_owned()),
             instructor_groups: list(self.instructor_groups.as_deref()),
             admin_groups: list(self.admin_groups.as_deref()),
-            allowed_domains: lowercase(list(self.allowed_domains.as_deref())),
+            allowed_domains: domains(self.allowed_domains.as_deref())
+                .map_err(|m| invalid("allowed_domains", &m))?,
+            authoritative_domains: domains(self.authoritative_domains.as_deref())
+                .map_err(|m| invalid("authoritative_domains", &m))?,
+            required_claim: RequiredClaim::parse(self.required_claim.as_deref().unwrap_or(""))
+                .map_err(|m| invalid("required_claim", &m))?,
         })
     }
 }
@@ -212,6 +289,8 @@ impl SignOn {
                 instructor_groups: oidc.instructor_groups,
                 admin_groups: oidc.admin_groups,
                 allowed_domains: oidc.allowed_domains,
+                authoritative_domains: oidc.authoritative_domains,
+                required_claim: oidc.required_claim,
             };
             providers.push(single.check("oidc")?);
         }
@@ -300,6 +379,14 @@ impl fmt::Display for SignOn {
             writeln!(f, "instructor_groups = {:?}", p.instructor_groups.join(","))?;
             writeln!(f, "admin_groups = {:?}", p.admin_groups.join(","))?;
             writeln!(f, "allowed_domains = {:?}", p.allowed_domains.join(","))?;
+            writeln!(
+                f,
+                "authoritative_domains = {:?}",
+                p.authoritative_domains.join(",")
+            )?;
+            if let Some(required) = &p.required_claim {
+                writeln!(f, "required_claim = {:?}", required.to_string())?;
+            }
         }
         Ok(())
     }
@@ -333,6 +420,8 @@ mod tests {
             "STUDYHALL_OIDC_ALLOWED_DOMAINS",
             "Example.edu,students.example.edu",
         ),
+        ("STUDYHALL_OIDC_AUTHORITATIVE_DOMAINS", "Example.edu"),
+        ("STUDYHALL_OIDC_REQUIRED_CLAIM", "affiliation = student"),
         ("STUDYHALL_LOCAL_LOGIN", "off"),
     ];
 
@@ -357,6 +446,14 @@ mod tests {
         assert_eq!(p.admin_groups, ["it"]);
         assert_eq!(p.allowed_domains, ["example.edu", "students.example.edu"]);
         assert_eq!(p.scopes, ["email", "profile"]);
+        assert_eq!(p.authoritative_domains, ["example.edu"]);
+        assert_eq!(
+            p.required_claim,
+            Some(super::RequiredClaim {
+                name: "affiliation".to_owned(),
+                value: Some("student".to_owned()),
+            })
+        );
         let defaults = load(&["studyhall"], &[]).expect("loads");
         assert!(defaults.sign_on.providers.is_empty());
         assert!(
@@ -429,6 +526,34 @@ mod tests {
         )
         .expect_err("an issuer needs a client id");
         assert!(error.contains("oidc.client_id"), "{error}");
+        let provider = [
+            ("STUDYHALL_PUBLIC_URL", "https://s.example.edu"),
+            ("STUDYHALL_OIDC_ISSUER", "https://login.example.edu"),
+            ("STUDYHALL_OIDC_CLIENT_ID", "x"),
+        ];
+        for (name, value, key) in [
+            (
+                "STUDYHALL_OIDC_AUTHORITATIVE_DOMAINS",
+                "ada@example.edu",
+                "oidc.authoritative_domains",
+            ),
+            ("STUDYHALL_OIDC_REQUIRED_CLAIM", "=x", "oidc.required_claim"),
+            (
+                "STUDYHALL_OIDC_REQUIRED_CLAIM",
+                "affiliation=",
+                "oidc.required_claim",
+            ),
+        ] {
+            let mut vars = provider.to_vec();
+            vars.push((name, value));
+            let error = load(&["studyhall"], &vars).expect_err(value);
+            assert!(error.contains(key), "{error}");
+        }
+        let mut vars = provider.to_vec();
+        vars.push(("STUDYHALL_OIDC_REQUIRED_CLAIM", "staff"));
+        let settings = load(&["studyhall"], &vars).expect("a bare name is a claim to carry");
+        let required = settings.sign_on.providers[0].required_claim.clone();
+        assert_eq!(required.map(|r| r.to_string()).as_deref(), Some("staff"));
         let error =
             load(&["studyhall"], &[("STUDYHALL_LOCAL_LOGIN", "maybe")]).expect_err("on or off");
         assert!(error.contains("local_login"), "{error}");

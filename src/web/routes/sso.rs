@@ -3,6 +3,7 @@
 
 use super::{Nav, see_other};
 use crate::db::identities::IdentityRow;
+use crate::domain::TimeZoneName;
 use crate::study::sso::{self, Callback, Done, Failure};
 use crate::web::error::AppError;
 use crate::web::{Admin, AppState, CsrfForm, CurrentUser, MaybeUser, cookies, policy};
@@ -134,6 +135,8 @@ struct StartQuery {
     #[serde(default)]
     provider: String,
     next: Option<String>,
+    /// The browser's time zone (added to the link by static/app.js), for a new account.
+    time_zone: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -173,7 +176,9 @@ fn failed(state: &AppState, failure: Failure) -> Result<HttpResponse, AppError> 
         Failure::UnknownProvider => StatusCode::NOT_FOUND,
         Failure::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
         Failure::Denied | Failure::BadState | Failure::Refused => StatusCode::BAD_REQUEST,
-        Failure::Domain | Failure::Disabled => StatusCode::FORBIDDEN,
+        Failure::Domain | Failure::Disabled | Failure::Unverified | Failure::MissingClaim => {
+            StatusCode::FORBIDDEN
+        }
         Failure::LinkedElsewhere => StatusCode::CONFLICT,
     };
     let page = FailedPage {
@@ -200,12 +205,18 @@ async fn start_sign_on(
         return Ok(see_other(next.as_deref().unwrap_or("/decks")));
     }
     let now = state.clock.now().as_second();
+    // Only a zone that exists is kept; anything else is as if none was sent.
+    let time_zone = query
+        .time_zone
+        .as_deref()
+        .and_then(|z| TimeZoneName::parse(z).ok());
     match sso::begin(
         state.db.writer(),
         &state.sign_on,
         &query.provider,
         None,
         next.as_deref().unwrap_or(""),
+        time_zone.as_ref(),
         super::client_ip(&req, &state),
         now,
     )
