@@ -48,6 +48,42 @@ async fn an_unreachable_database_answers_503_and_the_server_recovers_when_it_ret
         StatusCode::OK
     );
 
+    // A signed-in student whose review page has run (on PostgreSQL it reads through this
+    // worker's spare connections, `db::hot`, which the restart below kills).
+    let student = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let form = student
+        .get(format!("{base}/register"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = form.find(marker).unwrap() + marker.len();
+    let token = &form[start..start + form[start..].find('"').unwrap()];
+    let password = "a long enough passphrase";
+    let registered = student
+        .post(format!("{base}/register"))
+        .form(&[
+            ("csrf_token", token),
+            ("username", "olga"),
+            ("password", password),
+            ("confirm", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), StatusCode::SEE_OTHER);
+    let review = || student.get(format!("{base}/review")).send();
+    for _ in 0..3 {
+        assert_eq!(review().await.unwrap().status(), StatusCode::OK);
+    }
+
     pg_ctl("-m fast stop");
     let down = client
         .get(format!("{base}/stats"))
@@ -81,4 +117,14 @@ async fn an_unreachable_database_answers_503_and_the_server_recovers_when_it_ret
     }
     // Back: an unknown session is sent to the login page, as before the outage.
     assert_eq!(status, StatusCode::SEE_OTHER);
+    // And the review page again, its dead connections dropped after their one failure each.
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..100 {
+        status = review().await.unwrap().status();
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::OK);
 }

@@ -6,7 +6,8 @@
 //! on sqlx: writes, and pages heavy enough that they must not hold a worker. The statements
 //! are `reviews`' own, so both paths ask exactly the same question; the sqlx functions there
 //! stay the reference (a test compares the two) and the path for a database that is not an
-//! in-process SQLite file: on PostgreSQL each function here hands over to its sqlx twin.
+//! in-process SQLite file: on PostgreSQL each function here runs its sqlx twin on one of this
+//! thread's spare connections (below).
 
 use super::Db;
 use super::decks::CardRow;
@@ -15,10 +16,13 @@ use super::reviews::{
     NEXT_DUE_DAY_IN_DECKS, QUEUE_HEAD_ALL_DECKS, QUEUE_HEAD_FILTERED, QueueHeadRow,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::AnyConnection;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::LazyLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The statements with rusqlite's numbered parameters (`?1`): the shared texts number them
 /// `$1`, which sqlx reads on both backends but SQLite itself numbers by first appearance.
@@ -51,6 +55,76 @@ thread_local! {
     /// This thread's connection and the file it reads (a process may serve several files:
     /// the tests run many servers at once).
     static READER: RefCell<Option<(PathBuf, Connection)>> = const { RefCell::new(None) };
+}
+
+thread_local! {
+    /// This thread's spare PostgreSQL connections for these reads, taken out of the pool
+    /// (`detach`), each with the URL it leads to and when it was last used. sqlx pings a pooled
+    /// connection every time it goes back to the pool, a second round trip for a page whose own
+    /// work is one statement; a spare goes back to this list without one.
+    static SPARE: RefCell<Vec<Spare>> = const { RefCell::new(Vec::new()) };
+    /// Spare connections this thread holds, in use or not.
+    static SPARES_HELD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The most spare connections one HTTP worker thread holds, beyond the pool's; past that a
+/// read takes a pooled connection like every other statement.
+pub const SPARES_PER_THREAD: usize = 8;
+
+/// A spare connection; its database's URL is the key (a process may serve several databases:
+/// the tests run many servers).
+struct Spare {
+    url: Arc<SecretString>,
+    conn: AnyConnection,
+    used: Instant,
+}
+
+/// Runs `read` on a spare connection to the store's PostgreSQL database, or on the pool when
+/// this thread holds as many as it may.
+async fn on_spare<T>(
+    db: &Db,
+    url: &Arc<SecretString>,
+    read: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, sqlx::Error>,
+) -> Result<T, sqlx::Error> {
+    let spare = SPARE.with_borrow_mut(|list| {
+        let at = list
+            .iter()
+            .position(|s| s.url.expose_secret() == url.expose_secret())?;
+        Some(list.swap_remove(at))
+    });
+    let mut conn = match spare {
+        // One that sat unused a while is asked first whether it is still there, as the pool
+        // asks its own (`db::postgres_pool`).
+        Some(mut spare) if spare.used.elapsed() > super::POSTGRES_IDLE_PING => {
+            if sqlx::Connection::ping(&mut spare.conn).await.is_ok() {
+                spare.conn
+            } else {
+                SPARES_HELD.set(SPARES_HELD.get() - 1);
+                return Box::pin(on_spare(db, url, read)).await;
+            }
+        }
+        Some(spare) => spare.conn,
+        None if SPARES_HELD.get() < SPARES_PER_THREAD => {
+            let conn = db.reader().acquire().await?.detach();
+            SPARES_HELD.set(SPARES_HELD.get() + 1);
+            conn
+        }
+        None => return read(&mut *db.reader().acquire().await?).await,
+    };
+    let result = read(&mut conn).await;
+    if result.is_ok() {
+        SPARE.with_borrow_mut(|list| {
+            list.push(Spare {
+                url: url.clone(),
+                conn,
+                used: Instant::now(),
+            });
+        });
+    } else {
+        // It may have died with the statement (the database restarted): not kept.
+        SPARES_HELD.set(SPARES_HELD.get() - 1);
+    }
+    result
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -186,7 +260,15 @@ pub async fn queue_head(
     decks: Option<&str>,
 ) -> Result<QueueHeadRow, sqlx::Error> {
     let Some(path) = db.file() else {
-        return super::reviews::queue_head(db.reader(), user_id, today, decks).await;
+        return match &db.postgres_url {
+            Some(url) => {
+                on_spare(db, url, async |conn| {
+                    super::reviews::queue_head(conn, user_id, today, decks).await
+                })
+                .await
+            }
+            None => super::reviews::queue_head(db.reader(), user_id, today, decks).await,
+        };
     };
     with_reader(path, |conn| match decks {
         None => conn
@@ -208,7 +290,15 @@ pub async fn first_new(
     decks: Option<&str>,
 ) -> Result<Option<CardRow>, sqlx::Error> {
     let Some(path) = db.file() else {
-        return super::reviews::first_new(db.reader(), user_id, today, decks).await;
+        return match &db.postgres_url {
+            Some(url) => {
+                on_spare(db, url, async |conn| {
+                    super::reviews::first_new(conn, user_id, today, decks).await
+                })
+                .await
+            }
+            None => super::reviews::first_new(db.reader(), user_id, today, decks).await,
+        };
     };
     with_reader(path, |conn| {
         match decks {
@@ -232,7 +322,15 @@ pub async fn next_due_day(
     decks: Option<&str>,
 ) -> Result<Option<i64>, sqlx::Error> {
     let Some(path) = db.file() else {
-        return super::reviews::next_due_day(db.reader(), user_id, today, decks).await;
+        return match &db.postgres_url {
+            Some(url) => {
+                on_spare(db, url, async |conn| {
+                    super::reviews::next_due_day(conn, user_id, today, decks).await
+                })
+                .await
+            }
+            None => super::reviews::next_due_day(db.reader(), user_id, today, decks).await,
+        };
     };
     with_reader(path, |conn| match decks {
         None => conn

@@ -302,6 +302,9 @@ async fn sqlite_pool(
     let settings: Arc<str> = Arc::from(settings);
     let url: AnyConnectOptions = sqlite_url(path, mode).parse()?;
     options
+        // A connection to a file does not go away; sqlx would otherwise hand every acquire to
+        // the connection's thread for a ping first (two context switches per statement).
+        .test_before_acquire(false)
         .after_connect(move |conn, _| {
             let settings = settings.clone();
             Box::pin(async move {
@@ -345,6 +348,9 @@ impl Default for PoolSizes {
 /// turn on the values (docs/performance.md has the figures).
 const POSTGRES_SETTINGS: &str = "SET plan_cache_mode = force_generic_plan";
 
+/// How long a PostgreSQL connection may sit unused before it is pinged at its next acquire.
+const POSTGRES_IDLE_PING: Duration = Duration::from_secs(10);
+
 /// A PostgreSQL pool. Requests wait at most a few seconds for a connection, so a database
 /// that is down answers 503 quickly instead of holding every worker.
 async fn postgres_pool(url: &str, size: u32) -> Result<AnyPool, sqlx::Error> {
@@ -352,6 +358,19 @@ async fn postgres_pool(url: &str, size: u32) -> Result<AnyPool, sqlx::Error> {
         .max_connections(size)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(5))
+        // sqlx pings a connection at every acquire by default: a round trip to the database
+        // before each statement. Only a connection idle for a while is asked whether it is
+        // still there; a busy one that died (the database restarted) fails its statement,
+        // answers 503, and is dropped when it goes back (sqlx pings on release).
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > POSTGRES_IDLE_PING {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .after_connect(|conn, _| {
             Box::pin(async move {
                 sqlx::raw_sql(POSTGRES_SETTINGS).execute(conn).await?;
