@@ -408,23 +408,31 @@ pub fn deck_from_package(
     for (i, fields) in notes.into_iter().enumerate() {
         let number = i + 1;
         if let Some(text) = fields.first().filter(|f| super::cloze::is_cloze(f)) {
-            // A Cloze note: one card per deletion number, each with its own schedule.
-            let extra = fields.get(1).map_or("", String::as_str);
+            // A Cloze note: one card per deletion number, each with its own schedule. The
+            // note is kept (media resolved, through the allow-list) so that it can be edited.
+            let text = crate::markup::clean(&with_media(text, &by_name));
+            let extra = crate::markup::clean(&with_media(
+                fields.get(1).map_or("", String::as_str),
+                &by_name,
+            ));
             cloze_notes += 1;
-            for (_, front, back) in super::cloze::cards(text, extra) {
-                let side = |html: &str, name: &str| {
-                    CardText::parse_as(&with_media(html, &by_name), name, Format::Html).map_err(
-                        |e| ImportError {
-                            line: None,
-                            message: format!("note {number}: {}", e.0),
-                        },
-                    )
-                };
+            let made =
+                super::cloze::note_cards(&text, &extra, Format::Html).map_err(|e| ImportError {
+                    line: None,
+                    message: format!("note {number}: {e}"),
+                })?;
+            for c in made {
                 cards.push(super::ParsedCard {
-                    front: side(&front, "front")?,
-                    back: side(&back, "back")?,
+                    front: c.front,
+                    back: c.back,
                     line: number,
                     format: Format::Html,
+                    cloze: Some(super::ClozeOrigin {
+                        number: c.number,
+                        text: text.clone(),
+                        extra: extra.clone(),
+                        format: Format::Html,
+                    }),
                 });
                 cloze_cards += 1;
             }
@@ -448,6 +456,7 @@ pub fn deck_from_package(
             back,
             line: number,
             format,
+            cloze: None,
         });
     }
     let used: std::collections::HashSet<String> = cards

@@ -3,7 +3,9 @@
 
 use super::{Nav, actor, page, page_with, see_other};
 use crate::domain::DeckName;
-use crate::study::editor::{self, CardFields, CardRow, DeckRow, EditorCards, Placed};
+use crate::study::editor::{
+    self, CardFields, CardRow, ClozeFields, DeckRow, EditorCards, NoteCardRow, Placed,
+};
 use crate::web::error::AppError;
 use crate::web::{AppState, CsrfForm, CurrentUser, Instructor};
 use actix_web::http::StatusCode;
@@ -27,7 +29,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(take_back_deck)),
     )
     .service(web::resource("/decks/{id}/cards").route(web::post().to(add_card)))
+    .service(web::resource("/decks/{id}/cloze").route(web::post().to(add_cloze)))
     .service(web::resource("/cards/{id}/edit").route(web::post().to(save_card)))
+    .service(web::resource("/cards/{id}/cloze").route(web::post().to(save_cloze)))
     .service(web::resource("/cards/{id}/move").route(web::post().to(move_card)))
     .service(
         web::resource("/cards/{id}/delete")
@@ -60,12 +64,23 @@ struct EditorPage {
     new_format: String,
     /// Whether to show the new card as students will see it, unsaved.
     preview: bool,
+    /// The cloze form as typed.
+    cloze: ClozeForm,
+    /// The cards the cloze form's note would make, shown unsaved: (number, front, back).
+    cloze_preview: Vec<(u32, String, String)>,
+    /// The cards of this page that belong to a cloze note, with their notes.
+    notes: Vec<NoteCardRow>,
     /// An existing card's edit, shown as students will see it, unsaved: its id, front, back,
     /// tags and format as typed.
     edit_preview: Option<(i64, String, String, String, String)>,
 }
 
 impl EditorPage {
+    /// Card `id`'s cloze note, when it is a deletion of one.
+    fn note_of(&self, id: &i64) -> Option<&NoteCardRow> {
+        self.notes.iter().find(|n| n.card_id == *id)
+    }
+
     /// The typed text of card `id` when it is being previewed.
     fn previewing(&self, id: &i64) -> Option<&(i64, String, String, String, String)> {
         self.edit_preview.as_ref().filter(|p| p.0 == *id)
@@ -164,6 +179,36 @@ struct CardForm {
     preview: Option<String>,
 }
 
+/// A cloze note as typed: its text with deletions, the extra shown on the back, tags and
+/// how it is written.
+#[derive(Default, Deserialize)]
+struct ClozeForm {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    extra: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    q: String,
+    /// "Preview" was pressed: show the cards, save nothing.
+    #[serde(default)]
+    preview: Option<String>,
+}
+
+impl ClozeForm {
+    fn fields(&self) -> ClozeFields<'_> {
+        ClozeFields {
+            text: &self.text,
+            extra: &self.extra,
+            tags: &self.tags,
+            format: editor::Format::from_stored(&self.format),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct MoveForm {
     #[serde(default)]
@@ -211,6 +256,9 @@ fn editor(
         errors,
         preview: new.preview.is_some(),
         edit_preview: None,
+        cloze: ClozeForm::default(),
+        cloze_preview: Vec::new(),
+        notes: cards.notes,
         new_front: new.front,
         new_back: new.back,
         new_tags: new.tags,
@@ -399,6 +447,94 @@ async fn save_card(
         return page(&shown);
     }
     let placed = editor::update_card(
+        &state.db,
+        &state.writes,
+        actor(&user),
+        *id,
+        form.fields(),
+        &form.q,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(see_other(&card_in_editor(&placed, "saved")))
+}
+
+/// Adds a cloze note (one card per deletion number), or shows its cards unsaved.
+async fn add_cloze(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: CsrfForm<ClozeForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut form = form.0;
+    let shown =
+        async |form: ClozeForm, errors: Vec<String>, preview: Vec<(u32, String, String)>| {
+            let mut page = editor_on(
+                &state,
+                &user,
+                *id,
+                EditorView::default(),
+                errors,
+                CardForm::default(),
+            )
+            .await?;
+            page.cloze = form;
+            page.cloze_preview = preview;
+            Ok::<_, AppError>(page)
+        };
+    let note = match editor::parse_cloze(form.fields()) {
+        Ok(note) => note,
+        Err(errors) => {
+            form.preview = None;
+            return page_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &shown(form, errors, Vec::new()).await?,
+            );
+        }
+    };
+    if form.preview.is_some() {
+        let cards = note
+            .cards
+            .iter()
+            .map(|c| {
+                (
+                    c.number,
+                    c.front.as_str().to_owned(),
+                    c.back.as_str().to_owned(),
+                )
+            })
+            .collect();
+        return page(&shown(form, Vec::new(), cards).await?);
+    }
+    match editor::add_cloze_note(
+        &state.db,
+        &state.writes,
+        actor(&user),
+        *id,
+        &note,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(placed) => Ok(see_other(&card_in_editor(&placed, "added"))),
+        Err(crate::study::StudyError::Validation(message)) => page_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &shown(form, vec![message], Vec::new()).await?,
+        ),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Saves the cloze note of card `id`: the cards of the numbers that remain keep their
+/// progress.
+async fn save_cloze(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: CsrfForm<ClozeForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.0;
+    let placed = editor::update_cloze_note(
         &state.db,
         &state.writes,
         actor(&user),
