@@ -504,12 +504,25 @@ pub fn deck_from_package(
         ));
     }
     let mut media: Vec<MediaFile> = Vec::new();
+    let mut unshown: Vec<String> = Vec::new();
     for file in package_media.files {
-        if used.contains(&file.checked.hash)
-            && !media.iter().any(|m| m.checked.hash == file.checked.hash)
-        {
+        if !used.contains(&file.checked.hash) {
+            unshown.push(file.name);
+        } else if !media.iter().any(|m| m.checked.hash == file.checked.hash) {
             media.push(file);
         }
+    }
+    if !unshown.is_empty() {
+        // Anki packages often carry files no note names any more (or names only from a
+        // template's styling): kept out of the site, but named so that nothing goes unseen.
+        unshown.sort();
+        notes.push(format!(
+            "{} media {} not shown on any card, so not kept: {}{}.",
+            unshown.len(),
+            if unshown.len() == 1 { "file is" } else { "files are" },
+            unshown.iter().take(20).cloned().collect::<Vec<_>>().join(", "),
+            if unshown.len() > 20 { ", …" } else { "" }
+        ));
     }
     if !media.is_empty() {
         let images = media.iter().filter(|m| m.checked.kind.is_image()).count();

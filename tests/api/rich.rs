@@ -387,6 +387,7 @@ async fn an_anki_package_arrives_with_its_images_and_sounds_served_only_to_its_s
         ("hello.mp3", mp3.clone()),
         ("bomb.png", png(100_000, 100_000, "bomb")),
         ("notes.pdf", b"%PDF-1.4 not an image".to_vec()),
+        ("leftover.png", png(8, 8, "leftover")),
     ];
     let bytes = package_with_media(&notes, &files).await;
 
@@ -412,6 +413,11 @@ async fn an_anki_package_arrives_with_its_images_and_sounds_served_only_to_its_s
         "{preview}"
     );
     assert!(preview.contains("100000 by 100000"), "{preview}");
+    // A file no card names is listed, not silently dropped.
+    assert!(
+        preview.contains("1 media file is not shown on any card, so not kept: leftover.png."),
+        "{preview}"
+    );
     assert_eq!(teacher.get(&image).await.status(), StatusCode::OK);
     assert_eq!(student.get(&image).await.status(), StatusCode::NOT_FOUND);
 
