@@ -519,8 +519,17 @@ pub fn deck_from_package(
         notes.push(format!(
             "{} media {} not shown on any card, so not kept: {}{}.",
             unshown.len(),
-            if unshown.len() == 1 { "file is" } else { "files are" },
-            unshown.iter().take(20).cloned().collect::<Vec<_>>().join(", "),
+            if unshown.len() == 1 {
+                "file is"
+            } else {
+                "files are"
+            },
+            unshown
+                .iter()
+                .take(20)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
             if unshown.len() > 20 { ", …" } else { "" }
         ));
     }

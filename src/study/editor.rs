@@ -729,3 +729,31 @@ pub async fn update_cloze_note(
     };
     place(db.writer(), deck.id, q, shown).await
 }
+
+/// Keeps an image the editor uploads for a card of deck `deck_id` (which `actor` must be
+/// able to edit), spending one write of their budget; returns the `<img>` element to put in
+/// a side (`media::upload_image`). Nothing is tied to a card until the card is saved; an
+/// image never saved goes a day later with the other files no card took up.
+#[allow(clippy::too_many_arguments)]
+pub async fn upload_image(
+    db: &db::Db,
+    writes: &WriteBudget,
+    actor: Actor<'_>,
+    deck_id: i64,
+    path: std::path::PathBuf,
+    file_name: &str,
+    alt: &str,
+    now: Timestamp,
+) -> Result<String, StudyError> {
+    editable(db.reader(), actor, deck_id).await?;
+    spend(writes, actor, now)?;
+    super::media::upload_image(
+        db.writer(),
+        actor.id(),
+        path,
+        file_name,
+        alt,
+        now.as_second(),
+    )
+    .await
+}

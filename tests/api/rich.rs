@@ -681,3 +681,162 @@ async fn an_anki_export_carries_the_media_and_imports_back_to_the_same_cards() {
     };
     assert_eq!(cards("Round").await, cards("Round again").await);
 }
+
+/// Posts the editor's new-card form with an image, as the "Upload image and preview" button
+/// sends it (multipart).
+async fn upload_image(
+    app: &TestApp,
+    deck: i64,
+    fields: &[(&str, &str)],
+    image: Vec<u8>,
+) -> reqwest::Response {
+    use reqwest::multipart::{Form, Part};
+    // The session's token, from a page every account sees.
+    let account = app.get_html("/account").await;
+    let mut form = Form::new().text("csrf_token", crate::helpers::csrf_in(&account));
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.to_string());
+    }
+    form = form.part("image", Part::bytes(image).file_name("net.png"));
+    app.client
+        .post(app.url(&format!("/decks/{deck}/cards/image")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_editor_uploads_an_image_into_a_card_previews_it_and_the_image_goes_with_its_last_card()
+{
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let student = admin.other_browser();
+    student.register_ok("student").await;
+    let r = admin
+        .submit("/decks", "/decks", &[("name", "Pictures")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let deck = deck_id(&admin, "Pictures").await;
+    let editor = admin.get_html(&format!("/decks/{deck}/edit")).await;
+    assert!(
+        editor.contains(&format!(
+            r#"formaction="/decks/{deck}/cards/image#card-preview" formenctype="multipart/form-data""#
+        )) && editor.contains(r#"type="file" name="image""#),
+        "{editor}"
+    );
+
+    // Uploaded with the card's text: the form comes back with the image in the back (the
+    // plain text turned to HTML) and the card previewed with it; nothing is saved yet.
+    let image = png(64, 48, "network");
+    let hash = sha256(&image);
+    let r = upload_image(
+        &admin,
+        deck,
+        &[
+            ("front", "The network & its layers"),
+            ("back", "drawn below"),
+            ("format", "text"),
+            ("image_alt", "The network, drawn"),
+        ],
+        image.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let element = format!(r#"<img src="/media/{hash}" alt="The network, drawn">"#);
+    let preview = &html[html.find("id=\"card-preview\"").expect("a preview")..];
+    assert!(preview.contains(&element), "{preview}");
+    assert!(html.contains(r#"<option value="html" selected>"#), "{html}");
+    assert!(
+        html.contains("The network &#38;amp; its layers</textarea>"),
+        "{html}"
+    );
+    let cards: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards WHERE deck_id = $1")
+        .bind(deck)
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(cards, 0);
+    // Its uploader sees it for the preview; nobody else does until a card uses it.
+    assert_eq!(
+        admin.get(&format!("/media/{hash}")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        student.get(&format!("/media/{hash}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Saved, the card references /media/<hash> and its students get the file byte for byte.
+    let back = format!("drawn below<br>{element}");
+    let r = admin
+        .submit(
+            &format!("/decks/{deck}/edit"),
+            &format!("/decks/{deck}/cards"),
+            &[
+                ("front", "The network &amp; its layers"),
+                ("back", &back),
+                ("format", "html"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (card, stored): (i64, String) =
+        sqlx::query_as("SELECT id, back FROM cards WHERE deck_id = $1")
+            .bind(deck)
+            .fetch_one(&admin.pool().await)
+            .await
+            .unwrap();
+    assert!(stored.contains(&format!("/media/{hash}")), "{stored}");
+    let r = student.get(&format!("/media/{hash}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), image.as_slice());
+    // The card's own page (the edit page's "View") shows it rendered.
+    assert!(
+        student
+            .get_html(&format!("/cards/{card}"))
+            .await
+            .contains(&element)
+    );
+
+    // A file that is not an image is refused with why, and the text typed stays.
+    let r = upload_image(
+        &admin,
+        deck,
+        &[("front", "Sound"), ("back", "kept"), ("format", "text")],
+        b"ID3\x04\0\0\0\0\0\0sound".to_vec(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("The image was not kept"), "{html}");
+    assert!(html.contains(">kept</textarea>"), "{html}");
+    // Nobody who may not edit the deck uploads into it.
+    let r = upload_image(&student, deck, &[("front", "x")], png(4, 4, "x")).await;
+    assert!(
+        matches!(r.status(), StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+        "{}",
+        r.status()
+    );
+
+    // The image no card uses any more goes with its last card.
+    let r = admin
+        .submit(
+            &format!("/cards/{card}/delete"),
+            &format!("/cards/{card}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM media WHERE hash = $1")
+        .bind(&hash)
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
+    assert_eq!(
+        student.get(&format!("/media/{hash}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -7,9 +7,10 @@ use crate::study::editor::{
     self, CardFields, CardRow, ClozeFields, DeckRow, EditorCards, NoteCardRow, Placed,
 };
 use crate::web::error::AppError;
-use crate::web::{AppState, CsrfForm, CurrentUser, Instructor};
+use crate::web::{AppState, CsrfForm, CurrentUser, Instructor, csrf};
+use actix_multipart::form::{MultipartForm, MultipartFormConfig, tempfile::TempFile, text::Text};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -30,6 +31,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/decks/{id}/cards").route(web::post().to(add_card)))
     .service(web::resource("/decks/{id}/cloze").route(web::post().to(add_cloze)))
+    .service(
+        web::resource("/decks/{id}/cards/image")
+            .app_data(
+                MultipartFormConfig::default()
+                    // One image (media::MAX_FILE_BYTES) and the card's text fields.
+                    .total_limit(crate::media::MAX_FILE_BYTES + 256 * 1024)
+                    .memory_limit(256 * 1024)
+                    .error_handler(|e, _| {
+                        AppError::PayloadTooLarge(format!(
+                            "Images are limited to {} MiB ({e}).",
+                            crate::media::MAX_FILE_BYTES / 1024 / 1024
+                        ))
+                        .into()
+                    }),
+            )
+            .route(web::post().to(add_card_image)),
+    )
     .service(web::resource("/cards/{id}/edit").route(web::post().to(save_card)))
     .service(web::resource("/cards/{id}/cloze").route(web::post().to(save_cloze)))
     .service(web::resource("/cards/{id}/move").route(web::post().to(move_card)))
@@ -207,6 +225,20 @@ impl ClozeForm {
             format: editor::Format::from_stored(&self.format),
         }
     }
+}
+
+/// The new-card form sent with an image to put in the card (the "Upload image" button sends
+/// the whole form as multipart).
+#[derive(MultipartForm)]
+struct CardUpload {
+    #[multipart(limit = "11MiB")]
+    image: Option<TempFile>,
+    image_alt: Option<Text<String>>,
+    front: Option<Text<String>>,
+    back: Option<Text<String>>,
+    tags: Option<Text<String>>,
+    format: Option<Text<String>>,
+    csrf_token: Option<Text<String>>,
 }
 
 #[derive(Deserialize)]
@@ -457,6 +489,76 @@ async fn save_card(
     )
     .await?;
     Ok(see_other(&card_in_editor(&placed, "saved")))
+}
+
+/// Keeps an uploaded image and shows the new-card form again with the image added to the
+/// back (the sides turned to HTML if they were plain text) and the card previewed; nothing
+/// is saved until "Add card".
+async fn add_card_image(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    upload: MultipartForm<CardUpload>,
+) -> Result<HttpResponse, AppError> {
+    let upload = upload.into_inner();
+    let token = upload.csrf_token.as_ref().map_or("", |t| t.as_str());
+    csrf::verify(&req, &state, token).await?;
+    let text = |t: Option<Text<String>>| t.map(Text::into_inner).unwrap_or_default();
+    let mut form = CardForm {
+        front: text(upload.front),
+        back: text(upload.back),
+        tags: text(upload.tags),
+        format: text(upload.format),
+        q: String::new(),
+        preview: Some("1".to_owned()),
+    };
+    let alt = text(upload.image_alt);
+    let mut errors = Vec::new();
+    match upload.image.filter(|f| f.size > 0) {
+        None => errors.push("Choose an image to upload.".to_owned()),
+        Some(file) => {
+            let file_name = file.file_name.clone().unwrap_or_else(|| "image".to_owned());
+            match editor::upload_image(
+                &state.db,
+                &state.writes,
+                actor(&user),
+                *id,
+                file.file.path().to_owned(),
+                &file_name,
+                &alt,
+                state.clock.now(),
+            )
+            .await
+            {
+                Ok(element) => {
+                    if !crate::markup::is_html(&form.format) {
+                        form.front = crate::import::apkg::text_to_html(&form.front);
+                        form.back = crate::import::apkg::text_to_html(&form.back);
+                        form.format = "html".to_owned();
+                    }
+                    if !form.back.trim().is_empty() {
+                        form.back.push_str("<br>");
+                    }
+                    form.back.push_str(&element);
+                }
+                Err(crate::study::StudyError::Validation(message)) => errors.push(message),
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+    if let Err(more) = editor::parse_card(form.fields()) {
+        // The front may still be empty: the image stays in the form, the preview waits.
+        errors.extend(more);
+    }
+    if !errors.is_empty() {
+        form.preview = None;
+        return page_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &editor_on(&state, &user, *id, EditorView::default(), errors, form).await?,
+        );
+    }
+    page(&editor_on(&state, &user, *id, EditorView::default(), Vec::new(), form).await?)
 }
 
 /// Adds a cloze note (one card per deletion number), or shows its cards unsaved.
