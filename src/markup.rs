@@ -213,6 +213,33 @@ pub fn summary(text: &str, format: &str) -> String {
     }
 }
 
+/// One side as a line of a list, ready for a page: [`summary`]'s plain text, escaped, with
+/// its formulas as MathML (so deck pages, the dashboard and the card lists show math as
+/// math, not as TeX), and its web addresses as text (the line is often a link itself). Safe
+/// to put in a page as it is: the text is escaped, the MathML passed the allow-list.
+pub fn summary_html(text: &str, format: &str) -> String {
+    let plain = summary(text, format);
+    let mut out = String::with_capacity(plain.len() + 16);
+    for run in crate::text::runs(&plain) {
+        match run {
+            crate::text::Run::Plain(t) | crate::text::Run::Link(t) => {
+                out.push_str(&html_escape::encode_text(t));
+            }
+            crate::text::Run::Math(m) => {
+                out.push_str("<span class=\"formula\">");
+                out.push_str(&m);
+                out.push_str("</span>");
+            }
+            crate::text::Run::Unreadable(t) => {
+                out.push_str("<span class=\"tex-unreadable\">");
+                out.push_str(&html_escape::encode_text(t));
+                out.push_str("</span>");
+            }
+        }
+    }
+    out
+}
+
 /// Whether an HTML side shows nothing: no text and no image.
 pub fn html_is_empty(html: &str) -> bool {
     crate::import::apkg::html_to_text(html).trim().is_empty()
@@ -348,6 +375,31 @@ pub(crate) mod tests {
         );
         let bad = render_html(r"\(\frac{1}{\)");
         assert!(bad.contains("tex-unreadable"), "{bad}");
+    }
+
+    #[test]
+    fn summary_lines_show_math_as_math_and_escape_the_rest() {
+        let line = summary_html(
+            r"<b>Loss</b> \(\frac{a}{b}\) <script>x</script> &lt;i&gt;",
+            "html",
+        );
+        assert!(
+            line.starts_with("Loss <span class=\"formula\"><math"),
+            "{line}"
+        );
+        assert!(line.contains("<mfrac>"), "{line}");
+        assert!(line.ends_with(" &lt;i&gt;"), "{line}");
+        assert!(!line.contains("<script") && !line.contains("<b>"), "{line}");
+        let text = summary_html(r"a < b, see https://x.example \(x^2\)", "text");
+        assert!(
+            text.starts_with("a &lt; b, see https://x.example <span"),
+            "{text}"
+        );
+        assert!(!text.contains("<a "), "{text}");
+        for input in tests::hostile() {
+            tests::assert_harmless(&summary_html(input, "html"), input);
+            tests::assert_harmless(&summary_html(input, "text"), input);
+        }
     }
 
     #[test]

@@ -840,3 +840,46 @@ async fn the_editor_uploads_an_image_into_a_card_previews_it_and_the_image_goes_
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn tex_in_a_front_shows_as_math_on_deck_pages_and_lists_not_as_source() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let r = app.submit("/decks", "/decks", &[("name", "Math")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let deck = deck_id(&app, "Math").await;
+    for (front, format) in [
+        (r"Loss \(\frac{a}{b}\) & more", "text"),
+        (r"<b>Floor</b> \(\lfloor x \rfloor\)", "html"),
+    ] {
+        let r = app
+            .submit(
+                &format!("/decks/{deck}/edit"),
+                &format!("/decks/{deck}/cards"),
+                &[("front", front), ("back", "b"), ("format", format)],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let page = app.get_html(&format!("/decks/{deck}")).await;
+    assert!(
+        !page.contains(r"\frac") && !page.contains(r"\lfloor"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Loss <span class=\"formula\"><math"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<mfrac>") && page.contains("&amp; more"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Floor <span class=\"formula\"><math"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<b>Floor"),
+        "a list line is plain text: {page}"
+    );
+}
