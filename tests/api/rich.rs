@@ -883,3 +883,90 @@ async fn tex_in_a_front_shows_as_math_on_deck_pages_and_lists_not_as_source() {
         "a list line is plain text: {page}"
     );
 }
+
+/// The table tags of a WOFF2 font's directory (WOFF2 section 5.2: a flags byte whose low six
+/// bits index the known tags, 63 for a tag written out, then base-128 lengths).
+fn woff2_tables(font: &[u8]) -> Vec<String> {
+    const KNOWN: [&str; 32] = [
+        "cmap", "head", "hhea", "hmtx", "maxp", "name", "OS/2", "post", "cvt ", "fpgm", "glyf",
+        "loca", "prep", "CFF ", "VORG", "EBDT", "EBLC", "gasp", "hdmx", "kern", "LTSH", "PCLT",
+        "VDMX", "vhea", "vmtx", "BASE", "GDEF", "GPOS", "GSUB", "EBSC", "JSTF", "MATH",
+    ];
+    let count = u16::from_be_bytes([font[12], font[13]]);
+    let mut at = 48;
+    let mut base128 = |at: &mut usize| {
+        let mut value: u64 = 0;
+        loop {
+            let byte = font[*at];
+            *at += 1;
+            value = (value << 7) | u64::from(byte & 0x7f);
+            if byte & 0x80 == 0 {
+                return value;
+            }
+        }
+    };
+    let mut tags = Vec::new();
+    for _ in 0..count {
+        let flags = font[at];
+        at += 1;
+        let tag = if flags & 0x3f == 63 {
+            let tag = String::from_utf8_lossy(&font[at..at + 4]).into_owned();
+            at += 4;
+            tag
+        } else {
+            KNOWN
+                .get(usize::from(flags & 0x3f))
+                .unwrap_or(&"?")
+                .to_string()
+        };
+        base128(&mut at);
+        let version = flags >> 6;
+        let transformed = if tag == "glyf" || tag == "loca" {
+            version == 0
+        } else {
+            version != 0
+        };
+        if transformed {
+            base128(&mut at);
+        }
+        tags.push(tag);
+    }
+    tags
+}
+
+#[tokio::test]
+async fn a_math_font_with_a_math_table_is_served_by_hash_for_math_only() {
+    let app = spawn_app().await;
+    let page = app.get_html("/login").await;
+    let at = page.find("/static/app.css?v=").expect("the stylesheet");
+    let css_url = &page[at..at + page[at..].find('"').unwrap()];
+    let css = app.get(css_url).await.text().await.unwrap();
+    let at = css
+        .find("/static/math.woff2?v=")
+        .expect("the font, by its hash");
+    let font_url = &css[at..at + css[at..].find('"').unwrap()];
+    assert!(
+        css.contains(&format!(
+            r#"@font-face {{ font-family: "studyhall math"; src: url("{font_url}") format("woff2")"#
+        )) && css.contains(r#"math { font-family: "studyhall math", math;"#),
+        "{css}"
+    );
+    assert_eq!(
+        css.matches("studyhall math").count(),
+        2,
+        "the font is declared once and used for math only"
+    );
+    let r = app.get(font_url).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "font/woff2");
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let font = r.bytes().await.unwrap();
+    assert!(font.starts_with(b"wOF2"));
+    let tables = woff2_tables(&font);
+    assert!(tables.contains(&"MATH".to_owned()), "{tables:?}");
+}
