@@ -970,3 +970,75 @@ async fn a_math_font_with_a_math_table_is_served_by_hash_for_math_only() {
     let tables = woff2_tables(&font);
     assert!(tables.contains(&"MATH".to_owned()), "{tables:?}");
 }
+
+/// The addresses a page makes the browser fetch: its scripts', images' and sounds' `src`,
+/// and its stylesheets' and icons' `href`.
+fn subresources(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for tag in tags_of(html) {
+        let name: String = tag[1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let attribute = match name.as_str() {
+            "script" | "img" | "audio" | "source" => "src=\"",
+            "link" => "href=\"",
+            _ => continue,
+        };
+        if let Some(at) = tag.find(attribute) {
+            let value = &tag[at + attribute.len()..];
+            out.push(value[..value.find('"').unwrap_or(value.len())].to_owned());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_card_with_an_image_costs_the_review_page_one_extra_request_cached_for_good() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let mut decks = Vec::new();
+    for name in ["Plain", "Pictured"] {
+        let r = app.submit("/decks", "/decks", &[("name", name)]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        decks.push(deck_id(&app, name).await);
+    }
+    let image = png(32, 32, "review");
+    let hash = sha256(&image);
+    let r = upload_image(&app, decks[1], &[("front", "f"), ("back", "b")], image).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let element = format!(r#"<img src="/media/{hash}" alt="net.png">"#);
+    for (deck, front, format) in [
+        (decks[0], "What does a residual block add?".to_owned(), "text"),
+        (
+            decks[1],
+            format!("What does a residual block add? {element}"),
+            "html",
+        ),
+    ] {
+        let r = app
+            .submit(
+                &format!("/decks/{deck}/edit"),
+                &format!("/decks/{deck}/cards"),
+                &[("front", &front), ("back", "the input"), ("format", format)],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let plain = app.get_html(&format!("/review?deck={}", decks[0])).await;
+    let pictured = app.get_html(&format!("/review?deck={}", decks[1])).await;
+    let (plain, pictured) = (subresources(&plain), subresources(&pictured));
+    let mut expected = plain.clone();
+    expected.push(format!("/media/{hash}"));
+    expected.sort();
+    assert_eq!(pictured, expected, "one request more: the image");
+    // That request is answered once and cached for good (its address is its content's hash).
+    let r = app.get(&format!("/media/{hash}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["cache-control"],
+        "private, max-age=31536000, immutable"
+    );
+    assert_eq!(r.headers()["etag"], format!("\"{hash}\"").as_str());
+}
