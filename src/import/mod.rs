@@ -6,6 +6,7 @@ pub mod apkg;
 pub mod cloze;
 mod delimited;
 pub mod export;
+pub mod package;
 mod quizwiz;
 
 use crate::domain::CardText;

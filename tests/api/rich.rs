@@ -894,7 +894,7 @@ fn woff2_tables(font: &[u8]) -> Vec<String> {
     ];
     let count = u16::from_be_bytes([font[12], font[13]]);
     let mut at = 48;
-    let mut base128 = |at: &mut usize| {
+    let base128 = |at: &mut usize| {
         let mut value: u64 = 0;
         loop {
             let byte = font[*at];
@@ -1010,7 +1010,11 @@ async fn a_card_with_an_image_costs_the_review_page_one_extra_request_cached_for
     assert_eq!(r.status(), StatusCode::OK);
     let element = format!(r#"<img src="/media/{hash}" alt="net.png">"#);
     for (deck, front, format) in [
-        (decks[0], "What does a residual block add?".to_owned(), "text"),
+        (
+            decks[0],
+            "What does a residual block add?".to_owned(),
+            "text",
+        ),
         (
             decks[1],
             format!("What does a residual block add? {element}"),
