@@ -60,6 +60,21 @@ struct Args {
     /// Switches in the switch mode.
     #[arg(long, default_value_t = 4)]
     switches: usize,
+    /// Every bench card formatted (HTML) with bold text and an image on its front, the image
+    /// one stored file (issue 24): the review page of a card with an image, against the
+    /// plain-text default; adds a phase that fetches the image itself.
+    #[arg(long)]
+    image: bool,
+}
+
+/// The image every bench card shows with `--image`: a 64 by 48 PNG header and 4 KiB.
+fn bench_image() -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    b.extend(64u32.to_be_bytes());
+    b.extend(48u32.to_be_bytes());
+    b.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    b.extend(std::iter::repeat_n(7u8, 4096));
+    b
 }
 
 /// The app servers' base URLs; shown, it is the next one in turn.
@@ -143,17 +158,55 @@ async fn seed(db: &Location, a: &Args, today: i32) -> (i64, Vec<(i64, i64)>) {
     .fetch_one(&mut *tx)
     .await
     .unwrap();
-    sqlx::query(
-        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $1)
-         INSERT INTO cards (deck_id, front, back, position, created_at, updated_at)
-         SELECT $2, 'Bench question ' || n, 'Bench answer ' || n, n, $3, $3 FROM seq",
-    )
-    .bind(a.cards)
-    .bind(deck)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .unwrap();
+    if a.image {
+        let image = bench_image();
+        let hash = studyhall::media::hash(&image);
+        sqlx::query(
+            "INSERT INTO media (hash, content_type, bytes, size, created_at)
+             VALUES ($1, 'image/png', $2, $3, $4)",
+        )
+        .bind(&hash)
+        .bind(&image)
+        .bind(image.len() as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $1)
+             INSERT INTO cards (deck_id, front, back, position, created_at, updated_at, format)
+             SELECT $2, '<b>Bench question ' || n || '</b><br><img src=\"/media/' || $4
+                        || '\" alt=\"A diagram\">',
+                    'Bench answer ' || n, n, $3, $3, 'html' FROM seq",
+        )
+        .bind(a.cards)
+        .bind(deck)
+        .bind(now)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO card_media (card_id, hash) SELECT id, $2 FROM cards WHERE deck_id = $1",
+        )
+        .bind(deck)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    } else {
+        sqlx::query(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $1)
+             INSERT INTO cards (deck_id, front, back, position, created_at, updated_at)
+             SELECT $2, 'Bench question ' || n, 'Bench answer ' || n, n, $3, $3 FROM seq",
+        )
+        .bind(a.cards)
+        .bind(deck)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
     // 90% of the cards have a schedule; half of those are due (up to a week overdue).
     sqlx::query(
         "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
@@ -799,6 +852,29 @@ async fn main() {
     })
     .await;
     table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
+
+    if a.image {
+        // The image itself, as each browser fetches it once (then keeps it: immutable).
+        let b = base.clone();
+        let hash = studyhall::media::hash(&bench_image());
+        let before = server_cost(pid);
+        let (s, t) = phase(clients, seconds, move |i, n, c, mut s| {
+            let user = 1 + ((i + n * clients) as i64 % users);
+            let url = format!("{b}/media/{hash}");
+            async move {
+                timed(
+                    &mut s,
+                    "GET /media/{hash} (the card's image)",
+                    c.get(url).header("cookie", cookie(user)),
+                    StatusCode::OK,
+                )
+                .await;
+                s
+            }
+        })
+        .await;
+        table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
+    }
 
     // One student's page from every client (the queue of one student, read 64 at a time).
     let b = base.clone();

@@ -213,6 +213,33 @@ pub fn summary(text: &str, format: &str) -> String {
     }
 }
 
+/// One side as a line of a list, ready for a page: [`summary`]'s plain text, escaped, with
+/// its formulas as MathML (so deck pages, the dashboard and the card lists show math as
+/// math, not as TeX), and its web addresses as text (the line is often a link itself). Safe
+/// to put in a page as it is: the text is escaped, the MathML passed the allow-list.
+pub fn summary_html(text: &str, format: &str) -> String {
+    let plain = summary(text, format);
+    let mut out = String::with_capacity(plain.len() + 16);
+    for run in crate::text::runs(&plain) {
+        match run {
+            crate::text::Run::Plain(t) | crate::text::Run::Link(t) => {
+                out.push_str(&html_escape::encode_text(t));
+            }
+            crate::text::Run::Math(m) => {
+                out.push_str("<span class=\"formula\">");
+                out.push_str(&m);
+                out.push_str("</span>");
+            }
+            crate::text::Run::Unreadable(t) => {
+                out.push_str("<span class=\"tex-unreadable\">");
+                out.push_str(&html_escape::encode_text(t));
+                out.push_str("</span>");
+            }
+        }
+    }
+    out
+}
+
 /// Whether an HTML side shows nothing: no text and no image.
 pub fn html_is_empty(html: &str) -> bool {
     crate::import::apkg::html_to_text(html).trim().is_empty()
@@ -224,41 +251,13 @@ pub fn html_is_empty(html: &str) -> bool {
 pub(crate) mod tests {
     use super::*;
 
-    /// Hostile fields: each must come out of [`render_html`] without anything that runs.
-    pub const HOSTILE: &[&str] = &[
-        r#"<script>alert(1)</script>"#,
-        r#"<img src=x onerror=alert(1)>"#,
-        r#"<img src="javascript:alert(1)">"#,
-        r#"<a href="javascript:alert(1)">x</a>"#,
-        r#"<a href="JaVaScRiPt:alert(1)">x</a>"#,
-        r#"<a href="&#106;avascript:alert(1)">x</a>"#,
-        r#"<a href=" javascript:alert(1)">x</a>"#,
-        r#"<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>"#,
-        r#"<img src="data:image/png;base64,iVBORw0KGgo=">"#,
-        r#"<svg onload=alert(1)><script>alert(1)</script></svg>"#,
-        r#"<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>"#,
-        r#"<iframe src="https://evil.example/"></iframe>"#,
-        r#"<form action="https://evil.example/"><input name=x><button>go</button></form>"#,
-        r#"<div style="background:url(https://evil.example/x)">x</div>"#,
-        r#"<style>body{background:url(https://evil.example/x)}</style>"#,
-        r#"<body onload=alert(1)>"#,
-        r#"<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>"#,
-        r#"<object data="javascript:alert(1)"></object>"#,
-        r#"<embed src="javascript:alert(1)">"#,
-        r##"<a href="#" onclick="alert(1)">x</a>"##,
-        r#"<IMG SRC=JaVaScRiPt:alert('XSS')>"#,
-        r#"<img """><script>alert("XSS")</script>">"#,
-        r#"<meta http-equiv="refresh" content="0;url=javascript:alert(1)">"#,
-        r#"<link rel=stylesheet href="https://evil.example/x.css">"#,
-        r#"<base href="https://evil.example/">"#,
-        r#"<img src="https://evil.example/track.png">"#,
-        r#"<details open ontoggle=alert(1)>"#,
-        r#"<video><source onerror="alert(1)"></video>"#,
-        r#"<scr<script>ipt>alert(1)</scr</script>ipt>"#,
-        r#"<!--<img src="--><img src=x onerror=alert(1)//">"#,
-        r#"\(\href{javascript:alert(1)}{x}\)"#,
-        r#"<p title="\(x</p><script>alert(1)</script>\)">y</p>"#,
-    ];
+    /// Hostile fields, one a line in `tests/data/xss-vectors.txt` (shared with
+    /// `tests/api/rich.rs`): each must come out of [`render_html`] without anything that runs.
+    pub fn hostile() -> impl Iterator<Item = &'static str> {
+        include_str!("../tests/data/xss-vectors.txt")
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with("# "))
+    }
 
     /// What none of the output may contain, compared in lower case.
     pub const FORBIDDEN: &[&str] = &[
@@ -321,7 +320,8 @@ pub(crate) mod tests {
 
     #[test]
     fn hostile_fields_lose_everything_that_could_run() {
-        for input in HOSTILE {
+        assert!(hostile().count() >= 30);
+        for input in hostile() {
             assert_harmless(&render_html(input), input);
             assert_harmless(&clean(input), input);
             // Cleaning what was cleaned changes nothing that matters.
@@ -375,6 +375,31 @@ pub(crate) mod tests {
         );
         let bad = render_html(r"\(\frac{1}{\)");
         assert!(bad.contains("tex-unreadable"), "{bad}");
+    }
+
+    #[test]
+    fn summary_lines_show_math_as_math_and_escape_the_rest() {
+        let line = summary_html(
+            r"<b>Loss</b> \(\frac{a}{b}\) <script>x</script> &lt;i&gt;",
+            "html",
+        );
+        assert!(
+            line.starts_with("Loss <span class=\"formula\"><math"),
+            "{line}"
+        );
+        assert!(line.contains("<mfrac>"), "{line}");
+        assert!(line.ends_with(" &lt;i&gt;"), "{line}");
+        assert!(!line.contains("<script") && !line.contains("<b>"), "{line}");
+        let text = summary_html(r"a < b, see https://x.example \(x^2\)", "text");
+        assert!(
+            text.starts_with("a &lt; b, see https://x.example <span"),
+            "{text}"
+        );
+        assert!(!text.contains("<a "), "{text}");
+        for input in tests::hostile() {
+            tests::assert_harmless(&summary_html(input, "html"), input);
+            tests::assert_harmless(&summary_html(input, "text"), input);
+        }
     }
 
     #[test]

@@ -258,11 +258,49 @@ fn checksum(text: &str) -> i64 {
     i64::from_str_radix(&digest[..8], 16).unwrap_or(0)
 }
 
+/// A note written to an exported collection, its fields as Anki HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnkiNote {
+    /// A Basic note: one card.
+    Basic {
+        /// The Front field.
+        front: String,
+        /// The Back field.
+        back: String,
+    },
+    /// A Cloze note: one card per deletion number.
+    Cloze {
+        /// The Text field, with its `{{c1::...}}` deletions.
+        text: String,
+        /// The Back Extra field.
+        extra: String,
+        /// Its deletion numbers (each a card).
+        numbers: Vec<u32>,
+    },
+}
+
 /// Writes a collection holding one deck of basic notes (front, back as Anki HTML) and returns
 /// its bytes. `now_ms` seeds the ids, as Anki's own ids are millisecond timestamps.
 pub async fn write_collection(
     deck_name: &str,
     notes: &[(String, String)],
+    now_ms: i64,
+) -> Result<Vec<u8>, sqlx::Error> {
+    let notes: Vec<AnkiNote> = notes
+        .iter()
+        .map(|(front, back)| AnkiNote::Basic {
+            front: front.clone(),
+            back: back.clone(),
+        })
+        .collect();
+    write_notes(deck_name, &notes, now_ms).await
+}
+
+/// Writes a collection holding one deck of `notes` (Basic and Cloze) and returns its bytes.
+/// `now_ms` seeds the ids, as Anki's own ids are millisecond timestamps.
+pub async fn write_notes(
+    deck_name: &str,
+    notes: &[AnkiNote],
     now_ms: i64,
 ) -> Result<Vec<u8>, sqlx::Error> {
     let file = TempFile::new(".anki2");
@@ -278,21 +316,35 @@ pub async fn write_collection(
     .await?;
     let mut tx = conn.begin().await?;
     sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
-    let (model_id, deck_id) = (now_ms, now_ms + 1);
+    let (model_id, deck_id, cloze_model_id) = (now_ms, now_ms + 1, now_ms + 2);
     let secs = now_ms / 1000;
     let field = |name: &str, ord: i64| json!({"name": name, "ord": ord, "sticky": false, "rtl": false, "font": "Arial", "size": 20, "media": []});
-    let models = json!({ model_id.to_string(): {
-        "id": model_id, "name": "Basic (studyhall)", "type": 0, "mod": secs, "usn": -1,
-        "sortf": 0, "did": deck_id, "tags": [], "vers": [],
-        "flds": [field("Front", 0), field("Back", 1)],
-        "tmpls": [{"name": "Card 1", "ord": 0, "qfmt": "{{Front}}",
-                   "afmt": "{{FrontSide}}<hr id=answer>{{Back}}", "did": null,
-                   "bqfmt": "", "bafmt": ""}],
-        "css": ".card { font-family: arial; font-size: 20px; text-align: center; }",
-        "latexPre": "\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\n\\usepackage{amssymb,amsmath}\n\\pagestyle{empty}\n\\setlength{\\parindent}{0in}\n\\begin{document}\n",
-        "latexPost": "\\end{document}", "latexsvg": false,
-        "req": [[0, "any", [0]]]
-    }});
+    let latex_pre = "\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\n\\usepackage{amssymb,amsmath}\n\\pagestyle{empty}\n\\setlength{\\parindent}{0in}\n\\begin{document}\n";
+    let models = json!({
+        model_id.to_string(): {
+            "id": model_id, "name": "Basic (studyhall)", "type": 0, "mod": secs, "usn": -1,
+            "sortf": 0, "did": deck_id, "tags": [], "vers": [],
+            "flds": [field("Front", 0), field("Back", 1)],
+            "tmpls": [{"name": "Card 1", "ord": 0, "qfmt": "{{Front}}",
+                       "afmt": "{{FrontSide}}<hr id=answer>{{Back}}", "did": null,
+                       "bqfmt": "", "bafmt": ""}],
+            "css": ".card { font-family: arial; font-size: 20px; text-align: center; }",
+            "latexPre": latex_pre,
+            "latexPost": "\\end{document}", "latexsvg": false,
+            "req": [[0, "any", [0]]]
+        },
+        cloze_model_id.to_string(): {
+            "id": cloze_model_id, "name": "Cloze (studyhall)", "type": 1, "mod": secs, "usn": -1,
+            "sortf": 0, "did": deck_id, "tags": [], "vers": [],
+            "flds": [field("Text", 0), field("Back Extra", 1)],
+            "tmpls": [{"name": "Cloze", "ord": 0, "qfmt": "{{cloze:Text}}",
+                       "afmt": "{{cloze:Text}}<br>\n{{Back Extra}}", "did": null,
+                       "bqfmt": "", "bafmt": ""}],
+            "css": ".card { font-family: arial; font-size: 20px; text-align: center; }\n.cloze { font-weight: bold; color: blue; }",
+            "latexPre": latex_pre,
+            "latexPost": "\\end{document}", "latexsvg": false
+        }
+    });
     let deck = |id: i64, name: &str| {
         json!({
             "id": id, "name": name, "desc": "", "mod": secs, "usn": -1, "collapsed": false,
@@ -322,37 +374,60 @@ pub async fn write_collection(
         .bind(dconf.to_string())
         .execute(&mut *tx)
         .await?;
-    // Every note in one statement: the rows travel as one JSON array of named objects.
-    let rows: Vec<serde_json::Value> = (1i64..)
-        .zip(notes)
-        .map(|(position, (front, back))| {
-            json!({
-                "id": now_ms + 10 + position,
-                "guid": hex::encode(rand::random::<[u8; 8]>()),
-                "flds": format!("{front}\u{1f}{back}"),
-                "sfld": front,
-                "csum": checksum(&super::super::import::apkg::html_to_text(front)),
-                "due": position,
-            })
-        })
-        .collect();
-    let rows = serde_json::Value::Array(rows).to_string();
+    // Every note in one statement, every card in another: the rows travel as JSON arrays of
+    // named objects. A note's id leaves room below the next note's for its cards' ids.
+    let mut note_rows = Vec::with_capacity(notes.len());
+    let mut card_rows = Vec::with_capacity(notes.len());
+    let mut next_id = now_ms + 10;
+    for (position, note) in (1i64..).zip(notes) {
+        let (mid, flds, sort, ords) = match note {
+            AnkiNote::Basic { front, back } => {
+                (model_id, format!("{front}\u{1f}{back}"), front, vec![0])
+            }
+            AnkiNote::Cloze {
+                text,
+                extra,
+                numbers,
+            } => (
+                cloze_model_id,
+                format!("{text}\u{1f}{extra}"),
+                text,
+                numbers
+                    .iter()
+                    .map(|n| i64::from(n.saturating_sub(1)))
+                    .collect(),
+            ),
+        };
+        let note_id = next_id;
+        next_id += 1;
+        note_rows.push(json!({
+            "id": note_id,
+            "guid": hex::encode(rand::random::<[u8; 8]>()),
+            "mid": mid,
+            "flds": flds,
+            "sfld": sort,
+            "csum": checksum(&super::super::import::apkg::html_to_text(sort)),
+        }));
+        for ord in ords {
+            card_rows.push(json!({"id": next_id, "nid": note_id, "ord": ord, "due": position}));
+            next_id += 1;
+        }
+    }
     sqlx::query(
-        "INSERT INTO notes SELECT value ->> '$.id', value ->> '$.guid', ?2, ?3, -1, '',
-                value ->> '$.flds', value ->> '$.sfld', value ->> '$.csum', 0, ''
+        "INSERT INTO notes SELECT value ->> '$.id', value ->> '$.guid', value ->> '$.mid', ?2,
+                -1, '', value ->> '$.flds', value ->> '$.sfld', value ->> '$.csum', 0, ''
          FROM json_each(?1)",
     )
-    .bind(&rows)
-    .bind(model_id)
+    .bind(serde_json::Value::Array(note_rows).to_string())
     .bind(secs)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO cards SELECT value ->> '$.id', value ->> '$.id', ?2, 0, ?3, -1, 0, 0,
-                value ->> '$.due', 0, 0, 0, 0, 0, 0, 0, 0, ''
+        "INSERT INTO cards SELECT value ->> '$.id', value ->> '$.nid', ?2, value ->> '$.ord',
+                ?3, -1, 0, 0, value ->> '$.due', 0, 0, 0, 0, 0, 0, 0, 0, ''
          FROM json_each(?1)",
     )
-    .bind(&rows)
+    .bind(serde_json::Value::Array(card_rows).to_string())
     .bind(deck_id)
     .bind(secs)
     .execute(&mut *tx)

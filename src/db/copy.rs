@@ -17,6 +17,7 @@ const ORDER: &[&str] = &[
     "users",
     "sessions",
     "decks",
+    "cloze_notes",
     "cards",
     "media",
     "card_media",

@@ -8,6 +8,7 @@ pub mod anki;
 pub mod changes;
 pub mod checkpoint;
 pub mod classes;
+pub mod cloze;
 pub mod controls;
 pub mod copy;
 pub mod decks;

@@ -1,143 +1,17 @@
-//! Anki packages (`.apkg`): a zip holding a SQLite collection (`collection.anki21` or the
-//! legacy `collection.anki2`) and a `media` index. This module does the parts that need no
-//! database: unpacking and packing the zip, and converting field HTML to and from card text.
-//! Reading and writing the collection itself is in `db::anki`.
+//! Anki packages (`.apkg`): converting field HTML to and from card text, resolving a note's
+//! media and turning notes (Basic, Cloze) into cards. The container itself (the zip, the
+//! zstd-compressed modern layout, the protobuf and JSON media indexes, packing) is in
+//! `import::package`, re-exported here; reading and writing the collection is in `db::anki`.
 
 use super::{ImportError, MediaFile};
 use crate::domain::{CardText, Invalid};
 use crate::markup::Format;
 use std::collections::HashMap;
-use std::io::{Cursor, Read, Seek, Write};
 
-/// The collection file names, preferred first: the modern layout's zstd-compressed
-/// `collection.anki21b` (Anki 2.1.50 and later by default; its `collection.anki2` is a
-/// placeholder telling old clients to update), then `collection.anki21`, then the legacy one.
-const COLLECTIONS: &[&str] = &[
-    "collection.anki21b",
-    "collection.anki21",
-    "collection.anki2",
-];
-
-/// Whether `data` starts as a zstd frame does.
-fn is_zstd(data: &[u8]) -> bool {
-    data.starts_with(&[0x28, 0xB5, 0x2F, 0xFD])
-}
-
-/// At most `limit + 1` bytes of the zstd stream `data`: one more than the limit says it is
-/// over, however much the frame claims.
-fn unzstd(data: impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
-    let decoder = zstd::stream::read::Decoder::new(data)?;
-    let mut out = Vec::new();
-    decoder.take(limit + 1).read_to_end(&mut out)?;
-    Ok(out)
-}
-
-/// The modern layout's media index: protobuf `MediaEntries`, as Anki's `import_export.proto`
-/// defines it (written by hand: only the fields read here).
-#[derive(Clone, PartialEq, prost::Message)]
-struct MediaEntries {
-    #[prost(message, repeated, tag = "1")]
-    entries: Vec<MediaEntry>,
-}
-
-/// One file of the modern media index: its name; the zip entry holding it is its position
-/// in the list (or `legacy_zip_filename`).
-#[derive(Clone, PartialEq, prost::Message)]
-struct MediaEntry {
-    #[prost(string, tag = "1")]
-    name: String,
-    #[prost(uint32, tag = "2")]
-    size: u32,
-    #[prost(uint32, optional, tag = "255")]
-    legacy_zip_filename: Option<u32>,
-}
-
-/// The largest collection unpacked from a package. A 2 MiB upload can claim gigabytes (a zip
-/// bomb once peaked at 2.1 GB of memory): the size is checked while reading, never trusted.
-pub const MAX_COLLECTION_BYTES: u64 = 32 * 1024 * 1024;
-
-/// Whether `bytes` look like a zip file.
-pub fn is_zip(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"PK\x03\x04")
-}
-
-/// The collection database inside an `.apkg`.
-pub fn collection(bytes: &[u8]) -> Result<Vec<u8>, ImportError> {
-    collection_from(Cursor::new(bytes))
-}
-
-/// [`collection`] from a package read where it lies (an upload's temporary file).
-pub fn collection_from(package: impl Read + Seek) -> Result<Vec<u8>, ImportError> {
-    let mut archive = zip::ZipArchive::new(package)
-        .map_err(|e| ImportError::whole(format!("the file is not a readable Anki package: {e}")))?;
-    for name in COLLECTIONS {
-        if let Ok(file) = archive.by_name(name) {
-            let too_large = || {
-                ImportError::whole(format!(
-                    "the package's collection is larger than {} MiB unpacked",
-                    MAX_COLLECTION_BYTES / 1024 / 1024
-                ))
-            };
-            if file.size() > MAX_COLLECTION_BYTES {
-                return Err(too_large());
-            }
-            let unreadable =
-                |e: std::io::Error| ImportError::whole(format!("{name} could not be read: {e}"));
-            let out = if name.ends_with('b') {
-                // zstd: the size in the zip is the compressed one; the limit is checked on
-                // what comes out.
-                unzstd(file, MAX_COLLECTION_BYTES).map_err(unreadable)?
-            } else {
-                let mut out = Vec::new();
-                file.take(MAX_COLLECTION_BYTES + 1)
-                    .read_to_end(&mut out)
-                    .map_err(unreadable)?;
-                out
-            };
-            if out.len() as u64 > MAX_COLLECTION_BYTES {
-                return Err(too_large());
-            }
-            return Ok(out);
-        }
-    }
-    Err(ImportError::whole("the package holds no Anki collection"))
-}
-
-/// An `.apkg` holding `collection` as `collection.anki2`, with no media.
-pub fn package(collection: &[u8]) -> Result<Vec<u8>, std::io::Error> {
-    package_with_media(collection, &[])
-}
-
-/// An `.apkg` holding `collection` and the media `files` (name, bytes) in the legacy layout:
-/// the `media` index maps each zip entry's number to its name.
-pub fn package_with_media(
-    collection: &[u8],
-    files: &[(String, Vec<u8>)],
-) -> Result<Vec<u8>, std::io::Error> {
-    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    writer
-        .start_file("collection.anki2", options)
-        .map_err(std::io::Error::other)?;
-    writer.write_all(collection)?;
-    writer
-        .start_file("media", options)
-        .map_err(std::io::Error::other)?;
-    let index: serde_json::Map<String, serde_json::Value> = files
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _))| (i.to_string(), serde_json::Value::from(name.as_str())))
-        .collect();
-    writer.write_all(serde_json::Value::Object(index).to_string().as_bytes())?;
-    for (i, (_, bytes)) in files.iter().enumerate() {
-        writer
-            .start_file(i.to_string(), options)
-            .map_err(std::io::Error::other)?;
-        writer.write_all(bytes)?;
-    }
-    Ok(writer.finish().map_err(std::io::Error::other)?.into_inner())
-}
+pub use super::package::{
+    MAX_COLLECTION_BYTES, PackageMedia, collection, collection_from, is_zip, media, media_from,
+    package, package_with_media,
+};
 
 /// A formatted side as Anki stores it: each of our media addresses becomes the file name
 /// `name_of(hash)` gives it (an audio player Anki's `[sound:...]`).
@@ -408,23 +282,31 @@ pub fn deck_from_package(
     for (i, fields) in notes.into_iter().enumerate() {
         let number = i + 1;
         if let Some(text) = fields.first().filter(|f| super::cloze::is_cloze(f)) {
-            // A Cloze note: one card per deletion number, each with its own schedule.
-            let extra = fields.get(1).map_or("", String::as_str);
+            // A Cloze note: one card per deletion number, each with its own schedule. The
+            // note is kept (media resolved, through the allow-list) so that it can be edited.
+            let text = crate::markup::clean(&with_media(text, &by_name));
+            let extra = crate::markup::clean(&with_media(
+                fields.get(1).map_or("", String::as_str),
+                &by_name,
+            ));
             cloze_notes += 1;
-            for (_, front, back) in super::cloze::cards(text, extra) {
-                let side = |html: &str, name: &str| {
-                    CardText::parse_as(&with_media(html, &by_name), name, Format::Html).map_err(
-                        |e| ImportError {
-                            line: None,
-                            message: format!("note {number}: {}", e.0),
-                        },
-                    )
-                };
+            let made =
+                super::cloze::note_cards(&text, &extra, Format::Html).map_err(|e| ImportError {
+                    line: None,
+                    message: format!("note {number}: {e}"),
+                })?;
+            for c in made {
                 cards.push(super::ParsedCard {
-                    front: side(&front, "front")?,
-                    back: side(&back, "back")?,
+                    front: c.front,
+                    back: c.back,
                     line: number,
                     format: Format::Html,
+                    cloze: Some(super::ClozeOrigin {
+                        number: c.number,
+                        text: text.clone(),
+                        extra: extra.clone(),
+                        format: Format::Html,
+                    }),
                 });
                 cloze_cards += 1;
             }
@@ -448,6 +330,7 @@ pub fn deck_from_package(
             back,
             line: number,
             format,
+            cloze: None,
         });
     }
     let used: std::collections::HashSet<String> = cards
@@ -495,12 +378,34 @@ pub fn deck_from_package(
         ));
     }
     let mut media: Vec<MediaFile> = Vec::new();
+    let mut unshown: Vec<String> = Vec::new();
     for file in package_media.files {
-        if used.contains(&file.checked.hash)
-            && !media.iter().any(|m| m.checked.hash == file.checked.hash)
-        {
+        if !used.contains(&file.checked.hash) {
+            unshown.push(file.name);
+        } else if !media.iter().any(|m| m.checked.hash == file.checked.hash) {
             media.push(file);
         }
+    }
+    if !unshown.is_empty() {
+        // Anki packages often carry files no note names any more (or names only from a
+        // template's styling): kept out of the site, but named so that nothing goes unseen.
+        unshown.sort();
+        notes.push(format!(
+            "{} media {} not shown on any card, so not kept: {}{}.",
+            unshown.len(),
+            if unshown.len() == 1 {
+                "file is"
+            } else {
+                "files are"
+            },
+            unshown
+                .iter()
+                .take(20)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            if unshown.len() > 20 { ", …" } else { "" }
+        ));
     }
     if !media.is_empty() {
         let images = media.iter().filter(|m| m.checked.kind.is_image()).count();
@@ -521,107 +426,6 @@ pub fn deck_from_package(
         notes,
         media,
     })
-}
-
-/// A package's media: the files kept (checked) and those refused, with why.
-#[derive(Debug, Clone, Default)]
-pub struct PackageMedia {
-    /// Files that passed `media::check`.
-    pub files: Vec<MediaFile>,
-    /// Files refused: their names and why.
-    pub refused: Vec<(String, String)>,
-}
-
-/// The largest `media` index read from a package (a name per file).
-const MAX_MEDIA_INDEX_BYTES: u64 = 4 * 1024 * 1024;
-
-/// The media of a legacy package: the `media` index (JSON, `{"0": "diagram.png"}`) and the
-/// numbered files it names. Each file is checked (`media::check`); one that fails is
-/// refused, not fatal. The sizes are checked while reading, never trusted: at most
-/// [`crate::media::MAX_IMPORT_MEDIA_FILES`] files and
-/// [`crate::media::MAX_IMPORT_MEDIA_BYTES`] in all.
-pub fn media(bytes: &[u8]) -> Result<PackageMedia, ImportError> {
-    media_from(Cursor::new(bytes))
-}
-
-/// [`media`] from a package read where it lies (an upload's temporary file).
-pub fn media_from(package: impl Read + Seek) -> Result<PackageMedia, ImportError> {
-    let mut archive = zip::ZipArchive::new(package)
-        .map_err(|e| ImportError::whole(format!("the file is not a readable Anki package: {e}")))?;
-    let mut out = PackageMedia::default();
-    let unreadable =
-        |e: std::io::Error| ImportError::whole(format!("the media index could not be read: {e}"));
-    let mut raw = Vec::new();
-    if let Ok(file) = archive.by_name("media") {
-        file.take(MAX_MEDIA_INDEX_BYTES)
-            .read_to_end(&mut raw)
-            .map_err(unreadable)?;
-    }
-    // The modern layout: a zstd-compressed protobuf list, and each file zstd-compressed too.
-    let modern = is_zstd(&raw);
-    let index: HashMap<String, String> = if modern {
-        let decoded = unzstd(raw.as_slice(), MAX_MEDIA_INDEX_BYTES).map_err(unreadable)?;
-        let entries = <MediaEntries as prost::Message>::decode(decoded.as_slice())
-            .map_err(|e| ImportError::whole(format!("the media index could not be read: {e}")))?;
-        entries
-            .entries
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let zip_name = e.legacy_zip_filename.map_or(i as u64, u64::from);
-                (zip_name.to_string(), e.name)
-            })
-            .collect()
-    } else {
-        // A package without media, or a malformed index, brings no media.
-        serde_json::from_slice(&raw).unwrap_or_default()
-    };
-    if index.len() > crate::media::MAX_IMPORT_MEDIA_FILES {
-        return Err(ImportError::whole(format!(
-            "the package holds {} media files; at most {} are imported at once",
-            index.len(),
-            crate::media::MAX_IMPORT_MEDIA_FILES
-        )));
-    }
-    let mut entries: Vec<(String, String)> = index.into_iter().collect();
-    entries.sort();
-    let mut total: u64 = 0;
-    for (number, name) in entries {
-        let Ok(file) = archive.by_name(&number) else {
-            out.refused
-                .push((name, "missing from the package".to_owned()));
-            continue;
-        };
-        let limit = crate::media::MAX_FILE_BYTES as u64;
-        let unreadable = |e: std::io::Error| {
-            ImportError::whole(format!("media file {name} could not be read: {e}"))
-        };
-        let data = if modern {
-            unzstd(file, limit).map_err(unreadable)?
-        } else {
-            let mut data = Vec::new();
-            file.take(limit + 1)
-                .read_to_end(&mut data)
-                .map_err(unreadable)?;
-            data
-        };
-        total += data.len() as u64;
-        if total > crate::media::MAX_IMPORT_MEDIA_BYTES {
-            return Err(ImportError::whole(format!(
-                "the package's media are larger than {} MiB unpacked",
-                crate::media::MAX_IMPORT_MEDIA_BYTES / 1024 / 1024
-            )));
-        }
-        match crate::media::check(&data) {
-            Ok(checked) => out.files.push(MediaFile {
-                name,
-                checked,
-                bytes: data,
-            }),
-            Err(why) => out.refused.push((name, why)),
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -683,64 +487,6 @@ mod tests {
         assert_eq!(card.format, Format::Html);
         assert_eq!(card.front.as_str(), "<b>Key</b> ");
         assert_eq!(card.back.as_str(), "[image: diagram.png]");
-    }
-
-    #[test]
-    fn packages_round_trip_and_odd_files_are_refused() {
-        let apkg = package(b"sqlite bytes").unwrap();
-        assert!(is_zip(&apkg));
-        assert_eq!(collection(&apkg).unwrap(), b"sqlite bytes");
-        assert!(collection(b"not a zip").is_err());
-    }
-
-    #[test]
-    fn a_zip_bomb_is_refused_while_reading() {
-        // 40 MiB of zeros compresses to a few dozen KiB.
-        let zeros = vec![0u8; (MAX_COLLECTION_BYTES + 8 * 1024 * 1024) as usize];
-        let apkg = package(&zeros).unwrap();
-        assert!(apkg.len() < 1024 * 1024);
-        let err = collection(&apkg).unwrap_err();
-        assert!(err.message.contains("larger than 32 MiB"), "{err}");
-    }
-
-    /// A zip holding `entries` (name, bytes), stored as they are.
-    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default();
-        for (name, bytes) in entries {
-            writer.start_file(*name, options).unwrap();
-            writer.write_all(bytes).unwrap();
-        }
-        writer.finish().unwrap().into_inner()
-    }
-
-    #[test]
-    fn zstd_bombs_in_the_modern_layout_are_refused_while_reading() {
-        let zeros = vec![0u8; (MAX_COLLECTION_BYTES + 8 * 1024 * 1024) as usize];
-        let bomb = zstd::stream::encode_all(Cursor::new(&zeros), 1).unwrap();
-        assert!(bomb.len() < 64 * 1024);
-        let apkg = zip_of(&[("collection.anki21b", &bomb), ("collection.anki2", b"old")]);
-        let err = collection(&apkg).unwrap_err();
-        assert!(err.message.contains("larger than 32 MiB"), "{err}");
-        // A media file that unpacks past its limit is refused, not kept.
-        let index = MediaEntries {
-            entries: vec![MediaEntry {
-                name: "big.png".to_owned(),
-                size: 1,
-                legacy_zip_filename: None,
-            }],
-        };
-        let index = zstd::stream::encode_all(Cursor::new(prost::Message::encode_to_vec(&index)), 1)
-            .unwrap();
-        let apkg = zip_of(&[("media", &index), ("0", &bomb)]);
-        let media = media(&apkg).unwrap();
-        assert!(media.files.is_empty());
-        assert_eq!(media.refused.len(), 1);
-        assert!(
-            media.refused[0].1.contains("larger than 10 MiB"),
-            "{:?}",
-            media.refused
-        );
     }
 
     proptest! {

@@ -1,7 +1,11 @@
 //! Cloze deletions as Anki writes them (`{{c1::answer}}`, `{{c1::answer::hint}}`): one card
 //! per cloze number, its front showing `[...]` (or `[hint]`) in place of that number's
 //! deletions and every other deletion as its answer, its back revealing them. Pure: the
-//! importer turns a Cloze note into these cards, each with a schedule of its own.
+//! importer and the deck editor turn a cloze note into these cards ([`note_cards`]), each
+//! with a schedule of its own.
+
+use crate::domain::CardText;
+use crate::markup::Format;
 
 /// One deletion found in a field.
 struct Deletion<'a> {
@@ -97,6 +101,59 @@ pub fn cards(field: &str, extra: &str) -> Vec<(u32, String, String)> {
         .collect()
 }
 
+/// The most deletion numbers one note may hold (each is a card).
+pub const MAX_NUMBERS: usize = 50;
+
+/// A cloze note as its cards are made from it: the note's text and extra, both HTML (a note
+/// written as plain text is escaped first, [`as_html`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteCard {
+    /// Its deletion number.
+    pub number: u32,
+    /// The front: `[...]` (or the hint) in place of this number's deletions.
+    pub front: CardText,
+    /// The back: this number's deletions revealed.
+    pub back: CardText,
+}
+
+/// A note's text or extra as HTML: as written when `format` is HTML, else escaped with its
+/// line breaks kept.
+pub fn as_html(text: &str, format: Format) -> String {
+    if format.is_html() {
+        text.to_owned()
+    } else {
+        super::apkg::text_to_html(text)
+    }
+}
+
+/// The cards of a cloze note (`text` and `extra` written as `format`), one per deletion
+/// number, each checked as a card side is; or a sentence saying what is wrong.
+pub fn note_cards(text: &str, extra: &str, format: Format) -> Result<Vec<NoteCard>, String> {
+    let (text, extra) = (as_html(text, format), as_html(extra, format));
+    let made = cards(&text, &extra);
+    if made.is_empty() {
+        return Err(
+            "A cloze note needs at least one deletion, written {{c1::answer}} or {{c1::answer::hint}}."
+                .to_owned(),
+        );
+    }
+    if made.len() > MAX_NUMBERS {
+        return Err(format!(
+            "A cloze note has {} deletion numbers; the limit is {MAX_NUMBERS}.",
+            made.len()
+        ));
+    }
+    made.into_iter()
+        .map(|(number, front, back)| {
+            Ok(NoteCard {
+                number,
+                front: CardText::parse_as(&front, "front", Format::Html).map_err(|e| e.0)?,
+                back: CardText::parse_as(&back, "back", Format::Html).map_err(|e| e.0)?,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +190,21 @@ mod tests {
         assert!(!is_cloze("{{c1::unclosed"));
         assert!(is_cloze("a {{c10::b}}"));
         assert_eq!(cards("a {{c10::b}}", "")[0].0, 10);
+    }
+
+    #[test]
+    fn a_note_in_plain_text_is_escaped_and_numbered() {
+        let made = note_cards("{{c2::a<b}} and {{c1::c}}", "", Format::Text).unwrap();
+        let numbers: Vec<u32> = made.iter().map(|c| c.number).collect();
+        assert_eq!(numbers, [1, 2]);
+        assert_eq!(made[1].front.as_str(), "<b>[...]</b> and c");
+        assert_eq!(made[1].back.as_str(), "<b>a&lt;b</b> and c");
+        assert!(note_cards("no deletion", "", Format::Text).is_err());
+        let many: String = (1..=51).map(|n| format!("{{{{c{n}::x}}}} ")).collect();
+        assert!(
+            note_cards(&many, "", Format::Html)
+                .unwrap_err()
+                .contains("limit")
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! quoting).
 
 use super::export::from_spreadsheet_safe;
-use super::{ImportError, ParsedDeck, card};
+use super::{ImportError, ParsedDeck, card, cloze::is_cloze, cloze_cards};
 
 pub(super) fn parse_tsv(text: &str) -> Result<ParsedDeck, ImportError> {
     let mut cards = Vec::new();
@@ -11,6 +11,11 @@ pub(super) fn parse_tsv(text: &str) -> Result<ParsedDeck, ImportError> {
         let line_no = index + 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         if line.trim().is_empty() {
+            continue;
+        }
+        if !line.contains('\t') && is_cloze(line) {
+            // A line of its own with cloze deletions is a cloze note: one card per number.
+            cards.extend(cloze_cards(from_spreadsheet_safe(line), "", line_no)?);
             continue;
         }
         let mut fields = line.split('\t');
@@ -40,16 +45,37 @@ pub(super) fn parse_tsv(text: &str) -> Result<ParsedDeck, ImportError> {
 /// names (say `term,definition`) shows up as the card it became rather than passing unseen.
 pub const NO_HEADER_NOTE: &str = "No front,back header: the first two columns are used.";
 
+/// The columns a CSV header may name.
+const COLUMNS: &[&str] = &["front", "back", "cloze", "extra"];
+
+/// Where each known column is in a header row that names a `cloze` column (with `extra`,
+/// and `front` and `back` for the rows that are basic cards): `None` when it is no such
+/// header.
+fn cloze_header(names: &[String]) -> Option<[Option<usize>; 4]> {
+    if !names.iter().any(|n| n == "cloze") || !names.iter().all(|n| COLUMNS.contains(&n.as_str())) {
+        return None;
+    }
+    let mut at = [None; 4];
+    for (i, column) in COLUMNS.iter().enumerate() {
+        at[i] = names.iter().position(|n| n == column);
+    }
+    Some(at)
+}
+
 /// Reads a CSV file. With a `front,back` first row, every later row must have exactly those
-/// two fields (a third is most often an unquoted comma). Without one, the first row is a card
-/// too and each row gives its first two columns (spreadsheet exports often carry more, such
-/// as tags); the deck's notes say so.
+/// two fields (a third is most often an unquoted comma). With a header naming a `cloze`
+/// column (any of `front`, `back`, `cloze`, `extra`, in any order), a row whose cloze cell
+/// holds deletions is a cloze note (its `extra` shown on the back), any other a basic card
+/// from its front and back. Without a header, the first row is a card too and each row
+/// gives its first two columns (spreadsheet exports often carry more, such as tags); the
+/// deck's notes say so.
 pub(super) fn parse_csv(text: &str) -> Result<ParsedDeck, ImportError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut header: Option<bool> = None;
+    let mut columns: Option<[Option<usize>; 4]> = None;
     let mut cards = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
@@ -64,12 +90,17 @@ pub(super) fn parse_csv(text: &str) -> Result<ParsedDeck, ImportError> {
             Some(with_header) => with_header,
             None => {
                 let names: Vec<String> = record.iter().map(|h| h.trim().to_lowercase()).collect();
+                if let Some(at) = cloze_header(&names) {
+                    columns = Some(at);
+                    header = Some(true);
+                    continue;
+                }
                 let is_header = names.len() >= 2 && names[0] == "front" && names[1] == "back";
                 if is_header && names.len() != 2 {
                     return Err(ImportError::at(
                         line,
                         format!(
-                            "the header must be exactly \"front,back\", found \"{}\"",
+                            "the header must be exactly \"front,back\" (or name a cloze column: front, back, cloze, extra), found \"{}\"",
                             record.iter().collect::<Vec<_>>().join(",")
                         ),
                     ));
@@ -81,6 +112,26 @@ pub(super) fn parse_csv(text: &str) -> Result<ParsedDeck, ImportError> {
                 false
             }
         };
+        if let Some([front_at, back_at, cloze_at, extra_at]) = columns {
+            let cell = |at: Option<usize>| at.and_then(|i| record.get(i)).unwrap_or("");
+            let cloze = from_spreadsheet_safe(cell(cloze_at));
+            if !cloze.trim().is_empty() {
+                cards.extend(cloze_cards(
+                    cloze,
+                    from_spreadsheet_safe(cell(extra_at)),
+                    line,
+                )?);
+            } else if front_at.is_some() && back_at.is_some() {
+                cards.push(card(
+                    from_spreadsheet_safe(cell(front_at)),
+                    from_spreadsheet_safe(cell(back_at)),
+                    line,
+                )?);
+            } else {
+                return Err(ImportError::at(line, "the cloze column is empty"));
+            }
+            continue;
+        }
         if with_header && record.len() != 2 {
             return Err(ImportError::at(
                 line,
@@ -170,6 +221,31 @@ mod tests {
         assert_eq!(sides, [("term", "definition"), ("a", "b"), ("c, d", "e")]);
         assert_eq!(deck.cards[0].line, 1);
         assert_eq!(deck.notes, [NO_HEADER_NOTE]);
+    }
+
+    #[test]
+    fn cloze_columns_make_one_card_per_number() {
+        let deck = parse_csv(
+            "cloze,extra,front,back\n\"{{c1::ReLU}} keeps {{c2::positive}} inputs\",see ch. 6,,\n,,a,b\n",
+        )
+        .unwrap();
+        assert_eq!(deck.cards.len(), 3);
+        let first = &deck.cards[0];
+        assert_eq!(first.front.as_str(), "<b>[...]</b> keeps positive inputs");
+        assert_eq!(
+            first.back.as_str(),
+            "<b>ReLU</b> keeps positive inputs<br><br>see ch. 6"
+        );
+        let origin = first.cloze.as_ref().unwrap();
+        assert_eq!((origin.number, origin.extra.as_str()), (1, "see ch. 6"));
+        assert_eq!(deck.cards[1].cloze.as_ref().unwrap().number, 2);
+        assert!(deck.cards[2].cloze.is_none());
+        assert_eq!(deck.cards[2].front.as_str(), "a");
+        let err = parse_csv("cloze\nno deletion here\n").unwrap_err();
+        assert_eq!(err.line, Some(2));
+        let deck = parse_tsv("a\tb\n{{c1::x}} and {{c2::y}}\n").unwrap();
+        assert_eq!(deck.cards.len(), 3);
+        assert_eq!(deck.cards[2].front.as_str(), "x and <b>[...]</b>");
     }
 
     #[test]

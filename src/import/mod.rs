@@ -6,6 +6,7 @@ pub mod apkg;
 pub mod cloze;
 mod delimited;
 pub mod export;
+pub mod package;
 mod quizwiz;
 
 use crate::domain::CardText;
@@ -21,6 +22,22 @@ pub struct ParsedCard {
     /// The 1-based line where the card starts.
     pub line: usize,
     /// How its sides are stored: text files give text, Anki packages HTML.
+    pub format: crate::markup::Format,
+    /// The cloze note it is one deletion number of, if it is.
+    pub cloze: Option<ClozeOrigin>,
+}
+
+/// The cloze note a card was made from, kept with the card so that the note can be edited
+/// (its cards follow) and exported back to Anki as a Cloze note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClozeOrigin {
+    /// The card's deletion number.
+    pub number: u32,
+    /// The note's text, with its deletions, as written (`format`).
+    pub text: String,
+    /// What the back shows below the text (Anki's "Back Extra"), maybe empty.
+    pub extra: String,
+    /// How the note is written: a text file's plain text, an Anki package's HTML.
     pub format: crate::markup::Format,
 }
 
@@ -154,7 +171,30 @@ fn card(front: &str, back: &str, line: usize) -> Result<ParsedCard, ImportError>
         back,
         line,
         format: crate::markup::Format::Text,
+        cloze: None,
     })
+}
+
+/// The cards of a cloze note found at `line` of a text file (plain text), one per deletion
+/// number.
+fn cloze_cards(text: &str, extra: &str, line: usize) -> Result<Vec<ParsedCard>, ImportError> {
+    let format = crate::markup::Format::Text;
+    let made = cloze::note_cards(text, extra, format).map_err(|e| ImportError::at(line, e))?;
+    Ok(made
+        .into_iter()
+        .map(|c| ParsedCard {
+            front: c.front,
+            back: c.back,
+            line,
+            format: crate::markup::Format::Html,
+            cloze: Some(ClozeOrigin {
+                number: c.number,
+                text: text.to_owned(),
+                extra: extra.to_owned(),
+                format,
+            }),
+        })
+        .collect())
 }
 
 #[cfg(test)]

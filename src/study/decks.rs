@@ -233,21 +233,45 @@ pub async fn export(
             }
         }
         let name_of = |hash: &str| names.get(hash).cloned();
-        let notes: Vec<(String, String)> = cards
-            .iter()
-            .map(|c| {
-                if crate::markup::is_html(&c.format) {
-                    // Already Anki's form: sanitised HTML, our media addresses as file names.
-                    (
-                        apkg::media_to_anki(&c.front, name_of),
-                        apkg::media_to_anki(&c.back, name_of),
-                    )
-                } else {
-                    (apkg::text_to_html(&c.front), apkg::text_to_html(&c.back))
+        let as_anki = |text: &str, format: &str| {
+            if crate::markup::is_html(format) {
+                // Already Anki's form: sanitised HTML, our media addresses as file names.
+                apkg::media_to_anki(text, name_of)
+            } else {
+                apkg::text_to_html(text)
+            }
+        };
+        // A cloze card goes as its note, once, where its first card is, with every
+        // number the note still has.
+        let cloze = db::cloze::of_deck(pool, deck.id)
+            .await
+            .context("reading a deck's cloze notes")?;
+        let mut notes: Vec<db::anki::AnkiNote> = Vec::with_capacity(cards.len());
+        let mut written_notes = std::collections::HashSet::new();
+        for c in &cards {
+            match cloze.iter().find(|n| n.card_id == c.id) {
+                Some(of) => {
+                    if !written_notes.insert(of.note.id) {
+                        continue;
+                    }
+                    let numbers = cloze
+                        .iter()
+                        .filter(|n| n.note.id == of.note.id)
+                        .filter_map(|n| u32::try_from(n.cloze).ok())
+                        .collect();
+                    notes.push(db::anki::AnkiNote::Cloze {
+                        text: as_anki(&of.note.text, &of.note.format),
+                        extra: as_anki(&of.note.extra, &of.note.format),
+                        numbers,
+                    });
                 }
-            })
-            .collect();
-        let collection = db::anki::write_collection(&deck.name, &notes, now.as_millisecond())
+                None => notes.push(db::anki::AnkiNote::Basic {
+                    front: as_anki(&c.front, &c.format),
+                    back: as_anki(&c.back, &c.format),
+                }),
+            }
+        }
+        let collection = db::anki::write_notes(&deck.name, &notes, now.as_millisecond())
             .await
             .context("writing an Anki collection")?;
         let body = apkg::package_with_media(&collection, &files)

@@ -14,6 +14,7 @@ use crate::domain::{CardText, DeckName, Tags};
 pub use crate::markup::Format;
 use jiff::Timestamp;
 
+pub use crate::db::cloze::NoteCardRow;
 pub use crate::db::decks::{CardRow, DeckRow};
 
 /// Cards per page of the editor: a deck of 1,000 cards is 20 short pages, not one long form.
@@ -154,6 +155,8 @@ pub struct EditorCards {
     pub pages: i64,
     /// The card just added, when it is this deck's.
     pub added: Option<CardRow>,
+    /// The cards of this page that belong to a cloze note, with their notes.
+    pub notes: Vec<NoteCardRow>,
 }
 
 /// Page `page` (clamped to the pages there are) of deck `deck_id`'s cards matching `q`, if
@@ -188,6 +191,12 @@ async fn page_of(
     let cards = db::decks::cards_page(pool, deck.id, &q, offset, PAGE)
         .await
         .context("reading a page of a deck's cards")?;
+    let notes = db::cloze::of_deck(pool, deck.id)
+        .await
+        .context("reading a deck's cloze notes")?
+        .into_iter()
+        .filter(|n| cards.iter().any(|c| c.id == n.card_id))
+        .collect();
     let added = match added {
         Some(id) => db::decks::card(pool, id)
             .await
@@ -204,6 +213,7 @@ async fn page_of(
         page,
         pages,
         added,
+        notes,
     })
 }
 
@@ -429,6 +439,15 @@ pub async fn update_card(
 ) -> Result<Placed, StudyError> {
     let mut tx = db.begin_write().await.context("saving a card")?;
     let (deck, card) = editable_card(&mut tx, actor, card_id).await?;
+    if db::cloze::of_card(&mut *tx, card.id)
+        .await
+        .context("reading a card's note")?
+        .is_some()
+    {
+        return Err(StudyError::Validation(
+            "This card is one deletion of a cloze note: edit the note's text instead.".to_owned(),
+        ));
+    }
     let new = parse_card(fields).map_err(|errors| StudyError::Validation(errors.join(" ")))?;
     spend(writes, actor, now)?;
     db::decks::update_card(
@@ -505,4 +524,236 @@ pub async fn delete_card(
         .context("deleting a card")?;
     tx.commit().await.context("deleting a card")?;
     Ok(deck.id)
+}
+
+/// A cloze note as typed in the editor's form.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClozeFields<'a> {
+    /// The text with its deletions: `{{c1::answer}}` or `{{c1::answer::hint}}`.
+    pub text: &'a str,
+    /// What the back shows below the text, maybe empty.
+    pub extra: &'a str,
+    /// Tags, comma-separated, given to each of its cards.
+    pub tags: &'a str,
+    /// How the text is written.
+    pub format: Format,
+}
+
+/// A cloze note that passed the editor's rules, with the cards it makes.
+#[derive(Debug, Clone)]
+pub struct NewCloze {
+    /// The text as stored (HTML through the allow-list).
+    pub text: String,
+    /// The extra as stored.
+    pub extra: String,
+    /// The tags.
+    pub tags: Tags,
+    /// How it is written.
+    pub format: Format,
+    /// Its cards, one per deletion number.
+    pub cards: Vec<crate::import::cloze::NoteCard>,
+}
+
+/// A cloze note form's note and cards, or the messages of everything wrong with it.
+pub fn parse_cloze(fields: ClozeFields<'_>) -> Result<NewCloze, Vec<String>> {
+    let mut errors = Vec::new();
+    let text = CardText::parse_as(fields.text, "text", fields.format)
+        .map(CardText::into_inner)
+        .map_err(|e| e.0.replace("of a card", "of a cloze note"));
+    let extra = if fields.extra.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        CardText::parse_as(fields.extra, "extra", fields.format)
+            .map(CardText::into_inner)
+            .map_err(|e| e.0)
+    };
+    let tags = Tags::parse(fields.tags).map_err(|e| e.0);
+    let (text, extra, tags) = match (text, extra, tags) {
+        (Ok(text), Ok(extra), Ok(tags)) => (text, extra, tags),
+        (t, x, g) => {
+            errors.extend([t.err(), x.err(), g.err()].into_iter().flatten());
+            return Err(errors);
+        }
+    };
+    let cards =
+        crate::import::cloze::note_cards(&text, &extra, fields.format).map_err(|e| vec![e])?;
+    Ok(NewCloze {
+        text,
+        extra,
+        tags,
+        format: fields.format,
+        cards,
+    })
+}
+
+/// Writes `note`'s cards as note `note_id`'s in deck `deck_id`: the card of each number the
+/// note already has is rewritten in place (its id, and so every student's progress on it,
+/// stays), a new number gets a new card at the end of the deck, and the cards of numbers the
+/// text no longer holds are deleted with their progress. Returns the cards by number.
+async fn write_note_cards(
+    conn: &mut db::Conn,
+    actor: Actor<'_>,
+    deck_id: i64,
+    note_id: i64,
+    note: &NewCloze,
+    now: i64,
+) -> Result<Vec<(u32, i64)>, StudyError> {
+    let existing = db::cloze::cards_of(&mut *conn, note_id)
+        .await
+        .context("reading a note's cards")?;
+    let writer = super::media::Writer {
+        brought: &[],
+        user_id: Some(actor.id()),
+        learner: Some(actor.learner),
+    };
+    let mut written = Vec::with_capacity(note.cards.len());
+    for card in &note.cards {
+        let (front, back) = (card.front.as_str(), card.back.as_str());
+        let id = match existing.iter().find(|(_, n)| *n == i64::from(card.number)) {
+            Some((id, _)) => {
+                db::decks::update_card(
+                    &mut *conn,
+                    *id,
+                    front,
+                    back,
+                    note.tags.as_str(),
+                    "html",
+                    now,
+                )
+                .await
+                .map_err(duplicate)?;
+                *id
+            }
+            None => {
+                let id = db::decks::add_card(
+                    &mut *conn,
+                    deck_id,
+                    front,
+                    back,
+                    note.tags.as_str(),
+                    "html",
+                    now,
+                )
+                .await
+                .map_err(duplicate)?;
+                db::cloze::attach(&mut *conn, id, note_id, i64::from(card.number))
+                    .await
+                    .context("adding a card to a note")?;
+                id
+            }
+        };
+        super::media::link_card(conn, id, front, back, &writer).await?;
+        written.push((card.number, id));
+    }
+    for (id, number) in &existing {
+        if !note.cards.iter().any(|c| i64::from(c.number) == *number) {
+            db::decks::delete_card(&mut *conn, *id)
+                .await
+                .context("deleting a note's card")?;
+        }
+    }
+    Ok(written)
+}
+
+/// Adds cloze note `note` to deck `deck_id`, one card per deletion number at the end of the
+/// deck; returns where its first card shows.
+pub async fn add_cloze_note(
+    db: &db::Db,
+    writes: &WriteBudget,
+    actor: Actor<'_>,
+    deck_id: i64,
+    note: &NewCloze,
+    now: Timestamp,
+) -> Result<Placed, StudyError> {
+    let mut tx = db.begin_write().await.context("adding a cloze note")?;
+    let deck = editable(&mut *tx, actor, deck_id).await?;
+    spend(writes, actor, now)?;
+    let note_id = db::cloze::create_note(
+        &mut *tx,
+        deck.id,
+        &note.text,
+        &note.extra,
+        note.format.as_str(),
+        now.as_second(),
+    )
+    .await
+    .context("adding a cloze note")?;
+    let written = write_note_cards(&mut tx, actor, deck.id, note_id, note, now.as_second()).await?;
+    tx.commit().await.context("adding a cloze note")?;
+    let first = written.first().map_or(0, |(_, id)| *id);
+    place(db.writer(), deck.id, "", first).await
+}
+
+/// Changes the cloze note of card `card_id` as typed: the cards of the numbers that remain
+/// keep their ids and everyone's progress, new numbers get new cards, numbers gone take
+/// their cards with them. Returns where the card shows (or, if its number went, the note's
+/// first card) within the search `q`.
+pub async fn update_cloze_note(
+    db: &db::Db,
+    writes: &WriteBudget,
+    actor: Actor<'_>,
+    card_id: i64,
+    fields: ClozeFields<'_>,
+    q: &str,
+    now: Timestamp,
+) -> Result<Placed, StudyError> {
+    let mut tx = db.begin_write().await.context("saving a cloze note")?;
+    let (deck, card) = editable_card(&mut tx, actor, card_id).await?;
+    let Some(of) = db::cloze::of_card(&mut *tx, card.id)
+        .await
+        .context("reading a card's note")?
+    else {
+        return Err(StudyError::Validation(
+            "This card is not part of a cloze note.".to_owned(),
+        ));
+    };
+    let note = parse_cloze(fields).map_err(|errors| StudyError::Validation(errors.join(" ")))?;
+    spend(writes, actor, now)?;
+    db::cloze::update_note(
+        &mut *tx,
+        of.note.id,
+        &note.text,
+        &note.extra,
+        note.format.as_str(),
+        now.as_second(),
+    )
+    .await
+    .context("saving a cloze note")?;
+    let written =
+        write_note_cards(&mut tx, actor, deck.id, of.note.id, &note, now.as_second()).await?;
+    tx.commit().await.context("saving a cloze note")?;
+    let shown = if written.iter().any(|(_, id)| *id == card.id) {
+        card.id
+    } else {
+        written.first().map_or(card.id, |(_, id)| *id)
+    };
+    place(db.writer(), deck.id, q, shown).await
+}
+
+/// Keeps an image the editor uploads for a card of deck `deck_id` (which `actor` must be
+/// able to edit), spending one write of their budget; returns the `<img>` element to put in
+/// a side (`media::upload_image`). Nothing is tied to a card until the card is saved; an
+/// image never saved goes a day later with the other files no card took up.
+#[allow(clippy::too_many_arguments)]
+pub async fn upload_image(
+    db: &db::Db,
+    writes: &WriteBudget,
+    actor: Actor<'_>,
+    deck_id: i64,
+    path: std::path::PathBuf,
+    file_name: &str,
+    alt: &str,
+    now: Timestamp,
+) -> Result<String, StudyError> {
+    editable(db.reader(), actor, deck_id).await?;
+    spend(writes, actor, now)?;
+    super::media::upload_image(
+        db.writer(),
+        actor.id(),
+        path,
+        file_name,
+        alt,
+        now.as_second(),
+    )
+    .await
 }

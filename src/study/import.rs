@@ -261,13 +261,29 @@ fn read_deck_checked(deck: ParsedDeck) -> Result<ParsedDeck, StudyError> {
     Ok(deck)
 }
 
-/// The cards of a preview as kept until the import is confirmed.
+/// The cards of a preview as kept until the import is confirmed: front, back, line and
+/// format, then for a card of a cloze note its number, the note's text, extra and format.
 pub fn cards_to_json(cards: &[import::ParsedCard]) -> String {
     serde_json::Value::Array(
         cards
             .iter()
-            .map(|c| {
-                serde_json::json!([c.front.as_str(), c.back.as_str(), c.line, c.format.as_str()])
+            .map(|c| match &c.cloze {
+                None => serde_json::json!([
+                    c.front.as_str(),
+                    c.back.as_str(),
+                    c.line,
+                    c.format.as_str()
+                ]),
+                Some(n) => serde_json::json!([
+                    c.front.as_str(),
+                    c.back.as_str(),
+                    c.line,
+                    c.format.as_str(),
+                    n.number,
+                    n.text,
+                    n.extra,
+                    n.format.as_str()
+                ]),
             })
             .collect(),
     )
@@ -276,21 +292,46 @@ pub fn cards_to_json(cards: &[import::ParsedCard]) -> String {
 
 /// The cards kept by [`cards_to_json`], checked again as they are read back.
 pub fn cards_from_json(json: &str) -> Result<Vec<import::ParsedCard>, StudyError> {
-    /// A kept card: front, back, line, and (since formatted cards) its format.
+    /// A kept card: front, back, line, (since formatted cards) its format, and (since cloze
+    /// notes) its cloze number, note text, extra and note format.
     #[derive(serde::Deserialize)]
-    struct Kept(String, String, usize, #[serde(default)] Option<String>);
+    struct Kept(
+        String,
+        String,
+        usize,
+        #[serde(default)] Option<String>,
+        #[serde(default)] Option<u32>,
+        #[serde(default)] Option<String>,
+        #[serde(default)] Option<String>,
+        #[serde(default)] Option<String>,
+    );
     let rows: Vec<Kept> = serde_json::from_str(json)
         .map_err(|e| StudyError::Internal(anyhow::anyhow!("a kept import is unreadable: {e}")))?;
     rows.into_iter()
-        .map(|Kept(front, back, line, format)| {
-            let format = crate::markup::Format::from_stored(format.as_deref().unwrap_or("text"));
-            Ok(import::ParsedCard {
-                front: crate::domain::CardText::parse_as(&front, "front", format)?,
-                back: crate::domain::CardText::parse_as(&back, "back", format)?,
-                line,
-                format,
-            })
-        })
+        .map(
+            |Kept(front, back, line, format, number, text, extra, note_format)| {
+                let format =
+                    crate::markup::Format::from_stored(format.as_deref().unwrap_or("text"));
+                let cloze = match (number, text) {
+                    (Some(number), Some(text)) => Some(import::ClozeOrigin {
+                        number,
+                        text,
+                        extra: extra.unwrap_or_default(),
+                        format: crate::markup::Format::from_stored(
+                            note_format.as_deref().unwrap_or("html"),
+                        ),
+                    }),
+                    _ => None,
+                };
+                Ok(import::ParsedCard {
+                    front: crate::domain::CardText::parse_as(&front, "front", format)?,
+                    back: crate::domain::CardText::parse_as(&back, "back", format)?,
+                    line,
+                    format,
+                    cloze,
+                })
+            },
+        )
         .collect()
 }
 
@@ -466,6 +507,27 @@ async fn add_cards(
         )
         .await?;
         if let Some(id) = added_id {
+            if let Some(origin) = &card.cloze {
+                // The card joins its note: the deck's note of the same text, or a new one.
+                let note_id =
+                    match db::cloze::find_by_text(&mut *conn, deck_id, &origin.text, &origin.extra)
+                        .await?
+                    {
+                        Some(note_id) => note_id,
+                        None => {
+                            db::cloze::create_note(
+                                &mut *conn,
+                                deck_id,
+                                &origin.text,
+                                &origin.extra,
+                                origin.format.as_str(),
+                                now,
+                            )
+                            .await?
+                        }
+                    };
+                db::cloze::attach(&mut *conn, id, note_id, i64::from(origin.number)).await?;
+            }
             super::media::link_card(
                 &mut *conn,
                 id,

@@ -143,3 +143,54 @@ pub async fn fetch(
         .context("reading who may see a media file")?;
     Ok(decks.iter().any(|d| learner.can_see(*d)).then_some(file))
 }
+
+/// An image the deck editor uploads into a card, read from where the upload lies: checked
+/// (`media::check`: its type from its bytes, within the size and pixel limits; an image, not
+/// a sound) and kept as brought by `user_id`, who may then see it in a preview and tie it to
+/// a card they save. Returns the `<img>` element a card side holds: `/media/{hash}` with
+/// `alt` (the file's name when none is given).
+pub async fn upload_image(
+    pool: &Pool,
+    user_id: i64,
+    path: std::path::PathBuf,
+    file_name: &str,
+    alt: &str,
+    now: i64,
+) -> Result<String, StudyError> {
+    let limit = crate::media::MAX_FILE_BYTES as u64;
+    let bytes = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut out = Vec::new();
+        std::fs::File::open(path)?
+            .take(limit + 1)
+            .read_to_end(&mut out)?;
+        Ok::<_, std::io::Error>(out)
+    })
+    .await
+    .map_err(|e| StudyError::Internal(e.into()))?
+    .map_err(|e| StudyError::Internal(e.into()))?;
+    let checked = crate::media::check(&bytes)
+        .map_err(|why| StudyError::Validation(format!("The image was not kept: {why}.")))?;
+    if !checked.kind.is_image() {
+        return Err(StudyError::Validation(
+            "The image was not kept: it is a sound, not a PNG, JPEG, GIF or WebP image.".to_owned(),
+        ));
+    }
+    let alt = if alt.trim().is_empty() {
+        file_name.trim()
+    } else {
+        alt.trim()
+    };
+    let element = format!(
+        r#"<img src="/media/{}" alt="{}">"#,
+        checked.hash,
+        html_escape::encode_double_quoted_attribute(alt)
+    );
+    let file = MediaFile {
+        name: file_name.to_owned(),
+        checked,
+        bytes,
+    };
+    store_all(pool, std::slice::from_ref(&file), Some(user_id), now).await?;
+    Ok(element)
+}

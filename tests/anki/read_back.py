@@ -39,6 +39,12 @@ if expected["deck"] not in decks:
 col = Collection(os.path.join(tempfile.mkdtemp(), "collection.anki2"))
 col.import_anki_package(ImportAnkiPackageRequest(package_path=os.path.join(out, "exported_rich.apkg")))
 fields = " ".join(f for nid in col.find_notes("") for f in col.get_note(nid).fields)
+# The cloze note goes back as a Cloze note, its two deletion numbers as two cards.
+clozes = [col.get_note(nid) for nid in col.find_notes("") if col.get_note(nid).note_type()["type"] == 1]
+if [n.fields[0] for n in clozes] != ["{{c1::ReLU}} keeps {{c2::positive::sign}} inputs"]:
+    failures.append(f"the exported deck's Cloze notes are {[n.fields for n in clozes]}")
+elif sorted(c.ord for c in clozes[0].cards()) != [0, 1]:
+    failures.append(f"the Cloze note has cards {[c.ord for c in clozes[0].cards()]}, not c1 and c2")
 media_dir = col.media.dir()
 stored = {open(os.path.join(media_dir, n), "rb").read() for n in os.listdir(media_dir)}
 col.close()

@@ -188,13 +188,13 @@ async fn an_oversized_upload_is_refused_and_students_cannot_import() {
         body.contains("Text deck files are limited to 2 MiB"),
         "{body}"
     );
-    // ...and any upload over 100 MiB, while it arrives.
-    let huge = vec![b'a'; 101 * 1024 * 1024];
+    // ...and any upload over 200 MiB, while it arrives.
+    let huge = vec![b'a'; 201 * 1024 * 1024];
     let response = upload(&app, "huge.apkg", huge, "Huge", "auto").await;
     let status = response.status();
     let body = response.text().await.unwrap();
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-    assert!(body.contains("limited to 100 MiB"), "{body}");
+    assert!(body.contains("limited to 200 MiB"), "{body}");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM decks").await, 2);
 
     let student = app.other_browser();

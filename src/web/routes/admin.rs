@@ -15,7 +15,7 @@ use serde::Deserialize;
 /// Largest deck file accepted, in bytes: an Anki package with a course's images. The upload
 /// is streamed to a temporary file (never held in memory) and a package is read from there;
 /// text files stay limited to `study::import::MAX_TEXT_FILE_BYTES`.
-pub const IMPORT_LIMIT_BYTES: usize = 100 * 1024 * 1024;
+pub const IMPORT_LIMIT_BYTES: usize = 200 * 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -95,7 +95,7 @@ impl ImportPage {
 
 #[derive(MultipartForm)]
 struct ImportUpload {
-    #[multipart(limit = "100MiB")]
+    #[multipart(limit = "200MiB")]
     file: Option<TempFile>,
     deck: Option<Text<String>>,
     format: Option<Text<String>>,

@@ -3,11 +3,14 @@
 
 use super::{Nav, actor, page, page_with, see_other};
 use crate::domain::DeckName;
-use crate::study::editor::{self, CardFields, CardRow, DeckRow, EditorCards, Placed};
+use crate::study::editor::{
+    self, CardFields, CardRow, ClozeFields, DeckRow, EditorCards, NoteCardRow, Placed,
+};
 use crate::web::error::AppError;
-use crate::web::{AppState, CsrfForm, CurrentUser, Instructor};
+use crate::web::{AppState, CsrfForm, CurrentUser, Instructor, csrf};
+use actix_multipart::form::{MultipartForm, MultipartFormConfig, tempfile::TempFile, text::Text};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -27,7 +30,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(take_back_deck)),
     )
     .service(web::resource("/decks/{id}/cards").route(web::post().to(add_card)))
+    .service(web::resource("/decks/{id}/cloze").route(web::post().to(add_cloze)))
+    .service(
+        web::resource("/decks/{id}/cards/image")
+            .app_data(
+                MultipartFormConfig::default()
+                    // One image (media::MAX_FILE_BYTES) and the card's text fields.
+                    .total_limit(crate::media::MAX_FILE_BYTES + 256 * 1024)
+                    .memory_limit(256 * 1024)
+                    .error_handler(|e, _| {
+                        AppError::PayloadTooLarge(format!(
+                            "Images are limited to {} MiB ({e}).",
+                            crate::media::MAX_FILE_BYTES / 1024 / 1024
+                        ))
+                        .into()
+                    }),
+            )
+            .route(web::post().to(add_card_image)),
+    )
     .service(web::resource("/cards/{id}/edit").route(web::post().to(save_card)))
+    .service(web::resource("/cards/{id}/cloze").route(web::post().to(save_cloze)))
     .service(web::resource("/cards/{id}/move").route(web::post().to(move_card)))
     .service(
         web::resource("/cards/{id}/delete")
@@ -60,12 +82,23 @@ struct EditorPage {
     new_format: String,
     /// Whether to show the new card as students will see it, unsaved.
     preview: bool,
+    /// The cloze form as typed.
+    cloze: ClozeForm,
+    /// The cards the cloze form's note would make, shown unsaved: (number, front, back).
+    cloze_preview: Vec<(u32, String, String)>,
+    /// The cards of this page that belong to a cloze note, with their notes.
+    notes: Vec<NoteCardRow>,
     /// An existing card's edit, shown as students will see it, unsaved: its id, front, back,
     /// tags and format as typed.
     edit_preview: Option<(i64, String, String, String, String)>,
 }
 
 impl EditorPage {
+    /// Card `id`'s cloze note, when it is a deletion of one.
+    fn note_of(&self, id: &i64) -> Option<&NoteCardRow> {
+        self.notes.iter().find(|n| n.card_id == *id)
+    }
+
     /// The typed text of card `id` when it is being previewed.
     fn previewing(&self, id: &i64) -> Option<&(i64, String, String, String, String)> {
         self.edit_preview.as_ref().filter(|p| p.0 == *id)
@@ -164,6 +197,50 @@ struct CardForm {
     preview: Option<String>,
 }
 
+/// A cloze note as typed: its text with deletions, the extra shown on the back, tags and
+/// how it is written.
+#[derive(Default, Deserialize)]
+struct ClozeForm {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    extra: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    q: String,
+    /// "Preview" was pressed: show the cards, save nothing.
+    #[serde(default)]
+    preview: Option<String>,
+}
+
+impl ClozeForm {
+    fn fields(&self) -> ClozeFields<'_> {
+        ClozeFields {
+            text: &self.text,
+            extra: &self.extra,
+            tags: &self.tags,
+            format: editor::Format::from_stored(&self.format),
+        }
+    }
+}
+
+/// The new-card form sent with an image to put in the card (the "Upload image" button sends
+/// the whole form as multipart).
+#[derive(MultipartForm)]
+struct CardUpload {
+    #[multipart(limit = "11MiB")]
+    image: Option<TempFile>,
+    image_alt: Option<Text<String>>,
+    front: Option<Text<String>>,
+    back: Option<Text<String>>,
+    tags: Option<Text<String>>,
+    format: Option<Text<String>>,
+    csrf_token: Option<Text<String>>,
+}
+
 #[derive(Deserialize)]
 struct MoveForm {
     #[serde(default)]
@@ -211,6 +288,9 @@ fn editor(
         errors,
         preview: new.preview.is_some(),
         edit_preview: None,
+        cloze: ClozeForm::default(),
+        cloze_preview: Vec::new(),
+        notes: cards.notes,
         new_front: new.front,
         new_back: new.back,
         new_tags: new.tags,
@@ -399,6 +479,164 @@ async fn save_card(
         return page(&shown);
     }
     let placed = editor::update_card(
+        &state.db,
+        &state.writes,
+        actor(&user),
+        *id,
+        form.fields(),
+        &form.q,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(see_other(&card_in_editor(&placed, "saved")))
+}
+
+/// Keeps an uploaded image and shows the new-card form again with the image added to the
+/// back (the sides turned to HTML if they were plain text) and the card previewed; nothing
+/// is saved until "Add card".
+async fn add_card_image(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    upload: MultipartForm<CardUpload>,
+) -> Result<HttpResponse, AppError> {
+    let upload = upload.into_inner();
+    let token = upload.csrf_token.as_ref().map_or("", |t| t.as_str());
+    csrf::verify(&req, &state, token).await?;
+    let text = |t: Option<Text<String>>| t.map(Text::into_inner).unwrap_or_default();
+    let mut form = CardForm {
+        front: text(upload.front),
+        back: text(upload.back),
+        tags: text(upload.tags),
+        format: text(upload.format),
+        q: String::new(),
+        preview: Some("1".to_owned()),
+    };
+    let alt = text(upload.image_alt);
+    let mut errors = Vec::new();
+    match upload.image.filter(|f| f.size > 0) {
+        None => errors.push("Choose an image to upload.".to_owned()),
+        Some(file) => {
+            let file_name = file.file_name.clone().unwrap_or_else(|| "image".to_owned());
+            match editor::upload_image(
+                &state.db,
+                &state.writes,
+                actor(&user),
+                *id,
+                file.file.path().to_owned(),
+                &file_name,
+                &alt,
+                state.clock.now(),
+            )
+            .await
+            {
+                Ok(element) => {
+                    if !crate::markup::is_html(&form.format) {
+                        form.front = crate::import::apkg::text_to_html(&form.front);
+                        form.back = crate::import::apkg::text_to_html(&form.back);
+                        form.format = "html".to_owned();
+                    }
+                    if !form.back.trim().is_empty() {
+                        form.back.push_str("<br>");
+                    }
+                    form.back.push_str(&element);
+                }
+                Err(crate::study::StudyError::Validation(message)) => errors.push(message),
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+    if let Err(more) = editor::parse_card(form.fields()) {
+        // The front may still be empty: the image stays in the form, the preview waits.
+        errors.extend(more);
+    }
+    if !errors.is_empty() {
+        form.preview = None;
+        return page_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &editor_on(&state, &user, *id, EditorView::default(), errors, form).await?,
+        );
+    }
+    page(&editor_on(&state, &user, *id, EditorView::default(), Vec::new(), form).await?)
+}
+
+/// Adds a cloze note (one card per deletion number), or shows its cards unsaved.
+async fn add_cloze(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: CsrfForm<ClozeForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut form = form.0;
+    let shown =
+        async |form: ClozeForm, errors: Vec<String>, preview: Vec<(u32, String, String)>| {
+            let mut page = editor_on(
+                &state,
+                &user,
+                *id,
+                EditorView::default(),
+                errors,
+                CardForm::default(),
+            )
+            .await?;
+            page.cloze = form;
+            page.cloze_preview = preview;
+            Ok::<_, AppError>(page)
+        };
+    let note = match editor::parse_cloze(form.fields()) {
+        Ok(note) => note,
+        Err(errors) => {
+            form.preview = None;
+            return page_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &shown(form, errors, Vec::new()).await?,
+            );
+        }
+    };
+    if form.preview.is_some() {
+        let cards = note
+            .cards
+            .iter()
+            .map(|c| {
+                (
+                    c.number,
+                    c.front.as_str().to_owned(),
+                    c.back.as_str().to_owned(),
+                )
+            })
+            .collect();
+        return page(&shown(form, Vec::new(), cards).await?);
+    }
+    match editor::add_cloze_note(
+        &state.db,
+        &state.writes,
+        actor(&user),
+        *id,
+        &note,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(placed) => Ok(see_other(&card_in_editor(&placed, "added"))),
+        Err(crate::study::StudyError::Validation(message)) => page_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &shown(form, vec![message], Vec::new()).await?,
+        ),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Saves the cloze note of card `id`: the cards of the numbers that remain keep their
+/// progress.
+async fn save_cloze(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: CsrfForm<ClozeForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.0;
+    let placed = editor::update_cloze_note(
         &state.db,
         &state.writes,
         actor(&user),
