@@ -1179,19 +1179,51 @@ async fn reset_reminders(db: &Location, due: bool) {
     pool.close().await;
 }
 
-/// How one reminders run went: seconds from the servers' start until every reminder was in
-/// the outbox and until every one was sent (None: not within the timeout), and the counts.
-struct ReminderRun {
-    written_s: Option<f64>,
-    sent_s: Option<f64>,
-    written: i64,
-    sent: i64,
+/// Reminder rows in the outbox: (written, sent).
+async fn outbox_counts(pool: &studyhall::db::Pool) -> (i64, i64) {
+    let written: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'reminder'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let sent: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'reminder' AND state = 'sent'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    (written, sent)
 }
 
-/// The reminders mode: `--rounds` times, a run with every student's reminder due (the
-/// servers' pass writes them in batches, their senders send them to the SMTP server) and a
-/// run of the same length with none due, each on freshly started servers, while the clients
-/// read /review. Prints /review's figures for both and how long the reminders took.
+/// Waits until `done(written, sent)` holds (checking every 200 ms) or `timeout` has passed
+/// since `started`; returns the seconds since `started` when it held.
+async fn wait_for(
+    db: Location,
+    started: Instant,
+    timeout: Duration,
+    done: impl Fn(i64, i64) -> bool,
+) -> Option<f64> {
+    let pool = studyhall::db::connect(&db).await.unwrap();
+    let at = loop {
+        let (written, sent) = outbox_counts(&pool).await;
+        if done(written, sent) {
+            break Some(started.elapsed().as_secs_f64());
+        }
+        if started.elapsed() > timeout {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    pool.close().await;
+    at
+}
+
+/// The reminders mode: a run with no reminder due (the servers' pass reads every student and
+/// writes nothing, as on most minutes of a real day) for `--seconds`, then a run with every
+/// student's reminder due (the pass writes them in batches, the senders send them to the SMTP
+/// server), `--rounds` times, and a last run with none due; each on freshly started servers
+/// while the clients read /review. The run with reminders is measured in two parts: while
+/// the pass writes them, and while the rest are sent. Prints /review's figures for each and
+/// how long the reminders took.
 async fn reminders_mode(a: &Args, db: &Location, db_arg: &str, server: &std::path::Path) {
     let (port, maildir) = smtp_sink();
     seed_addresses(db).await;
@@ -1208,137 +1240,137 @@ async fn reminders_mode(a: &Args, db: &Location, db_arg: &str, server: &std::pat
     let n = a.reminders;
     let (clients, users) = (a.clients, a.users);
     println!(
-        "reminders mode: {n} students with a reminder due, {} round(s) of each condition, \
-         SMTP to aiosmtpd on 127.0.0.1:{port}",
+        "reminders mode: {n} students with a reminder due, {} round(s), {clients} clients \
+         on /review, SMTP to aiosmtpd on 127.0.0.1:{port}",
         a.rounds
     );
+    let step = move |b: Arc<Servers>| {
+        move |i: usize, k: usize, c: Client, mut s: Samples| {
+            let user = 1 + ((i + k * clients) as i64 % users);
+            let url = format!("{b}/review");
+            async move {
+                timed(
+                    &mut s,
+                    "GET /review",
+                    c.get(url).header("cookie", cookie(user)),
+                    StatusCode::OK,
+                )
+                .await;
+                s
+            }
+        }
+    };
     let mut lines = Vec::new();
-    let mut with_rps = Vec::new();
-    let mut without_rps = Vec::new();
-    let mut run_length = a.seconds as f64;
-    for round in 1..=a.rounds {
-        for due in [true, false] {
-            reset_reminders(db, due).await;
-            maildir_count(&maildir, true);
-            let started = Instant::now();
-            let (children, urls) = start_servers(server, db_arg, a.servers, &envs).await;
-            let base = Arc::new(Servers {
-                urls,
-                next: std::sync::atomic::AtomicUsize::new(0),
-            });
-            let pids: Vec<u32> = children.iter().map(|c| c.id()).collect();
+    let mut figures: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
+    let timeout = Duration::from_secs(a.reminder_timeout);
+    let mut runs: Vec<bool> = (0..a.rounds).flat_map(|_| [false, true]).collect();
+    runs.push(false);
+    for (run, due) in runs.into_iter().enumerate() {
+        reset_reminders(db, due).await;
+        maildir_count(&maildir, true);
+        let started = Instant::now();
+        let (children, urls) = start_servers(server, db_arg, a.servers, &envs).await;
+        let base = Arc::new(Servers {
+            urls,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let pids: Vec<u32> = children.iter().map(|c| c.id()).collect();
+        let mut parts = Vec::new();
+        if due {
             let before = server_cost(&pids);
-            let timeout = Duration::from_secs(a.reminder_timeout);
-            let length = Duration::from_secs_f64(run_length);
-            let watch_db = db.clone();
-            let until = async move {
-                if !due {
-                    tokio::time::sleep(length).await;
-                    return None;
-                }
-                let pool = studyhall::db::connect(&watch_db).await.unwrap();
-                let mut written_s = None;
-                loop {
-                    let written: i64 =
-                        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'reminder'")
-                            .fetch_one(&pool)
-                            .await
-                            .unwrap();
-                    let sent: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM outbox WHERE kind = 'reminder' AND state = 'sent'",
-                    )
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                    let at = started.elapsed();
-                    if written >= n && written_s.is_none() {
-                        written_s = Some(at.as_secs_f64());
-                    }
-                    if sent >= n || at > timeout {
-                        pool.close().await;
-                        return Some(ReminderRun {
-                            written_s,
-                            sent_s: (sent >= n).then_some(at.as_secs_f64()),
-                            written,
-                            sent,
-                        });
-                    }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            };
-            let b = base.clone();
-            let (samples, seconds, run) = phase_until(clients, until, move |i, k, c, mut s| {
-                let user = 1 + ((i + k * clients) as i64 % users);
-                let url = format!("{b}/review");
-                async move {
-                    timed(
-                        &mut s,
-                        "GET /review",
-                        c.get(url).header("cookie", cookie(user)),
-                        StatusCode::OK,
-                    )
-                    .await;
-                    s
-                }
-            })
-            .await;
-            let costed = costed(
-                rows("reminders", samples, seconds),
+            let until = wait_for(db.clone(), started, timeout, move |w, _| w >= n);
+            let (samples, seconds, written_at) =
+                phase_until(clients, until, step(base.clone())).await;
+            parts.push((
+                "reminders written",
+                samples,
+                seconds,
                 before,
                 server_cost(&pids),
-            );
-            for mut child in children {
-                child.kill().unwrap();
-                child.wait().unwrap();
-            }
-            let delivered = maildir_count(&maildir, true);
-            let Some(r) = costed.into_iter().next() else {
-                continue;
-            };
-            if due {
-                with_rps.push(r.rps);
-                run_length = seconds;
-            } else {
-                without_rps.push(r.rps);
-            }
-            let secs = |x: Option<f64>| x.map_or("-".to_owned(), |s| format!("{s:.1}"));
-            let (written, sent) = match &run {
-                Some(run) => (
-                    format!("{} in {} s", run.written, secs(run.written_s)),
-                    format!("{} in {} s", run.sent, secs(run.sent_s)),
+                format!(
+                    "all {n} written {} s after the start",
+                    written_at.map_or("-".to_owned(), |s| format!("{s:.1}"))
                 ),
-                None => ("-".to_owned(), "-".to_owned()),
-            };
+            ));
+            let before = server_cost(&pids);
+            let until = wait_for(db.clone(), started, timeout, move |_, s| s >= n);
+            let (samples, seconds, sent_at) = phase_until(clients, until, step(base.clone())).await;
+            parts.push((
+                "reminders sent",
+                samples,
+                seconds,
+                before,
+                server_cost(&pids),
+                format!(
+                    "all {n} sent {} s after the start",
+                    sent_at.map_or("-".to_owned(), |s| format!("{s:.1}"))
+                ),
+            ));
+        } else {
+            let before = server_cost(&pids);
+            let (samples, seconds) = phase(clients, a.seconds, step(base.clone())).await;
+            parts.push((
+                "none due",
+                samples,
+                seconds,
+                before,
+                server_cost(&pids),
+                String::new(),
+            ));
+        }
+        for mut child in children {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        let delivered = maildir_count(&maildir, true);
+        let counts = {
+            let pool = studyhall::db::connect(db).await.unwrap();
+            let counts = outbox_counts(&pool).await;
+            pool.close().await;
+            counts
+        };
+        for (label, samples, seconds, before, after, note) in parts {
+            for r in costed(rows("reminders", samples, seconds), before, after) {
+                figures.entry(label).or_default().push(r.rps);
+                lines.push(format!(
+                    "| {} | {label} | {seconds:.1} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {note} |",
+                    run + 1,
+                    r.count,
+                    r.rps,
+                    r.p50,
+                    r.p99,
+                    r.max,
+                    r.cpu_us,
+                ));
+            }
+        }
+        if due {
             lines.push(format!(
-                "| {round} | {} | {seconds:.1} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {written} | {sent} | {delivered} |",
-                if due { "reminders due" } else { "none due" },
-                r.count,
-                r.rps,
-                r.p50,
-                r.p99,
-                r.max,
-                r.cpu_us,
+                "| {} | (outbox: {} written, {} sent; {delivered} messages reached aiosmtpd) | | | | | | | | |",
+                run + 1,
+                counts.0,
+                counts.1
             ));
         }
     }
     println!();
     println!(
-        "| round | condition | s | GET /review | req/s | p50 ms | p99 ms | max ms | server CPU µs/req | reminders written (from start) | sent | delivered to aiosmtpd |"
+        "| run | /review while | s | requests | req/s | p50 ms | p99 ms | max ms | server CPU µs/req | |"
     );
-    println!(
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-    );
+    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for line in &lines {
         println!("{line}");
     }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     println!();
-    println!(
-        "/review: {:.0} req/s while the reminders are written and sent, {:.0} req/s with none due ({:.0}%)",
-        mean(&with_rps),
-        mean(&without_rps),
-        100.0 * mean(&with_rps) / mean(&without_rps).max(1.0)
-    );
+    let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let quiet = figures.get("none due").map_or(f64::NAN, mean);
+    for (label, v) in &figures {
+        println!(
+            "/review, {label}: {:.0} req/s on average ({:.0}% of none due)",
+            mean(v),
+            100.0 * mean(v) / quiet
+        );
+    }
 }
 
 /// Drops the benchmark's own PostgreSQL database, if it made one.
