@@ -1261,6 +1261,7 @@ async fn reminders_mode(a: &Args, db: &Location, db_arg: &str, server: &std::pat
         }
     };
     let mut lines = Vec::new();
+    let mut printed = 0;
     let mut figures: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
     let timeout = Duration::from_secs(a.reminder_timeout);
     let mut runs: Vec<bool> = (0..a.rounds).flat_map(|_| [false, true]).collect();
@@ -1352,6 +1353,11 @@ async fn reminders_mode(a: &Args, db: &Location, db_arg: &str, server: &std::pat
                 counts.1
             ));
         }
+        // As it goes, for a long run watched from a terminal.
+        for line in &lines[printed..] {
+            eprintln!("{line}");
+        }
+        printed = lines.len();
     }
     println!();
     println!(
