@@ -65,6 +65,19 @@ struct Args {
     /// plain-text default; adds a phase that fetches the image itself.
     #[arg(long)]
     image: bool,
+    /// Instead of the usual phases: this many students (`--users` is set to it) each with a
+    /// confirmed address and a daily reminder due now; measures /review while the servers'
+    /// reminders' pass writes them and their senders send them to a real SMTP server, and
+    /// with no reminders due, in turn (`--rounds` of each). Needs the SMTP server that
+    /// `scripts/with-smtp scripts/bench --reminders 10000` starts.
+    #[arg(long, default_value_t = 0)]
+    reminders: i64,
+    /// Rounds of each condition in the reminders mode.
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
+    /// The longest a reminders run may take before the mode gives up, in seconds.
+    #[arg(long, default_value_t = 900)]
+    reminder_timeout: u64,
 }
 
 /// The image every bench card shows with `--image`: a 64 by 48 PNG header and 4 KiB.
@@ -573,6 +586,25 @@ where
     F: Fn(usize, usize, Client, Samples) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Samples> + Send,
 {
+    let (samples, seconds, ()) = phase_until(
+        clients,
+        tokio::time::sleep(Duration::from_secs(seconds)),
+        step,
+    )
+    .await;
+    (samples, seconds)
+}
+
+/// Runs `clients` concurrent loops until `until` completes; returns its output too.
+async fn phase_until<F, Fut, T>(
+    clients: usize,
+    until: impl std::future::Future<Output = T>,
+    step: F,
+) -> (Samples, f64, T)
+where
+    F: Fn(usize, usize, Client, Samples) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Samples> + Send,
+{
     let stop = Arc::new(AtomicBool::new(false));
     let step = Arc::new(step);
     let started = Instant::now();
@@ -595,13 +627,14 @@ where
             samples
         }));
     }
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let output = until.await;
     stop.store(true, Ordering::Relaxed);
+    let seconds = started.elapsed().as_secs_f64();
     let mut all = Samples::default();
     for t in tasks {
         all.merge(t.await.unwrap());
     }
-    (all, started.elapsed().as_secs_f64())
+    (all, seconds, output)
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -718,7 +751,10 @@ fn peak_rss_mb(pid: u32) -> f64 {
 async fn main() {
     // reqwest is built without a TLS provider of its own (`http_client`).
     studyhall::http_client::install_crypto_provider();
-    let a = Args::parse();
+    let mut a = Args::parse();
+    if a.reminders > 0 {
+        a.users = a.reminders;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (db, admin_url) = match a.database.clone() {
         None => (Location::File(dir.path().join("bench.db")), None),
@@ -761,35 +797,12 @@ async fn main() {
         n
     };
 
-    let mut children = Vec::new();
-    let mut urls = Vec::new();
-    for _ in 0..a.servers.max(1) {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&server)
-            .args([
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-                &db_arg,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
-        let url = format!("http://127.0.0.1:{port}");
-        for _ in 0..200 {
-            if reqwest::get(format!("{url}/healthz")).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        children.push(child);
-        urls.push(url);
+    if a.reminders > 0 {
+        reminders_mode(&a, &db, &db_arg, &server).await;
+        drop_postgres_database(&admin_url, &db).await;
+        return;
     }
+    let (children, urls) = start_servers(&server, &db_arg, a.servers, &[]).await;
     let pids: Vec<u32> = children.iter().map(|c| c.id()).collect();
     let pid = pids.as_slice();
     let base = Arc::new(Servers {
@@ -1126,6 +1139,318 @@ async fn main() {
         println!(
             "| {goal} | {figure} | {} |",
             if met { "met" } else { "missed" }
+        );
+    }
+}
+
+/// Starts `count` app servers on `db_arg` with the environment `envs`, each on a free port,
+/// and waits until each answers.
+async fn start_servers(
+    server: &std::path::Path,
+    db_arg: &str,
+    count: usize,
+    envs: &[(&str, String)],
+) -> (Vec<std::process::Child>, Vec<String>) {
+    let mut children = Vec::new();
+    let mut urls = Vec::new();
+    for _ in 0..count.max(1) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(server)
+            .args(["--bind", &format!("127.0.0.1:{port}"), "--database", db_arg])
+            .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if reqwest::get(format!("{url}/healthz")).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        children.push(child);
+        urls.push(url);
+    }
+    (children, urls)
+}
+
+/// The reminders mode's SMTP server, from `scripts/with-smtp`: (port, maildir).
+fn smtp_sink() -> (u16, PathBuf) {
+    let port = std::env::var("STUDYHALL_TEST_SMTP_PORT")
+        .expect(
+            "the reminders mode sends to a real SMTP server: run it as \
+             `scripts/with-smtp scripts/bench --reminders 10000`",
+        )
+        .parse()
+        .unwrap();
+    let dir = std::env::var("STUDYHALL_TEST_MAILDIR").expect("STUDYHALL_TEST_MAILDIR");
+    (port, dir.into())
+}
+
+/// Messages the SMTP server has written to its maildir; `clear` deletes them.
+fn maildir_count(dir: &std::path::Path, clear: bool) -> usize {
+    let mut n = 0;
+    for sub in ["new", "cur", "tmp"] {
+        if let Ok(entries) = std::fs::read_dir(dir.join(sub)) {
+            for entry in entries.flatten() {
+                n += 1;
+                if clear {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+    n
+}
+
+/// Gives every seeded student a confirmed address and a daily reminder at 00:00 UTC (so one
+/// is due whenever the benchmark runs, once per date).
+async fn seed_addresses(db: &Location) {
+    let pool = studyhall::db::connect(db).await.unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    sqlx::query(
+        "INSERT INTO mail_addresses (user_id, address, confirmed_at, created_at, remind_hour,
+             remind_weekly, unsubscribe_token)
+         SELECT id, username || '@bench.example.org', $1, $1, 0, 0, 'unsubscribe-' || id
+         FROM users WHERE substr(username, 1, 5) = 'bench'",
+    )
+    .bind(now)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+}
+
+/// Empties the outbox, and makes every student's reminder due today (`due`) or sent today
+/// already (the pass then reads them all and writes nothing, as it does once a minute on
+/// most minutes of a real site's day).
+async fn reset_reminders(db: &Location, due: bool) {
+    let pool = studyhall::db::connect(db).await.unwrap();
+    sqlx::query("DELETE FROM outbox")
+        .execute(&pool)
+        .await
+        .unwrap();
+    if due {
+        sqlx::query("UPDATE mail_addresses SET reminded_day = NULL")
+            .execute(&pool)
+            .await
+            .unwrap();
+    } else {
+        let today = studyhall::srs::day::day_number(
+            jiff::Timestamp::now()
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .date(),
+        );
+        sqlx::query("UPDATE mail_addresses SET reminded_day = $1")
+            .bind(i64::from(today))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+}
+
+/// Reminder rows in the outbox: (written, sent).
+async fn outbox_counts(pool: &studyhall::db::Pool) -> (i64, i64) {
+    let written: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'reminder'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let sent: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'reminder' AND state = 'sent'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    (written, sent)
+}
+
+/// Waits until `done(written, sent)` holds (checking every 200 ms) or `timeout` has passed
+/// since `started`; returns the seconds since `started` when it held.
+async fn wait_for(
+    db: Location,
+    started: Instant,
+    timeout: Duration,
+    done: impl Fn(i64, i64) -> bool,
+) -> Option<f64> {
+    let pool = studyhall::db::connect(&db).await.unwrap();
+    let at = loop {
+        let (written, sent) = outbox_counts(&pool).await;
+        if done(written, sent) {
+            break Some(started.elapsed().as_secs_f64());
+        }
+        if started.elapsed() > timeout {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    pool.close().await;
+    at
+}
+
+/// The reminders mode: a run with no reminder due (the servers' pass reads every student and
+/// writes nothing, as on most minutes of a real day) for `--seconds`, then a run with every
+/// student's reminder due (the pass writes them in batches, the senders send them to the SMTP
+/// server), `--rounds` times, and a last run with none due; each on freshly started servers
+/// while the clients read /review. The run with reminders is measured in two parts: while
+/// the pass writes them, and while the rest are sent. Prints /review's figures for each and
+/// how long the reminders took.
+async fn reminders_mode(a: &Args, db: &Location, db_arg: &str, server: &std::path::Path) {
+    let (port, maildir) = smtp_sink();
+    seed_addresses(db).await;
+    let envs = [
+        ("STUDYHALL_SMTP_HOST", "127.0.0.1".to_owned()),
+        ("STUDYHALL_SMTP_PORT", port.to_string()),
+        ("STUDYHALL_SMTP_TLS", "none".to_owned()),
+        (
+            "STUDYHALL_SMTP_FROM",
+            "studyhall bench <bench@studyhall.test>".to_owned(),
+        ),
+        ("STUDYHALL_PUBLIC_URL", "http://studyhall.test".to_owned()),
+    ];
+    let n = a.reminders;
+    let (clients, users) = (a.clients, a.users);
+    println!(
+        "reminders mode: {n} students with a reminder due, {} round(s), {clients} clients \
+         on /review, SMTP to aiosmtpd on 127.0.0.1:{port}",
+        a.rounds
+    );
+    let step = move |b: Arc<Servers>| {
+        move |i: usize, k: usize, c: Client, mut s: Samples| {
+            let user = 1 + ((i + k * clients) as i64 % users);
+            let url = format!("{b}/review");
+            async move {
+                timed(
+                    &mut s,
+                    "GET /review",
+                    c.get(url).header("cookie", cookie(user)),
+                    StatusCode::OK,
+                )
+                .await;
+                s
+            }
+        }
+    };
+    let mut lines = Vec::new();
+    let mut printed = 0;
+    let mut figures: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
+    let timeout = Duration::from_secs(a.reminder_timeout);
+    let mut runs: Vec<bool> = (0..a.rounds).flat_map(|_| [false, true]).collect();
+    runs.push(false);
+    for (run, due) in runs.into_iter().enumerate() {
+        reset_reminders(db, due).await;
+        maildir_count(&maildir, true);
+        let started = Instant::now();
+        let (children, urls) = start_servers(server, db_arg, a.servers, &envs).await;
+        let base = Arc::new(Servers {
+            urls,
+            next: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let pids: Vec<u32> = children.iter().map(|c| c.id()).collect();
+        let mut parts = Vec::new();
+        if due {
+            let before = server_cost(&pids);
+            let until = wait_for(db.clone(), started, timeout, move |w, _| w >= n);
+            let (samples, seconds, written_at) =
+                phase_until(clients, until, step(base.clone())).await;
+            parts.push((
+                "reminders written",
+                samples,
+                seconds,
+                before,
+                server_cost(&pids),
+                format!(
+                    "all {n} written {} s after the start",
+                    written_at.map_or("-".to_owned(), |s| format!("{s:.1}"))
+                ),
+            ));
+            let before = server_cost(&pids);
+            let until = wait_for(db.clone(), started, timeout, move |_, s| s >= n);
+            let (samples, seconds, sent_at) = phase_until(clients, until, step(base.clone())).await;
+            parts.push((
+                "reminders sent",
+                samples,
+                seconds,
+                before,
+                server_cost(&pids),
+                format!(
+                    "all {n} sent {} s after the start",
+                    sent_at.map_or("-".to_owned(), |s| format!("{s:.1}"))
+                ),
+            ));
+        } else {
+            let before = server_cost(&pids);
+            let (samples, seconds) = phase(clients, a.seconds, step(base.clone())).await;
+            parts.push((
+                "none due",
+                samples,
+                seconds,
+                before,
+                server_cost(&pids),
+                String::new(),
+            ));
+        }
+        for mut child in children {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        let delivered = maildir_count(&maildir, true);
+        let counts = {
+            let pool = studyhall::db::connect(db).await.unwrap();
+            let counts = outbox_counts(&pool).await;
+            pool.close().await;
+            counts
+        };
+        for (label, samples, seconds, before, after, note) in parts {
+            for r in costed(rows("reminders", samples, seconds), before, after) {
+                figures.entry(label).or_default().push(r.rps);
+                lines.push(format!(
+                    "| {} | {label} | {seconds:.1} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {note} |",
+                    run + 1,
+                    r.count,
+                    r.rps,
+                    r.p50,
+                    r.p99,
+                    r.max,
+                    r.cpu_us,
+                ));
+            }
+        }
+        if due {
+            lines.push(format!(
+                "| {} | (outbox: {} written, {} sent; {delivered} messages reached aiosmtpd) | | | | | | | | |",
+                run + 1,
+                counts.0,
+                counts.1
+            ));
+        }
+        // As it goes, for a long run watched from a terminal.
+        for line in &lines[printed..] {
+            eprintln!("{line}");
+        }
+        printed = lines.len();
+    }
+    println!();
+    println!(
+        "| run | /review while | s | requests | req/s | p50 ms | p99 ms | max ms | server CPU µs/req | |"
+    );
+    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for line in &lines {
+        println!("{line}");
+    }
+    println!();
+    let mean = |v: &Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let quiet = figures.get("none due").map_or(f64::NAN, mean);
+    for (label, v) in &figures {
+        println!(
+            "/review, {label}: {:.0} req/s on average ({:.0}% of none due)",
+            mean(v),
+            100.0 * mean(v) / quiet
         );
     }
 }

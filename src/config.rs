@@ -200,13 +200,6 @@ const KEYS: &[&str] = &[
     "postgres.pool_size",
     "postgres.password",
     "sqlite.readers",
-    // Mail (issue 27): `src/mail/settings.rs`.
-    "smtp_host",
-    "smtp_port",
-    "smtp_tls",
-    "smtp_user",
-    "smtp_password",
-    "smtp_from",
 ];
 
 /// Older names of variables, still read when the new one is not set.
@@ -239,12 +232,10 @@ struct Layered {
     sqlite: SqliteLayer,
     #[serde(default)]
     oidc: crate::auth::oidc::settings::OidcLayer,
-    smtp_host: Option<String>,
-    smtp_port: Option<String>,
-    smtp_tls: Option<String>,
-    smtp_user: Option<String>,
-    smtp_password: Option<SecretString>,
-    smtp_from: Option<String>,
+    /// Mail's keys, taken out of the merged table before the rest is read
+    /// (`src/mail/settings.rs`).
+    #[serde(skip)]
+    mail: crate::mail::settings::MailLayer,
 }
 
 #[derive(Debug, Deserialize)]
@@ -446,7 +437,7 @@ impl Settings {
                     .required(false),
             ),
         };
-        let layered: Layered = builder
+        let merged = builder
             .add_source(
                 config::Environment::with_prefix("STUDYHALL")
                     .prefix_separator("_")
@@ -477,8 +468,16 @@ impl Settings {
             .set_override_option("body_timeout", cli.serve.body_timeout.clone())?
             .set_override_option("disconnect_timeout", cli.serve.disconnect_timeout.clone())?
             .set_override_option("max_connections", cli.serve.max_connections)?
-            .build()?
-            .try_deserialize()?;
+            .build()?;
+        // Each area's keys are read by its own settings module; the rest here.
+        let mut table: config::Map<String, config::Value> = merged.try_deserialize()?;
+        let public_url = table
+            .get("public_url")
+            .and_then(|v| v.clone().into_string().ok())
+            .unwrap_or_default();
+        let mail = crate::mail::settings::MailLayer::take_from(&mut table, &public_url)?;
+        let mut layered: Layered = config::Value::new(None, table).try_deserialize()?;
+        layered.mail = mail;
         layered.check()
     }
 
@@ -505,7 +504,11 @@ impl Settings {
 /// scripts' `STUDYHALL_TEST_POSTGRES`, are not settings and are left out), older names
 /// renamed.
 fn known_variables(env: impl IntoIterator<Item = (String, String)>) -> config::Map<String, String> {
-    let names: Vec<String> = KEYS.iter().map(|k| env_name(k)).collect();
+    let names: Vec<String> = KEYS
+        .iter()
+        .chain(crate::mail::settings::KEYS)
+        .map(|k| env_name(k))
+        .collect();
     let mut known = config::Map::new();
     let mut aliased = Vec::new();
     for (name, value) in env {
@@ -562,17 +565,10 @@ impl Layered {
             self.oidc,
         )
         .map_err(|(key, message)| SettingsError::Invalid { key, message })?;
-        let mail = crate::mail::settings::MailLayer {
-            smtp_host: self.smtp_host,
-            smtp_port: self.smtp_port,
-            smtp_tls: self.smtp_tls,
-            smtp_user: self.smtp_user,
-            smtp_password: self.smtp_password,
-            smtp_from: self.smtp_from,
-            public_url: Some(self.public_url.clone()),
-        }
-        .check()
-        .map_err(|(key, message)| invalid(key, &message))?;
+        let mail = self
+            .mail
+            .check()
+            .map_err(|(key, message)| invalid(key, &message))?;
         Ok(Settings {
             mail,
             bind: self.bind,
@@ -894,45 +890,6 @@ mod tests {
             printed.contains("# password: set, and never printed"),
             "{printed}"
         );
-    }
-
-    #[test]
-    fn the_smtp_settings_come_from_their_variables_and_the_password_never_prints() {
-        let vars = [
-            ("STUDYHALL_SMTP_HOST", "smtp.example.org"),
-            ("STUDYHALL_SMTP_PORT", "2525"),
-            ("STUDYHALL_SMTP_TLS", "tls"),
-            ("STUDYHALL_SMTP_USER", "studyhall"),
-            ("STUDYHALL_SMTP_PASSWORD", "s3cret-smtp"),
-            ("STUDYHALL_SMTP_FROM", "studyhall <noreply@example.org>"),
-            ("STUDYHALL_PUBLIC_URL", "https://study.example.org/"),
-        ];
-        let settings = load(&["studyhall"], &vars).expect("loads");
-        let mail = settings.mail.as_ref().expect("mail is on");
-        assert_eq!(
-            (mail.host.as_str(), mail.port, mail.tls),
-            ("smtp.example.org", 2525, crate::mail::Tls::Tls)
-        );
-        assert_eq!(mail.public_url, "https://study.example.org");
-        for shown in [settings.to_string(), format!("{settings:?}")] {
-            assert!(!shown.contains("s3cret-smtp"), "{shown}");
-        }
-        let file = settings_file(&settings.to_string());
-        let path = file.path().to_str().expect("utf-8 path");
-        let again = load(
-            &["studyhall", "--config", path],
-            &[("STUDYHALL_SMTP_PASSWORD", "s3cret-smtp")],
-        )
-        .expect("the printout loads");
-        assert_eq!(again.to_string(), settings.to_string());
-        assert!(load(&["studyhall"], &[]).expect("loads").mail.is_none());
-        let error = load(
-            &["studyhall"],
-            &[("STUDYHALL_SMTP_HOST", "smtp.example.org")],
-        )
-        .expect_err("a host without a sender is refused")
-        .to_string();
-        assert!(error.contains("smtp_from"), "{error}");
     }
 
     #[test]

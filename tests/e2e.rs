@@ -112,6 +112,25 @@ async fn assert_no_console_errors(c: &Client, page: &str) {
     assert!(errors.is_empty(), "console errors on {page}: {errors:?}");
 }
 
+/// Reads the console log after a page the server answered with `status` (a dead link's 400, a
+/// refused form's 422), which the browser logs as a failed load: that and nothing else.
+async fn expect_status_logged(c: &Client, status: u16) {
+    body(c).await;
+    let log = c.issue_cmd(BrowserLog).await.unwrap();
+    let errors: Vec<&Value> = log
+        .as_array()
+        .map(|entries| entries.iter().filter(|e| e["level"] == "SEVERE").collect())
+        .unwrap_or_default();
+    let expected = format!("status of {status}");
+    assert!(
+        !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| e["message"].as_str().unwrap_or("").contains(&expected)),
+        "only the page's own {status}: {errors:?}"
+    );
+}
+
 fn screenshot_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target")
@@ -2186,4 +2205,144 @@ async fn a_card_with_an_image_a_table_code_and_a_formula_reads_well_at_both_widt
     // screenshots (docs/screenshots/rich-card*.png are copies of these).
     audit(&c, "rich-card").await;
     c.close().await.unwrap();
+}
+
+/// The first link to `public` in the newest outbox message of `kind`, as a full URL.
+async fn mailed_link(app: &helpers::TestApp, public: &str, kind: &str) -> String {
+    let text: String =
+        sqlx::query_scalar("SELECT body_text FROM outbox WHERE kind = $1 ORDER BY id DESC LIMIT 1")
+            .bind(kind)
+            .fetch_one(app.db().await.reader())
+            .await
+            .unwrap();
+    let start = text.find(public).expect("a link to the site");
+    text[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver: run scripts/e2e"]
+async fn the_mail_pages_pass_axe_and_contrast_from_the_address_to_the_reset_and_the_unsubscribe() {
+    // Links in messages point at the server itself, so its port is chosen first; the SMTP
+    // port is closed: the messages wait in the outbox, where the test reads their links.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let public = format!("http://127.0.0.1:{port}");
+    let app = helpers::spawn_app_with(|s| {
+        s.bind = format!("127.0.0.1:{port}");
+        s.mail = Some(studyhall::mail::MailSettings {
+            host: "127.0.0.1".to_owned(),
+            port: 9,
+            tls: studyhall::mail::Tls::None,
+            user: None,
+            password: None,
+            from: "studyhall <noreply@studyhall.test>".to_owned(),
+            public_url: public.clone(),
+        });
+    })
+    .await;
+    let base = app.address.clone();
+    let c = browser().await;
+    register(&c, &base, "mira").await;
+
+    // The account page's address form, then the page saying a link is on its way.
+    c.goto(&format!("{base}/account#email")).await.unwrap();
+    audit(&c, "mail-account-address").await;
+    fill_and_send(
+        &c,
+        &[("address", "mira@example.org")],
+        "form[action='/account/email'] button[type=submit]",
+    )
+    .await;
+    wait_for_text(&c, "not confirmed yet").await;
+    audit(&c, "mail-account-unconfirmed").await;
+
+    // The confirmation link opens a page with a button; the button confirms.
+    let link = mailed_link(&app, &public, "confirm").await;
+    c.goto(&link).await.unwrap();
+    assert!(exists(&c, "#email-confirm").await);
+    audit(&c, "mail-confirm").await;
+    click(&c, "#email-confirm button[type=submit]").await;
+    wait_for_text(&c, "Your e-mail address is confirmed").await;
+    audit(&c, "mail-confirmed").await;
+    c.goto(&link).await.unwrap();
+    assert!(exists(&c, "#email-link-invalid").await);
+    expect_status_logged(&c, 400).await;
+    audit(&c, "mail-confirm-invalid").await;
+
+    // Reminders on: the account page with the reminder settings.
+    c.goto(&format!("{base}/account#email")).await.unwrap();
+    click(&c, "input[name=reminders][value=daily]").await;
+    click(&c, "#reminders button[type=submit]").await;
+    wait_for_text(&c, "Study reminders by e-mail").await;
+    assert!(exists(&c, "input[name=reminders][value=daily]:checked").await);
+    audit(&c, "mail-account-reminders").await;
+
+    // The unsubscribe link: a page with a button, then the page saying it is done.
+    let token: String =
+        sqlx::query_scalar("SELECT unsubscribe_token FROM mail_addresses WHERE address = $1")
+            .bind("mira@example.org")
+            .fetch_one(app.db().await.reader())
+            .await
+            .unwrap();
+    let logged_out = browser().await;
+    logged_out
+        .goto(&format!("{base}/mail/unsubscribe?token={token}"))
+        .await
+        .unwrap();
+    audit(&logged_out, "mail-unsubscribe").await;
+    click(&logged_out, "form[action='/mail/unsubscribe'] button").await;
+    wait_for_text(&logged_out, "no more study reminders").await;
+    audit(&logged_out, "mail-unsubscribed").await;
+
+    // Forgot the password: from the login page's link, the form, the answer, the reset page.
+    logged_out.goto(&format!("{base}/login")).await.unwrap();
+    logged_out
+        .find(Locator::LinkText("Forgot your password?"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&logged_out, "Username or e-mail address").await;
+    audit(&logged_out, "mail-forgot").await;
+    fill_and_send(
+        &logged_out,
+        &[("name", "mira")],
+        "form[action='/password/forgot'] button[type=submit]",
+    )
+    .await;
+    assert!(exists(&logged_out, "#reset-sent").await);
+    audit(&logged_out, "mail-forgot-sent").await;
+    let link = mailed_link(&app, &public, "reset").await;
+    logged_out.goto(&link).await.unwrap();
+    audit(&logged_out, "mail-reset").await;
+    fill_and_send(
+        &logged_out,
+        &[("new", "short"), ("confirm", "short")],
+        "form[action='/password/reset'] button[type=submit]",
+    )
+    .await;
+    assert!(exists(&logged_out, ".errors").await);
+    expect_status_logged(&logged_out, 422).await;
+    audit(&logged_out, "mail-reset-error").await;
+    fill_and_send(
+        &logged_out,
+        &[
+            ("new", "a brand new passphrase"),
+            ("confirm", "a brand new passphrase"),
+        ],
+        "form[action='/password/reset'] button[type=submit]",
+    )
+    .await;
+    assert!(exists(&logged_out, "#reset-done").await);
+    audit(&logged_out, "mail-reset-done").await;
+    logged_out.goto(&link).await.unwrap();
+    assert!(exists(&logged_out, "#reset-link-invalid").await);
+    expect_status_logged(&logged_out, 400).await;
+    audit(&logged_out, "mail-reset-invalid").await;
+    c.close().await.unwrap();
+    logged_out.close().await.unwrap();
 }

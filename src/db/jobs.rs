@@ -1,15 +1,14 @@
 //! The jobs table (migration 0022): background work asked for once and run once across the app
 //! servers sharing the store. `jobs::Runner` is the rule; these are its statements.
 //!
-//! A claim is one statement that both picks the oldest queued job and marks it running under
-//! the claiming server's name: on PostgreSQL the pick locks its row and skips rows another
-//! server is claiming (`FOR UPDATE SKIP LOCKED`), so servers claim side by side without
-//! waiting on each other or taking the same row; on SQLite the statement runs under the
-//! file's one write lock, which orders claims by itself. Every later write of a claim
-//! (progress, lease, the end) names the server and the attempt it claimed, so a server whose
-//! lease ran out, and whose job another server has taken again, changes nothing.
+//! A claim (`db::lease`, shared with the outbox) takes the oldest queued job and marks it
+//! running under the claiming server's name, once across the servers (`FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL, the write lock on SQLite). Every later write of a claim (progress,
+//! lease, the end) names the server and the attempt it claimed, so a server whose lease ran
+//! out, and whose job another server has taken again, changes nothing.
 
-use super::{Backend, Executor};
+use super::Executor;
+use super::lease::{self, Leased};
 use sqlx::FromRow;
 
 /// A job a server has claimed.
@@ -90,34 +89,29 @@ pub async fn claim(
     now_ms: i64,
     lease_until_ms: i64,
 ) -> Result<Option<Claimed>, sqlx::Error> {
-    let sql = match db.backend() {
-        Backend::Postgres => {
-            "UPDATE jobs SET state = 'running', claimed_by = $1, lease_until = $2,
-                    attempts = attempts + 1, progress_done = 0, progress_total = 0
-             WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3
-                           AND instr($4, ',' || kind || ',') > 0
-                         ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-               AND state = 'queued'
-             RETURNING id, kind, key, payload, attempts"
-        }
-        Backend::Sqlite => {
-            "UPDATE jobs SET state = 'running', claimed_by = $1, lease_until = $2,
-                    attempts = attempts + 1, progress_done = 0, progress_total = 0
-             WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3
-                           AND instr($4, ',' || kind || ',') > 0
-                         ORDER BY id LIMIT 1)
-               AND state = 'queued'
-             RETURNING id, kind, key, payload, attempts"
-        }
-    };
-    sqlx::query_as(sql)
-        .bind(instance)
-        .bind(lease_until_ms)
-        .bind(now_ms)
-        .bind(kinds)
-        .fetch_optional(db)
-        .await
+    let claimed = lease::claim(
+        db,
+        &JOBS,
+        Some(("instr($5, ',' || kind || ',') > 0", kinds)),
+        instance,
+        now_ms,
+        lease_until_ms,
+        1,
+    )
+    .await?;
+    Ok(claimed.into_iter().next())
 }
+
+/// The jobs table as `db::lease` claims from it: queued, then running; in the order asked.
+const JOBS: Leased = Leased {
+    table: "jobs",
+    waiting: "queued",
+    claimed: "running",
+    ready_at: "run_after",
+    order: "id",
+    reset: "progress_done = 0, progress_total = 0",
+    returning: "id, kind, key, payload, attempts",
+};
 
 /// Whether a running job's lease ran out before `now_ms` (a read, as [`any_claimable`]).
 pub async fn any_expired(db: impl Executor<'_>, now_ms: i64) -> Result<bool, sqlx::Error> {
@@ -213,15 +207,7 @@ pub async fn finish(
 /// Puts the jobs server `instance` runs back in the queue, as it stops: another server (or
 /// this one, started again) takes them at once instead of after their lease.
 pub async fn release(db: impl Executor<'_>, instance: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "UPDATE jobs SET state = 'queued', claimed_by = NULL, lease_until = NULL,
-                progress_done = 0, progress_total = 0
-         WHERE state = 'running' AND claimed_by = $1",
-    )
-    .bind(instance)
-    .execute(db)
-    .await?
-    .rows_affected())
+    lease::release(db, &JOBS, instance).await
 }
 
 /// The open (queued or running) job of `kind` for `key`, if there is one.

@@ -16,6 +16,7 @@ pub mod exams;
 pub mod hot;
 pub mod identities;
 pub mod jobs;
+mod lease;
 pub mod mail;
 pub mod media;
 pub mod meta;

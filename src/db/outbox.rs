@@ -1,14 +1,15 @@
 //! The outbox (migration 0029): every message, written in the transaction that causes it and
 //! sent by one app server's sender (`jobs::mail`). These are the sender's statements.
 //!
-//! A claim is one statement that picks the oldest pending rows whose time has come and marks
-//! them sending under the claiming server's name: on PostgreSQL the pick locks its rows and
-//! skips rows another server is claiming (`FOR UPDATE SKIP LOCKED`), so senders claim side by
-//! side without taking the same row; on SQLite the statement runs under the file's one write
-//! lock. Every later write of a claim names the server and the attempt, so a server whose
-//! lease ran out, and whose row another server has claimed again, changes nothing.
+//! A claim (`db::lease`, shared with the jobs table) takes a batch of the oldest pending rows
+//! whose time has come and marks them sending under the claiming server's name, once across
+//! the servers (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the write lock on SQLite). Every later
+//! write of a claim names the server and the attempt, so a server whose lease ran out, and
+//! whose row another server has claimed again, changes nothing. A failed try waits its
+//! backoff in `next_attempt_at` (`jobs::mail::backoff`), which the claim respects.
 
-use super::{Backend, Executor};
+use super::Executor;
+use super::lease::{self, Leased};
 use sqlx::FromRow;
 
 /// A message to write into the outbox.
@@ -124,34 +125,20 @@ pub async fn claim(
     lease_until_ms: i64,
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    let sql = match db.backend() {
-        Backend::Postgres => {
-            "UPDATE outbox SET state = 'sending', claimed_by = $1, lease_until = $2,
-                    attempts = attempts + 1
-             WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3
-                          ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
-               AND state = 'pending'
-             RETURNING id, kind, to_address, subject, body_text, body_html, unsubscribe_url,
-                       message_id, attempts"
-        }
-        Backend::Sqlite => {
-            "UPDATE outbox SET state = 'sending', claimed_by = $1, lease_until = $2,
-                    attempts = attempts + 1
-             WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3
-                          ORDER BY next_attempt_at, id LIMIT $4)
-               AND state = 'pending'
-             RETURNING id, kind, to_address, subject, body_text, body_html, unsubscribe_url,
-                       message_id, attempts"
-        }
-    };
-    sqlx::query_as(sql)
-        .bind(instance)
-        .bind(lease_until_ms)
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(db)
-        .await
+    lease::claim(db, &OUTBOX, None, instance, now_ms, lease_until_ms, limit).await
 }
+
+/// The outbox as `db::lease` claims from it: pending, then sending; the earliest due first.
+const OUTBOX: Leased = Leased {
+    table: "outbox",
+    waiting: "pending",
+    claimed: "sending",
+    ready_at: "next_attempt_at",
+    order: "next_attempt_at, id",
+    reset: "",
+    returning: "id, kind, to_address, subject, body_text, body_html, unsubscribe_url, \
+                message_id, attempts",
+};
 
 /// Marks a claimed row sent. False when the claim is no longer this server's.
 pub async fn mark_sent(
@@ -233,14 +220,7 @@ pub async fn unclaim(
 /// Puts the rows server `instance` is sending back to pending as it stops (not sent yet as
 /// far as it knows: its sends were cancelled).
 pub async fn release(db: impl Executor<'_>, instance: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "UPDATE outbox SET state = 'pending', claimed_by = NULL, lease_until = NULL
-         WHERE state = 'sending' AND claimed_by = $1",
-    )
-    .bind(instance)
-    .execute(db)
-    .await?
-    .rows_affected())
+    lease::release(db, &OUTBOX, instance).await
 }
 
 /// Messages of `kind` written for `user_id` since `since_ms` (the reset's limit per account).

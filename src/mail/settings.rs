@@ -45,8 +45,21 @@ pub struct MailSettings {
     pub public_url: String,
 }
 
-/// The layers' raw values, as `config.rs` reads them.
-#[derive(Debug, Default)]
+/// The settings file's keys of mail (top level, beside `public_url`), each also read from its
+/// variable: `STUDYHALL_SMTP_HOST` and so on (`config::env_name`).
+pub const KEYS: &[&str] = &[
+    "smtp_host",
+    "smtp_port",
+    "smtp_tls",
+    "smtp_user",
+    "smtp_password",
+    "smtp_from",
+];
+
+/// The layers' raw values, as the merged layers hold them (`config.rs` merges the layers and
+/// hands over these keys; [`MailLayer::check`] reads them).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MailLayer {
     /// `smtp_host`.
     pub smtp_host: Option<String>,
@@ -60,11 +73,26 @@ pub struct MailLayer {
     pub smtp_password: Option<SecretString>,
     /// `smtp_from`.
     pub smtp_from: Option<String>,
-    /// `public_url`.
+    /// `public_url` (a top-level setting that sign-on reads too: set by `config.rs`).
+    #[serde(skip)]
     pub public_url: Option<String>,
 }
 
 impl MailLayer {
+    /// Takes the mail keys ([`KEYS`]) out of the merged layers' table and reads them.
+    pub fn take_from(
+        table: &mut config::Map<String, config::Value>,
+        public_url: &str,
+    ) -> Result<Self, config::ConfigError> {
+        let mine: config::Map<String, config::Value> = KEYS
+            .iter()
+            .filter_map(|key| Some(((*key).to_owned(), table.remove(*key)?)))
+            .collect();
+        let mut layer: Self = config::Value::new(None, mine).try_deserialize()?;
+        layer.public_url = Some(public_url.to_owned());
+        Ok(layer)
+    }
+
     /// The settings, None without a host; an error names its key.
     pub fn check(self) -> Result<Option<MailSettings>, (&'static str, String)> {
         let Some(host) = self.smtp_host.filter(|h| !h.trim().is_empty()) else {
@@ -241,5 +269,86 @@ mod tests {
         );
         let tls = with(&[from, ("smtp_tls", "tls")]).unwrap().unwrap();
         assert_eq!(tls.port, 465);
+    }
+
+    /// Settings as `studyhall` loads them from `args` and the variables `vars`.
+    fn load(
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Result<crate::config::Settings, crate::config::SettingsError> {
+        use clap::Parser;
+        let cli = crate::config::Cli::try_parse_from(args).expect("a command line");
+        let env = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        crate::config::Settings::load_from(
+            &cli,
+            env,
+            std::path::Path::new("/nonexistent/studyhall.toml"),
+        )
+    }
+
+    fn settings_file(text: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::Builder::new()
+            .suffix(".toml")
+            .tempfile()
+            .expect("a temporary file");
+        std::fs::write(file.path(), text).expect("written");
+        file
+    }
+
+    #[test]
+    fn the_smtp_settings_come_from_their_variables_and_the_password_never_prints() {
+        let vars = [
+            ("STUDYHALL_SMTP_HOST", "smtp.example.org"),
+            ("STUDYHALL_SMTP_PORT", "2525"),
+            ("STUDYHALL_SMTP_TLS", "tls"),
+            ("STUDYHALL_SMTP_USER", "studyhall"),
+            ("STUDYHALL_SMTP_PASSWORD", "s3cret-smtp"),
+            ("STUDYHALL_SMTP_FROM", "studyhall <noreply@example.org>"),
+            ("STUDYHALL_PUBLIC_URL", "https://study.example.org/"),
+        ];
+        let settings = load(&["studyhall"], &vars).expect("loads");
+        let mail = settings.mail.as_ref().expect("mail is on");
+        assert_eq!(
+            (mail.host.as_str(), mail.port, mail.tls),
+            ("smtp.example.org", 2525, Tls::Tls)
+        );
+        assert_eq!(mail.public_url, "https://study.example.org");
+        for shown in [settings.to_string(), format!("{settings:?}")] {
+            assert!(!shown.contains("s3cret-smtp"), "{shown}");
+        }
+        let file = settings_file(&settings.to_string());
+        let path = file.path().to_str().expect("utf-8 path");
+        let again = load(
+            &["studyhall", "--config", path],
+            &[("STUDYHALL_SMTP_PASSWORD", "s3cret-smtp")],
+        )
+        .expect("the printout loads");
+        assert_eq!(again.to_string(), settings.to_string());
+        assert!(load(&["studyhall"], &[]).expect("loads").mail.is_none());
+        let error = load(
+            &["studyhall"],
+            &[("STUDYHALL_SMTP_HOST", "smtp.example.org")],
+        )
+        .expect_err("a host without a sender is refused")
+        .to_string();
+        assert!(error.contains("smtp_from"), "{error}");
+    }
+
+    #[test]
+    fn mail_keys_are_read_by_the_mail_settings_as_a_file_spells_them_and_misspelt_ones_refused() {
+        let file = settings_file(
+            "public_url = \"https://study.example.org\"\nsmtp_host = \"smtp.example.org\"\n\
+             smtp_port = 2525\nsmtp_from = \"noreply@example.org\"\n",
+        );
+        let path = file.path().to_str().expect("utf-8 path");
+        let settings = load(&["studyhall", "--config", path], &[]).expect("loads");
+        let mail = settings.mail.expect("mail is on");
+        assert_eq!(mail.port, 2525, "a bare number in the file");
+        let file = settings_file("smtp_hots = \"smtp.example.org\"\n");
+        let path = file.path().to_str().expect("utf-8 path");
+        let error = load(&["studyhall", "--config", path], &[])
+            .expect_err("a misspelt mail key is refused")
+            .to_string();
+        assert!(error.contains("smtp_hots"), "{error}");
     }
 }

@@ -112,9 +112,25 @@ pub async fn set_address(
     Ok(())
 }
 
+/// Whether a confirmation link is live (unknown, used or expired: false). A read: opening the
+/// link changes nothing (mail programs' link checkers open links); its page's button confirms.
+pub async fn confirmation_is_live(db: &Db, token: &str, now: i64) -> Result<bool, StudyError> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(false);
+    }
+    Ok(
+        db::mail::live_token(db.reader(), &token_hash(token), "confirm", now)
+            .await?
+            .is_some(),
+    )
+}
+
 /// Confirms the address a link was sent to. False when the link is unknown, used, expired,
 /// or for an address the account no longer has.
 pub async fn confirm_address(db: &Db, token: &str, now: i64) -> Result<bool, StudyError> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(false);
+    }
     let hash = token_hash(token);
     // Read first, so that an unknown link (anyone may send one) writes nothing and takes no
     // lock; the student's own rows then, beside other students' writes.

@@ -104,7 +104,12 @@ async fn remind(
     let Some(learner) = super::learner::load(db.reader(), row.user_id, now).await? else {
         return Ok(false);
     };
-    let today = learner.today(now);
+    // The study day the reminder is about is the one that starts on its local date. With a
+    // reminder hour before the hour the student's days start (02:00, days from 04:00) the
+    // study day under way is still yesterday's, and checking that one would let last
+    // night's session silence today's reminder: "studied already", the cards due, the exam
+    // and the once-a-day mark all use this one day.
+    let today = i32::try_from(local_day).unwrap_or(i32::MAX);
     if db::mail::studied_on(db.reader(), row.user_id, today).await? {
         // Decided for the day: no reminder, and no more checks until tomorrow.
         skip_day(db, row.user_id, local_day).await?;

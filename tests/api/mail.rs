@@ -69,6 +69,26 @@ async fn set_address(app: &TestApp, address: &str) -> reqwest::Response {
         .await
 }
 
+/// Opens a confirmation link and presses its page's button, as a person does: (the page the
+/// link opens, the response to the button).
+async fn confirm_by_link(browser: &TestApp, link: &str) -> (String, reqwest::Response) {
+    let page = browser.get_html(link).await;
+    let token = page
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a button with the link's token: {page}"))
+        .to_owned();
+    // No session cookie and no CSRF token needed: the link's token is the authority.
+    let response = reqwest::Client::new()
+        .post(browser.url("/account/email/confirm"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    (page, response)
+}
+
 async fn confirmed_address(app: &TestApp, name: &str, address: &str) {
     app.register_ok(name).await;
     let response = set_address(app, address).await;
@@ -76,7 +96,9 @@ async fn confirmed_address(app: &TestApp, name: &str, address: &str) {
     let (_, text) = newest(app, address, "confirm")
         .await
         .expect("a confirmation");
-    let page = app.get_html(&link_in(&text)).await;
+    let (_, confirmed) = confirm_by_link(app, &link_in(&text)).await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let page = confirmed.text().await.unwrap();
     assert!(page.contains("id=\"email-confirmed\""), "{page}");
 }
 
@@ -187,26 +209,59 @@ async fn an_address_is_confirmed_by_a_single_use_link_and_shown_only_to_its_owne
         .await
         .unwrap();
     assert_eq!(stored, 0);
-    // From another browser, not signed in: it works, once.
+    // Opening the link (as a mail program's link checker does, twice) confirms nothing: its
+    // page asks, with a button.
     let other = app.other_browser();
+    for _ in 0..2 {
+        let opened = other.get(&link).await;
+        assert_eq!(opened.status(), StatusCode::OK);
+        let page = opened.text().await.unwrap();
+        assert!(page.contains("id=\"email-confirm\""), "{page}");
+        assert!(!page.contains("id=\"email-confirmed\""), "{page}");
+    }
     assert!(
-        other
-            .get_html(&link)
+        app.get_html("/account")
             .await
+            .contains("ana@example.org: not confirmed yet"),
+        "a GET changed nothing"
+    );
+    // The button, from another browser, not signed in: it works, once.
+    let (_, confirmed) = confirm_by_link(&other, &link).await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    assert!(
+        confirmed
+            .text()
+            .await
+            .unwrap()
             .contains("id=\"email-confirmed\"")
     );
-    let again = other.get(&link).await;
-    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     assert!(
         app.get_html("/account")
             .await
             .contains("ana@example.org: confirmed.")
     );
-    // A forged token does nothing.
-    let forged = other
-        .get("/account/email/confirm?token=0000000000000000000000000000000000000000000000000000000000000000")
+    let again = other.get(&link).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    let twice = reqwest::Client::new()
+        .post(app.url("/account/email/confirm"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), StatusCode::BAD_REQUEST, "used once");
+    // A forged token does nothing, opened or posted.
+    let forged = "0000000000000000000000000000000000000000000000000000000000000000";
+    let opened = other
+        .get(&format!("/account/email/confirm?token={forged}"))
         .await;
-    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(opened.status(), StatusCode::BAD_REQUEST);
+    let posted = reqwest::Client::new()
+        .post(app.url("/account/email/confirm"))
+        .form(&[("token", forged)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::BAD_REQUEST);
     // Another student sees none of it.
     other.register_ok("bea").await;
     for page in ["/account", "/decks", "/classes"] {
@@ -469,7 +524,14 @@ async fn smtp_mail_confirm_and_reset_arrive_once_with_their_headers_and_working_
     );
     assert!(raw.contains("multipart/alternative") && raw.contains("text/html"));
     let link = link_in(&decoded(raw));
-    assert!(app.get_html(&link).await.contains("id=\"email-confirmed\""));
+    let (_, confirmed) = confirm_by_link(&app, &link).await;
+    assert!(
+        confirmed
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"email-confirmed\"")
+    );
     // The password reset, from the login page's link.
     let stranger = app.other_browser();
     let login = stranger.get_html("/login").await;
@@ -754,6 +816,45 @@ async fn a_week_of_reminders_across_time_zones_and_a_dst_change() {
     assert!(reminders_to(&app, "joan@example.org").await.is_empty());
 }
 
+/// A reminder hour (02:00) before the hour the student's days start (04:00): the reminder is
+/// about the study day that starts on its date, so last night's session (the study day before)
+/// does not silence it, and the once-a-day mark is that same day's.
+#[tokio::test]
+async fn a_reminder_before_the_day_starts_is_about_the_coming_study_day() {
+    let app = app_with_outbox().await;
+    let pia = reminded_student(&app, "pia", "UTC", "daily", "2").await;
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let db = app.db().await.clone();
+    let start: jiff::Timestamp = "2027-04-05T22:00:00Z".parse().unwrap();
+    let now = app.clock().now();
+    assert!(start > now, "the test's days are ahead of the clock");
+    app.clock().advance(start.as_second() - now.as_second());
+    // 22:00 on the 5th: she studies (study day the 5th); the pass then finds her done.
+    assert_eq!(
+        pia.login("pia", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    pia.grade_next(1, Some(1)).await;
+    for _ in 0..(38 / 2) {
+        studyhall::study::reminders::pass(&db, &site, app.clock().now())
+            .await
+            .unwrap();
+        app.clock().advance(7200);
+    }
+    // To 12:00 on the 7th, a pass every two hours: one reminder on the 6th at 02:00 (her
+    // session on the evening of the 5th was the day before's) and one on the 7th.
+    let sent: Vec<String> = reminders_to(&app, "pia@example.org")
+        .await
+        .into_iter()
+        .map(|(at, _)| at.strftime("%Y-%m-%d %H:%M").to_string())
+        .collect();
+    assert_eq!(sent, ["2027-04-06 02:00", "2027-04-07 02:00"]);
+    let (_, text) = reminders_to(&app, "pia@example.org").await.remove(0);
+    assert!(text.contains("cards are due"), "{text}");
+}
+
 #[tokio::test]
 async fn reminders_need_a_confirmed_address_and_an_unknown_unsubscribe_link_is_refused() {
     let app = app_with_outbox().await;
@@ -769,7 +870,7 @@ async fn reminders_need_a_confirmed_address_and_an_unknown_unsubscribe_link_is_r
             .contains("Confirm your e-mail address first")
     );
     let (_, text) = newest(&app, "kim@example.org", "confirm").await.unwrap();
-    app.get_html(&link_in(&text)).await;
+    confirm_by_link(&app, &link_in(&text)).await;
     let bad_hour = choose_reminders(&app, "daily", "24").await;
     assert_eq!(bad_hour.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -802,9 +903,14 @@ async fn a_reply_a_new_exam_and_a_rescheduling_are_folded_into_the_next_reminder
     let teacher_id = app.user_id("teacher").await;
     let db = app.db().await.clone();
     let now = app.clock().now().as_second();
-    // Her study day (days start at 04:00 UTC), as the reminder counts.
-    let today =
-        i64::from(studyhall::srs::day::StudyCalendar::stored("UTC", 4).day_of(app.clock().now()));
+    // Today's date in UTC: tomorrow's reminder is about the study day that starts on
+    // tomorrow's date, whatever the hour now.
+    let today = i64::from(studyhall::srs::day::day_number(
+        app.clock()
+            .now()
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date(),
+    ));
     let exec = |sql: &'static str, binds: Vec<i64>| {
         let db = db.clone();
         async move {

@@ -152,6 +152,57 @@ async fn store() -> (tempfile::TempDir, Db) {
     (dir, db)
 }
 
+/// A claim takes at most its limit of rows, the oldest first, and a second claim the next ones
+/// (on PostgreSQL a pick written inside `id IN (...)` was run again for every row and took
+/// them all), and the jobs table's claim, which shares it, takes one job at a time.
+#[tokio::test]
+async fn a_claim_takes_at_most_its_limit_of_rows_and_a_job_claim_one_job() {
+    let (_dir, db) = store().await;
+    let now = Clock::system().now().as_millisecond();
+    let ids = add(&db, 5, now).await;
+    let first = outbox::claim(db.writer(), "a", now, now + 60_000, 2)
+        .await
+        .unwrap();
+    assert_eq!(first.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..2]);
+    let second = outbox::claim(db.writer(), "b", now, now + 60_000, 2)
+        .await
+        .unwrap();
+    assert_eq!(second.iter().map(|m| m.id).collect::<Vec<_>>(), ids[2..4]);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'").await,
+        1
+    );
+    for key in ["x", "y", "z"] {
+        studyhall::db::jobs::enqueue(db.writer(), "count", key, "{}", now)
+            .await
+            .unwrap();
+    }
+    for key in ["x", "y", "z"] {
+        let job = studyhall::db::jobs::claim(db.writer(), "a", ",count,", now, now + 60_000)
+            .await
+            .unwrap()
+            .expect("a job");
+        assert_eq!(job.key, key);
+        assert_eq!(
+            count(&db, "SELECT COUNT(*) FROM jobs WHERE state = 'running'").await,
+            i64::from(key.as_bytes()[0] - b'x' + 1),
+            "one job a claim"
+        );
+    }
+    // Released as the server stops: back to waiting, for another server at once.
+    assert_eq!(outbox::release(db.writer(), "a").await.unwrap(), 2);
+    assert_eq!(
+        studyhall::db::jobs::release(db.writer(), "a")
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM outbox WHERE state = 'pending'").await,
+        3
+    );
+}
+
 #[tokio::test]
 async fn a_failing_send_is_retried_after_a_growing_wait_then_marked_failed() {
     let (_dir, db) = store().await;

@@ -17,7 +17,11 @@ use serde::Deserialize;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/account/email").route(web::post().to(set_address)))
         .service(web::resource("/account/email/remove").route(web::post().to(remove_address)))
-        .service(web::resource("/account/email/confirm").route(web::get().to(confirm_address)))
+        .service(
+            web::resource("/account/email/confirm")
+                .route(web::get().to(show_confirm))
+                .route(web::post().to(confirm_address)),
+        )
         .service(web::resource("/account/reminders").route(web::post().to(choose_reminders)))
         .service(
             web::resource("/mail/unsubscribe")
@@ -137,28 +141,76 @@ struct TokenQuery {
 #[template(path = "mail/confirmed.html")]
 struct ConfirmedPage {
     nav: Nav,
-    confirmed: bool,
+    token: String,
+    /// None: asking (the link is live); Some(true): confirmed; Some(false): a dead link.
+    confirmed: Option<bool>,
 }
 
-/// Follows a confirmation link (from any browser, signed in or not).
-async fn confirm_address(
+fn nav_of(user: &MaybeUser) -> Nav {
+    match &user.0 {
+        Some(user) => Nav::for_user(user),
+        None => Nav::anonymous(),
+    }
+}
+
+/// A confirmation link opened (from any browser, signed in or not): a button, so that a mail
+/// program's link checker opening it confirms nothing.
+async fn show_confirm(
     state: web::Data<AppState>,
     user: MaybeUser,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     site(&state)?;
     let now = state.clock.now().as_second();
-    let confirmed = mail::confirm_address(&state.db, &query.token, now).await?;
-    let nav = match &user.0 {
-        Some(user) => Nav::for_user(user),
-        None => Nav::anonymous(),
+    let live = mail::confirmation_is_live(&state.db, &query.token, now).await?;
+    let (status, confirmed) = if live {
+        (StatusCode::OK, None)
+    } else {
+        (StatusCode::BAD_REQUEST, Some(false))
     };
+    page_with(
+        status,
+        &ConfirmedPage {
+            nav: nav_of(&user),
+            token: query.into_inner().token,
+            confirmed,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// The confirmation page's button. No session and no CSRF token, as the unsubscribe button:
+/// the link's own token, which only the address's reader has, is the authority, and it can
+/// only confirm the address it was sent to.
+async fn confirm_address(
+    state: web::Data<AppState>,
+    user: MaybeUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    site(&state)?;
+    let token = serde_urlencoded::from_bytes::<ConfirmForm>(&body)
+        .map(|f| f.token)
+        .unwrap_or_default();
+    let now = state.clock.now().as_second();
+    let confirmed = mail::confirm_address(&state.db, &token, now).await?;
     let status = if confirmed {
         StatusCode::OK
     } else {
         StatusCode::BAD_REQUEST
     };
-    page_with(status, &ConfirmedPage { nav, confirmed })
+    page_with(
+        status,
+        &ConfirmedPage {
+            nav: nav_of(&user),
+            token: String::new(),
+            confirmed: Some(confirmed),
+        },
+    )
 }
 
 #[derive(Template)]
