@@ -112,10 +112,13 @@ pub struct IdentityRow {
     pub created_at: i64,
     /// Unix seconds.
     pub last_login_at: i64,
+    /// 1 once the identity gave the account an address (it never gives one again after the
+    /// user removed it).
+    pub gave_address: i64,
 }
 
 const IDENTITY_COLUMNS: &str =
-    "id, user_id, provider, issuer, subject, email, name, created_at, last_login_at";
+    "id, user_id, provider, issuer, subject, email, name, created_at, last_login_at, gave_address";
 
 /// The identity with this issuer and subject.
 pub async fn find(
@@ -220,14 +223,64 @@ pub async fn of_user(db: impl Executor<'_>, user_id: i64) -> Result<Vec<Identity
     .await
 }
 
-/// Unlinks one of a user's identities; false if it is not theirs.
-pub async fn delete(db: impl Executor<'_>, user_id: i64, id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM identities WHERE id = $1 AND user_id = $2")
+/// Records that identity `id` gave its account an address.
+pub async fn mark_gave_address(db: impl Executor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE identities SET gave_address = 1 WHERE id = $1")
         .bind(id)
-        .bind(user_id)
         .execute(db)
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(())
+}
+
+/// Unlinks one of a user's identities, remembering its (issuer, subject) as unlinked from
+/// that account; false if it is not theirs.
+pub async fn delete(
+    db: &mut crate::db::Conn,
+    user_id: i64,
+    id: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let gone: Option<(String, String)> = sqlx::query_as(
+        "DELETE FROM identities WHERE id = $1 AND user_id = $2 RETURNING issuer, subject",
+    )
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(&mut *db)
+    .await?;
+    let Some((issuer, subject)) = gone else {
+        return Ok(false);
+    };
+    sqlx::query(
+        "INSERT INTO unlinked_identities (issuer, subject, user_id, unlinked_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (issuer, subject, user_id) DO UPDATE SET unlinked_at = $4",
+    )
+    .bind(&issuer)
+    .bind(&subject)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *db)
+    .await?;
+    Ok(true)
+}
+
+/// Whether an admin once unlinked (`issuer`, `subject`) from `user_id`'s account.
+pub async fn was_unlinked(
+    db: impl Executor<'_>,
+    issuer: &str,
+    subject: &str,
+    user_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM unlinked_identities
+         WHERE issuer = $1 AND subject = $2 AND user_id = $3",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
 }
 
 /// Remembers the ID token a new session signed on with (for logging out at the provider).

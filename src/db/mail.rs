@@ -10,6 +10,9 @@ pub struct AddressRow {
     pub address: String,
     /// When it was confirmed (Unix seconds), if it was.
     pub confirmed_at: Option<i64>,
+    /// The sign-on identity that brought it (None: the user typed it, or confirmed it by
+    /// the mailed link).
+    pub source_identity: Option<i64>,
 }
 
 /// The address of `user_id`, if they gave one.
@@ -17,13 +20,15 @@ pub async fn address_of(
     db: impl Executor<'_>,
     user_id: i64,
 ) -> Result<Option<AddressRow>, sqlx::Error> {
-    sqlx::query_as("SELECT address, confirmed_at FROM mail_addresses WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(
+        "SELECT address, confirmed_at, source_identity FROM mail_addresses WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
 }
 
-/// Sets the address of `user_id`, unconfirmed.
+/// Sets the address of `user_id`, unconfirmed and the user's own (no identity brought it).
 pub async fn set_address(
     db: impl Executor<'_>,
     user_id: i64,
@@ -33,7 +38,8 @@ pub async fn set_address(
     sqlx::query(
         "INSERT INTO mail_addresses (user_id, address, confirmed_at, created_at)
          VALUES ($1, $2, NULL, $3)
-         ON CONFLICT (user_id) DO UPDATE SET address = $2, confirmed_at = NULL, created_at = $3",
+         ON CONFLICT (user_id) DO UPDATE SET address = $2, confirmed_at = NULL, created_at = $3,
+                                             source_identity = NULL",
     )
     .bind(user_id)
     .bind(address)
@@ -43,23 +49,45 @@ pub async fn set_address(
     Ok(())
 }
 
-/// Sets the address of `user_id`, confirmed at `now` (an address a sign-on provider verified);
-/// the reminder settings stay. Nothing changes when it is that address, confirmed, already.
-pub async fn set_confirmed_address(
+/// Sets the address of `user_id` to one sign-on identity `identity_id` brought, confirmed at
+/// `now` or not (`confirmed`); the reminder settings stay.
+pub async fn set_address_from(
     db: impl Executor<'_>,
     user_id: i64,
     address: &str,
+    confirmed: bool,
+    identity_id: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO mail_addresses (user_id, address, confirmed_at, created_at)
-         VALUES ($1, $2, $3, $3)
-         ON CONFLICT (user_id) DO UPDATE SET address = $2, confirmed_at = $3, created_at = $3
-         WHERE mail_addresses.address <> $2 OR mail_addresses.confirmed_at IS NULL",
+        "INSERT INTO mail_addresses (user_id, address, confirmed_at, created_at, source_identity)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id) DO UPDATE SET address = $2, confirmed_at = $3, created_at = $4,
+                                             source_identity = $5",
     )
     .bind(user_id)
     .bind(address)
+    .bind(confirmed.then_some(now))
     .bind(now)
+    .bind(identity_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Takes back the confirmation of `user_id`'s address if identity `identity_id` brought it
+/// (the identity is being unlinked): the address stays, unconfirmed and the user's own.
+pub async fn release_address(
+    db: impl Executor<'_>,
+    user_id: i64,
+    identity_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE mail_addresses SET confirmed_at = NULL, source_identity = NULL
+         WHERE user_id = $1 AND source_identity = $2",
+    )
+    .bind(user_id)
+    .bind(identity_id)
     .execute(db)
     .await?;
     Ok(())
@@ -82,7 +110,8 @@ pub async fn confirmed_owners(
     .await
 }
 
-/// Marks the address of `user_id` confirmed, if it is still `address`. Returns whether it was.
+/// Marks the address of `user_id` confirmed, if it is still `address`, and the user's own
+/// (the mailed link proved it; sign-on no longer changes it). Returns whether it was.
 pub async fn confirm_address(
     db: impl Executor<'_>,
     user_id: i64,
@@ -90,7 +119,8 @@ pub async fn confirm_address(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(
-        "UPDATE mail_addresses SET confirmed_at = $3 WHERE user_id = $1 AND address = $2",
+        "UPDATE mail_addresses SET confirmed_at = $3, source_identity = NULL
+         WHERE user_id = $1 AND address = $2",
     )
     .bind(user_id)
     .bind(address)

@@ -51,11 +51,17 @@ pub enum Failure {
     #[error("This identity is already linked to another account.")]
     LinkedElsewhere,
     /// An account here has the e-mail address the provider sent, which the provider has not
-    /// verified: no account is joined to it by that address, and no second one is made.
+    /// verified: no account is joined to it by that address, and no second one is made. (The
+    /// page does not say that an account has the address.)
     #[error(
-        "An account on this site already has the e-mail address your sign-on provider sent, but the provider has not verified that address, so the two cannot be joined. Log in with your password and link your institution account from your account page, or ask your institution to verify the address. Nothing was changed."
+        "Your sign-on provider has not verified your e-mail address, so this site cannot sign you on with it yet. If you have an account here, log in with your password and link your institution account from your account page; or ask your institution to verify the address. Nothing was changed."
     )]
     Unverified,
+    /// A link's callback came to a browser no longer signed in as the account that started it.
+    #[error(
+        "This browser is no longer signed in as the account that started linking, so nothing was linked or changed. Log in and start again from your account page."
+    )]
+    LinkerGone,
     /// The provider's answer lacks the claim the operator requires.
     #[error(
         "Your institution account is not one this site accepts (it lacks what the site requires to sign on); nothing was changed. Ask the site's administrator if you think it should be."
@@ -178,12 +184,14 @@ pub enum Done {
 }
 
 /// Finishes a login: the flow record (taken once, whatever happens next), the provider's
-/// answer, then the account and a new session in one transaction.
+/// answer, then the account and a new session in one transaction. `signed_in`: the user the
+/// browser is signed in as now (a link finishes only for the user who started it).
 pub async fn complete(
     pool: &Pool,
     sessions: &dyn Forget,
     providers: &Providers,
     browser_token: Option<&str>,
+    signed_in: Option<i64>,
     callback: Callback<'_>,
     now: i64,
 ) -> Result<Done, Failure> {
@@ -211,6 +219,11 @@ pub async fn complete(
     }
     if let Some(error) = callback.error {
         return Err(provider_error(error, &flow.provider));
+    }
+    // A link started by one signed-in user finishes only in a browser still signed in as that
+    // user (not after a logout, nor once someone else signed in there).
+    if flow.link_user_id.is_some() && flow.link_user_id != signed_in {
+        return Err(Failure::LinkerGone);
     }
     let code = callback.code.ok_or(Failure::Refused)?;
     let verified = providers
@@ -242,7 +255,8 @@ pub async fn complete(
             Some(identity) if identity.user_id != user_id => return Err(Failure::LinkedElsewhere),
             Some(identity) => {
                 db::identities::seen(&mut *tx, identity.id, email, name, now).await?;
-                follow_address(&mut tx, user_id, Some(&identity.email), checked_email, now).await?;
+                let brought = Brought::known(&identity);
+                follow_address(&mut tx, provider, user_id, brought, checked_email, now).await?;
             }
             None => {
                 let identity = NewIdentity {
@@ -253,8 +267,16 @@ pub async fn complete(
                     email,
                     name,
                 };
-                db::identities::insert(&mut *tx, &identity, now).await?;
-                follow_address(&mut tx, user_id, None, checked_email, now).await?;
+                let id = db::identities::insert(&mut *tx, &identity, now).await?;
+                follow_address(
+                    &mut tx,
+                    provider,
+                    user_id,
+                    Brought::new(id),
+                    checked_email,
+                    now,
+                )
+                .await?;
                 tracing::info!(user_id, provider = %provider.key, "identity linked");
             }
         }
@@ -266,10 +288,12 @@ pub async fn complete(
             // The same person, whatever their e-mail or name is now: the account is updated,
             // never doubled.
             db::identities::seen(&mut *tx, identity.id, email, name, now).await?;
+            let brought = Brought::known(&identity);
             follow_address(
                 &mut tx,
+                provider,
                 identity.user_id,
-                Some(&identity.email),
+                brought,
                 checked_email,
                 now,
             )
@@ -311,8 +335,16 @@ pub async fn complete(
                 email,
                 name,
             };
-            db::identities::insert(&mut *tx, &identity, now).await?;
-            follow_address(&mut tx, user_id, None, checked_email, now).await?;
+            let id = db::identities::insert(&mut *tx, &identity, now).await?;
+            follow_address(
+                &mut tx,
+                provider,
+                user_id,
+                Brought::new(id),
+                checked_email,
+                now,
+            )
+            .await?;
             (user_id, created)
         }
     };
@@ -357,8 +389,9 @@ pub async fn complete(
 /// The account a first sign-on joins by e-mail, if any: only when the operator made the
 /// provider authoritative for the address's domain, the provider verified the address in the
 /// same ID token, and exactly one account here has that address confirmed (and no identity at
-/// this issuer yet). An unverified address that some account here has confirmed is refused
-/// rather than given a second account.
+/// this issuer yet); never an admin's (an admin links a provider from /account only), nor an
+/// account an admin unlinked this identity from. An unverified address that some account here
+/// has confirmed is refused rather than given a second account.
 async fn owner_by_email(
     tx: &mut db::Conn,
     provider: &oidc::settings::ProviderSettings,
@@ -386,17 +419,56 @@ async fn owner_by_email(
     if db::identities::has_issuer(&mut *tx, *owner, &verified.issuer).await? {
         return Ok(None);
     }
+    let role = db::users::find(&mut *tx, *owner).await?.map(|u| u.role);
+    if role.as_deref() != Some("student") && role.as_deref() != Some("instructor") {
+        tracing::warn!(provider = %provider.key, owner, "an admin's address: not linked by e-mail");
+        return Ok(None);
+    }
+    if db::identities::was_unlinked(&mut *tx, &verified.issuer, &verified.subject, *owner).await? {
+        return Ok(None);
+    }
     Ok(Some(*owner))
 }
 
-/// The account's address follows the provider's verified e-mail: taken when the account has
-/// none (or has this one unconfirmed), and changed when the account's address is the one
-/// this identity last brought (`previous`), so an address the user typed themselves stays.
-/// An unverified e-mail (`checked` None) changes nothing.
+/// The identity a sign-on came through, as far as the account's address goes.
+#[derive(Debug, Clone, Copy)]
+struct Brought {
+    /// The identity.
+    id: i64,
+    /// Whether it gave the account an address before.
+    gave_before: bool,
+}
+
+impl Brought {
+    fn new(id: i64) -> Self {
+        Self {
+            id,
+            gave_before: false,
+        }
+    }
+
+    fn known(identity: &db::identities::IdentityRow) -> Self {
+        Self {
+            id: identity.id,
+            gave_before: identity.gave_address != 0,
+        }
+    }
+}
+
+/// The account's address follows the provider's verified e-mail (`checked`; None changes
+/// nothing), but only an address this identity brought: taken when the account has none and
+/// the identity never gave one (an address the user removed is not given back), and changed
+/// while the account's address is still the one this identity brought (one the user typed or
+/// confirmed by mail, or another identity brought, stays). It is confirmed only when the
+/// operator made the provider authoritative for its domain and no other account here has it
+/// confirmed; otherwise it is set unconfirmed (the user may confirm it by the mailed link), so
+/// a provider can never hand an address to linking by e-mail for a domain it does not answer
+/// for.
 async fn follow_address(
     tx: &mut db::Conn,
+    provider: &oidc::settings::ProviderSettings,
     user_id: i64,
-    previous: Option<&str>,
+    identity: Brought,
     checked: Option<&str>,
     now: i64,
 ) -> Result<(), Failure> {
@@ -404,15 +476,28 @@ async fn follow_address(
         return Ok(());
     };
     let current = db::mail::address_of(&mut *tx, user_id).await?;
-    let follow = match &current {
-        None => true,
-        Some(row) => {
-            row.address.eq_ignore_ascii_case(address)
-                || previous.is_some_and(|p| !p.is_empty() && row.address.eq_ignore_ascii_case(p))
-        }
+    let ours = match &current {
+        None => !identity.gave_before,
+        Some(row) => row.source_identity == Some(identity.id),
     };
-    if follow {
-        db::mail::set_confirmed_address(&mut *tx, user_id, address, now).await?;
+    if !ours {
+        return Ok(());
+    }
+    let authoritative = !provider.authoritative_domains.is_empty()
+        && oidc::domain_allowed(&provider.authoritative_domains, Some(address));
+    let confirm = authoritative
+        && db::mail::confirmed_owners(&mut *tx, address, 2)
+            .await?
+            .iter()
+            .all(|&owner| owner == user_id);
+    let unchanged = current.as_ref().is_some_and(|row| {
+        row.address.eq_ignore_ascii_case(address) && (row.confirmed_at.is_some() || !confirm)
+    });
+    if !unchanged {
+        db::mail::set_address_from(&mut *tx, user_id, address, confirm, identity.id, now).await?;
+    }
+    if !identity.gave_before {
+        db::identities::mark_gave_address(&mut *tx, identity.id).await?;
     }
     Ok(())
 }
@@ -485,17 +570,21 @@ pub async fn identities_of(
 }
 
 /// An admin unlinks identity `identity_id` from `user_id`'s account; its next sign-on there
-/// makes a new account. Not theirs: not found.
+/// makes a new account: the account's address loses the confirmation this identity gave it,
+/// and linking by e-mail never joins the identity to this account again. Not theirs: not
+/// found.
 pub async fn unlink(
     pool: &Pool,
     admin_id: i64,
     user_id: i64,
     identity_id: i64,
+    now: i64,
 ) -> Result<(), StudyError> {
     let mut tx = db::begin_write(pool).await?;
-    if !db::identities::delete(&mut *tx, user_id, identity_id).await? {
+    if !db::identities::delete(&mut tx, user_id, identity_id, now).await? {
         return Err(StudyError::NotFound);
     }
+    db::mail::release_address(&mut *tx, user_id, identity_id).await?;
     tx.commit().await?;
     tracing::info!(admin_id, user_id, identity_id, "identity unlinked");
     Ok(())

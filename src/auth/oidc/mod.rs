@@ -303,6 +303,13 @@ impl Providers {
                     openidconnect::UserInfoError::Request(e) => {
                         SignOnError::Unreachable(error_chain(&e))
                     }
+                    // An error status (the endpoint down or overloaded) is the provider
+                    // unreachable, not a bad answer.
+                    openidconnect::UserInfoError::Response(status, _, why)
+                        if !status.is_success() =>
+                    {
+                        SignOnError::Unreachable(format!("userinfo answered {status}: {why}"))
+                    }
                     other => SignOnError::Refused(format!("userinfo: {}", error_chain(&other))),
                 })?;
             let info = serde_json::to_value(&info)

@@ -126,7 +126,8 @@ async fn unlink_identity(
     _form: CsrfForm<Empty>,
 ) -> Result<HttpResponse, AppError> {
     let (user_id, identity_id) = path.into_inner();
-    sso::unlink(state.db.writer(), admin.id, user_id, identity_id).await?;
+    let now = state.clock.now().as_second();
+    sso::unlink(state.db.writer(), admin.id, user_id, identity_id, now).await?;
     Ok(see_other(&format!("/admin/users/{user_id}/identities")))
 }
 
@@ -175,7 +176,9 @@ fn failed(state: &AppState, failure: Failure) -> Result<HttpResponse, AppError> 
         Failure::Study(e) => return Err(e.into()),
         Failure::UnknownProvider => StatusCode::NOT_FOUND,
         Failure::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
-        Failure::Denied | Failure::BadState | Failure::Refused => StatusCode::BAD_REQUEST,
+        Failure::Denied | Failure::BadState | Failure::Refused | Failure::LinkerGone => {
+            StatusCode::BAD_REQUEST
+        }
         Failure::Domain | Failure::Disabled | Failure::Unverified | Failure::MissingClaim => {
             StatusCode::FORBIDDEN
         }
@@ -237,6 +240,7 @@ async fn start_sign_on(
 async fn finish_sign_on(
     state: web::Data<AppState>,
     req: HttpRequest,
+    user: MaybeUser,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, AppError> {
     let browser = req.cookie(FLOW_COOKIE).map(|c| c.value().to_owned());
@@ -251,6 +255,7 @@ async fn finish_sign_on(
         &*state.sessions,
         &state.sign_on,
         browser.as_deref(),
+        user.0.as_ref().map(|u| u.id),
         callback,
         now,
     )
