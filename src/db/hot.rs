@@ -79,6 +79,34 @@ struct Spare {
     used: Instant,
 }
 
+/// A spare connection while a read uses it (counted in `SPARES_HELD`, as the list's are).
+/// Dropped without being put back (the read failed, or its request went away in the middle of
+/// the statement) it closes and no longer counts.
+struct InUse(Option<AnyConnection>);
+
+impl InUse {
+    /// Back to this thread's list, still counted.
+    fn put_back(mut self, url: &Arc<SecretString>) {
+        if let Some(conn) = self.0.take() {
+            SPARE.with_borrow_mut(|list| {
+                list.push(Spare {
+                    url: url.clone(),
+                    conn,
+                    used: Instant::now(),
+                });
+            });
+        }
+    }
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        if self.0.is_some() {
+            SPARES_HELD.set(SPARES_HELD.get() - 1);
+        }
+    }
+}
+
 /// Runs `read` on a spare connection to the store's PostgreSQL database, or on the pool when
 /// this thread holds as many as it may.
 async fn on_spare<T>(
@@ -92,38 +120,40 @@ async fn on_spare<T>(
             .position(|s| s.url.expose_secret() == url.expose_secret())?;
         Some(list.swap_remove(at))
     });
-    let mut conn = match spare {
-        // One that sat unused a while is asked first whether it is still there, as the pool
-        // asks its own (`db::postgres_pool`).
-        Some(mut spare) if spare.used.elapsed() > super::POSTGRES_IDLE_PING => {
-            if sqlx::Connection::ping(&mut spare.conn).await.is_ok() {
-                spare.conn
-            } else {
-                SPARES_HELD.set(SPARES_HELD.get() - 1);
+    let mut held = match spare {
+        Some(spare) => {
+            let stale = spare.used.elapsed() > super::POSTGRES_IDLE_PING;
+            let mut held = InUse(Some(spare.conn));
+            // One that sat unused a while is asked first whether it is still there, as the
+            // pool asks its own (`db::postgres_pool`); a dead one is dropped and another taken.
+            if stale
+                && let Some(conn) = held.0.as_mut()
+                && sqlx::Connection::ping(conn).await.is_err()
+            {
+                drop(held);
                 return Box::pin(on_spare(db, url, read)).await;
             }
+            held
         }
-        Some(spare) => spare.conn,
         None if SPARES_HELD.get() < SPARES_PER_THREAD => {
-            let conn = db.reader().acquire().await?.detach();
+            let mut pooled = db.reader().acquire().await?;
+            if SPARES_HELD.get() >= SPARES_PER_THREAD {
+                // Others on this thread took the last places while this one waited.
+                return read(&mut *pooled).await;
+            }
             SPARES_HELD.set(SPARES_HELD.get() + 1);
-            conn
+            InUse(Some(pooled.detach()))
         }
         None => return read(&mut *db.reader().acquire().await?).await,
     };
-    let result = read(&mut conn).await;
+    let Some(conn) = held.0.as_mut() else {
+        unreachable!("a spare in use holds its connection")
+    };
+    let result = read(conn).await;
     if result.is_ok() {
-        SPARE.with_borrow_mut(|list| {
-            list.push(Spare {
-                url: url.clone(),
-                conn,
-                used: Instant::now(),
-            });
-        });
-    } else {
-        // It may have died with the statement (the database restarted): not kept.
-        SPARES_HELD.set(SPARES_HELD.get() - 1);
+        held.put_back(url);
     }
+    // Otherwise it may have died with the statement (the database restarted): `held` closes it.
     result
 }
 

@@ -376,7 +376,7 @@ pub async fn mark_reminded(
     Ok(sqlx::query(
         "UPDATE mail_addresses SET reminded_day = $2
          WHERE user_id = $1 AND remind_hour IS NOT NULL
-           AND (reminded_day IS NULL OR reminded_day <> $2)",
+           AND (reminded_day IS NULL OR reminded_day < $2)",
     )
     .bind(user_id)
     .bind(day)

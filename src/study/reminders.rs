@@ -66,7 +66,9 @@ pub fn due_now(row: &db::mail::ReminderRow, now: Timestamp) -> Option<i64> {
         return None;
     }
     let day = i64::from(crate::srs::day::day_number(local.date()));
-    (row.reminded_day != Some(day)).then_some(day)
+    // Earlier, not merely other: a student who moves west across the date line may see a
+    // local date come round again, and gets no second reminder for it.
+    row.reminded_day.is_none_or(|d| d < day).then_some(day)
 }
 
 /// One pass over every student with reminders on, in batches: writes the reminders due now

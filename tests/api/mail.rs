@@ -856,6 +856,39 @@ async fn a_reminder_before_the_day_starts_is_about_the_coming_study_day() {
 }
 
 #[tokio::test]
+async fn a_local_date_that_comes_round_again_gets_no_second_reminder() {
+    let app = app_with_outbox().await;
+    let quinn = reminded_student(&app, "quinn", "Pacific/Kiritimati", "daily", "20").await;
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let db = app.db().await.clone();
+    // 20:00 on the 5th in Kiritimati (UTC+14) is 06:00 UTC on the 5th.
+    let start: jiff::Timestamp = "2027-04-05T06:00:00Z".parse().unwrap();
+    let now = app.clock().now();
+    assert!(start > now, "the test's days are ahead of the clock");
+    app.clock().advance(start.as_second() - now.as_second());
+    studyhall::study::reminders::pass(&db, &site, app.clock().now())
+        .await
+        .unwrap();
+    assert_eq!(reminders_to(&app, "quinn@example.org").await.len(), 1);
+    // She moves to Pago Pago (UTC-11), where it is 19:00 on the 4th: the evening of a date
+    // already behind her last reminder. Passes through its hours send nothing.
+    assert_eq!(
+        quinn.login("quinn", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    set_zone(&quinn, "Pacific/Pago_Pago").await;
+    for _ in 0..4 {
+        app.clock().advance(3600);
+        studyhall::study::reminders::pass(&db, &site, app.clock().now())
+            .await
+            .unwrap();
+    }
+    assert_eq!(reminders_to(&app, "quinn@example.org").await.len(), 1);
+}
+
+#[tokio::test]
 async fn reminders_need_a_confirmed_address_and_an_unknown_unsubscribe_link_is_refused() {
     let app = app_with_outbox().await;
     app.register_ok("kim").await;
