@@ -118,11 +118,14 @@ pub async fn confirmation_is_live(db: &Db, token: &str, now: i64) -> Result<bool
     if token.is_empty() || token.len() > 128 {
         return Ok(false);
     }
-    Ok(
-        db::mail::live_token(db.reader(), &token_hash(token), "confirm", now)
-            .await?
-            .is_some(),
-    )
+    let Some(row) = db::mail::live_token(db.reader(), &token_hash(token), "confirm", now).await?
+    else {
+        return Ok(false);
+    };
+    // A link to an address the account has since changed would offer a button that fails.
+    Ok(db::mail::address_of(db.reader(), row.user_id)
+        .await?
+        .is_some_and(|current| current.address == row.address))
 }
 
 /// Confirms the address a link was sent to. False when the link is unknown, used, expired,

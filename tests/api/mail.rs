@@ -277,6 +277,21 @@ async fn an_address_is_confirmed_by_a_single_use_link_and_shown_only_to_its_owne
             .await
             .contains("ana@uni.example.edu: not confirmed yet")
     );
+    // Its link, opened after the address changed again, offers no button that would fail.
+    let (_, text) = newest(&app, "ana@uni.example.edu", "confirm")
+        .await
+        .unwrap();
+    let stale = link_in(&text);
+    set_address(&app, "ana@lab.example.edu").await;
+    let opened = other.get(&stale).await;
+    assert_eq!(opened.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        !opened
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"email-confirm\"")
+    );
 }
 
 #[tokio::test]

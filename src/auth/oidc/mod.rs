@@ -303,10 +303,13 @@ impl Providers {
                     openidconnect::UserInfoError::Request(e) => {
                         SignOnError::Unreachable(error_chain(&e))
                     }
-                    // An error status (the endpoint down or overloaded) is the provider
-                    // unreachable, not a bad answer.
+                    // A server error or a throttle (the endpoint down or overloaded) is the
+                    // provider unreachable, worth trying again; any other refusal (401, 403:
+                    // a token or scope the operator must fix) is a refusal.
                     openidconnect::UserInfoError::Response(status, _, why)
-                        if !status.is_success() =>
+                        if status.is_server_error()
+                            || status.as_u16() == 408
+                            || status.as_u16() == 429 =>
                     {
                         SignOnError::Unreachable(format!("userinfo answered {status}: {why}"))
                     }
