@@ -93,16 +93,32 @@ pub async fn release_address(
     Ok(())
 }
 
-/// The accounts (at most `limit`) whose confirmed address is `address`, ignoring case.
+/// An account whose confirmed address is the one asked about, and what confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct ConfirmedOwner {
+    /// The account.
+    pub user_id: i64,
+    /// The key of the provider whose sign-on confirmed it (the identity that brought it);
+    /// None when the user proved it by the mailed link. An identity since removed gives `""`,
+    /// which names no provider.
+    pub confirmed_by: Option<String>,
+}
+
+/// The accounts (at most `limit`) whose confirmed address is `address`, ignoring case, with
+/// what confirmed each: the caller decides which confirmations it still trusts (a provider's
+/// authority may have been taken away since).
 pub async fn confirmed_owners(
     db: impl Executor<'_>,
     address: &str,
     limit: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT user_id FROM mail_addresses
-         WHERE lower(address) = lower($1) AND confirmed_at IS NOT NULL
-         ORDER BY user_id LIMIT $2",
+) -> Result<Vec<ConfirmedOwner>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT m.user_id,
+                CASE WHEN m.source_identity IS NULL THEN NULL
+                     ELSE COALESCE(i.provider, '') END AS confirmed_by
+         FROM mail_addresses m LEFT JOIN identities i ON i.id = m.source_identity
+         WHERE lower(m.address) = lower($1) AND m.confirmed_at IS NOT NULL
+         ORDER BY m.user_id LIMIT $2",
     )
     .bind(address)
     .bind(limit)

@@ -248,8 +248,7 @@ pub async fn complete(
     }
     let email = checked_email.unwrap_or("");
     let name = verified.name.as_deref().unwrap_or("");
-    let mut tx = db::begin_write(pool).await?;
-    let known = db::identities::find(&mut *tx, &verified.issuer, &verified.subject).await?;
+    let (mut tx, known) = sign_on_transaction(pool, &flow, &verified, checked_email).await?;
     if let Some(user_id) = flow.link_user_id {
         match known {
             Some(identity) if identity.user_id != user_id => return Err(Failure::LinkedElsewhere),
@@ -301,7 +300,7 @@ pub async fn complete(
             (identity.user_id, false)
         }
         None => {
-            let owner = owner_by_email(&mut tx, provider, &verified).await?;
+            let owner = owner_by_email(&mut tx, providers.settings(), provider, &verified).await?;
             let (user_id, created) = match owner {
                 Some(user_id) => {
                     tracing::info!(user_id, provider = %provider.key, "identity linked by its verified e-mail");
@@ -386,6 +385,46 @@ pub async fn complete(
     })
 }
 
+/// The write transaction a sign-on runs in, and the identity it signs on with if known. A
+/// returning identity (the morning's many sign-ons) changes only its account's rows and the
+/// address it brings (whose other owners it reads), so on PostgreSQL it locks just those and
+/// runs beside other accounts' writes; a first sign-on or a link (which may create an account,
+/// or join one by e-mail) runs alone, as other writes that read across accounts do. Should the
+/// identity have been unlinked or moved between the first look and the lock, the sign-on
+/// starts again under the site-wide lock.
+async fn sign_on_transaction(
+    pool: &Pool,
+    flow: &FlowRow,
+    verified: &oidc::Verified,
+    checked_email: Option<&str>,
+) -> Result<(db::Tx, Option<db::identities::IdentityRow>), Failure> {
+    let returning = match flow.link_user_id {
+        Some(_) => None,
+        None => db::identities::find(pool, &verified.issuer, &verified.subject).await?,
+    };
+    if let Some(first_look) = returning {
+        let mut rows = vec![db::Rows::of_user(first_look.user_id)];
+        if let Some(address) = checked_email {
+            rows.push(db::Rows::named(&format!(
+                "address:{}",
+                address.to_ascii_lowercase()
+            )));
+        }
+        let mut tx = db::begin_write_of(pool, &rows).await?;
+        let known = db::identities::find(&mut *tx, &verified.issuer, &verified.subject).await?;
+        if known
+            .as_ref()
+            .is_some_and(|k| k.user_id == first_look.user_id)
+        {
+            return Ok((tx, known));
+        }
+        tx.rollback().await?;
+    }
+    let mut tx = db::begin_write(pool).await?;
+    let known = db::identities::find(&mut *tx, &verified.issuer, &verified.subject).await?;
+    Ok((tx, known))
+}
+
 /// The account a first sign-on joins by e-mail, if any: only when the operator made the
 /// provider authoritative for the address's domain, the provider verified the address in the
 /// same ID token, and exactly one account here has that address confirmed (and no identity at
@@ -394,18 +433,26 @@ pub async fn complete(
 /// has confirmed is refused rather than given a second account.
 async fn owner_by_email(
     tx: &mut db::Conn,
+    settings: &oidc::settings::SignOn,
     provider: &oidc::settings::ProviderSettings,
     verified: &oidc::Verified,
 ) -> Result<Option<i64>, Failure> {
     let Some(address) = verified.email.as_deref() else {
         return Ok(None);
     };
-    if provider.authoritative_domains.is_empty()
-        || !oidc::domain_allowed(&provider.authoritative_domains, Some(address))
-    {
+    if !authoritative_for(provider, address) {
         return Ok(None);
     }
-    let owners = db::mail::confirmed_owners(&mut *tx, address, 2).await?;
+    // A confirmation counts only while what gave it still vouches for the address: the mailed
+    // link always, a provider's sign-on only while the operator keeps it authoritative for the
+    // domain (authority taken away, or confirmations from before authority was required, no
+    // longer join accounts).
+    let owners: Vec<i64> = db::mail::confirmed_owners(&mut *tx, address, OWNERS_LOOKED_AT)
+        .await?
+        .into_iter()
+        .filter(|owner| still_vouched(settings, owner, address))
+        .map(|owner| owner.user_id)
+        .collect();
     if owners.is_empty() {
         return Ok(None);
     }
@@ -428,6 +475,31 @@ async fn owner_by_email(
         return Ok(None);
     }
     Ok(Some(*owner))
+}
+
+/// How many accounts with one confirmed address linking by e-mail looks at: more than one
+/// that still counts is already "several" (no link), so a handful is plenty.
+const OWNERS_LOOKED_AT: i64 = 16;
+
+/// Whether the operator made `provider` the authority for `address`'s domain.
+fn authoritative_for(provider: &oidc::settings::ProviderSettings, address: &str) -> bool {
+    !provider.authoritative_domains.is_empty()
+        && oidc::domain_allowed(&provider.authoritative_domains, Some(address))
+}
+
+/// Whether `owner`'s confirmation of `address` still counts: proved by the mailed link, or
+/// given by a provider the settings of today still make authoritative for its domain.
+fn still_vouched(
+    settings: &oidc::settings::SignOn,
+    owner: &db::mail::ConfirmedOwner,
+    address: &str,
+) -> bool {
+    match owner.confirmed_by.as_deref() {
+        None => true,
+        Some(key) => settings
+            .provider(key)
+            .is_some_and(|provider| authoritative_for(provider, address)),
+    }
 }
 
 /// The identity a sign-on came through, as far as the account's address goes.
@@ -483,15 +555,17 @@ async fn follow_address(
     if !ours {
         return Ok(());
     }
-    let authoritative = !provider.authoritative_domains.is_empty()
-        && oidc::domain_allowed(&provider.authoritative_domains, Some(address));
-    let confirm = authoritative
-        && db::mail::confirmed_owners(&mut *tx, address, 2)
+    // Any other account's confirmation, whatever gave it, keeps this one unconfirmed: two
+    // accounts never both hold an address confirmed by sign-on.
+    let confirm = authoritative_for(provider, address)
+        && db::mail::confirmed_owners(&mut *tx, address, OWNERS_LOOKED_AT)
             .await?
             .iter()
-            .all(|&owner| owner == user_id);
+            .all(|owner| owner.user_id == user_id);
+    // A confirmation this identity gave is held only while it would give it today (the
+    // operator may have taken the provider's authority away): otherwise it is dropped.
     let unchanged = current.as_ref().is_some_and(|row| {
-        row.address.eq_ignore_ascii_case(address) && (row.confirmed_at.is_some() || !confirm)
+        row.address.eq_ignore_ascii_case(address) && row.confirmed_at.is_some() == confirm
     });
     if !unchanged {
         db::mail::set_address_from(&mut *tx, user_id, address, confirm, identity.id, now).await?;

@@ -1338,6 +1338,68 @@ async fn oidc_an_address_only_a_provider_without_authority_verified_never_joins_
 
 #[tokio::test]
 #[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_a_confirmation_from_a_provider_no_longer_authoritative_joins_nothing() {
+    // `loose` confirmed otto's address back when the operator made it authoritative for
+    // example.edu (or before authority was required at all); the operator has since taken
+    // that authority away. Its confirmation no longer joins accounts, and its next sign-on
+    // drops it.
+    let loose = userinfo_adding(serde_json::json!({})).await;
+    let app = app_with_two(
+        &issuer(),
+        |p| p.authoritative_domains = vec!["example.edu".to_owned()],
+        &loose,
+        |_| {},
+    )
+    .await;
+    app.register_ok("root").await;
+    let otto_browser = app.other_browser();
+    otto_browser.register_ok("otto").await;
+    let otto = app.user_id("otto").await;
+    let otto_at_loose = unique("otto-loose");
+    set_user(
+        &otto_at_loose,
+        serde_json::json!({"email": "wen@example.edu", "email_verified": true}),
+    )
+    .await;
+    assert_eq!(
+        location(&link_at(&otto_browser, "loose", &otto_at_loose).await),
+        "/account?saved=linked"
+    );
+    sqlx::query("UPDATE mail_addresses SET confirmed_at = 1 WHERE user_id = $1")
+        .bind(otto)
+        .execute(app.db().await.writer())
+        .await
+        .unwrap();
+    assert_eq!(
+        address_of(&app, otto).await,
+        Some(("wen@example.edu".to_owned(), true)),
+        "confirmed, and brought by the identity at `loose`"
+    );
+    // The address's owner signs on at the authoritative provider: an account of her own, not
+    // otto's, and not confirmed while otto's confirmation stands.
+    let wen = unique("wen");
+    set_user(
+        &wen,
+        serde_json::json!({"email": "wen@example.edu", "email_verified": true,
+                           "preferred_username": "wen"}),
+    )
+    .await;
+    let response = sign_on_at(&app.other_browser(), "default", &wen).await;
+    assert_eq!(location(&response), "/decks?welcome=1", "a new account");
+    let made = account_of(&app, &wen).await.expect("signed on");
+    assert_ne!(made, otto);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM identities").await, 2);
+    // Otto's next sign-on at `loose` drops the confirmation `loose` can no longer give.
+    let response = sign_on_at(&app.other_browser(), "loose", &otto_at_loose).await;
+    assert_eq!(location(&response), "/decks");
+    assert_eq!(
+        address_of(&app, otto).await,
+        Some(("wen@example.edu".to_owned(), false))
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
 async fn oidc_an_unlinked_identity_signs_on_to_a_new_account_with_linking_by_email_on() {
     let app = app_with(&issuer(), |p| {
         p.authoritative_domains = vec!["example.edu".to_owned()];
@@ -1448,8 +1510,11 @@ async fn oidc_linking_by_email_never_joins_an_admin_account() {
                            "groups": ["it-admins"]}),
     )
     .await;
-    sign_on(&app.other_browser(), &admin).await;
-    assert_ne!(account_of(&app, &admin).await, Some(root));
+    let response = sign_on(&app.other_browser(), &admin).await;
+    assert_eq!(location(&response), "/decks?welcome=1", "a new account");
+    let made = account_of(&app, &admin).await.expect("signed on");
+    assert_ne!(made, root);
+    assert_eq!(role_of(&app, made).await, "admin", "by its group");
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM identities WHERE user_id IN (SELECT id FROM users WHERE username = 'root')")
             .await,
@@ -1610,11 +1675,17 @@ async fn oidc_a_link_finishes_only_for_the_user_who_started_it() {
         .await;
     let callback = at_provider(&location(&response), &[("sub", &sub)]).await;
     browser.submit("/decks", "/logout", &[]).await;
-    assert_eq!(
-        browser.get(&callback).await.status(),
-        StatusCode::BAD_REQUEST
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("no longer signed in as the account that started linking")
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM identities").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM users").await, 3);
     // Still signed in as kim: linked.
     browser.login("kim", PASSWORD).await;
     assert_eq!(
