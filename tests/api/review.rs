@@ -630,8 +630,18 @@ async fn the_queue_heads_fast_statement_and_inline_reader_agree_with_the_filtere
                 .await
                 .unwrap()
         );
-        // A chosen deck, and all but one, inline and through sqlx.
-        for decks in ["[1]", "[2]", but_2.as_str(), "[]"] {
+        // A chosen deck, all but one, a list padded to a bound length (three ids bound as
+        // four, one not a deck), one too long to bind (the JSON statement), inline and through
+        // sqlx.
+        let long = json(&(1..=70).collect::<Vec<i64>>());
+        for decks in [
+            "[1]",
+            "[2]",
+            but_2.as_str(),
+            "[]",
+            "[2,1,999]",
+            long.as_str(),
+        ] {
             let decks = Some(decks);
             let a = studyhall::db::hot::queue_head(app.db().await, user, day, decks)
                 .await
