@@ -1,7 +1,7 @@
 //! What the subcommands do, apart from parsing: kept in the library so tests can call it.
 
 use crate::db::{Location, Pool};
-use crate::domain::{DeckName, Password, Role, Username};
+use crate::domain::{DeckName, Password, Username};
 use crate::import::Format;
 use crate::study::{accounts, import::ImportReport};
 use anyhow::Context;
@@ -87,11 +87,10 @@ pub async fn migrate_to(source: &Location, target: &Location) -> anyhow::Result<
 pub async fn create_admin(pool: &Pool, name: &str, password: &str) -> anyhow::Result<()> {
     let username = Username::parse(name)?;
     let password = Password::parse(password, username.as_str())?;
-    accounts::register(
+    accounts::create_break_glass_admin(
         pool,
         &username,
         &password,
-        Role::Admin,
         jiff::Timestamp::now().as_second(),
     )
     .await

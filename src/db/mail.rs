@@ -102,6 +102,8 @@ pub struct ConfirmedOwner {
     /// None when the user proved it by the mailed link. An identity since removed gives `""`,
     /// which names no provider.
     pub confirmed_by: Option<String>,
+    /// The issuer of that identity (None with `confirmed_by`).
+    pub issuer: Option<String>,
 }
 
 /// The accounts (at most `limit`) whose confirmed address is `address`, ignoring case, with
@@ -115,7 +117,9 @@ pub async fn confirmed_owners(
     sqlx::query_as(
         "SELECT m.user_id,
                 CASE WHEN m.source_identity IS NULL THEN NULL
-                     ELSE COALESCE(i.provider, '') END AS confirmed_by
+                     ELSE COALESCE(i.provider, '') END AS confirmed_by,
+                CASE WHEN m.source_identity IS NULL THEN NULL
+                     ELSE COALESCE(i.issuer, '') END AS issuer
          FROM mail_addresses m LEFT JOIN identities i ON i.id = m.source_identity
          WHERE lower(m.address) = lower($1) AND m.confirmed_at IS NOT NULL
          ORDER BY m.user_id LIMIT $2",
@@ -167,8 +171,9 @@ pub struct ResetTarget {
     pub password_hash: String,
     /// Its confirmed address.
     pub address: String,
-    /// Its role.
-    pub role: String,
+    /// Whether it is the break-glass admin (`studyhall create-admin`).
+    #[sqlx(try_from = "crate::db::Flag")]
+    pub break_glass: bool,
 }
 
 /// The enabled accounts with a confirmed address whose login name or address is `typed`, and
@@ -179,7 +184,7 @@ pub async fn reset_targets(
     no_password: &str,
 ) -> Result<Vec<ResetTarget>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT u.id AS user_id, u.username, u.password_hash, m.address, u.role
+        "SELECT u.id AS user_id, u.username, u.password_hash, m.address, u.break_glass
          FROM users u JOIN mail_addresses m ON m.user_id = u.id
          WHERE m.confirmed_at IS NOT NULL AND u.disabled = 0 AND u.password_hash <> $2
            AND (lower(u.username) = lower($1) OR lower(m.address) = lower($1))

@@ -65,9 +65,9 @@ pub async fn list(
     .await
 }
 
-/// Sets a user's role.
+/// Sets a user's role, given here (an admin's choice): no provider's groups hold it.
 pub async fn set_role(db: impl Executor<'_>, id: i64, role: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
+    let done = sqlx::query("UPDATE users SET role = $2, role_source = NULL WHERE id = $1")
         .bind(id)
         .bind(role)
         .execute(db)
@@ -106,8 +106,9 @@ pub async fn set_password(
     Ok(done.rows_affected() == 1)
 }
 
-/// Creates an account; the first account of a database becomes admin, later ones get
-/// `role`. One statement, so two first registrations racing cannot both become admin.
+/// Creates an account; the first account of a database becomes admin (and the break-glass
+/// admin: the operator's own, made before anyone else could register), later ones get `role`.
+/// One statement, so two first registrations racing cannot both become admin.
 pub async fn create(
     db: impl Executor<'_>,
     username: &str,
@@ -116,8 +117,9 @@ pub async fn create(
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO users (username, password_hash, role, created_at)
-         SELECT $1, $2, CASE WHEN EXISTS (SELECT 1 FROM users) THEN $3 ELSE 'admin' END, $4
+        "INSERT INTO users (username, password_hash, role, created_at, break_glass)
+         SELECT $1, $2, CASE WHEN EXISTS (SELECT 1 FROM users) THEN $3 ELSE 'admin' END, $4,
+                CASE WHEN EXISTS (SELECT 1 FROM users) THEN 0 ELSE 1 END
          RETURNING id",
     )
     .bind(username)
@@ -303,4 +305,52 @@ pub async fn admin_names(db: impl Executor<'_>, limit: i64) -> Result<Vec<String
     .bind(limit)
     .fetch_all(db)
     .await
+}
+
+/// Where an account's role came from and whether it is the break-glass admin.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct RoleOrigin {
+    /// The role.
+    pub role: String,
+    /// The key of the provider whose groups gave the role; None when it was given here.
+    pub role_source: Option<String>,
+    /// The admin made by `studyhall create-admin`.
+    #[sqlx(try_from = "crate::db::Flag")]
+    pub break_glass: bool,
+}
+
+/// Where `id`'s role came from.
+pub async fn role_origin(
+    db: impl Executor<'_>,
+    id: i64,
+) -> Result<Option<RoleOrigin>, sqlx::Error> {
+    sqlx::query_as("SELECT role, role_source, break_glass FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Sets a user's role as provider `source`'s groups give it.
+pub async fn set_role_from(
+    db: impl Executor<'_>,
+    id: i64,
+    role: &str,
+    source: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET role = $2, role_source = $3 WHERE id = $1")
+        .bind(id)
+        .bind(role)
+        .bind(source)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks `id` the break-glass admin (`studyhall create-admin`).
+pub async fn mark_break_glass(db: impl Executor<'_>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET break_glass = 1 WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
 }

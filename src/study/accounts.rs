@@ -1,5 +1,6 @@
 //! Registering, logging in and out, and changing a password.
 
+use super::sso::NO_PASSWORD;
 use super::{Context, StudyError};
 use super::{Forget, Stale};
 use crate::auth::{password, session};
@@ -23,6 +24,22 @@ pub async fn register(
     // one PostgreSQL database, say) exactly one sees no account yet and becomes the admin.
     let mut tx = db::begin_write(pool).await?;
     let id = create_account(&mut tx, username, &hash, role, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Creates the break-glass admin (`studyhall create-admin`): an admin with a password that
+/// logs in even when local login is off, and whose role sign-on never changes.
+pub async fn create_break_glass_admin(
+    pool: &Pool,
+    username: &Username,
+    password: &Password,
+    now: i64,
+) -> Result<i64, StudyError> {
+    let hash = password::hash(password.expose().to_owned()).await?;
+    let mut tx = db::begin_write(pool).await?;
+    let id = create_account(&mut tx, username, &hash, Role::Admin, now).await?;
+    db::users::mark_break_glass(&mut *tx, id).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -181,9 +198,14 @@ async fn settle_shared(
 }
 
 /// Checks a login, throttled per client address and per account. Returns the user's id.
+/// With `Passwords::BreakGlassOnly` only the break-glass admin's password is checked; every
+/// other name gets the decoy and one answer, so the page tells nothing about the account or
+/// whether the password was right. An account made by sign-on (no password) is checked
+/// against the decoy too, so its answer takes as long as anyone's.
 pub async fn authenticate(
     pool: &Pool,
     throttle: &LoginThrottle,
+    passwords: Passwords,
     ip: IpAddr,
     username: &str,
     password_typed: &str,
@@ -191,12 +213,19 @@ pub async fn authenticate(
 ) -> Result<i64, StudyError> {
     let lookup = async {
         let user = db::users::find_by_username(pool, username.trim()).await?;
+        let may_use_password = match (&user, passwords) {
+            (None, _) => false,
+            (Some(_), Passwords::Everyone) => true,
+            (Some(u), Passwords::BreakGlassOnly) => db::users::role_origin(pool, u.id)
+                .await?
+                .is_some_and(|origin| origin.break_glass),
+        };
         // A disabled account's password is checked against the decoy, never its own hash:
         // neither the answer nor the throttle's count (a right password would reset it) may
         // tell whether the password typed was right.
         let hash = user
             .as_ref()
-            .filter(|u| !u.disabled)
+            .filter(|u| !u.disabled && may_use_password && u.password_hash != NO_PASSWORD)
             .map(|u| u.password_hash.clone());
         Ok((hash, user))
     };
@@ -207,6 +236,10 @@ pub async fn authenticate(
             "This account is disabled; ask an administrator.".to_owned(),
         )),
         Some(user) if ok => Ok(user.id),
+        _ if passwords == Passwords::BreakGlassOnly => Err(StudyError::Validation(
+            "Password login is off on this site: sign on with your institution's account."
+                .to_owned(),
+        )),
         _ => Err(StudyError::Validation(
             "Wrong username or password.".to_owned(),
         )),
@@ -257,14 +290,17 @@ pub(super) async fn open_session(
 pub enum Passwords {
     /// Everyone with a password.
     Everyone,
-    /// Only admins (the break-glass account made by `studyhall create-admin`): the others sign
-    /// on at their institution's provider.
-    AdminsOnly,
+    /// Only the break-glass admin made by `studyhall create-admin`: the others sign on at
+    /// their institution's provider.
+    BreakGlassOnly,
 }
 
 /// Logs a user in: checks the password (see [`authenticate`]) and starts a session, whose
-/// token is returned for the cookie. A login past [`MAX_SESSIONS_PER_USER`] may have ended
-/// the oldest session, so the copies of the user's sessions go stale.
+/// token is returned for the cookie. A role a provider's groups gave is taken back (to
+/// student) in the same transaction: a password login cannot ask the provider whether the
+/// user is still in the group, and a role must not outlive the group (it comes back at the
+/// next sign-on there if they still are). A login past [`MAX_SESSIONS_PER_USER`] may have
+/// ended the oldest session, so the copies of the user's sessions go stale.
 #[allow(clippy::too_many_arguments)]
 pub async fn log_in(
     db: &db::Db,
@@ -276,22 +312,50 @@ pub async fn log_in(
     password_typed: &str,
     now: i64,
 ) -> Result<String, StudyError> {
-    let user_id = authenticate(db.reader(), throttle, ip, username, password_typed, now).await?;
-    if passwords == Passwords::AdminsOnly {
-        let role = db::users::find(db.reader(), user_id)
-            .await?
-            .map(|u| u.role)
-            .unwrap_or_default();
-        if role != Role::Admin.as_str() {
-            return Err(StudyError::Validation(
-                "Password login is off on this site: sign on with your institution's account."
-                    .to_owned(),
-            ));
-        }
-    }
-    let token = start_session(db.writer(), user_id, now).await?;
+    let user_id = authenticate(
+        db.reader(),
+        throttle,
+        passwords,
+        ip,
+        username,
+        password_typed,
+        now,
+    )
+    .await?;
+    let mut tx = db::begin_write_of(db.writer(), &[db::Rows::of_user(user_id)]).await?;
+    take_back_provider_role(&mut tx, user_id, |_| true).await?;
+    let token = open_session(&mut tx, user_id, now).await?;
+    tx.commit().await?;
     sessions.forget(Stale::User(user_id));
     Ok(token)
+}
+
+/// Takes back (to student) a role that a provider's groups gave `user_id`, when `from` says so
+/// of that provider's key (a login that is not through that provider cannot confirm the group;
+/// an unlinked identity no longer vouches for it). Never the break-glass admin's. Returns
+/// whether it did.
+pub(super) async fn take_back_provider_role(
+    tx: &mut Conn,
+    user_id: i64,
+    from: impl Fn(&str) -> bool,
+) -> Result<bool, StudyError> {
+    let Some(origin) = db::users::role_origin(&mut *tx, user_id).await? else {
+        return Ok(false);
+    };
+    let Some(source) = origin.role_source.as_deref() else {
+        return Ok(false);
+    };
+    if origin.break_glass || !from(source) || origin.role == Role::Student.as_str() {
+        return Ok(false);
+    }
+    db::users::set_role(&mut *tx, user_id, Role::Student.as_str()).await?;
+    tracing::info!(
+        user_id,
+        from = %origin.role,
+        provider = %source,
+        "role given by a provider's groups taken back"
+    );
+    Ok(true)
 }
 
 /// Ends the session `session_id` of `user_id` (logging out).

@@ -185,7 +185,7 @@ pub async fn request_reset(
     let targets = db::mail::reset_targets(db.reader(), typed, super::sso::NO_PASSWORD).await?;
     for target in targets
         .into_iter()
-        .filter(|t| !admins_only || t.role == "admin")
+        .filter(|t| !admins_only || t.break_glass)
     {
         let mut tx = db.begin_write().await?;
         let recent =

@@ -7,6 +7,7 @@
 //! finds the account by (issuer, subject), or creates a student, applies the provider's role
 //! mapping and opens a new session. Any failure changes nothing but using up the state.
 
+use super::actor::Actor;
 use super::{Forget, Stale, StudyError, accounts};
 use crate::auth::oidc::{self, Providers, SignOnError};
 use crate::auth::session;
@@ -123,7 +124,7 @@ pub async fn begin(
     now: i64,
 ) -> Result<Started, Failure> {
     let begun = providers
-        .begin(key)
+        .begin(key, link_user.is_some())
         .await
         .map_err(|e| from_sign_on(key, e))?;
     let browser_token = session::random_token();
@@ -354,19 +355,30 @@ pub async fn complete(
         return Err(Failure::Disabled);
     }
     // The role follows the provider's groups at every login, the first included, when the
-    // operator mapped any; a site that maps none keeps roles as its admins set them.
-    if !provider.instructor_groups.is_empty() || !provider.admin_groups.is_empty() {
+    // operator mapped any; a site that maps none keeps roles as its admins set them, but not
+    // a role another provider's groups gave (this login cannot confirm those groups). The
+    // break-glass admin's role is never the provider's to change.
+    let origin = db::users::role_origin(&mut *tx, user_id)
+        .await?
+        .ok_or(Failure::Study(StudyError::NotFound))?;
+    let maps_groups = !provider.instructor_groups.is_empty() || !provider.admin_groups.is_empty();
+    if !origin.break_glass && maps_groups {
         let role = oidc::role_for(provider, &verified.groups);
-        if role.as_str() != user.role {
-            db::users::set_role(&mut *tx, user_id, role.as_str()).await?;
+        if role.as_str() != origin.role || origin.role_source.as_deref() != Some(&provider.key) {
+            db::users::set_role_from(&mut *tx, user_id, role.as_str(), &provider.key).await?;
+        }
+        if role.as_str() != origin.role {
             tracing::info!(
                 user_id,
                 provider = %provider.key,
-                from = %user.role,
+                from = %origin.role,
                 to = role.as_str(),
                 "role changed by the provider's groups"
             );
         }
+    } else {
+        accounts::take_back_provider_role(&mut tx, user_id, |source| source != provider.key)
+            .await?;
     }
     let token = accounts::open_session(&mut tx, user_id, now).await?;
     db::identities::remember_session(
@@ -488,7 +500,9 @@ fn authoritative_for(provider: &oidc::settings::ProviderSettings, address: &str)
 }
 
 /// Whether `owner`'s confirmation of `address` still counts: proved by the mailed link, or
-/// given by a provider the settings of today still make authoritative for its domain.
+/// given by a provider the settings of today still make authoritative for its domain, at the
+/// issuer that provider has today (a key pointed at another issuer vouches for nothing the old
+/// one confirmed).
 fn still_vouched(
     settings: &oidc::settings::SignOn,
     owner: &db::mail::ConfirmedOwner,
@@ -496,9 +510,10 @@ fn still_vouched(
 ) -> bool {
     match owner.confirmed_by.as_deref() {
         None => true,
-        Some(key) => settings
-            .provider(key)
-            .is_some_and(|provider| authoritative_for(provider, address)),
+        Some(key) => settings.provider(key).is_some_and(|provider| {
+            owner.issuer.as_deref() == Some(provider.issuer.as_str())
+                && authoritative_for(provider, address)
+        }),
     }
 }
 
@@ -624,11 +639,17 @@ pub async fn begin_link(
     begin(pool, providers, key, Some(user_id), "", None, ip, now).await
 }
 
-/// An account's name and linked identities, for an admin (the caller checked the role).
+/// An account's name and linked identities, for an admin.
 pub async fn account_identities(
     pool: &Pool,
+    actor: Actor<'_>,
     user_id: i64,
 ) -> Result<(String, Vec<db::identities::IdentityRow>), StudyError> {
+    if !actor.is_admin() {
+        return Err(StudyError::Forbidden(
+            "Only admins manage accounts.".to_owned(),
+        ));
+    }
     let user = db::users::find(pool, user_id)
         .await?
         .ok_or(StudyError::NotFound)?;
@@ -645,22 +666,51 @@ pub async fn identities_of(
 
 /// An admin unlinks identity `identity_id` from `user_id`'s account; its next sign-on there
 /// makes a new account: the account's address loses the confirmation this identity gave it,
-/// and linking by e-mail never joins the identity to this account again. Not theirs: not
-/// found.
+/// and linking by e-mail never joins the identity to this account again. Unlinking is how a
+/// wrong or hostile link is undone, so every session of the account ends (one may have been
+/// opened through the identity) and a role that provider's groups gave goes back to student
+/// unless another identity at that provider stays linked. Not theirs: not found.
 pub async fn unlink(
     pool: &Pool,
-    admin_id: i64,
+    sessions: &dyn Forget,
+    actor: Actor<'_>,
     user_id: i64,
     identity_id: i64,
     now: i64,
 ) -> Result<(), StudyError> {
+    if !actor.is_admin() {
+        return Err(StudyError::Forbidden(
+            "Only admins manage accounts.".to_owned(),
+        ));
+    }
     let mut tx = db::begin_write(pool).await?;
+    let identities = db::identities::of_user(&mut *tx, user_id).await?;
+    let Some(provider) = identities
+        .iter()
+        .find(|i| i.id == identity_id)
+        .map(|i| i.provider.clone())
+    else {
+        return Err(StudyError::NotFound);
+    };
     if !db::identities::delete(&mut tx, user_id, identity_id, now).await? {
         return Err(StudyError::NotFound);
     }
     db::mail::release_address(&mut *tx, user_id, identity_id).await?;
+    db::sessions::delete_all(&mut *tx, user_id).await?;
+    let still_linked_there = identities
+        .iter()
+        .any(|i| i.id != identity_id && i.provider == provider);
+    if !still_linked_there {
+        accounts::take_back_provider_role(&mut tx, user_id, |source| source == provider).await?;
+    }
     tx.commit().await?;
-    tracing::info!(admin_id, user_id, identity_id, "identity unlinked");
+    sessions.forget(Stale::User(user_id));
+    tracing::info!(
+        admin_id = actor.id(),
+        user_id,
+        identity_id,
+        "identity unlinked"
+    );
     Ok(())
 }
 

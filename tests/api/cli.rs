@@ -81,6 +81,10 @@ async fn create_admin_reads_the_password_from_stdin() {
     );
     let out = studyhall(&db, &["create-admin", "boss"], &format!("{PASSWORD}\n"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("taken"));
+    // Not the first account, still the break-glass kind: it logs in with its password when
+    // local login is off.
+    let out = studyhall(&db, &["create-admin", "chief"], &format!("{PASSWORD}\n"));
+    assert!(out.status.success());
 
     let pool = studyhall::db::connect(&db).await.unwrap();
     let role: String = sqlx::query_scalar("SELECT role FROM users WHERE username = 'boss'")
@@ -88,9 +92,18 @@ async fn create_admin_reads_the_password_from_stdin() {
         .await
         .unwrap();
     assert_eq!(role, "admin");
+    let break_glass: Vec<(String, i64)> =
+        sqlx::query_as("SELECT username, break_glass FROM users ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        break_glass,
+        [("boss".to_owned(), 1), ("chief".to_owned(), 1)]
+    );
     let ok = studyhall::auth::password::verify_blocking(
         PASSWORD,
-        &sqlx::query_scalar::<_, String>("SELECT password_hash FROM users")
+        &sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE username = 'boss'")
             .fetch_one(&pool)
             .await
             .unwrap(),

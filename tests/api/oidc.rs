@@ -333,6 +333,13 @@ async fn oidc_failures_are_clear_and_change_nothing() {
     let response = app.get(&callback).await;
     assert_refused(&app, response, StatusCode::BAD_REQUEST, "used already").await;
 
+    // A login that took longer than its ten minutes at the provider.
+    let authorize = start(&app).await;
+    let callback = at_provider(&authorize, &[("sub", &sub)]).await;
+    app.clock().advance(studyhall::auth::oidc::FLOW_SECONDS + 1);
+    let response = app.get(&callback).await;
+    assert_refused(&app, response, StatusCode::BAD_REQUEST, "used already").await;
+
     // A made-up state, and none at all.
     let response = app.get("/auth/oidc/callback?code=x&state=forged").await;
     assert_refused(&app, response, StatusCode::BAD_REQUEST, "not valid").await;
@@ -427,20 +434,34 @@ async fn oidc_an_unreachable_provider_says_so_and_passwords_still_work() {
 #[tokio::test]
 async fn oidc_local_login_off_leaves_passwords_to_admins() {
     let mut app = app_with("http://127.0.0.1:9", |_| {}).await;
-    app.register_ok("root").await; // the first account: admin
+    app.register_ok("root").await; // the first account: the break-glass admin
     app.other_browser().register_ok("student").await;
+    app.other_browser().register_ok("deputy").await;
+    let deputy = app.user_id("deputy").await;
+    app.submit(
+        "/admin/users",
+        &format!("/admin/users/{deputy}/role"),
+        &[("role", "admin")],
+    )
+    .await;
+    assert_eq!(role_of(&app, deputy).await, "admin");
     app.settings.sign_on.local_login = false;
     let app = app.restart().await;
     let browser = app.other_browser();
-    let response = browser.login("student", PASSWORD).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("Password login is off")
-    );
+    // A student, another admin, a wrong password, a name nobody has: one answer, which tells
+    // neither whether the account exists nor whether the password was right.
+    for (name, password) in [
+        ("student", PASSWORD),
+        ("deputy", PASSWORD),
+        ("student", "not-the-password-1"),
+        ("nobody-here", PASSWORD),
+    ] {
+        let response = browser.login(name, password).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let text = response.text().await.unwrap();
+        assert!(text.contains("Password login is off"), "{name}");
+        assert!(!text.contains("Wrong username"), "{name}");
+    }
     assert_eq!(browser.get("/decks").await.status(), StatusCode::SEE_OTHER);
     assert!(
         !browser
@@ -561,6 +582,7 @@ async fn oidc_a_signed_in_user_links_a_provider_and_an_admin_unlinks_it() {
         app.submit("/admin/users", &wrong_user, &[]).await.status(),
         StatusCode::NOT_FOUND
     );
+    assert_eq!(browser.get("/decks").await.status(), StatusCode::OK);
     let response = app.submit("/admin/users", &unlink, &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM identities").await, 0);
@@ -569,6 +591,12 @@ async fn oidc_a_signed_in_user_links_a_provider_and_an_admin_unlinks_it() {
             .await
             .contains("id=\"no-identities\"")
     );
+    // Every session of the account ended: the one opened through the identity too.
+    for ended in [&browser, &user] {
+        let response = ended.get("/decks").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert!(location(&response).starts_with("/login"));
+    }
 }
 
 #[tokio::test]
@@ -1334,6 +1362,75 @@ async fn oidc_an_address_only_a_provider_without_authority_verified_never_joins_
         address_of(&app, otto).await,
         Some(("Vera@example.edu".to_owned(), false))
     );
+}
+
+#[tokio::test]
+#[ignore = "needs an OpenID provider: scripts/with-oidc"]
+async fn oidc_a_role_the_groups_gave_does_not_outlive_a_login_that_cannot_confirm_it() {
+    let app = app_with(&issuer(), |p| {
+        p.instructor_groups = vec!["cs7643-staff".to_owned()];
+    })
+    .await;
+    app.register_ok("root").await;
+    // Ines has a password and links her university account from /account.
+    let ines_browser = app.other_browser();
+    ines_browser.register_ok("ines").await;
+    let ines = app.user_id("ines").await;
+    let sub = unique("ines");
+    set_user(&sub, serde_json::json!({"groups": ["cs7643-staff"]})).await;
+    assert_eq!(
+        location(&link_at(&ines_browser, "default", &sub).await),
+        "/account?saved=linked"
+    );
+    assert_eq!(
+        location(&sign_on(&app.other_browser(), &sub).await),
+        "/decks"
+    );
+    assert_eq!(role_of(&app, ines).await, "instructor", "by her group");
+    // She leaves the staff group; a password login cannot ask the provider, so it does not
+    // keep the role the group gave.
+    set_user(&sub, serde_json::json!({"groups": []})).await;
+    ines_browser.submit("/decks", "/logout", &[]).await;
+    assert_eq!(
+        ines_browser.login("ines", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(role_of(&app, ines).await, "student");
+    // Back in the group, her next sign-on gives it back; a role an admin gave by hand is
+    // the admin's and a password login keeps it.
+    set_user(&sub, serde_json::json!({"groups": ["cs7643-staff"]})).await;
+    sign_on(&app.other_browser(), &sub).await;
+    assert_eq!(role_of(&app, ines).await, "instructor");
+    let otto_browser = app.other_browser();
+    otto_browser.register_ok("otto").await;
+    let otto = app.user_id("otto").await;
+    app.submit(
+        "/admin/users",
+        &format!("/admin/users/{otto}/role"),
+        &[("role", "instructor")],
+    )
+    .await;
+    otto_browser.submit("/decks", "/logout", &[]).await;
+    assert_eq!(
+        otto_browser.login("otto", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(role_of(&app, otto).await, "instructor");
+    // Unlinking the identity takes the role its groups gave.
+    let identity: i64 = sqlx::query_scalar("SELECT id FROM identities WHERE subject = $1")
+        .bind(&sub)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+    let response = app
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{ines}/identities/{identity}/unlink"),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(role_of(&app, ines).await, "student");
 }
 
 #[tokio::test]

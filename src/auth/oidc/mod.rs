@@ -223,7 +223,7 @@ impl Providers {
 
     /// Starts a login at provider `key`: the URL to send the browser to, and the state, nonce
     /// and PKCE verifier to keep until it comes back.
-    pub async fn begin(&self, key: &str) -> Result<Begun, SignOnError> {
+    pub async fn begin(&self, key: &str, fresh_login: bool) -> Result<Begun, SignOnError> {
         let provider = self.provider(key)?;
         let metadata = self.metadata(provider, false).await?;
         let client = self.client(provider, &metadata)?;
@@ -235,6 +235,11 @@ impl Providers {
         );
         for scope in &provider.scopes {
             request = request.add_scope(Scope::new(scope.clone()));
+        }
+        // Linking from /account asks the provider to check who is there now (`prompt=login`):
+        // a session someone left open must not let another person's identity be tied to it.
+        if fresh_login {
+            request = request.add_prompt(CoreAuthPrompt::Login);
         }
         let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
         Ok(Begun {

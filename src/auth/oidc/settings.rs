@@ -220,8 +220,24 @@ impl ProviderLayer {
             .ok_or_else(|| invalid("issuer", "is required"))?;
         let parsed =
             url::Url::parse(&issuer).map_err(|e| invalid("issuer", &format!("not a URL: {e}")))?;
-        if !matches!(parsed.scheme(), "https" | "http") {
-            return Err(invalid("issuer", "must be an https URL"));
+        // Discovery, the keys and the code exchange travel to the issuer: over plain HTTP
+        // anyone on the path could swap the keys and sign any login. Plain HTTP only to this
+        // machine (a provider for tests or behind a local proxy).
+        let loopback = match parsed.host() {
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        match parsed.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            _ => {
+                return Err(invalid(
+                    "issuer",
+                    "must be an https URL (plain http only to localhost)",
+                ));
+            }
         }
         let client_id = self
             .client_id
@@ -548,6 +564,23 @@ mod tests {
             vars.push((name, value));
             let error = load(&["studyhall"], &vars).expect_err(value);
             assert!(error.contains(key), "{error}");
+        }
+        // Plain HTTP only to this machine.
+        for (issuer, ok) in [
+            ("http://login.example.edu", false),
+            ("ftp://login.example.edu", false),
+            ("http://10.0.0.8:8080", false),
+            ("http://127.0.0.1:8080", true),
+            ("http://localhost:9000/realms/x", true),
+            ("http://[::1]:9000", true),
+        ] {
+            let mut vars = provider.to_vec();
+            vars[1] = ("STUDYHALL_OIDC_ISSUER", issuer);
+            let loaded = load(&["studyhall"], &vars);
+            assert_eq!(loaded.is_ok(), ok, "{issuer}");
+            if let Err(error) = loaded {
+                assert!(error.contains("oidc.issuer"), "{error}");
+            }
         }
         let mut vars = provider.to_vec();
         vars.push(("STUDYHALL_OIDC_REQUIRED_CLAIM", "staff"));

@@ -58,8 +58,8 @@ fn only_listed_domains_pass_when_some_are_listed() {
 async fn the_authorization_request_carries_the_s256_challenge_of_the_kept_verifier() {
     use sha2::{Digest, Sha256};
     let (providers, p) = providers_with_keys(vec![]);
-    let begun = providers.begin(&p.key).await.expect("begun");
-    let again = providers.begin(&p.key).await.expect("begun");
+    let begun = providers.begin(&p.key, false).await.expect("begun");
+    let again = providers.begin(&p.key, false).await.expect("begun");
     let url = url::Url::parse(&begun.url).expect("a URL");
     assert!(begun.url.starts_with("https://idp.example.edu/authorize?"));
     let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
@@ -74,6 +74,12 @@ async fn the_authorization_request_carries_the_s256_challenge_of_the_kept_verifi
         "https://study.example.edu/auth/oidc/callback"
     );
     assert!(query["scope"].split(' ').any(|s| s == "openid"));
+    assert!(!query.contains_key("prompt"), "a login asks nothing more");
+    // A link from /account asks the provider to check who is there now.
+    let link = providers.begin(&p.key, true).await.expect("begun");
+    let link = url::Url::parse(&link.url).expect("a URL");
+    let link: HashMap<String, String> = link.query_pairs().into_owned().collect();
+    assert_eq!(link["prompt"], "login");
     assert!(
         (43..=128).contains(&begun.pkce_verifier.len()),
         "RFC 7636: 43 to 128 characters"
@@ -86,7 +92,7 @@ async fn the_authorization_request_carries_the_s256_challenge_of_the_kept_verifi
         assert_ne!(a, b, "fresh for every login");
     }
     assert!(matches!(
-        providers.begin("other").await,
+        providers.begin("other", false).await,
         Err(SignOnError::UnknownProvider)
     ));
 }

@@ -223,7 +223,7 @@ async fn log_in(
         if state.sign_on.settings().local_login {
             accounts::Passwords::Everyone
         } else {
-            accounts::Passwords::AdminsOnly
+            accounts::Passwords::BreakGlassOnly
         },
         ip,
         &form.username,

@@ -106,7 +106,8 @@ async fn show_identities(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let user_id = path.into_inner();
-    let (username, identities) = sso::account_identities(state.db.reader(), user_id).await?;
+    let (username, identities) =
+        sso::account_identities(state.db.reader(), super::actor(&admin), user_id).await?;
     super::page(&IdentitiesPage {
         nav: Nav::for_user(&admin),
         user_id,
@@ -127,7 +128,15 @@ async fn unlink_identity(
 ) -> Result<HttpResponse, AppError> {
     let (user_id, identity_id) = path.into_inner();
     let now = state.clock.now().as_second();
-    sso::unlink(state.db.writer(), admin.id, user_id, identity_id, now).await?;
+    sso::unlink(
+        state.db.writer(),
+        &*state.sessions,
+        super::actor(&admin),
+        user_id,
+        identity_id,
+        now,
+    )
+    .await?;
     Ok(see_other(&format!("/admin/users/{user_id}/identities")))
 }
 
