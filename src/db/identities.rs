@@ -60,6 +60,18 @@ pub async fn insert_flow(
     Ok(())
 }
 
+/// Drops the `n` logins under way that expire first (the site holds too many).
+pub async fn drop_oldest_flows(db: &mut crate::db::Conn, n: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM sign_on_flows WHERE state_hash IN (
+             SELECT state_hash FROM sign_on_flows ORDER BY expires_at, state_hash LIMIT $1)",
+    )
+    .bind(n)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
 /// Logins under way (unexpired at `now`): from `client`, and in all.
 pub async fn flows_under_way(
     db: &mut crate::db::Conn,

@@ -94,10 +94,13 @@ fn from_sign_on(provider: &str, e: SignOnError) -> Failure {
 }
 
 /// Logins under way from one address (a lecture hall behind one NAT signing on at once stays
-/// well inside), and on the whole site: each is a row for ten minutes, so whoever loops on
-/// the login link cannot grow the table without end.
+/// well inside; past it, 429): each is a row for ten minutes, so whoever loops on the login
+/// link cannot grow the table without end.
 pub const FLOWS_PER_ADDRESS: i64 = 500;
-/// See [`FLOWS_PER_ADDRESS`].
+/// Logins under way on the whole site. Past it the oldest make room rather than the site
+/// refusing new ones: a refusal would let anyone with enough addresses lock every student out
+/// by filling the table once, where making room means evicting a student's login only by
+/// starting this many newer ones in the half-minute they spend at the provider.
 pub const FLOWS_IN_ALL: i64 = 50_000;
 
 /// A login sent off to the provider.
@@ -141,13 +144,17 @@ pub async fn begin(
         time_zone: time_zone.map(|z| z.as_str().to_owned()).unwrap_or_default(),
     };
     // Anyone may start a sign-on: the lock is this address's, not the site's (the site-wide
-    // cap may then be passed by a few logins started at the same moment elsewhere).
+    // cap may then be passed by a few logins started at the same moment elsewhere, and two of
+    // them may make room by the same oldest rows).
     let mut tx = db::begin_write_of(pool, &[db::Rows::named(&flow.client)]).await?;
     let (here, all) = db::identities::flows_under_way(&mut tx, &flow.client, now).await?;
-    if here >= FLOWS_PER_ADDRESS || all >= FLOWS_IN_ALL {
+    if here >= FLOWS_PER_ADDRESS {
         return Err(Failure::Study(StudyError::TooManyRequests {
             retry_after_secs: 60,
         }));
+    }
+    if all >= FLOWS_IN_ALL {
+        db::identities::drop_oldest_flows(&mut tx, all - FLOWS_IN_ALL + 1).await?;
     }
     db::identities::insert_flow(&mut tx, &flow, now).await?;
     tx.commit().await?;

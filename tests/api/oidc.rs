@@ -683,7 +683,7 @@ async fn oidc_a_class_join_link_survives_the_sign_on() {
 
 #[tokio::test]
 #[ignore = "needs an OpenID provider: scripts/with-oidc"]
-async fn oidc_logins_under_way_are_capped_per_address() {
+async fn oidc_logins_under_way_are_capped_per_address_and_the_oldest_make_room() {
     use studyhall::study::sso::FLOWS_PER_ADDRESS;
     let app = app_with(&issuer(), |_| {}).await;
     let client = studyhall::auth::throttle::client_key("127.0.0.1".parse().unwrap());
@@ -709,6 +709,39 @@ async fn oidc_logins_under_way_are_capped_per_address() {
         count(&app, "SELECT COUNT(*) FROM sign_on_flows").await,
         FLOWS_PER_ADDRESS
     );
+
+    // The whole site full of logins from elsewhere: the oldest make room, the site does not
+    // refuse (filling the table must not lock every student out).
+    use studyhall::study::sso::FLOWS_IN_ALL;
+    let db = app.db().await;
+    sqlx::query("DELETE FROM sign_on_flows")
+        .execute(db.writer())
+        .await
+        .unwrap();
+    let state = if crate::helpers::on_postgres() {
+        "convert_to('elsewhere-' || i, 'UTF8')"
+    } else {
+        "CAST('elsewhere-' || i AS BLOB)"
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+         INSERT INTO sign_on_flows (state_hash, browser_hash, provider, nonce, pkce_verifier,
+                                    client, expires_at)
+         SELECT {state}, {state}, 'default', 'n', 'v', 'elsewhere', $2 + i FROM n"
+    )))
+    .bind(FLOWS_IN_ALL)
+    .bind(far)
+    .execute(db.writer())
+    .await
+    .unwrap();
+    let oldest = "SELECT MIN(expires_at) FROM sign_on_flows WHERE client = 'elsewhere'";
+    assert_eq!(count(&app, oldest).await, far + 1);
+    start(&app.other_browser()).await;
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM sign_on_flows").await,
+        FLOWS_IN_ALL
+    );
+    assert_eq!(count(&app, oldest).await, far + 2, "the oldest made room");
 }
 
 /// Signs `sub` on in `app`'s browser, the login link carrying `query` after the provider.
