@@ -232,7 +232,6 @@ mod tests {
         assert_eq!(backoff(8), Duration::from_secs(3600));
         assert_eq!(backoff(20), Duration::from_secs(3600));
     }
-
 }
 
 /// How often each server runs the reminders' pass.

@@ -744,7 +744,13 @@ async fn a_new_exam_is_a_notice_on_its_members_next_page_until_seen_dismissed_or
             .nth(1)
             .expect("the member's next page tells of the exam");
         let banner = banner.split("</div>").next().unwrap();
-        for part in ["Midterm", "CS 7643", &date, "CS 7643 Quiz 3", "/stats#my-exams"] {
+        for part in [
+            "Midterm",
+            "CS 7643",
+            &date,
+            "CS 7643 Quiz 3",
+            "/stats#my-exams",
+        ] {
             assert!(banner.contains(part), "{part}: {banner}");
         }
     }
@@ -775,7 +781,10 @@ async fn a_new_exam_is_a_notice_on_its_members_next_page_until_seen_dismissed_or
         StatusCode::SEE_OTHER
     );
     let html = eve.get_html("/decks").await;
-    assert!(html.contains("&quot;Final&quot;") || html.contains("&#34;Final&#34;"), "{html}");
+    assert!(
+        html.contains("&quot;Final&quot;") || html.contains("&#34;Final&#34;"),
+        "{html}"
+    );
     assert!(html.contains("One more exam was set too."), "{html}");
     assert!(ada.get_html("/decks").await.contains("Final"));
     let page = format!("/classes/{}", c.id);
@@ -799,7 +808,10 @@ async fn a_new_exam_is_a_notice_on_its_members_next_page_until_seen_dismissed_or
         let left = eve.get_html("/decks").await;
         if exam == "Final" {
             assert!(!left.contains("Final"), "{left}");
-            assert!(left.contains("Midterm") && !left.contains("One more"), "{left}");
+            assert!(
+                left.contains("Midterm") && !left.contains("One more"),
+                "{left}"
+            );
         } else {
             assert!(!left.contains("id=\"exam-notice\""), "{left}");
         }

@@ -889,7 +889,11 @@ async fn a_reminder_sent_before_the_day_starts_says_from_when_its_count_holds() 
     app.clock().advance(start.as_second() - now.as_second());
     // Of her three cards, one is due on the study day under way (the 2nd, until 04:00 on the
     // 3rd), two on the one that starts at 04:00.
-    let day = |d| i64::from(studyhall::srs::day::day_number(jiff::civil::date(2027, 5, d)));
+    let day = |d| {
+        i64::from(studyhall::srs::day::day_number(jiff::civil::date(
+            2027, 5, d,
+        )))
+    };
     sqlx::query("UPDATE review_states SET due_day = $1 WHERE user_id = $2")
         .bind(day(3))
         .bind(ria_id)
@@ -907,7 +911,13 @@ async fn a_reminder_sent_before_the_day_starts_says_from_when_its_count_holds() 
     .unwrap();
     let due_today = |html: String| -> i64 {
         let at = html.find("id=\"due-today\">").expect("the due tile") + 15;
-        html[at..].split('<').next().unwrap().trim().parse().unwrap()
+        html[at..]
+            .split('<')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
     };
     app.clock().advance(1800);
     assert_eq!(
@@ -926,7 +936,10 @@ async fn a_reminder_sent_before_the_day_starts_says_from_when_its_count_holds() 
     );
     assert!(text.contains("Study from 04:00:"), "{text}");
     let (subject, _) = newest(&app, "ria@example.org", "reminder").await.unwrap();
-    assert!(subject.ends_with("3 cards due today from 04:00"), "{subject}");
+    assert!(
+        subject.ends_with("3 cards due today from 04:00"),
+        "{subject}"
+    );
     // At 02:00 the review page shows the day before's card alone; from 04:00, all three.
     assert_eq!(due_today(ria.get_html("/stats").await), 1);
     app.clock().advance(2 * 3600);

@@ -362,16 +362,17 @@ async fn a_send_to_a_server_that_never_answers_is_cut_off_and_retried_after_its_
         let started = std::time::Instant::now();
         assert_eq!(sender.send_batch().await.unwrap(), 2, "try {attempt}");
         let took = started.elapsed();
-        assert!(took >= timeout * 2, "each send waited for its timeout: {took:?}");
+        assert!(
+            took >= timeout * 2,
+            "each send waited for its timeout: {took:?}"
+        );
         assert!(
             took < Duration::from_secs(8),
             "each send cut off at its timeout: {took:?}"
         );
         for id in &ids {
-            let (state, attempts, error) = outbox::state_of(db.reader(), *id)
-                .await
-                .unwrap()
-                .unwrap();
+            let (state, attempts, error) =
+                outbox::state_of(db.reader(), *id).await.unwrap().unwrap();
             assert_eq!((state.as_str(), attempts), ("pending", attempt));
             let error = error.unwrap_or_default();
             assert!(error.contains("did not finish the send within"), "{error}");

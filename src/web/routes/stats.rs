@@ -11,7 +11,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/stats").route(web::get().to(show_stats)))
         .service(web::resource("/stats/history.csv").route(web::get().to(download_history)))
         .service(
-            web::resource("/stats/exam-notices/dismiss").route(web::post().to(dismiss_exam_notices)),
+            web::resource("/stats/exam-notices/dismiss")
+                .route(web::post().to(dismiss_exam_notices)),
         );
 }
 
