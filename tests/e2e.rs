@@ -1413,7 +1413,11 @@ async fn every_main_page_passes_axe_and_contrast_and_fits_a_phone_and_reports_re
     c.goto(&format!("{base}/classes/{class}")).await.unwrap();
     assert!(exists(&c, "#join-link").await);
     // An exam for the class, three weeks on, covering its first deck.
-    let exam_date = (jiff::Zoned::now().date() + jiff::Span::new().days(21)).to_string();
+    let exam_date = (jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+        + jiff::Span::new().days(21))
+    .to_string();
     c.execute(
         "document.querySelector('#exams input[name=name]').value = 'Unit test';
          document.querySelector('#exams input[name=date]').value = arguments[0];
