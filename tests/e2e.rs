@@ -1412,6 +1412,22 @@ async fn every_main_page_passes_axe_and_contrast_and_fits_a_phone_and_reports_re
     audit(&c, "reports-resolved").await;
     c.goto(&format!("{base}/classes/{class}")).await.unwrap();
     assert!(exists(&c, "#join-link").await);
+    // An exam for the class, three weeks on, covering its first deck.
+    let exam_date = (jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+        + jiff::Span::new().days(21))
+    .to_string();
+    c.execute(
+        "document.querySelector('#exams input[name=name]').value = 'Unit test';
+         document.querySelector('#exams input[name=date]').value = arguments[0];
+         document.querySelector('#exams input[type=checkbox]').checked = true;",
+        vec![serde_json::Value::String(exam_date.clone())],
+    )
+    .await
+    .unwrap();
+    click(&c, "#exams form button[type=submit]").await;
+    wait_for_text(&c, &exam_date).await;
     click(&c, "form[action='/logout'] button").await;
     wait_for_text(&c, "Log in").await;
 
@@ -1430,6 +1446,14 @@ async fn every_main_page_passes_axe_and_contrast_and_fits_a_phone_and_reports_re
     wait_for_text(&c, "passed on to the admins").await;
     c.goto(&format!("{base}/decks")).await.unwrap();
     assert!(!exists(&c, "#reply-notice").await, "read, so gone");
+    // The exam is announced beside it, on every page, until dismissed.
+    assert!(exists(&c, "#exam-notice").await, "the exam is announced");
+    assert!(body_text(&c).await.contains(&exam_date));
+    audit(&c, "decks-exam-notice").await;
+    click(&c, "#exam-notice-dismiss").await;
+    wait_for_text(&c, "Review").await;
+    c.goto(&format!("{base}/decks")).await.unwrap();
+    assert!(!exists(&c, "#exam-notice").await, "dismissed, so gone");
     c.close().await.unwrap();
 }
 

@@ -163,6 +163,115 @@ pub async fn create(
     Ok(id)
 }
 
+/// Tells every member of class `class_id` of its new exam `exam_id`: a notice each, which
+/// every page shows them until they open their exams or dismiss it (`ExamNotice`).
+pub async fn add_notices(
+    db: impl Executor<'_>,
+    class_id: i64,
+    exam_id: i64,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO exam_notices (user_id, exam_id, created_at)
+         SELECT user_id, $1, $2 FROM class_members WHERE class_id = $3
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(exam_id)
+    .bind(now)
+    .bind(class_id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes `user_id`'s exam notices (they opened their exams, or dismissed the banner);
+/// returns how many went.
+pub async fn delete_notices(db: impl Executor<'_>, user_id: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM exam_notices WHERE user_id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// SQL for user `u`'s newest exam notice of a class they are still in, for an exam not past
+/// (`$2` is now, Unix seconds), as a JSON object `{name, class, exam_day, decks}` that
+/// `notice_from_json` reads, then `count` more: `exam_notice_of_user!(sqlite)` in the session
+/// lookup.
+#[macro_export]
+macro_rules! exam_notice_of_user {
+    (sqlite) => {
+        concat!(
+            "(SELECT json_object('name', e.name, 'class', c.name, 'exam_day', e.exam_day,
+                     'decks', COALESCE((SELECT group_concat(d.name, ', ') FROM class_exam_decks x
+                                          JOIN decks d ON d.id = x.deck_id WHERE x.exam_id = e.id), ''),
+                     'count', ",
+            $crate::exam_notice_count!(),
+            ")",
+            $crate::exam_notice_from!(),
+            ")"
+        )
+    };
+    (postgres) => {
+        concat!(
+            "(SELECT CAST(json_build_object('name', e.name, 'class', c.name, 'exam_day', e.exam_day,
+                     'decks', COALESCE((SELECT string_agg(d.name, ', ') FROM class_exam_decks x
+                                          JOIN decks d ON d.id = x.deck_id WHERE x.exam_id = e.id), ''),
+                     'count', ",
+            $crate::exam_notice_count!(),
+            ") AS TEXT)",
+            $crate::exam_notice_from!(),
+            ")"
+        )
+    };
+}
+
+/// `exam_notice_of_user!`'s rows: the notices of `u` for exams of classes they are in that
+/// are not past (a day's slack for time zones), newest first.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! exam_notice_from {
+    () => {
+        " FROM exam_notices n JOIN class_exams e ON e.id = n.exam_id
+           JOIN class_members m ON m.class_id = e.class_id AND m.user_id = n.user_id
+           JOIN classes c ON c.id = e.class_id
+          WHERE n.user_id = u.id AND e.exam_day >= $2 / 86400 - 1
+          ORDER BY n.created_at DESC, n.exam_id DESC LIMIT 1"
+    };
+}
+
+/// How many notices `exam_notice_of_user!` counts (the one it shows among them).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! exam_notice_count {
+    () => {
+        "(SELECT COUNT(*) FROM exam_notices n2 JOIN class_exams e2 ON e2.id = n2.exam_id
+           JOIN class_members m2 ON m2.class_id = e2.class_id AND m2.user_id = n2.user_id
+          WHERE n2.user_id = u.id AND e2.exam_day >= $2 / 86400 - 1)"
+    };
+}
+
+/// An exam set for one of the user's classes that they have not yet looked at: every page
+/// says so until they open their exams or dismiss it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ExamNotice {
+    /// The exam's name.
+    pub name: String,
+    /// Its class's name.
+    pub class: String,
+    /// Its study day.
+    pub exam_day: i64,
+    /// The names of the decks it covers, joined by ", ".
+    pub decks: String,
+    /// How many exams the user has notices of, this one included.
+    pub count: i64,
+}
+
+/// The notice in `exam_notice_of_user!`'s JSON, if there is one and it parses.
+pub fn notice_from_json(json: Option<&str>) -> Option<ExamNotice> {
+    json.and_then(|j| serde_json::from_str(j).ok())
+}
+
 /// Deletes exam `exam_id` of class `class_id`; returns whether there was one.
 pub async fn delete(
     db: impl Executor<'_>,

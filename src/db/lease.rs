@@ -48,11 +48,12 @@ impl Leased {
 
 /// Claims up to `limit` of the oldest waiting rows of `t` ready at `now_ms` (and passing
 /// `filter`, an SQL condition on `$5` with its value), for server `instance`, holding them
-/// until `lease_until_ms`.
+/// until `lease_until_ms`. The condition is `'static`, as every fragment of `Leased` is: SQL
+/// is written in the source, never built from input, which travels only as `$5`.
 pub(super) async fn claim<'e, T>(
     db: impl Executor<'e>,
     t: &Leased,
-    filter: Option<(&str, &str)>,
+    filter: Option<(&'static str, &str)>,
     instance: &str,
     now_ms: i64,
     lease_until_ms: i64,

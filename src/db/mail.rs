@@ -452,7 +452,8 @@ pub struct Notices {
     pub unread_replies: i64,
     /// Cards a fit rescheduled in the last week, if one did.
     pub rescheduled: Option<i64>,
-    /// Exams of their classes set in the last week: (name, study day).
+    /// Exams set for their classes they have not seen on a page yet (`exam_notices`): (name,
+    /// study day).
     pub new_exams: Vec<(String, i64)>,
     /// Their next exam on or after the day asked: (name, study day).
     pub next_exam: Option<(String, i64)>,
@@ -480,13 +481,13 @@ pub async fn notices(
     .fetch_optional(db)
     .await?;
     let new_exams: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT e.name, e.exam_day FROM class_exams e
-         JOIN class_members m ON m.class_id = e.class_id
-         WHERE m.user_id = $1 AND e.created_at > $2 - 604800 AND e.exam_day >= $3
+        "SELECT e.name, e.exam_day FROM exam_notices n
+         JOIN class_exams e ON e.id = n.exam_id
+         JOIN class_members m ON m.class_id = e.class_id AND m.user_id = n.user_id
+         WHERE n.user_id = $1 AND e.exam_day >= $2
          ORDER BY e.exam_day, e.id",
     )
     .bind(user_id)
-    .bind(now)
     .bind(today)
     .fetch_all(db)
     .await?;

@@ -61,6 +61,9 @@ pub struct LearnerRow {
     pub reply_card: Option<i64>,
     /// How many replies to their reports they have not read.
     pub unread_replies: i64,
+    /// The newest exam set for one of their classes they have not looked at, JSON
+    /// (`exam_notice_of_user!`, read by `db::exams::notice_from_json`).
+    pub exam_notice: Option<String>,
 }
 
 /// Stores a new session.
@@ -139,7 +142,9 @@ macro_rules! learner_columns {
                 ORDER BY r.replied_at DESC, r.id DESC LIMIT 1) AS reply_card,
               (SELECT COUNT(*) FROM card_reports r
                 WHERE r.user_id = u.id AND r.replied_at IS NOT NULL
-                  AND r.reply_seen_at IS NULL) AS unread_replies"
+                  AND r.reply_seen_at IS NULL) AS unread_replies, ",
+            crate::exam_notice_of_user!($dialect),
+            " AS exam_notice"
         )
     };
 }

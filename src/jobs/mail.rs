@@ -19,9 +19,19 @@ use std::time::{Duration, Instant};
 /// Tries of one message before it fails.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// How long a claim holds without the sender marking its rows. A sender starts no send in
-/// the second half of its claim (it hands the rest of the batch back), and one send takes at
-/// most a few SMTP exchanges of 30 s each, so a live sender's rows are never taken back.
+/// the second half of its claim (it hands the rest of the batch back), and one send is cut
+/// off after [`SEND_TIMEOUT`], so a live sender's rows are never taken back.
 pub const LEASE: Duration = Duration::from_secs(600);
+/// The longest one send may take, whatever the SMTP server does (`lettre`'s own timeout is
+/// per exchange, so a server that answers slowly, or a connection that hangs between
+/// exchanges, could otherwise hold a send for ever). A sender starts no send after the first
+/// half of its claim, and a send cut off at a quarter of the lease ends by three quarters of
+/// it, leaving the last quarter to mark the row: a hung server cannot keep a row past its
+/// lease, after which another server would take it back and send it a second time. A send cut
+/// off counts as a failed try (retried after its backoff).
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(LEASE.as_secs() / 4);
+// The last send starts before half the lease and is cut off before its end.
+const _: () = assert!(LEASE.as_secs() / 2 + SEND_TIMEOUT.as_secs() < LEASE.as_secs());
 /// Rows claimed at once.
 pub const BATCH: i64 = 20;
 /// How long sent and failed rows are kept.
@@ -41,6 +51,7 @@ pub struct Sender {
     instance: String,
     clock: Clock,
     poll: Duration,
+    send_timeout: Duration,
 }
 
 /// A started sender: stop it as the server stops.
@@ -60,7 +71,14 @@ impl Sender {
             instance: instance.into(),
             clock: Clock::system(),
             poll: super::POLL,
+            send_timeout: SEND_TIMEOUT,
         }
+    }
+
+    /// Gives up a send after `timeout` (tests), never later than [`SEND_TIMEOUT`].
+    pub fn with_send_timeout(mut self, timeout: Duration) -> Self {
+        self.send_timeout = timeout.min(SEND_TIMEOUT);
+        self
     }
 
     /// Times read from `clock` (tests move it to run out backoffs and leases).
@@ -150,7 +168,17 @@ impl Sender {
             unsubscribe_url: row.unsubscribe_url.clone(),
             message_id: row.message_id.clone(),
         };
-        let result = self.transport.send(&outgoing).await;
+        let result = tokio::time::timeout(self.send_timeout, self.transport.send(&outgoing))
+            .await
+            .unwrap_or_else(|_| {
+                Err(crate::mail::SendError {
+                    permanent: false,
+                    message: format!(
+                        "the mail server did not finish the send within {} s",
+                        self.send_timeout.as_secs_f64()
+                    ),
+                })
+            });
         let now = millis(&self.clock);
         let ours = match result {
             Ok(()) => db::outbox::mark_sent(self.db.writer(), row, &self.instance, now).await?,

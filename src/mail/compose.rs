@@ -117,14 +117,21 @@ pub struct Reminder<'a> {
     pub unsubscribe_link: &'a str,
     /// Whether it is the weekly digest.
     pub weekly: bool,
+    /// The local time ("04:00") the study day the cards are due on starts, when the reminder
+    /// is sent before it: /review shows them from then on, not yet.
+    pub from: Option<String>,
 }
 
 /// A study reminder (daily, or the weekly digest).
 pub fn reminder(r: &Reminder<'_>) -> Composed {
     let total: i64 = r.decks.iter().map(|(_, n)| n).sum();
     let cards = if total == 1 { "card" } else { "cards" };
+    let when = match &r.from {
+        Some(hour) => format!("today from {hour}, when your study day starts"),
+        None => "today".to_owned(),
+    };
     let mut paragraphs = vec![format!(
-        "{}, {total} {cards} are due for review today:",
+        "{}, {total} {cards} are due for review {when}:",
         r.username
     )];
     let lines: Vec<String> = r
@@ -143,11 +150,19 @@ pub fn reminder(r: &Reminder<'_>) -> Composed {
          Stop it there or with this link (no login needed): {}",
         r.unsubscribe_link
     );
+    let study = match &r.from {
+        Some(hour) => format!("Study from {hour}"),
+        None => "Study now".to_owned(),
+    };
     let mut text = paragraphs.join("\n");
-    text.push_str(&format!("\n\nStudy now: {}\n\n-- \n{why}\n", r.review_link));
+    text.push_str(&format!("\n\n{study}: {}\n\n-- \n{why}\n", r.review_link));
+    let subject = match &r.from {
+        Some(hour) => format!("{SITE_NAME}: {total} {cards} due today from {hour}"),
+        None => format!("{SITE_NAME}: {total} {cards} due today"),
+    };
     Composed {
-        subject: format!("{SITE_NAME}: {total} {cards} due today"),
+        subject,
         text,
-        html: html_page(&paragraphs, (r.review_link, "Study now"), &why),
+        html: html_page(&paragraphs, (r.review_link, &study), &why),
     }
 }

@@ -9,6 +9,8 @@ use crate::srs::day::StudyCalendar;
 use crate::srs::{evaluate, exam};
 use jiff::Timestamp;
 
+pub use crate::db::exams::{ExamNotice, notice_from_json};
+
 /// An exam as an instructor sets it, already checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewExam {
@@ -154,8 +156,8 @@ pub async fn create(
     now: Timestamp,
 ) -> Result<(), StudyError> {
     place_class(db, sessions, class_id, now, async |tx| {
-        db::exams::create(
-            tx,
+        let exam_id = db::exams::create(
+            &mut *tx,
             class_id,
             exam.name.as_str(),
             exam.exam_day,
@@ -164,13 +166,34 @@ pub async fn create(
             now.as_second(),
         )
         .await?;
+        // News for every member, written with the exam (the sessions that carry it are
+        // dropped with the exams' below).
+        db::exams::add_notices(&mut *tx, class_id, exam_id, now.as_second())
+            .await
+            .context("telling the class of its exam")?;
         Ok(true)
     })
     .await?;
     Ok(())
 }
 
-/// Deletes exam `exam_id` of class `class_id`; its students' cards get the due days their
+/// `user_id` has seen the exams set for their classes (they opened their exams on /stats, or
+/// dismissed the notice every page shows): the notices go, from their sessions too.
+pub async fn notices_seen(
+    pool: &db::Pool,
+    sessions: &dyn Forget,
+    user_id: i64,
+) -> Result<(), StudyError> {
+    let seen = db::exams::delete_notices(pool, user_id)
+        .await
+        .context("marking exam notices seen")?;
+    if seen > 0 {
+        sessions.forget(Stale::User(user_id));
+    }
+    Ok(())
+}
+
+/// Deletes exam `exam_id` of class `class_id` (its notices with it); its students' cards get the due days their
 /// scheduler gave back (or another exam's window). Not found if the class has no such exam.
 pub async fn delete(
     db: &db::Db,

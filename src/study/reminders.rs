@@ -127,6 +127,15 @@ async fn remind(
         skip_day(db, row.user_id, local_day).await?;
         return Ok(false);
     }
+    // Sent before that study day starts, the reminder says from when /review shows its cards
+    // (until then it shows the day before's): the count and the page agree once it does.
+    let starts = learner.calendar.start_of(today);
+    let from = (now < starts).then(|| {
+        starts
+            .to_zoned_datetime(learner.calendar.time_zone().clone())
+            .strftime("%H:%M")
+            .to_string()
+    });
     let notices = db::mail::notices(db.reader(), row.user_id, now.as_second(), today).await?;
     let day_text = |day: i64| {
         i32::try_from(day)
@@ -182,6 +191,7 @@ async fn remind(
         review_link: &site.link("/review"),
         unsubscribe_link: &unsubscribe,
         weekly: row.remind_weekly == 1,
+        from,
     });
     // The student's own rows (and a new outbox row): on PostgreSQL, other students' grades
     // and reminders commit beside it, so a pass of thousands never holds the site's writes.

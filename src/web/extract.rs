@@ -46,6 +46,9 @@ pub struct CurrentUser {
     /// Replies to the user's reports they have not read: (the newest one's card; how many).
     /// Every page links to it until they open the card or dismiss the notice.
     pub reply_notice: Option<(i64, i64)>,
+    /// The newest exam set for one of the user's classes that they have not looked at.
+    /// Every page tells them until they open /stats or dismiss the notice.
+    pub exam_notice: Option<crate::study::exams::ExamNotice>,
 }
 
 impl CurrentUser {
@@ -131,6 +134,7 @@ pub async fn load(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
             .reply_card
             .filter(|_| user_row.unread_replies > 0)
             .map(|card| (card, user_row.unread_replies)),
+        exam_notice: crate::study::exams::notice_from_json(user_row.exam_notice.as_deref()),
     };
     state
         .sessions

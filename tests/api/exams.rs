@@ -712,3 +712,114 @@ async fn the_grade_buttons_show_the_day_an_exam_window_gives() {
         assert_eq!(due, i64::from(today + expected));
     }
 }
+
+/// An exam set for a class is news on every page of each of its members (and of nobody
+/// else's), even with their sessions cached, until they open /stats or dismiss it; a dismissal
+/// without the session's form token changes nothing; deleting the exam takes its notice away.
+#[tokio::test]
+async fn a_new_exam_is_a_notice_on_its_members_next_page_until_seen_dismissed_or_deleted() {
+    let c = class_with(&["ada", "bob", "eve"]).await;
+    // Cy is in another class of the same teacher.
+    let (_, other_code) = crate::classes::new_class(&c.teacher, "Other class").await;
+    let cy = c.admin.other_browser();
+    cy.register_ok("cyd").await;
+    crate::classes::join(&cy, &other_code).await;
+    let (ada, _) = &c.students[0];
+    let (bob, _) = &c.students[1];
+    let (eve, _) = &c.students[2];
+    // Every session is read (and cached) before the exam is set.
+    for s in [ada, bob, eve, &cy] {
+        assert!(!s.get_html("/decks").await.contains("id=\"exam-notice\""));
+    }
+    let exam_day = c.today() + 9;
+    assert_eq!(
+        c.add_exam("Midterm", exam_day, "3").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let date = date_of_day(exam_day).to_string();
+    for s in [ada, bob, eve] {
+        let html = s.get_html("/decks").await;
+        let banner = html
+            .split("id=\"exam-notice\"")
+            .nth(1)
+            .expect("the member's next page tells of the exam");
+        let banner = banner.split("</div>").next().unwrap();
+        for part in [
+            "Midterm",
+            "CS 7643",
+            &date,
+            "CS 7643 Quiz 3",
+            "/stats#my-exams",
+        ] {
+            assert!(banner.contains(part), "{part}: {banner}");
+        }
+    }
+    assert!(
+        !cy.get_html("/decks").await.contains("id=\"exam-notice\""),
+        "another class's student hears nothing"
+    );
+    // A dismissal without the form token (a forged cross-site post) is refused.
+    let forged = ada.post_form("/stats/exam-notices/dismiss", &[]).await;
+    assert!(forged.status().is_client_error(), "{}", forged.status());
+    assert!(ada.get_html("/review").await.contains("id=\"exam-notice\""));
+    // Dismissed: gone from every page.
+    let r = ada
+        .submit("/decks", "/stats/exam-notices/dismiss", &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(!ada.get_html("/decks").await.contains("id=\"exam-notice\""));
+    assert!(!ada.get_html("/review").await.contains("id=\"exam-notice\""));
+    // Bob opens his exams: that page shows them without the banner, and it is gone after.
+    let stats = bob.get_html("/stats").await;
+    assert!(!stats.contains("id=\"exam-notice\""));
+    assert!(stats.contains("id=\"my-exams\""));
+    assert!(!bob.get_html("/decks").await.contains("id=\"exam-notice\""));
+    // A second exam is news again; deleting it before Eve looks takes its notice away (and
+    // Eve's notice of the first one with it: she is told of the newest, and counted both).
+    assert_eq!(
+        c.add_exam("Final", exam_day + 5, "3").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let html = eve.get_html("/decks").await;
+    assert!(
+        html.contains("&quot;Final&quot;") || html.contains("&#34;Final&#34;"),
+        "{html}"
+    );
+    assert!(html.contains("One more exam was set too."), "{html}");
+    assert!(ada.get_html("/decks").await.contains("Final"));
+    let page = format!("/classes/{}", c.id);
+    for exam in ["Final", "Midterm"] {
+        let html = c.teacher.get_html(&page).await;
+        let exam_id: i64 = sqlx::query_scalar("SELECT id FROM class_exams WHERE name = $1")
+            .bind(exam)
+            .fetch_one(&c.pool)
+            .await
+            .unwrap();
+        assert!(html.contains(&format!("/classes/{}/exams/{exam_id}/delete", c.id)));
+        let r = c
+            .teacher
+            .submit(
+                &page,
+                &format!("/classes/{}/exams/{exam_id}/delete", c.id),
+                &[("confirm", "yes")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let left = eve.get_html("/decks").await;
+        if exam == "Final" {
+            assert!(!left.contains("Final"), "{left}");
+            assert!(
+                left.contains("Midterm") && !left.contains("One more"),
+                "{left}"
+            );
+        } else {
+            assert!(!left.contains("id=\"exam-notice\""), "{left}");
+        }
+    }
+    assert!(!ada.get_html("/decks").await.contains("id=\"exam-notice\""));
+    let notices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM exam_notices")
+        .fetch_one(&c.pool)
+        .await
+        .unwrap();
+    assert_eq!(notices, 0, "a deleted exam's notices go with it");
+}

@@ -870,6 +870,99 @@ async fn a_reminder_before_the_day_starts_is_about_the_coming_study_day() {
     assert!(text.contains("cards are due"), "{text}");
 }
 
+/// A reminder sent at 02:00, before the student's study day starts at 04:00, counts the cards
+/// due on the coming study day, which /review shows only from 04:00: it says so ("from
+/// 04:00"), and from then on /review's count is the reminder's. Sent after the start, it says
+/// nothing of the kind.
+#[tokio::test]
+async fn a_reminder_sent_before_the_day_starts_says_from_when_its_count_holds() {
+    let app = app_with_outbox().await;
+    let ria = reminded_student(&app, "ria", "UTC", "daily", "2").await;
+    let ria_id = app.user_id("ria").await;
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let db = app.db().await.clone();
+    let start: jiff::Timestamp = "2027-05-03T01:30:00Z".parse().unwrap();
+    let now = app.clock().now();
+    assert!(start > now, "the test's days are ahead of the clock");
+    app.clock().advance(start.as_second() - now.as_second());
+    // Of her three cards, one is due on the study day under way (the 2nd, until 04:00 on the
+    // 3rd), two on the one that starts at 04:00.
+    let day = |d| {
+        i64::from(studyhall::srs::day::day_number(jiff::civil::date(
+            2027, 5, d,
+        )))
+    };
+    sqlx::query("UPDATE review_states SET due_day = $1 WHERE user_id = $2")
+        .bind(day(3))
+        .bind(ria_id)
+        .execute(db.writer())
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE review_states SET due_day = $1 WHERE user_id = $2
+           AND card_id = (SELECT MIN(card_id) FROM review_states WHERE user_id = $2)",
+    )
+    .bind(day(2))
+    .bind(ria_id)
+    .execute(db.writer())
+    .await
+    .unwrap();
+    let due_today = |html: String| -> i64 {
+        let at = html.find("id=\"due-today\">").expect("the due tile") + 15;
+        html[at..]
+            .split('<')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    app.clock().advance(1800);
+    assert_eq!(
+        ria.login("ria", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    studyhall::study::reminders::pass(&db, &site, app.clock().now())
+        .await
+        .unwrap();
+    let sent = reminders_to(&app, "ria@example.org").await;
+    assert_eq!(sent.len(), 1);
+    let text = &sent[0].1;
+    assert!(
+        text.contains("ria, 3 cards are due for review today from 04:00"),
+        "{text}"
+    );
+    assert!(text.contains("Study from 04:00:"), "{text}");
+    let (subject, _) = newest(&app, "ria@example.org", "reminder").await.unwrap();
+    assert!(
+        subject.ends_with("3 cards due today from 04:00"),
+        "{subject}"
+    );
+    // At 02:00 the review page shows the day before's card alone; from 04:00, all three.
+    assert_eq!(due_today(ria.get_html("/stats").await), 1);
+    app.clock().advance(2 * 3600);
+    assert_eq!(due_today(ria.get_html("/stats").await), 3);
+    // The next day at 05:00, after the day started: no "from".
+    assert_eq!(
+        choose_reminders(&ria, "daily", "5").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    app.clock().advance(25 * 3600);
+    studyhall::study::reminders::pass(&db, &site, app.clock().now())
+        .await
+        .unwrap();
+    let sent = reminders_to(&app, "ria@example.org").await;
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1].1.contains("ria, 3 cards are due for review today:"),
+        "{}",
+        sent[1].1
+    );
+    assert!(!sent[1].1.contains("from 04:00"), "{}", sent[1].1);
+}
+
 #[tokio::test]
 async fn a_local_date_that_comes_round_again_gets_no_second_reminder() {
     let app = app_with_outbox().await;
@@ -987,6 +1080,13 @@ async fn a_reply_a_new_exam_and_a_rescheduling_are_folded_into_the_next_reminder
         "INSERT INTO class_exams (class_id, name, exam_day, window_days, created_at)
          VALUES ($1, 'Midterm', $2, 5, $3)",
         vec![class_id, today + 10, now],
+    )
+    .await;
+    // The notice the class page's use case writes with the exam (`exam_notices`).
+    exec(
+        "INSERT INTO exam_notices (user_id, exam_id, created_at)
+         SELECT $1, id, $2 FROM class_exams WHERE class_id = $3",
+        vec![lena_id, now, class_id],
     )
     .await;
     exec(

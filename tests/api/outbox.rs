@@ -320,3 +320,77 @@ async fn while_the_smtp_server_is_down_nothing_is_lost_and_once_back_each_arrive
         10
     );
 }
+
+/// An SMTP server that accepts connections and never says a word (a real socket on the
+/// loopback, through the real `lettre` transport): each send is cut off at the sender's
+/// timeout, long before its claim's lease (and before `lettre`'s own 30 s), and counts as a
+/// failed try: the row is pending again with its error, retried only after its backoff, and
+/// never left `sending` for another server to take back and send twice.
+#[tokio::test]
+async fn a_send_to_a_server_that_never_answers_is_cut_off_and_retried_after_its_backoff() {
+    let (_dir, db) = store().await;
+    let clock = Clock::system();
+    let ids = add(&db, 2, clock.now().as_millisecond()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let server = tokio::spawn(async move {
+        let mut open = Vec::new();
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            counter.fetch_add(1, Ordering::SeqCst);
+            // Held open, never read or written: no greeting, ever.
+            open.push(socket);
+        }
+    });
+    let settings = studyhall::mail::MailSettings {
+        host: "127.0.0.1".to_owned(),
+        port,
+        tls: studyhall::mail::Tls::None,
+        user: None,
+        password: None,
+        from: "studyhall <noreply@studyhall.test>".to_owned(),
+        public_url: "http://studyhall.test".to_owned(),
+    };
+    let transport = Arc::new(studyhall::mail::smtp::Smtp::new(&settings).unwrap());
+    let timeout = Duration::from_millis(800);
+    let sender = Sender::new(db.clone(), transport, "only")
+        .with_clock(clock.clone())
+        .with_send_timeout(timeout);
+    for attempt in 1..=2 {
+        let started = std::time::Instant::now();
+        assert_eq!(sender.send_batch().await.unwrap(), 2, "try {attempt}");
+        let took = started.elapsed();
+        assert!(
+            took >= timeout * 2,
+            "each send waited for its timeout: {took:?}"
+        );
+        assert!(
+            took < Duration::from_secs(8),
+            "each send cut off at its timeout: {took:?}"
+        );
+        for id in &ids {
+            let (state, attempts, error) =
+                outbox::state_of(db.reader(), *id).await.unwrap().unwrap();
+            assert_eq!((state.as_str(), attempts), ("pending", attempt));
+            let error = error.unwrap_or_default();
+            assert!(error.contains("did not finish the send within"), "{error}");
+        }
+        assert_eq!(
+            sender.send_batch().await.unwrap(),
+            0,
+            "not again before its backoff"
+        );
+        clock.advance(i64::try_from(backoff(attempt).as_secs()).unwrap() + 1);
+    }
+    assert!(
+        accepted.load(Ordering::SeqCst) >= 2,
+        "the sends reached the silent server"
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM outbox WHERE state = 'sending'").await,
+        0
+    );
+    server.abort();
+}

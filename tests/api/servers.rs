@@ -430,3 +430,83 @@ async fn every_postgres_connection_keeps_its_generic_plans() {
         held.push(conn);
     }
 }
+
+/// An exam's notice dismissed through one server is gone from the other's pages at once,
+/// though that server had the session, banner and all, in its cache: the notice's trigger
+/// tells it (its cache would otherwise serve the banner for seconds more).
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/with-postgres runs it"]
+async fn an_exam_notice_dismissed_on_one_server_is_gone_on_the_other() {
+    let (a, b) = two_servers().await;
+    a.other_browser().register_ok("teacher").await;
+    a.register_ok("ada").await;
+    let teacher = a.user_id("teacher").await;
+    let ada = a.user_id("ada").await;
+    let pool = a.pool().await;
+    let now = a.clock().now().as_second();
+    let class: i64 = sqlx::query_scalar(
+        "INSERT INTO classes (name, owner_id, join_code, created_at)
+         VALUES ('Vision', $1, 'CODE5678', $2) RETURNING id",
+    )
+    .bind(teacher)
+    .bind(now)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO class_members (class_id, user_id, joined_at) VALUES ($1, $2, $3)")
+        .bind(class)
+        .bind(ada)
+        .bind(now)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let exam: i64 = sqlx::query_scalar(
+        "INSERT INTO class_exams (class_id, name, exam_day, window_days, created_at)
+         VALUES ($1, 'Midterm', $2, 5, $3) RETURNING id",
+    )
+    .bind(class)
+    .bind(now / 86_400 + 20)
+    .bind(now)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO exam_notices (user_id, exam_id, created_at) VALUES ($1, $2, $3)")
+        .bind(ada)
+        .bind(exam)
+        .bind(now)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let ada_on_b = a.on(&b);
+    let shows = |html: String| html.contains("id=\"exam-notice\"");
+    let mut seen = false;
+    for _ in 0..50 {
+        seen = shows(ada_on_b.get_html("/decks").await);
+        if seen {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        seen,
+        "the other server shows the notice (and has cached it)"
+    );
+    assert_eq!(
+        a.submit("/decks", "/stats/exam-notices/dismiss", &[])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let mut gone = false;
+    for _ in 0..50 {
+        gone = !shows(ada_on_b.get_html("/decks").await);
+        if gone {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        gone,
+        "dismissed through one server, gone on the other within a second"
+    );
+}

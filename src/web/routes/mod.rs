@@ -46,6 +46,9 @@ pub struct Nav {
     /// A notice for every page until read or dismissed: replies to the user's reports, with
     /// the link to the newest.
     pub reply_notice: Option<ReplyNotice>,
+    /// A notice for every page until the user opens their exams or dismisses it: an exam set
+    /// for one of their classes.
+    pub exam_notice: Option<String>,
 }
 
 /// What the layout says of unread replies to the user's reports.
@@ -78,6 +81,27 @@ impl ReplyNotice {
     }
 }
 
+/// What the layout says of a new exam: its name, class, date and decks, and how many more.
+fn exam_notice_text(notice: &crate::study::exams::ExamNotice) -> String {
+    let date = i32::try_from(notice.exam_day)
+        .map(|d| crate::srs::day::date_of_day(d).to_string())
+        .unwrap_or_default();
+    let decks = if notice.decks.is_empty() {
+        String::new()
+    } else {
+        format!(" (decks: {})", notice.decks)
+    };
+    let more = match notice.count {
+        ..=1 => String::new(),
+        2 => " One more exam was set too.".to_owned(),
+        n => format!(" {} more exams were set too.", n - 1),
+    };
+    format!(
+        "Your class {} set an exam: \"{}\" on {date}{decks}.{more}",
+        notice.class, notice.name
+    )
+}
+
 impl Nav {
     /// The layout for a visitor who is not logged in (forms get `csrf_token` separately).
     pub fn anonymous() -> Self {
@@ -90,6 +114,7 @@ impl Nav {
             section: "",
             notice: None,
             reply_notice: None,
+            exam_notice: None,
         }
     }
 
@@ -118,6 +143,7 @@ impl Nav {
             reply_notice: user
                 .reply_notice
                 .map(|(card, count)| ReplyNotice::of(card, count)),
+            exam_notice: user.exam_notice.as_ref().map(exam_notice_text),
             ..Self::anonymous()
         }
     }

@@ -3,13 +3,17 @@
 use super::{Nav, page};
 use crate::study::progress::{self, Progress};
 use crate::web::error::AppError;
-use crate::web::{AppState, CurrentUser};
+use crate::web::{AppState, CsrfForm, CurrentUser};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/stats").route(web::get().to(show_stats)))
-        .service(web::resource("/stats/history.csv").route(web::get().to(download_history)));
+        .service(web::resource("/stats/history.csv").route(web::get().to(download_history)))
+        .service(
+            web::resource("/stats/exam-notices/dismiss")
+                .route(web::post().to(dismiss_exam_notices)),
+        );
 }
 
 #[derive(Template)]
@@ -60,11 +64,26 @@ async fn show_stats(
             recall: format!("{:.0}%", m.recall * 100.0),
         })
         .collect();
-    page(&StatsPage {
-        nav: Nav::for_user(&user),
-        p,
-        exams,
-    })
+    // This page lists the exams the notice points to: they are seen, and the banner is not
+    // shown on it (the user was loaded before).
+    let mut nav = Nav::for_user(&user);
+    if nav.exam_notice.take().is_some() {
+        crate::study::exams::notices_seen(state.db.writer(), &*state.sessions, user.id).await?;
+    }
+    page(&StatsPage { nav, p, exams })
+}
+
+#[derive(serde::Deserialize)]
+struct Nothing {}
+
+/// The banner of new exams, dismissed without opening /stats.
+async fn dismiss_exam_notices(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    _form: CsrfForm<Nothing>,
+) -> Result<HttpResponse, AppError> {
+    crate::study::exams::notices_seen(state.db.writer(), &*state.sessions, user.id).await?;
+    Ok(super::see_other("/review"))
 }
 
 /// The user's own review history as CSV: card, time, event, grade, interval, EF, due date.
