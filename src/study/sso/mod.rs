@@ -257,36 +257,19 @@ pub async fn complete(
     if !verified.carries_required_claim {
         return Err(Failure::MissingClaim);
     }
-    let email = checked_email.unwrap_or("");
-    let name = verified.name.as_deref().unwrap_or("");
+    let seen = Seen {
+        provider,
+        verified: &verified,
+        checked_email,
+        now,
+    };
     let (mut tx, known) = sign_on_transaction(pool, &flow, &verified, checked_email).await?;
     if let Some(user_id) = flow.link_user_id {
         match known {
             Some(identity) if identity.user_id != user_id => return Err(Failure::LinkedElsewhere),
-            Some(identity) => {
-                db::identities::seen(&mut *tx, identity.id, email, name, now).await?;
-                let brought = Brought::known(&identity);
-                follow_address(&mut tx, provider, user_id, brought, checked_email, now).await?;
-            }
+            Some(identity) => seen.again(&mut tx, &identity).await?,
             None => {
-                let identity = NewIdentity {
-                    user_id,
-                    provider: &provider.key,
-                    issuer: &verified.issuer,
-                    subject: &verified.subject,
-                    email,
-                    name,
-                };
-                let id = db::identities::insert(&mut *tx, &identity, now).await?;
-                follow_address(
-                    &mut tx,
-                    provider,
-                    user_id,
-                    Brought::new(id),
-                    checked_email,
-                    now,
-                )
-                .await?;
+                seen.first(&mut tx, user_id).await?;
                 tracing::info!(user_id, provider = %provider.key, "identity linked");
             }
         }
@@ -297,17 +280,7 @@ pub async fn complete(
         Some(identity) => {
             // The same person, whatever their e-mail or name is now: the account is updated,
             // never doubled.
-            db::identities::seen(&mut *tx, identity.id, email, name, now).await?;
-            let brought = Brought::known(&identity);
-            follow_address(
-                &mut tx,
-                provider,
-                identity.user_id,
-                brought,
-                checked_email,
-                now,
-            )
-            .await?;
+            seen.again(&mut tx, &identity).await?;
             (identity.user_id, false)
         }
         None => {
@@ -337,24 +310,7 @@ pub async fn complete(
                     (user_id, true)
                 }
             };
-            let identity = NewIdentity {
-                user_id,
-                provider: &provider.key,
-                issuer: &verified.issuer,
-                subject: &verified.subject,
-                email,
-                name,
-            };
-            let id = db::identities::insert(&mut *tx, &identity, now).await?;
-            follow_address(
-                &mut tx,
-                provider,
-                user_id,
-                Brought::new(id),
-                checked_email,
-                now,
-            )
-            .await?;
+            seen.first(&mut tx, user_id).await?;
             (user_id, created)
         }
     };
@@ -405,6 +361,67 @@ pub async fn complete(
         next: Some(flow.next).filter(|n| !n.is_empty()),
         created,
     })
+}
+
+/// What a sign-on's provider said, as the identity's record and the account's address take it.
+struct Seen<'a> {
+    provider: &'a oidc::settings::ProviderSettings,
+    verified: &'a oidc::Verified,
+    /// The e-mail, when the provider verified it.
+    checked_email: Option<&'a str>,
+    now: i64,
+}
+
+impl Seen<'_> {
+    fn email(&self) -> &str {
+        self.checked_email.unwrap_or("")
+    }
+
+    fn name(&self) -> &str {
+        self.verified.name.as_deref().unwrap_or("")
+    }
+
+    /// A known identity signs on again: its record and the address it brought follow the
+    /// provider (the same person, whatever their e-mail or name is now).
+    async fn again(
+        &self,
+        tx: &mut db::Conn,
+        identity: &db::identities::IdentityRow,
+    ) -> Result<(), Failure> {
+        db::identities::seen(&mut *tx, identity.id, self.email(), self.name(), self.now).await?;
+        let brought = Brought::known(identity);
+        follow_address(
+            tx,
+            self.provider,
+            identity.user_id,
+            brought,
+            self.checked_email,
+            self.now,
+        )
+        .await
+    }
+
+    /// A new identity, linked to `user_id`'s account, and the address it brings.
+    async fn first(&self, tx: &mut db::Conn, user_id: i64) -> Result<(), Failure> {
+        let identity = NewIdentity {
+            user_id,
+            provider: &self.provider.key,
+            issuer: &self.verified.issuer,
+            subject: &self.verified.subject,
+            email: self.email(),
+            name: self.name(),
+        };
+        let id = db::identities::insert(&mut *tx, &identity, self.now).await?;
+        follow_address(
+            tx,
+            self.provider,
+            user_id,
+            Brought::new(id),
+            self.checked_email,
+            self.now,
+        )
+        .await
+    }
 }
 
 /// The write transaction a sign-on runs in, and the identity it signs on with if known. A
