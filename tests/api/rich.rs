@@ -991,6 +991,16 @@ async fn upload_image(
     fields: &[(&str, &str)],
     image: Vec<u8>,
 ) -> reqwest::Response {
+    upload_image_to(app, &format!("/decks/{deck}/cards/image"), fields, image).await
+}
+
+/// Posts a card form with an image to `path` (multipart).
+async fn upload_image_to(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+    image: Vec<u8>,
+) -> reqwest::Response {
     use reqwest::multipart::{Form, Part};
     // The session's token, from a page every account sees.
     let account = app.get_html("/account").await;
@@ -1000,7 +1010,7 @@ async fn upload_image(
     }
     form = form.part("image", Part::bytes(image).file_name("net.png"));
     app.client
-        .post(app.url(&format!("/decks/{deck}/cards/image")))
+        .post(app.url(path))
         .multipart(form)
         .send()
         .await
@@ -1140,6 +1150,158 @@ async fn the_editor_uploads_an_image_into_a_card_previews_it_and_the_image_goes_
         student.get(&format!("/media/{hash}")).await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn an_image_uploaded_on_a_cards_edit_form_replaces_or_joins_its_images() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = crate::classes::make_instructor(&admin, "teacher").await;
+    let student = admin.other_browser();
+    student.register_ok("student").await;
+    let outsider = admin.other_browser();
+    outsider.register_ok("outsider").await;
+    let old = png(32, 32, "old");
+    let shared = png(16, 16, "shared");
+    let notes = vec![
+        (
+            "Net".to_owned(),
+            r#"drawn <img src="old.png" alt="old drawing"> and <img src="shared.png">"#.to_owned(),
+        ),
+        ("Other".to_owned(), r#"<img src="shared.png">"#.to_owned()),
+    ];
+    let bytes = package_with_media(
+        &notes,
+        &[("old.png", old.clone()), ("shared.png", shared.clone())],
+    )
+    .await;
+    let r = upload(&teacher, "net.apkg", bytes, "Nets", "").await;
+    assert!(r.text().await.unwrap().contains("Imported 2 new cards"));
+    let deck = deck_id(&admin, "Nets").await;
+    let (class, code) = crate::classes::new_class(&teacher, "Nets class").await;
+    crate::classes::assign(&teacher, class, deck).await;
+    crate::classes::join(&student, &code).await;
+    let (card, back): (i64, String) =
+        sqlx::query_as("SELECT id, back FROM cards WHERE deck_id = $1 AND front = 'Net'")
+            .bind(deck)
+            .fetch_one(&admin.pool().await)
+            .await
+            .unwrap();
+    let editor = teacher.get_html(&format!("/decks/{deck}/edit")).await;
+    assert!(
+        editor.contains(&format!(
+            r#"formaction="/cards/{card}/image#edit-preview" formenctype="multipart/form-data""#
+        )),
+        "{editor}"
+    );
+
+    // Uploaded in place of the back's images: previewed, nothing saved yet.
+    let new = png(64, 48, "new");
+    let hash = sha256(&new);
+    let r = upload_image_to(
+        &teacher,
+        &format!("/cards/{card}/image"),
+        &[
+            ("front", "Net"),
+            ("back", &back),
+            ("format", "html"),
+            ("image_alt", "the new drawing"),
+            ("image_replace", "1"),
+        ],
+        new.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let element = format!(r#"<img src="/media/{hash}" alt="the new drawing">"#);
+    let preview = &html[html.find("id=\"edit-preview\"").expect("a preview")..];
+    assert!(preview.contains(&element), "{preview}");
+    assert!(
+        !preview.contains(&sha256(&old)),
+        "the old image is replaced: {preview}"
+    );
+    let stored: String = sqlx::query_scalar("SELECT back FROM cards WHERE id = $1")
+        .bind(card)
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(stored, back, "nothing saved by the upload");
+    assert_eq!(
+        student.get(&format!("/media/{hash}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Saved: the card shows the new image; the old one, which no other card used, is gone;
+    // the one another card shows stays.
+    let new_back = format!("drawn  and <br>{element}");
+    let r = teacher
+        .submit(
+            &format!("/decks/{deck}/edit"),
+            &format!("/cards/{card}/edit"),
+            &[("front", "Net"), ("back", &new_back), ("format", "html")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let count = |hash: String| {
+        let admin = &admin;
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM media WHERE hash = $1")
+                .bind(hash)
+                .fetch_one(&admin.pool().await)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        count(sha256(&old)).await,
+        0,
+        "the old image goes with its last card"
+    );
+    assert_eq!(
+        count(sha256(&shared)).await,
+        1,
+        "an image another card shows stays"
+    );
+    assert_eq!(count(hash.clone()).await, 1);
+    let r = student.get(&format!("/media/{hash}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), new.as_slice());
+    // A student of another class, or of none: 404.
+    assert_eq!(
+        outsider.get(&format!("/media/{hash}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Uploaded without replacing: the image joins the one there.
+    let more = png(8, 8, "more");
+    let r = upload_image_to(
+        &teacher,
+        &format!("/cards/{card}/image"),
+        &[("front", "Net"), ("back", &new_back), ("format", "html")],
+        more.clone(),
+    )
+    .await;
+    let html = r.text().await.unwrap();
+    let preview = &html[html.find("id=\"edit-preview\"").expect("a preview")..];
+    assert!(
+        preview.contains(&element) && preview.contains(&sha256(&more)),
+        "{preview}"
+    );
+
+    // Someone who may not edit the deck cannot upload into its card.
+    let r = upload_image_to(
+        &student,
+        &format!("/cards/{card}/image"),
+        &[("front", "Net"), ("back", "x"), ("format", "html")],
+        png(4, 4, "theirs"),
+    )
+    .await;
+    assert!(
+        r.status() == StatusCode::NOT_FOUND || r.status() == StatusCode::FORBIDDEN,
+        "{}",
+        r.status()
+    );
+    assert_eq!(count(sha256(&png(4, 4, "theirs"))).await, 0);
 }
 
 #[tokio::test]
