@@ -604,13 +604,10 @@ async fn a_package_larger_than_the_old_two_mib_limit_imports_with_its_images() {
 async fn a_cloze_note_becomes_one_card_per_deletion_each_with_its_own_schedule() {
     let app = spawn_app().await;
     app.register_ok("admin").await;
-    let notes = vec![(
-        "{{c1::ReLU}} keeps {{c2::positive::sign}} inputs; {{c1::it}} zeroes the rest".to_owned(),
-        String::new(),
-    )];
+    let text = "{{c1::ReLU}} keeps {{c2::positive::sign}} inputs; {{c1::it}} zeroes the rest";
     // A Cloze note (a Basic note's braces are text, as Anki shows them).
     let notes = vec![studyhall::db::anki::AnkiNote::Cloze {
-        text: notes[0].0.clone(),
+        text: text.to_owned(),
         extra: String::new(),
         numbers: vec![1, 2],
     }];
@@ -1287,6 +1284,20 @@ async fn an_image_uploaded_on_a_cards_edit_form_replaces_or_joins_its_images() {
         preview.contains(&element) && preview.contains(&sha256(&more)),
         "{preview}"
     );
+
+    // A save the rules refuse shows the editor again with the text as typed and why.
+    let r = teacher
+        .submit(
+            &format!("/decks/{deck}/edit"),
+            &format!("/cards/{card}/edit"),
+            &[("front", "Typed front"), ("back", " "), ("format", "html")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Typed front</textarea>"), "{html}");
+    assert!(html.contains("cannot be empty"), "{html}");
+    assert!(!html.contains("id=\"edit-preview\""), "no preview of refused text");
 
     // Someone who may not edit the deck cannot upload into its card.
     let r = upload_image_to(

@@ -98,6 +98,8 @@ struct EditorPage {
     /// An existing card's edit, shown as students will see it, unsaved: its id, front, back,
     /// tags and format as typed.
     edit_preview: Option<(i64, String, String, String, String)>,
+    /// Whether that edit is shown previewed (else only its form, as typed: a refused save).
+    edit_previewed: bool,
 }
 
 impl EditorPage {
@@ -109,6 +111,11 @@ impl EditorPage {
     /// The typed text of card `id` when it is being previewed.
     fn previewing(&self, id: &i64) -> Option<&(i64, String, String, String, String)> {
         self.edit_preview.as_ref().filter(|p| p.0 == *id)
+    }
+
+    /// The typed text of card `id` when it is shown previewed.
+    fn previewed(&self, id: &i64) -> Option<&(i64, String, String, String, String)> {
+        self.previewing(id).filter(|_| self.edit_previewed)
     }
 
     /// The editor's address for another page of the same search.
@@ -298,6 +305,7 @@ fn editor(
         errors,
         preview: new.preview.is_some(),
         edit_preview: None,
+        edit_previewed: false,
         cloze: ClozeForm::default(),
         cloze_preview: Vec::new(),
         notes: cards.notes,
@@ -477,7 +485,7 @@ async fn preview_or_save<T>(
 }
 
 /// The editor opened on card `id`, with `errors`; its form showing `typed` (front, back,
-/// tags, format) and the card previewed that way, when given.
+/// tags, format) when given, and the card previewed that way when `previewed`.
 async fn editor_on_card(
     state: &AppState,
     user: &CurrentUser,
@@ -485,6 +493,7 @@ async fn editor_on_card(
     q: &str,
     errors: Vec<String>,
     typed: Option<(String, String, String, String)>,
+    previewed: bool,
 ) -> Result<EditorPage, AppError> {
     let (cards, card) = editor::page_with_card(state.db.reader(), actor(user), id, q).await?;
     let view = EditorView {
@@ -494,6 +503,7 @@ async fn editor_on_card(
     let mut shown = editor(user, cards, view, errors, CardForm::default());
     shown.edit_preview =
         typed.map(|(front, back, tags, format)| (card.id, front, back, tags, format));
+    shown.edit_previewed = previewed && shown.edit_preview.is_some();
     Ok(shown)
 }
 
@@ -510,11 +520,10 @@ async fn save_card(
         async |errors, card: Option<&editor::NewCard>| {
             // Nothing is saved: the editor opens on the card, with the text as typed and
             // shown (only text that saving would accept: a preview applies the same limits).
-            let typed = card.map(|_| {
-                let f = form.clone();
-                (f.front, f.back, f.tags, f.format)
-            });
-            editor_on_card(&state, &user, id, &form.q, errors, typed).await
+            // A refused save shows the form as typed, with why, and no preview.
+            let f = form.clone();
+            let typed = Some((f.front, f.back, f.tags, f.format));
+            editor_on_card(&state, &user, id, &form.q, errors, typed, card.is_some()).await
         },
         async |_| {
             let now = state.clock.now();
@@ -617,17 +626,16 @@ async fn save_card_image(
     if let Err(more) = editor::parse_card(form.fields()) {
         errors.extend(more);
     }
-    let typed = errors
-        .is_empty()
-        .then(|| (form.front, form.back, form.tags, form.format));
-    let status = if errors.is_empty() {
-        StatusCode::OK
+    // Refused, the form comes back as typed with why, not previewed.
+    let (status, previewed) = if errors.is_empty() {
+        (StatusCode::OK, true)
     } else {
-        StatusCode::UNPROCESSABLE_ENTITY
+        (StatusCode::UNPROCESSABLE_ENTITY, false)
     };
+    let typed = Some((form.front, form.back, form.tags, form.format));
     page_with(
         status,
-        &editor_on_card(&state, &user, *id, &form.q, errors, typed).await?,
+        &editor_on_card(&state, &user, *id, &form.q, errors, typed, previewed).await?,
     )
 }
 
@@ -742,7 +750,7 @@ async fn save_cloze(
         editor::parse_cloze(form.fields()),
         false,
         async |errors, _: Option<&editor::NewCloze>| {
-            editor_on_card(&state, &user, id, &form.q, errors, None).await
+            editor_on_card(&state, &user, id, &form.q, errors, None, false).await
         },
         async |_| {
             let now = state.clock.now();
