@@ -109,7 +109,10 @@ pub async fn import_deck(
         r.added += added;
         r.already_present += cards.len() - added;
     }
-    // No cards: the deck is still created, as before.
+    if let Some(r) = report.take_if(|_| parsed.kept.is_empty()) {
+        return Ok(r);
+    }
+    // No cards: the deck is still created, as before. The files no card shows join it.
     let mut tx = db::begin_write(pool).await?;
     let mut report = match report {
         Some(r) => r,

@@ -1297,7 +1297,10 @@ async fn an_image_uploaded_on_a_cards_edit_form_replaces_or_joins_its_images() {
     let html = r.text().await.unwrap();
     assert!(html.contains("Typed front</textarea>"), "{html}");
     assert!(html.contains("cannot be empty"), "{html}");
-    assert!(!html.contains("id=\"edit-preview\""), "no preview of refused text");
+    assert!(
+        !html.contains("id=\"edit-preview\""),
+        "no preview of refused text"
+    );
 
     // Someone who may not edit the deck cannot upload into its card.
     let r = upload_image_to(
