@@ -732,4 +732,57 @@ mod tests {
         let notes = read_notes(&collection).await.unwrap();
         assert_eq!(notes, vec![vec!["a", "A"], vec!["b", "B"]]);
     }
+
+    #[tokio::test]
+    async fn note_types_are_read_from_either_schema_and_held_to_the_same_checks() {
+        // The modern schema's tables, one type of two templates.
+        let collection = collection_from_sql(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, mid INTEGER, flds TEXT);
+             INSERT INTO notes VALUES (1, 7, 'dog' || char(31) || 'Hund');
+             CREATE TABLE notetypes (id INTEGER PRIMARY KEY, name TEXT, config BLOB);
+             INSERT INTO notetypes VALUES (7, 'Both ways', X'');
+             CREATE TABLE fields (ntid INTEGER, ord INTEGER, name TEXT);
+             INSERT INTO fields VALUES (7, 1, 'Back'), (7, 0, 'Front');
+             CREATE TABLE templates (ntid INTEGER, ord INTEGER, config BLOB);
+             INSERT INTO templates VALUES (7, 1, X'0a087b7b4261636b7d7d'),
+                                          (7, 0, X'0a097b7b46726f6e747d7d');"
+                .to_owned(),
+        )
+        .await;
+        let (notes, types) = read_package(&collection).await.unwrap();
+        assert_eq!(notes[0].type_id, Some(7));
+        assert_eq!(types.len(), 1);
+        assert_eq!(types[0].fields, vec!["Front", "Back"]);
+        assert_eq!(types[0].fronts, vec!["{{Front}}", "{{Back}}"]);
+        assert!(!types[0].cloze);
+        // A view where a table belongs is refused, as for notes.
+        let collection = collection_from_sql(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, mid INTEGER, flds TEXT);
+             INSERT INTO notes VALUES (1, 7, 'a' || char(31) || 'b');
+             CREATE VIEW notetypes AS SELECT 7 AS id, 'x' AS name, X'' AS config;
+             CREATE TABLE fields (ntid INTEGER, ord INTEGER, name TEXT);
+             CREATE TABLE templates (ntid INTEGER, ord INTEGER, config BLOB);"
+                .to_owned(),
+        )
+        .await;
+        match read_package(&collection).await {
+            Err(PackageError::Refused(m)) => assert!(m.contains("notetypes"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // The legacy schema's JSON, a cloze type.
+        let collection = collection_from_sql(
+            r#"CREATE TABLE notes (id INTEGER PRIMARY KEY, mid INTEGER, flds TEXT);
+             INSERT INTO notes VALUES (1, 9, '{{c1::x}}' || char(31) || '');
+             CREATE TABLE col (id INTEGER PRIMARY KEY, models TEXT);
+             INSERT INTO col VALUES (1, '{"9": {"id": 9, "name": "Cloze", "type": 1,
+                 "flds": [{"name": "Text", "ord": 0}, {"name": "Back Extra", "ord": 1}],
+                 "tmpls": [{"qfmt": "{{cloze:Text}}", "ord": 0}]}}');"#
+                .to_owned(),
+        )
+        .await;
+        let (_, types) = read_package(&collection).await.unwrap();
+        assert_eq!(types.len(), 1);
+        assert!(types[0].cloze);
+        assert_eq!(types[0].fields, vec!["Text", "Back Extra"]);
+    }
 }
