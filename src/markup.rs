@@ -240,6 +240,34 @@ pub fn summary_html(text: &str, format: &str) -> String {
     out
 }
 
+/// `html` without its images: every `<img …>` element left out (the editor's "replace the
+/// images" upload). Attribute values are skipped whole, quotes and all, so a `>` inside one
+/// does not end the element early.
+pub fn without_images(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.to_ascii_lowercase().find("<img") {
+        out.push_str(&rest[..at]);
+        let mut quote: Option<char> = None;
+        let mut end = rest.len();
+        for (i, c) in rest[at..].char_indices() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '>') => {
+                    end = at + i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Whether an HTML side shows nothing: no text and no image.
 pub fn html_is_empty(html: &str) -> bool {
     crate::import::apkg::html_to_text(html).trim().is_empty()
@@ -408,5 +436,15 @@ pub(crate) mod tests {
         assert_eq!(summary("<b>x</b>", "text"), "<b>x</b>");
         assert!(html_is_empty("<div><br></div>"));
         assert!(!html_is_empty(r#"<img src="/media/x">"#));
+    }
+
+    #[test]
+    fn images_are_taken_out_whole() {
+        assert_eq!(
+            without_images(r#"a<br><IMG src="/media/x" alt="1 > 0">b<img src='y'>"#),
+            "a<br>b"
+        );
+        assert_eq!(without_images("no images"), "no images");
+        assert_eq!(without_images("broken <img src=\"x"), "broken ");
     }
 }

@@ -17,6 +17,9 @@ pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_PIXELS: u64 = 40_000_000;
 /// The most media bytes one import may bring (the sum of its files).
 pub const MAX_IMPORT_MEDIA_BYTES: u64 = 200 * 1024 * 1024;
+/// The most bytes of files a deck keeps without a card showing them (an Anki package's
+/// other files, `deck_media`); files past it are not kept.
+pub const MAX_DECK_KEPT_BYTES: u64 = 200 * 1024 * 1024;
 /// The most media files one import may bring.
 pub const MAX_IMPORT_MEDIA_FILES: usize = 5_000;
 

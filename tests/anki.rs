@@ -65,6 +65,35 @@ async fn anki_packages_import_and_exports_open_in_anki() {
             .unwrap();
     for (file, want) in &rich {
         let deck = format!("Rich {file}");
+        // The preview says how each note type was mapped and which files are kept.
+        let form = Form::new()
+            .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
+            .text("deck", deck.clone())
+            .text("format", "auto")
+            .part(
+                "file",
+                Part::bytes(std::fs::read(dir.join(file)).unwrap()).file_name(file.clone()),
+            );
+        let preview = app
+            .client
+            .post(app.url("/admin/import/preview"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .replace("&#x27;", "'")
+            .replace("&#39;", "'");
+        for line in want["notes"].as_array().unwrap() {
+            let line = line.as_str().unwrap();
+            assert!(preview.contains(line), "{file}: no line {line}: {preview}");
+        }
+        assert!(
+            preview.contains("2 media files that no card shows are kept with the deck"),
+            "{file}: {preview}"
+        );
         let form = Form::new()
             .text("csrf_token", csrf_in(&app.get_html("/admin/import").await))
             .text("deck", deck.clone())
@@ -111,6 +140,26 @@ async fn anki_packages_import_and_exports_open_in_anki() {
                 std::fs::read(dir.join(name.as_str().unwrap())).unwrap(),
                 "{file}: {name} byte for byte"
             );
+        }
+        // The files no card shows are kept with the deck under their names, never served.
+        let kept: Vec<(String, String)> = sqlx::query_as(
+            "SELECT k.name, k.hash FROM deck_media k JOIN decks d ON d.id = k.deck_id
+             WHERE d.name = ?1 ORDER BY k.name",
+        )
+        .bind(&deck)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let want_kept: Vec<(String, String)> = want["kept"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(n, h)| (n.clone(), h.as_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(kept, want_kept, "{file}");
+        for (name, hash) in &kept {
+            let r = app.get(&format!("/media/{hash}")).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{file}: {name}");
         }
     }
 

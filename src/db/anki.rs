@@ -9,6 +9,8 @@ use sqlx::{Connection, SqliteConnection};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub use crate::import::apkg::{NoteType, PackageNote};
+
 /// A temporary file removed when dropped.
 struct TempFile(PathBuf);
 
@@ -99,14 +101,31 @@ async fn limit_untrusted(conn: &mut SqliteConnection) -> Result<(), sqlx::Error>
     Ok(())
 }
 
-/// The fields of every note of a collection, in note order, split on Anki's field separator.
+/// The fields of every note of a collection, in note order, split on Anki's field separator
+/// (see [`read_package`], which also reads each note's type).
+pub async fn read_notes(collection: &[u8]) -> Result<Vec<Vec<String>>, PackageError> {
+    let (notes, _) = read_package(collection).await?;
+    Ok(notes.into_iter().map(|n| n.fields).collect())
+}
+
+/// The most note types a package may define.
+const MAX_NOTE_TYPES: i64 = 1_000;
+/// The most text the note types' names, fields and templates may hold together.
+const MAX_NOTE_TYPES_BYTES: usize = 8 * 1024 * 1024;
+
+/// Every note of a collection, in note order, with its type's id and its fields split on
+/// Anki's field separator; and the collection's note types (`notetypes`, `fields` and
+/// `templates` in the modern schema, `col.models` in the legacy one; none when it has
+/// neither).
 ///
 /// The collection is a file an uploader made, so it is treated as hostile: opened read-only
 /// with `trusted_schema` off, `notes` must be a plain table (a view or a generated column
 /// would run the uploader's SQL), SQLite's length and depth limits are lowered, a progress
 /// handler abandons the read after [`READ_BUDGET`], and the note count and total text are
 /// checked before anything is kept.
-pub async fn read_notes(collection: &[u8]) -> Result<Vec<Vec<String>>, PackageError> {
+pub async fn read_package(
+    collection: &[u8],
+) -> Result<(Vec<PackageNote>, Vec<NoteType>), PackageError> {
     let file = TempFile::new(".anki2");
     write_private(&file.0, collection).map_err(sqlx::Error::Io)?;
     let mut conn = SqliteConnection::connect_with(
@@ -141,16 +160,19 @@ fn give_back_memory() {
     }
 }
 
-async fn read_checked_notes(conn: &mut SqliteConnection) -> Result<Vec<Vec<String>>, PackageError> {
-    limit_untrusted(conn).await?;
-    let refused = |m: &str| PackageError::Refused(m.to_owned());
+/// Whether the collection has table `name` (any case), refusing one that is not a plain
+/// table (a view, a virtual table or computed columns would run the uploader's SQL on every
+/// read) or that declares a long default (read as the value of every row stored without it).
+async fn plain_table(conn: &mut SqliteConnection, name: &str) -> Result<bool, PackageError> {
+    let refused = |m: String| PackageError::Refused(m);
     let shape: Option<(String, String)> = sqlx::query_as(
-        "SELECT type, COALESCE(sql, '') FROM sqlite_schema WHERE name = 'notes' COLLATE NOCASE",
+        "SELECT type, COALESCE(sql, '') FROM sqlite_schema WHERE name = ?1 COLLATE NOCASE",
     )
+    .bind(name)
     .fetch_optional(&mut *conn)
     .await?;
     match shape {
-        None => return Err(refused("the package's collection has no notes table")),
+        None => return Ok(false),
         Some((kind, sql))
             if kind != "table"
                 || sql
@@ -158,30 +180,62 @@ async fn read_checked_notes(conn: &mut SqliteConnection) -> Result<Vec<Vec<Strin
                     .to_ascii_uppercase()
                     .starts_with("CREATE VIRTUAL") =>
         {
-            return Err(refused("the package's notes are not a plain table"));
+            return Err(refused(format!(
+                "the package's {name} are not a plain table"
+            )));
         }
         Some(_) => {}
     }
     // table_xinfo's `hidden` is 2 or 3 for generated columns, which compute on every read.
-    let generated: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pragma_table_xinfo('notes') WHERE hidden IN (2, 3)",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let generated: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_xinfo(?1) WHERE hidden IN (2, 3)")
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await?;
     if generated > 0 {
-        return Err(refused("the package's notes table has computed columns"));
+        return Err(refused(format!(
+            "the package's {name} table has computed columns"
+        )));
     }
     // The default's text as the schema declares it: reading it evaluates nothing.
     let longest_default: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(LENGTH(dflt_value)), 0) FROM pragma_table_xinfo('notes')",
+        "SELECT COALESCE(MAX(LENGTH(dflt_value)), 0) FROM pragma_table_xinfo(?1)",
     )
+    .bind(name)
     .fetch_one(&mut *conn)
     .await?;
     if longest_default > MAX_DEFAULT_BYTES {
         return Err(PackageError::Refused(format!(
-            "the package's notes table declares a default value of {longest_default} bytes \
+            "the package's {name} table declares a default value of {longest_default} bytes \
              (at most {MAX_DEFAULT_BYTES} are accepted)"
         )));
+    }
+    Ok(true)
+}
+
+/// Whether table `table` of the collection has column `column`.
+async fn has_column(
+    conn: &mut SqliteConnection,
+    table: &str,
+    column: &str,
+) -> Result<bool, PackageError> {
+    let found: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pragma_table_xinfo(?1) WHERE name = ?2 COLLATE NOCASE",
+    )
+    .bind(table)
+    .bind(column)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(found > 0)
+}
+
+async fn read_checked_notes(
+    conn: &mut SqliteConnection,
+) -> Result<(Vec<PackageNote>, Vec<NoteType>), PackageError> {
+    limit_untrusted(conn).await?;
+    let refused = |m: &str| PackageError::Refused(m.to_owned());
+    if !plain_table(conn, "notes").await? {
+        return Err(refused("the package's collection has no notes table"));
     }
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes")
         .fetch_one(&mut *conn)
@@ -195,12 +249,17 @@ async fn read_checked_notes(conn: &mut SqliteConnection) -> Result<Vec<Vec<Strin
     // there), then check the text. In stored order, which is note id order in Anki's notes
     // (`id integer primary key`): an ORDER BY could make SQLite copy every row into a sorter
     // before the first reaches the checks below.
-    let mut rows =
-        sqlx::query_scalar::<_, Vec<u8>>("SELECT COALESCE(CAST(flds AS BLOB), X'') FROM notes")
-            .fetch(&mut *conn);
+    // A note's type where the column holds an integer (a crafted file may leave it out).
+    let query = if has_column(conn, "notes", "mid").await? {
+        "SELECT COALESCE(CAST(flds AS BLOB), X''),
+                CASE WHEN typeof(mid) = 'integer' THEN mid END FROM notes"
+    } else {
+        "SELECT COALESCE(CAST(flds AS BLOB), X''), NULL FROM notes"
+    };
+    let mut rows = sqlx::query_as::<_, (Vec<u8>, Option<i64>)>(query).fetch(&mut *conn);
     let mut notes = Vec::new();
     let mut total = 0usize;
-    while let Some(bytes) = rows.try_next().await? {
+    while let Some((bytes, type_id)) = rows.try_next().await? {
         let fields = String::from_utf8(bytes).map_err(|_| {
             PackageError::Refused(format!("note {} is not UTF-8 text", notes.len() + 1))
         })?;
@@ -211,9 +270,155 @@ async fn read_checked_notes(conn: &mut SqliteConnection) -> Result<Vec<Vec<Strin
                 MAX_NOTES_BYTES / 1024 / 1024
             )));
         }
-        notes.push(fields.split('\u{1f}').map(str::to_owned).collect());
+        notes.push(PackageNote {
+            type_id,
+            fields: fields.split('\u{1f}').map(str::to_owned).collect(),
+        });
     }
-    Ok(notes)
+    drop(rows);
+    let types = match read_note_types(conn).await {
+        Ok(types) => types,
+        // Types SQLite cannot read (a value past its length limit) leave the notes mapped
+        // by their fields; a refusal or the time budget still ends the read.
+        Err(PackageError::Unreadable(e))
+            if !e
+                .as_database_error()
+                .is_some_and(|d| d.message().contains("interrupt")) =>
+        {
+            tracing::warn!(error = %e, "an uploaded Anki collection's note types could not be read");
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
+    Ok((notes, types))
+}
+
+/// The collection's note types: the modern schema's tables when it has them, else the legacy
+/// `col.models` JSON; none when it has neither (its notes are then mapped by their fields).
+async fn read_note_types(conn: &mut SqliteConnection) -> Result<Vec<NoteType>, PackageError> {
+    let too_many = || {
+        PackageError::Refused(format!(
+            "the package's note types hold more than {} MiB or number more than {MAX_NOTE_TYPES}",
+            MAX_NOTE_TYPES_BYTES / 1024 / 1024
+        ))
+    };
+    let mut total = 0usize;
+    let mut types: Vec<NoteType> = Vec::new();
+    if plain_table(conn, "notetypes").await?
+        && plain_table(conn, "fields").await?
+        && plain_table(conn, "templates").await?
+    {
+        let rows: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, CAST(name AS TEXT), COALESCE(CAST(config AS BLOB), X'')
+             FROM notetypes LIMIT ?1",
+        )
+        .bind(MAX_NOTE_TYPES + 1)
+        .fetch_all(&mut *conn)
+        .await?;
+        if rows.len() as i64 > MAX_NOTE_TYPES {
+            return Err(too_many());
+        }
+        for (id, name, config) in rows {
+            total += name.len() + config.len();
+            types.push(NoteType {
+                id,
+                name,
+                cloze: crate::import::package::notetype_is_cloze(&config),
+                fields: Vec::new(),
+                fronts: Vec::new(),
+            });
+        }
+        // Read in stored order and sorted here (an ORDER BY on a crafted table could copy
+        // every row into a sorter before the size checks see one).
+        let mut fields: Vec<(i64, i64, String)> = Vec::new();
+        let mut rows = sqlx::query_as::<_, (i64, i64, String)>(
+            "SELECT ntid, ord, CAST(name AS TEXT) FROM fields",
+        )
+        .fetch(&mut *conn);
+        while let Some(row) = rows.try_next().await? {
+            total += row.2.len();
+            if total > MAX_NOTE_TYPES_BYTES {
+                return Err(too_many());
+            }
+            fields.push(row);
+        }
+        drop(rows);
+        let mut templates: Vec<(i64, i64, String)> = Vec::new();
+        let mut rows = sqlx::query_as::<_, (i64, i64, Vec<u8>)>(
+            "SELECT ntid, ord, COALESCE(CAST(config AS BLOB), X'') FROM templates",
+        )
+        .fetch(&mut *conn);
+        while let Some((ntid, ord, config)) = rows.try_next().await? {
+            total += config.len();
+            if total > MAX_NOTE_TYPES_BYTES {
+                return Err(too_many());
+            }
+            templates.push((ntid, ord, crate::import::package::template_front(&config)));
+        }
+        drop(rows);
+        fields.sort_by_key(|(ntid, ord, _)| (*ntid, *ord));
+        templates.sort_by_key(|(ntid, ord, _)| (*ntid, *ord));
+        let mut by_id: std::collections::HashMap<i64, &mut NoteType> =
+            types.iter_mut().map(|t| (t.id, t)).collect();
+        for (ntid, _, name) in fields {
+            if let Some(t) = by_id.get_mut(&ntid) {
+                t.fields.push(name);
+            }
+        }
+        for (ntid, _, front) in templates {
+            if let Some(t) = by_id.get_mut(&ntid) {
+                t.fronts.push(front);
+            }
+        }
+        return Ok(types);
+    }
+    if !plain_table(conn, "col").await? || !has_column(conn, "col", "models").await? {
+        return Ok(types);
+    }
+    let models: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT COALESCE(CAST(models AS BLOB), X'') FROM col LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    // An unreadable map of note types leaves the notes mapped by their fields.
+    let models: serde_json::Map<String, serde_json::Value> = models
+        .and_then(|m| serde_json::from_slice(&m).ok())
+        .unwrap_or_default();
+    if models.len() as i64 > MAX_NOTE_TYPES {
+        return Err(too_many());
+    }
+    let names = |list: &serde_json::Value, key: &str| -> Vec<String> {
+        let mut items: Vec<(i64, String)> = list
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        let ord = item["ord"].as_i64().unwrap_or(i as i64);
+                        (ord, item[key].as_str().unwrap_or("").to_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        items.sort_by_key(|(ord, _)| *ord);
+        items.into_iter().map(|(_, v)| v).collect()
+    };
+    for (key, model) in &models {
+        let Some(id) = model["id"]
+            .as_i64()
+            .or_else(|| model["id"].as_str().and_then(|s| s.parse().ok()))
+            .or_else(|| key.parse().ok())
+        else {
+            continue;
+        };
+        types.push(NoteType {
+            id,
+            name: model["name"].as_str().unwrap_or("").to_owned(),
+            cloze: model["type"].as_i64() == Some(1),
+            fields: names(&model["flds"], "name"),
+            fronts: names(&model["tmpls"], "qfmt"),
+        });
+    }
+    Ok(types)
 }
 
 /// Creates `path` readable by this user only, with `bytes` in it.
@@ -268,6 +473,13 @@ pub enum AnkiNote {
         /// The Back field.
         back: String,
     },
+    /// A Basic and reversed note: two cards, front to back and back to front.
+    Reversed {
+        /// The Front field.
+        front: String,
+        /// The Back field.
+        back: String,
+    },
     /// A Cloze note: one card per deletion number.
     Cloze {
         /// The Text field, with its `{{c1::...}}` deletions.
@@ -316,7 +528,8 @@ pub async fn write_notes(
     .await?;
     let mut tx = conn.begin().await?;
     sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
-    let (model_id, deck_id, cloze_model_id) = (now_ms, now_ms + 1, now_ms + 2);
+    let (model_id, deck_id, cloze_model_id, reversed_model_id) =
+        (now_ms, now_ms + 1, now_ms + 2, now_ms + 3);
     let secs = now_ms / 1000;
     let field = |name: &str, ord: i64| json!({"name": name, "ord": ord, "sticky": false, "rtl": false, "font": "Arial", "size": 20, "media": []});
     let latex_pre = "\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\n\\usepackage{amssymb,amsmath}\n\\pagestyle{empty}\n\\setlength{\\parindent}{0in}\n\\begin{document}\n";
@@ -332,6 +545,21 @@ pub async fn write_notes(
             "latexPre": latex_pre,
             "latexPost": "\\end{document}", "latexsvg": false,
             "req": [[0, "any", [0]]]
+        },
+        reversed_model_id.to_string(): {
+            "id": reversed_model_id, "name": "Basic and reversed card (studyhall)", "type": 0,
+            "mod": secs, "usn": -1, "sortf": 0, "did": deck_id, "tags": [], "vers": [],
+            "flds": [field("Front", 0), field("Back", 1)],
+            "tmpls": [{"name": "Card 1", "ord": 0, "qfmt": "{{Front}}",
+                       "afmt": "{{FrontSide}}<hr id=answer>{{Back}}", "did": null,
+                       "bqfmt": "", "bafmt": ""},
+                      {"name": "Card 2", "ord": 1, "qfmt": "{{Back}}",
+                       "afmt": "{{FrontSide}}<hr id=answer>{{Front}}", "did": null,
+                       "bqfmt": "", "bafmt": ""}],
+            "css": ".card { font-family: arial; font-size: 20px; text-align: center; }",
+            "latexPre": latex_pre,
+            "latexPost": "\\end{document}", "latexsvg": false,
+            "req": [[0, "any", [0]], [1, "any", [1]]]
         },
         cloze_model_id.to_string(): {
             "id": cloze_model_id, "name": "Cloze (studyhall)", "type": 1, "mod": secs, "usn": -1,
@@ -384,6 +612,12 @@ pub async fn write_notes(
             AnkiNote::Basic { front, back } => {
                 (model_id, format!("{front}\u{1f}{back}"), front, vec![0])
             }
+            AnkiNote::Reversed { front, back } => (
+                reversed_model_id,
+                format!("{front}\u{1f}{back}"),
+                front,
+                vec![0, 1],
+            ),
             AnkiNote::Cloze {
                 text,
                 extra,
@@ -497,5 +731,58 @@ mod tests {
         .await;
         let notes = read_notes(&collection).await.unwrap();
         assert_eq!(notes, vec![vec!["a", "A"], vec!["b", "B"]]);
+    }
+
+    #[tokio::test]
+    async fn note_types_are_read_from_either_schema_and_held_to_the_same_checks() {
+        // The modern schema's tables, one type of two templates.
+        let collection = collection_from_sql(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, mid INTEGER, flds TEXT);
+             INSERT INTO notes VALUES (1, 7, 'dog' || char(31) || 'Hund');
+             CREATE TABLE notetypes (id INTEGER PRIMARY KEY, name TEXT, config BLOB);
+             INSERT INTO notetypes VALUES (7, 'Both ways', X'');
+             CREATE TABLE fields (ntid INTEGER, ord INTEGER, name TEXT);
+             INSERT INTO fields VALUES (7, 1, 'Back'), (7, 0, 'Front');
+             CREATE TABLE templates (ntid INTEGER, ord INTEGER, config BLOB);
+             INSERT INTO templates VALUES (7, 1, X'0a087b7b4261636b7d7d'),
+                                          (7, 0, X'0a097b7b46726f6e747d7d');"
+                .to_owned(),
+        )
+        .await;
+        let (notes, types) = read_package(&collection).await.unwrap();
+        assert_eq!(notes[0].type_id, Some(7));
+        assert_eq!(types.len(), 1);
+        assert_eq!(types[0].fields, vec!["Front", "Back"]);
+        assert_eq!(types[0].fronts, vec!["{{Front}}", "{{Back}}"]);
+        assert!(!types[0].cloze);
+        // A view where a table belongs is refused, as for notes.
+        let collection = collection_from_sql(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, mid INTEGER, flds TEXT);
+             INSERT INTO notes VALUES (1, 7, 'a' || char(31) || 'b');
+             CREATE VIEW notetypes AS SELECT 7 AS id, 'x' AS name, X'' AS config;
+             CREATE TABLE fields (ntid INTEGER, ord INTEGER, name TEXT);
+             CREATE TABLE templates (ntid INTEGER, ord INTEGER, config BLOB);"
+                .to_owned(),
+        )
+        .await;
+        match read_package(&collection).await {
+            Err(PackageError::Refused(m)) => assert!(m.contains("notetypes"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // The legacy schema's JSON, a cloze type.
+        let collection = collection_from_sql(
+            r#"CREATE TABLE notes (id INTEGER PRIMARY KEY, mid INTEGER, flds TEXT);
+             INSERT INTO notes VALUES (1, 9, '{{c1::x}}' || char(31) || '');
+             CREATE TABLE col (id INTEGER PRIMARY KEY, models TEXT);
+             INSERT INTO col VALUES (1, '{"9": {"id": 9, "name": "Cloze", "type": 1,
+                 "flds": [{"name": "Text", "ord": 0}, {"name": "Back Extra", "ord": 1}],
+                 "tmpls": [{"qfmt": "{{cloze:Text}}", "ord": 0}]}}');"#
+                .to_owned(),
+        )
+        .await;
+        let (_, types) = read_package(&collection).await.unwrap();
+        assert_eq!(types.len(), 1);
+        assert!(types[0].cloze);
+        assert_eq!(types[0].fields, vec!["Text", "Back Extra"]);
     }
 }

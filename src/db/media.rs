@@ -1,5 +1,6 @@
-//! Media files by content hash (`media`), and which cards use them (`card_media`). A file no
-//! card uses any more goes with its last card (a trigger, migration 0027).
+//! Media files by content hash (`media`), which cards use them (`card_media`) and which decks
+//! keep them without a card showing them (`deck_media`: an Anki package's other files). A
+//! file neither a card nor a deck keeps any more goes (triggers, migrations 0027 and 0036).
 
 use super::Executor;
 use sqlx::FromRow;
@@ -97,10 +98,55 @@ pub async fn unlink(db: impl Executor<'_>, card_id: i64, hash: &str) -> Result<(
 pub async fn drop_unused_before(db: impl Executor<'_>, before: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "DELETE FROM media WHERE created_at < $1
-           AND NOT EXISTS (SELECT 1 FROM card_media m WHERE m.hash = media.hash)",
+           AND NOT EXISTS (SELECT 1 FROM card_media m WHERE m.hash = media.hash)
+           AND NOT EXISTS (SELECT 1 FROM deck_media d WHERE d.hash = media.hash)",
     )
     .bind(before)
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Keeps stored file `hash` with deck `deck_id` under `name` (a name the deck keeps already
+/// is left as it is); returns whether it was added.
+pub async fn keep_for_deck(
+    db: impl Executor<'_>,
+    deck_id: i64,
+    name: &str,
+    hash: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO deck_media (deck_id, name, hash) SELECT $1, $2, hash FROM media
+         WHERE hash = $3 ON CONFLICT DO NOTHING",
+    )
+    .bind(deck_id)
+    .bind(name)
+    .bind(hash)
+    .execute(db)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+/// The files deck `deck_id` keeps without a card: (name, hash), by name.
+pub async fn kept_by_deck(
+    db: impl Executor<'_>,
+    deck_id: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT name, hash FROM deck_media WHERE deck_id = $1 ORDER BY name")
+        .bind(deck_id)
+        .fetch_all(db)
+        .await
+}
+
+/// The bytes of the files deck `deck_id` keeps without a card.
+pub async fn kept_bytes(db: impl Executor<'_>, deck_id: i64) -> Result<i64, sqlx::Error> {
+    let total: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(SUM(m.size) AS BIGINT) FROM deck_media d JOIN media m ON m.hash = d.hash
+         WHERE d.deck_id = $1",
+    )
+    .bind(deck_id)
+    .fetch_one(db)
+    .await?;
+    Ok(total.unwrap_or(0))
 }

@@ -12,6 +12,8 @@ pub struct PendingImport {
     pub deck_name: String,
     /// The parsed cards, as JSON.
     pub cards: String,
+    /// The package's files kept with the deck, stored already: `[[name, hash], ...]`.
+    pub files: String,
     /// When the preview was made.
     pub created_at: i64,
 }
@@ -23,19 +25,21 @@ pub async fn save(
     token: &str,
     deck_name: &str,
     cards: &str,
+    files: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO pending_imports (user_id, token, deck_name, cards, created_at)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO pending_imports (user_id, token, deck_name, cards, files, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (user_id) DO UPDATE SET token = excluded.token,
-             deck_name = excluded.deck_name, cards = excluded.cards,
+             deck_name = excluded.deck_name, cards = excluded.cards, files = excluded.files,
              created_at = excluded.created_at",
     )
     .bind(user_id)
     .bind(token)
     .bind(deck_name)
     .bind(cards)
+    .bind(files)
     .bind(now)
     .execute(db)
     .await?;
@@ -50,7 +54,7 @@ pub async fn take(
 ) -> Result<Option<PendingImport>, sqlx::Error> {
     sqlx::query_as(
         "DELETE FROM pending_imports WHERE user_id = $1 AND token = $2
-         RETURNING token, deck_name, cards, created_at",
+         RETURNING token, deck_name, cards, files, created_at",
     )
     .bind(user_id)
     .bind(token)

@@ -33,6 +33,27 @@ pub fn media_to_anki(html: &str, name_of: impl Fn(&str) -> Option<String>) -> St
     out
 }
 
+/// A formatted side as Anki stores it with the deck's kept files (`kept`, names in the
+/// package) named again: the placeholder an import left for a file cards may not show,
+/// `[sound: clip.webm]` or `[image: scan.tiff]`, becomes Anki's reference to it, so that the
+/// file (exported with the deck) shows in Anki again. Importing the export leaves the same
+/// placeholder, so the same card.
+pub fn kept_to_anki(html: &str, kept: &[String]) -> String {
+    let mut out = html.to_owned();
+    for name in kept {
+        let shown = html_escape::encode_text(name);
+        out = out.replace(&format!("[sound: {shown}]"), &format!("[sound:{shown}]"));
+        out = out.replace(
+            &format!("[image: {shown}]"),
+            &format!(
+                r#"<img src="{}">"#,
+                html_escape::encode_double_quoted_attribute(name)
+            ),
+        );
+    }
+    out
+}
+
 /// Card text from an Anki field: line breaks for `<br>` and block ends, other tags dropped,
 /// the usual entities decoded, surrounding space trimmed.
 pub fn html_to_text(html: &str) -> String {
@@ -188,7 +209,8 @@ pub fn with_media(html: &str, media: &MediaByName<'_>) -> String {
                 rest = "";
                 break;
             };
-            let name = &rest[at + "[sound:".len()..at + end];
+            // Trimmed: our own placeholder, `[sound: name]`, reads back as it was written.
+            let name = rest[at + "[sound:".len()..at + end].trim();
             match lookup(media, name).filter(|m| !m.checked.kind.is_image()) {
                 Some(file) => {
                     out.push_str(&format!(
@@ -260,16 +282,172 @@ pub fn note_card_with(
     ))
 }
 
-/// Cards from an Anki collection's notes (the fields of each, in order): the first field is
-/// the front, the second the back. `line` numbers the note, for messages.
-pub fn deck_from_notes(notes: Vec<Vec<String>>) -> Result<super::ParsedDeck, ImportError> {
-    deck_from_package(notes, PackageMedia::default())
+/// A note type as an Anki collection defines it: what the importer needs to map its notes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteType {
+    /// Its id (`notes.mid`).
+    pub id: i64,
+    /// Its name, as the collection spells it.
+    pub name: String,
+    /// Whether it is a cloze type (Anki's `type` 1, or kind CLOZE).
+    pub cloze: bool,
+    /// Its fields' names, in order.
+    pub fields: Vec<String>,
+    /// Each template's front (`qfmt`), in order.
+    pub fronts: Vec<String>,
 }
 
-/// [`deck_from_notes`] with the package's media: the files the cards use are kept in the
-/// deck (the others dropped), and the files refused are named in the notes.
+/// One note of a package: its type's id (None when the collection does not say) and fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageNote {
+    /// `notes.mid`.
+    pub type_id: Option<i64>,
+    /// Its fields, in order, as Anki HTML.
+    pub fields: Vec<String>,
+}
+
+/// How a note type's notes become cards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mapping {
+    /// Two fields, one template showing the first: one card, first field on the front.
+    Basic,
+    /// Two templates, each showing one field (Anki's "Basic (and reversed card)"): two cards,
+    /// `front` to `back` and `back` to `front`. With `only_if` (Anki's "Basic (optional
+    /// reversed card)"), the reverse card only when that field is not empty.
+    Reversed {
+        front: usize,
+        back: usize,
+        only_if: Option<usize>,
+    },
+    /// One card per deletion number of field `text`; the other fields are the back's extra.
+    Cloze { text: usize },
+    /// Anything else: the first field on the front, the rest on the back.
+    Other,
+}
+
+/// The field a template front shows when it shows exactly one, plainly (`{{Front}}`), and
+/// the field it depends on when wrapped in a conditional (`{{#Add Reverse}}{{Back}}{{/Add
+/// Reverse}}`).
+fn shown_field(front: &str) -> Option<(Option<&str>, &str)> {
+    fn single(s: &str) -> Option<&str> {
+        let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+        let plain = !inner.is_empty()
+            && !inner.contains(['{', '}', ':'])
+            && !inner.starts_with(['#', '^', '/', '!']);
+        plain.then_some(inner)
+    }
+    let front = front.trim();
+    if let Some(name) = single(front) {
+        return Some((None, name));
+    }
+    let rest = front.strip_prefix("{{#")?;
+    let (condition, rest) = rest.split_once("}}")?;
+    let condition = condition.trim();
+    let body = rest
+        .trim_end()
+        .strip_suffix("}}")?
+        .strip_suffix(condition)?
+        .trim_end()
+        .strip_suffix("{{/")?;
+    Some((Some(condition), single(body)?))
+}
+
+/// How notes of type `t` become cards, from its kind, fields and templates (never its name,
+/// which users rename and translate).
+fn mapping(t: &NoteType) -> Mapping {
+    let index = |name: &str| t.fields.iter().position(|f| f.trim() == name);
+    if t.cloze {
+        // The field the template's `{{cloze:Text}}` names; the first when none is found.
+        let text = t
+            .fronts
+            .first()
+            .and_then(|q| q.split("{{cloze:").nth(1))
+            .and_then(|rest| rest.split("}}").next())
+            .and_then(|name| index(name.trim()))
+            .unwrap_or(0);
+        return Mapping::Cloze { text };
+    }
+    match t.fronts.as_slice() {
+        [one] if t.fields.len() == 2 && shown_field(one) == Some((None, t.fields[0].trim())) => {
+            Mapping::Basic
+        }
+        [first, second] => {
+            let (Some((None, a)), Some((condition, b))) = (shown_field(first), shown_field(second))
+            else {
+                return Mapping::Other;
+            };
+            let (Some(front), Some(back)) = (index(a), index(b)) else {
+                return Mapping::Other;
+            };
+            let only_if = match condition {
+                None => None,
+                Some(c) => match index(c) {
+                    Some(c) => Some(c),
+                    None => return Mapping::Other,
+                },
+            };
+            let distinct = front != back && only_if.is_none_or(|c| c != front && c != back);
+            if distinct && t.fields.len() == 2 + usize::from(only_if.is_some()) {
+                Mapping::Reversed {
+                    front,
+                    back,
+                    only_if,
+                }
+            } else {
+                Mapping::Other
+            }
+        }
+        _ => Mapping::Other,
+    }
+}
+
+/// Cards from an Anki collection's notes (the fields of each, in order) whose types are not
+/// known: a note whose first field has deletions is a cloze note, any other has its first
+/// field on the front and the rest on the back.
+pub fn deck_from_notes(notes: Vec<Vec<String>>) -> Result<super::ParsedDeck, ImportError> {
+    let notes = notes
+        .into_iter()
+        .map(|fields| PackageNote {
+            type_id: None,
+            fields,
+        })
+        .collect();
+    deck_from_package(notes, &[], PackageMedia::default())
+}
+
+/// Anki HTML fields joined for one side, empty ones left out.
+fn joined(fields: &[String]) -> String {
+    fields
+        .iter()
+        .filter(|f| !html_to_text(f).is_empty() || f.contains("<img") || f.contains("[sound:"))
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+/// What the preview says of one note type's notes.
+#[derive(Debug, Default)]
+struct Tally {
+    notes: usize,
+    cards: usize,
+}
+
+/// "1 note" or "3 notes".
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Cards from a package's notes, mapped by their types (`types`; a note whose type is
+/// missing is mapped as [`deck_from_notes`] does): Basic as one card, Basic and reversed as
+/// two (front to back and back to front, each its own card with its own schedule; the
+/// optional reverse only when its field is filled), Cloze as one card per deletion number,
+/// any other type with its first field on the front and the rest on the back, with a line in
+/// the notes per such type. `line` numbers the note, for messages. The media files the cards
+/// use are kept in the deck; the package's other files are kept with the deck (never shown)
+/// so that its export carries them back; files refused are named in the notes.
 pub fn deck_from_package(
-    notes: Vec<Vec<String>>,
+    notes: Vec<PackageNote>,
+    types: &[NoteType],
     package_media: PackageMedia,
 ) -> Result<super::ParsedDeck, ImportError> {
     let by_name: MediaByName<'_> = package_media
@@ -277,61 +455,111 @@ pub fn deck_from_package(
         .iter()
         .map(|f| (f.name.as_str(), f))
         .collect();
+    let mapped: HashMap<i64, (&NoteType, Mapping)> =
+        types.iter().map(|t| (t.id, (t, mapping(t)))).collect();
     let mut cards = Vec::with_capacity(notes.len());
     let (mut cloze_notes, mut cloze_cards) = (0, 0);
-    for (i, fields) in notes.into_iter().enumerate() {
+    let mut reversed: std::collections::BTreeMap<(String, Option<String>), Tally> =
+        Default::default();
+    let mut others: std::collections::BTreeMap<(String, usize), Tally> = Default::default();
+    for (i, note) in notes.into_iter().enumerate() {
         let number = i + 1;
-        if let Some(text) = fields.first().filter(|f| super::cloze::is_cloze(f)) {
-            // A Cloze note: one card per deletion number, each with its own schedule. The
-            // note is kept (media resolved, through the allow-list) so that it can be edited.
-            let text = crate::markup::clean(&with_media(text, &by_name));
-            let extra = crate::markup::clean(&with_media(
-                fields.get(1).map_or("", String::as_str),
-                &by_name,
-            ));
-            cloze_notes += 1;
-            let made =
-                super::cloze::note_cards(&text, &extra, Format::Html).map_err(|e| ImportError {
-                    line: None,
-                    message: format!("note {number}: {e}"),
-                })?;
-            for c in made {
-                cards.push(super::ParsedCard {
-                    front: c.front,
-                    back: c.back,
-                    line: number,
-                    format: Format::Html,
-                    cloze: Some(super::ClozeOrigin {
-                        number: c.number,
-                        text: text.clone(),
-                        extra: extra.clone(),
-                        format: Format::Html,
-                    }),
-                });
-                cloze_cards += 1;
+        let fields = note.fields;
+        let known = note.type_id.and_then(|id| mapped.get(&id));
+        let field = |i: usize| fields.get(i).map_or("", String::as_str);
+        let mapping = match known {
+            // Anki's image occlusion is a cloze type over an image's masks, which cards here
+            // cannot draw: its fields go on the card as any other type's.
+            Some((_, Mapping::Cloze { text })) if field(*text).contains("image-occlusion:") => {
+                Mapping::Other
             }
-            continue;
-        }
-        let [front, back, ..] = fields.as_slice() else {
-            return Err(ImportError {
-                line: None,
-                message: format!(
-                    "note {number} has fewer than two fields; only basic notes (front, back) are imported"
-                ),
-            });
+            Some((_, m)) => *m,
+            None if fields.first().is_some_and(|f| super::cloze::is_cloze(f)) => {
+                Mapping::Cloze { text: 0 }
+            }
+            None => Mapping::Other,
         };
-        let (front, back, format) =
-            note_card_with(front, back, &by_name).map_err(|e| ImportError {
-                line: None,
-                message: format!("note {number}: {}", e.0),
-            })?;
-        cards.push(super::ParsedCard {
-            front,
-            back,
-            line: number,
-            format,
-            cloze: None,
-        });
+        let fail = |message: String| ImportError {
+            line: None,
+            message: format!("note {number}: {message}"),
+        };
+        let mut card = |front: &str, back: &str| -> Result<(), ImportError> {
+            let (front, back, format) =
+                note_card_with(front, back, &by_name).map_err(|e| fail(e.0))?;
+            cards.push(super::ParsedCard {
+                front,
+                back,
+                line: number,
+                format,
+                cloze: None,
+            });
+            Ok(())
+        };
+        match mapping {
+            Mapping::Cloze { text } => {
+                // A Cloze note: one card per deletion number, each with its own schedule. The
+                // note is kept (media resolved, through the allow-list) so that it can be
+                // edited; its other fields (Anki's "Back Extra") follow on the back.
+                let rest: Vec<String> = fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != text)
+                    .map(|(_, f)| f.clone())
+                    .collect();
+                let text = crate::markup::clean(&with_media(field(text), &by_name));
+                let extra = crate::markup::clean(&with_media(&joined(&rest), &by_name));
+                cloze_notes += 1;
+                let made = super::cloze::note_cards(&text, &extra, Format::Html).map_err(fail)?;
+                for c in made {
+                    cards.push(super::ParsedCard {
+                        front: c.front,
+                        back: c.back,
+                        line: number,
+                        format: Format::Html,
+                        cloze: Some(super::ClozeOrigin {
+                            number: c.number,
+                            text: text.clone(),
+                            extra: extra.clone(),
+                            format: Format::Html,
+                        }),
+                    });
+                    cloze_cards += 1;
+                }
+            }
+            Mapping::Basic => card(field(0), field(1))?,
+            Mapping::Reversed {
+                front,
+                back,
+                only_if,
+            } => {
+                card(field(front), field(back))?;
+                let reverse = only_if.is_none_or(|c| {
+                    !html_to_text(field(c)).is_empty() || field(c).contains("<img")
+                });
+                if reverse {
+                    card(field(back), field(front))?;
+                }
+                if let Some((t, _)) = known {
+                    let condition = only_if.and_then(|c| t.fields.get(c).cloned());
+                    let tally = reversed.entry((t.name.clone(), condition)).or_default();
+                    tally.notes += 1;
+                    tally.cards += 1 + usize::from(reverse);
+                }
+            }
+            Mapping::Other => {
+                if fields.len() < 2 {
+                    return Err(fail(
+                        "it has fewer than two fields, so it has no back".to_owned(),
+                    ));
+                }
+                card(field(0), &joined(&fields[1..]))?;
+                if let Some((t, _)) = known {
+                    let tally = others.entry((t.name.clone(), t.fields.len())).or_default();
+                    tally.notes += 1;
+                    tally.cards += 1;
+                }
+            }
+        }
     }
     let used: std::collections::HashSet<String> = cards
         .iter()
@@ -347,6 +575,27 @@ pub fn deck_from_package(
         notes.push(format!(
             "{cloze_notes} cloze {} became {cloze_cards} cards, one per deletion number, each with its own schedule.",
             if cloze_notes == 1 { "note" } else { "notes" }
+        ));
+    }
+    for ((name, condition), tally) in &reversed {
+        notes.push(match condition {
+            None => format!(
+                "{} of type '{name}' became {}: front to back and back to front, each with its own schedule.",
+                plural(tally.notes, "note", "notes"),
+                plural(tally.cards, "card", "cards"),
+            ),
+            Some(field) => format!(
+                "{} of type '{name}' became {}: front to back, and back to front where the '{field}' field is filled, each with its own schedule.",
+                plural(tally.notes, "note", "notes"),
+                plural(tally.cards, "card", "cards"),
+            ),
+        });
+    }
+    for ((name, fields), tally) in &others {
+        notes.push(format!(
+            "{} of type '{name}' ({}): first field on the front, the rest on the back.",
+            plural(tally.notes, "note", "notes"),
+            plural(*fields, "field", "fields"),
         ));
     }
     if !package_media.refused.is_empty() {
@@ -378,33 +627,59 @@ pub fn deck_from_package(
         ));
     }
     let mut media: Vec<MediaFile> = Vec::new();
-    let mut unshown: Vec<String> = Vec::new();
+    let mut kept: Vec<super::KeptFile> = Vec::new();
+    let mut keep = |name: String, hash: String, content_type: &str, bytes: Vec<u8>| {
+        if !kept.iter().any(|k| k.name == name) {
+            kept.push(super::KeptFile {
+                name,
+                hash,
+                content_type: content_type.to_owned(),
+                size: bytes.len() as u64,
+                bytes,
+            });
+        }
+    };
     for file in package_media.files {
         if !used.contains(&file.checked.hash) {
-            unshown.push(file.name);
+            // Anki packages often carry files no note names any more, or that only a
+            // template's styling names (a font): kept with the deck, to go back out.
+            keep(
+                file.name,
+                file.checked.hash,
+                file.checked.kind.content_type(),
+                file.bytes,
+            );
         } else if !media.iter().any(|m| m.checked.hash == file.checked.hash) {
             media.push(file);
         }
     }
-    if !unshown.is_empty() {
-        // Anki packages often carry files no note names any more (or names only from a
-        // template's styling): kept out of the site, but named so that nothing goes unseen.
-        unshown.sort();
+    let mut why_unserved: HashMap<String, String> = HashMap::new();
+    for (name, bytes, why) in package_media.unserved {
+        let hash = crate::media::hash(&bytes);
+        why_unserved.insert(name.clone(), why);
+        keep(name, hash, "application/octet-stream", bytes);
+    }
+    if !kept.is_empty() {
+        let mut names: Vec<String> = kept
+            .iter()
+            .map(|k| match why_unserved.get(&k.name) {
+                Some(why) => format!("{} (not shown: {why})", k.name),
+                None => k.name.clone(),
+            })
+            .collect();
+        names.sort_unstable();
         notes.push(format!(
-            "{} media {} not shown on any card, so not kept: {}{}.",
-            unshown.len(),
-            if unshown.len() == 1 {
-                "file is"
-            } else {
-                "files are"
-            },
-            unshown
+            "{} that no card shows {} kept with the deck, never served, and {} back out with its Anki export: {}{}.",
+            plural(kept.len(), "media file", "media files"),
+            if kept.len() == 1 { "is" } else { "are" },
+            if kept.len() == 1 { "goes" } else { "go" },
+            names
                 .iter()
                 .take(20)
                 .cloned()
                 .collect::<Vec<_>>()
                 .join(", "),
-            if unshown.len() > 20 { ", …" } else { "" }
+            if names.len() > 20 { ", …" } else { "" }
         ));
     }
     if !media.is_empty() {
@@ -425,6 +700,7 @@ pub fn deck_from_package(
         cards,
         notes,
         media,
+        kept,
     })
 }
 
@@ -463,9 +739,10 @@ mod tests {
             "extra".into(),
         ]])
         .unwrap();
-        // Bold makes the note formatted: kept as sanitised HTML.
+        // Bold makes the note formatted: kept as sanitised HTML. A note of no known type
+        // has its first field on the front, the rest on the back.
         assert_eq!(deck.cards[0].front.as_str(), "<b>F</b>");
-        assert_eq!(deck.cards[0].back.as_str(), "B<br>2");
+        assert_eq!(deck.cards[0].back.as_str(), "B<br>2<br>extra");
         assert_eq!(deck.cards[0].format, Format::Html);
         // Line breaks alone are plain text, as before formatting existed.
         let deck = deck_from_notes(vec![vec!["<div>F</div>".into(), "B<br>2".into()]]).unwrap();
@@ -487,6 +764,137 @@ mod tests {
         assert_eq!(card.format, Format::Html);
         assert_eq!(card.front.as_str(), "<b>Key</b> ");
         assert_eq!(card.back.as_str(), "[image: diagram.png]");
+    }
+
+    fn note_type(id: i64, name: &str, cloze: bool, fields: &[&str], fronts: &[&str]) -> NoteType {
+        NoteType {
+            id,
+            name: name.to_owned(),
+            cloze,
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+            fronts: fronts.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+
+    fn note(type_id: i64, fields: &[&str]) -> PackageNote {
+        PackageNote {
+            type_id: Some(type_id),
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn note_types_are_mapped_by_their_templates() {
+        let types = [
+            note_type(1, "Basic", false, &["Front", "Back"], &["{{Front}}"]),
+            note_type(
+                2,
+                "Basic (and reversed card)",
+                false,
+                &["Front", "Back"],
+                &["{{Front}}", "{{Back}}"],
+            ),
+            note_type(
+                3,
+                "Basic (optional reversed card)",
+                false,
+                &["Front", "Back", "Add Reverse"],
+                &["{{Front}}", "{{#Add Reverse}}{{Back}}{{/Add Reverse}}"],
+            ),
+            note_type(
+                4,
+                "Vocab",
+                false,
+                &["Word", "Meaning", "Example"],
+                &["{{Word}}", "{{Meaning}}<br>{{Example}}"],
+            ),
+            note_type(
+                5,
+                "Cloze",
+                true,
+                &["Text", "Back Extra"],
+                &["{{cloze:Text}}"],
+            ),
+            note_type(
+                6,
+                "Basic (type in the answer)",
+                false,
+                &["Front", "Back"],
+                &["{{Front}}\n\n{{type:Back}}"],
+            ),
+        ];
+        let deck = deck_from_package(
+            vec![
+                note(1, &["{{c1::literal}}", "b"]),
+                note(2, &["dog", "Hund"]),
+                note(3, &["cat", "Katze", "y"]),
+                note(3, &["mouse", "Maus", ""]),
+                note(4, &["Haus", "house", "Das Haus ist alt."]),
+                note(4, &["Baum", "tree", ""]),
+                note(5, &["{{c1::ReLU}} is {{c2::zero}} below", "extra"]),
+                note(6, &["2+2", "4"]),
+            ],
+            &types,
+            PackageMedia::default(),
+        )
+        .unwrap();
+        let cards: Vec<(&str, &str, usize)> = deck
+            .cards
+            .iter()
+            .map(|c| (c.front.as_str(), c.back.as_str(), c.line))
+            .collect();
+        assert_eq!(
+            cards,
+            vec![
+                // A Basic note is one card, cloze braces or not.
+                ("{{c1::literal}}", "b", 1),
+                // Basic and reversed: both ways.
+                ("dog", "Hund", 2),
+                ("Hund", "dog", 2),
+                // Optional reverse: only where "Add Reverse" is filled.
+                ("cat", "Katze", 3),
+                ("Katze", "cat", 3),
+                ("mouse", "Maus", 4),
+                // Any other type: the first field on the front, the rest on the back.
+                ("Haus", "house\nDas Haus ist alt.", 5),
+                ("Baum", "tree", 6),
+                (
+                    "<b>[...]</b> is zero below",
+                    "<b>ReLU</b> is zero below<br><br>extra",
+                    7
+                ),
+                (
+                    "ReLU is <b>[...]</b> below",
+                    "ReLU is <b>zero</b> below<br><br>extra",
+                    7
+                ),
+                ("2+2", "4", 8),
+            ]
+        );
+        assert!(deck.notes.contains(&"1 note of type 'Basic (and reversed card)' became 2 cards: front to back and back to front, each with its own schedule.".to_owned()), "{:?}", deck.notes);
+        assert!(deck.notes.contains(&"2 notes of type 'Basic (optional reversed card)' became 3 cards: front to back, and back to front where the 'Add Reverse' field is filled, each with its own schedule.".to_owned()), "{:?}", deck.notes);
+        assert!(deck.notes.contains(&"2 notes of type 'Vocab' (3 fields): first field on the front, the rest on the back.".to_owned()), "{:?}", deck.notes);
+        assert!(deck.notes.contains(&"1 note of type 'Basic (type in the answer)' (2 fields): first field on the front, the rest on the back.".to_owned()), "{:?}", deck.notes);
+        assert!(
+            !deck
+                .notes
+                .iter()
+                .any(|n| n.contains("'Basic'") || n.contains("'Cloze'"))
+        );
+    }
+
+    #[test]
+    fn template_fronts_are_read_strictly() {
+        assert_eq!(shown_field("{{Front}}"), Some((None, "Front")));
+        assert_eq!(shown_field(" {{ Back }} "), Some((None, "Back")));
+        assert_eq!(
+            shown_field("{{#Add Reverse}}{{Back}}{{/Add Reverse}}"),
+            Some((Some("Add Reverse"), "Back"))
+        );
+        assert_eq!(shown_field("{{type:Back}}"), None);
+        assert_eq!(shown_field("{{Front}} {{Back}}"), None);
+        assert_eq!(shown_field("{{#A}}{{Back}}{{/B}}"), None);
+        assert_eq!(shown_field("<b>{{Front}}</b>"), None);
     }
 
     proptest! {

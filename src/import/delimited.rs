@@ -35,6 +35,7 @@ pub(super) fn parse_tsv(text: &str) -> Result<ParsedDeck, ImportError> {
     }
     Ok(ParsedDeck {
         media: Vec::new(),
+        kept: Vec::new(),
         title: None,
         cards,
         notes: Vec::new(),
@@ -160,6 +161,7 @@ pub(super) fn parse_csv(text: &str) -> Result<ParsedDeck, ImportError> {
     };
     Ok(ParsedDeck {
         media: Vec::new(),
+        kept: Vec::new(),
         title: None,
         cards,
         notes,

@@ -52,6 +52,24 @@ pub struct ParsedDeck {
     pub notes: Vec<String>,
     /// The media files the cards use (an Anki package's images and sounds), checked.
     pub media: Vec<MediaFile>,
+    /// The package's other files (no card names them, or cards may not show them): kept
+    /// with the deck, never served, so that its Anki export carries them back.
+    pub kept: Vec<KeptFile>,
+}
+
+/// A file an Anki package brings that no card shows, kept with the deck under its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptFile {
+    /// Its name in the package (what the package's templates and fields call it).
+    pub name: String,
+    /// The SHA-256 of its bytes, lowercase hex.
+    pub hash: String,
+    /// Its type when it is one we know (else `application/octet-stream`).
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its bytes; empty when it is stored already (a confirmed preview's files).
+    pub bytes: Vec<u8>,
 }
 
 /// A media file an import brings, checked by `media::check`.

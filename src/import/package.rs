@@ -51,6 +51,35 @@ struct MediaEntry {
     legacy_zip_filename: Option<u32>,
 }
 
+/// A modern collection's note type settings (`notetypes.config`, protobuf `Notetype.Config`
+/// in Anki's `notetypes.proto`): only its kind is read.
+#[derive(Clone, PartialEq, prost::Message)]
+struct NotetypeConfig {
+    /// 0 normal, 1 cloze.
+    #[prost(int32, tag = "1")]
+    kind: i32,
+}
+
+/// A modern collection's card template (`templates.config`, protobuf `CardTemplate.Config`):
+/// only its front is read.
+#[derive(Clone, PartialEq, prost::Message)]
+struct TemplateConfig {
+    #[prost(string, tag = "1")]
+    q_format: String,
+}
+
+/// Whether a modern note type's settings say it is a cloze type (unreadable settings: not).
+pub fn notetype_is_cloze(config: &[u8]) -> bool {
+    <NotetypeConfig as prost::Message>::decode(config).is_ok_and(|c| c.kind == 1)
+}
+
+/// A modern card template's front (`qfmt`); empty when unreadable.
+pub fn template_front(config: &[u8]) -> String {
+    <TemplateConfig as prost::Message>::decode(config)
+        .map(|c| c.q_format)
+        .unwrap_or_default()
+}
+
 /// The largest collection unpacked from a package. A 2 MiB upload can claim gigabytes (a zip
 /// bomb once peaked at 2.1 GB of memory): the size is checked while reading, never trusted.
 pub const MAX_COLLECTION_BYTES: u64 = 32 * 1024 * 1024;
@@ -138,11 +167,15 @@ pub fn package_with_media(
     Ok(writer.finish().map_err(std::io::Error::other)?.into_inner())
 }
 
-/// A package's media: the files kept (checked) and those refused, with why.
+/// A package's media: the files cards may show (checked), the files kept only to go back
+/// out with the deck (of a type not served here, or failing the image checks), and those
+/// refused, with why.
 #[derive(Debug, Clone, Default)]
 pub struct PackageMedia {
     /// Files that passed `media::check`.
     pub files: Vec<MediaFile>,
+    /// Files within the size limit that cards may not show: name, bytes, why not.
+    pub unserved: Vec<(String, Vec<u8>, String)>,
     /// Files refused: their names and why.
     pub refused: Vec<(String, String)>,
 }
@@ -202,6 +235,11 @@ pub fn media_from(package: impl Read + Seek) -> Result<PackageMedia, ImportError
     entries.sort();
     let mut total: u64 = 0;
     for (number, name) in entries {
+        if name.is_empty() || name.contains(['/', '\\', '\0']) || name == "." || name == ".." {
+            out.refused
+                .push((name, "its name is not a plain file name".to_owned()));
+            continue;
+        }
         let Ok(file) = archive.by_name(&number) else {
             out.refused
                 .push((name, "missing from the package".to_owned()));
@@ -233,7 +271,17 @@ pub fn media_from(package: impl Read + Seek) -> Result<PackageMedia, ImportError
                 checked,
                 bytes: data,
             }),
-            Err(why) => out.refused.push((name, why)),
+            // Too large is refused; anything else (a type not served here, an image whose
+            // header fails the checks) is kept as bytes, never shown, to go back out.
+            Err(why) if data.len() > crate::media::MAX_FILE_BYTES || data.is_empty() => {
+                let why = if data.is_empty() {
+                    "it is empty".to_owned()
+                } else {
+                    why
+                };
+                out.refused.push((name, why));
+            }
+            Err(why) => out.unserved.push((name, data, why)),
         }
     }
     Ok(out)

@@ -59,6 +59,7 @@ pub(super) fn parse(text: &str) -> Result<ParsedDeck, ImportError> {
     }
     Ok(ParsedDeck {
         media: Vec::new(),
+        kept: Vec::new(),
         title: Some(title.text),
         cards,
         notes: Vec::new(),

@@ -232,11 +232,29 @@ pub async fn export(
                 }
             }
         }
+        // The package's other files the deck keeps go back under their own names (a
+        // template's font keeps working in Anki).
+        let kept = db::media::kept_by_deck(pool, deck.id)
+            .await
+            .context("reading a deck's kept files")?;
+        let kept_names: Vec<String> = kept.iter().map(|(name, _)| name.clone()).collect();
+        for (name, hash) in kept {
+            if files.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            if let Some(file) = db::media::get(pool, &hash)
+                .await
+                .context("reading a deck's kept file")?
+            {
+                files.push((name, file.bytes));
+            }
+        }
         let name_of = |hash: &str| names.get(hash).cloned();
         let as_anki = |text: &str, format: &str| {
             if crate::markup::is_html(format) {
-                // Already Anki's form: sanitised HTML, our media addresses as file names.
-                apkg::media_to_anki(text, name_of)
+                // Already Anki's form: sanitised HTML, our media addresses as file names,
+                // the kept files' placeholders as references to them.
+                apkg::kept_to_anki(&apkg::media_to_anki(text, name_of), &kept_names)
             } else {
                 apkg::text_to_html(text)
             }
@@ -248,7 +266,41 @@ pub async fn export(
             .context("reading a deck's cloze notes")?;
         let mut notes: Vec<db::anki::AnkiNote> = Vec::with_capacity(cards.len());
         let mut written_notes = std::collections::HashSet::new();
+        // Two cards that mirror each other (one's front the other's back, and back its
+        // front, stored alike) go as one Basic and reversed note, where the first is: what
+        // an imported Basic and reversed note became.
+        let cloze_cards: std::collections::HashSet<i64> = cloze.iter().map(|n| n.card_id).collect();
+        let mut mirror_of: std::collections::HashMap<i64, i64> = Default::default();
+        {
+            let mut waiting: std::collections::HashMap<(&str, &str, &str), Vec<i64>> =
+                Default::default();
+            for c in cards.iter().filter(|c| !cloze_cards.contains(&c.id)) {
+                let wanted = (c.back.as_str(), c.front.as_str(), c.format.as_str());
+                if c.front != c.back
+                    && let Some(first) = waiting.get_mut(&wanted).and_then(Vec::pop)
+                {
+                    mirror_of.insert(first, c.id);
+                    mirror_of.insert(c.id, first);
+                    continue;
+                }
+                waiting
+                    .entry((c.front.as_str(), c.back.as_str(), c.format.as_str()))
+                    .or_default()
+                    .push(c.id);
+            }
+        }
+        let mut paired_written = std::collections::HashSet::new();
         for c in &cards {
+            if let Some(other) = mirror_of.get(&c.id) {
+                if paired_written.insert(*other) {
+                    paired_written.insert(c.id);
+                    notes.push(db::anki::AnkiNote::Reversed {
+                        front: as_anki(&c.front, &c.format),
+                        back: as_anki(&c.back, &c.format),
+                    });
+                }
+                continue;
+            }
             match cloze.iter().find(|n| n.card_id == c.id) {
                 Some(of) => {
                     if !written_notes.insert(of.note.id) {

@@ -64,6 +64,30 @@ async fn editable_card(
     Ok((deck, card))
 }
 
+/// Card `card_id` for an edit by `actor` (who must be able to edit its deck), with its cloze
+/// note: refused unless it is a deletion of one exactly when `cloze` (a card is edited
+/// through its own form, a cloze note's card through the note's).
+async fn card_to_edit(
+    conn: &mut db::Conn,
+    actor: Actor<'_>,
+    card_id: i64,
+    cloze: bool,
+) -> Result<(DeckRow, CardRow, Option<NoteCardRow>), StudyError> {
+    let (deck, card) = editable_card(conn, actor, card_id).await?;
+    let note = db::cloze::of_card(&mut *conn, card.id)
+        .await
+        .context("reading a card's note")?;
+    match (cloze, note.is_some()) {
+        (false, true) => Err(StudyError::Validation(
+            "This card is one deletion of a cloze note: edit the note's text instead.".to_owned(),
+        )),
+        (true, false) => Err(StudyError::Validation(
+            "This card is not part of a cloze note.".to_owned(),
+        )),
+        _ => Ok((deck, card, note)),
+    }
+}
+
 /// A unique violation on a deck's name, as the form says it.
 fn name_taken(name: &DeckName) -> impl FnOnce(sqlx::Error) -> StudyError + '_ {
     move |e| {
@@ -438,16 +462,7 @@ pub async fn update_card(
     now: Timestamp,
 ) -> Result<Placed, StudyError> {
     let mut tx = db.begin_write().await.context("saving a card")?;
-    let (deck, card) = editable_card(&mut tx, actor, card_id).await?;
-    if db::cloze::of_card(&mut *tx, card.id)
-        .await
-        .context("reading a card's note")?
-        .is_some()
-    {
-        return Err(StudyError::Validation(
-            "This card is one deletion of a cloze note: edit the note's text instead.".to_owned(),
-        ));
-    }
+    let (deck, card, _) = card_to_edit(&mut tx, actor, card_id, false).await?;
     let new = parse_card(fields).map_err(|errors| StudyError::Validation(errors.join(" ")))?;
     spend(writes, actor, now)?;
     db::decks::update_card(
@@ -698,15 +713,8 @@ pub async fn update_cloze_note(
     now: Timestamp,
 ) -> Result<Placed, StudyError> {
     let mut tx = db.begin_write().await.context("saving a cloze note")?;
-    let (deck, card) = editable_card(&mut tx, actor, card_id).await?;
-    let Some(of) = db::cloze::of_card(&mut *tx, card.id)
-        .await
-        .context("reading a card's note")?
-    else {
-        return Err(StudyError::Validation(
-            "This card is not part of a cloze note.".to_owned(),
-        ));
-    };
+    let (deck, card, of) = card_to_edit(&mut tx, actor, card_id, true).await?;
+    let of = of.ok_or(StudyError::NotFound)?;
     let note = parse_cloze(fields).map_err(|errors| StudyError::Validation(errors.join(" ")))?;
     spend(writes, actor, now)?;
     db::cloze::update_note(
@@ -756,4 +764,25 @@ pub async fn upload_image(
         now.as_second(),
     )
     .await
+}
+
+/// Keeps an image the editor uploads into existing card `card_id` (which `actor` must be
+/// able to edit, and which is not a cloze note's), as [`upload_image`] does for a new card:
+/// nothing changes on the card until it is saved, when the images it no longer names are
+/// let go (an image no other card uses goes with it).
+#[allow(clippy::too_many_arguments)]
+pub async fn upload_card_image(
+    db: &db::Db,
+    writes: &WriteBudget,
+    actor: Actor<'_>,
+    card_id: i64,
+    path: std::path::PathBuf,
+    file_name: &str,
+    alt: &str,
+    now: Timestamp,
+) -> Result<String, StudyError> {
+    let mut conn = db.reader().acquire().await.context("reading a card")?;
+    let (deck, _, _) = card_to_edit(&mut conn, actor, card_id, false).await?;
+    drop(conn);
+    upload_image(db, writes, actor, deck.id, path, file_name, alt, now).await
 }

@@ -64,6 +64,10 @@ pub struct ImportReport {
     pub added: usize,
     /// Cards skipped because the deck already had them (same front and back).
     pub already_present: usize,
+    /// The package's files no card shows, newly kept with the deck.
+    pub files_kept: usize,
+    /// Such files left out because the deck keeps as many as it may.
+    pub files_over_limit: usize,
 }
 
 /// Imports `parsed` into `owner_id`'s deck called `name` (created if missing), in batches of
@@ -79,6 +83,7 @@ pub async fn import_deck(
 ) -> Result<ImportReport, StudyError> {
     // The files first: the cards' ties to them are written with the cards.
     super::media::store_all(pool, &parsed.media, owner_id, now).await?;
+    super::media::store_kept(pool, &parsed.kept, owner_id, now).await?;
     let mut report = None::<ImportReport>;
     for cards in parsed.cards.chunks(BATCH) {
         let mut tx = db::begin_write(pool).await?;
@@ -98,25 +103,32 @@ pub async fn import_deck(
             deck_name: name.as_str().to_owned(),
             added: 0,
             already_present: 0,
+            files_kept: 0,
+            files_over_limit: 0,
         });
         r.added += added;
         r.already_present += cards.len() - added;
     }
-    match report {
-        Some(r) => Ok(r),
-        // No cards: the deck is still created, as before.
-        None => {
-            let mut tx = db::begin_write(pool).await?;
-            let deck_id = deck_for(&mut tx, name, owner_id, public, now).await?;
-            tx.commit().await?;
-            Ok(ImportReport {
-                deck_id,
-                deck_name: name.as_str().to_owned(),
-                added: 0,
-                already_present: 0,
-            })
-        }
+    if let Some(r) = report.take_if(|_| parsed.kept.is_empty()) {
+        return Ok(r);
     }
+    // No cards: the deck is still created, as before. The files no card shows join it.
+    let mut tx = db::begin_write(pool).await?;
+    let mut report = match report {
+        Some(r) => r,
+        None => ImportReport {
+            deck_id: deck_for(&mut tx, name, owner_id, public, now).await?,
+            deck_name: name.as_str().to_owned(),
+            added: 0,
+            already_present: 0,
+            files_kept: 0,
+            files_over_limit: 0,
+        },
+    };
+    (report.files_kept, report.files_over_limit) =
+        super::media::keep_with_deck(&mut tx, report.deck_id, &parsed.kept).await?;
+    tx.commit().await?;
+    Ok(report)
 }
 
 /// What an import would do, shown before anything is written.
@@ -134,6 +146,8 @@ pub struct ImportPreview {
     pub notes: Vec<String>,
     /// The media files the cards use, kept with the preview so that it shows them.
     pub media: Vec<import::MediaFile>,
+    /// The package's files no card shows, kept with the deck on import.
+    pub kept: Vec<import::KeptFile>,
 }
 
 /// Which cards of `parsed` an import into `owner_id`'s deck `name` would add, and which it
@@ -185,6 +199,7 @@ pub async fn preview(
         skipped,
         notes,
         media: parsed.media,
+        kept: parsed.kept,
     })
 }
 
@@ -193,10 +208,10 @@ async fn package_deck(
     collection: Vec<u8>,
     media: apkg::PackageMedia,
 ) -> Result<ParsedDeck, StudyError> {
-    let notes = db::anki::read_notes(&collection)
+    let (notes, types) = db::anki::read_package(&collection)
         .await
         .map_err(|e| StudyError::Validation(format!("The file was not imported: {e}.")))?;
-    let deck = apkg::deck_from_package(notes, media)?;
+    let deck = apkg::deck_from_package(notes, &types, media)?;
     if deck.cards.is_empty() {
         return Err(StudyError::Validation(
             "The file was not imported: the package holds no notes.".to_owned(),
@@ -391,6 +406,14 @@ pub async fn keep_preview(
     let now = now.as_second();
     let token = crate::auth::session::random_token();
     super::media::store_all(pool, &preview.media, Some(actor.id()), now).await?;
+    super::media::store_kept(pool, &preview.kept, Some(actor.id()), now).await?;
+    let files: Vec<(&str, &str, u64)> = preview
+        .kept
+        .iter()
+        .map(|f| (f.name.as_str(), f.hash.as_str(), f.size))
+        .collect();
+    let files = serde_json::to_string(&files)
+        .map_err(|e| StudyError::Internal(anyhow::anyhow!("keeping a preview's files: {e}")))?;
     db::pending_imports::drop_older_than(pool, now - PREVIEW_KEPT_SECS)
         .await
         .context("dropping old import previews")?;
@@ -400,6 +423,7 @@ pub async fn keep_preview(
         &token,
         &preview.deck_name,
         &cards_to_json(&preview.adding),
+        &files,
         now,
     )
     .await
@@ -420,11 +444,24 @@ pub async fn take_preview(
     else {
         return Ok(None);
     };
+    // The files were stored with the preview: only their names and hashes come back.
+    let files: Vec<(String, String, u64)> = serde_json::from_str(&pending.files)
+        .map_err(|e| StudyError::Internal(anyhow::anyhow!("a kept import is unreadable: {e}")))?;
     let parsed = ParsedDeck {
         media: Vec::new(),
         title: None,
         cards: cards_from_json(&pending.cards)?,
         notes: Vec::new(),
+        kept: files
+            .into_iter()
+            .map(|(name, hash, size)| import::KeptFile {
+                name,
+                hash,
+                content_type: String::new(),
+                size,
+                bytes: Vec::new(),
+            })
+            .collect(),
     };
     Ok(Some((DeckName::parse(&pending.deck_name)?, parsed)))
 }
@@ -466,6 +503,8 @@ pub async fn import_into(
         deck_name: name.as_str().to_owned(),
         added,
         already_present: parsed.cards.len() - added,
+        files_kept: 0,
+        files_over_limit: 0,
     })
 }
 

@@ -42,6 +42,65 @@ pub async fn store_all(
     Ok(())
 }
 
+/// Keeps the files of `files` that carry their bytes (an import's files no card shows),
+/// brought by `uploaded_by`; they are tied to a deck by [`keep_with_deck`].
+pub async fn store_kept(
+    pool: &Pool,
+    files: &[crate::import::KeptFile],
+    uploaded_by: Option<i64>,
+    now: i64,
+) -> Result<(), StudyError> {
+    if files.iter().all(|f| f.bytes.is_empty()) {
+        return Ok(());
+    }
+    let mut tx = db::begin_write(pool).await.context("keeping files")?;
+    for f in files.iter().filter(|f| !f.bytes.is_empty()) {
+        db::media::store(
+            &mut *tx,
+            &f.hash,
+            &f.content_type,
+            &f.bytes,
+            uploaded_by,
+            now,
+        )
+        .await
+        .context("keeping a file")?;
+    }
+    tx.commit().await.context("keeping files")?;
+    Ok(())
+}
+
+/// Ties `files` (stored already) to deck `deck_id` under their names, while the deck keeps
+/// at most [`crate::media::MAX_DECK_KEPT_BYTES`] of such files; returns how many were added
+/// and how many were left out for the limit.
+pub async fn keep_with_deck(
+    conn: &mut Conn,
+    deck_id: i64,
+    files: &[crate::import::KeptFile],
+) -> Result<(usize, usize), StudyError> {
+    let mut total = u64::try_from(
+        db::media::kept_bytes(&mut *conn, deck_id)
+            .await
+            .context("reading a deck's kept files")?,
+    )
+    .unwrap_or(0);
+    let (mut added, mut over) = (0, 0);
+    for f in files {
+        if total + f.size > crate::media::MAX_DECK_KEPT_BYTES {
+            over += 1;
+            continue;
+        }
+        if db::media::keep_for_deck(&mut *conn, deck_id, &f.name, &f.hash)
+            .await
+            .context("keeping a file with a deck")?
+        {
+            total += f.size;
+            added += 1;
+        }
+    }
+    Ok((added, over))
+}
+
 /// Who writes a card's sides, and so which stored files its text may tie to it: a file is
 /// served to everyone who may see a card tied to it, so naming `/media/<hash>` in a card must
 /// not be a way to reach a file one could not fetch already (a hash is not a password).
@@ -135,6 +194,10 @@ pub async fn fetch(
     else {
         return Ok(None);
     };
+    // A deck's kept files of other types (fonts, videos, anything) are never served.
+    if !(file.content_type.starts_with("image/") || file.content_type.starts_with("audio/")) {
+        return Ok(None);
+    }
     if file.uploaded_by == Some(learner.id) {
         return Ok(Some(file));
     }

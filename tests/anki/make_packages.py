@@ -1,7 +1,8 @@
 """Builds the Anki packages the interop test imports: one with genanki (collection.anki2)
 and one with Anki itself in its "support older versions" layout (collection.anki21), and
 writes the cards studyhall must read from them to expected_import.json. Then a course-like
-deck (bold, a list, an image-only back, a sound) exported by Anki in its modern default
+deck (bold, a list, an image-only back, a sound, a cloze note, Basic and reversed notes, the
+optional reverse, a note type of its own with a font and a clip no card shows) exported by Anki in its modern default
 layout (collection.anki21b, zstd, protobuf media index) and in the legacy one, with what
 studyhall must make of them in expected_rich.json."""
 import hashlib
@@ -63,7 +64,9 @@ def png(width, height):
 
 diagram = png(48, 32)
 sound = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 4
-for name, data in (("diagram.png", diagram), ("hello.mp3", sound)):
+font = b"\x00\x01\x00\x00" + b"a font for the Vocab type" * 8
+clip = b"\x1a\x45\xdf\xa3" + b"a webm clip" * 8
+for name, data in (("diagram.png", diagram), ("hello.mp3", sound), ("_vocab.ttf", font), ("clip.webm", clip)):
     with open(os.path.join(out, name), "wb") as f:
         f.write(data)
 rich = {}
@@ -85,6 +88,31 @@ for file, legacy in (("modern.apkg", False), ("legacy_media.apkg", True)):
     cloze = col.new_note(col.models.by_name("Cloze"))
     cloze["Text"] = "{{c1::ReLU}} keeps {{c2::positive::sign}} inputs"
     col.add_note(cloze, deck_id)
+    # Anki's stock reversed types: two cards, the optional reverse only where "Add Reverse"
+    # is filled.
+    both = col.new_note(col.models.by_name("Basic (and reversed card)"))
+    both["Front"], both["Back"] = "Hund", "dog"
+    col.add_note(both, deck_id)
+    for front, back, reverse in (("Katze", "cat", "y"), ("Maus", "mouse", "")):
+        note = col.new_note(col.models.by_name("Basic (optional reversed card)"))
+        note["Front"], note["Back"], note["Add Reverse"] = front, back, reverse
+        col.add_note(note, deck_id)
+    # A type of the deck's own: three fields, a template of its own and a font its styling
+    # names (no note does), and a clip of a type studyhall does not serve.
+    font_name = col.media.write_data("_vocab.ttf", font)
+    clip_name = col.media.write_data("clip.webm", clip)
+    vocab = col.models.new("Vocab")
+    for name in ("Word", "Meaning", "Example"):
+        col.models.add_field(vocab, col.models.new_field(name))
+    template = col.models.new_template("Recall")
+    template["qfmt"] = "{{Word}}"
+    template["afmt"] = "{{FrontSide}}<hr id=answer>{{Meaning}}<br>{{Example}}"
+    col.models.add_template(vocab, template)
+    vocab["css"] += '\n@font-face { font-family: vocab; src: url("%s"); }' % font_name
+    col.models.add(vocab)
+    note = col.new_note(col.models.by_name("Vocab"))
+    note["Word"], note["Meaning"], note["Example"] = "Baum", "tree", f"Der Baum ist alt. [sound:{clip_name}]"
+    col.add_note(note, deck_id)
     col.export_anki_package(
         out_path=os.path.join(out, file),
         options=ExportAnkiPackageOptions(with_scheduling=False, with_deck_configs=False, with_media=True,
@@ -95,8 +123,14 @@ for file, legacy in (("modern.apkg", False), ("legacy_media.apkg", True)):
     image_hash = hashlib.sha256(diagram).hexdigest()
     sound_hash = hashlib.sha256(sound).hexdigest()
     rich[file] = {
-        "cards": 6,
+        "cards": 12,
         "contains": [
+            "Hund | dog",
+            "dog | Hund",
+            "Katze | cat",
+            "cat | Katze",
+            "Maus | mouse",
+            "Baum | tree<br>Der Baum ist alt. [sound: clip.webm]",
             "<b>[...]</b> keeps positive inputs",
             "ReLU keeps <b>[sign]</b> inputs",
             "ReLU keeps <b>positive</b> inputs",
@@ -106,6 +140,13 @@ for file, legacy in (("modern.apkg", False), ("legacy_media.apkg", True)):
             f'src="/media/{sound_hash}"></audio>',
         ],
         "media": {image_hash: "diagram.png", sound_hash: "hello.mp3"},
+        # Kept with the deck, never served, exported back.
+        "kept": {"_vocab.ttf": hashlib.sha256(font).hexdigest(), "clip.webm": hashlib.sha256(clip).hexdigest()},
+        "notes": [
+            "1 note of type 'Basic (and reversed card)' became 2 cards: front to back and back to front, each with its own schedule.",
+            "2 notes of type 'Basic (optional reversed card)' became 3 cards: front to back, and back to front where the 'Add Reverse' field is filled, each with its own schedule.",
+            "1 note of type 'Vocab' (3 fields): first field on the front, the rest on the back.",
+        ],
     }
 with open(os.path.join(out, "expected_rich.json"), "w", encoding="utf-8") as f:
     json.dump(rich, f, ensure_ascii=False)

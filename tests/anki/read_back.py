@@ -45,10 +45,27 @@ if [n.fields[0] for n in clozes] != ["{{c1::ReLU}} keeps {{c2::positive::sign}} 
     failures.append(f"the exported deck's Cloze notes are {[n.fields for n in clozes]}")
 elif sorted(c.ord for c in clozes[0].cards()) != [0, 1]:
     failures.append(f"the Cloze note has cards {[c.ord for c in clozes[0].cards()]}, not c1 and c2")
+# Cards that mirror each other go back as one Basic and reversed note with two cards; the
+# optional reverse that was not made stays a Basic note of one card.
+notes = {tuple(col.get_note(nid).fields): col.get_note(nid) for nid in col.find_notes("")}
+for want_fields, cards in ((("Hund", "dog"), 2), (("Katze", "cat"), 2), (("Maus", "mouse"), 1)):
+    note = notes.get(want_fields)
+    if note is None:
+        failures.append(f"no note {want_fields} in the exported deck: {list(notes)}")
+    elif len(note.cards()) != cards:
+        failures.append(f"note {want_fields} has {len(note.cards())} cards, not {cards}")
+# The Vocab note's clip is referenced again, and the files no card showed are back under
+# their names.
+if "[sound:clip.webm]" not in fields:
+    failures.append("the Vocab note's clip is not referenced in the exported deck")
 media_dir = col.media.dir()
 stored = {open(os.path.join(media_dir, n), "rb").read() for n in os.listdir(media_dir)}
+names = set(os.listdir(media_dir))
 col.close()
-for name in ("diagram.png", "hello.mp3"):
+for name in ("_vocab.ttf", "clip.webm"):
+    if name not in names:
+        failures.append(f"{name} is not among the exported deck's media in Anki under its name: {sorted(names)}")
+for name in ("diagram.png", "hello.mp3", "_vocab.ttf", "clip.webm"):
     with open(os.path.join(out, name), "rb") as f:
         if f.read() not in stored:
             failures.append(f"{name} is not among the exported deck's media in Anki")

@@ -413,17 +413,49 @@ async fn an_anki_package_arrives_with_its_images_and_sounds_served_only_to_its_s
         "{preview}"
     );
     assert!(preview.contains("100000 by 100000"), "{preview}");
-    // A file no card names is listed, not silently dropped.
+    // Files no card shows are listed and kept with the deck, not silently dropped.
     assert!(
-        preview.contains("1 media file is not shown on any card, so not kept: leftover.png."),
+        preview.contains(
+            "3 media files that no card shows are kept with the deck, never served, and go back out with its Anki export: bomb.png (not shown: it claims 100000 by 100000 pixels; the limit is 40 million pixels), leftover.png, notes.pdf (not shown: it is not a PNG, JPEG, GIF or WebP image, or an MP3 or Ogg sound)."
+        ),
         "{preview}"
     );
     assert_eq!(teacher.get(&image).await.status(), StatusCode::OK);
     assert_eq!(student.get(&image).await.status(), StatusCode::NOT_FOUND);
 
     let r = upload(&teacher, "course.apkg", bytes, "Vision", "").await;
-    assert!(r.text().await.unwrap().contains("Imported"));
+    let done = r.text().await.unwrap();
+    assert!(
+        done.contains("3 files no card shows are kept with the deck for its Anki export."),
+        "{done}"
+    );
     let deck = deck_id(&admin, "Vision").await;
+    let kept: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, hash FROM deck_media WHERE deck_id = $1 ORDER BY name")
+            .bind(deck)
+            .fetch_all(&admin.pool().await)
+            .await
+            .unwrap();
+    assert_eq!(
+        kept,
+        vec![
+            (
+                "bomb.png".to_owned(),
+                sha256(&png(100_000, 100_000, "bomb"))
+            ),
+            ("leftover.png".to_owned(), sha256(&png(8, 8, "leftover"))),
+            ("notes.pdf".to_owned(), sha256(b"%PDF-1.4 not an image")),
+        ]
+    );
+    // Kept, never served: not the PDF or the bomb even to the instructor who brought them.
+    for (_, hash) in &kept[..] {
+        if hash != &sha256(&png(8, 8, "leftover")) {
+            let r = teacher.get(&format!("/media/{hash}")).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        }
+        let r = student.get(&format!("/media/{hash}")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
     let page = teacher.get_html(&format!("/decks/{deck}")).await;
     assert!(
         page.contains(&format!(r#"<img src="{image}" alt="net.png">"#)),
@@ -572,11 +604,21 @@ async fn a_package_larger_than_the_old_two_mib_limit_imports_with_its_images() {
 async fn a_cloze_note_becomes_one_card_per_deletion_each_with_its_own_schedule() {
     let app = spawn_app().await;
     app.register_ok("admin").await;
-    let notes = vec![(
-        "{{c1::ReLU}} keeps {{c2::positive::sign}} inputs; {{c1::it}} zeroes the rest".to_owned(),
-        String::new(),
-    )];
-    let r = upload(&app, "cloze.apkg", apkg(&notes).await, "Cloze", "").await;
+    let text = "{{c1::ReLU}} keeps {{c2::positive::sign}} inputs; {{c1::it}} zeroes the rest";
+    // A Cloze note (a Basic note's braces are text, as Anki shows them).
+    let notes = vec![studyhall::db::anki::AnkiNote::Cloze {
+        text: text.to_owned(),
+        extra: String::new(),
+        numbers: vec![1, 2],
+    }];
+    let r = upload(
+        &app,
+        "cloze.apkg",
+        package_of_notes(&notes, &[]).await,
+        "Cloze",
+        "",
+    )
+    .await;
     let page = r.text().await.unwrap();
     assert!(page.contains("Imported 2 new cards"), "{page}");
     let deck = deck_id(&app, "Cloze").await;
@@ -682,11 +724,277 @@ async fn an_anki_export_carries_the_media_and_imports_back_to_the_same_cards() {
     assert_eq!(cards("Round").await, cards("Round again").await);
 }
 
+/// A legacy Anki package of `notes` (Basic, Basic and reversed, Cloze) with `files`.
+async fn package_of_notes(
+    notes: &[studyhall::db::anki::AnkiNote],
+    files: &[(&str, Vec<u8>)],
+) -> Vec<u8> {
+    let collection = studyhall::db::anki::write_notes("Course", notes, 1_700_000_000_000)
+        .await
+        .unwrap();
+    let files: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(n, b)| ((*n).to_owned(), b.clone()))
+        .collect();
+    studyhall::import::apkg::package_with_media(&collection, &files).unwrap()
+}
+
+#[tokio::test]
+async fn reversed_notes_make_two_cards_and_a_packages_other_files_round_trip() {
+    use studyhall::db::anki::AnkiNote;
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let student = admin.other_browser();
+    student.register_ok("student").await;
+    let font = b"\0\x01\0\0 a template's font".to_vec();
+    let clip = b"\x1aE\xdf\xa3 a webm clip".to_vec();
+    let spare = png(8, 8, "spare");
+    let notes = vec![
+        AnkiNote::Basic {
+            front: "Plain".to_owned(),
+            back: "text".to_owned(),
+        },
+        AnkiNote::Reversed {
+            front: "dog".to_owned(),
+            back: "Hund".to_owned(),
+        },
+        AnkiNote::Reversed {
+            front: "<b>cat</b>".to_owned(),
+            back: "Katze [sound:clip.webm]".to_owned(),
+        },
+    ];
+    let files = [
+        ("_font.ttf", font.clone()),
+        ("clip.webm", clip.clone()),
+        ("spare.png", spare.clone()),
+    ];
+    let bytes = package_of_notes(&notes, &files).await;
+
+    let preview = upload_to(
+        &admin,
+        "/admin/import/preview",
+        "course.apkg",
+        bytes.clone(),
+        "Pets",
+        "",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        preview.contains("2 notes of type &#39;Basic and reversed card (studyhall)&#39; became 4 cards: front to back and back to front, each with its own schedule.")
+            || preview.contains("2 notes of type &#x27;Basic and reversed card (studyhall)&#x27; became 4 cards: front to back and back to front, each with its own schedule."),
+        "{preview}"
+    );
+    assert!(preview.contains("3 media files that no card shows are kept with the deck"));
+
+    // Confirmed from the preview, as the import page does.
+    let token = preview
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .expect("the preview's confirmation form");
+    let r = admin
+        .submit(
+            "/admin/import",
+            "/admin/import/confirm",
+            &[("token", token)],
+        )
+        .await;
+    let done = if r.status() == StatusCode::SEE_OTHER {
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        admin.get_html(&location).await
+    } else {
+        r.text().await.unwrap()
+    };
+    assert!(done.contains("Imported 5 new cards"), "{done}");
+    assert!(done.contains("3 files no card shows are kept"), "{done}");
+    let deck = deck_id(&admin, "Pets").await;
+    let pool = admin.pool().await;
+    let cards: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, front, back FROM cards WHERE deck_id = $1 ORDER BY position")
+            .bind(deck)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let sides: Vec<(&str, &str)> = cards
+        .iter()
+        .map(|(_, f, b)| (f.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(
+        sides,
+        vec![
+            ("Plain", "text"),
+            ("dog", "Hund"),
+            ("Hund", "dog"),
+            ("<b>cat</b>", "Katze [sound: clip.webm]"),
+            ("Katze [sound: clip.webm]", "<b>cat</b>"),
+        ]
+    );
+    // Two cards, two schedules: grading the forward card leaves its reverse new.
+    let forward = cards[1].0;
+    for card in [cards[0].0, forward] {
+        let r = admin
+            .submit(
+                &format!("/review?deck={deck}"),
+                &format!("/review/{card}"),
+                &[("quality", "5")],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "grading card {card}");
+    }
+    let states: Vec<i64> = sqlx::query_scalar(
+        "SELECT card_id FROM review_states WHERE card_id IN ($1, $2) ORDER BY card_id",
+    )
+    .bind(cards[1].0)
+    .bind(cards[2].0)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(states, vec![forward], "only the graded card has a schedule");
+
+    // The files no card shows are kept with the deck, and never served: not even the PNG to
+    // a student of a class the deck is assigned to.
+    let kept: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, hash FROM deck_media WHERE deck_id = $1 ORDER BY name")
+            .bind(deck)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        kept,
+        vec![
+            ("_font.ttf".to_owned(), sha256(&font)),
+            ("clip.webm".to_owned(), sha256(&clip)),
+            ("spare.png".to_owned(), sha256(&spare)),
+        ]
+    );
+    let (class, code) = crate::classes::new_class(&admin, "Pets class").await;
+    crate::classes::assign(&admin, class, deck).await;
+    crate::classes::join(&student, &code).await;
+    for (_, hash) in &kept {
+        let r = student.get(&format!("/media/{hash}")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{hash}");
+    }
+    assert_eq!(
+        admin
+            .get(&format!("/media/{}", sha256(&font)))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND,
+        "a type not served here is never served"
+    );
+
+    // The export carries every file back under its name, and the mirrored cards as one
+    // Basic and reversed note.
+    let exported = admin.get(&format!("/decks/{deck}/export.apkg")).await;
+    assert_eq!(exported.status(), StatusCode::OK);
+    let exported = exported.bytes().await.unwrap().to_vec();
+    let media = studyhall::import::apkg::media(&exported).unwrap();
+    let mut carried: Vec<(String, Vec<u8>)> = media
+        .files
+        .iter()
+        .map(|f| (f.name.clone(), f.bytes.clone()))
+        .chain(
+            media
+                .unserved
+                .iter()
+                .map(|(n, b, _)| (n.clone(), b.clone())),
+        )
+        .collect();
+    carried.sort();
+    assert_eq!(
+        carried,
+        vec![
+            ("_font.ttf".to_owned(), font.clone()),
+            ("clip.webm".to_owned(), clip.clone()),
+            ("spare.png".to_owned(), spare.clone()),
+        ]
+    );
+    let collection = studyhall::import::apkg::collection(&exported).unwrap();
+    let (notes, types) = studyhall::db::anki::read_package(&collection)
+        .await
+        .unwrap();
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    let reversed: Vec<&Vec<String>> = notes
+        .iter()
+        .filter(|n| {
+            types
+                .iter()
+                .any(|t| Some(t.id) == n.type_id && t.fronts.len() == 2)
+        })
+        .map(|n| &n.fields)
+        .collect();
+    assert_eq!(reversed.len(), 2, "{notes:?}");
+
+    // Imported again: into the same deck nothing is new; into a new deck the same cards
+    // and the same kept files.
+    let r = upload(&admin, "pets.apkg", exported.clone(), "Pets", "").await;
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Imported 0 new cards"), "{html}");
+    let r = upload(&admin, "pets.apkg", exported, "Pets again", "").await;
+    assert!(r.text().await.unwrap().contains("Imported 5 new cards"));
+    let again = deck_id(&admin, "Pets again").await;
+    let sides_of = |deck: i64| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, String)>(
+                "SELECT front, back FROM cards WHERE deck_id = $1 ORDER BY position",
+            )
+            .bind(deck)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(sides_of(deck).await, sides_of(again).await);
+    let kept_again: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, hash FROM deck_media WHERE deck_id = $1 ORDER BY name")
+            .bind(again)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(kept_again, kept);
+
+    // A kept file goes with the last deck that keeps it.
+    let stored = |hash: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM media WHERE hash = $1")
+                .bind(hash)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    for (n, d) in [deck, again].into_iter().enumerate() {
+        let path = format!("/decks/{d}/delete");
+        let r = admin.submit(&path, &path, &[("confirm", "yes")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "deleting deck {d}");
+        assert_eq!(
+            stored(sha256(&font)).await,
+            if n == 0 { 1 } else { 0 },
+            "after deleting deck {d}"
+        );
+    }
+}
+
 /// Posts the editor's new-card form with an image, as the "Upload image and preview" button
 /// sends it (multipart).
 async fn upload_image(
     app: &TestApp,
     deck: i64,
+    fields: &[(&str, &str)],
+    image: Vec<u8>,
+) -> reqwest::Response {
+    upload_image_to(app, &format!("/decks/{deck}/cards/image"), fields, image).await
+}
+
+/// Posts a card form with an image to `path` (multipart).
+async fn upload_image_to(
+    app: &TestApp,
+    path: &str,
     fields: &[(&str, &str)],
     image: Vec<u8>,
 ) -> reqwest::Response {
@@ -699,7 +1007,7 @@ async fn upload_image(
     }
     form = form.part("image", Part::bytes(image).file_name("net.png"));
     app.client
-        .post(app.url(&format!("/decks/{deck}/cards/image")))
+        .post(app.url(path))
         .multipart(form)
         .send()
         .await
@@ -839,6 +1147,175 @@ async fn the_editor_uploads_an_image_into_a_card_previews_it_and_the_image_goes_
         student.get(&format!("/media/{hash}")).await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn an_image_uploaded_on_a_cards_edit_form_replaces_or_joins_its_images() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let teacher = crate::classes::make_instructor(&admin, "teacher").await;
+    let student = admin.other_browser();
+    student.register_ok("student").await;
+    let outsider = admin.other_browser();
+    outsider.register_ok("outsider").await;
+    let old = png(32, 32, "old");
+    let shared = png(16, 16, "shared");
+    let notes = vec![
+        (
+            "Net".to_owned(),
+            r#"drawn <img src="old.png" alt="old drawing"> and <img src="shared.png">"#.to_owned(),
+        ),
+        ("Other".to_owned(), r#"<img src="shared.png">"#.to_owned()),
+    ];
+    let bytes = package_with_media(
+        &notes,
+        &[("old.png", old.clone()), ("shared.png", shared.clone())],
+    )
+    .await;
+    let r = upload(&teacher, "net.apkg", bytes, "Nets", "").await;
+    assert!(r.text().await.unwrap().contains("Imported 2 new cards"));
+    let deck = deck_id(&admin, "Nets").await;
+    let (class, code) = crate::classes::new_class(&teacher, "Nets class").await;
+    crate::classes::assign(&teacher, class, deck).await;
+    crate::classes::join(&student, &code).await;
+    let (card, back): (i64, String) =
+        sqlx::query_as("SELECT id, back FROM cards WHERE deck_id = $1 AND front = 'Net'")
+            .bind(deck)
+            .fetch_one(&admin.pool().await)
+            .await
+            .unwrap();
+    let editor = teacher.get_html(&format!("/decks/{deck}/edit")).await;
+    assert!(
+        editor.contains(&format!(
+            r#"formaction="/cards/{card}/image#edit-preview" formenctype="multipart/form-data""#
+        )),
+        "{editor}"
+    );
+
+    // Uploaded in place of the back's images: previewed, nothing saved yet.
+    let new = png(64, 48, "new");
+    let hash = sha256(&new);
+    let r = upload_image_to(
+        &teacher,
+        &format!("/cards/{card}/image"),
+        &[
+            ("front", "Net"),
+            ("back", &back),
+            ("format", "html"),
+            ("image_alt", "the new drawing"),
+            ("image_replace", "1"),
+        ],
+        new.clone(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let element = format!(r#"<img src="/media/{hash}" alt="the new drawing">"#);
+    let preview = &html[html.find("id=\"edit-preview\"").expect("a preview")..];
+    assert!(preview.contains(&element), "{preview}");
+    assert!(
+        !preview.contains(&sha256(&old)),
+        "the old image is replaced: {preview}"
+    );
+    let stored: String = sqlx::query_scalar("SELECT back FROM cards WHERE id = $1")
+        .bind(card)
+        .fetch_one(&admin.pool().await)
+        .await
+        .unwrap();
+    assert_eq!(stored, back, "nothing saved by the upload");
+    assert_eq!(
+        student.get(&format!("/media/{hash}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Saved: the card shows the new image; the old one, which no other card used, is gone;
+    // the one another card shows stays.
+    let new_back = format!("drawn  and <br>{element}");
+    let r = teacher
+        .submit(
+            &format!("/decks/{deck}/edit"),
+            &format!("/cards/{card}/edit"),
+            &[("front", "Net"), ("back", &new_back), ("format", "html")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let count = |hash: String| {
+        let admin = &admin;
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM media WHERE hash = $1")
+                .bind(hash)
+                .fetch_one(&admin.pool().await)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        count(sha256(&old)).await,
+        0,
+        "the old image goes with its last card"
+    );
+    assert_eq!(
+        count(sha256(&shared)).await,
+        1,
+        "an image another card shows stays"
+    );
+    assert_eq!(count(hash.clone()).await, 1);
+    let r = student.get(&format!("/media/{hash}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), new.as_slice());
+    // A student of another class, or of none: 404.
+    assert_eq!(
+        outsider.get(&format!("/media/{hash}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Uploaded without replacing: the image joins the one there.
+    let more = png(8, 8, "more");
+    let r = upload_image_to(
+        &teacher,
+        &format!("/cards/{card}/image"),
+        &[("front", "Net"), ("back", &new_back), ("format", "html")],
+        more.clone(),
+    )
+    .await;
+    let html = r.text().await.unwrap();
+    let preview = &html[html.find("id=\"edit-preview\"").expect("a preview")..];
+    assert!(
+        preview.contains(&element) && preview.contains(&sha256(&more)),
+        "{preview}"
+    );
+
+    // A save the rules refuse shows the editor again with the text as typed and why.
+    let r = teacher
+        .submit(
+            &format!("/decks/{deck}/edit"),
+            &format!("/cards/{card}/edit"),
+            &[("front", "Typed front"), ("back", " "), ("format", "html")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Typed front</textarea>"), "{html}");
+    assert!(html.contains("cannot be empty"), "{html}");
+    assert!(
+        !html.contains("id=\"edit-preview\""),
+        "no preview of refused text"
+    );
+
+    // Someone who may not edit the deck cannot upload into its card.
+    let r = upload_image_to(
+        &student,
+        &format!("/cards/{card}/image"),
+        &[("front", "Net"), ("back", "x"), ("format", "html")],
+        png(4, 4, "theirs"),
+    )
+    .await;
+    assert!(
+        r.status() == StatusCode::NOT_FOUND || r.status() == StatusCode::FORBIDDEN,
+        "{}",
+        r.status()
+    );
+    assert_eq!(count(sha256(&png(4, 4, "theirs"))).await, 0);
 }
 
 #[tokio::test]

@@ -33,20 +33,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/decks/{id}/cloze").route(web::post().to(add_cloze)))
     .service(
         web::resource("/decks/{id}/cards/image")
-            .app_data(
-                MultipartFormConfig::default()
-                    // One image (media::MAX_FILE_BYTES) and the card's text fields.
-                    .total_limit(crate::media::MAX_FILE_BYTES + 256 * 1024)
-                    .memory_limit(256 * 1024)
-                    .error_handler(|e, _| {
-                        AppError::PayloadTooLarge(format!(
-                            "Images are limited to {} MiB ({e}).",
-                            crate::media::MAX_FILE_BYTES / 1024 / 1024
-                        ))
-                        .into()
-                    }),
-            )
+            .app_data(image_upload_config())
             .route(web::post().to(add_card_image)),
+    )
+    .service(
+        web::resource("/cards/{id}/image")
+            .app_data(image_upload_config())
+            .route(web::post().to(save_card_image)),
     )
     .service(web::resource("/cards/{id}/edit").route(web::post().to(save_card)))
     .service(web::resource("/cards/{id}/cloze").route(web::post().to(save_cloze)))
@@ -56,6 +49,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(confirm_delete_card))
             .route(web::post().to(delete_card)),
     );
+}
+
+/// An image upload's limits: one image (media::MAX_FILE_BYTES) and the card's text fields.
+fn image_upload_config() -> MultipartFormConfig {
+    MultipartFormConfig::default()
+        .total_limit(crate::media::MAX_FILE_BYTES + 256 * 1024)
+        .memory_limit(256 * 1024)
+        .error_handler(|e, _| {
+            AppError::PayloadTooLarge(format!(
+                "Images are limited to {} MiB ({e}).",
+                crate::media::MAX_FILE_BYTES / 1024 / 1024
+            ))
+            .into()
+        })
 }
 
 #[derive(Template)]
@@ -91,6 +98,8 @@ struct EditorPage {
     /// An existing card's edit, shown as students will see it, unsaved: its id, front, back,
     /// tags and format as typed.
     edit_preview: Option<(i64, String, String, String, String)>,
+    /// Whether that edit is shown previewed (else only its form, as typed: a refused save).
+    edit_previewed: bool,
 }
 
 impl EditorPage {
@@ -102,6 +111,11 @@ impl EditorPage {
     /// The typed text of card `id` when it is being previewed.
     fn previewing(&self, id: &i64) -> Option<&(i64, String, String, String, String)> {
         self.edit_preview.as_ref().filter(|p| p.0 == *id)
+    }
+
+    /// The typed text of card `id` when it is shown previewed.
+    fn previewed(&self, id: &i64) -> Option<&(i64, String, String, String, String)> {
+        self.previewing(id).filter(|_| self.edit_previewed)
     }
 
     /// The editor's address for another page of the same search.
@@ -178,7 +192,7 @@ pub(super) struct DeckForm {
     description: String,
 }
 
-#[derive(Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 struct CardForm {
     #[serde(default)]
     front: String,
@@ -199,7 +213,7 @@ struct CardForm {
 
 /// A cloze note as typed: its text with deletions, the extra shown on the back, tags and
 /// how it is written.
-#[derive(Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 struct ClozeForm {
     #[serde(default)]
     text: String,
@@ -227,17 +241,20 @@ impl ClozeForm {
     }
 }
 
-/// The new-card form sent with an image to put in the card (the "Upload image" button sends
-/// the whole form as multipart).
+/// A card form (the new card's, or an existing card's) sent with an image to put in the card
+/// (the "Upload image" button sends the whole form as multipart).
 #[derive(MultipartForm)]
 struct CardUpload {
     #[multipart(limit = "11MiB")]
     image: Option<TempFile>,
     image_alt: Option<Text<String>>,
+    /// "1": the image takes the place of the images the back shows (an existing card's form).
+    image_replace: Option<Text<String>>,
     front: Option<Text<String>>,
     back: Option<Text<String>>,
     tags: Option<Text<String>>,
     format: Option<Text<String>>,
+    q: Option<Text<String>>,
     csrf_token: Option<Text<String>>,
 }
 
@@ -288,6 +305,7 @@ fn editor(
         errors,
         preview: new.preview.is_some(),
         edit_preview: None,
+        edit_previewed: false,
         cloze: ClozeForm::default(),
         cloze_preview: Vec::new(),
         notes: cards.notes,
@@ -420,40 +438,73 @@ async fn add_card(
     id: web::Path<i64>,
     form: CsrfForm<CardForm>,
 ) -> Result<HttpResponse, AppError> {
-    let mut form = form.0;
-    let fresh = EditorView::default;
-    // A preview passes the same rules as saving: text over the limits is refused, not shown.
-    let card = match editor::parse_card(form.fields()) {
-        Ok(card) => card,
-        Err(errors) => {
-            form.preview = None;
-            return page_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &editor_on(&state, &user, *id, fresh(), errors, form).await?,
-            );
-        }
-    };
-    if form.preview.is_some() {
-        // Nothing is saved: the editor comes back with the form as typed and the card shown.
-        return page(&editor_on(&state, &user, *id, fresh(), Vec::new(), form).await?);
-    }
-    match editor::add_card(
-        &state.db,
-        &state.writes,
-        actor(&user),
-        *id,
-        &card,
-        state.clock.now(),
+    let (form, id) = (form.0, *id);
+    preview_or_save(
+        editor::parse_card(form.fields()),
+        form.preview.is_some(),
+        async |errors, card: Option<&editor::NewCard>| {
+            let mut shown = form.clone();
+            shown.preview = card.map(|_| "1".to_owned());
+            editor_on(&state, &user, id, EditorView::default(), errors, shown).await
+        },
+        async |card| {
+            let now = state.clock.now();
+            editor::add_card(&state.db, &state.writes, actor(&user), id, card, now).await
+        },
+        "added",
     )
     .await
-    {
-        Ok(placed) => Ok(see_other(&card_in_editor(&placed, "added"))),
-        Err(crate::study::StudyError::Validation(message)) => page_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &editor_on(&state, &user, *id, fresh(), vec![message], form).await?,
-        ),
+}
+
+/// The editor's one way with a card or cloze note form: parsed by the rules saving applies
+/// (so a preview of text saving would refuse shows why, not the text), shown unsaved when
+/// "Preview" was pressed (`show` with what was parsed), else saved (`save`) and the editor
+/// opened on the card (`done`: "added" or "saved"); a form refused, by the parse or by the
+/// save, comes back as typed with why (`show` with the errors), status 422.
+async fn preview_or_save<T>(
+    parsed: Result<T, Vec<String>>,
+    preview: bool,
+    show: impl AsyncFn(Vec<String>, Option<&T>) -> Result<EditorPage, AppError>,
+    save: impl AsyncFnOnce(&T) -> Result<Placed, crate::study::StudyError>,
+    done: &str,
+) -> Result<HttpResponse, AppError> {
+    let refused =
+        async |errors| page_with(StatusCode::UNPROCESSABLE_ENTITY, &show(errors, None).await?);
+    let item = match parsed {
+        Ok(item) => item,
+        Err(errors) => return refused(errors).await,
+    };
+    if preview {
+        return page(&show(Vec::new(), Some(&item)).await?);
+    }
+    match save(&item).await {
+        Ok(placed) => Ok(see_other(&card_in_editor(&placed, done))),
+        Err(crate::study::StudyError::Validation(message)) => refused(vec![message]).await,
         Err(other) => Err(other.into()),
     }
+}
+
+/// The editor opened on card `id`, with `errors`; its form showing `typed` (front, back,
+/// tags, format) when given, and the card previewed that way when `previewed`.
+async fn editor_on_card(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    q: &str,
+    errors: Vec<String>,
+    typed: Option<(String, String, String, String)>,
+    previewed: bool,
+) -> Result<EditorPage, AppError> {
+    let (cards, card) = editor::page_with_card(state.db.reader(), actor(user), id, q).await?;
+    let view = EditorView {
+        saved: Some(card.id),
+        ..EditorView::default()
+    };
+    let mut shown = editor(user, cards, view, errors, CardForm::default());
+    shown.edit_preview =
+        typed.map(|(front, back, tags, format)| (card.id, front, back, tags, format));
+    shown.edit_previewed = previewed && shown.edit_preview.is_some();
+    Ok(shown)
 }
 
 async fn save_card(
@@ -462,33 +513,130 @@ async fn save_card(
     id: web::Path<i64>,
     form: CsrfForm<CardForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.0;
-    if form.preview.is_some() && editor::parse_card(form.fields()).is_ok() {
-        // Nothing is saved: the editor opens on the card, with the text as typed and shown
-        // (only text that saving would accept: a preview applies the same limits).
-        let (cards, card) =
-            editor::page_with_card(state.db.reader(), actor(&user), *id, &form.q).await?;
-        let mut shown = editor(
-            &user,
-            cards,
-            EditorView::default(),
-            Vec::new(),
-            CardForm::default(),
-        );
-        shown.edit_preview = Some((card.id, form.front, form.back, form.tags, form.format));
-        return page(&shown);
-    }
-    let placed = editor::update_card(
-        &state.db,
-        &state.writes,
-        actor(&user),
-        *id,
-        form.fields(),
-        &form.q,
-        state.clock.now(),
+    let (form, id) = (form.0, *id);
+    preview_or_save(
+        editor::parse_card(form.fields()),
+        form.preview.is_some(),
+        async |errors, card: Option<&editor::NewCard>| {
+            // Nothing is saved: the editor opens on the card, with the text as typed and
+            // shown (only text that saving would accept: a preview applies the same limits).
+            // A refused save shows the form as typed, with why, and no preview.
+            let f = form.clone();
+            let typed = Some((f.front, f.back, f.tags, f.format));
+            editor_on_card(&state, &user, id, &form.q, errors, typed, card.is_some()).await
+        },
+        async |_| {
+            let now = state.clock.now();
+            let writes = &state.writes;
+            editor::update_card(
+                &state.db,
+                writes,
+                actor(&user),
+                id,
+                form.fields(),
+                &form.q,
+                now,
+            )
+            .await
+        },
+        "saved",
     )
-    .await?;
-    Ok(see_other(&card_in_editor(&placed, "saved")))
+    .await
+}
+
+/// Puts an uploaded image into a card form: the sides turned to HTML if they were plain
+/// text, the image (`element`) after the back, or in place of the images it shows when
+/// `replace`.
+fn put_image(form: &mut CardForm, element: &str, replace: bool) {
+    if !crate::markup::is_html(&form.format) {
+        form.front = crate::import::apkg::text_to_html(&form.front);
+        form.back = crate::import::apkg::text_to_html(&form.back);
+        form.format = "html".to_owned();
+    }
+    if replace {
+        form.back = crate::markup::without_images(&form.back);
+    }
+    if !form.back.trim().is_empty() {
+        form.back.push_str("<br>");
+    }
+    form.back.push_str(element);
+}
+
+/// An image upload's form as typed, its CSRF token checked; with the image's file, its
+/// description and whether it replaces the back's images.
+async fn upload_form(
+    req: &HttpRequest,
+    state: &AppState,
+    upload: CardUpload,
+) -> Result<(CardForm, Option<TempFile>, String, bool), AppError> {
+    let token = upload.csrf_token.as_ref().map_or("", |t| t.as_str());
+    csrf::verify(req, state, token).await?;
+    let text = |t: Option<Text<String>>| t.map(Text::into_inner).unwrap_or_default();
+    let form = CardForm {
+        front: text(upload.front),
+        back: text(upload.back),
+        tags: text(upload.tags),
+        format: text(upload.format),
+        q: text(upload.q),
+        preview: Some("1".to_owned()),
+    };
+    let replace = text(upload.image_replace) == "1";
+    Ok((
+        form,
+        upload.image.filter(|f| f.size > 0),
+        text(upload.image_alt),
+        replace,
+    ))
+}
+
+/// Keeps an uploaded image for existing card `id` and opens the editor on it with the image
+/// added to (or, when asked, replacing the images of) the back as typed, previewed; nothing
+/// is saved until "Save", which lets go of the images the card no longer shows.
+async fn save_card_image(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    upload: MultipartForm<CardUpload>,
+) -> Result<HttpResponse, AppError> {
+    let (mut form, image, alt, replace) = upload_form(&req, &state, upload.into_inner()).await?;
+    let mut errors = Vec::new();
+    match image {
+        None => errors.push("Choose an image to upload.".to_owned()),
+        Some(file) => {
+            let file_name = file.file_name.clone().unwrap_or_else(|| "image".to_owned());
+            match editor::upload_card_image(
+                &state.db,
+                &state.writes,
+                actor(&user),
+                *id,
+                file.file.path().to_owned(),
+                &file_name,
+                &alt,
+                state.clock.now(),
+            )
+            .await
+            {
+                Ok(element) => put_image(&mut form, &element, replace),
+                Err(crate::study::StudyError::Validation(message)) => errors.push(message),
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+    if let Err(more) = editor::parse_card(form.fields()) {
+        errors.extend(more);
+    }
+    // Refused, the form comes back as typed with why, not previewed.
+    let (status, previewed) = if errors.is_empty() {
+        (StatusCode::OK, true)
+    } else {
+        (StatusCode::UNPROCESSABLE_ENTITY, false)
+    };
+    let typed = Some((form.front, form.back, form.tags, form.format));
+    page_with(
+        status,
+        &editor_on_card(&state, &user, *id, &form.q, errors, typed, previewed).await?,
+    )
 }
 
 /// Keeps an uploaded image and shows the new-card form again with the image added to the
@@ -501,21 +649,10 @@ async fn add_card_image(
     id: web::Path<i64>,
     upload: MultipartForm<CardUpload>,
 ) -> Result<HttpResponse, AppError> {
-    let upload = upload.into_inner();
-    let token = upload.csrf_token.as_ref().map_or("", |t| t.as_str());
-    csrf::verify(&req, &state, token).await?;
-    let text = |t: Option<Text<String>>| t.map(Text::into_inner).unwrap_or_default();
-    let mut form = CardForm {
-        front: text(upload.front),
-        back: text(upload.back),
-        tags: text(upload.tags),
-        format: text(upload.format),
-        q: String::new(),
-        preview: Some("1".to_owned()),
-    };
-    let alt = text(upload.image_alt);
+    let (mut form, image, alt, _) = upload_form(&req, &state, upload.into_inner()).await?;
+    form.q = String::new();
     let mut errors = Vec::new();
-    match upload.image.filter(|f| f.size > 0) {
+    match image {
         None => errors.push("Choose an image to upload.".to_owned()),
         Some(file) => {
             let file_name = file.file_name.clone().unwrap_or_else(|| "image".to_owned());
@@ -531,17 +668,7 @@ async fn add_card_image(
             )
             .await
             {
-                Ok(element) => {
-                    if !crate::markup::is_html(&form.format) {
-                        form.front = crate::import::apkg::text_to_html(&form.front);
-                        form.back = crate::import::apkg::text_to_html(&form.back);
-                        form.format = "html".to_owned();
-                    }
-                    if !form.back.trim().is_empty() {
-                        form.back.push_str("<br>");
-                    }
-                    form.back.push_str(&element);
-                }
+                Ok(element) => put_image(&mut form, &element, false),
                 Err(crate::study::StudyError::Validation(message)) => errors.push(message),
                 Err(other) => return Err(other.into()),
             }
@@ -568,63 +695,45 @@ async fn add_cloze(
     id: web::Path<i64>,
     form: CsrfForm<ClozeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let mut form = form.0;
-    let shown =
-        async |form: ClozeForm, errors: Vec<String>, preview: Vec<(u32, String, String)>| {
+    let (form, id) = (form.0, *id);
+    preview_or_save(
+        editor::parse_cloze(form.fields()),
+        form.preview.is_some(),
+        async |errors, note: Option<&editor::NewCloze>| {
             let mut page = editor_on(
                 &state,
                 &user,
-                *id,
+                id,
                 EditorView::default(),
                 errors,
                 CardForm::default(),
             )
             .await?;
-            page.cloze = form;
-            page.cloze_preview = preview;
-            Ok::<_, AppError>(page)
-        };
-    let note = match editor::parse_cloze(form.fields()) {
-        Ok(note) => note,
-        Err(errors) => {
-            form.preview = None;
-            return page_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &shown(form, errors, Vec::new()).await?,
-            );
-        }
-    };
-    if form.preview.is_some() {
-        let cards = note
-            .cards
-            .iter()
-            .map(|c| {
-                (
-                    c.number,
-                    c.front.as_str().to_owned(),
-                    c.back.as_str().to_owned(),
-                )
-            })
-            .collect();
-        return page(&shown(form, Vec::new(), cards).await?);
-    }
-    match editor::add_cloze_note(
-        &state.db,
-        &state.writes,
-        actor(&user),
-        *id,
-        &note,
-        state.clock.now(),
+            page.cloze = form.clone();
+            if note.is_none() {
+                page.cloze.preview = None;
+            }
+            page.cloze_preview = note.map_or_else(Vec::new, |n| {
+                n.cards
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.number,
+                            c.front.as_str().to_owned(),
+                            c.back.as_str().to_owned(),
+                        )
+                    })
+                    .collect()
+            });
+            Ok(page)
+        },
+        async |note| {
+            let now = state.clock.now();
+            editor::add_cloze_note(&state.db, &state.writes, actor(&user), id, note, now).await
+        },
+        "added",
     )
     .await
-    {
-        Ok(placed) => Ok(see_other(&card_in_editor(&placed, "added"))),
-        Err(crate::study::StudyError::Validation(message)) => page_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &shown(form, vec![message], Vec::new()).await?,
-        ),
-        Err(other) => Err(other.into()),
-    }
 }
 
 /// Saves the cloze note of card `id`: the cards of the numbers that remain keep their
@@ -635,18 +744,31 @@ async fn save_cloze(
     id: web::Path<i64>,
     form: CsrfForm<ClozeForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.0;
-    let placed = editor::update_cloze_note(
-        &state.db,
-        &state.writes,
-        actor(&user),
-        *id,
-        form.fields(),
-        &form.q,
-        state.clock.now(),
+    let (form, id) = (form.0, *id);
+    // No preview here: the note's form has no button for one.
+    preview_or_save(
+        editor::parse_cloze(form.fields()),
+        false,
+        async |errors, _: Option<&editor::NewCloze>| {
+            editor_on_card(&state, &user, id, &form.q, errors, None, false).await
+        },
+        async |_| {
+            let now = state.clock.now();
+            let writes = &state.writes;
+            editor::update_cloze_note(
+                &state.db,
+                writes,
+                actor(&user),
+                id,
+                form.fields(),
+                &form.q,
+                now,
+            )
+            .await
+        },
+        "saved",
     )
-    .await?;
-    Ok(see_other(&card_in_editor(&placed, "saved")))
+    .await
 }
 
 async fn move_card(
