@@ -187,15 +187,17 @@ pub struct Exported {
 }
 
 /// Deck `deck_id` as an Anki package (`apkg`), CSV (`csv`) or TSV (`tsv`) file; not found
-/// when `learner` may not see it or the format is none of these.
+/// when `actor` may not see it or the format is none of these. The package's other files the
+/// deck keeps (never served) travel only to whoever may edit the deck; anyone else's package
+/// has their placeholders as text.
 pub async fn export(
     pool: &Pool,
-    learner: &Learner,
+    actor: Actor<'_>,
     deck_id: i64,
     format: &str,
     now: Timestamp,
 ) -> Result<Exported, StudyError> {
-    let deck = visible_deck(pool, learner, deck_id)
+    let deck = visible_deck(pool, actor.learner, deck_id)
         .await?
         .ok_or(StudyError::NotFound)?;
     let cards = db::decks::cards(pool, deck.id)
@@ -234,9 +236,13 @@ pub async fn export(
         }
         // The package's other files the deck keeps go back under their own names (a
         // template's font keeps working in Anki).
-        let kept = db::media::kept_by_deck(pool, deck.id)
-            .await
-            .context("reading a deck's kept files")?;
+        let kept = if actor.may_edit_deck(deck.owner_id) {
+            db::media::kept_by_deck(pool, deck.id)
+                .await
+                .context("reading a deck's kept files")?
+        } else {
+            Vec::new()
+        };
         let kept_names: Vec<String> = kept.iter().map(|(name, _)| name.clone()).collect();
         for (name, hash) in kept {
             if files.iter().any(|(n, _)| *n == name) {

@@ -912,6 +912,23 @@ async fn reversed_notes_make_two_cards_and_a_packages_other_files_round_trip() {
             ("spare.png".to_owned(), spare.clone()),
         ]
     );
+    // A student of the class may export the deck, but the files it keeps (never served)
+    // stay behind: only whoever may edit the deck gets them.
+    let theirs = student.get(&format!("/decks/{deck}/export.apkg")).await;
+    assert_eq!(theirs.status(), StatusCode::OK);
+    let theirs = studyhall::import::apkg::media(&theirs.bytes().await.unwrap()).unwrap();
+    let names: Vec<&str> = theirs
+        .files
+        .iter()
+        .map(|f| f.name.as_str())
+        .chain(theirs.unserved.iter().map(|(n, _, _)| n.as_str()))
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| ["_font.ttf", "clip.webm", "spare.png"].contains(n)),
+        "{names:?}"
+    );
     let collection = studyhall::import::apkg::collection(&exported).unwrap();
     let (notes, types) = studyhall::db::anki::read_package(&collection)
         .await

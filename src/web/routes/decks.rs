@@ -112,7 +112,7 @@ async fn export_deck(
     let (id, format) = path.into_inner();
     let file = decks::export(
         state.db.reader(),
-        &user.learner,
+        super::actor(&user),
         id,
         &format,
         state.clock.now(),
