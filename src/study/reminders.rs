@@ -27,6 +27,10 @@ pub async fn choose(
     let mut tx = db.begin_write_of(&[db::Rows::of_user(user_id)]).await?;
     let set =
         db::mail::set_reminders(&mut *tx, user_id, hour.map(i64::from), weekly, &token).await?;
+    if set && hour.is_none() {
+        // Off stops the reminders already written too.
+        db::mail::drop_reminders(&mut *tx, user_id).await?;
+    }
     tx.commit().await?;
     if set {
         Ok(())
@@ -50,8 +54,15 @@ pub async fn unsubscribe(db: &Db, token: &str) -> Result<bool, StudyError> {
     if token.is_empty() || token.len() > 128 {
         return Ok(false);
     }
-    // One statement, no write lock: anyone may post this, without a session.
-    Ok(db::mail::unsubscribe(db.writer(), token).await?)
+    // Anyone may post this, without a session: an unknown token is refused by a read, so it
+    // takes no write lock.
+    if !db::mail::unsubscribe_token_known(db.reader(), token).await? {
+        return Ok(false);
+    }
+    let mut tx = db.begin_write().await?;
+    let known = db::mail::unsubscribe(&mut tx, token).await?;
+    tx.commit().await?;
+    Ok(known)
 }
 
 /// Whether a reminder is due now for a student: the local time has reached their hour on a
