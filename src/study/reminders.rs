@@ -83,7 +83,9 @@ pub fn due_now(row: &db::mail::ReminderRow, now: Timestamp) -> Option<i64> {
 }
 
 /// One pass over every student with reminders on, in batches: writes the reminders due now
-/// into the outbox. Returns how many it wrote.
+/// into the outbox. Returns how many it wrote. One student's failure is logged and the pass
+/// goes on to the next (their reminder is tried again at the next pass); only a failure to
+/// read the batch ends it.
 pub async fn pass(db: &Db, site: &Site, now: Timestamp) -> Result<usize, StudyError> {
     let mut after = 0;
     let mut written = 0;
@@ -94,8 +96,13 @@ pub async fn pass(db: &Db, site: &Site, now: Timestamp) -> Result<usize, StudyEr
         };
         after = last.user_id;
         for row in &batch {
-            if remind(db, site, row, now).await? {
-                written += 1;
+            match remind(db, site, row, now).await {
+                Ok(true) => written += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(
+                    user = row.user_id,
+                    "writing a student's reminder failed, the pass goes on: {e}"
+                ),
             }
         }
         // Let the review page's work go first between batches.

@@ -1371,3 +1371,38 @@ async fn unsubscribing_or_turning_reminders_off_stops_reminders_already_queued()
         );
     }
 }
+
+/// One student whose reminder cannot be written (here the outbox refuses their address) does
+/// not stop the pass: the students after them get theirs, and the pass reports no error.
+#[tokio::test]
+async fn one_students_failure_does_not_stop_the_reminders_of_the_others() {
+    let app = app_with_outbox().await;
+    // Registered first: the pass reads students in the order of their ids.
+    reminded_student(&app, "ivo", "UTC", "daily", "20").await;
+    reminded_student(&app, "jade", "UTC", "daily", "20").await;
+    let db = app.db().await.clone();
+    let refuse = match db.backend() {
+        studyhall::db::Backend::Sqlite => {
+            "CREATE TRIGGER refuse_ivo BEFORE INSERT ON outbox
+             WHEN NEW.to_address = 'ivo@example.org'
+             BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        }
+        studyhall::db::Backend::Postgres => {
+            "ALTER TABLE outbox ADD CONSTRAINT refuse_ivo CHECK (to_address <> 'ivo@example.org') NOT VALID"
+        }
+    };
+    sqlx::query(refuse).execute(db.writer()).await.unwrap();
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let start: jiff::Timestamp = "2027-04-05T20:30:00Z".parse().unwrap();
+    let now = app.clock().now();
+    assert!(start > now, "the test's days are ahead of the clock");
+    app.clock().advance(start.as_second() - now.as_second());
+    let written = studyhall::study::reminders::pass(&db, &site, app.clock().now())
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    assert!(reminders_to(&app, "ivo@example.org").await.is_empty());
+    assert_eq!(reminders_to(&app, "jade@example.org").await.len(), 1);
+}
