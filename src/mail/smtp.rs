@@ -231,9 +231,10 @@ impl Smtp {
     }
 
     /// Sends `built` over a new connection: connecting and the exchange up to the reply to the
-    /// data within twice [`TIMEOUT`] (`lettre`'s own timeout bounds only the connect), then QUIT within [`QUIT_TIMEOUT`], its outcome
-    /// ignored: once the data is accepted the message is delivered, and a server that stalls
-    /// after its 250 must not make it a retried one.
+    /// data within twice [`TIMEOUT`] (`lettre`'s own timeout bounds only the connect), then
+    /// QUIT within [`QUIT_TIMEOUT`], its outcome ignored: once the data is accepted the
+    /// message is delivered, and a server that stalls after its 250 must not make it a
+    /// retried one.
     async fn send_built(&self, built: &Message) -> Result<(), SendError> {
         let exchange = async {
             let mut conn = self.connect().await?;
