@@ -184,13 +184,24 @@ pub async fn add_notices(
     Ok(done.rows_affected())
 }
 
-/// Deletes `user_id`'s exam notices (they opened their exams, or dismissed the banner);
-/// returns how many went.
-pub async fn delete_notices(db: impl Executor<'_>, user_id: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM exam_notices WHERE user_id = $1")
-        .bind(user_id)
-        .execute(db)
-        .await?;
+/// Deletes `user_id`'s exam notices up to the one the banner showed (`upto`: its created_at
+/// and exam id; None: all of them, they opened their exams); returns how many went. A notice
+/// written after the page was shown stays.
+pub async fn delete_notices(
+    db: impl Executor<'_>,
+    user_id: i64,
+    upto: Option<(i64, i64)>,
+) -> Result<u64, sqlx::Error> {
+    let (at, exam) = upto.unwrap_or((i64::MAX, i64::MAX));
+    let done = sqlx::query(
+        "DELETE FROM exam_notices
+         WHERE user_id = $1 AND (created_at < $2 OR (created_at = $2 AND exam_id <= $3))",
+    )
+    .bind(user_id)
+    .bind(at)
+    .bind(exam)
+    .execute(db)
+    .await?;
     Ok(done.rows_affected())
 }
 
@@ -205,7 +216,7 @@ macro_rules! exam_notice_of_user {
             "(SELECT json_object('name', e.name, 'class', c.name, 'exam_day', e.exam_day,
                      'decks', COALESCE((SELECT group_concat(d.name, ', ') FROM class_exam_decks x
                                           JOIN decks d ON d.id = x.deck_id WHERE x.exam_id = e.id), ''),
-                     'count', ",
+                     'seen_at', n.created_at, 'seen_exam', n.exam_id, 'count', ",
             $crate::exam_notice_count!(),
             ")",
             $crate::exam_notice_from!(),
@@ -217,7 +228,7 @@ macro_rules! exam_notice_of_user {
             "(SELECT CAST(json_build_object('name', e.name, 'class', c.name, 'exam_day', e.exam_day,
                      'decks', COALESCE((SELECT string_agg(d.name, ', ') FROM class_exam_decks x
                                           JOIN decks d ON d.id = x.deck_id WHERE x.exam_id = e.id), ''),
-                     'count', ",
+                     'seen_at', n.created_at, 'seen_exam', n.exam_id, 'count', ",
             $crate::exam_notice_count!(),
             ") AS TEXT)",
             $crate::exam_notice_from!(),
@@ -265,6 +276,10 @@ pub struct ExamNotice {
     pub decks: String,
     /// How many exams the user has notices of, this one included.
     pub count: i64,
+    /// When this notice was written (Unix seconds): a dismiss removes it and older ones.
+    pub seen_at: i64,
+    /// Its exam's id (with `seen_at`, the newest notice the banner showed).
+    pub seen_exam: i64,
 }
 
 /// The notice in `exam_notice_of_user!`'s JSON, if there is one and it parses.

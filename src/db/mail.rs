@@ -28,13 +28,47 @@ pub async fn address_of(
     .await
 }
 
-/// Sets the address of `user_id`, unconfirmed and the user's own (no identity brought it).
+/// Voids the unused tokens of `user_id` sent to another address than `address` (None: any),
+/// and fails their pending messages to it with `reason`: a link or a message to an address
+/// the account no longer has must not work or go out.
+async fn leave_address(
+    db: &mut super::Conn,
+    user_id: i64,
+    address: Option<&str>,
+    reason: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE mail_tokens SET used_at = $2
+         WHERE user_id = $1 AND used_at IS NULL AND ($3 IS NULL OR lower(address) <> lower($3))",
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(address)
+    .execute(&mut *db)
+    .await?;
+    sqlx::query(
+        "UPDATE outbox SET state = 'failed', last_error = $2
+         WHERE user_id = $1 AND state = 'pending'
+           AND ($3 IS NULL OR lower(to_address) <> lower($3))",
+    )
+    .bind(user_id)
+    .bind(reason)
+    .bind(address)
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+/// Sets the address of `user_id`, unconfirmed and the user's own (no identity brought it);
+/// the links and pending messages to an earlier address are void.
 pub async fn set_address(
-    db: impl Executor<'_>,
+    db: &mut super::Conn,
     user_id: i64,
     address: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    leave_address(db, user_id, Some(address), "address changed", now).await?;
     sqlx::query(
         "INSERT INTO mail_addresses (user_id, address, confirmed_at, created_at)
          VALUES ($1, $2, NULL, $3)
@@ -50,15 +84,17 @@ pub async fn set_address(
 }
 
 /// Sets the address of `user_id` to one sign-on identity `identity_id` brought, confirmed at
-/// `now` or not (`confirmed`); the reminder settings stay.
+/// `now` or not (`confirmed`); the reminder settings stay; the links and pending messages to
+/// an earlier address are void.
 pub async fn set_address_from(
-    db: impl Executor<'_>,
+    db: &mut super::Conn,
     user_id: i64,
     address: &str,
     confirmed: bool,
     identity_id: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    leave_address(db, user_id, Some(address), "address changed", now).await?;
     sqlx::query(
         "INSERT INTO mail_addresses (user_id, address, confirmed_at, created_at, source_identity)
          VALUES ($1, $2, $3, $4, $5)
@@ -151,11 +187,17 @@ pub async fn confirm_address(
         == 1)
 }
 
-/// Removes the address of `user_id`.
-pub async fn remove_address(db: impl Executor<'_>, user_id: i64) -> Result<(), sqlx::Error> {
+/// Removes the address of `user_id`, voiding its unused links and failing its pending
+/// messages ("address removed").
+pub async fn remove_address(
+    db: &mut super::Conn,
+    user_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    leave_address(db, user_id, None, "address removed", now).await?;
     sqlx::query("DELETE FROM mail_addresses WHERE user_id = $1")
         .bind(user_id)
-        .execute(db)
+        .execute(&mut *db)
         .await?;
     Ok(())
 }
@@ -262,7 +304,8 @@ pub struct TokenRow {
 }
 
 /// The unused, unexpired token of `purpose` whose hash is `hash`, with its account's password
-/// hash now.
+/// hash now; only while the token's address is still the account's (for a reset, its
+/// confirmed one).
 pub async fn live_token(
     db: impl Executor<'_>,
     hash: &str,
@@ -272,7 +315,10 @@ pub async fn live_token(
     sqlx::query_as(
         "SELECT t.user_id, t.address, t.password_stamp, u.password_hash
          FROM mail_tokens t JOIN users u ON u.id = t.user_id
+              JOIN mail_addresses m ON m.user_id = t.user_id
+                                   AND lower(m.address) = lower(t.address)
          WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL
+           AND (t.purpose <> 'reset' OR m.confirmed_at IS NOT NULL)
            AND t.expires_at > $3 AND u.disabled = 0",
     )
     .bind(hash)
@@ -333,17 +379,49 @@ pub async fn reminders_of(
         .await
 }
 
-/// Turns reminders off for the address whose unsubscribe token is `token`. False for an
-/// unknown token (a known one answers true however often).
-pub async fn unsubscribe(db: impl Executor<'_>, token: &str) -> Result<bool, sqlx::Error> {
-    Ok(
-        sqlx::query("UPDATE mail_addresses SET remind_hour = NULL WHERE unsubscribe_token = $1")
-            .bind(token)
-            .execute(db)
-            .await?
-            .rows_affected()
-            == 1,
+/// Turns reminders off for the address whose unsubscribe token is `token`, and fails the
+/// account's pending reminders ("unsubscribed"). False for an unknown token (a known one
+/// answers true however often).
+pub async fn unsubscribe(db: &mut super::Conn, token: &str) -> Result<bool, sqlx::Error> {
+    let user_id: Option<i64> = sqlx::query_scalar(
+        "UPDATE mail_addresses SET remind_hour = NULL WHERE unsubscribe_token = $1
+         RETURNING user_id",
     )
+    .bind(token)
+    .fetch_optional(&mut *db)
+    .await?;
+    let Some(user_id) = user_id else {
+        return Ok(false);
+    };
+    drop_reminders(db, user_id).await?;
+    Ok(true)
+}
+
+/// Whether `token` is some address's unsubscribe token.
+pub async fn unsubscribe_token_known(
+    db: impl Executor<'_>,
+    token: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT user_id FROM mail_addresses WHERE unsubscribe_token = $1",
+    )
+    .bind(token)
+    .fetch_optional(db)
+    .await?
+    .is_some())
+}
+
+/// Fails the pending reminders of `user_id` ("unsubscribed"): reminders turned off stop the
+/// ones already written too.
+pub async fn drop_reminders(db: impl Executor<'_>, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'failed', last_error = 'unsubscribed'
+         WHERE user_id = $1 AND kind = 'reminder' AND state = 'pending'",
+    )
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// A student who asked for reminders, as the reminders' pass reads them.

@@ -22,9 +22,9 @@ pub const MAX_ATTEMPTS: i64 = 8;
 /// the second half of its claim (it hands the rest of the batch back), and one send is cut
 /// off after [`SEND_TIMEOUT`], so a live sender's rows are never taken back.
 pub const LEASE: Duration = Duration::from_secs(600);
-/// The longest one send may take, whatever the SMTP server does (`lettre`'s own timeout is
-/// per exchange, so a server that answers slowly, or a connection that hangs between
-/// exchanges, could otherwise hold a send for ever). A sender starts no send after the first
+/// The longest one send may take, whatever the SMTP server does (`lettre`'s own timeout bounds
+/// only the connect, and the transport's bounds of the exchange are its own guesses; this one
+/// holds whatever a transport does). A sender starts no send after the first
 /// half of its claim, and a send cut off at a quarter of the lease ends by three quarters of
 /// it, leaving the last quarter to mark the row: a hung server cannot keep a row past its
 /// lease, after which another server would take it back and send it a second time. A send cut

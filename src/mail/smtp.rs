@@ -1,36 +1,40 @@
-//! The SMTP transport: `lettre` over rustls (STARTTLS or TLS from the first byte, as the
-//! operator says), one connection pool per server; without TLS, a connection per message
-//! with `TCP_NODELAY` (see `Plain`).
+//! The SMTP transport: `lettre`'s SMTP client over a connection per message (no pool: a send
+//! cut off at its timeout would have put a connection back mid-exchange), over rustls when the
+//! operator asks for STARTTLS or TLS from the first byte; without TLS over a socket of our own
+//! with `TCP_NODELAY` (see [`Smtp`]). Each step of the exchange is ours, so a refusal counts as
+//! permanent only where it is about the message (`RCPT TO`, the reply after the data): a
+//! refused greeting, login or sender is the configuration's fault, and is retried.
 
 use super::{MailSettings, Outgoing, SendError, Tls, Transport};
 use futures_util::future::BoxFuture;
+use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use secrecy::ExposeSecret;
 use std::time::Duration;
 
-/// How long one exchange with the SMTP server may take.
+/// How long connecting may take; twice this, the exchange up to the server's reply to the data
+/// (the sender's own timeout, `jobs::mail::SEND_TIMEOUT`, bounds the whole send).
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the goodbye may take once the message is accepted (its outcome changes nothing).
+const QUIT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Sends through the operator's SMTP server.
+/// Sends through the operator's SMTP server, a connection per message. Without TLS (a relay
+/// on this machine) the socket is ours, with `TCP_NODELAY`: `lettre` writes a message's body
+/// and its closing `.` in two writes before it reads, and with Nagle's algorithm on the second
+/// waits for the server's delayed acknowledgement of the first, 40 ms on Linux: on a relay
+/// close by that was most of every send (aiosmtpd on the loopback: 19 messages a second, and
+/// 260 with `TCP_NODELAY`, in a replay of the exchange). With TLS `lettre` connects (its
+/// connection has no switch for `TCP_NODELAY`, and it upgrades only sockets it made).
 pub struct Smtp {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
-    /// Without TLS (a relay on this machine): connected here, with `TCP_NODELAY`.
-    plain: Option<Plain>,
-}
-
-/// A server spoken to without TLS, over a connection of our own: `lettre` writes a message's
-/// body and its closing `.` in two writes before it reads, and with Nagle's algorithm on (its
-/// transport has no switch for it) the second waits for the server's delayed acknowledgement
-/// of the first, 40 ms on Linux: on a relay close by that was most of every send (aiosmtpd on
-/// the loopback: 19 messages a second, and 260 with `TCP_NODELAY`, in a replay of the
-/// exchange). The TLS modes keep `lettre`'s transport (its rustls set-up and its pool).
-struct Plain {
     host: String,
     port: u16,
+    tls: Tls,
     credentials: Option<Credentials>,
 }
 
@@ -43,14 +47,8 @@ impl std::fmt::Debug for Smtp {
 }
 
 impl Smtp {
-    /// A transport for `settings` (connects on first use).
+    /// A transport for `settings` (connects for each message).
     pub fn new(settings: &MailSettings) -> anyhow::Result<Self> {
-        let builder = match settings.tls {
-            Tls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host),
-            Tls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)?,
-            Tls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host)?,
-        };
-        let mut builder = builder.port(settings.port).timeout(Some(TIMEOUT));
         let credentials = settings.user.as_ref().map(|user| {
             let password = settings
                 .password
@@ -59,17 +57,16 @@ impl Smtp {
                 .unwrap_or_default();
             Credentials::new(user.clone(), password)
         });
-        if let Some(credentials) = &credentials {
-            builder = builder.credentials(credentials.clone());
+        if !matches!(settings.tls, Tls::None) {
+            // A bad host name for the certificate shows at start-up, not at the first send.
+            TlsParameters::new(settings.host.clone())?;
         }
         Ok(Self {
-            transport: builder.build(),
             from: settings.from.parse()?,
-            plain: matches!(settings.tls, Tls::None).then(|| Plain {
-                host: settings.host.clone(),
-                port: settings.port,
-                credentials,
-            }),
+            host: settings.host.clone(),
+            port: settings.port,
+            tls: settings.tls,
+            credentials,
         })
     }
 }
@@ -112,54 +109,146 @@ pub fn build(from: &Mailbox, message: &Outgoing) -> Result<Message, SendError> {
     Ok(built)
 }
 
-fn send_error(e: &lettre::transport::smtp::Error) -> SendError {
+/// A failure to retry later, whatever the server said.
+fn transient(context: &str, e: &lettre::transport::smtp::Error) -> SendError {
     SendError {
-        permanent: e.is_permanent(),
-        message: e.to_string(),
+        permanent: false,
+        message: format!("{context}: {e}"),
     }
 }
 
-impl Plain {
-    /// Sends `built` over a new connection with `TCP_NODELAY`: connect within [`TIMEOUT`],
-    /// then EHLO, login if configured, the message and QUIT within another.
-    async fn send(&self, built: &Message) -> Result<(), SendError> {
-        use lettre::transport::smtp::authentication::DEFAULT_MECHANISMS;
-        use lettre::transport::smtp::client::AsyncSmtpConnection;
-        use lettre::transport::smtp::extension::ClientId;
-        let transient = |message: String| SendError {
+/// A failure that is about this message: final when the server said so (a 5xx reply).
+fn about_message(context: &str, e: &lettre::transport::smtp::Error) -> SendError {
+    SendError {
+        permanent: e.is_permanent(),
+        message: format!("{context}: {e}"),
+    }
+}
+
+impl Smtp {
+    /// Connects (TLS as configured), says hello and logs in, within [`TIMEOUT`].
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let hello = ClientId::default();
+        let timed_out = || SendError {
             permanent: false,
-            message,
+            message: "connecting to the mail server timed out".to_owned(),
         };
-        let stream = tokio::time::timeout(
-            TIMEOUT,
-            tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
-        )
-        .await
-        .map_err(|_| transient("connecting to the mail server timed out".to_owned()))?
-        .map_err(|e| transient(format!("connecting to the mail server failed: {e}")))?;
-        stream
-            .set_nodelay(true)
-            .map_err(|e| transient(format!("setting TCP_NODELAY failed: {e}")))?;
-        let exchange = async {
-            let mut conn =
-                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &ClientId::default())
-                    .await
-                    .map_err(|e| send_error(&e))?;
-            if let Some(credentials) = &self.credentials {
-                conn.auth(DEFAULT_MECHANISMS, credentials)
-                    .await
-                    .map_err(|e| send_error(&e))?;
-            }
-            conn.send(built.envelope(), &built.formatted())
+        let tls = || {
+            TlsParameters::new(self.host.clone())
+                .map_err(|e| transient("the TLS settings are not valid", &e))
+        };
+        let mut conn = match self.tls {
+            Tls::None => {
+                let stream = tokio::time::timeout(
+                    TIMEOUT,
+                    tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+                )
                 .await
-                .map_err(|e| send_error(&e))?;
-            // Sent: a failed goodbye changes nothing.
-            let _ = conn.quit().await;
-            Ok(())
+                .map_err(|_| timed_out())?
+                .map_err(|e| SendError {
+                    permanent: false,
+                    message: format!("connecting to the mail server failed: {e}"),
+                })?;
+                stream.set_nodelay(true).map_err(|e| SendError {
+                    permanent: false,
+                    message: format!("setting TCP_NODELAY failed: {e}"),
+                })?;
+                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &hello)
+                    .await
+                    .map_err(|e| transient("the mail server's greeting", &e))?
+            }
+            Tls::Starttls | Tls::Tls => {
+                let wrapped = matches!(self.tls, Tls::Tls).then(tls).transpose()?;
+                AsyncSmtpConnection::connect_tokio1(
+                    (self.host.as_str(), self.port),
+                    Some(TIMEOUT),
+                    &hello,
+                    wrapped,
+                    None,
+                )
+                .await
+                .map_err(|e| transient("connecting to the mail server failed", &e))?
+            }
         };
-        tokio::time::timeout(TIMEOUT, exchange)
+        if matches!(self.tls, Tls::Starttls) {
+            conn.starttls(tls()?, &hello)
+                .await
+                .map_err(|e| transient("STARTTLS failed", &e))?;
+        }
+        if let Some(credentials) = &self.credentials {
+            conn.auth(DEFAULT_MECHANISMS, credentials)
+                .await
+                .map_err(|e| transient("the mail server refused the login", &e))?;
+        }
+        Ok(conn)
+    }
+
+    /// `MAIL FROM`, `RCPT TO`, `DATA` and the message (as `lettre`'s `send`, with each
+    /// refusal judged by its step).
+    async fn deliver(conn: &mut AsyncSmtpConnection, built: &Message) -> Result<(), SendError> {
+        let envelope = built.envelope();
+        let email = built.formatted();
+        let mut options = Vec::new();
+        let non_ascii = envelope
+            .from()
+            .into_iter()
+            .chain(envelope.to())
+            .any(|a: &lettre::Address| !AsRef::<str>::as_ref(a).is_ascii());
+        if non_ascii {
+            if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+                return Err(SendError {
+                    permanent: true,
+                    message: "the address is not ASCII and the mail server lacks SMTPUTF8"
+                        .to_owned(),
+                });
+            }
+            options.push(MailParameter::SmtpUtfEight);
+        }
+        if !email.is_ascii() {
+            if !conn.server_info().supports_feature(Extension::EightBitMime) {
+                return Err(SendError {
+                    permanent: false,
+                    message: "the mail server lacks 8BITMIME".to_owned(),
+                });
+            }
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        conn.command(Mail::new(envelope.from().cloned(), options))
             .await
-            .map_err(|_| transient("the mail server did not answer in time".to_owned()))?
+            .map_err(|e| transient("the mail server refused the sender", &e))?;
+        for to in envelope.to() {
+            conn.command(Rcpt::new(to.clone(), vec![]))
+                .await
+                .map_err(|e| about_message("the mail server refused the recipient", &e))?;
+        }
+        conn.command(Data)
+            .await
+            .map_err(|e| transient("the mail server refused DATA", &e))?;
+        conn.message(&email)
+            .await
+            .map_err(|e| about_message("the mail server refused the message", &e))?;
+        Ok(())
+    }
+
+    /// Sends `built` over a new connection: connecting and the exchange up to the reply to the
+    /// data within twice [`TIMEOUT`] (`lettre`'s own timeout bounds only the connect), then
+    /// QUIT within [`QUIT_TIMEOUT`], its outcome ignored: once the data is accepted the
+    /// message is delivered, and a server that stalls after its 250 must not make it a
+    /// retried one.
+    async fn send_built(&self, built: &Message) -> Result<(), SendError> {
+        let exchange = async {
+            let mut conn = self.connect().await?;
+            Self::deliver(&mut conn, built).await?;
+            Ok::<_, SendError>(conn)
+        };
+        let mut conn = tokio::time::timeout(TIMEOUT * 2, exchange)
+            .await
+            .map_err(|_| SendError {
+                permanent: false,
+                message: "the mail server did not answer in time".to_owned(),
+            })??;
+        let _ = tokio::time::timeout(QUIT_TIMEOUT, conn.quit()).await;
+        Ok(())
     }
 }
 
@@ -167,14 +256,7 @@ impl Transport for Smtp {
     fn send<'a>(&'a self, message: &'a Outgoing) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
             let built = build(&self.from, message)?;
-            if let Some(plain) = &self.plain {
-                return plain.send(&built).await;
-            }
-            self.transport
-                .send(built)
-                .await
-                .map(|_| ())
-                .map_err(|e| send_error(&e))
+            self.send_built(&built).await
         })
     }
 }

@@ -183,8 +183,9 @@ pub async fn notices_seen(
     pool: &db::Pool,
     sessions: &dyn Forget,
     user_id: i64,
+    upto: Option<(i64, i64)>,
 ) -> Result<(), StudyError> {
-    let seen = db::exams::delete_notices(pool, user_id)
+    let seen = db::exams::delete_notices(pool, user_id, upto)
         .await
         .context("marking exam notices seen")?;
     if seen > 0 {

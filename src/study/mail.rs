@@ -75,7 +75,7 @@ pub async fn set_address(
     let user = db::users::find(&mut *tx, user_id)
         .await?
         .ok_or(StudyError::NotFound)?;
-    db::mail::set_address(&mut *tx, user_id, address.as_str(), secs).await?;
+    db::mail::set_address(&mut tx, user_id, address.as_str(), secs).await?;
     let token = session::random_token();
     let hash = token_hash(&token);
     db::mail::add_token(
@@ -150,9 +150,9 @@ pub async fn confirm_address(db: &Db, token: &str, now: i64) -> Result<bool, Stu
 }
 
 /// Removes the address of `user_id`: nothing more is sent to it.
-pub async fn remove_address(db: &Db, user_id: i64) -> Result<(), StudyError> {
+pub async fn remove_address(db: &Db, user_id: i64, now: i64) -> Result<(), StudyError> {
     let mut tx = db.begin_write().await?;
-    db::mail::remove_address(&mut *tx, user_id).await?;
+    db::mail::remove_address(&mut tx, user_id, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -27,6 +27,10 @@ pub async fn choose(
     let mut tx = db.begin_write_of(&[db::Rows::of_user(user_id)]).await?;
     let set =
         db::mail::set_reminders(&mut *tx, user_id, hour.map(i64::from), weekly, &token).await?;
+    if set && hour.is_none() {
+        // Off stops the reminders already written too.
+        db::mail::drop_reminders(&mut *tx, user_id).await?;
+    }
     tx.commit().await?;
     if set {
         Ok(())
@@ -50,8 +54,15 @@ pub async fn unsubscribe(db: &Db, token: &str) -> Result<bool, StudyError> {
     if token.is_empty() || token.len() > 128 {
         return Ok(false);
     }
-    // One statement, no write lock: anyone may post this, without a session.
-    Ok(db::mail::unsubscribe(db.writer(), token).await?)
+    // Anyone may post this, without a session: an unknown token is refused by a read, so it
+    // takes no write lock.
+    if !db::mail::unsubscribe_token_known(db.reader(), token).await? {
+        return Ok(false);
+    }
+    let mut tx = db.begin_write().await?;
+    let known = db::mail::unsubscribe(&mut tx, token).await?;
+    tx.commit().await?;
+    Ok(known)
 }
 
 /// Whether a reminder is due now for a student: the local time has reached their hour on a
@@ -72,7 +83,9 @@ pub fn due_now(row: &db::mail::ReminderRow, now: Timestamp) -> Option<i64> {
 }
 
 /// One pass over every student with reminders on, in batches: writes the reminders due now
-/// into the outbox. Returns how many it wrote.
+/// into the outbox. Returns how many it wrote. One student's failure is logged and the pass
+/// goes on to the next (their reminder is tried again at the next pass); only a failure to
+/// read the batch ends it.
 pub async fn pass(db: &Db, site: &Site, now: Timestamp) -> Result<usize, StudyError> {
     let mut after = 0;
     let mut written = 0;
@@ -83,8 +96,13 @@ pub async fn pass(db: &Db, site: &Site, now: Timestamp) -> Result<usize, StudyEr
         };
         after = last.user_id;
         for row in &batch {
-            if remind(db, site, row, now).await? {
-                written += 1;
+            match remind(db, site, row, now).await {
+                Ok(true) => written += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(
+                    user = row.user_id,
+                    "writing a student's reminder failed, the pass goes on: {e}"
+                ),
             }
         }
         // Let the review page's work go first between batches.

@@ -764,7 +764,7 @@ async fn a_new_exam_is_a_notice_on_its_members_next_page_until_seen_dismissed_or
     assert!(ada.get_html("/review").await.contains("id=\"exam-notice\""));
     // Dismissed: gone from every page.
     let r = ada
-        .submit("/decks", "/stats/exam-notices/dismiss", &[])
+        .dismiss_exam_notice_on(&ada.get_html("/decks").await)
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert!(!ada.get_html("/decks").await.contains("id=\"exam-notice\""));
@@ -822,4 +822,38 @@ async fn a_new_exam_is_a_notice_on_its_members_next_page_until_seen_dismissed_or
         .await
         .unwrap();
     assert_eq!(notices, 0, "a deleted exam's notices go with it");
+}
+
+/// The banner's Dismiss removes the notices the banner showed, not one written after the page
+/// was shown: an exam set between the page and the press is still news on the next page.
+#[tokio::test]
+async fn dismissing_the_exam_banner_keeps_a_notice_written_after_the_page() {
+    let c = class_with(&["ada"]).await;
+    let (ada, _) = &c.students[0];
+    let exam_day = c.today() + 9;
+    assert_eq!(
+        c.add_exam("Midterm", exam_day, "3").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let shown = ada.get_html("/decks").await;
+    assert!(shown.contains("Midterm"), "{shown}");
+    // The teacher sets another exam while the page is open.
+    assert_eq!(
+        c.add_exam("Final", exam_day + 5, "3").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let r = ada.dismiss_exam_notice_on(&shown).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = ada.get_html("/decks").await;
+    let banner = html
+        .split("id=\"exam-notice\"")
+        .nth(1)
+        .expect("the exam set after the page is still news");
+    let banner = banner.split("</div>").next().unwrap();
+    assert!(banner.contains("Final"), "{banner}");
+    assert!(!banner.contains("One more exam"), "{banner}");
+    // Dismissed again from a page that showed it: gone.
+    let r = ada.dismiss_exam_notice_on(&html).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(!ada.get_html("/decks").await.contains("id=\"exam-notice\""));
 }

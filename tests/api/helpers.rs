@@ -320,6 +320,28 @@ impl TestApp {
         self.post_form(action, &form).await
     }
 
+    /// Presses the exam banner's Dismiss on `html` (a page this browser was shown), as the
+    /// form there says: its token and the newest notice the banner showed.
+    pub async fn dismiss_exam_notice_on(&self, html: &str) -> Response {
+        let field = |name: &str| {
+            html.split(&format!("name=\"{name}\" value=\""))
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_else(|| panic!("the banner's {name}: {html}"))
+                .to_owned()
+        };
+        let (token, at, exam) = (csrf_in(html), field("seen_at"), field("seen_exam"));
+        self.post_form(
+            "/stats/exam-notices/dismiss",
+            &[
+                ("csrf_token", &token),
+                ("seen_at", &at),
+                ("seen_exam", &exam),
+            ],
+        )
+        .await
+    }
+
     pub async fn register(&self, username: &str) -> Response {
         self.submit(
             "/register",

@@ -1258,3 +1258,151 @@ async fn smtp_down_for_a_while_then_back_every_message_arrives_once() {
         assert_eq!(delivered(&dir, to, 1).await.len(), 1, "{to}");
     }
 }
+
+/// The state and error of the newest message of `kind` to `to`.
+async fn outbox_state(app: &TestApp, to: &str, kind: &str) -> (String, Option<String>) {
+    sqlx::query_as(
+        "SELECT state, last_error FROM outbox WHERE to_address = $1 AND kind = $2
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(to)
+    .bind(kind)
+    .fetch_one(app.db().await.reader())
+    .await
+    .unwrap()
+}
+
+/// A reset link sent to an address works only while that address is the account's confirmed
+/// one: once the student changes it (or removes it) the link is refused and changes nothing,
+/// and the reset message still waiting to go to the old address never goes.
+#[tokio::test]
+async fn a_reset_link_is_void_once_the_address_is_changed_or_removed() {
+    let app = app_with_outbox().await;
+    for (name, change) in [("ella", true), ("finn", false)] {
+        let student = app.other_browser();
+        let address = format!("{name}@example.org");
+        confirmed_address(&student, name, &address).await;
+        let stranger = app.other_browser();
+        ask_reset(&stranger, name).await;
+        let (_, text) = newest(&app, &address, "reset").await.unwrap();
+        let link = link_in(&text);
+        assert_eq!(stranger.get(&link).await.status(), StatusCode::OK);
+        if change {
+            let changed = set_address(&student, &format!("{name}.new@example.org")).await;
+            assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+        } else {
+            let removed = student
+                .submit("/account", "/account/email/remove", &[])
+                .await;
+            assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+        }
+        assert_eq!(stranger.get(&link).await.status(), StatusCode::BAD_REQUEST);
+        let refused = choose(&stranger, &link, "a brand new passphrase").await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{name}");
+        // The password is unchanged.
+        let again = app.other_browser();
+        let login = again.login(name, PASSWORD).await;
+        assert_eq!(login.status(), StatusCode::SEE_OTHER, "{name}");
+        let (state, error) = outbox_state(&app, &address, "reset").await;
+        assert_eq!(state, "failed", "{name}");
+        assert!(error.unwrap_or_default().starts_with("address "), "{name}");
+    }
+}
+
+/// A reminder already written and waiting (here: for its next try) is never sent once the
+/// student unsubscribes by the one-click link, or turns reminders off on /account.
+#[tokio::test]
+async fn unsubscribing_or_turning_reminders_off_stops_reminders_already_queued() {
+    let app = app_with_outbox().await;
+    for (name, one_click_link) in [("gil", true), ("hana", false)] {
+        let student = app.other_browser();
+        let address = format!("{name}@example.org");
+        confirmed_address(&student, name, &address).await;
+        assert_eq!(
+            choose_reminders(&student, "daily", "18").await.status(),
+            StatusCode::SEE_OTHER
+        );
+        let db = app.db().await;
+        let (user_id, token): (i64, String) = sqlx::query_as(
+            "SELECT m.user_id, m.unsubscribe_token FROM mail_addresses m
+             JOIN users u ON u.id = m.user_id WHERE u.username = $1",
+        )
+        .bind(name)
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+        let now = app.clock().now().as_millisecond();
+        let mut tx = db.begin_write().await.unwrap();
+        studyhall::db::outbox::add(
+            &mut *tx,
+            &studyhall::db::outbox::NewMessage {
+                user_id: Some(user_id),
+                kind: "reminder",
+                to: &address,
+                subject: "3 cards are due",
+                text: "3 cards are due",
+                html: "<p>3 cards are due</p>",
+                unsubscribe_url: None,
+            },
+            &format!("<{name}@test>"),
+            // Waiting out a backoff: due in ten minutes.
+            now + 600_000,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(outbox_state(&app, &address, "reminder").await.0, "pending");
+        if one_click_link {
+            assert_eq!(
+                one_click(&app, &format!("/mail/unsubscribe?token={token}")).await,
+                StatusCode::OK
+            );
+        } else {
+            assert_eq!(
+                choose_reminders(&student, "off", "18").await.status(),
+                StatusCode::SEE_OTHER
+            );
+        }
+        let (state, error) = outbox_state(&app, &address, "reminder").await;
+        assert_eq!(
+            (state.as_str(), error.as_deref()),
+            ("failed", Some("unsubscribed")),
+            "{name}"
+        );
+    }
+}
+
+/// One student whose reminder cannot be written (here the outbox refuses their address) does
+/// not stop the pass: the students after them get theirs, and the pass reports no error.
+#[tokio::test]
+async fn one_students_failure_does_not_stop_the_reminders_of_the_others() {
+    let app = app_with_outbox().await;
+    // Registered first: the pass reads students in the order of their ids.
+    reminded_student(&app, "ivo", "UTC", "daily", "20").await;
+    reminded_student(&app, "jade", "UTC", "daily", "20").await;
+    let db = app.db().await.clone();
+    let refuse = match db.backend() {
+        studyhall::db::Backend::Sqlite => {
+            "CREATE TRIGGER refuse_ivo BEFORE INSERT ON outbox
+             WHEN NEW.to_address = 'ivo@example.org'
+             BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        }
+        studyhall::db::Backend::Postgres => {
+            "ALTER TABLE outbox ADD CONSTRAINT refuse_ivo CHECK (to_address <> 'ivo@example.org') NOT VALID"
+        }
+    };
+    sqlx::query(refuse).execute(db.writer()).await.unwrap();
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let start: jiff::Timestamp = "2027-04-05T20:30:00Z".parse().unwrap();
+    let now = app.clock().now();
+    assert!(start > now, "the test's days are ahead of the clock");
+    app.clock().advance(start.as_second() - now.as_second());
+    let written = studyhall::study::reminders::pass(&db, &site, app.clock().now())
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    assert!(reminders_to(&app, "ivo@example.org").await.is_empty());
+    assert_eq!(reminders_to(&app, "jade@example.org").await.len(), 1);
+}

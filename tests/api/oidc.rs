@@ -767,9 +767,11 @@ async fn account_of(app: &TestApp, sub: &str) -> Option<i64> {
 async fn give_address(app: &TestApp, user: i64, address: &str, confirmed: bool) {
     let db = app.db().await;
     let now = app.clock().now().as_second();
-    studyhall::db::mail::set_address(db.writer(), user, address, now)
+    let mut tx = db.begin_write().await.unwrap();
+    studyhall::db::mail::set_address(&mut tx, user, address, now)
         .await
         .unwrap();
+    tx.commit().await.unwrap();
     if confirmed {
         assert!(
             studyhall::db::mail::confirm_address(db.writer(), user, address, now)
@@ -1675,9 +1677,12 @@ async fn oidc_the_followed_address_respects_the_users_own_choices() {
         Some(("rhea@example.edu".to_owned(), true))
     );
     // As /account's "remove" does (the page needs mail set up, which this site has not).
-    studyhall::db::mail::remove_address(app.db().await.writer(), rhea)
+    let db = app.db().await;
+    let mut tx = db.begin_write().await.unwrap();
+    studyhall::db::mail::remove_address(&mut tx, rhea, app.clock().now().as_second())
         .await
         .unwrap();
+    tx.commit().await.unwrap();
     assert_eq!(address_of(&app, rhea).await, None);
     sign_on(&app.other_browser(), &sub).await;
     assert_eq!(address_of(&app, rhea).await, None, "not given back");

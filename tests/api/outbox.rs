@@ -322,8 +322,9 @@ async fn while_the_smtp_server_is_down_nothing_is_lost_and_once_back_each_arrive
 }
 
 /// An SMTP server that accepts connections and never says a word (a real socket on the
-/// loopback, through the real `lettre` transport): each send is cut off at the sender's
-/// timeout, long before its claim's lease (and before `lettre`'s own 30 s), and counts as a
+/// loopback, through the real SMTP transport): each send is cut off at the sender's timeout,
+/// long before its claim's lease (and before the transport's own 60 s for the exchange; the
+/// greeting is not bounded by `lettre`'s timeout, which covers only the connect), and counts as a
 /// failed try: the row is pending again with its error, retried only after its backoff, and
 /// never left `sending` for another server to take back and send twice.
 #[tokio::test]
@@ -393,4 +394,184 @@ async fn a_send_to_a_server_that_never_answers_is_cut_off_and_retried_after_its_
         0
     );
     server.abort();
+}
+
+/// How the scripted SMTP server below answers.
+#[derive(Clone, Copy)]
+struct Script {
+    auth: &'static str,
+    mail: &'static str,
+    rcpt: &'static str,
+    /// Never answers QUIT (holds the connection open).
+    stall_quit: bool,
+}
+
+const ANSWERS: Script = Script {
+    auth: "235 2.7.0 welcome",
+    mail: "250 2.1.0 ok",
+    rcpt: "250 2.1.5 ok",
+    stall_quit: false,
+};
+
+/// A loopback SMTP server that speaks just enough SMTP, as `script` says; counts the messages
+/// it accepted (a 250 after the data's closing dot).
+async fn scripted_smtp(script: Script) -> (u16, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let say = async |w: &mut tokio::net::tcp::OwnedWriteHalf, s: &str| {
+                    w.write_all(format!("{s}\r\n").as_bytes()).await.is_ok()
+                };
+                say(&mut write, "220 scripted ESMTP").await;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+                    let answer = match verb.as_str() {
+                        "EHLO" => "250-scripted\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME",
+                        "AUTH" => script.auth,
+                        "MAIL" => script.mail,
+                        "RCPT" => script.rcpt,
+                        "DATA" => {
+                            say(&mut write, "354 go on").await;
+                            while let Ok(Some(line)) = lines.next_line().await {
+                                if line == "." {
+                                    break;
+                                }
+                            }
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            "250 2.0.0 queued"
+                        }
+                        "QUIT" if script.stall_quit => {
+                            // Holds the connection, never answering.
+                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                            return;
+                        }
+                        "QUIT" => {
+                            say(&mut write, "221 bye").await;
+                            return;
+                        }
+                        _ => "250 ok",
+                    };
+                    if !say(&mut write, answer).await {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, accepted, server)
+}
+
+fn scripted_settings(port: u16, user: Option<&str>) -> studyhall::mail::MailSettings {
+    studyhall::mail::MailSettings {
+        host: "127.0.0.1".to_owned(),
+        port,
+        tls: studyhall::mail::Tls::None,
+        user: user.map(str::to_owned),
+        password: user.map(|_| "wrong".to_owned().into()),
+        from: "studyhall <noreply@studyhall.test>".to_owned(),
+        public_url: "http://studyhall.test".to_owned(),
+    }
+}
+
+/// A relay that accepts the message (250 after the data) and then never answers QUIT: the
+/// message is delivered, so the row ends `sent` after a short wait for the goodbye, and is
+/// never sent again (the goodbye had shared the exchange's timeout, and the sender's cut-off
+/// turned a delivered message into a retried one).
+#[tokio::test]
+async fn a_relay_that_stalls_after_accepting_the_message_leaves_it_sent_once() {
+    let (_dir, db) = store().await;
+    let clock = Clock::system();
+    let ids = add(&db, 1, clock.now().as_millisecond()).await;
+    let (port, accepted, server) = scripted_smtp(Script {
+        stall_quit: true,
+        ..ANSWERS
+    })
+    .await;
+    let transport =
+        Arc::new(studyhall::mail::smtp::Smtp::new(&scripted_settings(port, None)).unwrap());
+    let sender = Sender::new(db.clone(), transport, "only")
+        .with_clock(clock.clone())
+        .with_send_timeout(Duration::from_secs(6));
+    assert_eq!(sender.send_batch().await.unwrap(), 1);
+    let (state, attempts, error) = outbox::state_of(db.reader(), ids[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((state.as_str(), attempts), ("sent", 1), "{error:?}");
+    clock.advance(86_400);
+    assert_eq!(sender.send_batch().await.unwrap(), 0);
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    server.abort();
+}
+
+/// A refused login (535) or sender (550 to MAIL FROM) is the configuration's fault: the row
+/// is retried after its backoff, not failed at once (which had failed the whole outbox for a
+/// wrong password); a refused recipient is still final.
+#[tokio::test]
+async fn a_refused_login_or_sender_is_retried_and_a_refused_recipient_is_final() {
+    let cases = [
+        (
+            Script {
+                auth: "535 5.7.8 authentication failed",
+                ..ANSWERS
+            },
+            Some("studyhall"),
+            "pending",
+        ),
+        (
+            Script {
+                mail: "550 5.7.1 sender not allowed",
+                ..ANSWERS
+            },
+            None,
+            "pending",
+        ),
+        (
+            Script {
+                mail: "530 5.7.0 authentication required",
+                ..ANSWERS
+            },
+            None,
+            "pending",
+        ),
+        (
+            Script {
+                rcpt: "550 5.1.1 no such user",
+                ..ANSWERS
+            },
+            None,
+            "failed",
+        ),
+    ];
+    for (script, user, expected) in cases {
+        let (_dir, db) = store().await;
+        let ids = add(&db, 1, jiff::Timestamp::now().as_millisecond()).await;
+        let (port, accepted, server) = scripted_smtp(script).await;
+        let transport =
+            Arc::new(studyhall::mail::smtp::Smtp::new(&scripted_settings(port, user)).unwrap());
+        let sender =
+            Sender::new(db.clone(), transport, "only").with_send_timeout(Duration::from_secs(10));
+        assert_eq!(sender.send_batch().await.unwrap(), 1);
+        let (state, attempts, error) = outbox::state_of(db.reader(), ids[0])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (state.as_str(), attempts),
+            (expected, 1),
+            "{}: {error:?}",
+            script.auth
+        );
+        assert_eq!(accepted.load(Ordering::SeqCst), 0);
+        server.abort();
+    }
 }

@@ -492,7 +492,7 @@ async fn an_exam_notice_dismissed_on_one_server_is_gone_on_the_other() {
         "the other server shows the notice (and has cached it)"
     );
     assert_eq!(
-        a.submit("/decks", "/stats/exam-notices/dismiss", &[])
+        a.dismiss_exam_notice_on(&a.get_html("/decks").await)
             .await
             .status(),
         StatusCode::SEE_OTHER

@@ -127,7 +127,7 @@ async fn remove_address(
     _form: CsrfForm<Nothing>,
 ) -> Result<HttpResponse, AppError> {
     site(&state)?;
-    mail::remove_address(&state.db, user.id).await?;
+    mail::remove_address(&state.db, user.id, state.clock.now().as_second()).await?;
     Ok(see_other("/account?saved=email-removed#email"))
 }
 

@@ -48,7 +48,18 @@ pub struct Nav {
     pub reply_notice: Option<ReplyNotice>,
     /// A notice for every page until the user opens their exams or dismisses it: an exam set
     /// for one of their classes.
-    pub exam_notice: Option<String>,
+    pub exam_notice: Option<ExamBanner>,
+}
+
+/// What the layout says of new exams, and which notices its dismiss button removes.
+#[derive(Debug, Clone)]
+pub struct ExamBanner {
+    /// The sentence.
+    pub text: String,
+    /// The newest notice shown: its time (Unix seconds) and exam id.
+    pub seen_at: i64,
+    /// See `seen_at`.
+    pub seen_exam: i64,
 }
 
 /// What the layout says of unread replies to the user's reports.
@@ -143,7 +154,11 @@ impl Nav {
             reply_notice: user
                 .reply_notice
                 .map(|(card, count)| ReplyNotice::of(card, count)),
-            exam_notice: user.exam_notice.as_ref().map(exam_notice_text),
+            exam_notice: user.exam_notice.as_ref().map(|n| ExamBanner {
+                text: exam_notice_text(n),
+                seen_at: n.seen_at,
+                seen_exam: n.seen_exam,
+            }),
             ..Self::anonymous()
         }
     }

@@ -68,21 +68,27 @@ async fn show_stats(
     // shown on it (the user was loaded before).
     let mut nav = Nav::for_user(&user);
     if nav.exam_notice.take().is_some() {
-        crate::study::exams::notices_seen(state.db.writer(), &*state.sessions, user.id).await?;
+        crate::study::exams::notices_seen(state.db.writer(), &*state.sessions, user.id, None)
+            .await?;
     }
     page(&StatsPage { nav, p, exams })
 }
 
 #[derive(serde::Deserialize)]
-struct Nothing {}
+struct Seen {
+    seen_at: i64,
+    seen_exam: i64,
+}
 
-/// The banner of new exams, dismissed without opening /stats.
+/// The banner of new exams, dismissed without opening /stats: the notices it showed (the
+/// newest and those before it), not one written since.
 async fn dismiss_exam_notices(
     state: web::Data<AppState>,
     user: CurrentUser,
-    _form: CsrfForm<Nothing>,
+    CsrfForm(form): CsrfForm<Seen>,
 ) -> Result<HttpResponse, AppError> {
-    crate::study::exams::notices_seen(state.db.writer(), &*state.sessions, user.id).await?;
+    let upto = Some((form.seen_at, form.seen_exam));
+    crate::study::exams::notices_seen(state.db.writer(), &*state.sessions, user.id, upto).await?;
     Ok(super::see_other("/review"))
 }
 
