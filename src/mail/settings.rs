@@ -128,6 +128,17 @@ impl MailLayer {
                 .filter(|p| *p > 0)
                 .ok_or(("smtp_port", "must be a port number, 1 to 65535".to_owned()))?,
         };
+        // A login over a plain connection would send the password in the clear to anyone on
+        // the path: only to this machine (a relay on localhost) without TLS.
+        let has_login = self.smtp_user.as_deref().is_some_and(|u| !u.is_empty());
+        if tls == Tls::None && has_login && !is_loopback(&host) {
+            return Err((
+                "smtp_tls",
+                "is none, which would send smtp_user's password in the clear: use starttls or \
+                 tls (none only to a relay on this machine)"
+                    .to_owned(),
+            ));
+        }
         let from = self
             .smtp_from
             .map(|f| f.trim().to_owned())
@@ -269,6 +280,17 @@ mod tests {
         );
         let tls = with(&[from, ("smtp_tls", "tls")]).unwrap().unwrap();
         assert_eq!(tls.port, 465);
+        // A login without TLS only to this machine.
+        let plain_login = [from, ("smtp_tls", "none"), ("smtp_user", "studyhall")];
+        assert_eq!(with(&plain_login).unwrap_err().0, "smtp_tls");
+        assert!(with(&[from, ("smtp_tls", "none")]).unwrap().is_some());
+        for host in ["127.0.0.1", "localhost", "::1"] {
+            let mut local = plain_login.to_vec();
+            local.push(("smtp_host", host));
+            let mut all = vec![("public_url", "https://study.example.org")];
+            all.extend(local);
+            assert!(layer(&all).check().is_ok(), "{host}");
+        }
     }
 
     /// Settings as `studyhall` loads them from `args` and the variables `vars`.
@@ -351,4 +373,13 @@ mod tests {
             .to_string();
         assert!(error.contains("smtp_hots"), "{error}");
     }
+}
+
+/// Whether `host` names this machine (`localhost` or a loopback address).
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
