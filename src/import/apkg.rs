@@ -701,6 +701,7 @@ pub fn deck_from_package(
         notes,
         media,
         kept,
+        stored_media: Vec::new(),
     })
 }
 

@@ -1523,3 +1523,74 @@ async fn a_card_with_an_image_costs_the_review_page_one_extra_request_cached_for
     );
     assert_eq!(r.headers()["etag"], format!("\"{hash}\"").as_str());
 }
+
+/// Previews `bytes` as deck `deck` for `who`; returns the confirmation's token.
+async fn preview_package(who: &TestApp, bytes: Vec<u8>, deck: &str) -> String {
+    let r = upload_to(who, "/admin/import/preview", "course.apkg", bytes, deck, "").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    crate::decks_and_import::preview_token(&r.text().await.unwrap())
+}
+
+/// Confirms `who`'s preview `token`.
+async fn confirm_preview(who: &TestApp, token: &str) {
+    let r = who
+        .submit(
+            "/admin/import",
+            "/admin/import/confirm",
+            &[("token", token)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let done = r.text().await.unwrap();
+    assert!(done.contains("Imported 1 new card"), "{done}");
+}
+
+#[tokio::test]
+async fn a_confirmed_preview_ties_its_images_whoever_last_brought_them() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let student = admin.other_browser();
+    student.register_ok("student").await;
+    let diagram = png(64, 48, "confirmed");
+    let image = format!("/media/{}", sha256(&diagram));
+    let package = |front: &str| {
+        let notes = vec![(front.to_owned(), r#"<img src="net.png">"#.to_owned())];
+        let files = vec![("net.png", diagram.clone())];
+        async move { package_with_media(&notes, &files).await }
+    };
+
+    // An admin's preview confirmed into the shipped deck (which has no owner): its students
+    // are served the image.
+    let token = preview_package(&admin, package("Shipped net").await, "CS 7643 Quiz 3").await;
+    confirm_preview(&admin, &token).await;
+    let tied: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM card_media m JOIN cards c ON c.id = m.card_id
+         JOIN decks d ON d.id = c.deck_id WHERE d.name = 'CS 7643 Quiz 3' AND m.hash = $1",
+    )
+    .bind(sha256(&diagram))
+    .fetch_one(&admin.pool().await)
+    .await
+    .unwrap();
+    assert_eq!(tied, 1);
+    assert_eq!(student.get(&image).await.status(), StatusCode::OK);
+
+    // Instructor A previews, B previews the same package (B is now its latest uploader), A
+    // confirms: A's card still ties the image, so A's students are served it.
+    let other = spawn_app().await;
+    other.register_ok("admin").await;
+    let a = crate::classes::make_instructor(&other, "teacher_a").await;
+    let b = crate::classes::make_instructor(&other, "teacher_b").await;
+    let pupil = other.other_browser();
+    pupil.register_ok("pupil").await;
+    let bytes = package("Course net").await;
+    let token = preview_package(&a, bytes.clone(), "Vision").await;
+    preview_package(&b, bytes, "Vision of B").await;
+    confirm_preview(&a, &token).await;
+    let deck = deck_id(&other, "Vision").await;
+    let (class, code) = crate::classes::new_class(&a, "Vision class").await;
+    crate::classes::assign(&a, class, deck).await;
+    crate::classes::join(&pupil, &code).await;
+    let r = pupil.get(&image).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), diagram.as_slice());
+}
