@@ -590,6 +590,8 @@ async fn a_package_larger_than_the_old_two_mib_limit_imports_with_its_images() {
     let files: Vec<(&str, Vec<u8>)> = names.iter().copied().zip(images.clone()).collect();
     let bytes = package_with_media(&notes, &files).await;
     assert!(bytes.len() > 9 * 1024 * 1024, "{} bytes", bytes.len());
+    let form = app.get_html("/admin/import").await;
+    assert!(form.contains("Anki packages up to 200 MiB."), "{form}");
     let r = upload(&app, "slides.apkg", bytes, "Slides", "").await;
     let page = r.text().await.unwrap();
     assert!(page.contains("Imported 3 new cards"), "{page}");
