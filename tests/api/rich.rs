@@ -1596,3 +1596,42 @@ async fn a_confirmed_preview_ties_its_images_whoever_last_brought_them() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.bytes().await.unwrap().as_ref(), diagram.as_slice());
 }
+
+#[tokio::test]
+async fn a_media_file_name_over_255_bytes_is_refused_and_named_not_kept() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let long = format!("{}.png", "é".repeat(150));
+    assert!(long.len() > 255);
+    let notes = vec![("Front".to_owned(), "Back".to_owned())];
+    let files = vec![
+        (long.as_str(), png(8, 8, "long name")),
+        ("short.png", png(8, 8, "short name")),
+    ];
+    let bytes = package_with_media(&notes, &files).await;
+    let preview = upload_to(
+        &app,
+        "/admin/import/preview",
+        "long.apkg",
+        bytes.clone(),
+        "Long names",
+        "",
+    )
+    .await;
+    let preview = preview.text().await.unwrap();
+    assert!(
+        preview.contains("its name is longer than 255 bytes"),
+        "{preview}"
+    );
+    let r = upload(&app, "long.apkg", bytes, "Long names", "").await;
+    let done = r.text().await.unwrap();
+    assert!(done.contains("Imported 1 new card"), "{done}");
+    let kept: Vec<String> = sqlx::query_scalar(
+        "SELECT m.name FROM deck_media m JOIN decks d ON d.id = m.deck_id
+         WHERE d.name = 'Long names'",
+    )
+    .fetch_all(&app.pool().await)
+    .await
+    .unwrap();
+    assert_eq!(kept, vec!["short.png".to_owned()]);
+}
