@@ -42,17 +42,37 @@ pub fn kept_to_anki(html: &str, kept: &[String]) -> String {
     let mut out = html.to_owned();
     for name in kept {
         let shown = html_escape::encode_text(name);
+        let src = html_escape::encode_double_quoted_attribute(name);
         out = out.replace(&format!("[sound: {shown}]"), &format!("[sound:{shown}]"));
         out = out.replace(
             &format!("[image: {shown}]"),
-            &format!(
-                r#"<img src="{}">"#,
-                html_escape::encode_double_quoted_attribute(name)
-            ),
+            &format!(r#"<img src="{src}">"#),
         );
+        // With its alt text: `[image: scan.tiff; alt: A scan]`.
+        let open = format!("[image: {shown}{ALT_MARK}");
+        let mut with_alt = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(&open) {
+            let after = &rest[at + open.len()..];
+            let Some(end) = after.find(']') else {
+                break;
+            };
+            let alt = decode_entities(&after[..end]);
+            with_alt.push_str(&rest[..at]);
+            with_alt.push_str(&format!(
+                r#"<img src="{src}" alt="{}">"#,
+                html_escape::encode_double_quoted_attribute(&alt)
+            ));
+            rest = &after[end + 1..];
+        }
+        with_alt.push_str(rest);
+        out = with_alt;
     }
     out
 }
+
+/// What separates a placeholder's file name from its alt text: `[image: scan.tiff; alt: A scan]`.
+const ALT_MARK: &str = "; alt: ";
 
 /// Card text from an Anki field: line breaks for `<br>` and block ends, other tags dropped,
 /// the usual entities decoded, surrounding space trimmed.
@@ -192,8 +212,10 @@ fn lookup<'a>(media: &MediaByName<'a>, name: &str) -> Option<&'a MediaFile> {
 pub fn with_media(html: &str, media: &MediaByName<'_>) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
+    // Lowercased once (ASCII only, so at the same offsets): not again for every tag.
+    let lower_all = html.to_ascii_lowercase();
     loop {
-        let lower = rest.to_ascii_lowercase();
+        let lower = &lower_all[html.len() - rest.len()..];
         let img = lower.find("<img");
         let sound = rest.find("[sound:");
         let at = match (img, sound) {
@@ -234,19 +256,25 @@ pub fn with_media(html: &str, media: &MediaByName<'_>) -> String {
         };
         let tag = &rest[at + 1..at + end];
         let src = attribute(tag, "src").unwrap_or("");
-        let alt = attribute(tag, "alt")
+        let given = attribute(tag, "alt")
             .filter(|a| !a.trim().is_empty())
-            .map(decode_entities)
-            .unwrap_or_else(|| decode_entities(src));
+            .map(decode_entities);
+        let name = decode_entities(src);
         match lookup(media, src).filter(|m| m.checked.kind.is_image()) {
             Some(file) => out.push_str(&format!(
                 r#"<img src="/media/{}" alt="{}">"#,
                 file.checked.hash,
-                html_escape::encode_double_quoted_attribute(&alt)
+                html_escape::encode_double_quoted_attribute(given.as_deref().unwrap_or(&name))
             )),
             None => {
+                // The file's name always (so that an export names the file again), then
+                // any alt text, without the `]` that would end the placeholder early.
                 out.push_str("[image: ");
-                out.push_str(&html_escape::encode_text(&alt));
+                out.push_str(&html_escape::encode_text(&name));
+                if let Some(alt) = given.filter(|a| *a != name) {
+                    out.push_str(ALT_MARK);
+                    out.push_str(&html_escape::encode_text(&alt.replace(']', ")")));
+                }
                 out.push(']');
             }
         }

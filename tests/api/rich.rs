@@ -1635,3 +1635,61 @@ async fn a_media_file_name_over_255_bytes_is_refused_and_named_not_kept() {
     .unwrap();
     assert_eq!(kept, vec!["short.png".to_owned()]);
 }
+
+#[tokio::test]
+async fn a_kept_image_with_alt_text_keeps_its_file_name_through_an_export() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let notes = vec![
+        (
+            "Scanned".to_owned(),
+            r#"<img src="scan.tiff" alt="A scan [page 2]">"#.to_owned(),
+        ),
+        ("Bare".to_owned(), r#"<img src="scan.tiff">"#.to_owned()),
+    ];
+    let tiff = b"II*\0 a tiff, not served".to_vec();
+    let bytes = package_with_media(&notes, &[("scan.tiff", tiff.clone())]).await;
+    let r = upload(&app, "scan.apkg", bytes, "Scans", "").await;
+    assert!(r.text().await.unwrap().contains("Imported 2 new cards"));
+    let backs: Vec<String> = sqlx::query_scalar(
+        "SELECT c.back FROM cards c JOIN decks d ON d.id = c.deck_id
+         WHERE d.name = 'Scans' ORDER BY c.position",
+    )
+    .fetch_all(&app.pool().await)
+    .await
+    .unwrap();
+    assert_eq!(
+        backs,
+        vec![
+            "[image: scan.tiff; alt: A scan [page 2)]".to_owned(),
+            "[image: scan.tiff]".to_owned()
+        ]
+    );
+
+    // The export names the file again, with its alt text, and carries it.
+    let deck = deck_id(&app, "Scans").await;
+    let exported = app.get(&format!("/decks/{deck}/export.apkg")).await;
+    assert_eq!(exported.status(), StatusCode::OK);
+    let exported = exported.bytes().await.unwrap().to_vec();
+    let collection = studyhall::import::apkg::collection(&exported).unwrap();
+    let holds = |needle: &str| {
+        collection
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    };
+    assert!(holds(r#"<img src="scan.tiff" alt="A scan [page 2)">"#));
+    assert!(holds(r#"<img src="scan.tiff">"#));
+    assert!(!holds("[image: "), "no placeholder goes out");
+
+    // Imported back: the same cards.
+    let r = upload(&app, "again.apkg", exported, "Scans again", "").await;
+    assert!(r.text().await.unwrap().contains("Imported 2 new cards"));
+    let again: Vec<String> = sqlx::query_scalar(
+        "SELECT c.back FROM cards c JOIN decks d ON d.id = c.deck_id
+         WHERE d.name = 'Scans again' ORDER BY c.position",
+    )
+    .fetch_all(&app.pool().await)
+    .await
+    .unwrap();
+    assert_eq!(again, backs);
+}
