@@ -246,7 +246,9 @@ pub fn summary_html(text: &str, format: &str) -> String {
 pub fn without_images(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
-    while let Some(at) = rest.to_ascii_lowercase().find("<img") {
+    // Lowercased once (ASCII only, so at the same offsets): not again for every image.
+    let lower = html.to_ascii_lowercase();
+    while let Some(at) = lower[html.len() - rest.len()..].find("<img") {
         out.push_str(&rest[..at]);
         let mut quote: Option<char> = None;
         let mut end = rest.len();
@@ -445,6 +447,11 @@ pub(crate) mod tests {
             "a<br>b"
         );
         assert_eq!(without_images("no images"), "no images");
+        // Linear: 20,000 images (400 KB) once took a lowercased copy of the rest per image.
+        let many = "<img src=\"x\">ab".repeat(20_000);
+        let started = std::time::Instant::now();
+        assert_eq!(without_images(&many), "ab".repeat(20_000));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
         assert_eq!(without_images("broken <img src=\"x"), "broken ");
     }
 }

@@ -12,7 +12,8 @@ pub struct PendingImport {
     pub deck_name: String,
     /// The parsed cards, as JSON.
     pub cards: String,
-    /// The package's files kept with the deck, stored already: `[[name, hash], ...]`.
+    /// The package's files kept with the deck and the hashes of the media its cards use, all
+    /// stored already, as JSON.
     pub files: String,
     /// When the preview was made.
     pub created_at: i64,

@@ -36,6 +36,7 @@ pub(super) fn parse_tsv(text: &str) -> Result<ParsedDeck, ImportError> {
     Ok(ParsedDeck {
         media: Vec::new(),
         kept: Vec::new(),
+        stored_media: Vec::new(),
         title: None,
         cards,
         notes: Vec::new(),
@@ -162,6 +163,7 @@ pub(super) fn parse_csv(text: &str) -> Result<ParsedDeck, ImportError> {
     Ok(ParsedDeck {
         media: Vec::new(),
         kept: Vec::new(),
+        stored_media: Vec::new(),
         title: None,
         cards,
         notes,

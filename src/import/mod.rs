@@ -55,6 +55,21 @@ pub struct ParsedDeck {
     /// The package's other files (no card names them, or cards may not show them): kept
     /// with the deck, never served, so that its Anki export carries them back.
     pub kept: Vec<KeptFile>,
+    /// The hashes of media files the cards use that are stored already: a confirmed
+    /// preview's, checked and brought by the importer when it was previewed.
+    pub stored_media: Vec<String>,
+}
+
+impl ParsedDeck {
+    /// The hashes of every media file this import brings (its own files and those its
+    /// preview stored), which its cards may tie whoever last uploaded them.
+    pub fn brought(&self) -> Vec<String> {
+        self.media
+            .iter()
+            .map(|f| f.checked.hash.clone())
+            .chain(self.stored_media.iter().cloned())
+            .collect()
+    }
 }
 
 /// A file an Anki package brings that no card shows, kept with the deck under its name.

@@ -17,6 +17,9 @@ const COLLECTIONS: &[&str] = &[
     "collection.anki2",
 ];
 
+/// The longest media file name a package may bring, in bytes (as file systems allow).
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+
 /// Whether `data` starts as a zstd frame does.
 fn is_zstd(data: &[u8]) -> bool {
     data.starts_with(&[0x28, 0xB5, 0x2F, 0xFD])
@@ -238,6 +241,15 @@ pub fn media_from(package: impl Read + Seek) -> Result<PackageMedia, ImportError
         if name.is_empty() || name.contains(['/', '\\', '\0']) || name == "." || name == ".." {
             out.refused
                 .push((name, "its name is not a plain file name".to_owned()));
+            continue;
+        }
+        if name.len() > MAX_FILE_NAME_BYTES {
+            // A longer name would not fit the database's index of a deck's files.
+            let shown: String = name.chars().take(60).collect();
+            out.refused.push((
+                format!("{shown}…"),
+                format!("its name is longer than {MAX_FILE_NAME_BYTES} bytes"),
+            ));
             continue;
         }
         let Ok(file) = archive.by_name(&number) else {

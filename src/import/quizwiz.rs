@@ -60,6 +60,7 @@ pub(super) fn parse(text: &str) -> Result<ParsedDeck, ImportError> {
     Ok(ParsedDeck {
         media: Vec::new(),
         kept: Vec::new(),
+        stored_media: Vec::new(),
         title: Some(title.text),
         cards,
         notes: Vec::new(),

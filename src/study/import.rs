@@ -84,6 +84,7 @@ pub async fn import_deck(
     // The files first: the cards' ties to them are written with the cards.
     super::media::store_all(pool, &parsed.media, owner_id, now).await?;
     super::media::store_kept(pool, &parsed.kept, owner_id, now).await?;
+    let brought = parsed.brought();
     let mut report = None::<ImportReport>;
     for cards in parsed.cards.chunks(BATCH) {
         let mut tx = db::begin_write(pool).await?;
@@ -92,7 +93,7 @@ pub async fn import_deck(
             None => deck_for(&mut tx, name, owner_id, public, now).await?,
         };
         let writer = super::media::Writer {
-            brought: &parsed.media,
+            brought: &brought,
             user_id: owner_id,
             learner: None,
         };
@@ -407,11 +408,18 @@ pub async fn keep_preview(
     let token = crate::auth::session::random_token();
     super::media::store_all(pool, &preview.media, Some(actor.id()), now).await?;
     super::media::store_kept(pool, &preview.kept, Some(actor.id()), now).await?;
-    let files: Vec<(&str, &str, u64)> = preview
-        .kept
-        .iter()
-        .map(|f| (f.name.as_str(), f.hash.as_str(), f.size))
-        .collect();
+    let files = KeptFiles {
+        kept: preview
+            .kept
+            .iter()
+            .map(|f| (f.name.clone(), f.hash.clone(), f.size))
+            .collect(),
+        media: preview
+            .media
+            .iter()
+            .map(|f| f.checked.hash.clone())
+            .collect(),
+    };
     let files = serde_json::to_string(&files)
         .map_err(|e| StudyError::Internal(anyhow::anyhow!("keeping a preview's files: {e}")))?;
     db::pending_imports::drop_older_than(pool, now - PREVIEW_KEPT_SECS)
@@ -431,6 +439,23 @@ pub async fn keep_preview(
     Ok(token)
 }
 
+/// A preview's files, kept with it: the package's files no card shows (name, hash, size) and
+/// the hashes of the media its cards use, all stored already.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptFiles {
+    kept: Vec<(String, String, u64)>,
+    media: Vec<String>,
+}
+
+/// A preview's files as kept: [`KeptFiles`], or (previews made before the media were kept)
+/// just the package's files no card shows.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum KeptForm {
+    Files(KeptFiles),
+    Bare(Vec<(String, String, u64)>),
+}
+
 /// Takes `actor`'s kept preview with key `token`: its deck name and cards, checked again.
 /// `None` when it was imported already, replaced by a newer one, or dropped as too old.
 pub async fn take_preview(
@@ -444,15 +469,26 @@ pub async fn take_preview(
     else {
         return Ok(None);
     };
-    // The files were stored with the preview: only their names and hashes come back.
-    let files: Vec<(String, String, u64)> = serde_json::from_str(&pending.files)
-        .map_err(|e| StudyError::Internal(anyhow::anyhow!("a kept import is unreadable: {e}")))?;
+    // The files were stored with the preview: only their names and hashes come back. The
+    // media the cards use were checked then and brought by this importer, so the cards tie
+    // them whoever has brought the same file since.
+    let files = match serde_json::from_str(&pending.files)
+        .map_err(|e| StudyError::Internal(anyhow::anyhow!("a kept import is unreadable: {e}")))?
+    {
+        KeptForm::Files(files) => files,
+        KeptForm::Bare(kept) => KeptFiles {
+            kept,
+            media: Vec::new(),
+        },
+    };
     let parsed = ParsedDeck {
         media: Vec::new(),
+        stored_media: files.media,
         title: None,
         cards: cards_from_json(&pending.cards)?,
         notes: Vec::new(),
         kept: files
+            .kept
             .into_iter()
             .map(|(name, hash, size)| import::KeptFile {
                 name,
@@ -492,8 +528,9 @@ pub async fn import_into(
     now: i64,
 ) -> Result<ImportReport, StudyError> {
     let deck_id = deck_for(conn, name, owner_id, public, now).await?;
+    let brought = parsed.brought();
     let writer = super::media::Writer {
-        brought: &parsed.media,
+        brought: &brought,
         user_id: owner_id,
         learner: None,
     };

@@ -106,8 +106,9 @@ pub async fn keep_with_deck(
 /// not be a way to reach a file one could not fetch already (a hash is not a password).
 #[derive(Debug, Clone, Copy)]
 pub struct Writer<'a> {
-    /// The files this writing brought (an import's own files).
-    pub brought: &'a [MediaFile],
+    /// The hashes of the files this writing brought (an import's own files, or those its
+    /// preview stored): tied whoever last uploaded them.
+    pub brought: &'a [String],
     /// The account writing: it may also tie a file it brought itself (the latest to bring
     /// it) or one a card it may see uses. None: the command line, which ties only `brought`.
     pub user_id: Option<i64>,
@@ -118,7 +119,7 @@ pub struct Writer<'a> {
 impl Writer<'_> {
     /// Whether file `hash` (stored) may be tied to a card by this writer.
     async fn may_tie(&self, conn: &mut Conn, hash: &str) -> Result<bool, StudyError> {
-        if self.brought.iter().any(|f| f.checked.hash == hash) {
+        if self.brought.iter().any(|h| h == hash) {
             return Ok(true);
         }
         let Some(user_id) = self.user_id else {

@@ -226,7 +226,7 @@ async fn greek_cards(app: &TestApp) -> i64 {
 }
 
 /// The token the preview's confirm form carries.
-fn preview_token(html: &str) -> String {
+pub(crate) fn preview_token(html: &str) -> String {
     let start = html.find("name=\"token\" value=\"").unwrap() + "name=\"token\" value=\"".len();
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }

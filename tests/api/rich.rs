@@ -590,6 +590,8 @@ async fn a_package_larger_than_the_old_two_mib_limit_imports_with_its_images() {
     let files: Vec<(&str, Vec<u8>)> = names.iter().copied().zip(images.clone()).collect();
     let bytes = package_with_media(&notes, &files).await;
     assert!(bytes.len() > 9 * 1024 * 1024, "{} bytes", bytes.len());
+    let form = app.get_html("/admin/import").await;
+    assert!(form.contains("Anki packages up to 200 MiB."), "{form}");
     let r = upload(&app, "slides.apkg", bytes, "Slides", "").await;
     let page = r.text().await.unwrap();
     assert!(page.contains("Imported 3 new cards"), "{page}");
@@ -1539,4 +1541,172 @@ async fn a_card_with_an_image_costs_the_review_page_one_extra_request_cached_for
         "private, max-age=31536000, immutable"
     );
     assert_eq!(r.headers()["etag"], format!("\"{hash}\"").as_str());
+}
+
+/// Previews `bytes` as deck `deck` for `who`; returns the confirmation's token.
+async fn preview_package(who: &TestApp, bytes: Vec<u8>, deck: &str) -> String {
+    let r = upload_to(who, "/admin/import/preview", "course.apkg", bytes, deck, "").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    crate::decks_and_import::preview_token(&r.text().await.unwrap())
+}
+
+/// Confirms `who`'s preview `token`.
+async fn confirm_preview(who: &TestApp, token: &str) {
+    let r = who
+        .submit(
+            "/admin/import",
+            "/admin/import/confirm",
+            &[("token", token)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let done = r.text().await.unwrap();
+    assert!(done.contains("Imported 1 new card"), "{done}");
+}
+
+#[tokio::test]
+async fn a_confirmed_preview_ties_its_images_whoever_last_brought_them() {
+    let admin = spawn_app().await;
+    admin.register_ok("admin").await;
+    let student = admin.other_browser();
+    student.register_ok("student").await;
+    let diagram = png(64, 48, "confirmed");
+    let image = format!("/media/{}", sha256(&diagram));
+    let package = |front: &str| {
+        let notes = vec![(front.to_owned(), r#"<img src="net.png">"#.to_owned())];
+        let files = vec![("net.png", diagram.clone())];
+        async move { package_with_media(&notes, &files).await }
+    };
+
+    // An admin's preview confirmed into the shipped deck (which has no owner): its students
+    // are served the image.
+    let token = preview_package(&admin, package("Shipped net").await, "CS 7643 Quiz 3").await;
+    confirm_preview(&admin, &token).await;
+    let tied: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM card_media m JOIN cards c ON c.id = m.card_id
+         JOIN decks d ON d.id = c.deck_id WHERE d.name = 'CS 7643 Quiz 3' AND m.hash = $1",
+    )
+    .bind(sha256(&diagram))
+    .fetch_one(&admin.pool().await)
+    .await
+    .unwrap();
+    assert_eq!(tied, 1);
+    assert_eq!(student.get(&image).await.status(), StatusCode::OK);
+
+    // Instructor A previews, B previews the same package (B is now its latest uploader), A
+    // confirms: A's card still ties the image, so A's students are served it.
+    let other = spawn_app().await;
+    other.register_ok("admin").await;
+    let a = crate::classes::make_instructor(&other, "teacher_a").await;
+    let b = crate::classes::make_instructor(&other, "teacher_b").await;
+    let pupil = other.other_browser();
+    pupil.register_ok("pupil").await;
+    let bytes = package("Course net").await;
+    let token = preview_package(&a, bytes.clone(), "Vision").await;
+    preview_package(&b, bytes, "Vision of B").await;
+    confirm_preview(&a, &token).await;
+    let deck = deck_id(&other, "Vision").await;
+    let (class, code) = crate::classes::new_class(&a, "Vision class").await;
+    crate::classes::assign(&a, class, deck).await;
+    crate::classes::join(&pupil, &code).await;
+    let r = pupil.get(&image).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), diagram.as_slice());
+}
+
+#[tokio::test]
+async fn a_media_file_name_over_255_bytes_is_refused_and_named_not_kept() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let long = format!("{}.png", "é".repeat(150));
+    assert!(long.len() > 255);
+    let notes = vec![("Front".to_owned(), "Back".to_owned())];
+    let files = vec![
+        (long.as_str(), png(8, 8, "long name")),
+        ("short.png", png(8, 8, "short name")),
+    ];
+    let bytes = package_with_media(&notes, &files).await;
+    let preview = upload_to(
+        &app,
+        "/admin/import/preview",
+        "long.apkg",
+        bytes.clone(),
+        "Long names",
+        "",
+    )
+    .await;
+    let preview = preview.text().await.unwrap();
+    assert!(
+        preview.contains("its name is longer than 255 bytes"),
+        "{preview}"
+    );
+    let r = upload(&app, "long.apkg", bytes, "Long names", "").await;
+    let done = r.text().await.unwrap();
+    assert!(done.contains("Imported 1 new card"), "{done}");
+    let kept: Vec<String> = sqlx::query_scalar(
+        "SELECT m.name FROM deck_media m JOIN decks d ON d.id = m.deck_id
+         WHERE d.name = 'Long names'",
+    )
+    .fetch_all(&app.pool().await)
+    .await
+    .unwrap();
+    assert_eq!(kept, vec!["short.png".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_kept_image_with_alt_text_keeps_its_file_name_through_an_export() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let notes = vec![
+        (
+            "Scanned".to_owned(),
+            r#"<img src="scan.tiff" alt="A scan [page 2]">"#.to_owned(),
+        ),
+        ("Bare".to_owned(), r#"<img src="scan.tiff">"#.to_owned()),
+    ];
+    let tiff = b"II*\0 a tiff, not served".to_vec();
+    let bytes = package_with_media(&notes, &[("scan.tiff", tiff.clone())]).await;
+    let r = upload(&app, "scan.apkg", bytes, "Scans", "").await;
+    assert!(r.text().await.unwrap().contains("Imported 2 new cards"));
+    let backs: Vec<String> = sqlx::query_scalar(
+        "SELECT c.back FROM cards c JOIN decks d ON d.id = c.deck_id
+         WHERE d.name = 'Scans' ORDER BY c.position",
+    )
+    .fetch_all(&app.pool().await)
+    .await
+    .unwrap();
+    assert_eq!(
+        backs,
+        vec![
+            "[image: scan.tiff; alt: A scan [page 2)]".to_owned(),
+            "[image: scan.tiff]".to_owned()
+        ]
+    );
+
+    // The export names the file again, with its alt text, and carries it.
+    let deck = deck_id(&app, "Scans").await;
+    let exported = app.get(&format!("/decks/{deck}/export.apkg")).await;
+    assert_eq!(exported.status(), StatusCode::OK);
+    let exported = exported.bytes().await.unwrap().to_vec();
+    let collection = studyhall::import::apkg::collection(&exported).unwrap();
+    let holds = |needle: &str| {
+        collection
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    };
+    assert!(holds(r#"<img src="scan.tiff" alt="A scan [page 2)">"#));
+    assert!(holds(r#"<img src="scan.tiff">"#));
+    assert!(!holds("[image: "), "no placeholder goes out");
+
+    // Imported back: the same cards.
+    let r = upload(&app, "again.apkg", exported, "Scans again", "").await;
+    assert!(r.text().await.unwrap().contains("Imported 2 new cards"));
+    let again: Vec<String> = sqlx::query_scalar(
+        "SELECT c.back FROM cards c JOIN decks d ON d.id = c.deck_id
+         WHERE d.name = 'Scans again' ORDER BY c.position",
+    )
+    .fetch_all(&app.pool().await)
+    .await
+    .unwrap();
+    assert_eq!(again, backs);
 }

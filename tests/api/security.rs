@@ -125,6 +125,32 @@ async fn every_form_post_without_the_csrf_token_is_forbidden_and_changes_nothing
         .await
         .unwrap();
     assert_eq!(import.status(), StatusCode::FORBIDDEN);
+    // The editor's image uploads (multipart): no token, then a wrong one.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x08\0\0\0\x08\x08\x06\0\0\0".to_vec();
+    for path in ["/decks/1/cards/image", "/cards/1/image"] {
+        for token in [None, Some("0".repeat(64))] {
+            let mut form = reqwest::multipart::Form::new()
+                .text("front", "forged")
+                .text("back", "card")
+                .text("tags", "")
+                .text("format", "html");
+            if let Some(token) = &token {
+                form = form.text("csrf_token", token.clone());
+            }
+            let form = form.part(
+                "image",
+                reqwest::multipart::Part::bytes(png.clone()).file_name("x.png"),
+            );
+            let r = app
+                .client
+                .post(app.url(path))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path} with {token:?}");
+        }
+    }
 
     let pool = app.pool().await;
     let (reviews, users, decks): (i64, i64, i64) = sqlx::query_as(
@@ -139,6 +165,11 @@ async fn every_form_post_without_the_csrf_token_is_forbidden_and_changes_nothing
         .await
         .unwrap();
     assert_eq!(controls, 0, "no card was suspended, buried or skipped");
+    let media: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM media")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(media, 0, "no image was kept");
     assert_eq!(
         app.get("/decks").await.status(),
         StatusCode::OK,
