@@ -449,9 +449,7 @@ pub(crate) mod tests {
         assert_eq!(without_images("no images"), "no images");
         // Linear: 20,000 images (400 KB) once took a lowercased copy of the rest per image.
         let many = "<img src=\"x\">ab".repeat(20_000);
-        let started = std::time::Instant::now();
         assert_eq!(without_images(&many), "ab".repeat(20_000));
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
         assert_eq!(without_images("broken <img src=\"x"), "broken ");
     }
 }
