@@ -199,6 +199,15 @@ impl fmt::Display for MailSettings {
     }
 }
 
+/// Whether `host` names this machine (`localhost` or a loopback address).
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,13 +382,4 @@ mod tests {
             .to_string();
         assert!(error.contains("smtp_hots"), "{error}");
     }
-}
-
-/// Whether `host` names this machine (`localhost` or a loopback address).
-fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
