@@ -899,6 +899,18 @@ async fn click(c: &Client, css: &str) {
         .unwrap();
 }
 
+/// Waits (up to 5 s) for an element matching `css`: after a click the next page may not have
+/// loaded yet.
+async fn wait_for_css(c: &Client, css: &str) {
+    for _ in 0..100 {
+        if exists(c, css).await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page never showed {css:?}: {}", body_text(c).await);
+}
+
 async fn exists(c: &Client, css: &str) -> bool {
     body(c).await;
     c.find(Locator::Css(css)).await.is_ok()
@@ -2338,7 +2350,8 @@ async fn the_mail_pages_pass_axe_and_contrast_from_the_address_to_the_reset_and_
         "form[action='/password/forgot'] button[type=submit]",
     )
     .await;
-    assert!(exists(&logged_out, "#reset-sent").await);
+    // Each answer is the next page: wait for it (the click returns before it loads).
+    wait_for_css(&logged_out, "#reset-sent").await;
     audit(&logged_out, "mail-forgot-sent").await;
     let link = mailed_link(&app, &public, "reset").await;
     logged_out.goto(&link).await.unwrap();
@@ -2349,7 +2362,7 @@ async fn the_mail_pages_pass_axe_and_contrast_from_the_address_to_the_reset_and_
         "form[action='/password/reset'] button[type=submit]",
     )
     .await;
-    assert!(exists(&logged_out, ".errors").await);
+    wait_for_css(&logged_out, ".errors").await;
     expect_status_logged(&logged_out, 422).await;
     audit(&logged_out, "mail-reset-error").await;
     fill_and_send(
@@ -2361,7 +2374,7 @@ async fn the_mail_pages_pass_axe_and_contrast_from_the_address_to_the_reset_and_
         "form[action='/password/reset'] button[type=submit]",
     )
     .await;
-    assert!(exists(&logged_out, "#reset-done").await);
+    wait_for_css(&logged_out, "#reset-done").await;
     audit(&logged_out, "mail-reset-done").await;
     logged_out.goto(&link).await.unwrap();
     assert!(exists(&logged_out, "#reset-link-invalid").await);
