@@ -163,6 +163,12 @@ macro_rules! suspended_in {
     };
 }
 
+/// `suspended` in the decks of $2, on PostgreSQL.
+pub(in crate::db) const SUSPENDED_IN_POSTGRES: &str = suspended_in!(concat!(
+    "AND ",
+    crate::in_decks!(postgres, "c.deck_id", "$2")
+));
+
 /// The cards `user_id` has suspended, in the decks of `decks` (a JSON array; every deck when
 /// `None`), the latest first.
 pub async fn suspended(
@@ -178,14 +184,9 @@ pub async fn suspended(
     };
     let sql = match db.backend() {
         Backend::Sqlite => {
-            suspended_in!(concat!("AND c.deck_id IN ", crate::decks_in!(sqlite, "$2")))
+            suspended_in!(concat!("AND ", crate::in_decks!(sqlite, "c.deck_id", "$2")))
         }
-        Backend::Postgres => {
-            suspended_in!(concat!(
-                "AND c.deck_id IN ",
-                crate::decks_in!(postgres, "$2")
-            ))
-        }
+        Backend::Postgres => SUSPENDED_IN_POSTGRES,
     };
     sqlx::query_as(sql)
         .bind(user_id)
@@ -210,6 +211,12 @@ macro_rules! leeches_in {
     };
 }
 
+/// `leeches` in the decks of $3, on PostgreSQL.
+pub(in crate::db) const LEECHES_IN_POSTGRES: &str = leeches_in!(concat!(
+    "WHERE ",
+    crate::in_decks!(postgres, "c.deck_id", "$3")
+));
+
 /// The cards `user_id` has failed at least `threshold` times, in the decks of `decks` (a JSON
 /// array; every deck when `None`), the most failed first.
 pub async fn leeches(
@@ -227,15 +234,10 @@ pub async fn leeches(
     };
     let sql = match db.backend() {
         Backend::Sqlite => leeches_in!(concat!(
-            "WHERE c.deck_id IN ",
-            crate::decks_in!(sqlite, "$3")
+            "WHERE ",
+            crate::in_decks!(sqlite, "c.deck_id", "$3")
         )),
-        Backend::Postgres => {
-            leeches_in!(concat!(
-                "WHERE c.deck_id IN ",
-                crate::decks_in!(postgres, "$3")
-            ))
-        }
+        Backend::Postgres => LEECHES_IN_POSTGRES,
     };
     sqlx::query_as(sql)
         .bind(user_id)

@@ -111,6 +111,10 @@ macro_rules! decks_with_counts {
     };
 }
 
+/// `list_with_counts` in the decks of $3, on PostgreSQL.
+pub(in crate::db) const IN_DECKS_WITH_COUNTS_POSTGRES: &str =
+    decks_with_counts!(concat!("WHERE ", crate::in_decks!(postgres, "d.id", "$3")));
+
 /// The decks of `decks` (a JSON array; every deck when `None`) with this user's new, due and
 /// total counts, by name.
 pub async fn list_with_counts(
@@ -128,11 +132,9 @@ pub async fn list_with_counts(
     };
     let sql = match db.backend() {
         Backend::Sqlite => {
-            decks_with_counts!(concat!("WHERE d.id IN ", crate::decks_in!(sqlite, "$3")))
+            decks_with_counts!(concat!("WHERE ", crate::in_decks!(sqlite, "d.id", "$3")))
         }
-        Backend::Postgres => {
-            decks_with_counts!(concat!("WHERE d.id IN ", crate::decks_in!(postgres, "$3")))
-        }
+        Backend::Postgres => IN_DECKS_WITH_COUNTS_POSTGRES,
     };
     sqlx::query_as(sql)
         .bind(user_id)

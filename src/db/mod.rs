@@ -76,6 +76,29 @@ pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// PostgreSQL's migrations.
 pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Every PostgreSQL statement that reads only a learner's decks (a JSON array parameter, the
+/// other parameters ids and days), by the function that runs it: for the plan test in
+/// `tests/api/many_courses.rs`, which checks on a site of thousands of decks that each finds
+/// its rows by index, so that its cost follows the learner's decks and not the site's.
+#[doc(hidden)]
+pub fn scoped_postgres_statements() -> [(&'static str, &'static str); 7] {
+    [
+        (
+            "decks::list_with_counts",
+            decks::IN_DECKS_WITH_COUNTS_POSTGRES,
+        ),
+        ("stats::deck_stages", stats::DECK_STAGES_IN_POSTGRES),
+        ("controls::suspended", controls::SUSPENDED_IN_POSTGRES),
+        ("controls::leeches", controls::LEECHES_IN_POSTGRES),
+        ("reviews::first_new", reviews::FIRST_NEW_IN_DECKS_POSTGRES),
+        (
+            "reviews::next_due_day",
+            reviews::NEXT_DUE_DAY_IN_DECKS_POSTGRES,
+        ),
+        ("reviews::queue_head", reviews::QUEUE_HEAD_FILTERED_POSTGRES),
+    ]
+}
+
 /// Which database a site keeps its data in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -147,6 +147,10 @@ macro_rules! deck_stages_of {
     };
 }
 
+/// `deck_stages` in the decks of $3, on PostgreSQL.
+pub(in crate::db) const DECK_STAGES_IN_POSTGRES: &str =
+    deck_stages_of!(concat!("WHERE ", crate::in_decks!(postgres, "d.id", "$3")));
+
 /// The decks of `decks` (a JSON array; every deck when `None`) with this user's learning and
 /// mature counts.
 pub async fn deck_stages(
@@ -163,11 +167,9 @@ pub async fn deck_stages(
     };
     let sql = match db.backend() {
         Backend::Sqlite => {
-            deck_stages_of!(concat!("WHERE d.id IN ", crate::decks_in!(sqlite, "$3")))
+            deck_stages_of!(concat!("WHERE ", crate::in_decks!(sqlite, "d.id", "$3")))
         }
-        Backend::Postgres => {
-            deck_stages_of!(concat!("WHERE d.id IN ", crate::decks_in!(postgres, "$3")))
-        }
+        Backend::Postgres => DECK_STAGES_IN_POSTGRES,
     };
     sqlx::query_as(sql)
         .bind(user_id)
