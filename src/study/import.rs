@@ -31,7 +31,8 @@ pub fn import_slot(slots: &Semaphore) -> Result<SemaphorePermit<'_>, StudyError>
     })
 }
 
-/// Takes one import and the bytes of its cards' text from `user_id`'s hourly budgets
+/// Takes one import, the bytes of its cards' text and the bytes of its media files (those
+/// its cards use and the package's other files) from `user_id`'s hourly budgets
 /// (`auth::quota`), before anything of it is written.
 pub fn charge(
     quotas: &crate::auth::quota::Quotas,
@@ -46,9 +47,19 @@ pub fn charge(
         .map(|c| c.front.as_str().len() + c.back.as_str().len())
         .sum();
     let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+    let media: u64 = parsed
+        .media
+        .iter()
+        .map(|f| f.bytes.len() as u64)
+        .chain(parsed.kept.iter().map(|f| f.bytes.len() as u64))
+        .sum();
     Ok(quotas.spend(
         user_id,
-        &[(Kind::Import, 1), (Kind::ImportBytes, bytes)],
+        &[
+            (Kind::Import, 1),
+            (Kind::ImportBytes, bytes),
+            (Kind::ImportMediaBytes, media),
+        ],
         now_ms,
     )?)
 }
@@ -81,9 +92,11 @@ pub async fn import_deck(
     public: bool,
     now: i64,
 ) -> Result<ImportReport, StudyError> {
+    let existing = db::decks::find_by_name(pool, owner_id, name.as_str()).await?;
+    check_media(pool, existing.map(|d| d.id), parsed).await?;
     // The files first: the cards' ties to them are written with the cards.
     super::media::store_all(pool, &parsed.media, owner_id, now).await?;
-    super::media::store_kept(pool, &parsed.kept, owner_id, now).await?;
+    super::media::store_kept(pool, &parsed.kept, now).await?;
     let brought = parsed.brought();
     let mut report = None::<ImportReport>;
     for cards in parsed.cards.chunks(BATCH) {
@@ -149,6 +162,9 @@ pub struct ImportPreview {
     pub media: Vec<import::MediaFile>,
     /// The package's files no card shows, kept with the deck on import.
     pub kept: Vec<import::KeptFile>,
+    /// Why the import would be refused on confirmation (the deck's media limit), if it
+    /// would.
+    pub refused: Option<String>,
 }
 
 /// Which cards of `parsed` an import into `owner_id`'s deck `name` would add, and which it
@@ -174,6 +190,17 @@ pub async fn preview(
         }
         None => None,
     };
+    let media_bytes = {
+        let mut conn = pool.acquire().await.context("reading a deck's media")?;
+        super::media::deck_bytes_with(
+            &mut conn,
+            existing.map(|(id, _)| id),
+            &media_sizes(&parsed.media),
+        )
+        .await?
+    };
+    let refused = super::media::over_deck_limit(media_bytes)
+        .map(|why| format!("This file cannot be imported into this deck: {why}."));
     let (mut adding, mut skipped) = (Vec::new(), Vec::new());
     let notes = parsed.notes;
     for card in parsed.cards {
@@ -201,7 +228,53 @@ pub async fn preview(
         notes,
         media: parsed.media,
         kept: parsed.kept,
+        refused,
     })
+}
+
+/// The hashes and sizes of an import's media files.
+fn media_sizes(files: &[import::MediaFile]) -> Vec<(String, u64)> {
+    files
+        .iter()
+        .map(|f| (f.checked.hash.clone(), f.bytes.len() as u64))
+        .collect()
+}
+
+/// Checks, before anything is written, that the media `parsed` brings fit deck `deck_id`'s
+/// limit (the deck may not exist yet) and, for a confirmed preview's files, that they are
+/// still stored: a file the preview kept goes early if a deck whose cards used it is
+/// deleted meanwhile, and the cards would then lose it without a word.
+async fn check_media(
+    pool: &Pool,
+    deck_id: Option<i64>,
+    parsed: &ParsedDeck,
+) -> Result<(), StudyError> {
+    let mut conn = pool.acquire().await.context("reading media sizes")?;
+    let mut adding = media_sizes(&parsed.media);
+    let mut gone = 0;
+    for hash in &parsed.stored_media {
+        match db::media::size_of(&mut *conn, hash)
+            .await
+            .context("reading a media file's size")?
+        {
+            Some(size) => adding.push((hash.clone(), u64::try_from(size).unwrap_or(0))),
+            None => gone += 1,
+        }
+    }
+    if gone > 0 {
+        return Err(StudyError::Validation(format!(
+            "Nothing was imported: {gone} of the images and sounds checked for this preview {} been removed since (a deck that used {} was deleted meanwhile); choose the file again.",
+            if gone == 1 { "has" } else { "have" },
+            if gone == 1 { "it" } else { "them" },
+        )));
+    }
+    let bytes = super::media::deck_bytes_with(&mut conn, deck_id, &adding).await?;
+    match super::media::over_deck_limit(bytes) {
+        Some(why) => Err(StudyError::Validation(format!(
+            "Nothing was imported: {why}."
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The deck of an Anki package's collection and media.
@@ -214,8 +287,12 @@ async fn package_deck(
         .map_err(|e| StudyError::Validation(format!("The file was not imported: {e}.")))?;
     let deck = apkg::deck_from_package(notes, &types, media)?;
     if deck.cards.is_empty() {
+        // Every note skipped: the preview's line says why.
+        let why = deck.notes.join(" ");
         return Err(StudyError::Validation(
-            "The file was not imported: the package holds no notes.".to_owned(),
+            format!("The file was not imported: the package holds no notes that make cards. {why}")
+                .trim_end()
+                .to_owned(),
         ));
     }
     Ok(deck)
@@ -407,7 +484,7 @@ pub async fn keep_preview(
     let now = now.as_second();
     let token = crate::auth::session::random_token();
     super::media::store_all(pool, &preview.media, Some(actor.id()), now).await?;
-    super::media::store_kept(pool, &preview.kept, Some(actor.id()), now).await?;
+    super::media::store_kept(pool, &preview.kept, now).await?;
     let files = KeptFiles {
         kept: preview
             .kept

@@ -226,7 +226,7 @@ async fn confirm_import(
         return page_with(StatusCode::UNPROCESSABLE_ENTITY, &shown);
     };
     let _slot = crate::study::import::import_slot(&state.imports)?;
-    let report = crate::study::import::import_as(
+    match crate::study::import::import_as(
         pool,
         &*state.sessions,
         actor(&user),
@@ -234,9 +234,18 @@ async fn confirm_import(
         &parsed,
         state.clock.now().as_second(),
     )
-    .await?;
-    shown.report = Some(report);
-    page(&shown)
+    .await
+    {
+        Ok(report) => {
+            shown.report = Some(report);
+            page(&shown)
+        }
+        Err(crate::study::StudyError::Validation(message)) => {
+            shown.error = Some(message);
+            page_with(StatusCode::UNPROCESSABLE_ENTITY, &shown)
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// An uploaded deck file, parsed and checked, and its name.
