@@ -65,7 +65,8 @@ pub async fn store_kept(
 
 /// Ties `files` (stored already) to deck `deck_id` under their names, while the deck keeps
 /// at most [`crate::media::MAX_DECK_KEPT_BYTES`] of such files; returns how many were added
-/// and how many were left out for the limit.
+/// (or took new bytes under a name the deck keeps) and how many were left out for the limit.
+/// A file the deck keeps already under its name, the same bytes, counts as neither.
 pub async fn keep_with_deck(
     conn: &mut Conn,
     deck_id: i64,
@@ -77,9 +78,26 @@ pub async fn keep_with_deck(
             .context("reading a deck's kept files")?,
     )
     .unwrap_or(0);
+    let kept: std::collections::HashMap<String, String> =
+        db::media::kept_by_deck(&mut *conn, deck_id)
+            .await
+            .context("reading a deck's kept files")?
+            .into_iter()
+            .collect();
     let (mut added, mut over) = (0, 0);
     for f in files {
-        if total + f.size > crate::media::MAX_DECK_KEPT_BYTES {
+        // New bytes under a name the deck keeps free the old ones' room.
+        let freed = match kept.get(&f.name) {
+            Some(hash) if *hash == f.hash => continue,
+            Some(hash) => db::media::size_of(&mut *conn, hash)
+                .await
+                .context("reading a kept file's size")?
+                .and_then(|size| u64::try_from(size).ok())
+                .unwrap_or(0),
+            None => 0,
+        };
+        let after = (total + f.size).saturating_sub(freed);
+        if after > crate::media::MAX_DECK_KEPT_BYTES {
             over += 1;
             continue;
         }
@@ -87,7 +105,7 @@ pub async fn keep_with_deck(
             .await
             .context("keeping a file with a deck")?
         {
-            total += f.size;
+            total = after;
             added += 1;
         }
     }

@@ -521,6 +521,10 @@ async fn a_kept_file_imported_again_with_new_bytes_takes_them_and_is_never_serve
         ],
     )
     .await;
+    // The deck keeps (it is told) all but 5 bytes of its 200 MiB of such files, nearly all
+    // of it the old font: the new font (larger than 5 bytes) takes the old one's room.
+    assert!(new_font.len() > 5);
+    pretend_size(&app, &sha256(&old_font), 200 * MIB - 5 - spare.len() as i64).await;
     let token = preview_package_any(&app, second, "Fonts").await;
     assert_eq!(
         app.get(&format!("/media/{}", sha256(&spare)))
@@ -537,6 +541,11 @@ async fn a_kept_file_imported_again_with_new_bytes_takes_them_and_is_never_serve
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
+    let done = r.text().await.unwrap();
+    assert!(
+        done.contains("1 file no card shows is kept") && !done.contains("not kept"),
+        "{done}"
+    );
     let pool = app.pool().await;
     let kept: Vec<(String, String)> =
         sqlx::query_as("SELECT name, hash FROM deck_media WHERE deck_id = $1 ORDER BY name")
