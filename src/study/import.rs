@@ -93,7 +93,7 @@ pub async fn import_deck(
     now: i64,
 ) -> Result<ImportReport, StudyError> {
     let existing = db::decks::find_by_name(pool, owner_id, name.as_str()).await?;
-    check_media(pool, existing.map(|d| d.id), parsed).await?;
+    check_media(pool, existing.map(|d| d.id), parsed).await??;
     // The files first: the cards' ties to them are written with the cards.
     super::media::store_all(pool, &parsed.media, owner_id, now).await?;
     super::media::store_kept(pool, &parsed.kept, now).await?;
@@ -240,6 +240,24 @@ fn media_sizes(files: &[import::MediaFile]) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// Why an import's media cannot go into a deck; nothing is written.
+enum MediaRefusal {
+    /// Files its preview stored are gone (a deck whose cards used them was deleted
+    /// meanwhile): the file must be chosen again.
+    Gone(String),
+    /// The deck's cards would use more media than a deck may: it can go in once the deck has
+    /// room.
+    NoRoom(String),
+}
+
+impl From<MediaRefusal> for StudyError {
+    fn from(refusal: MediaRefusal) -> Self {
+        match refusal {
+            MediaRefusal::Gone(why) | MediaRefusal::NoRoom(why) => StudyError::Validation(why),
+        }
+    }
+}
+
 /// Checks, before anything is written, that the media `parsed` brings fit deck `deck_id`'s
 /// limit (the deck may not exist yet) and, for a confirmed preview's files, that they are
 /// still stored: a file the preview kept goes early if a deck whose cards used it is
@@ -248,7 +266,7 @@ async fn check_media(
     pool: &Pool,
     deck_id: Option<i64>,
     parsed: &ParsedDeck,
-) -> Result<(), StudyError> {
+) -> Result<Result<(), MediaRefusal>, StudyError> {
     let mut conn = pool.acquire().await.context("reading media sizes")?;
     let mut adding = media_sizes(&parsed.media);
     let mut gone = 0;
@@ -262,19 +280,19 @@ async fn check_media(
         }
     }
     if gone > 0 {
-        return Err(StudyError::Validation(format!(
+        return Ok(Err(MediaRefusal::Gone(format!(
             "Nothing was imported: {gone} of the images and sounds checked for this preview {} been removed since (a deck that used {} was deleted meanwhile); choose the file again.",
             if gone == 1 { "has" } else { "have" },
             if gone == 1 { "it" } else { "them" },
-        )));
+        ))));
     }
     let bytes = super::media::deck_bytes_with(&mut conn, deck_id, &adding).await?;
-    match super::media::over_deck_limit(bytes) {
-        Some(why) => Err(StudyError::Validation(format!(
+    Ok(match super::media::over_deck_limit(bytes) {
+        Some(why) => Err(MediaRefusal::NoRoom(format!(
             "Nothing was imported: {why}."
         ))),
         None => Ok(()),
-    }
+    })
 }
 
 /// The deck of an Anki package's collection and media.
@@ -533,19 +551,48 @@ enum KeptForm {
     Bare(Vec<(String, String, u64)>),
 }
 
-/// Takes `actor`'s kept preview with key `token`: its deck name and cards, checked again.
-/// `None` when it was imported already, replaced by a newer one, or dropped as too old.
-pub async fn take_preview(
+/// Imports `actor`'s kept preview with key `token` (see [`import_as`]): exactly the cards
+/// it showed, with the files it stored. `None` when it was imported already, replaced by a
+/// newer one, or dropped as too old. Refused because the deck's cards would use more media
+/// than a deck may, the preview is kept (nothing was written), so that it can be confirmed
+/// again once the deck has room.
+pub async fn confirm_preview(
     pool: &Pool,
+    sessions: &dyn Forget,
     actor: Actor<'_>,
     token: &str,
-) -> Result<Option<(DeckName, ParsedDeck)>, StudyError> {
+    now: i64,
+) -> Result<Option<ImportReport>, StudyError> {
     let Some(pending) = db::pending_imports::take(pool, actor.id(), token)
         .await
         .context("taking an import preview")?
     else {
         return Ok(None);
     };
+    let (name, parsed) = from_pending(&pending)?;
+    let (owner, _) = target(pool, actor, &name).await?;
+    let deck = db::decks::find_by_name(pool, owner, name.as_str()).await?;
+    match check_media(pool, deck.map(|d| d.id), &parsed).await? {
+        Ok(()) => {}
+        Err(MediaRefusal::NoRoom(why)) => {
+            db::pending_imports::put_back(pool, actor.id(), &pending)
+                .await
+                .context("keeping an import preview")?;
+            return Err(StudyError::Validation(format!(
+                "{why} The preview is kept: make room in the deck, then confirm it again."
+            )));
+        }
+        Err(gone) => return Err(gone.into()),
+    }
+    import_as(pool, sessions, actor, &name, &parsed, now)
+        .await
+        .map(Some)
+}
+
+/// A kept preview's deck name and cards, checked again.
+fn from_pending(
+    pending: &db::pending_imports::PendingImport,
+) -> Result<(DeckName, ParsedDeck), StudyError> {
     // The files were stored with the preview: only their names and hashes come back. The
     // media the cards use were checked then and brought by this importer, so the cards tie
     // them whoever has brought the same file since.
@@ -576,7 +623,7 @@ pub async fn take_preview(
             })
             .collect(),
     };
-    Ok(Some((DeckName::parse(&pending.deck_name)?, parsed)))
+    Ok((DeckName::parse(&pending.deck_name)?, parsed))
 }
 
 /// Imports `parsed` as `actor`'s deck `name` (see [`import_deck`]). A new deck changes what

@@ -93,10 +93,27 @@ async fn an_import_past_a_decks_media_limit_is_refused_on_its_preview_and_its_co
     let page = r.text().await.unwrap();
     assert!(page.contains("Nothing was imported"), "{page}");
     assert!(page.contains("at most 200 MiB"), "{page}");
+    assert!(page.contains("The preview is kept"), "{page}");
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM cards WHERE deck_id = $1", deck).await,
         1
     );
+    // Room made in the deck, the same preview goes in.
+    pretend_size(&app, &sha256(&first), 1000).await;
+    let r = app
+        .submit(
+            "/admin/import",
+            "/admin/import/confirm",
+            &[("token", &token)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Imported 1 new card"));
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM cards WHERE deck_id = $1", deck).await,
+        2
+    );
+    pretend_size(&app, &sha256(&first), 200 * MIB - 10).await;
 
     // Imported at once (no preview), the same limit holds.
     let r = crate::helpers::upload(
@@ -111,7 +128,7 @@ async fn an_import_past_a_decks_media_limit_is_refused_on_its_preview_and_its_co
     assert!(r.text().await.unwrap().contains("at most 200 MiB"));
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM cards WHERE deck_id = $1", deck).await,
-        1
+        2
     );
     // Into another deck it fits.
     let r = crate::helpers::upload(

@@ -216,29 +216,27 @@ async fn confirm_import(
 ) -> Result<HttpResponse, AppError> {
     let pool = state.db.writer();
     let mut shown = ImportPage::new(&user, String::new(), "auto".to_owned());
-    let Some((name, parsed)) =
-        crate::study::import::take_preview(pool, actor(&user), &form.0.token).await?
-    else {
-        shown.error = Some(
-            "That preview was imported already, replaced by a newer one, or is over a day old: choose the file again."
-                .to_owned(),
-        );
-        return page_with(StatusCode::UNPROCESSABLE_ENTITY, &shown);
-    };
+    // A place first: a busy server asks for a retry without taking the preview.
     let _slot = crate::study::import::import_slot(&state.imports)?;
-    match crate::study::import::import_as(
+    match crate::study::import::confirm_preview(
         pool,
         &*state.sessions,
         actor(&user),
-        &name,
-        &parsed,
+        &form.0.token,
         state.clock.now().as_second(),
     )
     .await
     {
-        Ok(report) => {
+        Ok(Some(report)) => {
             shown.report = Some(report);
             page(&shown)
+        }
+        Ok(None) => {
+            shown.error = Some(
+                "That preview was imported already, replaced by a newer one, or is over a day old: choose the file again."
+                    .to_owned(),
+            );
+            page_with(StatusCode::UNPROCESSABLE_ENTITY, &shown)
         }
         Err(crate::study::StudyError::Validation(message)) => {
             shown.error = Some(message);
