@@ -94,6 +94,33 @@ pub async fn import_deck(
 ) -> Result<ImportReport, StudyError> {
     let existing = db::decks::find_by_name(pool, owner_id, name.as_str()).await?;
     check_media(pool, existing.map(|d| d.id), parsed).await??;
+    Ok(import_batches(pool, name, parsed, owner_id, public, now).await??)
+}
+
+/// Why an import's batches stopped at the deck's media limit.
+struct Stopped {
+    /// What to tell the importer.
+    message: String,
+    /// Whether no batch had been written yet (the import can be tried again whole).
+    nothing_written: bool,
+}
+
+impl From<Stopped> for StudyError {
+    fn from(stopped: Stopped) -> Self {
+        StudyError::Validation(stopped.message)
+    }
+}
+
+/// The writes of [`import_deck`], its media checked: each batch checks the deck's media
+/// limit again before it commits.
+async fn import_batches(
+    pool: &Pool,
+    name: &DeckName,
+    parsed: &ParsedDeck,
+    owner_id: Option<i64>,
+    public: bool,
+    now: i64,
+) -> Result<Result<ImportReport, Stopped>, StudyError> {
     // The files first: the cards' ties to them are written with the cards.
     super::media::store_all(pool, &parsed.media, owner_id, now).await?;
     super::media::store_kept(pool, &parsed.kept, now).await?;
@@ -111,6 +138,24 @@ pub async fn import_deck(
             learner: None,
         };
         let added = add_cards(&mut tx, deck_id, cards, &writer, now).await?;
+        // Checked again inside the batch's write transaction, after its cards tied their
+        // files: a card may name any stored file its importer brought (not only the
+        // file's own), and two imports into one deck take turns on the writer.
+        let bytes = super::media::deck_bytes_with(&mut tx, Some(deck_id), &[]).await?;
+        if let Some(why) = super::media::over_deck_limit(bytes) {
+            drop(tx);
+            return Ok(Err(Stopped {
+                message: match &report {
+                    None => format!("Nothing was imported: {why}."),
+                    Some(r) => format!(
+                        "The import stopped: {why}. The first {} cards of the file went into the deck ({} new); the rest were not imported.",
+                        r.added + r.already_present,
+                        r.added
+                    ),
+                },
+                nothing_written: report.is_none(),
+            }));
+        }
         tx.commit().await?;
         let r = report.get_or_insert_with(|| ImportReport {
             deck_id,
@@ -124,7 +169,7 @@ pub async fn import_deck(
         r.already_present += cards.len() - added;
     }
     if let Some(r) = report.take_if(|_| parsed.kept.is_empty()) {
-        return Ok(r);
+        return Ok(Ok(r));
     }
     // No cards: the deck is still created, as before. The files no card shows join it.
     let mut tx = db::begin_write(pool).await?;
@@ -142,7 +187,7 @@ pub async fn import_deck(
     (report.files_kept, report.files_over_limit) =
         super::media::keep_with_deck(&mut tx, report.deck_id, &parsed.kept).await?;
     tx.commit().await?;
-    Ok(report)
+    Ok(Ok(report))
 }
 
 /// What an import would do, shown before anything is written.
@@ -562,31 +607,49 @@ pub async fn confirm_preview(
     actor: Actor<'_>,
     token: &str,
     now: i64,
-) -> Result<Option<ImportReport>, StudyError> {
+) -> Result<Confirmed, StudyError> {
     let Some(pending) = db::pending_imports::take(pool, actor.id(), token)
         .await
         .context("taking an import preview")?
     else {
-        return Ok(None);
+        return Ok(Confirmed::Gone);
     };
     let (name, parsed) = from_pending(&pending)?;
-    let (owner, _) = target(pool, actor, &name).await?;
+    let (owner, public) = target(pool, actor, &name).await?;
     let deck = db::decks::find_by_name(pool, owner, name.as_str()).await?;
-    match check_media(pool, deck.map(|d| d.id), &parsed).await? {
-        Ok(()) => {}
-        Err(MediaRefusal::NoRoom(why)) => {
-            db::pending_imports::put_back(pool, actor.id(), &pending)
-                .await
-                .context("keeping an import preview")?;
-            return Err(StudyError::Validation(format!(
-                "{why} The preview is kept: make room in the deck, then confirm it again."
-            )));
-        }
+    let why = match check_media(pool, deck.map(|d| d.id), &parsed).await? {
+        Ok(()) => match import_batches(pool, &name, &parsed, owner, public, now).await? {
+            Ok(report) => {
+                sessions.forget(Stale::Everyone);
+                return Ok(Confirmed::Imported(report));
+            }
+            Err(stopped) if stopped.nothing_written => stopped.message,
+            Err(stopped) => {
+                sessions.forget(Stale::Everyone);
+                return Err(stopped.into());
+            }
+        },
+        Err(MediaRefusal::NoRoom(why)) => why,
         Err(gone) => return Err(gone.into()),
-    }
-    import_as(pool, sessions, actor, &name, &parsed, now)
+    };
+    db::pending_imports::put_back(pool, actor.id(), &pending)
         .await
-        .map(Some)
+        .context("keeping an import preview")?;
+    Ok(Confirmed::Kept(format!(
+        "{why} The preview is kept for a day: make room in the deck (remove images from its cards), then confirm it again with the button below."
+    )))
+}
+
+/// What confirming an import preview did.
+#[derive(Debug)]
+pub enum Confirmed {
+    /// The cards went in.
+    Imported(ImportReport),
+    /// The preview was imported already, replaced by a newer one, or is over a day old.
+    Gone,
+    /// The deck has no room for its media: nothing was written, and the preview (the same
+    /// token) is kept to be confirmed again; the message says why.
+    Kept(String),
 }
 
 /// A kept preview's deck name and cards, checked again.

@@ -94,17 +94,22 @@ async fn an_import_past_a_decks_media_limit_is_refused_on_its_preview_and_its_co
     assert!(page.contains("Nothing was imported"), "{page}");
     assert!(page.contains("at most 200 MiB"), "{page}");
     assert!(page.contains("The preview is kept"), "{page}");
+    // The page offers to confirm the kept preview again, with its token.
+    assert!(page.contains(r#"id="confirm-import-again""#), "{page}");
+    assert!(page.contains(r#"action="/admin/import/confirm""#), "{page}");
+    let again = crate::decks_and_import::preview_token(&page);
+    assert_eq!(again, token);
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM cards WHERE deck_id = $1", deck).await,
         1
     );
-    // Room made in the deck, the same preview goes in.
+    // Room made in the deck, the same preview goes in from that button.
     pretend_size(&app, &sha256(&first), 1000).await;
     let r = app
         .submit(
             "/admin/import",
             "/admin/import/confirm",
-            &[("token", &token)],
+            &[("token", &again)],
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -703,4 +708,63 @@ async fn a_cloze_notes_edit_form_uploads_an_image_into_its_extra_with_a_preview(
     )
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_text_import_naming_uploaded_images_cannot_tie_them_past_a_decks_media_limit() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let first = png(64, 48, "first");
+    let r = crate::helpers::upload(
+        &app,
+        "a.apkg",
+        one_image_package("First", "a.png", &first).await,
+        "Full",
+        "",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let full = deck_id(&app, "Full").await;
+    let r = crate::helpers::upload(&app, "o.tsv", b"Q\tA\n".to_vec(), "Other", "tsv").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let other = deck_id(&app, "Other").await;
+    // Images uploaded in another deck's editor and never saved: stored, brought by the
+    // instructor, tied to no card.
+    let mut hashes = Vec::new();
+    for seed in ["u1", "u2"] {
+        let image = png(16, 16, seed);
+        let r = upload_image(
+            &app,
+            other,
+            &[("front", "X"), ("back", ""), ("format", "html")],
+            image.clone(),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        hashes.push(sha256(&image));
+    }
+    pretend_size(&app, &sha256(&first), 199 * MIB).await;
+    for h in &hashes {
+        pretend_size(&app, h, MIB).await;
+    }
+    // A text file whose backs name them, into the nearly full deck: refused, nothing tied.
+    let tsv = format!("One\t/media/{}\nTwo\t/media/{}\n", hashes[0], hashes[1]);
+    let r = crate::helpers::upload(&app, "cards.tsv", tsv.into_bytes(), "Full", "tsv").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Nothing was imported"), "{page}");
+    assert!(page.contains("at most 200 MiB"), "{page}");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM cards WHERE deck_id = $1", full).await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM card_media cm JOIN cards c ON c.id = cm.card_id WHERE c.deck_id = $1",
+            full
+        )
+        .await,
+        1
+    );
 }

@@ -78,6 +78,9 @@ struct ImportPage {
     format: String,
     error: Option<String>,
     report: Option<ImportReport>,
+    /// A preview refused for its deck's media limit and kept: the page offers to confirm
+    /// it again.
+    kept_token: Option<String>,
 }
 
 impl ImportPage {
@@ -89,6 +92,7 @@ impl ImportPage {
             format,
             error: None,
             report: None,
+            kept_token: None,
         }
     }
 }
@@ -218,6 +222,7 @@ async fn confirm_import(
     let mut shown = ImportPage::new(&user, String::new(), "auto".to_owned());
     // A place first: a busy server asks for a retry without taking the preview.
     let _slot = crate::study::import::import_slot(&state.imports)?;
+    use crate::study::import::Confirmed;
     match crate::study::import::confirm_preview(
         pool,
         &*state.sessions,
@@ -227,11 +232,16 @@ async fn confirm_import(
     )
     .await
     {
-        Ok(Some(report)) => {
+        Ok(Confirmed::Imported(report)) => {
             shown.report = Some(report);
             page(&shown)
         }
-        Ok(None) => {
+        Ok(Confirmed::Kept(message)) => {
+            shown.error = Some(message);
+            shown.kept_token = Some(form.0.token);
+            page_with(StatusCode::UNPROCESSABLE_ENTITY, &shown)
+        }
+        Ok(Confirmed::Gone) => {
             shown.error = Some(
                 "That preview was imported already, replaced by a newer one, or is over a day old: choose the file again."
                     .to_owned(),
