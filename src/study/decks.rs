@@ -192,8 +192,10 @@ pub struct Exported {
 pub enum ExportBody {
     /// A text file (CSV, TSV): the deck's text, a few megabytes at most.
     Bytes(Vec<u8>),
-    /// A package, read from its start: the file and its length.
-    File(std::fs::File, u64),
+    /// A package, read from its start: the file, its length, and its export slot, to be
+    /// dropped with the file once the download ends (so a slow reader's temporary file
+    /// counts among the exports at once).
+    File(std::fs::File, u64, tokio::sync::OwnedSemaphorePermit),
 }
 
 /// Anki packages built at once; more are asked to retry. Each reads its deck's media one
@@ -201,19 +203,19 @@ pub enum ExportBody {
 /// but building one reads up to 400 MiB of media from the store and writes it to disk.
 pub const CONCURRENT_EXPORTS: usize = 2;
 
-/// The places for packages being built at once, one set per server.
-pub fn export_slots() -> tokio::sync::Semaphore {
-    tokio::sync::Semaphore::new(CONCURRENT_EXPORTS)
+/// The places for packages being built or downloaded at once, one set per server.
+pub fn export_slots() -> std::sync::Arc<tokio::sync::Semaphore> {
+    std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_EXPORTS))
 }
 
 /// Deck `deck_id` as an Anki package (`apkg`), CSV (`csv`) or TSV (`tsv`) file; not found
 /// when `actor` may not see it or the format is none of these. The package's other files the
 /// deck keeps (never served) travel only to whoever may edit the deck; anyone else's package
-/// has their placeholders as text. A package takes one of `slots` while it is built (else
-/// `Busy`).
+/// has their placeholders as text. A package takes one of `slots` (else `Busy`) from before
+/// it is built until its body, which holds the slot, is dropped.
 pub async fn export(
     pool: &Pool,
-    slots: &tokio::sync::Semaphore,
+    slots: &std::sync::Arc<tokio::sync::Semaphore>,
     actor: Actor<'_>,
     deck_id: i64,
     format: &str,
@@ -227,10 +229,14 @@ pub async fn export(
         .context("reading a deck's cards")?;
     let file_name = format!("{}.{format}", file_stem(&deck.name));
     if format == "apkg" {
-        let _slot = slots.try_acquire().map_err(|_| StudyError::Busy {
-            message: "Other Anki packages are being built; try again in a few seconds.".to_owned(),
-            retry_after_secs: 5,
-        })?;
+        let slot = slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| StudyError::Busy {
+                message: "Other Anki packages are being built; try again in a few seconds."
+                    .to_owned(),
+                retry_after_secs: 5,
+            })?;
         // The media the deck's formatted cards use travel with it, named by hash and type:
         // (name, hash), their bytes read one at a time as the package is written.
         let mut files: Vec<(String, String)> = Vec::new();
@@ -358,7 +364,7 @@ pub async fn export(
         return Ok(Exported {
             content_type: "application/octet-stream",
             file_name,
-            body: ExportBody::File(file, len),
+            body: ExportBody::File(file, len, slot),
         });
     }
     let pairs = cards.iter().map(|c| (c.front.as_str(), c.back.as_str()));

@@ -48,7 +48,7 @@ pub struct AppState {
     /// Places for imports running at once.
     pub imports: tokio::sync::Semaphore,
     /// Places for Anki packages being built at once.
-    pub exports: tokio::sync::Semaphore,
+    pub exports: std::sync::Arc<tokio::sync::Semaphore>,
     /// The group-commit writer of grades.
     pub grader: Grader,
     /// Recent session lookups (shared with background jobs that change what a session
