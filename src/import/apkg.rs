@@ -468,6 +468,8 @@ fn joined(fields: &[String]) -> String {
 const SKIP_EMPTY: &str =
     "with an empty front or back (a field left empty, or holding only what cards may not show)";
 /// Why a note is skipped, as the preview says it after the count.
+const SKIP_NO_DELETION: &str = "of a Cloze type with no deletion ({{c1::answer}})";
+/// Why a note is skipped, as the preview says it after the count.
 const SKIP_ONE_FIELD: &str = "with fewer than two fields (a note type of one field), so no back";
 
 /// What the preview says of one note type's notes.
@@ -558,8 +560,21 @@ pub fn deck_from_package(
                     .collect();
                 let text = crate::markup::clean(&with_media(field(text), &by_name));
                 let extra = crate::markup::clean(&with_media(&joined(&rest), &by_name));
+                // A note with no deletion, or whose text shows nothing, is skipped and
+                // counted like any empty note; other faults (too many numbers) refuse.
+                let made = match super::cloze::note_cards(&text, &extra, Format::Html) {
+                    Ok(made) => made,
+                    Err(e) if e.starts_with(super::cloze::NO_DELETION) => {
+                        *skipped.entry(SKIP_NO_DELETION).or_default() += 1;
+                        continue;
+                    }
+                    Err(e) if e.ends_with("cannot be empty.") => {
+                        *skipped.entry(SKIP_EMPTY).or_default() += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(fail(e)),
+                };
                 cloze_notes += 1;
-                let made = super::cloze::note_cards(&text, &extra, Format::Html).map_err(fail)?;
                 for c in made {
                     cards.push(super::ParsedCard {
                         front: c.front,
@@ -874,6 +889,36 @@ mod tests {
             type_id: Some(type_id),
             fields: fields.iter().map(|f| (*f).to_owned()).collect(),
         }
+    }
+
+    #[test]
+    fn a_cloze_note_with_no_deletion_or_empty_text_is_skipped_and_counted() {
+        let types = [note_type(
+            5,
+            "Cloze",
+            true,
+            &["Text", "Back Extra"],
+            &["{{cloze:Text}}"],
+        )];
+        let deck = deck_from_package(
+            vec![
+                note(5, &["{{c1::ReLU}} is zero below", ""]),
+                note(5, &["no deletion here", "extra"]),
+                note(5, &["", ""]),
+                note(5, &["<div><br></div>", "x"]),
+            ],
+            &types,
+            PackageMedia::default(),
+        )
+        .unwrap();
+        assert_eq!(deck.cards.len(), 1);
+        assert!(
+            deck.notes
+                .iter()
+                .any(|n| n.starts_with("3 notes were skipped: 3 of a Cloze type with no deletion")),
+            "{:?}",
+            deck.notes
+        );
     }
 
     #[test]
