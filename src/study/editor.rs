@@ -667,15 +667,17 @@ async fn write_note_cards(
         grew |= super::media::link_card(conn, id, front, back, &writer).await?;
         written.push((card.number, id));
     }
-    if grew {
-        super::media::refuse_if_deck_over(conn, deck_id).await?;
-    }
     for (id, number) in &existing {
         if !note.cards.iter().any(|c| i64::from(c.number) == *number) {
             db::decks::delete_card(&mut *conn, *id)
                 .await
                 .context("deleting a note's card")?;
         }
+    }
+    // After the cards of the numbers gone let go of their files: an image replaced under a
+    // new number does not count twice.
+    if grew {
+        super::media::refuse_if_deck_over(conn, deck_id).await?;
     }
     Ok(written)
 }

@@ -772,3 +772,68 @@ async fn a_text_import_naming_uploaded_images_cannot_tie_them_past_a_decks_media
         1
     );
 }
+
+#[tokio::test]
+async fn a_cloze_notes_image_replaced_under_a_new_number_near_the_limit_is_saved() {
+    let app = spawn_app().await;
+    app.register_ok("admin").await;
+    let r = app.submit("/decks", "/decks", &[("name", "Gaps")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let deck = deck_id(&app, "Gaps").await;
+    let editor = format!("/decks/{deck}/edit");
+    let (old, new) = (png(20, 20, "old figure"), png(20, 20, "new figure"));
+    for image in [&old, &new] {
+        let r = upload_image(
+            &app,
+            deck,
+            &[("front", "X"), ("back", ""), ("format", "html")],
+            image.clone(),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let shows = |image: &[u8], number: u32| {
+        format!(
+            r#"{{{{c{number}::<img src="/media/{}" alt="f">}}}} is the figure"#,
+            sha256(image)
+        )
+    };
+    let r = app
+        .submit(
+            &editor,
+            &format!("/decks/{deck}/cloze"),
+            &[("text", &shows(&old, 1)), ("extra", ""), ("format", "html")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let card: i64 =
+        sqlx::query_scalar("SELECT id FROM cards WHERE deck_id = $1 AND note_id IS NOT NULL")
+            .bind(deck)
+            .fetch_one(&app.pool().await)
+            .await
+            .unwrap();
+    // The old image uses 150 MiB, the new one 100 MiB: both at once would pass the limit,
+    // the new one alone does not.
+    pretend_size(&app, &sha256(&old), 150 * MIB).await;
+    pretend_size(&app, &sha256(&new), 100 * MIB).await;
+    let r = app
+        .submit(
+            &editor,
+            &format!("/cards/{card}/cloze"),
+            &[("text", &shows(&new, 2)), ("extra", ""), ("format", "html")],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let numbers: Vec<i64> =
+        sqlx::query_scalar("SELECT cloze FROM cards WHERE deck_id = $1 AND note_id IS NOT NULL")
+            .bind(deck)
+            .fetch_all(&app.pool().await)
+            .await
+            .unwrap();
+    assert_eq!(numbers, vec![2]);
+}
