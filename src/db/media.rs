@@ -105,6 +105,18 @@ pub async fn get(db: impl Executor<'_>, hash: &str) -> Result<Option<MediaRow>, 
         .await
 }
 
+/// The `Content-Type` of file `hash` and who last brought it, if stored (without reading
+/// its bytes).
+pub async fn about(
+    db: impl Executor<'_>,
+    hash: &str,
+) -> Result<Option<(String, Option<i64>)>, sqlx::Error> {
+    sqlx::query_as("SELECT content_type, uploaded_by FROM media WHERE hash = $1")
+        .bind(hash)
+        .fetch_optional(db)
+        .await
+}
+
 /// The `Content-Type` of file `hash`, if stored (without reading its bytes).
 pub async fn type_of(db: impl Executor<'_>, hash: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT content_type FROM media WHERE hash = $1")

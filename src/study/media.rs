@@ -114,7 +114,9 @@ pub async fn keep_with_deck(
 
 /// Bytes as a person reads them: "3.5 MiB".
 fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
+    // Rounded up to the tenth: a deck just over the limit never reads as at it.
+    let tenths = (u128::from(bytes) * 10).div_ceil(1024 * 1024);
+    format!("{}.{} MiB", tenths / 10, tenths % 10)
 }
 
 /// What deck `deck_id`'s cards would use in media (bytes, each file once) with `adding`
@@ -188,13 +190,13 @@ impl Writer<'_> {
         let Some(user_id) = self.user_id else {
             return Ok(false);
         };
-        let Some(file) = db::media::get(&mut *conn, hash)
+        let Some((_, uploaded_by)) = db::media::about(&mut *conn, hash)
             .await
             .context("reading a media file")?
         else {
             return Ok(false);
         };
-        if file.uploaded_by == Some(user_id) {
+        if uploaded_by == Some(user_id) {
             return Ok(true);
         }
         let Some(learner) = self.learner else {
@@ -258,30 +260,35 @@ pub async fn fetch(
     if !crate::markup::is_media_address(&format!("/media/{hash}")) {
         return Ok(None);
     }
-    let Some(file) = db::media::get(pool, hash)
+    // The rights first, from queries that do not read the file's bytes: a file one may not
+    // see costs no more than one that is missing.
+    let Some((content_type, uploaded_by)) = db::media::about(pool, hash)
         .await
         .context("reading a media file")?
     else {
         return Ok(None);
     };
     // A deck's kept files of other types (fonts, videos, anything) are never served.
-    if !(file.content_type.starts_with("image/") || file.content_type.starts_with("audio/")) {
+    if !(content_type.starts_with("image/") || content_type.starts_with("audio/")) {
         return Ok(None);
     }
     let decks = db::media::decks_using(pool, hash)
         .await
         .context("reading who may see a media file")?;
-    if decks.iter().any(|d| learner.can_see(*d)) {
-        return Ok(Some(file));
-    }
     // Its uploader sees it before a card uses it (an import's preview, the editor's), unless
     // it is one of a package's other files a deck keeps: those are never served, only
     // exported to the deck's editors.
-    let mine = file.uploaded_by == Some(learner.id)
-        && !db::media::kept_anywhere(pool, hash)
-            .await
-            .context("reading whether a deck keeps a file")?;
-    Ok(mine.then_some(file))
+    let may_see = decks.iter().any(|d| learner.can_see(*d))
+        || (uploaded_by == Some(learner.id)
+            && !db::media::kept_anywhere(pool, hash)
+                .await
+                .context("reading whether a deck keeps a file")?);
+    if !may_see {
+        return Ok(None);
+    }
+    Ok(db::media::get(pool, hash)
+        .await
+        .context("reading a media file")?)
 }
 
 /// An image the deck editor uploads into a card, read from where the upload lies: checked
@@ -348,4 +355,15 @@ pub async fn upload_image(
     };
     store_all(pool, std::slice::from_ref(&file), Some(user_id), now).await?;
     Ok(element)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mib_rounds_up_to_the_tenth() {
+        assert_eq!(super::mib(0), "0.0 MiB");
+        assert_eq!(super::mib(200 * 1024 * 1024), "200.0 MiB");
+        assert_eq!(super::mib(200 * 1024 * 1024 + 10), "200.1 MiB");
+        assert_eq!(super::mib(3 * 1024 * 1024 + 512 * 1024), "3.5 MiB");
+    }
 }
