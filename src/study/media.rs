@@ -286,9 +286,9 @@ pub async fn fetch(
     if !may_see {
         return Ok(None);
     }
-    Ok(db::media::get(pool, hash)
+    db::media::get(pool, hash)
         .await
-        .context("reading a media file")?)
+        .context("reading a media file")
 }
 
 /// An image the deck editor uploads into a card, read from where the upload lies: checked
