@@ -20,6 +20,10 @@ pub const MAX_IMPORT_MEDIA_BYTES: u64 = 200 * 1024 * 1024;
 /// The most bytes of files a deck keeps without a card showing them (an Anki package's
 /// other files, `deck_media`); files past it are not kept.
 pub const MAX_DECK_KEPT_BYTES: u64 = 200 * 1024 * 1024;
+/// The most bytes of images and sounds the cards of one deck may use together (each file
+/// counted once however many cards show it), checked when an import or the editor would add
+/// more.
+pub const MAX_DECK_MEDIA_BYTES: u64 = 200 * 1024 * 1024;
 /// The most media files one import may bring.
 pub const MAX_IMPORT_MEDIA_FILES: usize = 5_000;
 

@@ -36,6 +36,11 @@ pub const IMPORTS_PER_HOUR: u64 = 30;
 /// Bytes of card text (fronts and backs) one instructor's imports may add an hour: a large
 /// Anki deck is a few megabytes of text.
 pub const IMPORT_BYTES_PER_HOUR: u64 = 50 * 1024 * 1024;
+/// Bytes of media files (images, sounds and the package's other files) one instructor's
+/// imports may bring an hour: five packages at the largest an import may bring (200 MiB), so
+/// a term's decks in one sitting pass while a script cannot grow the database by tens of
+/// gigabytes an hour.
+pub const IMPORT_MEDIA_BYTES_PER_HOUR: u64 = 1024 * 1024 * 1024;
 /// Wrong join codes one account (or one typed username on `/register`) may enter an hour.
 pub const WRONG_CODES_PER_ACCOUNT: u64 = 10;
 /// Wrong join codes one client address (an IPv6 /64) may enter an hour: a lecture hall
@@ -60,6 +65,8 @@ pub enum Kind {
     Import,
     /// Bytes of card text imported.
     ImportBytes,
+    /// Bytes of media files imported.
+    ImportMediaBytes,
 }
 
 impl Kind {
@@ -71,6 +78,7 @@ impl Kind {
             Kind::Deck => DECKS_PER_HOUR,
             Kind::Import => IMPORTS_PER_HOUR,
             Kind::ImportBytes => IMPORT_BYTES_PER_HOUR,
+            Kind::ImportMediaBytes => IMPORT_MEDIA_BYTES_PER_HOUR,
         }
     }
 
@@ -84,6 +92,10 @@ impl Kind {
             Kind::ImportBytes => format!(
                 "{} MiB of imported card text an hour",
                 IMPORT_BYTES_PER_HOUR / 1024 / 1024
+            ),
+            Kind::ImportMediaBytes => format!(
+                "{} MiB of imported images, sounds and other media files an hour",
+                IMPORT_MEDIA_BYTES_PER_HOUR / 1024 / 1024
             ),
         }
     }

@@ -47,6 +47,29 @@ pub async fn save(
     Ok(())
 }
 
+/// Puts back `user_id`'s import `pending` (taken, then refused before anything was
+/// written), unless they have previewed another since.
+pub async fn put_back(
+    db: impl Executor<'_>,
+    user_id: i64,
+    pending: &PendingImport,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO pending_imports (user_id, token, deck_name, cards, files, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (user_id) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(&pending.token)
+    .bind(&pending.deck_name)
+    .bind(&pending.cards)
+    .bind(&pending.files)
+    .bind(pending.created_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// Takes (reads and deletes) `user_id`'s import with this token, if it is still there.
 pub async fn take(
     db: impl Executor<'_>,

@@ -9,8 +9,8 @@ use crate::markup::Format;
 use std::collections::HashMap;
 
 pub use super::package::{
-    MAX_COLLECTION_BYTES, PackageMedia, collection, collection_from, is_zip, media, media_from,
-    package, package_with_media,
+    MAX_COLLECTION_BYTES, PackageMedia, PackageWriter, collection, collection_from, is_zip, media,
+    media_from, package, package_with_media,
 };
 
 /// A formatted side as Anki stores it: each of our media addresses becomes the file name
@@ -464,6 +464,14 @@ fn joined(fields: &[String]) -> String {
         .join("<br>")
 }
 
+/// Why a note is skipped, as the preview says it after the count.
+const SKIP_EMPTY: &str =
+    "with an empty front or back (a field left empty, or holding only what cards may not show)";
+/// Why a note is skipped, as the preview says it after the count.
+const SKIP_NO_DELETION: &str = "of a Cloze type with no deletion ({{c1::answer}})";
+/// Why a note is skipped, as the preview says it after the count.
+const SKIP_ONE_FIELD: &str = "with fewer than two fields (a note type of one field), so no back";
+
 /// What the preview says of one note type's notes.
 #[derive(Debug, Default)]
 struct Tally {
@@ -501,6 +509,7 @@ pub fn deck_from_package(
     let mut reversed: std::collections::BTreeMap<(String, Option<String>), Tally> =
         Default::default();
     let mut others: std::collections::BTreeMap<(String, usize), Tally> = Default::default();
+    let mut skipped: std::collections::BTreeMap<&str, usize> = Default::default();
     for (i, note) in notes.into_iter().enumerate() {
         let number = i + 1;
         let fields = note.fields;
@@ -522,17 +531,21 @@ pub fn deck_from_package(
             line: None,
             message: format!("note {number}: {message}"),
         };
-        let mut card = |front: &str, back: &str| -> Result<(), ImportError> {
-            let (front, back, format) =
-                note_card_with(front, back, &by_name).map_err(|e| fail(e.0))?;
-            cards.push(super::ParsedCard {
-                front,
-                back,
-                line: number,
-                format,
-                cloze: None,
-            });
-            Ok(())
+        // One card's sides, or None when a side shows nothing (a field left empty, or one
+        // holding only what the allow-list removes): the note is then skipped, and the
+        // preview says how many were and why, rather than the whole package refused.
+        let made = |front: &str, back: &str| -> Result<Option<super::ParsedCard>, ImportError> {
+            match note_card_with(front, back, &by_name) {
+                Ok((front, back, format)) => Ok(Some(super::ParsedCard {
+                    front,
+                    back,
+                    line: number,
+                    format,
+                    cloze: None,
+                })),
+                Err(e) if e.0.ends_with("cannot be empty.") => Ok(None),
+                Err(e) => Err(fail(e.0)),
+            }
         };
         match mapping {
             Mapping::Cloze { text } => {
@@ -547,8 +560,21 @@ pub fn deck_from_package(
                     .collect();
                 let text = crate::markup::clean(&with_media(field(text), &by_name));
                 let extra = crate::markup::clean(&with_media(&joined(&rest), &by_name));
+                // A note with no deletion, or whose text shows nothing, is skipped and
+                // counted like any empty note; other faults (too many numbers) refuse.
+                let made = match super::cloze::note_cards(&text, &extra, Format::Html) {
+                    Ok(made) => made,
+                    Err(e) if e.starts_with(super::cloze::NO_DELETION) => {
+                        *skipped.entry(SKIP_NO_DELETION).or_default() += 1;
+                        continue;
+                    }
+                    Err(e) if e.ends_with("cannot be empty.") => {
+                        *skipped.entry(SKIP_EMPTY).or_default() += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(fail(e)),
+                };
                 cloze_notes += 1;
-                let made = super::cloze::note_cards(&text, &extra, Format::Html).map_err(fail)?;
                 for c in made {
                     cards.push(super::ParsedCard {
                         front: c.front,
@@ -565,18 +591,25 @@ pub fn deck_from_package(
                     cloze_cards += 1;
                 }
             }
-            Mapping::Basic => card(field(0), field(1))?,
+            Mapping::Basic => match made(field(0), field(1))? {
+                Some(card) => cards.push(card),
+                None => *skipped.entry(SKIP_EMPTY).or_default() += 1,
+            },
             Mapping::Reversed {
                 front,
                 back,
                 only_if,
             } => {
-                card(field(front), field(back))?;
+                let Some(card) = made(field(front), field(back))? else {
+                    *skipped.entry(SKIP_EMPTY).or_default() += 1;
+                    continue;
+                };
+                cards.push(card);
                 let reverse = only_if.is_none_or(|c| {
                     !html_to_text(field(c)).is_empty() || field(c).contains("<img")
                 });
-                if reverse {
-                    card(field(back), field(front))?;
+                if reverse && let Some(card) = made(field(back), field(front))? {
+                    cards.push(card);
                 }
                 if let Some((t, _)) = known {
                     let condition = only_if.and_then(|c| t.fields.get(c).cloned());
@@ -587,11 +620,14 @@ pub fn deck_from_package(
             }
             Mapping::Other => {
                 if fields.len() < 2 {
-                    return Err(fail(
-                        "it has fewer than two fields, so it has no back".to_owned(),
-                    ));
+                    *skipped.entry(SKIP_ONE_FIELD).or_default() += 1;
+                    continue;
                 }
-                card(field(0), &joined(&fields[1..]))?;
+                let Some(card) = made(field(0), &joined(&fields[1..]))? else {
+                    *skipped.entry(SKIP_EMPTY).or_default() += 1;
+                    continue;
+                };
+                cards.push(card);
                 if let Some((t, _)) = known {
                     let tally = others.entry((t.name.clone(), t.fields.len())).or_default();
                     tally.notes += 1;
@@ -635,6 +671,18 @@ pub fn deck_from_package(
             "{} of type '{name}' ({}): first field on the front, the rest on the back.",
             plural(tally.notes, "note", "notes"),
             plural(*fields, "field", "fields"),
+        ));
+    }
+    if !skipped.is_empty() {
+        let total: usize = skipped.values().sum();
+        let why: Vec<String> = skipped
+            .iter()
+            .map(|(why, n)| format!("{n} {why}"))
+            .collect();
+        notes.push(format!(
+            "{} skipped: {}.",
+            plural(total, "note was", "notes were"),
+            why.join("; ")
         ));
     }
     if !package_media.refused.is_empty() {
@@ -799,11 +847,21 @@ mod tests {
         assert_eq!(deck.cards[0].front.as_str(), "F");
         assert_eq!(deck.cards[0].back.as_str(), "B\n2");
         assert_eq!(deck.cards[0].format, Format::Text);
-        let err = deck_from_notes(vec![vec!["a".into(), "b".into()], vec!["only one".into()]])
-            .unwrap_err();
-        assert!(err.message.contains("note 2"));
-        let err = deck_from_notes(vec![vec!["<div><br></div>".into(), "b".into()]]).unwrap_err();
-        assert!(err.message.contains("note 1") && err.message.contains("empty"));
+        // A note of one field, or whose side shows nothing, is skipped and counted.
+        let deck = deck_from_notes(vec![
+            vec!["a".into(), "b".into()],
+            vec!["only one".into()],
+            vec!["<div><br></div>".into(), "b".into()],
+        ])
+        .unwrap();
+        assert_eq!(deck.cards.len(), 1);
+        assert!(
+            deck.notes.iter().any(|n| n
+                .starts_with("2 notes were skipped: 1 with an empty front or back")
+                && n.contains("; 1 with fewer than two fields")),
+            "{:?}",
+            deck.notes
+        );
         // Formatting makes an HTML card; an image-only side is not empty.
         let deck = deck_from_notes(vec![vec![
             "<b>Key</b> <script>alert(1)</script>".into(),
@@ -831,6 +889,36 @@ mod tests {
             type_id: Some(type_id),
             fields: fields.iter().map(|f| (*f).to_owned()).collect(),
         }
+    }
+
+    #[test]
+    fn a_cloze_note_with_no_deletion_or_empty_text_is_skipped_and_counted() {
+        let types = [note_type(
+            5,
+            "Cloze",
+            true,
+            &["Text", "Back Extra"],
+            &["{{cloze:Text}}"],
+        )];
+        let deck = deck_from_package(
+            vec![
+                note(5, &["{{c1::ReLU}} is zero below", ""]),
+                note(5, &["no deletion here", "extra"]),
+                note(5, &["", ""]),
+                note(5, &["<div><br></div>", "x"]),
+            ],
+            &types,
+            PackageMedia::default(),
+        )
+        .unwrap();
+        assert_eq!(deck.cards.len(), 1);
+        assert!(
+            deck.notes
+                .iter()
+                .any(|n| n.starts_with("3 notes were skipped: 3 of a Cloze type with no deletion")),
+            "{:?}",
+            deck.notes
+        );
     }
 
     #[test]

@@ -126,16 +126,18 @@ pub fn as_html(text: &str, format: Format) -> String {
     }
 }
 
+/// How [`note_cards`]' refusal of a note without a deletion begins.
+pub const NO_DELETION: &str = "A cloze note needs at least one deletion";
+
 /// The cards of a cloze note (`text` and `extra` written as `format`), one per deletion
 /// number, each checked as a card side is; or a sentence saying what is wrong.
 pub fn note_cards(text: &str, extra: &str, format: Format) -> Result<Vec<NoteCard>, String> {
     let (text, extra) = (as_html(text, format), as_html(extra, format));
     let made = cards(&text, &extra);
     if made.is_empty() {
-        return Err(
-            "A cloze note needs at least one deletion, written {{c1::answer}} or {{c1::answer::hint}}."
-                .to_owned(),
-        );
+        return Err(format!(
+            "{NO_DELETION}, written {{{{c1::answer}}}} or {{{{c1::answer::hint}}}}."
+        ));
     }
     if made.len() > MAX_NUMBERS {
         return Err(format!(

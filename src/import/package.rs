@@ -145,29 +145,74 @@ pub fn package_with_media(
     collection: &[u8],
     files: &[(String, Vec<u8>)],
 ) -> Result<Vec<u8>, std::io::Error> {
-    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    writer
-        .start_file("collection.anki2", options)
-        .map_err(std::io::Error::other)?;
-    writer.write_all(collection)?;
-    writer
-        .start_file("media", options)
-        .map_err(std::io::Error::other)?;
-    let index: serde_json::Map<String, serde_json::Value> = files
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _))| (i.to_string(), serde_json::Value::from(name.as_str())))
-        .collect();
-    writer.write_all(serde_json::Value::Object(index).to_string().as_bytes())?;
-    for (i, (_, bytes)) in files.iter().enumerate() {
-        writer
-            .start_file(i.to_string(), options)
-            .map_err(std::io::Error::other)?;
-        writer.write_all(bytes)?;
+    let names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
+    let mut writer = PackageWriter::new(Cursor::new(Vec::new()), collection, &names)?;
+    for (_, bytes) in files {
+        writer.add(bytes)?;
     }
-    Ok(writer.finish().map_err(std::io::Error::other)?.into_inner())
+    Ok(writer.finish()?.into_inner())
+}
+
+/// An `.apkg` written into `out` one media file at a time (the legacy layout, as
+/// [`package_with_media`] writes), so that a deck's media need never all be in memory: the
+/// deck's export writes into a temporary file, reading each file from the store as it goes.
+pub struct PackageWriter<W: Write + Seek> {
+    zip: zip::ZipWriter<W>,
+    next: usize,
+    files: usize,
+}
+
+impl<W: Write + Seek> PackageWriter<W> {
+    fn options() -> zip::write::SimpleFileOptions {
+        zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+    }
+
+    /// Starts a package in `out` holding `collection` and the `media` index naming
+    /// `names`, whose bytes [`Self::add`] then gives in the same order.
+    pub fn new(out: W, collection: &[u8], names: &[String]) -> Result<Self, std::io::Error> {
+        let mut zip = zip::ZipWriter::new(out);
+        zip.start_file("collection.anki2", Self::options())
+            .map_err(std::io::Error::other)?;
+        zip.write_all(collection)?;
+        zip.start_file("media", Self::options())
+            .map_err(std::io::Error::other)?;
+        let index: serde_json::Map<String, serde_json::Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (i.to_string(), serde_json::Value::from(name.as_str())))
+            .collect();
+        zip.write_all(serde_json::Value::Object(index).to_string().as_bytes())?;
+        Ok(Self {
+            zip,
+            next: 0,
+            files: names.len(),
+        })
+    }
+
+    /// Writes the bytes of the next file the index names.
+    pub fn add(&mut self, bytes: &[u8]) -> Result<(), std::io::Error> {
+        if self.next >= self.files {
+            return Err(std::io::Error::other(
+                "more files than the media index names",
+            ));
+        }
+        self.zip
+            .start_file(self.next.to_string(), Self::options())
+            .map_err(std::io::Error::other)?;
+        self.zip.write_all(bytes)?;
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Ends the package (a file the index names but that was not given is written empty);
+    /// returns `out`.
+    pub fn finish(mut self) -> Result<W, std::io::Error> {
+        while self.next < self.files {
+            self.add(&[])?;
+        }
+        self.zip.finish().map_err(std::io::Error::other)
+    }
 }
 
 /// A package's media: the files cards may show (checked), the files kept only to go back

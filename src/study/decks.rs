@@ -176,22 +176,46 @@ pub async fn deck_page(
 }
 
 /// A deck as a file to download.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Exported {
     /// Its MIME type.
     pub content_type: &'static str,
     /// The file's name: the deck's, made safe, and the format's extension.
     pub file_name: String,
     /// The file.
-    pub body: Vec<u8>,
+    pub body: ExportBody,
+}
+
+/// An export's bytes: text in memory, an Anki package in a temporary file (unnamed: it goes
+/// when the file is closed), to be streamed back.
+#[derive(Debug)]
+pub enum ExportBody {
+    /// A text file (CSV, TSV): the deck's text, a few megabytes at most.
+    Bytes(Vec<u8>),
+    /// A package, read from its start: the file, its length, and its export slot, to be
+    /// dropped with the file once the download ends (so a slow reader's temporary file
+    /// counts among the exports at once).
+    File(std::fs::File, u64, tokio::sync::OwnedSemaphorePermit),
+}
+
+/// Anki packages built at once; more are asked to retry. Each reads its deck's media one
+/// file at a time into a temporary file, so memory stays bounded whatever the deck holds,
+/// but building one reads up to 400 MiB of media from the store and writes it to disk.
+pub const CONCURRENT_EXPORTS: usize = 2;
+
+/// The places for packages being built or downloaded at once, one set per server.
+pub fn export_slots() -> std::sync::Arc<tokio::sync::Semaphore> {
+    std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_EXPORTS))
 }
 
 /// Deck `deck_id` as an Anki package (`apkg`), CSV (`csv`) or TSV (`tsv`) file; not found
 /// when `actor` may not see it or the format is none of these. The package's other files the
 /// deck keeps (never served) travel only to whoever may edit the deck; anyone else's package
-/// has their placeholders as text.
+/// has their placeholders as text. A package takes one of `slots` (else `Busy`) from before
+/// it is built until its body, which holds the slot, is dropped.
 pub async fn export(
     pool: &Pool,
+    slots: &std::sync::Arc<tokio::sync::Semaphore>,
     actor: Actor<'_>,
     deck_id: i64,
     format: &str,
@@ -205,8 +229,17 @@ pub async fn export(
         .context("reading a deck's cards")?;
     let file_name = format!("{}.{format}", file_stem(&deck.name));
     if format == "apkg" {
-        // The media the deck's formatted cards use travel with it, named by hash and type.
-        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        let slot = slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| StudyError::Busy {
+                message: "Other Anki packages are being built; try again in a few seconds."
+                    .to_owned(),
+                retry_after_secs: 5,
+            })?;
+        // The media the deck's formatted cards use travel with it, named by hash and type:
+        // (name, hash), their bytes read one at a time as the package is written.
+        let mut files: Vec<(String, String)> = Vec::new();
         let mut names: std::collections::HashMap<String, String> = Default::default();
         for c in cards.iter().filter(|c| crate::markup::is_html(&c.format)) {
             // The files tied to the card (`card_media`), not every hash its text names: a
@@ -218,19 +251,19 @@ pub async fn export(
                 if names.contains_key(&hash) {
                     continue;
                 }
-                if let Some(file) = db::media::get(pool, &hash)
+                if let Some(content_type) = db::media::type_of(pool, &hash)
                     .await
                     .context("reading a deck's media")?
                 {
-                    let extension = file.content_type.rsplit('/').next().unwrap_or("bin");
+                    let extension = content_type.rsplit('/').next().unwrap_or("bin");
                     let extension = if extension == "mpeg" {
                         "mp3"
                     } else {
                         extension
                     };
                     let name = format!("{hash}.{extension}");
-                    names.insert(hash, name.clone());
-                    files.push((name, file.bytes));
+                    names.insert(hash.clone(), name.clone());
+                    files.push((name, hash));
                 }
             }
         }
@@ -248,12 +281,7 @@ pub async fn export(
             if files.iter().any(|(n, _)| *n == name) {
                 continue;
             }
-            if let Some(file) = db::media::get(pool, &hash)
-                .await
-                .context("reading a deck's kept file")?
-            {
-                files.push((name, file.bytes));
-            }
+            files.push((name, hash));
         }
         let name_of = |hash: &str| names.get(hash).cloned();
         let as_anki = |text: &str, format: &str| {
@@ -332,12 +360,11 @@ pub async fn export(
         let collection = db::anki::write_notes(&deck.name, &notes, now.as_millisecond())
             .await
             .context("writing an Anki collection")?;
-        let body = apkg::package_with_media(&collection, &files)
-            .map_err(|e| StudyError::Internal(e.into()))?;
+        let (file, len) = write_package(pool, &collection, &files).await?;
         return Ok(Exported {
             content_type: "application/octet-stream",
             file_name,
-            body,
+            body: ExportBody::File(file, len, slot),
         });
     }
     let pairs = cards.iter().map(|c| (c.front.as_str(), c.back.as_str()));
@@ -354,8 +381,54 @@ pub async fn export(
     Ok(Exported {
         content_type,
         file_name,
-        body: body.into_bytes(),
+        body: ExportBody::Bytes(body.into_bytes()),
     })
+}
+
+/// Writes a package of `collection` and `files` (name, hash) into a temporary file, reading
+/// each file's bytes from the store only when it is written (a file gone meanwhile is
+/// written empty); returns the file, read from its start, and its length.
+async fn write_package(
+    pool: &Pool,
+    collection: &[u8],
+    files: &[(String, String)],
+) -> Result<(std::fs::File, u64), StudyError> {
+    let internal =
+        |e: std::io::Error| StudyError::Internal(anyhow::anyhow!("writing a package: {e}"));
+    let joined =
+        |e: tokio::task::JoinError| StudyError::Internal(anyhow::anyhow!("writing a package: {e}"));
+    let names: Vec<String> = files.iter().map(|(name, _)| name.clone()).collect();
+    let collection = collection.to_vec();
+    let mut writer = tokio::task::spawn_blocking(move || {
+        apkg::PackageWriter::new(tempfile::tempfile()?, &collection, &names)
+    })
+    .await
+    .map_err(joined)?
+    .map_err(internal)?;
+    for (_, hash) in files {
+        let bytes = db::media::get(pool, hash)
+            .await
+            .context("reading a deck's media")?
+            .map(|f| f.bytes)
+            .unwrap_or_default();
+        writer = tokio::task::spawn_blocking(move || {
+            writer.add(&bytes)?;
+            Ok::<_, std::io::Error>(writer)
+        })
+        .await
+        .map_err(joined)?
+        .map_err(internal)?;
+    }
+    tokio::task::spawn_blocking(move || {
+        use std::io::Seek;
+        let mut file = writer.finish()?;
+        let len = file.seek(std::io::SeekFrom::End(0))?;
+        file.rewind()?;
+        Ok::<_, std::io::Error>((file, len))
+    })
+    .await
+    .map_err(joined)?
+    .map_err(internal)
 }
 
 /// A deck name made safe for a file name: letters, digits, '-' and '_' only.

@@ -438,14 +438,17 @@ pub async fn add_card(
         user_id: Some(actor.id()),
         learner: Some(actor.learner),
     };
-    super::media::link_card(
+    if super::media::link_card(
         &mut tx,
         card_id,
         card.front.as_str(),
         card.back.as_str(),
         &writer,
     )
-    .await?;
+    .await?
+    {
+        super::media::refuse_if_deck_over(&mut tx, deck.id).await?;
+    }
     tx.commit().await.context("adding a card")?;
     place(db.writer(), deck.id, "", card_id).await
 }
@@ -481,14 +484,17 @@ pub async fn update_card(
         user_id: Some(actor.id()),
         learner: Some(actor.learner),
     };
-    super::media::link_card(
+    if super::media::link_card(
         &mut tx,
         card.id,
         new.front.as_str(),
         new.back.as_str(),
         &writer,
     )
-    .await?;
+    .await?
+    {
+        super::media::refuse_if_deck_over(&mut tx, deck.id).await?;
+    }
     tx.commit().await.context("saving a card")?;
     place(db.writer(), deck.id, q, card.id).await
 }
@@ -622,6 +628,7 @@ async fn write_note_cards(
         learner: Some(actor.learner),
     };
     let mut written = Vec::with_capacity(note.cards.len());
+    let mut grew = false;
     for card in &note.cards {
         let (front, back) = (card.front.as_str(), card.back.as_str());
         let id = match existing.iter().find(|(_, n)| *n == i64::from(card.number)) {
@@ -657,7 +664,7 @@ async fn write_note_cards(
                 id
             }
         };
-        super::media::link_card(conn, id, front, back, &writer).await?;
+        grew |= super::media::link_card(conn, id, front, back, &writer).await?;
         written.push((card.number, id));
     }
     for (id, number) in &existing {
@@ -666,6 +673,11 @@ async fn write_note_cards(
                 .await
                 .context("deleting a note's card")?;
         }
+    }
+    // After the cards of the numbers gone let go of their files: an image replaced under a
+    // new number does not count twice.
+    if grew {
+        super::media::refuse_if_deck_over(conn, deck_id).await?;
     }
     Ok(written)
 }
@@ -758,6 +770,7 @@ pub async fn upload_image(
     super::media::upload_image(
         db.writer(),
         actor.id(),
+        deck_id,
         path,
         file_name,
         alt,
@@ -767,22 +780,23 @@ pub async fn upload_image(
 }
 
 /// Keeps an image the editor uploads into existing card `card_id` (which `actor` must be
-/// able to edit, and which is not a cloze note's), as [`upload_image`] does for a new card:
-/// nothing changes on the card until it is saved, when the images it no longer names are
-/// let go (an image no other card uses goes with it).
+/// able to edit; a cloze note's card exactly when `cloze`, the upload then being the note's),
+/// as [`upload_image`] does for a new card: nothing changes on the card until it is saved,
+/// when the images it no longer names are let go (an image no other card uses goes with it).
 #[allow(clippy::too_many_arguments)]
 pub async fn upload_card_image(
     db: &db::Db,
     writes: &WriteBudget,
     actor: Actor<'_>,
     card_id: i64,
+    cloze: bool,
     path: std::path::PathBuf,
     file_name: &str,
     alt: &str,
     now: Timestamp,
 ) -> Result<String, StudyError> {
     let mut conn = db.reader().acquire().await.context("reading a card")?;
-    let (deck, _, _) = card_to_edit(&mut conn, actor, card_id, false).await?;
+    let (deck, _, _) = card_to_edit(&mut conn, actor, card_id, cloze).await?;
     drop(conn);
     upload_image(db, writes, actor, deck.id, path, file_name, alt, now).await
 }

@@ -31,7 +31,8 @@ pub fn import_slot(slots: &Semaphore) -> Result<SemaphorePermit<'_>, StudyError>
     })
 }
 
-/// Takes one import and the bytes of its cards' text from `user_id`'s hourly budgets
+/// Takes one import, the bytes of its cards' text and the bytes of its media files (those
+/// its cards use and the package's other files) from `user_id`'s hourly budgets
 /// (`auth::quota`), before anything of it is written.
 pub fn charge(
     quotas: &crate::auth::quota::Quotas,
@@ -46,9 +47,19 @@ pub fn charge(
         .map(|c| c.front.as_str().len() + c.back.as_str().len())
         .sum();
     let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+    let media: u64 = parsed
+        .media
+        .iter()
+        .map(|f| f.bytes.len() as u64)
+        .chain(parsed.kept.iter().map(|f| f.bytes.len() as u64))
+        .sum();
     Ok(quotas.spend(
         user_id,
-        &[(Kind::Import, 1), (Kind::ImportBytes, bytes)],
+        &[
+            (Kind::Import, 1),
+            (Kind::ImportBytes, bytes),
+            (Kind::ImportMediaBytes, media),
+        ],
         now_ms,
     )?)
 }
@@ -81,9 +92,38 @@ pub async fn import_deck(
     public: bool,
     now: i64,
 ) -> Result<ImportReport, StudyError> {
+    let existing = db::decks::find_by_name(pool, owner_id, name.as_str()).await?;
+    check_media(pool, existing.map(|d| d.id), parsed).await??;
+    Ok(import_batches(pool, name, parsed, owner_id, public, now).await??)
+}
+
+/// Why an import's batches stopped at the deck's media limit.
+struct Stopped {
+    /// What to tell the importer.
+    message: String,
+    /// Whether no batch had been written yet (the import can be tried again whole).
+    nothing_written: bool,
+}
+
+impl From<Stopped> for StudyError {
+    fn from(stopped: Stopped) -> Self {
+        StudyError::Validation(stopped.message)
+    }
+}
+
+/// The writes of [`import_deck`], its media checked: each batch checks the deck's media
+/// limit again before it commits.
+async fn import_batches(
+    pool: &Pool,
+    name: &DeckName,
+    parsed: &ParsedDeck,
+    owner_id: Option<i64>,
+    public: bool,
+    now: i64,
+) -> Result<Result<ImportReport, Stopped>, StudyError> {
     // The files first: the cards' ties to them are written with the cards.
     super::media::store_all(pool, &parsed.media, owner_id, now).await?;
-    super::media::store_kept(pool, &parsed.kept, owner_id, now).await?;
+    super::media::store_kept(pool, &parsed.kept, now).await?;
     let brought = parsed.brought();
     let mut report = None::<ImportReport>;
     for cards in parsed.cards.chunks(BATCH) {
@@ -98,6 +138,24 @@ pub async fn import_deck(
             learner: None,
         };
         let added = add_cards(&mut tx, deck_id, cards, &writer, now).await?;
+        // Checked again inside the batch's write transaction, after its cards tied their
+        // files: a card may name any stored file its importer brought (not only the
+        // file's own), and two imports into one deck take turns on the writer.
+        let bytes = super::media::deck_bytes_with(&mut tx, Some(deck_id), &[]).await?;
+        if let Some(why) = super::media::over_deck_limit(bytes) {
+            drop(tx);
+            return Ok(Err(Stopped {
+                message: match &report {
+                    None => format!("Nothing was imported: {why}."),
+                    Some(r) => format!(
+                        "The import stopped: {why}. The first {} cards of the file went into the deck ({} new); the rest were not imported.",
+                        r.added + r.already_present,
+                        r.added
+                    ),
+                },
+                nothing_written: report.is_none(),
+            }));
+        }
         tx.commit().await?;
         let r = report.get_or_insert_with(|| ImportReport {
             deck_id,
@@ -111,7 +169,7 @@ pub async fn import_deck(
         r.already_present += cards.len() - added;
     }
     if let Some(r) = report.take_if(|_| parsed.kept.is_empty()) {
-        return Ok(r);
+        return Ok(Ok(r));
     }
     // No cards: the deck is still created, as before. The files no card shows join it.
     let mut tx = db::begin_write(pool).await?;
@@ -129,7 +187,7 @@ pub async fn import_deck(
     (report.files_kept, report.files_over_limit) =
         super::media::keep_with_deck(&mut tx, report.deck_id, &parsed.kept).await?;
     tx.commit().await?;
-    Ok(report)
+    Ok(Ok(report))
 }
 
 /// What an import would do, shown before anything is written.
@@ -149,6 +207,9 @@ pub struct ImportPreview {
     pub media: Vec<import::MediaFile>,
     /// The package's files no card shows, kept with the deck on import.
     pub kept: Vec<import::KeptFile>,
+    /// Why the import would be refused on confirmation (the deck's media limit), if it
+    /// would.
+    pub refused: Option<String>,
 }
 
 /// Which cards of `parsed` an import into `owner_id`'s deck `name` would add, and which it
@@ -174,6 +235,17 @@ pub async fn preview(
         }
         None => None,
     };
+    let media_bytes = {
+        let mut conn = pool.acquire().await.context("reading a deck's media")?;
+        super::media::deck_bytes_with(
+            &mut conn,
+            existing.map(|(id, _)| id),
+            &media_sizes(&parsed.media),
+        )
+        .await?
+    };
+    let refused = super::media::over_deck_limit(media_bytes)
+        .map(|why| format!("This file cannot be imported into this deck: {why}."));
     let (mut adding, mut skipped) = (Vec::new(), Vec::new());
     let notes = parsed.notes;
     for card in parsed.cards {
@@ -201,6 +273,70 @@ pub async fn preview(
         notes,
         media: parsed.media,
         kept: parsed.kept,
+        refused,
+    })
+}
+
+/// The hashes and sizes of an import's media files.
+fn media_sizes(files: &[import::MediaFile]) -> Vec<(String, u64)> {
+    files
+        .iter()
+        .map(|f| (f.checked.hash.clone(), f.bytes.len() as u64))
+        .collect()
+}
+
+/// Why an import's media cannot go into a deck; nothing is written.
+enum MediaRefusal {
+    /// Files its preview stored are gone (a deck whose cards used them was deleted
+    /// meanwhile): the file must be chosen again.
+    Gone(String),
+    /// The deck's cards would use more media than a deck may: it can go in once the deck has
+    /// room.
+    NoRoom(String),
+}
+
+impl From<MediaRefusal> for StudyError {
+    fn from(refusal: MediaRefusal) -> Self {
+        match refusal {
+            MediaRefusal::Gone(why) | MediaRefusal::NoRoom(why) => StudyError::Validation(why),
+        }
+    }
+}
+
+/// Checks, before anything is written, that the media `parsed` brings fit deck `deck_id`'s
+/// limit (the deck may not exist yet) and, for a confirmed preview's files, that they are
+/// still stored: a file the preview kept goes early if a deck whose cards used it is
+/// deleted meanwhile, and the cards would then lose it without a word.
+async fn check_media(
+    pool: &Pool,
+    deck_id: Option<i64>,
+    parsed: &ParsedDeck,
+) -> Result<Result<(), MediaRefusal>, StudyError> {
+    let mut conn = pool.acquire().await.context("reading media sizes")?;
+    let mut adding = media_sizes(&parsed.media);
+    let mut gone = 0;
+    for hash in &parsed.stored_media {
+        match db::media::size_of(&mut *conn, hash)
+            .await
+            .context("reading a media file's size")?
+        {
+            Some(size) => adding.push((hash.clone(), u64::try_from(size).unwrap_or(0))),
+            None => gone += 1,
+        }
+    }
+    if gone > 0 {
+        return Ok(Err(MediaRefusal::Gone(format!(
+            "Nothing was imported: {gone} of the images and sounds checked for this preview {} been removed since (a deck that used {} was deleted meanwhile); choose the file again.",
+            if gone == 1 { "has" } else { "have" },
+            if gone == 1 { "it" } else { "them" },
+        ))));
+    }
+    let bytes = super::media::deck_bytes_with(&mut conn, deck_id, &adding).await?;
+    Ok(match super::media::over_deck_limit(bytes) {
+        Some(why) => Err(MediaRefusal::NoRoom(format!(
+            "Nothing was imported: {why}."
+        ))),
+        None => Ok(()),
     })
 }
 
@@ -214,8 +350,12 @@ async fn package_deck(
         .map_err(|e| StudyError::Validation(format!("The file was not imported: {e}.")))?;
     let deck = apkg::deck_from_package(notes, &types, media)?;
     if deck.cards.is_empty() {
+        // Every note skipped: the preview's line says why.
+        let why = deck.notes.join(" ");
         return Err(StudyError::Validation(
-            "The file was not imported: the package holds no notes.".to_owned(),
+            format!("The file was not imported: the package holds no notes that make cards. {why}")
+                .trim_end()
+                .to_owned(),
         ));
     }
     Ok(deck)
@@ -407,7 +547,7 @@ pub async fn keep_preview(
     let now = now.as_second();
     let token = crate::auth::session::random_token();
     super::media::store_all(pool, &preview.media, Some(actor.id()), now).await?;
-    super::media::store_kept(pool, &preview.kept, Some(actor.id()), now).await?;
+    super::media::store_kept(pool, &preview.kept, now).await?;
     let files = KeptFiles {
         kept: preview
             .kept
@@ -456,19 +596,66 @@ enum KeptForm {
     Bare(Vec<(String, String, u64)>),
 }
 
-/// Takes `actor`'s kept preview with key `token`: its deck name and cards, checked again.
-/// `None` when it was imported already, replaced by a newer one, or dropped as too old.
-pub async fn take_preview(
+/// Imports `actor`'s kept preview with key `token` (see [`import_as`]): exactly the cards
+/// it showed, with the files it stored. `None` when it was imported already, replaced by a
+/// newer one, or dropped as too old. Refused because the deck's cards would use more media
+/// than a deck may, the preview is kept (nothing was written), so that it can be confirmed
+/// again once the deck has room.
+pub async fn confirm_preview(
     pool: &Pool,
+    sessions: &dyn Forget,
     actor: Actor<'_>,
     token: &str,
-) -> Result<Option<(DeckName, ParsedDeck)>, StudyError> {
+    now: i64,
+) -> Result<Confirmed, StudyError> {
     let Some(pending) = db::pending_imports::take(pool, actor.id(), token)
         .await
         .context("taking an import preview")?
     else {
-        return Ok(None);
+        return Ok(Confirmed::Gone);
     };
+    let (name, parsed) = from_pending(&pending)?;
+    let (owner, public) = target(pool, actor, &name).await?;
+    let deck = db::decks::find_by_name(pool, owner, name.as_str()).await?;
+    let why = match check_media(pool, deck.map(|d| d.id), &parsed).await? {
+        Ok(()) => match import_batches(pool, &name, &parsed, owner, public, now).await? {
+            Ok(report) => {
+                sessions.forget(Stale::Everyone);
+                return Ok(Confirmed::Imported(report));
+            }
+            Err(stopped) if stopped.nothing_written => stopped.message,
+            Err(stopped) => {
+                sessions.forget(Stale::Everyone);
+                return Err(stopped.into());
+            }
+        },
+        Err(MediaRefusal::NoRoom(why)) => why,
+        Err(gone) => return Err(gone.into()),
+    };
+    db::pending_imports::put_back(pool, actor.id(), &pending)
+        .await
+        .context("keeping an import preview")?;
+    Ok(Confirmed::Kept(format!(
+        "{why} The preview is kept for a day: make room in the deck (remove images from its cards), then confirm it again with the button below."
+    )))
+}
+
+/// What confirming an import preview did.
+#[derive(Debug)]
+pub enum Confirmed {
+    /// The cards went in.
+    Imported(ImportReport),
+    /// The preview was imported already, replaced by a newer one, or is over a day old.
+    Gone,
+    /// The deck has no room for its media: nothing was written, and the preview (the same
+    /// token) is kept to be confirmed again; the message says why.
+    Kept(String),
+}
+
+/// A kept preview's deck name and cards, checked again.
+fn from_pending(
+    pending: &db::pending_imports::PendingImport,
+) -> Result<(DeckName, ParsedDeck), StudyError> {
     // The files were stored with the preview: only their names and hashes come back. The
     // media the cards use were checked then and brought by this importer, so the cards tie
     // them whoever has brought the same file since.
@@ -499,7 +686,7 @@ pub async fn take_preview(
             })
             .collect(),
     };
-    Ok(Some((DeckName::parse(&pending.deck_name)?, parsed)))
+    Ok((DeckName::parse(&pending.deck_name)?, parsed))
 }
 
 /// Imports `parsed` as `actor`'s deck `name` (see [`import_deck`]). A new deck changes what

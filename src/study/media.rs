@@ -42,12 +42,11 @@ pub async fn store_all(
     Ok(())
 }
 
-/// Keeps the files of `files` that carry their bytes (an import's files no card shows),
-/// brought by `uploaded_by`; they are tied to a deck by [`keep_with_deck`].
+/// Keeps the files of `files` that carry their bytes (an import's files no card shows);
+/// they are tied to a deck by [`keep_with_deck`].
 pub async fn store_kept(
     pool: &Pool,
     files: &[crate::import::KeptFile],
-    uploaded_by: Option<i64>,
     now: i64,
 ) -> Result<(), StudyError> {
     if files.iter().all(|f| f.bytes.is_empty()) {
@@ -55,16 +54,10 @@ pub async fn store_kept(
     }
     let mut tx = db::begin_write(pool).await.context("keeping files")?;
     for f in files.iter().filter(|f| !f.bytes.is_empty()) {
-        db::media::store(
-            &mut *tx,
-            &f.hash,
-            &f.content_type,
-            &f.bytes,
-            uploaded_by,
-            now,
-        )
-        .await
-        .context("keeping a file")?;
+        // Stored with no uploader: nobody is served them, not even who brought them.
+        db::media::store(&mut *tx, &f.hash, &f.content_type, &f.bytes, None, now)
+            .await
+            .context("keeping a file")?;
     }
     tx.commit().await.context("keeping files")?;
     Ok(())
@@ -72,7 +65,8 @@ pub async fn store_kept(
 
 /// Ties `files` (stored already) to deck `deck_id` under their names, while the deck keeps
 /// at most [`crate::media::MAX_DECK_KEPT_BYTES`] of such files; returns how many were added
-/// and how many were left out for the limit.
+/// (or took new bytes under a name the deck keeps) and how many were left out for the limit.
+/// A file the deck keeps already under its name, the same bytes, counts as neither.
 pub async fn keep_with_deck(
     conn: &mut Conn,
     deck_id: i64,
@@ -84,9 +78,26 @@ pub async fn keep_with_deck(
             .context("reading a deck's kept files")?,
     )
     .unwrap_or(0);
+    let kept: std::collections::HashMap<String, String> =
+        db::media::kept_by_deck(&mut *conn, deck_id)
+            .await
+            .context("reading a deck's kept files")?
+            .into_iter()
+            .collect();
     let (mut added, mut over) = (0, 0);
     for f in files {
-        if total + f.size > crate::media::MAX_DECK_KEPT_BYTES {
+        // New bytes under a name the deck keeps free the old ones' room.
+        let freed = match kept.get(&f.name) {
+            Some(hash) if *hash == f.hash => continue,
+            Some(hash) => db::media::size_of(&mut *conn, hash)
+                .await
+                .context("reading a kept file's size")?
+                .and_then(|size| u64::try_from(size).ok())
+                .unwrap_or(0),
+            None => 0,
+        };
+        let after = (total + f.size).saturating_sub(freed);
+        if after > crate::media::MAX_DECK_KEPT_BYTES {
             over += 1;
             continue;
         }
@@ -94,11 +105,65 @@ pub async fn keep_with_deck(
             .await
             .context("keeping a file with a deck")?
         {
-            total += f.size;
+            total = after;
             added += 1;
         }
     }
     Ok((added, over))
+}
+
+/// Bytes as a person reads them: "3.5 MiB".
+fn mib(bytes: u64) -> String {
+    // Rounded up to the tenth: a deck just over the limit never reads as at it.
+    let tenths = (u128::from(bytes) * 10).div_ceil(1024 * 1024);
+    format!("{}.{} MiB", tenths / 10, tenths % 10)
+}
+
+/// What deck `deck_id`'s cards would use in media (bytes, each file once) with `adding`
+/// (hash, size) added: the files they use already are not counted twice.
+pub async fn deck_bytes_with(
+    conn: &mut Conn,
+    deck_id: Option<i64>,
+    adding: &[(String, u64)],
+) -> Result<u64, StudyError> {
+    let mut used: std::collections::HashMap<String, u64> = match deck_id {
+        Some(deck_id) => db::media::deck_card_files(&mut *conn, deck_id)
+            .await
+            .context("reading a deck's media sizes")?
+            .into_iter()
+            .map(|(h, size)| (h, u64::try_from(size).unwrap_or(0)))
+            .collect(),
+        None => Default::default(),
+    };
+    for (hash, size) in adding {
+        used.entry(hash.clone()).or_insert(*size);
+    }
+    Ok(used.values().sum())
+}
+
+/// Why `bytes` of media is too much for one deck's cards, if it is
+/// ([`crate::media::MAX_DECK_MEDIA_BYTES`]).
+pub fn over_deck_limit(bytes: u64) -> Option<String> {
+    (bytes > crate::media::MAX_DECK_MEDIA_BYTES).then(|| {
+        format!(
+            "the deck's cards would use {} of images and sounds, and a deck's cards may use at most {} MiB",
+            mib(bytes),
+            crate::media::MAX_DECK_MEDIA_BYTES / 1024 / 1024
+        )
+    })
+}
+
+/// Refuses (a `Validation` error, so the caller's transaction rolls back) when the cards of
+/// deck `deck_id` now use more media than a deck may: called by the editor after a save
+/// that tied a new file to a card.
+pub async fn refuse_if_deck_over(conn: &mut Conn, deck_id: i64) -> Result<(), StudyError> {
+    let bytes = deck_bytes_with(conn, Some(deck_id), &[]).await?;
+    match over_deck_limit(bytes) {
+        Some(why) => Err(StudyError::Validation(format!(
+            "The card was not saved: {why}. Remove images from the deck's cards first."
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Who writes a card's sides, and so which stored files its text may tie to it: a file is
@@ -125,13 +190,13 @@ impl Writer<'_> {
         let Some(user_id) = self.user_id else {
             return Ok(false);
         };
-        let Some(file) = db::media::get(&mut *conn, hash)
+        let Some((_, uploaded_by)) = db::media::about(&mut *conn, hash)
             .await
             .context("reading a media file")?
         else {
             return Ok(false);
         };
-        if file.uploaded_by == Some(user_id) {
+        if uploaded_by == Some(user_id) {
             return Ok(true);
         }
         let Some(learner) = self.learner else {
@@ -146,14 +211,15 @@ impl Writer<'_> {
 
 /// Makes the files card `card_id` uses exactly those its sides name (stored ones, and new
 /// ones only if `writer` may tie them): new ones are tied to it first, then the ones it no
-/// longer names let go (a file whose last card this was goes with it).
+/// longer names let go (a file whose last card this was goes with it). Returns whether a
+/// file was newly tied (the deck's media may have grown).
 pub async fn link_card(
     conn: &mut Conn,
     card_id: i64,
     front: &str,
     back: &str,
     writer: &Writer<'_>,
-) -> Result<(), StudyError> {
+) -> Result<bool, StudyError> {
     let mut named = crate::media::referenced(front);
     for h in crate::media::referenced(back) {
         if !named.contains(&h) {
@@ -163,20 +229,25 @@ pub async fn link_card(
     let tied = db::media::of_card(&mut *conn, card_id)
         .await
         .context("reading a card's media")?;
+    let mut grew = false;
     for h in &named {
-        if !tied.contains(h) && !writer.may_tie(conn, h).await? {
+        if tied.contains(h) {
+            continue;
+        }
+        if !writer.may_tie(conn, h).await? {
             continue;
         }
         db::media::link(&mut *conn, card_id, h)
             .await
             .context("tying a media file to a card")?;
+        grew = true;
     }
     for h in tied.iter().filter(|h| !named.contains(h)) {
         db::media::unlink(&mut *conn, card_id, h)
             .await
             .context("letting a media file go")?;
     }
-    Ok(())
+    Ok(grew)
 }
 
 /// File `hash` for `learner`: `None` unless it is stored and they may see a card that uses
@@ -189,33 +260,47 @@ pub async fn fetch(
     if !crate::markup::is_media_address(&format!("/media/{hash}")) {
         return Ok(None);
     }
-    let Some(file) = db::media::get(pool, hash)
+    // The rights first, from queries that do not read the file's bytes: a file one may not
+    // see costs no more than one that is missing.
+    let Some((content_type, uploaded_by)) = db::media::about(pool, hash)
         .await
         .context("reading a media file")?
     else {
         return Ok(None);
     };
     // A deck's kept files of other types (fonts, videos, anything) are never served.
-    if !(file.content_type.starts_with("image/") || file.content_type.starts_with("audio/")) {
+    if !(content_type.starts_with("image/") || content_type.starts_with("audio/")) {
         return Ok(None);
-    }
-    if file.uploaded_by == Some(learner.id) {
-        return Ok(Some(file));
     }
     let decks = db::media::decks_using(pool, hash)
         .await
         .context("reading who may see a media file")?;
-    Ok(decks.iter().any(|d| learner.can_see(*d)).then_some(file))
+    // Its uploader sees it before a card uses it (an import's preview, the editor's), unless
+    // it is one of a package's other files a deck keeps: those are never served, only
+    // exported to the deck's editors.
+    let may_see = decks.iter().any(|d| learner.can_see(*d))
+        || (uploaded_by == Some(learner.id)
+            && !db::media::kept_anywhere(pool, hash)
+                .await
+                .context("reading whether a deck keeps a file")?);
+    if !may_see {
+        return Ok(None);
+    }
+    db::media::get(pool, hash)
+        .await
+        .context("reading a media file")
 }
 
 /// An image the deck editor uploads into a card, read from where the upload lies: checked
 /// (`media::check`: its type from its bytes, within the size and pixel limits; an image, not
 /// a sound) and kept as brought by `user_id`, who may then see it in a preview and tie it to
 /// a card they save. Returns the `<img>` element a card side holds: `/media/{hash}` with
-/// `alt` (the file's name when none is given).
+/// `alt` (the file's name when none is given). Refused when deck `deck_id`'s cards would then
+/// use more media than a deck may ([`crate::media::MAX_DECK_MEDIA_BYTES`]).
 pub async fn upload_image(
     pool: &Pool,
     user_id: i64,
+    deck_id: i64,
     path: std::path::PathBuf,
     file_name: &str,
     alt: &str,
@@ -240,6 +325,19 @@ pub async fn upload_image(
             "The image was not kept: it is a sound, not a PNG, JPEG, GIF or WebP image.".to_owned(),
         ));
     }
+    let mut conn = pool.acquire().await.context("reading a deck's media")?;
+    let with = deck_bytes_with(
+        &mut conn,
+        Some(deck_id),
+        &[(checked.hash.clone(), bytes.len() as u64)],
+    )
+    .await?;
+    drop(conn);
+    if let Some(why) = over_deck_limit(with) {
+        return Err(StudyError::Validation(format!(
+            "The image was not kept: {why}."
+        )));
+    }
     let alt = if alt.trim().is_empty() {
         file_name.trim()
     } else {
@@ -257,4 +355,15 @@ pub async fn upload_image(
     };
     store_all(pool, std::slice::from_ref(&file), Some(user_id), now).await?;
     Ok(element)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mib_rounds_up_to_the_tenth() {
+        assert_eq!(super::mib(0), "0.0 MiB");
+        assert_eq!(super::mib(200 * 1024 * 1024), "200.0 MiB");
+        assert_eq!(super::mib(200 * 1024 * 1024 + 10), "200.1 MiB");
+        assert_eq!(super::mib(3 * 1024 * 1024 + 512 * 1024), "3.5 MiB");
+    }
 }

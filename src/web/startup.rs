@@ -47,6 +47,8 @@ pub struct AppState {
     pub handover: crate::auth::handover::Handover,
     /// Places for imports running at once.
     pub imports: tokio::sync::Semaphore,
+    /// Places for Anki packages being built at once.
+    pub exports: std::sync::Arc<tokio::sync::Semaphore>,
     /// The group-commit writer of grades.
     pub grader: Grader,
     /// Recent session lookups (shared with background jobs that change what a session
@@ -123,6 +125,7 @@ impl Application {
             quotas: crate::auth::quota::Quotas::default(),
             handover: crate::auth::handover::Handover::default(),
             imports: crate::study::import::import_slots(),
+            exports: crate::study::decks::export_slots(),
             sessions: sessions.clone(),
             fits: std::sync::Arc::new(crate::study::fits::FitJobs::new(jobs.clone())),
             grader: Grader::spawn(db.clone(), settings.max_interval_days),

@@ -37,6 +37,7 @@ mod reports_loop;
 mod reschedule;
 mod review;
 mod rich;
+mod rich_limits;
 mod rights;
 mod schema;
 mod security;

@@ -96,7 +96,7 @@ fn assert_nothing_runs(page: &str, what: &str) {
     }
 }
 
-async fn deck_id(app: &TestApp, name: &str) -> i64 {
+pub(crate) async fn deck_id(app: &TestApp, name: &str) -> i64 {
     sqlx::query_scalar("SELECT id FROM decks WHERE name = $1")
         .bind(name)
         .fetch_one(&app.pool().await)
@@ -321,7 +321,7 @@ async fn hostile_html_typed_in_the_editor_is_neutralised_and_formatting_shows() 
 }
 
 /// A PNG header claiming `w` by `h` pixels, with `tag` after it so each file differs.
-fn png(w: u32, h: u32, tag: &str) -> Vec<u8> {
+pub(crate) fn png(w: u32, h: u32, tag: &str) -> Vec<u8> {
     let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     b.extend(w.to_be_bytes());
     b.extend(h.to_be_bytes());
@@ -331,7 +331,10 @@ fn png(w: u32, h: u32, tag: &str) -> Vec<u8> {
 }
 
 /// A legacy Anki package: the collection of `notes` and the `media` index naming `files`.
-async fn package_with_media(notes: &[(String, String)], files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+pub(crate) async fn package_with_media(
+    notes: &[(String, String)],
+    files: &[(&str, Vec<u8>)],
+) -> Vec<u8> {
     use std::io::Write;
     let collection = studyhall::db::anki::write_collection("Course", notes, 1_700_000_000_000)
         .await
@@ -355,7 +358,7 @@ async fn package_with_media(notes: &[(String, String)], files: &[(&str, Vec<u8>)
     zip.finish().unwrap().into_inner()
 }
 
-fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
@@ -727,7 +730,7 @@ async fn an_anki_export_carries_the_media_and_imports_back_to_the_same_cards() {
 }
 
 /// A legacy Anki package of `notes` (Basic, Basic and reversed, Cloze) with `files`.
-async fn package_of_notes(
+pub(crate) async fn package_of_notes(
     notes: &[studyhall::db::anki::AnkiNote],
     files: &[(&str, Vec<u8>)],
 ) -> Vec<u8> {
@@ -1001,7 +1004,7 @@ async fn reversed_notes_make_two_cards_and_a_packages_other_files_round_trip() {
 
 /// Posts the editor's new-card form with an image, as the "Upload image and preview" button
 /// sends it (multipart).
-async fn upload_image(
+pub(crate) async fn upload_image(
     app: &TestApp,
     deck: i64,
     fields: &[(&str, &str)],
@@ -1011,7 +1014,7 @@ async fn upload_image(
 }
 
 /// Posts a card form with an image to `path` (multipart).
-async fn upload_image_to(
+pub(crate) async fn upload_image_to(
     app: &TestApp,
     path: &str,
     fields: &[(&str, &str)],
@@ -1544,14 +1547,14 @@ async fn a_card_with_an_image_costs_the_review_page_one_extra_request_cached_for
 }
 
 /// Previews `bytes` as deck `deck` for `who`; returns the confirmation's token.
-async fn preview_package(who: &TestApp, bytes: Vec<u8>, deck: &str) -> String {
+pub(crate) async fn preview_package(who: &TestApp, bytes: Vec<u8>, deck: &str) -> String {
     let r = upload_to(who, "/admin/import/preview", "course.apkg", bytes, deck, "").await;
     assert_eq!(r.status(), StatusCode::OK);
     crate::decks_and_import::preview_token(&r.text().await.unwrap())
 }
 
 /// Confirms `who`'s preview `token`.
-async fn confirm_preview(who: &TestApp, token: &str) {
+pub(crate) async fn confirm_preview(who: &TestApp, token: &str) {
     let r = who
         .submit(
             "/admin/import",

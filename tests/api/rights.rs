@@ -441,16 +441,17 @@ async fn another_instructors_private_deck_and_its_cards_are_none_from_the_scoped
         decks::card_page(admin.db().await, &NoCache, &theirs, card, now).await,
         Err(StudyError::NotFound)
     ));
+    let slots = decks::export_slots();
     let as_instructor = |learner| studyhall::study::actor::Actor {
         learner,
         role: studyhall::domain::Role::Instructor,
     };
     assert!(matches!(
-        decks::export(pool, as_instructor(&theirs), deck, "csv", now).await,
+        decks::export(pool, &slots, as_instructor(&theirs), deck, "csv", now).await,
         Err(StudyError::NotFound)
     ));
     assert!(
-        decks::export(pool, as_instructor(&mine), deck, "csv", now)
+        decks::export(pool, &slots, as_instructor(&mine), deck, "csv", now)
             .await
             .is_ok()
     );

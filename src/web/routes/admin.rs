@@ -78,6 +78,9 @@ struct ImportPage {
     format: String,
     error: Option<String>,
     report: Option<ImportReport>,
+    /// A preview refused for its deck's media limit and kept: the page offers to confirm
+    /// it again.
+    kept_token: Option<String>,
 }
 
 impl ImportPage {
@@ -89,6 +92,7 @@ impl ImportPage {
             format,
             error: None,
             report: None,
+            kept_token: None,
         }
     }
 }
@@ -216,27 +220,40 @@ async fn confirm_import(
 ) -> Result<HttpResponse, AppError> {
     let pool = state.db.writer();
     let mut shown = ImportPage::new(&user, String::new(), "auto".to_owned());
-    let Some((name, parsed)) =
-        crate::study::import::take_preview(pool, actor(&user), &form.0.token).await?
-    else {
-        shown.error = Some(
-            "That preview was imported already, replaced by a newer one, or is over a day old: choose the file again."
-                .to_owned(),
-        );
-        return page_with(StatusCode::UNPROCESSABLE_ENTITY, &shown);
-    };
+    // A place first: a busy server asks for a retry without taking the preview.
     let _slot = crate::study::import::import_slot(&state.imports)?;
-    let report = crate::study::import::import_as(
+    use crate::study::import::Confirmed;
+    match crate::study::import::confirm_preview(
         pool,
         &*state.sessions,
         actor(&user),
-        &name,
-        &parsed,
+        &form.0.token,
         state.clock.now().as_second(),
     )
-    .await?;
-    shown.report = Some(report);
-    page(&shown)
+    .await
+    {
+        Ok(Confirmed::Imported(report)) => {
+            shown.report = Some(report);
+            page(&shown)
+        }
+        Ok(Confirmed::Kept(message)) => {
+            shown.error = Some(message);
+            shown.kept_token = Some(form.0.token);
+            page_with(StatusCode::UNPROCESSABLE_ENTITY, &shown)
+        }
+        Ok(Confirmed::Gone) => {
+            shown.error = Some(
+                "That preview was imported already, replaced by a newer one, or is over a day old: choose the file again."
+                    .to_owned(),
+            );
+            page_with(StatusCode::UNPROCESSABLE_ENTITY, &shown)
+        }
+        Err(crate::study::StudyError::Validation(message)) => {
+            shown.error = Some(message);
+            page_with(StatusCode::UNPROCESSABLE_ENTITY, &shown)
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// An uploaded deck file, parsed and checked, and its name.

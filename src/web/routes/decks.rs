@@ -112,13 +112,39 @@ async fn export_deck(
     let (id, format) = path.into_inner();
     let file = decks::export(
         state.db.reader(),
+        &state.exports,
         super::actor(&user),
         id,
         &format,
         state.clock.now(),
     )
     .await?;
-    Ok(download(file.content_type, &file.file_name, file.body))
+    Ok(match file.body {
+        decks::ExportBody::Bytes(bytes) => download(file.content_type, &file.file_name, bytes),
+        decks::ExportBody::File(package, len, slot) => {
+            // Streamed from the temporary file a chunk at a time, with its length. The
+            // export's slot goes with the file: freed when the stream ends or is dropped
+            // (the reader went away).
+            let chunks = futures_util::stream::try_unfold(
+                (tokio::fs::File::from_std(package), slot),
+                |(mut package, slot)| async move {
+                    use tokio::io::AsyncReadExt;
+                    let mut chunk = vec![0u8; 64 * 1024];
+                    let read = package.read(&mut chunk).await?;
+                    if read == 0 {
+                        return Ok::<_, std::io::Error>(None);
+                    }
+                    chunk.truncate(read);
+                    Ok(Some((web::Bytes::from(chunk), (package, slot))))
+                },
+            );
+            download(
+                file.content_type,
+                &file.file_name,
+                actix_web::body::SizedStream::new(len, Box::pin(chunks)),
+            )
+        }
+    })
 }
 
 #[derive(Template)]

@@ -41,6 +41,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(image_upload_config())
             .route(web::post().to(save_card_image)),
     )
+    .service(
+        web::resource("/cards/{id}/cloze/image")
+            .app_data(image_upload_config())
+            .route(web::post().to(save_cloze_image)),
+    )
     .service(web::resource("/cards/{id}/edit").route(web::post().to(save_card)))
     .service(web::resource("/cards/{id}/cloze").route(web::post().to(save_cloze)))
     .service(web::resource("/cards/{id}/move").route(web::post().to(move_card)))
@@ -100,6 +105,10 @@ struct EditorPage {
     edit_preview: Option<(i64, String, String, String, String)>,
     /// Whether that edit is shown previewed (else only its form, as typed: a refused save).
     edit_previewed: bool,
+    /// A cloze note's edit as typed (an image just uploaded into it), by the id of the card
+    /// whose form it is, with the cards it would make, shown unsaved.
+    note_edit: Option<(i64, ClozeForm)>,
+    note_preview: Vec<(u32, String, String)>,
 }
 
 impl EditorPage {
@@ -111,6 +120,14 @@ impl EditorPage {
     /// The typed text of card `id` when it is being previewed.
     fn previewing(&self, id: &i64) -> Option<&(i64, String, String, String, String)> {
         self.edit_preview.as_ref().filter(|p| p.0 == *id)
+    }
+
+    /// The typed note of card `id`'s cloze form, when it is shown as typed.
+    fn note_typed(&self, id: &i64) -> Option<&ClozeForm> {
+        self.note_edit
+            .as_ref()
+            .filter(|(card, _)| card == id)
+            .map(|(_, form)| form)
     }
 
     /// The typed text of card `id` when it is shown previewed.
@@ -252,6 +269,9 @@ struct CardUpload {
     image_replace: Option<Text<String>>,
     front: Option<Text<String>>,
     back: Option<Text<String>>,
+    /// A cloze note's text and extra (its form's upload).
+    text: Option<Text<String>>,
+    extra: Option<Text<String>>,
     tags: Option<Text<String>>,
     format: Option<Text<String>>,
     q: Option<Text<String>>,
@@ -306,6 +326,8 @@ fn editor(
         preview: new.preview.is_some(),
         edit_preview: None,
         edit_previewed: false,
+        note_edit: None,
+        note_preview: Vec::new(),
         cloze: ClozeForm::default(),
         cloze_preview: Vec::new(),
         notes: cards.notes,
@@ -562,31 +584,99 @@ fn put_image(form: &mut CardForm, element: &str, replace: bool) {
     form.back.push_str(element);
 }
 
-/// An image upload's form as typed, its CSRF token checked; with the image's file, its
-/// description and whether it replaces the back's images.
+/// An image upload as sent with a card's or a note's form: the form's fields as typed, the
+/// image's file, its description and whether it replaces the images shown now.
+struct Upload {
+    form: CardForm,
+    note: ClozeForm,
+    image: Option<TempFile>,
+    alt: String,
+    replace: bool,
+}
+
+/// An image upload's form as typed, its CSRF token checked.
 async fn upload_form(
     req: &HttpRequest,
     state: &AppState,
     upload: CardUpload,
-) -> Result<(CardForm, Option<TempFile>, String, bool), AppError> {
+) -> Result<Upload, AppError> {
     let token = upload.csrf_token.as_ref().map_or("", |t| t.as_str());
     csrf::verify(req, state, token).await?;
     let text = |t: Option<Text<String>>| t.map(Text::into_inner).unwrap_or_default();
-    let form = CardForm {
-        front: text(upload.front),
-        back: text(upload.back),
-        tags: text(upload.tags),
-        format: text(upload.format),
-        q: text(upload.q),
-        preview: Some("1".to_owned()),
+    let (tags, format, q) = (text(upload.tags), text(upload.format), text(upload.q));
+    Ok(Upload {
+        form: CardForm {
+            front: text(upload.front),
+            back: text(upload.back),
+            tags: tags.clone(),
+            format: format.clone(),
+            q: q.clone(),
+            preview: Some("1".to_owned()),
+        },
+        note: ClozeForm {
+            text: text(upload.text),
+            extra: text(upload.extra),
+            tags,
+            format,
+            q,
+            preview: Some("1".to_owned()),
+        },
+        replace: text(upload.image_replace) == "1",
+        image: upload.image.filter(|f| f.size > 0),
+        alt: text(upload.image_alt),
+    })
+}
+
+/// What an uploaded image goes into.
+#[derive(Clone, Copy)]
+enum ImageFor {
+    /// A new card of deck `.0`.
+    NewCard(i64),
+    /// Existing card `.0` (`.1`: a cloze note's card, whose note's form it is).
+    Card(i64, bool),
+}
+
+/// Keeps the uploaded image for `into` (`editor::upload_image`, `upload_card_image`): the
+/// `<img>` element to put in a side, or why it was not kept (a sentence for the form).
+async fn keep_image(
+    state: &AppState,
+    user: &CurrentUser,
+    into: ImageFor,
+    image: Option<TempFile>,
+    alt: &str,
+) -> Result<Result<String, String>, AppError> {
+    let Some(file) = image else {
+        return Ok(Err("Choose an image to upload.".to_owned()));
     };
-    let replace = text(upload.image_replace) == "1";
-    Ok((
-        form,
-        upload.image.filter(|f| f.size > 0),
-        text(upload.image_alt),
-        replace,
-    ))
+    let file_name = file.file_name.clone().unwrap_or_else(|| "image".to_owned());
+    let path = file.file.path().to_owned();
+    let (db, writes, now) = (&state.db, &state.writes, state.clock.now());
+    let kept = match into {
+        ImageFor::NewCard(deck) => {
+            editor::upload_image(db, writes, actor(user), deck, path, &file_name, alt, now).await
+        }
+        ImageFor::Card(card, cloze) => {
+            editor::upload_card_image(
+                db,
+                writes,
+                actor(user),
+                card,
+                cloze,
+                path,
+                &file_name,
+                alt,
+                now,
+            )
+            .await
+        }
+    };
+    // The upload's temporary file lives until here.
+    drop(file);
+    match kept {
+        Ok(element) => Ok(Ok(element)),
+        Err(crate::study::StudyError::Validation(message)) => Ok(Err(message)),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Keeps an uploaded image for existing card `id` and opens the editor on it with the image
@@ -599,29 +689,17 @@ async fn save_card_image(
     id: web::Path<i64>,
     upload: MultipartForm<CardUpload>,
 ) -> Result<HttpResponse, AppError> {
-    let (mut form, image, alt, replace) = upload_form(&req, &state, upload.into_inner()).await?;
+    let Upload {
+        mut form,
+        image,
+        alt,
+        replace,
+        ..
+    } = upload_form(&req, &state, upload.into_inner()).await?;
     let mut errors = Vec::new();
-    match image {
-        None => errors.push("Choose an image to upload.".to_owned()),
-        Some(file) => {
-            let file_name = file.file_name.clone().unwrap_or_else(|| "image".to_owned());
-            match editor::upload_card_image(
-                &state.db,
-                &state.writes,
-                actor(&user),
-                *id,
-                file.file.path().to_owned(),
-                &file_name,
-                &alt,
-                state.clock.now(),
-            )
-            .await
-            {
-                Ok(element) => put_image(&mut form, &element, replace),
-                Err(crate::study::StudyError::Validation(message)) => errors.push(message),
-                Err(other) => return Err(other.into()),
-            }
-        }
+    match keep_image(&state, &user, ImageFor::Card(*id, false), image, &alt).await? {
+        Ok(element) => put_image(&mut form, &element, replace),
+        Err(message) => errors.push(message),
     }
     if let Err(more) = editor::parse_card(form.fields()) {
         errors.extend(more);
@@ -649,30 +727,17 @@ async fn add_card_image(
     id: web::Path<i64>,
     upload: MultipartForm<CardUpload>,
 ) -> Result<HttpResponse, AppError> {
-    let (mut form, image, alt, _) = upload_form(&req, &state, upload.into_inner()).await?;
+    let Upload {
+        mut form,
+        image,
+        alt,
+        ..
+    } = upload_form(&req, &state, upload.into_inner()).await?;
     form.q = String::new();
     let mut errors = Vec::new();
-    match image {
-        None => errors.push("Choose an image to upload.".to_owned()),
-        Some(file) => {
-            let file_name = file.file_name.clone().unwrap_or_else(|| "image".to_owned());
-            match editor::upload_image(
-                &state.db,
-                &state.writes,
-                actor(&user),
-                *id,
-                file.file.path().to_owned(),
-                &file_name,
-                &alt,
-                state.clock.now(),
-            )
-            .await
-            {
-                Ok(element) => put_image(&mut form, &element, false),
-                Err(crate::study::StudyError::Validation(message)) => errors.push(message),
-                Err(other) => return Err(other.into()),
-            }
-        }
+    match keep_image(&state, &user, ImageFor::NewCard(*id), image, &alt).await? {
+        Ok(element) => put_image(&mut form, &element, false),
+        Err(message) => errors.push(message),
     }
     if let Err(more) = editor::parse_card(form.fields()) {
         // The front may still be empty: the image stays in the form, the preview waits.
@@ -686,6 +751,76 @@ async fn add_card_image(
         );
     }
     page(&editor_on(&state, &user, *id, EditorView::default(), Vec::new(), form).await?)
+}
+
+/// Keeps an uploaded image for the cloze note of card `id` and opens the editor on the card
+/// with the image added to (or replacing the images of) the note's extra as typed, and the
+/// note's cards previewed; nothing is saved until "Save note".
+async fn save_cloze_image(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    upload: MultipartForm<CardUpload>,
+) -> Result<HttpResponse, AppError> {
+    let Upload {
+        mut note,
+        image,
+        alt,
+        replace,
+        ..
+    } = upload_form(&req, &state, upload.into_inner()).await?;
+    let mut errors = Vec::new();
+    match keep_image(&state, &user, ImageFor::Card(*id, true), image, &alt).await? {
+        Ok(element) => put_note_image(&mut note, &element, replace),
+        Err(message) => errors.push(message),
+    }
+    let cards = match editor::parse_cloze(note.fields()) {
+        Ok(parsed) => parsed
+            .cards
+            .iter()
+            .map(|c| {
+                (
+                    c.number,
+                    c.front.as_str().to_owned(),
+                    c.back.as_str().to_owned(),
+                )
+            })
+            .collect(),
+        Err(more) => {
+            errors.extend(more);
+            Vec::new()
+        }
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut shown = editor_on_card(&state, &user, *id, &note.q, errors, None, false).await?;
+    if status == StatusCode::OK {
+        shown.note_preview = cards;
+    }
+    shown.note_edit = Some((*id, note));
+    page_with(status, &shown)
+}
+
+/// Puts an uploaded image into a cloze note's form: its text and extra turned to HTML if they
+/// were plain text, the image after the extra, or in place of the images it shows when
+/// `replace`.
+fn put_note_image(note: &mut ClozeForm, element: &str, replace: bool) {
+    if !crate::markup::is_html(&note.format) {
+        note.text = crate::import::apkg::text_to_html(&note.text);
+        note.extra = crate::import::apkg::text_to_html(&note.extra);
+        note.format = "html".to_owned();
+    }
+    if replace {
+        note.extra = crate::markup::without_images(&note.extra);
+    }
+    if !note.extra.trim().is_empty() {
+        note.extra.push_str("<br>");
+    }
+    note.extra.push_str(element);
 }
 
 /// Adds a cloze note (one card per deletion number), or shows its cards unsaved.
