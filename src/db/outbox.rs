@@ -52,6 +52,8 @@ pub struct Claimed {
     pub message_id: String,
     /// This claim's number: 1 the first time.
     pub attempts: i64,
+    /// When it was written (milliseconds): its `Date` header, the same on every try.
+    pub created_at: i64,
 }
 
 /// Writes `message` into the outbox, to be sent from `now_ms` on, in the caller's transaction.
@@ -137,7 +139,7 @@ const OUTBOX: Leased = Leased {
     order: "next_attempt_at, id",
     reset: "",
     returning: "id, kind, to_address, subject, body_text, body_html, unsubscribe_url, \
-                message_id, attempts",
+                message_id, attempts, created_at",
 };
 
 /// Marks a claimed row sent. False when the claim is no longer this server's.

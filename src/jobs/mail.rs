@@ -60,7 +60,13 @@ pub struct SenderHandle {
     task: tokio::task::JoinHandle<()>,
     db: Db,
     instance: String,
+    stop: tokio::sync::watch::Sender<bool>,
+    send_timeout: Duration,
 }
+
+/// How long a stopping sender may take beyond its send timeout to mark its last message and
+/// hand back the rest of its batch.
+const STOP_MARGIN: Duration = Duration::from_secs(10);
 
 impl Sender {
     /// A sender of `db`'s outbox through `transport`, claiming as server `instance`.
@@ -97,16 +103,23 @@ impl Sender {
     pub fn spawn(self) -> SenderHandle {
         let db = self.db.clone();
         let instance = self.instance.clone();
+        let send_timeout = self.send_timeout;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
         SenderHandle {
-            task: tokio::spawn(self.run()),
+            task: tokio::spawn(self.run(stopping)),
             db,
             instance,
+            stop,
+            send_timeout,
         }
     }
 
-    async fn run(self) {
+    async fn run(self, mut stopping: tokio::sync::watch::Receiver<bool>) {
         let mut pruned: Option<Instant> = None;
         loop {
+            if *stopping.borrow() {
+                return;
+            }
             if pruned.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
                 pruned = Some(Instant::now());
                 let before = millis(&self.clock) - ms(KEEP);
@@ -114,18 +127,30 @@ impl Sender {
                     tracing::warn!("deleting old outbox rows failed: {e}");
                 }
             }
-            match self.send_batch().await {
+            match self.send_batch_until(&|| *stopping.borrow()).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!("sending mail failed: {e}"),
             }
-            tokio::time::sleep(self.poll).await;
+            tokio::select! {
+                () = tokio::time::sleep(self.poll) => {}
+                _ = stopping.changed() => {}
+            }
         }
     }
 
     /// Takes back rows whose lease ran out, claims a batch and sends it. Returns the rows
     /// claimed.
     pub async fn send_batch(&self) -> Result<usize, sqlx::Error> {
+        self.send_batch_until(&|| false).await
+    }
+
+    /// [`Sender::send_batch`], starting no send once `stopping` says so (the rest of the batch
+    /// is handed back; a send under way finishes, within the send timeout).
+    async fn send_batch_until(
+        &self,
+        stopping: &(dyn Fn() -> bool + Sync),
+    ) -> Result<usize, sqlx::Error> {
         let now = millis(&self.clock);
         if !db::outbox::any_work(self.db.reader(), now).await? {
             return Ok(0);
@@ -147,8 +172,10 @@ impl Sender {
         .await?;
         let started = Instant::now();
         for (i, message) in claimed.iter().enumerate() {
-            if started.elapsed() > LEASE / 2 {
-                // A slow SMTP server: hand the rest back rather than outlive the claim.
+            if started.elapsed() > LEASE / 2 || stopping() {
+                // A slow SMTP server: hand the rest back rather than outlive the claim; or
+                // the server is stopping: hand it back for another server, or this one
+                // started again.
                 for rest in &claimed[i..] {
                     db::outbox::unclaim(self.db.writer(), rest, &self.instance).await?;
                 }
@@ -167,6 +194,8 @@ impl Sender {
             html: row.body_html.clone(),
             unsubscribe_url: row.unsubscribe_url.clone(),
             message_id: row.message_id.clone(),
+            written_at: jiff::Timestamp::from_millisecond(row.created_at)
+                .unwrap_or_else(|_| self.clock.now()),
         };
         let result = tokio::time::timeout(self.send_timeout, self.transport.send(&outgoing))
             .await
@@ -207,11 +236,23 @@ impl Sender {
 }
 
 impl SenderHandle {
-    /// Stops sending and puts this server's claimed rows back, for another server to take at
-    /// once.
-    pub async fn stop(self) {
-        self.task.abort();
-        let _ = self.task.await;
+    /// Asks the sender to stop: it finishes the send under way (a message cut off mid-send
+    /// would be sent again by whoever takes it back), starts no other, and ends.
+    pub fn begin_stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Stops sending: lets the send under way finish (within the send timeout, and a margin
+    /// to mark it; past that the task is cut off), then puts this server's claimed rows back,
+    /// for another server to take at once.
+    pub async fn stop(mut self) {
+        self.begin_stop();
+        let bound = self.send_timeout + STOP_MARGIN;
+        if tokio::time::timeout(bound, &mut self.task).await.is_err() {
+            tracing::warn!("the mail sender did not stop within {bound:?}; cut off");
+            self.task.abort();
+            let _ = self.task.await;
+        }
         match db::outbox::release(self.db.writer(), &self.instance).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(messages = n, "messages put back as the server stops"),

@@ -11,7 +11,7 @@ use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use secrecy::ExposeSecret;
@@ -36,6 +36,8 @@ pub struct Smtp {
     port: u16,
     tls: Tls,
     credentials: Option<Credentials>,
+    /// The operator's extra certificate authorities (`smtp_ca_file`), as PEM, read at start.
+    extra_roots: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Smtp {
@@ -57,17 +59,45 @@ impl Smtp {
                 .unwrap_or_default();
             Credentials::new(user.clone(), password)
         });
-        if !matches!(settings.tls, Tls::None) {
-            // A bad host name for the certificate shows at start-up, not at the first send.
-            TlsParameters::new(settings.host.clone())?;
-        }
-        Ok(Self {
+        let extra_roots = match &settings.ca_file {
+            Some(file) => {
+                let pem = std::fs::read(file).map_err(|e| {
+                    anyhow::anyhow!("smtp_ca_file: cannot read {}: {e}", file.display())
+                })?;
+                if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                    anyhow::bail!(
+                        "smtp_ca_file: {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                        file.display()
+                    );
+                }
+                Some(pem)
+            }
+            None => None,
+        };
+        let smtp = Self {
             from: settings.from.parse()?,
             host: settings.host.clone(),
             port: settings.port,
             tls: settings.tls,
             credentials,
-        })
+            extra_roots,
+        };
+        if !matches!(settings.tls, Tls::None) {
+            // A bad host name for the certificate, or a bad authority file, shows at start-up,
+            // not at the first send.
+            smtp.tls_parameters()
+                .map_err(|e| anyhow::anyhow!("the SMTP TLS settings: {e}"))?;
+        }
+        Ok(smtp)
+    }
+
+    /// The TLS settings: the public authorities (Mozilla's, built in) and the operator's.
+    fn tls_parameters(&self) -> Result<TlsParameters, lettre::transport::smtp::Error> {
+        let mut builder = TlsParameters::builder(self.host.clone());
+        if let Some(pem) = &self.extra_roots {
+            builder = builder.add_root_certificate(Certificate::from_pem(pem)?);
+        }
+        builder.build()
     }
 }
 
@@ -87,6 +117,12 @@ pub fn build(from: &Mailbox, message: &Outgoing) -> Result<Message, SendError> {
         .to(to)
         .subject(message.subject.clone())
         .message_id(Some(message.message_id.clone()))
+        .date(
+            std::time::UNIX_EPOCH
+                + std::time::Duration::from_millis(
+                    u64::try_from(message.written_at.as_millisecond()).unwrap_or(0),
+                ),
+        )
         .multipart(MultiPart::alternative_plain_html(
             message.text.clone(),
             message.html.clone(),
@@ -117,6 +153,24 @@ fn transient(context: &str, e: &lettre::transport::smtp::Error) -> SendError {
     }
 }
 
+/// A failure of the connection or its TLS handshake, retried; a server certificate that is
+/// not trusted says what to do about it.
+fn tls_failure(context: &str, e: &lettre::transport::smtp::Error) -> SendError {
+    let chain = e.to_string();
+    let message = if chain.contains("certificate") {
+        format!(
+            "{context}: the mail server's certificate is not trusted ({chain}); if an \
+             authority of your own signed it, give its certificate in STUDYHALL_SMTP_CA_FILE"
+        )
+    } else {
+        format!("{context}: {chain}")
+    };
+    SendError {
+        permanent: false,
+        message,
+    }
+}
+
 /// A failure that is about this message: final when the server said so (a 5xx reply).
 fn about_message(context: &str, e: &lettre::transport::smtp::Error) -> SendError {
     SendError {
@@ -134,7 +188,7 @@ impl Smtp {
             message: "connecting to the mail server timed out".to_owned(),
         };
         let tls = || {
-            TlsParameters::new(self.host.clone())
+            self.tls_parameters()
                 .map_err(|e| transient("the TLS settings are not valid", &e))
         };
         let mut conn = match self.tls {
@@ -167,13 +221,13 @@ impl Smtp {
                     None,
                 )
                 .await
-                .map_err(|e| transient("connecting to the mail server failed", &e))?
+                .map_err(|e| tls_failure("connecting to the mail server failed", &e))?
             }
         };
         if matches!(self.tls, Tls::Starttls) {
             conn.starttls(tls()?, &hello)
                 .await
-                .map_err(|e| transient("STARTTLS failed", &e))?;
+                .map_err(|e| tls_failure("STARTTLS failed", &e))?;
         }
         if let Some(credentials) = &self.credentials {
             conn.auth(DEFAULT_MECHANISMS, credentials)

@@ -60,6 +60,8 @@ pub struct AppState {
     pub sign_on: std::sync::Arc<crate::auth::oidc::Providers>,
     /// Mail (None without SMTP settings: every mail feature hidden).
     pub mail: Option<crate::mail::Site>,
+    /// The worker of password reset requests (with mail).
+    pub resets: Option<crate::study::mail::ResetQueue>,
 }
 
 impl AppState {
@@ -131,6 +133,9 @@ impl Application {
                 settings.sign_on.clone(),
             )?),
             mail: settings.mail.as_ref().map(crate::mail::Site::of),
+            resets: settings.mail.as_ref().map(|mail| {
+                crate::study::mail::ResetQueue::spawn(db.clone(), crate::mail::Site::of(mail))
+            }),
         });
         // Mail (src/jobs/mail.rs): this server sends its share of the outbox.
         let mail = match &settings.mail {
