@@ -57,6 +57,7 @@ async fn leave_address(
     .bind(address)
     .execute(&mut *db)
     .await?;
+    untell_failed(db, user_id).await?;
     Ok(())
 }
 
@@ -413,15 +414,16 @@ pub async fn unsubscribe_token_known(
 
 /// Fails the pending reminders of `user_id` ("unsubscribed"): reminders turned off stop the
 /// ones already written too.
-pub async fn drop_reminders(db: impl Executor<'_>, user_id: i64) -> Result<(), sqlx::Error> {
+/// The news they told is news again ([`untell_failed`]).
+pub async fn drop_reminders(db: &mut super::Conn, user_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE outbox SET state = 'failed', last_error = 'unsubscribed'
          WHERE user_id = $1 AND kind = 'reminder' AND state = 'pending'",
     )
     .bind(user_id)
-    .execute(db)
+    .execute(&mut *db)
     .await?;
-    Ok(())
+    untell_failed(db, user_id).await
 }
 
 /// A student who asked for reminders, as the reminders' pass reads them.
@@ -591,8 +593,9 @@ pub async fn notices(
     })
 }
 
-/// Records that a reminder written at `now` (Unix seconds) mentioned `notices`, in its
-/// transaction: the next reminders leave them out (the pages still show them until seen).
+/// Records that a reminder written at `now` (Unix seconds: its outbox row's time) mentioned
+/// `notices`, in its transaction: the next reminders leave them out (the pages still show them
+/// until seen), unless it fails ([`untell_failed`]).
 pub async fn mark_mailed(
     tx: &mut super::Conn,
     user_id: i64,
@@ -628,6 +631,32 @@ pub async fn mark_mailed(
         .bind(changed_at)
         .execute(&mut *tx)
         .await?;
+    }
+    Ok(())
+}
+
+/// Makes the news that `user_id`'s failed reminders told news again, in the transaction that
+/// failed them: a reminder that never went out (tries used up, unsubscribed, its address
+/// changed or removed) told nothing, so the next reminder tells it. A reminder's marks carry
+/// its time ([`mark_mailed`]: the outbox row's `created_at`, in seconds); one reminder a day
+/// per student, so the time names the reminder.
+pub async fn untell_failed(db: &mut super::Conn, user_id: i64) -> Result<(), sqlx::Error> {
+    for (table, column) in [
+        ("card_reports", "reply_mailed_at"),
+        ("exam_notices", "mailed_at"),
+        ("schedule_notices", "mailed_at"),
+    ] {
+        // Only fixed names are formatted into the statement; the values are bound.
+        let sql = format!(
+            "UPDATE {table} SET {column} = NULL
+             WHERE user_id = $1 AND {column} IS NOT NULL AND EXISTS (
+                 SELECT 1 FROM outbox o WHERE o.user_id = $1 AND o.kind = 'reminder'
+                    AND o.state = 'failed' AND o.created_at / 1000 = {table}.{column})"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .execute(&mut *db)
+            .await?;
     }
     Ok(())
 }

@@ -155,7 +155,10 @@ impl Sender {
         if !db::outbox::any_work(self.db.reader(), now).await? {
             return Ok(0);
         }
-        let taken = db::outbox::take_back_expired(self.db.writer(), now, MAX_ATTEMPTS).await?;
+        // Its rows and the students' whose reminders fail: the site's shared write lock.
+        let mut tx = self.db.begin_write_of(&[]).await?;
+        let taken = db::outbox::take_back_expired(&mut tx, now, MAX_ATTEMPTS).await?;
+        tx.commit().await?;
         if taken > 0 {
             tracing::warn!(
                 messages = taken,
@@ -221,8 +224,7 @@ impl Sender {
                     retry = retry.is_some(),
                     "sending a message failed: {e}"
                 );
-                db::outbox::mark_failed(self.db.writer(), row, &self.instance, &e.message, retry)
-                    .await?
+                self.mark_failed(row, &e.message, retry).await?
             }
         };
         if !ours {
@@ -232,6 +234,41 @@ impl Sender {
             );
         }
         Ok(())
+    }
+}
+
+impl Sender {
+    /// Marks a failed try; a reminder that failed for good makes the news it told news again,
+    /// in the same transaction (`db::mail::untell_failed`).
+    async fn mark_failed(
+        &self,
+        row: &db::outbox::Claimed,
+        error: &str,
+        retry: Option<i64>,
+    ) -> Result<bool, sqlx::Error> {
+        let student = match (retry, row.kind.as_str(), row.user_id) {
+            (None, "reminder", Some(user_id)) => user_id,
+            _ => {
+                return db::outbox::mark_failed(
+                    self.db.writer(),
+                    row,
+                    &self.instance,
+                    error,
+                    retry,
+                )
+                .await;
+            }
+        };
+        let mut tx = self
+            .db
+            .begin_write_of(&[db::Rows::of_user(student)])
+            .await?;
+        let ours = db::outbox::mark_failed(&mut *tx, row, &self.instance, error, None).await?;
+        if ours {
+            db::mail::untell_failed(&mut tx, student).await?;
+        }
+        tx.commit().await?;
+        Ok(ours)
     }
 }
 

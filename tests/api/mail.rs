@@ -1506,20 +1506,38 @@ async fn a_reply_a_new_exam_and_a_rescheduling_are_folded_into_the_next_reminder
         page.contains("Your report on a card got a reply."),
         "the page still tells of the reply: {page}"
     );
-    // A second reply, and a second rescheduling, are news again: the day after, in the next
-    // reminder, and only they.
-    exec(
-        "INSERT INTO card_reports (card_id, user_id, message, created_at, resolved_at, reply, replied_at)
-         VALUES ((SELECT MAX(id) FROM cards), $1, 'blurry', $2, $2, 'replaced', $2)",
-        vec![lena_id, now + 2 * 86_400],
+    // A second reply to the same report, and a second rescheduling, are news again, written
+    // by their own statements (the teacher's reply, the fit's notice): the day after, in the
+    // next reminder, and only they.
+    let report_id: i64 = sqlx::query_scalar("SELECT id FROM card_reports WHERE user_id = $1")
+        .bind(lena_id)
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    let reply = studyhall::domain::ReportReply::parse("fixed again, sorry")
+        .unwrap()
+        .unwrap();
+    let replied = studyhall::db::reports::reply(
+        db.writer(),
+        report_id,
+        teacher_id,
+        true,
+        Some(&reply),
+        now + 2 * 86_400,
     )
-    .await;
-    exec(
-        "UPDATE schedule_notices SET changed_at = $2, cards = 4, mailed_at = NULL
-         WHERE user_id = $1",
-        vec![lena_id, now + 2 * 86_400],
+    .await
+    .unwrap();
+    assert_eq!(replied, Some(lena_id));
+    studyhall::db::analytics::save_notice(
+        db.writer(),
+        lena_id,
+        studyhall::db::analytics::NoticeRow {
+            changed_at: now + 2 * 86_400,
+            cards: 4,
+        },
     )
-    .await;
+    .await
+    .unwrap();
     app.clock().advance(86_400);
     assert_eq!(
         studyhall::study::reminders::pass(&db, &site, app.clock().now())
@@ -1532,6 +1550,119 @@ async fn a_reply_a_new_exam_and_a_rescheduling_are_folded_into_the_next_reminder
     assert!(text.contains("New: 1 reply to your reports"), "{text}");
     assert!(text.contains("rescheduled 4 of your cards"), "{text}");
     assert!(!text.contains("New: your class set"), "{text}");
+}
+
+/// The newest reminder to `to` once the app's sender has tried it (its SMTP server is down, so
+/// it waits out a backoff, pending): (id, state).
+async fn tried_reminder(app: &TestApp, to: &str) -> (i64, String) {
+    for _ in 0..200 {
+        let row: (i64, String, i64) = sqlx::query_as(
+            "SELECT id, state, attempts FROM outbox WHERE to_address = $1 AND kind = 'reminder'
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(to)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+        if row.2 >= 1 && row.1 != "sending" {
+            return (row.0, row.1);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the app's sender never tried the reminder to {to}");
+}
+
+/// A reminder that never goes out told nothing: its news is told by the next reminder,
+/// whether its tries ran out or the student turned reminders off while it waited.
+#[tokio::test]
+async fn the_news_of_a_reminder_that_failed_is_told_by_the_next_one() {
+    let app = app_with_outbox().await;
+    app.register_ok("teacher").await;
+    let lena = reminded_student(&app, "lena", "UTC", "daily", "0").await;
+    let lena_id = app.user_id("lena").await;
+    let db = app.db().await.clone();
+    let now = app.clock().now().as_second();
+    sqlx::query(
+        "INSERT INTO card_reports (card_id, user_id, message, created_at, resolved_at, reply, replied_at)
+         VALUES ((SELECT MIN(id) FROM cards), $1, 'typo', $2, $2, 'fixed, thanks', $2)",
+    )
+    .bind(lena_id)
+    .bind(now)
+    .execute(db.writer())
+    .await
+    .unwrap();
+    studyhall::db::analytics::save_notice(
+        db.writer(),
+        lena_id,
+        studyhall::db::analytics::NoticeRow {
+            changed_at: now,
+            cards: 7,
+        },
+    )
+    .await
+    .unwrap();
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let address = "lena@example.org";
+    let next_reminder = |day: usize| {
+        let (app, db, site) = (&app, &db, &site);
+        async move {
+            app.clock().advance(86_400);
+            assert_eq!(
+                studyhall::study::reminders::pass(db, site, app.clock().now())
+                    .await
+                    .unwrap(),
+                1
+            );
+            let sent = reminders_to(app, address).await;
+            assert_eq!(sent.len(), day);
+            sent[day - 1].1.clone()
+        }
+    };
+    let told = |text: &str| {
+        assert!(text.contains("New: 1 reply to your reports"), "{text}");
+        assert!(text.contains("rescheduled 7 of your cards"), "{text}");
+    };
+    told(&next_reminder(1).await);
+    // Its tries run out: the app's sender (its SMTP server down) makes the last one.
+    let (id, state) = tried_reminder(&app, address).await;
+    assert_eq!(state, "pending");
+    let changed = sqlx::query(
+        "UPDATE outbox SET attempts = $2, next_attempt_at = 0 WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(id)
+    .bind(studyhall::jobs::mail::MAX_ATTEMPTS - 1)
+    .execute(db.writer())
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(changed, 1);
+    let mut state = String::new();
+    for _ in 0..200 {
+        state = outbox_state(&app, address, "reminder").await.0;
+        if state == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "failed");
+    told(&next_reminder(2).await);
+    // Turned off while the next one waits, then on again: told once more.
+    assert_eq!(tried_reminder(&app, address).await.1, "pending");
+    assert_eq!(
+        choose_reminders(&lena, "off", "0").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(outbox_state(&app, address, "reminder").await.0, "failed");
+    assert_eq!(
+        choose_reminders(&lena, "daily", "0").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let text = next_reminder(3).await;
+    told(&text);
+    // That one stays pending (it will go out): the day after, the news was told.
+    assert!(!next_reminder(4).await.contains("New:"));
 }
 
 /// Two app servers' senders (each its own pool on one store: PostgreSQL under
