@@ -60,8 +60,20 @@ pub struct SenderHandle {
     task: tokio::task::JoinHandle<()>,
     db: Db,
     instance: String,
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
     send_timeout: Duration,
+}
+
+/// Asks a sender to stop from elsewhere (the server's signal handler), as
+/// [`SenderHandle::begin_stop`].
+#[derive(Debug, Clone)]
+pub struct StopSender(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl StopSender {
+    /// Asks the sender to stop: it finishes the send under way and starts no other.
+    pub fn begin_stop(&self) {
+        let _ = self.0.send(true);
+    }
 }
 
 /// How long a stopping sender may take beyond its send timeout to mark its last message and
@@ -109,7 +121,7 @@ impl Sender {
             task: tokio::spawn(self.run(stopping)),
             db,
             instance,
-            stop,
+            stop: Arc::new(stop),
             send_timeout,
         }
     }
@@ -134,7 +146,12 @@ impl Sender {
             }
             tokio::select! {
                 () = tokio::time::sleep(self.poll) => {}
-                _ = stopping.changed() => {}
+                changed = stopping.changed() => {
+                    // The handle was dropped: nobody can stop it any more, nor wait for it.
+                    if changed.is_err() {
+                        return;
+                    }
+                }
             }
         }
     }
@@ -277,6 +294,11 @@ impl SenderHandle {
     /// would be sent again by whoever takes it back), starts no other, and ends.
     pub fn begin_stop(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// A way to ask it to stop, from another task.
+    pub fn stopper(&self) -> StopSender {
+        StopSender(self.stop.clone())
     }
 
     /// Stops sending: lets the send under way finish (within the send timeout, and a margin

@@ -282,6 +282,24 @@ impl Transport for Held {
     }
 }
 
+/// A sender whose handle was dropped ends (nobody can stop it any more): it neither spins on
+/// its closed stop channel nor sends what is written after.
+#[tokio::test]
+async fn a_sender_whose_handle_is_dropped_ends() {
+    let (_dir, db) = store().await;
+    let transport = Arc::new(Counting::default());
+    let sender = Sender::new(db.clone(), transport.clone(), "dropped")
+        .polling_every(Duration::from_secs(3600))
+        .spawn();
+    // Its first look found nothing; it waits an hour for the next.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(sender);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    add(&db, 1, Clock::system().now().as_millisecond()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(transport.tries.load(Ordering::SeqCst), 0);
+}
+
 /// A server that stops while a message is being sent lets that send finish and marks it sent
 /// (it had been cut off, and left for another server to send again), starts no other, and
 /// hands the rest of its batch back at once.
