@@ -169,7 +169,13 @@ pub const RESET_QUEUE: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct ResetQueue {
     tx: tokio::sync::mpsc::Sender<ResetRequest>,
+    /// Requests dropped on a full queue since the last warning, and when that was: one
+    /// warning a minute at most, with the count, however hard a flood.
+    dropped: std::sync::Arc<std::sync::Mutex<(u64, Option<std::time::Instant>)>>,
 }
+
+/// The least time between two warnings of a full reset queue.
+const FULL_WARNING_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Debug)]
 struct ResetRequest {
@@ -191,7 +197,38 @@ impl ResetQueue {
                 }
             }
         });
-        Self { tx }
+        Self {
+            tx,
+            dropped: Default::default(),
+        }
+    }
+
+    /// Queues `request`; a full queue drops it (warned once a minute with the count), and a
+    /// worker that ended (it never should) is an error in the log.
+    fn push(&self, request: ResetRequest) {
+        use tokio::sync::mpsc::error::TrySendError;
+        match self.tx.try_send(request) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                let mut dropped = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
+                dropped.0 += 1;
+                if dropped
+                    .1
+                    .is_none_or(|at| at.elapsed() >= FULL_WARNING_EVERY)
+                {
+                    tracing::warn!(
+                        dropped = dropped.0,
+                        "the password reset queue is full ({RESET_QUEUE} requests): requests \
+                         were dropped"
+                    );
+                    *dropped = (0, Some(std::time::Instant::now()));
+                }
+            }
+            Err(TrySendError::Closed(_)) => tracing::error!(
+                "the password reset worker has ended: a reset request was dropped (restart \
+                 the server)"
+            ),
+        }
     }
 }
 
@@ -222,11 +259,7 @@ pub fn request_reset(
         admins_only,
         now,
     };
-    if queue.tx.try_send(request).is_err() {
-        tracing::warn!(
-            "the password reset queue is full ({RESET_QUEUE} requests): a request was dropped"
-        );
-    }
+    queue.push(request);
     Ok(())
 }
 
