@@ -70,6 +70,19 @@ impl Smtp {
                         file.display()
                     );
                 }
+                // A file that holds no certificate rustls can use fails here, naming it.
+                Certificate::from_pem(&pem)
+                    .and_then(|ca| {
+                        TlsParameters::builder(settings.host.clone())
+                            .add_root_certificate(ca)
+                            .build()
+                    })
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "smtp_ca_file: {} holds no certificate that can be used: {e}",
+                            file.display()
+                        )
+                    })?;
                 Some(pem)
             }
             None => None,
@@ -153,21 +166,38 @@ fn transient(context: &str, e: &lettre::transport::smtp::Error) -> SendError {
     }
 }
 
-/// A failure of the connection or its TLS handshake, retried; a server certificate that is
-/// not trusted says what to do about it.
+/// A failure of the connection or its TLS handshake, retried; a server certificate signed by
+/// an authority not trusted says what to do about it.
 fn tls_failure(context: &str, e: &lettre::transport::smtp::Error) -> SendError {
-    let chain = e.to_string();
-    let message = if chain.contains("certificate") {
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !chain.contains(&text) {
+            chain = format!("{chain}: {text}");
+        }
+        source = cause.source();
+    }
+    SendError {
+        permanent: false,
+        message: certificate_message(context, &chain),
+    }
+}
+
+/// The words for a failed connection whose errors read `chain`: an unknown authority gets the
+/// advice of `STUDYHALL_SMTP_CA_FILE`; another certificate error (a name it does not hold, an
+/// expired one) says what it is, as the TLS library put it.
+fn certificate_message(context: &str, chain: &str) -> String {
+    let folded = chain.to_lowercase().replace([' ', '_'], "");
+    if folded.contains("unknownissuer") {
         format!(
             "{context}: the mail server's certificate is not trusted ({chain}); if an \
              authority of your own signed it, give its certificate in STUDYHALL_SMTP_CA_FILE"
         )
+    } else if folded.contains("certificate") {
+        format!("{context}: the mail server's certificate was refused ({chain})")
     } else {
         format!("{context}: {chain}")
-    };
-    SendError {
-        permanent: false,
-        message,
     }
 }
 
@@ -312,5 +342,63 @@ impl Transport for Smtp {
             let built = build(&self.from, message)?;
             self.send_built(&built).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::CertificateError;
+
+    fn said(error: CertificateError) -> String {
+        certificate_message(
+            "connecting",
+            &rustls::Error::InvalidCertificate(error).to_string(),
+        )
+    }
+
+    #[test]
+    fn only_an_unknown_authority_gets_the_ca_file_advice() {
+        let unknown = said(CertificateError::UnknownIssuer);
+        assert!(unknown.contains("STUDYHALL_SMTP_CA_FILE"), "{unknown}");
+        for other in [CertificateError::Expired, CertificateError::NotValidForName] {
+            let text = said(other);
+            assert!(!text.contains("STUDYHALL_SMTP_CA_FILE"), "{text}");
+            assert!(text.contains("certificate was refused"), "{text}");
+        }
+        let expired = said(CertificateError::Expired);
+        assert!(expired.contains("Expired"), "{expired}");
+        assert_eq!(
+            certificate_message("connecting", "connection refused"),
+            "connecting: connection refused"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_ca_file_names_the_setting_and_the_file() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            file.path(),
+            "-----BEGIN CERTIFICATE-----\nMIIBnotacertificate==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        for tls in [Tls::None, Tls::Tls] {
+            let settings = crate::mail::MailSettings {
+                host: "mail.example.org".to_owned(),
+                port: 465,
+                tls,
+                user: None,
+                password: None,
+                from: "studyhall <noreply@example.org>".to_owned(),
+                public_url: "https://studyhall.example.org".to_owned(),
+                ca_file: Some(file.path().to_owned()),
+            };
+            let error = Smtp::new(&settings).err().expect("refused").to_string();
+            assert!(error.starts_with("smtp_ca_file: "), "{error}");
+            assert!(
+                error.contains(&file.path().display().to_string()),
+                "{error}"
+            );
+        }
     }
 }

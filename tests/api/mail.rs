@@ -915,6 +915,29 @@ async fn smtp_a_message_is_delivered_over_tls_and_over_starttls() {
 /// The same servers without the operator's authority: their certificate is not trusted, the
 /// send is refused before anything is sent, and the error says so and what to set; a file that
 /// holds no certificate stops the server at start.
+/// STARTTLS asked of a server that does not offer it (aiosmtpd's plain port) fails: no
+/// silent fallback to plain text, nothing delivered.
+#[tokio::test]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_starttls_against_a_server_without_it_fails_and_sends_nothing() {
+    use studyhall::mail::Transport;
+    let (port, dir) = smtp_server();
+    let mut settings = settings(port);
+    settings.tls = Tls::Starttls;
+    let transport = studyhall::mail::smtp::Smtp::new(&settings).unwrap();
+    let to = format!(
+        "plain-{}@example.org",
+        hex::encode(rand::random::<[u8; 4]>())
+    );
+    let error = transport
+        .send(&plain_message(&to, "never in plain text"))
+        .await
+        .expect_err("no STARTTLS offered: refused");
+    assert!(!error.permanent, "{}", error.message);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(maildir_messages(&dir, &to).is_empty(), "nothing was sent");
+}
+
 #[tokio::test]
 #[ignore = "needs an SMTP server: scripts/with-smtp"]
 async fn smtp_a_server_certificate_not_trusted_is_refused_with_a_clear_error() {
