@@ -393,7 +393,10 @@ mod tests {
                 public_url: "https://studyhall.example.org".to_owned(),
                 ca_file: Some(file.path().to_owned()),
             };
-            let error = Smtp::new(&settings).err().expect("refused").to_string();
+            let Err(error) = Smtp::new(&settings) else {
+                panic!("a corrupt CA file was taken");
+            };
+            let error = error.to_string();
             assert!(error.starts_with("smtp_ca_file: "), "{error}");
             assert!(
                 error.contains(&file.path().display().to_string()),

@@ -29,7 +29,7 @@ pub async fn choose(
         db::mail::set_reminders(&mut *tx, user_id, hour.map(i64::from), weekly, &token).await?;
     if set && hour.is_none() {
         // Off stops the reminders already written too.
-        db::mail::drop_reminders(&mut *tx, user_id).await?;
+        db::mail::drop_reminders(&mut tx, user_id).await?;
     }
     tx.commit().await?;
     if set {
