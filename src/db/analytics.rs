@@ -483,7 +483,7 @@ pub async fn save_notice(
     sqlx::query(
         "INSERT INTO schedule_notices (user_id, changed_at, cards) VALUES ($1, $2, $3)
          ON CONFLICT (user_id) DO UPDATE SET changed_at = excluded.changed_at,
-             cards = excluded.cards",
+             cards = excluded.cards, mailed_at = NULL",
     )
     .bind(user_id)
     .bind(notice.changed_at)

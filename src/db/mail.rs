@@ -57,6 +57,7 @@ async fn leave_address(
     .bind(address)
     .execute(&mut *db)
     .await?;
+    untell_failed(db, user_id).await?;
     Ok(())
 }
 
@@ -413,15 +414,16 @@ pub async fn unsubscribe_token_known(
 
 /// Fails the pending reminders of `user_id` ("unsubscribed"): reminders turned off stop the
 /// ones already written too.
-pub async fn drop_reminders(db: impl Executor<'_>, user_id: i64) -> Result<(), sqlx::Error> {
+/// The news they told is news again ([`untell_failed`]).
+pub async fn drop_reminders(db: &mut super::Conn, user_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE outbox SET state = 'failed', last_error = 'unsubscribed'
          WHERE user_id = $1 AND kind = 'reminder' AND state = 'pending'",
     )
     .bind(user_id)
-    .execute(db)
+    .execute(&mut *db)
     .await?;
-    Ok(())
+    untell_failed(db, user_id).await
 }
 
 /// A student who asked for reminders, as the reminders' pass reads them.
@@ -523,16 +525,19 @@ pub async fn due_by_deck(
     .await
 }
 
-/// What a reminder tells a student beside their due cards: news the pages show them too.
+/// What a reminder tells a student beside their due cards: news the pages show them too, each
+/// only until a reminder has mentioned it ([`mark_mailed`]).
 #[derive(Debug, Clone, Default)]
 pub struct Notices {
-    /// Replies to their reports they have not read.
-    pub unread_replies: i64,
-    /// Cards a fit rescheduled in the last week, if one did.
-    pub rescheduled: Option<i64>,
-    /// Exams set for their classes they have not seen on a page yet (`exam_notices`): (name,
-    /// study day).
-    pub new_exams: Vec<(String, i64)>,
+    /// Replies to their reports they have not read, and no reminder mentioned: the reports'
+    /// ids.
+    pub unread_replies: Vec<i64>,
+    /// Cards a fit rescheduled in the last week, if one did and no reminder mentioned it:
+    /// (cards, when).
+    pub rescheduled: Option<(i64, i64)>,
+    /// Exams set for their classes they have not seen on a page yet (`exam_notices`), and no
+    /// reminder mentioned: (exam id, name, study day).
+    pub new_exams: Vec<(i64, String, i64)>,
     /// Their next exam on or after the day asked: (name, study day).
     pub next_exam: Option<(String, i64)>,
 }
@@ -544,25 +549,27 @@ pub async fn notices(
     now: i64,
     today: i32,
 ) -> Result<Notices, sqlx::Error> {
-    let unread_replies: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM card_reports
-         WHERE user_id = $1 AND replied_at IS NOT NULL AND reply_seen_at IS NULL",
+    let unread_replies: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM card_reports
+         WHERE user_id = $1 AND replied_at IS NOT NULL AND reply_seen_at IS NULL
+           AND reply_mailed_at IS NULL ORDER BY id",
     )
     .bind(user_id)
-    .fetch_one(db)
+    .fetch_all(db)
     .await?;
-    let rescheduled: Option<i64> = sqlx::query_scalar(
-        "SELECT cards FROM schedule_notices WHERE user_id = $1 AND changed_at > $2 - 604800",
+    let rescheduled: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT cards, changed_at FROM schedule_notices
+         WHERE user_id = $1 AND changed_at > $2 - 604800 AND mailed_at IS NULL",
     )
     .bind(user_id)
     .bind(now)
     .fetch_optional(db)
     .await?;
-    let new_exams: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT e.name, e.exam_day FROM exam_notices n
+    let new_exams: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT e.id, e.name, e.exam_day FROM exam_notices n
          JOIN class_exams e ON e.id = n.exam_id
          JOIN class_members m ON m.class_id = e.class_id AND m.user_id = n.user_id
-         WHERE n.user_id = $1 AND e.exam_day >= $2
+         WHERE n.user_id = $1 AND e.exam_day >= $2 AND n.mailed_at IS NULL
          ORDER BY e.exam_day, e.id",
     )
     .bind(user_id)
@@ -584,4 +591,72 @@ pub async fn notices(
         new_exams,
         next_exam,
     })
+}
+
+/// Records that a reminder written at `now` (Unix seconds: its outbox row's time) mentioned
+/// `notices`, in its transaction: the next reminders leave them out (the pages still show them
+/// until seen), unless it fails ([`untell_failed`]).
+pub async fn mark_mailed(
+    tx: &mut super::Conn,
+    user_id: i64,
+    notices: &Notices,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for report in &notices.unread_replies {
+        sqlx::query(
+            "UPDATE card_reports SET reply_mailed_at = $1
+             WHERE id = $2 AND user_id = $3 AND reply_mailed_at IS NULL",
+        )
+        .bind(now)
+        .bind(report)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (exam, ..) in &notices.new_exams {
+        sqlx::query("UPDATE exam_notices SET mailed_at = $1 WHERE user_id = $2 AND exam_id = $3")
+            .bind(now)
+            .bind(user_id)
+            .bind(exam)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some((_, changed_at)) = notices.rescheduled {
+        // Only the rescheduling it told of: a newer one replaced the row and is news.
+        sqlx::query(
+            "UPDATE schedule_notices SET mailed_at = $1 WHERE user_id = $2 AND changed_at = $3",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(changed_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Makes the news that `user_id`'s failed reminders told news again, in the transaction that
+/// failed them: a reminder that never went out (tries used up, unsubscribed, its address
+/// changed or removed) told nothing, so the next reminder tells it. A reminder's marks carry
+/// its time ([`mark_mailed`]: the outbox row's `created_at`, in seconds); one reminder a day
+/// per student, so the time names the reminder.
+pub async fn untell_failed(db: &mut super::Conn, user_id: i64) -> Result<(), sqlx::Error> {
+    for (table, column) in [
+        ("card_reports", "reply_mailed_at"),
+        ("exam_notices", "mailed_at"),
+        ("schedule_notices", "mailed_at"),
+    ] {
+        // Only fixed names are formatted into the statement; the values are bound.
+        let sql = format!(
+            "UPDATE {table} SET {column} = NULL
+             WHERE user_id = $1 AND {column} IS NOT NULL AND EXISTS (
+                 SELECT 1 FROM outbox o WHERE o.user_id = $1 AND o.kind = 'reminder'
+                    AND o.state = 'failed' AND o.created_at / 1000 = {table}.{column})"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .execute(&mut *db)
+            .await?;
+    }
+    Ok(())
 }

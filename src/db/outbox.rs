@@ -36,6 +36,8 @@ pub struct NewMessage<'a> {
 pub struct Claimed {
     /// Its row.
     pub id: i64,
+    /// The account it is for, if any.
+    pub user_id: Option<i64>,
     /// Its kind.
     pub kind: String,
     /// The recipient.
@@ -52,6 +54,8 @@ pub struct Claimed {
     pub message_id: String,
     /// This claim's number: 1 the first time.
     pub attempts: i64,
+    /// When it was written (milliseconds): its `Date` header, the same on every try.
+    pub created_at: i64,
 }
 
 /// Writes `message` into the outbox, to be sent from `now_ms` on, in the caller's transaction.
@@ -95,25 +99,39 @@ pub async fn any_work(db: impl Executor<'_>, now_ms: i64) -> Result<bool, sqlx::
 
 /// Puts the rows whose claim's lease ran out before `now_ms` back to pending (their server
 /// stopped, perhaps after sending: they are sent once more), or marks them failed when they
-/// have had `max_attempts` tries. Returns the rows taken back.
+/// have had `max_attempts` tries (the news of a failed reminder is news again,
+/// `db::mail::untell_failed`). Returns the rows taken back.
 pub async fn take_back_expired(
-    db: impl Executor<'_>,
+    db: &mut super::Conn,
     now_ms: i64,
     max_attempts: i64,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "UPDATE outbox SET
-             state = CASE WHEN attempts >= $2 THEN 'failed' ELSE 'pending' END,
-             last_error = CASE WHEN attempts >= $2
-                          THEN 'its server stopped answering on every try' ELSE last_error END,
+    let failed: Vec<(Option<i64>, String)> = sqlx::query_as(
+        "UPDATE outbox SET state = 'failed',
+             last_error = 'its server stopped answering on every try',
              claimed_by = NULL, lease_until = NULL, next_attempt_at = $1
-         WHERE state = 'sending' AND lease_until < $1",
+         WHERE state = 'sending' AND lease_until < $1 AND attempts >= $2
+         RETURNING user_id, kind",
     )
     .bind(now_ms)
     .bind(max_attempts)
-    .execute(db)
+    .fetch_all(&mut *db)
+    .await?;
+    for (user_id, kind) in &failed {
+        if let (Some(user_id), "reminder") = (user_id, kind.as_str()) {
+            super::mail::untell_failed(db, *user_id).await?;
+        }
+    }
+    let pending = sqlx::query(
+        "UPDATE outbox SET state = 'pending', claimed_by = NULL, lease_until = NULL,
+             next_attempt_at = $1
+         WHERE state = 'sending' AND lease_until < $1",
+    )
+    .bind(now_ms)
+    .execute(&mut *db)
     .await?
-    .rows_affected())
+    .rows_affected();
+    Ok(pending + failed.len() as u64)
 }
 
 /// Claims up to `limit` of the oldest pending rows whose time has come, for server
@@ -136,8 +154,8 @@ const OUTBOX: Leased = Leased {
     ready_at: "next_attempt_at",
     order: "next_attempt_at, id",
     reset: "",
-    returning: "id, kind, to_address, subject, body_text, body_html, unsubscribe_url, \
-                message_id, attempts",
+    returning: "id, user_id, kind, to_address, subject, body_text, body_html, unsubscribe_url, \
+                message_id, attempts, created_at",
 };
 
 /// Marks a claimed row sent. False when the claim is no longer this server's.
@@ -166,7 +184,9 @@ pub async fn mark_sent(
 }
 
 /// Records a failed try: pending again from `retry_at_ms`, or failed for good when
-/// `retry_at_ms` is None. False when the claim is no longer this server's.
+/// `retry_at_ms` is None (then the news of a reminder is news again: call
+/// `db::mail::untell_failed` in the same transaction). False when the claim is no longer this
+/// server's.
 pub async fn mark_failed(
     db: impl Executor<'_>,
     message: &Claimed,

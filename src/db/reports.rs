@@ -348,6 +348,7 @@ pub async fn reply(
         "UPDATE card_reports SET reply = COALESCE($4, reply), replied_at = CASE WHEN $4 IS NULL
                 THEN replied_at ELSE $5 END,
                 reply_seen_at = CASE WHEN $4 IS NULL THEN reply_seen_at ELSE NULL END,
+                reply_mailed_at = CASE WHEN $4 IS NULL THEN reply_mailed_at ELSE NULL END,
                 resolved_at = $5, resolved_by = $1
          WHERE id = $3 AND EXISTS (
             SELECT 1 FROM card_reports r JOIN cards c ON c.id = r.card_id

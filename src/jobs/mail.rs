@@ -60,7 +60,25 @@ pub struct SenderHandle {
     task: tokio::task::JoinHandle<()>,
     db: Db,
     instance: String,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+    send_timeout: Duration,
 }
+
+/// Asks a sender to stop from elsewhere (the server's signal handler), as
+/// [`SenderHandle::begin_stop`].
+#[derive(Debug, Clone)]
+pub struct StopSender(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl StopSender {
+    /// Asks the sender to stop: it finishes the send under way and starts no other.
+    pub fn begin_stop(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+/// How long a stopping sender may take beyond its send timeout to mark its last message and
+/// hand back the rest of its batch.
+const STOP_MARGIN: Duration = Duration::from_secs(10);
 
 impl Sender {
     /// A sender of `db`'s outbox through `transport`, claiming as server `instance`.
@@ -97,16 +115,23 @@ impl Sender {
     pub fn spawn(self) -> SenderHandle {
         let db = self.db.clone();
         let instance = self.instance.clone();
+        let send_timeout = self.send_timeout;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
         SenderHandle {
-            task: tokio::spawn(self.run()),
+            task: tokio::spawn(self.run(stopping)),
             db,
             instance,
+            stop: Arc::new(stop),
+            send_timeout,
         }
     }
 
-    async fn run(self) {
+    async fn run(self, mut stopping: tokio::sync::watch::Receiver<bool>) {
         let mut pruned: Option<Instant> = None;
         loop {
+            if *stopping.borrow() {
+                return;
+            }
             if pruned.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
                 pruned = Some(Instant::now());
                 let before = millis(&self.clock) - ms(KEEP);
@@ -114,23 +139,43 @@ impl Sender {
                     tracing::warn!("deleting old outbox rows failed: {e}");
                 }
             }
-            match self.send_batch().await {
+            match self.send_batch_until(&|| *stopping.borrow()).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!("sending mail failed: {e}"),
             }
-            tokio::time::sleep(self.poll).await;
+            tokio::select! {
+                () = tokio::time::sleep(self.poll) => {}
+                changed = stopping.changed() => {
+                    // The handle was dropped: nobody can stop it any more, nor wait for it.
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
         }
     }
 
     /// Takes back rows whose lease ran out, claims a batch and sends it. Returns the rows
     /// claimed.
     pub async fn send_batch(&self) -> Result<usize, sqlx::Error> {
+        self.send_batch_until(&|| false).await
+    }
+
+    /// [`Sender::send_batch`], starting no send once `stopping` says so (the rest of the batch
+    /// is handed back; a send under way finishes, within the send timeout).
+    async fn send_batch_until(
+        &self,
+        stopping: &(dyn Fn() -> bool + Sync),
+    ) -> Result<usize, sqlx::Error> {
         let now = millis(&self.clock);
         if !db::outbox::any_work(self.db.reader(), now).await? {
             return Ok(0);
         }
-        let taken = db::outbox::take_back_expired(self.db.writer(), now, MAX_ATTEMPTS).await?;
+        // Its rows and the students' whose reminders fail: the site's shared write lock.
+        let mut tx = self.db.begin_write_of(&[]).await?;
+        let taken = db::outbox::take_back_expired(&mut tx, now, MAX_ATTEMPTS).await?;
+        tx.commit().await?;
         if taken > 0 {
             tracing::warn!(
                 messages = taken,
@@ -147,8 +192,10 @@ impl Sender {
         .await?;
         let started = Instant::now();
         for (i, message) in claimed.iter().enumerate() {
-            if started.elapsed() > LEASE / 2 {
-                // A slow SMTP server: hand the rest back rather than outlive the claim.
+            if started.elapsed() > LEASE / 2 || stopping() {
+                // A slow SMTP server: hand the rest back rather than outlive the claim; or
+                // the server is stopping: hand it back for another server, or this one
+                // started again.
                 for rest in &claimed[i..] {
                     db::outbox::unclaim(self.db.writer(), rest, &self.instance).await?;
                 }
@@ -167,6 +214,8 @@ impl Sender {
             html: row.body_html.clone(),
             unsubscribe_url: row.unsubscribe_url.clone(),
             message_id: row.message_id.clone(),
+            written_at: jiff::Timestamp::from_millisecond(row.created_at)
+                .unwrap_or_else(|_| self.clock.now()),
         };
         let result = tokio::time::timeout(self.send_timeout, self.transport.send(&outgoing))
             .await
@@ -192,8 +241,7 @@ impl Sender {
                     retry = retry.is_some(),
                     "sending a message failed: {e}"
                 );
-                db::outbox::mark_failed(self.db.writer(), row, &self.instance, &e.message, retry)
-                    .await?
+                self.mark_failed(row, &e.message, retry).await?
             }
         };
         if !ours {
@@ -206,12 +254,64 @@ impl Sender {
     }
 }
 
+impl Sender {
+    /// Marks a failed try; a reminder that failed for good makes the news it told news again,
+    /// in the same transaction (`db::mail::untell_failed`).
+    async fn mark_failed(
+        &self,
+        row: &db::outbox::Claimed,
+        error: &str,
+        retry: Option<i64>,
+    ) -> Result<bool, sqlx::Error> {
+        let student = match (retry, row.kind.as_str(), row.user_id) {
+            (None, "reminder", Some(user_id)) => user_id,
+            _ => {
+                return db::outbox::mark_failed(
+                    self.db.writer(),
+                    row,
+                    &self.instance,
+                    error,
+                    retry,
+                )
+                .await;
+            }
+        };
+        let mut tx = self
+            .db
+            .begin_write_of(&[db::Rows::of_user(student)])
+            .await?;
+        let ours = db::outbox::mark_failed(&mut *tx, row, &self.instance, error, None).await?;
+        if ours {
+            db::mail::untell_failed(&mut tx, student).await?;
+        }
+        tx.commit().await?;
+        Ok(ours)
+    }
+}
+
 impl SenderHandle {
-    /// Stops sending and puts this server's claimed rows back, for another server to take at
-    /// once.
-    pub async fn stop(self) {
-        self.task.abort();
-        let _ = self.task.await;
+    /// Asks the sender to stop: it finishes the send under way (a message cut off mid-send
+    /// would be sent again by whoever takes it back), starts no other, and ends.
+    pub fn begin_stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// A way to ask it to stop, from another task.
+    pub fn stopper(&self) -> StopSender {
+        StopSender(self.stop.clone())
+    }
+
+    /// Stops sending: lets the send under way finish (within the send timeout, and a margin
+    /// to mark it; past that the task is cut off), then puts this server's claimed rows back,
+    /// for another server to take at once.
+    pub async fn stop(mut self) {
+        self.begin_stop();
+        let bound = self.send_timeout + STOP_MARGIN;
+        if tokio::time::timeout(bound, &mut self.task).await.is_err() {
+            tracing::warn!("the mail sender did not stop within {bound:?}; cut off");
+            self.task.abort();
+            let _ = self.task.await;
+        }
         match db::outbox::release(self.db.writer(), &self.instance).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(messages = n, "messages put back as the server stops"),

@@ -26,6 +26,10 @@ pub struct Outgoing {
     pub unsubscribe_url: Option<String>,
     /// `Message-ID`, the same on every try.
     pub message_id: String,
+    /// When the message was written (the outbox row's time, by the site's clock): its `Date`
+    /// header, which RFC 5322 defines as when the message was ready to enter the mail system,
+    /// the same on every try.
+    pub written_at: jiff::Timestamp,
 }
 
 /// Why a send failed.

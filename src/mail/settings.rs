@@ -1,6 +1,7 @@
 //! The operator's mail settings: `STUDYHALL_SMTP_HOST`, `_PORT`, `_TLS` (`none`, `starttls`,
-//! `tls`), `_USER`, `_PASSWORD` (a secret, never printed), `_FROM`, and `STUDYHALL_PUBLIC_URL`
-//! for the links in messages. Without a host, mail is off and every mail feature is hidden.
+//! `tls`), `_USER`, `_PASSWORD` (a secret, never printed), `_FROM`, `_CA_FILE` (an extra
+//! certificate authority to trust, for a server whose certificate no public one signed), and
+//! `STUDYHALL_PUBLIC_URL` for the links in messages. Without a host, mail is off and every mail feature is hidden.
 
 use secrecy::SecretString;
 use std::fmt;
@@ -43,6 +44,9 @@ pub struct MailSettings {
     pub from: String,
     /// The site's address as students reach it, for links (no trailing slash).
     pub public_url: String,
+    /// A PEM file of certificate authorities trusted besides the public ones (Mozilla's, built
+    /// in), for an SMTP server whose certificate an organisation's own authority signed.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// The settings file's keys of mail (top level, beside `public_url`), each also read from its
@@ -54,6 +58,7 @@ pub const KEYS: &[&str] = &[
     "smtp_user",
     "smtp_password",
     "smtp_from",
+    "smtp_ca_file",
 ];
 
 /// The layers' raw values, as the merged layers hold them (`config.rs` merges the layers and
@@ -73,6 +78,8 @@ pub struct MailLayer {
     pub smtp_password: Option<SecretString>,
     /// `smtp_from`.
     pub smtp_from: Option<String>,
+    /// `smtp_ca_file`.
+    pub smtp_ca_file: Option<String>,
     /// `public_url` (a top-level setting that sign-on reads too: set by `config.rs`).
     #[serde(skip)]
     pub public_url: Option<String>,
@@ -170,6 +177,17 @@ impl MailLayer {
                 ));
             }
         }
+        let ca_file = self
+            .smtp_ca_file
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty())
+            .map(std::path::PathBuf::from);
+        if ca_file.is_some() && tls == Tls::None {
+            return Err((
+                "smtp_ca_file",
+                "is for TLS: set smtp_tls to starttls or tls".to_owned(),
+            ));
+        }
         Ok(Some(MailSettings {
             host,
             port,
@@ -178,6 +196,7 @@ impl MailLayer {
             password: self.smtp_password,
             from,
             public_url,
+            ca_file,
         }))
     }
 }
@@ -195,7 +214,11 @@ impl fmt::Display for MailSettings {
             writeln!(f, "# smtp_password: set, and never printed")?;
         }
         // `public_url` is printed with the top-level keys (sign-on reads it too).
-        writeln!(f, "smtp_from = {:?}", self.from)
+        writeln!(f, "smtp_from = {:?}", self.from)?;
+        if let Some(file) = &self.ca_file {
+            writeln!(f, "smtp_ca_file = {:?}", file.display().to_string())?;
+        }
+        Ok(())
     }
 }
 
@@ -226,6 +249,7 @@ mod tests {
             smtp_user: get("smtp_user"),
             smtp_password: get("smtp_password").map(SecretString::from),
             smtp_from: get("smtp_from"),
+            smtp_ca_file: get("smtp_ca_file"),
             public_url: get("public_url"),
         }
     }
@@ -289,6 +313,14 @@ mod tests {
         );
         let tls = with(&[from, ("smtp_tls", "tls")]).unwrap().unwrap();
         assert_eq!(tls.port, 465);
+        assert_eq!(tls.ca_file, None);
+        // An extra authority only with TLS.
+        let ca = ("smtp_ca_file", "/etc/studyhall/smtp-ca.pem");
+        assert_eq!(
+            with(&[from, ("smtp_tls", "none"), ca]).unwrap_err().0,
+            "smtp_ca_file"
+        );
+        assert!(with(&[from, ("smtp_tls", "starttls"), ca]).is_ok());
         // A login without TLS only to this machine.
         let plain_login = [from, ("smtp_tls", "none"), ("smtp_user", "studyhall")];
         assert_eq!(with(&plain_login).unwrap_err().0, "smtp_tls");
@@ -336,9 +368,14 @@ mod tests {
             ("STUDYHALL_SMTP_PASSWORD", "s3cret-smtp"),
             ("STUDYHALL_SMTP_FROM", "studyhall <noreply@example.org>"),
             ("STUDYHALL_PUBLIC_URL", "https://study.example.org/"),
+            ("STUDYHALL_SMTP_CA_FILE", "/etc/studyhall/smtp-ca.pem"),
         ];
         let settings = load(&["studyhall"], &vars).expect("loads");
         let mail = settings.mail.as_ref().expect("mail is on");
+        assert_eq!(
+            mail.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/studyhall/smtp-ca.pem"))
+        );
         assert_eq!(
             (mail.host.as_str(), mail.port, mail.tls),
             ("smtp.example.org", 2525, Tls::Tls)

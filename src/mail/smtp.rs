@@ -11,7 +11,7 @@ use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use secrecy::ExposeSecret;
@@ -36,6 +36,8 @@ pub struct Smtp {
     port: u16,
     tls: Tls,
     credentials: Option<Credentials>,
+    /// The operator's extra certificate authorities (`smtp_ca_file`), as PEM, read at start.
+    extra_roots: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Smtp {
@@ -57,17 +59,58 @@ impl Smtp {
                 .unwrap_or_default();
             Credentials::new(user.clone(), password)
         });
-        if !matches!(settings.tls, Tls::None) {
-            // A bad host name for the certificate shows at start-up, not at the first send.
-            TlsParameters::new(settings.host.clone())?;
-        }
-        Ok(Self {
+        let extra_roots = match &settings.ca_file {
+            Some(file) => {
+                let pem = std::fs::read(file).map_err(|e| {
+                    anyhow::anyhow!("smtp_ca_file: cannot read {}: {e}", file.display())
+                })?;
+                if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                    anyhow::bail!(
+                        "smtp_ca_file: {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                        file.display()
+                    );
+                }
+                // A file that holds no certificate rustls can use fails here, naming it.
+                Certificate::from_pem(&pem)
+                    .and_then(|ca| {
+                        TlsParameters::builder(settings.host.clone())
+                            .add_root_certificate(ca)
+                            .build()
+                    })
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "smtp_ca_file: {} holds no certificate that can be used: {e}",
+                            file.display()
+                        )
+                    })?;
+                Some(pem)
+            }
+            None => None,
+        };
+        let smtp = Self {
             from: settings.from.parse()?,
             host: settings.host.clone(),
             port: settings.port,
             tls: settings.tls,
             credentials,
-        })
+            extra_roots,
+        };
+        if !matches!(settings.tls, Tls::None) {
+            // A bad host name for the certificate, or a bad authority file, shows at start-up,
+            // not at the first send.
+            smtp.tls_parameters()
+                .map_err(|e| anyhow::anyhow!("the SMTP TLS settings: {e}"))?;
+        }
+        Ok(smtp)
+    }
+
+    /// The TLS settings: the public authorities (Mozilla's, built in) and the operator's.
+    fn tls_parameters(&self) -> Result<TlsParameters, lettre::transport::smtp::Error> {
+        let mut builder = TlsParameters::builder(self.host.clone());
+        if let Some(pem) = &self.extra_roots {
+            builder = builder.add_root_certificate(Certificate::from_pem(pem)?);
+        }
+        builder.build()
     }
 }
 
@@ -87,6 +130,12 @@ pub fn build(from: &Mailbox, message: &Outgoing) -> Result<Message, SendError> {
         .to(to)
         .subject(message.subject.clone())
         .message_id(Some(message.message_id.clone()))
+        .date(
+            std::time::UNIX_EPOCH
+                + std::time::Duration::from_millis(
+                    u64::try_from(message.written_at.as_millisecond()).unwrap_or(0),
+                ),
+        )
         .multipart(MultiPart::alternative_plain_html(
             message.text.clone(),
             message.html.clone(),
@@ -117,6 +166,41 @@ fn transient(context: &str, e: &lettre::transport::smtp::Error) -> SendError {
     }
 }
 
+/// A failure of the connection or its TLS handshake, retried; a server certificate signed by
+/// an authority not trusted says what to do about it.
+fn tls_failure(context: &str, e: &lettre::transport::smtp::Error) -> SendError {
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !chain.contains(&text) {
+            chain = format!("{chain}: {text}");
+        }
+        source = cause.source();
+    }
+    SendError {
+        permanent: false,
+        message: certificate_message(context, &chain),
+    }
+}
+
+/// The words for a failed connection whose errors read `chain`: an unknown authority gets the
+/// advice of `STUDYHALL_SMTP_CA_FILE`; another certificate error (a name it does not hold, an
+/// expired one) says what it is, as the TLS library put it.
+fn certificate_message(context: &str, chain: &str) -> String {
+    let folded = chain.to_lowercase().replace([' ', '_'], "");
+    if folded.contains("unknownissuer") {
+        format!(
+            "{context}: the mail server's certificate is not trusted ({chain}); if an \
+             authority of your own signed it, give its certificate in STUDYHALL_SMTP_CA_FILE"
+        )
+    } else if folded.contains("certificate") {
+        format!("{context}: the mail server's certificate was refused ({chain})")
+    } else {
+        format!("{context}: {chain}")
+    }
+}
+
 /// A failure that is about this message: final when the server said so (a 5xx reply).
 fn about_message(context: &str, e: &lettre::transport::smtp::Error) -> SendError {
     SendError {
@@ -134,7 +218,7 @@ impl Smtp {
             message: "connecting to the mail server timed out".to_owned(),
         };
         let tls = || {
-            TlsParameters::new(self.host.clone())
+            self.tls_parameters()
                 .map_err(|e| transient("the TLS settings are not valid", &e))
         };
         let mut conn = match self.tls {
@@ -167,13 +251,13 @@ impl Smtp {
                     None,
                 )
                 .await
-                .map_err(|e| transient("connecting to the mail server failed", &e))?
+                .map_err(|e| tls_failure("connecting to the mail server failed", &e))?
             }
         };
         if matches!(self.tls, Tls::Starttls) {
             conn.starttls(tls()?, &hello)
                 .await
-                .map_err(|e| transient("STARTTLS failed", &e))?;
+                .map_err(|e| tls_failure("STARTTLS failed", &e))?;
         }
         if let Some(credentials) = &self.credentials {
             conn.auth(DEFAULT_MECHANISMS, credentials)
@@ -258,5 +342,66 @@ impl Transport for Smtp {
             let built = build(&self.from, message)?;
             self.send_built(&built).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::CertificateError;
+
+    fn said(error: CertificateError) -> String {
+        certificate_message(
+            "connecting",
+            &rustls::Error::InvalidCertificate(error).to_string(),
+        )
+    }
+
+    #[test]
+    fn only_an_unknown_authority_gets_the_ca_file_advice() {
+        let unknown = said(CertificateError::UnknownIssuer);
+        assert!(unknown.contains("STUDYHALL_SMTP_CA_FILE"), "{unknown}");
+        for other in [CertificateError::Expired, CertificateError::NotValidForName] {
+            let text = said(other);
+            assert!(!text.contains("STUDYHALL_SMTP_CA_FILE"), "{text}");
+            assert!(text.contains("certificate was refused"), "{text}");
+        }
+        let expired = said(CertificateError::Expired);
+        assert!(expired.contains("Expired"), "{expired}");
+        assert_eq!(
+            certificate_message("connecting", "connection refused"),
+            "connecting: connection refused"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_ca_file_names_the_setting_and_the_file() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            file.path(),
+            "-----BEGIN CERTIFICATE-----\nMIIBnotacertificate==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        for tls in [Tls::None, Tls::Tls] {
+            let settings = crate::mail::MailSettings {
+                host: "mail.example.org".to_owned(),
+                port: 465,
+                tls,
+                user: None,
+                password: None,
+                from: "studyhall <noreply@example.org>".to_owned(),
+                public_url: "https://studyhall.example.org".to_owned(),
+                ca_file: Some(file.path().to_owned()),
+            };
+            let Err(error) = Smtp::new(&settings) else {
+                panic!("a corrupt CA file was taken");
+            };
+            let error = error.to_string();
+            assert!(error.starts_with("smtp_ca_file: "), "{error}");
+            assert!(
+                error.contains(&file.path().display().to_string()),
+                "{error}"
+            );
+        }
     }
 }

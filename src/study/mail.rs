@@ -157,13 +157,89 @@ pub async fn remove_address(db: &Db, user_id: i64, now: i64) -> Result<(), Study
     Ok(())
 }
 
+/// Reset requests waiting for their worker at most; one more (a flood the throttle let
+/// through) is dropped, with the same answer as always.
+pub const RESET_QUEUE: usize = 1024;
+
+/// The per-account work of password reset requests (finding the account, writing its token
+/// and its message), done by a worker of its own in the order asked, off the request: the
+/// answer to a request takes the same path, and so the same time, whether or not the account
+/// exists (docs/security.md). A request still queued when the server stops is dropped (the
+/// student asks again); one the worker took is written whole or not at all.
+#[derive(Debug, Clone)]
+pub struct ResetQueue {
+    tx: tokio::sync::mpsc::Sender<ResetRequest>,
+    /// Requests dropped on a full queue since the last warning, and when that was: one
+    /// warning a minute at most, with the count, however hard a flood.
+    dropped: std::sync::Arc<std::sync::Mutex<(u64, Option<std::time::Instant>)>>,
+}
+
+/// The least time between two warnings of a full reset queue.
+const FULL_WARNING_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[derive(Debug)]
+struct ResetRequest {
+    typed: String,
+    admins_only: bool,
+    now: jiff::Timestamp,
+}
+
+impl ResetQueue {
+    /// Starts the worker, which stops once every handle is dropped.
+    pub fn spawn(db: Db, site: Site) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<ResetRequest>(RESET_QUEUE);
+        tokio::spawn(async move {
+            while let Some(request) = rx.recv().await {
+                let sent =
+                    send_reset(&db, &site, &request.typed, request.admins_only, request.now).await;
+                if let Err(e) = sent {
+                    tracing::warn!("writing a password reset failed: {e}");
+                }
+            }
+        });
+        Self {
+            tx,
+            dropped: Default::default(),
+        }
+    }
+
+    /// Queues `request`; a full queue drops it (warned once a minute with the count), and a
+    /// worker that ended (it never should) is an error in the log.
+    fn push(&self, request: ResetRequest) {
+        use tokio::sync::mpsc::error::TrySendError;
+        match self.tx.try_send(request) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                let mut dropped = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
+                dropped.0 += 1;
+                if dropped
+                    .1
+                    .is_none_or(|at| at.elapsed() >= FULL_WARNING_EVERY)
+                {
+                    tracing::warn!(
+                        dropped = dropped.0,
+                        "the password reset queue is full ({RESET_QUEUE} requests): requests \
+                         were dropped"
+                    );
+                    *dropped = (0, Some(std::time::Instant::now()));
+                }
+            }
+            Err(TrySendError::Closed(_)) => tracing::error!(
+                "the password reset worker has ended: a reset request was dropped (restart \
+                 the server)"
+            ),
+        }
+    }
+}
+
 /// Asks for a password reset for the account named `typed` (its login name or its confirmed
-/// address). Answers the same whether or not such an account exists; throttled per client
-/// address and per typed name like a login (every request counts), and at most
-/// [`RESETS_PER_HOUR`] messages an hour reach one account.
-pub async fn request_reset(
-    db: &Db,
-    site: &Site,
+/// address). Answers the same whether or not such an account exists, and in the same time:
+/// the lookup and the writes are queued for [`ResetQueue`]'s worker, after the checks that do
+/// not depend on the account. Throttled per client address and per typed name like a login
+/// (every request counts), and at most [`RESETS_PER_HOUR`] messages an hour reach one
+/// account.
+pub fn request_reset(
+    queue: &ResetQueue,
     throttle: &LoginThrottle,
     ip: IpAddr,
     typed: &str,
@@ -171,14 +247,32 @@ pub async fn request_reset(
     now: jiff::Timestamp,
 ) -> Result<(), StudyError> {
     let typed = typed.trim();
-    let (secs, ms) = (now.as_second(), now.as_millisecond());
     // Counted as a failed check that is never given back.
     let _counted = throttle
-        .begin(ip, &format!("reset:{typed}"), secs)
+        .begin(ip, &format!("reset:{typed}"), now.as_second())
         .map_err(|retry_after_secs| StudyError::TooManyRequests { retry_after_secs })?;
     if typed.is_empty() || typed.len() > 254 {
         return Ok(());
     }
+    let request = ResetRequest {
+        typed: typed.to_owned(),
+        admins_only,
+        now,
+    };
+    queue.push(request);
+    Ok(())
+}
+
+/// The work of one reset request: for each account `typed` names, a token and its message, in
+/// one transaction.
+async fn send_reset(
+    db: &Db,
+    site: &Site,
+    typed: &str,
+    admins_only: bool,
+    now: jiff::Timestamp,
+) -> Result<(), StudyError> {
+    let (secs, ms) = (now.as_second(), now.as_millisecond());
     // An account made by sign-on has no password to reset: a reset would give it one and a
     // way in past the provider (and its roles). With local passwords off (`local_login`),
     // only admins keep theirs.

@@ -2,8 +2,8 @@
 //! on days when cards are due and they have not studied yet, one message (or a weekly digest
 //! on Mondays) with the due cards by deck, the coming exam, a link to /review and a one-click
 //! unsubscribe link. News the pages also show (a reply to a report, an exam set for their
-//! class, a fit that rescheduled their cards) is folded into the reminder, never sent on its
-//! own. The pass reads the students in batches; marking the local date reminded
+//! class, a fit that rescheduled their cards) is folded into the next reminder, never sent on
+//! its own, and only once: the reminder's transaction records what it mentioned. The pass reads the students in batches; marking the local date reminded
 //! and writing the message are one transaction, and the mark is conditional, so however many
 //! servers run the pass, a student gets at most one reminder a day.
 
@@ -29,7 +29,7 @@ pub async fn choose(
         db::mail::set_reminders(&mut *tx, user_id, hour.map(i64::from), weekly, &token).await?;
     if set && hour.is_none() {
         // Off stops the reminders already written too.
-        db::mail::drop_reminders(&mut *tx, user_id).await?;
+        db::mail::drop_reminders(&mut tx, user_id).await?;
     }
     tx.commit().await?;
     if set {
@@ -170,29 +170,21 @@ async fn remind(
     });
     // News also shown on every page, folded in here rather than sent on its own.
     let mut news = Vec::new();
-    for (name, day) in &notices.new_exams {
+    for (_, name, day) in &notices.new_exams {
         news.push(format!(
             "New: your class set the exam \"{name}\" for {}.",
             day_text(*day)
         ));
     }
-    if notices.unread_replies > 0 {
+    let replies = notices.unread_replies.len();
+    if replies > 0 {
         news.push(format!(
-            "New: {} {} to your reports on cards; open studyhall to read {}.",
-            notices.unread_replies,
-            if notices.unread_replies == 1 {
-                "reply"
-            } else {
-                "replies"
-            },
-            if notices.unread_replies == 1 {
-                "it"
-            } else {
-                "them"
-            },
+            "New: {replies} {} to your reports on cards; open studyhall to read {}.",
+            if replies == 1 { "reply" } else { "replies" },
+            if replies == 1 { "it" } else { "them" },
         ));
     }
-    if let Some(cards) = notices.rescheduled {
+    if let Some((cards, _)) = notices.rescheduled {
         news.push(format!(
             "New: a fit of FSRS to your reviews rescheduled {cards} of your cards this week."
         ));
@@ -217,6 +209,8 @@ async fn remind(
     if !db::mail::mark_reminded(&mut *tx, row.user_id, local_day).await? {
         return Ok(false);
     }
+    // Told once: the next reminders leave these out.
+    db::mail::mark_mailed(&mut tx, row.user_id, &notices, now.as_second()).await?;
     db::outbox::add(
         &mut *tx,
         &db::outbox::NewMessage {

@@ -62,6 +62,8 @@ pub struct AppState {
     pub sign_on: std::sync::Arc<crate::auth::oidc::Providers>,
     /// Mail (None without SMTP settings: every mail feature hidden).
     pub mail: Option<crate::mail::Site>,
+    /// The worker of password reset requests (with mail).
+    pub resets: Option<crate::study::mail::ResetQueue>,
 }
 
 impl AppState {
@@ -134,6 +136,9 @@ impl Application {
                 settings.sign_on.clone(),
             )?),
             mail: settings.mail.as_ref().map(crate::mail::Site::of),
+            resets: settings.mail.as_ref().map(|mail| {
+                crate::study::mail::ResetQueue::spawn(db.clone(), crate::mail::Site::of(mail))
+            }),
         });
         // Mail (src/jobs/mail.rs): this server sends its share of the outbox.
         let mail = match &settings.mail {
@@ -275,6 +280,9 @@ impl Application {
         .client_disconnect_timeout(timeouts.disconnect)
         .listen(listener)?
         .shutdown_timeout(10)
+        // SIGINT and SIGTERM are taken by `run_until_stopped`, which stops the mail sender
+        // too as the server stops accepting.
+        .disable_signals()
         .run();
         Ok(Self {
             port,
@@ -301,17 +309,61 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM (actix-web handles both gracefully: in-flight requests
-    /// finish) or `handle().stop()`, then puts the jobs running here back in the queue and
-    /// closes the database cleanly.
+    /// Serves until SIGINT/SIGTERM (or `handle().stop()`), then stops gracefully: the server
+    /// stops accepting and the mail sender starts no new send at once; the requests under way
+    /// finish (within 10 s); then the jobs running here are put back in the queue while the
+    /// sender finishes its send under way (within its send timeout) and hands the rest back;
+    /// last the database is closed cleanly. SIGQUIT stops at once.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let sender = self.mail.as_ref().map(|(sender, _)| sender.stopper());
+        let signals = tokio::spawn(async move {
+            let graceful = stop_signal().await;
+            tracing::info!(graceful, "stopping: no new connections or mail sends");
+            let stopped = handle.stop(graceful);
+            if let Some(sender) = sender {
+                sender.begin_stop();
+            }
+            stopped.await;
+        });
         let result = self.server.await;
-        self.jobs.stop().await;
-        if let Some((sender, reminders)) = self.mail {
-            drop(reminders);
-            sender.stop().await;
-        }
+        signals.abort();
+        let mail = async {
+            if let Some((sender, reminders)) = self.mail {
+                drop(reminders);
+                sender.stop().await;
+            }
+        };
+        tokio::join!(self.jobs.stop(), mail);
         self.db.close().await;
         result
     }
+}
+
+/// Waits for a stop signal: true for a graceful one (SIGINT, SIGTERM), false for SIGQUIT.
+#[cfg(unix)]
+async fn stop_signal() -> bool {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term), Ok(mut quit)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::quit()),
+    ) else {
+        tracing::error!("cannot listen for stop signals");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => true,
+        _ = term.recv() => true,
+        _ = quit.recv() => false,
+    }
+}
+
+/// Waits for Ctrl-C.
+#[cfg(not(unix))]
+async fn stop_signal() -> bool {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return std::future::pending().await;
+    }
+    true
 }

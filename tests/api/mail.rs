@@ -24,6 +24,7 @@ fn settings(port: u16) -> MailSettings {
         password: None,
         from: "studyhall <noreply@studyhall.test>".to_owned(),
         public_url: PUBLIC.to_owned(),
+        ca_file: None,
     }
 }
 
@@ -64,6 +65,187 @@ fn link_in(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// The kinds of message the tests read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Confirm,
+    Reset,
+    Reminder,
+}
+
+impl Kind {
+    /// The outbox's name for it.
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Confirm => "confirm",
+            Kind::Reset => "reset",
+            Kind::Reminder => "reminder",
+        }
+    }
+
+    /// Whether a delivered message is of this kind: by its subject; a reminder by its RFC 8058
+    /// header, which only reminders carry.
+    fn is(self, raw: &str) -> bool {
+        let subject = header(raw, "Subject").unwrap_or_default();
+        match self {
+            Kind::Confirm => subject.contains("confirm your e-mail address"),
+            Kind::Reset => subject.contains("reset your password"),
+            Kind::Reminder => header(raw, "List-Unsubscribe-Post").is_some(),
+        }
+    }
+}
+
+/// A message as a test reads it: when the site wrote it (its clock), and its text.
+#[derive(Debug)]
+struct Mail {
+    at: jiff::Timestamp,
+    text: String,
+}
+
+/// Where a scenario reads the site's messages: the outbox table (the messages as the sender
+/// will send them: plain `cargo test`, SQLite or PostgreSQL), or the maildir of the SMTP server
+/// the app's own sender delivered them to (`scripts/with-smtp`).
+enum Inbox {
+    Outbox,
+    Maildir(std::path::PathBuf),
+}
+
+impl Inbox {
+    /// The maildir of `scripts/with-smtp`'s server.
+    fn smtp() -> Self {
+        Inbox::Maildir(smtp_server().1)
+    }
+
+    /// An app whose messages land where this inbox reads them.
+    async fn app(&self) -> TestApp {
+        match self {
+            Inbox::Outbox => app_with_outbox().await,
+            Inbox::Maildir(_) => {
+                let (port, _) = smtp_server();
+                spawn_app_with(|s| s.mail = Some(settings(port))).await
+            }
+        }
+    }
+
+    /// An address for `name`; in the maildir, which every test (and run) shares, one of its own.
+    fn address(&self, name: &str) -> String {
+        match self {
+            Inbox::Outbox => format!("{name}@example.org"),
+            Inbox::Maildir(_) => format!(
+                "{name}-{}@example.org",
+                hex::encode(rand::random::<[u8; 4]>())
+            ),
+        }
+    }
+
+    /// The messages of `kind` to `to` so far, oldest first.
+    async fn read(&self, app: &TestApp, to: &str, kind: Kind) -> Vec<Mail> {
+        match self {
+            Inbox::Outbox => {
+                let rows: Vec<(i64, String)> = sqlx::query_as(
+                    "SELECT created_at, body_text FROM outbox WHERE to_address = $1 AND kind = $2
+                     ORDER BY id",
+                )
+                .bind(to)
+                .bind(kind.name())
+                .fetch_all(app.db().await.reader())
+                .await
+                .unwrap();
+                rows.into_iter()
+                    .map(|(ms, text)| Mail {
+                        at: jiff::Timestamp::from_millisecond(ms).unwrap(),
+                        text,
+                    })
+                    .collect()
+            }
+            Inbox::Maildir(dir) => maildir_messages(dir, to)
+                .into_iter()
+                .filter(|raw| kind.is(raw))
+                .map(|raw| {
+                    let date = header(&raw, "Date").expect("a Date header");
+                    let at = jiff::fmt::rfc2822::parse(date)
+                        .unwrap_or_else(|e| panic!("{date:?}: {e}"))
+                        .timestamp();
+                    let body = raw.split_once("\n\n").map_or("", |(_, body)| body);
+                    Mail {
+                        at,
+                        text: decoded(body),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// The messages of `kind` to `to`, oldest first, once there are at least `count` (waiting
+    /// up to 15 s for them to be written, and delivered).
+    async fn wait(&self, app: &TestApp, to: &str, kind: Kind, count: usize) -> Vec<Mail> {
+        self.settled_or_not(app, to, kind, count, false).await
+    }
+
+    /// [`Inbox::wait`], and with the maildir once none of them waits in the outbox any more
+    /// (every one written is delivered, or failed): the whole of what `to` gets.
+    async fn settled(&self, app: &TestApp, to: &str, kind: Kind, count: usize) -> Vec<Mail> {
+        self.settled_or_not(app, to, kind, count, true).await
+    }
+
+    async fn settled_or_not(
+        &self,
+        app: &TestApp,
+        to: &str,
+        kind: Kind,
+        count: usize,
+        settled: bool,
+    ) -> Vec<Mail> {
+        for _ in 0..150 {
+            let waiting: i64 = match self {
+                Inbox::Maildir(_) if settled => sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM outbox WHERE to_address = $1 AND kind = $2
+                       AND state IN ('pending', 'sending')",
+                )
+                .bind(to)
+                .bind(kind.name())
+                .fetch_one(app.db().await.reader())
+                .await
+                .unwrap(),
+                _ => 0,
+            };
+            if waiting == 0 {
+                let found = self.read(app, to, kind).await;
+                if found.len() >= count {
+                    return found;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("fewer than {count} messages of {kind:?} reached {to}");
+    }
+}
+
+/// The messages in the maildir `dir` to `to`, raw (lines ending in `\n`), in the order they
+/// arrived.
+fn maildir_messages(dir: &std::path::Path, to: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let unfolded = raw.replace("\r\n", "\n");
+            if unfolded
+                .lines()
+                .take_while(|l| !l.is_empty())
+                .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
+            {
+                let arrived = entry.metadata().and_then(|m| m.modified()).ok();
+                found.push((arrived, entry.file_name(), unfolded));
+            }
+        }
+    }
+    found.sort();
+    found.into_iter().map(|(_, _, raw)| raw).collect()
+}
+
 async fn set_address(app: &TestApp, address: &str) -> reqwest::Response {
     app.submit("/account", "/account/email", &[("address", address)])
         .await
@@ -90,12 +272,20 @@ async fn confirm_by_link(browser: &TestApp, link: &str) -> (String, reqwest::Res
 }
 
 async fn confirmed_address(app: &TestApp, name: &str, address: &str) {
+    confirmed_address_via(&Inbox::Outbox, app, name, address).await;
+}
+
+/// Registers `name` and confirms `address` by the link of the confirmation `inbox` holds.
+async fn confirmed_address_via(inbox: &Inbox, app: &TestApp, name: &str, address: &str) {
     app.register_ok(name).await;
     let response = set_address(app, address).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let (_, text) = newest(app, address, "confirm")
+    let text = inbox
+        .wait(app, address, Kind::Confirm, 1)
         .await
-        .expect("a confirmation");
+        .pop()
+        .expect("a confirmation")
+        .text;
     let (_, confirmed) = confirm_by_link(app, &link_in(&text)).await;
     assert_eq!(confirmed.status(), StatusCode::OK);
     let page = confirmed.text().await.unwrap();
@@ -296,8 +486,21 @@ async fn an_address_is_confirmed_by_a_single_use_link_and_shown_only_to_its_owne
 
 #[tokio::test]
 async fn a_reset_link_works_once_within_the_hour_and_ends_every_session() {
-    let app = app_with_outbox().await;
-    confirmed_address(&app, "carla", "carla@example.org").await;
+    reset_link_works_once_within_the_hour_and_ends_every_session(&Inbox::Outbox).await;
+}
+
+/// The same, with the links taken from the messages the SMTP server received.
+#[tokio::test]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_a_delivered_reset_link_works_once_within_the_hour_and_ends_every_session() {
+    reset_link_works_once_within_the_hour_and_ends_every_session(&Inbox::smtp()).await;
+}
+
+async fn reset_link_works_once_within_the_hour_and_ends_every_session(inbox: &Inbox) {
+    let app = inbox.app().await;
+    let carla = inbox.address("carla");
+    let carla = carla.as_str();
+    confirmed_address_via(inbox, &app, "carla", carla).await;
     let phone = app.other_browser();
     assert_eq!(
         phone.login("carla", PASSWORD).await.status(),
@@ -309,7 +512,7 @@ async fn a_reset_link_works_once_within_the_hour_and_ends_every_session() {
     assert_eq!(status, StatusCode::OK);
     let (status, unknown) = ask_reset(&stranger, "nobody-here").await;
     assert_eq!(status, StatusCode::OK);
-    let (status, by_address) = ask_reset(&stranger, "Carla@Example.org").await;
+    let (status, by_address) = ask_reset(&stranger, &carla.to_uppercase()).await;
     assert_eq!(status, StatusCode::OK);
     for page in [&known, &unknown, &by_address] {
         assert!(page.contains("id=\"reset-sent\""));
@@ -321,20 +524,16 @@ async fn a_reset_link_works_once_within_the_hour_and_ends_every_session() {
             .join("\n")
     };
     assert_eq!(strip(&known), strip(&unknown));
+    let resets = inbox.settled(&app, carla, Kind::Reset, 2).await;
+    assert_eq!(resets.len(), 2, "two resets");
     assert_eq!(
-        count_messages(&app, "carla@example.org").await,
+        count_messages(&app, carla).await,
         3,
         "one confirm, two resets"
     );
     // Only the newest link works.
-    let (_, newest_text) = newest(&app, "carla@example.org", "reset").await.unwrap();
-    let newest_link = link_in(&newest_text);
-    let older: String =
-        sqlx::query_scalar("SELECT body_text FROM outbox WHERE kind = 'reset' ORDER BY id LIMIT 1")
-            .fetch_one(app.db().await.reader())
-            .await
-            .unwrap();
-    let older_link = link_in(&older);
+    let newest_link = link_in(&resets[1].text);
+    let older_link = link_in(&resets[0].text);
     assert_ne!(older_link, newest_link);
     assert_eq!(
         stranger.get(&older_link).await.status(),
@@ -389,16 +588,39 @@ async fn an_account_made_by_sign_on_gets_no_reset_link() {
         page.contains("id=\"reset-sent\""),
         "the same answer as always"
     );
+    requests_done(&app).await;
     assert_eq!(newest(&app, "dora@example.org", "reset").await, None);
+}
+
+/// Waits until the reset requests made so far are done: the worker takes them in order, so
+/// once a request made after them has its message, they are done too.
+async fn requests_done(app: &TestApp) {
+    let name = format!("last{}", hex::encode(rand::random::<[u8; 3]>()));
+    let address = format!("{name}@example.org");
+    confirmed_address(&app.other_browser(), &name, &address).await;
+    ask_reset(&app.other_browser(), &name).await;
+    Inbox::Outbox.wait(app, &address, Kind::Reset, 1).await;
 }
 
 #[tokio::test]
 async fn a_reset_link_is_void_after_an_hour_and_after_a_password_change() {
-    let app = app_with_outbox().await;
-    confirmed_address(&app, "dora", "dora@example.org").await;
+    reset_link_is_void_after_an_hour_and_after_a_password_change(&Inbox::Outbox).await;
+}
+
+/// The same, with the links taken from the messages the SMTP server received.
+#[tokio::test]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_a_delivered_reset_link_is_void_after_an_hour_and_after_a_password_change() {
+    reset_link_is_void_after_an_hour_and_after_a_password_change(&Inbox::smtp()).await;
+}
+
+async fn reset_link_is_void_after_an_hour_and_after_a_password_change(inbox: &Inbox) {
+    let app = inbox.app().await;
+    let dora = inbox.address("dora");
+    confirmed_address_via(inbox, &app, "dora", &dora).await;
     let stranger = app.other_browser();
     ask_reset(&stranger, "dora").await;
-    let (_, text) = newest(&app, "dora@example.org", "reset").await.unwrap();
+    let text = inbox.wait(&app, &dora, Kind::Reset, 1).await.remove(0).text;
     let link = link_in(&text);
     // The movable clock runs on from real time, so the margins are a minute each: a loaded
     // machine once took more than a second between asking for the link and opening it.
@@ -408,7 +630,7 @@ async fn a_reset_link_is_void_after_an_hour_and_after_a_password_change() {
     assert_eq!(stranger.get(&link).await.status(), StatusCode::BAD_REQUEST);
     // A new link, then a password change on the account page: the link is void.
     ask_reset(&stranger, "dora").await;
-    let (_, text) = newest(&app, "dora@example.org", "reset").await.unwrap();
+    let text = inbox.wait(&app, &dora, Kind::Reset, 2).await.remove(1).text;
     let link = link_in(&text);
     assert_eq!(stranger.get(&link).await.status(), StatusCode::OK);
     let changed = app
@@ -445,10 +667,13 @@ async fn reset_requests_are_throttled_per_address_and_capped_per_account() {
         statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
         "{statuses:?}"
     );
-    let resets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'reset'")
-        .fetch_one(app.db().await.reader())
-        .await
-        .unwrap();
+    requests_done(&app).await;
+    let resets: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'reset' AND to_address = 'emil@example.org'",
+    )
+    .fetch_one(app.db().await.reader())
+    .await
+    .unwrap();
     assert_eq!(resets, 3, "at most three an hour reach one account");
 }
 
@@ -467,23 +692,7 @@ fn smtp_server() -> (u16, std::path::PathBuf) {
 /// The messages in the maildir to `to`, raw, waiting up to 15 s for `count` of them.
 async fn delivered(dir: &std::path::Path, to: &str, count: usize) -> Vec<String> {
     for _ in 0..150 {
-        let mut found = Vec::new();
-        for sub in ["new", "cur"] {
-            let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let raw = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                let unfolded = raw.replace("\r\n", "\n");
-                if unfolded
-                    .lines()
-                    .take_while(|l| !l.is_empty())
-                    .any(|l| l.eq_ignore_ascii_case(&format!("To: {to}")))
-                {
-                    found.push(unfolded);
-                }
-            }
-        }
+        let found = maildir_messages(dir, to);
         if found.len() >= count {
             return found;
         }
@@ -641,6 +850,136 @@ async fn smtp_mail_confirm_and_reset_arrive_once_with_their_headers_and_working_
     }
 }
 
+/// The TLS servers of `scripts/with-smtp`: (TLS from the first byte, STARTTLS, the file of the
+/// authority that signed their certificate).
+fn tls_servers() -> (u16, u16, std::path::PathBuf) {
+    let port = |name: &str| {
+        std::env::var(name)
+            .unwrap_or_else(|_| panic!("{name}: run under scripts/with-smtp"))
+            .parse()
+            .unwrap()
+    };
+    let ca = std::env::var("STUDYHALL_TEST_SMTP_CA").expect("run under scripts/with-smtp");
+    (
+        port("STUDYHALL_TEST_SMTPS_PORT"),
+        port("STUDYHALL_TEST_STARTTLS_PORT"),
+        ca.into(),
+    )
+}
+
+/// A message to `to`, as the outbox holds it.
+fn plain_message(to: &str, subject: &str) -> studyhall::mail::Outgoing {
+    studyhall::mail::Outgoing {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text: "Hello over TLS".to_owned(),
+        html: "<p>Hello over TLS</p>".to_owned(),
+        unsubscribe_url: None,
+        message_id: format!(
+            "<{}@studyhall.test>",
+            hex::encode(rand::random::<[u8; 8]>())
+        ),
+        written_at: jiff::Timestamp::now(),
+    }
+}
+
+/// `smtp_tls = tls` and `starttls` against servers whose certificate the operator's own
+/// authority signed (`smtp_ca_file`): each message arrives once. (The STARTTLS server refuses
+/// any message before the upgrade: aiosmtpd's `require_starttls`.)
+#[tokio::test]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_a_message_is_delivered_over_tls_and_over_starttls() {
+    use studyhall::mail::Transport;
+    let (_, dir) = smtp_server();
+    let (smtps, starttls, ca) = tls_servers();
+    for (tls, port) in [(Tls::Tls, smtps), (Tls::Starttls, starttls)] {
+        let mut settings = settings(port);
+        settings.tls = tls;
+        settings.ca_file = Some(ca.clone());
+        let transport = studyhall::mail::smtp::Smtp::new(&settings).unwrap();
+        let to = format!("tls-{}@example.org", hex::encode(rand::random::<[u8; 4]>()));
+        transport
+            .send(&plain_message(&to, &format!("over {tls:?}")))
+            .await
+            .unwrap_or_else(|e| panic!("{tls:?}: {e}"));
+        let raw = delivered(&dir, &to, 1).await;
+        assert_eq!(raw.len(), 1, "{tls:?}");
+        assert_eq!(
+            header(&raw[0], "Subject"),
+            Some(format!("over {tls:?}").as_str())
+        );
+        assert!(raw[0].contains("Hello over TLS"), "{tls:?}");
+    }
+}
+
+/// The same servers without the operator's authority: their certificate is not trusted, the
+/// send is refused before anything is sent, and the error says so and what to set; a file that
+/// holds no certificate stops the server at start.
+/// STARTTLS asked of a server that does not offer it (aiosmtpd's plain port) fails: no
+/// silent fallback to plain text, nothing delivered.
+#[tokio::test]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_starttls_against_a_server_without_it_fails_and_sends_nothing() {
+    use studyhall::mail::Transport;
+    let (port, dir) = smtp_server();
+    let mut settings = settings(port);
+    settings.tls = Tls::Starttls;
+    let transport = studyhall::mail::smtp::Smtp::new(&settings).unwrap();
+    let to = format!(
+        "plain-{}@example.org",
+        hex::encode(rand::random::<[u8; 4]>())
+    );
+    let error = transport
+        .send(&plain_message(&to, "never in plain text"))
+        .await
+        .expect_err("no STARTTLS offered: refused");
+    assert!(!error.permanent, "{}", error.message);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(maildir_messages(&dir, &to).is_empty(), "nothing was sent");
+}
+
+#[tokio::test]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_a_server_certificate_not_trusted_is_refused_with_a_clear_error() {
+    use studyhall::mail::Transport;
+    let (_, dir) = smtp_server();
+    let (smtps, starttls, _) = tls_servers();
+    let to = format!(
+        "untrusted-{}@example.org",
+        hex::encode(rand::random::<[u8; 4]>())
+    );
+    for (tls, port) in [(Tls::Tls, smtps), (Tls::Starttls, starttls)] {
+        let mut settings = settings(port);
+        settings.tls = tls;
+        let transport = studyhall::mail::smtp::Smtp::new(&settings).unwrap();
+        let error = transport
+            .send(&plain_message(&to, "never"))
+            .await
+            .expect_err("an untrusted certificate is refused");
+        assert!(
+            !error.permanent,
+            "{tls:?}: retried once the operator fixes it"
+        );
+        assert!(
+            error.message.contains("certificate is not trusted")
+                && error.message.contains("STUDYHALL_SMTP_CA_FILE"),
+            "{tls:?}: {}",
+            error.message
+        );
+    }
+    assert!(maildir_messages(&dir, &to).is_empty(), "nothing was sent");
+    // An authority file that is not one is refused at start.
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), "not a certificate").unwrap();
+    let mut settings = settings(smtps);
+    settings.tls = Tls::Tls;
+    settings.ca_file = Some(bad.path().to_owned());
+    let error = studyhall::mail::smtp::Smtp::new(&settings)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("smtp_ca_file"), "{error}");
+}
+
 // ---- reminders ----
 
 async fn set_zone(app: &TestApp, zone: &str) {
@@ -670,8 +1009,22 @@ async fn choose_reminders(app: &TestApp, how: &str, hour: &str) -> reqwest::Resp
 /// A student in `zone` with a confirmed address, reminders `how` at `hour`, and three cards
 /// graded today (due again from tomorrow).
 async fn reminded_student(app: &TestApp, name: &str, zone: &str, how: &str, hour: &str) -> TestApp {
+    let address = format!("{name}@example.org");
+    reminded_student_at(&Inbox::Outbox, app, name, &address, zone, how, hour).await
+}
+
+/// [`reminded_student`] at `address`, confirmed by the link `inbox` holds.
+async fn reminded_student_at(
+    inbox: &Inbox,
+    app: &TestApp,
+    name: &str,
+    address: &str,
+    zone: &str,
+    how: &str,
+    hour: &str,
+) -> TestApp {
     let browser = app.other_browser();
-    confirmed_address(&browser, name, &format!("{name}@example.org")).await;
+    confirmed_address_via(inbox, &browser, name, address).await;
     set_zone(&browser, zone).await;
     assert_eq!(
         choose_reminders(&browser, how, hour).await.status(),
@@ -712,12 +1065,26 @@ async fn one_click(app: &TestApp, link: &str) -> StatusCode {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_week_of_reminders_across_time_zones_and_a_dst_change() {
-    let app = app_with_outbox().await;
+    week_of_reminders_across_time_zones_and_a_dst_change(&Inbox::Outbox).await;
+}
+
+/// The same week, read from what the SMTP server received: the app's own sender delivers each
+/// reminder, and each message's `Date` is when the site wrote it (the movable clock's time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs an SMTP server: scripts/with-smtp"]
+async fn smtp_a_week_of_reminders_across_time_zones_and_a_dst_change() {
+    week_of_reminders_across_time_zones_and_a_dst_change(&Inbox::smtp()).await;
+}
+
+async fn week_of_reminders_across_time_zones_and_a_dst_change(inbox: &Inbox) {
+    let app = inbox.app().await;
     app.register_ok("admin").await;
-    let gus = reminded_student(&app, "gus", "America/New_York", "daily", "18").await;
-    let _hana = reminded_student(&app, "hana", "Asia/Tokyo", "daily", "7").await;
-    let _ivo = reminded_student(&app, "ivo", "UTC", "weekly", "9").await;
-    let _joan = reminded_student(&app, "joan", "UTC", "off", "9").await;
+    let [gus, hana, ivo, joan] = ["gus", "hana", "ivo", "joan"].map(|n| inbox.address(n));
+    let gus_browser =
+        reminded_student_at(inbox, &app, "gus", &gus, "America/New_York", "daily", "18").await;
+    reminded_student_at(inbox, &app, "hana", &hana, "Asia/Tokyo", "daily", "7").await;
+    reminded_student_at(inbox, &app, "ivo", &ivo, "UTC", "weekly", "9").await;
+    reminded_student_at(inbox, &app, "joan", &joan, "UTC", "off", "9").await;
     let site = studyhall::mail::Site {
         public_url: PUBLIC.to_owned(),
     };
@@ -739,10 +1106,10 @@ async fn a_week_of_reminders_across_time_zones_and_a_dst_change() {
         if gus_local.date() == jiff::civil::date(2027, 3, 12) && gus_local.hour() == 10 {
             // (Three months on, the session from the start has run out.)
             assert_eq!(
-                gus.login("gus", PASSWORD).await.status(),
+                gus_browser.login("gus", PASSWORD).await.status(),
                 StatusCode::SEE_OTHER
             );
-            gus.grade_next(1, Some(1)).await;
+            gus_browser.grade_next(1, Some(1)).await;
         }
         studyhall::study::reminders::pass(&db, &site, now)
             .await
@@ -753,7 +1120,12 @@ async fn a_week_of_reminders_across_time_zones_and_a_dst_change() {
             && hana_local.date() == jiff::civil::date(2027, 3, 13)
             && hana_local.hour() == 12
         {
-            let (_, text) = reminders_to(&app, "hana@example.org").await.pop().unwrap();
+            let text = inbox
+                .settled(&app, &hana, Kind::Reminder, 4)
+                .await
+                .pop()
+                .unwrap()
+                .text;
             let at = text.find("/mail/unsubscribe").unwrap();
             let path = text[at..].split_whitespace().next().unwrap().to_owned();
             assert_eq!(one_click(&app, &path).await, StatusCode::OK);
@@ -774,10 +1146,10 @@ async fn a_week_of_reminders_across_time_zones_and_a_dst_change() {
     }
     assert!(unsubscribed);
     // Gus: one a day at 18:00 his time, from the 9th to the 16th, but none on the 12th.
-    let sent = reminders_to(&app, "gus@example.org").await;
+    let sent = inbox.settled(&app, &gus, Kind::Reminder, 7).await;
     let days: Vec<jiff::civil::Date> = sent
         .iter()
-        .map(|(at, _)| at.to_zoned_datetime(new_york.clone()).date())
+        .map(|m| m.at.to_zoned_datetime(new_york.clone()).date())
         .collect();
     let expected: Vec<jiff::civil::Date> = [9, 10, 11, 13, 14, 15, 16]
         .into_iter()
@@ -786,26 +1158,27 @@ async fn a_week_of_reminders_across_time_zones_and_a_dst_change() {
     assert_eq!(days, expected);
     assert!(
         sent.iter()
-            .all(|(at, _)| at.to_zoned_datetime(new_york.clone()).hour() == 18),
-        "{sent:?}"
+            .all(|m| m.at.to_zoned_datetime(new_york.clone()).hour() == 18),
+        "{:?}",
+        sent.iter().map(|m| m.at).collect::<Vec<_>>()
     );
     let utc_hours: std::collections::BTreeSet<i8> = sent
         .iter()
-        .map(|(at, _)| at.to_zoned_datetime(jiff::tz::TimeZone::UTC).hour())
+        .map(|m| m.at.to_zoned_datetime(jiff::tz::TimeZone::UTC).hour())
         .collect();
     assert_eq!(
         utc_hours.len(),
         2,
         "18:00 in New York is 23:00 UTC, then 22:00"
     );
-    let (_, text) = &sent[0];
+    let text = &sent[0].text;
     assert!(text.contains("3 cards are due"), "{text}");
     assert!(text.contains(&format!("{PUBLIC}/review")));
     // Hana: the 10th to the 13th at 07:00 Tokyo time, then nothing.
-    let sent = reminders_to(&app, "hana@example.org").await;
+    let sent = inbox.settled(&app, &hana, Kind::Reminder, 4).await;
     let days: Vec<jiff::civil::Date> = sent
         .iter()
-        .map(|(at, _)| at.to_zoned_datetime(tokyo.clone()).date())
+        .map(|m| m.at.to_zoned_datetime(tokyo.clone()).date())
         .collect();
     assert_eq!(
         days,
@@ -815,20 +1188,20 @@ async fn a_week_of_reminders_across_time_zones_and_a_dst_change() {
     );
     assert!(
         sent.iter()
-            .all(|(at, _)| at.to_zoned_datetime(tokyo.clone()).hour() == 7)
+            .all(|m| m.at.to_zoned_datetime(tokyo.clone()).hour() == 7)
     );
     // Ivo's weekly digest: Monday the 15th at 09:00 UTC only; Joan asked for none.
-    let sent = reminders_to(&app, "ivo@example.org").await;
+    let sent = inbox.settled(&app, &ivo, Kind::Reminder, 1).await;
     assert_eq!(sent.len(), 1);
-    assert_eq!(
-        sent[0].0.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
-        jiff::civil::date(2027, 3, 15)
+    let at = sent[0].at.to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    assert_eq!(at.date(), jiff::civil::date(2027, 3, 15));
+    assert_eq!(at.hour(), 9);
+    assert!(
+        inbox
+            .settled(&app, &joan, Kind::Reminder, 0)
+            .await
+            .is_empty()
     );
-    assert_eq!(
-        sent[0].0.to_zoned_datetime(jiff::tz::TimeZone::UTC).hour(),
-        9
-    );
-    assert!(reminders_to(&app, "joan@example.org").await.is_empty());
 }
 
 /// A reminder hour (02:00) before the hour the student's days start (04:00): the reminder is
@@ -1134,7 +1507,185 @@ async fn a_reply_a_new_exam_and_a_rescheduling_are_folded_into_the_next_reminder
             .unwrap(),
         0
     );
-    drop(lena);
+    // The next day (her cards still due): the exam's countdown again, but the news was told
+    // once, in the reminder before; the pages still show it until she reads it.
+    app.clock().advance(86_400);
+    assert_eq!(
+        studyhall::study::reminders::pass(&db, &site, app.clock().now())
+            .await
+            .unwrap(),
+        1
+    );
+    let sent = reminders_to(&app, "lena@example.org").await;
+    assert_eq!(sent.len(), 2);
+    let text = &sent[1].1;
+    assert!(
+        text.contains("Your exam \"Midterm\" is in 8 days"),
+        "{text}"
+    );
+    assert!(!text.contains("New:"), "{text}");
+    let page = lena.get_html("/decks").await;
+    assert!(
+        page.contains("Your report on a card got a reply."),
+        "the page still tells of the reply: {page}"
+    );
+    // A second reply to the same report, and a second rescheduling, are news again, written
+    // by their own statements (the teacher's reply, the fit's notice): the day after, in the
+    // next reminder, and only they.
+    let report_id: i64 = sqlx::query_scalar("SELECT id FROM card_reports WHERE user_id = $1")
+        .bind(lena_id)
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    let reply = studyhall::domain::ReportReply::parse("fixed again, sorry")
+        .unwrap()
+        .unwrap();
+    let replied = studyhall::db::reports::reply(
+        db.writer(),
+        report_id,
+        teacher_id,
+        true,
+        Some(&reply),
+        now + 2 * 86_400,
+    )
+    .await
+    .unwrap();
+    assert_eq!(replied, Some(lena_id));
+    studyhall::db::analytics::save_notice(
+        db.writer(),
+        lena_id,
+        studyhall::db::analytics::NoticeRow {
+            changed_at: now + 2 * 86_400,
+            cards: 4,
+        },
+    )
+    .await
+    .unwrap();
+    app.clock().advance(86_400);
+    assert_eq!(
+        studyhall::study::reminders::pass(&db, &site, app.clock().now())
+            .await
+            .unwrap(),
+        1
+    );
+    let sent = reminders_to(&app, "lena@example.org").await;
+    let text = &sent[2].1;
+    assert!(text.contains("New: 1 reply to your reports"), "{text}");
+    assert!(text.contains("rescheduled 4 of your cards"), "{text}");
+    assert!(!text.contains("New: your class set"), "{text}");
+}
+
+/// The newest reminder to `to` once the app's sender has tried it (its SMTP server is down, so
+/// it waits out a backoff, pending): (id, state).
+async fn tried_reminder(app: &TestApp, to: &str) -> (i64, String) {
+    for _ in 0..200 {
+        let row: (i64, String, i64) = sqlx::query_as(
+            "SELECT id, state, attempts FROM outbox WHERE to_address = $1 AND kind = 'reminder'
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(to)
+        .fetch_one(app.db().await.reader())
+        .await
+        .unwrap();
+        if row.2 >= 1 && row.1 != "sending" {
+            return (row.0, row.1);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the app's sender never tried the reminder to {to}");
+}
+
+/// A reminder that never goes out told nothing: its news is told by the next reminder,
+/// whether its tries ran out or the student turned reminders off while it waited.
+#[tokio::test]
+async fn the_news_of_a_reminder_that_failed_is_told_by_the_next_one() {
+    let app = app_with_outbox().await;
+    app.register_ok("teacher").await;
+    let lena = reminded_student(&app, "lena", "UTC", "daily", "0").await;
+    let lena_id = app.user_id("lena").await;
+    let db = app.db().await.clone();
+    let now = app.clock().now().as_second();
+    sqlx::query(
+        "INSERT INTO card_reports (card_id, user_id, message, created_at, resolved_at, reply, replied_at)
+         VALUES ((SELECT MIN(id) FROM cards), $1, 'typo', $2, $2, 'fixed, thanks', $2)",
+    )
+    .bind(lena_id)
+    .bind(now)
+    .execute(db.writer())
+    .await
+    .unwrap();
+    studyhall::db::analytics::save_notice(
+        db.writer(),
+        lena_id,
+        studyhall::db::analytics::NoticeRow {
+            changed_at: now,
+            cards: 7,
+        },
+    )
+    .await
+    .unwrap();
+    let site = studyhall::mail::Site {
+        public_url: PUBLIC.to_owned(),
+    };
+    let address = "lena@example.org";
+    let next_reminder = |day: usize| {
+        let (app, db, site) = (&app, &db, &site);
+        async move {
+            app.clock().advance(86_400);
+            assert_eq!(
+                studyhall::study::reminders::pass(db, site, app.clock().now())
+                    .await
+                    .unwrap(),
+                1
+            );
+            let sent = reminders_to(app, address).await;
+            assert_eq!(sent.len(), day);
+            sent[day - 1].1.clone()
+        }
+    };
+    let told = |text: &str| {
+        assert!(text.contains("New: 1 reply to your reports"), "{text}");
+        assert!(text.contains("rescheduled 7 of your cards"), "{text}");
+    };
+    told(&next_reminder(1).await);
+    // Its tries run out: the app's sender (its SMTP server down) makes the last one.
+    let (id, state) = tried_reminder(&app, address).await;
+    assert_eq!(state, "pending");
+    let changed = sqlx::query(
+        "UPDATE outbox SET attempts = $2, next_attempt_at = 0 WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(id)
+    .bind(studyhall::jobs::mail::MAX_ATTEMPTS - 1)
+    .execute(db.writer())
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(changed, 1);
+    let mut state = String::new();
+    for _ in 0..200 {
+        state = outbox_state(&app, address, "reminder").await.0;
+        if state == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "failed");
+    told(&next_reminder(2).await);
+    // Turned off while the next one waits, then on again: told once more.
+    assert_eq!(tried_reminder(&app, address).await.1, "pending");
+    assert_eq!(
+        choose_reminders(&lena, "off", "0").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(outbox_state(&app, address, "reminder").await.0, "failed");
+    assert_eq!(
+        choose_reminders(&lena, "daily", "0").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let text = next_reminder(3).await;
+    told(&text);
+    // That one stays pending (it will go out): the day after, the news was told.
+    assert!(!next_reminder(4).await.contains("New:"));
 }
 
 /// Two app servers' senders (each its own pool on one store: PostgreSQL under
@@ -1284,7 +1835,11 @@ async fn a_reset_link_is_void_once_the_address_is_changed_or_removed() {
         confirmed_address(&student, name, &address).await;
         let stranger = app.other_browser();
         ask_reset(&stranger, name).await;
-        let (_, text) = newest(&app, &address, "reset").await.unwrap();
+        let text = Inbox::Outbox
+            .wait(&app, &address, Kind::Reset, 1)
+            .await
+            .remove(0)
+            .text;
         let link = link_in(&text);
         assert_eq!(stranger.get(&link).await.status(), StatusCode::OK);
         if change {

@@ -263,6 +263,82 @@ async fn a_permanent_refusal_fails_at_once() {
     assert_eq!((state.as_str(), attempts), ("failed", 1));
 }
 
+/// A transport that tells when a send has started and finishes it only when released.
+#[derive(Default)]
+struct Held {
+    started: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+    sent: Mutex<Vec<String>>,
+}
+
+impl Transport for Held {
+    fn send<'a>(&'a self, message: &'a Outgoing) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            self.started.notify_one();
+            self.release.notified().await;
+            self.sent.lock().unwrap().push(message.to.clone());
+            Ok(())
+        })
+    }
+}
+
+/// A sender whose handle was dropped ends (nobody can stop it any more): it neither spins on
+/// its closed stop channel nor sends what is written after.
+#[tokio::test]
+async fn a_sender_whose_handle_is_dropped_ends() {
+    let (_dir, db) = store().await;
+    let transport = Arc::new(Counting::default());
+    let sender = Sender::new(db.clone(), transport.clone(), "dropped")
+        .polling_every(Duration::from_secs(3600))
+        .spawn();
+    // Its first look found nothing; it waits an hour for the next.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(sender);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    add(&db, 1, Clock::system().now().as_millisecond()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(transport.tries.load(Ordering::SeqCst), 0);
+}
+
+/// A server that stops while a message is being sent lets that send finish and marks it sent
+/// (it had been cut off, and left for another server to send again), starts no other, and
+/// hands the rest of its batch back at once.
+#[tokio::test]
+async fn a_stopping_sender_finishes_the_send_under_way_and_hands_back_the_rest() {
+    let (_dir, db) = store().await;
+    let now = Clock::system().now().as_millisecond();
+    let ids = add(&db, 3, now).await;
+    let transport = Arc::new(Held::default());
+    let sender = Sender::new(db.clone(), transport.clone(), "stopping")
+        .polling_every(POLL)
+        .spawn();
+    transport.started.notified().await;
+    // The first message is being sent: the server stops, then the SMTP server answers.
+    sender.begin_stop();
+    transport.release.notify_one();
+    sender.stop().await;
+    assert_eq!(
+        *transport.sent.lock().unwrap(),
+        ["student0@example.org"],
+        "the send under way finished, and no other started"
+    );
+    let (state, attempts, _) = outbox::state_of(db.reader(), ids[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((state.as_str(), attempts), ("sent", 1));
+    for id in &ids[1..] {
+        let (state, ..) = outbox::state_of(db.reader(), *id).await.unwrap().unwrap();
+        assert_eq!(state, "pending", "handed back for another server");
+    }
+    // Another server sends the other two, once each.
+    let counting = Arc::new(Counting::default());
+    let next = Sender::new(db.clone(), counting.clone(), "next");
+    assert_eq!(next.send_batch().await.unwrap(), 2);
+    assert_eq!(counting.counts().len(), 2);
+    assert!(!counting.counts().contains_key("student0@example.org"));
+}
+
 #[tokio::test]
 async fn a_sender_that_stopped_after_sending_and_before_marking_sends_once_more() {
     let (_dir, db) = store().await;
@@ -353,6 +429,7 @@ async fn a_send_to_a_server_that_never_answers_is_cut_off_and_retried_after_its_
         password: None,
         from: "studyhall <noreply@studyhall.test>".to_owned(),
         public_url: "http://studyhall.test".to_owned(),
+        ca_file: None,
     };
     let transport = Arc::new(studyhall::mail::smtp::Smtp::new(&settings).unwrap());
     let timeout = Duration::from_millis(800);
@@ -479,6 +556,7 @@ fn scripted_settings(port: u16, user: Option<&str>) -> studyhall::mail::MailSett
         password: user.map(|_| "wrong".to_owned().into()),
         from: "studyhall <noreply@studyhall.test>".to_owned(),
         public_url: "http://studyhall.test".to_owned(),
+        ca_file: None,
     }
 }
 

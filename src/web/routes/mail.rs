@@ -248,18 +248,16 @@ async fn request_reset(
     req: HttpRequest,
     form: CsrfForm<ForgotForm>,
 ) -> Result<HttpResponse, AppError> {
-    let site = site(&state)?;
+    let queue = state.resets.as_ref().ok_or(AppError::NotFound)?;
     let ip = super::client_ip(&req, &state);
     mail::request_reset(
-        &state.db,
-        site,
+        queue,
         &state.throttle,
         ip,
         &form.0.name,
         !state.sign_on.settings().local_login,
         state.clock.now(),
-    )
-    .await?;
+    )?;
     anonymous_page(&req, &state, StatusCode::OK, |nav| {
         ForgotPage {
             nav,
