@@ -28,6 +28,13 @@ pub enum AppError {
     /// No such thing, or it belongs to someone else.
     #[error("not found")]
     NotFound,
+    /// A form's address opened as a page (a bookmark, a reload after the answer, a typed
+    /// address): a page saying so, where actix answers 405 with an empty body.
+    #[error(
+        "this address takes a form's answer and has no page of its own: go back to the form, \
+         or start again from your decks"
+    )]
+    WrongMethod,
     /// The request clashes with the current state.
     #[error("{0}")]
     Conflict(String),
@@ -158,6 +165,7 @@ impl AppError {
     fn title(&self) -> &'static str {
         match self.status_code() {
             StatusCode::NOT_FOUND => "Not found",
+            StatusCode::METHOD_NOT_ALLOWED => "Not a page",
             StatusCode::FORBIDDEN => "Not allowed",
             StatusCode::CONFLICT => "Already done",
             StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "Please check your input",
@@ -224,6 +232,13 @@ impl AppError {
 pub fn with_user_nav<B: 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    if res.status() == StatusCode::METHOD_NOT_ALLOWED && res.response().error().is_none() {
+        return Ok(ErrorHandlerResponse::Future(Box::pin(async move {
+            let user = load(res.request()).await.ok().flatten();
+            let nav = user.as_ref().map_or_else(Nav::anonymous, Nav::for_user);
+            Ok(wrong_method(res, nav).map_into_right_body())
+        })));
+    }
     let shows_page = res
         .response()
         .error()
@@ -252,6 +267,18 @@ pub fn with_user_nav<B: 'static>(
     })))
 }
 
+/// A resource's bare 405 (a route for the address, none for the method) as `WrongMethod`'s
+/// page with `nav`, keeping the `Allow` header.
+fn wrong_method<B>(res: ServiceResponse<B>, nav: Nav) -> ServiceResponse {
+    let allow = res.response().headers().get(header::ALLOW).cloned();
+    let (request, _) = res.into_parts();
+    let mut page = AppError::WrongMethod.page(nav);
+    if let Some(allow) = allow {
+        page.headers_mut().insert(header::ALLOW, allow);
+    }
+    ServiceResponse::new(request, page)
+}
+
 fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
@@ -266,6 +293,7 @@ impl ResponseError for AppError {
             AppError::Unauthorized | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,

@@ -376,3 +376,31 @@ async fn a_report_with_a_nul_or_another_control_character_is_refused_and_nothing
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(open_report_ids(&pool).await, vec![id]);
 }
+
+/// A form's address opened as a page (a bookmark, a reload, a typed address) answers 405 with
+/// a page saying what happened and the `Allow` header, in the visitor's own navigation,
+/// instead of actix's empty body (which browsers show as "This page isn't working").
+#[tokio::test]
+async fn a_forms_address_opened_as_a_page_says_so() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    for path in ["/cards/1/edit", "/cards/1/cloze/image", "/decks/1/cards"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(response.headers()["allow"], "POST", "{path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        let html = response.text().await.unwrap();
+        assert!(html.contains("has no page of its own"), "{path}: {html}");
+        assert!(html.contains("ada"), "{path}: the signed-in navigation");
+    }
+    let stranger = app.other_browser();
+    let html = stranger.get("/cards/1/edit").await.text().await.unwrap();
+    assert!(html.contains("has no page of its own"));
+    assert!(!html.contains("ada"));
+}
