@@ -33,6 +33,19 @@ async fn one_image_package(front: &str, name: &str, image: &[u8]) -> Vec<u8> {
     package_with_media(&notes, &[(name, image.to_vec())]).await
 }
 
+/// Imports `one_image_package(front, name, image)` into a new deck named `deck` (its one card
+/// imported) and returns the deck's id.
+async fn import_one_image(app: &TestApp, deck: &str, front: &str, name: &str, image: &[u8]) -> i64 {
+    let package = one_image_package(front, name, image).await;
+    let r = crate::helpers::upload(app, "deck.apkg", package, deck, "").await;
+    assert_eq!(r.status(), StatusCode::OK, "{deck}");
+    assert!(
+        r.text().await.unwrap().contains("Imported 1 new card"),
+        "{deck}"
+    );
+    deck_id(app, deck).await
+}
+
 #[tokio::test]
 async fn an_import_past_a_decks_media_limit_is_refused_on_its_preview_and_its_confirmation() {
     let app = spawn_app().await;
@@ -136,16 +149,7 @@ async fn an_import_past_a_decks_media_limit_is_refused_on_its_preview_and_its_co
         2
     );
     // Into another deck it fits.
-    let r = crate::helpers::upload(
-        &app,
-        "big.apkg",
-        one_image_package("Big", "b.png", &big).await,
-        "Other slides",
-        "",
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.text().await.unwrap().contains("Imported 1 new card"));
+    import_one_image(&app, "Other slides", "Big", "b.png", &big).await;
 }
 
 #[tokio::test]
@@ -153,16 +157,7 @@ async fn the_editor_refuses_an_image_past_a_decks_media_limit_on_upload_and_on_s
     let app = spawn_app().await;
     app.register_ok("admin").await;
     let first = png(64, 48, "first");
-    let r = crate::helpers::upload(
-        &app,
-        "a.apkg",
-        one_image_package("First", "a.png", &first).await,
-        "Pictures",
-        "",
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let deck = deck_id(&app, "Pictures").await;
+    let deck = import_one_image(&app, "Pictures", "First", "a.png", &first).await;
 
     // Under the limit an upload is kept; its card is not saved yet.
     let second = png(32, 32, "second");
@@ -267,15 +262,7 @@ async fn a_confirmed_preview_whose_images_went_meanwhile_is_refused_clearly() {
     app.register_ok("admin").await;
     let shared = png(64, 48, "shared");
     // Deck A uses the image; a preview of deck B's package brings the same image.
-    let r = crate::helpers::upload(
-        &app,
-        "a.apkg",
-        one_image_package("In A", "s.png", &shared).await,
-        "Deck A",
-        "",
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    import_one_image(&app, "Deck A", "In A", "s.png", &shared).await;
     let token = preview_package(
         &app,
         one_image_package("In B", "s.png", &shared).await,
@@ -719,16 +706,7 @@ async fn a_text_import_naming_uploaded_images_cannot_tie_them_past_a_decks_media
     let app = spawn_app().await;
     app.register_ok("admin").await;
     let first = png(64, 48, "first");
-    let r = crate::helpers::upload(
-        &app,
-        "a.apkg",
-        one_image_package("First", "a.png", &first).await,
-        "Full",
-        "",
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let full = deck_id(&app, "Full").await;
+    let full = import_one_image(&app, "Full", "First", "a.png", &first).await;
     let r = crate::helpers::upload(&app, "o.tsv", b"Q\tA\n".to_vec(), "Other", "tsv").await;
     assert_eq!(r.status(), StatusCode::OK);
     let other = deck_id(&app, "Other").await;

@@ -637,16 +637,18 @@ enum ImageFor {
 }
 
 /// Keeps the uploaded image for `into` (`editor::upload_image`, `upload_card_image`): the
-/// `<img>` element to put in a side, or why it was not kept (a sentence for the form).
+/// `<img>` element handed to `put` (to place it in a side), or why it was not kept: the
+/// form's errors so far, a sentence or none.
 async fn keep_image(
     state: &AppState,
     user: &CurrentUser,
     into: ImageFor,
     image: Option<TempFile>,
     alt: &str,
-) -> Result<Result<String, String>, AppError> {
+    put: impl FnOnce(&str),
+) -> Result<Vec<String>, AppError> {
     let Some(file) = image else {
-        return Ok(Err("Choose an image to upload.".to_owned()));
+        return Ok(vec!["Choose an image to upload.".to_owned()]);
     };
     let file_name = file.file_name.clone().unwrap_or_else(|| "image".to_owned());
     let path = file.file.path().to_owned();
@@ -673,8 +675,11 @@ async fn keep_image(
     // The upload's temporary file lives until here.
     drop(file);
     match kept {
-        Ok(element) => Ok(Ok(element)),
-        Err(crate::study::StudyError::Validation(message)) => Ok(Err(message)),
+        Ok(element) => {
+            put(&element);
+            Ok(Vec::new())
+        }
+        Err(crate::study::StudyError::Validation(message)) => Ok(vec![message]),
         Err(other) => Err(other.into()),
     }
 }
@@ -696,11 +701,11 @@ async fn save_card_image(
         replace,
         ..
     } = upload_form(&req, &state, upload.into_inner()).await?;
-    let mut errors = Vec::new();
-    match keep_image(&state, &user, ImageFor::Card(*id, false), image, &alt).await? {
-        Ok(element) => put_image(&mut form, &element, replace),
-        Err(message) => errors.push(message),
-    }
+    let into = ImageFor::Card(*id, false);
+    let mut errors = keep_image(&state, &user, into, image, &alt, |element| {
+        put_image(&mut form, element, replace);
+    })
+    .await?;
     if let Err(more) = editor::parse_card(form.fields()) {
         errors.extend(more);
     }
@@ -734,11 +739,11 @@ async fn add_card_image(
         ..
     } = upload_form(&req, &state, upload.into_inner()).await?;
     form.q = String::new();
-    let mut errors = Vec::new();
-    match keep_image(&state, &user, ImageFor::NewCard(*id), image, &alt).await? {
-        Ok(element) => put_image(&mut form, &element, false),
-        Err(message) => errors.push(message),
-    }
+    let into = ImageFor::NewCard(*id);
+    let mut errors = keep_image(&state, &user, into, image, &alt, |element| {
+        put_image(&mut form, element, false);
+    })
+    .await?;
     if let Err(more) = editor::parse_card(form.fields()) {
         // The front may still be empty: the image stays in the form, the preview waits.
         errors.extend(more);
@@ -770,11 +775,11 @@ async fn save_cloze_image(
         replace,
         ..
     } = upload_form(&req, &state, upload.into_inner()).await?;
-    let mut errors = Vec::new();
-    match keep_image(&state, &user, ImageFor::Card(*id, true), image, &alt).await? {
-        Ok(element) => put_note_image(&mut note, &element, replace),
-        Err(message) => errors.push(message),
-    }
+    let into = ImageFor::Card(*id, true);
+    let mut errors = keep_image(&state, &user, into, image, &alt, |element| {
+        put_note_image(&mut note, element, replace);
+    })
+    .await?;
     let cards = match editor::parse_cloze(note.fields()) {
         Ok(parsed) => parsed
             .cards
