@@ -26,12 +26,22 @@ pub enum Change {
     User(i64),
     /// What whole classes see or how they are scheduled changed: every session is stale.
     Everyone,
+    /// This student's schedules, history or card controls changed (migration
+    /// `postgres/0041`): kept copies of their review page are stale, their sessions are not.
+    Queue(i64),
+    /// A card changed: every kept copy of a review page is stale.
+    Queues,
 }
 
 impl Change {
-    /// A notice's payload: a user id, or `*` (anything unreadable counts as everyone).
+    /// A notice's payload: a user id, or `*`; `q` and a user id, or `q*`, for review pages
+    /// (anything unreadable counts as everyone).
     pub fn of_payload(payload: &str) -> Self {
-        payload.parse().map_or(Self::Everyone, Self::User)
+        match payload.strip_prefix('q') {
+            Some("*") => Self::Queues,
+            Some(user) => user.parse().map_or(Self::Everyone, Self::Queue),
+            None => payload.parse().map_or(Self::Everyone, Self::User),
+        }
     }
 }
 
@@ -103,5 +113,8 @@ mod tests {
         assert_eq!(Change::of_payload("42"), Change::User(42));
         assert_eq!(Change::of_payload("*"), Change::Everyone);
         assert_eq!(Change::of_payload(""), Change::Everyone);
+        assert_eq!(Change::of_payload("q42"), Change::Queue(42));
+        assert_eq!(Change::of_payload("q*"), Change::Queues);
+        assert_eq!(Change::of_payload("qx"), Change::Everyone);
     }
 }

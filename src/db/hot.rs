@@ -13,7 +13,7 @@ use super::Db;
 use super::decks::CardRow;
 use super::reviews::{
     FIRST_NEW_EVERY_DECK, FIRST_NEW_IN_DECKS, MaybeState, NEXT_DUE_DAY_EVERY_DECK,
-    NEXT_DUE_DAY_IN_DECKS, QUEUE_HEAD_ALL_DECKS, QUEUE_HEAD_FILTERED, QueueHeadRow,
+    NEXT_DUE_DAY_IN_DECKS, QUEUE_HEAD_ALL_DECKS, QUEUE_HEAD_FILTERED, QUEUE_VERSIONS, QueueHeadRow,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use secrecy::{ExposeSecret, SecretString};
@@ -65,6 +65,7 @@ static HEAD_FILTERED_BOUND: LazyLock<Vec<String>> = LazyLock::new(|| {
         })
         .collect()
 });
+static VERSIONS: LazyLock<String> = LazyLock::new(|| numbered(QUEUE_VERSIONS));
 static NEW_EVERY_DECK: LazyLock<String> = LazyLock::new(|| numbered(FIRST_NEW_EVERY_DECK));
 static NEW_IN_DECKS: LazyLock<String> = LazyLock::new(|| numbered(FIRST_NEW_IN_DECKS));
 static NEXT_DUE_EVERY_DECK: LazyLock<String> = LazyLock::new(|| numbered(NEXT_DUE_DAY_EVERY_DECK));
@@ -303,6 +304,27 @@ fn card_row(r: &Row<'_>) -> rusqlite::Result<CardRow> {
         tags: r.get(7)?,
         format: r.get(8)?,
     })
+}
+
+/// `reviews::queue_versions`: what a kept copy of `user_id`'s review page is checked
+/// against, on a store whose triggers keep them (SQLite). `None` on PostgreSQL, where that
+/// check would be the round trip the copy saves: notices tell each server instead
+/// (`study::review::cache`).
+pub async fn queue_versions(db: &Db, user_id: i64) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let Some(path) = db.file() else {
+        return match &db.postgres_url {
+            Some(_) => Ok(None),
+            None => super::reviews::queue_versions(db.reader(), user_id)
+                .await
+                .map(Some),
+        };
+    };
+    with_reader(path, |conn| {
+        conn.prepare_cached(&VERSIONS)?
+            .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))
+    })
+    .map(Some)
+    .map_err(failed)
 }
 
 /// `reviews::queue_head`: counts and the first due card for `user_id` on day `today`, in

@@ -9,7 +9,7 @@ use jiff::{Span, Timestamp, civil, tz::TimeZone};
 const SECONDS_PER_DAY: i64 = 86_400;
 
 /// Where a learner's days begin and end.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StudyCalendar {
     time_zone: TimeZone,
     day_starts_hour: u8,

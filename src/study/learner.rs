@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use std::sync::Arc;
 
 /// A learner.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Learner {
     /// User id: every query of their data is scoped by it.
     pub id: i64,

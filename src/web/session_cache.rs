@@ -156,6 +156,8 @@ impl SessionCache {
         match change {
             Change::User(user_id) => self.forget_user(user_id),
             Change::Everyone => self.forget_all(),
+            // A review page's data, not what a session holds.
+            Change::Queue(_) | Change::Queues => {}
             Change::Lost | Change::Listening => {
                 let mut entries = self.lock();
                 entries.generation += 1;
@@ -165,17 +167,24 @@ impl SessionCache {
         }
     }
 
-    /// Forgets what the store's change notices name, for as long as this server runs. Waits
-    /// (a few seconds at most) until it listens, so a server starts with its cache serving.
-    pub async fn follow(self: std::sync::Arc<Self>, mut changes: crate::db::changes::Listener) {
+    /// Forgets what the store's change notices name, for as long as this server runs, and
+    /// has `queues` (the kept review queues) forget it too. Waits (a few seconds at most)
+    /// until it listens, so a server starts with its caches serving.
+    pub async fn follow(
+        self: std::sync::Arc<Self>,
+        mut changes: crate::db::changes::Listener,
+        queues: std::sync::Arc<crate::study::review::QueueCache>,
+    ) {
         let first = std::time::Duration::from_secs(3);
         if let Ok(change) = tokio::time::timeout(first, changes.next()).await {
             self.heard(change);
+            queues.heard(change);
         }
         tokio::spawn(async move {
             loop {
                 let change = changes.next().await;
                 self.heard(change);
+                queues.heard(change);
             }
         });
     }

@@ -10,8 +10,9 @@ use crate::db::Db;
 use crate::study::grader::Grader;
 use crate::web::routes;
 use crate::web::session_cache::SessionCache;
+use actix_web::HttpMessage;
 use actix_web::dev::{Server, ServerHandle, Service};
-use actix_web::http::KeepAlive;
+use actix_web::http::{KeepAlive, Method};
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
@@ -54,6 +55,8 @@ pub struct AppState {
     /// Recent session lookups (shared with background jobs that change what a session
     /// carries).
     pub sessions: std::sync::Arc<SessionCache>,
+    /// Each student's last review queues (`study::review::QueueCache`).
+    pub queues: std::sync::Arc<crate::study::review::QueueCache>,
     /// FSRS fits of classes and students: jobs in the site's queue.
     pub fits: std::sync::Arc<crate::study::fits::FitJobs>,
     /// The key signing pre-login CSRF tokens, the same on every server of the site.
@@ -107,8 +110,13 @@ impl Application {
         } else {
             SessionCache::local()
         });
+        let queues = std::sync::Arc::new(if db.may_be_shared() {
+            crate::study::review::QueueCache::shared()
+        } else {
+            crate::study::review::QueueCache::local()
+        });
         if let Some(changes) = db.changes() {
-            sessions.clone().follow(changes).await;
+            sessions.clone().follow(changes, queues.clone()).await;
         }
         let state = web::Data::new(AppState {
             db: db.clone(),
@@ -129,6 +137,7 @@ impl Application {
             imports: crate::study::import::import_slots(),
             exports: crate::study::decks::export_slots(),
             sessions: sessions.clone(),
+            queues: queues.clone(),
             fits: std::sync::Arc::new(crate::study::fits::FitJobs::new(jobs.clone())),
             grader: Grader::spawn(db.clone(), settings.max_interval_days),
             csrf_key: crate::auth::csrf_key::AnonKey::load_or_create(db.writer()).await?,
@@ -211,6 +220,28 @@ impl Application {
                 .configure(routes::configure)
                 // Error pages show the user's navigation (inside the headers, which they get too).
                 .wrap(ErrorHandlers::new().default_handler(crate::web::error::with_user_nav))
+                // A request that writes forgets its user's kept review queues once answered,
+                // so the page after it on this server reads what it wrote (other servers hear
+                // of it by notice: `study::review::QueueCache`).
+                .wrap_fn(|req, srv| {
+                    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+                    let response = srv.call(req);
+                    async move {
+                        let response = response.await?;
+                        if writes {
+                            let request = response.request();
+                            if let (Some(user), Some(state)) = (
+                                request
+                                    .extensions()
+                                    .get::<crate::web::extract::CurrentUser>(),
+                                request.app_data::<web::Data<AppState>>(),
+                            ) {
+                                state.queues.forget_user(user.id);
+                            }
+                        }
+                        Ok(response)
+                    }
+                })
                 // Each scope's security headers (`policy`), error pages included.
                 .wrap_fn(|req, srv| {
                     let policy = crate::web::policy::for_path(req.path());

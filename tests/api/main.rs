@@ -36,6 +36,7 @@ mod replay;
 mod reports_loop;
 mod reschedule;
 mod review;
+mod review_cache;
 mod rich;
 mod rich_limits;
 mod rights;

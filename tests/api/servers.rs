@@ -510,3 +510,55 @@ async fn an_exam_notice_dismissed_on_one_server_is_gone_on_the_other() {
         "dismissed through one server, gone on the other within a second"
     );
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/with-postgres runs it"]
+async fn a_review_queue_kept_by_one_server_gives_way_to_a_grade_or_an_edit_on_the_other() {
+    let (a, b) = two_servers().await;
+    a.register_ok("ada").await;
+    let ada_on_b = a.on(&b);
+    // B keeps ada's queue (the question view, then the answer view).
+    let html = ada_on_b.get_html("/review").await;
+    let card = crate::helpers::card_id_in(&html).expect("a card is shown");
+    ada_on_b.get_html(&format!("/review?show={card}")).await;
+    // A change B hears of by no notice: B's kept queue still shows the card's old text.
+    change_unannounced(
+        &a,
+        &format!("UPDATE cards SET front = 'Unannounced' WHERE id = {card}"),
+    )
+    .await;
+    let html = ada_on_b.get_html(&format!("/review?show={card}")).await;
+    assert_ne!(
+        crate::helpers::front_in(&html).as_deref(),
+        Some("Unannounced"),
+        "B serves its kept queue"
+    );
+    // An edit through the triggers reaches B by notice.
+    sqlx::query("UPDATE cards SET front = 'Edited on A' WHERE id = $1")
+        .bind(card)
+        .execute(&a.pool().await)
+        .await
+        .unwrap();
+    let mut front = None;
+    for _ in 0..50 {
+        let html = ada_on_b.get_html("/review").await;
+        front = crate::helpers::front_in(&html);
+        if front.as_deref() == Some("Edited on A") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(front.as_deref(), Some("Edited on A"));
+    // A grade on A: B's page moves on to another card.
+    let graded = a.grade_next(5, None).await;
+    assert_eq!(graded, card);
+    let mut shown = Some(card);
+    for _ in 0..50 {
+        shown = crate::helpers::card_id_in(&ada_on_b.get_html("/review").await);
+        if shown != Some(card) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_ne!(shown, Some(card), "the graded card leaves B's page");
+}

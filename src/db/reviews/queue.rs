@@ -248,6 +248,24 @@ pub async fn next_due_day(
         .await
 }
 
+/// The versions of user $1's review data and of the site's cards (migration 0041's triggers
+/// keep them on SQLite): a kept copy of the review page's reads is current while both stand.
+pub(in crate::db) const QUEUE_VERSIONS: &str =
+    "SELECT COALESCE((SELECT version FROM queue_versions WHERE user_id = $1), 0),
+            COALESCE((SELECT version FROM queue_versions WHERE user_id = 0), 0)";
+
+/// The version of `user_id`'s schedules, history and card controls, and of every card and
+/// deck (`QUEUE_VERSIONS`).
+pub async fn queue_versions(
+    db: impl Executor<'_>,
+    user_id: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(QUEUE_VERSIONS)
+        .bind(user_id)
+        .fetch_one(db)
+        .await
+}
+
 /// The head of a user's queue in one round trip: counts, and the first due card with its
 /// state and deck name (oldest due first).
 #[derive(Debug, Clone, FromRow)]

@@ -1,6 +1,8 @@
 //! The review loop: which card comes next, what a grade does (`grade`), and undo.
 
+mod cache;
 mod grade;
+pub use cache::{QueueCache, next_cached};
 pub use grade::{GradeExtras, GradeRequest, Graded, grade_batch};
 
 use super::Learner;

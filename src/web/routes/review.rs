@@ -326,8 +326,9 @@ async fn render_review(
         Some(Rerender::NothingToUndo) => (None, true),
         None => (None, false),
     };
-    let queue = review::next(
+    let queue = review::next_cached(
         &state.db,
+        &state.queues,
         &user.learner,
         query.deck,
         query.undone,
