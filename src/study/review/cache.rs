@@ -27,9 +27,11 @@ use std::sync::Mutex;
 /// How long a copy may be served. Changes made past the triggers (a restore without them)
 /// show within this.
 pub const TTL_SECS: i64 = 30;
-/// Students with copies kept before the cache is cleared (bounds memory: a copy is a card's
-/// text and a few numbers).
+/// Students with copies kept before the cache is cleared.
 const MAX_USERS: usize = 20_000;
+/// The copies' text kept before the cache is cleared: a copy is its card's text (up to
+/// 10,000 characters a side) and a few numbers, so this, not the count, bounds memory.
+const MAX_BYTES: usize = 64 << 20;
 /// Copies kept per student (deck scopes and days).
 const MAX_PER_USER: usize = 4;
 
@@ -41,6 +43,8 @@ struct Scope {
 }
 
 struct Kept {
+    /// Its size, roughly: the card's text and a fixed share for the rest.
+    bytes: usize,
     scope: Scope,
     learner: Learner,
     versions: Option<(i64, i64)>,
@@ -51,6 +55,8 @@ struct Kept {
 #[derive(Default)]
 struct Copies {
     by_user: HashMap<i64, Vec<Kept>>,
+    /// The copies' sizes, summed.
+    bytes: usize,
     /// Counts forgetting; a read started before the latest one is not kept.
     generation: u64,
     /// Whether copies may be served: always for a store only this server writes; for a
@@ -131,22 +137,36 @@ impl QueueCache {
         if ticket.0 != Some(copies.generation) || !copies.serving {
             return;
         }
-        if copies.by_user.len() >= MAX_USERS && !copies.by_user.contains_key(&copy.learner.id) {
+        let full =
+            copies.by_user.len() >= MAX_USERS && !copies.by_user.contains_key(&copy.learner.id);
+        if full || copies.bytes + copy.bytes > MAX_BYTES {
             copies.by_user.clear();
+            copies.bytes = 0;
         }
+        let mut freed = 0;
         let kept = copies.by_user.entry(copy.learner.id).or_default();
-        kept.retain(|c| c.scope != copy.scope);
+        kept.retain(|c| {
+            let other = c.scope != copy.scope;
+            if !other {
+                freed += c.bytes;
+            }
+            other
+        });
         if kept.len() >= MAX_PER_USER {
-            kept.remove(0);
+            freed += kept.remove(0).bytes;
         }
+        let added = copy.bytes;
         kept.push(copy);
+        copies.bytes = copies.bytes + added - freed;
     }
 
     /// Forgets a student's copies (they changed something, or a notice says so).
     pub fn forget_user(&self, user_id: i64) {
         let mut copies = self.lock();
         copies.generation += 1;
-        copies.by_user.remove(&user_id);
+        if let Some(gone) = copies.by_user.remove(&user_id) {
+            copies.bytes -= gone.iter().map(|c| c.bytes).sum::<usize>();
+        }
     }
 
     /// Forgets every copy (a card or a deck changed).
@@ -154,6 +174,7 @@ impl QueueCache {
         let mut copies = self.lock();
         copies.generation += 1;
         copies.by_user.clear();
+        copies.bytes = 0;
     }
 
     /// What the store's change notices say (`db::changes`, on a shared store).
@@ -165,6 +186,7 @@ impl QueueCache {
                 let mut copies = self.lock();
                 copies.generation += 1;
                 copies.by_user.clear();
+                copies.bytes = 0;
                 copies.serving = change == Change::Listening;
             }
         }
@@ -174,6 +196,17 @@ impl QueueCache {
     pub fn students(&self) -> usize {
         self.lock().by_user.len()
     }
+}
+
+/// A copy's size, roughly: its card's text and a fixed share for the rest.
+fn size_of(queue: &Queue) -> usize {
+    let text = queue.next.as_ref().map_or(0, |shown| {
+        shown.card.front.len()
+            + shown.card.back.len()
+            + shown.card.tags.len()
+            + shown.deck_name.len()
+    });
+    text + 1024
 }
 
 /// [`super::next`], served from `cache` while its copy is current. A card preferred after an
@@ -206,6 +239,7 @@ pub async fn next_cached(
     cache.put(
         ticket,
         Kept {
+            bytes: size_of(&queue),
             scope,
             learner: user.clone(),
             versions,
@@ -259,6 +293,7 @@ mod tests {
         cache.put(
             ticket,
             Kept {
+                bytes: 1024,
                 scope: TODAY,
                 learner: who.clone(),
                 versions,
@@ -320,6 +355,36 @@ mod tests {
     }
 
     #[test]
+    fn the_copies_text_is_bounded() {
+        let cache = QueueCache::local();
+        for id in 0..100 {
+            let ticket = cache.ticket();
+            cache.put(
+                ticket,
+                Kept {
+                    bytes: MAX_BYTES / 10,
+                    scope: TODAY,
+                    learner: learner(id, 20),
+                    versions: None,
+                    queue: queue(1),
+                    cached_at: 100,
+                },
+            );
+            assert!(cache.lock().bytes <= MAX_BYTES);
+            assert!(cache.students() <= 10);
+        }
+        assert_eq!(cache.students(), 10);
+        cache.forget_user(95);
+        assert_eq!(cache.students(), 9);
+        assert_eq!(cache.lock().bytes, 9 * (MAX_BYTES / 10));
+        // A student's copy of the same scope is replaced, not added.
+        keep(&cache, &learner(96, 20), None, 2);
+        assert_eq!(cache.lock().bytes, 8 * (MAX_BYTES / 10) + 1024);
+        cache.forget_all();
+        assert_eq!(cache.lock().bytes, 0);
+    }
+
+    #[test]
     fn a_read_that_overlapped_a_change_is_not_kept() {
         let cache = QueueCache::local();
         let ann = learner(1, 20);
@@ -328,6 +393,7 @@ mod tests {
         cache.put(
             ticket,
             Kept {
+                bytes: 1024,
                 scope: TODAY,
                 learner: ann.clone(),
                 versions: None,
