@@ -5,6 +5,8 @@
 //!
 //! The tables are read from SQLite's own schema, so a table added by a later migration is
 //! copied without a change here, and a table PostgreSQL lacks stops the copy with its name.
+//! One is not copied: `queue_versions`, SQLite's check of kept review queues (migration 0041),
+//! which PostgreSQL leaves empty (its servers hear of changes by notice).
 //! Values are copied with their declared type (integers, reals, text, bytes), exactly.
 
 use super::{Backend, Pool};
@@ -94,7 +96,8 @@ fn refuse(message: String) -> CopyError {
 async fn tables(source: &Pool) -> Result<Vec<Table>, sqlx::Error> {
     let mut names: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_schema WHERE type = 'table'
-           AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY name",
+           AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'
+           AND name <> 'queue_versions' ORDER BY name",
     )
     .fetch_all(source)
     .await?;
