@@ -105,6 +105,16 @@ async fn a_sqlite_site_moves_to_postgres_whole_and_a_full_target_is_refused() {
     assert!(tables.len() >= 20, "{tables:?}");
     for table in &tables {
         let sql = format!("SELECT COUNT(*) FROM {table}");
+        if table == "queue_versions" {
+            // SQLite's check of kept review queues; PostgreSQL's servers hear of changes by
+            // notice and leave theirs empty.
+            let b: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&postgres)
+                .await
+                .unwrap();
+            assert_eq!(b, 0, "{table} is not copied");
+            continue;
+        }
         let a: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
             .fetch_one(&sqlite)
             .await
