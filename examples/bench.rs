@@ -78,6 +78,9 @@ struct Args {
     /// The longest a reminders run may take before the mode gives up, in seconds.
     #[arg(long, default_value_t = 900)]
     reminder_timeout: u64,
+    /// Only /healthz and the grades phase (to compare two server builds' grade rates).
+    #[arg(long)]
+    grades_only: bool,
 }
 
 /// The image every bench card shows with `--image`: a 64 by 48 PNG header and 4 KiB.
@@ -847,37 +850,80 @@ async fn main() {
     .await;
     table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
 
-    let b = base.clone();
-    let before = server_cost(pid);
-    let (s, t) = phase(clients, seconds, move |i, n, c, mut s| {
-        let user = 1 + ((i + n * clients) as i64 % users);
-        let url = format!("{b}/review");
-        async move {
-            timed(
-                &mut s,
-                "GET /review",
-                c.get(url).header("cookie", cookie(user)),
-                StatusCode::OK,
-            )
-            .await;
-            s
-        }
-    })
-    .await;
-    table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
-
-    if a.image {
-        // The image itself, as each browser fetches it once (then keeps it: immutable).
+    let half_clients = (clients / 2).max(1);
+    if !a.grades_only {
         let b = base.clone();
-        let hash = studyhall::media::hash(&bench_image());
         let before = server_cost(pid);
         let (s, t) = phase(clients, seconds, move |i, n, c, mut s| {
             let user = 1 + ((i + n * clients) as i64 % users);
-            let url = format!("{b}/media/{hash}");
+            let url = format!("{b}/review");
             async move {
                 timed(
                     &mut s,
-                    "GET /media/{hash} (the card's image)",
+                    "GET /review",
+                    c.get(url).header("cookie", cookie(user)),
+                    StatusCode::OK,
+                )
+                .await;
+                s
+            }
+        })
+        .await;
+        table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
+
+        if a.image {
+            // The image itself, as each browser fetches it once (then keeps it: immutable).
+            let b = base.clone();
+            let hash = studyhall::media::hash(&bench_image());
+            let before = server_cost(pid);
+            let (s, t) = phase(clients, seconds, move |i, n, c, mut s| {
+                let user = 1 + ((i + n * clients) as i64 % users);
+                let url = format!("{b}/media/{hash}");
+                async move {
+                    timed(
+                        &mut s,
+                        "GET /media/{hash} (the card's image)",
+                        c.get(url).header("cookie", cookie(user)),
+                        StatusCode::OK,
+                    )
+                    .await;
+                    s
+                }
+            })
+            .await;
+            table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
+        }
+
+        // One student's page from every client (the queue of one student, read 64 at a time).
+        let b = base.clone();
+        let before = server_cost(pid);
+        let (s, t) = phase(clients, seconds, move |_, _, c, mut s| {
+            let url = format!("{b}/review");
+            async move {
+                timed(
+                    &mut s,
+                    "GET /review, one student",
+                    c.get(url).header("cookie", cookie(1)),
+                    StatusCode::OK,
+                )
+                .await;
+                s
+            }
+        })
+        .await;
+        table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
+
+        // Half the connections, for the latency goal (p99 under 10 ms at 32).
+        let b = base.clone();
+
+        let before = server_cost(pid);
+        let (s, t) = phase(half_clients, seconds, move |i, n, c, mut s| {
+            let user = 1 + ((i + n * half_clients) as i64 % users);
+            let url = format!("{b}/review");
+            async move {
+                timed(
+                    &mut s,
+                    "GET /review, half the clients",
                     c.get(url).header("cookie", cookie(user)),
                     StatusCode::OK,
                 )
@@ -888,50 +934,14 @@ async fn main() {
         .await;
         table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
     }
-
-    // One student's page from every client (the queue of one student, read 64 at a time).
-    let b = base.clone();
-    let before = server_cost(pid);
-    let (s, t) = phase(clients, seconds, move |_, _, c, mut s| {
-        let url = format!("{b}/review");
-        async move {
-            timed(
-                &mut s,
-                "GET /review, one student",
-                c.get(url).header("cookie", cookie(1)),
-                StatusCode::OK,
-            )
-            .await;
-            s
-        }
-    })
-    .await;
-    table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
-
-    // Half the connections, for the latency goal (p99 under 10 ms at 32).
-    let b = base.clone();
-    let half_clients = (clients / 2).max(1);
-    let before = server_cost(pid);
-    let (s, t) = phase(half_clients, seconds, move |i, n, c, mut s| {
-        let user = 1 + ((i + n * half_clients) as i64 % users);
-        let url = format!("{b}/review");
-        async move {
-            timed(
-                &mut s,
-                "GET /review, half the clients",
-                c.get(url).header("cookie", cookie(user)),
-                StatusCode::OK,
-            )
-            .await;
-            s
-        }
-    })
-    .await;
-    table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
-
     // Grades: the clients work through the first half of the due (user, card) pairs, each
     // pair once; the mixed phase takes the second half.
-    let half = due.len() / 2;
+    // (With --grades-only, every pair.)
+    let half = if a.grades_only {
+        due.len()
+    } else {
+        due.len() / 2
+    };
     let due = Arc::new(due);
     let b = base.clone();
     let shared = due.clone();
@@ -957,72 +967,73 @@ async fn main() {
     table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
     let wal_after_grades_mb = wal_mb(&db);
 
-    let b = base.clone();
-    let before = server_cost(pid);
-    let (s, t) = phase(clients, seconds, move |_, _, c, mut s| {
-        let url = format!("{b}/stats");
-        async move {
-            let request = c.get(url).header("cookie", cookie(heavy));
-            timed(&mut s, "GET /stats (10k reviews)", request, StatusCode::OK).await;
-            s
-        }
-    })
-    .await;
-    table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
+    if !a.grades_only {
+        let b = base.clone();
+        let before = server_cost(pid);
+        let (s, t) = phase(clients, seconds, move |_, _, c, mut s| {
+            let url = format!("{b}/stats");
+            async move {
+                let request = c.get(url).header("cookie", cookie(heavy));
+                timed(&mut s, "GET /stats (10k reviews)", request, StatusCode::OK).await;
+                s
+            }
+        })
+        .await;
+        table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
 
-    // The same page's latency for one student at a time, with nothing else running.
-    let b = base.clone();
-    let before = server_cost(pid);
-    let (s, t) = phase(1, seconds, move |_, _, c, mut s| {
-        let url = format!("{b}/stats");
-        async move {
-            let request = c.get(url).header("cookie", cookie(heavy));
-            timed(
-                &mut s,
-                "GET /stats (10k reviews), 1 client",
-                request,
-                StatusCode::OK,
-            )
-            .await;
-            s
-        }
-    })
-    .await;
-    table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
-
-    // A study session per student: see the card, grade it, now and then look at progress.
-    let b = base.clone();
-    let shared = due.clone();
-    let before = server_cost(pid);
-    let (s, t) = phase(clients, seconds, move |i, n, c, mut s| {
-        let (user, card) = shared[half + (i + n * clients) % half];
-        let b = b.clone();
-        async move {
-            let review = c.get(format!("{b}/review")).header("cookie", cookie(user));
-            timed(&mut s, "GET /review", review, StatusCode::OK).await;
-            let form = [("csrf_token", csrf(user)), ("quality", "4".to_owned())];
-            let grade = c
-                .post(format!("{b}/review/{card}"))
-                .header("cookie", cookie(user))
-                .form(&form);
-            timed(&mut s, "POST /review/{card}", grade, StatusCode::SEE_OTHER).await;
-            if n % 10 == 0 {
-                let stats = c.get(format!("{b}/stats")).header("cookie", cookie(user));
-                timed(&mut s, "GET /stats", stats, StatusCode::OK).await;
+        // The same page's latency for one student at a time, with nothing else running.
+        let b = base.clone();
+        let before = server_cost(pid);
+        let (s, t) = phase(1, seconds, move |_, _, c, mut s| {
+            let url = format!("{b}/stats");
+            async move {
+                let request = c.get(url).header("cookie", cookie(heavy));
                 timed(
                     &mut s,
-                    "GET /healthz",
-                    c.get(format!("{b}/healthz")),
+                    "GET /stats (10k reviews), 1 client",
+                    request,
                     StatusCode::OK,
                 )
                 .await;
+                s
             }
-            s
-        }
-    })
-    .await;
-    table.extend(costed(rows("mixed", s, t), before, server_cost(pid)));
+        })
+        .await;
+        table.extend(costed(rows("alone", s, t), before, server_cost(pid)));
 
+        // A study session per student: see the card, grade it, now and then look at progress.
+        let b = base.clone();
+        let shared = due.clone();
+        let before = server_cost(pid);
+        let (s, t) = phase(clients, seconds, move |i, n, c, mut s| {
+            let (user, card) = shared[half + (i + n * clients) % half];
+            let b = b.clone();
+            async move {
+                let review = c.get(format!("{b}/review")).header("cookie", cookie(user));
+                timed(&mut s, "GET /review", review, StatusCode::OK).await;
+                let form = [("csrf_token", csrf(user)), ("quality", "4".to_owned())];
+                let grade = c
+                    .post(format!("{b}/review/{card}"))
+                    .header("cookie", cookie(user))
+                    .form(&form);
+                timed(&mut s, "POST /review/{card}", grade, StatusCode::SEE_OTHER).await;
+                if n % 10 == 0 {
+                    let stats = c.get(format!("{b}/stats")).header("cookie", cookie(user));
+                    timed(&mut s, "GET /stats", stats, StatusCode::OK).await;
+                    timed(
+                        &mut s,
+                        "GET /healthz",
+                        c.get(format!("{b}/healthz")),
+                        StatusCode::OK,
+                    )
+                    .await;
+                }
+                s
+            }
+        })
+        .await;
+        table.extend(costed(rows("mixed", s, t), before, server_cost(pid)));
+    }
     let rss = pids.iter().map(|&p| peak_rss_mb(p)).fold(0.0, f64::max);
     for mut child in children {
         child.kill().unwrap();

@@ -301,6 +301,17 @@ pub async fn delete(
     Ok(done.rows_affected() == 1)
 }
 
+/// `window_loads`' statement: the user (`$1`), the window's first and last day (`$2`, `$3`)
+/// and its decks as a JSON array (`$4`).
+pub(crate) fn window_loads_sql(backend: Backend) -> String {
+    format!(
+        "SELECT due_day, CAST(SUM(cards) AS BIGINT) FROM due_tally
+         WHERE user_id = $1 AND due_day BETWEEN $2 AND $3 AND deck_id IN {}
+         GROUP BY due_day",
+        json_ints(backend, 4)
+    )
+}
+
 /// How many of `user_id`'s cards of `decks` fall due on each day of `first..=last`.
 pub async fn window_loads(
     db: impl Executor<'_>,
@@ -310,12 +321,7 @@ pub async fn window_loads(
     last: i32,
 ) -> Result<HashMap<i32, u32>, sqlx::Error> {
     let decks = serde_json::to_string(decks).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let sql = format!(
-        "SELECT due_day, CAST(SUM(cards) AS BIGINT) FROM due_tally
-         WHERE user_id = $1 AND due_day BETWEEN $2 AND $3 AND deck_id IN {}
-         GROUP BY due_day",
-        json_ints(db.backend(), 4)
-    );
+    let sql = window_loads_sql(db.backend());
     let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .bind(first)

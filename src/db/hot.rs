@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 /// The statements with rusqlite's numbered parameters (`?1`): the shared texts number them
 /// `$1`, which sqlx reads on both backends but SQLite itself numbers by first appearance.
-fn numbered(sql: &str) -> String {
+pub(crate) fn numbered(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {

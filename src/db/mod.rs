@@ -13,6 +13,7 @@ pub mod controls;
 pub mod copy;
 pub mod decks;
 pub mod exams;
+pub mod grade_writer;
 pub mod hot;
 pub mod identities;
 pub mod jobs;
@@ -470,6 +471,8 @@ pub struct Db {
     file: Option<Arc<Path>>,
     /// Copies SQLite's write-ahead log back on a thread of its own.
     checkpointer: Option<checkpoint::Checkpointer>,
+    /// Writes the grades' batches on SQLite, on a thread of its own (`grade_writer`).
+    grade_writer: Option<Arc<grade_writer::GradeWriter>>,
     /// PostgreSQL's address, for the connection that listens for changes (`changes`).
     postgres_url: Option<Arc<SecretString>>,
 }
@@ -498,6 +501,7 @@ impl Db {
                     write: pool,
                     file: None,
                     checkpointer: None,
+                    grade_writer: None,
                     postgres_url: Some(Arc::new(SecretString::from(url.as_str()))),
                 })
             }
@@ -534,12 +538,14 @@ impl Db {
         )
         .await?;
         let checkpointer = checkpoint::Checkpointer::start(path).map_err(sqlx::Error::Io)?;
+        let grade_writer = grade_writer::GradeWriter::new(path, write.clone());
         Ok(Self {
             backend: Backend::Sqlite,
             read,
             write,
             file: Some(Arc::from(path)),
             checkpointer: Some(checkpointer),
+            grade_writer: Some(Arc::new(grade_writer)),
             postgres_url: None,
         })
     }
@@ -573,6 +579,12 @@ impl Db {
         )))
     }
 
+    /// The SQLite grade writer, when the store is a SQLite file: the group commit writes its
+    /// batches there instead of through sqlx.
+    pub fn grade_writer(&self) -> Option<&grade_writer::GradeWriter> {
+        self.grade_writer.as_deref()
+    }
+
     /// The SQLite file, when the store is one (the review page reads it on its own thread).
     pub fn file(&self) -> Option<&Path> {
         self.file.as_deref()
@@ -598,8 +610,12 @@ impl Db {
         begin_write_of(&self.write, rows).await
     }
 
-    /// Closes both pools (the writer last, which checkpoints SQLite's log).
+    /// Closes both pools (the writer last, which checkpoints SQLite's log) and the grade
+    /// writer's connection.
     pub async fn close(&self) {
+        if let Some(writer) = &self.grade_writer {
+            writer.close().await;
+        }
         self.read.close().await;
         self.write.close().await;
     }

@@ -4,6 +4,10 @@
 //! commit and several thread hops while holding the write lock) into a few large ones; when
 //! idle, a lone grade is committed at once, so latency stays as low as before.
 //!
+//! On SQLite a batch is one job for the grade writer's thread (`db::grade_writer`): the
+//! contexts, the decisions and the writes run there inline, on rusqlite with statements
+//! prepared once, and the job answers after the commit. PostgreSQL's batches go through sqlx.
+//!
 //! On PostgreSQL a batch locks only its students' rows (`db::begin_write_of`), so several
 //! batches commit at once: a few tasks take turns at the queue, and while one waits for its
 //! commit to reach the disk the next one writes.
@@ -84,42 +88,73 @@ async fn run(
 /// nothing and does not disturb the others; a database failure rolls the whole batch back and
 /// every grade in it gets the error, so no answer ever claims a grade that was not committed.
 async fn commit_batch(db: &db::Db, batch: Vec<Job>, max_interval_days: u32) {
-    let fail_all = |batch: Vec<Job>, e: &sqlx::Error| {
-        tracing::error!(grades = batch.len(), "grade batch failed: {e}");
-        for job in batch {
-            let error = if db::is_unreachable(e) {
-                StudyError::Busy {
-                    message: db::UNREACHABLE.to_owned(),
-                    retry_after_secs: db::UNREACHABLE_RETRY_SECS,
-                }
-            } else {
-                StudyError::Internal(anyhow::anyhow!("recording the grade failed: {e}"))
-            };
-            let _ = job.reply.send(Err(error));
+    let requests: Vec<GradeRequest> = batch.iter().map(|job| job.request.clone()).collect();
+    match record(db, requests, max_interval_days, db.grade_writer().is_some()).await {
+        Ok(results) => {
+            for (job, result) in batch.into_iter().zip(results) {
+                let _ = job.reply.send(result);
+            }
         }
-    };
+        Err(e) => {
+            tracing::error!(grades = batch.len(), "grade batch failed: {e}");
+            for job in batch {
+                let error = if db::is_unreachable(&e) {
+                    StudyError::Busy {
+                        message: db::UNREACHABLE.to_owned(),
+                        retry_after_secs: db::UNREACHABLE_RETRY_SECS,
+                    }
+                } else {
+                    StudyError::Internal(anyhow::anyhow!("recording the grade failed: {e}"))
+                };
+                let _ = job.reply.send(Err(error));
+            }
+        }
+    }
+}
+
+/// A batch's verdicts, each grade's own.
+type Verdicts = Vec<Result<Graded, StudyError>>;
+
+/// Records `requests` in one transaction and commits it: on SQLite's grade writer
+/// (`db::grade_writer`, one hand-off to its thread for the whole batch) when `inline`, else
+/// through sqlx (PostgreSQL's path). An error means nothing of the batch was kept.
+async fn record(
+    db: &db::Db,
+    requests: Vec<GradeRequest>,
+    max_interval_days: u32,
+    inline: bool,
+) -> Result<Verdicts, sqlx::Error> {
+    if inline && let Some(writer) = db.grade_writer() {
+        return writer
+            .transaction(async move |tx| grade_batch(tx, &requests, max_interval_days).await)
+            .await;
+    }
     // The batch changes only its students' rows: on PostgreSQL other servers' batches of
     // other students commit beside it.
-    let rows: Vec<db::Rows> = batch
+    let rows: Vec<db::Rows> = requests
         .iter()
-        .map(|job| db::Rows::of_user(job.request.user_id))
+        .map(|r| db::Rows::of_user(r.user_id))
         .collect();
-    let mut tx = match db.begin_write_of(&rows).await {
-        Ok(tx) => tx,
-        Err(e) => return fail_all(batch, &e),
-    };
-    let requests: Vec<GradeRequest> = batch.iter().map(|job| job.request.clone()).collect();
-    let results = match grade_batch(&mut tx, &requests, max_interval_days).await {
+    let mut tx = db.begin_write_of(&rows).await?;
+    let results = match grade_batch(&mut *tx, &requests, max_interval_days).await {
         Ok(results) => results,
         Err(e) => {
             let _ = tx.rollback().await;
-            return fail_all(batch, &e);
+            return Err(e);
         }
     };
-    if let Err(e) = tx.commit().await {
-        return fail_all(batch, &e);
-    }
-    for (job, result) in batch.into_iter().zip(results) {
-        let _ = job.reply.send(result);
-    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Records one batch of grades as the group commit does, through the SQLite grade writer
+/// (`inline`) or through sqlx: for the test that compares the two paths over random histories.
+#[doc(hidden)]
+pub async fn record_batch_through(
+    db: &db::Db,
+    requests: Vec<GradeRequest>,
+    max_interval_days: u32,
+    inline: bool,
+) -> Result<Verdicts, sqlx::Error> {
+    record(db, requests, max_interval_days, inline).await
 }

@@ -640,7 +640,7 @@ async fn grades_in_one_batch_spread_over_the_window_as_if_committed_one_by_one()
         |card_id: i64| crate::helpers::sm2_grade(user, today, now, card_id, 5, 20, exams.clone());
     let batch: Vec<GradeRequest> = (1..=4).map(request).collect();
     let mut tx = pool.begin().await.unwrap();
-    let results = grade_batch(&mut tx, &batch, 36_500).await.unwrap();
+    let results = grade_batch(&mut *tx, &batch, 36_500).await.unwrap();
     tx.commit().await.unwrap();
     let days: Vec<i32> = results
         .iter()

@@ -17,6 +17,7 @@ mod edit;
 mod exams;
 mod export;
 mod fsrs;
+mod grade_writer;
 mod hardening_minor;
 mod harness;
 mod helpers;

@@ -270,7 +270,7 @@ async fn a_grade_between_two_batches_of_a_rescheduling_is_kept() {
         exams: Vec::new().into(),
     };
     let mut tx = studyhall::db::begin_write(&pool).await.unwrap();
-    let results = grade_batch(&mut tx, &[grade(rewritten), grade(waiting)], 36_500)
+    let results = grade_batch(&mut *tx, &[grade(rewritten), grade(waiting)], 36_500)
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -383,7 +383,7 @@ async fn grades_in_one_batch_see_each_other_as_if_committed_one_by_one() {
         request(3, 5, 2),       // third: over the limit of 2
     ];
     let mut tx = pool.begin().await.unwrap();
-    let results = grade_batch(&mut tx, &batch, 36_500).await.unwrap();
+    let results = grade_batch(&mut *tx, &batch, 36_500).await.unwrap();
     tx.commit().await.unwrap();
     assert!(matches!(results[0], Ok(Graded::Scheduled { .. })));
     assert!(matches!(results[1], Ok(Graded::Repeated)));

@@ -5,6 +5,7 @@ use super::{MaybeState, StateRow};
 use crate::db::{Backend, Conn, Executor};
 use crate::srs::rollup::DayWeight;
 use sqlx::FromRow;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// One history event to append.
@@ -166,6 +167,53 @@ pub enum StateChange<'a> {
     Delete,
 }
 
+/// Where a batch of grades reads what it needs and writes what it decided: a transaction
+/// through sqlx ([`Conn`]), or the SQLite grade writer's (`db::grade_writer`), which runs the
+/// same statements inline on its own thread. The grading itself (`study::review`) is written
+/// once, against this.
+// The futures are only ever awaited by the one caller that picked the store.
+#[allow(async_fn_in_trait)]
+pub trait GradeStore {
+    /// [`grade_contexts`].
+    async fn grade_contexts(
+        &mut self,
+        items: &[(i64, i64, i32)],
+    ) -> Result<Vec<Option<(i64, GradeContextRow)>>, sqlx::Error>;
+    /// `exams::window_loads`.
+    async fn window_loads(
+        &mut self,
+        user_id: i64,
+        decks: &[i64],
+        first: i32,
+        last: i32,
+    ) -> Result<HashMap<i32, u32>, sqlx::Error>;
+    /// [`record_batch`].
+    async fn record_batch(&mut self, w: &BatchWrites) -> Result<(), sqlx::Error>;
+}
+
+impl GradeStore for Conn {
+    async fn grade_contexts(
+        &mut self,
+        items: &[(i64, i64, i32)],
+    ) -> Result<Vec<Option<(i64, GradeContextRow)>>, sqlx::Error> {
+        grade_contexts(self, items).await
+    }
+
+    async fn window_loads(
+        &mut self,
+        user_id: i64,
+        decks: &[i64],
+        first: i32,
+        last: i32,
+    ) -> Result<HashMap<i32, u32>, sqlx::Error> {
+        crate::db::exams::window_loads(self, user_id, decks, first, last).await
+    }
+
+    async fn record_batch(&mut self, w: &BatchWrites) -> Result<(), sqlx::Error> {
+        record_batch(self, w).await
+    }
+}
+
 /// A grade's context within a batch: `idx` is its position in the batch.
 #[derive(Debug, Clone, FromRow)]
 struct BatchContextRow {
@@ -202,10 +250,9 @@ pub async fn grade_contexts(
     Ok(out)
 }
 
-/// `grade_contexts`' statement, on SQLite and on PostgreSQL: only the rows of the JSON
-/// parameter are read differently.
-static GRADE_CONTEXTS: LazyLock<[String; 2]> = LazyLock::new(|| {
-    let body = "SELECT j.idx, c.deck_id AS card_deck,
+/// The part of `grade_contexts`' statement both dialects and both paths share: it reads its
+/// rows from `j` (idx, user, card, study day).
+const GRADE_CONTEXT_BODY: &str = "SELECT j.idx, c.deck_id AS card_deck,
                 s.repetitions, s.easiness_hundredths, s.interval_days, s.due_day, s.lapses,
                 s.last_reviewed_at, s.graded_day, s.stability, s.difficulty,
                 (SELECT r.quality FROM standing_reviews r
@@ -220,6 +267,11 @@ static GRADE_CONTEXTS: LazyLock<[String; 2]> = LazyLock::new(|| {
          LEFT JOIN cards c ON c.id = j.c
          LEFT JOIN review_states s ON s.user_id = j.u AND s.card_id = j.c
          ORDER BY j.idx";
+
+/// `grade_contexts`' statement, on SQLite and on PostgreSQL: only the rows of the JSON
+/// parameter are read differently.
+static GRADE_CONTEXTS: LazyLock<[String; 2]> = LazyLock::new(|| {
+    let body = GRADE_CONTEXT_BODY;
     [
         format!(
             "WITH j AS (
@@ -238,76 +290,83 @@ static GRADE_CONTEXTS: LazyLock<[String; 2]> = LazyLock::new(|| {
     ]
 });
 
+/// The same statement for one grade, its user, card and study day bound as `?1` to `?3`:
+/// what the SQLite grade writer prepares once and runs for each grade of a batch.
+pub(crate) static GRADE_CONTEXT_ONE: LazyLock<String> = LazyLock::new(|| {
+    format!("WITH j AS (SELECT 0 AS idx, ?1 AS u, ?2 AS c, ?3 AS d) {GRADE_CONTEXT_BODY}")
+});
+
 /// A state row of a batch, as a named JSON object (`value ->> '$.due_day'` in SQL): a field
 /// cannot be read in the wrong position.
 #[derive(Debug, serde::Serialize)]
-struct StateJson {
-    user_id: i64,
-    card_id: i64,
-    repetitions: i64,
-    easiness_hundredths: i64,
-    interval_days: i64,
-    due_day: i64,
-    lapses: i64,
-    last_reviewed_at: i64,
-    graded_day: Option<i64>,
-    stability: Option<f64>,
-    difficulty: Option<f64>,
+pub(crate) struct StateJson {
+    pub(crate) user_id: i64,
+    pub(crate) card_id: i64,
+    pub(crate) repetitions: i64,
+    pub(crate) easiness_hundredths: i64,
+    pub(crate) interval_days: i64,
+    pub(crate) due_day: i64,
+    pub(crate) lapses: i64,
+    pub(crate) last_reviewed_at: i64,
+    pub(crate) graded_day: Option<i64>,
+    pub(crate) stability: Option<f64>,
+    pub(crate) difficulty: Option<f64>,
 }
 
 /// A history event of a batch.
 #[derive(Debug, serde::Serialize)]
-struct EventJson<'a> {
-    user_id: i64,
-    card_id: i64,
-    study_day: i32,
-    kind: &'a str,
-    reviewed_at: i64,
-    quality: Option<u8>,
-    repetitions_before: Option<i64>,
-    easiness_before: Option<i64>,
-    interval_before: Option<i64>,
-    due_day_before: Option<i64>,
-    lapses_before: Option<i64>,
-    last_reviewed_before: Option<i64>,
-    repetitions_after: Option<i64>,
-    easiness_after: Option<i64>,
-    interval_after: Option<i64>,
-    due_day_after: Option<i64>,
-    response_ms: Option<i64>,
-    variant_seed: Option<&'a str>,
-    answer: Option<&'a str>,
-    suggested_quality: Option<u8>,
-    undoes: Option<i64>,
+pub(crate) struct EventJson {
+    pub(crate) user_id: i64,
+    pub(crate) card_id: i64,
+    pub(crate) study_day: i32,
+    pub(crate) kind: &'static str,
+    pub(crate) reviewed_at: i64,
+    pub(crate) quality: Option<u8>,
+    pub(crate) repetitions_before: Option<i64>,
+    pub(crate) easiness_before: Option<i64>,
+    pub(crate) interval_before: Option<i64>,
+    pub(crate) due_day_before: Option<i64>,
+    pub(crate) lapses_before: Option<i64>,
+    pub(crate) last_reviewed_before: Option<i64>,
+    pub(crate) repetitions_after: Option<i64>,
+    pub(crate) easiness_after: Option<i64>,
+    pub(crate) interval_after: Option<i64>,
+    pub(crate) due_day_after: Option<i64>,
+    pub(crate) response_ms: Option<i64>,
+    pub(crate) variant_seed: Option<String>,
+    pub(crate) answer: Option<String>,
+    pub(crate) suggested_quality: Option<u8>,
+    pub(crate) undoes: Option<i64>,
 }
 
 /// A day's rollup change of a batch.
 #[derive(Debug, serde::Serialize)]
-struct DayJson {
-    user_id: i64,
-    study_day: i32,
-    reviews: i64,
-    mature_reviews: i64,
-    mature_passed: i64,
-    introduced: i64,
+pub(crate) struct DayJson {
+    pub(crate) user_id: i64,
+    pub(crate) study_day: i32,
+    pub(crate) reviews: i64,
+    pub(crate) mature_reviews: i64,
+    pub(crate) mature_passed: i64,
+    pub(crate) introduced: i64,
 }
 
 /// A state to delete.
 #[derive(Debug, serde::Serialize)]
-struct KeyJson {
-    user_id: i64,
-    card_id: i64,
+pub(crate) struct KeyJson {
+    pub(crate) user_id: i64,
+    pub(crate) card_id: i64,
 }
 
-/// Everything a batch of grades writes, gathered to be written in one round trip: each part
-/// is already encoded as a JSON array of named objects.
+/// Everything a batch of grades writes, gathered to be written at once: through sqlx as one
+/// JSON array of named objects per part, on the SQLite grade writer (`db::grade_writer`) row by
+/// row through prepared statements.
 #[derive(Debug, Default)]
 pub struct BatchWrites {
-    states: Vec<String>,
+    pub(crate) states: Vec<StateJson>,
     /// States to delete (an undo of a card's first grade).
-    deletes: Vec<String>,
-    events: Vec<String>,
-    days: std::collections::BTreeMap<(i64, i32), DayWeight>,
+    pub(crate) deletes: Vec<KeyJson>,
+    pub(crate) events: Vec<EventJson>,
+    pub(crate) days: std::collections::BTreeMap<(i64, i32), DayWeight>,
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
@@ -319,12 +378,29 @@ fn array(items: &[String]) -> String {
     format!("[{}]", items.join(","))
 }
 
+/// A JSON array of `items`.
+fn json_array<T: serde::Serialize>(items: &[T]) -> String {
+    // These structs of numbers and strings always serialize.
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// The kinds of event, as `'static` text (an event row outlives the request it came from).
+fn static_kind(kind: &str) -> &'static str {
+    match kind {
+        "grade" => "grade",
+        "repeat" => "repeat",
+        "undo" => "undo",
+        // The table's CHECK refuses any other kind, so the write fails as it did before.
+        _ => "unknown",
+    }
+}
+
 impl BatchWrites {
     /// Adds one event and its state change. Grades and undos both come through here, so the
     /// history, the states and the day rollup have one write path.
     pub fn push(&mut self, change: StateChange<'_>, e: &NewEvent<'_>) {
         match change {
-            StateChange::Put(s) => self.states.push(json(&StateJson {
+            StateChange::Put(s) => self.states.push(StateJson {
                 user_id: e.user_id,
                 card_id: e.card_id,
                 repetitions: s.repetitions,
@@ -336,20 +412,20 @@ impl BatchWrites {
                 graded_day: s.graded_day,
                 stability: e.memory_after.map(|m| m.0),
                 difficulty: e.memory_after.map(|m| m.1),
-            })),
-            StateChange::Delete => self.deletes.push(json(&KeyJson {
+            }),
+            StateChange::Delete => self.deletes.push(KeyJson {
                 user_id: e.user_id,
                 card_id: e.card_id,
-            })),
+            }),
             StateChange::Keep => {}
         }
         let b = e.before.as_ref();
         let a = e.after.as_ref();
-        self.events.push(json(&EventJson {
+        self.events.push(EventJson {
             user_id: e.user_id,
             card_id: e.card_id,
             study_day: e.study_day,
-            kind: e.kind,
+            kind: static_kind(e.kind),
             reviewed_at: e.reviewed_at,
             quality: e.quality,
             repetitions_before: b.map(|s| s.repetitions),
@@ -363,11 +439,11 @@ impl BatchWrites {
             interval_after: a.map(|s| s.interval_days),
             due_day_after: a.map(|s| s.due_day),
             response_ms: e.response_ms,
-            variant_seed: e.variant_seed,
-            answer: e.answer,
+            variant_seed: e.variant_seed.map(str::to_owned),
+            answer: e.answer.map(str::to_owned),
             suggested_quality: e.suggested_quality,
             undoes: e.undoes,
-        }));
+        });
         self.days
             .entry((e.user_id, e.study_day))
             .or_default()
@@ -414,7 +490,7 @@ pub async fn record_batch(db: &mut Conn, w: &BatchWrites) -> Result<(), sqlx::Er
             }
         };
         sqlx::query(sql)
-            .bind(array(&w.deletes))
+            .bind(json_array(&w.deletes))
             .execute(&mut *db)
             .await?;
     }
@@ -423,8 +499,8 @@ pub async fn record_batch(db: &mut Conn, w: &BatchWrites) -> Result<(), sqlx::Er
         Backend::Postgres => RECORD_BATCH_POSTGRES,
     };
     sqlx::query(sql)
-        .bind(array(&w.states))
-        .bind(array(&w.events))
+        .bind(json_array(&w.states))
+        .bind(json_array(&w.events))
         .bind(array(&days))
         .execute(db)
         .await?;
@@ -486,6 +562,40 @@ const RECORD_BATCH_SQLITE: &str = concat!(
              mature_passed = mature_passed + excluded.mature_passed,
              introduced = introduced + excluded.introduced"
 );
+
+/// `record_batch`'s writes one row at a time, for the SQLite grade writer (`db::grade_writer`),
+/// which prepares each once and binds each row's values (`?1` ...) in the order the columns are
+/// listed: an undo's deleted state,
+pub(crate) const DELETE_STATE_ONE: &str =
+    "DELETE FROM review_states WHERE user_id = ?1 AND card_id = ?2";
+
+/// a state,
+pub(crate) const PUT_STATE_ONE: &str = concat!(
+    "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+             interval_days, due_day, lapses, last_reviewed_at, graded_day, stability, difficulty)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    state_upsert!()
+);
+
+/// an event,
+pub(crate) const ADD_EVENT_ONE: &str =
+    "INSERT INTO reviews (user_id, card_id, study_day, kind, reviewed_at, quality,
+             repetitions_before, easiness_before, interval_before, due_day_before, lapses_before,
+             last_reviewed_before, repetitions_after, easiness_after, interval_after, due_day_after,
+             response_ms, variant_seed, answer, suggested_quality, undoes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19, ?20, ?21)";
+
+/// and a day's counts.
+pub(crate) const ADD_DAY_ONE: &str =
+    "INSERT INTO review_days (user_id, study_day, reviews, mature_reviews, mature_passed,
+             introduced)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (user_id, study_day) DO UPDATE SET
+             reviews = reviews + excluded.reviews,
+             mature_reviews = mature_reviews + excluded.mature_reviews,
+             mature_passed = mature_passed + excluded.mature_passed,
+             introduced = introduced + excluded.introduced";
 
 /// `record_batch` on PostgreSQL, where a prepared statement is one statement: the three
 /// writes are data-modifying parts of one, the JSON rows read with their column types.

@@ -2,7 +2,7 @@
 //! already changed, then written at once.
 
 use super::standing_of;
-use crate::db::{self, Conn, reviews::StateChange, reviews::StateRow};
+use crate::db::{self, reviews::GradeStore, reviews::StateChange, reviews::StateRow};
 use crate::domain::Grade;
 use crate::srs::exam::{ExamWindow, Window};
 use crate::srs::schedule::{self, CardSchedule, Outcome, Refusal, Standing};
@@ -152,7 +152,7 @@ impl Overlay {
 /// With exams: a grade whose due day would reach an exam's window (or jump the exam) comes
 /// due on the window's lightest day instead; the scheduler's interval stays as it gave it.
 async fn place_in_exam_window(
-    conn: &mut Conn,
+    store: &mut impl GradeStore,
     r: &GradeRequest,
     deck_id: i64,
     overlay: &Overlay,
@@ -162,25 +162,20 @@ async fn place_in_exam_window(
     let Some(window) = crate::srs::exam::window_for(&r.exams, deck_id, r.today, natural) else {
         return Ok(());
     };
-    let mut loads = db::exams::window_loads(
-        &mut *conn,
-        r.user_id,
-        &window.exam.decks,
-        window.first,
-        window.last,
-    )
-    .await?;
+    let mut loads = store
+        .window_loads(r.user_id, &window.exam.decks, window.first, window.last)
+        .await?;
     overlay.correct_loads(r.user_id, &window, &mut loads);
     after.due_day = i64::from(window.lightest(&loads));
     Ok(())
 }
 
-/// Records a batch of grades on `conn`, inside the caller's write transaction, with one read
+/// Records a batch of grades on `store`, inside the caller's write transaction, with one read
 /// and one write for the whole batch. Each grade gets its own verdict: a refused grade (not
 /// due, unknown card, over the new-card limit) writes nothing and does not disturb the others.
 /// A database error fails the call, and the caller rolls the whole batch back.
 pub async fn grade_batch(
-    conn: &mut Conn,
+    store: &mut impl GradeStore,
     requests: &[GradeRequest],
     max_interval_days: u32,
 ) -> Result<Vec<Result<Graded, StudyError>>, sqlx::Error> {
@@ -188,7 +183,7 @@ pub async fn grade_batch(
         .iter()
         .map(|r| (r.user_id, r.card_id, r.today))
         .collect();
-    let contexts = db::reviews::grade_contexts(&mut *conn, &keys).await?;
+    let contexts = store.grade_contexts(&keys).await?;
     let mut overlay = Overlay::default();
     let mut writes = db::reviews::BatchWrites::default();
     let mut results = Vec::with_capacity(requests.len());
@@ -239,7 +234,7 @@ pub async fn grade_batch(
                 if let (Graded::Scheduled { .. }, Some(after)) = (&graded, after.as_mut())
                     && !r.exams.is_empty()
                 {
-                    place_in_exam_window(&mut *conn, r, deck_id, &overlay, after).await?;
+                    place_in_exam_window(store, r, deck_id, &overlay, after).await?;
                     graded = Graded::Scheduled {
                         due_day: i32::try_from(after.due_day).unwrap_or(i32::MAX),
                     };
@@ -289,7 +284,7 @@ pub async fn grade_batch(
         }
     }
     if !writes.is_empty() {
-        db::reviews::record_batch(&mut *conn, &writes).await?;
+        store.record_batch(&writes).await?;
     }
     Ok(results)
 }
