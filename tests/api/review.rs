@@ -321,7 +321,7 @@ async fn reviewing_one_deck_stays_in_that_deck_and_unknown_cards_are_not_found()
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         response.headers()["location"],
-        format!("/review?deck={deck}").as_str()
+        format!("/review?deck={deck}&graded=1").as_str()
     );
     assert_eq!(
         app.get("/review?deck=999").await.status(),

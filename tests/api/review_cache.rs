@@ -126,3 +126,79 @@ async fn the_answer_view_is_served_from_the_kept_queue() {
         (Some(card), Some("Unseen".to_owned()))
     );
 }
+
+/// Silences the triggers that tell of a student's grades (SQLite's versions, PostgreSQL's
+/// notices), as if the news of a write had not arrived yet.
+async fn silence_grade_news(app: &TestApp) {
+    let pool = app.pool().await;
+    let statements: &[&str] = if postgres_server().is_some() {
+        &[
+            "ALTER TABLE reviews DISABLE TRIGGER reviews_queue_stale",
+            "ALTER TABLE review_states DISABLE TRIGGER review_states_queue_stale",
+        ]
+    } else {
+        &[
+            "DROP TRIGGER reviews_insert_queue",
+            "DROP TRIGGER review_states_insert_queue",
+            "DROP TRIGGER review_states_update_queue",
+        ]
+    };
+    for sql in statements {
+        sqlx::query(sqlx::AssertSqlSafe(*sql))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_page_after_a_write_on_the_same_server_reads_what_it_wrote_without_any_news() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    silence_grade_news(&app).await;
+    let (card, _) = shown(&app, "/review").await;
+    let card = card.expect("a card is shown");
+    // The grade's request forgets her kept queue on this server when it is answered: the
+    // plain page after it (without the redirect's marker) moves on.
+    let graded = app.grade_next(5, None).await;
+    assert_eq!(graded, card);
+    let (next, _) = shown(&app, "/review").await;
+    assert!(next.is_some_and(|id| id != graded), "{next:?}");
+}
+
+#[tokio::test]
+async fn a_kept_queue_that_disagrees_with_the_request_is_read_again() {
+    let app = spawn_app().await;
+    app.register_ok("ada").await;
+    let ada = user_id(&app, "ada").await;
+    silence_grade_news(&app).await;
+    let (card, _) = shown(&app, "/review").await;
+    let card = card.expect("a card is shown");
+    // A grade written behind the server's back (another server, its notice not yet here).
+    let pool = app.pool().await;
+    sqlx::query(
+        "INSERT INTO review_states (user_id, card_id, repetitions, easiness_hundredths,
+            interval_days, due_day, lapses, last_reviewed_at)
+         VALUES ($1, $2, 1, 250, 1, 999999, 0, 0)
+         ON CONFLICT (user_id, card_id) DO UPDATE SET due_day = 999999",
+    )
+    .bind(ada)
+    .bind(card)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        shown(&app, "/review").await.0,
+        Some(card),
+        "the copy is served"
+    );
+    // The grade's redirect names the card: the copy that still shows it is read again.
+    let (next, _) = shown(&app, &format!("/review?graded={card}")).await;
+    assert!(next.is_some_and(|id| id != card), "{next:?}");
+    // The answer view of another card than the copy's is read again too.
+    let (shown_now, _) = shown(&app, &format!("/review?show={card}")).await;
+    assert_eq!(
+        shown_now, next,
+        "the answer view reads and shows the queue's head"
+    );
+}

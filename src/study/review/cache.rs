@@ -57,11 +57,27 @@ struct Copies {
     by_user: HashMap<i64, Vec<Kept>>,
     /// The copies' sizes, summed.
     bytes: usize,
-    /// Counts forgetting; a read started before the latest one is not kept.
+    /// Counts forgetting; a read is kept only if nothing it covers was forgotten after its
+    /// ticket: neither its student (`forgotten`) nor everyone (`epoch`). Per student, so that
+    /// other students' grades, one every hundred microseconds at peak, do not void it.
     generation: u64,
+    /// The generation of the last forgetting of everyone.
+    epoch: u64,
+    /// Each student's last forgetting (cleared, with `epoch` moved, past `MAX_USERS`).
+    forgotten: HashMap<i64, u64>,
     /// Whether copies may be served: always for a store only this server writes; for a
     /// shared one, only while this server hears of every change.
     serving: bool,
+}
+
+impl Copies {
+    fn forget_all(&mut self) {
+        self.generation += 1;
+        self.epoch = self.generation;
+        self.forgotten.clear();
+        self.by_user.clear();
+        self.bytes = 0;
+    }
 }
 
 /// Each student's last review queues.
@@ -134,7 +150,15 @@ impl QueueCache {
 
     fn put(&self, ticket: Ticket, copy: Kept) {
         let mut copies = self.lock();
-        if ticket.0 != Some(copies.generation) || !copies.serving {
+        let Some(taken) = ticket.0 else {
+            return;
+        };
+        let voided = copies.epoch > taken
+            || copies
+                .forgotten
+                .get(&copy.learner.id)
+                .is_some_and(|&at| at > taken);
+        if voided || !copies.serving {
             return;
         }
         let full =
@@ -164,6 +188,12 @@ impl QueueCache {
     pub fn forget_user(&self, user_id: i64) {
         let mut copies = self.lock();
         copies.generation += 1;
+        let now = copies.generation;
+        if copies.forgotten.len() >= MAX_USERS {
+            copies.forgotten.clear();
+            copies.epoch = now;
+        }
+        copies.forgotten.insert(user_id, now);
         if let Some(gone) = copies.by_user.remove(&user_id) {
             copies.bytes -= gone.iter().map(|c| c.bytes).sum::<usize>();
         }
@@ -171,10 +201,7 @@ impl QueueCache {
 
     /// Forgets every copy (a card or a deck changed).
     pub fn forget_all(&self) {
-        let mut copies = self.lock();
-        copies.generation += 1;
-        copies.by_user.clear();
-        copies.bytes = 0;
+        self.lock().forget_all();
     }
 
     /// What the store's change notices say (`db::changes`, on a shared store).
@@ -184,9 +211,7 @@ impl QueueCache {
             Change::Everyone | Change::Queues => self.forget_all(),
             Change::Lost | Change::Listening => {
                 let mut copies = self.lock();
-                copies.generation += 1;
-                copies.by_user.clear();
-                copies.bytes = 0;
+                copies.forget_all();
                 copies.serving = change == Change::Listening;
             }
         }
@@ -209,14 +234,36 @@ fn size_of(queue: &Queue) -> usize {
     text + 1024
 }
 
-/// [`super::next`], served from `cache` while its copy is current. A card preferred after an
-/// undo is always read.
+/// What the browser just did, which a kept queue must agree with to be served. Another
+/// server's change reaches this one by notice, a moment after its commit; a request that
+/// follows it names what it expects, so a copy that has not heard yet is read again.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expect {
+    /// The answer view of this card: the copy must show it.
+    pub showing: Option<i64>,
+    /// This card was just graded or put aside (suspended, buried, skipped): a copy that still
+    /// shows it is read again (the fresh read may show it again, as a same-day repeat).
+    pub moved_on_from: Option<i64>,
+}
+
+impl Expect {
+    fn agrees(&self, queue: &Queue) -> bool {
+        let shown = queue.next.as_ref().map(|s| s.card.id);
+        self.showing.is_none_or(|id| shown == Some(id))
+            && self.moved_on_from.is_none_or(|id| shown != Some(id))
+    }
+}
+
+/// [`super::next`], served from `cache` while its copy is current and agrees with `expect`.
+/// A card preferred after an undo is always read.
+#[allow(clippy::too_many_arguments)]
 pub async fn next_cached(
     database: &crate::db::Db,
     cache: &QueueCache,
     user: &Learner,
     deck_id: Option<i64>,
     prefer: Option<i64>,
+    expect: Expect,
     now: jiff::Timestamp,
     max_interval_days: u32,
 ) -> Result<Queue, super::StudyError> {
@@ -232,7 +279,10 @@ pub async fn next_cached(
     let ticket = cache.ticket();
     let versions = crate::db::hot::queue_versions(database, user.id).await?;
     let now_secs = now.as_second();
-    if let Some(queue) = cache.get(user, scope, versions, now_secs) {
+    if let Some(queue) = cache
+        .get(user, scope, versions, now_secs)
+        .filter(|q| expect.agrees(q))
+    {
         return Ok(queue);
     }
     let queue = super::next(database, user, deck_id, None, now, max_interval_days).await?;
@@ -385,11 +435,52 @@ mod tests {
     }
 
     #[test]
-    fn a_read_that_overlapped_a_change_is_not_kept() {
+    fn a_read_is_voided_by_forgetting_its_student_or_everyone_only() {
         let cache = QueueCache::local();
         let ann = learner(1, 20);
         let ticket = cache.ticket();
         cache.forget_user(2);
+        cache.put(
+            ticket,
+            Kept {
+                bytes: 1024,
+                scope: TODAY,
+                learner: ann.clone(),
+                versions: None,
+                queue: queue(5),
+                cached_at: 100,
+            },
+        );
+        assert!(
+            cache.get(&ann, TODAY, None, 101).is_some(),
+            "another student's grade does not void her read"
+        );
+        for forget in [QueueCache::forget_all as fn(&QueueCache), |c| {
+            c.forget_user(1)
+        }] {
+            let ticket = cache.ticket();
+            forget(&cache);
+            cache.put(
+                ticket,
+                Kept {
+                    bytes: 1024,
+                    scope: TODAY,
+                    learner: ann.clone(),
+                    versions: None,
+                    queue: queue(5),
+                    cached_at: 100,
+                },
+            );
+            assert!(cache.get(&ann, TODAY, None, 101).is_none());
+        }
+    }
+
+    #[test]
+    fn a_read_that_overlapped_a_change_is_not_kept() {
+        let cache = QueueCache::local();
+        let ann = learner(1, 20);
+        let ticket = cache.ticket();
+        cache.forget_user(1);
         cache.put(
             ticket,
             Kept {

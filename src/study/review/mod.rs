@@ -2,7 +2,7 @@
 
 mod cache;
 mod grade;
-pub use cache::{QueueCache, next_cached};
+pub use cache::{Expect, QueueCache, next_cached};
 pub use grade::{GradeExtras, GradeRequest, Graded, grade_batch};
 
 use super::Learner;

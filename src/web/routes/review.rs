@@ -76,7 +76,7 @@ struct CardPage {
     nav: Nav,
     deck_name: String,
     /// `?deck=N` or empty: keeps the session in one deck.
-    deck_query: String,
+    answer_query: String,
     deck_id: String,
     card: CardRow,
     revealed: bool,
@@ -154,6 +154,8 @@ struct ReviewQuery {
     /// The card a control (suspend, bury, skip) was just applied to, and which.
     card: Option<i64>,
     did: Option<String>,
+    /// The card just graded (the grade's redirect names it).
+    graded: Option<i64>,
 }
 
 impl ReviewQuery {
@@ -169,6 +171,7 @@ impl ReviewQuery {
             seed: None,
             card: None,
             did: None,
+            graded: None,
         }
     }
 }
@@ -294,7 +297,8 @@ async fn took_back_message(
     user: &CurrentUser,
     query: &ReviewQuery,
 ) -> Result<Option<String>, AppError> {
-    let Some(card_id) = query.undone else {
+    // Said once, on the page that shows the card taken back, not again on its answer view.
+    let Some(card_id) = query.undone.filter(|_| query.show.is_none()) else {
         return Ok(None);
     };
     let Some(card) = visible_card(db, &user.learner, card_id).await? else {
@@ -326,12 +330,17 @@ async fn render_review(
         Some(Rerender::NothingToUndo) => (None, true),
         None => (None, false),
     };
+    let expect = review::Expect {
+        showing: query.show,
+        moved_on_from: query.graded.or(query.card),
+    };
     let queue = review::next_cached(
         &state.db,
         &state.queues,
         &user.learner,
         query.deck,
         query.undone,
+        expect,
         now,
         state.max_interval_days,
     )
@@ -453,7 +462,17 @@ async fn render_review(
         &CardPage {
             nav: Nav::for_user(user),
             deck_name,
-            deck_query: query.deck.map(|d| format!("deck={d}&")).unwrap_or_default(),
+            // The answer view of a card an undo took back prefers it again, as its question
+            // view did (the queue's head may be another card).
+            answer_query: format!(
+                "{}{}",
+                query.deck.map(|d| format!("deck={d}&")).unwrap_or_default(),
+                query
+                    .undone
+                    .filter(|id| *id == shown.card.id)
+                    .map(|id| format!("undone={id}&"))
+                    .unwrap_or_default()
+            ),
             deck_id,
             revealed: query.show == Some(shown.card.id) || suggested.is_some(),
             standing: match shown.standing {
@@ -665,7 +684,12 @@ async fn grade_card(
     let request = GradeRequest::new(&user.learner, *card_id, grade, extras, state.clock.now())
         .seen(form.seen.trim().parse::<i64>().ok());
     state.grader.grade(request).await?;
-    Ok(see_other(&review_url(deck_of(&form.deck))))
+    // The next page names the card just graded: another server's kept queue that still shows
+    // it (its notice not yet heard) is read again (`study::review::Expect`).
+    let mut url = review_url(deck_of(&form.deck));
+    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push_str(&format!("graded={card_id}"));
+    Ok(see_other(&url))
 }
 
 #[derive(Deserialize)]
