@@ -12,30 +12,49 @@ CREATE TABLE queue_versions (
     version BIGINT NOT NULL
 );
 
+-- Once per statement, naming each student the statement touched once: a batch of grades is a
+-- few statements, a deck's deletion a few cascades, whatever their rows. `changed` is the
+-- statement's rows (new ones for an insert or update, a row's user never changing; old ones
+-- for a delete); a statement that changed no row tells nobody.
 CREATE FUNCTION notify_stale_queue() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
-        PERFORM pg_notify('studyhall_stale', 'q' || OLD.user_id);
-    ELSE
-        PERFORM pg_notify('studyhall_stale', 'q' || NEW.user_id);
-    END IF;
+    PERFORM pg_notify('studyhall_stale', 'q' || students.user_id)
+        FROM (SELECT DISTINCT user_id FROM changed) AS students;
     RETURN NULL;
 END;
 $$;
 
 CREATE FUNCTION notify_stale_queues() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('studyhall_stale', 'q*');
+    IF EXISTS (SELECT 1 FROM changed) THEN
+        PERFORM pg_notify('studyhall_stale', 'q*');
+    END IF;
     RETURN NULL;
 END;
 $$;
 
--- A row's user never changes, so an update names the same student as before.
-CREATE TRIGGER review_states_queue_stale AFTER INSERT OR UPDATE OR DELETE ON review_states
-    FOR EACH ROW EXECUTE FUNCTION notify_stale_queue();
-CREATE TRIGGER reviews_queue_stale AFTER INSERT OR UPDATE OR DELETE ON reviews
-    FOR EACH ROW EXECUTE FUNCTION notify_stale_queue();
-CREATE TRIGGER card_controls_queue_stale AFTER INSERT OR UPDATE OR DELETE ON card_controls
-    FOR EACH ROW EXECUTE FUNCTION notify_stale_queue();
-CREATE TRIGGER cards_queue_stale AFTER INSERT OR UPDATE OR DELETE ON cards
-    FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queues();
+-- PostgreSQL takes a transition table only on a trigger of one event: three per table.
+CREATE TRIGGER review_states_queue_insert AFTER INSERT ON review_states
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queue();
+CREATE TRIGGER review_states_queue_update AFTER UPDATE ON review_states
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queue();
+CREATE TRIGGER review_states_queue_delete AFTER DELETE ON review_states
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queue();
+CREATE TRIGGER reviews_queue_insert AFTER INSERT ON reviews
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queue();
+CREATE TRIGGER reviews_queue_update AFTER UPDATE ON reviews
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queue();
+CREATE TRIGGER reviews_queue_delete AFTER DELETE ON reviews
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queue();
+CREATE TRIGGER card_controls_queue_insert AFTER INSERT ON card_controls
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queue();
+CREATE TRIGGER card_controls_queue_update AFTER UPDATE ON card_controls
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queue();
+CREATE TRIGGER card_controls_queue_delete AFTER DELETE ON card_controls
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queue();
+CREATE TRIGGER cards_queue_insert AFTER INSERT ON cards
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queues();
+CREATE TRIGGER cards_queue_update AFTER UPDATE ON cards
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queues();
+CREATE TRIGGER cards_queue_delete AFTER DELETE ON cards
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION notify_stale_queues();

@@ -133,8 +133,9 @@ async fn silence_grade_news(app: &TestApp) {
     let pool = app.pool().await;
     let statements: &[&str] = if postgres_server().is_some() {
         &[
-            "ALTER TABLE reviews DISABLE TRIGGER reviews_queue_stale",
-            "ALTER TABLE review_states DISABLE TRIGGER review_states_queue_stale",
+            "ALTER TABLE reviews DISABLE TRIGGER reviews_queue_insert",
+            "ALTER TABLE review_states DISABLE TRIGGER review_states_queue_insert",
+            "ALTER TABLE review_states DISABLE TRIGGER review_states_queue_update",
         ]
     } else {
         &[
