@@ -353,6 +353,18 @@ mod tests {
         );
     }
 
+    /// A copy for `who` of today, kept at second 100.
+    fn copy_for(who: &Learner) -> Kept {
+        Kept {
+            bytes: 1024,
+            scope: TODAY,
+            learner: who.clone(),
+            versions: None,
+            queue: queue(5),
+            cached_at: 100,
+        }
+    }
+
     #[test]
     fn a_copy_serves_its_student_scope_and_versions_only() {
         let cache = QueueCache::local();
@@ -440,17 +452,7 @@ mod tests {
         let ann = learner(1, 20);
         let ticket = cache.ticket();
         cache.forget_user(2);
-        cache.put(
-            ticket,
-            Kept {
-                bytes: 1024,
-                scope: TODAY,
-                learner: ann.clone(),
-                versions: None,
-                queue: queue(5),
-                cached_at: 100,
-            },
-        );
+        cache.put(ticket, copy_for(&ann));
         assert!(
             cache.get(&ann, TODAY, None, 101).is_some(),
             "another student's grade does not void her read"
@@ -460,17 +462,7 @@ mod tests {
         }] {
             let ticket = cache.ticket();
             forget(&cache);
-            cache.put(
-                ticket,
-                Kept {
-                    bytes: 1024,
-                    scope: TODAY,
-                    learner: ann.clone(),
-                    versions: None,
-                    queue: queue(5),
-                    cached_at: 100,
-                },
-            );
+            cache.put(ticket, copy_for(&ann));
             assert!(cache.get(&ann, TODAY, None, 101).is_none());
         }
     }
@@ -481,17 +473,7 @@ mod tests {
         let ann = learner(1, 20);
         let ticket = cache.ticket();
         cache.forget_user(1);
-        cache.put(
-            ticket,
-            Kept {
-                bytes: 1024,
-                scope: TODAY,
-                learner: ann.clone(),
-                versions: None,
-                queue: queue(5),
-                cached_at: 100,
-            },
-        );
+        cache.put(ticket, copy_for(&ann));
         assert!(cache.get(&ann, TODAY, None, 101).is_none());
     }
 
