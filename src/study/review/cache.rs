@@ -217,14 +217,15 @@ impl QueueCache {
         }
     }
 
-    /// The number of students with copies (for tests and benchmarks).
-    pub fn students(&self) -> usize {
+    /// The number of students with copies.
+    #[cfg(test)]
+    fn students(&self) -> usize {
         self.lock().by_user.len()
     }
 }
 
 /// A copy's size, roughly: its card's text and a fixed share for the rest.
-fn size_of(queue: &Queue) -> usize {
+fn text_size(queue: &Queue) -> usize {
     let text = queue.next.as_ref().map_or(0, |shown| {
         shown.card.front.len()
             + shown.card.back.len()
@@ -289,7 +290,7 @@ pub async fn next_cached(
     cache.put(
         ticket,
         Kept {
-            bytes: size_of(&queue),
+            bytes: text_size(&queue),
             scope,
             learner: user.clone(),
             versions,
